@@ -1,0 +1,64 @@
+/* instrument.c - instrument defaults and enum names. */
+#include "cpo/instrument.h"
+#include "cpo/error.h"
+#include "cpo/time.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void cpo_instrument_init(cpo_instrument *in, const char *symbol, cpo_kind kind,
+                         cpo_settle settle)
+{
+    memset(in, 0, sizeof *in);
+    snprintf(in->symbol, sizeof in->symbol, "%s", symbol ? symbol : "");
+    in->kind = kind;
+    in->settle = settle;
+    in->contract_size = 1.0;
+    in->strike = NAN;
+    in->expiry_ms = CPO_TIME_NONE;
+    in->right = CPO_RIGHT_NONE;
+    in->funding_interval_ms = kind == CPO_KIND_PERP ? 8 * CPO_MS_HOUR : 0;
+}
+
+static const char *const kind_names[] = {"spot", "perp", "option", "future"};
+static const char *const settle_names[] = {"linear", "inverse"};
+
+const char *cpo_kind_name(cpo_kind k)
+{
+    return (unsigned)k < 4 ? kind_names[k] : "?";
+}
+
+int cpo_kind_parse(const char *s, cpo_kind *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, kind_names[i])) {
+            *out = (cpo_kind)i;
+            return 0;
+        }
+    if (!strcmp(s, "perpetual")) {
+        *out = CPO_KIND_PERP;
+        return 0;
+    }
+    return CPO_EINVAL;
+}
+
+const char *cpo_settle_name(cpo_settle s)
+{
+    return (unsigned)s < 2 ? settle_names[s] : "?";
+}
+
+int cpo_settle_parse(const char *s, cpo_settle *out)
+{
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(s, settle_names[i])) {
+            *out = (cpo_settle)i;
+            return 0;
+        }
+    return CPO_EINVAL;
+}
+
+const char *cpo_right_name(cpo_right r)
+{
+    return r == CPO_RIGHT_CALL ? "call" : r == CPO_RIGHT_PUT ? "put" : "";
+}

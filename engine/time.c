@@ -1,0 +1,353 @@
+/* time.c - civil time, ISO 8601 parsing, time zones and durations. */
+#include "cpo/time.h"
+#include "cpo/error.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Howard Hinnant's days_from_civil (public-domain algorithm). */
+int64_t cpo_days_from_civil(int y, int m, int d)
+{
+    int64_t yy = (int64_t)y - (m <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yy + (*m <= 2));
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+int cpo_time_from_civil(const cpo_civil *c, int64_t *out_ms)
+{
+    if (c->year < 1 || c->year > 9999 || c->month < 1 || c->month > 12 ||
+        c->day < 1 || c->day > days_in_month(c->year, c->month) ||
+        c->hour < 0 || c->hour > 23 || c->minute < 0 || c->minute > 59 ||
+        c->second < 0 || c->second > 59 || c->ms < 0 || c->ms > 999)
+        return CPO_ERANGE;
+    int64_t days = cpo_days_from_civil(c->year, c->month, c->day);
+    *out_ms = days * CPO_MS_DAY + c->hour * CPO_MS_HOUR +
+              c->minute * CPO_MS_MINUTE + c->second * CPO_MS_SECOND + c->ms;
+    return 0;
+}
+
+void cpo_time_to_civil(int64_t t, cpo_civil *out)
+{
+    int64_t days = t / CPO_MS_DAY;
+    int64_t rem = t % CPO_MS_DAY;
+    if (rem < 0) {
+        rem += CPO_MS_DAY;
+        days -= 1;
+    }
+    civil_from_days(days, &out->year, &out->month, &out->day);
+    out->hour = (int)(rem / CPO_MS_HOUR);
+    rem %= CPO_MS_HOUR;
+    out->minute = (int)(rem / CPO_MS_MINUTE);
+    rem %= CPO_MS_MINUTE;
+    out->second = (int)(rem / CPO_MS_SECOND);
+    out->ms = (int)(rem % CPO_MS_SECOND);
+}
+
+static int digits(const char *s, size_t n, size_t at, size_t k, int *out)
+{
+    int v = 0;
+    if (at + k > n)
+        return -1;
+    for (size_t i = 0; i < k; i++) {
+        if (s[at + i] < '0' || s[at + i] > '9')
+            return -1;
+        v = v * 10 + (s[at + i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parse an offset "Z", "+HH:MM", "+HHMM", "+HH" at s[i..n); sets *off_ms. */
+static int parse_offset(const char *s, size_t n, size_t *i, int64_t *off_ms)
+{
+    if (*i < n && (s[*i] == 'Z' || s[*i] == 'z')) {
+        (*i)++;
+        *off_ms = 0;
+        return 0;
+    }
+    if (*i >= n || (s[*i] != '+' && s[*i] != '-'))
+        return -1;
+    int sign = s[*i] == '-' ? -1 : 1;
+    int hh, mm = 0;
+    (*i)++;
+    if (digits(s, n, *i, 2, &hh))
+        return -1;
+    *i += 2;
+    if (*i < n && s[*i] == ':')
+        (*i)++;
+    if (*i < n && isdigit((unsigned char)s[*i])) {
+        if (digits(s, n, *i, 2, &mm))
+            return -1;
+        *i += 2;
+    }
+    if (hh > 23 || mm > 59)
+        return -1;
+    *off_ms = sign * (hh * CPO_MS_HOUR + mm * CPO_MS_MINUTE);
+    return 0;
+}
+
+int cpo_time_parse(const char *s, size_t n, int64_t *out_ms, int *flags,
+                   size_t *bad_pos)
+{
+    cpo_civil c = {0};
+    size_t i = 0;
+    int fl = 0;
+    int64_t off = 0;
+
+    /* Trim surrounding blanks. */
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    size_t start = i;
+    if (n - start == 8) { /* YYYYMMDD */
+        if (digits(s, n, i, 4, &c.year) || digits(s, n, i + 4, 2, &c.month) ||
+            digits(s, n, i + 6, 2, &c.day))
+            goto bad;
+        i += 8;
+        goto done;
+    }
+    if (digits(s, n, i, 4, &c.year))
+        goto bad;
+    i += 4;
+    if (i >= n || s[i] != '-')
+        goto bad;
+    i++;
+    if (digits(s, n, i, 2, &c.month))
+        goto bad;
+    i += 2;
+    if (i >= n || s[i] != '-')
+        goto bad;
+    i++;
+    if (digits(s, n, i, 2, &c.day))
+        goto bad;
+    i += 2;
+    if (i == n)
+        goto done;
+    if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+        goto bad;
+    i++;
+    fl |= CPO_TIME_HAS_TIME;
+    if (digits(s, n, i, 2, &c.hour))
+        goto bad;
+    i += 2;
+    if (i >= n || s[i] != ':')
+        goto bad;
+    i++;
+    if (digits(s, n, i, 2, &c.minute))
+        goto bad;
+    i += 2;
+    if (i < n && s[i] == ':') {
+        i++;
+        if (digits(s, n, i, 2, &c.second))
+            goto bad;
+        i += 2;
+        if (i < n && (s[i] == '.' || s[i] == ',')) {
+            i++;
+            int nd = 0, ms = 0;
+            while (i < n && isdigit((unsigned char)s[i])) {
+                if (nd < 3)
+                    ms = ms * 10 + (s[i] - '0');
+                nd++;
+                i++;
+            }
+            if (nd == 0)
+                goto bad;
+            while (nd < 3) {
+                ms *= 10;
+                nd++;
+            }
+            c.ms = ms;
+        }
+    }
+    if (i < n) {
+        if (parse_offset(s, n, &i, &off))
+            goto bad;
+        fl |= CPO_TIME_HAS_OFFSET;
+    }
+    if (i != n)
+        goto bad;
+done:
+    if (cpo_time_from_civil(&c, out_ms)) {
+        i = start;
+        goto bad;
+    }
+    *out_ms -= off;
+    if (flags)
+        *flags = fl;
+    return 0;
+bad:
+    if (bad_pos)
+        *bad_pos = i < n ? i : n;
+    return CPO_EPARSE;
+}
+
+size_t cpo_time_format(int64_t t, char *buf, size_t n)
+{
+    cpo_civil c;
+    int len;
+    cpo_time_to_civil(t, &c);
+    if (c.ms)
+        len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year,
+                       c.month, c.day, c.hour, c.minute, c.second, c.ms);
+    else
+        len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year,
+                       c.month, c.day, c.hour, c.minute, c.second);
+    return len < 0 ? 0 : (size_t)len;
+}
+
+size_t cpo_time_format_date(int64_t t, char *buf, size_t n)
+{
+    cpo_civil c;
+    cpo_time_to_civil(t, &c);
+    int len = snprintf(buf, n, "%04d-%02d-%02d", c.year, c.month, c.day);
+    return len < 0 ? 0 : (size_t)len;
+}
+
+int cpo_tz_parse(const char *s, cpo_tz *out)
+{
+    size_t n = strlen(s), i = 0;
+    int64_t off = 0;
+    out->kind = CPO_TZ_FIXED;
+    out->offset_ms = 0;
+    if (!strcmp(s, "Europe/London")) {
+        out->kind = CPO_TZ_EUROPE_LONDON;
+        return 0;
+    }
+    if (!strcmp(s, "UTC") || !strcmp(s, "Z") || !strcmp(s, "GMT"))
+        return 0;
+    if (n > 3 && !strncmp(s, "UTC", 3))
+        i = 3;
+    if (i < n && (s[i] == '+' || s[i] == '-') && n - i == 2) {
+        /* "+3" */
+        if (!isdigit((unsigned char)s[i + 1]))
+            return CPO_EPARSE;
+        off = (s[i + 1] - '0') * CPO_MS_HOUR;
+        out->offset_ms = s[i] == '-' ? -off : off;
+        return 0;
+    }
+    if (parse_offset(s, n, &i, &off) || i != n)
+        return CPO_EPARSE;
+    out->offset_ms = off;
+    return 0;
+}
+
+void cpo_tz_format(const cpo_tz *tz, char *buf, size_t n)
+{
+    if (tz->kind == CPO_TZ_EUROPE_LONDON) {
+        snprintf(buf, n, "Europe/London");
+        return;
+    }
+    if (tz->offset_ms == 0) {
+        snprintf(buf, n, "UTC");
+        return;
+    }
+    int64_t a = tz->offset_ms < 0 ? -tz->offset_ms : tz->offset_ms;
+    snprintf(buf, n, "%c%02d:%02d", tz->offset_ms < 0 ? '-' : '+',
+             (int)(a / CPO_MS_HOUR), (int)(a % CPO_MS_HOUR / CPO_MS_MINUTE));
+}
+
+/* UTC ms of 01:00 UTC on the last Sunday of month m (3 or 10) in year y. */
+static int64_t eu_switch(int y, int m)
+{
+    int64_t last = cpo_days_from_civil(y, m, 31);
+    /* 1970-01-01 was a Thursday: weekday 0 = Sunday -> (days + 4) % 7 */
+    int64_t wd = ((last + 4) % 7 + 7) % 7;
+    return (last - wd) * CPO_MS_DAY + CPO_MS_HOUR;
+}
+
+int64_t cpo_tz_to_utc(const cpo_tz *tz, int64_t local)
+{
+    if (tz->kind == CPO_TZ_FIXED)
+        return local - tz->offset_ms;
+    cpo_civil c;
+    cpo_time_to_civil(local, &c);
+    int64_t on = eu_switch(c.year, 3), off = eu_switch(c.year, 10);
+    /* Try summer time first: the instant local - 1h is in summer time if
+     * it lies in [on, off). */
+    int64_t utc = local - CPO_MS_HOUR;
+    if (utc >= on && utc < off)
+        return utc;
+    return local;
+}
+
+int cpo_duration_parse(const char *s, int64_t *out_ms)
+{
+    const char *p = s;
+    int64_t v = 0;
+    if (!isdigit((unsigned char)*p))
+        return CPO_EPARSE;
+    while (isdigit((unsigned char)*p)) {
+        if (v > INT64_MAX / 10 - 10)
+            return CPO_ERANGE;
+        v = v * 10 + (*p - '0');
+        p++;
+    }
+    int64_t unit;
+    if (!strcmp(p, "ms"))
+        unit = 1;
+    else if (!strcmp(p, "s"))
+        unit = CPO_MS_SECOND;
+    else if (!strcmp(p, "m"))
+        unit = CPO_MS_MINUTE;
+    else if (!strcmp(p, "h"))
+        unit = CPO_MS_HOUR;
+    else if (!strcmp(p, "d"))
+        unit = CPO_MS_DAY;
+    else if (!strcmp(p, "w"))
+        unit = CPO_MS_WEEK;
+    else
+        return CPO_EPARSE;
+    if (v <= 0)
+        return CPO_ERANGE;
+    if (v > INT64_MAX / unit)
+        return CPO_ERANGE;
+    *out_ms = v * unit;
+    return 0;
+}
+
+size_t cpo_duration_format(int64_t ms, char *buf, size_t n)
+{
+    static const struct { int64_t u; const char *s; } units[] = {
+        {CPO_MS_WEEK, "w"}, {CPO_MS_DAY, "d"}, {CPO_MS_HOUR, "h"},
+        {CPO_MS_MINUTE, "m"}, {CPO_MS_SECOND, "s"}, {1, "ms"}};
+    int len = 0;
+    if (ms <= 0) {
+        len = snprintf(buf, n, "%lldms", (long long)ms);
+        return len < 0 ? 0 : (size_t)len;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        /* Prefer days over weeks unless a whole number of weeks. */
+        if (ms % units[i].u == 0) {
+            len = snprintf(buf, n, "%lld%s", (long long)(ms / units[i].u), units[i].s);
+            break;
+        }
+    }
+    return len < 0 ? 0 : (size_t)len;
+}

@@ -1,0 +1,98 @@
+/*
+ * cpo/market.h - the market cube: every instrument on one aligned time
+ * grid, one column array per field (structure of arrays).
+ *
+ *     cpo_market_col(m, CPO_F_CLOSE, i)[t]   close of instrument i at step t
+ *
+ * Missing values are NaN unless the fill policy says otherwise, and every
+ * filled cell is marked in `filled`.  Funding events stay events (not
+ * gridded); option chains stay a long table with a per-step row index.
+ * A cube owns copies of everything it holds: the dataset it was built
+ * from can be freed.  A built cube is read-only and may be shared between
+ * threads.
+ */
+#ifndef CPO_MARKET_H
+#define CPO_MARKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpo/dataset.h"
+#include "cpo/error.h"
+#include "cpo/instrument.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cpo_field {
+    CPO_F_OPEN = 0,
+    CPO_F_HIGH,
+    CPO_F_LOW,
+    CPO_F_CLOSE,
+    CPO_F_VOLUME,
+    CPO_F_MARK,
+    CPO_F_INDEX,
+    CPO_F_COUNT
+} cpo_field;
+
+const char *cpo_field_name(cpo_field f);
+
+typedef enum cpo_fill {
+    CPO_FILL_NONE = 0,    /* leave NaN */
+    CPO_FILL_FORWARD = 1  /* carry the last close into O/H/L/C (volume 0),
+                             mark and index carry their own last value;
+                             at most max_fill steps, then NaN */
+} cpo_fill;
+
+typedef struct cpo_market_spec {
+    int64_t start_ms;    /* first grid time (inclusive); CPO_TIME_NONE = data start */
+    int64_t end_ms;      /* last grid time (inclusive); CPO_TIME_NONE = data end */
+    int64_t step_ms;     /* grid spacing; 0 = the finest bar spacing */
+    cpo_fill fill;
+    size_t max_fill;     /* CPO_FILL_FORWARD: longest run filled; 0 = no limit */
+    const char *const *symbols; /* instruments to include; NULL = all with bars */
+    size_t n_symbols;
+} cpo_market_spec;
+
+void cpo_market_spec_init(cpo_market_spec *s);
+
+typedef struct cpo_market {
+    size_t n_steps;
+    size_t n_instr;
+    int64_t step_ms;
+    int64_t *ts;                 /* [n_steps] grid times (bar open times) */
+    cpo_instrument *instr;       /* [n_instr] */
+    double *col[CPO_F_COUNT];    /* [n_instr * n_steps], instrument-major */
+    uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled */
+    cpo_funding *funding;        /* [n_instr]: events within the grid span */
+    size_t n_chains;
+    cpo_chain *chains;           /* rows within the grid span */
+    size_t **chain_row;          /* [n_chains][n_steps + 1]: rows of step t
+                                    are chain_row[c][t] .. chain_row[c][t+1]-1
+                                    (snapshots stamped in [ts[t], ts[t]+step)) */
+    size_t n_iv;
+    cpo_ivindex *iv;
+} cpo_market;
+
+int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
+                     const cpo_market_spec *spec, cpo_error *err);
+void cpo_market_free(cpo_market *m); /* NULL is a no-op */
+
+/* Index of an instrument in the cube, or -1. */
+long cpo_market_find(const cpo_market *m, const char *symbol);
+
+/* The column of field f for instrument i: n_steps values. */
+static inline const double *cpo_market_col(const cpo_market *m, cpo_field f,
+                                           size_t i)
+{
+    return m->col[f] + i * m->n_steps;
+}
+
+/* Step index of the last grid time <= t, or -1 if t is before the grid. */
+long cpo_market_step_at(const cpo_market *m, int64_t t_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

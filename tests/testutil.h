@@ -1,0 +1,35 @@
+/* testutil.h - small helpers shared by the Check suites. */
+#ifndef CPO_TESTUTIL_H
+#define CPO_TESTUTIL_H
+
+#include <stddef.h>
+
+#include "cpo/error.h"
+
+/* Make a fresh temporary directory; returns a static-lifetime copy owned by
+ * the caller (free it).  Aborts the test on failure. */
+char *tu_tmpdir(void);
+
+/* Remove a directory tree made by tu_tmpdir. */
+void tu_rmtree(const char *dir);
+
+/* Join dir and name into a new string (caller frees). */
+char *tu_path(const char *dir, const char *name);
+
+/* Write text to a file (aborts the test on failure). */
+void tu_write_file(const char *path, const char *text);
+
+/* Read a whole file (caller frees); *len gets its size.  NULL if missing. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Format an error as "path:line:col: msg" into a static buffer. */
+const char *tu_errstr(const cpo_error *err);
+
+/* The path of a file in tests/data. */
+const char *tu_data(const char *name);
+
+/* Run a shell command line with stdout+stderr captured into *out (caller
+ * frees); returns the exit status (or -1). */
+int tu_run(const char *cmd, char **out);
+
+#endif
