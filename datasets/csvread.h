@@ -1,0 +1,66 @@
+/*
+ * csvread.h - reading CSV with libcsv, with line numbers, header lookup by
+ * name and fast number parsing.  Private to libcpo.
+ */
+#ifndef CPO_CSVREAD_H
+#define CPO_CSVREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpo/error.h"
+
+/* One record.  Fields are unquoted and NUL-terminated; they live until the
+ * callback returns. */
+typedef struct cpo_csv_row {
+    long line;                /* 1-based physical line the record ends on */
+    size_t n;                 /* number of fields */
+    const char *const *f;     /* [n] field texts */
+    const size_t *len;        /* [n] field lengths */
+} cpo_csv_row;
+
+/* Called for every record, the header included (the first record).  Return
+ * 0 to go on; anything else stops the read and is returned by
+ * cpo_csv_read. */
+typedef int (*cpo_csv_fn)(void *ctx, const cpo_csv_row *row);
+
+/*
+ * Read a CSV file (',' separated, RFC 4180 quoting, CRLF or LF, a UTF-8
+ * byte-order mark skipped, blank lines skipped).  Errors: CPO_EIO if the
+ * file cannot be read, CPO_EPARSE for a malformed file (unterminated
+ * quote, NUL byte) with path and line.
+ */
+int cpo_csv_read(const char *path, cpo_csv_fn fn, void *ctx, cpo_error *err);
+
+/* Same over a memory buffer; path is used in messages only. */
+int cpo_csv_read_mem(const char *path, const char *buf, size_t n, cpo_csv_fn fn,
+                     void *ctx, cpo_error *err);
+
+/* Index of the header field named `name` (ASCII case-insensitive, blanks
+ * around it ignored), or -1.  If the name appears more than once, the
+ * first. */
+int cpo_csv_find(const cpo_csv_row *hdr, const char *name);
+
+/*
+ * Look up each of names[0..n) in the header; idx[k] gets its index or -1.
+ * A name may list alternatives separated by '|' ("timestamp|open_time").
+ * Names with required[k] != 0 that are absent give
+ *   path:line: missing column "close" (expected columns: a,b,c)
+ * and CPO_EFORMAT.
+ */
+int cpo_csv_map(const cpo_csv_row *hdr, const char *path, const char *const *names,
+                const int *required, size_t n, int *idx, cpo_error *err);
+
+/* Parse a decimal number (optional sign, digits, '.', exponent; "nan",
+ * "inf" refused) of exactly n bytes, blanks around it allowed.  Exact:
+ * the result is the correctly rounded double.  0 or CPO_EPARSE. */
+int cpo_parse_f64(const char *s, size_t n, double *out);
+
+/* Parse a decimal integer (optional sign) of n bytes; CPO_EPARSE or
+ * CPO_ERANGE. */
+int cpo_parse_i64(const char *s, size_t n, int64_t *out);
+
+/* 1 if the field is empty or only blanks. */
+int cpo_field_blank(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * importer.h - the contract between cpo_import_file (import.c) and the
+ * per-format readers (read_*.c).  Private to libcpo.
+ *
+ * A reader parses one file into the staging area of the context and
+ * nothing else: it never touches the dataset.  import.c then validates
+ * the staged series (order, duplicates, gaps, OHLC sanity, partial last
+ * bar), merges it into the dataset and records provenance.
+ *
+ * Problems are reported with the exact message form
+ *     path:line:col: what is wrong (what was expected)
+ * where col is the 1-based CSV field number.
+ */
+#ifndef CPO_IMPORTER_H
+#define CPO_IMPORTER_H
+
+#include "cpo/import.h"
+#include "csvread.h"
+
+typedef enum cpo_stage_kind {
+    CPO_STAGE_NONE = 0,
+    CPO_STAGE_BARS,    /* instr + bars */
+    CPO_STAGE_FUNDING, /* instr + funding */
+    CPO_STAGE_CHAIN,   /* chain */
+    CPO_STAGE_IV,      /* iv */
+    CPO_STAGE_CAPS     /* caps */
+} cpo_stage_kind;
+
+typedef enum cpo_ts_unit {
+    CPO_TS_AUTO = 0, /* all digits: ms if >= 1e11, else seconds; otherwise ISO */
+    CPO_TS_MS,
+    CPO_TS_SEC,
+    CPO_TS_ISO       /* naive times are in the declared zone (opts->tz) */
+} cpo_ts_unit;
+
+typedef struct cpo_import_ctx {
+    const char *path;
+    const cpo_import_opts *o;
+    cpo_import_report *rep; /* never NULL */
+    cpo_error *err;         /* may be NULL */
+    cpo_stage_kind stage;   /* what the reader staged */
+    cpo_instrument instr;   /* BARS/FUNDING: the instrument the rows belong to */
+    cpo_bars bars;
+    cpo_funding funding;
+    cpo_chain chain;
+    cpo_ivindex iv;
+    cpo_caps caps;
+    long *line;             /* source line of each staged row, in order */
+    size_t n_line, cap_line;
+} cpo_import_ctx;
+
+/*
+ * A problem in the data.  Strict: fills err with path:line:col and the
+ * message and returns the (negative) code; the reader must stop and
+ * return it.  Lenient: records a CPO_ISSUE_REPAIRED issue and returns 0;
+ * the reader repairs or drops the row (say which in the message, e.g.
+ * "...; row dropped").
+ */
+int cpo_import_problem(cpo_import_ctx *c, int code, long line, long col,
+                       const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* A fatal problem in either mode (missing column, unreadable file). */
+int cpo_import_fail(cpo_import_ctx *c, int code, long line, long col,
+                    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* Record an issue that never fails the import (info, warning). */
+void cpo_import_note(cpo_import_ctx *c, cpo_issue_level level, int code,
+                     long line, long col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/* Remember the source line of the row just staged (call once per row). */
+int cpo_import_push_line(cpo_import_ctx *c, long line);
+
+/*
+ * Field parsers with the standard messages.  Return 0 on success; on a
+ * bad value, the result of cpo_import_problem: negative in strict mode,
+ * or CPO_IMPORT_DROP (1) in lenient mode, meaning "drop this row".
+ * `name` is the column name used in the message.  A blank field is
+ * missing: with allow_blank the value is NaN (time: CPO_TIME_NONE) and 0
+ * is returned; without, it is a problem ("close is empty (expected a
+ * number)").
+ *
+ * Messages:
+ *   close "abc" is not a number (expected a decimal number)
+ *   timestamp "2024-13-01" is not a time (expected ms since 1970 or an ISO 8601 date-time)
+ *   row has 4 fields (expected at least 6, as in the header)
+ */
+#define CPO_IMPORT_DROP 1
+int cpo_import_f64(cpo_import_ctx *c, const cpo_csv_row *row, int col,
+                   const char *name, int allow_blank, double *out);
+int cpo_import_time(cpo_import_ctx *c, const cpo_csv_row *row, int col,
+                    const char *name, cpo_ts_unit unit, int64_t *out);
+/* Check that the row has at least `need` fields. */
+int cpo_import_width(cpo_import_ctx *c, const cpo_csv_row *row, size_t need);
+
+/* Parse a time text (no message); applies opts->tz to naive ISO times. */
+int cpo_import_parse_time(const cpo_import_ctx *c, const char *s, size_t n,
+                          cpo_ts_unit unit, int64_t *out);
+
+/* --- readers: one per format (read_*.c).  Each fills c->stage and the
+ * matching staging series, one cpo_import_push_line per staged row. ---- */
+int cpo_read_klines(cpo_import_ctx *c);               /* read_klines.c */
+int cpo_read_binance_funding(cpo_import_ctx *c);      /* read_funding.c */
+int cpo_read_binance_funding_json(cpo_import_ctx *c); /* read_funding.c */
+int cpo_read_bitmex_funding(cpo_import_ctx *c);       /* read_funding.c */
+int cpo_read_deribit_funding(cpo_import_ctx *c);      /* read_funding.c */
+int cpo_read_dvol(cpo_import_ctx *c);                 /* read_index.c */
+int cpo_read_cmc(cpo_import_ctx *c);                  /* read_index.c */
+int cpo_read_deribit_chain(cpo_import_ctx *c);        /* read_chain.c */
+
+#endif
