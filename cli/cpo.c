@@ -1,3 +1,78 @@
-/* cpo.c - the command-line front (being written). */
+/*
+ * cpo.c - the command-line front: `cpo COMMAND [ARGS]`.
+ *
+ * Exit status: 0 success, 1 failure (bad data, bad config, I/O), 2 usage.
+ */
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const cpo_cmd_entry *const commands[] = {
+    &cpo_cmd_data_entry,
+    &cpo_cmd_version_entry,
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int cpo_cli_fail(const cpo_error *err)
+{
+    char buf[2048];
+    cpo_error_format(err, buf, sizeof buf);
+    fprintf(stderr, "cpo: %s\n", buf);
+    return 1;
+}
+
+int cpo_cli_usage(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("cpo: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: %s\n", usage);
+    return 2;
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: cpo COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-40s %s\n", commands[i]->usage, commands[i]->help);
+    fprintf(out, "\n`cpo COMMAND --help` for the options of a command.\n");
+}
+
+static int version_exec(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("cpo %s\n", CPO_VERSION);
+    return 0;
+}
+
+const cpo_cmd_entry cpo_cmd_version_entry = {
+    "version", "version", "print the version of cpo", version_exec};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("cpo %s\n", CPO_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i]->name))
+            return commands[i]->exec(argc - 1, argv + 1);
+    fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[1]);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(stderr, " %s", commands[i]->name);
+    fprintf(stderr, ")\n");
+    return 2;
+}

@@ -1,0 +1,76 @@
+#include <stdbool.h>
+/* inifile.c - inih with line numbers: the reader callback counts lines. */
+#include "inifile.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct ini_state {
+    FILE *f;
+    const char *path;
+    long line;       /* lines handed to inih so far */
+    cpo_ini_fn fn;
+    void *ctx;
+    cpo_error *err;
+    int rc;
+} ini_state;
+
+static char *reader(char *buf, int n, void *stream)
+{
+    ini_state *s = stream;
+    char *r = fgets(buf, n, s->f);
+    if (r) {
+        size_t len = strlen(buf);
+        /* A line longer than inih's buffer arrives in pieces: count only
+         * the piece that ends it. */
+        if (len > 0 && buf[len - 1] == '\n')
+            s->line++;
+        else if (feof(s->f))
+            s->line++;
+        else
+            s->line++; /* too long: inih reports it as an error anyway */
+    }
+    return r;
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    ini_state *s = user;
+    if (s->rc)
+        return 0;
+    if (!name)
+        return 1; /* section start (INI_CALL_HANDLER_ON_NEW_SECTION) */
+    int rc = s->fn(s->ctx, section, name, value ? value : "", s->line, s->err);
+    if (rc) {
+        s->rc = rc;
+        return 0;
+    }
+    return 1;
+}
+
+int cpo_ini_parse(const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err)
+{
+    ini_state s = {0};
+    s.f = fopen(path, "r");
+    if (!s.f)
+        return cpo_error_set(err, CPO_EIO, path, 0, 0,
+                             "cannot open: %s (expected a readable INI file)",
+                             strerror(errno));
+    s.path = path;
+    s.fn = fn;
+    s.ctx = ctx;
+    s.err = err;
+    int r = ini_parse_stream(reader, &s, handler, &s);
+    fclose(s.f);
+    if (s.rc)
+        return s.rc;
+    if (r > 0)
+        return cpo_error_set(err, CPO_ECONFIG, path, r, 0,
+                             "syntax error (expected [section] or key = value)");
+    if (r < 0)
+        return cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot read the file");
+    return 0;
+}
