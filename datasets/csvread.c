@@ -137,7 +137,7 @@ static int start(reader *r, struct csv_parser *p, const char *path, cpo_csv_fn f
     r->ctx = ctx;
     r->err = err;
     r->line = 1;
-    if (csv_init(p, CSV_STRICT | CSV_APPEND_NULL) != 0)
+    if (csv_init(p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
         return cpo_error_set(err, CPO_ENOMEM, path, 0, 0, "out of memory");
     return 0;
 }

@@ -1,5 +1,6 @@
 /* testutil.c - small helpers shared by the Check suites. */
 #define _DEFAULT_SOURCE
+#define _XOPEN_SOURCE 700
 #include "testutil.h"
 
 #include <check.h>
