@@ -1,1 +1,196 @@
-int main(void) { return 0; }
+/*
+ * bench_main.c - cpo's benchmark driver (run by scripts/bench.sh).
+ *
+ * Reports speeds, asserts nothing:
+ *   import  CSV import speed, MB/s of file bytes and rows/s (warm cache,
+ *           best of 3), on a generated Binance klines file
+ *   load    store load speed, MB/s of column bytes (warm file, best of 3),
+ *           on a synthetic store, compressed and uncompressed
+ *   cube    time to build the aligned market cube from a loaded store
+ */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpo/dataset.h"
+#include "cpo/import.h"
+#include "cpo/market.h"
+#include "cpo/synth.h"
+#include "cpo/time.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double file_mb(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (double)st.st_size / 1e6 : 0.0;
+}
+
+static int die(const cpo_error *e)
+{
+    char buf[1024];
+    cpo_error_format(e, buf, sizeof buf);
+    fprintf(stderr, "bench: %s\n", buf);
+    return 1;
+}
+
+/* A Binance-style klines file of about `mb` megabytes (ms stamps, 1m bars). */
+static int write_klines(const char *path, double mb, size_t *rows)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("timestamp,open,high,low,close,volume,quote_volume,trades,close_time\n", f);
+    uint64_t s = 88172645463325252ULL;
+    double px = 42000.0;
+    int64_t t = INT64_C(1577836800000);
+    size_t n = 0;
+    long target = (long)(mb * 1e6);
+    while (ftell(f) < target) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double u = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+        double o = px, c = px * (1 + 0.002 * u);
+        double h = fmax(o, c) * 1.0007, l = fmin(o, c) * 0.9993;
+        fprintf(f, "%lld,%.2f,%.2f,%.2f,%.2f,%.5f,%.5f,%d,%lld\n", (long long)t, o, h, l, c,
+                100 + 50 * u, (100 + 50 * u) * c, 1000 + (int)(u * 500), (long long)(t + 59999));
+        px = c;
+        t += 60000;
+        n++;
+    }
+    *rows = n;
+    return fclose(f);
+}
+
+static int bench_import(const char *dir, double mb)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/BENCHUSDT_1m.csv", dir);
+    size_t rows = 0;
+    if (write_klines(path, mb, &rows)) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        return 1;
+    }
+    double size = file_mb(path), best = 1e30;
+    cpo_import_opts o;
+    cpo_import_opts_init(&o);
+    o.format = CPO_FMT_BINANCE_KLINES;
+    o.symbol = "BENCHUSDT";
+    for (int rep = 0; rep < 3; rep++) {
+        cpo_dataset *ds = NULL;
+        cpo_error e;
+        cpo_import_report r;
+        if (cpo_dataset_new(&ds, &e))
+            return die(&e);
+        double t0 = now();
+        if (cpo_import_file(ds, path, &o, &r, &e)) {
+            cpo_dataset_free(ds);
+            return die(&e);
+        }
+        double dt = now() - t0;
+        if (dt < best)
+            best = dt;
+        cpo_dataset_free(ds);
+    }
+    printf("import   binance-klines %.1f MB, %zu rows: %.3f s  ->  %.0f MB/s, %.2f M rows/s\n",
+           size, rows, best, size / best, rows / best / 1e6);
+    remove(path);
+    return 0;
+}
+
+static size_t dataset_bytes(const cpo_dataset *ds)
+{
+    size_t b = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        b += ds->bars[i].n * (8 + 7 * 8) + ds->funding[i].n * 4 * 8;
+    return b;
+}
+
+static int bench_load(const char *dir, size_t assets, size_t steps)
+{
+    cpo_synth_spec s;
+    cpo_synth_spec_init(&s);
+    s.n_assets = assets;
+    s.n_steps = steps;
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    if (cpo_dataset_new(&ds, &e) || cpo_synth_generate(ds, &s, &e))
+        return die(&e);
+    size_t bytes = dataset_bytes(ds);
+    char path[512];
+    snprintf(path, sizeof path, "%s/bench.h5", dir);
+    double t0 = now();
+    if (cpo_store_write(ds, path, &e))
+        return die(&e);
+    double wt = now() - t0;
+    cpo_dataset_free(ds);
+    double best = 1e30;
+    cpo_dataset *back = NULL;
+    for (int rep = 0; rep < 3; rep++) {
+        t0 = now();
+        if (cpo_store_read(&back, path, &e))
+            return die(&e);
+        double dt = now() - t0;
+        if (dt < best)
+            best = dt;
+        if (rep < 2) {
+            cpo_dataset_free(back);
+            back = NULL;
+        }
+    }
+    printf("store    %zu assets x %zu steps, %.0f MB of columns, %.0f MB on disk\n", assets, steps,
+           bytes / 1e6, file_mb(path));
+    printf("write    %.3f s  ->  %.0f MB/s\n", wt, bytes / 1e6 / wt);
+    printf("load     %.3f s  ->  %.0f MB/s (warm file, best of 3)\n", best, bytes / 1e6 / best);
+
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    cpo_market *m = NULL;
+    double cb = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+        t0 = now();
+        if (cpo_market_build(&m, back, &ms, &e))
+            return die(&e);
+        double dt = now() - t0;
+        if (dt < cb)
+            cb = dt;
+        cpo_market_free(m);
+        m = NULL;
+    }
+    printf("cube     build %.3f s  ->  %.0f MB/s\n", cb, bytes / 1e6 / cb);
+    cpo_dataset_free(back);
+    remove(path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "all";
+    double mb = argc > 2 ? atof(argv[2]) : 100.0;
+    size_t assets = argc > 3 ? (size_t)atol(argv[3]) : 100;
+    size_t steps = argc > 4 ? (size_t)atol(argv[4]) : 87600;
+    char dir[] = "/tmp/cpo-bench-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("bench: mkdtemp");
+        return 1;
+    }
+    int rc = 0;
+    if (!strcmp(what, "all") || !strcmp(what, "import"))
+        rc |= bench_import(dir, mb);
+    if (!strcmp(what, "all") || !strcmp(what, "load"))
+        rc |= bench_load(dir, assets, steps);
+    rmdir(dir);
+    return rc;
+}
