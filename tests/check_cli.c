@@ -1,0 +1,178 @@
+/* check_cli.c - the `cpo` program: exit codes, messages, the data commands. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpo/dataset.h"
+#include "testutil.h"
+
+static char *out;
+
+static int cpo(const char *args)
+{
+    char cmd[4096];
+    free(out);
+    out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s", CPO_BINARY, args);
+    return tu_run(cmd, &out);
+}
+
+START_TEST(test_cli_usage__exit_codes)
+{
+    ck_assert_int_eq(cpo(""), 2);
+    ck_assert_int_eq(cpo("frobnicate"), 2);
+    ck_assert_str_eq(out, "cpo: unknown command \"frobnicate\" (expected one of: data version)\n");
+    ck_assert_int_eq(cpo("version"), 0);
+    ck_assert_int_eq(cpo("data import x.csv"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: no output store (expected -o STORE)\n"));
+    ck_assert_int_eq(cpo("data import -o /tmp/x.h5 --partial-last maybe x.csv"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --partial-last maybe is not valid (expected flag, drop or keep)\n"));
+    ck_assert_int_eq(cpo("data info"), 2);
+    ck_assert_int_eq(cpo("data formats"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "binance-klines"));
+    ck_assert_ptr_nonnull(strstr(out, "deribit-chain"));
+}
+END_TEST
+
+START_TEST(test_cli_manifest__bad_manifests)
+{
+    char args[2048];
+    char *dir = tu_tmpdir();
+    snprintf(args, sizeof args, "data import -o %s/s.h5 -m %s/manifests/unknown_key.ini", dir, CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "cpo: %s/manifests/unknown_key.ini:7: unknown key \"symbl\" in [btc] (expected one of: "
+             "file, format, mode, sort, tz, partial_last, symbol, underlying, kind, settle, exchange, "
+             "contract_size, step, iv_unit, snapshot_time, keep_last_poll, name)\n",
+             CPO_TEST_DATA);
+    ck_assert_str_eq(out, want);
+
+    snprintf(args, sizeof args, "data import -o %s/s.h5 -m %s/manifests/bad_value.ini", dir, CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    snprintf(want, sizeof want,
+             "cpo: %s/manifests/bad_value.ini:4: partial_last = \"maybe\" is not valid (expected flag, drop or keep)\n",
+             CPO_TEST_DATA);
+    ck_assert_str_eq(out, want);
+
+    snprintf(args, sizeof args, "data import -o %s/s.h5 -m %s/manifests/no_file.ini", dir, CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    snprintf(want, sizeof want,
+             "cpo: %s/manifests/no_file.ini:2: import section has no \"file\" key (expected file = PATH)\n",
+             CPO_TEST_DATA);
+    ck_assert_str_eq(out, want);
+
+    snprintf(args, sizeof args, "data import -o %s/s.h5 -m %s/manifests/file_in_defaults.ini", dir,
+             CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    snprintf(want, sizeof want,
+             "cpo: %s/manifests/file_in_defaults.ini:2: key \"file\" in [defaults] (expected it in an import section)\n",
+             CPO_TEST_DATA);
+    ck_assert_str_eq(out, want);
+    /* Nothing was written for any of them. */
+    char *s = tu_path(dir, "s.h5");
+    ck_assert_ptr_null(tu_read_file(s, NULL));
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_cli_import__writes_store_and_refuses_overwrite)
+{
+    char args[2048];
+    char *dir = tu_tmpdir();
+    snprintf(args, sizeof args, "data import --quiet -o %s/s.h5 -m %s/manifests/good.ini", dir, CPO_TEST_DATA);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    /* The store holds the 5 rows of the file (counted by hand). */
+    char *s = tu_path(dir, "s.h5");
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    long i = cpo_dataset_find(ds, "BTCUSDT");
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(ds->bars[i].n, 5);
+    ck_assert_double_eq(ds->bars[i].close[2], 42845.23);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    cpo_dataset_free(ds);
+
+    /* A second import without --append or --force is refused, and the
+     * store is left as it was. */
+    size_t n1, n2;
+    char *before = tu_read_file(s, &n1);
+    ck_assert_int_eq(cpo(args), 1);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "cpo: %s: the store already exists (expected --append to add to it, or --force to replace it)\n", s);
+    ck_assert_str_eq(out, want);
+    char *after = tu_read_file(s, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(before, after, n1), 0);
+    free(before);
+    free(after);
+
+    /* A failing import into an existing store with --force keeps the old store. */
+    snprintf(args, sizeof args, "data import --force -o %s --format binance-klines %s/nonexistent.csv", s, dir);
+    ck_assert_int_eq(cpo(args), 1);
+    ck_assert_ptr_nonnull(strstr(out, "nothing written"));
+    cpo_dataset *again = NULL;
+    ck_assert_int_eq(cpo_store_read(&again, s, &e), 0);
+    cpo_dataset_free(again);
+
+    /* info describes it. */
+    snprintf(args, sizeof args, "data info %s", s);
+    ck_assert_int_eq(cpo(args), 0);
+    ck_assert_ptr_nonnull(strstr(out, "BTCUSDT"));
+    ck_assert_ptr_nonnull(strstr(out, "2024-01-01"));
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_cli_synth__deterministic)
+{
+    char args[2048];
+    char *dir = tu_tmpdir();
+    snprintf(args, sizeof args, "data synth -o %s/a.h5 --assets 3 --steps 500 --seed 9", dir);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    snprintf(args, sizeof args, "data synth -o %s/b.h5 --assets 3 --steps 500 --seed 9", dir);
+    ck_assert_int_eq(cpo(args), 0);
+    char *a = tu_path(dir, "a.h5"), *b = tu_path(dir, "b.h5");
+    cpo_dataset *da = NULL, *db = NULL;
+    ck_assert_int_eq(cpo_store_read(&da, a, NULL), 0);
+    ck_assert_int_eq(cpo_store_read(&db, b, NULL), 0);
+    ck_assert_uint_eq(da->n_instr, 3);
+    for (size_t i = 0; i < da->n_instr; i++) {
+        ck_assert_uint_eq(da->bars[i].n, 500);
+        ck_assert_int_eq(memcmp(da->bars[i].close, db->bars[i].close, 500 * sizeof(double)), 0);
+    }
+    cpo_dataset_free(da);
+    cpo_dataset_free(db);
+    snprintf(args, sizeof args, "data synth -o %s/a.h5 --assets 0", dir);
+    ck_assert_int_eq(cpo(args), 2);
+    free(a);
+    free(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_cli_usage__exit_codes);
+    tcase_add_test(tc, test_cli_manifest__bad_manifests);
+    tcase_add_test(tc, test_cli_import__writes_store_and_refuses_overwrite);
+    tcase_add_test(tc, test_cli_synth__deterministic);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    free(out);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
