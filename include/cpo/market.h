@@ -7,6 +7,26 @@
  * Missing values are NaN unless the fill policy says otherwise, and every
  * filled cell is marked in `filled`.  Funding events stay events (not
  * gridded); option chains stay a long table with a per-step row index.
+ *
+ * Alignment.  The grid is start + k*step.  A series' spacing is its bar_ms,
+ * or the median gap between its bars if bar_ms is 0.  Bars are placed by
+ * exact time, never interpolated or resampled:
+ *   - spacing == step: every bar's open time must be a grid time; the bar
+ *     goes to that step.
+ *   - spacing == k*step, k > 1 (daily bars on an hourly grid): only with
+ *     CPO_FILL_FORWARD.  The bar's open time must be a grid time, and the
+ *     bar goes to the LAST step it covers (open + (k-1)*step), the step
+ *     whose close is the bar's close, so no cell holds a value before it
+ *     was known.  The k-1 steps before it carry the previous bar forward
+ *     (filled = 1; NaN before the first bar).  max_fill counts steps past
+ *     those k-1.
+ *   - anything else (a spacing finer than the step or not a whole multiple
+ *     of it, a bar off the grid, a coarse series without forward fill) is
+ *     refused with CPO_EDATA naming the instrument.
+ * Bars whose step falls outside the grid are left out.  Leading steps
+ * before an instrument's first bar are NaN under every policy (no
+ * back-fill).
+ *
  * A cube owns copies of everything it holds: the dataset it was built
  * from can be freed.  A built cube is read-only and may be shared between
  * threads.
@@ -40,14 +60,18 @@ const char *cpo_field_name(cpo_field f);
 
 typedef enum cpo_fill {
     CPO_FILL_NONE = 0,    /* leave NaN */
-    CPO_FILL_FORWARD = 1  /* carry the last close into O/H/L/C (volume 0),
+    CPO_FILL_FORWARD = 1  /* a step without a bar (after the first bar):
+                             carry the last close into O/H/L/C (volume 0),
                              mark and index carry their own last value;
                              at most max_fill steps, then NaN */
 } cpo_fill;
 
 typedef struct cpo_market_spec {
-    int64_t start_ms;    /* first grid time (inclusive); CPO_TIME_NONE = data start */
-    int64_t end_ms;      /* last grid time (inclusive); CPO_TIME_NONE = data end */
+    int64_t start_ms;    /* first grid time (inclusive); CPO_TIME_NONE = the
+                            earliest first bar of the selected instruments */
+    int64_t end_ms;      /* last grid time (inclusive, or the last grid time
+                            before it); CPO_TIME_NONE = the latest step a
+                            selected series covers */
     int64_t step_ms;     /* grid spacing; 0 = the finest bar spacing */
     cpo_fill fill;
     size_t max_fill;     /* CPO_FILL_FORWARD: longest run filled; 0 = no limit */

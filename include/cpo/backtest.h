@@ -1,0 +1,193 @@
+/*
+ * cpo/backtest.h - one backtest: a run spec, the engine loop, the ledger.
+ *
+ * The engine makes one pass over the market's time grid.  At step t (the
+ * bar [ts[t], ts[t] + bar)):
+ *
+ *   1. orders decided at t-1 fill at open[t] (fill = next_open);
+ *   2. funding events stamped in [ts[t], ts[t+1]) are paid on the position
+ *      held just before the event (a fill at open[t] is stamped ts[t], so
+ *      it counts for an event stamped after ts[t], not for one at ts[t]);
+ *   3. perpetual positions whose liquidation price lies inside the bar's
+ *      adverse extreme (low for longs, high for shorts, of the mark where
+ *      the data has one) are closed at that price and the rest of their
+ *      isolated margin is charged;
+ *   4. positions are marked at close[t] (the mark column where present);
+ *   5. the pipeline runs if the schedule fires, on data of steps 0..t;
+ *   6. with fill = close its orders fill at close[t] now, else at open[t+1];
+ *   7. a ledger row is appended.
+ *
+ * Every step's P&L lines (price, funding, fees, slippage, liquidation,
+ * revaluation of coin balances) add up to the change in equity; what they
+ * do not explain is the residual line, reported, never hidden.
+ */
+#ifndef CPO_BACKTEST_H
+#define CPO_BACKTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpo/error.h"
+#include "cpo/instrument.h"
+#include "cpo/market.h"
+#include "cpo/stage.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cpo_fill_at {
+    CPO_FILL_NEXT_OPEN = 0, /* default: decided at close t, filled at open t+1 */
+    CPO_FILL_THIS_CLOSE = 1 /* filled at close t (optimistic; reported) */
+} cpo_fill_at;
+
+typedef enum cpo_detail {
+    CPO_DETAIL_TOTALS = 0,    /* one ledger row per step */
+    CPO_DETAIL_INSTRUMENT = 1 /* and one row per held instrument per step */
+} cpo_detail;
+
+/* Costs and margin of one instrument kind (spot, perp, option, future). */
+typedef struct cpo_kind_costs {
+    double taker_bps;   /* fee on market orders (all simulated fills) */
+    double maker_bps;   /* reported; fills are taker fills */
+    double imr;         /* initial margin rate (1/leverage); perps */
+    double mmr;         /* maintenance margin rate; perps */
+} cpo_kind_costs;
+
+typedef struct cpo_costs {
+    cpo_kind_costs kind[4];   /* by cpo_kind */
+    double slippage_bps;      /* paid on every fill, against the trader */
+    double impact_coef;       /* square-root impact: bps += coef * 1e4 *
+                                 sqrt(qty / bar volume); 0 = off */
+    double participation_cap; /* max fraction of bar volume per fill; 0 = no cap */
+    int lot_rounding;         /* 1: round quantities down to the lot size */
+} cpo_costs;
+
+void cpo_costs_init(cpo_costs *c); /* 10 bps taker spot, 5 bps perp, imr 1, mmr 0.005 */
+
+/* One stage of the pipeline: its table and its parameter values. */
+typedef struct cpo_stage_inst {
+    const cpo_stage_def *def;
+    cpo_params *params; /* owned by the run spec */
+} cpo_stage_inst;
+
+typedef struct cpo_run_spec {
+    int64_t start_ms, end_ms;  /* CPO_TIME_NONE: the market's span */
+    double capital;            /* in the reporting currency */
+    char currency[CPO_CCY_MAX];/* reporting currency: "USD" (USDT counted 1:1) */
+    cpo_fill_at fill;
+    double cash_buffer;        /* fraction of equity kept uninvested */
+    cpo_costs costs;
+    cpo_detail detail;
+    uint64_t seed;             /* recorded in every result */
+    cpo_stage_inst stages[CPO_ROLE_COUNT * 4];
+    size_t n_stages;           /* in pipeline order */
+} cpo_run_spec;
+
+void cpo_run_spec_init(cpo_run_spec *s);
+
+/* A fill. */
+typedef struct cpo_trade {
+    int64_t ts;
+    size_t step;
+    uint32_t instr;
+    double qty;        /* signed contracts */
+    double px;         /* fill price */
+    double ref_px;     /* the price the fill is measured against (open or close) */
+    double fee;        /* in the settlement currency, >= 0 */
+    double slippage;   /* cost against ref_px in settlement currency, >= 0 */
+    int liquidation;   /* 1 if a forced close */
+} cpo_trade;
+
+/* Something the engine did that the user should know about. */
+typedef struct cpo_event {
+    int64_t ts;
+    size_t step;
+    int32_t instr;     /* -1 if not about one instrument */
+    int kind;          /* CPO_EVENT_* */
+    double value;      /* the amount (reporting currency) */
+    char msg[160];
+} cpo_event;
+
+enum {
+    CPO_EVENT_LIQUIDATION = 1,
+    CPO_EVENT_CAPPED = 2,       /* order cut by the participation cap */
+    CPO_EVENT_NO_PRICE = 3,     /* target on an instrument without a price */
+    CPO_EVENT_MARGIN = 4        /* order cut for lack of margin */
+};
+
+/* P&L lines of a ledger row (reporting currency). */
+typedef enum cpo_pnl_line {
+    CPO_PNL_PRICE = 0,    /* mark-to-market at constant position */
+    CPO_PNL_FUNDING,      /* perpetual funding paid (-) or received (+) */
+    CPO_PNL_FEES,         /* trading fees (<= 0) */
+    CPO_PNL_SLIPPAGE,     /* fills against their reference price (<= 0) */
+    CPO_PNL_LIQUIDATION,  /* margin charged on liquidation (<= 0) */
+    CPO_PNL_REVALUATION,  /* coin balances revalued at the new index */
+    CPO_PNL_RESIDUAL,     /* change in equity not explained by the above */
+    CPO_PNL_COUNT
+} cpo_pnl_line;
+
+const char *cpo_pnl_name(cpo_pnl_line l); /* "price", "funding", ... */
+
+#define CPO_MAX_CCY 8
+
+/* The result of a run.  Owned by the caller (cpo_result_free). */
+typedef struct cpo_result {
+    size_t n_steps;
+    int64_t *ts;                    /* [n_steps] */
+    double *equity;                 /* [n_steps], after step t */
+    double *pnl[CPO_PNL_COUNT];     /* [n_steps] each */
+    double *gross;                  /* [n_steps] sum |exposure| / equity */
+    double *net;                    /* [n_steps] sum exposure / equity */
+    size_t n_ccy;
+    char ccy[CPO_MAX_CCY][CPO_CCY_MAX];
+    double *cash;                   /* [n_ccy * n_steps], ccy-major */
+    size_t n_instr;
+    cpo_instrument *instr;          /* [n_instr] copies */
+    double *final_qty;              /* [n_instr] */
+    double *pnl_instr;              /* [n_instr * CPO_PNL_COUNT] summed over the run */
+    cpo_trade *trades;
+    size_t n_trades;
+    cpo_event *events;
+    size_t n_events;
+    size_t n_rebalances;
+    double capital;
+    uint64_t seed;
+    cpo_fill_at fill;
+    double max_rel_residual;        /* max |residual| / max(|equity|, 1) */
+} cpo_result;
+
+void cpo_result_free(cpo_result *r); /* NULL is a no-op */
+
+/*
+ * Per-instrument ledger rows (detail = instrument) go to a sink as they
+ * are made, so that memory stays bounded: one row per held instrument per
+ * step.  pnl[] is in the reporting currency.
+ */
+typedef struct cpo_ledger_row {
+    int64_t ts;
+    size_t step;
+    uint32_t instr;
+    double qty;
+    double px;       /* the mark used */
+    double exposure; /* signed, reporting currency */
+    double pnl[CPO_PNL_COUNT];
+} cpo_ledger_row;
+
+typedef int (*cpo_ledger_sink)(void *ctx, const cpo_ledger_row *rows,
+                               size_t n, cpo_error *err);
+
+/*
+ * Run one backtest on m.  The market is only read, so one market can serve
+ * many runs at once.  sink may be NULL (no per-instrument rows).
+ */
+int cpo_backtest_run(cpo_result **out, const cpo_market *m,
+                     const cpo_run_spec *spec, cpo_ledger_sink sink,
+                     void *sink_ctx, cpo_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
