@@ -76,6 +76,9 @@ typedef struct cpo_run_spec {
     int64_t start_ms, end_ms;  /* CPO_TIME_NONE: the market's span */
     double capital;            /* in the reporting currency */
     char currency[CPO_CCY_MAX];/* reporting currency: "USD" (USDT counted 1:1) */
+    char collateral[CPO_CCY_MAX]; /* "" = the capital is held in the reporting
+                                 currency; "BTC" = converted to BTC at the
+                                 first step's rate (coin-margined books) */
     cpo_fill_at fill;
     double cash_buffer;        /* fraction of equity kept uninvested */
     cpo_costs costs;

@@ -1,0 +1,1072 @@
+/*
+ * backtest.c - the engine: one pass over the time grid, one book, an exact
+ * ledger.  The order of events within a step is documented in
+ * include/cpo/backtest.h; the formulas (linear and inverse P&L, harmonic
+ * entry, funding, isolated-margin liquidation price) are those of the
+ * project's methods notes, sections 0 and 1.
+ *
+ * Accounting.  Every instrument settles in one currency: linear ones in
+ * their quote (USDT, counted 1:1 with the reporting USD), inverse ones in
+ * their base coin.  Per currency c the book holds cash_c (the wallet) and
+ * the value of the positions settled in c:
+ *
+ *     spot           q * cs * mark                (the holding itself)
+ *     linear perp    q * cs * (mark - entry)      (unrealised P&L)
+ *     inverse perp   q * cs * (1/entry - 1/mark)  (unrealised P&L, coin)
+ *
+ * E_c = cash_c + sum of values; equity = sum_c E_c * rate_c(t).  Every
+ * amount booked during step t in currency c goes to its P&L line at
+ * rate_c(t), and E_c(t-1) * (rate_c(t) - rate_c(t-1)) is the revaluation
+ * line, so that the lines add up to the change in equity by construction
+ * of the identity, while equity itself is recomputed from cash and
+ * positions at the end of every step: the residual line is the honest
+ * difference between the two.
+ */
+#include "cpo/backtest.h"
+#include "cpo/time.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+
+/* ------------------------------------------------------------------------ */
+
+void cpo_costs_init(cpo_costs *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int k = 0; k < 4; k++) {
+        c->kind[k].taker_bps = 5.0;
+        c->kind[k].maker_bps = 2.0;
+        c->kind[k].imr = 1.0;
+        c->kind[k].mmr = 0.005;
+    }
+    c->kind[CPO_KIND_SPOT].taker_bps = 10.0;
+    c->kind[CPO_KIND_SPOT].maker_bps = 10.0;
+    c->lot_rounding = 1;
+}
+
+void cpo_run_spec_init(cpo_run_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->start_ms = CPO_TIME_NONE;
+    s->end_ms = CPO_TIME_NONE;
+    s->capital = 1e6;
+    snprintf(s->currency, sizeof s->currency, "USD");
+    s->fill = CPO_FILL_NEXT_OPEN;
+    cpo_costs_init(&s->costs);
+}
+
+const char *cpo_pnl_name(cpo_pnl_line l)
+{
+    static const char *const names[CPO_PNL_COUNT] = {
+        "price", "funding", "fees", "slippage", "liquidation", "revaluation", "residual"};
+    return (unsigned)l < CPO_PNL_COUNT ? names[l] : "?";
+}
+
+void cpo_result_free(cpo_result *r)
+{
+    if (!r)
+        return;
+    free(r->ts);
+    free(r->equity);
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        free(r->pnl[l]);
+    free(r->gross);
+    free(r->net);
+    free(r->cash);
+    free(r->instr);
+    free(r->final_qty);
+    free(r->pnl_instr);
+    free(r->trades);
+    free(r->events);
+    free(r);
+}
+
+/* --- the run state -------------------------------------------------------- */
+
+typedef struct engine {
+    const cpo_market *m;
+    const cpo_run_spec *spec;
+    cpo_error *err;
+    size_t n;          /* instruments */
+    size_t t;          /* current step */
+    int64_t bar_ms;
+    /* per instrument */
+    double *q;         /* contracts held */
+    double *ep;        /* entry price (perps) */
+    double *mk;        /* last mark used; NaN before the first price */
+    double *margin;    /* isolated initial margin (perps), settlement ccy */
+    double *cs;        /* contract size */
+    double *pend;      /* order to fill at the next open (contracts) */
+    double *target;    /* last target weight; NaN if none */
+    double *tq;        /* scratch: target quantity */
+    uint8_t *ccy;      /* settlement currency index */
+    uint8_t *inv;      /* 1 if inverse */
+    uint8_t *perp;     /* 1 if margined (perp or future) */
+    size_t *fund_pos;  /* next funding event per instrument */
+    double *line_i;    /* [n * CPO_PNL_COUNT] this step, reporting ccy (detail) */
+    uint32_t *held;    /* scratch: instruments to mark */
+    int any_pending;
+    /* currencies */
+    size_t n_ccy;
+    char ccy_name[CPO_MAX_CCY][CPO_CCY_MAX];
+    long rate_src[CPO_MAX_CCY][4]; /* instruments whose price gives the rate */
+    double cash[CPO_MAX_CCY];
+    double rate[CPO_MAX_CCY];
+    double rate_prev[CPO_MAX_CCY];
+    double eq_ccy_prev[CPO_MAX_CCY];
+    /* this step's lines, reporting ccy */
+    double line[CPO_PNL_COUNT];
+    /* pipeline */
+    cpo_stage_io io;
+    void *state[CPO_ROLE_COUNT * 4];
+    /* result */
+    cpo_result *r;
+    size_t cap_trades, cap_events;
+    cpo_ledger_sink sink;
+    void *sink_ctx;
+    cpo_ledger_row *rows;
+} engine;
+
+struct cpo_view {
+    engine *e;
+};
+
+static int nomem(engine *e)
+{
+    return cpo_error_set(e->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+static double px_col(const cpo_market *m, cpo_field f, size_t i, size_t t)
+{
+    return m->col[f][i * m->n_steps + t];
+}
+
+/* The mark of instrument i at the close of step t: the mark column where
+ * the data has one, else the close. */
+static double mark_at(const cpo_market *m, size_t i, size_t t)
+{
+    double v = px_col(m, CPO_F_MARK, i, t);
+    return isfinite(v) ? v : px_col(m, CPO_F_CLOSE, i, t);
+}
+
+static int is_usd(const char *c)
+{
+    return !strcmp(c, "USD") || !strcmp(c, "USDT") || !strcmp(c, "USDC") || !strcmp(c, "BUSD") ||
+           !c[0];
+}
+
+static int add_event(engine *e, int kind, long instr, double value, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static int add_event(engine *e, int kind, long instr, double value, const char *fmt, ...)
+{
+    cpo_result *r = e->r;
+    if (r->n_events == e->cap_events) {
+        size_t nc = e->cap_events ? e->cap_events * 2 : 16;
+        cpo_event *p = realloc(r->events, nc * sizeof *p);
+        if (!p)
+            return nomem(e);
+        r->events = p;
+        e->cap_events = nc;
+    }
+    cpo_event *ev = &r->events[r->n_events++];
+    ev->ts = e->m->ts[e->t];
+    ev->step = e->t;
+    ev->instr = (int32_t)instr;
+    ev->kind = kind;
+    ev->value = value;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->msg, sizeof ev->msg, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* Book an amount of currency c on line l for instrument i (or -1). */
+static inline void book(engine *e, long i, int c, cpo_pnl_line l, double amount)
+{
+    double v = amount * e->rate[c];
+    e->line[l] += v;
+    if (i >= 0) {
+        e->r->pnl_instr[(size_t)i * CPO_PNL_COUNT + l] += v;
+        if (e->line_i)
+            e->line_i[(size_t)i * CPO_PNL_COUNT + l] += v;
+    }
+}
+
+/* Value of a position per the table at the top, settlement currency. */
+static inline double value_of(const engine *e, size_t i, double mark)
+{
+    double q = e->q[i];
+    if (q == 0.0)
+        return 0.0;
+    if (!e->perp[i])
+        return q * e->cs[i] * mark;
+    if (e->inv[i])
+        return q * e->cs[i] * (1.0 / e->ep[i] - 1.0 / mark);
+    return q * e->cs[i] * (mark - e->ep[i]);
+}
+
+/* Signed exposure of instrument i in the reporting currency. */
+static inline double exposure_of(const engine *e, size_t i)
+{
+    if (e->q[i] == 0.0 || !isfinite(e->mk[i]))
+        return 0.0;
+    if (e->inv[i])
+        return e->q[i] * e->cs[i]; /* contracts of cs USD */
+    return e->q[i] * e->cs[i] * e->mk[i] * e->rate[e->ccy[i]];
+}
+
+/* Move the mark of instrument i to px, booking the price P&L. */
+static inline void mark_to(engine *e, size_t i, double px)
+{
+    double old = e->mk[i];
+    if (!isfinite(px))
+        return;
+    if (e->q[i] != 0.0 && isfinite(old) && px != old) {
+        double d;
+        if (e->inv[i])
+            d = e->q[i] * e->cs[i] * (1.0 / old - 1.0 / px);
+        else
+            d = e->q[i] * e->cs[i] * (px - old);
+        book(e, (long)i, e->ccy[i], CPO_PNL_PRICE, d);
+    }
+    e->mk[i] = px;
+}
+
+/* Update the isolated margin of a margined position after a trade. */
+static void reset_margin(engine *e, size_t i)
+{
+    const cpo_kind_costs *k = &e->spec->costs.kind[e->m->instr[i].kind];
+    double q = fabs(e->q[i]);
+    if (!e->perp[i] || q == 0.0)
+        e->margin[i] = 0.0;
+    else if (e->inv[i])
+        e->margin[i] = q * e->cs[i] / e->ep[i] * k->imr;
+    else
+        e->margin[i] = q * e->cs[i] * e->ep[i] * k->imr;
+}
+
+static int add_trade(engine *e, size_t i, int64_t ts, double dq, double px, double ref,
+                     double fee, double slip, int liq)
+{
+    cpo_result *r = e->r;
+    if (r->n_trades == e->cap_trades) {
+        size_t nc = e->cap_trades ? e->cap_trades * 2 : 64;
+        cpo_trade *p = realloc(r->trades, nc * sizeof *p);
+        if (!p)
+            return nomem(e);
+        r->trades = p;
+        e->cap_trades = nc;
+    }
+    cpo_trade *tr = &r->trades[r->n_trades++];
+    tr->ts = ts;
+    tr->step = e->t;
+    tr->instr = (uint32_t)i;
+    tr->qty = dq;
+    tr->px = px;
+    tr->ref_px = ref;
+    tr->fee = fee;
+    tr->slippage = slip;
+    tr->liquidation = liq;
+    return 0;
+}
+
+/*
+ * Change the position of i by dq contracts at price px, measured against
+ * the reference price ref (the position has been marked to ref already).
+ * Books slippage (against ref) and the fee; moves realised P&L to cash.
+ */
+static void apply_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
+{
+    int c = e->ccy[i];
+    double cs = e->cs[i];
+    double q = e->q[i];
+    if (!e->perp[i]) {
+        /* Spot: pay for the coins, hold them at ref. */
+        e->cash[c] -= dq * cs * px;
+        e->q[i] = q + dq;
+        book(e, (long)i, c, CPO_PNL_SLIPPAGE, dq * cs * (ref - px));
+    } else {
+        double rest = dq;
+        /* Reduce (and possibly close) first. */
+        if (q != 0.0 && (q > 0) != (dq > 0)) {
+            double closed = fabs(dq) < fabs(q) ? dq : -q; /* same sign as dq */
+            double realised;
+            if (e->inv[i])
+                realised = -closed * cs * (1.0 / e->ep[i] - 1.0 / px);
+            else
+                realised = -closed * cs * (px - e->ep[i]);
+            e->cash[c] += realised;
+            e->q[i] = q + closed;
+            rest = dq - closed;
+            if (e->q[i] == 0.0)
+                e->ep[i] = NAN;
+        }
+        if (rest != 0.0) {
+            double q0 = e->q[i];
+            if (q0 == 0.0)
+                e->ep[i] = px;
+            else if (e->inv[i]) /* harmonic mean, weighted by contracts */
+                e->ep[i] = (q0 + rest) / (q0 / e->ep[i] + rest / px);
+            else
+                e->ep[i] = (q0 * e->ep[i] + rest * px) / (q0 + rest);
+            e->q[i] = q0 + rest;
+        }
+        double slip = e->inv[i] ? dq * cs * (1.0 / px - 1.0 / ref) : dq * cs * (ref - px);
+        book(e, (long)i, c, CPO_PNL_SLIPPAGE, slip);
+        reset_margin(e, i);
+    }
+    e->cash[c] -= fee;
+    book(e, (long)i, c, CPO_PNL_FEES, -fee);
+}
+
+/* Cash of currency c not tied up as isolated margin. */
+static double available(const engine *e, int c)
+{
+    double a = e->cash[c];
+    for (size_t i = 0; i < e->n; i++)
+        if (e->ccy[i] == c && e->margin[i] > 0.0)
+            a -= e->margin[i];
+    return a;
+}
+
+/* Round toward zero to a whole number of lots. */
+static double lot_round(const engine *e, size_t i, double dq)
+{
+    double lot = e->m->instr[i].lot_size;
+    if (!e->spec->costs.lot_rounding || !(lot > 0.0))
+        return dq;
+    double k = trunc(dq / lot + (dq > 0 ? 1e-9 : -1e-9));
+    return k * lot;
+}
+
+/*
+ * Execute orders dq[i] (contracts) at reference prices of field `f` of
+ * step t, stamped at `ts`: sells (reductions) first, then buys, buys cut
+ * to the cash available.
+ */
+static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
+{
+    const cpo_market *m = e->m;
+    const cpo_costs *costs = &e->spec->costs;
+    size_t t = e->t;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < e->n; i++) {
+            double d = dq[i];
+            if (d == 0.0 || !isfinite(d))
+                continue;
+            int reducing = e->q[i] != 0.0 && (e->q[i] > 0) != (d > 0) && fabs(d) <= fabs(e->q[i]);
+            if (!e->perp[i])
+                reducing = d < 0; /* spot sells free cash */
+            if ((pass == 0) != reducing)
+                continue;
+            dq[i] = 0.0;
+            double ref = px_col(m, f, i, t);
+            if (!isfinite(ref)) {
+                if (add_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+                              "%s: no %s price at this step; order of %.10g dropped",
+                              m->instr[i].symbol, cpo_field_name(f), d))
+                    return e->err ? e->err->code : CPO_ENOMEM;
+                continue;
+            }
+            /* Participation cap on the bar's volume (base units). */
+            double vol = px_col(m, CPO_F_VOLUME, i, t);
+            double base_qty = e->inv[i] ? fabs(d) * e->cs[i] / ref : fabs(d) * e->cs[i];
+            if (costs->participation_cap > 0.0 && isfinite(vol)) {
+                double cap = costs->participation_cap * vol;
+                if (base_qty > cap) {
+                    double nd = lot_round(e, i, d * cap / base_qty);
+                    if (add_event(e, CPO_EVENT_CAPPED, (long)i, 0.0,
+                                  "%s: order of %.10g cut to %.10g by the participation cap",
+                                  m->instr[i].symbol, d, nd))
+                        return e->err ? e->err->code : CPO_ENOMEM;
+                    d = nd;
+                    base_qty = e->inv[i] ? fabs(d) * e->cs[i] / ref : fabs(d) * e->cs[i];
+                    if (d == 0.0)
+                        continue;
+                }
+            }
+            double bps = costs->slippage_bps;
+            if (costs->impact_coef > 0.0 && isfinite(vol) && vol > 0.0)
+                bps += costs->impact_coef * 1e4 * sqrt(base_qty / vol);
+            double px = ref * (1.0 + (d > 0 ? 1.0 : -1.0) * bps * 1e-4);
+            double rate = costs->kind[m->instr[i].kind].taker_bps * 1e-4;
+            double fee_per = e->inv[i] ? e->cs[i] / px * rate : e->cs[i] * px * rate;
+            if (!reducing) {
+                /* Cash needed per contract: the price for spot, the
+                 * initial margin for perps, and the fee. */
+                const cpo_kind_costs *k = &costs->kind[m->instr[i].kind];
+                double need_per = e->perp[i] ? (e->inv[i] ? e->cs[i] / px : e->cs[i] * px) * k->imr
+                                             : e->cs[i] * px;
+                need_per += fee_per;
+                double avail = available(e, e->ccy[i]);
+                if (fabs(d) * need_per > avail) {
+                    double nd = avail > 0.0 ? lot_round(e, i, d * avail / (fabs(d) * need_per) * (1 - 1e-12)) : 0.0;
+                    if (add_event(e, CPO_EVENT_MARGIN, (long)i, 0.0,
+                                  "%s: order of %.10g cut to %.10g for lack of cash or margin",
+                                  m->instr[i].symbol, d, nd))
+                        return e->err ? e->err->code : CPO_ENOMEM;
+                    d = nd;
+                    if (d == 0.0)
+                        continue;
+                }
+            }
+            double fee = fabs(d) * fee_per;
+            mark_to(e, i, ref);
+            apply_fill(e, i, d, px, ref, fee);
+            double slip = fabs(e->inv[i] ? d * e->cs[i] * (1.0 / px - 1.0 / ref) : d * e->cs[i] * (ref - px));
+            int rc = add_trade(e, i, ts, d, px, ref, fee, slip, 0);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Funding events of instrument i stamped in [from, to). */
+static void fund(engine *e, size_t i, int64_t from, int64_t to)
+{
+    const cpo_funding *f = &e->m->funding[i];
+    size_t k = e->fund_pos[i];
+    while (k < f->n && f->ts[k] < from)
+        k++;
+    for (; k < f->n && f->ts[k] < to; k++) {
+        if (e->q[i] == 0.0 || !isfinite(f->rate[k]))
+            continue;
+        double px = e->inv[i] && isfinite(f->index[k]) ? f->index[k]
+                    : isfinite(f->mark[k])             ? f->mark[k]
+                                                       : e->mk[i];
+        if (!isfinite(px) || px <= 0.0)
+            continue;
+        /* Longs pay when the rate is positive. */
+        double cf = e->inv[i] ? -(e->q[i] * e->cs[i] / px) * f->rate[k]
+                              : -e->q[i] * e->cs[i] * px * f->rate[k];
+        e->cash[e->ccy[i]] += cf;
+        book(e, (long)i, e->ccy[i], CPO_PNL_FUNDING, cf);
+    }
+    e->fund_pos[i] = k;
+}
+
+/* Isolated-margin liquidation price (one bracket, cum = 0). */
+static double liq_price(const engine *e, size_t i)
+{
+    const cpo_kind_costs *k = &e->spec->costs.kind[e->m->instr[i].kind];
+    double s = e->q[i] > 0 ? 1.0 : -1.0;
+    double wb = e->margin[i], mmr = k->mmr, ep = e->ep[i];
+    if (e->inv[i]) {
+        double ncs = fabs(e->q[i]) * e->cs[i];
+        double den = wb + s * ncs / ep;
+        return den > 0.0 ? ncs * (mmr + s) / den : (s > 0 ? 0.0 : INFINITY);
+    }
+    double Q = fabs(e->q[i]) * e->cs[i];
+    double den = Q * mmr - s * Q;
+    double lp = (wb - s * Q * ep) / den;
+    if (s > 0)
+        return lp > 0.0 ? lp : 0.0;
+    return den != 0.0 && lp > 0.0 ? lp : INFINITY;
+}
+
+static int liquidate(engine *e, size_t i)
+{
+    const cpo_market *m = e->m;
+    size_t t = e->t;
+    if (!e->perp[i] || e->q[i] == 0.0)
+        return 0;
+    double lo = px_col(m, CPO_F_LOW, i, t), hi = px_col(m, CPO_F_HIGH, i, t);
+    double lp = liq_price(e, i);
+    int hit = e->q[i] > 0 ? (isfinite(lo) && lo <= lp) : (isfinite(hi) && hi >= lp);
+    if (!hit)
+        return 0;
+    int c = e->ccy[i];
+    double q = e->q[i];
+    mark_to(e, i, lp);
+    /* Close at LP: realised to cash; what is left of the isolated margin
+     * (WB + realised = the maintenance margin) is charged. */
+    double realised = e->inv[i] ? q * e->cs[i] * (1.0 / e->ep[i] - 1.0 / lp) : q * e->cs[i] * (lp - e->ep[i]);
+    double left = e->margin[i] + realised;
+    e->cash[c] += realised;
+    e->q[i] = 0.0;
+    e->ep[i] = NAN;
+    e->margin[i] = 0.0;
+    double charge = left > 0.0 ? left : 0.0;
+    e->cash[c] -= charge;
+    book(e, (long)i, c, CPO_PNL_LIQUIDATION, -charge);
+    int rc = add_trade(e, i, m->ts[t], -q, lp, lp, 0.0, 0.0, 1);
+    if (rc)
+        return rc;
+    char when[40];
+    cpo_time_format(m->ts[t], when, sizeof when);
+    return add_event(e, CPO_EVENT_LIQUIDATION, (long)i, -charge * e->rate[c],
+                     "%s: %s position of %.10g liquidated at %.10g in the bar of %s; "
+                     "%.10g %s of margin charged",
+                     m->instr[i].symbol, q > 0 ? "long" : "short", q, lp, when, charge,
+                     e->ccy_name[c]);
+}
+
+/* Rates of the currencies at step t (carry the last known rate). */
+static void update_rates(engine *e)
+{
+    for (size_t c = 1; c < e->n_ccy; c++) {
+        for (int k = 0; k < 4 && e->rate_src[c][k] >= 0; k++) {
+            size_t i = (size_t)e->rate_src[c][k];
+            double v = px_col(e->m, CPO_F_INDEX, i, e->t);
+            if (!isfinite(v) && !e->inv[i])
+                v = mark_at(e->m, i, e->t);
+            if (!isfinite(v) && e->inv[i])
+                v = mark_at(e->m, i, e->t);
+            if (isfinite(v) && v > 0.0) {
+                e->rate[c] = v;
+                break;
+            }
+        }
+    }
+}
+
+/* --- host API for stages -------------------------------------------------- */
+
+static size_t h_step(const cpo_view *v) { return v->e->t; }
+static int64_t h_now(const cpo_view *v) { return v->e->m->ts[v->e->t]; }
+static int64_t h_bar_ms(const cpo_view *v) { return v->e->bar_ms; }
+static size_t h_n_instr(const cpo_view *v) { return v->e->n; }
+
+static const cpo_instrument *h_instrument(const cpo_view *v, size_t i)
+{
+    return i < v->e->n ? &v->e->m->instr[i] : NULL;
+}
+
+static long h_find(const cpo_view *v, const char *symbol)
+{
+    return cpo_market_find(v->e->m, symbol);
+}
+
+static const double *h_series(const cpo_view *v, cpo_field f, size_t i, size_t *len)
+{
+    const engine *e = v->e;
+    if (i >= e->n || (unsigned)f >= CPO_F_COUNT) {
+        *len = 0;
+        return NULL;
+    }
+    *len = e->t + 1;
+    return e->m->col[f] + i * e->m->n_steps;
+}
+
+static const int64_t *h_times(const cpo_view *v, size_t *len)
+{
+    *len = v->e->t + 1;
+    return v->e->m->ts;
+}
+
+static size_t h_funding(const cpo_view *v, size_t i, const int64_t **ts, const double **rate)
+{
+    const engine *e = v->e;
+    if (i >= e->n) {
+        *ts = NULL;
+        *rate = NULL;
+        return 0;
+    }
+    const cpo_funding *f = &e->m->funding[i];
+    /* Events known at the close of step t: stamped before ts[t] + bar. */
+    int64_t until = e->m->ts[e->t] + e->bar_ms;
+    size_t lo = 0, hi = f->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->ts[mid] < until)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *ts = f->ts;
+    *rate = f->rate;
+    return lo;
+}
+
+static double equity_now(const engine *e);
+
+static double h_equity(const cpo_view *v) { return equity_now(v->e); }
+static double h_position(const cpo_view *v, size_t i) { return i < v->e->n ? v->e->q[i] : NAN; }
+
+static double h_weight(const cpo_view *v, size_t i)
+{
+    const engine *e = v->e;
+    double eq = equity_now(e);
+    return i < e->n && eq != 0.0 ? exposure_of(e, i) / eq : NAN;
+}
+
+static double h_target(const cpo_view *v, size_t i) { return i < v->e->n ? v->e->target[i] : NAN; }
+
+static const cpo_host host_api = {
+    CPO_STAGE_ABI_VERSION, sizeof(cpo_host), h_step, h_now, h_bar_ms, h_n_instr, h_instrument,
+    h_find, h_series, h_times, h_funding, h_equity, h_position, h_weight, h_target,
+    cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item};
+
+const cpo_host *cpo_engine_host(void);
+const cpo_host *cpo_engine_host(void) { return &host_api; }
+
+/* --- equity ------------------------------------------------------------- */
+
+static void equity_by_ccy(const engine *e, double *eq)
+{
+    for (size_t c = 0; c < e->n_ccy; c++)
+        eq[c] = e->cash[c];
+    for (size_t i = 0; i < e->n; i++)
+        if (e->q[i] != 0.0 && isfinite(e->mk[i]))
+            eq[e->ccy[i]] += value_of(e, i, e->mk[i]);
+}
+
+static double equity_now(const engine *e)
+{
+    double eq[CPO_MAX_CCY], s = 0.0;
+    equity_by_ccy(e, eq);
+    for (size_t c = 0; c < e->n_ccy; c++)
+        s += eq[c] * e->rate[c];
+    return s;
+}
+
+/* --- setup ---------------------------------------------------------------- */
+
+static int ccy_index(engine *e, const char *name)
+{
+    if (is_usd(name))
+        return 0;
+    for (size_t c = 1; c < e->n_ccy; c++)
+        if (!strcmp(e->ccy_name[c], name))
+            return (int)c;
+    if (e->n_ccy == CPO_MAX_CCY)
+        return -1;
+    size_t c = e->n_ccy++;
+    snprintf(e->ccy_name[c], sizeof e->ccy_name[c], "%s", name);
+    for (int k = 0; k < 4; k++)
+        e->rate_src[c][k] = -1;
+    return (int)c;
+}
+
+static int setup(engine *e)
+{
+    const cpo_market *m = e->m;
+    size_t n = e->n;
+    double *blocks[] = {NULL};
+    (void)blocks;
+    e->q = calloc(n ? n : 1, sizeof *e->q);
+    e->ep = malloc((n ? n : 1) * sizeof *e->ep);
+    e->mk = malloc((n ? n : 1) * sizeof *e->mk);
+    e->margin = calloc(n ? n : 1, sizeof *e->margin);
+    e->cs = malloc((n ? n : 1) * sizeof *e->cs);
+    e->pend = calloc(n ? n : 1, sizeof *e->pend);
+    e->target = malloc((n ? n : 1) * sizeof *e->target);
+    e->tq = malloc((n ? n : 1) * sizeof *e->tq);
+    e->ccy = calloc(n ? n : 1, 1);
+    e->inv = calloc(n ? n : 1, 1);
+    e->perp = calloc(n ? n : 1, 1);
+    e->fund_pos = calloc(n ? n : 1, sizeof *e->fund_pos);
+    e->held = malloc((n ? n : 1) * sizeof *e->held);
+    e->io.selected = malloc(n ? n : 1);
+    e->io.weight = malloc((n ? n : 1) * sizeof(double));
+    e->io.qty = malloc((n ? n : 1) * sizeof(double));
+    e->io.n = n;
+    if (!e->q || !e->ep || !e->mk || !e->margin || !e->cs || !e->pend || !e->target || !e->tq ||
+        !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->io.selected ||
+        !e->io.weight || !e->io.qty)
+        return nomem(e);
+    if (e->spec->detail == CPO_DETAIL_INSTRUMENT) {
+        e->line_i = calloc((n ? n : 1) * CPO_PNL_COUNT, sizeof *e->line_i);
+        e->rows = malloc((n ? n : 1) * sizeof *e->rows);
+        if (!e->line_i || !e->rows)
+            return nomem(e);
+    }
+    e->n_ccy = 1;
+    snprintf(e->ccy_name[0], sizeof e->ccy_name[0], "%s", e->spec->currency);
+    for (int k = 0; k < 4; k++)
+        e->rate_src[0][k] = -1;
+    for (size_t i = 0; i < n; i++) {
+        const cpo_instrument *in = &m->instr[i];
+        e->ep[i] = NAN;
+        e->mk[i] = NAN;
+        e->target[i] = NAN;
+        e->cs[i] = in->contract_size > 0.0 ? in->contract_size : 1.0;
+        e->inv[i] = in->settle == CPO_SETTLE_INVERSE;
+        e->perp[i] = in->kind == CPO_KIND_PERP || in->kind == CPO_KIND_FUTURE;
+        if (in->kind == CPO_KIND_OPTION)
+            return cpo_error_set(e->err, CPO_EINVAL, NULL, 0, 0,
+                                 "%s is an option: option positions are not in this engine yet "
+                                 "(expected spot, perpetual or future instruments)",
+                                 in->symbol);
+        const char *settle = e->inv[i] ? (in->base[0] ? in->base : in->underlying) : in->quote;
+        int c = ccy_index(e, settle);
+        if (c < 0)
+            return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
+                                 "more than %d settlement currencies (expected at most %d)",
+                                 CPO_MAX_CCY, CPO_MAX_CCY);
+        e->ccy[i] = (uint8_t)c;
+    }
+    if (e->spec->collateral[0] && !is_usd(e->spec->collateral) &&
+        ccy_index(e, e->spec->collateral) < 0)
+        return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
+                             "more than %d settlement currencies (expected at most %d)",
+                             CPO_MAX_CCY, CPO_MAX_CCY);
+    /* Rate sources for coin currencies: inverse instruments of that coin
+     * (their index column), then linear instruments whose base is that
+     * coin and whose quote is a dollar. */
+    for (size_t c = 1; c < e->n_ccy; c++) {
+        int k = 0;
+        for (size_t i = 0; i < n && k < 4; i++)
+            if (e->inv[i] && e->ccy[i] == c)
+                e->rate_src[c][k++] = (long)i;
+        for (size_t i = 0; i < n && k < 4; i++) {
+            const cpo_instrument *in = &m->instr[i];
+            if (!e->inv[i] && !strcmp(in->base, e->ccy_name[c]) && is_usd(in->quote))
+                e->rate_src[c][k++] = (long)i;
+        }
+        e->rate[c] = NAN;
+    }
+    e->rate[0] = 1.0;
+    return 0;
+}
+
+static void teardown(engine *e)
+{
+    for (size_t s = 0; s < e->spec->n_stages; s++) {
+        const cpo_stage_def *d = e->spec->stages[s].def;
+        if (d && d->fini)
+            d->fini(e->state[s]);
+    }
+    free(e->q);
+    free(e->ep);
+    free(e->mk);
+    free(e->margin);
+    free(e->cs);
+    free(e->pend);
+    free(e->target);
+    free(e->tq);
+    free(e->ccy);
+    free(e->inv);
+    free(e->perp);
+    free(e->fund_pos);
+    free(e->held);
+    free(e->io.selected);
+    free(e->io.weight);
+    free(e->io.qty);
+    free(e->line_i);
+    free(e->rows);
+}
+
+static int alloc_result(engine *e, size_t steps)
+{
+    cpo_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return nomem(e);
+    e->r = r;
+    size_t s = steps ? steps : 1, n = e->n ? e->n : 1;
+    r->ts = malloc(s * sizeof *r->ts);
+    r->equity = malloc(s * sizeof *r->equity);
+    r->gross = malloc(s * sizeof *r->gross);
+    r->net = malloc(s * sizeof *r->net);
+    r->instr = malloc(n * sizeof *r->instr);
+    r->final_qty = malloc(n * sizeof *r->final_qty);
+    r->pnl_instr = calloc(n * CPO_PNL_COUNT, sizeof *r->pnl_instr);
+    int ok = r->ts && r->equity && r->gross && r->net && r->instr && r->final_qty && r->pnl_instr;
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        ok = ok && (r->pnl[l] = malloc(s * sizeof(double))) != NULL;
+    if (!ok)
+        return nomem(e);
+    return 0;
+}
+
+/* --- the pipeline ----------------------------------------------------------- */
+
+static int run_stages(engine *e, cpo_stage_role role, cpo_view *v)
+{
+    for (size_t s = 0; s < e->spec->n_stages; s++) {
+        const cpo_stage_inst *in = &e->spec->stages[s];
+        if (in->def->role != role)
+            continue;
+        int rc = in->def->run(e->state[s], in->params, &host_api, v, &e->io, e->err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Run the pipeline at step t; on a rebalance, fill e->tq (NaN = leave). */
+static int pipeline(engine *e, cpo_view *v, int *rebalance)
+{
+    *rebalance = 0;
+    e->io.fire = 0;
+    int rc = run_stages(e, CPO_ROLE_SCHEDULE, v);
+    if (rc || !e->io.fire)
+        return rc;
+    size_t n = e->n;
+    memset(e->io.selected, 1, n);
+    for (size_t i = 0; i < n; i++) {
+        e->io.weight[i] = NAN;
+        e->io.qty[i] = NAN;
+    }
+    if ((rc = run_stages(e, CPO_ROLE_SELECT, v)) || (rc = run_stages(e, CPO_ROLE_WEIGH, v)) ||
+        (rc = run_stages(e, CPO_ROLE_OVERLAY, v)) || (rc = run_stages(e, CPO_ROLE_HEDGE, v)))
+        return rc;
+    double eq = equity_now(e);
+    double investable = eq * (1.0 - e->spec->cash_buffer);
+    for (size_t i = 0; i < n; i++) {
+        double w = e->io.weight[i], q = e->io.qty[i];
+        e->tq[i] = NAN;
+        if (isfinite(q)) {
+            e->tq[i] = q;
+            continue;
+        }
+        if (!isfinite(w))
+            continue;
+        e->target[i] = w;
+        double px = e->mk[i];
+        if (w == 0.0) {
+            e->tq[i] = 0.0;
+            continue;
+        }
+        if (!isfinite(px) || px <= 0.0) {
+            rc = add_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+                           "%s: no price yet; target weight %.6g ignored", e->m->instr[i].symbol, w);
+            if (rc)
+                return rc;
+            continue;
+        }
+        double x = w * investable;
+        if (e->inv[i])
+            e->tq[i] = x / e->cs[i];
+        else
+            e->tq[i] = x / (e->cs[i] * px * e->rate[e->ccy[i]]);
+    }
+    *rebalance = 1;
+    e->r->n_rebalances++;
+    return 0;
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static int emit_rows(engine *e)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        double *li = &e->line_i[i * CPO_PNL_COUNT];
+        int any = e->q[i] != 0.0;
+        for (int l = 0; l < CPO_PNL_COUNT && !any; l++)
+            any = li[l] != 0.0;
+        if (!any)
+            continue;
+        cpo_ledger_row *row = &e->rows[k++];
+        row->ts = e->m->ts[e->t];
+        row->step = e->t;
+        row->instr = (uint32_t)i;
+        row->qty = e->q[i];
+        row->px = e->mk[i];
+        row->exposure = exposure_of(e, i);
+        memcpy(row->pnl, li, sizeof row->pnl);
+        memset(li, 0, CPO_PNL_COUNT * sizeof *li);
+    }
+    if (k && e->sink)
+        return e->sink(e->sink_ctx, e->rows, k, e->err);
+    return 0;
+}
+
+int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *spec,
+                     cpo_ledger_sink sink, void *sink_ctx, cpo_error *err)
+{
+    engine e;
+    memset(&e, 0, sizeof e);
+    e.m = m;
+    e.spec = spec;
+    e.err = err;
+    e.n = m->n_instr;
+    e.sink = sink;
+    e.sink_ctx = sink_ctx;
+    e.bar_ms = m->step_ms;
+    *out = NULL;
+    int rc = 0;
+    if (m->n_steps == 0)
+        return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0, "the market has no steps (expected data in the period)");
+    if (!(spec->capital > 0.0) || !isfinite(spec->capital))
+        return cpo_error_set(err, CPO_ERANGE, NULL, 0, 0,
+                             "capital %.10g is not valid (expected a positive amount)", spec->capital);
+    size_t t0 = 0, t1 = m->n_steps - 1;
+    if (spec->start_ms != CPO_TIME_NONE) {
+        long s = cpo_market_step_at(m, spec->start_ms);
+        t0 = s < 0 ? 0 : (size_t)s;
+        if (m->ts[t0] < spec->start_ms)
+            t0++;
+    }
+    if (spec->end_ms != CPO_TIME_NONE) {
+        long s = cpo_market_step_at(m, spec->end_ms);
+        if (s < 0)
+            return cpo_error_set(err, CPO_ERANGE, NULL, 0, 0,
+                                 "the period ends before the data starts (expected an end after the first bar)");
+        t1 = (size_t)s;
+    }
+    if (t0 > t1 || t0 >= m->n_steps)
+        return cpo_error_set(err, CPO_ERANGE, NULL, 0, 0,
+                             "the period holds no bar of the data (expected start <= end within the data)");
+    size_t steps = t1 - t0 + 1;
+    if ((rc = setup(&e)) || (rc = alloc_result(&e, steps)))
+        goto fail;
+    cpo_result *r = e.r;
+    r->n_steps = steps;
+    r->capital = spec->capital;
+    r->seed = spec->seed;
+    r->fill = spec->fill;
+    r->n_instr = e.n;
+    memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
+    r->n_ccy = 0;
+
+    cpo_view view = {&e};
+    e.t = t0;
+    update_rates(&e);
+    if (spec->collateral[0] && !is_usd(spec->collateral)) {
+        int c = ccy_index(&e, spec->collateral);
+        if (!(e.rate[c] > 0.0)) {
+            rc = cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
+                               "no %s price at the first step to convert the capital "
+                               "(expected an instrument quoting %s in dollars)",
+                               spec->collateral, spec->collateral);
+            goto fail;
+        }
+        e.cash[c] = spec->capital / e.rate[c];
+    } else {
+        e.cash[0] = spec->capital;
+    }
+    for (size_t c = 0; c < CPO_MAX_CCY; c++)
+        e.rate_prev[c] = e.rate[c];
+    for (size_t s = 0; s < spec->n_stages; s++) {
+        const cpo_stage_inst *in = &spec->stages[s];
+        if (in->def->init && (rc = in->def->init(&e.state[s], in->params, &host_api, &view, err)))
+            goto fail;
+    }
+    /* Funding before the first step is not ours. */
+    for (size_t i = 0; i < e.n; i++) {
+        const cpo_funding *f = &m->funding[i];
+        size_t k = 0;
+        while (k < f->n && f->ts[k] < m->ts[t0])
+            k++;
+        e.fund_pos[i] = k;
+    }
+    double eq_prev = spec->capital;
+    double eq_ccy[CPO_MAX_CCY];
+    equity_by_ccy(&e, e.eq_ccy_prev);
+
+    for (size_t t = t0; t <= t1; t++) {
+        e.t = t;
+        int64_t ts = m->ts[t], ts_end = ts + e.bar_ms;
+        memset(e.line, 0, sizeof e.line);
+        update_rates(&e);
+        /* Revaluation of last step's balances at this step's rates. */
+        for (size_t c = 1; c < e.n_ccy; c++) {
+            if (isfinite(e.rate[c]) && isfinite(e.rate_prev[c]))
+                e.line[CPO_PNL_REVALUATION] += e.eq_ccy_prev[c] * (e.rate[c] - e.rate_prev[c]);
+        }
+        /* 1. Funding stamped exactly at the open, then next-open fills. */
+        if (e.any_pending || t == t0) {
+            for (size_t i = 0; i < e.n; i++)
+                if (m->funding[i].n)
+                    fund(&e, i, ts, ts + 1);
+        }
+        if (e.any_pending) {
+            e.any_pending = 0;
+            if ((rc = execute(&e, e.pend, CPO_F_OPEN, ts)))
+                goto fail;
+        }
+        /* 2. Funding during the bar. */
+        for (size_t i = 0; i < e.n; i++)
+            if (m->funding[i].n)
+                fund(&e, i, ts, ts_end);
+        /* 3. Liquidation on the bar's adverse extreme; 4. mark at close. */
+        size_t nh = 0;
+        for (size_t i = 0; i < e.n; i++)
+            if (e.q[i] != 0.0 || !isfinite(e.mk[i]))
+                e.held[nh++] = (uint32_t)i;
+        for (size_t k = 0; k < nh; k++) {
+            size_t i = e.held[k];
+            if (e.perp[i] && e.q[i] != 0.0 && (rc = liquidate(&e, i)))
+                goto fail;
+            mark_to(&e, i, mark_at(m, i, t));
+        }
+        /* 5-6. The pipeline, and orders. */
+        int rebalance = 0;
+        if ((rc = pipeline(&e, &view, &rebalance)))
+            goto fail;
+        if (rebalance) {
+            int any = 0;
+            for (size_t i = 0; i < e.n; i++) {
+                double d = 0.0;
+                if (isfinite(e.tq[i]))
+                    d = lot_round(&e, i, e.tq[i] - e.q[i]);
+                if (spec->fill == CPO_FILL_NEXT_OPEN)
+                    e.pend[i] = d;
+                else
+                    e.tq[i] = d;
+                any |= d != 0.0;
+            }
+            if (spec->fill == CPO_FILL_NEXT_OPEN)
+                e.any_pending = any && t < t1;
+            else if (any && (rc = execute(&e, e.tq, CPO_F_CLOSE, ts_end - 1)))
+                goto fail;
+        }
+        /* 7. The ledger row. */
+        equity_by_ccy(&e, eq_ccy);
+        double eq = 0.0, gross = 0.0, net = 0.0;
+        for (size_t c = 0; c < e.n_ccy; c++)
+            eq += eq_ccy[c] * (isfinite(e.rate[c]) ? e.rate[c] : 0.0);
+        for (size_t i = 0; i < e.n; i++)
+            if (e.q[i] != 0.0) {
+                double x = exposure_of(&e, i);
+                gross += fabs(x);
+                net += x;
+            }
+        size_t row = t - t0;
+        double explained = 0.0;
+        for (int l = 0; l < CPO_PNL_RESIDUAL; l++)
+            explained += e.line[l];
+        e.line[CPO_PNL_RESIDUAL] = (eq - eq_prev) - explained;
+        double rel = fabs(e.line[CPO_PNL_RESIDUAL]) / fmax(fabs(eq), 1.0);
+        if (rel > r->max_rel_residual)
+            r->max_rel_residual = rel;
+        r->ts[row] = ts;
+        r->equity[row] = eq;
+        r->gross[row] = eq != 0.0 ? gross / eq : NAN;
+        r->net[row] = eq != 0.0 ? net / eq : NAN;
+        for (int l = 0; l < CPO_PNL_COUNT; l++)
+            r->pnl[l][row] = e.line[l];
+        if (e.line_i && (rc = emit_rows(&e)))
+            goto fail;
+        eq_prev = eq;
+        memcpy(e.eq_ccy_prev, eq_ccy, sizeof eq_ccy);
+        memcpy(e.rate_prev, e.rate, sizeof e.rate);
+        /* Cash per currency: grown at the end (few currencies). */
+        if (r->n_ccy != e.n_ccy) {
+            double *nc = realloc(r->cash, e.n_ccy * steps * sizeof *nc);
+            if (!nc) {
+                rc = nomem(&e);
+                goto fail;
+            }
+            r->cash = nc;
+            r->n_ccy = e.n_ccy;
+        }
+        for (size_t c = 0; c < e.n_ccy; c++)
+            r->cash[c * steps + row] = e.cash[c];
+    }
+    for (size_t c = 0; c < e.n_ccy; c++)
+        snprintf(r->ccy[c], sizeof r->ccy[c], "%s", e.ccy_name[c]);
+    memcpy(r->final_qty, e.q, e.n * sizeof *e.q);
+    teardown(&e);
+    *out = r;
+    return 0;
+fail:
+    if (!rc)
+        rc = CPO_ENOMEM;
+    teardown(&e);
+    cpo_result_free(e.r);
+    return rc;
+}
