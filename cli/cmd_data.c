@@ -25,7 +25,7 @@
     "       [--symbol S] [--kind spot|perp] [--settle linear|inverse] [--exchange X]\n"  \
     "       [--contract-size N] [--tz ZONE] [--sort] [--partial-last flag|drop|keep]\n"  \
     "       [--step DUR] [--iv-unit auto|decimal|percent] [--snapshot-time ISO]\n"       \
-    "       [--keep-last-poll] [--name NAME] [--quiet] FILE...\n"                        \
+    "       [--keep-last-poll] [--name NAME] [--compress 0-9] [--quiet] FILE...\n"         \
     "   or: cpo data import -o STORE [--append|--force] -m MANIFEST.ini [--root DIR]"
 
 /* One file to import with its options; owns the strings opts points to. */
@@ -259,8 +259,16 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+static int parse_compress(const char *s, int *out)
+{
+    if (strlen(s) != 1 || s[0] < '0' || s[0] > '9')
+        return -1;
+    *out = s[0] - '0';
+    return 0;
+}
+
 static int run_import(job *jobs, size_t n, const char *out, int append, int force,
-                      int quiet, const char *root)
+                      int quiet, const char *root, const cpo_store_opts *so)
 {
     cpo_error err;
     cpo_error_clear(&err);
@@ -296,7 +304,7 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
         if (!quiet)
             cpo_import_report_print(&rep, stdout);
     }
-    rc = cpo_store_write(ds, out, &err);
+    rc = cpo_store_write_opts(ds, out, so, &err);
     cpo_dataset_free(ds);
     if (rc)
         return cpo_cli_fail(&err);
@@ -308,7 +316,7 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
 static int cmd_import(int argc, char **argv)
 {
     enum { O_APPEND = 256, O_FORCE, O_STRICT, O_LENIENT, O_QUIET, O_ROOT, O_SORT,
-           O_KEEP_LAST_POLL, O_KEY };
+           O_KEEP_LAST_POLL, O_KEY, O_COMPRESS };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},
         {"manifest", required_argument, 0, 'm'},
@@ -320,6 +328,7 @@ static int cmd_import(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},
         {"sort", no_argument, 0, O_SORT},
         {"keep-last-poll", no_argument, 0, O_KEEP_LAST_POLL},
+        {"compress", required_argument, 0, O_COMPRESS},
         {"format", required_argument, 0, O_KEY},
         {"symbol", required_argument, 0, O_KEY},
         {"underlying", required_argument, 0, O_KEY},
@@ -337,6 +346,8 @@ static int cmd_import(int argc, char **argv)
         {0, 0, 0, 0}};
     const char *out = NULL, *mpath = NULL, *root = NULL;
     int append = 0, force = 0, quiet = 0, c, idx = 0, status = 0;
+    cpo_store_opts so;
+    cpo_store_opts_init(&so);
     job base;
     memset(&base, 0, sizeof base);
     cpo_import_opts_init(&base.o);
@@ -354,6 +365,13 @@ static int cmd_import(int argc, char **argv)
         case O_QUIET: quiet = 1; break;
         case O_SORT: base.o.sort = 1; break;
         case O_KEEP_LAST_POLL: base.o.keep_last_poll = 1; break;
+        case O_COMPRESS:
+            if (parse_compress(optarg, &so.deflate)) {
+                status = cpo_cli_usage(IMPORT_USAGE, "--compress %s is not valid (expected 0 for "
+                                       "none or a deflate level 1 to 9)", optarg);
+                goto done;
+            }
+            break;
         case O_KEY: {
             char key[64];
             snprintf(key, sizeof key, "%s", longopts[idx].name);
@@ -410,7 +428,7 @@ static int cmd_import(int argc, char **argv)
         if (rc)
             status = cpo_cli_fail(&err);
         else
-            status = run_import(m.jobs, m.n, out, append, force, quiet, root);
+            status = run_import(m.jobs, m.n, out, append, force, quiet, root, &so);
         for (size_t i = 0; i < m.n; i++)
             job_fini(&m.jobs[i]);
         free(m.jobs);
@@ -438,7 +456,7 @@ static int cmd_import(int argc, char **argv)
             break;
         }
     }
-    status = made == n ? run_import(jobs, n, out, append, force, quiet, root) : 1;
+    status = made == n ? run_import(jobs, n, out, append, force, quiet, root, &so) : 1;
     for (size_t i = 0; i < made; i++)
         job_fini(&jobs[i]);
     free(jobs);
@@ -460,7 +478,8 @@ static int cmd_info(int argc, char **argv)
 
 #define SYNTH_USAGE                                                              \
     "cpo data synth -o STORE [--force] [--assets N] [--steps N] [--step DUR]\n"  \
-    "       [--start DATE] [--seed S] [--vol X] [--corr X] [--dof X] [--perps] [--options]"
+    "       [--start DATE] [--seed S] [--vol X] [--corr X] [--dof X] [--perps] [--options]\n" \
+    "       [--compress 0-9]"
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
@@ -487,7 +506,7 @@ static int parse_real(const char *s, double lo, double hi, double *out)
 static int cmd_synth(int argc, char **argv)
 {
     enum { O_FORCE = 256, O_ASSETS, O_STEPS, O_STEP, O_START, O_SEED, O_VOL, O_CORR,
-           O_DOF, O_PERPS, O_OPTIONS };
+           O_DOF, O_PERPS, O_OPTIONS, O_COMPRESS };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
         {"assets", required_argument, 0, O_ASSETS}, {"steps", required_argument, 0, O_STEPS},
@@ -495,9 +514,12 @@ static int cmd_synth(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"vol", required_argument, 0, O_VOL},
         {"corr", required_argument, 0, O_CORR}, {"dof", required_argument, 0, O_DOF},
         {"perps", no_argument, 0, O_PERPS}, {"options", no_argument, 0, O_OPTIONS},
+        {"compress", required_argument, 0, O_COMPRESS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cpo_synth_spec s;
     cpo_synth_spec_init(&s);
+    cpo_store_opts so;
+    cpo_store_opts_init(&so);
     const char *out = NULL;
     int force = 0, c, idx = 0, bad = 0;
     size_t sz;
@@ -523,6 +545,7 @@ static int cmd_synth(int argc, char **argv)
         case O_DOF: bad = parse_real(optarg, 2.5, 1000.0, &s.t_dof); break;
         case O_PERPS: s.perps = 1; break;
         case O_OPTIONS: s.options = 1; break;
+        case O_COMPRESS: bad = parse_compress(optarg, &so.deflate); break;
         case 'h': printf("usage: %s\n", SYNTH_USAGE); return 0;
         default: return cpo_cli_usage(SYNTH_USAGE, "bad option");
         }
@@ -543,7 +566,7 @@ static int cmd_synth(int argc, char **argv)
     if (!rc)
         rc = cpo_synth_generate(ds, &s, &err);
     if (!rc)
-        rc = cpo_store_write(ds, out, &err);
+        rc = cpo_store_write_opts(ds, out, &so, &err);
     cpo_dataset_free(ds);
     if (rc)
         return cpo_cli_fail(&err);

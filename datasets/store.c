@@ -232,6 +232,7 @@ static void esc_name(const char *s, char *out, size_t n)
 typedef struct wctx {
     const char *path; /* the final path, for messages */
     cpo_error *err;
+    int deflate;      /* 0 = no compression, else the deflate level */
 } wctx;
 
 static int w_fail(const wctx *w, const char *what, const char *obj)
@@ -294,8 +295,9 @@ static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name
             most = 1;
         hsize_t nchunks = (n + most - 1) / most;
         hsize_t chunk = (n + nchunks - 1) / nchunks;
-        if (H5Pset_chunk(dcpl, 1, &chunk) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-            H5Pset_deflate(dcpl, STORE_DEFLATE) < 0) {
+        if (H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+            (w->deflate > 0 && (H5Pset_shuffle(dcpl) < 0 ||
+                                H5Pset_deflate(dcpl, (unsigned)w->deflate) < 0))) {
             rc = w_fail(w, "dataset", what);
             goto cleanup;
         }
@@ -582,12 +584,28 @@ static int check_filters(const char *path, cpo_error *err)
     return 0;
 }
 
+void cpo_store_opts_init(cpo_store_opts *o)
+{
+    o->deflate = STORE_DEFLATE;
+}
+
 int cpo_store_write(const cpo_dataset *ds, const char *path, cpo_error *err)
+{
+    cpo_store_opts o;
+    cpo_store_opts_init(&o);
+    return cpo_store_write_opts(ds, path, &o, err);
+}
+
+int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
+                         const cpo_store_opts *opts, cpo_error *err)
 {
     int rc = 0, created = 0;
     hid_t fapl = -1, fid = -1;
     char tmp[4096];
-    wctx w = {path, err};
+    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE};
+    if (w.deflate < 0 || w.deflate > 9)
+        return cpo_error_set(err, CPO_ERANGE, path, 0, 0,
+                             "deflate level %d (expected 0 for none, or 1 to 9)", w.deflate);
 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (!ds || !path || !*path)

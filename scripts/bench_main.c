@@ -131,29 +131,32 @@ static int bench_load(const char *dir, size_t assets, size_t steps)
     size_t bytes = dataset_bytes(ds);
     char path[512];
     snprintf(path, sizeof path, "%s/bench.h5", dir);
-    double t0 = now();
-    if (cpo_store_write(ds, path, &e))
-        return die(&e);
-    double wt = now() - t0;
-    cpo_dataset_free(ds);
-    double best = 1e30;
+    printf("store    %zu assets x %zu steps, %.0f MB of columns\n", assets, steps, bytes / 1e6);
     cpo_dataset *back = NULL;
-    for (int rep = 0; rep < 3; rep++) {
-        t0 = now();
-        if (cpo_store_read(&back, path, &e))
+    static const int levels[2] = {4, 0};
+    for (int lv = 0; lv < 2; lv++) {
+        cpo_store_opts so = {levels[lv]};
+        double t0 = now();
+        if (cpo_store_write_opts(ds, path, &so, &e))
             return die(&e);
-        double dt = now() - t0;
-        if (dt < best)
-            best = dt;
-        if (rep < 2) {
+        double wt = now() - t0, best = 1e30;
+        for (int rep = 0; rep < 3; rep++) {
             cpo_dataset_free(back);
             back = NULL;
+            t0 = now();
+            if (cpo_store_read(&back, path, &e))
+                return die(&e);
+            double dt = now() - t0;
+            if (dt < best)
+                best = dt;
         }
+        printf("%s  %.0f MB on disk; write %.2f s (%.0f MB/s); load %.3f s -> %.0f MB/s "
+               "(warm file, best of 3)\n",
+               levels[lv] ? "deflate 4" : "no deflate", file_mb(path), wt, bytes / 1e6 / wt, best,
+               bytes / 1e6 / best);
     }
-    printf("store    %zu assets x %zu steps, %.0f MB of columns, %.0f MB on disk\n", assets, steps,
-           bytes / 1e6, file_mb(path));
-    printf("write    %.3f s  ->  %.0f MB/s\n", wt, bytes / 1e6 / wt);
-    printf("load     %.3f s  ->  %.0f MB/s (warm file, best of 3)\n", best, bytes / 1e6 / best);
+    cpo_dataset_free(ds);
+    double t0;
 
     cpo_market_spec ms;
     cpo_market_spec_init(&ms);
