@@ -47,6 +47,10 @@ typedef struct cpo_import_ctx {
     cpo_caps caps;
     long *line;             /* source line of each staged row, in order */
     size_t n_line, cap_line;
+    /* 1-based source columns of the staged values, used in the messages of
+     * the checks import.c runs after the reader (0: not known): the time
+     * stamp and, for bars and IV indices, OHLC and volume. */
+    int col_ts, col_open, col_high, col_low, col_close, col_volume;
 } cpo_import_ctx;
 
 /*

@@ -1,0 +1,1249 @@
+/* check_import.c - cpo_import_file: detection, the klines reader, the
+ * checks (order, duplicates, gaps, OHLC, partial last bar), merging,
+ * provenance, the report, and the exact messages for bad files. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpo/dataset.h"
+#include "cpo/import.h"
+#include "cpo/time.h"
+#include "testutil.h"
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static char *dpath(const char *name)
+{
+    return strdup(tu_data(name));
+}
+
+static cpo_dataset *new_ds(void)
+{
+    cpo_dataset *ds = NULL;
+    ck_assert_int_eq(cpo_dataset_new(&ds, NULL), 0);
+    return ds;
+}
+
+static cpo_import_opts opts(void)
+{
+    cpo_import_opts o;
+    cpo_import_opts_init(&o);
+    return o;
+}
+
+/* Import a file that must import; returns the report in *rep. */
+static void must_import(cpo_dataset *ds, const char *path, const cpo_import_opts *o,
+                        cpo_import_report *rep)
+{
+    cpo_error e;
+    cpo_error_clear(&e);
+    int rc = cpo_import_file(ds, path, o, rep, &e);
+    ck_assert_msg(rc == 0, "import of %s failed: %s", path, tu_errstr(&e));
+}
+
+static const cpo_bars *bars_of(const cpo_dataset *ds, const char *sym)
+{
+    long i = cpo_dataset_find(ds, sym);
+    ck_assert_msg(i >= 0, "%s not in the dataset", sym);
+    return &ds->bars[i];
+}
+
+/* The first issue whose message contains `needle`, or NULL. */
+static const cpo_import_issue *find_issue(const cpo_import_report *r, const char *needle)
+{
+    for (size_t i = 0; i < r->n_issues; i++)
+        if (strstr(r->issues[i].msg, needle))
+            return &r->issues[i];
+    return NULL;
+}
+
+/* Issue formatted as in the report: "level: path:line:col: msg". */
+static const char *issue_str(const cpo_import_report *r, const cpo_import_issue *is)
+{
+    static char buf[1024];
+    static const char *const lv[] = {"info", "warning", "repaired", "error"};
+    if (is->line > 0 && is->col > 0)
+        snprintf(buf, sizeof buf, "%s: %s:%ld:%ld: %s", lv[is->level], r->path, is->line, is->col,
+                 is->msg);
+    else if (is->line > 0)
+        snprintf(buf, sizeof buf, "%s: %s:%ld: %s", lv[is->level], r->path, is->line, is->msg);
+    else
+        snprintf(buf, sizeof buf, "%s: %s: %s", lv[is->level], r->path, is->msg);
+    return buf;
+}
+
+static int64_t day(const char *iso)
+{
+    int64_t t;
+    ck_assert_int_eq(cpo_time_parse(iso, strlen(iso), &t, NULL, NULL), 0);
+    return t;
+}
+
+/* Parse a klines CSV text by hand (strtod, every row) and compare it with
+ * the bars, row by row. */
+static void check_round_trip(const char *path, const cpo_bars *b, size_t skip_last)
+{
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    char *save = NULL, *line = strtok_r(text, "\r\n", &save); /* header */
+    int has_ct = strstr(line, "close_time") != NULL;
+    size_t i = 0;
+    for (line = strtok_r(NULL, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+        char *f[16];
+        size_t nf = 0;
+        for (char *p = line, *c; nf < 16; p = c + 1) {
+            f[nf++] = p;
+            c = strchr(p, ',');
+            if (!c)
+                break;
+            *c = '\0';
+        }
+        ck_assert_uint_ge(nf, 5);
+        if (i >= b->n) {
+            ck_assert_uint_eq(skip_last, 1);
+            break;
+        }
+        int64_t ts;
+        if (strchr(f[0], '-'))
+            ts = day(f[0]);
+        else
+            ts = strtoll(f[0], NULL, 10);
+        ck_assert_int_eq(b->ts[i], ts);
+        ck_assert_msg(b->open[i] == strtod(f[1], NULL), "row %zu open", i);
+        ck_assert_msg(b->high[i] == strtod(f[2], NULL), "row %zu high", i);
+        ck_assert_msg(b->low[i] == strtod(f[3], NULL), "row %zu low", i);
+        ck_assert_msg(b->close[i] == strtod(f[4], NULL), "row %zu close", i);
+        if (nf > 5)
+            ck_assert_msg(b->volume[i] == strtod(f[5], NULL), "row %zu volume", i);
+        ck_assert(isnan(b->mark[i]) && isnan(b->index[i]));
+        (void)has_ct;
+        i++;
+    }
+    ck_assert_uint_eq(i, b->n);
+    free(text);
+}
+
+/* --- formats and options -------------------------------------------------------- */
+
+START_TEST(test_format_names)
+{
+    cpo_format f;
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_AUTO), "auto");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_KLINES), "binance-klines");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_CMC_MONTHLY), "cmc-monthly");
+    ck_assert_str_eq(cpo_format_name((cpo_format)99), "?");
+    for (int i = 0; i < CPO_FMT_COUNT; i++) {
+        ck_assert_int_eq(cpo_format_parse(cpo_format_name((cpo_format)i), &f), 0);
+        ck_assert_int_eq(f, i);
+        ck_assert(strlen(cpo_format_help((cpo_format)i)) > 10);
+    }
+    ck_assert_int_eq(cpo_format_parse("Binance-Klines", &f), 0);
+    ck_assert_int_eq(f, CPO_FMT_BINANCE_KLINES);
+    ck_assert_int_eq(cpo_format_parse("klines-of-sorts", &f), CPO_EINVAL);
+    ck_assert_int_eq(cpo_format_parse(NULL, &f), CPO_EINVAL);
+}
+END_TEST
+
+START_TEST(test_opts_defaults)
+{
+    cpo_import_opts o = opts();
+    ck_assert_int_eq(o.format, CPO_FMT_AUTO);
+    ck_assert_int_eq(o.mode, CPO_IMPORT_STRICT);
+    ck_assert_int_eq(o.sort, 0);
+    ck_assert_int_eq(o.tz.kind, CPO_TZ_FIXED);
+    ck_assert_int_eq(o.tz.offset_ms, 0);
+    ck_assert_int_eq(o.partial_last, CPO_PARTIAL_FLAG);
+    ck_assert_int_eq(o.kind, CPO_KIND_SPOT);
+    ck_assert_int_eq(o.settle, CPO_SETTLE_LINEAR);
+    ck_assert_int_eq(o.iv_unit, CPO_IV_AUTO);
+    ck_assert(o.snapshot_ms == CPO_TIME_NONE);
+    ck_assert_int_eq(o.max_listed, 5);
+    ck_assert_ptr_null(o.symbol);
+    ck_assert_ptr_null(o.exchange);
+}
+END_TEST
+
+/* --- detection ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *file;
+    cpo_format fmt;
+} DETECT[] = {
+    {"detect/detect_funding_8h.csv", CPO_FMT_BINANCE_FUNDING},
+    {"detect/detect_funding_recent.csv", CPO_FMT_BINANCE_FUNDING},
+    {"detect/detect_funding_supervik.csv", CPO_FMT_BINANCE_FUNDING},
+    {"detect/detect_funding.json", CPO_FMT_BINANCE_FUNDING_JSON},
+    {"detect/detect_bitmex.csv", CPO_FMT_BITMEX_FUNDING},
+    {"detect/detect_deribit_funding.csv", CPO_FMT_DERIBIT_FUNDING},
+    {"detect/detect_chain_weekly.csv", CPO_FMT_DERIBIT_CHAIN},
+    {"detect/detect_chain_2024.csv", CPO_FMT_DERIBIT_CHAIN},
+    {"detect/detect_chain_typed.csv", CPO_FMT_DERIBIT_CHAIN},
+    {"detect/detect_dvol.csv", CPO_FMT_DVOL},
+    {"detect/detect_dvol.json", CPO_FMT_DVOL},
+    {"detect/detect_cmc.csv", CPO_FMT_CMC_MONTHLY},
+    {"detect/detect_klines.csv", CPO_FMT_BINANCE_KLINES},
+    {"klines/klines_BTCUSDT_1d.csv", CPO_FMT_BINANCE_KLINES},
+    {"klines/klines_BTCUSDT_open_time.csv", CPO_FMT_BINANCE_KLINES},
+    {"klines/klines_BTCUSDT_bom_crlf.csv", CPO_FMT_BINANCE_KLINES},
+};
+
+/* The format detected is in the report whether or not the reader (not
+ * all of which are this suite's business) accepts the sample. */
+START_TEST(test_detect)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSDT";
+    o.snapshot_ms = day("2024-05-24T14:00:00Z");
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath(DETECT[_i].file);
+    cpo_import_file(ds, p, &o, &rep, &e);
+    ck_assert_msg(rep.format == DETECT[_i].fmt, "%s: detected %s, expected %s", DETECT[_i].file,
+                  cpo_format_name(rep.format), cpo_format_name(DETECT[_i].fmt));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_detect_klines_after_blank_lines)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSDT";
+    static cpo_import_report rep;
+    char *p = dpath("detect/detect_klines.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 1);
+    ck_assert_int_eq(bars_of(ds, "BTCUSDT")->ts[0], day("2024-01-01"));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_detect_unknown_json)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("detect/detect_json_unknown.json"), want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, p, NULL, &rep, &e), CPO_EFORMAT);
+    snprintf(want, sizeof want,
+             "%s:1: cannot tell the format of the JSON array (expected one of: "
+             "[{\"funding_rate\": ...}, ...] for binance-funding-json, [[ms, value], ...] for dvol; "
+             "or pass --format)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- happy paths ---------------------------------------------------------------------- */
+
+START_TEST(test_klines_daily_round_trip)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_1d.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_BINANCE_KLINES);
+    ck_assert_str_eq(rep.target, "BTCUSDT");
+    ck_assert_uint_eq(rep.rows_read, 40);
+    ck_assert_uint_eq(rep.rows_kept, 40);
+    ck_assert_uint_eq(rep.dropped, 0);
+    ck_assert_uint_eq(rep.gaps, 0);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_DAY);
+    ck_assert_int_eq(rep.first_ms, day("2017-08-17"));
+    ck_assert_int_eq(rep.last_ms, day("2017-09-25"));
+    ck_assert_uint_eq(rep.n_issues, 0);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 40);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_DAY);
+    check_round_trip(p, b, 0);
+    /* the instrument */
+    const cpo_instrument *in = &ds->instr[0];
+    ck_assert_str_eq(in->symbol, "BTCUSDT");
+    ck_assert_str_eq(in->exchange, "binance");
+    ck_assert_str_eq(in->base, "BTC");
+    ck_assert_str_eq(in->quote, "USDT");
+    ck_assert_str_eq(in->underlying, "");
+    ck_assert_int_eq(in->kind, CPO_KIND_SPOT);
+    ck_assert(in->contract_size == 1.0);
+    ck_assert_int_eq(in->funding_interval_ms, 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_klines_perp_hourly_ms_close_time)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.kind = CPO_KIND_PERP;
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_ETHUSDT_1h_perp.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 30);
+    ck_assert_uint_eq(rep.n_issues, 0); /* close_time consistent */
+    ck_assert_int_eq(rep.step_ms, CPO_MS_HOUR);
+    const cpo_bars *b = bars_of(ds, "ETHUSDT");
+    ck_assert_int_eq(b->bar_ms, CPO_MS_HOUR);
+    check_round_trip(p, b, 0);
+    const cpo_instrument *in = &ds->instr[0];
+    ck_assert_int_eq(in->kind, CPO_KIND_PERP);
+    ck_assert_str_eq(in->underlying, "ETH");
+    ck_assert_int_eq(in->funding_interval_ms, 8 * CPO_MS_HOUR);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_klines_bom_crlf)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_bom_crlf.csv");
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 5);
+    check_round_trip(p, bars_of(ds, "BTCUSDT"), 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_klines_open_time_no_volume)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_open_time.csv");
+    must_import(ds, p, NULL, &rep);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 2);
+    ck_assert(isnan(b->volume[0]) && isnan(b->volume[1]));
+    ck_assert(b->close[1] == 151);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Sixteen-digit stamps are microseconds (Binance spot dumps since 2025). */
+START_TEST(test_klines_microseconds)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_us.csv");
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.n_issues, 0); /* close_time consistent too */
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 2);
+    ck_assert_int_eq(b->ts[0], day("2025-01-01"));
+    ck_assert_int_eq(b->ts[1], day("2025-01-01T01:00:00Z"));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_klines_close_time_mismatch_warns)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_close_time.csv"), want[1024];
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    ck_assert_uint_eq(rep.n_issues, 1);
+    snprintf(want, sizeof want,
+             "warning: %s:5:7: close_time 1704081599998 is not the open time + 1h - 1 ms "
+             "(expected 1704081599999)",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_symbol_from_file_name)
+{
+    static const struct {
+        const char *name, *sym, *base, *quote;
+    } cases[] = {
+        {"BTCUSDT_1d.csv", "BTCUSDT", "BTC", "USDT"},
+        {"binance_ETHUSDT_1h.csv", "ETHUSDT", "ETH", "USDT"},
+        {"solusdc.csv", "SOLUSDC", "SOL", "USDC"},
+        {"XBTUSD.csv", "XBTUSD", "XBT", "USD"},
+        {"BTCBUSD_4h.data.csv", "BTCBUSD", "BTC", "BUSD"},
+        {"binance_btc_1h.csv", NULL, NULL, NULL},
+        {"BTC_1d.csv", NULL, NULL, NULL},
+        {"1INCHUSDT.csv", NULL, NULL, NULL}, /* must start with a letter */
+    };
+    char *dir = tu_tmpdir();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *p = tu_path(dir, cases[i].name);
+        tu_write_file(p, "timestamp,open,high,low,close\n2024-01-01,1,2,0.5,1.5\n");
+        cpo_dataset *ds = new_ds();
+        static cpo_import_report rep;
+        cpo_error e;
+        int rc = cpo_import_file(ds, p, NULL, &rep, &e);
+        if (cases[i].sym) {
+            ck_assert_msg(rc == 0, "%s: %s", cases[i].name, tu_errstr(&e));
+            ck_assert_str_eq(ds->instr[0].symbol, cases[i].sym);
+            ck_assert_str_eq(ds->instr[0].base, cases[i].base);
+            ck_assert_str_eq(ds->instr[0].quote, cases[i].quote);
+        } else {
+            char want[1024];
+            ck_assert_int_eq(rc, CPO_EINVAL);
+            snprintf(want, sizeof want,
+                     "%s: cannot tell the symbol from the file name \"%s\" (expected a name like "
+                     "BTCUSDT_1d.csv; or pass --symbol)",
+                     p, cases[i].name);
+            ck_assert_str_eq(tu_errstr(&e), want);
+            ck_assert_uint_eq(ds->n_instr, 0);
+        }
+        cpo_dataset_free(ds);
+        free(p);
+    }
+    /* --symbol wins, and sets base/quote; an unknown quote leaves the base whole */
+    char *p = tu_path(dir, "binance_btc_1h.csv");
+    cpo_import_opts o = opts();
+    o.symbol = "BTCEUR";
+    o.exchange = "kraken";
+    o.contract_size = 0.001;
+    cpo_dataset *ds = new_ds();
+    must_import(ds, p, &o, NULL);
+    ck_assert_str_eq(ds->instr[0].symbol, "BTCEUR");
+    ck_assert_str_eq(ds->instr[0].base, "BTCEUR");
+    ck_assert_str_eq(ds->instr[0].quote, "");
+    ck_assert_str_eq(ds->instr[0].exchange, "kraken");
+    ck_assert(ds->instr[0].contract_size == 0.001);
+    cpo_dataset_free(ds);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* --- checks --------------------------------------------------------------------------- */
+
+START_TEST(test_sort_option)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.sort = 1;
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_unsorted.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.reordered, 2);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    snprintf(want, sizeof want, "info: %s: sorted by time: 2 rows were out of order", p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    for (size_t i = 0; i < b->n; i++) {
+        ck_assert_int_eq(b->ts[i], day("2024-01-01") + (int64_t)i * CPO_MS_HOUR);
+        ck_assert(b->close[i] == 100.0 + (double)i); /* the values moved with their times */
+    }
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* After sorting, a later problem still names the right source lines. */
+START_TEST(test_sort_keeps_lines)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.sort = 1;
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("klines/klines_BTCUSDT_unsorted_dup.csv"), want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDUP);
+    snprintf(want, sizeof want,
+             "%s:5:1: duplicate timestamp 2024-01-01T02:00:00Z (first at line 3; expected one row per time)", p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    /* lenient: the duplicate goes, the rest stays */
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 4);
+    ck_assert_uint_eq(rep.dropped, 1);
+    ck_assert_uint_eq(rep.duplicates, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:5:1: duplicate timestamp 2024-01-01T02:00:00Z (same values as line 3); row dropped", p);
+    ck_assert_ptr_nonnull(find_issue(&rep, "duplicate"));
+    ck_assert_str_eq(issue_str(&rep, find_issue(&rep, "duplicate")), want);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_unsorted_lenient)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "BTCUSDT";
+    static cpo_import_report rep;
+    char *p = dpath("bad/klines_unsorted.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.reordered, 1);
+    ck_assert_uint_eq(rep.rows_kept, 4);
+    snprintf(want, sizeof want,
+             "repaired: %s:4:1: timestamp 2024-01-01T01:00:00Z is earlier than the previous row's "
+             "2024-01-01T02:00:00Z (expected increasing times; pass --sort to sort); rows sorted by time",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    for (size_t i = 1; i < b->n; i++)
+        ck_assert_int_gt(b->ts[i], b->ts[i - 1]);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_duplicates_lenient)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "BTCUSDT";
+    static cpo_import_report rep;
+    char *p = dpath("bad/klines_dup_exact.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 4);
+    ck_assert_uint_eq(rep.rows_kept, 3);
+    ck_assert_uint_eq(rep.duplicates, 1);
+    ck_assert_uint_eq(rep.dropped, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:4:1: duplicate timestamp 2024-01-02 (same values as line 3); row dropped", p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    free(p);
+
+    /* conflicting: the later row is kept */
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    p = dpath("bad/klines_dup_conflict.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 3);
+    ck_assert_uint_eq(rep.duplicates, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:4:1: duplicate timestamp 2024-01-02 with different values (first at line 3: "
+             "close 4250 there, 4260 here); kept this row, dropped line 3",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    ck_assert_int_eq(b->ts[1], day("2024-01-02"));
+    ck_assert(b->close[1] == 4260);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_gaps)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_gap.csv"), want[1024];
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 8);
+    ck_assert_uint_eq(rep.gaps, 2);
+    ck_assert_uint_eq(rep.missing_steps, 3);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_HOUR);
+    snprintf(want, sizeof want,
+             "warning: %s:5: 2 gaps (3 missing steps at step 1h): gap after 2024-01-01T02:00:00Z: "
+             "2 missing steps; gap after 2024-01-01T07:00:00Z: 1 missing step",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    /* max_listed 1 */
+    cpo_import_opts o = opts();
+    o.max_listed = 1;
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    must_import(ds, p, &o, &rep);
+    snprintf(want, sizeof want,
+             "warning: %s:5: 2 gaps (3 missing steps at step 1h): gap after 2024-01-01T02:00:00Z: "
+             "2 missing steps; (and 1 more)",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    /* a declared step */
+    o = opts();
+    o.step_ms = 30 * CPO_MS_MINUTE;
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    must_import(ds, p, &o, &rep);
+    ck_assert_int_eq(rep.step_ms, 30 * CPO_MS_MINUTE);
+    ck_assert_uint_eq(rep.gaps, 7);
+    ck_assert_int_eq(bars_of(ds, "BTCUSDT")->bar_ms, 30 * CPO_MS_MINUTE);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Millisecond jitter in time stamps (as Binance funding has) is no gap. */
+START_TEST(test_gaps_jitter)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "BTCUSDT_8h.csv");
+    char text[4096] = "timestamp,open,high,low,close,volume\n";
+    static const int jitter[] = {0, 5, 0, 11, 2, 0, 30000, 0};
+    for (int i = 0; i < 8; i++) {
+        char row[128];
+        snprintf(row, sizeof row, "%lld,1,2,0.5,1.5,1\n",
+                 (long long)(day("2024-01-01") + i * 8 * CPO_MS_HOUR + jitter[i]));
+        strcat(text, row);
+    }
+    tu_write_file(p, text);
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    must_import(ds, p, NULL, &rep);
+    ck_assert_int_eq(rep.step_ms, 8 * CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.gaps, 0);
+    cpo_dataset_free(ds);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_partial_last_flag)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_partial.csv"), want[1024];
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 25);
+    ck_assert_uint_eq(rep.n_issues, 1);
+    snprintf(want, sizeof want,
+             "warning: %s:26:6: last bar 2026-01-06 looks partial: volume 5043 is 41%% of the recent "
+             "median (expected a whole bar; pass --partial-last=drop)",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_partial_last_drop_keep)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.partial_last = CPO_PARTIAL_DROP;
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_partial.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 25);
+    ck_assert_uint_eq(rep.rows_kept, 24);
+    ck_assert_uint_eq(rep.dropped, 1);
+    ck_assert_int_eq(rep.last_ms, day("2026-01-05"));
+    snprintf(want, sizeof want, "info: %s:26: last bar 2026-01-06 dropped as partial (declared)", p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    ck_assert_uint_eq(bars_of(ds, "BTCUSDT")->n, 24);
+    cpo_dataset_free(ds);
+
+    ds = new_ds();
+    o.partial_last = CPO_PARTIAL_KEEP;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 25);
+    ck_assert_uint_eq(rep.n_issues, 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- bad files: the exact messages ---------------------------------------------------- */
+
+static const struct {
+    const char *file;
+    cpo_format fmt;
+    const char *symbol;
+    int code;
+    const char *msg; /* after "path" */
+} BAD[] = {
+    {"bad/klines_low_above_open.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:4: low 4300.5 is above open 4200 (expected low <= open, close <= high)"},
+    {"bad/klines_low_above_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:4: low 4150 is above close 4100 (expected low <= open, close <= high)"},
+    {"bad/klines_high_below_open.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high 4400 is below open 4500 (expected low <= open, close <= high)"},
+    {"bad/klines_high_below_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high 4400 is below close 4450.25 (expected low <= open, close <= high)"},
+    {"bad/klines_zero_open.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:2: open 0 is not positive (expected a price > 0)"},
+    {"bad/klines_negative_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:5: close -5 is not positive (expected a price > 0)"},
+    {"bad/klines_negative_volume.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:6: volume -1.5 is negative (expected a volume >= 0)"},
+    {"bad/klines_bad_number.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:5: close \"abc\" is not a number (expected a decimal number)"},
+    {"bad/klines_nan_text.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high \"NaN\" is not a number (expected a decimal number)"},
+    {"bad/klines_inf_text.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:4: low \"inf\" is not a number (expected a decimal number)"},
+    {"bad/klines_empty_field.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high is empty (expected a number)"},
+    {"bad/klines_empty_timestamp.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:1: timestamp is empty (expected a time)"},
+    {"bad/klines_short_row.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:4: row has 4 fields (expected at least 6, as in the header)"},
+    {"bad/klines_bad_date.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:1: timestamp \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 date-time)"},
+    {"bad/klines_time_out_of_range.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:1: timestamp \"4200000000000\" is out of range (expected a time between 1990 and 2100)"},
+    {"bad/klines_bad_close_time.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:7: close_time \"soon\" is not a time (expected ms since 1970 or an ISO 8601 date-time)"},
+    {"bad/klines_missing_close.csv", CPO_FMT_BINANCE_KLINES, "BTCUSDT", CPO_EFORMAT,
+     ":1: missing column \"close\" (expected columns: timestamp|open_time,open,high,low,close)"},
+    {"bad/klines_missing_timestamp.csv", CPO_FMT_BINANCE_KLINES, "BTCUSDT", CPO_EFORMAT,
+     ":1: missing column \"timestamp|open_time\" (expected columns: timestamp|open_time,open,high,low,close)"},
+    {"bad/klines_no_header.csv", CPO_FMT_BINANCE_KLINES, "BTCUSDT", CPO_EFORMAT,
+     ":1:1: no header line: the first row holds data (expected column names: "
+     "timestamp,open,high,low,close[,volume,...])"},
+    {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
+     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
+     "or pass --format)"},
+    {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
+     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
+     "or pass --format)"},
+    {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
+     ":4: unterminated quoted field at end of file (expected a closing quote)"},
+    {"bad/klines_nul_byte.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
+     ":3:4: NUL byte inside a field (expected text)"},
+    {"bad/klines_stray_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
+     ":3:2: malformed CSV: a quote inside an unquoted field or after a closing quote "
+     "(expected RFC 4180 quoting)"},
+    {"bad/klines_unsorted.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EORDER,
+     ":4:1: timestamp 2024-01-01T01:00:00Z is earlier than the previous row's 2024-01-01T02:00:00Z "
+     "(expected increasing times; pass --sort to sort)"},
+    {"bad/klines_dup_exact.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDUP,
+     ":4:1: duplicate timestamp 2024-01-02 (first at line 3; expected one row per time)"},
+    {"bad/klines_dup_conflict.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDUP,
+     ":4:1: duplicate timestamp 2024-01-02 with different values (first at line 3: close 4250 there, "
+     "4260 here; expected one row per time)"},
+    {"bad/klines_header_only.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ": no data rows (expected at least one row)"},
+    {"bad/klines_empty.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ": file is empty (expected a header line and rows)"},
+    {"bad/klines_empty.csv", CPO_FMT_BINANCE_KLINES, "BTCUSDT", CPO_EDATA,
+     ": file is empty (expected a header line and rows)"},
+    {"bad/klines_blank_lines.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ": file is empty (expected a header line and rows)"},
+    {"bad/klines_all_rows_bad.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":2:5: close \"x\" is not a number (expected a decimal number)"},
+    {"bad/klines_btc_1h.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
+     ": cannot tell the symbol from the file name \"klines_btc_1h.csv\" (expected a name like "
+     "BTCUSDT_1d.csv; or pass --symbol)"},
+    {"bad/no_such_file.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
+     ": cannot open: No such file or directory (expected a readable file)"},
+    {"bad", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
+     ": cannot read: Is a directory (expected a readable file)"},
+};
+
+START_TEST(test_bad_file_strict)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.format = BAD[_i].fmt;
+    o.symbol = BAD[_i].symbol;
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath(BAD[_i].file), want[1024];
+    int rc = cpo_import_file(ds, p, &o, &rep, &e);
+    snprintf(want, sizeof want, "%s%s", p, BAD[_i].msg);
+    ck_assert_msg(rc == BAD[_i].code, "%s: rc %d (%s), expected %d", BAD[_i].file, rc,
+                  tu_errstr(&e), BAD[_i].code);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    /* nothing reached the dataset; the report ends with the error */
+    ck_assert_uint_eq(ds->n_instr, 0);
+    ck_assert_uint_eq(ds->n_prov, 0);
+    ck_assert_uint_eq(rep.rows_kept, 0);
+    ck_assert_uint_ge(rep.n_issues, 1);
+    const cpo_import_issue *last = &rep.issues[rep.n_issues - 1];
+    ck_assert_int_eq(last->level, CPO_ISSUE_ERROR);
+    ck_assert_int_eq(last->code, rc);
+    char line[1100];
+    snprintf(line, sizeof line, "error: %s", want);
+    ck_assert_str_eq(issue_str(&rep, last), line);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Lenient: the bad row goes, the rest is kept, the report says so. */
+static const struct {
+    const char *file;
+    size_t kept;
+    const char *msg; /* "repaired: path" + msg */
+} LENIENT[] = {
+    {"bad/klines_low_above_open.csv", 2,
+     ":3:4: low 4300.5 is above open 4200 (expected low <= open, close <= high); row dropped"},
+    {"bad/klines_high_below_close.csv", 2,
+     ":3:3: high 4400 is below close 4450.25 (expected low <= open, close <= high); row dropped"},
+    {"bad/klines_zero_open.csv", 2, ":3:2: open 0 is not positive (expected a price > 0); row dropped"},
+    {"bad/klines_negative_volume.csv", 2,
+     ":3:6: volume -1.5 is negative (expected a volume >= 0); row dropped"},
+    {"bad/klines_bad_number.csv", 2,
+     ":3:5: close \"abc\" is not a number (expected a decimal number); row dropped"},
+    {"bad/klines_empty_field.csv", 2, ":3:3: high is empty (expected a number); row dropped"},
+    {"bad/klines_short_row.csv", 2,
+     ":3:4: row has 4 fields (expected at least 6, as in the header); row dropped"},
+    {"bad/klines_bad_date.csv", 2,
+     ":3:1: timestamp \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 "
+     "date-time); row dropped"},
+};
+
+START_TEST(test_bad_file_lenient)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "BTCUSDT";
+    static cpo_import_report rep;
+    char *p = dpath(LENIENT[_i].file), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 3);
+    ck_assert_uint_eq(rep.rows_kept, LENIENT[_i].kept);
+    ck_assert_uint_eq(rep.dropped, 3 - LENIENT[_i].kept);
+    snprintf(want, sizeof want, "repaired: %s%s", p, LENIENT[_i].msg);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, LENIENT[_i].kept);
+    for (size_t i = 0; i < b->n; i++)
+        ck_assert(isfinite(b->open[i]) && isfinite(b->high[i]) && isfinite(b->low[i]) &&
+                  isfinite(b->close[i]));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_all_rows_dropped)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "BTCUSDT";
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("bad/klines_all_rows_bad.csv"), want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s: no usable rows: all 2 rows were dropped (expected at least one valid row)", p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(rep.rows_read, 2);
+    ck_assert_uint_eq(rep.dropped, 2);
+    ck_assert_uint_eq(rep.n_issues, 3);
+    ck_assert_uint_eq(ds->n_instr, 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* More issues than the report holds: counted, and "(and N more)". */
+START_TEST(test_many_issues)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "BTCUSDT_1d.csv");
+    size_t cap = 200 * 64, w = 0; /* 200 rows, every other one bad */
+    char *text = malloc(cap);
+    w += (size_t)snprintf(text + w, cap - w, "timestamp,open,high,low,close,volume\n");
+    for (int i = 0; i < 200; i++) {
+        char d[16];
+        cpo_time_format_date(day("2024-01-01") + i * CPO_MS_DAY, d, sizeof d);
+        w += (size_t)snprintf(text + w, cap - w, "%s,1,2,0.5,%s,1\n", d, i % 2 ? "x" : "1.5");
+    }
+    tu_write_file(p, text);
+    free(text);
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    static cpo_import_report rep;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 100);
+    ck_assert_uint_eq(rep.dropped, 100);
+    ck_assert_uint_eq(rep.n_issues, CPO_REPORT_MAX_ISSUES);
+    ck_assert_uint_eq(rep.n_issues_total, 100);
+    ck_assert_int_eq(rep.step_ms, 2 * CPO_MS_DAY); /* what is left is every other day */
+    char *out = NULL;
+    size_t outn = 0;
+    FILE *f = open_memstream(&out, &outn);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    const char *tail = "\n  (and 36 more)\n";
+    ck_assert_uint_ge(outn, strlen(tail));
+    ck_assert_str_eq(out + outn - strlen(tail), tail);
+    free(out);
+    cpo_dataset_free(ds);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* --- merging ---------------------------------------------------------------------------- */
+
+START_TEST(test_merge_overlap_identical)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *a = dpath("klines/klines_BTCUSDT_1d.csv"), *b = dpath("klines/klines_BTCUSDT_1d_overlap.csv");
+    char want[1024];
+    must_import(ds, a, NULL, &rep);
+    must_import(ds, b, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 30);
+    snprintf(want, sizeof want, "info: %s: 10 rows were already in the dataset with the same values", b);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    const cpo_bars *bb = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(bb->n, 60);
+    for (size_t i = 1; i < bb->n; i++)
+        ck_assert_int_eq(bb->ts[i] - bb->ts[i - 1], CPO_MS_DAY);
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    free(a);
+    free(b);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_merge_conflict)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *a = dpath("klines/klines_BTCUSDT_1d.csv"), *b = dpath("klines/klines_BTCUSDT_1d_overlap.csv");
+    char *c = dpath("klines/klines_BTCUSDT_1d_conflict.csv");
+    char want[1024];
+    must_import(ds, a, NULL, &rep);
+    must_import(ds, b, NULL, &rep);
+    /* strict: refused, the dataset as it was */
+    const cpo_bars *bb = bars_of(ds, "BTCUSDT");
+    int64_t t = day("2017-09-20");
+    size_t at = 0;
+    while (bb->ts[at] != t)
+        at++;
+    ck_assert(bb->close[at] == 3900.0);
+    ck_assert_int_eq(cpo_import_file(ds, c, NULL, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:6:1: timestamp 2017-09-20 is already in the dataset with different values (close 3900 "
+             "there, 3950.5 here; expected the same values where imports overlap)",
+             c);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    bb = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(bb->n, 60);
+    ck_assert(bb->close[at] == 3900.0);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    /* lenient: the new value wins */
+    cpo_import_opts o = opts();
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, c, &o, &rep);
+    snprintf(want, sizeof want,
+             "repaired: %s:6:1: timestamp 2017-09-20 is already in the dataset with different values "
+             "(close 3900 there, 3950.5 here); kept the new row",
+             c);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    bb = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(bb->n, 60);
+    ck_assert(bb->close[at] == 3950.5);
+    ck_assert_uint_eq(ds->n_prov, 3);
+    free(a);
+    free(b);
+    free(c);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_merge_kind_and_bar_size_mismatch)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *a = dpath("klines/klines_BTCUSDT_1d.csv"), *g = dpath("klines/klines_BTCUSDT_gap.csv");
+    char want[1024];
+    must_import(ds, a, NULL, &rep);
+    cpo_import_opts o = opts();
+    o.kind = CPO_KIND_PERP;
+    ck_assert_int_eq(cpo_import_file(ds, a, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTCUSDT is already in the dataset as linear spot (expected the same kind "
+             "and settlement, got linear perp)",
+             a);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_int_eq(cpo_import_file(ds, g, NULL, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s: the bars of BTCUSDT in the dataset are 1d, these are 1h (expected the same bar size; "
+             "import them under another --symbol)",
+             g);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    ck_assert_uint_eq(bars_of(ds, "BTCUSDT")->n, 40);
+    free(a);
+    free(g);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* A failed import of a new symbol adds nothing. */
+START_TEST(test_failure_leaves_dataset)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *a = dpath("klines/klines_ETHUSDT_1h_perp.csv"), *bad = dpath("bad/klines_zero_open.csv");
+    must_import(ds, a, NULL, &rep);
+    cpo_import_opts o = opts();
+    o.symbol = "SOLUSDT";
+    ck_assert_int_eq(cpo_import_file(ds, bad, &o, &rep, NULL), CPO_EDATA);
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    ck_assert_int_eq(cpo_dataset_find(ds, "SOLUSDT"), -1);
+    free(a);
+    free(bad);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* ds NULL: check only. */
+START_TEST(test_check_only)
+{
+    static cpo_import_report rep;
+    char *a = dpath("klines/klines_BTCUSDT_gap.csv");
+    ck_assert_int_eq(cpo_import_file(NULL, a, NULL, &rep, NULL), 0);
+    ck_assert_uint_eq(rep.rows_kept, 8);
+    ck_assert_uint_eq(rep.gaps, 2);
+    free(a);
+}
+END_TEST
+
+/* --- provenance and the report ---------------------------------------------------------- */
+
+START_TEST(test_provenance)
+{
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    o.partial_last = CPO_PARTIAL_DROP;
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_partial.csv");
+    char hex[65];
+    ck_assert_int_eq(cpo_sha256_file(p, hex, NULL), 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    must_import(ds, p, &o, &rep);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t after = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ck_assert_uint_eq(ds->n_prov, 1);
+    const cpo_provenance *pv = &ds->prov[0];
+    ck_assert_str_eq(pv->source, p);
+    ck_assert_str_eq(pv->sha256, hex);
+    ck_assert_str_eq(pv->format, "binance-klines");
+    ck_assert_str_eq(pv->target, "BTCUSDT");
+    ck_assert_int_eq(pv->rows_read, 25);
+    ck_assert_int_eq(pv->rows_kept, 24);
+    ck_assert_int_ge(pv->import_ms, before);
+    ck_assert_int_le(pv->import_ms, after);
+    ck_assert_str_eq(pv->options,
+                     "mode=strict sort=0 tz=UTC partial_last=drop step=auto(1d) kind=spot settle=linear "
+                     "symbol=auto exchange=auto contract_size=0 iv_unit=auto snapshot=none "
+                     "keep_last_poll=0 name=auto");
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_report_print)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    char *p = dpath("klines/klines_BTCUSDT_gap.csv");
+    must_import(ds, p, NULL, &rep);
+    char *out = NULL, want[2048];
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: binance-klines -> BTCUSDT: 8 rows read, 8 kept, 2024-01-01T00:00:00Z .. "
+             "2024-01-01T10:00:00Z, step 1h, 2 gaps (3 missing steps)\n"
+             "  warning: %s:5: 2 gaps (3 missing steps at step 1h): gap after 2024-01-01T02:00:00Z: "
+             "2 missing steps; gap after 2024-01-01T07:00:00Z: 1 missing step\n",
+             p, p);
+    ck_assert_str_eq(out, want);
+    free(out);
+    free(p);
+
+    /* daily: dates; a failure: the error line */
+    p = dpath("bad/klines_dup_exact.csv");
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSDT";
+    cpo_import_file(ds, p, &o, &rep, NULL);
+    out = NULL;
+    f = open_memstream(&out, &n);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: binance-klines -> BTCUSDT: 4 rows read, 0 kept\n"
+             "  error: %s:4:1: duplicate timestamp 2024-01-02 (first at line 3; expected one row per time)\n",
+             p, p);
+    ck_assert_str_eq(out, want);
+    free(out);
+    free(p);
+
+    p = dpath("klines/klines_BTCUSDT_1d.csv");
+    cpo_import_file(NULL, p, NULL, &rep, NULL);
+    out = NULL;
+    f = open_memstream(&out, &n);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: binance-klines -> BTCUSDT: 40 rows read, 40 kept, 2017-08-17 .. 2017-09-25, step 1d, "
+             "0 gaps (0 missing steps)\n",
+             p);
+    ck_assert_str_eq(out, want);
+    free(out);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- the real files (if the shared data is beside the repository) -------------------------- */
+
+static char *real(const char *rel)
+{
+    const char *env = getenv("CPO_REAL_DATA");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s/%s", env ? env : CPO_SOURCE_DIR "/../shared/data/real", rel);
+    if (access(buf, R_OK) != 0)
+        return NULL;
+    return strdup(buf);
+}
+
+START_TEST(test_real_daily)
+{
+    char *p = real("spot/daily/BTCUSDT_1d.csv");
+    if (!p) {
+        fprintf(stderr, "check_import: real data not found, test_real_daily skipped\n");
+        return;
+    }
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    must_import(ds, p, NULL, &rep);
+    ck_assert_uint_eq(rep.rows_read, 3065);
+    ck_assert_uint_eq(rep.rows_kept, 3065);
+    ck_assert_uint_eq(rep.gaps, 0);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_DAY);
+    ck_assert_int_eq(rep.first_ms, day("2017-08-17"));
+    ck_assert_int_eq(rep.last_ms, day("2026-01-06"));
+    const cpo_import_issue *is = find_issue(&rep, "looks partial");
+    ck_assert_ptr_nonnull(is);
+    ck_assert_int_eq(is->level, CPO_ISSUE_WARNING);
+    check_round_trip(p, bars_of(ds, "BTCUSDT"), 0);
+    cpo_dataset_free(ds);
+
+    ds = new_ds();
+    cpo_import_opts o = opts();
+    o.partial_last = CPO_PARTIAL_DROP;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 3064);
+    ck_assert_int_eq(rep.last_ms, day("2026-01-05"));
+    check_round_trip(p, bars_of(ds, "BTCUSDT"), 1);
+    cpo_dataset_free(ds);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_real_hourly)
+{
+    char *p = real("spot/hourly/binance_btc_1h.csv");
+    if (!p) {
+        fprintf(stderr, "check_import: real data not found, test_real_hourly skipped\n");
+        return;
+    }
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    static cpo_import_report rep;
+    cpo_error e;
+    /* the name gives no symbol */
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EINVAL);
+    o.symbol = "BTCUSDT";
+    o.partial_last = CPO_PARTIAL_DROP;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 22100);
+    ck_assert_uint_eq(rep.rows_kept, 22099);
+    ck_assert_uint_eq(rep.gaps, 0);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(rep.first_ms, day("2024-01-01T00:00:00Z"));
+    ck_assert_int_eq(rep.last_ms, day("2026-07-09T18:00:00Z"));
+    check_round_trip(p, bars_of(ds, "BTCUSDT"), 1);
+    cpo_dataset_free(ds);
+    free(p);
+
+    /* perp klines with close_time: all consistent */
+    p = real("perp/binance_usdm_1h/BTCUSDT.csv");
+    if (!p)
+        return;
+    ds = new_ds();
+    o = opts();
+    o.kind = CPO_KIND_PERP;
+    o.partial_last = CPO_PARTIAL_KEEP;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_kept, 4500);
+    ck_assert_uint_eq(rep.n_issues, 0);
+    check_round_trip(p, bars_of(ds, "BTCUSDT"), 0);
+    cpo_dataset_free(ds);
+    free(p);
+}
+END_TEST
+
+static Suite *import_suite(void)
+{
+    Suite *s = suite_create("import");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_format_names);
+    tcase_add_test(tc, test_opts_defaults);
+    tcase_add_loop_test(tc, test_detect, 0, sizeof DETECT / sizeof DETECT[0]);
+    tcase_add_test(tc, test_detect_klines_after_blank_lines);
+    tcase_add_test(tc, test_detect_unknown_json);
+    tcase_add_test(tc, test_klines_daily_round_trip);
+    tcase_add_test(tc, test_klines_perp_hourly_ms_close_time);
+    tcase_add_test(tc, test_klines_bom_crlf);
+    tcase_add_test(tc, test_klines_open_time_no_volume);
+    tcase_add_test(tc, test_klines_microseconds);
+    tcase_add_test(tc, test_klines_close_time_mismatch_warns);
+    tcase_add_test(tc, test_symbol_from_file_name);
+    tcase_add_test(tc, test_sort_option);
+    tcase_add_test(tc, test_sort_keeps_lines);
+    tcase_add_test(tc, test_unsorted_lenient);
+    tcase_add_test(tc, test_duplicates_lenient);
+    tcase_add_test(tc, test_gaps);
+    tcase_add_test(tc, test_gaps_jitter);
+    tcase_add_test(tc, test_partial_last_flag);
+    tcase_add_test(tc, test_partial_last_drop_keep);
+    tcase_add_loop_test(tc, test_bad_file_strict, 0, sizeof BAD / sizeof BAD[0]);
+    tcase_add_loop_test(tc, test_bad_file_lenient, 0, sizeof LENIENT / sizeof LENIENT[0]);
+    tcase_add_test(tc, test_all_rows_dropped);
+    tcase_add_test(tc, test_many_issues);
+    tcase_add_test(tc, test_merge_overlap_identical);
+    tcase_add_test(tc, test_merge_conflict);
+    tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
+    tcase_add_test(tc, test_failure_leaves_dataset);
+    tcase_add_test(tc, test_check_only);
+    tcase_add_test(tc, test_provenance);
+    tcase_add_test(tc, test_report_print);
+    tcase_add_test(tc, test_real_daily);
+    tcase_add_test(tc, test_real_hourly);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(import_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
