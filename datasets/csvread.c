@@ -91,119 +91,28 @@ static void on_record(int c, void *ud)
     r->blen = 0;
 }
 
-/* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c). */
-enum { CSV_ROW_NOT_BEGUN = 0 };
-
-static int is_blank_ch(char ch) { return ch == ' ' || ch == '\t'; }
-
-/*
- * The fast path for the common line: no quote, no NUL, no CR except one
- * just before the newline.  Splits s[0..k) (the line without its '\n') on
- * commas and trims blanks around fields, exactly as libcsv would.
- * Returns 1 if the line was handled, 0 if libcsv must take it.
- */
-static int fast_line(reader *r, const char *s, size_t k)
+static int feed(reader *r, struct csv_parser *p, const char *s, size_t n)
 {
-    if (k && s[k - 1] == '\r')
-        k--;
-    /* One pass: reject special bytes, count fields. */
-    size_t nf = 1, nonblank = 0;
-    for (size_t i = 0; i < k; i++) {
-        char ch = s[i];
-        if (ch == ',')
-            nf++;
-        else if (ch == '"' || ch == '\r' || ch == '\0')
-            return 0;
-        else if (!is_blank_ch(ch))
-            nonblank = 1;
-    }
-    if (!nonblank && nf == 1)
-        return 1; /* a blank line: libcsv skips it */
-    if (nf > r->fcap) {
-        size_t nc = r->fcap ? r->fcap : 32;
-        while (nc < nf)
-            nc *= 2;
-        size_t *no = realloc(r->off, nc * sizeof *no);
-        if (no)
-            r->off = no;
-        size_t *nl = realloc(r->len, nc * sizeof *nl);
-        if (nl)
-            r->len = nl;
-        const char **np = realloc(r->ptr, nc * sizeof *np);
-        if (np)
-            r->ptr = np;
-        if (!no || !nl || !np) {
-            r->rc = cpo_error_set(r->err, CPO_ENOMEM, r->path, r->line, 0, "out of memory");
-            return 1;
-        }
-        r->fcap = nc;
-    }
-    if (k + 1 > r->bcap) {
-        size_t nc = r->bcap ? r->bcap : 1024;
-        while (nc < k + 1)
-            nc *= 2;
-        char *nb = realloc(r->buf, nc);
-        if (!nb) {
-            r->rc = cpo_error_set(r->err, CPO_ENOMEM, r->path, r->line, 0, "out of memory");
-            return 1;
-        }
-        r->buf = nb;
-        r->bcap = nc;
-    }
-    char *b = r->buf;
-    memcpy(b, s, k);
-    b[k] = '\0';
-    size_t f = 0, a = 0;
-    for (size_t i = 0; i <= k; i++) {
-        if (i < k && b[i] != ',')
-            continue;
-        size_t e = i;
-        while (a < e && is_blank_ch(b[a]))
-            a++;
-        while (e > a && is_blank_ch(b[e - 1]))
-            e--;
-        b[e] = '\0';
-        r->ptr[f] = b + a;
-        r->len[f] = e - a;
-        f++;
-        a = i + 1;
-    }
-    cpo_csv_row row = {r->line, nf, r->ptr, r->len};
-    r->rc = r->fn(r->ctx, &row);
-    r->nf = 0;
-    r->blen = 0;
-    return 1;
-}
-
-/* Feed the complete lines of s[0..n) (and, at the end of the input, the
- * last line without a newline); returns the bytes used. */
-static size_t feed_lines(reader *r, struct csv_parser *p, const char *s, size_t n, int eof)
-{
-    size_t pos = 0;
-    while (pos < n && !r->rc) {
-        const char *q = memchr(s + pos, '\n', n - pos);
-        if (!q && !eof)
-            break;
-        size_t k = q ? (size_t)(q - (s + pos)) : n - pos;
-        size_t with_nl = k + (q ? 1 : 0);
-        if (!(p->pstate == CSV_ROW_NOT_BEGUN && fast_line(r, s + pos, k))) {
-            if (csv_parse(p, s + pos, with_nl, on_field, on_record, r) != with_nl) {
-                if (!r->rc && csv_error(p) == CSV_EPARSE)
-                    r->rc = cpo_error_set(r->err, CPO_EPARSE, r->path, r->line, (long)r->nf + 1,
-                                          "malformed CSV: a quote inside an unquoted field or "
-                                          "after a closing quote (expected RFC 4180 quoting)");
-                else if (!r->rc)
-                    r->rc = cpo_error_set(r->err, CPO_EPARSE, r->path, r->line, 0,
-                                          "malformed CSV: %s (expected RFC 4180 quoting)",
-                                          csv_strerror(csv_error(p)));
-                return pos;
-            }
+    const char *end = s + n;
+    while (s < end && !r->rc) {
+        const char *q = memchr(s, '\n', (size_t)(end - s));
+        size_t k = q ? (size_t)(q - s) + 1 : (size_t)(end - s);
+        if (csv_parse(p, s, k, on_field, on_record, r) != k) {
+            if (!r->rc && csv_error(p) == CSV_EPARSE)
+                r->rc = cpo_error_set(r->err, CPO_EPARSE, r->path, r->line, (long)r->nf + 1,
+                                      "malformed CSV: a quote inside an unquoted field or "
+                                      "after a closing quote (expected RFC 4180 quoting)");
+            else if (!r->rc)
+                r->rc = cpo_error_set(r->err, CPO_EPARSE, r->path, r->line, 0,
+                                      "malformed CSV: %s (expected RFC 4180 quoting)",
+                                      csv_strerror(csv_error(p)));
+            return r->rc;
         }
         if (q)
             r->line++;
-        pos += with_nl;
+        s += k;
     }
-    return pos;
+    return r->rc;
 }
 
 static int finish(reader *r, struct csv_parser *p)
@@ -249,7 +158,7 @@ int cpo_csv_read_mem(const char *path, const char *buf, size_t n, cpo_csv_fn fn,
         buf += 3;
         n -= 3;
     }
-    feed_lines(&r, &p, buf, n, 1);
+    feed(&r, &p, buf, n);
     return finish(&r, &p);
 }
 
@@ -266,48 +175,26 @@ int cpo_csv_read(const char *path, cpo_csv_fn fn, void *ctx, cpo_error *err)
         fclose(f);
         return rc;
     }
-    /* Whole lines are handed on; a line cut by the end of the block is
-     * moved to the front and completed by the next read. */
-    size_t cap = (size_t)1 << 20, have = 0;
-    char *blk = malloc(cap);
+    enum { BLOCK = 1 << 20 };
+    char *blk = malloc(BLOCK);
     if (!blk) {
         fclose(f);
         r.rc = cpo_error_set(err, CPO_ENOMEM, path, 0, 0, "out of memory");
         return finish(&r, &p);
     }
-    int first = 1, eof = 0;
-    while (!r.rc && !eof) {
-        size_t got = fread(blk + have, 1, cap - have, f);
-        if (got < cap - have) {
-            if (ferror(f)) {
-                r.rc = cpo_error_set(err, CPO_EIO, path, r.line, 0, "read error: %s",
-                                     strerror(errno));
-                break;
-            }
-            eof = feof(f);
+    size_t got;
+    int first = 1;
+    while (!r.rc && (got = fread(blk, 1, BLOCK, f)) > 0) {
+        const char *s = blk;
+        if (first && got >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) {
+            s += 3;
+            got -= 3;
         }
-        have += got;
-        size_t at = 0;
-        if (first && (have >= 3 || eof)) {
-            if (have >= 3 && !memcmp(blk, "\xEF\xBB\xBF", 3))
-                at = 3;
-            first = 0;
-        }
-        if (first)
-            continue;
-        at += feed_lines(&r, &p, blk + at, have - at, eof);
-        memmove(blk, blk + at, have - at);
-        have -= at;
-        if (have == cap && !r.rc) {
-            char *nb = realloc(blk, cap * 2);
-            if (!nb) {
-                r.rc = cpo_error_set(err, CPO_ENOMEM, path, r.line, 0, "out of memory");
-                break;
-            }
-            blk = nb;
-            cap *= 2;
-        }
+        first = 0;
+        feed(&r, &p, s, got);
     }
+    if (!r.rc && ferror(f))
+        r.rc = cpo_error_set(err, CPO_EIO, path, r.line, 0, "read error: %s", strerror(errno));
     free(blk);
     fclose(f);
     return finish(&r, &p);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1320,6 +1321,21 @@ static int blank_bytes(const char *s, size_t n)
     return 1;
 }
 
+/* The SHA-256 of the file, computed beside the parse. */
+typedef struct hash_job {
+    const char *path;
+    char hex[65];
+    cpo_error err;
+    int rc;
+} hash_job;
+
+static void *hash_main(void *arg)
+{
+    hash_job *j = arg;
+    j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
+    return NULL;
+}
+
 int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *opts,
                     cpo_import_report *rep, cpo_error *err)
 {
@@ -1350,7 +1366,11 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     cpo_ivindex_init(&c.iv, "");
     cpo_caps_init(&c.caps);
 
-    int rc = 0, rerr = 0;
+    int rc = 0, rerr = 0, hashing = 0;
+    pthread_t hash_tid;
+    hash_job hj;
+    memset(&hj, 0, sizeof hj);
+    hj.path = path;
     enum { HEAD = 1 << 16 };
     FILE *f = NULL;
     size_t got = 0;
@@ -1398,6 +1418,9 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     r->format = fmt;
 
+    /* The file's SHA-256 is computed on a second thread while it is parsed. */
+    if (ds && pthread_create(&hash_tid, NULL, hash_main, &hj) == 0)
+        hashing = 1;
     rc = run_reader(&c, fmt);
     set_target(&c);
     {
@@ -1442,8 +1465,17 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
         cpo_provenance prov;
         memset(&prov, 0, sizeof prov);
         copy_str(prov.source, sizeof prov.source, path);
-        if ((rc = cpo_sha256_file(path, prov.sha256, &lerr)) != 0)
+        if (hashing) {
+            pthread_join(hash_tid, NULL);
+            hashing = 0;
+        } else {
+            hj.rc = cpo_sha256_file(path, hj.hex, &hj.err);
+        }
+        if ((rc = hj.rc) != 0) {
+            lerr = hj.err;
             goto cleanup;
+        }
+        memcpy(prov.sha256, hj.hex, sizeof prov.sha256);
         copy_str(prov.format, sizeof prov.format, cpo_format_name(fmt));
         copy_str(prov.target, sizeof prov.target, r->target);
         prov.rows_read = (int64_t)r->rows_read;
@@ -1455,6 +1487,8 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
 
 cleanup:
+    if (hashing)
+        pthread_join(hash_tid, NULL);
     if (rc) {
         if (lerr.code == CPO_OK)
             cpo_error_set(&lerr, rc, path, 0, 0, "%s", cpo_strerror(rc));

@@ -22,7 +22,9 @@ START_TEST(test_cli_usage__exit_codes)
 {
     ck_assert_int_eq(cpo(""), 2);
     ck_assert_int_eq(cpo("frobnicate"), 2);
-    ck_assert_str_eq(out, "cpo: unknown command \"frobnicate\" (expected one of: data version)\n");
+    /* The list of commands follows; its head is fixed. */
+    const char *want = "cpo: unknown command \"frobnicate\" (expected one of: data ";
+    ck_assert_int_eq(strncmp(out, want, strlen(want)), 0);
     ck_assert_int_eq(cpo("version"), 0);
     ck_assert_int_eq(cpo("data import x.csv"), 2);
     ck_assert_ptr_nonnull(strstr(out, "cpo: no output store (expected -o STORE)\n"));
