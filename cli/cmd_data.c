@@ -522,7 +522,7 @@ static int cmd_synth(int argc, char **argv)
     cpo_store_opts_init(&so);
     const char *out = NULL;
     int force = 0, c, idx = 0, bad = 0;
-    size_t sz;
+    size_t sz = 0;
     optind = 1;
     while (!bad && (c = getopt_long(argc, argv, "o:h", longopts, &idx)) != -1) {
         switch (c) {

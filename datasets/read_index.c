@@ -347,7 +347,7 @@ static int on_cmc(void *ud, const cpo_csv_row *row)
     c->rep->rows_read++;
     ROW_TRY(cpo_import_width(c, row, st->need));
     int64_t ts;
-    int32_t rank;
+    int32_t rank = 0;
     char sym[CPO_CCY_MAX], name[CPO_SYMBOL_MAX];
     double v[CM_NCOL];
     ROW_TRY(cpo_import_time(c, row, st->ix[CM_DATE], "snapshot_date", CPO_TS_ISO, &ts));

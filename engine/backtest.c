@@ -643,7 +643,11 @@ static int ccy_index(engine *e, const char *name)
     if (e->n_ccy == CPO_MAX_CCY)
         return -1;
     size_t c = e->n_ccy++;
-    snprintf(e->ccy_name[c], sizeof e->ccy_name[c], "%s", name);
+    size_t len = strlen(name);
+    if (len >= sizeof e->ccy_name[c])
+        len = sizeof e->ccy_name[c] - 1;
+    memcpy(e->ccy_name[c], name, len);
+    e->ccy_name[c][len] = '\0';
     for (int k = 0; k < 4; k++)
         e->rate_src[c][k] = -1;
     return (int)c;

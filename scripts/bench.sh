@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cpo's benchmarks: build optimised, then report speeds (no assertions).
-#   scripts/bench.sh [import|load|all] [CSV_MB] [ASSETS] [STEPS]
+#   scripts/bench.sh [import|load|engine|all] [CSV_MB] [ASSETS] [STEPS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/deps.sh"
