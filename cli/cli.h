@@ -14,6 +14,8 @@ typedef struct cpo_cmd_entry {
 } cpo_cmd_entry;
 
 extern const cpo_cmd_entry cpo_cmd_data_entry;
+extern const cpo_cmd_entry cpo_cmd_run_entry;
+extern const cpo_cmd_entry cpo_cmd_strategies_entry;
 extern const cpo_cmd_entry cpo_cmd_version_entry;
 
 /* Print err as "cpo: path:line:col: msg" on stderr and return exit status 1. */

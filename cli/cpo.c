@@ -11,6 +11,8 @@
 
 static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_data_entry,
+    &cpo_cmd_run_entry,
+    &cpo_cmd_strategies_entry,
     &cpo_cmd_version_entry,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -827,7 +827,8 @@ static int pipeline(engine *e, cpo_view *v, int *rebalance)
         }
         if (!isfinite(w))
             continue;
-        e->target[i] = w;
+        /* The target as a weight of equity, comparable with h->weight(). */
+        e->target[i] = w * (1.0 - e->spec->cash_buffer);
         double px = e->mk[i];
         if (w == 0.0) {
             e->tq[i] = 0.0;
