@@ -16,6 +16,7 @@
 #include "cpo/backtest.h"
 #include "cpo/dataset.h"
 #include "cpo/market.h"
+#include "cpo/registry.h"
 #include "cpo/synth.h"
 #include "cpo/time.h"
 #include "params.h"
@@ -634,6 +635,54 @@ START_TEST(test_engine_bad_input__refused)
 }
 END_TEST
 
+START_TEST(test_engine_targets__net_of_cash_buffer)
+{
+    /* Two flat coins, equal weight, a 10% cash buffer and a drift band of
+     * 5% relative: after the first fill each weight is 0.5 * 0.9 = 0.45,
+     * which is the target as the host reports it, so the band never fires
+     * again: 1 rebalance in 8 steps. */
+    fixture f;
+    fx_init(&f);
+    size_t a = fx_add(&f, "AUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "A", "USDT");
+    size_t b = fx_add(&f, "BUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "B", "USDT");
+    double flat[8][4];
+    for (int k = 0; k < 8; k++)
+        flat[k][0] = flat[k][1] = flat[k][2] = flat[k][3] = 10.0;
+    fx_bars(&f, a, DAY0, CPO_MS_DAY, (const double(*)[4])flat, 8, 0);
+    fx_bars(&f, b, DAY0, CPO_MS_DAY, (const double(*)[4])flat, 8, 0);
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    ck_assert_int_eq(cpo_market_build(&f.m, f.ds, &ms, NULL), 0);
+    cpo_registry *reg = NULL;
+    ck_assert_int_eq(cpo_registry_new(&reg, NULL), 0);
+    const cpo_stage_def *drift = cpo_registry_find(reg, CPO_ROLE_SCHEDULE, "drift");
+    const cpo_stage_def *equal = cpo_registry_find(reg, CPO_ROLE_WEIGH, "equal");
+    ck_assert_ptr_nonnull(drift);
+    ck_assert_ptr_nonnull(equal);
+    cpo_params *pd, *pe;
+    ck_assert_int_eq(cpo_params_new(&pd, drift, NULL), 0);
+    ck_assert_int_eq(cpo_params_new(&pe, equal, NULL), 0);
+    ck_assert_int_eq(cpo_params_set(pd, "abs", "0", NULL, 0), 0);
+    ck_assert_int_eq(cpo_params_set(pd, "rel", "0.05", NULL, 0), 0);
+    ck_assert_int_eq(cpo_params_finish(pd, NULL), 0);
+    ck_assert_int_eq(cpo_params_finish(pe, NULL), 0);
+    f.spec.stages[0].def = drift;
+    f.spec.stages[0].params = pd;
+    f.spec.stages[1].def = equal;
+    f.spec.stages[1].params = pe;
+    f.spec.n_stages = 2;
+    f.spec.cash_buffer = 0.1;
+    cpo_error e;
+    ck_assert_msg(cpo_backtest_run(&f.r, f.m, &f.spec, NULL, NULL, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(f.r->n_rebalances, 1);
+    ck_assert_uint_eq(f.r->n_trades, 2);
+    cpo_params_free(pd);
+    cpo_params_free(pe);
+    cpo_registry_free(reg);
+    fx_fini(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -652,6 +701,7 @@ int main(void)
     tcase_add_test(tc, test_engine_identity__synthetic_long_run_and_determinism);
     tcase_add_test(tc, test_engine_view__no_look_ahead);
     tcase_add_test(tc, test_engine_bad_input__refused);
+    tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
