@@ -987,19 +987,27 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         for (size_t i = 0; i < e.n; i++)
             if (m->funding[i].n)
                 fund(&e, i, ts, ts_end);
-        /* 3. Liquidation on the bar's adverse extreme; 4. mark at close. */
+        /* 3. Liquidation on the bar's adverse extreme; 4. mark at close;
+         * the positions' values and exposures in the same pass. */
         size_t nh = 0;
         for (size_t i = 0; i < e.n; i++)
             if (e.q[i] != 0.0 || !isfinite(e.mk[i]))
                 e.held[nh++] = (uint32_t)i;
+        double val[CPO_MAX_CCY] = {0}, gross = 0.0, net = 0.0;
         for (size_t k = 0; k < nh; k++) {
             size_t i = e.held[k];
             if (e.perp[i] && e.q[i] != 0.0 && (rc = liquidate(&e, i)))
                 goto fail;
             mark_to(&e, i, mark_at(m, i, t));
+            if (e.q[i] != 0.0 && isfinite(e.mk[i])) {
+                double x = exposure_of(&e, i);
+                val[e.ccy[i]] += value_of(&e, i, e.mk[i]);
+                gross += fabs(x);
+                net += x;
+            }
         }
         /* 5-6. The pipeline, and orders. */
-        int rebalance = 0;
+        int rebalance = 0, filled_now = 0;
         if ((rc = pipeline(&e, &view, &rebalance)))
             goto fail;
         if (rebalance) {
@@ -1016,20 +1024,30 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             }
             if (spec->fill == CPO_FILL_NEXT_OPEN)
                 e.any_pending = any && t < t1;
-            else if (any && (rc = execute(&e, e.tq, CPO_F_CLOSE, ts_end - 1)))
-                goto fail;
+            else if (any) {
+                if ((rc = execute(&e, e.tq, CPO_F_CLOSE, ts_end - 1)))
+                    goto fail;
+                filled_now = 1;
+            }
         }
-        /* 7. The ledger row. */
-        equity_by_ccy(&e, eq_ccy);
-        double eq = 0.0, gross = 0.0, net = 0.0;
+        /* 7. The ledger row (equity recomputed whole after fills at the
+         * close, else from the pass above). */
+        if (filled_now) {
+            equity_by_ccy(&e, eq_ccy);
+            gross = net = 0.0;
+            for (size_t i = 0; i < e.n; i++)
+                if (e.q[i] != 0.0) {
+                    double x = exposure_of(&e, i);
+                    gross += fabs(x);
+                    net += x;
+                }
+        } else {
+            for (size_t c = 0; c < e.n_ccy; c++)
+                eq_ccy[c] = e.cash[c] + val[c];
+        }
+        double eq = 0.0;
         for (size_t c = 0; c < e.n_ccy; c++)
             eq += eq_ccy[c] * (isfinite(e.rate[c]) ? e.rate[c] : 0.0);
-        for (size_t i = 0; i < e.n; i++)
-            if (e.q[i] != 0.0) {
-                double x = exposure_of(&e, i);
-                gross += fabs(x);
-                net += x;
-            }
         size_t row = t - t0;
         double explained = 0.0;
         for (int l = 0; l < CPO_PNL_RESIDUAL; l++)
