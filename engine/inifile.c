@@ -23,14 +23,20 @@ static char *reader(char *buf, int n, void *stream)
     char *r = fgets(buf, n, s->f);
     if (r) {
         size_t len = strlen(buf);
-        /* A line longer than inih's buffer arrives in pieces: count only
-         * the piece that ends it. */
-        if (len > 0 && buf[len - 1] == '\n')
-            s->line++;
-        else if (feof(s->f))
-            s->line++;
-        else
-            s->line++; /* too long: inih reports it as an error anyway */
+        s->line++;
+        if (len > 0 && buf[len - 1] != '\n' && !feof(s->f)) {
+            /* The buffer is full: fine if the line ends right here, else
+             * inih would take the rest as a line of its own (and read
+             * "a:b" in it as a key), so refuse it. */
+            int c = getc(s->f);
+            if (c != '\n' && c != EOF) {
+                s->rc = cpo_error_set(s->err, CPO_ECONFIG, s->path, s->line, 0,
+                                      "line longer than %d characters (expected shorter lines: "
+                                      "continue a long value on the next line, indented)",
+                                      n - 1);
+                return NULL;
+            }
+        }
     }
     return r;
 }

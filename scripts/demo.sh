@@ -25,5 +25,17 @@ for set in daily hourly; do
   "$cpo" data info "$out/crypto-$set.h5"
   echo
 done
+
+# Two backtests on those stores: monthly equal weight on the 8 daily
+# majors, and BTC spot long / BTCUSDT-PERP short on hourly bars with
+# funding.  Each writes its folder under runs/ (--force: the demo may be
+# run again; the files come out byte-identical).
+for cfg in monthly_equal_8 btc_perp_hedge; do
+  echo "== cpo run configs/$cfg.ini"
+  (cd "$here" && "$cpo" run --force "configs/$cfg.ini")
+  echo
+done
 echo "demo results: $out/crypto-daily.h5 and $out/crypto-hourly.h5"
 echo "(imported from the real exchange files unpacked in $out/csv)"
+echo "backtests: $here/runs/monthly_equal_8/ and $here/runs/btc_perp_hedge/"
+echo "(summary.json, ledger.csv, ledger.h5, trades.csv, events.csv, manifest.json)"

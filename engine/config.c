@@ -1,0 +1,1107 @@
+/*
+ * config.c - a backtest config (INI) read into a run plan: the store, the
+ * grid, the universe, the run spec and the stage pipeline, every key
+ * declared and checked, every problem reported with its line.
+ *
+ * Loading goes in passes so that the order of keys in the file does not
+ * matter: (1) collect every key with its line (continuation lines joined,
+ * a key given twice refused) and check the section names; (2) apply the
+ * fixed sections; (3) load the plugins; (4) make the pipeline's stages;
+ * (5) set the stages' parameters from their [ROLE.NAME] sections; (6) fill
+ * defaults and check what is required.
+ */
+#include "cpo/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cpo/time.h"
+#include "inifile.h"
+#include "params.h"
+
+/* The fixed sections and their keys (in the order the messages list them). */
+static const char *const backtest_keys =
+    "data, start, end, warmup, step, gap_fill, max_fill, capital, currency, collateral, seed, "
+    "cash_buffer, detail";
+static const char *const universe_keys = "spot, perp, symbols";
+static const char *const costs_keys =
+    "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
+    "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
+static const char *const strategy_keys = "schedule, select, weigh, overlay, hedge, plugin";
+
+#define MAX_STAGES (CPO_ROLE_COUNT * 4)
+
+/* A section header as found in the raw text. */
+typedef struct sect {
+    char *name;
+    long line;
+} sect;
+
+typedef struct loader {
+    cpo_config *cfg;
+    const char *path;
+    cpo_error *err;
+    char *raw;          /* the file's bytes */
+    size_t *line_off;   /* [n_lines]: offset of line k+1 */
+    size_t n_lines;
+    size_t cap_keys;
+    sect *sects;
+    size_t n_sects;
+    /* [strategy] stage names by role, with their lines */
+    const cpo_config_key *roles[CPO_ROLE_COUNT];
+    /* [costs] bookkeeping */
+    long imr_line, lev_line, mmr_line;
+} loader;
+
+static int nomem(cpo_error *err)
+{
+    return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* --- raw text: lines and section headers ---------------------------------- */
+
+static int read_raw(loader *L)
+{
+    FILE *f = fopen(L->path, "rb");
+    if (!f)
+        return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0,
+                             "cannot open: %s (expected a readable INI file)", strerror(errno));
+    size_t cap = 4096, n = 0, r;
+    char *buf = malloc(cap + 1);
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf)
+        return nomem(L->err);
+    buf[n] = '\0';
+    L->raw = buf;
+    if (bad)
+        return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0, "cannot read the file");
+    size_t lines = 1;
+    for (size_t i = 0; i < n; i++)
+        lines += buf[i] == '\n';
+    if (!(L->line_off = malloc(lines * sizeof *L->line_off)))
+        return nomem(L->err);
+    L->line_off[0] = 0;
+    L->n_lines = 1;
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] == '\n')
+            L->line_off[L->n_lines++] = i + 1;
+    return 0;
+}
+
+/* The text of line k (1-based), not NUL-terminated: up to '\n'. */
+static const char *raw_line(const loader *L, long k)
+{
+    if (k < 1 || (size_t)k > L->n_lines)
+        return "";
+    return L->raw + L->line_off[k - 1];
+}
+
+static int is_role_section(const char *name, cpo_stage_role *role, const char **stage)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || !dot[1])
+        return 0;
+    for (int r = 0; r < CPO_ROLE_COUNT; r++) {
+        const char *rn = cpo_role_name((cpo_stage_role)r);
+        if (strlen(rn) == (size_t)(dot - name) && !strncmp(rn, name, (size_t)(dot - name))) {
+            if (role)
+                *role = (cpo_stage_role)r;
+            if (stage)
+                *stage = dot + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_fixed_section(const char *name)
+{
+    return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
+           !strcmp(name, "strategy");
+}
+
+/* Find the section headers: lines whose first character is '['. */
+static int scan_sections(loader *L)
+{
+    for (size_t k = 0; k < L->n_lines; k++) {
+        const char *s = L->raw + L->line_off[k];
+        if (k == 0 && !strncmp(s, "\xEF\xBB\xBF", 3))
+            s += 3;
+        if (*s != '[')
+            continue;
+        const char *e = s + 1;
+        while (*e && *e != ']' && *e != '\n')
+            e++;
+        if (*e != ']')
+            continue; /* inih reports the syntax error */
+        sect *ns = realloc(L->sects, (L->n_sects + 1) * sizeof *ns);
+        if (!ns)
+            return nomem(L->err);
+        L->sects = ns;
+        if (!(ns[L->n_sects].name = dup_n(s + 1, (size_t)(e - s - 1))))
+            return nomem(L->err);
+        ns[L->n_sects].line = (long)k + 1;
+        L->n_sects++;
+    }
+    return 0;
+}
+
+static int unknown_section(loader *L, long line, const char *name)
+{
+    return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                         "unknown section [%s] (expected one of: backtest, universe, costs, "
+                         "strategy, or ROLE.STAGE for the parameters of a stage, "
+                         "e.g. [weigh.fixed])",
+                         name);
+}
+
+static int check_sections(loader *L)
+{
+    for (size_t k = 0; k < L->n_sects; k++) {
+        const char *name = L->sects[k].name;
+        if (is_fixed_section(name) || is_role_section(name, NULL, NULL))
+            continue;
+        return unknown_section(L, L->sects[k].line, name);
+    }
+    return 0;
+}
+
+static long section_line(const loader *L, const char *name)
+{
+    for (size_t k = 0; k < L->n_sects; k++)
+        if (!strcmp(L->sects[k].name, name))
+            return L->sects[k].line;
+    return 0;
+}
+
+/* --- pass 1: collect the keys ---------------------------------------------- */
+
+static int collect(void *ctx, const char *section, const char *key, const char *value, long line,
+                   cpo_error *err)
+{
+    loader *L = ctx;
+    cpo_config *c = L->cfg;
+    if (c->n_keys) {
+        cpo_config_key *prev = &c->keys[c->n_keys - 1];
+        const char *rl = raw_line(L, line);
+        if (!strcmp(prev->section, section) && !strcmp(prev->key, key) && line > prev->line &&
+            (*rl == ' ' || *rl == '\t')) {
+            /* A continuation line of the previous key. */
+            size_t a = strlen(prev->value), b = strlen(value);
+            char *nv = realloc(prev->value, a + b + 2);
+            if (!nv)
+                return nomem(err);
+            if (a && b)
+                nv[a++] = ' ';
+            memcpy(nv + a, value, b + 1);
+            prev->value = nv;
+            return 0;
+        }
+    }
+    for (size_t k = 0; k < c->n_keys; k++)
+        if (!strcmp(c->keys[k].section, section) && !strcmp(c->keys[k].key, key))
+            return cpo_error_set(err, CPO_ECONFIG, L->path, line, 0,
+                                 "\"%s\" is given twice in [%s] (first on line %ld; expected "
+                                 "each key once)",
+                                 key, section, c->keys[k].line);
+    if (c->n_keys == L->cap_keys) {
+        size_t nc = L->cap_keys ? L->cap_keys * 2 : 32;
+        cpo_config_key *nk = realloc(c->keys, nc * sizeof *nk);
+        if (!nk)
+            return nomem(err);
+        c->keys = nk;
+        L->cap_keys = nc;
+    }
+    cpo_config_key *k = &c->keys[c->n_keys];
+    k->section = strdup(section);
+    k->key = strdup(key);
+    k->value = strdup(value);
+    k->line = line;
+    if (!k->section || !k->key || !k->value) {
+        free(k->section);
+        free(k->key);
+        free(k->value);
+        return nomem(err);
+    }
+    c->n_keys++;
+    return 0;
+}
+
+/* --- value parsers --------------------------------------------------------- */
+
+static int bad_value(loader *L, const cpo_config_key *k, const char *expected)
+{
+    return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                         "%s = \"%s\" is not valid (expected %s)", k->key, k->value, expected);
+}
+
+static int unknown_key(loader *L, const cpo_config_key *k, const char *keys)
+{
+    return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                         "unknown key \"%s\" in [%s] (expected one of: %s)", k->key, k->section,
+                         keys);
+}
+
+/* A finite number in [lo, hi] (open ends when lo_open/hi_open). */
+static int get_real(loader *L, const cpo_config_key *k, double lo, int lo_open, double hi,
+                    int hi_open, const char *expected, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(k->value, &end);
+    if (end == k->value || *end || errno || !isfinite(v) || (lo_open ? v <= lo : v < lo) ||
+        (hi_open ? v >= hi : v > hi))
+        return bad_value(L, k, expected);
+    *out = v;
+    return 0;
+}
+
+static int get_uint(loader *L, const cpo_config_key *k, uint64_t max, const char *expected,
+                    uint64_t *out)
+{
+    const char *s = k->value;
+    if (!*s)
+        return bad_value(L, k, expected);
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return bad_value(L, k, expected);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return bad_value(L, k, expected);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int get_bool(loader *L, const cpo_config_key *k, int *out)
+{
+    const char *v = k->value;
+    if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+        *out = 1;
+    else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+        *out = 0;
+    else
+        return bad_value(L, k, "yes or no");
+    return 0;
+}
+
+static int get_time(loader *L, const cpo_config_key *k, int end_of_day, int64_t *out)
+{
+    int flags = 0;
+    int64_t t;
+    if (cpo_time_parse(k->value, strlen(k->value), &t, &flags, NULL))
+        return bad_value(L, k, "an ISO 8601 date like 2021-01-01 or a UTC date-time like "
+                               "2021-01-01T08:00:00Z");
+    if (end_of_day && !(flags & CPO_TIME_HAS_TIME))
+        t += CPO_MS_DAY - 1;
+    *out = t;
+    return 0;
+}
+
+static int get_duration(loader *L, const cpo_config_key *k, int zero_ok, int64_t *out)
+{
+    if (zero_ok && !strcmp(k->value, "0")) {
+        *out = 0;
+        return 0;
+    }
+    int64_t ms;
+    if (cpo_duration_parse(k->value, &ms))
+        return bad_value(L, k, zero_ok ? "0 or a duration like 90d, 8h or 15m"
+                                       : "a duration like 1d, 8h or 15m");
+    *out = ms;
+    return 0;
+}
+
+static int resolve_path(loader *L, const char *p, char **out)
+{
+    const char *dir = L->cfg->dir;
+    size_t n;
+    char *s;
+    if (p[0] == '/' || !strcmp(dir, ".")) {
+        s = strdup(p);
+    } else {
+        n = strlen(dir) + strlen(p) + 2;
+        if ((s = malloc(n)))
+            snprintf(s, n, "%s/%s", dir, p);
+    }
+    if (!s)
+        return nomem(L->err);
+    *out = s;
+    return 0;
+}
+
+/* Split a comma list into its items (trimmed, none empty).  Returns the
+ * count, or -1 for an empty item, -2 out of memory. */
+static long split_list(const char *s, char ***items)
+{
+    *items = NULL;
+    long n = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *end = e;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end == p) {
+            if (!*e && n == 0 && !*p)
+                return 0; /* empty text */
+            goto bad;
+        }
+        char **ni = realloc(*items, (size_t)(n + 1) * sizeof *ni);
+        if (!ni)
+            goto oom;
+        *items = ni;
+        if (!(ni[n] = dup_n(p, (size_t)(end - p))))
+            goto oom;
+        n++;
+        if (!*e)
+            return n;
+        p = e + 1;
+    }
+bad:
+    for (long i = 0; i < n; i++)
+        free((*items)[i]);
+    free(*items);
+    *items = NULL;
+    return -1;
+oom:
+    for (long i = 0; i < n; i++)
+        free((*items)[i]);
+    free(*items);
+    *items = NULL;
+    return -2;
+}
+
+static void free_items(char **items, long n)
+{
+    for (long i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+/* --- pass 2: the fixed sections ------------------------------------------- */
+
+static int set_backtest(loader *L, const cpo_config_key *k)
+{
+    cpo_config *c = L->cfg;
+    cpo_run_spec *r = &c->run;
+    const char *key = k->key, *v = k->value;
+    if (!strcmp(key, "data")) {
+        if (!*v)
+            return bad_value(L, k, "PATH to a store");
+        free(c->data_path);
+        c->data_path = NULL;
+        return resolve_path(L, v, &c->data_path);
+    }
+    if (!strcmp(key, "start"))
+        return get_time(L, k, 0, &c->market.start_ms);
+    if (!strcmp(key, "end"))
+        return get_time(L, k, 1, &c->market.end_ms);
+    if (!strcmp(key, "warmup"))
+        return get_duration(L, k, 1, &c->warmup_ms);
+    if (!strcmp(key, "step"))
+        return get_duration(L, k, 0, &c->market.step_ms);
+    if (!strcmp(key, "gap_fill")) {
+        if (!strcmp(v, "none"))
+            c->market.fill = CPO_FILL_NONE;
+        else if (!strcmp(v, "forward"))
+            c->market.fill = CPO_FILL_FORWARD;
+        else
+            return bad_value(L, k, "none or forward");
+        return 0;
+    }
+    if (!strcmp(key, "max_fill")) {
+        uint64_t u;
+        int rc = get_uint(L, k, 1000000000u, "a whole number of steps in [0, 1e9]; 0 = no limit", &u);
+        c->market.max_fill = (size_t)u;
+        return rc;
+    }
+    if (!strcmp(key, "capital"))
+        return get_real(L, k, 0.0, 1, 1e15, 0, "a positive amount up to 1e15", &r->capital);
+    if (!strcmp(key, "currency")) {
+        if (strcmp(v, "USD") && strcmp(v, "USDT") && strcmp(v, "USDC") && strcmp(v, "BUSD"))
+            return bad_value(L, k, "USD, USDT, USDC or BUSD: results are reported in dollars");
+        snprintf(r->currency, sizeof r->currency, "%s", v);
+        return 0;
+    }
+    if (!strcmp(key, "collateral")) {
+        size_t n = strlen(v);
+        int ok = n > 0 && n < CPO_CCY_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)v[i]);
+        if (!ok)
+            return bad_value(L, k, "a currency code like USD or BTC");
+        snprintf(r->collateral, sizeof r->collateral, "%s", v);
+        return 0;
+    }
+    if (!strcmp(key, "seed"))
+        return get_uint(L, k, UINT64_MAX, "a whole number in [0, 18446744073709551615]", &r->seed);
+    if (!strcmp(key, "cash_buffer"))
+        return get_real(L, k, 0.0, 0, 1.0, 1, "a fraction of equity in [0, 1)", &r->cash_buffer);
+    if (!strcmp(key, "detail")) {
+        if (!strcmp(v, "totals"))
+            r->detail = CPO_DETAIL_TOTALS;
+        else if (!strcmp(v, "instrument"))
+            r->detail = CPO_DETAIL_INSTRUMENT;
+        else
+            return bad_value(L, k, "totals or instrument");
+        return 0;
+    }
+    return unknown_key(L, k, backtest_keys);
+}
+
+static int set_universe(loader *L, const cpo_config_key *k)
+{
+    cpo_config *c = L->cfg;
+    int kind;
+    if (!strcmp(k->key, "spot"))
+        kind = CPO_KIND_SPOT;
+    else if (!strcmp(k->key, "perp"))
+        kind = CPO_KIND_PERP;
+    else if (!strcmp(k->key, "symbols"))
+        kind = -1;
+    else
+        return unknown_key(L, k, universe_keys);
+    char **items;
+    long n = split_list(k->value, &items);
+    if (n == -2)
+        return nomem(L->err);
+    if (n <= 0)
+        return bad_value(L, k, kind < 0 ? "a comma-separated list of symbols like BTCUSDT, ETHUSDT"
+                                        : "a comma-separated list of coins or symbols like BTC, ETH");
+    for (long i = 0; i < n; i++)
+        if (strlen(items[i]) >= CPO_SYMBOL_MAX) {
+            free_items(items, n);
+            return bad_value(L, k, "names of at most 47 characters");
+        }
+    cpo_config_name *nu = realloc(c->universe, (c->n_universe + (size_t)n) * sizeof *nu);
+    if (!nu) {
+        free_items(items, n);
+        return nomem(L->err);
+    }
+    c->universe = nu;
+    for (long i = 0; i < n; i++) {
+        cpo_config_name *u = &c->universe[c->n_universe++];
+        u->name = items[i];
+        u->kind = kind;
+        u->line = k->line;
+    }
+    free(items);
+    return 0;
+}
+
+static int set_costs(loader *L, const cpo_config_key *k)
+{
+    cpo_run_spec *r = &L->cfg->run;
+    cpo_costs *cs = &r->costs;
+    const char *key = k->key;
+    double x;
+    int rc;
+    static const char *const bps = "a number of basis points in [0, 1000]";
+    if (!strcmp(key, "fill")) {
+        if (!strcmp(k->value, "next_open"))
+            r->fill = CPO_FILL_NEXT_OPEN;
+        else if (!strcmp(k->value, "close"))
+            r->fill = CPO_FILL_THIS_CLOSE;
+        else
+            return bad_value(L, k, "next_open or close");
+        return 0;
+    }
+    if (!strcmp(key, "fee_bps")) {
+        /* Every kind; the per-kind keys (applied after) override it. */
+        return get_real(L, k, 0.0, 0, 1000.0, 0, bps, &x);
+    }
+    if (!strcmp(key, "spot_fee_bps")) {
+        if ((rc = get_real(L, k, 0.0, 0, 1000.0, 0, bps, &x)))
+            return rc;
+        cs->kind[CPO_KIND_SPOT].taker_bps = x;
+        return 0;
+    }
+    if (!strcmp(key, "perp_fee_bps")) {
+        if ((rc = get_real(L, k, 0.0, 0, 1000.0, 0, bps, &x)))
+            return rc;
+        cs->kind[CPO_KIND_PERP].taker_bps = cs->kind[CPO_KIND_FUTURE].taker_bps = x;
+        return 0;
+    }
+    if (!strcmp(key, "spot_maker_bps") || !strcmp(key, "perp_maker_bps")) {
+        if ((rc = get_real(L, k, -100.0, 0, 1000.0, 0,
+                           "a number of basis points in [-100, 1000] (negative: a rebate)", &x)))
+            return rc;
+        if (key[0] == 's')
+            cs->kind[CPO_KIND_SPOT].maker_bps = x;
+        else
+            cs->kind[CPO_KIND_PERP].maker_bps = cs->kind[CPO_KIND_FUTURE].maker_bps = x;
+        return 0;
+    }
+    if (!strcmp(key, "slippage_bps"))
+        return get_real(L, k, 0.0, 0, 1000.0, 0, bps, &cs->slippage_bps);
+    if (!strcmp(key, "impact_coef"))
+        return get_real(L, k, 0.0, 0, 100.0, 0, "a number in [0, 100]; 0 = no impact",
+                        &cs->impact_coef);
+    if (!strcmp(key, "participation_cap"))
+        return get_real(L, k, 0.0, 0, 1.0, 0, "a fraction of bar volume in [0, 1]; 0 = no cap",
+                        &cs->participation_cap);
+    if (!strcmp(key, "lot_rounding"))
+        return get_bool(L, k, &cs->lot_rounding);
+    if (!strcmp(key, "perp_leverage")) {
+        if ((rc = get_real(L, k, 1.0, 0, 200.0, 0, "a leverage in [1, 200]", &x)))
+            return rc;
+        cs->kind[CPO_KIND_PERP].imr = cs->kind[CPO_KIND_FUTURE].imr = 1.0 / x;
+        L->lev_line = k->line;
+        return 0;
+    }
+    if (!strcmp(key, "perp_imr")) {
+        if ((rc = get_real(L, k, 0.0, 1, 1.0, 0, "an initial margin rate in (0, 1]", &x)))
+            return rc;
+        cs->kind[CPO_KIND_PERP].imr = cs->kind[CPO_KIND_FUTURE].imr = x;
+        L->imr_line = k->line;
+        return 0;
+    }
+    if (!strcmp(key, "perp_mmr")) {
+        if ((rc = get_real(L, k, 0.0, 0, 1.0, 1, "a maintenance margin rate in [0, 1)", &x)))
+            return rc;
+        cs->kind[CPO_KIND_PERP].mmr = cs->kind[CPO_KIND_FUTURE].mmr = x;
+        L->mmr_line = k->line;
+        return 0;
+    }
+    return unknown_key(L, k, costs_keys);
+}
+
+static int set_strategy(loader *L, const cpo_config_key *k)
+{
+    for (int r = 0; r < CPO_ROLE_COUNT; r++)
+        if (!strcmp(k->key, cpo_role_name((cpo_stage_role)r))) {
+            L->roles[r] = k;
+            return 0;
+        }
+    if (!strcmp(k->key, "plugin")) {
+        cpo_config *c = L->cfg;
+        char **items;
+        long n = split_list(k->value, &items);
+        if (n == -2)
+            return nomem(L->err);
+        if (n <= 0)
+            return bad_value(L, k, "PATH of a shared object, or a comma-separated list of them");
+        for (long i = 0; i < n; i++) {
+            char *p = NULL;
+            int rc = resolve_path(L, items[i], &p);
+            struct stat st;
+            if (!rc && (stat(p, &st) != 0 || !S_ISREG(st.st_mode)))
+                rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                   "plugin \"%s\" does not exist (expected the path of a shared "
+                                   "object, relative to the config file)",
+                                   items[i]);
+            char **np = rc ? NULL : realloc(c->plugins, (c->n_plugins + 1) * sizeof *np);
+            if (!rc && !np)
+                rc = nomem(L->err);
+            if (rc) {
+                free(p);
+                free_items(items, n);
+                return rc;
+            }
+            c->plugins = np;
+            c->plugins[c->n_plugins++] = p;
+        }
+        free_items(items, n);
+        return 0;
+    }
+    return unknown_key(L, k, strategy_keys);
+}
+
+static int apply_fixed(loader *L)
+{
+    cpo_config *c = L->cfg;
+    int rc = 0;
+    const cpo_config_key *fee = NULL;
+    /* fee_bps first: the per-kind fee keys override it wherever they are. */
+    for (size_t i = 0; i < c->n_keys; i++)
+        if (!strcmp(c->keys[i].section, "costs") && !strcmp(c->keys[i].key, "fee_bps"))
+            fee = &c->keys[i];
+    if (fee) {
+        double x;
+        if ((rc = get_real(L, fee, 0.0, 0, 1000.0, 0, "a number of basis points in [0, 1000]", &x)))
+            return rc;
+        for (int kd = 0; kd < 4; kd++)
+            c->run.costs.kind[kd].taker_bps = x;
+    }
+    for (size_t i = 0; i < c->n_keys && !rc; i++) {
+        const cpo_config_key *k = &c->keys[i];
+        if (!strcmp(k->section, "backtest"))
+            rc = set_backtest(L, k);
+        else if (!strcmp(k->section, "universe"))
+            rc = set_universe(L, k);
+        else if (!strcmp(k->section, "costs"))
+            rc = set_costs(L, k);
+        else if (!strcmp(k->section, "strategy"))
+            rc = set_strategy(L, k);
+        else if (!k->section[0])
+            rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                               "key \"%s\" is outside a section (expected [backtest], "
+                               "[universe], [costs] or [strategy] before it)",
+                               k->key);
+        else if (!is_role_section(k->section, NULL, NULL))
+            /* A header inih saw but the scan did not (indented). */
+            rc = unknown_section(L, k->line, k->section);
+    }
+    if (rc)
+        return rc;
+    /* Cross-key checks. */
+    if (L->imr_line && L->lev_line)
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path,
+                             L->imr_line > L->lev_line ? L->imr_line : L->lev_line, 0,
+                             "perp_imr and perp_leverage are both given (expected one of them: "
+                             "perp_imr = 1 / perp_leverage)");
+    const cpo_kind_costs *pk = &c->run.costs.kind[CPO_KIND_PERP];
+    if (pk->mmr >= pk->imr) {
+        long line = L->mmr_line ? L->mmr_line : L->imr_line ? L->imr_line : L->lev_line;
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                             "the maintenance margin rate %.10g is not below the initial margin "
+                             "rate %.10g (expected perp_mmr < perp_imr = 1 / perp_leverage)",
+                             pk->mmr, pk->imr);
+    }
+    if (c->market.start_ms != CPO_TIME_NONE && c->market.end_ms != CPO_TIME_NONE &&
+        c->market.end_ms < c->market.start_ms) {
+        const char *e = cpo_config_get(c, "backtest", "end"), *s = cpo_config_get(c, "backtest", "start");
+        long line = 0;
+        for (size_t i = 0; i < c->n_keys; i++)
+            if (!strcmp(c->keys[i].section, "backtest") && !strcmp(c->keys[i].key, "end"))
+                line = c->keys[i].line;
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                             "end = \"%s\" is before start = \"%s\" (expected end >= start)", e, s);
+    }
+    if (!c->data_path)
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, 0, 0,
+                             "[backtest] has no \"data\" (expected data = PATH to a store)");
+    return 0;
+}
+
+/* --- passes 3-6: plugins and stages --------------------------------------- */
+
+static int stage_names(loader *L, cpo_stage_role role, char *buf, size_t n)
+{
+    cpo_registry_names(L->cfg->registry, role, buf, n);
+    if (!buf[0])
+        snprintf(buf, n, "none: no %s stage is registered; a plugin can add one",
+                 cpo_role_name(role));
+    return 0;
+}
+
+static int unknown_stage(loader *L, long line, cpo_stage_role role, const char *name)
+{
+    char names[1024];
+    stage_names(L, role, names, sizeof names);
+    return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                         "unknown %s stage \"%s\" (expected one of: %s)", cpo_role_name(role), name,
+                         names);
+}
+
+static int load_plugins(loader *L)
+{
+    cpo_config *c = L->cfg;
+    int rc = cpo_registry_new(&c->registry, L->err);
+    if (rc)
+        return rc;
+    long line = 0;
+    for (size_t i = 0; i < c->n_keys; i++)
+        if (!strcmp(c->keys[i].section, "strategy") && !strcmp(c->keys[i].key, "plugin"))
+            line = c->keys[i].line;
+    for (size_t i = 0; i < c->n_plugins; i++) {
+        cpo_error inner;
+        cpo_error_clear(&inner);
+        if ((rc = cpo_registry_load(c->registry, c->plugins[i], &inner))) {
+            char msg[CPO_ERROR_MSG_MAX + CPO_ERROR_PATH_MAX + 32];
+            cpo_error_format(&inner, msg, sizeof msg);
+            return cpo_error_set(L->err, rc, L->path, line, 0, "%s", msg);
+        }
+    }
+    return 0;
+}
+
+static int make_stages(loader *L)
+{
+    cpo_config *c = L->cfg;
+    cpo_run_spec *r = &c->run;
+    for (int role = 0; role < CPO_ROLE_COUNT; role++) {
+        const cpo_config_key *k = L->roles[role];
+        if (!k)
+            continue;
+        char **items;
+        long n = split_list(k->value, &items);
+        if (n == -2)
+            return nomem(L->err);
+        if (n <= 0) {
+            char names[1024], exp[1100];
+            stage_names(L, (cpo_stage_role)role, names, sizeof names);
+            snprintf(exp, sizeof exp, "a stage name or a comma-separated list of them: %s", names);
+            return bad_value(L, k, exp);
+        }
+        int rc = 0;
+        for (long i = 0; i < n && !rc; i++) {
+            const cpo_stage_def *d = cpo_registry_find(c->registry, (cpo_stage_role)role, items[i]);
+            if (!d) {
+                rc = unknown_stage(L, k->line, (cpo_stage_role)role, items[i]);
+                break;
+            }
+            for (size_t s = 0; s < r->n_stages; s++)
+                if (r->stages[s].def == d)
+                    rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                       "%s stage \"%s\" is listed twice (expected each stage once)",
+                                       cpo_role_name((cpo_stage_role)role), items[i]);
+            if (!rc && r->n_stages == MAX_STAGES)
+                rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                   "more than %d stages (expected at most %d in a pipeline)",
+                                   MAX_STAGES, MAX_STAGES);
+            if (!rc) {
+                cpo_stage_inst *in = &r->stages[r->n_stages];
+                in->def = d;
+                in->params = NULL;
+                if (!(rc = cpo_params_new(&in->params, d, L->err)))
+                    r->n_stages++;
+            }
+        }
+        free_items(items, n);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int set_stage_params(loader *L)
+{
+    cpo_config *c = L->cfg;
+    cpo_run_spec *r = &c->run;
+    /* First the section names (so that an unknown stage is reported at its
+     * header), then the keys. */
+    for (size_t k = 0; k < L->n_sects; k++) {
+        cpo_stage_role role;
+        const char *name;
+        if (!is_role_section(L->sects[k].name, &role, &name))
+            continue;
+        const cpo_stage_def *d = cpo_registry_find(c->registry, role, name);
+        if (!d)
+            return unknown_stage(L, L->sects[k].line, role, name);
+        int in_pipeline = 0;
+        for (size_t s = 0; s < r->n_stages; s++)
+            in_pipeline |= r->stages[s].def == d;
+        if (!in_pipeline)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, L->sects[k].line, 0,
+                                 "[%s] is for a stage that is not in the pipeline (expected "
+                                 "%s = %s in [strategy], or no such section)",
+                                 L->sects[k].name, cpo_role_name(role), name);
+    }
+    for (size_t i = 0; i < c->n_keys; i++) {
+        const cpo_config_key *k = &c->keys[i];
+        cpo_stage_role role;
+        const char *name;
+        if (!is_role_section(k->section, &role, &name))
+            continue;
+        cpo_stage_inst *in = NULL;
+        for (size_t s = 0; s < r->n_stages; s++)
+            if (r->stages[s].def->role == role && !strcmp(r->stages[s].def->name, name))
+                in = &r->stages[s];
+        if (!in) {
+            /* A section inih saw but the scan did not (indented header). */
+            if (!cpo_registry_find(c->registry, role, name))
+                return unknown_stage(L, k->line, role, name);
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "[%s] is for a stage that is not in the pipeline (expected "
+                                 "%s = %s in [strategy], or no such section)",
+                                 k->section, cpo_role_name(role), name);
+        }
+        char why[1024];
+        int rc = cpo_params_set(in->params, k->key, k->value, why, sizeof why);
+        if (rc == CPO_ENOTFOUND)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "unknown key \"%s\" in [%s] (expected %s)", k->key, k->section,
+                                 why);
+        if (rc == CPO_ENOMEM)
+            return nomem(L->err);
+        if (rc)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "[%s] %s = \"%s\" is not valid (expected %s)", k->section, k->key,
+                                 k->value, why);
+    }
+    for (size_t s = 0; s < r->n_stages; s++) {
+        const char *missing = NULL;
+        const cpo_stage_def *d = r->stages[s].def;
+        int rc = cpo_params_finish(r->stages[s].params, &missing);
+        if (rc) {
+            const char *help = "";
+            for (size_t p = 0; p < d->n_params; p++)
+                if (missing && !strcmp(d->params[p].name, missing) && d->params[p].help)
+                    help = d->params[p].help;
+            char sec[128];
+            snprintf(sec, sizeof sec, "%s.%s", cpo_role_name(d->role), d->name);
+            long line = section_line(L, sec);
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                                 "[%s] has no \"%s\" (expected %s = %s)", sec,
+                                 missing ? missing : "?", missing ? missing : "?",
+                                 help[0] ? help : "a value");
+        }
+    }
+    /* What a pipeline needs. */
+    if (!L->roles[CPO_ROLE_SCHEDULE] || !L->roles[CPO_ROLE_WEIGH]) {
+        cpo_stage_role role = !L->roles[CPO_ROLE_SCHEDULE] ? CPO_ROLE_SCHEDULE : CPO_ROLE_WEIGH;
+        char names[1024];
+        stage_names(L, role, names, sizeof names);
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, 0, 0,
+                             "[strategy] has no \"%s\" (expected %s = one of: %s)",
+                             cpo_role_name(role), cpo_role_name(role), names);
+    }
+    return 0;
+}
+
+/* --- the config ----------------------------------------------------------- */
+
+static int set_names(cpo_config *c, const char *path)
+{
+    if (!(c->path = strdup(path)))
+        return CPO_ENOMEM;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        c->dir = strdup(".");
+    else if (slash == path)
+        c->dir = strdup("/");
+    else
+        c->dir = dup_n(path, (size_t)(slash - path));
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    c->stem = dup_n(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+    return c->dir && c->stem ? 0 : CPO_ENOMEM;
+}
+
+int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
+{
+    *out = NULL;
+    loader L;
+    memset(&L, 0, sizeof L);
+    cpo_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return nomem(err);
+    L.cfg = c;
+    L.path = path;
+    L.err = err;
+    cpo_market_spec_init(&c->market);
+    cpo_run_spec_init(&c->run);
+    int rc = set_names(c, path) ? nomem(err) : 0;
+    if (!rc)
+        rc = read_raw(&L);
+    if (!rc)
+        rc = cpo_ini_parse(path, collect, &L, err);
+    if (!rc)
+        rc = scan_sections(&L);
+    if (!rc)
+        rc = check_sections(&L);
+    if (!rc)
+        rc = apply_fixed(&L);
+    if (!rc)
+        rc = load_plugins(&L);
+    if (!rc)
+        rc = make_stages(&L);
+    if (!rc)
+        rc = set_stage_params(&L);
+    if (!rc) {
+        /* The grid starts warmup before the run. */
+        c->run.start_ms = c->market.start_ms;
+        c->run.end_ms = c->market.end_ms;
+        if (c->warmup_ms > 0 && c->market.start_ms != CPO_TIME_NONE)
+            c->market.start_ms -= c->warmup_ms;
+        else if (c->warmup_ms > 0) {
+            long line = 0;
+            for (size_t i = 0; i < c->n_keys; i++)
+                if (!strcmp(c->keys[i].section, "backtest") && !strcmp(c->keys[i].key, "warmup"))
+                    line = c->keys[i].line;
+            rc = cpo_error_set(err, CPO_ECONFIG, path, line, 0,
+                               "warmup without a start (expected start = DATE: the warmup is "
+                               "loaded before it)");
+        }
+    }
+    free(L.raw);
+    free(L.line_off);
+    for (size_t k = 0; k < L.n_sects; k++)
+        free(L.sects[k].name);
+    free(L.sects);
+    if (rc) {
+        cpo_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void cpo_config_free(cpo_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t s = 0; s < cfg->run.n_stages; s++)
+        cpo_params_free(cfg->run.stages[s].params);
+    cfg->run.n_stages = 0;
+    for (size_t i = 0; i < cfg->n_universe; i++)
+        free(cfg->universe[i].name);
+    free(cfg->universe);
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        free(cfg->plugins[i]);
+    free(cfg->plugins);
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        free(cfg->keys[i].section);
+        free(cfg->keys[i].key);
+        free(cfg->keys[i].value);
+    }
+    free(cfg->keys);
+    cpo_registry_free(cfg->registry);
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->stem);
+    free(cfg->data_path);
+    free(cfg);
+}
+
+const char *cpo_config_get(const cpo_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, key))
+            return cfg->keys[i].value;
+    return NULL;
+}
+
+/* --- the universe in a store ----------------------------------------------- */
+
+void cpo_config_symbols_free(char **symbols, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(symbols[i]);
+    free(symbols);
+}
+
+/* The instruments of a kind as "A, B, C" (at most a few). */
+static void list_kind(const cpo_dataset *ds, int kind, char *buf, size_t n)
+{
+    size_t w = 0, shown = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ds->n_instr && w < n; i++) {
+        if (kind >= 0 && (int)ds->instr[i].kind != kind)
+            continue;
+        if (shown == 12) {
+            snprintf(buf + w, n - w, ", ...");
+            return;
+        }
+        int m = snprintf(buf + w, n - w, "%s%s", shown ? ", " : "", ds->instr[i].symbol);
+        if (m < 0)
+            return;
+        w += (size_t)m;
+        shown++;
+    }
+    if (!shown)
+        snprintf(buf, n, "none in this store");
+}
+
+int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
+                        cpo_error *err)
+{
+    *symbols = NULL;
+    *n = 0;
+    if (!cfg->n_universe)
+        return 0;
+    char **out = calloc(cfg->n_universe, sizeof *out);
+    long *from = calloc(cfg->n_universe, sizeof *from);
+    int rc = 0;
+    size_t k = 0;
+    if (!out || !from) {
+        rc = nomem(err);
+        goto cleanup;
+    }
+    for (; k < cfg->n_universe; k++) {
+        const cpo_config_name *u = &cfg->universe[k];
+        const char *what = u->kind < 0 ? "symbols" : u->kind == CPO_KIND_SPOT ? "spot" : "perp";
+        long f = cpo_dataset_find(ds, u->name);
+        if (f >= 0 && u->kind >= 0 && (int)ds->instr[f].kind != u->kind) {
+            rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                               "%s \"%s\" is a %s instrument in %s (expected a %s instrument or "
+                               "its coin)",
+                               what, u->name, cpo_kind_name(ds->instr[f].kind), cfg->data_path,
+                               what);
+            goto cleanup;
+        }
+        if (f < 0 && u->kind >= 0) {
+            /* A coin: the one instrument of this kind with that base. */
+            for (size_t i = 0; i < ds->n_instr; i++) {
+                if ((int)ds->instr[i].kind != u->kind || strcmp(ds->instr[i].base, u->name))
+                    continue;
+                if (f >= 0) {
+                    rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                                       "%s \"%s\" matches both %s and %s in %s (expected one "
+                                       "symbol: name it)",
+                                       what, u->name, ds->instr[f].symbol, ds->instr[i].symbol,
+                                       cfg->data_path);
+                    goto cleanup;
+                }
+                f = (long)i;
+            }
+        }
+        if (f < 0) {
+            char list[800];
+            list_kind(ds, u->kind, list, sizeof list);
+            rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                               "%s \"%s\" is not in %s (expected one of: %s)", what, u->name,
+                               cfg->data_path, list);
+            goto cleanup;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (from[j] == f) {
+                rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                                   "%s is in the universe twice (as \"%s\" on line %ld and "
+                                   "\"%s\"; expected each instrument once)",
+                                   ds->instr[f].symbol, cfg->universe[j].name,
+                                   cfg->universe[j].line, u->name);
+                goto cleanup;
+            }
+        from[k] = f;
+        if (!(out[k] = strdup(ds->instr[f].symbol))) {
+            rc = nomem(err);
+            goto cleanup;
+        }
+    }
+cleanup:
+    free(from);
+    if (rc) {
+        cpo_config_symbols_free(out, cfg->n_universe);
+        return rc;
+    }
+    *symbols = out;
+    *n = cfg->n_universe;
+    return 0;
+}

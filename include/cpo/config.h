@@ -1,0 +1,103 @@
+/*
+ * cpo/config.h - a backtest config: an INI file read into a run plan.
+ *
+ *     [backtest]   data, start, end, warmup, step, gap_fill, max_fill,
+ *                  capital, currency, collateral, seed, cash_buffer, detail
+ *     [universe]   spot, perp, symbols
+ *     [costs]      fill, fee_bps, spot_fee_bps, perp_fee_bps, ...
+ *     [strategy]   schedule, select, weigh, overlay, hedge, plugin
+ *     [ROLE.NAME]  the declared parameters of one stage ([weigh.fixed])
+ *
+ * Every section and key is declared: an unknown one, a bad value or a
+ * missing required key is refused with the file, the line and what was
+ * expected:
+ *
+ *     config.ini:12: fill = "tomorrow" is not valid (expected next_open or close)
+ *
+ * Paths (data, plugin) are relative to the config file's folder unless
+ * absolute.  Dates are ISO 8601; an `end` given as a date alone means the
+ * end of that day.  The text of every key is kept as written, to echo it
+ * into the manifest of a run.
+ *
+ * Ownership: cpo_config_load returns a config the caller frees with
+ * cpo_config_free; the config owns the stage parameters of its run spec
+ * and the registry its stage tables come from (plugins stay loaded until
+ * the config is freed, so the config must outlive every run of it).
+ */
+#ifndef CPO_CONFIG_H
+#define CPO_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpo/backtest.h"
+#include "cpo/dataset.h"
+#include "cpo/error.h"
+#include "cpo/market.h"
+#include "cpo/registry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One key as written (continuation lines joined by a space). */
+typedef struct cpo_config_key {
+    char *section; /* "costs", "weigh.fixed" */
+    char *key;
+    char *value;
+    long line;
+} cpo_config_key;
+
+/* One name of the [universe] section: a symbol ("BTCUSDT") or, for spot
+ * and perp, also a coin ("BTC": the one instrument of that kind with that
+ * base in the store). */
+typedef struct cpo_config_name {
+    char *name;
+    int kind;   /* cpo_kind for spot/perp; -1 for symbols = */
+    long line;
+} cpo_config_name;
+
+typedef struct cpo_config {
+    char *path;       /* the config file as given */
+    char *dir;        /* its folder ("." if none) */
+    char *stem;       /* its file name without the extension */
+    char *data_path;  /* the store, resolved against dir */
+    int64_t warmup_ms;       /* history loaded before start (0: none) */
+    cpo_market_spec market;  /* grid: start - warmup .. end; symbols NULL
+                                (see cpo_config_universe) */
+    cpo_config_name *universe; /* empty: every instrument with bars */
+    size_t n_universe;
+    cpo_run_spec run;        /* stages[k].params owned by the config */
+    char **plugins;          /* resolved paths, loaded into registry */
+    size_t n_plugins;
+    cpo_registry *registry;
+    cpo_config_key *keys;    /* every key in file order */
+    size_t n_keys;
+} cpo_config;
+
+/* Read and check path.  *out belongs to the caller (cpo_config_free). */
+int cpo_config_load(cpo_config **out, const char *path, cpo_error *err);
+
+/* NULL is a no-op.  Frees the stage parameters and closes the plugins. */
+void cpo_config_free(cpo_config *cfg);
+
+/*
+ * The symbols of the universe in the store ds, in config order: a name
+ * that is a symbol of the right kind is taken as it is; a spot or perp
+ * coin name ("BTC") is the one instrument of that kind whose base it is.
+ * Refused with the config line when absent, ambiguous or given twice.
+ * *symbols is an array of *n strings owned by the caller: free each and
+ * the array (cpo_config_symbols_free).  An empty universe gives *n = 0.
+ */
+int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds,
+                        char ***symbols, size_t *n, cpo_error *err);
+void cpo_config_symbols_free(char **symbols, size_t n);
+
+/* The value of a key as written, or NULL. */
+const char *cpo_config_get(const cpo_config *cfg, const char *section,
+                           const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

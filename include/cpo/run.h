@@ -1,0 +1,113 @@
+/*
+ * cpo/run.h - one backtest from a config to a run folder.
+ *
+ *     cpo_config_load        the config (cpo/config.h)
+ *     cpo_run_market         its store read, universe resolved, cube built
+ *                            (the dataset is freed as soon as the cube is)
+ *     cpo_backtest_run       the engine (cpo/backtest.h)
+ *     cpo_run_metrics_compute  summary numbers of a result
+ *     cpo_run_to_dir         all of the above, writing the run folder:
+ *
+ *   summary.json            metrics and settings
+ *   ledger.csv, ledger.h5   one row per step: equity, the P&L lines, gross,
+ *                           net, cash per currency (ledger.h5 also holds
+ *                           the per-instrument rows when detail = instrument,
+ *                           appended in chunks as the engine makes them)
+ *   ledger_instruments.csv  detail = instrument only: one row per held
+ *                           instrument per step
+ *   trades.csv, events.csv  fills and engine events
+ *   manifest.json           SHA-256 of the config, the store and every
+ *                           output, cpo version, seed, command, settings
+ *
+ * Every file is written to "<name>.tmp" in the run folder and renamed when
+ * whole (the manifest last); on failure the .tmp files are removed, and
+ * the folder too if the run made it.  No wall-clock time is recorded, and
+ * numbers are printed with 17 significant digits, so two runs of the same
+ * config on the same store give byte-identical files.
+ */
+#ifndef CPO_RUN_H
+#define CPO_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpo/backtest.h"
+#include "cpo/config.h"
+#include "cpo/error.h"
+#include "cpo/market.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Read the config's store, resolve its universe, build the cube for its
+ * period (warmup included), and free the dataset.  *out belongs to the
+ * caller (cpo_market_free). */
+int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err);
+
+/* Summary numbers of a run.  Returns are simple returns per bar; they are
+ * annualised with a 365-day year (periods_per_year = 365 days / bar: 365
+ * for daily bars, 8,760 for hourly ones). */
+typedef struct cpo_run_metrics {
+    size_t n_steps;
+    int64_t bar_ms;
+    int64_t start_ms;          /* open of the first bar */
+    int64_t end_ms;            /* end of the last bar */
+    double periods_per_year;
+    double capital;
+    double final_equity;
+    double total_return;       /* final / capital - 1 */
+    double annual_return;      /* (final / capital)^(year / span) - 1 */
+    double annual_volatility;  /* sample sd of bar returns * sqrt(periods_per_year) */
+    double sharpe;             /* mean / sd * sqrt(periods_per_year), no risk-free rate */
+    double max_drawdown;       /* largest fall from a peak, as a fraction (>= 0) */
+    int64_t drawdown_peak_ms, drawdown_trough_ms; /* bar opens; CPO_TIME_NONE if none */
+    double pnl[CPO_PNL_COUNT]; /* each line summed over the run */
+    size_t n_trades;           /* fills, liquidations included */
+    size_t n_liquidations;
+    size_t n_rebalances;
+    size_t n_events;
+    double max_rel_residual;   /* the engine's: max |residual| / max(|equity|, 1) */
+    double max_identity_error; /* max |sum of lines - change in equity| / max(|equity|, 1) */
+    double avg_gross;          /* mean of gross exposure / equity */
+} cpo_run_metrics;
+
+int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
+                            cpo_error *err);
+
+typedef struct cpo_run_opts {
+    const char *out_dir;  /* NULL: runs/<config stem> */
+    int force;            /* 1: replace the files of an existing run folder */
+    const char *command;  /* recorded in the manifest; NULL: "cpo run <config>" */
+} cpo_run_opts;
+
+void cpo_run_opts_init(cpo_run_opts *o);
+
+#define CPO_RUN_MAX_FILES 8
+
+/* What a run made. */
+typedef struct cpo_run_report {
+    char dir[1024];
+    size_t n_files;
+    char files[CPO_RUN_MAX_FILES][32];   /* names within dir, as written */
+    cpo_run_metrics metrics;
+    cpo_fill_at fill;
+    char currency[CPO_CCY_MAX];
+    char config_sha256[65];
+    char data_sha256[65];
+} cpo_run_report;
+
+/* Run cfg and write its folder.  An existing folder is refused
+ * (CPO_EEXIST) unless opts->force. */
+int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts,
+                   cpo_run_report *rep, cpo_error *err);
+
+/* The one-screen summary of a run. */
+void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg,
+                          FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

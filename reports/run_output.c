@@ -1,0 +1,651 @@
+/*
+ * run_output.c - one backtest from a config to its run folder (see
+ * cpo/run.h): the market, the engine, and the files, each written to
+ * "<name>.tmp" and renamed when whole.
+ *
+ * Byte-identical reruns: no wall-clock time is written anywhere, numbers
+ * are printed with 17 significant digits, JSON keys are sorted, HDF5
+ * objects do not track times, and the manifest's command leaves out -o
+ * and --force (they say where the files go, not what they hold).
+ */
+#define _DEFAULT_SOURCE
+#include "cpo/run.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpo/time.h"
+#include "ledger_out.h"
+#include "params.h"
+
+/* The files of a run folder, in the order they are renamed (manifest last). */
+enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS, F_SUMMARY, F_MANIFEST, F_COUNT };
+static const char *const file_names[F_COUNT] = {
+    "ledger.h5", "ledger_instruments.csv", "ledger.csv", "trades.csv",
+    "events.csv", "summary.json", "manifest.json"};
+
+typedef struct out_ctx {
+    const cpo_config *cfg;
+    const char *dir;
+    char tmp[F_COUNT][1200];
+    char fin[F_COUNT][1200];
+    int made[F_COUNT];   /* a .tmp exists */
+    int want[F_COUNT];   /* part of this run */
+    cpo_error *err;
+} out_ctx;
+
+void cpo_run_opts_init(cpo_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+static int nomem(cpo_error *err)
+{
+    return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+}
+
+/* --- small writers ----------------------------------------------------- */
+
+static FILE *open_tmp(out_ctx *o, int f)
+{
+    FILE *fp = fopen(o->tmp[f], "wb");
+    if (!fp) {
+        cpo_error_set(o->err, CPO_EIO, o->tmp[f], 0, 0, "cannot create: %s (expected a writable folder)",
+                      strerror(errno));
+        return NULL;
+    }
+    o->made[f] = 1;
+    return fp;
+}
+
+static int close_tmp(out_ctx *o, int f, FILE *fp)
+{
+    int bad = ferror(fp);
+    if (fclose(fp) != 0 || bad)
+        return cpo_error_set(o->err, CPO_EIO, o->tmp[f], 0, 0, "cannot write: %s",
+                             strerror(errno ? errno : EIO));
+    return 0;
+}
+
+static void put_num(FILE *fp, double x)
+{
+    char b[40];
+    cpo_fmt_double(b, sizeof b, x);
+    fputc(',', fp);
+    fputs(b, fp);
+}
+
+/* A CSV field, quoted when it needs to be. */
+static void put_text(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+static int write_ledger_csv(out_ctx *o, const cpo_result *r)
+{
+    FILE *fp = open_tmp(o, F_LEDGER_CSV);
+    if (!fp)
+        return o->err->code;
+    fputs("ts,equity", fp);
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        fprintf(fp, ",%s", cpo_pnl_name((cpo_pnl_line)l));
+    fputs(",gross,net", fp);
+    for (size_t c = 0; c < r->n_ccy; c++)
+        fprintf(fp, ",cash_%s", r->ccy[c]);
+    fputc('\n', fp);
+    char when[40];
+    for (size_t t = 0; t < r->n_steps; t++) {
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        put_num(fp, r->equity[t]);
+        for (int l = 0; l < CPO_PNL_COUNT; l++)
+            put_num(fp, r->pnl[l][t]);
+        put_num(fp, r->gross[t]);
+        put_num(fp, r->net[t]);
+        for (size_t c = 0; c < r->n_ccy; c++)
+            put_num(fp, r->cash[c * r->n_steps + t]);
+        fputc('\n', fp);
+    }
+    return close_tmp(o, F_LEDGER_CSV, fp);
+}
+
+static int write_trades_csv(out_ctx *o, const cpo_result *r)
+{
+    FILE *fp = open_tmp(o, F_TRADES);
+    if (!fp)
+        return o->err->code;
+    fputs("ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_trades; k++) {
+        const cpo_trade *tr = &r->trades[k];
+        cpo_time_format(tr->ts, when, sizeof when);
+        fputs(when, fp);
+        fputc(',', fp);
+        put_text(fp, tr->instr < r->n_instr ? r->instr[tr->instr].symbol : "?");
+        put_num(fp, tr->qty);
+        put_num(fp, tr->px);
+        put_num(fp, tr->ref_px);
+        put_num(fp, tr->fee);
+        put_num(fp, tr->slippage);
+        fprintf(fp, ",%d\n", tr->liquidation ? 1 : 0);
+    }
+    return close_tmp(o, F_TRADES, fp);
+}
+
+static const char *event_kind(int k)
+{
+    switch (k) {
+    case CPO_EVENT_LIQUIDATION: return "liquidation";
+    case CPO_EVENT_CAPPED: return "capped";
+    case CPO_EVENT_NO_PRICE: return "no_price";
+    case CPO_EVENT_MARGIN: return "margin";
+    default: return "other";
+    }
+}
+
+static int write_events_csv(out_ctx *o, const cpo_result *r)
+{
+    FILE *fp = open_tmp(o, F_EVENTS);
+    if (!fp)
+        return o->err->code;
+    fputs("ts,symbol,kind,value,message\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_events; k++) {
+        const cpo_event *ev = &r->events[k];
+        cpo_time_format(ev->ts, when, sizeof when);
+        fputs(when, fp);
+        fputc(',', fp);
+        put_text(fp, ev->instr >= 0 && (size_t)ev->instr < r->n_instr ? r->instr[ev->instr].symbol : "");
+        fprintf(fp, ",%s", event_kind(ev->kind));
+        put_num(fp, ev->value);
+        fputc(',', fp);
+        put_text(fp, ev->msg);
+        fputc('\n', fp);
+    }
+    return close_tmp(o, F_EVENTS, fp);
+}
+
+/* --- JSON -------------------------------------------------------------- */
+
+static json_t *jreal(double x)
+{
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null();
+}
+
+static json_t *jtime(int64_t t)
+{
+    char b[40];
+    if (t == CPO_TIME_NONE)
+        return json_null();
+    cpo_time_format(t, b, sizeof b);
+    return json_string(b);
+}
+
+static json_t *jdur(int64_t ms)
+{
+    char b[40];
+    cpo_duration_format(ms, b, sizeof b);
+    return json_string(b);
+}
+
+static json_t *jseed(uint64_t s)
+{
+    if (s <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)s);
+    char b[32];
+    snprintf(b, sizeof b, "%llu", (unsigned long long)s);
+    return json_string(b);
+}
+
+/* The config as written: {section: {key: text}}. */
+static json_t *settings_json(const cpo_config *cfg)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        json_t *s = json_object_get(o, k->section);
+        if (!s) {
+            s = json_object();
+            if (json_object_set_new(o, k->section, s)) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+        json_object_set_new(s, k->key, json_string(k->value));
+    }
+    return o;
+}
+
+/* Every setting as the run used it, defaults included. */
+static json_t *resolved_json(const cpo_config *cfg, const cpo_result *r)
+{
+    const cpo_run_spec *s = &cfg->run;
+    const cpo_costs *c = &s->costs;
+    json_t *o = json_object();
+    json_object_set_new(o, "data", json_string(cfg->data_path));
+    json_object_set_new(o, "start", jtime(s->start_ms));
+    json_object_set_new(o, "end", jtime(s->end_ms));
+    json_object_set_new(o, "warmup", cfg->warmup_ms ? jdur(cfg->warmup_ms) : json_string("0"));
+    json_object_set_new(o, "step", cfg->market.step_ms ? jdur(cfg->market.step_ms)
+                                                       : json_string("finest bar spacing"));
+    json_object_set_new(o, "gap_fill", json_string(cfg->market.fill == CPO_FILL_FORWARD ? "forward"
+                                                                                        : "none"));
+    json_object_set_new(o, "max_fill", json_integer((json_int_t)cfg->market.max_fill));
+    json_object_set_new(o, "capital", jreal(s->capital));
+    json_object_set_new(o, "currency", json_string(s->currency));
+    json_object_set_new(o, "collateral", json_string(s->collateral[0] ? s->collateral : s->currency));
+    json_object_set_new(o, "seed", jseed(s->seed));
+    json_object_set_new(o, "cash_buffer", jreal(s->cash_buffer));
+    json_object_set_new(o, "detail", json_string(s->detail == CPO_DETAIL_INSTRUMENT ? "instrument"
+                                                                                    : "totals"));
+    json_object_set_new(o, "fill", json_string(s->fill == CPO_FILL_THIS_CLOSE ? "close" : "next_open"));
+    json_t *costs = json_object();
+    for (int k = 0; k < 4; k++) {
+        json_t *kk = json_object();
+        json_object_set_new(kk, "taker_bps", jreal(c->kind[k].taker_bps));
+        json_object_set_new(kk, "maker_bps", jreal(c->kind[k].maker_bps));
+        json_object_set_new(kk, "imr", jreal(c->kind[k].imr));
+        json_object_set_new(kk, "mmr", jreal(c->kind[k].mmr));
+        json_object_set_new(costs, cpo_kind_name((cpo_kind)k), kk);
+    }
+    json_object_set_new(costs, "slippage_bps", jreal(c->slippage_bps));
+    json_object_set_new(costs, "impact_coef", jreal(c->impact_coef));
+    json_object_set_new(costs, "participation_cap", jreal(c->participation_cap));
+    json_object_set_new(costs, "lot_rounding", json_boolean(c->lot_rounding));
+    json_object_set_new(o, "costs", costs);
+    json_t *uni = json_array();
+    for (size_t i = 0; i < r->n_instr; i++)
+        json_array_append_new(uni, json_string(r->instr[i].symbol));
+    json_object_set_new(o, "universe", uni);
+    json_t *pipe = json_array();
+    for (size_t k = 0; k < s->n_stages; k++) {
+        const cpo_stage_def *d = s->stages[k].def;
+        json_t *st = json_object(), *ps = json_object();
+        json_object_set_new(st, "role", json_string(cpo_role_name(d->role)));
+        json_object_set_new(st, "name", json_string(d->name));
+        for (size_t p = 0; p < d->n_params; p++)
+            json_object_set_new(ps, d->params[p].name,
+                                json_string(cpo_params_str(s->stages[k].params, d->params[p].name)));
+        json_object_set_new(st, "params", ps);
+        json_array_append_new(pipe, st);
+    }
+    json_object_set_new(o, "pipeline", pipe);
+    json_t *pl = json_array();
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        json_array_append_new(pl, json_string(cfg->plugins[i]));
+    json_object_set_new(o, "plugins", pl);
+    return o;
+}
+
+static int dump_json(out_ctx *o, int f, json_t *j)
+{
+    if (!j)
+        return nomem(o->err);
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    if (!text)
+        return nomem(o->err);
+    FILE *fp = open_tmp(o, f);
+    if (!fp) {
+        free(text);
+        return o->err->code;
+    }
+    fputs(text, fp);
+    fputc('\n', fp);
+    free(text);
+    return close_tmp(o, f, fp);
+}
+
+static const char *fill_note = "fills at the decision bar's close: optimistic";
+
+static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt)
+{
+    const cpo_config *cfg = o->cfg;
+    json_t *j = json_object();
+    if (!j)
+        return nomem(o->err);
+    json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
+    json_object_set_new(j, "config", json_string(cfg->path));
+    json_t *per = json_object();
+    json_object_set_new(per, "first_bar", jtime(mt->start_ms));
+    json_object_set_new(per, "last_bar", jtime(mt->n_steps ? r->ts[mt->n_steps - 1] : CPO_TIME_NONE));
+    json_object_set_new(per, "end", jtime(mt->end_ms));
+    json_object_set_new(per, "bars", json_integer((json_int_t)mt->n_steps));
+    json_object_set_new(per, "bar", jdur(mt->bar_ms));
+    json_object_set_new(per, "periods_per_year", jreal(mt->periods_per_year));
+    json_object_set_new(j, "period", per);
+    json_object_set_new(j, "currency", json_string(cfg->run.currency));
+    json_object_set_new(j, "capital", jreal(mt->capital));
+    json_object_set_new(j, "final_equity", jreal(mt->final_equity));
+    json_object_set_new(j, "total_return", jreal(mt->total_return));
+    json_object_set_new(j, "annual_return", jreal(mt->annual_return));
+    json_object_set_new(j, "annual_volatility", jreal(mt->annual_volatility));
+    json_object_set_new(j, "sharpe", jreal(mt->sharpe));
+    json_object_set_new(j, "max_drawdown", jreal(mt->max_drawdown));
+    json_object_set_new(j, "max_drawdown_peak", jtime(mt->drawdown_peak_ms));
+    json_object_set_new(j, "max_drawdown_trough", jtime(mt->drawdown_trough_ms));
+    json_object_set_new(j, "returns", json_string("simple returns per bar; annualised with a 365-day year"));
+    json_object_set_new(j, "average_gross_exposure", jreal(mt->avg_gross));
+    json_t *pnl = json_object();
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        json_object_set_new(pnl, cpo_pnl_name((cpo_pnl_line)l), jreal(mt->pnl[l]));
+    json_object_set_new(j, "pnl", pnl);
+    json_object_set_new(j, "fees", jreal(mt->pnl[CPO_PNL_FEES]));
+    json_object_set_new(j, "funding", jreal(mt->pnl[CPO_PNL_FUNDING]));
+    json_object_set_new(j, "slippage", jreal(mt->pnl[CPO_PNL_SLIPPAGE]));
+    json_object_set_new(j, "liquidation", jreal(mt->pnl[CPO_PNL_LIQUIDATION]));
+    json_object_set_new(j, "trades", json_integer((json_int_t)mt->n_trades));
+    json_object_set_new(j, "liquidations", json_integer((json_int_t)mt->n_liquidations));
+    json_object_set_new(j, "rebalances", json_integer((json_int_t)mt->n_rebalances));
+    json_object_set_new(j, "events", json_integer((json_int_t)mt->n_events));
+    json_object_set_new(j, "fill", json_string(r->fill == CPO_FILL_THIS_CLOSE ? "close" : "next_open"));
+    if (r->fill == CPO_FILL_THIS_CLOSE)
+        json_object_set_new(j, "fill_note", json_string(fill_note));
+    json_object_set_new(j, "max_relative_residual", jreal(mt->max_rel_residual));
+    json_object_set_new(j, "max_identity_error", jreal(mt->max_identity_error));
+    json_object_set_new(j, "seed", jseed(r->seed));
+    json_t *ins = json_array();
+    for (size_t i = 0; i < r->n_instr; i++) {
+        json_t *e = json_object(), *p = json_object();
+        json_object_set_new(e, "symbol", json_string(r->instr[i].symbol));
+        json_object_set_new(e, "kind", json_string(cpo_kind_name(r->instr[i].kind)));
+        json_object_set_new(e, "final_qty", jreal(r->final_qty[i]));
+        double tot = 0.0;
+        for (int l = 0; l < CPO_PNL_COUNT; l++) {
+            double v = r->pnl_instr[i * CPO_PNL_COUNT + l];
+            json_object_set_new(p, cpo_pnl_name((cpo_pnl_line)l), jreal(v));
+            tot += v;
+        }
+        json_object_set_new(e, "pnl", p);
+        json_object_set_new(e, "pnl_total", jreal(tot));
+        json_array_append_new(ins, e);
+    }
+    json_object_set_new(j, "instruments", ins);
+    json_object_set_new(j, "settings", settings_json(cfg));
+    return dump_json(o, F_SUMMARY, j);
+}
+
+static int write_manifest(out_ctx *o, const cpo_result *r, const cpo_run_opts *opts,
+                          const cpo_run_report *rep)
+{
+    const cpo_config *cfg = o->cfg;
+    json_t *j = json_object();
+    if (!j)
+        return nomem(o->err);
+    char cmd[2048];
+    if (opts && opts->command)
+        snprintf(cmd, sizeof cmd, "%s", opts->command);
+    else
+        snprintf(cmd, sizeof cmd, "cpo run %s", cfg->path);
+    json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
+    json_object_set_new(j, "command", json_string(cmd));
+    json_t *c = json_object();
+    json_object_set_new(c, "path", json_string(cfg->path));
+    json_object_set_new(c, "sha256", json_string(rep->config_sha256));
+    json_object_set_new(j, "config", c);
+    json_t *d = json_object();
+    json_object_set_new(d, "path", json_string(cfg->data_path));
+    json_object_set_new(d, "sha256", json_string(rep->data_sha256));
+    json_object_set_new(j, "data", d);
+    json_object_set_new(j, "seed", jseed(r->seed));
+    json_object_set_new(j, "settings", settings_json(cfg));
+    json_object_set_new(j, "resolved", resolved_json(cfg, r));
+    json_t *files = json_object();
+    for (int f = 0; f < F_MANIFEST; f++) {
+        if (!o->want[f])
+            continue;
+        char hex[65];
+        int rc = cpo_sha256_file(o->tmp[f], hex, o->err);
+        if (rc) {
+            json_decref(files);
+            json_decref(j);
+            return rc;
+        }
+        json_object_set_new(files, file_names[f], json_string(hex));
+    }
+    json_object_set_new(j, "files", files);
+    json_object_set_new(j, "note",
+                        json_string("no wall-clock time is recorded and the command leaves out -o "
+                                    "and --force, so that two runs of the same config on the same "
+                                    "data give byte-identical files"));
+    return dump_json(o, F_MANIFEST, j);
+}
+
+/* --- the folder -------------------------------------------------------- */
+
+/* mkdir -p; *made = 1 if the last component was created here. */
+static int make_dir(const char *dir, int *made, cpo_error *err)
+{
+    char p[1024];
+    *made = 0;
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+        return cpo_error_set(err, CPO_ERANGE, dir, 0, 0, "path too long (expected < 1024 bytes)");
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return cpo_error_set(err, CPO_EIO, p, 0, 0, "cannot create the folder: %s",
+                                 strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0777) == 0)
+        *made = 1;
+    else if (errno != EEXIST)
+        return cpo_error_set(err, CPO_EIO, p, 0, 0, "cannot create the folder: %s", strerror(errno));
+    return 0;
+}
+
+/*
+ * The engine's complaints (a stage refusing its parameters when the run
+ * starts, a period without data) are about the config.  A stage names
+ * itself first ("fixed: symbol ... is not in the market"): point at its
+ * [ROLE.NAME] section, or at the [strategy] key that names it.
+ */
+static void blame_config(const cpo_config *cfg, int rc, cpo_error *err)
+{
+    char msg[CPO_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    for (size_t s = 0; s < cfg->run.n_stages; s++) {
+        const cpo_stage_def *d = cfg->run.stages[s].def;
+        size_t len = strlen(d->name);
+        if (strncmp(msg, d->name, len) || msg[len] != ':' || msg[len + 1] != ' ')
+            continue;
+        char sec[128];
+        const char *role = cpo_role_name(d->role);
+        snprintf(sec, sizeof sec, "%s.%s", role, d->name);
+        long line = 0;
+        for (size_t k = 0; k < cfg->n_keys && !line; k++)
+            if (!strcmp(cfg->keys[k].section, sec))
+                line = cfg->keys[k].line;
+        for (size_t k = 0; k < cfg->n_keys && !line; k++)
+            if (!strcmp(cfg->keys[k].section, "strategy") && !strcmp(cfg->keys[k].key, role))
+                line = cfg->keys[k].line;
+        cpo_error_set(err, rc, cfg->path, line, 0, "[%s] %s", sec, msg + len + 2);
+        return;
+    }
+    cpo_error_set(err, rc, cfg->path, 0, 0, "%s", msg);
+}
+
+static void drop_tmp(out_ctx *o)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (o->made[f]) {
+            unlink(o->tmp[f]);
+            o->made[f] = 0;
+        }
+}
+
+int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_report *rep,
+                   cpo_error *err)
+{
+    out_ctx o;
+    memset(&o, 0, sizeof o);
+    memset(rep, 0, sizeof *rep);
+    o.cfg = cfg;
+    o.err = err;
+    cpo_market *m = NULL;
+    cpo_result *r = NULL;
+    cpo_ledger_out *lo = NULL;
+    int rc = 0, made_dir = 0, existed = 0;
+    int force = opts && opts->force;
+
+    if (opts && opts->out_dir)
+        snprintf(rep->dir, sizeof rep->dir, "%s", opts->out_dir);
+    else
+        snprintf(rep->dir, sizeof rep->dir, "runs/%s", cfg->stem);
+    o.dir = rep->dir;
+    struct stat st;
+    if (stat(rep->dir, &st) == 0) {
+        if (!force)
+            return cpo_error_set(err, CPO_EEXIST, rep->dir, 0, 0,
+                                 "the run folder already exists (expected -o NEW_DIR or --force)");
+        if (!S_ISDIR(st.st_mode))
+            return cpo_error_set(err, CPO_EEXIST, rep->dir, 0, 0,
+                                 "exists and is not a folder (expected a folder for the run)");
+        existed = 1;
+    }
+    for (int f = 0; f < F_COUNT; f++) {
+        if (snprintf(o.fin[f], sizeof o.fin[f], "%s/%s", rep->dir, file_names[f]) >=
+                (int)sizeof o.fin[f] ||
+            snprintf(o.tmp[f], sizeof o.tmp[f], "%s/%s.tmp", rep->dir, file_names[f]) >=
+                (int)sizeof o.tmp[f])
+            return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
+        o.want[f] = f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT;
+    }
+    /* Everything that can fail on the inputs fails before the folder is made. */
+    if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
+        (rc = cpo_run_market(&m, cfg, err)) ||
+        (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)))
+        goto fail;
+    if ((rc = make_dir(rep->dir, &made_dir, err)))
+        goto fail;
+    if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
+                                  o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, m,
+                                  cfg->run.currency, err))) {
+        o.made[F_LEDGER_H5] = o.made[F_LEDGER_INSTR] = 1; /* whatever got created */
+        goto fail;
+    }
+    o.made[F_LEDGER_H5] = 1;
+    o.made[F_LEDGER_INSTR] = o.want[F_LEDGER_INSTR];
+    rc = cpo_backtest_run(&r, m, &cfg->run, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo,
+                          err);
+    int64_t bar_ms = m->step_ms;
+    cpo_market_free(m);
+    m = NULL;
+    if (rc) {
+        if (!err->path[0])
+            blame_config(cfg, rc, err);
+        goto fail;
+    }
+    rc = cpo_ledger_out_finish(lo, r, err);
+    lo = NULL;
+    if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, err)) ||
+        (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
+        (rc = write_events_csv(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_manifest(&o, r, opts, rep)))
+        goto fail;
+    /* Whole: rename, the manifest last. */
+    for (int f = 0; f < F_COUNT; f++) {
+        if (!o.want[f])
+            continue;
+        if (rename(o.tmp[f], o.fin[f]) != 0) {
+            rc = cpo_error_set(err, CPO_EIO, o.fin[f], 0, 0, "cannot rename %s: %s", o.tmp[f],
+                               strerror(errno));
+            goto fail;
+        }
+        o.made[f] = 0;
+        snprintf(rep->files[rep->n_files++], sizeof rep->files[0], "%s", file_names[f]);
+    }
+    /* A rerun with --force: files of the earlier run this one did not make
+     * (ledger_instruments.csv after detail = totals) would not match. */
+    if (existed)
+        for (int f = 0; f < F_COUNT; f++)
+            if (!o.want[f])
+                unlink(o.fin[f]);
+    rep->fill = r->fill;
+    snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
+    cpo_result_free(r);
+    return 0;
+fail:
+    cpo_ledger_out_abort(lo);
+    cpo_market_free(m);
+    cpo_result_free(r);
+    drop_tmp(&o);
+    if (made_dir)
+        rmdir(rep->dir);
+    return rc;
+}
+
+/* --- the one-screen summary ------------------------------------------- */
+
+static void pct(char *b, size_t n, double x)
+{
+    if (isfinite(x))
+        snprintf(b, n, "%+.2f %%", 100.0 * x);
+    else
+        snprintf(b, n, "n/a");
+}
+
+void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE *out)
+{
+    const cpo_run_metrics *mt = &rep->metrics;
+    char a[40], b[40], c[40], bar[24];
+    cpo_time_format_date(mt->start_ms, a, sizeof a);
+    cpo_time_format_date(mt->end_ms - mt->bar_ms, b, sizeof b);
+    cpo_duration_format(mt->bar_ms, bar, sizeof bar);
+    fprintf(out, "cpo run %s\n", cfg->path);
+    fprintf(out, "  period          %s .. %s: %zu bars of %s (%.0f a year)\n", a, b, mt->n_steps, bar,
+            mt->periods_per_year);
+    fprintf(out, "  capital         %.2f %s\n", mt->capital, rep->currency);
+    fprintf(out, "  final equity    %.2f %s\n", mt->final_equity, rep->currency);
+    pct(a, sizeof a, mt->total_return);
+    pct(b, sizeof b, mt->annual_return);
+    fprintf(out, "  total return    %s (%s a year)\n", a, b);
+    pct(a, sizeof a, mt->annual_volatility);
+    fprintf(out, "  volatility      %s a year (365-day year)\n", a + (a[0] == '+'));
+    pct(a, sizeof a, -mt->max_drawdown);
+    if (mt->drawdown_peak_ms != CPO_TIME_NONE) {
+        cpo_time_format_date(mt->drawdown_peak_ms, b, sizeof b);
+        cpo_time_format_date(mt->drawdown_trough_ms, c, sizeof c);
+        fprintf(out, "  max drawdown    %s (%s .. %s)\n", a, b, c);
+    } else {
+        fprintf(out, "  max drawdown    none\n");
+    }
+    fprintf(out, "  sharpe          %.2f\n", mt->sharpe);
+    fprintf(out, "  fees            %.2f\n", mt->pnl[CPO_PNL_FEES]);
+    fprintf(out, "  funding         %.2f\n", mt->pnl[CPO_PNL_FUNDING]);
+    fprintf(out, "  slippage        %.2f\n", mt->pnl[CPO_PNL_SLIPPAGE]);
+    if (mt->n_liquidations || mt->pnl[CPO_PNL_LIQUIDATION] != 0.0)
+        fprintf(out, "  liquidations    %zu, %.2f charged\n", mt->n_liquidations,
+                -mt->pnl[CPO_PNL_LIQUIDATION]);
+    fprintf(out, "  trades          %zu in %zu rebalances\n", mt->n_trades, mt->n_rebalances);
+    if (rep->fill == CPO_FILL_THIS_CLOSE)
+        fprintf(out, "  fill            close (%s)\n", fill_note);
+    else
+        fprintf(out, "  fill            next_open\n");
+    fprintf(out, "  max residual    %.3g of equity\n", mt->max_rel_residual);
+    fprintf(out, "  files           %s/:", rep->dir);
+    for (size_t f = 0; f < rep->n_files; f++)
+        fprintf(out, " %s", rep->files[f]);
+    fputc('\n', out);
+}

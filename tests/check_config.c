@@ -1,0 +1,429 @@
+/* check_config.c - backtest configs: every key parsed, every mistake refused
+ * with its line and what was expected. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpo/config.h"
+#include "cpo/time.h"
+#include "params.h"
+#include "testutil.h"
+
+static int64_t day(int y, int m, int d)
+{
+    return cpo_days_from_civil(y, m, d) * CPO_MS_DAY;
+}
+
+static const char *cfg_path(const char *name)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s/configs/%s", CPO_TEST_DATA, name);
+    return buf;
+}
+
+START_TEST(test_config_good__every_key)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    const char *p = cfg_path("good.ini");
+    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
+    char want[1100];
+    snprintf(want, sizeof want, "%s/configs/stores/x.h5", CPO_TEST_DATA);
+    ck_assert_str_eq(c->data_path, want);
+    ck_assert_str_eq(c->stem, "good");
+    /* [backtest]: the grid starts warmup (30 days) before start; a date
+     * alone as end means the end of that day. */
+    ck_assert_int_eq(c->run.start_ms, day(2021, 1, 1));
+    ck_assert_int_eq(c->run.end_ms, day(2021, 7, 1) - 1);
+    ck_assert_int_eq(c->warmup_ms, 30 * CPO_MS_DAY);
+    ck_assert_int_eq(c->market.start_ms, day(2021, 1, 1) - 30 * CPO_MS_DAY);
+    ck_assert_int_eq(c->market.end_ms, day(2021, 7, 1) - 1);
+    ck_assert_int_eq(c->market.step_ms, CPO_MS_DAY);
+    ck_assert_int_eq(c->market.fill, CPO_FILL_FORWARD);
+    ck_assert_uint_eq(c->market.max_fill, 3);
+    ck_assert_ptr_null(c->market.symbols);
+    ck_assert_double_eq(c->run.capital, 250000.0);
+    ck_assert_str_eq(c->run.currency, "USDT");
+    ck_assert_str_eq(c->run.collateral, "BTC");
+    ck_assert_uint_eq(c->run.seed, 42);
+    ck_assert_double_eq(c->run.cash_buffer, 0.02);
+    ck_assert_int_eq(c->run.detail, CPO_DETAIL_INSTRUMENT);
+    /* [costs]: fee_bps for every kind, perp_fee_bps over it for perps and
+     * futures; leverage 4 = imr 0.25. */
+    const cpo_costs *k = &c->run.costs;
+    ck_assert_int_eq(c->run.fill, CPO_FILL_THIS_CLOSE);
+    ck_assert_double_eq(k->kind[CPO_KIND_SPOT].taker_bps, 7.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_OPTION].taker_bps, 7.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].taker_bps, 4.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].taker_bps, 4.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_SPOT].maker_bps, 6.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].maker_bps, -1.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].imr, 0.25);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].mmr, 0.01);
+    ck_assert_double_eq(k->kind[CPO_KIND_SPOT].imr, 1.0);
+    ck_assert_double_eq(k->slippage_bps, 3.0);
+    ck_assert_double_eq(k->impact_coef, 0.5);
+    ck_assert_double_eq(k->participation_cap, 0.1);
+    ck_assert_int_eq(k->lot_rounding, 0);
+    /* [universe]: names in file order, with kind and line. */
+    ck_assert_uint_eq(c->n_universe, 4);
+    ck_assert_str_eq(c->universe[0].name, "BTC");
+    ck_assert_int_eq(c->universe[0].kind, CPO_KIND_SPOT);
+    ck_assert_int_eq(c->universe[0].line, 18);
+    ck_assert_str_eq(c->universe[1].name, "ETHUSDT");
+    ck_assert_str_eq(c->universe[2].name, "BTCUSDT-PERP");
+    ck_assert_int_eq(c->universe[2].kind, CPO_KIND_PERP);
+    ck_assert_int_eq(c->universe[2].line, 19);
+    ck_assert_str_eq(c->universe[3].name, "SOLUSDT");
+    ck_assert_int_eq(c->universe[3].kind, -1);
+    /* The pipeline in role order: schedule monthly, drift (OR), select all,
+     * weigh fixed; parameters set, defaults filled. */
+    ck_assert_uint_eq(c->run.n_stages, 4);
+    ck_assert_str_eq(c->run.stages[0].def->name, "monthly");
+    ck_assert_str_eq(c->run.stages[1].def->name, "drift");
+    ck_assert_str_eq(c->run.stages[2].def->name, "all");
+    ck_assert_str_eq(c->run.stages[3].def->name, "fixed");
+    ck_assert_int_eq(c->run.stages[3].def->role, CPO_ROLE_WEIGH);
+    ck_assert_double_eq(cpo_params_real(c->run.stages[1].params, "abs"), 0.1);
+    ck_assert_double_eq(cpo_params_real(c->run.stages[1].params, "rel"), 0.0); /* default */
+    ck_assert_str_eq(cpo_params_str(c->run.stages[1].params, "mode"), "all");
+    /* The continuation line joined to its key. */
+    const cpo_params *fx = c->run.stages[3].params;
+    ck_assert_uint_eq(cpo_params_count(fx, "weights"), 2);
+    ck_assert_str_eq(cpo_params_item(fx, "weights", 0), "BTCUSDT:0.5");
+    ck_assert_str_eq(cpo_params_item(fx, "weights", 1), "BTCUSDT-PERP:-0.5");
+    /* The text of every key, as written, for the manifest. */
+    ck_assert_uint_eq(c->n_keys, 33); /* 13 + 3 + 11 + 3 + 2 + 1 */
+    ck_assert_str_eq(cpo_config_get(c, "backtest", "data"), "stores/x.h5");
+    ck_assert_str_eq(cpo_config_get(c, "costs", "perp_maker_bps"), "-1");
+    ck_assert_str_eq(cpo_config_get(c, "weigh.fixed", "weights"), "BTCUSDT:0.5, BTCUSDT-PERP:-0.5");
+    ck_assert_ptr_null(cpo_config_get(c, "costs", "nope"));
+    cpo_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_good__defaults)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, cfg_path("minimal.ini"), &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_str_eq(c->data_path, "/abs/store.h5"); /* absolute: as written */
+    ck_assert_int_eq(c->run.start_ms, CPO_TIME_NONE);
+    ck_assert_int_eq(c->run.end_ms, CPO_TIME_NONE);
+    ck_assert_int_eq(c->market.step_ms, 0);
+    ck_assert_int_eq(c->market.fill, CPO_FILL_NONE);
+    ck_assert_double_eq(c->run.capital, 1e6);
+    ck_assert_str_eq(c->run.currency, "USD");
+    ck_assert_int_eq(c->run.fill, CPO_FILL_NEXT_OPEN);
+    ck_assert_int_eq(c->run.detail, CPO_DETAIL_TOTALS);
+    /* cpo_costs_init: 10 bps spot, 5 bps perps, imr 1, mmr 0.005, lots. */
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_SPOT].taker_bps, 10.0);
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_PERP].taker_bps, 5.0);
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_PERP].imr, 1.0);
+    ck_assert_int_eq(c->run.costs.lot_rounding, 1);
+    ck_assert_uint_eq(c->n_universe, 0);
+    ck_assert_uint_eq(c->run.n_stages, 2);
+    cpo_config_free(c);
+    cpo_config_free(NULL);
+}
+END_TEST
+
+/* Bad configs: file, line (0: none) and the exact message. */
+typedef struct bad_case {
+    const char *file;
+    long line;
+    const char *msg;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"unknown_section.ini", 4,
+     "unknown section [costz] (expected one of: backtest, universe, costs, strategy, or "
+     "ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+    {"unknown_key.ini", 5,
+     "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
+     "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
+     "participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr)"},
+    {"bad_date.ini", 3,
+     "start = \"2021-13-01\" is not valid (expected an ISO 8601 date like 2021-01-01 or a UTC "
+     "date-time like 2021-01-01T08:00:00Z)"},
+    {"bad_duration.ini", 4,
+     "step = \"1 day\" is not valid (expected a duration like 1d, 8h or 15m)"},
+    {"bad_fill.ini", 6, "fill = \"tomorrow\" is not valid (expected next_open or close)"},
+    {"unknown_stage_key.ini", 9,
+     "unknown key \"weight\" in [weigh.fixed] (expected one of: weights)"},
+    {"missing_data.ini", 0, "[backtest] has no \"data\" (expected data = PATH to a store)"},
+    {"out_of_range.ini", 3,
+     "capital = \"-5\" is not valid (expected a positive amount up to 1e15)"},
+    {"cash_buffer_range.ini", 3,
+     "cash_buffer = \"1\" is not valid (expected a fraction of equity in [0, 1))"},
+    {"missing_plugin.ini", 5,
+     "plugin \"plugins/nope.so\" does not exist (expected the path of a shared object, "
+     "relative to the config file)"},
+    {"duplicate_key.ini", 10,
+     "\"capital\" is given twice in [backtest] (first on line 3; expected each key once)"},
+    {"not_in_pipeline.ini", 8,
+     "[schedule.drift] is for a stage that is not in the pipeline (expected schedule = drift "
+     "in [strategy], or no such section)"},
+    {"end_before_start.ini", 4,
+     "end = \"2021-01-01\" is before start = \"2022-01-01\" (expected end >= start)"},
+    {"leverage_and_imr.ini", 6,
+     "perp_imr and perp_leverage are both given (expected one of them: perp_imr = 1 / "
+     "perp_leverage)"},
+    {"mmr_above_imr.ini", 6,
+     "the maintenance margin rate 0.05 is not below the initial margin rate 0.02 (expected "
+     "perp_mmr < perp_imr = 1 / perp_leverage)"},
+    {"key_outside_section.ini", 1,
+     "key \"data\" is outside a section (expected [backtest], [universe], [costs] or "
+     "[strategy] before it)"},
+    {"bad_detail.ini", 3, "detail = \"everything\" is not valid (expected totals or instrument)"},
+    {"stage_twice.ini", 5,
+     "schedule stage \"monthly\" is listed twice (expected each stage once)"},
+    {"syntax_error.ini", 3, "syntax error (expected [section] or key = value)"},
+    /* inih reads 200-byte lines; the rest of a longer one must not become
+     * a key of its own. */
+    {"long_line.ini", 9,
+     "line longer than 199 characters (expected shorter lines: continue a long value on the "
+     "next line, indented)"},
+};
+
+static void expect_error(const char *file, long line, const char *msg)
+{
+    cpo_config *c = (cpo_config *)1;
+    cpo_error e;
+    cpo_error_clear(&e);
+    const char *p = cfg_path(file);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", p);
+    int rc = cpo_config_load(&c, path, &e);
+    ck_assert_msg(rc < 0, "%s: accepted", file);
+    ck_assert_ptr_null(c);
+    char want[2048];
+    if (line > 0)
+        snprintf(want, sizeof want, "%s:%ld: %s", path, line, msg);
+    else
+        snprintf(want, sizeof want, "%s: %s", path, msg);
+    ck_assert_str_eq(tu_errstr(&e), want);
+}
+
+START_TEST(test_config_bad__exact_messages)
+{
+    const bad_case *b = &bad_cases[_i];
+    expect_error(b->file, b->line, b->msg);
+}
+END_TEST
+
+/* The messages that list what the registry holds: built from it, so that
+ * a stage added later does not break them. */
+START_TEST(test_config_bad__stage_messages)
+{
+    cpo_registry *reg = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_registry_new(&reg, &e), 0);
+    char names[1024], msg[2048];
+    cpo_registry_names(reg, CPO_ROLE_WEIGH, names, sizeof names);
+    ck_assert_ptr_nonnull(strstr(names, "equal"));
+    ck_assert_ptr_nonnull(strstr(names, "fixed"));
+    snprintf(msg, sizeof msg, "unknown weigh stage \"meanvar\" (expected one of: %s)", names);
+    expect_error("unknown_stage.ini", 6, msg);
+    /* A section of an unknown stage is refused at its header. */
+    expect_error("unknown_stage_section.ini", 8, msg);
+    /* drift's abs: the range as the stage declares it. */
+    const cpo_stage_def *d = cpo_registry_find(reg, CPO_ROLE_SCHEDULE, "drift");
+    ck_assert_ptr_nonnull(d);
+    const cpo_param_spec *abs_spec = NULL;
+    for (size_t k = 0; k < d->n_params; k++)
+        if (!strcmp(d->params[k].name, "abs"))
+            abs_spec = &d->params[k];
+    ck_assert_ptr_nonnull(abs_spec);
+    ck_assert(abs_spec->max < 50); /* so that 50 is out of range */
+    snprintf(msg, sizeof msg,
+             "[schedule.drift] abs = \"fast\" is not valid (expected a number in [%.15g, %.15g])",
+             abs_spec->min, abs_spec->max);
+    expect_error("bad_stage_param.ini", 9, msg);
+    snprintf(msg, sizeof msg,
+             "[schedule.drift] abs = \"50\" is not valid (expected a number in [%.15g, %.15g])",
+             abs_spec->min, abs_spec->max);
+    expect_error("stage_param_range.ini", 10, msg);
+    /* A required parameter without a value: the stage's help says what. */
+    d = cpo_registry_find(reg, CPO_ROLE_WEIGH, "fixed");
+    ck_assert_ptr_nonnull(d);
+    snprintf(msg, sizeof msg, "[weigh.fixed] has no \"weights\" (expected weights = %s)",
+             d->params[0].help);
+    expect_error("missing_stage_param.ini", 0, msg);
+    cpo_registry_names(reg, CPO_ROLE_SCHEDULE, names, sizeof names);
+    snprintf(msg, sizeof msg, "[strategy] has no \"schedule\" (expected schedule = one of: %s)",
+             names);
+    expect_error("missing_schedule.ini", 0, msg);
+    cpo_registry_free(reg);
+}
+END_TEST
+
+START_TEST(test_config_bad__missing_file)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_config_load(&c, cfg_path("does_not_exist.ini"), &e), CPO_EIO);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(tu_errstr(&e), "does_not_exist.ini: cannot open: "));
+}
+END_TEST
+
+/* A plugin named by the config is loaded before its stages are looked up,
+ * wherever the key is in [strategy]. */
+START_TEST(test_config_plugin__stages_from_a_shared_object)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "plug.ini");
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = s.h5\n[strategy]\nschedule = every_k_hours\nweigh = inverse_price\n"
+             "plugin = %s\n[schedule.every_k_hours]\nk = 8\n",
+             CPO_EXAMPLE_PLUGIN);
+    tu_write_file(p, text);
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    int rc = cpo_config_load(&c, p, &e);
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(c->n_plugins, 1);
+    ck_assert_str_eq(c->plugins[0], CPO_EXAMPLE_PLUGIN);
+    ck_assert_uint_eq(c->run.n_stages, 2);
+    ck_assert_str_eq(c->run.stages[0].def->name, "every_k_hours");
+    ck_assert_str_eq(c->run.stages[1].def->name, "inverse_price");
+    ck_assert_int_eq(cpo_params_int(c->run.stages[0].params, "k"), 8);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(p);
+    free(dir);
+}
+END_TEST
+
+/* The universe against a store's instruments. */
+static cpo_dataset *universe_store(void)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    static const struct {
+        const char *sym, *base;
+        cpo_kind kind;
+    } in[] = {{"BTCUSDT", "BTC", CPO_KIND_SPOT},       {"ETHUSDT", "ETH", CPO_KIND_SPOT},
+              {"BTCUSDT-PERP", "BTC", CPO_KIND_PERP}, {"SOLUSDT", "SOL", CPO_KIND_SPOT},
+              {"SOLBUSD", "SOL", CPO_KIND_SPOT}};
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+        cpo_instrument x;
+        cpo_instrument_init(&x, in[k].sym, in[k].kind, CPO_SETTLE_LINEAR);
+        snprintf(x.base, sizeof x.base, "%s", in[k].base);
+        size_t idx;
+        ck_assert_int_eq(cpo_dataset_add(ds, &x, &idx, &e), 0);
+    }
+    return ds;
+}
+
+static int universe_of(const char *text, char ***syms, size_t *n, cpo_error *e, char **path_out)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "u.ini");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "[backtest]\ndata = s.h5\n[universe]\n%s\n[strategy]\nschedule = once\n"
+             "weigh = equal\n", text);
+    tu_write_file(p, buf);
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, p, e) == 0, "%s", tu_errstr(e));
+    cpo_dataset *ds = universe_store();
+    int rc = cpo_config_universe(c, ds, syms, n, e);
+    cpo_dataset_free(ds);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(dir);
+    *path_out = p;
+    return rc;
+}
+
+/* The store path of the config at p: its folder + "s.h5". */
+static void store_of(const char *p, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.*s/s.h5", (int)(strrchr(p, '/') - p), p);
+}
+
+START_TEST(test_config_universe__coins_and_symbols)
+{
+    char **s = NULL, *p = NULL;
+    size_t n = 0;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_int_eq(universe_of("spot = BTC, ETHUSDT\nperp = BTC", &s, &n, &e, &p), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(s[0], "BTCUSDT");
+    ck_assert_str_eq(s[1], "ETHUSDT");
+    ck_assert_str_eq(s[2], "BTCUSDT-PERP");
+    cpo_config_symbols_free(s, n);
+    free(p);
+
+    char want[2048], store[1024];
+    ck_assert_int_eq(universe_of("spot = SOL", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:4: spot \"SOL\" matches both SOLUSDT and SOLBUSD in %s (expected one symbol: "
+             "name it)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(universe_of("spot = BTCUSDT-PERP", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:4: spot \"BTCUSDT-PERP\" is a perp instrument in %s (expected a spot "
+             "instrument or its coin)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(universe_of("spot = DOT", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:4: spot \"DOT\" is not in %s (expected one of: BTCUSDT, ETHUSDT, SOLUSDT, "
+             "SOLBUSD)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(universe_of("spot = BTC\nsymbols = BTCUSDT", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:5: BTCUSDT is in the universe twice (as \"BTC\" on line 4 and \"BTCUSDT\"; "
+             "expected each instrument once)", p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(universe_of("symbols = BTC", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:4: symbols \"BTC\" is not in %s (expected one of: BTCUSDT, ETHUSDT, "
+             "BTCUSDT-PERP, SOLUSDT, SOLBUSD)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+}
+END_TEST
+
+Suite *config_suite(void);
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, test_config_good__every_key);
+    tcase_add_test(tc, test_config_good__defaults);
+    tcase_add_loop_test(tc, test_config_bad__exact_messages, 0,
+                        (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, test_config_bad__stage_messages);
+    tcase_add_test(tc, test_config_bad__missing_file);
+    tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
+    tcase_add_test(tc, test_config_universe__coins_and_symbols);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

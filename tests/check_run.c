@@ -1,0 +1,714 @@
+/* check_run.c - `cpo run`: a config to a run folder; every file, the ledger
+ * identity, byte-identical reruns, refusals and clean failures. */
+#define _DEFAULT_SOURCE
+#include <check.h>
+#include <hdf5.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpo/config.h"
+#include "cpo/run.h"
+#include "cpo/time.h"
+#include "testutil.h"
+
+/* 2024-01-01, a Monday. */
+#define T0 INT64_C(1704067200000)
+
+/*
+ * Two spot coins, 60 daily bars.  AAA closes at 100 + t and BBB at
+ * 200 - t on day t; each bar opens at the previous close (100 and 200 on
+ * day 0), high/low one above/below, volume 1,000.
+ */
+static char *write_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument in;
+        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[k]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        size_t idx;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = CPO_MS_DAY;
+        double prev = k == 0 ? 100.0 : 200.0;
+        for (int t = 0; t < 60; t++) {
+            double c = k == 0 ? 100.0 + t : 200.0 - t;
+            ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                             0);
+            prev = c;
+        }
+    }
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+/* Write dir/name with the text (data = store.h5 relative to it). */
+static char *write_config(const char *dir, const char *name, const char *text)
+{
+    char *p = tu_path(dir, name);
+    tu_write_file(p, text);
+    return p;
+}
+
+static const char *const cfg_equal =
+    "; equal weight, rebalanced every 10 days, with costs\n"
+    "[backtest]\ndata = store.h5\ncapital = 100000\ndetail = instrument\n"
+    "[costs]\nfee_bps = 10\nslippage_bps = 5\n"
+    "[strategy]\nschedule = every_n\nweigh = equal\n"
+    "[schedule.every_n]\nn = 10\n";
+
+static int run_cfg(const char *cfg_path, const char *out, int force, cpo_run_report *rep,
+                   cpo_error *e)
+{
+    cpo_config *c = NULL;
+    int rc = cpo_config_load(&c, cfg_path, e);
+    if (rc)
+        return rc;
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    o.force = force;
+    rc = cpo_run_to_dir(c, &o, rep, e);
+    cpo_config_free(c);
+    return rc;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static int file_in(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    int r = exists(p);
+    free(p);
+    return r;
+}
+
+/* --- ledger.csv read back ------------------------------------------------ */
+
+typedef struct ledger {
+    size_t n, ncol;
+    char **col;      /* header names */
+    double *v;       /* [n * ncol]; ts column holds 0 */
+    char (*ts)[32];
+} ledger;
+
+static void ledger_read(ledger *L, const char *path)
+{
+    memset(L, 0, sizeof *L);
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    char *save = NULL, *line = strtok_r(text, "\n", &save);
+    ck_assert_ptr_nonnull(line);
+    for (char *s = line, *f; (f = strsep(&s, ","));) {
+        L->col = realloc(L->col, (L->ncol + 1) * sizeof *L->col);
+        L->col[L->ncol++] = strdup(f);
+    }
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        L->v = realloc(L->v, (L->n + 1) * L->ncol * sizeof *L->v);
+        L->ts = realloc(L->ts, (L->n + 1) * sizeof *L->ts);
+        size_t k = 0;
+        for (char *s = line, *f; (f = strsep(&s, ",")); k++) {
+            ck_assert_uint_lt(k, L->ncol);
+            if (k == 0) {
+                snprintf(L->ts[L->n], sizeof L->ts[0], "%s", f);
+                L->v[L->n * L->ncol] = 0.0;
+            } else {
+                char *end;
+                double x = strtod(f, &end);
+                L->v[L->n * L->ncol + k] = *end || end == f ? NAN : x; /* symbol: NaN */
+            }
+        }
+        ck_assert_uint_eq(k, L->ncol);
+        L->n++;
+    }
+    free(text);
+}
+
+static long ledger_col(const ledger *L, const char *name)
+{
+    for (size_t k = 0; k < L->ncol; k++)
+        if (!strcmp(L->col[k], name))
+            return (long)k;
+    ck_abort_msg("no column %s", name);
+    return -1;
+}
+
+static double ledger_at(const ledger *L, size_t row, const char *name)
+{
+    return L->v[row * L->ncol + (size_t)ledger_col(L, name)];
+}
+
+static void ledger_free(ledger *L)
+{
+    for (size_t k = 0; k < L->ncol; k++)
+        free(L->col[k]);
+    free(L->col);
+    free(L->v);
+    free(L->ts);
+}
+
+/*
+ * The identity on every step: the P&L lines other than the residual add
+ * up to the change in equity, to 1e-9 of equity (the engine's sums are
+ * exact to ~1e-16; 1e-9 leaves room for the 17-digit text round trip and
+ * still catches a missing cent on a million).  Returns the largest
+ * relative gap.
+ */
+static double check_identity(const char *ledger_csv, double capital)
+{
+    ledger L;
+    ledger_read(&L, ledger_csv);
+    ck_assert_uint_gt(L.n, 0);
+    const char *lines[] = {"price", "funding", "fees", "slippage", "liquidation", "revaluation"};
+    double prev = capital, worst = 0.0;
+    for (size_t t = 0; t < L.n; t++) {
+        double eq = ledger_at(&L, t, "equity"), sum = 0.0;
+        for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++)
+            sum += ledger_at(&L, t, lines[l]);
+        double gap = fabs(sum - (eq - prev)) / fmax(fabs(eq), 1.0);
+        ck_assert_msg(gap <= 1e-9, "%s: step %zu (%s): lines %.17g, change in equity %.17g",
+                      ledger_csv, t, L.ts[t], sum, eq - prev);
+        double with_res = fabs(sum + ledger_at(&L, t, "residual") - (eq - prev)) / fmax(fabs(eq), 1.0);
+        ck_assert_msg(with_res <= 1e-9, "%s: step %zu with the residual", ledger_csv, t);
+        if (gap > worst)
+            worst = gap;
+        prev = eq;
+    }
+    ledger_free(&L);
+    return worst;
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+START_TEST(test_run_files__all_written)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *out = tu_path(dir, "runs/equal");
+    cpo_run_report rep;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_str_eq(rep.dir, out);
+    static const char *const files[] = {"summary.json", "ledger.csv", "ledger.h5",
+                                        "ledger_instruments.csv", "trades.csv", "events.csv",
+                                        "manifest.json"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        ck_assert_msg(file_in(out, files[k]), "%s missing", files[k]);
+    ck_assert_uint_eq(rep.n_files, 7);
+    /* No .tmp left behind. */
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.tmp", files[k]);
+        ck_assert_msg(!file_in(out, name), "%s left", name);
+    }
+    /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
+    ck_assert_uint_eq(rep.metrics.n_steps, 60);
+    ck_assert_uint_eq(rep.metrics.n_rebalances, 6);
+    ck_assert_double_eq(rep.metrics.periods_per_year, 365.0);
+    ck_assert(rep.metrics.pnl[CPO_PNL_FEES] < 0.0);
+    ck_assert(rep.metrics.pnl[CPO_PNL_SLIPPAGE] < 0.0);
+    ck_assert_double_eq(rep.metrics.pnl[CPO_PNL_FUNDING], 0.0);
+
+    char *lcsv = tu_path(out, "ledger.csv");
+    ck_assert(check_identity(lcsv, 100000.0) <= 1e-9);
+    ledger L, I;
+    ledger_read(&L, lcsv);
+    ck_assert_uint_eq(L.n, 60);
+    ck_assert_str_eq(L.ts[0], "2024-01-01T00:00:00Z");
+    ck_assert_str_eq(L.ts[59], "2024-02-29T00:00:00Z");
+    ck_assert_str_eq(L.col[L.ncol - 1], "cash_USD");
+    ck_assert_double_eq(ledger_at(&L, 59, "equity"), rep.metrics.final_equity);
+    /* The per-instrument rows add up to the step's lines. */
+    char *icsv = tu_path(out, "ledger_instruments.csv");
+    ledger_read(&I, icsv);
+    ck_assert_uint_gt(I.n, 0);
+    size_t r = 0;
+    for (size_t t = 0; t < L.n; t++) {
+        double price = 0.0, fees = 0.0;
+        for (; r < I.n && !strcmp(I.ts[r], L.ts[t]); r++) {
+            price += ledger_at(&I, r, "price");
+            fees += ledger_at(&I, r, "fees");
+        }
+        ck_assert_double_eq_tol(price, ledger_at(&L, t, "price"), 1e-9 * 1e5);
+        ck_assert_double_eq_tol(fees, ledger_at(&L, t, "fees"), 1e-9 * 1e5);
+    }
+    ck_assert_uint_eq(r, I.n);
+
+    /* ledger.h5 holds the same numbers. */
+    char *h5 = tu_path(out, "ledger.h5");
+    hid_t f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    double eq[60];
+    hid_t d = H5Dopen2(f, "/ledger/equity", H5P_DEFAULT);
+    ck_assert(d >= 0);
+    ck_assert(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, eq) >= 0);
+    H5Dclose(d);
+    for (size_t t = 0; t < 60; t++)
+        ck_assert_double_eq(eq[t], ledger_at(&L, t, "equity")); /* %.17g round-trips */
+    d = H5Dopen2(f, "/ledger_instruments/qty", H5P_DEFAULT);
+    ck_assert(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[1];
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    ck_assert_uint_eq(dims[0], I.n);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+
+    /* summary.json: what the run was. */
+    char *sj = tu_path(out, "summary.json");
+    json_error_t je;
+    json_t *s = json_load_file(sj, 0, &je);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(json_string_value(json_object_get(s, "fill")), "next_open");
+    ck_assert_ptr_null(json_object_get(s, "fill_note"));
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "rebalances")), 6);
+    ck_assert_double_eq(json_real_value(json_object_get(s, "final_equity")),
+                        rep.metrics.final_equity);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(s, "settings"), "schedule.every_n"), "n")),
+                     "10");
+    json_decref(s);
+    /* manifest.json: hashes of the inputs and of every output. */
+    char *mj = tu_path(out, "manifest.json");
+    json_t *m = json_load_file(mj, 0, &je);
+    ck_assert_ptr_nonnull(m);
+    char hex[65];
+    ck_assert_int_eq(cpo_sha256_file(cfg, hex, &e), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "config"), "sha256")), hex);
+    ck_assert_int_eq(cpo_sha256_file(store, hex, &e), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "data"), "sha256")), hex);
+    ck_assert_int_eq(cpo_sha256_file(lcsv, hex, &e), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m, "files"), "ledger.csv")), hex);
+    ck_assert_str_eq(json_string_value(json_object_get(m, "cpo_version")), CPO_VERSION);
+    json_decref(m);
+
+    ledger_free(&L);
+    ledger_free(&I);
+    free(sj);
+    free(mj);
+    free(h5);
+    free(icsv);
+    free(lcsv);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/*
+ * Known numbers: all in AAA at day 0's close, no costs, fill = close.
+ * 1,000,000 / 100 = 10,000 AAA; on day 59 AAA closes at 159, so the final
+ * equity is 1,590,000 and the total return 0.59.  AAA only rises: no
+ * drawdown.
+ */
+START_TEST(test_run_known__buy_and_hold)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "bh.ini",
+                             "[backtest]\ndata = store.h5\n"
+                             "[costs]\nfill = close\nfee_bps = 0\nslippage_bps = 0\n"
+                             "[strategy]\nschedule = once\nweigh = fixed\n"
+                             "[weigh.fixed]\nweights = AAAUSDT:1\n");
+    char *out = tu_path(dir, "bh");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_double_eq_tol(rep.metrics.final_equity, 1590000.0, 1e-9 * 1590000.0);
+    ck_assert_double_eq_tol(rep.metrics.total_return, 0.59, 1e-12);
+    ck_assert_double_eq(rep.metrics.max_drawdown, 0.0);
+    ck_assert_uint_eq(rep.metrics.n_trades, 1);
+    ck_assert_uint_eq(rep.metrics.n_rebalances, 1);
+    ck_assert_int_eq(rep.fill, CPO_FILL_THIS_CLOSE);
+    ck_assert(!file_in(out, "ledger_instruments.csv")); /* detail = totals */
+    char *sj = tu_path(out, "summary.json");
+    json_error_t je;
+    json_t *s = json_load_file(sj, 0, &je);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(json_string_value(json_object_get(s, "fill")), "close");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "fill_note")),
+                     "fills at the decision bar's close: optimistic");
+    json_decref(s);
+    char *tc = tu_path(out, "trades.csv");
+    char *t = tu_read_file(tc, NULL);
+    /* Filled at day 0's close (stamped at the end of the bar). */
+    ck_assert_str_eq(t, "ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n"
+                        "2024-01-01T23:59:59.999Z,AAAUSDT,10000,100,100,0,0,0\n");
+    free(t);
+    free(tc);
+    free(sj);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/*
+ * Metrics by hand.  Capital 1,000,000; equity 1.1e6, 0.99e6, 1.089e6,
+ * 1.089e6: returns 0.1, -0.1, 0.1, 0 (mean 0.025, sample variance
+ * (0.075^2 + 0.125^2 + 0.075^2 + 0.025^2) / 3 = 0.0275 / 3).  Max drawdown
+ * 1 - 0.99 / 1.1 = 0.1 from the first step to the second.
+ */
+START_TEST(test_run_metrics__by_hand)
+{
+    double eq[4] = {1.1e6, 0.99e6, 1.089e6, 1.089e6}, zero[4] = {0}, gross[4] = {1, 1, 1, 1};
+    int64_t ts[4];
+    double pnl_price[4] = {1e5, -1.1e5, 0.99e5, 0};
+    cpo_result r;
+    memset(&r, 0, sizeof r);
+    r.n_steps = 4;
+    r.ts = ts;
+    r.equity = eq;
+    r.gross = gross;
+    r.net = gross;
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        r.pnl[l] = l == CPO_PNL_PRICE ? pnl_price : zero;
+    r.capital = 1e6;
+    for (int k = 0; k < 4; k++)
+        ts[k] = T0 + k * CPO_MS_HOUR;
+    cpo_run_metrics mt;
+    cpo_error e;
+    double sd = sqrt(0.0275 / 3.0);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, &e), 0);
+    ck_assert_double_eq(mt.periods_per_year, 8760.0); /* 365 * 24, never 252 */
+    ck_assert_double_eq_tol(mt.annual_volatility, sd * sqrt(8760.0), 1e-12);
+    ck_assert_double_eq_tol(mt.sharpe, 0.025 / sd * sqrt(8760.0), 1e-9);
+    ck_assert_double_eq_tol(mt.total_return, 0.089, 1e-15);
+    ck_assert_double_eq_tol(mt.max_drawdown, 0.1, 1e-15);
+    ck_assert_int_eq(mt.drawdown_peak_ms, T0);
+    ck_assert_int_eq(mt.drawdown_trough_ms, T0 + CPO_MS_HOUR);
+    ck_assert_double_eq_tol(mt.pnl[CPO_PNL_PRICE], 0.89e5, 1e-9);
+    ck_assert_int_eq(mt.end_ms, T0 + 4 * CPO_MS_HOUR);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_DAY, &e), 0);
+    ck_assert_double_eq(mt.periods_per_year, 365.0);
+    ck_assert_double_eq_tol(mt.annual_volatility, sd * sqrt(365.0), 1e-12);
+    /* 4 days = 4/365 of a year: (1.089)^(365/4) - 1. */
+    ck_assert_double_eq_tol(mt.annual_return, pow(1.089, 365.0 / 4.0) - 1.0, 1e-6);
+}
+END_TEST
+
+static void assert_same_files(const char *a, const char *b)
+{
+    static const char *const files[] = {"summary.json", "ledger.csv", "ledger.h5",
+                                        "ledger_instruments.csv", "trades.csv", "events.csv",
+                                        "manifest.json"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char *pa = tu_path(a, files[k]), *pb = tu_path(b, files[k]);
+        size_t na, nb;
+        char *ta = tu_read_file(pa, &na), *tb = tu_read_file(pb, &nb);
+        ck_assert_msg(ta && tb, "%s missing", files[k]);
+        ck_assert_msg(na == nb && !memcmp(ta, tb, na), "%s differs between two runs", files[k]);
+        free(ta);
+        free(tb);
+        free(pa);
+        free(pb);
+    }
+}
+
+START_TEST(test_run_bytes__identical_reruns)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *o1 = tu_path(dir, "one"), *o2 = tu_path(dir, "two");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, o1, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    sleep(1); /* a time stamp anywhere (HDF5 object times have seconds) would show */
+    ck_assert_msg(run_cfg(cfg, o2, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    assert_same_files(o1, o2);
+    /* Rerun over the first with --force: still the same bytes. */
+    ck_assert_msg(run_cfg(cfg, o1, 1, &rep, &e) == 0, "%s", tu_errstr(&e));
+    assert_same_files(o1, o2);
+    tu_rmtree(dir);
+    free(o1);
+    free(o2);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_run_folder__existing_refused)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *out = tu_path(dir, "r");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *mj = tu_path(out, "manifest.json");
+    char *before = tu_read_file(mj, NULL);
+    ck_assert_int_eq(run_cfg(cfg, out, 0, &rep, &e), CPO_EEXIST);
+    char want[1200];
+    snprintf(want, sizeof want, "%s: the run folder already exists (expected -o NEW_DIR or --force)",
+             out);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    char *after = tu_read_file(mj, NULL);
+    ck_assert_str_eq(before, after);
+    free(after);
+    /* --force replaces it; a file of the earlier run that this one does
+     * not make (detail = instrument, then totals) goes. */
+    ck_assert(file_in(out, "ledger_instruments.csv"));
+    char *cfg2 = write_config(dir, "equal2.ini",
+                              "[backtest]\ndata = store.h5\n[strategy]\nschedule = once\n"
+                              "weigh = equal\n");
+    ck_assert_msg(run_cfg(cfg2, out, 1, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert(!file_in(out, "ledger_instruments.csv"));
+    ck_assert(file_in(out, "manifest.json"));
+    free(before);
+    free(mj);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(cfg2);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/* A run that fails leaves no file under a final name, and no folder it
+ * made. */
+START_TEST(test_run_fail__nothing_left)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *out = tu_path(dir, "runs/x");
+    cpo_run_report rep;
+    cpo_error e;
+    /* A missing store: refused before the folder is made. */
+    char *cfg = write_config(dir, "missing.ini",
+                             "[backtest]\ndata = nope.h5\n[strategy]\nschedule = once\n"
+                             "weigh = equal\n");
+    ck_assert_int_lt(run_cfg(cfg, out, 0, &rep, &e), 0);
+    ck_assert_ptr_nonnull(strstr(tu_errstr(&e), "nope.h5"));
+    ck_assert(!exists(out));
+    /* A stage that refuses its parameters when the run starts (the folder
+     * was made by then): blamed on its config section, folder removed. */
+    char *cfg2 = write_config(dir, "badw.ini",
+                              "[backtest]\ndata = store.h5\n[strategy]\nschedule = once\n"
+                              "weigh = fixed\n[weigh.fixed]\nweights = AAAUSDT:0.5, ZZZUSDT:0.5\n");
+    ck_assert_int_lt(run_cfg(cfg2, out, 0, &rep, &e), 0);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:7: [weigh.fixed] symbol \"ZZZUSDT\"", cfg2);
+    ck_assert_msg(!strncmp(tu_errstr(&e), want, strlen(want)), "%s", tu_errstr(&e));
+    ck_assert(!exists(out));
+    /* A period outside the data. */
+    char *cfg3 = write_config(dir, "late.ini",
+                              "[backtest]\ndata = store.h5\nstart = 2030-01-01\n"
+                              "[strategy]\nschedule = once\nweigh = equal\n");
+    ck_assert_int_lt(run_cfg(cfg3, out, 0, &rep, &e), 0);
+    ck_assert(!exists(out));
+    /* An existing folder with --force and a failing run: the earlier
+     * run's files stay whole, no .tmp is left. */
+    char *cfg4 = write_config(dir, "ok.ini",
+                              "[backtest]\ndata = store.h5\n[strategy]\nschedule = once\n"
+                              "weigh = equal\n");
+    ck_assert_msg(run_cfg(cfg4, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *mj = tu_path(out, "manifest.json");
+    char *before = tu_read_file(mj, NULL);
+    ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
+    char *after = tu_read_file(mj, NULL);
+    ck_assert_str_eq(before, after);
+    ck_assert(!file_in(out, "ledger.h5.tmp"));
+    ck_assert(!file_in(out, "summary.json.tmp"));
+    free(before);
+    free(after);
+    free(mj);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(cfg2);
+    free(cfg3);
+    free(cfg4);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_run_cli__command)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *out = tu_path(dir, "cli");
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s", CPO_BINARY, cfg, out);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    ck_assert_ptr_nonnull(strstr(text, "final equity"));
+    ck_assert_ptr_nonnull(strstr(text, "max drawdown"));
+    ck_assert_ptr_nonnull(strstr(text, "60 bars of 1d (365 a year)"));
+    ck_assert_ptr_nonnull(strstr(text, "fill            next_open"));
+    free(text);
+    ck_assert_int_eq(tu_run(cmd, &text), 1);
+    char want[1200];
+    snprintf(want, sizeof want,
+             "cpo: %s: the run folder already exists (expected -o NEW_DIR or --force)\n", out);
+    ck_assert_str_eq(text, want);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s run %s -o %s --force --quiet", CPO_BINARY, cfg, out);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    ck_assert_str_eq(text, "");
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s run", CPO_BINARY);
+    ck_assert_int_eq(tu_run(cmd, &text), 2);
+    ck_assert_ptr_nonnull(strstr(text, "cpo: no config (expected cpo run CONFIG)"));
+    free(text);
+    /* The default folder: runs/<config stem> under the working folder. */
+    snprintf(cmd, sizeof cmd, "cd %s && %s run -q equal.ini && test -f runs/equal/manifest.json",
+             dir, CPO_BINARY);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    free(text);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/* --- real data --------------------------------------------------------- */
+
+/*
+ * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
+ * not there, the same stores imported here from the bundled sample.  The
+ * path of the store goes into *store (caller frees); 0 if none.
+ */
+static int real_store(const char *tmp, const char *set, char **store)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
+    if (exists(p)) {
+        *store = strdup(p);
+        return 1;
+    }
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/csv; cd %s/csv; "
+             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
+             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
+             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
+             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
+             set);
+    int rc = tu_run(cmd, &text);
+    if (rc != 0) {
+        fprintf(stderr, "check_run: real data skipped: cannot import the sample (%s)\n",
+                text ? text : "");
+        free(text);
+        return 0;
+    }
+    free(text);
+    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
+    *store = strdup(p);
+    return 1;
+}
+
+static void real_run(const char *tmp, const char *config, const char *store, cpo_run_report *rep)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(store);
+    char *out = tu_path(tmp, config);
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    ck_assert_msg(cpo_run_to_dir(c, &o, rep, &e) == 0, "%s", tu_errstr(&e));
+    char *lcsv = tu_path(out, "ledger.csv");
+    double worst = check_identity(lcsv, c->run.capital);
+    fprintf(stderr,
+            "check_run: %s: %zu bars, final equity %.2f, return %.4f, funding %.2f, fees %.2f, "
+            "max residual %.3g, identity gap (csv) %.3g\n",
+            config, rep->metrics.n_steps, rep->metrics.final_equity, rep->metrics.total_return,
+            rep->metrics.pnl[CPO_PNL_FUNDING], rep->metrics.pnl[CPO_PNL_FEES],
+            rep->metrics.max_rel_residual, worst);
+    ck_assert(rep->metrics.max_rel_residual <= 1e-9);
+    free(lcsv);
+    free(out);
+    cpo_config_free(c);
+}
+
+START_TEST(test_run_real__ledger_identity)
+{
+    char *tmp = tu_tmpdir();
+    char *hourly = NULL, *daily = NULL;
+    if (!real_store(tmp, "hourly", &hourly) || !real_store(tmp, "daily", &daily)) {
+        free(hourly);
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    cpo_run_report rep;
+    /* BTC spot long, BTCUSDT-PERP short, hourly, with 8-hourly funding. */
+    real_run(tmp, "btc_perp_hedge.ini", hourly, &rep);
+    ck_assert_double_eq(rep.metrics.periods_per_year, 8760.0);
+    ck_assert(rep.metrics.pnl[CPO_PNL_FUNDING] != 0.0);
+    ck_assert_uint_eq(rep.metrics.n_liquidations, 0);
+    /* The hedge: equity moves far less than BTC. */
+    ck_assert(fabs(rep.metrics.total_return) < 0.05);
+    /* Monthly equal weight on the 8 daily majors. */
+    real_run(tmp, "monthly_equal_8.ini", daily, &rep);
+    ck_assert_double_eq(rep.metrics.periods_per_year, 365.0);
+    ck_assert_double_eq(rep.metrics.pnl[CPO_PNL_FUNDING], 0.0);
+    ck_assert_uint_ge(rep.metrics.n_rebalances, 60);
+    free(hourly);
+    free(daily);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+Suite *run_suite(void);
+Suite *run_suite(void)
+{
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_run_files__all_written);
+    tcase_add_test(tc, test_run_known__buy_and_hold);
+    tcase_add_test(tc, test_run_metrics__by_hand);
+    tcase_add_test(tc, test_run_bytes__identical_reruns);
+    tcase_add_test(tc, test_run_folder__existing_refused);
+    tcase_add_test(tc, test_run_fail__nothing_left);
+    tcase_add_test(tc, test_run_cli__command);
+    tcase_add_test(tc, test_run_real__ledger_identity);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(run_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
