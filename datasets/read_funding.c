@@ -89,40 +89,6 @@ static int norm_symbol(const char *s, size_t n, char *out, size_t cap)
     return cut;
 }
 
-/* Fill base and quote from a pair name: the earliest known quote currency
- * after at least one character ("BTCUSDT" -> BTC/USDT, "BTC-USDT" and
- * "BTCUSDT-PERP" -> BTC/USDT, "XBTUSD" -> XBT/USD); otherwise the text
- * before the first '-', '_' or '/' and the default quote
- * ("BTC-PERPETUAL" -> BTC/dflt). */
-static void split_pair(const char *pair, const char *dflt_quote, char *base, char *quote)
-{
-    static const char *const quotes[] = {"USDT", "USDC", "BUSD", "FDUSD", "USD"};
-    char sym[CPO_SYMBOL_MAX];
-    norm_symbol(pair, strlen(pair), sym, sizeof sym);
-    size_t best = 0, best_len = 0;
-    const char *bq = NULL;
-    for (size_t q = 0; q < sizeof quotes / sizeof *quotes; q++) {
-        const char *p = strstr(sym + (*sym ? 1 : 0), quotes[q]);
-        if (!p)
-            continue;
-        size_t pos = (size_t)(p - sym), len = strlen(quotes[q]);
-        if (!bq || pos < best || (pos == best && len > best_len)) {
-            bq = quotes[q];
-            best = pos;
-            best_len = len;
-        }
-    }
-    if (bq) {
-        cpo_copy_text(base, CPO_CCY_MAX, sym, best);
-        snprintf(quote, CPO_CCY_MAX, "%s", bq);
-        return;
-    }
-    cpo_copy_text(base, CPO_CCY_MAX, pair, strcspn(pair, "-_/"));
-    for (char *b = base; *b; b++)
-        *b = (char)toupper((unsigned char)*b);
-    snprintf(quote, CPO_CCY_MAX, "%s", dflt_quote);
-}
-
 /* Fill c->instr: a perp named opts->symbol, else file_sym.  Base and
  * quote come from `pair` (the file's own name for the pair) if not empty,
  * else from the symbol. */
@@ -135,7 +101,7 @@ static void set_perp(cpo_import_ctx *c, const char *file_sym, const char *pair,
     cpo_instrument_init(&c->instr, sym, CPO_KIND_PERP, settle);
     snprintf(c->instr.exchange, sizeof c->instr.exchange, "%s",
              o->exchange && *o->exchange ? o->exchange : exchange);
-    split_pair(pair && *pair ? pair : sym, dflt_quote, c->instr.base, c->instr.quote);
+    cpo_symbol_split(pair && *pair ? pair : sym, dflt_quote, c->instr.base, c->instr.quote);
     snprintf(c->instr.underlying, sizeof c->instr.underlying, "%s",
              strcmp(c->instr.base, "XBT") ? c->instr.base : "BTC");
     c->instr.contract_size = o->contract_size > 0 ? o->contract_size : contract_size;

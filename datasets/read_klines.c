@@ -38,21 +38,13 @@ typedef struct kstate {
     size_t cap_ct;
 } kstate;
 
-static const char *const quotes[] = {"USDT", "USDC", "BUSD", "USD"};
-
-/* Split a symbol into base and quote by a known quote suffix; 0 if none. */
-static int split_symbol(const char *sym, char *base, size_t nb, char *quote, size_t nq)
+/* A token that is a whole pair name: a base of at least two characters
+ * followed by a known quote ("BTCUSDT"), nothing after it. */
+static int is_pair(const char *tok)
 {
-    size_t n = strlen(sym);
-    for (size_t q = 0; q < sizeof quotes / sizeof quotes[0]; q++) {
-        size_t m = strlen(quotes[q]);
-        if (n >= m + 2 && !strcmp(sym + n - m, quotes[q])) {
-            snprintf(base, nb, "%.*s", (int)(n - m), sym);
-            snprintf(quote, nq, "%s", quotes[q]);
-            return 1;
-        }
-    }
-    return 0;
+    char base[CPO_CCY_MAX], quote[CPO_CCY_MAX];
+    return cpo_symbol_split(tok, "", base, quote) && strlen(base) >= 2 &&
+           strlen(base) + strlen(quote) == strlen(tok);
 }
 
 /* The symbol from the file name (see the top of the file); 0 if none. */
@@ -75,9 +67,8 @@ static int symbol_from_path(const char *path, char *out, size_t n)
                 tok[i] = (char)toupper((unsigned char)p[i]);
         }
         if (ok) {
-            char bs[CPO_CCY_MAX], qt[CPO_CCY_MAX];
             tok[tl] = '\0';
-            if (isalpha((unsigned char)tok[0]) && split_symbol(tok, bs, sizeof bs, qt, sizeof qt)) {
+            if (isalpha((unsigned char)tok[0]) && is_pair(tok)) {
                 snprintf(out, n, "%s", tok);
                 return 1;
             }
@@ -103,8 +94,7 @@ static int setup_instrument(cpo_import_ctx *c)
     cpo_instrument *in = &c->instr;
     cpo_instrument_init(in, sym, o->kind, o->settle);
     snprintf(in->exchange, sizeof in->exchange, "%s", o->exchange ? o->exchange : "binance");
-    if (!split_symbol(sym, in->base, sizeof in->base, in->quote, sizeof in->quote))
-        snprintf(in->base, sizeof in->base, "%.15s", sym);
+    cpo_symbol_split(sym, "", in->base, in->quote);
     if (o->kind == CPO_KIND_PERP || o->kind == CPO_KIND_FUTURE)
         snprintf(in->underlying, sizeof in->underlying, "%s", in->base);
     if (o->contract_size > 0)

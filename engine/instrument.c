@@ -3,6 +3,7 @@
 #include "cpo/error.h"
 #include "cpo/time.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,4 +62,47 @@ int cpo_settle_parse(const char *s, cpo_settle *out)
 const char *cpo_right_name(cpo_right r)
 {
     return r == CPO_RIGHT_CALL ? "call" : r == CPO_RIGHT_PUT ? "put" : "";
+}
+
+int cpo_symbol_split(const char *symbol, const char *dflt_quote, char base[CPO_CCY_MAX],
+                     char quote[CPO_CCY_MAX])
+{
+    static const char *const quotes[] = {"USDT", "USDC", "BUSD", "FDUSD", "USD"};
+    char sym[CPO_SYMBOL_MAX];
+    size_t k = 0;
+    for (const char *p = symbol; *p && k + 1 < sizeof sym; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '-' || ch == '_' || ch == '/' || isspace(ch))
+            continue;
+        sym[k++] = (char)toupper(ch);
+    }
+    sym[k] = '\0';
+    size_t best = 0, best_len = 0;
+    const char *bq = NULL;
+    for (size_t q = 0; q < sizeof quotes / sizeof *quotes; q++) {
+        const char *p = k ? strstr(sym + 1, quotes[q]) : NULL;
+        if (!p)
+            continue;
+        size_t pos = (size_t)(p - sym), len = strlen(quotes[q]);
+        if (!bq || pos < best || (pos == best && len > best_len)) {
+            bq = quotes[q];
+            best = pos;
+            best_len = len;
+        }
+    }
+    if (bq) {
+        size_t n = best < CPO_CCY_MAX - 1 ? best : CPO_CCY_MAX - 1;
+        memcpy(base, sym, n);
+        base[n] = '\0';
+        snprintf(quote, CPO_CCY_MAX, "%s", bq);
+        return 1;
+    }
+    size_t n = strcspn(symbol, "-_/");
+    if (n > CPO_CCY_MAX - 1)
+        n = CPO_CCY_MAX - 1;
+    for (size_t i = 0; i < n; i++)
+        base[i] = (char)toupper((unsigned char)symbol[i]);
+    base[n] = '\0';
+    snprintf(quote, CPO_CCY_MAX, "%s", dflt_quote ? dflt_quote : "");
+    return 0;
 }
