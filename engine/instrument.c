@@ -77,21 +77,27 @@ int cpo_symbol_split(const char *symbol, const char *dflt_quote, char base[CPO_C
         sym[k++] = (char)toupper(ch);
     }
     sym[k] = '\0';
-    size_t best = 0, best_len = 0;
-    const char *bq = NULL;
-    for (size_t q = 0; q < sizeof quotes / sizeof *quotes; q++) {
-        const char *p = k ? strstr(sym + 1, quotes[q]) : NULL;
-        if (!p)
-            continue;
-        size_t pos = (size_t)(p - sym), len = strlen(quotes[q]);
-        if (!bq || pos < best || (pos == best && len > best_len)) {
-            bq = quotes[q];
-            best = pos;
-            best_len = len;
+    /* A contract suffix is not part of the pair. */
+    static const char *const suffixes[] = {"PERPETUAL", "PERP", "SWAP"};
+    for (size_t x = 0; x < sizeof suffixes / sizeof *suffixes; x++) {
+        size_t m = strlen(suffixes[x]);
+        if (k > m + 2 && !strcmp(sym + k - m, suffixes[x])) {
+            k -= m;
+            sym[k] = '\0';
+            break;
         }
     }
+    /* The longest known quote the name ends with, after a base. */
+    const char *bq = NULL;
+    for (size_t q = 0; q < sizeof quotes / sizeof *quotes; q++) {
+        size_t m = strlen(quotes[q]);
+        if (k > m && !strcmp(sym + k - m, quotes[q]) && (!bq || m > strlen(bq)))
+            bq = quotes[q];
+    }
     if (bq) {
-        size_t n = best < CPO_CCY_MAX - 1 ? best : CPO_CCY_MAX - 1;
+        size_t n = k - strlen(bq);
+        if (n > CPO_CCY_MAX - 1)
+            n = CPO_CCY_MAX - 1;
         memcpy(base, sym, n);
         base[n] = '\0';
         snprintf(quote, CPO_CCY_MAX, "%s", bq);

@@ -29,6 +29,11 @@ START_TEST(test_symbol_split__exchange_names)
     split("XBTUSD", "", "XBT", "USD", 1);
     split("USDCUSDT", "", "USDC", "USDT", 1);
     split("1000PEPEUSDT", "", "1000PEPE", "USDT", 1);
+    /* "BUSD" inside the name is not the quote: the name ends in USDT. */
+    split("BNBUSDT", "", "BNB", "USDT", 1);
+    split("SHIBUSDT", "", "SHIB", "USDT", 1);
+    split("BTCBUSD", "", "BTC", "BUSD", 1);
+    split("BTCFDUSD", "", "BTC", "FDUSD", 1);
     split("BTC-PERPETUAL", "USD", "BTC", "USD", 0);
     split("SYN000", "", "SYN000", "", 0);
 }

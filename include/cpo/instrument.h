@@ -64,12 +64,13 @@ int cpo_settle_parse(const char *s, cpo_settle *out);
 const char *cpo_right_name(cpo_right r);    /* "", "call", "put" */
 
 /*
- * Base and quote of a pair name: the earliest known quote currency (USDT,
- * USDC, BUSD, FDUSD, USD) after at least one character, ignoring '-', '_'
- * and '/' ("BTCUSDT", "BTC-USDT", "BTCUSDT-PERP" -> BTC/USDT; "XBTUSD" ->
- * XBT/USD).  Without one, the text before the first '-', '_' or '/' and
- * dflt_quote ("BTC-PERPETUAL" -> BTC/dflt) and 0 is returned; 1 if a
- * quote was found.
+ * Base and quote of a pair name: '-', '_' and '/' are ignored, a contract
+ * suffix (PERP, PERPETUAL, SWAP) is dropped, and the longest known quote
+ * currency (FDUSD, USDT, USDC, BUSD, USD) the rest ends with is the quote
+ * ("BTCUSDT", "BTC-USDT", "BTCUSDT-PERP" -> BTC/USDT; "XBTUSD" -> XBT/USD;
+ * "BNBUSDT" -> BNB/USDT).  Without one, the text before the first '-',
+ * '_' or '/' and dflt_quote ("BTC-PERPETUAL" -> BTC/dflt), and 0 is
+ * returned; 1 if a quote was found.
  */
 int cpo_symbol_split(const char *symbol, const char *dflt_quote,
                      char base[CPO_CCY_MAX], char quote[CPO_CCY_MAX]);
