@@ -529,7 +529,7 @@ static int set_costs(loader *L, const cpo_config_key *k)
     cpo_run_spec *r = &L->cfg->run;
     cpo_costs *cs = &r->costs;
     const char *key = k->key;
-    double x;
+    double x = 0.0;
     int rc;
     static const char *const bps = "a number of basis points in [0, 1000]";
     if (!strcmp(key, "fill")) {
@@ -652,7 +652,7 @@ static int apply_fixed(loader *L)
         if (!strcmp(c->keys[i].section, "costs") && !strcmp(c->keys[i].key, "fee_bps"))
             fee = &c->keys[i];
     if (fee) {
-        double x;
+        double x = 0.0;
         if ((rc = get_real(L, fee, 0.0, 0, 1000.0, 0, "a number of basis points in [0, 1000]", &x)))
             return rc;
         for (int kd = 0; kd < 4; kd++)
