@@ -1197,12 +1197,90 @@ START_TEST(test_real_hourly)
 }
 END_TEST
 
+/* Every number of the file, read back from a store, equals the file's text
+ * parsed by strtod: CSV -> dataset -> HDF5 store -> dataset. */
+static size_t csv_numbers(const char *path, int col, double *out, size_t max)
+{
+    size_t len, n = 0;
+    char *text = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save); /* the header */
+    while ((line = strtok_r(NULL, "\n", &save)) && n < max) {
+        char *f = line;
+        for (int k = 0; k < col && f; k++) {
+            f = strchr(f, ',');
+            if (f)
+                f++;
+        }
+        ck_assert_ptr_nonnull(f);
+        out[n++] = strtod(f, NULL);
+    }
+    free(text);
+    return n;
+}
+
+START_TEST(test_import_store__round_trip)
+{
+    char *dir = tu_tmpdir();
+    char *store = tu_path(dir, "rt.h5");
+    cpo_dataset *ds = NULL, *back = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    cpo_import_opts o;
+    cpo_import_opts_init(&o);
+    o.partial_last = CPO_PARTIAL_KEEP;
+    char kl[1024], fu[1024];
+    snprintf(kl, sizeof kl, "%s/klines/klines_BTCUSDT_1d.csv", CPO_TEST_DATA);
+    snprintf(fu, sizeof fu, "%s/funding_binance_8h.csv", CPO_TEST_DATA);
+    ck_assert_msg(cpo_import_file(ds, kl, &o, NULL, &e) == 0, "%s", tu_errstr(&e));
+    o.symbol = "BTCUSDT-PERP";
+    o.kind = CPO_KIND_PERP;
+    ck_assert_msg(cpo_import_file(ds, fu, &o, NULL, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_store_write(ds, store, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_store_read(&back, store, &e) == 0, "%s", tu_errstr(&e));
+    static double want[4096];
+    long i = cpo_dataset_find(back, "BTCUSDT");
+    ck_assert_int_ge(i, 0);
+    const cpo_bars *b = &back->bars[i];
+    const double *cols[5] = {b->open, b->high, b->low, b->close, b->volume};
+    for (int c = 0; c < 5; c++) {
+        size_t n = csv_numbers(kl, c + 1, want, 4096);
+        ck_assert_uint_eq(n, b->n);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_msg(memcmp(&want[k], &cols[c][k], sizeof(double)) == 0,
+                          "column %d row %zu: %.17g vs %.17g", c + 1, k, want[k], cols[c][k]);
+    }
+    long j = cpo_dataset_find(back, "BTCUSDT-PERP");
+    ck_assert_int_ge(j, 0);
+    const cpo_funding *f = &back->funding[j];
+    size_t n = csv_numbers(fu, 2, want, 4096);
+    ck_assert_uint_eq(n, f->n);
+    for (size_t k = 0; k < n; k++)
+        ck_assert(memcmp(&want[k], &f->rate[k], sizeof(double)) == 0);
+    n = csv_numbers(fu, 3, want, 4096);
+    for (size_t k = 0; k < n; k++)
+        ck_assert(memcmp(&want[k], &f->mark[k], sizeof(double)) == 0);
+    n = csv_numbers(fu, 0, want, 4096);
+    for (size_t k = 0; k < n; k++)
+        ck_assert_int_eq((int64_t)want[k], f->ts[k]);
+    ck_assert_uint_eq(back->n_prov, 2);
+    ck_assert_str_eq(back->prov[0].format, "binance-klines");
+    cpo_dataset_free(ds);
+    cpo_dataset_free(back);
+    tu_rmtree(dir);
+    free(store);
+    free(dir);
+}
+END_TEST
+
 static Suite *import_suite(void)
 {
     Suite *s = suite_create("import");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_format_names);
+    tcase_add_test(tc, test_import_store__round_trip);
     tcase_add_test(tc, test_opts_defaults);
     tcase_add_loop_test(tc, test_detect, 0, sizeof DETECT / sizeof DETECT[0]);
     tcase_add_test(tc, test_detect_klines_after_blank_lines);
