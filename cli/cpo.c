@@ -3,6 +3,7 @@
  *
  * Exit status: 0 success, 1 failure (bad data, bad config, I/O), 2 usage.
  */
+#include <gsl/gsl_errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_data_entry,
+    &cpo_cmd_options_entry,
     &cpo_cmd_run_entry,
     &cpo_cmd_strategies_entry,
     &cpo_cmd_version_entry,
@@ -57,6 +59,8 @@ const cpo_cmd_entry cpo_cmd_version_entry = {
 
 int main(int argc, char **argv)
 {
+    /* GSL's default handler aborts; every GSL call's code is checked. */
+    gsl_set_error_handler_off();
     if (argc < 2) {
         print_help(stderr);
         return 2;

@@ -9,6 +9,7 @@
  *   cube    time to build the aligned market cube from a loaded store
  */
 #define _DEFAULT_SOURCE
+#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -301,6 +302,7 @@ int main(int argc, char **argv)
     double mb = argc > 2 ? atof(argv[2]) : 100.0;
     size_t assets = argc > 3 ? (size_t)atol(argv[3]) : 100;
     size_t steps = argc > 4 ? (size_t)atol(argv[4]) : 87600;
+    gsl_set_error_handler_off();
     char dir[] = "/tmp/cpo-bench-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("bench: mkdtemp");

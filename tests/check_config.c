@@ -226,7 +226,7 @@ START_TEST(test_config_bad__stage_messages)
     cpo_registry_names(reg, CPO_ROLE_WEIGH, names, sizeof names);
     ck_assert_ptr_nonnull(strstr(names, "equal"));
     ck_assert_ptr_nonnull(strstr(names, "fixed"));
-    snprintf(msg, sizeof msg, "unknown weigh stage \"meanvar\" (expected one of: %s)", names);
+    snprintf(msg, sizeof msg, "unknown weigh stage \"kelly\" (expected one of: %s)", names);
     expect_error("unknown_stage.ini", 6, msg);
     /* A section of an unknown stage is refused at its header. */
     expect_error("unknown_stage_section.ini", 8, msg);

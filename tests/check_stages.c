@@ -245,6 +245,9 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_SCHEDULE, "daily"},   {CPO_ROLE_SCHEDULE, "weekly"}, {CPO_ROLE_SCHEDULE, "monthly"},
         {CPO_ROLE_SCHEDULE, "drift"},   {CPO_ROLE_SELECT, "all"},      {CPO_ROLE_SELECT, "list"},
         {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_WEIGH, "equal"},    {CPO_ROLE_WEIGH, "fixed"},
+        {CPO_ROLE_WEIGH, "invvol"},     {CPO_ROLE_WEIGH, "minvar"},    {CPO_ROLE_WEIGH, "meanvar"},
+        {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
+        {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_HEDGE, "hedge_beta"},
     };
     size_t n = sizeof want / sizeof want[0];
     ck_assert_uint_eq(cpo_registry_count(reg), n);
@@ -269,8 +272,8 @@ START_TEST(test_registry_builtins)
     ck_assert_str_eq(buf, sched);
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 21);
     ck_assert_str_eq(buf, "all, list, top_volume");
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 0);
-    ck_assert_str_eq(buf, "");
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 10);
+    ck_assert_str_eq(buf, "hedge_beta");
     /* Too small a buffer: whole names only, and the length needed. */
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 21);
     ck_assert_str_eq(buf, "all, list");
@@ -340,7 +343,7 @@ START_TEST(test_registry_plugin_loads)
     ck_assert_str_eq(s->params[0].name, "k");
     char buf[256];
     cpo_registry_names(reg, CPO_ROLE_WEIGH, buf, sizeof buf);
-    ck_assert_str_eq(buf, "equal, fixed, inverse_price");
+    ck_assert_str_eq(buf, "equal, fixed, invvol, minvar, meanvar, erc, hrp, bl, inverse_price");
     /* Its origin is the path. */
     const char *origin = NULL;
     for (size_t k = 0; k < cpo_registry_count(reg); k++)
@@ -393,7 +396,7 @@ START_TEST(test_registry_plugin_rollback)
     snprintf(want, sizeof want, "%s: stage \"from_the_future\" has ABI version 2 (expected 1)",
              CPO_EXAMPLE_PLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 12);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 21);
     ck_assert_ptr_null(cpo_registry_find(reg2, CPO_ROLE_WEIGH, "inverse_price"));
 
     /* The entry point returns NULL, or no table. */
@@ -405,10 +408,10 @@ START_TEST(test_registry_plugin_rollback)
     setenv("CPO_EXAMPLE_PLUGIN_TEST", "empty", 1);
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), CPO_EPLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 12);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 21);
     unsetenv("CPO_EXAMPLE_PLUGIN_TEST");
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), 0);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 14);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 23);
     cpo_registry_free(reg2);
     cpo_registry_free(reg);
 }
@@ -450,7 +453,7 @@ START_TEST(test_registry_load_refusals)
     ck_assert_str_eq(tu_errstr(&err), "no plugin path (expected the path of a shared object)");
     ck_assert_int_eq(cpo_registry_load(reg, NULL, &err), CPO_EPLUGIN);
 
-    ck_assert_uint_eq(cpo_registry_count(reg), 12);
+    ck_assert_uint_eq(cpo_registry_count(reg), 21);
     tu_rmtree(dir);
     free(junk);
     free(dir);

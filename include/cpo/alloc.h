@@ -22,10 +22,11 @@
  *     that pass one allocate nothing in steady state.  With ws = NULL a
  *     call allocates and frees its own.  A workspace serves one thread at
  *     a time; nothing else is shared, and there is no global state.
- *   - GSL (BLAS, gsl_eigen_symm) is called only where it cannot fail on
- *     the data, and its return codes are checked; Cholesky factorisations
- *     are done here, so a matrix that is not positive definite is an
- *     error code even if a program left GSL's aborting error handler on.
+ *   - GSL does the linear algebra (BLAS, gsl_eigen_symm, Cholesky) and
+ *     its return codes are checked, so a matrix that is not positive
+ *     definite is an error code.  GSL's default error handler aborts the
+ *     process instead: a program linking libcpo calls
+ *     gsl_set_error_handler_off() once at start, as cpo's own do.
  */
 #ifndef CPO_ALLOC_H
 #define CPO_ALLOC_H

@@ -5,6 +5,7 @@
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 
 #include "alloc_int.h"
@@ -185,50 +186,26 @@ int cpo_alloc_check_cov(const char *what, const double *cov, size_t n, cpo_error
 /* --- linear algebra -------------------------------------------------------- */
 
 /*
- * Cholesky and triangular solves are written out rather than taken from
- * gsl_linalg: GSL reports a matrix that is not positive definite through
- * its error handler, whose default aborts the process, and a library
- * cannot count on every program having turned it off (nor switch it off
- * itself: it is process-wide state).  The algorithm is the textbook
- * column-by-column one, as in gsl_linalg_cholesky_decomp1.
+ * Cholesky factorisation and solves through gsl_linalg.  A matrix that is
+ * not positive definite comes back as GSL_EDOM, which is only an error
+ * code when the program has turned GSL's aborting handler off
+ * (gsl_set_error_handler_off(); cpo's programs do it at start, and
+ * include/cpo/alloc.h asks every program linking libcpo to).
  */
 int cpo_alloc_cholesky(double *a, size_t n)
 {
-    for (size_t j = 0; j < n; j++) {
-        double *rj = a + j * n;
-        double s = rj[j];
-        for (size_t k = 0; k < j; k++)
-            s -= rj[k] * rj[k];
-        if (!(s > 0.0) || !isfinite(s))
+    for (size_t i = 0; i < n * n; i++)
+        if (!isfinite(a[i]))
             return CPO_ENUMERIC;
-        double d = sqrt(s);
-        rj[j] = d;
-        for (size_t i = j + 1; i < n; i++) {
-            double *ri = a + i * n;
-            double t = ri[j];
-            for (size_t k = 0; k < j; k++)
-                t -= ri[k] * rj[k];
-            ri[j] = t / d;
-        }
-    }
-    return 0;
+    gsl_matrix_view m = gsl_matrix_view_array(a, n, n);
+    return gsl_linalg_cholesky_decomp1(&m.matrix) == GSL_SUCCESS ? 0 : CPO_ENUMERIC;
 }
 
 int cpo_alloc_chol_solve(const double *l, size_t n, double *b)
 {
-    for (size_t i = 0; i < n; i++) { /* L y = b */
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= l[i * n + k] * b[k];
-        b[i] = t / l[i * n + i];
-    }
-    for (size_t i = n; i-- > 0;) { /* L' x = y */
-        double t = b[i];
-        for (size_t k = i + 1; k < n; k++)
-            t -= l[k * n + i] * b[k];
-        b[i] = t / l[i * n + i];
-    }
-    return 0;
+    gsl_matrix_const_view m = gsl_matrix_const_view_array(l, n, n);
+    gsl_vector_view v = gsl_vector_view_array(b, n);
+    return gsl_linalg_cholesky_svx(&m.matrix, &v.vector) == GSL_SUCCESS ? 0 : CPO_ENUMERIC;
 }
 
 int cpo_alloc_symv(double *y, const double *s, const double *x, size_t n)
