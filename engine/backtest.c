@@ -829,7 +829,13 @@ static int pipeline(engine *e, cpo_view *v, int *rebalance)
             continue;
         /* The target as a weight of equity, comparable with h->weight(). */
         e->target[i] = w * (1.0 - e->spec->cash_buffer);
-        double px = e->mk[i];
+        /* Size at this step's mark: only held instruments are marked every
+         * step, so an instrument not held may carry an old one. */
+        double px = mark_at(e->m, i, e->t);
+        if (isfinite(px))
+            e->mk[i] = px;
+        else
+            px = e->mk[i];
         if (w == 0.0) {
             e->tq[i] = 0.0;
             continue;

@@ -683,6 +683,27 @@ START_TEST(test_engine_targets__net_of_cash_buffer)
 }
 END_TEST
 
+START_TEST(test_engine_sizing__at_this_steps_price_when_not_held)
+{
+    /* B is not held until step 2; its price goes 10 -> 20 -> 40.  The
+     * order decided at step 2 is sized at step 2's close (40): 50% of
+     * 1000 / 40 = 12.5 B (not 500 / 10 = 50 with the first price seen). */
+    fixture f;
+    fx_init(&f);
+    size_t a = fx_add(&f, "AUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "A", "USDT");
+    size_t b = fx_add(&f, "BUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "B", "USDT");
+    static const double pa[4][4] = {{1, 1, 1, 1}, {1, 1, 1, 1}, {1, 1, 1, 1}, {1, 1, 1, 1}};
+    static const double pb[4][4] = {{10, 10, 10, 10}, {20, 20, 20, 20}, {40, 40, 40, 40}, {40, 40, 40, 40}};
+    fx_bars(&f, a, DAY0, CPO_MS_DAY, pa, 4, 0);
+    fx_bars(&f, b, DAY0, CPO_MS_DAY, pb, 4, 0);
+    fx_run(&f, "2", "2:BUSDT:50%", 0);
+    ck_assert_uint_eq(f.r->n_trades, 1);
+    ck_assert_double_eq_tol(f.r->trades[0].qty, 12.5, 1e-12);
+    ck_assert_double_eq_tol(f.r->final_qty[b], 12.5, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -702,6 +723,7 @@ int main(void)
     tcase_add_test(tc, test_engine_view__no_look_ahead);
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
+    tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
