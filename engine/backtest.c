@@ -329,13 +329,19 @@ static void apply_fill(engine *e, size_t i, double dq, double px, double ref, do
     book(e, (long)i, c, CPO_PNL_FEES, -fee);
 }
 
-/* Cash of currency c not tied up as isolated margin. */
+/* What currency c can pay for new positions with, as an exchange's cross
+ * margin "available balance" counts it: the wallet plus the unrealised P&L
+ * of the margined positions (gains and losses), less their initial
+ * margin. */
 static double available(const engine *e, int c)
 {
     double a = e->cash[c];
     for (size_t i = 0; i < e->n; i++)
-        if (e->ccy[i] == c && e->margin[i] > 0.0)
+        if (e->ccy[i] == c && e->perp[i] && e->q[i] != 0.0) {
             a -= e->margin[i];
+            if (isfinite(e->mk[i]))
+                a += value_of(e, i, e->mk[i]);
+        }
     return a;
 }
 
@@ -1018,10 +1024,16 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             goto fail;
         if (rebalance) {
             int any = 0;
+            /* An order worth less than 1e-9 of equity is rounding noise of
+             * the sizing arithmetic (1e-13 contracts), not a trade. */
+            double dust = 1e-9 * fabs(equity_now(&e));
             for (size_t i = 0; i < e.n; i++) {
                 double d = 0.0;
                 if (isfinite(e.tq[i]))
                     d = lot_round(&e, i, e.tq[i] - e.q[i]);
+                if (d != 0.0 && isfinite(e.mk[i]) &&
+                    fabs(e.inv[i] ? d * e.cs[i] : d * e.cs[i] * e.mk[i] * e.rate[e.ccy[i]]) < dust)
+                    d = 0.0;
                 if (spec->fill == CPO_FILL_NEXT_OPEN)
                     e.pend[i] = d;
                 else

@@ -704,6 +704,29 @@ START_TEST(test_engine_sizing__at_this_steps_price_when_not_held)
 }
 END_TEST
 
+START_TEST(test_engine_margin__unrealised_pnl_is_available)
+{
+    /* Short 5 perp at 100 with initial margin 100% (500 of the 1000 cash).
+     * The perp falls to 50: the short's unrealised gain of 250 counts as
+     * available (cross-margin available balance = 1000 + 250 - 500 =
+     * 750), so a spot buy of 12 at 50 = 600 fills whole; counting the
+     * wallet alone (500) would cut it to 10. */
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[4][4] = {{100, 100, 100, 100}, {100, 100, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    static const double ps[4][4] = {{50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 4, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 4, 0);
+    fx_run(&f, "0,1", "0:PUSDT-PERP:-5,1:SUSDT:12", 0);
+    ck_assert_uint_eq(f.r->n_events, 0);
+    ck_assert_double_eq_tol(f.r->final_qty[sp], 12.0, 1e-12);
+    check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine");
@@ -724,6 +747,7 @@ int main(void)
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
+    tcase_add_test(tc, test_engine_margin__unrealised_pnl_is_available);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
