@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpo/alloc.h"
 #include "cpo/backtest.h"
 #include "cpo/dataset.h"
 #include "cpo/registry.h"
@@ -315,6 +316,8 @@ int main(int argc, char **argv)
         rc |= bench_load(dir, assets, steps);
     if (!strcmp(what, "all") || !strcmp(what, "engine"))
         rc |= bench_engine(assets, steps);
+    if (!strcmp(what, "all") || !strcmp(what, "alloc"))
+        rc |= cpo_alloc_bench(stdout) != 0;
     rmdir(dir);
     return rc;
 }
