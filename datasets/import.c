@@ -9,6 +9,7 @@
 #include "importer.h"
 
 #include <errno.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -883,53 +884,6 @@ static int check_dups(cpo_import_ctx *c, const vstate *v)
     return rc;
 }
 
-/* k-th smallest of a[0..n) (a is reordered). */
-static int64_t select_k(int64_t *a, size_t n, size_t kk)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int64_t x = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < x)
-                i++;
-            while (a[j] > x)
-                j--;
-            if (i <= j) {
-                int64_t t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (kk <= j)
-            hi = j;
-        else if (kk >= i)
-            lo = i;
-        else
-            return a[kk];
-    }
-    return a[kk];
-}
-
-static double median_d(double *a, size_t n)
-{
-    /* small n: insertion sort */
-    for (size_t i = 1; i < n; i++) {
-        double x = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1] > x) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
-    return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
-}
-
 /* The expected spacing: the option, else the median spacing (rounded to
  * the second when that is within the jitter tolerance). */
 static int find_step(cpo_import_ctx *c, const vstate *v, int64_t *step)
@@ -940,12 +894,13 @@ static int find_step(cpo_import_ctx *c, const vstate *v, int64_t *step)
     if (*step || n < 2)
         return 0;
     const int64_t *ts = ts_arr(v->k, s);
-    int64_t *d = malloc((n - 1) * sizeof *d);
+    /* Spacings in ms are exact as doubles (< 2^53). */
+    double *d = malloc((n - 1) * sizeof *d);
     if (!d)
         return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
     for (size_t i = 1; i < n; i++)
-        d[i - 1] = ts[i] - ts[i - 1];
-    int64_t m = select_k(d, n - 1, (n - 1) / 2);
+        d[i - 1] = (double)(ts[i] - ts[i - 1]);
+    int64_t m = (int64_t)gsl_stats_select(d, 1, n - 1, (n - 1) / 2);
     free(d);
     if (m >= CPO_MS_MINUTE) {
         int64_t r = (m + CPO_MS_SECOND / 2) / CPO_MS_SECOND * CPO_MS_SECOND;
@@ -1032,7 +987,7 @@ static int partial_last(cpo_import_ctx *c, const vstate *v)
             w[m++] = b->volume[i - 1];
     if (m < 5 || !isfinite(last))
         return 0;
-    double med = median_d(w, m);
+    double med = gsl_stats_median(w, 1, m);
     if (med > 0 && last < 0.5 * med) {
         char a[64];
         if (fabs(last) >= 100)

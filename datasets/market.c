@@ -13,6 +13,7 @@
 #include "cpo/market.h"
 #include "cpo/time.h"
 
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,53 +72,21 @@ static size_t lower_bound(const int64_t *ts, size_t n, int64_t t)
     return lo;
 }
 
-/* The k-th smallest of a[0..n) (quickselect, expected O(n); reorders a). */
-static int64_t select_kth(int64_t *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int64_t pivot = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot)
-                i++;
-            while (a[j] > pivot)
-                j--;
-            if (i <= j) {
-                int64_t t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return a[k];
-    }
-    return a[k];
-}
-
 /*
  * The spacing of a bar series: bar_ms if known, else the median of the
  * gaps between consecutive bars (the lower median for an even count), else
  * 0 (a single bar with no declared spacing).  scratch holds n-1 values.
  */
-static int64_t series_spacing(const cpo_bars *b, int64_t *scratch)
+static int64_t series_spacing(const cpo_bars *b, double *scratch)
 {
     if (b->bar_ms > 0)
         return b->bar_ms;
     if (b->n < 2)
         return 0;
     for (size_t i = 1; i < b->n; i++)
-        scratch[i - 1] = b->ts[i] - b->ts[i - 1];
+        scratch[i - 1] = (double)(b->ts[i] - b->ts[i - 1]); /* exact: < 2^53 */
     size_t m = b->n - 1;
-    return select_kth(scratch, m, (m - 1) / 2);
+    return (int64_t)gsl_stats_select(scratch, 1, m, (m - 1) / 2);
 }
 
 /* --- the per-instrument pass -------------------------------------------- */
@@ -310,7 +279,8 @@ int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
     int rc = 0;
     cpo_market *m = NULL;
     size_t *sel = NULL;
-    int64_t *spacing = NULL, *scratch = NULL;
+    int64_t *spacing = NULL;
+    double *scratch = NULL;
     size_t n_sel = 0;
     cpo_market_spec defaults;
     const cpo_market_spec *spec = spec_in;

@@ -17,6 +17,7 @@
 #include "importer.h"
 
 #include <ctype.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,38 +215,6 @@ static int on_row(void *ud, const cpo_csv_row *row)
     return cpo_import_push_line(c, row->line);
 }
 
-/* The k-th smallest of a[0..n) (a is reordered); quickselect. */
-static int64_t kth(int64_t *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int64_t x = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < x)
-                i++;
-            while (a[j] > x)
-                j--;
-            if (i <= j) {
-                int64_t t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return a[k];
-    }
-    return a[k];
-}
-
 /* close_time should be open time + bar - 1 ms, the bar being the common
  * (median) one; mismatches are warnings. */
 static int check_close_times(kstate *k)
@@ -255,17 +224,17 @@ static int check_close_times(kstate *k)
     size_t n = b->n, m = 0;
     if (k->col[K_CT] < 0 || n == 0)
         return 0;
-    int64_t *d = malloc(n * sizeof *d);
+    double *d = malloc(n * sizeof *d);
     if (!d)
         return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (k->ct[i] != CPO_TIME_NONE)
-            d[m++] = k->ct[i] + 1 - b->ts[i];
+            d[m++] = (double)(k->ct[i] + 1 - b->ts[i]); /* exact: < 2^53 */
     if (m == 0) {
         free(d);
         return 0;
     }
-    int64_t bar = kth(d, m, m / 2);
+    int64_t bar = (int64_t)gsl_stats_select(d, 1, m, m / 2);
     free(d);
     if (bar <= 0)
         return 0;
