@@ -1,0 +1,177 @@
+/*
+ * cmd_metrics.c - `cpo metrics FILE`: the metrics table of cpo/metrics.h
+ * for any equity or return series in a CSV file (a time column and a
+ * value column, optionally a benchmark column), so that results from
+ * elsewhere are judged on the same scale as cpo's own runs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cpo/metrics.h"
+#include "cpo/time.h"
+
+#define METRICS_USAGE                                                                      \
+    "cpo metrics FILE [--returns] [--column NAME] [--time-column NAME]\n"                  \
+    "       [--benchmark-column NAME] [--rf X] [--required-return X]\n"                    \
+    "       [--periods-per-year A] [--cutoff P] [--top N] [--json]"
+
+static const char *const metrics_help =
+    "\n"
+    "The metrics table (README.md, \"Metrics\") of the series in FILE, a CSV file with\n"
+    "a header: a time column (ts, date, time, timestamp or datetime: ISO 8601 dates\n"
+    "or date-times, or ms since 1970) and a value column (equity, value, nav or\n"
+    "close; with --returns: return, returns or value, simple returns per row).\n"
+    "\n"
+    "  --returns               the value and benchmark columns hold simple returns\n"
+    "  --column NAME           the value column\n"
+    "  --time-column NAME      the time column\n"
+    "  --benchmark-column NAME a benchmark (prices, or returns with --returns):\n"
+    "                          alpha and beta against it\n"
+    "  --rf X                  risk-free return PER PERIOD (0)\n"
+    "  --required-return X     Omega's required return, ANNUAL (0)\n"
+    "  --periods-per-year A    default: 365 days / the median spacing of the rows\n"
+    "                          (365 daily, 8760 hourly; never 252)\n"
+    "  --cutoff P              VaR/CVaR tail probability (0.05)\n"
+    "  --top N                 rows of the drawdown table (5, at most 10)\n"
+    "  --json                  JSON (sorted keys) instead of text\n";
+
+static int parse_real(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int metrics_exec(int argc, char **argv)
+{
+    enum { O_RETURNS = 256, O_COLUMN, O_TIME, O_BENCH, O_RF, O_REQ, O_PPY, O_CUTOFF, O_TOP,
+           O_JSON };
+    static const struct option longopts[] = {
+        {"returns", no_argument, 0, O_RETURNS},
+        {"column", required_argument, 0, O_COLUMN},
+        {"time-column", required_argument, 0, O_TIME},
+        {"benchmark-column", required_argument, 0, O_BENCH},
+        {"rf", required_argument, 0, O_RF},
+        {"required-return", required_argument, 0, O_REQ},
+        {"periods-per-year", required_argument, 0, O_PPY},
+        {"cutoff", required_argument, 0, O_CUTOFF},
+        {"top", required_argument, 0, O_TOP},
+        {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    cpo_metrics_csv_opts co;
+    memset(&co, 0, sizeof co);
+    cpo_metrics_opts mo;
+    cpo_metrics_opts_init(&mo);
+    int c, json = 0;
+    double top = 0.0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_RETURNS: co.returns = 1; break;
+        case O_COLUMN: co.value_column = optarg; break;
+        case O_TIME: co.time_column = optarg; break;
+        case O_BENCH: co.bench_column = optarg; break;
+        case O_RF:
+            if (parse_real(optarg, &mo.rf))
+                return cpo_cli_usage(METRICS_USAGE,
+                                     "--rf \"%s\" is not a number (expected a return per period, "
+                                     "e.g. 0.0001)",
+                                     optarg);
+            break;
+        case O_REQ:
+            if (parse_real(optarg, &mo.required_return) || !(mo.required_return > -1.0))
+                return cpo_cli_usage(METRICS_USAGE,
+                                     "--required-return \"%s\" is not valid (expected an annual "
+                                     "return above -1, e.g. 0.05)",
+                                     optarg);
+            break;
+        case O_PPY:
+            if (parse_real(optarg, &mo.periods_per_year) || !(mo.periods_per_year > 0.0))
+                return cpo_cli_usage(METRICS_USAGE,
+                                     "--periods-per-year \"%s\" is not valid (expected a number "
+                                     "above 0, e.g. 365 for daily rows)",
+                                     optarg);
+            break;
+        case O_CUTOFF:
+            if (parse_real(optarg, &mo.cutoff) || !(mo.cutoff > 0.0 && mo.cutoff < 1.0))
+                return cpo_cli_usage(METRICS_USAGE,
+                                     "--cutoff \"%s\" is not valid (expected a probability "
+                                     "between 0 and 1, e.g. 0.05)",
+                                     optarg);
+            break;
+        case O_TOP:
+            if (parse_real(optarg, &top) || top != floor(top) || top < 0.0 ||
+                top > CPO_METRICS_MAX_DRAWDOWNS)
+                return cpo_cli_usage(METRICS_USAGE,
+                                     "--top \"%s\" is not valid (expected a whole number from 0 "
+                                     "to %d)",
+                                     optarg, CPO_METRICS_MAX_DRAWDOWNS);
+            mo.top_drawdowns = (size_t)top;
+            break;
+        case O_JSON: json = 1; break;
+        case 'h': printf("usage: %s\n%s", METRICS_USAGE, metrics_help); return 0;
+        default:
+            return cpo_cli_usage(METRICS_USAGE, "unknown option \"%s\"",
+                                 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+        }
+    }
+    if (optind >= argc)
+        return cpo_cli_usage(METRICS_USAGE, "no file (expected cpo metrics FILE)");
+    if (optind + 1 < argc)
+        return cpo_cli_usage(METRICS_USAGE, "more than one file (expected one)");
+    const char *path = argv[optind];
+
+    cpo_error err;
+    cpo_error_clear(&err);
+    cpo_metrics_csv *series = NULL;
+    if (cpo_metrics_csv_read(&series, path, &co, &err))
+        return cpo_cli_fail(&err);
+    cpo_metrics m;
+    int rc = cpo_metrics_csv_compute(&m, series, &mo, &err);
+    if (rc) {
+        cpo_metrics_csv_free(series);
+        return cpo_cli_fail(&err);
+    }
+    if (json) {
+        json_t *j = cpo_metrics_json(&m);
+        char *text = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(17))
+                       : NULL;
+        json_decref(j);
+        if (!text) {
+            cpo_metrics_csv_free(series);
+            cpo_error_set(&err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+            return cpo_cli_fail(&err);
+        }
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        free(text);
+    } else {
+        char sp[24];
+        cpo_duration_format(series->spacing_ms, sp, sizeof sp);
+        printf("cpo metrics %s\n", path);
+        printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
+               series->returns ? "returns" : "equity", series->value_name, sp);
+        if (series->bench)
+            printf("  %-28s \"%s\" (%s)\n", "benchmark", series->bench_name,
+                   series->returns ? "returns" : "prices");
+        cpo_metrics_print(&m, stdout);
+    }
+    cpo_metrics_csv_free(series);
+    return 0;
+}
+
+const cpo_cmd_entry cpo_cmd_metrics_entry = {
+    "metrics", "metrics FILE [--returns] [--json]",
+    "the metrics table of an equity or return series in a CSV file", metrics_exec};
