@@ -149,6 +149,13 @@ static int is_fixed_section(const char *name)
            !strcmp(name, "strategy");
 }
 
+/* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
+ * ignores them. */
+static int is_sweep_section(const char *name)
+{
+    return !strcmp(name, "sweep") || !strcmp(name, "walkforward");
+}
+
 /* Find the section headers: lines whose first character is '['. */
 static int scan_sections(loader *L)
 {
@@ -188,7 +195,8 @@ static int check_sections(loader *L)
 {
     for (size_t k = 0; k < L->n_sects; k++) {
         const char *name = L->sects[k].name;
-        if (is_fixed_section(name) || is_role_section(name, NULL, NULL))
+        if (is_fixed_section(name) || is_sweep_section(name) ||
+            is_role_section(name, NULL, NULL))
             continue;
         return unknown_section(L, L->sects[k].line, name);
     }
@@ -668,6 +676,8 @@ static int apply_fixed(loader *L)
             rc = set_costs(L, k);
         else if (!strcmp(k->section, "strategy"))
             rc = set_strategy(L, k);
+        else if (is_sweep_section(k->section))
+            continue;
         else if (!k->section[0])
             rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                "key \"%s\" is outside a section (expected [backtest], "
@@ -904,7 +914,63 @@ static int set_names(cpo_config *c, const char *path)
     return c->dir && c->stem ? 0 : CPO_ENOMEM;
 }
 
+/* Put the overrides in place of the keys as written (or add them). */
+static int apply_overrides(loader *L, const cpo_config_key *ov, size_t n)
+{
+    cpo_config *c = L->cfg;
+    for (size_t i = 0; i < n; i++) {
+        cpo_config_key *k = NULL;
+        for (size_t j = 0; j < c->n_keys && !k; j++)
+            if (!strcmp(c->keys[j].section, ov[i].section) && !strcmp(c->keys[j].key, ov[i].key))
+                k = &c->keys[j];
+        if (!k) {
+            if (c->n_keys == L->cap_keys) {
+                size_t nc = L->cap_keys ? L->cap_keys * 2 : 32;
+                cpo_config_key *nk = realloc(c->keys, nc * sizeof *nk);
+                if (!nk)
+                    return nomem(L->err);
+                c->keys = nk;
+                L->cap_keys = nc;
+            }
+            k = &c->keys[c->n_keys];
+            memset(k, 0, sizeof *k);
+            if (!(k->section = strdup(ov[i].section)) || !(k->key = strdup(ov[i].key))) {
+                free(k->section);
+                free(k->key);
+                return nomem(L->err);
+            }
+            c->n_keys++;
+        }
+        char *v = strdup(ov[i].value);
+        if (!v)
+            return nomem(L->err);
+        free(k->value);
+        k->value = v;
+        k->line = ov[i].line;
+    }
+    return 0;
+}
+
+const char *cpo_config_section_keys(const char *section)
+{
+    if (!strcmp(section, "backtest"))
+        return backtest_keys;
+    if (!strcmp(section, "universe"))
+        return universe_keys;
+    if (!strcmp(section, "costs"))
+        return costs_keys;
+    if (!strcmp(section, "strategy"))
+        return strategy_keys;
+    return NULL;
+}
+
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
+{
+    return cpo_config_load_with(out, path, NULL, 0, err);
+}
+
+int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_key *overrides,
+                         size_t n_overrides, cpo_error *err)
 {
     *out = NULL;
     loader L;
@@ -922,6 +988,8 @@ int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
         rc = read_raw(&L);
     if (!rc)
         rc = cpo_ini_parse(path, collect, &L, err);
+    if (!rc)
+        rc = apply_overrides(&L, overrides, n_overrides);
     if (!rc)
         rc = scan_sections(&L);
     if (!rc)

@@ -7,6 +7,8 @@
  *     [costs]      fill, fee_bps, spot_fee_bps, perp_fee_bps, ...
  *     [strategy]   schedule, select, weigh, overlay, hedge, plugin
  *     [ROLE.NAME]  the declared parameters of one stage ([weigh.fixed])
+ *     [sweep], [walkforward]  read by `cpo sweep` (cpo/sweep.h); a run
+ *                  ignores them
  *
  * Every section and key is declared: an unknown one, a bad value or a
  * missing required key is refused with the file, the line and what was
@@ -77,6 +79,22 @@ typedef struct cpo_config {
 
 /* Read and check path.  *out belongs to the caller (cpo_config_free). */
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err);
+
+/*
+ * Read path as cpo_config_load does, with n_overrides keys put in place of
+ * the keys of the same section and name as written (or added when the file
+ * has none): each override's value is checked like the file's, and its
+ * line is the one messages name.  `cpo sweep` makes the config of a grid
+ * point this way ([sweep] costs.fee_bps = 5, 10 gives the override
+ * {"costs", "fee_bps", "5", line}).
+ */
+int cpo_config_load_with(cpo_config **out, const char *path,
+                         const cpo_config_key *overrides, size_t n_overrides,
+                         cpo_error *err);
+
+/* The declared keys of a fixed section ("backtest", "universe", "costs",
+ * "strategy") as ", "-separated text in message order, or NULL. */
+const char *cpo_config_section_keys(const char *section);
 
 /* NULL is a no-op.  Frees the stage parameters and closes the plugins. */
 void cpo_config_free(cpo_config *cfg);
