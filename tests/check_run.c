@@ -210,10 +210,12 @@ START_TEST(test_run_files__all_written)
     ck_assert_str_eq(rep.dir, out);
     static const char *const files[] = {"summary.json", "ledger.csv", "ledger.h5",
                                         "ledger_instruments.csv", "trades.csv", "events.csv",
-                                        "manifest.json"};
+                                        "attribution_asset.csv", "attribution_asset_series.csv",
+                                        "attribution_risk.csv", "attribution_factor.csv",
+                                        "attribution_factor_rolling.csv", "manifest.json"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(file_in(out, files[k]), "%s missing", files[k]);
-    ck_assert_uint_eq(rep.n_files, 7);
+    ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
     /* No .tmp left behind. */
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         char name[64];
