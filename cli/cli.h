@@ -13,9 +13,14 @@ typedef struct cpo_cmd_entry {
     int (*exec)(int argc, char **argv); /* argv[0] is the command name */
 } cpo_cmd_entry;
 
+extern const cpo_cmd_entry cpo_cmd_compare_entry;
 extern const cpo_cmd_entry cpo_cmd_data_entry;
+extern const cpo_cmd_entry cpo_cmd_report_entry;
+extern const cpo_cmd_entry cpo_cmd_metrics_entry;
+extern const cpo_cmd_entry cpo_cmd_options_entry;
 extern const cpo_cmd_entry cpo_cmd_run_entry;
 extern const cpo_cmd_entry cpo_cmd_strategies_entry;
+extern const cpo_cmd_entry cpo_cmd_sweep_entry;
 extern const cpo_cmd_entry cpo_cmd_version_entry;
 
 /* Print err as "cpo: path:line:col: msg" on stderr and return exit status 1. */

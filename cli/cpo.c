@@ -12,9 +12,13 @@
 
 static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_data_entry,
+    &cpo_cmd_metrics_entry,
     &cpo_cmd_options_entry,
     &cpo_cmd_run_entry,
+    &cpo_cmd_report_entry,
+    &cpo_cmd_compare_entry,
     &cpo_cmd_strategies_entry,
+    &cpo_cmd_sweep_entry,
     &cpo_cmd_version_entry,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

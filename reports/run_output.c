@@ -20,15 +20,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpo/attrib.h"
+#include "cpo/report.h"
 #include "cpo/time.h"
 #include "ledger_out.h"
 #include "params.h"
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
-enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS, F_SUMMARY, F_MANIFEST, F_COUNT };
+enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
+       F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
+       F_SUMMARY = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, F_MANIFEST, F_COUNT };
 static const char *const file_names[F_COUNT] = {
     "ledger.h5", "ledger_instruments.csv", "ledger.csv", "trades.csv",
-    "events.csv", "summary.json", "manifest.json"};
+    "events.csv", "attribution_asset.csv", "attribution_asset_series.csv",
+    "attribution_risk.csv", "attribution_factor.csv", "attribution_factor_rolling.csv",
+    "summary.json", "manifest.json"};
 
 typedef struct out_ctx {
     const cpo_config *cfg;
@@ -179,6 +185,17 @@ static int write_events_csv(out_ctx *o, const cpo_result *r)
         fputc('\n', fp);
     }
     return close_tmp(o, F_EVENTS, fp);
+}
+
+/* The attribution files (cpo/attrib.h), each to its .tmp. */
+static int write_attrib(out_ctx *o, cpo_attrib *at, const cpo_result *r)
+{
+    const char *paths[CPO_ATTRIB_FILE_COUNT];
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++) {
+        paths[f] = o->tmp[F_ATTRIB + f];
+        o->made[F_ATTRIB + f] = 1;
+    }
+    return cpo_attrib_write(at, r, paths, o->err);
 }
 
 /* --- JSON -------------------------------------------------------------- */
@@ -340,6 +357,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     json_object_set_new(j, "max_drawdown", jreal(mt->max_drawdown));
     json_object_set_new(j, "max_drawdown_peak", jtime(mt->drawdown_peak_ms));
     json_object_set_new(j, "max_drawdown_trough", jtime(mt->drawdown_trough_ms));
+    /* The full table of cpo/metrics.h, as `cpo metrics --json` prints it. */
+    json_object_set_new(j, "metrics", cpo_metrics_json(&mt->table));
     json_object_set_new(j, "returns", json_string("simple returns per bar; annualised with a 365-day year"));
     json_object_set_new(j, "average_gross_exposure", jreal(mt->avg_gross));
     json_t *pnl = json_object();
@@ -506,6 +525,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_market *m = NULL;
     cpo_result *r = NULL;
     cpo_ledger_out *lo = NULL;
+    cpo_attrib *at = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
 
@@ -535,7 +555,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = cpo_run_market(&m, cfg, err)) ||
-        (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)))
+        (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
+        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)))
         goto fail;
@@ -547,8 +568,12 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     }
     o.made[F_LEDGER_H5] = 1;
     o.made[F_LEDGER_INSTR] = o.want[F_LEDGER_INSTR];
-    rc = cpo_backtest_run(&r, m, &cfg->run, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo,
-                          err);
+    /* Attribution needs the per-instrument rows: the engine makes them for
+     * every run, the ledger files keep them only with detail = instrument. */
+    cpo_run_spec spec = cfg->run;
+    spec.detail = CPO_DETAIL_INSTRUMENT;
+    cpo_attrib_chain(at, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo);
+    rc = cpo_backtest_run(&r, m, &spec, cpo_attrib_sink, at, err);
     int64_t bar_ms = m->step_ms;
     cpo_market_free(m);
     m = NULL;
@@ -561,7 +586,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     lo = NULL;
     if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
-        (rc = write_events_csv(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
+        (rc = write_summary(&o, r, &rep->metrics)) ||
         (rc = write_manifest(&o, r, opts, rep)))
         goto fail;
     /* Whole: rename, the manifest last. */
@@ -582,12 +608,18 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         for (int f = 0; f < F_COUNT; f++)
             if (!o.want[f])
                 unlink(o.fin[f]);
+    /* report.html and charts/ from the files just written (cpo/report.h):
+     * gnuplot missing or failing is a warning, a file it cannot write an error. */
+    if ((rc = cpo_report_build(rep->dir, NULL, NULL, err)))
+        goto fail;
+    cpo_attrib_free(at);
     rep->fill = r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
     cpo_result_free(r);
     return 0;
 fail:
     cpo_ledger_out_abort(lo);
+    cpo_attrib_free(at);
     cpo_market_free(m);
     cpo_result_free(r);
     drop_tmp(&o);

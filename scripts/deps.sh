@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc libc6-dev make cmake pkg-config libgsl-dev libcsv-dev libhdf5-dev hdf5-tools
-      check libinih-dev libjansson-dev gnuplot-nox)
+      check libinih-dev libjansson-dev gnuplot-nox libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test: the normal build
-# (warnings as errors) and the AddressSanitizer + UBSan build.
+# (warnings as errors), the AddressSanitizer + UBSan build, and the MPI
+# build's sweep test (mpirun -n 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/deps.sh"
@@ -16,3 +17,8 @@ echo "== build with -fsanitize=address,undefined"
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$here/build-asan" --output-on-failure -j"$jobs"
+
+echo "== build with MPI (cpo sweep across ranks)"
+"$here/scripts/build.sh" "$here/build-mpi" -DCPO_WERROR=ON -DCPO_MPI=ON
+echo "== cpo sweep: 2 MPI ranks against one thread"
+ctest --test-dir "$here/build-mpi" --output-on-failure -R check_sweep_mpi

@@ -36,6 +36,7 @@
 #include "cpo/config.h"
 #include "cpo/error.h"
 #include "cpo/market.h"
+#include "cpo/metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,9 +47,12 @@ extern "C" {
  * caller (cpo_market_free). */
 int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err);
 
-/* Summary numbers of a run.  Returns are simple returns per bar; they are
+/* Summary numbers of a run, computed by cpo_metrics_from_result
+ * (cpo/metrics.h).  Returns are simple returns per bar; they are
  * annualised with a 365-day year (periods_per_year = 365 days / bar: 365
- * for daily bars, 8,760 for hourly ones). */
+ * for daily bars, 8,760 for hourly ones).  Drawdown times are bar opens:
+ * the equity after a step is stamped with its bar's open time, the
+ * capital with the open of the bar before the first. */
 typedef struct cpo_run_metrics {
     size_t n_steps;
     int64_t bar_ms;
@@ -71,6 +75,8 @@ typedef struct cpo_run_metrics {
     double max_rel_residual;   /* the engine's: max |residual| / max(|equity|, 1) */
     double max_identity_error; /* max |sum of lines - change in equity| / max(|equity|, 1) */
     double avg_gross;          /* mean of gross exposure / equity */
+    cpo_metrics table;         /* the full table of cpo/metrics.h (the fields
+                                  above come from it); summary.json "metrics" */
 } cpo_run_metrics;
 
 int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
@@ -84,7 +90,7 @@ typedef struct cpo_run_opts {
 
 void cpo_run_opts_init(cpo_run_opts *o);
 
-#define CPO_RUN_MAX_FILES 8
+#define CPO_RUN_MAX_FILES 16
 
 /* What a run made. */
 typedef struct cpo_run_report {

@@ -1,0 +1,60 @@
+/*
+ * cmd_compare.c - `cpo compare RUN... [-o DIR] [--align]`: run folders
+ * side by side, a table on stdout and DIR/compare.html with charts.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cpo/report.h"
+
+#define COMPARE_USAGE "cpo compare RUN_DIR RUN_DIR... [-o DIR] [--align] [--quiet]"
+
+static int compare_exec(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'}, {"align", no_argument, 0, 'a'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    cpo_compare_opts opts;
+    cpo_compare_opts_init(&opts);
+    opts.out_dir = "compare";
+    opts.table = stdout;
+    int c, quiet = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:aqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': opts.out_dir = optarg; break;
+        case 'a': opts.align = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            printf("usage: %s\n\nPut run folders written by cpo run side by side: a metrics table "
+                   "here, and DIR/compare.html\n(default DIR: compare) with overlaid equity and "
+                   "drawdown charts and the differences in\nattribution. Nothing is re-run. Runs "
+                   "on different stores or periods are refused unless\n--align: then they are "
+                   "compared on the bars they share.\n",
+                   COMPARE_USAGE);
+            return 0;
+        default: return cpo_cli_usage(COMPARE_USAGE, "bad option");
+        }
+    }
+    if (argc - optind < 2)
+        return cpo_cli_usage(COMPARE_USAGE, "%d run folder%s (expected two or more)", argc - optind,
+                             argc - optind == 1 ? "" : "s");
+    if (quiet)
+        opts.table = NULL;
+    cpo_error err;
+    cpo_error_clear(&err);
+    cpo_report_info info;
+    if (cpo_compare_build((const char *const *)argv + optind, (size_t)(argc - optind), &opts, &info,
+                          &err))
+        return cpo_cli_fail(&err);
+    if (!quiet)
+        printf("compare: %s/compare.html\n", opts.out_dir);
+    return 0;
+}
+
+const cpo_cmd_entry cpo_cmd_compare_entry = {
+    "compare", "compare RUN_DIR RUN_DIR... [-o DIR] [--align]",
+    "put run folders side by side (table, compare.html)", compare_exec};

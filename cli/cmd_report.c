@@ -1,0 +1,58 @@
+/*
+ * cmd_report.c - `cpo report RUN_DIR [--quiet]`: make report.html and
+ * charts/ again from the files of a run folder (cpo run makes them too).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cpo/report.h"
+
+#define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
+
+static int report_exec(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c, quiet = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'q': quiet = 1; break;
+        case 'h':
+            printf("usage: %s\n\nWrite RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
+                   "their data, PNG and SVG)\nfrom the files of a run folder written by cpo run. "
+                   "Nothing is re-run.\n",
+                   REPORT_USAGE);
+            return 0;
+        default: return cpo_cli_usage(REPORT_USAGE, "bad option");
+        }
+    }
+    if (optind >= argc)
+        return cpo_cli_usage(REPORT_USAGE, "no run folder (expected cpo report RUN_DIR)");
+    if (optind + 1 < argc)
+        return cpo_cli_usage(REPORT_USAGE, "more than one run folder (expected one)");
+    const char *dir = argv[optind];
+    cpo_error err;
+    cpo_error_clear(&err);
+    cpo_report_opts opts;
+    cpo_report_opts_init(&opts);
+    cpo_report_info info;
+    if (cpo_report_build(dir, &opts, &info, &err))
+        return cpo_cli_fail(&err);
+    if (!quiet) {
+        printf("report: %s/report.html\n", dir);
+        printf("charts: %s/charts/: %zu drawn, %zu without data", dir, info.n_drawn, info.n_skipped);
+        if (info.n_failed)
+            printf(", %zu failed (see the report)", info.n_failed);
+        if (info.gnuplot_missing)
+            printf(", scripts and data only (no gnuplot)");
+        putchar('\n');
+    }
+    return 0;
+}
+
+const cpo_cmd_entry cpo_cmd_report_entry = {
+    "report", "report RUN_DIR", "make report.html and charts/ of a run folder again",
+    report_exec};

@@ -1,0 +1,1319 @@
+/*
+ * report_html.c - report.html of a run folder (see cpo/report.h): a
+ * self-contained tear sheet with inline CSS and no script, its charts
+ * referenced as charts/NAME.png (relative), every text of data or config
+ * HTML-escaped.  Nothing in it depends on when or where it was made (not
+ * even the folder's path), so the same run gives the same bytes.
+ */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cpo/time.h"
+#include "report_priv.h"
+
+/* --- text ----------------------------------------------------------------------- */
+
+void rp_html(FILE *fp, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", fp); break;
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        case '\'': fputs("&#39;", fp); break;
+        default: fputc(*s, fp);
+        }
+    }
+}
+
+void rp_iso(char *buf, size_t n, int64_t ms, int date_only)
+{
+    if (ms == CPO_TIME_NONE)
+        snprintf(buf, n, "n/a");
+    else if (date_only && ms % CPO_MS_DAY == 0)
+        cpo_time_format_date(ms, buf, n);
+    else
+        cpo_time_format(ms, buf, n);
+}
+
+void rp_fmt_money(char *buf, size_t n, double x, int decimals)
+{
+    if (!isfinite(x)) {
+        snprintf(buf, n, isnan(x) ? "n/a" : x > 0 ? "inf" : "-inf");
+        return;
+    }
+    char raw[64];
+    snprintf(raw, sizeof raw, "%.*f", decimals, fabs(x));
+    if (!strcmp(raw, "0") || strspn(raw, "0.") == strlen(raw))
+        x = 0.0; /* no "-0.00" */
+    char *dot = strchr(raw, '.');
+    size_t ilen = dot ? (size_t)(dot - raw) : strlen(raw);
+    char out[96];
+    size_t w = 0;
+    if (x < 0.0)
+        out[w++] = '-';
+    for (size_t i = 0; i < ilen; i++) {
+        if (i && (ilen - i) % 3 == 0)
+            out[w++] = ',';
+        out[w++] = raw[i];
+    }
+    if (dot)
+        for (const char *p = dot; *p && w + 1 < sizeof out; p++)
+            out[w++] = *p;
+    out[w] = '\0';
+    snprintf(buf, n, "%s", out);
+}
+
+/* A number of unknown kind: separators for large ones, 6 digits else. */
+void rp_fmt_gen(char *buf, size_t n, double x)
+{
+    if (!isfinite(x))
+        snprintf(buf, n, isnan(x) ? "n/a" : x > 0 ? "inf" : "-inf");
+    else if (fabs(x) >= 1e4 && fabs(x) < 1e15)
+        rp_fmt_money(buf, n, x, 2);
+    else
+        snprintf(buf, n, "%.6g", x == 0.0 ? 0.0 : x);
+}
+
+void rp_fmt_pct(char *buf, size_t n, double x)
+{
+    if (!isfinite(x))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "%.2f %%", fabs(100.0 * x) < 0.005 ? 0.0 : 100.0 * x);
+}
+
+/* key has w as one of its '_'-separated words. */
+static int has_word(const char *key, const char *w)
+{
+    size_t lw = strlen(w);
+    for (const char *p = key; (p = strstr(p, w)); p++) {
+        int start = p == key || p[-1] == '_' || p[-1] == '.';
+        int end = p[lw] == '\0' || p[lw] == '_' || p[lw] == '.';
+        if (start && end)
+            return 1;
+    }
+    return 0;
+}
+
+static int key_percent(const char *key)
+{
+    static const char *const no[] = {"duration", "days", "bars", "length", "steps", "ms", "count",
+                                     "peak", "trough", "recovery", "periods"};
+    for (size_t k = 0; k < sizeof no / sizeof no[0]; k++)
+        if (has_word(key, no[k]))
+            return 0;
+    const char *dot = strrchr(key, '.');
+    if (!strcmp(dot ? dot + 1 : key, "average_gross_exposure"))
+        return 1; /* a fraction of equity; the other exposures are amounts */
+    static const char *const yes[] = {"return", "volatility", "drawdown", "var", "cvar", "cagr",
+                                      "alpha", "turnover", "hit", "win", "rate", "depth", "vol",
+                                      "downside", "free", "required", "cutoff"};
+    for (size_t k = 0; k < sizeof yes / sizeof yes[0]; k++)
+        if (has_word(key, yes[k]))
+            return 1;
+    return 0;
+}
+
+static int key_money(const char *key)
+{
+    static const char *const m[] = {"capital", "final_equity", "fees", "funding", "slippage",
+                                    "liquidation", "equity"};
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++)
+        if (!strcmp(key, m[k]))
+            return 1;
+    const char *dot = strrchr(key, '.');
+    if (strcmp(dot ? dot + 1 : key, "average_gross_exposure") && has_word(key, "exposure"))
+        return 1;
+    return !strncmp(key, "pnl", 3) || has_word(key, "paid");
+}
+
+void rp_fmt_metric(char *buf, size_t n, const char *key, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        snprintf(buf, n, "n/a");
+    else if (json_is_string(v))
+        snprintf(buf, n, "%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, n, "%s", json_is_true(v) ? "yes" : "no");
+    else if (json_is_integer(v))
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (key_money(key))
+            rp_fmt_money(buf, n, x, 2);
+        else if (key_percent(key))
+            rp_fmt_pct(buf, n, x);
+        else if (has_word(key, "days"))
+            snprintf(buf, n, "%.1f", x);
+        else if (x == floor(x) && fabs(x) < 1e15)
+            snprintf(buf, n, "%.0f", x);
+        else if (x != 0.0 && (fabs(x) < 1e-3 || fabs(x) >= 1e6))
+            snprintf(buf, n, "%.3g", x);
+        else
+            snprintf(buf, n, "%.4f", x);
+    } else
+        snprintf(buf, n, "(%s)", json_is_array(v) ? "list" : "table");
+}
+
+/* "annual_volatility" -> "annual volatility". */
+static void label(FILE *fp, const char *key)
+{
+    char b[256];
+    snprintf(b, sizeof b, "%s", key);
+    for (char *p = b; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    rp_html(fp, b);
+}
+
+const char rp_css[] =
+    "*{box-sizing:border-box}"
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;font-size:14px;color:#222;"
+    "background:#fff;margin:0;padding:0 0 40px 0}"
+    "main{max-width:1380px;margin:0 auto;padding:0 16px}"
+    "header{background:#1f3a5f;color:#fff;padding:18px 24px;margin-bottom:16px}"
+    "header h1{margin:0 0 4px 0;font-size:22px;font-weight:600}"
+    "header p{margin:2px 0;color:#d8e2ee}"
+    "h2{font-size:18px;border-bottom:2px solid #1f3a5f;padding-bottom:4px;margin:28px 0 10px}"
+    "h3{font-size:15px;margin:18px 0 6px}"
+    "nav{font-size:13px;margin:0 0 8px 0}nav a{margin-right:12px;color:#1f3a5f}"
+    "table{border-collapse:collapse;margin:6px 0 10px 0;font-size:13px}"
+    "th,td{padding:3px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}"
+    "th{background:#f0f3f7;font-weight:600}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "tr.total td{font-weight:600;border-top:2px solid #999}"
+    "tr.check td{color:#555;font-style:italic}"
+    "code,.mono{font-family:'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}"
+    ".cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 4px 0}"
+    ".card{border:1px solid #d5dde8;border-radius:6px;padding:8px 14px;min-width:150px;"
+    "background:#f8fafc}"
+    ".card .v{font-size:20px;font-weight:600;color:#1f3a5f}.card .k{font-size:12px;color:#555}"
+    ".note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;margin:8px 0;"
+    "font-size:13px}"
+    ".warn{background:#fdecea;border-left:4px solid #d62728;padding:8px 12px;margin:8px 0}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(640px,1fr));gap:4px 20px}"
+    ".grid figure.wide{grid-column:1/-1}"
+    "figure{margin:6px 0 14px 0}figure h3{margin:4px 0;font-size:14px}"
+    "figure img{max-width:100%;height:auto;border:1px solid #e3e3e3;display:block}"
+    "figcaption{font-size:12px;color:#555;margin-top:2px}figcaption a{color:#1f3a5f}"
+    ".cols{display:flex;flex-wrap:wrap;gap:28px}"
+    "details summary{cursor:pointer;color:#1f3a5f;margin:6px 0}"
+    "footer{margin-top:30px;font-size:12px;color:#666}";
+
+void rp_html_chart(FILE *fp, const rp_chart *c)
+{
+    fprintf(fp, "<figure%s id=\"chart-", c->w > 700 ? " class=\"wide\"" : "");
+    rp_html(fp, c->name);
+    fputs("\"><h3>", fp);
+    rp_html(fp, c->title);
+    fputs("</h3>\n", fp);
+    if (c->state == RP_CHART_DRAWN) {
+        fputs("<img src=\"charts/", fp);
+        rp_html(fp, c->name);
+        fputs(".png\" alt=\"", fp);
+        rp_html(fp, c->title);
+        fprintf(fp, "\" width=\"%d\" height=\"%d\">\n", c->w, c->h);
+    }
+    if (c->state != RP_CHART_SKIPPED) {
+        fputs("<figcaption>", fp);
+        if (c->state == RP_CHART_DRAWN)
+            fprintf(fp, "<a href=\"charts/%s.svg\">SVG</a> · ", c->name);
+        fprintf(fp, "<a href=\"charts/%s.gp\">script</a> · <a href=\"charts/%s.dat\">data</a>",
+                c->name, c->name);
+        if (c->note[0] && c->state == RP_CHART_DRAWN) {
+            fputs(" · ", fp);
+            rp_html(fp, c->note);
+        }
+        fputs("</figcaption>\n", fp);
+    }
+    if (c->state != RP_CHART_DRAWN) {
+        fputs("<p class=\"note\">", fp);
+        fputs(c->state == RP_CHART_SKIPPED ? "Not drawn: " : c->state == RP_CHART_FAILED
+                                                                ? "gnuplot failed: "
+                                                                : "Not drawn: ",
+              fp);
+        rp_html(fp, c->note);
+        fputs("</p>\n", fp);
+    }
+    fputs("</figure>\n", fp);
+}
+
+void rp_html_charts(FILE *fp, const rp_chart *ch, size_t n)
+{
+    fputs("<section id=\"charts\"><h2>Charts</h2>\n<div class=\"grid\">\n", fp);
+    size_t skipped = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (ch[k].state == RP_CHART_SKIPPED)
+            skipped++;
+        else
+            rp_html_chart(fp, &ch[k]);
+    }
+    fputs("</div>\n", fp);
+    if (skipped) {
+        fputs("<p>Not drawn, for want of data:</p>\n<ul>\n", fp);
+        for (size_t k = 0; k < n; k++) {
+            if (ch[k].state != RP_CHART_SKIPPED)
+                continue;
+            fputs("<li id=\"chart-", fp);
+            rp_html(fp, ch[k].name);
+            fputs("\"><b>", fp);
+            rp_html(fp, ch[k].title);
+            fputs("</b>: ", fp);
+            rp_html(fp, ch[k].note);
+            fputs("</li>\n", fp);
+        }
+        fputs("</ul>\n", fp);
+    }
+    fputs("</section>\n", fp);
+}
+
+void rp_info_add(cpo_report_info *info, const rp_chart *c, size_t n, const rp_gnuplot *g)
+{
+    if (!info)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        info->n_charts++;
+        info->n_drawn += c[k].state == RP_CHART_DRAWN;
+        info->n_skipped += c[k].state == RP_CHART_SKIPPED;
+        info->n_failed += c[k].state == RP_CHART_FAILED;
+    }
+    if (g->looked && !g->found)
+        info->gnuplot_missing = 1;
+}
+
+/* --- sections ---------------------------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void td_text(FILE *fp, const char *s)
+{
+    fputs("<td>", fp);
+    rp_html(fp, s ? s : "");
+    fputs("</td>", fp);
+}
+
+static void td_num(FILE *fp, const char *s)
+{
+    fputs("<td class=\"n\">", fp);
+    rp_html(fp, s);
+    fputs("</td>", fp);
+}
+
+static void td_money(FILE *fp, double x)
+{
+    char b[64];
+    rp_fmt_money(b, sizeof b, x, 2);
+    td_num(fp, b);
+}
+
+static void td_gen(FILE *fp, double x)
+{
+    char b[64];
+    rp_fmt_gen(b, sizeof b, x);
+    td_num(fp, b);
+}
+
+static void head(FILE *fp, const rp_run *r)
+{
+    const json_t *s = r->summary, *per = json_object_get(s, "period");
+    const char *cfg = jstr(s, "config");
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>cpo "
+          "report: ",
+          fp);
+    rp_html(fp, cfg ? cfg : "run");
+    fprintf(fp, "</title>\n<style>%s</style>\n</head>\n<body>\n<header><h1>Backtest report: ",
+            rp_css);
+    rp_html(fp, cfg ? cfg : "run");
+    fputs("</h1>\n<p>", fp);
+    char a[40], b[40];
+    rp_iso(a, sizeof a, r->n ? r->ts[0] : CPO_TIME_NONE, 0);
+    rp_iso(b, sizeof b, r->n ? r->ts[r->n - 1] : CPO_TIME_NONE, 0);
+    fprintf(fp, "%s .. %s (bar opens): %zu bars", a, b, r->n);
+    const char *bar = jstr(per, "bar");
+    if (bar) {
+        fputs(" of ", fp);
+        rp_html(fp, bar);
+    }
+    fprintf(fp, ", %.0f a year (365-day year)", r->ppy);
+    fputs("</p>\n<p>capital ", fp);
+    char m[64];
+    rp_fmt_money(m, sizeof m, r->capital, 2);
+    rp_html(fp, m);
+    fputc(' ', fp);
+    rp_html(fp, r->currency);
+    const char *fill = jstr(s, "fill");
+    if (fill) {
+        fputs(" · fill ", fp);
+        rp_html(fp, fill);
+    }
+    const json_t *seed = json_object_get(s, "seed");
+    if (seed) {
+        char sd[64];
+        rp_fmt_metric(sd, sizeof sd, "seed", seed);
+        fputs(" · seed ", fp);
+        rp_html(fp, sd);
+    }
+    const char *ver = jstr(s, "cpo_version");
+    if (ver) {
+        fputs(" · cpo ", fp);
+        rp_html(fp, ver);
+    }
+    fputs("</p>\n</header>\n<main>\n", fp);
+    fputs("<nav><a href=\"#summary\">summary</a><a href=\"#charts\">charts</a>"
+          "<a href=\"#metrics\">metrics</a><a href=\"#pnl\">P&amp;L</a>"
+          "<a href=\"#drawdowns\">drawdowns</a><a href=\"#attribution\">attribution</a>"
+          "<a href=\"#trades\">trades</a><a href=\"#events\">events</a>"
+          "<a href=\"#settings\">settings</a><a href=\"#manifest\">manifest</a></nav>\n",
+          fp);
+    const char *note = jstr(s, "fill_note");
+    if (note) {
+        fputs("<p class=\"note\">", fp);
+        rp_html(fp, note);
+        fputs("</p>\n", fp);
+    }
+}
+
+static void cards(FILE *fp, const json_t *s)
+{
+    static const char *const keys[] = {"total_return", "cagr", "annual_return",
+                                       "annual_volatility", "sharpe", "sortino",
+                                       "max_drawdown", "final_equity"};
+    fputs("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">\n", fp);
+    int have_cagr = json_object_get(s, "cagr") || json_object_get(json_object_get(s, "metrics"),
+                                                                    "cagr");
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        if (have_cagr && !strcmp(keys[k], "annual_return"))
+            continue;
+        const json_t *v = json_object_get(s, keys[k]);
+        if (!v)
+            v = json_object_get(json_object_get(s, "metrics"), keys[k]);
+        if (!v)
+            continue;
+        char b[96];
+        rp_fmt_metric(b, sizeof b, keys[k], v);
+        fputs("<div class=\"card\"><div class=\"v\">", fp);
+        if (!strcmp(keys[k], "max_drawdown") && json_is_number(v) && json_number_value(v) > 0)
+            fputc('-', fp);
+        rp_html(fp, b);
+        fputs("</div><div class=\"k\">", fp);
+        label(fp, keys[k]);
+        fputs("</div></div>\n", fp);
+    }
+    fputs("</div>\n</section>\n", fp);
+}
+
+/* Keys shown elsewhere, not in the metrics table. */
+int rp_metric_skip(const char *key)
+{
+    static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
+                                       "instruments", "pnl", "period", "seed", "returns",
+                                       "fill", "fill_note"};
+    for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
+        if (!strcmp(key, skip[k]))
+            return 1;
+    return 0;
+}
+
+typedef struct mrows {
+    size_t n, cap;
+    char (*key)[160];
+    char (*val)[160];
+} mrows;
+
+static void mrows_add(mrows *m, const char *key, const json_t *v)
+{
+    if (m->n == m->cap) {
+        size_t c = m->cap ? 2 * m->cap : 64;
+        char(*k)[160] = realloc(m->key, c * sizeof *k);
+        if (k)
+            m->key = k;
+        char(*x)[160] = realloc(m->val, c * sizeof *x);
+        if (x)
+            m->val = x;
+        if (!k || !x)
+            return;
+        m->cap = c;
+    }
+    snprintf(m->key[m->n], sizeof m->key[0], "%s", key);
+    rp_fmt_metric(m->val[m->n], sizeof m->val[0], key, v);
+    m->n++;
+}
+
+/* The scalars of an object (one level of nested objects as "a.b"). */
+static void mrows_of(mrows *m, const json_t *o, int top)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)o, key, v)
+    {
+        if ((top && (rp_metric_skip(key) || !strcmp(key, "metrics"))) || json_is_array(v))
+            continue;
+        if (json_is_object(v)) {
+            const char *k2;
+            const json_t *v2;
+            json_object_foreach((json_t *)v, k2, v2)
+            {
+                if (json_is_object(v2) || json_is_array(v2))
+                    continue;
+                char full[160];
+                snprintf(full, sizeof full, "%s.%s", key, k2);
+                mrows_add(m, full, v2);
+            }
+            continue;
+        }
+        mrows_add(m, key, v);
+    }
+}
+
+/* Rows in three tables side by side. */
+static void mrows_html(FILE *fp, const mrows *m)
+{
+    fputs("<div class=\"cols\">\n", fp);
+    size_t per = (m->n + 2) / 3;
+    for (size_t t = 0; t < 3 && per; t++) {
+        fputs("<table>\n", fp);
+        for (size_t i = t * per; i < m->n && i < (t + 1) * per; i++) {
+            fputs("<tr><td>", fp);
+            label(fp, m->key[i]);
+            fputs("</td>", fp);
+            td_num(fp, m->val[i]);
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+    }
+    fputs("</div>\n", fp);
+}
+
+static void metrics(FILE *fp, const rp_run *r)
+{
+    const json_t *s = r->summary, *mo = json_object_get(s, "metrics");
+    fputs("<section id=\"metrics\"><h2>Metrics</h2>\n", fp);
+    const char *ret = jstr(s, "returns");
+    if (ret) {
+        fputs("<p>", fp);
+        rp_html(fp, ret);
+        fputs(" (summary.json).</p>\n", fp);
+    }
+    mrows m = {0};
+    if (json_is_object(mo)) {
+        mrows_of(&m, mo, 0);
+        mrows_html(fp, &m);
+        m.n = 0;
+        fputs("<h3>The run</h3>\n", fp);
+    }
+    mrows_of(&m, s, 1);
+    mrows_html(fp, &m);
+    free(m.key);
+    free(m.val);
+    fputs("</section>\n", fp);
+}
+
+static const char *const pnl_lines[] = {"price", "funding", "fees", "slippage", "liquidation",
+                                        "revaluation", "residual"};
+#define N_PNL (sizeof pnl_lines / sizeof pnl_lines[0])
+
+static void pnl(FILE *fp, const rp_run *r)
+{
+    const json_t *s = r->summary, *p = json_object_get(s, "pnl");
+    fputs("<section id=\"pnl\"><h2>P&amp;L lines</h2>\n", fp);
+    double final = r->n ? r->equity[r->n - 1] : NAN;
+    if (json_is_object(p)) {
+        fputs("<table>\n<tr><th>line</th><th class=\"n\">amount</th><th class=\"n\">% of capital"
+              "</th></tr>\n", fp);
+        double sum = 0.0;
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)p, key, v)
+        {
+            double x = json_is_number(v) ? json_number_value(v) : NAN;
+            sum += x;
+            char b[64];
+            fputs("<tr>", fp);
+            td_text(fp, key);
+            td_money(fp, x);
+            rp_fmt_pct(b, sizeof b, x / r->capital);
+            td_num(fp, b);
+            fputs("</tr>\n", fp);
+        }
+        fputs("<tr class=\"total\"><td>sum of the lines</td>", fp);
+        td_money(fp, sum);
+        td_num(fp, "");
+        fputs("</tr>\n<tr><td>change in equity (final − capital)</td>", fp);
+        td_money(fp, final - r->capital);
+        td_num(fp, "");
+        fputs("</tr>\n<tr class=\"check\"><td>difference</td>", fp);
+        char b[64];
+        snprintf(b, sizeof b, "%.3g", sum - (final - r->capital));
+        td_num(fp, b);
+        td_num(fp, "");
+        fputs("</tr>\n</table>\n", fp);
+    }
+    const json_t *ins = json_object_get(s, "instruments");
+    if (json_is_array(ins) && json_array_size(ins)) {
+        fputs("<h3>P&amp;L by instrument</h3>\n<table>\n<tr><th>symbol</th><th>kind</th>", fp);
+        for (size_t l = 0; l < N_PNL; l++)
+            fprintf(fp, "<th class=\"n\">%s</th>", pnl_lines[l]);
+        fputs("<th class=\"n\">total</th></tr>\n", fp);
+        double sum[N_PNL + 1] = {0};
+        size_t i;
+        const json_t *e;
+        json_array_foreach(ins, i, e)
+        {
+            fputs("<tr>", fp);
+            td_text(fp, jstr(e, "symbol"));
+            td_text(fp, jstr(e, "kind"));
+            const json_t *ep = json_object_get(e, "pnl");
+            double tot = 0.0;
+            for (size_t l = 0; l < N_PNL; l++) {
+                const json_t *x = json_object_get(ep, pnl_lines[l]);
+                double val = json_is_number(x) ? json_number_value(x) : 0.0;
+                td_money(fp, val);
+                sum[l] += val;
+                tot += val;
+            }
+            const json_t *pt = json_object_get(e, "pnl_total");
+            if (json_is_number(pt))
+                tot = json_number_value(pt);
+            td_money(fp, tot);
+            sum[N_PNL] += tot;
+            fputs("</tr>\n", fp);
+        }
+        fputs("<tr class=\"total\"><td>sum of instruments</td><td></td>", fp);
+        for (size_t l = 0; l <= N_PNL; l++)
+            td_money(fp, sum[l]);
+        fputs("</tr>\n", fp);
+        if (json_is_object(p)) {
+            fputs("<tr><td>portfolio (total)</td><td></td>", fp);
+            double tot = 0.0;
+            for (size_t l = 0; l < N_PNL; l++) {
+                const json_t *x = json_object_get(p, pnl_lines[l]);
+                double val = json_is_number(x) ? json_number_value(x) : 0.0;
+                tot += val;
+                td_money(fp, val);
+            }
+            td_money(fp, tot);
+            fputs("</tr>\n<tr class=\"check\"><td>residual (portfolio − sum)</td><td></td>", fp);
+            for (size_t l = 0; l <= N_PNL; l++) {
+                const json_t *x = l < N_PNL ? json_object_get(p, pnl_lines[l]) : NULL;
+                double val = l < N_PNL ? (json_is_number(x) ? json_number_value(x) : 0.0) : tot;
+                char b[64];
+                snprintf(b, sizeof b, "%.3g", val - sum[l] == 0.0 ? 0.0 : val - sum[l]);
+                td_num(fp, b);
+            }
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n<p>Revaluation of coin balances and the engine's residual belong to the "
+              "portfolio, not to an instrument.</p>\n", fp);
+    }
+    fputs("</section>\n", fp);
+}
+
+static void drawdowns(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"drawdowns\"><h2>Drawdowns</h2>\n", fp);
+    /* The metrics' table, when summary.json has one (at the top or one
+     * level down): as it is. */
+    const json_t *tab = NULL;
+    char where[160] = "";
+    const char *key;
+    const json_t *v;
+    json_object_foreach(r->summary, key, v)
+    {
+        if (strstr(key, "drawdown") && json_is_array(v) && json_array_size(v) &&
+            json_is_object(json_array_get(v, 0)) && !tab) {
+            tab = v;
+            snprintf(where, sizeof where, "%s", key);
+        }
+    }
+    json_object_foreach(r->summary, key, v)
+    {
+        const char *k2;
+        const json_t *v2;
+        if (tab || !json_is_object(v))
+            continue;
+        json_object_foreach((json_t *)v, k2, v2)
+        {
+            if (!tab && strstr(k2, "drawdown") && json_is_array(v2) && json_array_size(v2) &&
+                json_is_object(json_array_get(v2, 0))) {
+                tab = v2;
+                snprintf(where, sizeof where, "%s.%s", key, k2);
+            }
+        }
+    }
+    if (tab) {
+        fputs("<p>The deepest drawdowns, from summary.json (", fp);
+        rp_html(fp, where);
+        fputs("); dates are bar opens.</p>\n<table>\n<tr><th>#</th>", fp);
+        /* Known columns first, then the others in the file's order. */
+        static const char *const pref[] = {"peak", "trough", "recovery", "depth",
+                                           "duration_days", "duration_bars"};
+        const char *cols[64];
+        size_t nc = 0;
+        const json_t *first = json_array_get(tab, 0);
+        for (size_t p = 0; p < sizeof pref / sizeof pref[0]; p++)
+            if (json_object_get(first, pref[p]))
+                cols[nc++] = pref[p];
+        const char *k2;
+        const json_t *v2;
+        json_object_foreach((json_t *)first, k2, v2)
+        {
+            size_t p = 0;
+            while (p < nc && strcmp(cols[p], k2))
+                p++;
+            if (p == nc && nc < 64)
+                cols[nc++] = k2;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            fputs("<th>", fp);
+            label(fp, cols[c]);
+            fputs("</th>", fp);
+        }
+        fputs("</tr>\n", fp);
+        size_t i;
+        const json_t *row;
+        json_array_foreach(tab, i, row)
+        {
+            fprintf(fp, "<tr><td>%zu</td>", i + 1);
+            for (size_t c = 0; c < nc; c++) {
+                const json_t *x = json_object_get(row, cols[c]);
+                char b[128];
+                if ((!x || json_is_null(x)) && strstr(cols[c], "recovery"))
+                    snprintf(b, sizeof b, "not recovered");
+                else if (!x || json_is_null(x))
+                    snprintf(b, sizeof b, "—");
+                else
+                    rp_fmt_metric(b, sizeof b, cols[c], x);
+                td_num(fp, b);
+            }
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n</section>\n", fp);
+        return;
+    }
+    rp_dd dd[5];
+    size_t n = rp_drawdowns(r->equity, r->n, r->capital, dd, 5);
+    fputs("<p>The deepest falls of equity from a running peak (the capital is the first peak), "
+          "computed from ledger.csv; dates are bar opens.</p>\n", fp);
+    if (!n) {
+        fputs("<p>None: equity never fell below an earlier peak.</p>\n</section>\n", fp);
+        return;
+    }
+    fputs("<table>\n<tr><th>#</th><th>peak</th><th>trough</th><th>recovered</th>"
+          "<th class=\"n\">depth</th><th class=\"n\">peak to trough (days)</th>"
+          "<th class=\"n\">underwater (days)</th></tr>\n", fp);
+    for (size_t k = 0; k < n; k++) {
+        char a[40], b[40], c[40], d[40];
+        int64_t pk = dd[k].peak == SIZE_MAX ? r->ts[0] : r->ts[dd[k].peak];
+        if (dd[k].peak == SIZE_MAX)
+            snprintf(a, sizeof a, "start");
+        else
+            rp_iso(a, sizeof a, pk, 1);
+        rp_iso(b, sizeof b, r->ts[dd[k].trough], 1);
+        int rec = dd[k].recovery != SIZE_MAX;
+        if (rec)
+            rp_iso(c, sizeof c, r->ts[dd[k].recovery], 1);
+        else
+            snprintf(c, sizeof c, "not recovered");
+        fprintf(fp, "<tr><td>%zu</td>", k + 1);
+        td_text(fp, a);
+        td_text(fp, b);
+        td_text(fp, c);
+        rp_fmt_pct(d, sizeof d, -dd[k].depth);
+        td_num(fp, d);
+        snprintf(d, sizeof d, "%.1f", (double)(r->ts[dd[k].trough] - pk) / (double)CPO_MS_DAY);
+        td_num(fp, d);
+        int64_t end = rec ? r->ts[dd[k].recovery] : r->ts[r->n - 1];
+        snprintf(d, sizeof d, "%.1f%s", (double)(end - pk) / (double)CPO_MS_DAY, rec ? "" : "+");
+        td_num(fp, d);
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table>\n</section>\n", fp);
+}
+
+/* --- attribution ---------------------------------------------------------------------------- */
+
+#define MAX_ATTR_ROWS 80
+
+static const char *const role_class[] = {"", " class=\"total\"", " class=\"check\"",
+                                         " class=\"check\"", ""};
+
+/* The file's notes, one paragraph line each. */
+static void notes_html(FILE *fp, const char *notes)
+{
+    if (!notes || !notes[0])
+        return;
+    fputs("<details><summary>Notes of the file</summary><p class=\"mono\">", fp);
+    for (const char *p = notes; *p; p++) {
+        if (*p == '\n')
+            fputs("<br>\n", fp);
+        else {
+            char one[2] = {*p, 0};
+            rp_html(fp, one);
+        }
+    }
+    fputs("</p></details>\n", fp);
+}
+
+void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
+{
+    const rp_table *t = &a->t;
+    int lead = !v->has_kind; /* a first column with each row's role */
+    fputs(lead ? "<table>\n<tr><th>role</th>" : "<table>\n<tr>", fp);
+    for (size_t c = 0; c < t->ncol; c++) {
+        fprintf(fp, "<th%s>", t->is_text[c] ? "" : " class=\"n\"");
+        rp_html(fp, t->name[c]);
+        fputs("</th>", fp);
+    }
+    fputs("</tr>\n", fp);
+    size_t shown = 0, parts = 0;
+    for (size_t r = 0; r < t->nrow; r++) {
+        int role = v->role[r];
+        parts += role == RP_ROLE_PART || role == RP_ROLE_OTHER;
+        if ((role == RP_ROLE_PART || role == RP_ROLE_OTHER) && shown >= MAX_ATTR_ROWS)
+            continue;
+        shown += role == RP_ROLE_PART || role == RP_ROLE_OTHER;
+        fprintf(fp, "<tr%s>", role_class[role]);
+        if (lead)
+            td_text(fp, role == RP_ROLE_TOTAL ? "total" : role == RP_ROLE_RESIDUAL ? "residual"
+                                                        : role == RP_ROLE_SUM ? "sum" : "part");
+        for (size_t c = 0; c < t->ncol; c++) {
+            if (t->is_text[c])
+                td_text(fp, t->text[r * t->ncol + c]);
+            else
+                td_gen(fp, t->num[r * t->ncol + c]);
+        }
+        fputs("</tr>\n", fp);
+    }
+    if (shown < parts)
+        fprintf(fp, "<tr class=\"check\"><td colspan=\"%zu\">%zu more rows in the file</td></tr>\n",
+                t->ncol + (size_t)lead, parts - shown);
+    if (v->has_kind) {
+        fputs("</table>\n", fp);
+        /* The file reconciles itself; check its sums of parts. */
+        double worst = 0.0;
+        size_t checked = 0;
+        double *acc = calloc(v->nval ? v->nval : 1, sizeof *acc);
+        int prev_part = 0;
+        for (size_t r = 0; acc && r < v->nkey; r++) {
+            int role = v->role[r];
+            if (role == RP_ROLE_PART) {
+                if (!prev_part)
+                    memset(acc, 0, (v->nval ? v->nval : 1) * sizeof *acc);
+                for (size_t c = 0; c < v->nval; c++)
+                    if (!isnan(v->v[r * v->nval + c]))
+                        acc[c] += v->v[r * v->nval + c];
+            } else if (role == RP_ROLE_SUM) {
+                for (size_t c = 0; c < v->nval; c++) {
+                    double x = v->v[r * v->nval + c];
+                    if (!isfinite(x))
+                        continue;
+                    double d = fabs(x - acc[c]) / fmax(1.0, fabs(x));
+                    if (d > worst)
+                        worst = d;
+                    checked++;
+                }
+            }
+            prev_part = role == RP_ROLE_PART;
+        }
+        free(acc);
+        if (checked)
+            fprintf(fp, "<p>Total, sum of parts and residual are the file's rows (kind total, "
+                    "sum_of_parts, residual). The part rows added up here give its sum_of_parts "
+                    "to %.2g (largest relative difference over %zu numbers).</p>\n",
+                    worst, checked);
+        return;
+    }
+    /* No kind column: total, sum of parts and residual worked out here. */
+    static const char *const what[] = {"total", "sum of parts", "residual",
+                                       "total − sum of parts − residual"};
+    for (int w = 0; w < 4; w++) {
+        fprintf(fp, "<tr class=\"%s\"><td>%s</td>", w == 0 ? "total" : "check", what[w]);
+        size_t k = 0;
+        for (size_t c = 0; c < t->ncol; c++) {
+            if (t->is_text[c]) {
+                td_text(fp, "");
+                continue;
+            }
+            while (k < v->nval && strcmp(v->val[k], t->name[c]))
+                k++;
+            double tot = NAN, sum = 0.0, res = NAN;
+            for (size_t r = 0; k < v->nval && r < v->nkey; r++) {
+                double x = v->v[r * v->nval + k];
+                if (v->role[r] == RP_ROLE_TOTAL)
+                    tot = x;
+                else if (v->role[r] == RP_ROLE_RESIDUAL)
+                    res = x;
+                else if (v->role[r] == RP_ROLE_PART && !isnan(x))
+                    sum += x;
+            }
+            char b[64];
+            if (w == 0)
+                rp_fmt_gen(b, sizeof b, tot);
+            else if (w == 1)
+                rp_fmt_gen(b, sizeof b, sum);
+            else if (w == 2)
+                rp_fmt_gen(b, sizeof b, res);
+            else
+                snprintf(b, sizeof b, "%.3g", tot - sum - (isnan(res) ? 0.0 : res));
+            if ((w == 0 || w == 3) && isnan(tot))
+                snprintf(b, sizeof b, w == 0 ? "no total row" : "n/a");
+            if (w == 2 && isnan(res))
+                snprintf(b, sizeof b, "no residual row");
+            td_num(fp, b);
+        }
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table>\n", fp);
+}
+
+static int attr_table(FILE *fp, const rp_attr *a, cpo_error *err)
+{
+    if (a->tcol >= 0) {
+        fputs("<p>", fp);
+        rp_html(fp, a->file);
+        fprintf(fp, ": %zu rows over time, drawn below.</p>\n", a->t.nrow);
+        notes_html(fp, a->t.notes);
+        return 0;
+    }
+    rp_attr_view v;
+    int rc = rp_attr_view_make(a, &v, err);
+    if (rc)
+        return rc;
+    fputs("<p>From ", fp);
+    rp_html(fp, a->file);
+    fprintf(fp, " (%zu rows).</p>\n", a->t.nrow);
+    notes_html(fp, a->t.notes);
+    rp_html_attr_table(fp, a, &v);
+    rp_attr_view_free(&v);
+    return 0;
+}
+
+static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_error *err)
+{
+    fputs("<section id=\"attribution\"><h2>Attribution</h2>\n", fp);
+    static const struct {
+        int file;
+        int chart[2];
+    } parts[] = {
+        {RP_ATTR_ASSET, {RP_C_ATTR_ASSET, -1}},
+        {RP_ATTR_RISK, {-1, -1}},
+        {RP_ATTR_FACTOR, {RP_C_ATTR_FACTOR, RP_C_ATTR_BETAS}},
+        {RP_ATTR_GREEK, {RP_C_ATTR_GREEK, -1}},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const rp_attr *a = &r->attr[parts[i].file];
+        fputs("<h3>", fp);
+        rp_html(fp, a->title);
+        fputs("</h3>\n", fp);
+        if (a->present) {
+            int rc = attr_table(fp, a, err);
+            if (rc)
+                return rc;
+        } else {
+            fputs("<p class=\"note\">", fp);
+            if (parts[i].file == RP_ATTR_GREEK)
+                fputs("Greek attribution (options) comes with a later release: its table and "
+                      "chart appear here when the run folder has attribution_greek.csv.", fp);
+            else {
+                fputs("No ", fp);
+                rp_html(fp, a->file);
+                fputs(" in this run folder: table skipped.", fp);
+            }
+            fputs("</p>\n", fp);
+        }
+        for (int k = 0; k < 2; k++) {
+            int c = parts[i].chart[k];
+            if (c < 0 || charts[c].state == RP_CHART_SKIPPED)
+                continue;
+            fputs("<p>Chart: <a href=\"#chart-", fp);
+            rp_html(fp, charts[c].name);
+            fputs("\">", fp);
+            rp_html(fp, charts[c].title);
+            fputs("</a>.</p>\n", fp);
+        }
+    }
+    const rp_attr *roll = &r->attr[RP_ATTR_FACTOR_ROLLING];
+    if (roll->present) {
+        fputs("<h3>", fp);
+        rp_html(fp, roll->title);
+        fputs("</h3>\n", fp);
+        int rc = attr_table(fp, roll, err);
+        if (rc)
+            return rc;
+    }
+    fputs("</section>\n", fp);
+    return 0;
+}
+
+/* --- trades and events ------------------------------------------------------------------------ */
+
+static void trades(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"trades\"><h2>Trades</h2>\n", fp);
+    const rp_table *t = &r->trades;
+    if (!r->has_trades) {
+        fputs("<p class=\"note\">No trades.csv in this run folder.</p>\n</section>\n", fp);
+        return;
+    }
+    int cs = rp_table_col(t, "symbol"), cq = rp_table_col(t, "qty"), cp = rp_table_col(t, "px"),
+        cf = rp_table_col(t, "fee"), csl = rp_table_col(t, "slippage"),
+        cl = rp_table_col(t, "liquidation");
+    fprintf(fp, "<p>%zu fills in trades.csv", t->nrow);
+    const json_t *reb = json_object_get(r->summary, "rebalances");
+    if (json_is_integer(reb))
+        fprintf(fp, ", %lld rebalances", (long long)json_integer_value(reb));
+    fputs(". Notional = |qty| × fill price; fees and slippage as paid.</p>\n", fp);
+    if (cs < 0 || t->nrow == 0) {
+        fputs("</section>\n", fp);
+        return;
+    }
+    /* Per symbol, in the order first traded. */
+    size_t nsym = 0;
+    const char **sym = calloc(t->nrow, sizeof *sym);
+    double (*agg)[6] = calloc(t->nrow, sizeof *agg); /* fills, buys, sells, notional, fees, slip */
+    size_t *liq = calloc(t->nrow, sizeof *liq);
+    if (!sym || !agg || !liq) {
+        free(sym);
+        free(agg);
+        free(liq);
+        fputs("<p class=\"note\">out of memory</p></section>\n", fp);
+        return;
+    }
+    for (size_t i = 0; i < t->nrow; i++) {
+        const char *s = t->text[i * t->ncol + (size_t)cs];
+        size_t k = 0;
+        while (k < nsym && strcmp(sym[k], s))
+            k++;
+        if (k == nsym)
+            sym[nsym++] = s;
+        double qty = cq >= 0 ? t->num[i * t->ncol + (size_t)cq] : NAN;
+        double px = cp >= 0 ? t->num[i * t->ncol + (size_t)cp] : NAN;
+        agg[k][0] += 1;
+        agg[k][1] += qty > 0;
+        agg[k][2] += qty < 0;
+        if (isfinite(qty * px))
+            agg[k][3] += fabs(qty * px);
+        if (cf >= 0 && isfinite(t->num[i * t->ncol + (size_t)cf]))
+            agg[k][4] += t->num[i * t->ncol + (size_t)cf];
+        if (csl >= 0 && isfinite(t->num[i * t->ncol + (size_t)csl]))
+            agg[k][5] += t->num[i * t->ncol + (size_t)csl];
+        if (cl >= 0 && t->num[i * t->ncol + (size_t)cl] != 0.0 &&
+            !isnan(t->num[i * t->ncol + (size_t)cl]))
+            liq[k]++;
+    }
+    fputs("<table>\n<tr><th>symbol</th><th class=\"n\">fills</th><th class=\"n\">buys</th>"
+          "<th class=\"n\">sells</th><th class=\"n\">notional traded</th><th class=\"n\">fees</th>"
+          "<th class=\"n\">slippage</th><th class=\"n\">liquidations</th></tr>\n", fp);
+    double tot[6] = {0};
+    size_t tliq = 0;
+    for (size_t k = 0; k <= nsym; k++) {
+        const double *a = k < nsym ? agg[k] : tot;
+        fprintf(fp, "<tr%s>", k < nsym ? "" : " class=\"total\"");
+        td_text(fp, k < nsym ? sym[k] : "all");
+        for (int j = 0; j < 3; j++) {
+            char b[32];
+            snprintf(b, sizeof b, "%.0f", a[j]);
+            td_num(fp, b);
+        }
+        td_money(fp, a[3]);
+        td_money(fp, a[4]);
+        td_money(fp, a[5]);
+        char b[32];
+        snprintf(b, sizeof b, "%zu", k < nsym ? liq[k] : tliq);
+        td_num(fp, b);
+        fputs("</tr>\n", fp);
+        if (k < nsym) {
+            for (int j = 0; j < 6; j++)
+                tot[j] += agg[k][j];
+            tliq += liq[k];
+        }
+    }
+    fputs("</table>\n</section>\n", fp);
+    free(sym);
+    free(agg);
+    free(liq);
+}
+
+#define MAX_EVENTS 100
+
+static void events(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"events\"><h2>Events</h2>\n", fp);
+    const rp_table *t = &r->events;
+    if (!r->has_events) {
+        fputs("<p class=\"note\">No events.csv in this run folder.</p>\n</section>\n", fp);
+        return;
+    }
+    if (t->nrow == 0) {
+        fputs("<p>None: no liquidation, no order cut for margin or volume, no missing price."
+              "</p>\n</section>\n", fp);
+        return;
+    }
+    int ck = rp_table_col(t, "kind");
+    if (ck >= 0) {
+        fputs("<table>\n<tr><th>kind</th><th class=\"n\">count</th></tr>\n", fp);
+        for (size_t i = 0; i < t->nrow; i++) {
+            const char *k = t->text[i * t->ncol + (size_t)ck];
+            size_t first = 0, cnt = 0;
+            while (first < i && strcmp(t->text[first * t->ncol + (size_t)ck], k))
+                first++;
+            if (first < i)
+                continue;
+            for (size_t j = i; j < t->nrow; j++)
+                cnt += !strcmp(t->text[j * t->ncol + (size_t)ck], k);
+            fputs("<tr>", fp);
+            td_text(fp, k);
+            char b[32];
+            snprintf(b, sizeof b, "%zu", cnt);
+            td_num(fp, b);
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+    }
+    fputs("<table>\n<tr>", fp);
+    for (size_t c = 0; c < t->ncol; c++) {
+        fputs("<th>", fp);
+        rp_html(fp, t->name[c]);
+        fputs("</th>", fp);
+    }
+    fputs("</tr>\n", fp);
+    for (size_t i = 0; i < t->nrow && i < MAX_EVENTS; i++) {
+        fputs("<tr>", fp);
+        for (size_t c = 0; c < t->ncol; c++)
+            td_text(fp, t->text[i * t->ncol + c]);
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table>\n", fp);
+    if (t->nrow > MAX_EVENTS)
+        fprintf(fp, "<p>… and %zu more in events.csv.</p>\n", t->nrow - MAX_EVENTS);
+    fputs("</section>\n", fp);
+}
+
+/* --- settings and manifest ------------------------------------------------------------------- */
+
+static void flat(FILE *fp, const char *prefix, const json_t *v)
+{
+    char b[512];
+    if (json_is_object(v)) {
+        const char *k;
+        const json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            snprintf(b, sizeof b, "%s%s%s", prefix, prefix[0] ? "." : "", k);
+            flat(fp, b, x);
+        }
+        return;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *x;
+        if (json_array_size(v) == 0) {
+            fputs("<tr>", fp);
+            td_text(fp, prefix);
+            td_text(fp, "(none)");
+            fputs("</tr>\n", fp);
+        }
+        json_array_foreach(v, i, x)
+        {
+            snprintf(b, sizeof b, "%s[%zu]", prefix, i);
+            flat(fp, b, x);
+        }
+        return;
+    }
+    fputs("<tr>", fp);
+    td_text(fp, prefix);
+    if (json_is_real(v)) {
+        snprintf(b, sizeof b, "%.17g", json_real_value(v));
+        td_text(fp, b);
+    } else {
+        rp_fmt_metric(b, sizeof b, "", v);
+        td_text(fp, b);
+    }
+    fputs("</tr>\n", fp);
+}
+
+static void settings(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"settings\"><h2>Settings</h2>\n", fp);
+    const json_t *s = json_object_get(r->summary, "settings");
+    if (json_is_object(s)) {
+        fputs("<p>The config as written (summary.json settings):</p>\n<table>\n<tr><th>section"
+              "</th><th>key</th><th>value</th></tr>\n", fp);
+        const char *sec;
+        const json_t *kv;
+        json_object_foreach((json_t *)s, sec, kv)
+        {
+            const char *k;
+            const json_t *x;
+            json_object_foreach((json_t *)kv, k, x)
+            {
+                fputs("<tr><td>[", fp);
+                rp_html(fp, sec);
+                fputs("]</td>", fp);
+                td_text(fp, k);
+                td_text(fp, json_is_string(x) ? json_string_value(x) : "");
+                fputs("</tr>\n", fp);
+            }
+        }
+        fputs("</table>\n", fp);
+    }
+    const json_t *res = r->manifest ? json_object_get(r->manifest, "resolved") : NULL;
+    if (res) {
+        fputs("<details><summary>Every setting as the run used it, defaults included "
+              "(manifest.json resolved)</summary>\n<table>\n", fp);
+        flat(fp, "", res);
+        fputs("</table>\n</details>\n", fp);
+    }
+    fputs("</section>\n", fp);
+}
+
+static void manifest(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"manifest\"><h2>Manifest</h2>\n", fp);
+    const json_t *m = r->manifest;
+    if (!m) {
+        fputs("<p class=\"note\">No manifest.json in this run folder.</p>\n</section>\n", fp);
+        return;
+    }
+    fputs("<table>\n", fp);
+    static const char *const top[] = {"cpo_version", "command", "seed"};
+    for (size_t k = 0; k < 3; k++) {
+        const json_t *v = json_object_get(m, top[k]);
+        if (!v)
+            continue;
+        char b[1024];
+        rp_fmt_metric(b, sizeof b, top[k], v);
+        fputs("<tr>", fp);
+        td_text(fp, top[k]);
+        fputs("<td class=\"mono\">", fp);
+        rp_html(fp, b);
+        fputs("</td></tr>\n", fp);
+    }
+    static const char *const obj[] = {"config", "data"};
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *o = json_object_get(m, obj[k]);
+        if (!json_is_object(o))
+            continue;
+        fputs("<tr>", fp);
+        td_text(fp, obj[k]);
+        fputs("<td class=\"mono\">", fp);
+        rp_html(fp, jstr(o, "path"));
+        fputs("<br>sha256 ", fp);
+        rp_html(fp, jstr(o, "sha256"));
+        fputs("</td></tr>\n", fp);
+    }
+    fputs("</table>\n", fp);
+    const json_t *files = json_object_get(m, "files");
+    if (json_is_object(files)) {
+        fputs("<table>\n<tr><th>file</th><th>sha256</th></tr>\n", fp);
+        const char *k;
+        const json_t *x;
+        json_object_foreach((json_t *)files, k, x)
+        {
+            fputs("<tr>", fp);
+            td_text(fp, k);
+            fputs("<td class=\"mono\">", fp);
+            rp_html(fp, json_is_string(x) ? json_string_value(x) : "");
+            fputs("</td></tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+    }
+    const char *note = jstr(m, "note");
+    if (note) {
+        fputs("<p>", fp);
+        rp_html(fp, note);
+        fputs(".</p>\n", fp);
+    }
+    fputs("<p>report.html and charts/ are made from the files above after the manifest, and are "
+          "not listed in it; <code>cpo report RUN_DIR</code> makes them again.</p>\n</section>\n",
+          fp);
+}
+
+/* --- the page ------------------------------------------------------------------------------------ */
+
+static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, size_t nch,
+                      const rp_gnuplot *g, cpo_error *err)
+{
+    head(fp, r);
+    if (g->looked && !g->found)
+        fputs("<p class=\"warn\">gnuplot was not found on PATH when this report was made: the "
+              "charts are not drawn. charts/ holds each chart's script (.gp) and data (.dat); "
+              "install gnuplot (gnuplot-nox) and run <code>cpo report RUN_DIR</code>, or "
+              "<code>gnuplot NAME.gp</code> in charts/.</p>\n",
+              fp);
+    cards(fp, r->summary);
+    rp_html_charts(fp, ch, nch);
+    metrics(fp, r);
+    pnl(fp, r);
+    drawdowns(fp, r);
+    int rc = attribution(fp, r, ch, err);
+    if (rc)
+        return rc;
+    trades(fp, r);
+    events(fp, r);
+    settings(fp, r);
+    manifest(fp, r);
+    fputs("<footer>Made by cpo from the files of this run folder (no script, no external "
+          "resource). Returns are simple returns per bar, annualised with a 365-day year."
+          "</footer>\n</main>\n</body>\n</html>\n",
+          fp);
+    return 0;
+}
+
+void cpo_report_opts_init(cpo_report_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->warn = stderr;
+}
+
+int cpo_report_build(const char *run_dir, const cpo_report_opts *opts, cpo_report_info *info,
+                     cpo_error *err)
+{
+    cpo_report_opts def;
+    if (!opts) {
+        cpo_report_opts_init(&def);
+        opts = &def;
+    }
+    if (info)
+        memset(info, 0, sizeof *info);
+    rp_run r;
+    int rc = rp_run_load(&r, run_dir, err);
+    if (rc)
+        return rc;
+    rp_gnuplot g;
+    rp_gnuplot_init(&g, opts);
+    rp_chart ch[RP_RUN_CHARTS];
+    memset(ch, 0, sizeof ch);
+    char cdir[1200];
+    rp_out o = {0};
+    if (snprintf(cdir, sizeof cdir, "%s/charts", run_dir) >= (int)sizeof cdir) {
+        rc = cpo_error_set(err, CPO_ERANGE, run_dir, 0, 0, "path too long (expected < 1024 bytes)");
+        goto cleanup;
+    }
+    if ((rc = rp_charts_run(&r, cdir, &g, ch, err)))
+        goto cleanup;
+    if ((rc = rp_out_open(&o, run_dir, "report.html", err)))
+        goto cleanup;
+    rc = write_html(o.fp, &r, ch, RP_RUN_CHARTS, &g, err);
+    {
+        int rc2 = rp_out_close(&o, rc == 0, err);
+        if (!rc)
+            rc = rc2;
+    }
+    if (!rc)
+        rp_info_add(info, ch, RP_RUN_CHARTS, &g);
+cleanup:
+    rp_run_free(&r);
+    return rc;
+}

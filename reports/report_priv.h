@@ -1,0 +1,233 @@
+/*
+ * report_priv.h - what the report modules share (report_read.c,
+ * report_charts.c, report_html.c, compare.c).  Private to libcpo.
+ *
+ * A run folder is read into an rp_run: summary.json and manifest.json as
+ * JSON, ledger.csv as columns, ledger_instruments.csv (when present) as
+ * dense step x instrument matrices, trades.csv, events.csv and the
+ * attribution_*.csv files as tables of text and numbers.
+ */
+#ifndef CPO_REPORT_PRIV_H
+#define CPO_REPORT_PRIV_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpo/error.h"
+#include "cpo/report.h"
+
+/* --- a CSV file read whole ------------------------------------------------ */
+
+typedef struct rp_table {
+    char path[1100];
+    size_t ncol, nrow;
+    char **name;   /* [ncol] header fields */
+    char **text;   /* [nrow * ncol] field texts ("" past the end of a short row) */
+    double *num;   /* [nrow * ncol] the numbers; NaN where blank, "nan" or not a number */
+    int *is_text;  /* [ncol] 1 if a field of the column is neither blank nor a number */
+    char *notes;   /* lines starting with '#' (without it), '\n'-separated; NULL if none */
+} rp_table;
+
+/* Read path.  Lines starting with '#' are notes (kept in notes), the
+ * first other line is the header.  CPO_EIO if it cannot be read,
+ * CPO_EPARSE if it is not CSV. */
+int rp_table_read(rp_table *t, const char *path, cpo_error *err);
+void rp_table_free(rp_table *t);
+/* Index of the column (case-insensitive), or -1. */
+int rp_table_col(const rp_table *t, const char *name);
+
+/* A field as a time: ISO 8601 or a number of ms (> 1e11) or s since 1970. */
+int rp_parse_time(const char *s, int64_t *ms);
+
+/* --- attribution files ------------------------------------------------------ */
+
+/*
+ * The attribution files are read by their header (README "Attribution"
+ * documents them; anything else of the same shape works too):
+ *  - a column named ts, time, timestamp, date, datetime, period_end or
+ *    period_start (the first found, in that order) makes a file a series,
+ *    one row per step or period; without one it is a table;
+ *  - a column "kind" gives each row's role: part, total, sum_of_parts,
+ *    residual (anything else, e.g. stat, is shown as it is); without it a
+ *    row whose label is total / total_return / portfolio is the total and
+ *    residual the residual;
+ *  - the other text columns label the row, the number columns are values.
+ */
+enum { RP_ATTR_ASSET = 0, RP_ATTR_ASSET_SERIES, RP_ATTR_RISK, RP_ATTR_FACTOR,
+       RP_ATTR_FACTOR_ROLLING, RP_ATTR_GREEK, RP_ATTR_COUNT };
+
+typedef struct rp_attr {
+    const char *file;     /* "attribution_asset.csv" */
+    const char *title;    /* "Attribution by asset" */
+    int present;
+    rp_table t;
+    int tcol, kindcol;    /* time and kind columns, -1 if none */
+} rp_attr;
+
+enum { RP_ROLE_PART = 0, RP_ROLE_TOTAL, RP_ROLE_RESIDUAL, RP_ROLE_SUM, RP_ROLE_OTHER };
+
+/* Role of a row label without a kind column. */
+int rp_attr_key_role(const char *key);
+
+/* A table file as rows (label) x values. */
+typedef struct rp_attr_view {
+    size_t nkey, nval;
+    char **key;           /* [nkey] row labels: the text columns but kind, joined by ' ' */
+    int *role;            /* [nkey] RP_ROLE_* */
+    char **val;           /* [nval] value column names */
+    double *v;            /* [nkey * nval] */
+    int has_kind;         /* roles from a kind column (the file reconciles itself) */
+} rp_attr_view;
+
+int rp_attr_view_make(const rp_attr *a, rp_attr_view *v, cpo_error *err);
+void rp_attr_view_free(rp_attr_view *v);
+
+/* Lines of a series file for a chart. */
+typedef struct rp_series {
+    size_t nt, ns;
+    int64_t *ts;          /* [nt] rising */
+    char **name;          /* [ns] column names */
+    double *s;            /* [nt * ns]; NaN: none */
+    int cumulated;        /* 1: running sums made here; 0: drawn as in the file */
+} rp_series;
+
+/*
+ * The columns of a series file matching cols ("*" every number column;
+ * "c_*|residual": names starting with c_, and residual) at its times.
+ * mode RP_SERIES_SUM: running sums of the per-step values; RP_SERIES_AS_IS:
+ * as they are; RP_SERIES_AUTO: as they are if the file's first note says
+ * "cumulative", else running sums.  Rows with the same time add up.
+ */
+enum { RP_SERIES_AUTO = 0, RP_SERIES_SUM, RP_SERIES_AS_IS };
+int rp_attr_series(const rp_attr *a, const char *cols, int mode, rp_series *s, cpo_error *err);
+void rp_series_free(rp_series *s);
+
+/* --- a run folder ------------------------------------------------------------ */
+
+typedef struct rp_run {
+    char dir[1024];
+    json_t *summary;      /* owned */
+    json_t *manifest;     /* owned; NULL if the folder has none */
+    size_t n;             /* steps (rows of ledger.csv) */
+    int64_t *ts;          /* [n] bar opens, ms */
+    double *equity;       /* [n] after each step */
+    double capital;       /* summary.json capital (else the first equity) */
+    int64_t bar_ms;       /* bar spacing (from periods_per_year, else the data) */
+    double ppy;           /* periods a year, 365-day year */
+    char currency[16];
+    /* ledger_instruments.csv (detail = instrument); has_instr 0 if absent */
+    int has_instr;
+    size_t n_sym;
+    char **sym;           /* [n_sym] in the order first seen */
+    double *expo;         /* [n * n_sym] exposure; 0 when not held */
+    double *px;           /* [n * n_sym] mark; NaN when not held */
+    int has_trades, has_events;
+    rp_table trades, events;
+    rp_attr attr[RP_ATTR_COUNT];
+} rp_run;
+
+/* Read the run folder dir.  Refused without summary.json or ledger.csv:
+ *   DIR: no summary.json (expected a run folder written by cpo run) */
+int rp_run_load(rp_run *r, const char *dir, cpo_error *err);
+void rp_run_free(rp_run *r);
+
+/* Index of the step at time ts (exact), or -1. */
+long rp_run_step(const rp_run *r, int64_t ts);
+
+/* A drawdown episode of an equity curve (capital prepended as the first peak). */
+typedef struct rp_dd {
+    size_t peak, trough, recovery; /* step indices; peak == SIZE_MAX: the capital before step 0;
+                                      recovery == SIZE_MAX: not recovered */
+    double depth;                  /* fraction below the peak, > 0 */
+} rp_dd;
+
+/* The k deepest drawdowns, deepest first; returns how many (<= k). */
+size_t rp_drawdowns(const double *eq, size_t n, double base, rp_dd *out, size_t k);
+
+/* --- text --------------------------------------------------------------------- */
+
+/* s HTML-escaped (& < > " ') to fp. */
+void rp_html(FILE *fp, const char *s);
+/* "2024-01-01T00:00:00Z" (or "2024-01-01" if date_only). */
+void rp_iso(char *buf, size_t n, int64_t ms, int date_only);
+/* 1234567.891 -> "1,234,567.89" (decimals digits after the point). */
+void rp_fmt_money(char *buf, size_t n, double x, int decimals);
+/* A metric's value as shown (by its key: percent, money, count, plain). */
+void rp_fmt_metric(char *buf, size_t n, const char *key, const json_t *v);
+/* A number of unknown kind: thousands separators from 1e4, else 6 digits. */
+void rp_fmt_gen(char *buf, size_t n, double x);
+/* 0.1234 -> "12.34 %". */
+void rp_fmt_pct(char *buf, size_t n, double x);
+/* summary.json keys shown outside the metrics table (settings, P&L...). */
+int rp_metric_skip(const char *key);
+/* An attribution table file as HTML: its rows, total, sum of parts and
+ * residual (its own when it has a kind column, else worked out here). */
+void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v);
+/* Shared CSS of report.html and compare.html. */
+extern const char rp_css[];
+
+/* --- charts --------------------------------------------------------------------- */
+
+typedef enum rp_chart_state {
+    RP_CHART_DRAWN = 0,   /* NAME.png and NAME.svg made */
+    RP_CHART_SKIPPED,     /* no data for it (note says why); no files */
+    RP_CHART_NOT_DRAWN,   /* gnuplot missing: NAME.gp and NAME.dat only */
+    RP_CHART_FAILED       /* gnuplot failed (note holds its message) */
+} rp_chart_state;
+
+typedef struct rp_chart {
+    char name[40];        /* file stem in charts/ */
+    char title[240];      /* may hold data text: escape it */
+    rp_chart_state state;
+    char note[600];
+    int w, h;             /* image size in px (0: not written) */
+} rp_chart;
+
+typedef struct rp_gnuplot {
+    char path[4096];      /* the program found on PATH */
+    int looked, found;
+    FILE *warn;
+    int warned;
+} rp_gnuplot;
+
+void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o);
+
+/* The charts of a run, in this order. */
+enum { RP_C_EQUITY = 0, RP_C_DRAWDOWN, RP_C_VOL, RP_C_SHARPE, RP_C_WEIGHTS, RP_C_ATTR_ASSET,
+       RP_C_ATTR_FACTOR, RP_C_ATTR_BETAS, RP_C_ATTR_GREEK, RP_C_CORR, RP_RUN_CHARTS };
+
+/* The charts of a run into charts_dir (made if missing): out[RP_RUN_CHARTS]. */
+int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_chart *out,
+                  cpo_error *err);
+
+/* Overlaid charts of runs on common times: growth of 1 (log scale) and
+ * drawdown; growth and dd are [nrun * nt].  out[2]. */
+int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *labels, size_t nt,
+                      const int64_t *ts, const double *growth, const double *dd, rp_gnuplot *g,
+                      rp_chart *out, cpo_error *err);
+
+/* mkdir if missing. */
+int rp_mkdir(const char *dir, cpo_error *err);
+
+/* A chart as HTML: the image, links to the SVG, script and data, or the note. */
+void rp_html_chart(FILE *fp, const rp_chart *c);
+
+/* The charts section: drawn ones in a grid, the others listed with why. */
+void rp_html_charts(FILE *fp, const rp_chart *ch, size_t n);
+
+/* Count charts into info. */
+void rp_info_add(cpo_report_info *info, const rp_chart *c, size_t n, const rp_gnuplot *g);
+
+/* An output file written to "<path>.tmp" and renamed by rp_out_close. */
+typedef struct rp_out {
+    char path[1200], tmp[1210];
+    FILE *fp;
+} rp_out;
+
+int rp_out_open(rp_out *o, const char *dir, const char *name, cpo_error *err);
+/* Close and rename (ok != 0), or close and remove (ok == 0). */
+int rp_out_close(rp_out *o, int ok, cpo_error *err);
+
+#endif
