@@ -4,7 +4,14 @@
 set -euo pipefail
 
 pkgs=(gcc libc6-dev make cmake pkg-config libgsl-dev libcsv-dev libhdf5-dev hdf5-tools
-      check libinih-dev libjansson-dev gnuplot-nox libopenmpi-dev openmpi-bin)
+      check libinih-dev libjansson-dev gnuplot-nox)
+# `deps.sh mpi`: also Open MPI, for the MPI build of `cpo sweep` (tests).
+for extra in "$@"; do
+  case $extra in
+    mpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "deps.sh: unknown extra \"$extra\" (expected mpi)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

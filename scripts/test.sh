@@ -4,7 +4,7 @@
 # build's sweep test (mpirun -n 2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-"$here/scripts/deps.sh"
+"$here/scripts/deps.sh" mpi
 jobs=$(nproc)
 
 echo "== build (warnings as errors)"
