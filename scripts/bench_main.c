@@ -23,6 +23,7 @@
 
 #include "cpo/alloc.h"
 #include "cpo/backtest.h"
+#include "cpo/black76.h"
 #include "cpo/dataset.h"
 #include "cpo/registry.h"
 #include "params.h"
@@ -411,6 +412,8 @@ int main(int argc, char **argv)
         rc |= bench_load(dir, assets, steps);
     if (!strcmp(what, "all") || !strcmp(what, "engine"))
         rc |= bench_engine(assets, steps);
+    if (!strcmp(what, "all") || !strcmp(what, "options"))
+        rc |= cpo_black76_bench(stdout) != 0;
     if (!strcmp(what, "all") || !strcmp(what, "alloc"))
         rc |= cpo_alloc_bench(stdout) != 0;
     if (!strcmp(what, "all") || !strcmp(what, "sweep"))
