@@ -170,9 +170,9 @@ static const json_t *key_get(const json_t *s, const char *key)
 
 /* --- the text table --------------------------------------------------------------------------- */
 
-static void text_row(FILE *fp, const char *label, char cells[][64], size_t n, size_t w)
+static void text_row(FILE *fp, const char *label, size_t lw, char cells[][64], size_t n, size_t w)
 {
-    fprintf(fp, "  %-28s", label);
+    fprintf(fp, "  %-*s", (int)lw, label);
     for (size_t k = 0; k < n; k++)
         fprintf(fp, " %*s", (int)w, cells[k]);
     fputc('\n', fp);
@@ -444,12 +444,17 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     /* The text table. */
     if (opts->table) {
         FILE *fp = opts->table;
-        size_t w = 14;
+        size_t w = 20, lw = 20; /* an ISO time is 20 characters */
         for (size_t k = 0; k < n; k++)
             if (strlen(dirs[k]) > w)
                 w = strlen(dirs[k]);
+        for (size_t i = 0; i < keys.n; i++)
+            if (strlen(keys.k[i]) > lw)
+                lw = strlen(keys.k[i]);
         if (w > 40)
             w = 40;
+        if (lw > 40)
+            lw = 40;
         fprintf(fp, "cpo compare: %zu runs, %s .. %s: %zu common bars of %s\n", n, p0, p1, nt,
                 bar_s);
         if (diff_data)
@@ -466,7 +471,7 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
             size_t len = strlen(d);
             snprintf(cells[k], sizeof cells[k], "%s", len > w ? d + len - w : d);
         }
-        text_row(fp, "", cells, n, w);
+        text_row(fp, "", lw, cells, n, w);
         fprintf(fp, "over the compared bars\n");
         for (size_t m = 0; m < 6; m++) {
             for (size_t k = 0; k < n; k++) {
@@ -483,7 +488,7 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
             for (char *c = lab; *c; c++)
                 if (*c == '_')
                     *c = ' ';
-            text_row(fp, lab, cells, n, w);
+            text_row(fp, lab, lw, cells, n, w);
         }
         fprintf(fp, "as reported in summary.json (whole runs)\n");
         for (size_t i = 0; i < keys.n; i++) {
@@ -498,7 +503,7 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
             for (char *c = lab; *c; c++)
                 if (*c == '_')
                     *c = ' ';
-            text_row(fp, lab, cells, n, w);
+            text_row(fp, lab, lw, cells, n, w);
         }
         free(cells);
         fflush(fp);
@@ -583,7 +588,17 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
         }
         fputs("</tr>\n", fp);
     }
-    fprintf(fp, "<tr><th colspan=\"%zu\">as reported in summary.json (whole runs)</th></tr>\n", n + 1);
+    fputs("</table>\n</section>\n<section id=\"charts\"><h2>Charts</h2>\n", fp);
+    for (int k = 0; k < 2; k++)
+        rp_html_chart(fp, &ch[k]);
+    fputs("</section>\n<section id=\"summaries\"><h2>As reported in summary.json (whole runs)"
+          "</h2>\n<table>\n<tr><th>metric</th>", fp);
+    for (size_t k = 0; k < n; k++) {
+        fputs("<th class=\"n\">", fp);
+        rp_html(fp, dirs[k]);
+        fputs("</th>", fp);
+    }
+    fputs("</tr>\n", fp);
     for (size_t i = 0; i < keys.n; i++) {
         fputs("<tr><td>", fp);
         for (const char *c = keys.k[i]; *c; c++) {
@@ -604,10 +619,7 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
         }
         fputs("</tr>\n", fp);
     }
-    fputs("</table>\n</section>\n<section id=\"charts\"><h2>Charts</h2>\n", fp);
-    for (int k = 0; k < 2; k++)
-        rp_html_chart(fp, &ch[k]);
-    fputs("</section>\n", fp);
+    fputs("</table>\n</section>\n", fp);
     if ((rc = attr_diff(fp, runs, n, dirs, err)))
         goto cleanup;
     fputs("<footer>Made by cpo compare from the files of the run folders (nothing re-run; no "

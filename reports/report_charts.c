@@ -945,7 +945,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     gp_begin(s.fp, "weights", "weights over time, stacked", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
-    fprintf(s.fp, "set key outside bottom center horizontal noopaque nobox\n"
+    fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
             "set ylabel %s\nset xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\nplot ",
             q("weight (exposure / equity)").s);
     for (size_t k = 0; k < nl; k++) {
@@ -1054,7 +1054,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     gp_begin(s.fp, spec->name, spec->title, HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, v.ts[0], v.ts[v.nt - 1], HALF_W);
-    fprintf(s.fp, "set key outside bottom center horizontal noopaque nobox\n"
+    fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
             "set ylabel %s\nset xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n%s",
             q(spec->ylabel).s, spec->pct ? "set format y \"%g%%\"\n" : "");
     fputs("plot ", s.fp);
@@ -1169,7 +1169,9 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "correlation.gp", c->err)))
         goto out;
-    int side = m <= 8 ? HALF_H : m <= 15 ? 520 : 760;
+    int side = m <= 3 ? HALF_H : 58 * (int)m + 140;
+    if (side > 1100)
+        side = 1100;
     gp_begin(s.fp, "correlation", "correlation heatmap", side + 190, side);
     size_of(ch, side + 190, side);
     fprintf(s.fp, "unset grid\nunset key\nset border 15\nset tics scale 0\nset size ratio -1\n"
@@ -1187,7 +1189,7 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
     fputs(")\n", s.fp);
     fputs("plot \"correlation.dat\" using 1:2:3 with image", s.fp);
     if (m <= 15) {
-        const char *f = m <= 8 ? "%.3f" : "%.2f";
+        const char *f = m <= 3 ? "%.3f" : "%.2f";
         fprintf(s.fp, ", \\\n     \"correlation.dat\" using 1:2:(($4 > 0 && abs($3) < 0.6) ? "
                 "sprintf(\"%s\", $3) : $4 > 0 ? \"\" : \"n/a\") with labels font \",9\" "
                 "tc rgb \"black\", \\\n     \"correlation.dat\" using 1:2:(($4 > 0 && "
@@ -1289,7 +1291,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
              WIDE_W, growth ? WIDE_H : 320);
     size_of(ch, WIDE_W, growth ? WIDE_H : 320);
     gp_time_x(s.fp, ts[0], ts[nt - 1], WIDE_W);
-    fputs("set key outside bottom center horizontal noopaque nobox\n", s.fp);
+    fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n", s.fp);
     if (growth) {
         if (positive && isfinite(lo)) {
             lo = fmin(lo, 1.0);

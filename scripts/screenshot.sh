@@ -5,8 +5,9 @@
 #
 # RUN_DIR holds report.html (cpo run or cpo report make it; a folder made
 # by cpo compare holds compare.html, used when there is no report.html).
-# OUT.png defaults to RUN_DIR/report.png.  Chromium is installed with apt
-# when it is missing.  The page is 1400 px wide and 4000 px tall; it loads
+# OUT.png defaults to out/screenshots/<name of RUN_DIR>.png in the
+# repository (not in the run folder: its files are cpo's).  Chromium is
+# installed with apt when it is missing.  The page is 1400 px wide and 4000 px tall; it loads
 # only files of RUN_DIR (the report has no external resource).
 set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -22,7 +23,13 @@ else
   echo "screenshot.sh: $dir: no report.html (expected a run folder written by cpo run, or cpo report $dir)" >&2
   exit 1
 fi
-out=${2:-$dir/report.png}
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -eq 2 ]; then
+  out=$2
+else
+  mkdir -p "$here/out/screenshots"
+  out="$here/out/screenshots/$(basename "$(cd "$dir" && pwd)").png"
+fi
 page=$(cd "$(dirname "$page")" && pwd)/$(basename "$page")
 case $out in /*) ;; *) out=$(pwd)/$out ;; esac
 

@@ -1,0 +1,811 @@
+/* check_report.c - report.html and charts/ of a run folder, `cpo report`,
+ * `cpo compare`: every chart's script and data, the images when gnuplot
+ * is there, escaping of hostile names (gnuplot and HTML), byte-identical
+ * rebuilds, gnuplot missing, refusals with their exact messages. */
+#define _DEFAULT_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpo/config.h"
+#include "cpo/report.h"
+#include "cpo/run.h"
+#include "cpo/time.h"
+#include "report_priv.h"
+#include "testutil.h"
+
+/* 2024-01-01, a Monday. */
+#define T0 INT64_C(1704067200000)
+
+/* The charts every run with detail = instrument, two coins and 60 daily
+ * bars gets (the attribution charts depend on the attribution files). */
+static const char *const run_charts[] = {"equity", "drawdown", "rolling_vol", "rolling_sharpe",
+                                         "weights", "correlation"};
+#define N_RUN_CHARTS (sizeof run_charts / sizeof run_charts[0])
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static long size_of(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int file_in(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    int r = exists(p);
+    free(p);
+    return r;
+}
+
+static int have_gnuplot(void)
+{
+    return tu_run("command -v gnuplot > /dev/null", NULL) == 0;
+}
+
+/* Occurrences of needle in hay. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * Two spot coins, 60 daily bars from T0: AAA closes at 100 + t + wiggle,
+ * BBB at 200 - t + wiggle (the wiggles make the returns differ); `bump`
+ * shifts every price (another store: other bytes).
+ */
+static char *write_store(const char *dir, const char *name, double bump)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument in;
+        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[k]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        size_t idx;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = CPO_MS_DAY;
+        double prev = (k == 0 ? 100.0 : 200.0) + bump;
+        for (int t = 0; t < 60; t++) {
+            double c = (k == 0 ? 100.0 + t + 3.0 * sin(t) : 200.0 - t + 4.0 * cos(0.7 * t)) + bump;
+            ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                             0);
+            prev = c;
+        }
+    }
+    char *p = tu_path(dir, name);
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+static char *write_config(const char *dir, const char *name, const char *text)
+{
+    char *p = tu_path(dir, name);
+    tu_write_file(p, text);
+    return p;
+}
+
+static const char *const cfg_text =
+    "[backtest]\ndata = store.h5\ncapital = 100000\ndetail = instrument\n"
+    "[costs]\nfee_bps = 10\nslippage_bps = 5\n"
+    "[strategy]\nschedule = every_n\nweigh = equal\n"
+    "[schedule.every_n]\nn = 10\n";
+
+/* Run cfg into out (the run writes its report too). */
+static void run_cfg(const char *cfg_path, const char *out)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, cfg_path, &e) == 0, "%s", tu_errstr(&e));
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    o.force = 1;
+    cpo_run_report rep;
+    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
+    cpo_config_free(c);
+}
+
+/* A copy of tests/data/report/NAME in a fresh temporary folder. */
+static char *fixture(const char *tmp, const char *name)
+{
+    char cmd[4096];
+    char *dst = tu_path(tmp, name);
+    snprintf(cmd, sizeof cmd, "cp -r '%s/report/%s' '%s'", CPO_TEST_DATA, name, dst);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    return dst;
+}
+
+/* --- gnuplot quoting --------------------------------------------------------- */
+
+START_TEST(test_report_quote__escapes)
+{
+    static const struct {
+        const char *in, *out;
+        int flags;
+    } cases[] = {
+        {"BTCUSDT", "\"BTCUSDT\"", 0},
+        {"", "\"\"", 0},
+        {"a\"b", "\"a\\\"b\"", 0},
+        {"a\\b", "\"a\\\\b\"", 0},
+        {"`rm -rf /`", "\"\\140rm -rf /\\140\"", 0},
+        {"l1\nl2\tx\r", "\"l1 l2 x \"", 0},
+        {"<script>\"@x", "\"<script>\\\"@x\"", 0},
+        /* enhanced text: @ ^ _ { } & ~ get \\ and a backslash needs four */
+        {"<script>\"@x", "\"<script>\\\"\\\\@x\"", CPO_GP_ENHANCED},
+        {"a_b^c{d}e&f~g", "\"a\\\\_b\\\\^c\\\\{d\\\\}e\\\\&f\\\\~g\"", CPO_GP_ENHANCED},
+        {"x\\y", "\"x\\\\\\\\y\"", CPO_GP_ENHANCED},
+        {"ü€", "\"ü€\"", 0}, /* UTF-8 as it is */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char buf[128];
+        size_t n = cpo_report_gp_quote(buf, sizeof buf, cases[k].in, cases[k].flags);
+        ck_assert_str_eq(buf, cases[k].out);
+        ck_assert_uint_eq(n, strlen(cases[k].out));
+    }
+    /* Too small: cut at a whole escape, still quoted and terminated; the
+     * return value is the whole length. */
+    char small[8];
+    size_t n = cpo_report_gp_quote(small, sizeof small, "ab`cdef", 0);
+    ck_assert_str_eq(small, "\"ab\"");
+    ck_assert_uint_eq(n, strlen("\"ab\\140cdef\""));
+    n = cpo_report_gp_quote(small, sizeof small, "abcdefgh", 0);
+    ck_assert_str_eq(small, "\"abcde\"");
+    ck_assert_uint_eq(n, 10);
+    ck_assert_uint_eq(cpo_report_gp_quote(NULL, 0, "abc", 0), 5);
+}
+END_TEST
+
+/* gnuplot itself reads the quoted strings back as the original text, and
+ * runs no command hidden in one. */
+START_TEST(test_report_quote__gnuplot_reads_back)
+{
+    if (!have_gnuplot()) {
+        fprintf(stderr, "check_report: gnuplot not on PATH: round trip skipped\n");
+        return;
+    }
+    char *dir = tu_tmpdir();
+    static const char *const hostile[] = {"<script>\"@x", "B`touch PWNED`\\", "a\\\"b`c`\\",
+                                          "@x @@ $y %s {z}", "'single' \"double\""};
+    char script[4096] = "";
+    for (size_t k = 0; k < sizeof hostile / sizeof hostile[0]; k++) {
+        char q[256];
+        cpo_report_gp_quote(q, sizeof q, hostile[k], 0);
+        strcat(script, "print ");
+        strcat(script, q);
+        strcat(script, "\n");
+    }
+    char *gp = tu_path(dir, "t.gp");
+    tu_write_file(gp, script);
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot t.gp", dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    char want[1024] = "";
+    for (size_t k = 0; k < sizeof hostile / sizeof hostile[0]; k++) {
+        strcat(want, hostile[k]);
+        strcat(want, "\n");
+    }
+    ck_assert_str_eq(out, want);
+    ck_assert(!file_in(dir, "PWNED"));
+    free(out);
+    free(gp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* --- a run's report -------------------------------------------------------------- */
+
+START_TEST(test_report_run__charts_and_html)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir, "store.h5", 0.0);
+    char *cfg = write_config(dir, "equal.ini", cfg_text);
+    char *out = tu_path(dir, "run");
+    run_cfg(cfg, out);
+    char *charts = tu_path(out, "charts");
+    int gp = have_gnuplot();
+    for (size_t k = 0; k < N_RUN_CHARTS; k++) {
+        static const char *const ext[] = {".gp", ".dat", ".png", ".svg"};
+        for (int x = 0; x < (gp ? 4 : 2); x++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s%s", run_charts[k], ext[x]);
+            char *p = tu_path(charts, name);
+            ck_assert_msg(size_of(p) > 0, "%s missing or empty", name);
+            free(p);
+        }
+    }
+    /* Nothing half-written is left. */
+    DIR *d = opendir(charts);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        ck_assert_msg(!strstr(de->d_name, ".tmp"), "%s left", de->d_name);
+    closedir(d);
+    ck_assert(!file_in(out, "report.html.tmp"));
+    /* The data of the equity chart: time (s) and equity, 60 rows. */
+    char *eqd = tu_path(charts, "equity.dat");
+    char *text = tu_read_file(eqd, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "\n1704067200 "));
+    ck_assert_uint_eq(count_of(text, "\n") - count_of(text, "# "), 60);
+    free(text);
+    /* The script runs gnuplot on it, both terminals, outputs by name. */
+    char *eqg = tu_path(charts, "equity.gp");
+    text = tu_read_file(eqg, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "set terminal pngcairo noenhanced"));
+    ck_assert_ptr_nonnull(strstr(text, "set output \"equity.png\".cpo_suffix"));
+    ck_assert_ptr_nonnull(strstr(text, "set terminal svg noenhanced"));
+    ck_assert_ptr_nonnull(strstr(text, "set logscale y"));
+    free(text);
+    /* The rolling window: 30 days of daily bars. */
+    char *rv = tu_path(charts, "rolling_vol.dat");
+    text = tu_read_file(rv, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "over the last 30 bar returns"));
+    ck_assert_uint_eq(count_of(text, "\n") - count_of(text, "# "), 60 - 30 + 1);
+    free(text);
+    /* The page. */
+    char *html = tu_path(out, "report.html");
+    text = tu_read_file(html, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"metrics\"><h2>Metrics</h2>"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>sharpe</td>"));
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"drawdowns\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"manifest\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"trades\">"));
+    if (gp) {
+        ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.png\""));
+        ck_assert_ptr_nonnull(strstr(text, "<a href=\"charts/equity.svg\">SVG</a>"));
+    }
+    /* Self-contained: no script, nothing fetched from elsewhere. */
+    ck_assert_ptr_null(strstr(text, "<script"));
+    ck_assert_ptr_null(strstr(text, "http://"));
+    ck_assert_ptr_null(strstr(text, "https://"));
+    /* The Greek slot says why it is empty. */
+    ck_assert_ptr_nonnull(strstr(text, "Greek attribution (options) comes with a later release"));
+    /* Not the run folder's path (the same run elsewhere gives the same
+     * bytes); the config's path is in it, as in summary.json. */
+    ck_assert_ptr_null(strstr(text, out));
+    ck_assert_ptr_nonnull(strstr(text, cfg));
+    free(text);
+    free(html);
+    free(rv);
+    free(eqg);
+    free(eqd);
+    free(charts);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/* Every file of a's charts/ and report.html equals b's. */
+static void assert_same_report(const char *a, const char *b)
+{
+    char *ca = tu_path(a, "charts"), *cb = tu_path(b, "charts");
+    DIR *d = opendir(ca);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    size_t n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *pa = tu_path(ca, de->d_name), *pb = tu_path(cb, de->d_name);
+        size_t na, nb;
+        char *ta = tu_read_file(pa, &na), *tb = tu_read_file(pb, &nb);
+        ck_assert_msg(ta && tb, "%s missing", de->d_name);
+        ck_assert_msg(na == nb && !memcmp(ta, tb, na), "charts/%s differs", de->d_name);
+        free(ta);
+        free(tb);
+        free(pa);
+        free(pb);
+        n++;
+    }
+    closedir(d);
+    ck_assert_uint_ge(n, 2 * N_RUN_CHARTS);
+    char *ha = tu_path(a, "report.html"), *hb = tu_path(b, "report.html");
+    size_t na, nb;
+    char *ta = tu_read_file(ha, &na), *tb = tu_read_file(hb, &nb);
+    ck_assert(ta && tb && na == nb && !memcmp(ta, tb, na));
+    free(ta);
+    free(tb);
+    free(ha);
+    free(hb);
+    free(ca);
+    free(cb);
+}
+
+START_TEST(test_report_bytes__identical)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir, "store.h5", 0.0);
+    char *cfg = write_config(dir, "equal.ini", cfg_text);
+    char *a = tu_path(dir, "one"), *b = tu_path(dir, "another/two");
+    run_cfg(cfg, a);
+    sleep(1); /* a time stamp anywhere would show */
+    run_cfg(cfg, b);
+    assert_same_report(a, b);
+    /* cpo report over an existing report: the same bytes again. */
+    cpo_error e;
+    ck_assert_msg(cpo_report_build(a, NULL, NULL, &e) == 0, "%s", tu_errstr(&e));
+    assert_same_report(a, b);
+    tu_rmtree(dir);
+    free(a);
+    free(b);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_report_html__hostile_names)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    /* Reported from another folder: a command run by gnuplot would leave
+     * PWNED in its folder (charts/) or here. */
+    char cwd[1024];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(dir), 0);
+    cpo_report_opts o;
+    cpo_report_opts_init(&o);
+    cpo_report_info info;
+    cpo_error e;
+    ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(chdir(cwd), 0);
+    char *charts = tu_path(run, "charts");
+    ck_assert(!file_in(charts, "PWNED"));
+    ck_assert(!file_in(dir, "PWNED"));
+    ck_assert(!file_in(run, "PWNED"));
+    /* The scripts hold the names quoted. */
+    char *wg = tu_path(charts, "weights.gp");
+    char *text = tu_read_file(wg, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "title \"<script>\\\"@x\""));
+    ck_assert_ptr_nonnull(strstr(text, "title \"B\\140touch PWNED\\140\\\\\""));
+    ck_assert_ptr_null(strstr(text, "`"));
+    free(text);
+    char *cg = tu_path(charts, "correlation.gp");
+    text = tu_read_file(cg, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "(\"<script>\\\"@x\" 0, \"B\\140touch PWNED\\140\\\\\" 1)"));
+    free(text);
+    if (have_gnuplot()) {
+        ck_assert_uint_eq(info.n_failed, 0);
+        ck_assert_uint_ge(info.n_drawn, 6);
+        /* gnuplot's SVG holds the name as text, XML-escaped ('<' only). */
+        char *svg = tu_path(charts, "weights.svg");
+        text = tu_read_file(svg, NULL);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_ptr_nonnull(strstr(text, "&lt;script>\"@x"));
+        ck_assert_ptr_null(strstr(text, "<script"));
+        free(text);
+        free(svg);
+    }
+    /* The page escapes every text of data and config. */
+    char *html = tu_path(run, "report.html");
+    text = tu_read_file(html, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_null(strstr(text, "<script"));
+    ck_assert_ptr_null(strstr(text, "<img src=x"));
+    ck_assert_ptr_null(strstr(text, "<b>hostile"));
+    ck_assert_uint_ge(count_of(text, "&lt;script&gt;&quot;@x"), 4); /* P&L, trades, events, attribution */
+    ck_assert_ptr_nonnull(strstr(text, "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;"));
+    ck_assert_ptr_nonnull(strstr(text, "configs/&lt;b&gt;hostile&lt;/b&gt;.ini"));
+    ck_assert_ptr_nonnull(strstr(text, "x&quot;&lt;y&gt;.h5"));
+    ck_assert_ptr_nonnull(strstr(text, "B`touch PWNED`\\"));
+    /* The attribution table and its own reconciliation rows. */
+    ck_assert_ptr_nonnull(strstr(text, "<tr class=\"total\"><td>total</td><td>(all)</td><td>total_return</td>"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>sum_of_parts</td>"));
+    ck_assert_ptr_nonnull(strstr(text, "attribution by asset: a hand-made fixture with hostile names &lt;b&gt;"));
+    free(text);
+    free(html);
+    free(cg);
+    free(wg);
+    free(charts);
+    tu_rmtree(dir);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* An attribution file without a kind column: total, sum of parts and
+ * residual are worked out. */
+START_TEST(test_report_attr__reconciles_without_kind)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    char *p = tu_path(run, "attribution_risk.csv");
+    /* parts 0.5 + 0.25, residual 0.125, total 1: gap 0.125 */
+    tu_write_file(p, "asset,contribution\nAAA,0.5\nBBB,0.25\nresidual,0.125\ntotal,1\n");
+    cpo_error e;
+    ck_assert_msg(cpo_report_build(run, NULL, NULL, &e) == 0, "%s", tu_errstr(&e));
+    char *html = tu_path(run, "report.html");
+    char *text = tu_read_file(html, NULL);
+    /* a role column first, then the file's columns (asset: text) */
+    ck_assert_ptr_nonnull(strstr(text, "<tr class=\"total\"><td>total</td><td></td><td class=\"n\">1</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(text, "<tr class=\"check\"><td>sum of parts</td><td></td><td class=\"n\">0.75</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(text, "<tr class=\"check\"><td>residual</td><td></td><td class=\"n\">0.125</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>total − sum of parts − residual</td><td></td><td class=\"n\">0.125</td>"));
+    free(text);
+    free(html);
+    free(p);
+    tu_rmtree(dir);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* --- cpo report ------------------------------------------------------------------- */
+
+START_TEST(test_report_cli__not_a_run_folder)
+{
+    char *dir = tu_tmpdir();
+    char cmd[2048], *out = NULL, want[2048];
+    snprintf(cmd, sizeof cmd, "%s report '%s'", CPO_BINARY, dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 1);
+    snprintf(want, sizeof want,
+             "cpo: %s: no summary.json (expected a run folder written by cpo run)\n", dir);
+    ck_assert_str_eq(out, want);
+    free(out);
+    ck_assert(!file_in(dir, "report.html"));
+    ck_assert(!file_in(dir, "charts"));
+    /* The library says the same. */
+    cpo_error e;
+    ck_assert_int_eq(cpo_report_build(dir, NULL, NULL, &e), CPO_ENOTFOUND);
+    snprintf(want, sizeof want, "%s: no summary.json (expected a run folder written by cpo run)",
+             dir);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    snprintf(cmd, sizeof cmd, "%s report", CPO_BINARY);
+    ck_assert_int_eq(tu_run(cmd, &out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: no run folder (expected cpo report RUN_DIR)"));
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* gnuplot not on PATH: one warning, scripts and data kept, images of an
+ * earlier report removed, the page says so. */
+START_TEST(test_report_cli__no_gnuplot)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    char *empty = tu_path(dir, "empty");
+    ck_assert_int_eq(mkdir(empty, 0777), 0);
+    char cmd[4096], *out = NULL;
+    int gp = have_gnuplot();
+    if (gp) { /* an earlier report with images */
+        snprintf(cmd, sizeof cmd, "%s report -q '%s'", CPO_BINARY, run);
+        ck_assert_int_eq(tu_run(cmd, &out), 0);
+        free(out);
+        ck_assert(file_in(run, "charts/equity.png"));
+    }
+    snprintf(cmd, sizeof cmd, "PATH='%s' %s report '%s'", empty, CPO_BINARY, run);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_uint_eq(count_of(out, "cpo: warning: gnuplot not found on PATH: charts/ keeps the "
+                                    "scripts and data, no images (install gnuplot-nox)\n"),
+                      1);
+    ck_assert_uint_eq(count_of(out, "warning"), 1);
+    ck_assert_ptr_nonnull(strstr(out, "scripts and data only (no gnuplot)"));
+    free(out);
+    static const char *const names[] = {"equity", "drawdown", "rolling_vol", "rolling_sharpe",
+                                        "weights", "correlation", "attribution_asset"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char p[256];
+        snprintf(p, sizeof p, "charts/%s.gp", names[k]);
+        ck_assert_msg(file_in(run, p), "%s missing", p);
+        snprintf(p, sizeof p, "charts/%s.dat", names[k]);
+        ck_assert_msg(file_in(run, p), "%s missing", p);
+        snprintf(p, sizeof p, "charts/%s.png", names[k]);
+        ck_assert_msg(!file_in(run, p), "%s left from before", p);
+        snprintf(p, sizeof p, "charts/%s.svg", names[k]);
+        ck_assert_msg(!file_in(run, p), "%s left from before", p);
+    }
+    char *html = tu_path(run, "report.html");
+    char *text = tu_read_file(html, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "gnuplot was not found on PATH when this report was made"));
+    ck_assert_ptr_null(strstr(text, "<img "));
+    ck_assert_ptr_nonnull(strstr(text, "<a href=\"charts/equity.gp\">script</a>"));
+    free(text);
+    free(html);
+    /* cpo run: the run succeeds, one warning, the scripts are there. */
+    char *store = write_store(dir, "store.h5", 0.0);
+    char *cfg = write_config(dir, "equal.ini", cfg_text);
+    char *rdir = tu_path(dir, "fresh");
+    snprintf(cmd, sizeof cmd, "PATH='%s' %s run -q '%s' -o '%s'", empty, CPO_BINARY, cfg, rdir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_str_eq(out, "cpo: warning: gnuplot not found on PATH: charts/ keeps the scripts "
+                          "and data, no images (install gnuplot-nox)\n");
+    free(out);
+    ck_assert(file_in(rdir, "manifest.json"));
+    ck_assert(file_in(rdir, "report.html"));
+    ck_assert(file_in(rdir, "charts/equity.gp"));
+    ck_assert(file_in(rdir, "charts/weights.dat"));
+    ck_assert(!file_in(rdir, "charts/equity.png"));
+    free(rdir);
+    free(cfg);
+    free(store);
+    /* The library: no warning stream, the info says it. */
+    cpo_report_opts o;
+    cpo_report_opts_init(&o);
+    o.warn = NULL;
+    o.gnuplot = "/nonexistent/gnuplot";
+    cpo_report_info info;
+    cpo_error e;
+    ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(info.gnuplot_missing, 1);
+    ck_assert_uint_eq(info.n_drawn, 0);
+    ck_assert_uint_eq(info.n_charts, RP_RUN_CHARTS);
+    tu_rmtree(dir);
+    free(empty);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* --- cpo compare -------------------------------------------------------------------- */
+
+/* Two runs on two stores (bump differs) and one more on the first store
+ * with a later start.  Paths into *a, *b, *c. */
+static void three_runs(const char *dir, char **a, char **b, char **c, char **sa, char **sb)
+{
+    *sa = write_store(dir, "store.h5", 0.0);
+    *sb = write_store(dir, "other.h5", 1.0);
+    char *c1 = write_config(dir, "a.ini", cfg_text);
+    char text[2048];
+    snprintf(text, sizeof text, "%s", cfg_text);
+    char *at = strstr(text, "store.h5");
+    memcpy(at, "other.h5", 8);
+    char *c2 = write_config(dir, "b.ini", text);
+    char *c3 = write_config(dir, "c.ini",
+                            "[backtest]\ndata = store.h5\ncapital = 100000\nstart = 2024-01-11\n"
+                            "[strategy]\nschedule = once\nweigh = equal\n");
+    *a = tu_path(dir, "runs/a");
+    *b = tu_path(dir, "runs/b");
+    *c = tu_path(dir, "runs/c");
+    run_cfg(c1, *a);
+    run_cfg(c2, *b);
+    run_cfg(c3, *c);
+    free(c1);
+    free(c2);
+    free(c3);
+}
+
+START_TEST(test_compare__refusals_and_align)
+{
+    char *dir = tu_tmpdir();
+    char *a, *b, *c, *sa, *sb;
+    three_runs(dir, &a, &b, &c, &sa, &sb);
+    char ha[65], hb[65];
+    cpo_error e;
+    ck_assert_int_eq(cpo_sha256_file(sa, ha, &e), 0);
+    ck_assert_int_eq(cpo_sha256_file(sb, hb, &e), 0);
+    ck_assert_str_ne(ha, hb);
+    /* Different stores. */
+    const char *ab[2] = {a, b};
+    cpo_compare_opts o;
+    cpo_compare_opts_init(&o);
+    char *out = tu_path(dir, "cmp");
+    o.out_dir = out;
+    ck_assert_int_eq(cpo_compare_build(ab, 2, &o, NULL, &e), CPO_EDATA);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "%s vs %s: different data (store sha256 %.12s... vs %.12s...) (expected runs on "
+             "the same store, or --align)",
+             a, b, ha, hb);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert(!exists(out));
+    /* The command line: the same words after "cpo: ". */
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s compare runs/a runs/b -o cmp", dir, CPO_BINARY);
+    ck_assert_int_eq(tu_run(cmd, &text), 1);
+    snprintf(want, sizeof want,
+             "cpo: runs/a vs runs/b: different data (store sha256 %.12s... vs %.12s...) "
+             "(expected runs on the same store, or --align)\n",
+             ha, hb);
+    ck_assert_str_eq(text, want);
+    free(text);
+    /* Different periods. */
+    const char *ac[2] = {a, c};
+    ck_assert_int_eq(cpo_compare_build(ac, 2, &o, NULL, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s vs %s: different periods (2024-01-01T00:00:00Z .. 2024-02-29T00:00:00Z, 60 bars "
+             "vs 2024-01-11T00:00:00Z .. 2024-02-29T00:00:00Z, 50 bars) (expected runs over the "
+             "same period, or --align)",
+             a, c);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    /* --align: compared on the common bars; table, page, charts. */
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s compare runs/a runs/b runs/c --align -o cmp", dir,
+             CPO_BINARY);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    ck_assert_ptr_nonnull(strstr(text, "cpo compare: 3 runs, 2024-01-11T00:00:00Z .. "
+                                       "2024-02-29T00:00:00Z: 50 common bars of 1d\n"));
+    ck_assert_ptr_nonnull(strstr(text, "note: the runs are on different stores (--align)"));
+    ck_assert_ptr_nonnull(strstr(text, "runs/a"));
+    ck_assert_ptr_nonnull(strstr(text, "total return"));
+    ck_assert_ptr_nonnull(strstr(text, "compare: cmp/compare.html\n"));
+    free(text);
+    ck_assert(file_in(out, "compare.html"));
+    ck_assert(file_in(out, "charts/equity.gp"));
+    ck_assert(file_in(out, "charts/equity.dat"));
+    ck_assert(file_in(out, "charts/drawdown.gp"));
+    if (have_gnuplot()) {
+        ck_assert(file_in(out, "charts/equity.png"));
+        ck_assert(file_in(out, "charts/drawdown.svg"));
+    }
+    char *eqd = tu_path(out, "charts/equity.dat");
+    text = tu_read_file(eqd, NULL);
+    ck_assert_uint_eq(count_of(text, "\n") - count_of(text, "# "), 50);
+    /* Growth of 1: run c starts at the common period, its first bar is
+     * measured from its capital; every value is a positive number. */
+    ck_assert_ptr_nonnull(strstr(text, "\n1704931200 "));
+    free(text);
+    free(eqd);
+    char *html = tu_path(out, "compare.html");
+    text = tu_read_file(html, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "Attribution: differences between the runs"));
+    ck_assert_ptr_nonnull(strstr(text, "over the compared bars"));
+    free(text);
+    free(html);
+    free(out);
+    tu_rmtree(dir);
+    free(a);
+    free(b);
+    free(c);
+    free(sa);
+    free(sb);
+    free(dir);
+}
+END_TEST
+
+/* Runs on the same store and period: the metrics over the compared bars
+ * are the summaries' (same formulas), the attribution differences 0. */
+START_TEST(test_compare__same_period_metrics)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir, "store.h5", 0.0);
+    char *c1 = write_config(dir, "a.ini", cfg_text);
+    char *c2 = write_config(dir, "b.ini",
+                            "[backtest]\ndata = store.h5\ncapital = 100000\n"
+                            "[strategy]\nschedule = once\nweigh = equal\n");
+    char *a = tu_path(dir, "a"), *b = tu_path(dir, "b");
+    run_cfg(c1, a);
+    run_cfg(c2, b);
+    const char *ab[2] = {a, b};
+    char *tpath = tu_path(dir, "table.txt");
+    FILE *tf = fopen(tpath, "w");
+    ck_assert_ptr_nonnull(tf);
+    cpo_compare_opts o;
+    cpo_compare_opts_init(&o);
+    o.table = tf;
+    o.out_dir = NULL; /* the table only */
+    cpo_error e;
+    ck_assert_msg(cpo_compare_build(ab, 2, &o, NULL, &e) == 0, "%s", tu_errstr(&e));
+    fclose(tf);
+    char *text = tu_read_file(tpath, NULL);
+    /* Both runs' total return as the summary has it, on the compared row. */
+    for (int k = 0; k < 2; k++) {
+        rp_run r;
+        ck_assert_int_eq(rp_run_load(&r, ab[k], &e), 0);
+        char pct[64];
+        rp_fmt_pct(pct, sizeof pct, json_real_value(json_object_get(r.summary, "total_return")));
+        const char *row = strstr(text, "  total return");
+        ck_assert_ptr_nonnull(row);
+        const char *eol = strchr(row, '\n');
+        ck_assert_msg(strstr(row, pct) && strstr(row, pct) < eol, "%s not in %.*s", pct,
+                      (int)(eol - row), row);
+        rp_run_free(&r);
+    }
+    ck_assert(!file_in(dir, "compare"));
+    free(text);
+    free(tpath);
+    tu_rmtree(dir);
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/* --- pieces --------------------------------------------------------------------------- */
+
+/* Drawdown episodes by hand: capital 100, equity 110 90 120 60 80. */
+START_TEST(test_report_drawdowns__by_hand)
+{
+    const double eq[] = {110, 90, 120, 60, 80};
+    rp_dd d[3];
+    size_t n = rp_drawdowns(eq, 5, 100.0, d, 3);
+    ck_assert_uint_eq(n, 2);
+    /* 120 -> 60: 50 %, not recovered; 110 -> 90: 2/11, recovered at 120. */
+    ck_assert_double_eq_tol(d[0].depth, 0.5, 1e-15);
+    ck_assert_uint_eq(d[0].peak, 2);
+    ck_assert_uint_eq(d[0].trough, 3);
+    ck_assert_uint_eq(d[0].recovery, SIZE_MAX);
+    ck_assert_double_eq_tol(d[1].depth, 20.0 / 110.0, 1e-15);
+    ck_assert_uint_eq(d[1].peak, 0);
+    ck_assert_uint_eq(d[1].trough, 1);
+    ck_assert_uint_eq(d[1].recovery, 2);
+    /* A fall from the capital itself. */
+    const double eq2[] = {95, 100};
+    n = rp_drawdowns(eq2, 2, 100.0, d, 3);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(d[0].peak, SIZE_MAX);
+    ck_assert_uint_eq(d[0].recovery, 1);
+}
+END_TEST
+
+START_TEST(test_report_html__escape)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "h.txt");
+    FILE *f = fopen(p, "w");
+    rp_html(f, "<a href=\"x\">'&'</a>");
+    fclose(f);
+    char *text = tu_read_file(p, NULL);
+    ck_assert_str_eq(text, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    free(text);
+    char b[64];
+    rp_fmt_money(b, sizeof b, -1234567.891, 2);
+    ck_assert_str_eq(b, "-1,234,567.89");
+    rp_fmt_money(b, sizeof b, -0.001, 2);
+    ck_assert_str_eq(b, "0.00");
+    rp_fmt_pct(b, sizeof b, -0.00001);
+    ck_assert_str_eq(b, "0.00 %");
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *report_suite(void);
+Suite *report_suite(void)
+{
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("report");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_report_quote__escapes);
+    tcase_add_test(tc, test_report_quote__gnuplot_reads_back);
+    tcase_add_test(tc, test_report_run__charts_and_html);
+    tcase_add_test(tc, test_report_bytes__identical);
+    tcase_add_test(tc, test_report_html__hostile_names);
+    tcase_add_test(tc, test_report_attr__reconciles_without_kind);
+    tcase_add_test(tc, test_report_cli__not_a_run_folder);
+    tcase_add_test(tc, test_report_cli__no_gnuplot);
+    tcase_add_test(tc, test_compare__refusals_and_align);
+    tcase_add_test(tc, test_compare__same_period_metrics);
+    tcase_add_test(tc, test_report_drawdowns__by_hand);
+    tcase_add_test(tc, test_report_html__escape);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(report_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
