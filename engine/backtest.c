@@ -83,6 +83,7 @@ void cpo_result_free(cpo_result *r)
     free(r->pnl_instr);
     free(r->trades);
     free(r->events);
+    free(r->mark_from_close);
     free(r);
 }
 
@@ -782,7 +783,9 @@ static int alloc_result(engine *e, size_t steps)
     r->instr = malloc(n * sizeof *r->instr);
     r->final_qty = malloc(n * sizeof *r->final_qty);
     r->pnl_instr = calloc(n * CPO_PNL_COUNT, sizeof *r->pnl_instr);
-    int ok = r->ts && r->equity && r->gross && r->net && r->instr && r->final_qty && r->pnl_instr;
+    r->mark_from_close = calloc(n, 1);
+    int ok = r->ts && r->equity && r->gross && r->net && r->instr && r->final_qty && r->pnl_instr &&
+             r->mark_from_close;
     for (int l = 0; l < CPO_PNL_COUNT; l++)
         ok = ok && (r->pnl[l] = malloc(s * sizeof(double))) != NULL;
     if (!ok)
@@ -938,6 +941,17 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     r->n_instr = e.n;
     memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
     r->n_ccy = 0;
+    /* Margined instruments whose data has no mark over the run are marked
+     * at their close: say so in the result. */
+    for (size_t i = 0; i < e.n; i++) {
+        if (!e.perp[i])
+            continue;
+        const double *mk = cpo_market_col(m, CPO_F_MARK, i);
+        int any = 0;
+        for (size_t t = t0; t <= t1 && !any; t++)
+            any = isfinite(mk[t]);
+        r->mark_from_close[i] = !any;
+    }
 
     cpo_view view = {&e};
     e.t = t0;

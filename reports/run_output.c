@@ -377,6 +377,12 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     if (r->fill == CPO_FILL_THIS_CLOSE)
         json_object_set_new(j, "fill_note", json_string(fill_note));
     json_object_set_new(j, "max_relative_residual", jreal(mt->max_rel_residual));
+    /* Perpetuals marked at their last-trade close for want of mark data. */
+    json_t *approx = json_array();
+    for (size_t i = 0; i < r->n_instr; i++)
+        if (r->mark_from_close && r->mark_from_close[i])
+            json_array_append_new(approx, json_string(r->instr[i].symbol));
+    json_object_set_new(j, "marks_from_close", approx);
     json_object_set_new(j, "max_identity_error", jreal(mt->max_identity_error));
     json_object_set_new(j, "seed", jseed(r->seed));
     json_t *ins = json_array();

@@ -227,6 +227,9 @@ START_TEST(test_engine_linear_perp__pnl_fee_slippage_next_open)
     /* The wallet: only the fee left it (margin is reserved, not paid). */
     ck_assert_double_eq_tol(r->cash[0 * r->n_steps + 1], 999.8999, 1e-9);
     ck_assert_double_eq(r->final_qty[i], 2.0);
+    /* The bars carry no mark: the perp was marked at its close, and the
+     * result says so. */
+    ck_assert_int_eq(r->mark_from_close[i], 1);
     check_identity(r, 1000.0, 1e-12);
     fx_fini(&f);
 }
@@ -533,6 +536,9 @@ START_TEST(test_engine_identity__synthetic_long_run_and_determinism)
         fx_run(&f, "/24", "", 1);
         ck_assert_uint_gt(f.r->n_trades, 100);
         check_identity(f.r, 1e6, 1e-9);
+        /* The synthetic perps have a mark column: no approximation. */
+        for (size_t i = 0; i < f.r->n_instr; i++)
+            ck_assert_int_eq(f.r->mark_from_close[i], 0);
         double funding = 0.0;
         for (size_t t = 0; t < f.r->n_steps; t++)
             funding += f.r->pnl[CPO_PNL_FUNDING][t];

@@ -160,6 +160,10 @@ typedef struct cpo_result {
     uint64_t seed;
     cpo_fill_at fill;
     double max_rel_residual;        /* max |residual| / max(|equity|, 1) */
+    uint8_t *mark_from_close;       /* [n_instr]: 1 for a margined instrument the
+                                       data gives no mark price for: it was
+                                       marked (and liquidated) at its last-trade
+                                       close, an approximation of the mark */
 } cpo_result;
 
 void cpo_result_free(cpo_result *r); /* NULL is a no-op */
