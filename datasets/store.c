@@ -740,6 +740,62 @@ static int r_open_group(const rctx *r, hid_t loc, const char *name,
     return 0;
 }
 
+/*
+ * Check that the stored bytes of a dataset cover its rows before H5Dread
+ * copies them.  libhdf5 1.10 trusts the sizes a damaged file gives it:
+ *  - a compact dataset keeps its bytes in its object header, and H5Dread
+ *    copies rows x type size out of them whatever the header holds;
+ *  - an unfiltered chunk is read into a buffer of the size its index entry
+ *    gives, then used as a whole chunk.
+ * Either is a heap overflow inside H5Dread.  cpo never writes compact
+ * datasets, but another tool may (h5repack), so sizes are checked rather
+ * than layouts refused.
+ */
+static int r_check_storage(const rctx *r, hid_t dset, const char *obj, size_t n)
+{
+    hid_t dcpl = H5Dget_create_plist(dset), t = -1;
+    int rc = 0;
+    if (dcpl < 0)
+        return r_fail(r, "%s has no creation properties (expected a readable dataset)", obj);
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    size_t tsize = (t = H5Dget_type(dset)) < 0 ? 0 : H5Tget_size(t);
+    if (tsize == 0) {
+        rc = r_fail(r, "%s has no type (expected a column)", obj);
+    } else if (layout == H5D_COMPACT) {
+        hsize_t have = H5Dget_storage_size(dset);
+        if (n > 0 && (hsize_t)n > have / tsize)
+            rc = r_fail(r, "%s holds %llu bytes, too few for %zu rows of %zu bytes (expected a "
+                        "whole, uncorrupted cpo store)", obj, (unsigned long long)have, n, tsize);
+    } else if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 0) {
+        hsize_t dim = 0, nchunks = 0;
+        hid_t space = H5Dget_space(dset); /* 1.10.8 takes no H5S_ALL here */
+        if (space < 0 || H5Pget_chunk(dcpl, 1, &dim) != 1 ||
+            H5Dget_num_chunks(dset, space, &nchunks) < 0) {
+            rc = r_fail(r, "%s has unreadable chunks (expected a whole, uncorrupted cpo store)",
+                        obj);
+        }
+        for (hsize_t i = 0; !rc && i < nchunks; i++) {
+            hsize_t off = 0, size = 0;
+            haddr_t addr = 0;
+            unsigned mask = 0;
+            if (H5Dget_chunk_info(dset, space, i, &off, &mask, &addr, &size) < 0)
+                rc = r_fail(r, "%s has an unreadable chunk (expected a whole, uncorrupted cpo "
+                            "store)", obj);
+            else if (size / tsize < dim)
+                rc = r_fail(r, "%s has a chunk of %llu bytes at row %llu (expected %llu rows of "
+                            "%zu bytes: a whole, uncorrupted cpo store)", obj,
+                            (unsigned long long)size, (unsigned long long)off,
+                            (unsigned long long)dim, tsize);
+        }
+        if (space >= 0)
+            H5Sclose(space);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    H5Pclose(dcpl);
+    return rc;
+}
+
 /* Open a 1-D dataset and return its length. */
 static int r_open_dataset(const rctx *r, hid_t loc, const char *name,
                           const char *obj, hid_t *out, size_t *n)
@@ -766,6 +822,7 @@ static int r_open_dataset(const rctx *r, hid_t loc, const char *name,
                     (unsigned long long)dims[0]);
     } else {
         *n = (size_t)dims[0];
+        rc = r_check_storage(r, *out, obj, *n);
     }
     if (space >= 0)
         H5Sclose(space);

@@ -1006,17 +1006,26 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
         /* The grid starts warmup before the run. */
         c->run.start_ms = c->market.start_ms;
         c->run.end_ms = c->market.end_ms;
-        if (c->warmup_ms > 0 && c->market.start_ms != CPO_TIME_NONE)
+        /* The earliest time there is: 0001-01-01 (a longer warmup would
+         * also overflow int64 ms). */
+        const int64_t min_ms = cpo_days_from_civil(1, 1, 1) * CPO_MS_DAY;
+        long line = 0;
+        for (size_t i = 0; i < c->n_keys; i++)
+            if (!strcmp(c->keys[i].section, "backtest") && !strcmp(c->keys[i].key, "warmup"))
+                line = c->keys[i].line;
+        if (c->warmup_ms > 0 && c->market.start_ms != CPO_TIME_NONE &&
+            c->warmup_ms > c->market.start_ms - min_ms)
+            rc = cpo_error_set(err, CPO_ECONFIG, path, line, 0,
+                               "warmup = \"%s\" reaches before the year 1 (expected a warmup "
+                               "that starts on or after 0001-01-01)",
+                               cpo_config_get(c, "backtest", "warmup")
+                                   ? cpo_config_get(c, "backtest", "warmup") : "");
+        else if (c->warmup_ms > 0 && c->market.start_ms != CPO_TIME_NONE)
             c->market.start_ms -= c->warmup_ms;
-        else if (c->warmup_ms > 0) {
-            long line = 0;
-            for (size_t i = 0; i < c->n_keys; i++)
-                if (!strcmp(c->keys[i].section, "backtest") && !strcmp(c->keys[i].key, "warmup"))
-                    line = c->keys[i].line;
+        else if (c->warmup_ms > 0)
             rc = cpo_error_set(err, CPO_ECONFIG, path, line, 0,
                                "warmup without a start (expected start = DATE: the warmup is "
                                "loaded before it)");
-        }
     }
     free(L.raw);
     free(L.line_off);
