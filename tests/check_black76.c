@@ -7,7 +7,7 @@
  * put-call parity; central finite differences for every Greek; 50-digit
  * mpmath values and glibc's long double erfcl for N(x); round trips for
  * the implied vol; every row of the Deribit weekly snapshots against the
- * exchange's mark IV (read from /work/shared/data/real, else from the
+ * exchange's mark IV (read from ../shared/data/real beside the repository, else from the
  * bundled gzip copies in datasets/sample/csv/options, else skipped).
  */
 #define _DEFAULT_SOURCE
@@ -26,7 +26,7 @@
 #include "cpo/instrument.h"
 #include "testutil.h"
 
-#define REAL_WEEKLY "/work/shared/data/real/options/deribit_weekly_snapshots"
+#define REAL_WEEKLY TU_REAL_DIR "/options/deribit_weekly_snapshots"
 
 static cpo_black76_out px(double F, double K, double T, double r, double v, int right)
 {
@@ -498,32 +498,6 @@ END_TEST
 
 /* --- the Deribit weekly snapshots --------------------------------------------- */
 
-/* The snapshot files: the shared copies, else the bundled .csv.gz unpacked
- * into dir.  Returns how many were found (paths in g). */
-static size_t weekly_files(glob_t *g, const char *dir)
-{
-    memset(g, 0, sizeof *g);
-    if (glob(REAL_WEEKLY "/deribit_options_snapshot_*.csv", 0, NULL, g) == 0 && g->gl_pathc)
-        return g->gl_pathc;
-    globfree(g);
-    memset(g, 0, sizeof *g);
-    glob_t gz;
-    if (glob(CPO_SAMPLE_DIR "/csv/options/deribit_options_snapshot_*.csv.gz", 0, NULL, &gz) != 0)
-        return 0;
-    for (size_t i = 0; i < gz.gl_pathc; i++) {
-        const char *base = strrchr(gz.gl_pathv[i], '/') + 1;
-        char cmd[2048];
-        snprintf(cmd, sizeof cmd, "gzip -dc '%s' > '%s/%.*s'", gz.gl_pathv[i], dir,
-                 (int)(strlen(base) - 3), base);
-        ck_assert_int_eq(system(cmd), 0);
-    }
-    globfree(&gz);
-    char pat[1024];
-    snprintf(pat, sizeof pat, "%s/deribit_options_snapshot_*.csv", dir);
-    if (glob(pat, 0, NULL, g) != 0)
-        return 0;
-    return g->gl_pathc;
-}
 
 typedef struct agree {
     long rows, solved, within, below, at, zero_mark;
@@ -636,7 +610,7 @@ START_TEST(test_black76_deribit__weekly_mark_iv)
 {
     char *dir = tu_tmpdir();
     glob_t g;
-    size_t nf = weekly_files(&g, dir);
+    size_t nf = tu_weekly_snapshots(&g, dir);
     if (nf == 0) {
         printf("black76: no Deribit weekly snapshots found (%s, %s): skipped\n", REAL_WEEKLY,
                CPO_SAMPLE_DIR "/csv/options");

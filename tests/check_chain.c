@@ -4,7 +4,7 @@
  * layout (tests/data/chains/, excerpts of the real files), the snapshot
  * rule, polls and keep_last_poll, IV units, underlying selection, and the
  * exact message for every tests/data/bad/chain_* file.  The real files
- * under /work/shared/data/real are read too when present.
+ * under ../shared/data/real (beside the repository) are read too when present.
  */
 #include <check.h>
 #include <math.h>
@@ -16,7 +16,7 @@
 #include "importer.h"
 #include "testutil.h"
 
-#define REAL_DIR "/work/shared/data/real"
+#define REAL_DIR TU_REAL_DIR
 
 typedef struct run {
     cpo_import_opts o;

@@ -4,7 +4,7 @@
  * fixture text, declared zones, BitMEX interval decoding, Deribit's
  * timestamp column, JSON shapes, and the exact message for every file in
  * tests/data/bad/ of these formats.  The real files under
- * /work/shared/data/real are read too when present.
+ * ../shared/data/real (beside the repository) are read too when present.
  */
 #include <check.h>
 #include <math.h>
@@ -703,7 +703,7 @@ END_TEST
 
 /* --- the real files -------------------------------------------------------------------- */
 
-#define REAL_DIR "/work/shared/data/real"
+#define REAL_DIR TU_REAL_DIR
 
 typedef struct real_case {
     const char *file;

@@ -4,7 +4,7 @@
  * total variance in T, flat extrapolation, sticky strike, the parametric
  * fit, DVOL scaling without look-ahead, prices, bad inputs, and an
  * out-of-sample check on the Deribit weekly snapshots (read from
- * /work/shared/data/real, else from the bundled gzip copies in
+ * ../shared/data/real beside the repository, else from the bundled gzip copies in
  * datasets/sample/csv, else skipped).
  *
  * Synthetic chains: snapshot T0 = 2026-01-02T09:00:00Z, expiries at T0 +
@@ -32,7 +32,7 @@
 #include "cpo/time.h"
 #include "testutil.h"
 
-#define REAL_OPT "/work/shared/data/real/options"
+#define REAL_OPT TU_REAL_DIR "/options"
 #define REAL_WEEKLY REAL_OPT "/deribit_weekly_snapshots"
 
 #define YEAR_MS INT64_C(31536000000)
@@ -883,32 +883,6 @@ END_TEST
 
 /* --- the Deribit weekly snapshots ------------------------------------------------------- */
 
-/* The snapshot files: the shared copies, else the bundled .csv.gz
- * unpacked into dir.  Returns how many (paths in g). */
-static size_t weekly_files(glob_t *g, const char *dir)
-{
-    memset(g, 0, sizeof *g);
-    if (glob(REAL_WEEKLY "/deribit_options_snapshot_*.csv", 0, NULL, g) == 0 && g->gl_pathc)
-        return g->gl_pathc;
-    globfree(g);
-    memset(g, 0, sizeof *g);
-    glob_t gz;
-    if (glob(CPO_SAMPLE_DIR "/csv/options/deribit_options_snapshot_*.csv.gz", 0, NULL, &gz) != 0)
-        return 0;
-    for (size_t i = 0; i < gz.gl_pathc; i++) {
-        const char *base = strrchr(gz.gl_pathv[i], '/') + 1;
-        char cmd[2048];
-        snprintf(cmd, sizeof cmd, "gzip -dc '%s' > '%s/%.*s'", gz.gl_pathv[i], dir,
-                 (int)(strlen(base) - 3), base);
-        ck_assert_int_eq(system(cmd), 0);
-    }
-    globfree(&gz);
-    char pat[1024];
-    snprintf(pat, sizeof pat, "%s/deribit_options_snapshot_*.csv", dir);
-    if (glob(pat, 0, NULL, g) != 0)
-        return 0;
-    return g->gl_pathc;
-}
 
 /* The BTC DVOL daily file: the shared copy, else the bundled one unpacked
  * into dir; NULL if neither. */
@@ -993,7 +967,7 @@ START_TEST(test_surface_deribit__weekly_out_of_sample)
 {
     char *dir = tu_tmpdir();
     glob_t g;
-    size_t nf = weekly_files(&g, dir);
+    size_t nf = tu_weekly_snapshots(&g, dir);
     cpo_dataset *dv = nf ? load_dvol(dir) : NULL;
     if (nf < 2 || !dv) {
         printf("surface: Deribit weekly snapshots or DVOL not found (%s, %s): skipped\n",

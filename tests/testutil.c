@@ -113,3 +113,29 @@ int tu_run(const char *cmd, char **out)
         free(buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+size_t tu_weekly_snapshots(glob_t *g, const char *dir)
+{
+    memset(g, 0, sizeof *g);
+    if (glob(TU_REAL_DIR "/options/deribit_weekly_snapshots/deribit_options_snapshot_*.csv", 0,
+             NULL, g) == 0 && g->gl_pathc)
+        return g->gl_pathc;
+    globfree(g);
+    memset(g, 0, sizeof *g);
+    glob_t gz;
+    if (glob(CPO_SAMPLE_DIR "/csv/options/deribit_options_snapshot_*.csv.gz", 0, NULL, &gz) != 0)
+        return 0;
+    for (size_t i = 0; i < gz.gl_pathc; i++) {
+        const char *base = strrchr(gz.gl_pathv[i], '/') + 1;
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "gzip -dc '%s' > '%s/%.*s'", gz.gl_pathv[i], dir,
+                 (int)(strlen(base) - 3), base);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    globfree(&gz);
+    char pat[1024];
+    snprintf(pat, sizeof pat, "%s/deribit_options_snapshot_*.csv", dir);
+    if (glob(pat, 0, NULL, g) != 0)
+        return 0;
+    return g->gl_pathc;
+}

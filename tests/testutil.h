@@ -2,6 +2,7 @@
 #ifndef CPO_TESTUTIL_H
 #define CPO_TESTUTIL_H
 
+#include <glob.h>
 #include <stddef.h>
 
 #include "cpo/error.h"
@@ -31,5 +32,14 @@ const char *tu_data(const char *name);
 /* Run a shell command line with stdout+stderr captured into *out (caller
  * frees); returns the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+
+/* The real exchange data of the workshop, beside the repository (absent
+ * in a user's clone: tests that use it skip). */
+#define TU_REAL_DIR CPO_SOURCE_DIR "/../shared/data/real"
+
+/* The Deribit weekly chain snapshots: the real copies, else the bundled
+ * .csv.gz unpacked into dir.  Returns how many were found (paths in g;
+ * globfree it). */
+size_t tu_weekly_snapshots(glob_t *g, const char *dir);
 
 #endif
