@@ -1106,16 +1106,47 @@ static int r_series_group(const rctx *r, hid_t parent, const char *ppath,
     return 0;
 }
 
+/*
+ * Load the columns of series group g into a series: open and check them,
+ * grow the series to their length, then read each straight into its array
+ * (the colspecs are taken again after the growth: the arrays moved).
+ */
+typedef size_t (*cols_fn)(const void *series, colspec *c);
+typedef int (*reserve_fn)(void *series, size_t n);
+
+static int r_load_series(const rctx *r, hid_t g, const char *obj, void *series,
+                         cols_fn cols_of, reserve_fn reserve, size_t *n)
+{
+    colspec cols[STORE_MAX_COLS];
+    hid_t ids[STORE_MAX_COLS];
+    size_t nc = cols_of(series, cols);
+    int rc = r_open_columns(r, g, obj, cols, nc, ids, n);
+    if (rc)
+        return rc;
+    if (*n > 0 && reserve(series, *n))
+        rc = r_nomem(r);
+    if (!rc) {
+        nc = cols_of(series, cols);
+        rc = r_read_columns(r, obj, cols, nc, ids, *n);
+    }
+    close_all(ids, nc);
+    return rc;
+}
+
+static size_t bars_cols_v(const void *s, colspec *c) { return bars_cols(s, c); }
+static size_t funding_cols_v(const void *s, colspec *c) { return funding_cols(s, c); }
+static size_t chain_cols_v(const void *s, colspec *c) { return chain_cols(s, c); }
+static int bars_reserve_v(void *s, size_t n) { return cpo_bars_reserve(s, n); }
+static int funding_reserve_v(void *s, size_t n) { return cpo_funding_reserve(s, n); }
+static int chain_reserve_v(void *s, size_t n) { return cpo_chain_reserve(s, n); }
+
 static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
 {
     int rc = 0;
-    hid_t gb = -1, gf = -1, g = -1, ids[STORE_MAX_COLS];
-    colspec cols[STORE_MAX_COLS];
+    hid_t gb = -1, gf = -1, g = -1;
     char obj[STORE_OBJ_MAX];
-    size_t nc, n = 0;
+    size_t n = 0;
 
-    for (size_t i = 0; i < STORE_MAX_COLS; i++)
-        ids[i] = -1;
     if ((rc = r_open_group(r, fid, "bars", "/bars", &gb)) ||
         (rc = r_open_group(r, fid, "funding", "/funding", &gf)))
         goto cleanup;
@@ -1127,18 +1158,9 @@ static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
         if ((rc = r_series_group(r, gb, "/bars", sym, "symbol", &g, obj, sizeof obj)) ||
             (rc = r_attr(r, g, obj, "bar_ms", COL_I64, &b->bar_ms, 8)))
             goto cleanup;
-        nc = bars_cols(b, cols);
-        if ((rc = r_open_columns(r, g, obj, cols, nc, ids, &n)))
-            goto cleanup;
-        if (n > 0 && cpo_bars_reserve(b, n)) {
-            rc = r_nomem(r);
-            goto cleanup;
-        }
-        nc = bars_cols(b, cols); /* the arrays moved */
-        if ((rc = r_read_columns(r, obj, cols, nc, ids, n)))
+        if ((rc = r_load_series(r, g, obj, b, bars_cols_v, bars_reserve_v, &n)))
             goto cleanup;
         b->n = n;
-        close_all(ids, nc);
         H5Gclose(g);
         g = -1;
 
@@ -1146,24 +1168,14 @@ static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
                                  sizeof obj)) ||
             (rc = r_attr(r, g, obj, "interval_ms", COL_I64, &f->interval_ms, 8)))
             goto cleanup;
-        nc = funding_cols(f, cols);
-        if ((rc = r_open_columns(r, g, obj, cols, nc, ids, &n)))
-            goto cleanup;
-        if (n > 0 && cpo_funding_reserve(f, n)) {
-            rc = r_nomem(r);
-            goto cleanup;
-        }
-        nc = funding_cols(f, cols);
-        if ((rc = r_read_columns(r, obj, cols, nc, ids, n)))
+        if ((rc = r_load_series(r, g, obj, f, funding_cols_v, funding_reserve_v, &n)))
             goto cleanup;
         f->n = n;
-        close_all(ids, nc);
         H5Gclose(g);
         g = -1;
     }
 
 cleanup:
-    close_all(ids, STORE_MAX_COLS);
     if (g >= 0)
         H5Gclose(g);
     if (gf >= 0)
@@ -1202,14 +1214,11 @@ static int r_count_links(const rctx *r, hid_t g, const char *gpath, hsize_t *n)
 static int r_chains(const rctx *r, hid_t fid, cpo_dataset *ds)
 {
     int rc;
-    hid_t gp = -1, g = -1, ids[STORE_MAX_COLS];
-    colspec cols[STORE_MAX_COLS];
+    hid_t gp = -1, g = -1;
     char esc[STORE_ESC_MAX], obj[STORE_OBJ_MAX], und[CPO_CCY_MAX];
     hsize_t nlinks = 0;
-    size_t nc, n = 0;
+    size_t n = 0;
 
-    for (size_t i = 0; i < STORE_MAX_COLS; i++)
-        ids[i] = -1;
     if ((rc = r_open_group(r, fid, "chains", "/chains", &gp)) ||
         (rc = r_count_links(r, gp, "/chains", &nlinks)))
         goto cleanup;
@@ -1229,24 +1238,14 @@ static int r_chains(const rctx *r, hid_t fid, cpo_dataset *ds)
                         "per underlying)", obj, und);
             goto cleanup;
         }
-        nc = chain_cols(c, cols);
-        if ((rc = r_open_columns(r, g, obj, cols, nc, ids, &n)))
-            goto cleanup;
-        if (n > 0 && cpo_chain_reserve(c, n)) {
-            rc = r_nomem(r);
-            goto cleanup;
-        }
-        nc = chain_cols(c, cols);
-        if ((rc = r_read_columns(r, obj, cols, nc, ids, n)))
+        if ((rc = r_load_series(r, g, obj, c, chain_cols_v, chain_reserve_v, &n)))
             goto cleanup;
         c->n = n;
-        close_all(ids, nc);
         H5Gclose(g);
         g = -1;
     }
 
 cleanup:
-    close_all(ids, STORE_MAX_COLS);
     if (g >= 0)
         H5Gclose(g);
     if (gp >= 0)
