@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optbook.h"
 #include "params.h"
 
 /* ------------------------------------------------------------------------ */
@@ -58,13 +59,40 @@ void cpo_run_spec_init(cpo_run_spec *s)
     snprintf(s->currency, sizeof s->currency, "USD");
     s->fill = CPO_FILL_NEXT_OPEN;
     cpo_costs_init(&s->costs);
+    cpo_option_spec_init(&s->options);
 }
 
 const char *cpo_pnl_name(cpo_pnl_line l)
 {
     static const char *const names[CPO_PNL_COUNT] = {
-        "price", "funding", "fees", "slippage", "liquidation", "revaluation", "residual"};
+        "price", "funding", "fees", "slippage", "liquidation", "revaluation", "options", "residual"};
     return (unsigned)l < CPO_PNL_COUNT ? names[l] : "?";
+}
+
+const char *cpo_greek_name(cpo_greek_line g)
+{
+    static const char *const names[CPO_GREEK_COUNT] = {
+        "delta", "gamma", "vega", "theta", "vanna", "volga", "rho", "unexplained"};
+    return (unsigned)g < CPO_GREEK_COUNT ? names[g] : "?";
+}
+
+const char *cpo_wf_name(cpo_wf_line w)
+{
+    static const char *const names[CPO_WF_COUNT] = {"wf_time", "wf_underlying", "wf_vol",
+                                                    "wf_rate", "wf_residual"};
+    return (unsigned)w < CPO_WF_COUNT ? names[w] : "?";
+}
+
+void cpo_option_spec_init(cpo_option_spec *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fee_rate = 0.0003;
+    o->fee_cap = 0.125;
+    o->delivery_rate = 0.00015;
+    o->delivery_cap = 0.125;
+    o->explain_rel = 0.10;
+    o->explain_abs = 1e-5;
+    o->max_positions = 64;
 }
 
 void cpo_result_free(cpo_result *r)
@@ -84,6 +112,13 @@ void cpo_result_free(cpo_result *r)
     free(r->trades);
     free(r->events);
     free(r->mark_from_close);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        free(r->greek[g]);
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        free(r->wf[w]);
+    free(r->explain_flag);
+    free(r->opt_rows);
+    free(r->opt_trades);
     free(r);
 }
 
@@ -131,6 +166,11 @@ typedef struct engine {
     cpo_ledger_sink sink;
     void *sink_ctx;
     cpo_ledger_row *rows;
+    /* options (spec.options.enabled) */
+    optbook *ob;
+    int opt_ccy[CPO_OPT_MAX_UNDERLYINGS]; /* currency of each underlying's coin */
+    uint32_t *opt_tags;                    /* [io.cap_opt]: stage of io.opt[k] */
+    uint32_t cur_stage;                    /* pipeline index of the running stage */
 } engine;
 
 struct cpo_view {
@@ -610,10 +650,92 @@ static double h_weight(const cpo_view *v, size_t i)
 
 static double h_target(const cpo_view *v, size_t i) { return i < v->e->n ? v->e->target[i] : NAN; }
 
+/* --- options ------------------------------------------------------------- */
+
+static int h_chain(const cpo_view *v, const char *underlying, const cpo_chain **chain,
+                   size_t *begin, size_t *end)
+{
+    if (!v->e->ob)
+        return CPO_ENOTFOUND;
+    return ob_chain(v->e->ob, underlying, chain, begin, end);
+}
+
+static int h_option_quote(const cpo_view *v, const cpo_option_key *k, cpo_option_quote *out)
+{
+    if (!v->e->ob) {
+        memset(out, 0, sizeof *out);
+        return CPO_ENOTFOUND;
+    }
+    return ob_quote(v->e->ob, k, out);
+}
+
+static size_t h_option_positions(const cpo_view *v, const cpo_option_pos **pos)
+{
+    *pos = NULL;
+    return v->e->ob ? ob_positions(v->e->ob, pos) : 0;
+}
+
+static double h_coin_delta(const cpo_view *v, const char *coin)
+{
+    const engine *e = v->e;
+    long c = -1;
+    for (size_t k = 1; k < e->n_ccy; k++)
+        if (!strcmp(e->ccy_name[k], coin))
+            c = (long)k;
+    if (c < 0)
+        return 0.0;
+    /* USD value of the coin's holdings: I * E_c; d/dI = E_c + I dE_c/dI. */
+    double d = e->cash[c];
+    for (size_t i = 0; i < e->n; i++)
+        if (e->ccy[i] == c && e->q[i] != 0.0 && isfinite(e->mk[i])) {
+            d += value_of(e, i, e->mk[i]);
+            if (e->inv[i] && e->perp[i])
+                d += e->q[i] * e->cs[i] / e->mk[i];
+        }
+    if (e->ob) {
+        long u = ob_find_underlying(e->ob, coin);
+        if (u >= 0)
+            d += ob_delta_coin(e->ob, (size_t)u);
+    }
+    return d;
+}
+
+static int h_option_target(const cpo_view *v, cpo_stage_io *io, const cpo_option_key *k,
+                           double qty)
+{
+    engine *e = v->e;
+    if (!k || !isfinite(qty))
+        return cpo_error_set(e->err, CPO_EINVAL, NULL, 0, 0,
+                             "option target %.6g is not valid (expected a finite quantity)", qty);
+    for (size_t j = 0; j < io->n_opt; j++)
+        if (io->opt[j].key.expiry_ms == k->expiry_ms && io->opt[j].key.strike == k->strike &&
+            io->opt[j].key.right == k->right &&
+            !strcmp(io->opt[j].key.underlying, k->underlying)) {
+            io->opt[j].qty = qty;
+            if (e->opt_tags)
+                e->opt_tags[j] = e->cur_stage;
+            return 0;
+        }
+    if (io->n_opt >= io->cap_opt)
+        return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
+                             "more than %zu option targets in one step (expected at most "
+                             "2 x max_positions)",
+                             io->cap_opt);
+    io->opt[io->n_opt].key = *k;
+    io->opt[io->n_opt].qty = qty;
+    if (e->opt_tags)
+        e->opt_tags[io->n_opt] = e->cur_stage;
+    io->n_opt++;
+    return 0;
+}
+
+static uint32_t h_stage_index(const cpo_view *v) { return v->e->cur_stage; }
+
 static const cpo_host host_api = {
     CPO_STAGE_ABI_VERSION, sizeof(cpo_host), h_step, h_now, h_bar_ms, h_n_instr, h_instrument,
     h_find, h_series, h_times, h_funding, h_equity, h_position, h_weight, h_target,
-    cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item};
+    cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item,
+    h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index};
 
 const cpo_host *cpo_engine_host(void);
 const cpo_host *cpo_engine_host(void) { return &host_api; }
@@ -627,6 +749,9 @@ static void equity_by_ccy(const engine *e, double *eq)
     for (size_t i = 0; i < e->n; i++)
         if (e->q[i] != 0.0 && isfinite(e->mk[i]))
             eq[e->ccy[i]] += value_of(e, i, e->mk[i]);
+    if (e->ob)
+        for (size_t u = 0; u < ob_n_underlyings(e->ob); u++)
+            eq[e->opt_ccy[u]] += ob_value_coin(e->ob, u);
 }
 
 static double equity_now(const engine *e)
@@ -707,8 +832,9 @@ static int setup(engine *e)
         e->perp[i] = in->kind == CPO_KIND_PERP || in->kind == CPO_KIND_FUTURE;
         if (in->kind == CPO_KIND_OPTION)
             return cpo_error_set(e->err, CPO_EINVAL, NULL, 0, 0,
-                                 "%s is an option: option positions are not in this engine yet "
-                                 "(expected spot, perpetual or future instruments)",
+                                 "%s is an option instrument: options are held from the chains "
+                                 "([options] section), not as bars (expected spot, perpetual or "
+                                 "future instruments)",
                                  in->symbol);
         const char *settle = e->inv[i] ? (in->base[0] ? in->base : in->underlying) : in->quote;
         int c = ccy_index(e, settle);
@@ -742,6 +868,61 @@ static int setup(engine *e)
     return 0;
 }
 
+static int ob_event(void *ctx, int kind, double value, const char *msg)
+{
+    return add_event(ctx, kind, -1, value, "%s", msg);
+}
+
+/* The option book, its coins' currencies and the option targets' room. */
+static int setup_options(engine *e)
+{
+    const cpo_option_spec *o = &e->spec->options;
+    if (!o->enabled)
+        return 0;
+    int rc = ob_new(&e->ob, e->m, o, e->spec->costs.slippage_bps, ob_event, e, e->err);
+    if (rc)
+        return rc;
+    for (size_t u = 0; u < o->n_underlyings; u++) {
+        int c = ccy_index(e, o->underlying[u]);
+        if (c <= 0)
+            return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
+                                 "options: underlying %s cannot be a settlement currency "
+                                 "(expected a coin, at most %d currencies)",
+                                 o->underlying[u], CPO_MAX_CCY);
+        e->opt_ccy[u] = c;
+        if (e->rate_src[c][0] < 0) {
+            /* A coin new to the book: priced by the option index. */
+            long i = cpo_market_find(e->m, o->index[u]);
+            e->rate_src[c][0] = i;
+            e->rate[c] = NAN;
+        }
+    }
+    size_t cap = 2 * (o->max_positions ? o->max_positions : 64);
+    e->io.opt = calloc(cap, sizeof *e->io.opt);
+    e->opt_tags = calloc(cap, sizeof *e->opt_tags);
+    if (!e->io.opt || !e->opt_tags)
+        return nomem(e);
+    e->io.cap_opt = cap;
+    return 0;
+}
+
+/* Book what the option book did in the last phase. */
+static void drain_options(engine *e)
+{
+    for (size_t u = 0; u < ob_n_underlyings(e->ob); u++) {
+        ob_flow f;
+        ob_drain(e->ob, u, &f);
+        int c = e->opt_ccy[u];
+        e->cash[c] += f.cash;
+        if (f.options != 0.0)
+            book(e, -1, c, CPO_PNL_OPTIONS, f.options);
+        if (f.fees != 0.0)
+            book(e, -1, c, CPO_PNL_FEES, f.fees);
+        if (f.slippage != 0.0)
+            book(e, -1, c, CPO_PNL_SLIPPAGE, f.slippage);
+    }
+}
+
 static void teardown(engine *e)
 {
     for (size_t s = 0; s < e->spec->n_stages; s++) {
@@ -767,6 +948,9 @@ static void teardown(engine *e)
     free(e->io.qty);
     free(e->line_i);
     free(e->rows);
+    free(e->io.opt);
+    free(e->opt_tags);
+    ob_free(e->ob);
 }
 
 static int alloc_result(engine *e, size_t steps)
@@ -788,6 +972,14 @@ static int alloc_result(engine *e, size_t steps)
              r->mark_from_close;
     for (int l = 0; l < CPO_PNL_COUNT; l++)
         ok = ok && (r->pnl[l] = malloc(s * sizeof(double))) != NULL;
+    if (e->spec->options.enabled) {
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            ok = ok && (r->greek[g] = calloc(s, sizeof(double))) != NULL;
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            ok = ok && (r->wf[w] = calloc(s, sizeof(double))) != NULL;
+        ok = ok && (r->explain_flag = calloc(s, 1)) != NULL;
+        r->surface_mode = e->spec->options.surface_mode;
+    }
     if (!ok)
         return nomem(e);
     return 0;
@@ -801,6 +993,7 @@ static int run_stages(engine *e, cpo_stage_role role, cpo_view *v)
         const cpo_stage_inst *in = &e->spec->stages[s];
         if (in->def->role != role)
             continue;
+        e->cur_stage = (uint32_t)s;
         int rc = in->def->run(e->state[s], in->params, &host_api, v, &e->io, e->err);
         if (rc)
             return rc;
@@ -813,6 +1006,7 @@ static int pipeline(engine *e, cpo_view *v, int *rebalance)
 {
     *rebalance = 0;
     e->io.fire = 0;
+    e->io.n_opt = 0;
     int rc = run_stages(e, CPO_ROLE_SCHEDULE, v);
     if (rc || !e->io.fire)
         return rc;
@@ -931,7 +1125,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         return cpo_error_set(err, CPO_ERANGE, NULL, 0, 0,
                              "the period holds no bar of the data (expected start <= end within the data)");
     size_t steps = t1 - t0 + 1;
-    if ((rc = setup(&e)) || (rc = alloc_result(&e, steps)))
+    if ((rc = setup(&e)) || (rc = setup_options(&e)) || (rc = alloc_result(&e, steps)))
         goto fail;
     cpo_result *r = e.r;
     r->n_steps = steps;
@@ -973,6 +1167,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         e.rate_prev[c] = e.rate[c];
     for (size_t s = 0; s < spec->n_stages; s++) {
         const cpo_stage_inst *in = &spec->stages[s];
+        e.cur_stage = (uint32_t)s;
         if (in->def->init && (rc = in->def->init(&e.state[s], in->params, &host_api, &view, err)))
             goto fail;
     }
@@ -998,6 +1193,12 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             if (isfinite(e.rate[c]) && isfinite(e.rate_prev[c]))
                 e.line[CPO_PNL_REVALUATION] += e.eq_ccy_prev[c] * (e.rate[c] - e.rate_prev[c]);
         }
+        if (e.ob) {
+            double rates[CPO_OPT_MAX_UNDERLYINGS];
+            for (size_t u = 0; u < ob_n_underlyings(e.ob); u++)
+                rates[u] = e.rate[e.opt_ccy[u]];
+            ob_begin_step(e.ob, t, rates);
+        }
         /* 1. Funding stamped exactly at the open, then next-open fills. */
         if (e.any_pending || t == t0) {
             for (size_t i = 0; i < e.n; i++)
@@ -1008,6 +1209,12 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             e.any_pending = 0;
             if ((rc = execute(&e, e.pend, CPO_F_OPEN, ts)))
                 goto fail;
+        }
+        /* Options: settle what expired by the open, fill their orders. */
+        if (e.ob) {
+            if ((rc = ob_open(e.ob, err)))
+                goto fail;
+            drain_options(&e);
         }
         /* 2. Funding during the bar. */
         for (size_t i = 0; i < e.n; i++)
@@ -1031,6 +1238,14 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                 gross += fabs(x);
                 net += x;
             }
+        }
+        /* Options: settle what expires in the bar, mark the rest. */
+        if (e.ob) {
+            if ((rc = ob_close(e.ob, err)))
+                goto fail;
+            drain_options(&e);
+            for (size_t u = 0; u < ob_n_underlyings(e.ob); u++)
+                val[e.opt_ccy[u]] += ob_value_coin(e.ob, u);
         }
         /* 5-6. The pipeline, and orders. */
         int rebalance = 0, filled_now = 0;
@@ -1060,6 +1275,16 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                 if ((rc = execute(&e, e.tq, CPO_F_CLOSE, ts_end - 1)))
                     goto fail;
                 filled_now = 1;
+            }
+            if (e.ob) {
+                if ((rc = ob_orders(e.ob, &e.io, e.opt_tags, err)))
+                    goto fail;
+                if (spec->fill == CPO_FILL_THIS_CLOSE && ob_pending(e.ob)) {
+                    if ((rc = ob_fill_close(e.ob, err)))
+                        goto fail;
+                    drain_options(&e);
+                    filled_now = 1;
+                }
             }
         }
         /* 7. The ledger row (equity recomputed whole after fills at the
@@ -1094,6 +1319,18 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         r->net[row] = eq != 0.0 ? net / eq : NAN;
         for (int l = 0; l < CPO_PNL_COUNT; l++)
             r->pnl[l][row] = e.line[l];
+        if (e.ob) {
+            double g[CPO_GREEK_COUNT], w[CPO_WF_COUNT];
+            int flag = 0;
+            ob_step_end(e.ob, e.line[CPO_PNL_OPTIONS], spec->options.explain_abs * fabs(eq), g, w,
+                        &flag);
+            for (int l = 0; l < CPO_GREEK_COUNT; l++)
+                r->greek[l][row] = g[l];
+            for (int l = 0; l < CPO_WF_COUNT; l++)
+                r->wf[l][row] = w[l];
+            r->explain_flag[row] = (uint8_t)flag;
+            r->n_explain_flagged += (size_t)flag;
+        }
         if (e.line_i && (rc = emit_rows(&e)))
             goto fail;
         eq_prev = eq;
@@ -1115,6 +1352,10 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     for (size_t c = 0; c < e.n_ccy; c++)
         snprintf(r->ccy[c], sizeof r->ccy[c], "%s", e.ccy_name[c]);
     memcpy(r->final_qty, e.q, e.n * sizeof *e.q);
+    if (e.ob) {
+        ob_take(e.ob, r);
+        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks);
+    }
     teardown(&e);
     *out = r;
     return 0;

@@ -66,6 +66,83 @@ typedef struct cpo_costs {
 
 void cpo_costs_init(cpo_costs *c); /* 10 bps taker spot, 5 bps perp, imr 1, mmr 0.005 */
 
+/*
+ * Option positions (Deribit inverse options on the market's chains).
+ *
+ * An option is valued at the close of each step: from the mark of its row
+ * in a snapshot taken during the bar when there is one (CPO_OPT_SRC_CHAIN),
+ * else from the volatility surface of the latest snapshot of its chain
+ * (cpo/surface.h, `surface` mode) with the index I at the close of the
+ * `index` instrument and F = I exp(b T), b the basis rate of the expiry in
+ * that snapshot.  Coin value c = V/P with P = F (Deribit's marks; coin_px)
+ * or I.  Orders fill at the next open (or this close) at the model price
+ * then, against the trader by half the snapshot's bid-ask spread
+ * (slippage) plus costs.slippage_bps; fee = min(fee_rate, fee_cap * c) coin
+ * per contract.  At expiry (Deribit 08:00 UTC) the position is settled in
+ * coin at the delivery price: the index's open of the step that starts at
+ * the expiry, else its close of the step whose bar holds the expiry
+ * (CPO_OPT_SRC_SETTLE); payoff max(S-K,0)/S (call) or max(K-S,0)/S (put),
+ * less the delivery fee min(delivery_rate, delivery_cap * payoff).
+ *
+ * Greek P&L explain (METHODS 3), per position and step, in coin:
+ *   dc = delta dI + gamma dI^2/2 + vega ds + theta dt + vanna dI ds
+ *        + volga ds^2/2 + rho dr + unexplained
+ * with start-of-step coin Greeks (cpo_black76_coin, w.r.t. the index),
+ * and the full-revaluation waterfall time -> underlying (I and F) -> vol
+ * -> rate, the rest a residual line; both converted to the reporting
+ * currency at the coin's rate of the step, as the options line is.
+ */
+typedef enum cpo_greek_line {
+    CPO_GREEK_DELTA = 0,
+    CPO_GREEK_GAMMA,
+    CPO_GREEK_VEGA,
+    CPO_GREEK_THETA,
+    CPO_GREEK_VANNA,
+    CPO_GREEK_VOLGA,
+    CPO_GREEK_RHO,
+    CPO_GREEK_UNEXPLAINED, /* the options line less the terms above */
+    CPO_GREEK_COUNT
+} cpo_greek_line;
+
+const char *cpo_greek_name(cpo_greek_line g); /* "delta", ..., "unexplained" */
+
+typedef enum cpo_wf_line {
+    CPO_WF_TIME = 0,       /* reprice at t1 (I0, F0, sigma0, r0) */
+    CPO_WF_UNDERLYING,     /* then at I1, F1 */
+    CPO_WF_VOL,            /* then at sigma1 */
+    CPO_WF_RATE,           /* then at r1 */
+    CPO_WF_RESIDUAL,       /* the options line less the steps above (a mark
+                              from the chain against the model price) */
+    CPO_WF_COUNT
+} cpo_wf_line;
+
+const char *cpo_wf_name(cpo_wf_line w); /* "wf_time", ... */
+
+#define CPO_OPT_MAX_UNDERLYINGS 4
+
+typedef struct cpo_option_spec {
+    int enabled;               /* 0: no option positions (chains ignored) */
+    int surface_mode;          /* cpo_surface_mode */
+    int coin_px_index;         /* 0: c = V/F (Deribit marks), 1: c = V/I */
+    size_t n_underlyings;      /* underlyings that may hold positions */
+    char underlying[CPO_OPT_MAX_UNDERLYINGS][CPO_CCY_MAX]; /* "BTC" */
+    char index[CPO_OPT_MAX_UNDERLYINGS][CPO_SYMBOL_MAX];  /* instrument whose
+                                  price is the index I ("BTCUSDT") */
+    char dvol[CPO_OPT_MAX_UNDERLYINGS][CPO_SYMBOL_MAX];   /* DVOL index
+                                  name ("BTC-DVOL"), dvol_scaled mode */
+    double rate;               /* r, continuous per year (Deribit: 0) */
+    double fee_rate;           /* coin per contract (0.0003) */
+    double fee_cap;            /* fraction of the premium (0.125) */
+    double delivery_rate;      /* coin per contract at expiry (0.00015) */
+    double delivery_cap;       /* fraction of the payoff (0.125) */
+    double explain_rel;        /* flag a step when |unexplained| > explain_rel
+                                  * |options line| ... (0.10) */
+    double explain_abs;        /* ... and > explain_abs * equity (1e-5) */
+    size_t max_positions;      /* open option positions at most (64) */
+} cpo_option_spec;
+
+void cpo_option_spec_init(cpo_option_spec *o);
+
 /* One stage of the pipeline: its table and its parameter values. */
 typedef struct cpo_stage_inst {
     const cpo_stage_def *def;
@@ -86,6 +163,7 @@ typedef struct cpo_run_spec {
     uint64_t seed;             /* recorded in every result */
     cpo_stage_inst stages[CPO_ROLE_COUNT * 4];
     size_t n_stages;           /* in pipeline order */
+    cpo_option_spec options;   /* option positions (cpo_option_spec_init) */
 } cpo_run_spec;
 
 void cpo_run_spec_init(cpo_run_spec *s);
@@ -117,7 +195,8 @@ enum {
     CPO_EVENT_LIQUIDATION = 1,
     CPO_EVENT_CAPPED = 2,       /* order cut by the participation cap */
     CPO_EVENT_NO_PRICE = 3,     /* target on an instrument without a price */
-    CPO_EVENT_MARGIN = 4        /* order cut for lack of margin */
+    CPO_EVENT_MARGIN = 4,       /* order cut for lack of margin */
+    CPO_EVENT_OPTION = 5        /* an option order or surface left out */
 };
 
 /* P&L lines of a ledger row (reporting currency). */
@@ -128,6 +207,8 @@ typedef enum cpo_pnl_line {
     CPO_PNL_SLIPPAGE,     /* fills against their reference price (<= 0) */
     CPO_PNL_LIQUIDATION,  /* margin charged on liquidation (<= 0) */
     CPO_PNL_REVALUATION,  /* coin balances revalued at the new index */
+    CPO_PNL_OPTIONS,      /* option positions marked to market at constant
+                             position (split by Greek in cpo_result.greek) */
     CPO_PNL_RESIDUAL,     /* change in equity not explained by the above */
     CPO_PNL_COUNT
 } cpo_pnl_line;
@@ -135,6 +216,40 @@ typedef enum cpo_pnl_line {
 const char *cpo_pnl_name(cpo_pnl_line l); /* "price", "funding", ... */
 
 #define CPO_MAX_CCY 8
+
+/* One option position at the close of one step (cpo_result.opt_rows). */
+typedef struct cpo_option_row {
+    int64_t ts;
+    size_t step;
+    char name[CPO_SYMBOL_MAX];  /* "BTC-27MAR26-90000-C" */
+    cpo_option_key key;
+    uint32_t tag;               /* pipeline index of the stage that opened it */
+    double qty;                 /* contracts held during the step (signed) */
+    cpo_option_quote quote;     /* the valuation at the close */
+    double value_coin;          /* qty * coin price */
+    double rate;                /* USD per coin used for the lines */
+    double mtm_coin;            /* qty * (c1 - c0): the options line, coin */
+    double greek_coin[CPO_GREEK_COUNT]; /* explain of mtm_coin */
+    double wf_coin[CPO_WF_COUNT];
+    int flagged;                /* |unexplained| over the threshold */
+    int settled;                /* 1 at the step it expired */
+} cpo_option_row;
+
+/* An option fill or settlement (cpo_result.opt_trades). */
+typedef struct cpo_option_trade {
+    int64_t ts;
+    size_t step;
+    char name[CPO_SYMBOL_MAX];
+    cpo_option_key key;
+    uint32_t tag;
+    double qty;        /* signed contracts */
+    double px;         /* coin per contract (fill or payoff) */
+    double ref_px;     /* model price the fill is measured against, coin */
+    double fee;        /* coin, >= 0 (trading or delivery fee) */
+    double slippage;   /* coin, >= 0 */
+    double index;      /* I at the fill (the delivery price at settlement) */
+    int settlement;    /* 1: expiry */
+} cpo_option_trade;
 
 /* The result of a run.  Owned by the caller (cpo_result_free). */
 typedef struct cpo_result {
@@ -164,6 +279,18 @@ typedef struct cpo_result {
                                        data gives no mark price for: it was
                                        marked (and liquidated) at its last-trade
                                        close, an approximation of the mark */
+    /* Options (NULL / 0 unless spec.options.enabled). */
+    double *greek[CPO_GREEK_COUNT]; /* [n_steps] Taylor explain of the options
+                                       line (reporting ccy); sums to it exactly */
+    double *wf[CPO_WF_COUNT];       /* [n_steps] waterfall; sums to it exactly */
+    uint8_t *explain_flag;          /* [n_steps] 1: |unexplained| over threshold */
+    size_t n_explain_flagged;
+    cpo_option_row *opt_rows;       /* per position per step */
+    size_t n_opt_rows;
+    cpo_option_trade *opt_trades;
+    size_t n_opt_trades;
+    int surface_mode;               /* cpo_surface_mode used */
+    size_t n_chain_marks, n_surface_marks; /* position-steps by price source */
 } cpo_result;
 
 void cpo_result_free(cpo_result *r); /* NULL is a no-op */

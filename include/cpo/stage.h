@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpo/black76.h"
 #include "cpo/error.h"
 #include "cpo/instrument.h"
 #include "cpo/market.h"
@@ -73,6 +74,40 @@ typedef struct cpo_params cpo_params;
  * (opaque; read with the host API). */
 typedef struct cpo_view cpo_view;
 
+/* One option contract of a chain: Deribit style, multiplier 1 coin of the
+ * underlying, premium and payoff in coin (inverse). */
+typedef struct cpo_option_key {
+    char underlying[CPO_CCY_MAX]; /* "BTC": the chain's underlying */
+    int64_t expiry_ms;            /* UTC ms (Deribit: 08:00) */
+    double strike;                /* USD */
+    int right;                    /* cpo_right */
+} cpo_option_key;
+
+/* A target position in one option, set by a stage. */
+typedef struct cpo_option_target {
+    cpo_option_key key;
+    double qty;      /* target contracts, signed (short < 0); 0 closes */
+} cpo_option_target;
+
+/* An option valued at the close of the current step. */
+typedef struct cpo_option_quote {
+    int source;           /* CPO_OPT_SRC_*: where the price came from */
+    double index;         /* I, USD */
+    double fwd;           /* F of the option's expiry, USD */
+    double vol;           /* sigma used (decimal) */
+    double t_years;       /* (expiry - t) / year */
+    double bid, ask;      /* coin, from the latest snapshot; NaN if none */
+    cpo_black76_out usd;  /* USD price and Greeks (w.r.t. F) */
+    cpo_black76_coin coin;/* coin price and Greeks (w.r.t. I) */
+} cpo_option_quote;
+
+enum {
+    CPO_OPT_SRC_NONE = 0,    /* no price (no snapshot yet, no index) */
+    CPO_OPT_SRC_CHAIN = 1,   /* the mark of a snapshot taken in this bar */
+    CPO_OPT_SRC_SURFACE = 2, /* the surface of the latest snapshot */
+    CPO_OPT_SRC_SETTLE = 3   /* expired: the payoff at the delivery price */
+};
+
 /* What a stage reads and writes; arrays have n entries (instruments of
  * the market, in market order). */
 typedef struct cpo_stage_io {
@@ -83,7 +118,22 @@ typedef struct cpo_stage_io {
                           NaN = leave that instrument alone */
     double *qty;       /* target quantity in contracts; NaN = use weight.
                           A finite qty wins over weight. */
+    /* Option targets (appended with host->option_target; positions not
+     * named are left alone).  Cleared before the pipeline runs. */
+    size_t n_opt, cap_opt;
+    cpo_option_target *opt;
 } cpo_stage_io;
+
+/* An option position of the book (host->option_positions). */
+typedef struct cpo_option_pos {
+    cpo_option_key key;
+    char name[CPO_SYMBOL_MAX]; /* "BTC-27MAR26-90000-C" */
+    double qty;                /* contracts, signed */
+    double avg_px;             /* average premium paid, coin per contract */
+    int64_t opened_ms;         /* when the position was opened */
+    uint32_t tag;              /* the stage that opened it (pipeline index) */
+    cpo_option_quote quote;    /* at the close of the current step */
+} cpo_option_pos;
 
 /* The host API handed to every stage.  All functions are safe to call from
  * run(); none allocates on the caller's behalf except where stated. */
@@ -114,6 +164,30 @@ typedef struct cpo_host {
     /* LIST parameter: number of items, and item k. */
     size_t (*param_count)(const cpo_params *p, const char *name);
     const char *(*param_item)(const cpo_params *p, const char *name, size_t k);
+    /* --- options (tables with struct_size > offsetof(cpo_host, chain)) ---
+     * The latest chain snapshot of an underlying taken at or before the
+     * close of the current step: rows [*begin, *end) of *chain (columns as
+     * in cpo/dataset.h).  0, or CPO_ENOTFOUND if none yet. */
+    int (*chain)(const cpo_view *v, const char *underlying, const cpo_chain **chain,
+                 size_t *begin, size_t *end);
+    /* Value any option of that underlying at the close of the current
+     * step, as the book marks it.  0, or an error code (no price). */
+    int (*option_quote)(const cpo_view *v, const cpo_option_key *k, cpo_option_quote *out);
+    /* The book's option positions (after marking at this step). */
+    size_t (*option_positions)(const cpo_view *v, const cpo_option_pos **pos);
+    /* Dollar delta of everything held in the coin `underlying`, in coins:
+     * d(USD value)/dI of the coin balance, the option positions (coin
+     * value + account delta) and positions in instruments settled in that
+     * coin.  Linear instruments are not included: add their positions. */
+    double (*coin_delta)(const cpo_view *v, const char *underlying);
+    /* Append an option target to io (at most one per option: a second
+     * target for the same option replaces the first).  CPO_ERANGE when
+     * io holds cap_opt targets already. */
+    int (*option_target)(const cpo_view *v, cpo_stage_io *io, const cpo_option_key *k,
+                         double qty);
+    /* The index of this stage instance in the pipeline (a tag for the
+     * positions it opens); set while its init/run is called. */
+    uint32_t (*stage_index)(const cpo_view *v);
 } cpo_host;
 
 typedef struct cpo_stage_def {
