@@ -916,6 +916,20 @@ static int64_t tolerance(int64_t step)
     return t < CPO_MS_MINUTE ? t : CPO_MS_MINUTE;
 }
 
+/* The funding interval in force at time t: the regime (as the file gave
+ * it) with the latest start at or before t, else the median spacing. */
+static int64_t interval_at(const cpo_import_ctx *c, int64_t t, int64_t step)
+{
+    int64_t best_from = 0, iv = 0;
+    for (size_t k = 0; k < c->n_regimes; k++)
+        if (c->regime_from[k] <= t && (!iv || c->regime_from[k] >= best_from) &&
+            c->regime_iv[k] > 0) {
+            best_from = c->regime_from[k];
+            iv = c->regime_iv[k];
+        }
+    return iv > 0 ? iv : step;
+}
+
 static void count_gaps(cpo_import_ctx *c, const vstate *v, int64_t step)
 {
     cpo_import_report *r = c->rep;
@@ -925,16 +939,17 @@ static void count_gaps(cpo_import_ctx *c, const vstate *v, int64_t step)
     r->step_ms = step;
     if (step <= 0 || n < 2)
         return;
-    int64_t tol = tolerance(step);
     char list[CPO_ERROR_MSG_MAX], t[48], sd[32];
     size_t w = 0, listed = 0;
     long first_line = 0;
     list[0] = '\0';
     for (size_t i = 1; i < n; i++) {
-        int64_t d = ts[i] - ts[i - 1];
-        if (d <= step + tol)
+        int64_t d = ts[i] - ts[i - 1], st = step;
+        if (c->stage == CPO_STAGE_FUNDING)
+            st = interval_at(c, ts[i - 1], step);
+        if (d <= st + tolerance(st))
             continue;
-        int64_t miss = (int64_t)llround((double)d / (double)step) - 1;
+        int64_t miss = (int64_t)llround((double)d / (double)st) - 1;
         if (miss < 1)
             miss = 1;
         r->gaps++;

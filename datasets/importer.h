@@ -51,6 +51,11 @@ typedef struct cpo_import_ctx {
      * the checks import.c runs after the reader (0: not known): the time
      * stamp and, for bars and IV indices, OHLC and volume. */
     int col_ts, col_open, col_high, col_low, col_close, col_volume;
+    /* FUNDING: the nominal interval from each time on, where the file says
+     * it (BitMEX fundingInterval): the gap check expects the interval in
+     * force at each row rather than the median spacing.  In file order. */
+    size_t n_regimes;
+    int64_t regime_from[8], regime_iv[8];
 } cpo_import_ctx;
 
 /*

@@ -513,6 +513,11 @@ static int on_bitmex(void *ud, const cpo_csv_row *row)
         cpo_import_note(c, CPO_ISSUE_INFO, 0, row->line, st->ix[BM_INTERVAL] + 1,
                         "funding interval changes from %s to %s at %s", a, b, t);
     }
+    if ((!st->cur_iv || iv != st->cur_iv) && c->n_regimes < 8) {
+        c->regime_from[c->n_regimes] = ts;
+        c->regime_iv[c->n_regimes] = iv;
+        c->n_regimes++;
+    }
     st->cur_iv = iv;
     if (!st->last_iv || ts >= st->last_ts) {
         st->last_ts = ts;

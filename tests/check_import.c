@@ -1017,6 +1017,28 @@ START_TEST(test_check_only)
 }
 END_TEST
 
+/* BitMEX XBTUSD paid funding daily until 2016-06-04 12:00, then every 8h
+ * (fundingInterval says so on every row): the daily rows are not gaps of
+ * the 8h median spacing.  A missing 8h row still is: 1 gap, 1 step. */
+START_TEST(test_gaps_funding_interval_regimes)
+{
+    static cpo_import_report rep;
+    memset(&rep, 0, sizeof rep);
+    char *a = dpath("bitmex_funding.csv");
+    ck_assert_int_eq(cpo_import_file(NULL, a, NULL, &rep, NULL), 0);
+    ck_assert_uint_eq(rep.rows_kept, 7);
+    ck_assert_uint_eq(rep.gaps, 0);
+    free(a);
+    memset(&rep, 0, sizeof rep);
+    a = dpath("bitmex_funding_gap.csv");
+    ck_assert_int_eq(cpo_import_file(NULL, a, NULL, &rep, NULL), 0);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    ck_assert_uint_eq(rep.gaps, 1);
+    ck_assert_uint_eq(rep.missing_steps, 1);
+    free(a);
+}
+END_TEST
+
 /* --- provenance and the report ---------------------------------------------------------- */
 
 START_TEST(test_provenance)
@@ -1309,6 +1331,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
     tcase_add_test(tc, test_failure_leaves_dataset);
     tcase_add_test(tc, test_check_only);
+    tcase_add_test(tc, test_gaps_funding_interval_regimes);
     tcase_add_test(tc, test_provenance);
     tcase_add_test(tc, test_report_print);
     tcase_add_test(tc, test_real_daily);
