@@ -40,6 +40,31 @@ static int nomem(cpo_error *err)
     return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
 }
 
+/*
+ * A result with options gets parts of its own for the option positions:
+ * their options line, and the fees and slippage the instrument rows do not
+ * hold (option trading and delivery fees, booked on the book's lines).  A
+ * result whose options line is all 0 and that has no Greek explain has
+ * none, so that the files of runs without options do not change.
+ */
+static int result_has_opt(const cpo_result *r)
+{
+    if (r->greek[CPO_GREEK_DELTA] || r->n_opt_rows || r->n_opt_trades)
+        return 1;
+    for (size_t t = 0; r->pnl[CPO_PNL_OPTIONS] && t < r->n_steps; t++)
+        if (r->pnl[CPO_PNL_OPTIONS][t] != 0.0)
+            return 1;
+    return 0;
+}
+
+#define AT_OPT_PARTS 3 /* options, fees, slippage */
+
+/* The computed assets table has the option parts. */
+static int at_has_opt(const cpo_attrib *a)
+{
+    return a->assets.n_parts == a->n_instr * AT_LINES + 2 + AT_OPT_PARTS;
+}
+
 void cpo_attrib_opts_init(cpo_attrib_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -65,7 +90,7 @@ const char *cpo_attrib_file_name(cpo_attrib_file f)
 {
     static const char *const names[CPO_ATTRIB_FILE_COUNT] = {
         "attribution_asset.csv", "attribution_asset_series.csv", "attribution_risk.csv",
-        "attribution_factor.csv", "attribution_factor_rolling.csv"};
+        "attribution_factor.csv", "attribution_factor_rolling.csv", "attribution_greek.csv"};
     return (unsigned)f < CPO_ATTRIB_FILE_COUNT ? names[f] : NULL;
 }
 
@@ -417,7 +442,7 @@ cleanup:
 static int risk_post(cpo_attrib *a, const double *wmean, cpo_error *err)
 {
     cpo_attrib_risk *k = &a->risk;
-    size_t T = a->ser_steps, n = a->n_instr, J = n + 2;
+    size_t T = a->ser_steps, n = a->n_instr, J = n + 2 + (size_t)at_has_opt(a);
     if (T < 2) {
         snprintf(k->post_note, sizeof k->post_note, "%zu steps (expected at least 2)", T);
         return 0;
@@ -455,7 +480,7 @@ static int risk_post(cpo_attrib *a, const double *wmean, cpo_error *err)
     k->post_sum = 0.0;
     for (size_t j = 0; j < J; j++) {
         cpo_attrib_risk_row *q = &k->post[j];
-        q->instr = j < n ? (long)j : (j == n ? -1 : -2);
+        q->instr = j < n ? (long)j : j == n ? -1 : j == n + 1 ? -2 : CPO_ATTRIB_INSTR_OPTIONS;
         q->weight = j < n ? wmean[j] : NAN;
         q->marginal = NAN;
         q->contribution = gsl_stats_covariance(a->ser_c + j, J, rp, 1, T) / sd;
@@ -474,7 +499,9 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
     results_free(a);
     if ((rc = locate(a, r, &t0, err)))
         return rc;
-    size_t T = r->n_steps, n = a->n_instr, J = n + 2;
+    size_t T = r->n_steps, n = a->n_instr;
+    int has_opt = result_has_opt(r);
+    size_t J = n + 2 + (size_t)has_opt;
     cpo_attrib_assets *as = &a->assets;
     cpo_attrib_risk *rk = &a->risk;
     rk->periods_per_year = a->step_ms > 0 ? (double)(365 * CPO_MS_DAY) / (double)a->step_ms : NAN;
@@ -494,7 +521,7 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
                              "rows of one run, as the engine makes them)");
     if ((rc = at_factor_periods(a, r, &starts, &np, err)))
         goto cleanup;
-    as->n_parts = n * AT_LINES + 2;
+    as->n_parts = n * AT_LINES + 2 + (has_opt ? AT_OPT_PARTS : 0);
     as->parts = calloc(as->n_parts, sizeof *as->parts);
     lacc = calloc(as->n_parts, sizeof *lacc);
     expo = calloc(n ? n : 1, sizeof *expo);
@@ -519,6 +546,12 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
     as->parts[n * AT_LINES].line = CPO_PNL_REVALUATION;
     as->parts[n * AT_LINES + 1].instr = -1;
     as->parts[n * AT_LINES + 1].line = CPO_PNL_RESIDUAL;
+    static const cpo_pnl_line opt_lines[AT_OPT_PARTS] = {CPO_PNL_OPTIONS, CPO_PNL_FEES,
+                                                          CPO_PNL_SLIPPAGE};
+    for (size_t b = 0; has_opt && b < AT_OPT_PARTS; b++) {
+        as->parts[n * AT_LINES + 2 + b].instr = CPO_ATTRIB_INSTR_OPTIONS;
+        as->parts[n * AT_LINES + 2 + b].line = opt_lines[b];
+    }
     long tf = last_rebalance(r, t0);
     as->linked_ok = 1;
     size_t k = 0, p = 0;
@@ -542,6 +575,7 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
         as->total_arith += Rt;
         memset(expo, 0, n * sizeof *expo);
         double *cs = a->ser_c + t * J;
+        double rows_fees = 0.0, rows_slip = 0.0; /* the instrument rows' of this step */
         for (; k < a->n_rows && a->rows[k].step == t0 + t; k++) {
             const at_row *w = &a->rows[k];
             if (w->instr >= n)
@@ -554,6 +588,8 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
                 lacc[w->instr * AT_LINES + l] += kt * c;
                 cs[w->instr] += c;
             }
+            rows_fees += w->pnl[CPO_PNL_FEES];
+            rows_slip += w->pnl[CPO_PNL_SLIPPAGE];
             expo[w->instr] = w->exposure;
         }
         for (int b = 0; b < 2; b++) {
@@ -564,6 +600,19 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
             q->pnl += v;
             lacc[n * AT_LINES + (size_t)b] += kt * c;
             cs[n + (size_t)b] += c;
+        }
+        if (has_opt) {
+            double v[AT_OPT_PARTS] = {r->pnl[CPO_PNL_OPTIONS][t],
+                                      r->pnl[CPO_PNL_FEES][t] - rows_fees,
+                                      r->pnl[CPO_PNL_SLIPPAGE][t] - rows_slip};
+            for (size_t b = 0; b < AT_OPT_PARTS; b++) {
+                cpo_attrib_part *q = &as->parts[n * AT_LINES + 2 + b];
+                double c = v[b] / e0;
+                q->arith += c;
+                q->pnl += v[b];
+                lacc[n * AT_LINES + 2 + b] += kt * c;
+                cs[n + 2] += c;
+            }
         }
         if ((long)t == tf)
             for (size_t i = 0; i < n; i++)
@@ -656,6 +705,8 @@ int at_close(FILE *fp, const char *path, cpo_error *err)
 
 static const char *instr_name(const cpo_attrib *a, long i)
 {
+    if (i == CPO_ATTRIB_INSTR_OPTIONS)
+        return "(options)";
     return i >= 0 && (size_t)i < a->n_instr ? a->instr[i].symbol : "(book)";
 }
 
@@ -705,6 +756,11 @@ static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *pat
           "# rows of kind 'part' add up to the row of kind 'total'; 'residual' = total - "
           "sum_of_parts\n",
           fp);
+    if (at_has_opt(a))
+        fputs("# (options) lines: the option positions marked to market (options), and the "
+              "fees and slippage of the book's lines that no instrument row holds (option "
+              "trading and delivery fees, option fills)\n",
+              fp);
     if (a->too_big)
         fprintf(fp, "# %s\n", a->big_note);
     else if (a->n_rows == 0 && r->n_trades > 0)
@@ -743,7 +799,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
     FILE *fp = at_open(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
-    size_t n = a->n_instr, J = n + 2, T = a->ser_steps;
+    size_t n = a->n_instr, J = n + 2 + (size_t)at_has_opt(a), T = a->ser_steps;
     int rc = 0;
     double *acc = calloc(J, sizeof *acc);
     if (!acc) {
@@ -765,7 +821,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
         fputc(',', fp);
         at_put_text(fp, a->instr[i].symbol);
     }
-    fputs(",revaluation,residual\n", fp);
+    fputs(J > n + 2 ? ",revaluation,residual,options\n" : ",revaluation,residual\n", fp);
     double logsum = 0.0;
     char when[40];
     for (size_t t = 0; t < T; t++) {
@@ -810,7 +866,10 @@ static void risk_block(FILE *fp, const cpo_attrib *a, const char *view, int ok,
     double wsum = 0.0;
     for (size_t h = 0; h < nr; h++) {
         const cpo_attrib_risk_row *q = &rows[h];
-        const char *line = q->instr >= 0 ? "all" : q->instr == -1 ? "revaluation" : "residual";
+        const char *line = q->instr >= 0                         ? "all"
+                           : q->instr == -1                      ? "revaluation"
+                           : q->instr == CPO_ATTRIB_INSTR_OPTIONS ? "options"
+                                                                 : "residual";
         risk_line(fp, "part", view, instr_name(a, q->instr), line, q->weight, q->marginal,
                   q->contribution, sigma, ann);
         if (q->instr >= 0)
@@ -859,12 +918,161 @@ static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path
         fputs(k->post_note, fp);
         fputc('\n', fp);
     }
+    if (k->post_ok && at_has_opt(a))
+        fputs("# ex_post: the (options) row is the option positions' lines (options line, option "
+              "fees and slippage)\n",
+              fp);
     fputs("# rows of kind 'part' add up to the row of kind 'total' (sigma_p); 'residual' = "
           "total - sum_of_parts\n",
           fp);
     fputs("kind,view,instrument,line,weight,marginal,contribution,share,contribution_annual\n", fp);
     risk_block(fp, a, "ex_ante", k->ante_ok, k->ante, k->n_ante, k->ante_sigma, k->ante_sum);
     risk_block(fp, a, "ex_post", k->post_ok, k->post, k->n_post, k->post_sigma, k->post_sum);
+    return at_close(fp, path, err);
+}
+
+/* --- by Greek ---------------------------------------------------------------------- */
+
+const char *cpo_attrib_greek_name(cpo_attrib_greek_line l)
+{
+    static const char *const names[CPO_AG_COUNT] = {
+        "delta",   "gamma",    "vega",        "theta",       "vanna",
+        "volga",   "rho",      "unexplained", "funding",     "fees",
+        "slippage", "liquidation", "revaluation", "residual"};
+    return (unsigned)l < CPO_AG_COUNT ? names[l] : "?";
+}
+
+void cpo_attrib_greeks_free(cpo_attrib_greeks *g)
+{
+    if (!g)
+        return;
+    free(g->ts);
+    free(g->equity);
+    free(g->change);
+    free(g->line);
+    memset(g, 0, sizeof *g);
+}
+
+/* The engine's line l at step t (0 where the result has no such column). */
+static double pnl_at(const cpo_result *r, cpo_pnl_line l, size_t t)
+{
+    return r->pnl[l] ? r->pnl[l][t] : 0.0;
+}
+
+int cpo_attrib_greeks_compute(cpo_attrib_greeks *g, const cpo_result *r, cpo_error *err)
+{
+    memset(g, 0, sizeof *g);
+    size_t T = r->n_steps;
+    if (T == 0 || !r->equity || !r->ts)
+        return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                             "attribution by Greek: the result has no steps (expected a run "
+                             "of at least one step)");
+    g->ts = malloc(T * sizeof *g->ts);
+    g->equity = malloc(T * sizeof *g->equity);
+    g->change = malloc(T * sizeof *g->change);
+    g->line = calloc(T * CPO_AG_COUNT, sizeof *g->line);
+    if (!g->ts || !g->equity || !g->change || !g->line) {
+        cpo_attrib_greeks_free(g);
+        return nomem(err);
+    }
+    g->n_steps = T;
+    g->has_options = r->greek[CPO_GREEK_DELTA] != NULL;
+    /* The engine's lines that map one to one. */
+    static const struct {
+        cpo_attrib_greek_line ag;
+        cpo_pnl_line pl;
+    } same[] = {{CPO_AG_FUNDING, CPO_PNL_FUNDING},         {CPO_AG_FEES, CPO_PNL_FEES},
+                {CPO_AG_SLIPPAGE, CPO_PNL_SLIPPAGE},       {CPO_AG_LIQUIDATION, CPO_PNL_LIQUIDATION},
+                {CPO_AG_REVALUATION, CPO_PNL_REVALUATION}};
+    double prev = r->capital;
+    for (size_t t = 0; t < T; t++) {
+        double *x = g->line + t * CPO_AG_COUNT;
+        x[CPO_AG_DELTA] = pnl_at(r, CPO_PNL_PRICE, t);
+        if (g->has_options) {
+            /* Taylor terms: delta .. rho, and the options' unexplained term. */
+            for (int k = CPO_GREEK_DELTA; k <= CPO_GREEK_UNEXPLAINED; k++)
+                x[CPO_AG_DELTA + k] += r->greek[k] ? r->greek[k][t] : 0.0;
+        } else {
+            x[CPO_AG_UNEXPLAINED] = pnl_at(r, CPO_PNL_OPTIONS, t);
+        }
+        for (size_t k = 0; k < sizeof same / sizeof same[0]; k++)
+            x[same[k].ag] = pnl_at(r, same[k].pl, t);
+        double dE = r->equity[t] - prev, rest = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            if (l != CPO_AG_RESIDUAL)
+                rest += x[l];
+        x[CPO_AG_RESIDUAL] = dE - rest;
+        double sum = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++) {
+            sum += x[l];
+            g->total[l] += x[l];
+        }
+        double scale = fmax(fabs(r->equity[t]), 1.0);
+        double gap = fabs(sum - dE) / scale;
+        double rgap = fabs(x[CPO_AG_RESIDUAL] - pnl_at(r, CPO_PNL_RESIDUAL, t)) / scale;
+        if (!(gap <= g->max_gap)) /* NaN counts */
+            g->max_gap = gap;
+        if (!(rgap <= g->max_residual_gap))
+            g->max_residual_gap = rgap;
+        g->ts[t] = r->ts[t];
+        g->equity[t] = r->equity[t];
+        g->change[t] = dE;
+        g->total_change += dE;
+        prev = r->equity[t];
+    }
+    return 0;
+}
+
+int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_error *err)
+{
+    FILE *fp = at_open(path, err);
+    if (!fp)
+        return err ? err->code : CPO_EIO;
+    fputs("# attribution by Greek (METHODS 3): the change in equity of each step split into "
+          "Greek and cost lines (reporting currency); cumulative columns cum_* from the start "
+          "of the run\n",
+          fp);
+    fputs("# delta: the price line (spot, perpetuals, futures at constant position) + the "
+          "options' Taylor delta term; gamma .. rho: the options' Taylor terms (start-of-step "
+          "coin Greeks); unexplained: the options line less its Taylor terms\n"
+          "# funding, fees (option trading and delivery fees included), slippage, liquidation, "
+          "revaluation: the engine's lines; residual: the change in equity less every line "
+          "above\n"
+          "# total = equity_t - equity_{t-1} (the capital before the first step) = the sum of "
+          "the lines of the row\n",
+          fp);
+    if (!g->has_options)
+        fputs("# the run holds no options: delta is the price line, gamma .. unexplained are "
+              "0\n",
+              fp);
+    fprintf(fp, "# %zu steps; largest |sum of lines - total| / equity %.3g; largest |residual - "
+                "engine residual| / equity %.3g\n",
+            g->n_steps, g->max_gap, g->max_residual_gap);
+    fputs("ts,equity,total", fp);
+    for (int l = 0; l < CPO_AG_COUNT; l++)
+        fprintf(fp, ",%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+    fputs(",cum_total", fp);
+    for (int l = 0; l < CPO_AG_COUNT; l++)
+        fprintf(fp, ",cum_%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+    fputc('\n', fp);
+    double cum[CPO_AG_COUNT] = {0}, cum_total = 0.0;
+    char when[40];
+    for (size_t t = 0; t < g->n_steps; t++) {
+        const double *x = g->line + t * CPO_AG_COUNT;
+        cpo_time_format(g->ts[t], when, sizeof when);
+        fputs(when, fp);
+        cum_total += g->change[t];
+        at_put_num(fp, g->equity[t]);
+        at_put_num(fp, g->change[t]);
+        for (int l = 0; l < CPO_AG_COUNT; l++) {
+            cum[l] += x[l];
+            at_put_num(fp, x[l]);
+        }
+        at_put_num(fp, cum_total);
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            at_put_num(fp, cum[l]);
+        fputc('\n', fp);
+    }
     return at_close(fp, path, err);
 }
 
@@ -880,5 +1088,10 @@ int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,
         (rc = at_factor_write(a, r, paths[CPO_ATTRIB_FILE_FACTOR],
                               paths[CPO_ATTRIB_FILE_FACTOR_ROLLING], err)))
         return rc;
-    return 0;
+    cpo_attrib_greeks g;
+    if ((rc = cpo_attrib_greeks_compute(&g, r, err)))
+        return rc;
+    rc = cpo_attrib_greeks_write(&g, paths[CPO_ATTRIB_FILE_GREEK], err);
+    cpo_attrib_greeks_free(&g);
+    return rc;
 }

@@ -1,4 +1,13 @@
-/* ledger_out.c - the ledger of a run in HDF5 and CSV (see ledger_out.h). */
+/* ledger_out.c - the ledger of a run in HDF5 and CSV (see ledger_out.h).
+ *
+ * A run with options (result.greek set) also gets, in ledger.h5:
+ *   /ledger/greek/<delta .. unexplained>   the Taylor explain of the options
+ *                                          line per step (reporting ccy)
+ *   /ledger/waterfall/<wf_time .. wf_residual>  the revaluation waterfall
+ *   /ledger/explain_flag                   uint8, 1: |unexplained| over the
+ *                                          threshold
+ * (/ledger/options is the options line, as every P&L line.)  A run without
+ * options has none of them. */
 #include "ledger_out.h"
 
 #include <errno.h>
@@ -370,6 +379,37 @@ size_t cpo_ledger_out_rows(const cpo_ledger_out *w)
     return w->n_rows + w->n_buf;
 }
 
+/* The options' explain columns under /ledger (runs with options only). */
+static int write_explain(const cpo_ledger_out *w, hid_t g, const cpo_result *r, cpo_error *err)
+{
+    if (!r->greek[CPO_GREEK_DELTA])
+        return 0;
+    size_t n = r->n_steps;
+    hid_t gg = group_new(g, "greek");
+    int bad = gg < 0;
+    for (int k = 0; !bad && k < CPO_GREEK_COUNT; k++)
+        bad = r->greek[k] &&
+              write_col(gg, cpo_greek_name((cpo_greek_line)k), H5T_NATIVE_DOUBLE, n, r->greek[k]);
+    if (gg >= 0)
+        H5Gclose(gg);
+    if (bad)
+        return h5_fail(w, "/ledger/greek", err);
+    if (r->wf[CPO_WF_TIME]) {
+        hid_t gw = group_new(g, "waterfall");
+        bad = gw < 0;
+        for (int k = 0; !bad && k < CPO_WF_COUNT; k++)
+            bad = r->wf[k] &&
+                  write_col(gw, cpo_wf_name((cpo_wf_line)k), H5T_NATIVE_DOUBLE, n, r->wf[k]);
+        if (gw >= 0)
+            H5Gclose(gw);
+        if (bad)
+            return h5_fail(w, "/ledger/waterfall", err);
+    }
+    if (r->explain_flag && write_col(g, "explain_flag", H5T_NATIVE_UINT8, n, r->explain_flag))
+        return h5_fail(w, "/ledger/explain_flag", err);
+    return 0;
+}
+
 int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err)
 {
     int rc = 0;
@@ -401,6 +441,8 @@ int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err
             rc = h5_fail(w, "/ledger/cash", err);
             goto done;
         }
+    if ((rc = write_explain(w, g, r, err)))
+        goto done;
 done:
     if (gc >= 0)
         H5Gclose(gc);

@@ -980,7 +980,16 @@ typedef struct attr_chart {
     int mode;
     int pct;           /* values are fractions: drawn in % */
     const char *ylabel;
+    const char *strip; /* prefix left out of the line titles (NULL: none) */
+    int skip_zero;     /* leave out lines that are 0 throughout */
 } attr_chart;
+
+/* A line's title: its column name less spec->strip. */
+static const char *line_label(const attr_chart *spec, const char *name)
+{
+    size_t n = spec->strip ? strlen(spec->strip) : 0;
+    return n && !strncmp(name, spec->strip, n) && name[n] ? name + n : name;
+}
 
 static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_chart *ch)
 {
@@ -991,10 +1000,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
             a = &r->attr[spec->files[k]];
     if (!a) {
         const rp_attr *f = &r->attr[spec->files[0]];
-        if (spec->files[0] == RP_ATTR_GREEK)
-            chart_skip(c, ch, "no %s: Greek attribution (options) comes with a later release",
-                       f->file);
-        else if (f->present)
+        if (f->present)
             chart_skip(c, ch, "%s has no time column", f->file);
         else
             chart_skip(c, ch, "no %s in the run folder", f->file);
@@ -1018,8 +1024,14 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
                 last = v.s[i * v.ns + k];
         if (isnan(last))
             continue;
+        int nonzero = 0;
+        for (size_t i = 0; i < v.nt && !nonzero; i++)
+            nonzero = !isnan(v.s[i * v.ns + k]) && v.s[i * v.ns + k] != 0.0;
+        if (spec->skip_zero && !nonzero)
+            continue;
         rk[nl].i = k;
-        rk[nl++].key = rp_attr_key_role(v.name[k]) == RP_ROLE_TOTAL ? INFINITY : fabs(last);
+        rk[nl++].key = rp_attr_key_role(line_label(spec, v.name[k])) == RP_ROLE_TOTAL ? INFINITY
+                                                                                    : fabs(last);
     }
     if (nl == 0 || v.nt == 0) {
         chart_skip(c, ch, "%s has no numbers in the columns %s", a->file, spec->cols);
@@ -1037,7 +1049,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
             a->file, a->t.name[a->tcol]);
     for (size_t k = 0; k < shown; k++) {
         fputs(k ? ", " : " ", d.fp);
-        comment_text(d.fp, v.name[rk[k].i]);
+        comment_text(d.fp, line_label(spec, v.name[rk[k].i]));
     }
     fputc('\n', d.fp);
     for (size_t i = 0; i < v.nt; i++) {
@@ -1059,7 +1071,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
             q(spec->ylabel).s, spec->pct ? "set format y \"%g%%\"\n" : "");
     fputs("plot ", s.fp);
     for (size_t k = 0; k < shown; k++) {
-        const char *label = v.name[rk[k].i];
+        const char *label = line_label(spec, v.name[rk[k].i]);
         int role = rp_attr_key_role(label);
         char col[32];
         snprintf(col, sizeof col, spec->pct ? "($%zu*100)" : "%zu", k + 2);
@@ -1214,14 +1226,14 @@ out:
 
 static const attr_chart attr_charts[] = {
     {"attribution_asset", "Attribution by asset, cumulative (contribution to the return)",
-     {RP_ATTR_ASSET_SERIES, RP_ATTR_ASSET}, 2, "*", RP_SERIES_AUTO, 1, "contribution (% of capital)"},
+     {RP_ATTR_ASSET_SERIES, RP_ATTR_ASSET}, 2, "*", RP_SERIES_AUTO, 1, "contribution (% of capital)", NULL, 0},
     {"attribution_factor", "Attribution by factor, cumulative (per-period contributions summed)",
      {RP_ATTR_FACTOR_ROLLING, RP_ATTR_FACTOR}, 2, "c_*|residual", RP_SERIES_SUM, 1,
-     "contribution (% of capital)"},
+     "contribution (% of capital)", NULL, 0},
     {"attribution_factor_betas", "Rolling factor betas (estimated on the periods before)",
-     {RP_ATTR_FACTOR_ROLLING}, 1, "beta_*", RP_SERIES_AS_IS, 0, "beta"},
-    {"attribution_greek", "Attribution by Greek, cumulative", {RP_ATTR_GREEK}, 1, "*",
-     RP_SERIES_AUTO, 0, "P&L"},
+     {RP_ATTR_FACTOR_ROLLING}, 1, "beta_*", RP_SERIES_AS_IS, 0, "beta", NULL, 0},
+    {"attribution_greek", "Attribution by Greek, cumulative (P&L since the start)",
+     {RP_ATTR_GREEK}, 1, "cum_*", RP_SERIES_AS_IS, 0, "P&L (reporting currency)", "cum_", 1},
 };
 
 int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_chart *out,

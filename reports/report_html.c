@@ -877,6 +877,49 @@ void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
     fputs("</table>\n", fp);
 }
 
+/*
+ * attribution_greek.csv over the run: its cum_<line> columns at the last
+ * step (the lines summed over the run), each with its share of cum_total
+ * (the change in equity over the run), then the total and the total less
+ * the sum of the lines.
+ */
+static void greek_totals(FILE *fp, const rp_attr *a)
+{
+    const rp_table *t = &a->t;
+    int ctot = rp_table_col(t, "cum_total");
+    if (t->nrow == 0 || ctot < 0)
+        return;
+    size_t last = t->nrow - 1;
+    double total = t->num[last * t->ncol + (size_t)ctot], sum = 0.0;
+    fputs("<table>\n<tr><th>line</th><th class=\"n\">P&amp;L over the run</th>"
+          "<th class=\"n\">share of the change in equity</th></tr>\n", fp);
+    char b[64];
+    for (size_t c = 0; c < t->ncol; c++) {
+        const char *nm = t->name[c];
+        if ((int)c == ctot || strncmp(nm, "cum_", 4) || t->is_text[c])
+            continue;
+        double x = t->num[last * t->ncol + c];
+        if (!isnan(x))
+            sum += x;
+        fputs("<tr>", fp);
+        td_text(fp, nm + 4);
+        td_gen(fp, x);
+        rp_fmt_pct(b, sizeof b, total != 0.0 ? x / total : NAN);
+        td_num(fp, b);
+        fputs("</tr>\n", fp);
+    }
+    fputs("<tr class=\"total\">", fp);
+    td_text(fp, "change in equity");
+    td_gen(fp, total);
+    td_num(fp, "");
+    fputs("</tr>\n<tr class=\"check\">", fp);
+    td_text(fp, "change in equity − sum of the lines");
+    snprintf(b, sizeof b, "%.3g", total - sum);
+    td_num(fp, b);
+    td_num(fp, "");
+    fputs("</tr>\n</table>\n", fp);
+}
+
 static int attr_table(FILE *fp, const rp_attr *a, cpo_error *err)
 {
     if (a->tcol >= 0) {
@@ -884,6 +927,8 @@ static int attr_table(FILE *fp, const rp_attr *a, cpo_error *err)
         rp_html(fp, a->file);
         fprintf(fp, ": %zu rows over time, drawn below.</p>\n", a->t.nrow);
         notes_html(fp, a->t.notes);
+        if (!strcmp(a->file, "attribution_greek.csv"))
+            greek_totals(fp, a);
         return 0;
     }
     rp_attr_view v;
@@ -923,8 +968,8 @@ static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_er
         } else {
             fputs("<p class=\"note\">", fp);
             if (parts[i].file == RP_ATTR_GREEK)
-                fputs("Greek attribution (options) comes with a later release: its table and "
-                      "chart appear here when the run folder has attribution_greek.csv.", fp);
+                fputs("No attribution_greek.csv in this run folder (a run made before the "
+                      "attribution by Greek): table and chart skipped.", fp);
             else {
                 fputs("No ", fp);
                 rp_html(fp, a->file);

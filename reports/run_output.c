@@ -22,6 +22,7 @@
 
 #include "cpo/attrib.h"
 #include "cpo/report.h"
+#include "cpo/surface.h"
 #include "cpo/time.h"
 #include "ledger_out.h"
 #include "params.h"
@@ -29,12 +30,21 @@
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
        F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
-       F_SUMMARY = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, F_MANIFEST, F_COUNT };
-static const char *const file_names[F_COUNT] = {
-    "ledger.h5", "ledger_instruments.csv", "ledger.csv", "trades.csv",
-    "events.csv", "attribution_asset.csv", "attribution_asset_series.csv",
-    "attribution_risk.csv", "attribution_factor.csv", "attribution_factor_rolling.csv",
-    "summary.json", "manifest.json"};
+       F_OPT = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, /* CPO_OPT_FILE_COUNT files (options) */
+       F_SUMMARY = F_OPT + CPO_OPT_FILE_COUNT, F_MANIFEST, F_COUNT };
+
+static const char *file_name(int f)
+{
+    static const char *const fixed[F_ATTRIB] = {"ledger.h5", "ledger_instruments.csv",
+                                                "ledger.csv", "trades.csv", "events.csv"};
+    if (f < F_ATTRIB)
+        return fixed[f];
+    if (f < F_OPT)
+        return cpo_attrib_file_name((cpo_attrib_file)(f - F_ATTRIB));
+    if (f < F_SUMMARY)
+        return cpo_opt_file_name((cpo_opt_file)(f - F_OPT));
+    return f == F_SUMMARY ? "summary.json" : "manifest.json";
+}
 
 typedef struct out_ctx {
     const cpo_config *cfg;
@@ -161,6 +171,7 @@ static const char *event_kind(int k)
     case CPO_EVENT_CAPPED: return "capped";
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
+    case CPO_EVENT_OPTION: return "option";
     default: return "other";
     }
 }
@@ -198,6 +209,320 @@ static int write_attrib(out_ctx *o, cpo_attrib *at, const cpo_result *r)
     return cpo_attrib_write(at, r, paths, o->err);
 }
 
+/* --- options ------------------------------------------------------------ */
+
+const char *cpo_opt_file_name(cpo_opt_file f)
+{
+    static const char *const names[CPO_OPT_FILE_COUNT] = {"options.csv", "option_trades.csv",
+                                                          "explain.csv", "explain_by.csv"};
+    return (unsigned)f < CPO_OPT_FILE_COUNT ? names[f] : NULL;
+}
+
+int cpo_run_has_options(const cpo_result *r)
+{
+    return r->greek[CPO_GREEK_DELTA] != NULL || r->wf[CPO_WF_TIME] != NULL ||
+           r->explain_flag != NULL || r->n_opt_rows > 0 || r->n_opt_trades > 0;
+}
+
+static const char *opt_source(int s)
+{
+    switch (s) {
+    case CPO_OPT_SRC_CHAIN: return "chain";
+    case CPO_OPT_SRC_SURFACE: return "surface";
+    case CPO_OPT_SRC_SETTLE: return "settle";
+    default: return "none";
+    }
+}
+
+/* The stage that opened a position: "<role>.<name>" of spec->stages[tag]
+ * (its config section), with "#<tag>" when another stage has the same. */
+static void stage_of(char *buf, size_t n, const cpo_run_spec *spec, uint32_t tag)
+{
+    if (!spec || tag >= spec->n_stages || !spec->stages[tag].def) {
+        snprintf(buf, n, "stage%u", (unsigned)tag);
+        return;
+    }
+    const cpo_stage_def *d = spec->stages[tag].def;
+    int dup = 0;
+    for (size_t k = 0; k < spec->n_stages; k++) {
+        const cpo_stage_def *e = spec->stages[k].def;
+        if (k != tag && e && e->role == d->role && !strcmp(e->name, d->name))
+            dup = 1;
+    }
+    if (dup)
+        snprintf(buf, n, "%s.%s#%u", cpo_role_name(d->role), d->name, (unsigned)tag);
+    else
+        snprintf(buf, n, "%s.%s", cpo_role_name(d->role), d->name);
+}
+
+static double col_at(const double *c, size_t t)
+{
+    return c ? c[t] : NAN;
+}
+
+/* name, underlying, expiry, strike, right, tag, stage */
+static void put_key(FILE *fp, const char *name, const cpo_option_key *k, uint32_t tag,
+                    const cpo_run_spec *spec)
+{
+    char b[128];
+    fputc(',', fp);
+    put_text(fp, name);
+    fputc(',', fp);
+    put_text(fp, k->underlying);
+    cpo_time_format(k->expiry_ms, b, sizeof b);
+    fprintf(fp, ",%s", b);
+    put_num(fp, k->strike);
+    fprintf(fp, ",%s,%u,", cpo_right_name((cpo_right)k->right), (unsigned)tag);
+    stage_of(b, sizeof b, spec, tag);
+    put_text(fp, b);
+}
+
+static FILE *opt_open(const char *path, cpo_error *err)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot create: %s (expected a writable folder)",
+                      strerror(errno));
+    return fp;
+}
+
+static int opt_close(FILE *fp, const char *path, cpo_error *err)
+{
+    int bad = ferror(fp);
+    if (fclose(fp) != 0 || bad)
+        return cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot write: %s",
+                             strerror(errno ? errno : EIO));
+    return 0;
+}
+
+static int write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                          cpo_error *err)
+{
+    FILE *fp = opt_open(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,source,index,fwd,vol,"
+          "t_years,coin_price,coin_delta,coin_gamma,coin_vega,coin_theta,coin_vanna,coin_volga,"
+          "coin_rho,coin_delta_account,rate,value_coin,value_usd,mtm_coin",
+          fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",flagged,settled\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_opt_rows; k++) {
+        const cpo_option_row *o = &r->opt_rows[k];
+        const cpo_option_quote *q = &o->quote;
+        const cpo_black76_coin *c = &q->coin;
+        cpo_time_format(o->ts, when, sizeof when);
+        fprintf(fp, "%s,%zu", when, o->step);
+        put_key(fp, o->name, &o->key, o->tag, spec);
+        put_num(fp, o->qty);
+        fprintf(fp, ",%s", opt_source(q->source));
+        const double v[] = {q->index, q->fwd,   q->vol,   q->t_years, c->price,
+                            c->delta, c->gamma, c->vega,  c->theta,   c->vanna,
+                            c->volga, c->rho,   c->delta_account,     o->rate,
+                            o->value_coin, o->value_coin * o->rate,   o->mtm_coin};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            put_num(fp, v[i]);
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            put_num(fp, o->greek_coin[g]);
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            put_num(fp, o->wf_coin[w]);
+        fprintf(fp, ",%d,%d\n", o->flagged ? 1 : 0, o->settled ? 1 : 0);
+    }
+    return opt_close(fp, path, err);
+}
+
+static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                            cpo_error *err)
+{
+    FILE *fp = opt_open(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
+          "index,settlement\n",
+          fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        cpo_time_format(tr->ts, when, sizeof when);
+        fprintf(fp, "%s,%zu", when, tr->step);
+        put_key(fp, tr->name, &tr->key, tr->tag, spec);
+        const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            put_num(fp, v[i]);
+        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+    }
+    return opt_close(fp, path, err);
+}
+
+static int write_explain(const cpo_result *r, const char *path, cpo_error *err)
+{
+    FILE *fp = opt_open(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,options", fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",flag\n", fp);
+    char when[40];
+    for (size_t t = 0; t < r->n_steps; t++) {
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        put_num(fp, col_at(r->pnl[CPO_PNL_OPTIONS], t));
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            put_num(fp, col_at(r->greek[g], t));
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            put_num(fp, col_at(r->wf[w], t));
+        fprintf(fp, ",%d\n", r->explain_flag && r->explain_flag[t] ? 1 : 0);
+    }
+    return opt_close(fp, path, err);
+}
+
+/* explain_by.csv: the value columns after kind, by, key. */
+enum { XB_OPTIONS = 0, XB_GREEK = 1, XB_WF = XB_GREEK + CPO_GREEK_COUNT,
+       XB_ROWS = XB_WF + CPO_WF_COUNT, XB_COUNT };
+
+enum { BY_UNDERLYING = 0, BY_EXPIRY, BY_STRATEGY, BY_COUNT };
+
+typedef struct xb_item {
+    int64_t num;      /* ordering: expiry ms, tag; 0 by underlying */
+    size_t row;       /* index into opt_rows (ties: row order) */
+    char key[80];
+} xb_item;
+
+static int xb_cmp(const void *pa, const void *pb)
+{
+    const xb_item *a = pa, *b = pb;
+    if (a->num != b->num)
+        return a->num < b->num ? -1 : 1;
+    int c = strcmp(a->key, b->key);
+    if (c)
+        return c;
+    return a->row < b->row ? -1 : a->row > b->row;
+}
+
+static void xb_row(FILE *fp, const char *kind, const char *by, const char *key, const double *v)
+{
+    fprintf(fp, "%s,%s,", kind, by);
+    put_text(fp, key);
+    for (int c = 0; c < XB_COUNT; c++)
+        put_num(fp, v[c]);
+    fputc('\n', fp);
+}
+
+/* The row's terms in the reporting currency, added to v. */
+static void xb_add(double *v, const cpo_option_row *o)
+{
+    v[XB_OPTIONS] += o->mtm_coin * o->rate;
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        v[XB_GREEK + g] += o->greek_coin[g] * o->rate;
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        v[XB_WF + w] += o->wf_coin[w] * o->rate;
+    v[XB_ROWS] += 1.0;
+}
+
+static int write_explain_by(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                            cpo_error *err)
+{
+    size_t n = r->n_opt_rows;
+    xb_item *it = malloc((n ? n : 1) * sizeof *it);
+    if (!it)
+        return nomem(err);
+    FILE *fp = opt_open(path, err);
+    if (!fp) {
+        free(it);
+        return err->code;
+    }
+    fputs("kind,by,key,options", fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",rows\n", fp);
+    /* The run's totals, from the per-step lines. */
+    double total[XB_COUNT] = {0};
+    for (size_t t = 0; t < r->n_steps; t++) {
+        total[XB_OPTIONS] += col_at(r->pnl[CPO_PNL_OPTIONS], t);
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            total[XB_GREEK + g] += col_at(r->greek[g], t);
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            total[XB_WF + w] += col_at(r->wf[w], t);
+    }
+    total[XB_ROWS] = (double)n;
+    static const char *const by_name[BY_COUNT] = {"underlying", "expiry", "strategy"};
+    for (int b = 0; b < BY_COUNT; b++) {
+        for (size_t k = 0; k < n; k++) {
+            const cpo_option_row *o = &r->opt_rows[k];
+            xb_item *x = &it[k];
+            x->row = k;
+            switch (b) {
+            case BY_UNDERLYING:
+                x->num = 0;
+                snprintf(x->key, sizeof x->key, "%s", o->key.underlying);
+                break;
+            case BY_EXPIRY:
+                x->num = o->key.expiry_ms;
+                cpo_time_format(o->key.expiry_ms, x->key, sizeof x->key);
+                break;
+            default:
+                x->num = (int64_t)o->tag;
+                stage_of(x->key, sizeof x->key, spec, o->tag);
+                break;
+            }
+        }
+        qsort(it, n, sizeof *it, xb_cmp);
+        double sum[XB_COUNT] = {0};
+        for (size_t k = 0; k < n;) {
+            double v[XB_COUNT] = {0};
+            size_t e = k;
+            for (; e < n && it[e].num == it[k].num && !strcmp(it[e].key, it[k].key); e++)
+                xb_add(v, &r->opt_rows[it[e].row]);
+            xb_row(fp, "part", by_name[b], it[k].key, v);
+            for (int c = 0; c < XB_COUNT; c++)
+                sum[c] += v[c];
+            k = e;
+        }
+        double res[XB_COUNT];
+        for (int c = 0; c < XB_COUNT; c++)
+            res[c] = total[c] - sum[c];
+        xb_row(fp, "total", by_name[b], "total", total);
+        xb_row(fp, "sum_of_parts", by_name[b], "sum_of_parts", sum);
+        xb_row(fp, "residual", by_name[b], "residual", res);
+    }
+    free(it);
+    return opt_close(fp, path, err);
+}
+
+int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
+                          const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err)
+{
+    int rc;
+    if ((rc = write_opt_rows(r, spec, paths[CPO_OPT_FILE_POSITIONS], err)) ||
+        (rc = write_opt_trades(r, spec, paths[CPO_OPT_FILE_TRADES], err)) ||
+        (rc = write_explain(r, paths[CPO_OPT_FILE_EXPLAIN], err)) ||
+        (rc = write_explain_by(r, spec, paths[CPO_OPT_FILE_EXPLAIN_BY], err)))
+        return rc;
+    return 0;
+}
+
+/* The option files (cpo/report.h), each to its .tmp, when the run had options. */
+static int write_options(out_ctx *o, const cpo_result *r)
+{
+    if (!o->want[F_OPT])
+        return 0;
+    const char *paths[CPO_OPT_FILE_COUNT];
+    for (int f = 0; f < CPO_OPT_FILE_COUNT; f++) {
+        paths[f] = o->tmp[F_OPT + f];
+        o->made[F_OPT + f] = 1;
+    }
+    return cpo_run_write_options(r, &o->cfg->run, paths, o->err);
+}
+
 /* --- JSON -------------------------------------------------------------- */
 
 static json_t *jreal(double x)
@@ -228,6 +553,85 @@ static json_t *jseed(uint64_t s)
     char b[32];
     snprintf(b, sizeof b, "%llu", (unsigned long long)s);
     return json_string(b);
+}
+
+/* The option settings the run used (manifest "resolved"; runs with options). */
+static json_t *options_spec_json(const cpo_option_spec *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "surface_mode", json_string(cpo_surface_mode_name(s->surface_mode)));
+    json_object_set_new(o, "coin_px", json_string(s->coin_px_index ? "index" : "forward"));
+    json_t *u = json_array();
+    for (size_t k = 0; k < s->n_underlyings && k < CPO_OPT_MAX_UNDERLYINGS; k++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "underlying", json_string(s->underlying[k]));
+        json_object_set_new(e, "index", json_string(s->index[k]));
+        json_object_set_new(e, "dvol", json_string(s->dvol[k]));
+        json_array_append_new(u, e);
+    }
+    json_object_set_new(o, "underlyings", u);
+    json_object_set_new(o, "rate", jreal(s->rate));
+    json_object_set_new(o, "fee_rate", jreal(s->fee_rate));
+    json_object_set_new(o, "fee_cap", jreal(s->fee_cap));
+    json_object_set_new(o, "delivery_rate", jreal(s->delivery_rate));
+    json_object_set_new(o, "delivery_cap", jreal(s->delivery_cap));
+    json_object_set_new(o, "explain_rel", jreal(s->explain_rel));
+    json_object_set_new(o, "explain_abs", jreal(s->explain_abs));
+    json_object_set_new(o, "max_positions", json_integer((json_int_t)s->max_positions));
+    return o;
+}
+
+json_t *cpo_run_options_json(const cpo_result *r)
+{
+    if (!cpo_run_has_options(r))
+        return NULL;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    double opt = 0.0, greek[CPO_GREEK_COUNT] = {0}, wf[CPO_WF_COUNT] = {0};
+    double gap_g = 0.0, gap_w = 0.0;
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double line = col_at(r->pnl[CPO_PNL_OPTIONS], t), sg = 0.0, sw = 0.0;
+        opt += line;
+        for (int g = 0; g < CPO_GREEK_COUNT; g++) {
+            greek[g] += col_at(r->greek[g], t);
+            sg += col_at(r->greek[g], t);
+        }
+        for (int w = 0; w < CPO_WF_COUNT; w++) {
+            wf[w] += col_at(r->wf[w], t);
+            sw += col_at(r->wf[w], t);
+        }
+        double scale = fmax(fabs(r->equity[t]), 1.0);
+        double eg = fabs(sg - line) / scale, ew = fabs(sw - line) / scale;
+        if (!(eg <= gap_g)) /* NaN counts */
+            gap_g = eg;
+        if (!(ew <= gap_w))
+            gap_w = ew;
+    }
+    size_t fills = 0, settles = 0;
+    for (size_t k = 0; k < r->n_opt_trades; k++)
+        if (r->opt_trades[k].settlement)
+            settles++;
+        else
+            fills++;
+    json_object_set_new(o, "surface_mode", json_string(cpo_surface_mode_name(r->surface_mode)));
+    json_object_set_new(o, "chain_marks", json_integer((json_int_t)r->n_chain_marks));
+    json_object_set_new(o, "surface_marks", json_integer((json_int_t)r->n_surface_marks));
+    json_object_set_new(o, "flagged_steps", json_integer((json_int_t)r->n_explain_flagged));
+    json_object_set_new(o, "positions", json_integer((json_int_t)r->n_opt_rows));
+    json_object_set_new(o, "trades", json_integer((json_int_t)fills));
+    json_object_set_new(o, "settlements", json_integer((json_int_t)settles));
+    json_object_set_new(o, "options", jreal(opt));
+    json_t *jg = json_object(), *jw = json_object();
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        json_object_set_new(jg, cpo_greek_name((cpo_greek_line)g), jreal(greek[g]));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        json_object_set_new(jw, cpo_wf_name((cpo_wf_line)w), jreal(wf[w]));
+    json_object_set_new(o, "greek", jg);
+    json_object_set_new(o, "waterfall", jw);
+    json_object_set_new(o, "explain_gap", jreal(gap_g));
+    json_object_set_new(o, "waterfall_gap", jreal(gap_w));
+    return o;
 }
 
 /* The config as written: {section: {key: text}}. */
@@ -307,6 +711,8 @@ static json_t *resolved_json(const cpo_config *cfg, const cpo_result *r)
     for (size_t i = 0; i < cfg->n_plugins; i++)
         json_array_append_new(pl, json_string(cfg->plugins[i]));
     json_object_set_new(o, "plugins", pl);
+    if (s->options.enabled)
+        json_object_set_new(o, "options", options_spec_json(&s->options));
     return o;
 }
 
@@ -402,6 +808,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
         json_array_append_new(ins, e);
     }
     json_object_set_new(j, "instruments", ins);
+    if (cpo_run_has_options(r))
+        json_object_set_new(j, "options", cpo_run_options_json(r));
     json_object_set_new(j, "settings", settings_json(cfg));
     return dump_json(o, F_SUMMARY, j);
 }
@@ -442,7 +850,7 @@ static int write_manifest(out_ctx *o, const cpo_result *r, const cpo_run_opts *o
             json_decref(j);
             return rc;
         }
-        json_object_set_new(files, file_names[f], json_string(hex));
+        json_object_set_new(files, file_name(f), json_string(hex));
     }
     json_object_set_new(j, "files", files);
     json_object_set_new(j, "note",
@@ -551,12 +959,14 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         existed = 1;
     }
     for (int f = 0; f < F_COUNT; f++) {
-        if (snprintf(o.fin[f], sizeof o.fin[f], "%s/%s", rep->dir, file_names[f]) >=
+        if (snprintf(o.fin[f], sizeof o.fin[f], "%s/%s", rep->dir, file_name(f)) >=
                 (int)sizeof o.fin[f] ||
-            snprintf(o.tmp[f], sizeof o.tmp[f], "%s/%s.tmp", rep->dir, file_names[f]) >=
+            snprintf(o.tmp[f], sizeof o.tmp[f], "%s/%s.tmp", rep->dir, file_name(f)) >=
                 (int)sizeof o.tmp[f])
             return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
-        o.want[f] = f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT;
+        /* The option files: once the result says whether the run had options. */
+        o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
+                    (f < F_OPT || f >= F_SUMMARY);
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
@@ -590,10 +1000,12 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     }
     rc = cpo_ledger_out_finish(lo, r, err);
     lo = NULL;
+    for (int f = F_OPT; f < F_SUMMARY; f++)
+        o.want[f] = cpo_run_has_options(r);
     if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
         (rc = write_manifest(&o, r, opts, rep)))
         goto fail;
     /* Whole: rename, the manifest last. */
@@ -606,7 +1018,11 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
             goto fail;
         }
         o.made[f] = 0;
-        snprintf(rep->files[rep->n_files++], sizeof rep->files[0], "%s", file_names[f]);
+        /* rep->files holds CPO_RUN_MAX_FILES names (cpo/run.h): a run with
+         * options and detail = instrument makes more; the manifest lists
+         * them all. */
+        if (rep->n_files < CPO_RUN_MAX_FILES)
+            snprintf(rep->files[rep->n_files++], sizeof rep->files[0], "%s", file_name(f));
     }
     /* A rerun with --force: files of the earlier run this one did not make
      * (ledger_instruments.csv after detail = totals) would not match. */
@@ -673,6 +1089,9 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
     fprintf(out, "  fees            %.2f\n", mt->pnl[CPO_PNL_FEES]);
     fprintf(out, "  funding         %.2f\n", mt->pnl[CPO_PNL_FUNDING]);
     fprintf(out, "  slippage        %.2f\n", mt->pnl[CPO_PNL_SLIPPAGE]);
+    if (mt->pnl[CPO_PNL_OPTIONS] != 0.0)
+        fprintf(out, "  options         %.2f (marked to market; explain.csv by Greek)\n",
+                mt->pnl[CPO_PNL_OPTIONS]);
     if (mt->n_liquidations || mt->pnl[CPO_PNL_LIQUIDATION] != 0.0)
         fprintf(out, "  liquidations    %zu, %.2f charged\n", mt->n_liquidations,
                 -mt->pnl[CPO_PNL_LIQUIDATION]);

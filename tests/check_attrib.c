@@ -744,12 +744,226 @@ START_TEST(test_attrib_limits__too_big_is_said_not_crashed)
                   tu_errstr(&err));
     for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++) {
         char *text = tu_read_file(paths[f], NULL);
-        ck_assert_msg(strstr(text, "not attributed") != NULL, "%s", paths[f]);
+        /* The Greek table reads the result's lines, not the row store: whole. */
+        if (f == CPO_ATTRIB_FILE_GREEK)
+            ck_assert_msg(strstr(text, "not attributed") == NULL &&
+                              strstr(text, "\n240 steps") == NULL &&
+                              strstr(text, "# 240 steps;") != NULL,
+                          "%s", paths[f]);
+        else
+            ck_assert_msg(strstr(text, "not attributed") != NULL, "%s", paths[f]);
         free(text);
         free(paths[f]);
     }
     tu_rmtree(dir);
     free(dir);
+    bench_fini(&b);
+}
+END_TEST
+
+/* --- by Greek ------------------------------------------------------------------------- */
+
+/* One CSV data line of text (after the header) split at commas into x
+ * (numbers; the first field, ts, is left as NaN); returns the fields. */
+static size_t split_nums(const char *line, double *x, size_t max)
+{
+    size_t k = 0;
+    const char *p = line;
+    while (k < max) {
+        x[k] = k == 0 ? NAN : strtod(p, NULL);
+        k++;
+        p = strchr(p, ',');
+        if (!p || p > strchr(line, '\n'))
+            break;
+        p++;
+    }
+    return k;
+}
+
+/*
+ * An engine run without options (the synthetic perps book): every step's
+ * Greek lines add up to its change in equity (to 1e-9 of equity, the
+ * engine's own identity bound in check_run), delta is the engine's price
+ * line, gamma .. unexplained are 0, funding and fees are the engine's
+ * lines.  The file: its header, one row per step, each row's lines adding
+ * up to its total column, and the cum_ columns of the last row the run's
+ * totals.
+ */
+START_TEST(test_attrib_greeks__run_without_options_adds_up)
+{
+    bench b;
+    synth_run(&b, 20, NULL);
+    const cpo_result *r = b.r;
+    cpo_attrib_greeks g;
+    cpo_error err;
+    ck_assert_msg(cpo_attrib_greeks_compute(&g, r, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_int_eq(g.has_options, 0);
+    ck_assert_uint_eq(g.n_steps, r->n_steps);
+    double prev = r->capital, fund = 0.0;
+    for (size_t t = 0; t < r->n_steps; t++) {
+        const double *x = g.line + t * CPO_AG_COUNT;
+        double sum = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            sum += x[l];
+        double dE = r->equity[t] - prev;
+        ck_assert_msg(fabs(sum - dE) <= 1e-9 * fabs(r->equity[t]),
+                      "step %zu: lines %.17g, change in equity %.17g", t, sum, dE);
+        ck_assert_double_eq(x[CPO_AG_DELTA], r->pnl[CPO_PNL_PRICE][t]);
+        for (int l = CPO_AG_GAMMA; l <= CPO_AG_UNEXPLAINED; l++)
+            ck_assert_double_eq(x[l], 0.0);
+        ck_assert_double_eq(x[CPO_AG_FUNDING], r->pnl[CPO_PNL_FUNDING][t]);
+        ck_assert_double_eq(x[CPO_AG_FEES], r->pnl[CPO_PNL_FEES][t]);
+        ck_assert_double_eq_tol(x[CPO_AG_RESIDUAL], r->pnl[CPO_PNL_RESIDUAL][t],
+                                1e-9 * fabs(r->equity[t]));
+        fund += r->pnl[CPO_PNL_FUNDING][t];
+        prev = r->equity[t];
+    }
+    ck_assert(fund != 0.0); /* the book pays funding: the line is not trivially 0 */
+    ck_assert_double_eq(g.total[CPO_AG_FUNDING], fund);
+    ck_assert(g.max_gap <= 1e-12);
+    ck_assert_double_eq_tol(g.total_change, r->equity[r->n_steps - 1] - r->capital,
+                            1e-9 * r->capital);
+
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, cpo_attrib_file_name(CPO_ATTRIB_FILE_GREEK));
+    ck_assert_str_eq(cpo_attrib_file_name(CPO_ATTRIB_FILE_GREEK), "attribution_greek.csv");
+    ck_assert_msg(cpo_attrib_greeks_write(&g, path, &err) == 0, "%s", tu_errstr(&err));
+    char *text = tu_read_file(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "# the run holds no options"));
+    static const char *header =
+        "\nts,equity,total,delta,gamma,vega,theta,vanna,volga,rho,unexplained,funding,fees,"
+        "slippage,liquidation,revaluation,residual,cum_total,cum_delta,cum_gamma,cum_vega,"
+        "cum_theta,cum_vanna,cum_volga,cum_rho,cum_unexplained,cum_funding,cum_fees,"
+        "cum_slippage,cum_liquidation,cum_revaluation,cum_residual\n";
+    const char *line = strstr(text, header);
+    ck_assert_ptr_nonnull(line);
+    line += strlen(header);
+    size_t rows = 0;
+    double x[5 + 2 * CPO_AG_COUNT]; /* one more than the columns: an extra one shows */
+    for (; *line; rows++) {
+        ck_assert_uint_eq(split_nums(line, x, 5 + 2 * CPO_AG_COUNT), 4 + 2 * CPO_AG_COUNT);
+        double sum = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            sum += x[3 + l];
+        ck_assert_msg(fabs(sum - x[2]) <= 1e-9 * fabs(x[1]), "row %zu", rows);
+        ck_assert_double_eq(x[1], r->equity[rows]);
+        const char *nl = strchr(line, '\n');
+        ck_assert_ptr_nonnull(nl);
+        if (!nl[1]) {
+            /* The last row: cum_ columns are the run's totals. */
+            ck_assert_double_eq_tol(x[3 + CPO_AG_COUNT], g.total_change, 1e-9 * r->capital);
+            for (int l = 0; l < CPO_AG_COUNT; l++)
+                ck_assert_double_eq_tol(x[4 + CPO_AG_COUNT + l], g.total[l],
+                                        1e-9 * r->capital);
+        }
+        line = nl + 1;
+    }
+    ck_assert_uint_eq(rows, r->n_steps);
+    free(text);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+    cpo_attrib_greeks_free(&g);
+    bench_fini(&b);
+}
+END_TEST
+
+/*
+ * Option P&L grafted onto an engine run: an options line o_t = 50 sin(t)
+ * with Taylor terms (delta 0.6 o_t, gamma 0.3 o_t, unexplained the rest)
+ * and an option fee of -1 a step in the fees line (held by no instrument
+ * row), the equity moved by both.  By Greek: delta = price line + 0.6 o_t,
+ * unexplained = the rest, lines adding up per step.  By asset: three
+ * (options) parts whose P&L is sum o_t, -T (the fees the rows do not
+ * hold) and 0 (slippage); the parts still add up to the run's return.
+ */
+START_TEST(test_attrib_greeks__options_grafted_on_a_run)
+{
+    bench b;
+    synth_run(&b, 20, NULL);
+    cpo_result *r = b.r;
+    size_t T = r->n_steps;
+    double *gd = calloc(T, sizeof *gd), *gg = calloc(T, sizeof *gg), *gu = calloc(T, sizeof *gu);
+    double shift = 0.0, osum = 0.0;
+    for (size_t t = 0; t < T; t++) {
+        double o = 50.0 * sin((double)t);
+        r->pnl[CPO_PNL_OPTIONS][t] = o;
+        gd[t] = 0.6 * o;
+        gg[t] = 0.3 * o;
+        gu[t] = o - gd[t] - gg[t];
+        r->pnl[CPO_PNL_FEES][t] += -1.0;
+        shift += o - 1.0;
+        osum += o;
+        r->equity[t] += shift;
+    }
+    r->greek[CPO_GREEK_DELTA] = gd;
+    r->greek[CPO_GREEK_GAMMA] = gg;
+    r->greek[CPO_GREEK_UNEXPLAINED] = gu;
+    for (int k = CPO_GREEK_VEGA; k < CPO_GREEK_UNEXPLAINED; k++)
+        r->greek[k] = calloc(T, sizeof(double));
+    cpo_attrib_greeks g;
+    cpo_error err;
+    ck_assert_int_eq(cpo_attrib_greeks_compute(&g, r, &err), 0);
+    ck_assert_int_eq(g.has_options, 1);
+    double prev = r->capital;
+    for (size_t t = 0; t < T; t++) {
+        const double *x = g.line + t * CPO_AG_COUNT;
+        double sum = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            sum += x[l];
+        ck_assert_msg(fabs(sum - (r->equity[t] - prev)) <= 1e-9 * r->equity[t], "step %zu", t);
+        ck_assert_double_eq(x[CPO_AG_DELTA], r->pnl[CPO_PNL_PRICE][t] + gd[t]);
+        ck_assert_double_eq(x[CPO_AG_GAMMA], gg[t]);
+        ck_assert_double_eq(x[CPO_AG_UNEXPLAINED], gu[t]);
+        /* The engine's residual was made for the equity before the graft:
+         * the residual line is unchanged (to rounding). */
+        ck_assert_double_eq_tol(x[CPO_AG_RESIDUAL], r->pnl[CPO_PNL_RESIDUAL][t],
+                                1e-9 * r->equity[t]);
+        prev = r->equity[t];
+    }
+    cpo_attrib_greeks_free(&g);
+    /* By asset, recomputed on the grafted result. */
+    ck_assert_int_eq(cpo_attrib_compute(b.a, r, &err), 0);
+    const cpo_attrib_assets *as = cpo_attrib_get_assets(b.a);
+    ck_assert_uint_eq(as->n_parts, r->n_instr * 5 + 2 + 3);
+    size_t base = r->n_instr * 5 + 2;
+    ck_assert_int_eq(as->parts[base].instr, CPO_ATTRIB_INSTR_OPTIONS);
+    ck_assert_int_eq(as->parts[base].line, CPO_PNL_OPTIONS);
+    ck_assert_double_eq_tol(as->parts[base].pnl, osum, 1e-9);
+    ck_assert_int_eq(as->parts[base + 1].line, CPO_PNL_FEES);
+    ck_assert_double_eq_tol(as->parts[base + 1].pnl, -(double)T, 1e-6);
+    ck_assert_double_eq_tol(as->parts[base + 2].pnl, 0.0, 1e-6);
+    double R = r->equity[T - 1] / r->capital - 1.0;
+    ck_assert_msg(fabs(as->sum_linked - R) <= 1e-10, "sum %.17g, R %.17g", as->sum_linked, R);
+    ck_assert_double_eq_tol(as->sum_pnl, as->total_pnl, 1e-6);
+    const cpo_attrib_risk *k = cpo_attrib_get_risk(b.a);
+    ck_assert(k->post_ok);
+    ck_assert_uint_eq(k->n_post, r->n_instr + 3);
+    ck_assert_int_eq(k->post[r->n_instr + 2].instr, CPO_ATTRIB_INSTR_OPTIONS);
+    ck_assert_double_eq_tol(k->post_sum, k->post_sigma, 1e-12 * k->post_sigma);
+    /* The files name the (options) parts. */
+    char *dir = tu_tmpdir();
+    char *paths[CPO_ATTRIB_FILE_COUNT];
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
+    ck_assert_msg(cpo_attrib_write(b.a, r, (const char *const *)paths, &err) == 0, "%s",
+                  tu_errstr(&err));
+    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET], NULL);
+    ck_assert_double_eq_tol(csv_field(text, "part,(options),options,", 6), osum, 1e-9);
+    ck_assert(fabs(csv_field(text, "residual,(all),", 3)) <= 1e-10);
+    free(text);
+    text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
+    ck_assert_ptr_nonnull(strstr(text, ",revaluation,residual,options\n"));
+    free(text);
+    text = tu_read_file(paths[CPO_ATTRIB_FILE_RISK], NULL);
+    ck_assert_ptr_nonnull(strstr(text, "\npart,ex_post,(options),options,"));
+    free(text);
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        free(paths[f]);
+    tu_rmtree(dir);
+    free(dir);
+    /* bench_fini frees the result, and with it the grafted arrays. */
     bench_fini(&b);
 }
 END_TEST
@@ -771,6 +985,8 @@ int main(void)
     tcase_add_test(tc, test_attrib_factors__rolling_identity_on_a_run);
     tcase_add_test(tc, test_attrib_bad_input__messages);
     tcase_add_test(tc, test_attrib_limits__too_big_is_said_not_crashed);
+    tcase_add_test(tc, test_attrib_greeks__run_without_options_adds_up);
+    tcase_add_test(tc, test_attrib_greeks__options_grafted_on_a_run);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -279,8 +279,28 @@ START_TEST(test_report_run__charts_and_html)
     ck_assert_ptr_null(strstr(text, "<script"));
     ck_assert_ptr_null(strstr(text, "http://"));
     ck_assert_ptr_null(strstr(text, "https://"));
-    /* The Greek slot says why it is empty. */
-    ck_assert_ptr_nonnull(strstr(text, "Greek attribution (options) comes with a later release"));
+    /* The Greek slot: attribution_greek.csv over the run, a line per row
+     * and the check row (the run's lines add up to its change in equity). */
+    const char *gk = strstr(text, "<h3>Attribution by Greek</h3>");
+    ck_assert_ptr_nonnull(gk);
+    ck_assert_ptr_nonnull(strstr(gk, "<th class=\"n\">P&amp;L over the run</th>"));
+    ck_assert_ptr_nonnull(strstr(gk, "<td>delta</td>"));
+    ck_assert_ptr_nonnull(strstr(gk, "<td>vanna</td>"));
+    ck_assert_ptr_nonnull(strstr(gk, "<td>change in equity</td>"));
+    ck_assert_ptr_null(strstr(text, "comes with a later release"));
+    /* Its chart: the cumulative lines that are not 0 throughout (a spot book:
+     * the total, delta = the price line, fees, slippage), titled without cum_. */
+    char *gd = tu_path(charts, "attribution_greek.dat");
+    char *gtext = tu_read_file(gd, NULL);
+    ck_assert_ptr_nonnull(gtext);
+    ck_assert_ptr_nonnull(strstr(gtext, "then one per line: total, "));
+    ck_assert_ptr_nonnull(strstr(gtext, " delta"));
+    ck_assert_ptr_nonnull(strstr(gtext, " fees"));
+    ck_assert_ptr_null(strstr(gtext, "gamma"));
+    ck_assert_ptr_null(strstr(gtext, "cum_"));
+    ck_assert_uint_eq(count_of(gtext, "\n") - count_of(gtext, "# "), 60);
+    free(gtext);
+    free(gd);
     /* Not the run folder's path (the same run elsewhere gives the same
      * bytes); the config's path is in it, as in summary.json. */
     ck_assert_ptr_null(strstr(text, out));
@@ -417,6 +437,8 @@ START_TEST(test_report_html__hostile_names)
     ck_assert_ptr_nonnull(strstr(text, "<tr class=\"total\"><td>total</td><td>(all)</td><td>total_return</td>"));
     ck_assert_ptr_nonnull(strstr(text, "<td>sum_of_parts</td>"));
     ck_assert_ptr_nonnull(strstr(text, "attribution by asset: a hand-made fixture with hostile names &lt;b&gt;"));
+    /* A folder without attribution_greek.csv (made before it): the slot says so. */
+    ck_assert_ptr_nonnull(strstr(text, "No attribution_greek.csv in this run folder"));
     free(text);
     free(html);
     free(cg);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpo/attrib.h"
 #include "cpo/config.h"
 #include "cpo/run.h"
 #include "cpo/time.h"
@@ -176,7 +177,8 @@ static double check_identity(const char *ledger_csv, double capital)
     ledger L;
     ledger_read(&L, ledger_csv);
     ck_assert_uint_gt(L.n, 0);
-    const char *lines[] = {"price", "funding", "fees", "slippage", "liquidation", "revaluation"};
+    const char *lines[] = {"price", "funding", "fees", "slippage", "liquidation", "revaluation",
+                           "options"};
     double prev = capital, worst = 0.0;
     for (size_t t = 0; t < L.n; t++) {
         double eq = ledger_at(&L, t, "equity"), sum = 0.0;
@@ -212,7 +214,8 @@ START_TEST(test_run_files__all_written)
                                         "ledger_instruments.csv", "trades.csv", "events.csv",
                                         "attribution_asset.csv", "attribution_asset_series.csv",
                                         "attribution_risk.csv", "attribution_factor.csv",
-                                        "attribution_factor_rolling.csv", "manifest.json"};
+                                        "attribution_factor_rolling.csv",
+                                        "attribution_greek.csv", "manifest.json"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
@@ -594,6 +597,78 @@ START_TEST(test_run_cli__command)
 }
 END_TEST
 
+/*
+ * A run without options: none of the option files, no "options" block in
+ * summary.json, none listed in the manifest; the ledger has the options
+ * column (0 on every step), and attribution_greek.csv is there (delta =
+ * the price line) and listed with its SHA-256.
+ */
+START_TEST(test_run_options__none_without_options)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *out = tu_path(dir, "noopt");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    static const char *const opt_files[] = {"options.csv", "option_trades.csv", "explain.csv",
+                                            "explain_by.csv"};
+    char *mj = tu_path(out, "manifest.json"), *sj = tu_path(out, "summary.json");
+    json_error_t je;
+    json_t *m = json_load_file(mj, 0, &je), *s = json_load_file(sj, 0, &je);
+    ck_assert(m && s);
+    json_t *files = json_object_get(m, "files");
+    for (size_t k = 0; k < sizeof opt_files / sizeof opt_files[0]; k++) {
+        ck_assert_msg(!file_in(out, opt_files[k]), "%s written", opt_files[k]);
+        ck_assert_ptr_null(json_object_get(files, opt_files[k]));
+    }
+    ck_assert_ptr_null(json_object_get(s, "options"));
+    ck_assert_ptr_null(json_object_get(json_object_get(m, "resolved"), "options"));
+    ck_assert_double_eq(json_real_value(json_object_get(json_object_get(s, "pnl"), "options")),
+                        0.0);
+    char *gp = tu_path(out, "attribution_greek.csv");
+    char hex[65];
+    ck_assert_int_eq(cpo_sha256_file(gp, hex, &e), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(files, "attribution_greek.csv")), hex);
+    json_decref(m);
+    json_decref(s);
+    char *lcsv = tu_path(out, "ledger.csv");
+    ledger L;
+    ledger_read(&L, lcsv);
+    for (size_t t = 0; t < L.n; t++)
+        ck_assert_double_eq(ledger_at(&L, t, "options"), 0.0);
+    ledger_free(&L);
+    /* The Greek table: delta is the ledger's price line, step by step. */
+    ledger G, P;
+    ledger_read(&P, lcsv);
+    char *text = tu_read_file(gp, NULL);
+    char *body = strstr(text, "\nts,equity,total,");
+    ck_assert_ptr_nonnull(body);
+    char *gcsv = tu_path(dir, "greek_body.csv");
+    tu_write_file(gcsv, body + 1);
+    ledger_read(&G, gcsv);
+    ck_assert_uint_eq(G.n, P.n);
+    for (size_t t = 0; t < G.n; t++) {
+        ck_assert_double_eq(ledger_at(&G, t, "delta"), ledger_at(&P, t, "price"));
+        ck_assert_double_eq(ledger_at(&G, t, "gamma"), 0.0);
+    }
+    ledger_free(&G);
+    ledger_free(&P);
+    free(text);
+    free(gcsv);
+    free(lcsv);
+    free(gp);
+    free(mj);
+    free(sj);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
 /* --- real data --------------------------------------------------------- */
 
 /*
@@ -688,6 +763,235 @@ START_TEST(test_run_real__ledger_identity)
 }
 END_TEST
 
+/* --- options end to end ------------------------------------------------ */
+
+/* The part of a file after its '#' notes, as a file of its own (for
+ * ledger_read). */
+static char *strip_notes(const char *dir, const char *path, const char *name)
+{
+    char *text = tu_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    char *body = text;
+    while (*body == '#') {
+        body = strchr(body, '\n');
+        ck_assert_ptr_nonnull(body);
+        body++;
+    }
+    char *out = tu_path(dir, name);
+    tu_write_file(out, body);
+    free(text);
+    return out;
+}
+
+static size_t count_in(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * configs/short_strangle_hedged.ini on the hourly demo store (a short BTC
+ * strangle from the weekly Deribit snapshots, delta-hedged with the perp),
+ * end to end.  On every step: the Greek lines of explain.csv add up to its
+ * options line, and so do the waterfall lines (1e-9 of max(|options|, 1):
+ * the engine closes both with the unexplained / residual term, so only the
+ * rounding of the 17-digit text remains); explain.csv's options line is the
+ * ledger's; the ledger identity holds with the options line; the Greek
+ * attribution's lines add up to the change in equity.  explain_by.csv's
+ * part rows add up to each total row; summary.json's options block agrees
+ * with the files (marks by source counted in options.csv, flagged steps in
+ * explain.csv, the options line summed from ledger.csv); every option file
+ * is in the manifest with its SHA-256; a second run gives the same bytes.
+ * Skipped without the data or the config.
+ */
+START_TEST(test_run_real__options_explain)
+{
+    char cfgp[1024];
+    snprintf(cfgp, sizeof cfgp, "%s/configs/short_strangle_hedged.ini", CPO_SOURCE_DIR);
+    if (!exists(cfgp)) {
+        fprintf(stderr, "check_run: %s missing: options end to end skipped\n", cfgp);
+        return;
+    }
+    char *tmp = tu_tmpdir();
+    char *hourly = NULL;
+    if (!real_store(tmp, "hourly", &hourly)) {
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    cpo_run_report rep;
+    real_run(tmp, "short_strangle_hedged.ini", hourly, &rep);
+    char *out = tu_path(tmp, "short_strangle_hedged.ini");
+    char *lcsv = tu_path(out, "ledger.csv");
+    /* (real_run checked the ledger identity, the options line included.) */
+    ck_assert(rep.metrics.pnl[CPO_PNL_OPTIONS] != 0.0);
+
+    /* explain.csv */
+    char *xp = tu_path(out, "explain.csv");
+    ledger X, L;
+    ledger_read(&X, xp);
+    ledger_read(&L, lcsv);
+    ck_assert_uint_eq(X.n, L.n);
+    size_t flagged = 0, traded = 0;
+    double worst_g = 0.0, worst_w = 0.0, opt_sum = 0.0;
+    for (size_t t = 0; t < X.n; t++) {
+        ck_assert_str_eq(X.ts[t], L.ts[t]);
+        double opt = ledger_at(&X, t, "options"), sg = 0.0, sw = 0.0;
+        ck_assert_double_eq(opt, ledger_at(&L, t, "options"));
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            sg += ledger_at(&X, t, cpo_greek_name((cpo_greek_line)g));
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            sw += ledger_at(&X, t, cpo_wf_name((cpo_wf_line)w));
+        double scale = fmax(fabs(opt), 1.0);
+        ck_assert_msg(fabs(sg - opt) <= 1e-9 * scale, "step %zu (%s): Greek lines %.17g, options "
+                      "line %.17g", t, X.ts[t], sg, opt);
+        ck_assert_msg(fabs(sw - opt) <= 1e-9 * scale, "step %zu (%s): waterfall %.17g, options "
+                      "line %.17g", t, X.ts[t], sw, opt);
+        worst_g = fmax(worst_g, fabs(sg - opt) / scale);
+        worst_w = fmax(worst_w, fabs(sw - opt) / scale);
+        flagged += ledger_at(&X, t, "flag") != 0.0;
+        traded += opt != 0.0;
+        opt_sum += opt;
+    }
+    ck_assert_uint_gt(traded, X.n / 2); /* options held most of the run */
+    fprintf(stderr, "check_run: short_strangle_hedged.ini: options %.2f, %zu flagged steps, "
+                    "largest explain gap %.3g, waterfall gap %.3g\n",
+            opt_sum, flagged, worst_g, worst_w);
+
+    /* attribution_greek.csv: the lines of every step add up to its change
+     * in equity (the ledger's), delta .. unexplained included. */
+    char *gp = tu_path(out, "attribution_greek.csv");
+    char *gb = strip_notes(tmp, gp, "greek_body.csv");
+    ledger G;
+    ledger_read(&G, gb);
+    ck_assert_uint_eq(G.n, L.n);
+    double prev = 1e6;
+    for (size_t t = 0; t < G.n; t++) {
+        double eq = ledger_at(&L, t, "equity"), sum = 0.0;
+        for (int l = 0; l < CPO_AG_COUNT; l++)
+            sum += ledger_at(&G, t, cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+        ck_assert_msg(fabs(sum - (eq - prev)) <= 1e-9 * fabs(eq), "Greek attribution, step %zu", t);
+        ck_assert_double_eq(ledger_at(&G, t, "total"), eq - prev);
+        prev = eq;
+    }
+
+    /* explain_by.csv: the part rows of each table add up to its total. */
+    char *bp = tu_path(out, "explain_by.csv");
+    ledger B;
+    ledger_read(&B, bp);
+    double acc[64];
+    size_t tables = 0;
+    ck_assert_uint_le(B.ncol, 64);
+    memset(acc, 0, sizeof acc);
+    for (size_t k = 0; k < B.n; k++) {
+        const char *kind = B.ts[k];
+        if (!strcmp(kind, "part")) {
+            for (size_t c = 3; c < B.ncol; c++)
+                acc[c] += B.v[k * B.ncol + c];
+        } else if (!strcmp(kind, "total")) {
+            for (size_t c = 3; c < B.ncol; c++) {
+                double tot = B.v[k * B.ncol + c];
+                ck_assert_msg(fabs(acc[c] - tot) <= 1e-9 * fmax(fabs(tot), 1.0),
+                              "explain_by table %zu, %s: parts %.17g, total %.17g", tables,
+                              B.col[c], acc[c], tot);
+            }
+            ck_assert_double_eq_tol(B.v[k * B.ncol + 3], opt_sum, 1e-9 * fmax(fabs(opt_sum), 1.0));
+            memset(acc, 0, sizeof acc);
+            tables++;
+        }
+    }
+    ck_assert_uint_eq(tables, 3); /* by underlying, expiry, strategy */
+
+    /* summary.json against the files. */
+    char *op = tu_path(out, "options.csv");
+    char *otext = tu_read_file(op, NULL);
+    ck_assert_ptr_nonnull(otext);
+    size_t rows = count_in(otext, "\n") - 1;
+    char *sj = tu_path(out, "summary.json");
+    json_error_t je;
+    json_t *s = json_load_file(sj, 0, &je), *o = json_object_get(s, "options");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "positions")), rows);
+    ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "chain_marks")),
+                      count_in(otext, ",chain,"));
+    ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "surface_marks")),
+                      count_in(otext, ",surface,"));
+    ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "flagged_steps")), flagged);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "sticky_strike");
+    ck_assert_double_eq_tol(json_real_value(json_object_get(o, "options")), opt_sum,
+                            1e-9 * fmax(fabs(opt_sum), 1.0));
+    ck_assert_double_eq(json_real_value(json_object_get(o, "options")),
+                        json_real_value(json_object_get(json_object_get(s, "pnl"), "options")));
+    ck_assert(json_real_value(json_object_get(o, "explain_gap")) <= 1e-12);
+    json_decref(s);
+    free(otext);
+
+    /* The manifest lists the option files with their hashes. */
+    char *mj = tu_path(out, "manifest.json");
+    json_t *m = json_load_file(mj, 0, &je);
+    ck_assert_ptr_nonnull(m);
+    static const char *const opt_files[] = {"options.csv", "option_trades.csv", "explain.csv",
+                                            "explain_by.csv", "attribution_greek.csv"};
+    for (size_t k = 0; k < sizeof opt_files / sizeof opt_files[0]; k++) {
+        char *p = tu_path(out, opt_files[k]), hex[65];
+        cpo_error e;
+        ck_assert_int_eq(cpo_sha256_file(p, hex, &e), 0);
+        const char *h = json_string_value(json_object_get(json_object_get(m, "files"), opt_files[k]));
+        ck_assert_msg(h && !strcmp(h, hex), "%s: manifest %s", opt_files[k], h ? h : "(none)");
+        free(p);
+    }
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(m, "resolved"), "options"));
+    json_decref(m);
+
+    /* The same config again: the same bytes. */
+    char *out2 = tu_path(tmp, "again");
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, cfgp, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(hourly);
+    cpo_run_opts ro;
+    cpo_run_opts_init(&ro);
+    ro.out_dir = out2;
+    cpo_run_report rep2;
+    ck_assert_msg(cpo_run_to_dir(c, &ro, &rep2, &e) == 0, "%s", tu_errstr(&e));
+    cpo_config_free(c);
+    static const char *const same[] = {"options.csv", "option_trades.csv", "explain.csv",
+                                       "explain_by.csv", "attribution_greek.csv", "ledger.h5",
+                                       "summary.json", "manifest.json"};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+        char *pa = tu_path(out, same[k]), *pb = tu_path(out2, same[k]);
+        size_t na, nb;
+        char *ta = tu_read_file(pa, &na), *tb = tu_read_file(pb, &nb);
+        ck_assert_msg(ta && tb && na == nb && !memcmp(ta, tb, na), "%s differs", same[k]);
+        free(ta);
+        free(tb);
+        free(pa);
+        free(pb);
+    }
+
+    ledger_free(&X);
+    ledger_free(&L);
+    ledger_free(&G);
+    ledger_free(&B);
+    free(out2);
+    free(mj);
+    free(sj);
+    free(op);
+    free(bp);
+    free(gb);
+    free(gp);
+    free(xp);
+    free(lcsv);
+    free(out);
+    free(hourly);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -702,6 +1006,8 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_fail__nothing_left);
     tcase_add_test(tc, test_run_cli__command);
     tcase_add_test(tc, test_run_real__ledger_identity);
+    tcase_add_test(tc, test_run_options__none_without_options);
+    tcase_add_test(tc, test_run_real__options_explain);
     suite_add_tcase(s, tc);
     return s;
 }

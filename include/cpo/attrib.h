@@ -1,11 +1,11 @@
 /*
  * cpo/attrib.h - performance attribution of a run (METHODS §4a, §4c):
  * by asset (per-step contributions by P&L line, linked with Carino),
- * Euler risk contributions (ex ante and ex post), and by factor (CMKT,
+ * Euler risk contributions (ex ante and ex post), by factor (CMKT,
  * CSMB, CMOM after Liu, Tsyvinski & Wu: full-sample and rolling
- * regressions, holdings-based exposures).  The Greek attribution of
- * option books is not here yet: the engine holds no options (see
- * CPO_ATTRIB_GREEKS below).
+ * regressions, holdings-based exposures), and by Greek (METHODS §3: the
+ * change in equity of each step split into delta, gamma, vega, theta,
+ * vanna, volga, rho and the cost lines; see cpo_attrib_greeks below).
  *
  * Returns are simple returns.  A step's contribution is its P&L divided
  * by the equity at the start of the step (the capital for the first
@@ -53,11 +53,9 @@
 extern "C" {
 #endif
 
-/* The Greek attribution (delta, gamma, vega, theta, vanna, volga, rho,
- * funding, fees, residual; METHODS §3) is not implemented: 0.  It will
- * read the option ledger once the engine books options, and add its own
- * table (attribution_greek.csv) beside these. */
-#define CPO_ATTRIB_GREEKS 0
+/* The Greek attribution (cpo_attrib_greeks, attribution_greek.csv) is
+ * implemented: 1. */
+#define CPO_ATTRIB_GREEKS 1
 
 /* --- Carino linking ------------------------------------------------------- */
 
@@ -182,11 +180,17 @@ int cpo_attrib_sink(void *ctx, const cpo_ledger_row *rows, size_t n, cpo_error *
 
 /* --- the tables --------------------------------------------------------------- */
 
+/* instr of the parts and risk rows of the option positions: the options
+ * line (marked to market) and what the instrument rows do not hold of the
+ * fees and slippage lines (option trading and delivery fees). */
+#define CPO_ATTRIB_INSTR_OPTIONS (-3L)
+
 /* One part of the return by asset: an instrument's P&L line, or a line of
  * the whole book (instr = -1: revaluation of coin balances, the engine's
- * residual). */
+ * residual), or of the option positions (CPO_ATTRIB_INSTR_OPTIONS, only
+ * for a result with options). */
 typedef struct cpo_attrib_part {
-    long instr;         /* index in the market, -1 for the book */
+    long instr;         /* index in the market, -1 for the book, -3 options */
     cpo_pnl_line line;
     double linked;      /* Carino-linked contribution to the total return */
     double arith;       /* sum over steps of the per-step contribution */
@@ -194,7 +198,8 @@ typedef struct cpo_attrib_part {
 } cpo_attrib_part;
 
 typedef struct cpo_attrib_assets {
-    size_t n_parts;          /* n_instr * 5 (price .. liquidation) + 2 */
+    size_t n_parts;          /* n_instr * 5 (price .. liquidation) + 2, + 3
+                                with options (options, fees, slippage) */
     cpo_attrib_part *parts;
     size_t n_steps;
     double total_return;     /* equity_T / capital - 1 */
@@ -206,7 +211,8 @@ typedef struct cpo_attrib_assets {
 
 /* One row of a risk decomposition. */
 typedef struct cpo_attrib_risk_row {
-    long instr;          /* index in the market; -1 revaluation, -2 residual */
+    long instr;          /* index in the market; -1 revaluation, -2 residual,
+                            -3 the option positions (ex post, with options) */
     double weight;       /* ex ante: exposure / equity; ex post: mean of the
                             start-of-step weights */
     double marginal;     /* ex ante: (S w)_i / sigma_p; ex post: NaN */
@@ -229,7 +235,8 @@ typedef struct cpo_attrib_risk {
     double ante_sum;         /* sum of the contributions */
     /* Ex post over the run: CCR_j = cov(c_j, r_p) / sigma_p with c_j,t
      * the per-step contribution of instrument j (all its lines), plus the
-     * book's revaluation and residual lines so that sum_j c_j,t = r_p,t. */
+     * book's revaluation and residual lines (and the option positions'
+     * lines, with options) so that sum_j c_j,t = r_p,t. */
     int post_ok;
     char post_note[256];
     size_t n_post;
@@ -280,6 +287,80 @@ const cpo_attrib_assets *cpo_attrib_get_assets(const cpo_attrib *a);
 const cpo_attrib_risk *cpo_attrib_get_risk(const cpo_attrib *a);
 const cpo_attrib_factors *cpo_attrib_get_factors(const cpo_attrib *a);
 
+/* --- by Greek ------------------------------------------------------------------ */
+
+/*
+ * The change in equity of each step, E_t - E_{t-1} (E_-1 = the capital),
+ * split into lines in the reporting currency:
+ *
+ *   delta        the price line (spot, perpetuals and futures marked to
+ *                market at constant position: their P&L is delta P&L)
+ *                plus the options' Taylor delta term (result.greek)
+ *   gamma .. rho the options' Taylor terms (result.greek)
+ *   unexplained  the options line less its Taylor terms
+ *                (result.greek[CPO_GREEK_UNEXPLAINED]; the whole options
+ *                line when the result has no Greek explain)
+ *   funding, fees (option trading and delivery fees included: the engine
+ *                books them in the fees line), slippage, liquidation,
+ *                revaluation: the engine's lines
+ *   residual     the change in equity less all the lines above: the
+ *                engine's residual line, up to rounding
+ *
+ * so that the lines of every step add up to its change in equity (in
+ * doubles: to the rounding of one sum of 14 terms).  A run without options
+ * has the same table with delta = the price line and gamma .. unexplained 0.
+ */
+typedef enum cpo_attrib_greek_line {
+    CPO_AG_DELTA = 0,
+    CPO_AG_GAMMA,
+    CPO_AG_VEGA,
+    CPO_AG_THETA,
+    CPO_AG_VANNA,
+    CPO_AG_VOLGA,
+    CPO_AG_RHO,
+    CPO_AG_UNEXPLAINED,
+    CPO_AG_FUNDING,
+    CPO_AG_FEES,
+    CPO_AG_SLIPPAGE,
+    CPO_AG_LIQUIDATION,
+    CPO_AG_REVALUATION,
+    CPO_AG_RESIDUAL,
+    CPO_AG_COUNT
+} cpo_attrib_greek_line;
+
+/* "delta", ..., "unexplained", "funding", ..., "residual". */
+const char *cpo_attrib_greek_name(cpo_attrib_greek_line l);
+
+typedef struct cpo_attrib_greeks {
+    size_t n_steps;
+    int has_options;         /* the result had options (result.greek set) */
+    int64_t *ts;             /* [n_steps] bar opens */
+    double *equity;          /* [n_steps] E_t */
+    double *change;          /* [n_steps] E_t - E_{t-1} */
+    double *line;            /* [n_steps * CPO_AG_COUNT], step-major */
+    double total_change;     /* E_T - capital */
+    double total[CPO_AG_COUNT]; /* each line summed over the run */
+    double max_gap;          /* max over steps of |sum of lines - change| /
+                                max(|E_t|, 1): rounding only */
+    double max_residual_gap; /* max |residual - engine's residual line| /
+                                max(|E_t|, 1): 0 up to rounding when the
+                                result's Greek lines add up to its options line */
+} cpo_attrib_greeks;
+
+/* The table of r (no collector needed).  CPO_EINVAL for a result without
+ * steps, CPO_ENOMEM.  *g is overwritten (free it with cpo_attrib_greeks_free). */
+int cpo_attrib_greeks_compute(cpo_attrib_greeks *g, const cpo_result *r, cpo_error *err);
+void cpo_attrib_greeks_free(cpo_attrib_greeks *g);
+
+/*
+ * attribution_greek.csv: '#' notes, then one row per step: ts (bar open),
+ * equity, total (the change in equity), the lines of cpo_attrib_greek_line
+ * (per step), then cum_total and cum_<line>: the running sums from the
+ * start of the run.  Every step is written (no thinning): the per-step
+ * rows add up, line by line, to the change in equity of the step.
+ */
+int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_error *err);
+
 /* --- files ------------------------------------------------------------------ */
 
 /* The files of cpo_attrib_write, in this order (columns: README.md,
@@ -290,6 +371,7 @@ typedef enum cpo_attrib_file {
     CPO_ATTRIB_FILE_RISK,           /* attribution_risk.csv */
     CPO_ATTRIB_FILE_FACTOR,         /* attribution_factor.csv */
     CPO_ATTRIB_FILE_FACTOR_ROLLING, /* attribution_factor_rolling.csv */
+    CPO_ATTRIB_FILE_GREEK,          /* attribution_greek.csv (cpo_attrib_greeks_write) */
     CPO_ATTRIB_FILE_COUNT
 } cpo_attrib_file;
 

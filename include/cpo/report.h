@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cpo/backtest.h"
 #include "cpo/error.h"
 
 #ifdef __cplusplus
@@ -93,6 +94,76 @@ void cpo_compare_opts_init(cpo_compare_opts *o);
  */
 int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts *opts,
                       cpo_report_info *info, cpo_error *err);
+
+/* --- the option files of a run ------------------------------------------------ */
+
+/*
+ * cpo_run_to_dir writes these files, listed in manifest.json, when the
+ * result has options (cpo_run_has_options); a run without options writes
+ * none of them (and its other files are as before).  Numbers %.17g, times
+ * ISO 8601 UTC (bar opens, as ledger.csv), one header line, no notes:
+ *
+ *   options.csv        one row per option position per step (result
+ *                      opt_rows): ts, step, name, underlying, expiry,
+ *                      strike, right, tag, stage, qty, source (chain,
+ *                      surface, settle, none), index, fwd, vol, t_years,
+ *                      coin_price, coin_delta .. coin_rho, coin_delta_account
+ *                      (the coin Greeks of one contract, w.r.t. the index),
+ *                      rate (USD per coin), value_coin (qty x coin price),
+ *                      value_usd (value_coin x rate), mtm_coin, the explain
+ *                      terms in coin (cpo_greek_name: delta .. unexplained;
+ *                      they add up to mtm_coin), the waterfall in coin
+ *                      (cpo_wf_name: wf_time .. wf_residual; the same sum),
+ *                      flagged, settled
+ *   option_trades.csv  fills and settlements (result opt_trades): ts, step,
+ *                      name, underlying, expiry, strike, right, tag, stage,
+ *                      qty, px, ref_px, fee, slippage (coin), index,
+ *                      settlement
+ *   explain.csv        one row per step, reporting currency: ts, options
+ *                      (the options line), delta .. unexplained (result
+ *                      greek), wf_time .. wf_residual (result wf), flag
+ *   explain_by.csv     the run's explain summed by underlying, by expiry and
+ *                      by strategy (the stage that opened the position):
+ *                      kind, by, key, options, delta .. unexplained,
+ *                      wf_time .. wf_residual, rows; each term the sum over
+ *                      the positions' rows of the coin term x the row's
+ *                      rate.  Per `by`: the part rows, a total row (the
+ *                      options line of the run, summed over its steps), the
+ *                      sum of the parts, and residual = total - sum of parts
+ *                      (rounding only)
+ *
+ * The stage of a tag k is "<role>.<name>" of spec->stages[k] (the config
+ * section of the stage), "stage<k>" without a spec or past its stages.
+ */
+typedef enum cpo_opt_file {
+    CPO_OPT_FILE_POSITIONS = 0, /* options.csv */
+    CPO_OPT_FILE_TRADES,        /* option_trades.csv */
+    CPO_OPT_FILE_EXPLAIN,       /* explain.csv */
+    CPO_OPT_FILE_EXPLAIN_BY,    /* explain_by.csv */
+    CPO_OPT_FILE_COUNT
+} cpo_opt_file;
+
+const char *cpo_opt_file_name(cpo_opt_file f);
+
+/* 1 if r holds option results (the run had options enabled: result.greek
+ * set, or option rows or trades), else 0. */
+int cpo_run_has_options(const cpo_result *r);
+
+/* Write the option files of r to paths[f] (spec may be NULL: stage names
+ * "stage<k>").  CPO_EIO, CPO_ENOMEM. */
+int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
+                          const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err);
+
+/*
+ * The "options" block of summary.json (jansson; caller owns it; NULL when
+ * r has no options or out of memory): surface_mode, chain_marks,
+ * surface_marks, flagged_steps, positions (rows), trades, settlements,
+ * options (the options line summed over the run), greek {delta ..
+ * unexplained} and waterfall {wf_time .. wf_residual} summed over the run
+ * (reporting currency), explain_gap and waterfall_gap (largest |sum of the
+ * lines - options line| of a step / max(|equity|, 1)).
+ */
+struct json_t *cpo_run_options_json(const cpo_result *r);
 
 /* Flags of cpo_report_gp_quote. */
 #define CPO_GP_ENHANCED 1 /* the text goes to an enhanced-text terminal */

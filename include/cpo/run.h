@@ -90,7 +90,7 @@ typedef struct cpo_run_opts {
 
 void cpo_run_opts_init(cpo_run_opts *o);
 
-#define CPO_RUN_MAX_FILES 16
+#define CPO_RUN_MAX_FILES 24
 
 /* What a run made. */
 typedef struct cpo_run_report {
