@@ -656,7 +656,7 @@ static int h_chain(const cpo_view *v, const char *underlying, const cpo_chain **
                    size_t *begin, size_t *end)
 {
     if (!v->e->ob)
-        return CPO_ENOTFOUND;
+        return CPO_EINVAL;
     return ob_chain(v->e->ob, underlying, chain, begin, end);
 }
 

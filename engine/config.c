@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cpo/surface.h"
 #include "cpo/time.h"
 #include "inifile.h"
 #include "params.h"
@@ -33,6 +34,9 @@ static const char *const costs_keys =
     "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
     "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
 static const char *const strategy_keys = "schedule, select, weigh, overlay, hedge, plugin";
+static const char *const options_keys =
+    "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, fee_cap, "
+    "delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions";
 
 #define MAX_STAGES (CPO_ROLE_COUNT * 4)
 
@@ -146,7 +150,7 @@ static int is_role_section(const char *name, cpo_stage_role *role, const char **
 static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
-           !strcmp(name, "strategy");
+           !strcmp(name, "strategy") || !strcmp(name, "options");
 }
 
 /* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
@@ -186,7 +190,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -676,6 +680,8 @@ static int apply_fixed(loader *L)
             rc = set_costs(L, k);
         else if (!strcmp(k->section, "strategy"))
             rc = set_strategy(L, k);
+        else if (!strcmp(k->section, "options"))
+            continue; /* apply_options: underlyings first */
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -716,6 +722,223 @@ static int apply_fixed(loader *L)
     if (!c->data_path)
         return cpo_error_set(L->err, CPO_ECONFIG, L->path, 0, 0,
                              "[backtest] has no \"data\" (expected data = PATH to a store)");
+    return 0;
+}
+
+/* --- [options]: option positions (cpo_option_spec) ------------------------- */
+
+/* A coin code: letters and digits, shorter than CPO_CCY_MAX. */
+static int coin_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CPO_CCY_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* A symbol or index name: no blanks, shorter than CPO_SYMBOL_MAX. */
+static int symbol_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CPO_SYMBOL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)s[i]) || s[i] == ',')
+            return 0;
+    return 1;
+}
+
+static long opt_underlying(const cpo_option_spec *o, const char *coin)
+{
+    for (size_t u = 0; u < o->n_underlyings; u++)
+        if (!strcmp(o->underlying[u], coin))
+            return (long)u;
+    return -1;
+}
+
+/* "BTC, ETH" */
+static void opt_list(const cpo_option_spec *o, char *buf, size_t n)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    for (size_t u = 0; u < o->n_underlyings && w < n; u++) {
+        int m = snprintf(buf + w, n - w, "%s%s", u ? ", " : "", o->underlying[u]);
+        if (m < 0)
+            return;
+        w += (size_t)m;
+    }
+}
+
+static int set_underlyings(loader *L, const cpo_config_key *k)
+{
+    cpo_option_spec *o = &L->cfg->run.options;
+    static const char *const expected = "a comma-separated list of at most 4 coins like BTC, ETH";
+    char **items;
+    long n = split_list(k->value, &items);
+    if (n == -2)
+        return nomem(L->err);
+    if (n <= 0)
+        return bad_value(L, k, expected);
+    int rc = 0;
+    if (n > CPO_OPT_MAX_UNDERLYINGS)
+        rc = bad_value(L, k, expected);
+    for (long i = 0; i < n && !rc; i++) {
+        if (!coin_ok(items[i]))
+            rc = bad_value(L, k, expected);
+        else if (opt_underlying(o, items[i]) >= 0)
+            rc = bad_value(L, k, "each coin once");
+        else {
+            size_t u = o->n_underlyings++;
+            snprintf(o->underlying[u], sizeof o->underlying[u], "%s", items[i]);
+            /* Defaults: the coin's USDT spot and Deribit's DVOL name. */
+            snprintf(o->index[u], sizeof o->index[u], "%sUSDT", items[i]);
+            snprintf(o->dvol[u], sizeof o->dvol[u], "%s-DVOL", items[i]);
+        }
+    }
+    free_items(items, n);
+    return rc;
+}
+
+static int set_option(loader *L, const cpo_config_key *k)
+{
+    cpo_option_spec *o = &L->cfg->run.options;
+    const char *key = k->key, *v = k->value;
+    int is_index = !strncmp(key, "index.", 6), is_dvol = !strncmp(key, "dvol.", 5);
+    if (is_index || is_dvol) {
+        const char *coin = key + (is_index ? 6 : 5);
+        long u = opt_underlying(o, coin);
+        if (u < 0) {
+            char list[CPO_OPT_MAX_UNDERLYINGS * CPO_CCY_MAX + 8];
+            opt_list(o, list, sizeof list);
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "%s is for %s, which is not in underlyings (expected %s.COIN "
+                                 "for a coin of: %s)",
+                                 key, coin[0] ? coin : "no coin", is_index ? "index" : "dvol",
+                                 list);
+        }
+        if (!symbol_ok(v))
+            return bad_value(L, k, is_index ? "the symbol of an instrument of the store, like "
+                                              "BTCUSDT"
+                                            : "the name of a volatility index of the store, "
+                                              "like BTC-DVOL");
+        snprintf(is_index ? o->index[u] : o->dvol[u], CPO_SYMBOL_MAX, "%s", v);
+        return 0;
+    }
+    if (!strcmp(key, "surface")) {
+        cpo_surface_mode m;
+        if (cpo_surface_mode_parse(v, &m, NULL))
+            return bad_value(L, k, "sticky_strike or dvol_scaled");
+        o->surface_mode = (int)m;
+        return 0;
+    }
+    if (!strcmp(key, "coin_price")) {
+        if (!strcmp(v, "forward"))
+            o->coin_px_index = 0;
+        else if (!strcmp(v, "index"))
+            o->coin_px_index = 1;
+        else
+            return bad_value(L, k, "forward or index");
+        return 0;
+    }
+    if (!strcmp(key, "rate"))
+        return get_real(L, k, -1.0, 0, 1.0, 0, "a continuous rate per year in [-1, 1]", &o->rate);
+    if (!strcmp(key, "fee_rate"))
+        return get_real(L, k, 0.0, 0, 0.01, 0, "coin per contract in [0, 0.01]", &o->fee_rate);
+    if (!strcmp(key, "fee_cap"))
+        return get_real(L, k, 0.0, 0, 1.0, 0, "a fraction of the option price in [0, 1]",
+                        &o->fee_cap);
+    if (!strcmp(key, "delivery_fee"))
+        return get_real(L, k, 0.0, 0, 0.01, 0, "coin per contract in [0, 0.01]",
+                        &o->delivery_rate);
+    if (!strcmp(key, "delivery_cap"))
+        return get_real(L, k, 0.0, 0, 1.0, 0, "a fraction of the payoff in [0, 1]",
+                        &o->delivery_cap);
+    if (!strcmp(key, "explain_threshold"))
+        return get_real(L, k, 0.0, 0, 1.0, 0, "a fraction of the options line in [0, 1]",
+                        &o->explain_rel);
+    if (!strcmp(key, "explain_floor"))
+        return get_real(L, k, 0.0, 0, 1.0, 0, "a fraction of equity in [0, 1]", &o->explain_abs);
+    if (!strcmp(key, "max_positions")) {
+        uint64_t x = 0;
+        static const char *const what = "a whole number of positions in [1, 100000]";
+        int rc = get_uint(L, k, 100000u, what, &x);
+        if (rc)
+            return rc;
+        if (x < 1)
+            return bad_value(L, k, what);
+        o->max_positions = (size_t)x;
+        return 0;
+    }
+    return unknown_key(L, k, options_keys);
+}
+
+/* [options]: present = option positions enabled.  underlyings first (the
+ * index.COIN and dvol.COIN keys name its coins), then the rest in file
+ * order. */
+static int apply_options(loader *L)
+{
+    cpo_config *c = L->cfg;
+    long sline = section_line(L, "options");
+    const cpo_config_key *und = NULL;
+    int present = sline > 0;
+    for (size_t i = 0; i < c->n_keys; i++)
+        if (!strcmp(c->keys[i].section, "options")) {
+            present = 1;
+            if (!strcmp(c->keys[i].key, "underlyings"))
+                und = &c->keys[i];
+        }
+    if (!present)
+        return 0;
+    cpo_option_spec_init(&c->run.options);
+    c->run.options.enabled = 1;
+    if (!und)
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, sline, 0,
+                             "[options] has no \"underlyings\" (expected underlyings = the coins "
+                             "of the option chains held, like BTC)");
+    int rc = set_underlyings(L, und);
+    for (size_t i = 0; i < c->n_keys && !rc; i++)
+        if (!strcmp(c->keys[i].section, "options") && &c->keys[i] != und)
+            rc = set_option(L, &c->keys[i]);
+    return rc;
+}
+
+/* A stage parameter "underlying" (the option stages) must name a coin of
+ * [options] underlyings; "" means the stage derives it. */
+static int check_stage_underlyings(loader *L)
+{
+    cpo_config *c = L->cfg;
+    const cpo_option_spec *o = &c->run.options;
+    if (!o->enabled)
+        return 0;
+    for (size_t s = 0; s < c->run.n_stages; s++) {
+        const cpo_stage_def *d = c->run.stages[s].def;
+        int has = 0;
+        for (size_t p = 0; p < d->n_params; p++)
+            has |= !strcmp(d->params[p].name, "underlying") &&
+                   d->params[p].type == CPO_PARAM_STRING;
+        if (!has)
+            continue;
+        const char *v = cpo_params_str(c->run.stages[s].params, "underlying");
+        if (!v[0] || opt_underlying(o, v) >= 0)
+            continue;
+        char sec[128], list[CPO_OPT_MAX_UNDERLYINGS * CPO_CCY_MAX + 8];
+        snprintf(sec, sizeof sec, "%s.%s", cpo_role_name(d->role), d->name);
+        long line = section_line(L, sec);
+        for (size_t i = 0; i < c->n_keys; i++)
+            if (!strcmp(c->keys[i].section, sec) && !strcmp(c->keys[i].key, "underlying"))
+                line = c->keys[i].line;
+        for (size_t i = 0; i < c->n_keys && !line; i++)
+            if (!strcmp(c->keys[i].section, "options") && !strcmp(c->keys[i].key, "underlyings"))
+                line = c->keys[i].line;
+        opt_list(o, list, sizeof list);
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
+                             "[%s] underlying = \"%s\" is not in [options] underlyings (expected "
+                             "one of: %s)",
+                             sec, v, list);
+    }
     return 0;
 }
 
@@ -961,6 +1184,8 @@ const char *cpo_config_section_keys(const char *section)
         return costs_keys;
     if (!strcmp(section, "strategy"))
         return strategy_keys;
+    if (!strcmp(section, "options"))
+        return options_keys;
     return NULL;
 }
 
@@ -997,11 +1222,15 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
     if (!rc)
         rc = apply_fixed(&L);
     if (!rc)
+        rc = apply_options(&L);
+    if (!rc)
         rc = load_plugins(&L);
     if (!rc)
         rc = make_stages(&L);
     if (!rc)
         rc = set_stage_params(&L);
+    if (!rc)
+        rc = check_stage_underlyings(&L);
     if (!rc) {
         /* The grid starts warmup before the run. */
         c->run.start_ms = c->market.start_ms;
@@ -1106,16 +1335,106 @@ static void list_kind(const cpo_dataset *ds, int kind, char *buf, size_t n)
         snprintf(buf, n, "none in this store");
 }
 
+/* The line of a key as written, else of another key of the section (0 if
+ * neither). */
+static long key_line(const cpo_config *cfg, const char *section, const char *key,
+                     const char *fallback)
+{
+    long line = 0;
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, key))
+            return cfg->keys[i].line;
+    for (size_t i = 0; fallback && i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, fallback))
+            line = cfg->keys[i].line;
+    return line;
+}
+
+/* The names of [options] against the store: a chain per underlying, its
+ * index instrument, its DVOL index (dvol_scaled). */
+static int check_options_data(const cpo_config *cfg, const cpo_dataset *ds, cpo_error *err)
+{
+    const cpo_option_spec *o = &cfg->run.options;
+    for (size_t u = 0; u < o->n_underlyings; u++) {
+        const char *U = o->underlying[u];
+        char key[CPO_CCY_MAX + 8], list[800];
+        size_t w = 0;
+        int have = 0;
+        list[0] = '\0';
+        for (size_t c = 0; c < ds->n_chains; c++) {
+            have |= !strcmp(ds->chains[c].underlying, U);
+            int m = snprintf(list + w, sizeof list - w, "%s%s", c ? ", " : "",
+                             ds->chains[c].underlying);
+            if (m > 0 && (size_t)m < sizeof list - w)
+                w += (size_t)m;
+        }
+        if (!have)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path,
+                                 key_line(cfg, "options", "underlyings", NULL), 0,
+                                 "underlying %s has no option chain in %s (expected a coin with a "
+                                 "chain: %s)",
+                                 U, cfg->data_path, ds->n_chains ? list : "none in this store");
+        snprintf(key, sizeof key, "index.%s", U);
+        long f = cpo_dataset_find(ds, o->index[u]);
+        if (f < 0 || ds->instr[f].kind == CPO_KIND_OPTION) {
+            long line = key_line(cfg, "options", key, "underlyings");
+            int given = cpo_config_get(cfg, "options", key) != NULL;
+            w = 0;
+            list[0] = '\0';
+            for (size_t i = 0; i < ds->n_instr; i++) {
+                if (ds->instr[i].kind == CPO_KIND_OPTION || strcmp(ds->instr[i].base, U))
+                    continue;
+                int m = snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "",
+                                 ds->instr[i].symbol);
+                if (m > 0 && (size_t)m < sizeof list - w)
+                    w += (size_t)m;
+            }
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                                 "%s = \"%s\"%s is not in %s (expected a spot or perpetual of "
+                                 "%s giving its index: %s)",
+                                 key, o->index[u], given ? "" : " (the default)", cfg->data_path,
+                                 U, w ? list : "none in this store");
+        }
+        if (o->surface_mode != CPO_SURFACE_DVOL_SCALED)
+            continue;
+        int dv = 0;
+        w = 0;
+        list[0] = '\0';
+        for (size_t j = 0; j < ds->n_iv; j++) {
+            dv |= !strcmp(ds->iv[j].name, o->dvol[u]);
+            int m = snprintf(list + w, sizeof list - w, "%s%s", j ? ", " : "", ds->iv[j].name);
+            if (m > 0 && (size_t)m < sizeof list - w)
+                w += (size_t)m;
+        }
+        if (!dv) {
+            snprintf(key, sizeof key, "dvol.%s", U);
+            long line = key_line(cfg, "options", key, "surface");
+            int given = cpo_config_get(cfg, "options", key) != NULL;
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                                 "%s = \"%s\"%s is not in %s (expected a volatility index of "
+                                 "the store for surface = dvol_scaled: %s)",
+                                 key, o->dvol[u], given ? "" : " (the default)", cfg->data_path,
+                                 ds->n_iv ? list : "none in this store");
+        }
+    }
+    return 0;
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
     *symbols = NULL;
     *n = 0;
+    const cpo_option_spec *o = &cfg->run.options;
+    int rc = 0;
+    if (o->enabled && (rc = check_options_data(cfg, ds, err)))
+        return rc;
     if (!cfg->n_universe)
         return 0;
-    char **out = calloc(cfg->n_universe, sizeof *out);
-    long *from = calloc(cfg->n_universe, sizeof *from);
-    int rc = 0;
+    /* The universe, then the options' index instruments not in it. */
+    size_t cap = cfg->n_universe + (o->enabled ? o->n_underlyings : 0);
+    char **out = calloc(cap, sizeof *out);
+    long *from = calloc(cap, sizeof *from);
     size_t k = 0;
     if (!out || !from) {
         rc = nomem(err);
@@ -1172,13 +1491,27 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
             goto cleanup;
         }
     }
+    for (size_t u = 0; o->enabled && u < o->n_underlyings; u++) {
+        long f = cpo_dataset_find(ds, o->index[u]); /* there: check_options_data */
+        int have = 0;
+        for (size_t j = 0; j < k; j++)
+            have |= from[j] == f;
+        if (have)
+            continue;
+        from[k] = f;
+        if (!(out[k++] = strdup(ds->instr[f].symbol))) {
+            rc = nomem(err);
+            goto cleanup;
+        }
+    }
 cleanup:
     free(from);
     if (rc) {
-        cpo_config_symbols_free(out, cfg->n_universe);
+        if (out)
+            cpo_config_symbols_free(out, cap);
         return rc;
     }
     *symbols = out;
-    *n = cfg->n_universe;
+    *n = k;
     return 0;
 }

@@ -855,7 +855,7 @@ int ob_chain(const optbook *b, const char *underlying, const cpo_chain **ch, siz
 {
     long u = ob_find_underlying(b, underlying);
     if (u < 0)
-        return CPO_ENOTFOUND;
+        return CPO_EINVAL; /* not an underlying of [options] */
     const under *U = &b->u[u];
     if (cpo_surface_find_snapshot(U->ch, b->ts_end - 1, begin, end))
         return CPO_ENOTFOUND;

@@ -25,6 +25,13 @@ extern const cpo_stage_def cpo_stage_top_volume;
 /* weigh (weigh_equal.c, weigh_fixed.c) */
 extern const cpo_stage_def cpo_stage_equal;
 extern const cpo_stage_def cpo_stage_fixed;
+/* options (opt_stages.c): weigh strangle, straddle, covered_call,
+ * protective_put; hedge delta_hedge */
+extern const cpo_stage_def cpo_stage_strangle;
+extern const cpo_stage_def cpo_stage_straddle;
+extern const cpo_stage_def cpo_stage_covered_call;
+extern const cpo_stage_def cpo_stage_protective_put;
+extern const cpo_stage_def cpo_stage_delta_hedge;
 
 /*
  * Helpers shared by the built-in stages (stage_util.c); host API only.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpo/config.h"
+#include "cpo/surface.h"
 #include "cpo/time.h"
 #include "params.h"
 #include "testutil.h"
@@ -140,8 +141,8 @@ typedef struct bad_case {
 
 static const bad_case bad_cases[] = {
     {"unknown_section.ini", 4,
-     "unknown section [costz] (expected one of: backtest, universe, costs, strategy, or "
-     "ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
+     "or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
      "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
@@ -187,6 +188,66 @@ static const bad_case bad_cases[] = {
     {"long_line.ini", 9,
      "line longer than 199 characters (expected shorter lines: continue a long value on the "
      "next line, indented)"},
+    /* [options]: every key checked, with the range it takes (the files
+     * put [options] on line 7, its keys from line 8). */
+    {"options_unknown_key.ini", 9,
+     "unknown key \"fee\" in [options] (expected one of: underlyings, index.COIN, dvol.COIN, "
+     "surface, coin_price, rate, fee_rate, fee_cap, delivery_fee, delivery_cap, "
+     "explain_threshold, explain_floor, max_positions)"},
+    {"options_no_underlyings.ini", 7,
+     "[options] has no \"underlyings\" (expected underlyings = the coins of the option chains "
+     "held, like BTC)"},
+    {"options_many_underlyings.ini", 8,
+     "underlyings = \"BTC, ETH, SOL, XRP, DOGE\" is not valid (expected a comma-separated list "
+     "of at most 4 coins like BTC, ETH)"},
+    {"options_twice_underlying.ini", 8,
+     "underlyings = \"BTC, ETH, BTC\" is not valid (expected each coin once)"},
+    {"options_bad_coin.ini", 8,
+     "underlyings = \"BTC-USD\" is not valid (expected a comma-separated list of at most 4 "
+     "coins like BTC, ETH)"},
+    {"options_index_coin.ini", 9,
+     "index.ETH is for ETH, which is not in underlyings (expected index.COIN for a coin of: "
+     "BTC)"},
+    /* dvol.SOL comes before underlyings in the file: underlyings is read
+     * first all the same. */
+    {"options_dvol_coin.ini", 8,
+     "dvol.SOL is for SOL, which is not in underlyings (expected dvol.COIN for a coin of: BTC)"},
+    {"options_bad_index.ini", 9,
+     "index.BTC = \"BTC USDT\" is not valid (expected the symbol of an instrument of the store, "
+     "like BTCUSDT)"},
+    {"options_surface.ini", 9,
+     "surface = \"sticky\" is not valid (expected sticky_strike or dvol_scaled)"},
+    {"options_coin_price.ini", 9,
+     "coin_price = \"mark\" is not valid (expected forward or index)"},
+    {"options_rate.ini", 9,
+     "rate = \"1.5\" is not valid (expected a continuous rate per year in [-1, 1])"},
+    {"options_fee_rate.ini", 9,
+     "fee_rate = \"0.02\" is not valid (expected coin per contract in [0, 0.01])"},
+    {"options_fee_cap.ini", 9,
+     "fee_cap = \"-0.1\" is not valid (expected a fraction of the option price in [0, 1])"},
+    {"options_delivery_fee.ini", 9,
+     "delivery_fee = \"1bp\" is not valid (expected coin per contract in [0, 0.01])"},
+    {"options_delivery_cap.ini", 9,
+     "delivery_cap = \"2\" is not valid (expected a fraction of the payoff in [0, 1])"},
+    {"options_explain_threshold.ini", 9,
+     "explain_threshold = \"1.5\" is not valid (expected a fraction of the options line in "
+     "[0, 1])"},
+    {"options_explain_floor.ini", 9,
+     "explain_floor = \"nan\" is not valid (expected a fraction of equity in [0, 1])"},
+    {"options_max_positions.ini", 9,
+     "max_positions = \"0\" is not valid (expected a whole number of positions in [1, "
+     "100000])"},
+    {"options_max_positions_big.ini", 9,
+     "max_positions = \"100001\" is not valid (expected a whole number of positions in [1, "
+     "100000])"},
+    /* An option stage's underlying must be one of [options]: at its key,
+     * or (the default) at underlyings. */
+    {"options_stage_underlying.ini", 12,
+     "[weigh.strangle] underlying = \"ETH\" is not in [options] underlyings (expected one of: "
+     "BTC)"},
+    {"options_stage_default.ini", 9,
+     "[weigh.strangle] underlying = \"BTC\" is not in [options] underlyings (expected one of: "
+     "ETH)"},
 };
 
 static void expect_error(const char *file, long line, const char *msg)
@@ -402,6 +463,186 @@ START_TEST(test_config_universe__coins_and_symbols)
 }
 END_TEST
 
+/* [options]: every key to its field of spec.options (values from
+ * tests/data/configs/options_good.ini; the defaults: cpo_option_spec_init
+ * as include/cpo/backtest.h documents them, index <COIN>USDT and dvol
+ * <COIN>-DVOL as config.h does). */
+START_TEST(test_config_options__every_key)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_msg(cpo_config_load(&c, cfg_path("options_good.ini"), &e) == 0, "%s", tu_errstr(&e));
+    const cpo_option_spec *o = &c->run.options;
+    ck_assert_int_eq(o->enabled, 1);
+    ck_assert_uint_eq(o->n_underlyings, 2);
+    ck_assert_str_eq(o->underlying[0], "BTC");
+    ck_assert_str_eq(o->underlying[1], "ETH");
+    ck_assert_str_eq(o->index[0], "BTCUSDT");      /* default */
+    ck_assert_str_eq(o->index[1], "ETHUSDT-PERP"); /* index.ETH */
+    ck_assert_str_eq(o->dvol[0], "BTCDVOL");       /* dvol.BTC */
+    ck_assert_str_eq(o->dvol[1], "ETH-DVOL");      /* default */
+    ck_assert_int_eq(o->surface_mode, CPO_SURFACE_DVOL_SCALED);
+    ck_assert_int_eq(o->coin_px_index, 1);
+    ck_assert_double_eq(o->rate, 0.05);
+    ck_assert_double_eq(o->fee_rate, 0.0004);
+    ck_assert_double_eq(o->fee_cap, 0.1);
+    ck_assert_double_eq(o->delivery_rate, 0.0002);
+    ck_assert_double_eq(o->delivery_cap, 0.2);
+    ck_assert_double_eq(o->explain_rel, 0.25);
+    ck_assert_double_eq(o->explain_abs, 0.001);
+    ck_assert_uint_eq(o->max_positions, 12);
+    /* The option stages of the pipeline, the strangle on ETH (one of the
+     * underlyings: accepted). */
+    ck_assert_uint_eq(c->run.n_stages, 3);
+    ck_assert_str_eq(c->run.stages[1].def->name, "strangle");
+    ck_assert_str_eq(cpo_params_str(c->run.stages[1].params, "underlying"), "ETH");
+    ck_assert_str_eq(cpo_config_section_keys("options"),
+                     "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, "
+                     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, "
+                     "max_positions");
+    cpo_config_free(c);
+
+    /* Just underlyings: the documented defaults. */
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "o.ini");
+    tu_write_file(p, "[backtest]\ndata = s.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                     "[options]\nunderlyings = ETH\n");
+    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
+    o = &c->run.options;
+    ck_assert_int_eq(o->enabled, 1);
+    ck_assert_str_eq(o->index[0], "ETHUSDT");
+    ck_assert_str_eq(o->dvol[0], "ETH-DVOL");
+    ck_assert_int_eq(o->surface_mode, CPO_SURFACE_STICKY_STRIKE);
+    ck_assert_int_eq(o->coin_px_index, 0);
+    ck_assert_double_eq(o->rate, 0.0);
+    ck_assert_double_eq(o->fee_rate, 0.0003);
+    ck_assert_double_eq(o->fee_cap, 0.125);
+    ck_assert_double_eq(o->delivery_rate, 0.00015);
+    ck_assert_double_eq(o->delivery_cap, 0.125);
+    ck_assert_double_eq(o->explain_rel, 0.10);
+    ck_assert_double_eq(o->explain_abs, 1e-5);
+    ck_assert_uint_eq(o->max_positions, 64);
+    cpo_config_free(c);
+    /* No [options]: no option positions. */
+    ck_assert_msg(cpo_config_load(&c, cfg_path("minimal.ini"), &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(c->run.options.enabled, 0);
+    ck_assert_uint_eq(c->run.options.n_underlyings, 0);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(p);
+    free(dir);
+}
+END_TEST
+
+/* A store for [options]: universe_store()'s instruments, a BTC chain (one
+ * row) and an IV index "BTCDVOL". */
+static cpo_dataset *options_store(void)
+{
+    cpo_dataset *ds = universe_store();
+    cpo_error e;
+    cpo_chain *ch = NULL;
+    size_t row;
+    ck_assert_int_eq(cpo_dataset_chain(ds, "BTC", &ch, &e), 0);
+    ck_assert_int_eq(cpo_chain_append_row(ch, &row), 0);
+    cpo_ivindex *iv = NULL;
+    ck_assert_int_eq(cpo_dataset_ivindex(ds, "BTCDVOL", &iv, &e), 0);
+    return ds;
+}
+
+/* The universe of a config with [universe] `uni` and [options] `opt`
+ * against options_store(); the config's path in *path_out (free it). */
+static int options_universe(const char *uni, const char *opt, char ***syms, size_t *n,
+                            cpo_error *e, char **path_out)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "u.ini");
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "[backtest]\ndata = s.h5\n[universe]\n%s\n[strategy]\nschedule = once\n"
+             "weigh = equal\n[options]\n%s\n",
+             uni, opt);
+    tu_write_file(p, buf);
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, p, e) == 0, "%s", tu_errstr(e));
+    cpo_dataset *ds = options_store();
+    int rc = cpo_config_universe(c, ds, syms, n, e);
+    cpo_dataset_free(ds);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(dir);
+    *path_out = p;
+    return rc;
+}
+
+START_TEST(test_config_options__universe_and_store)
+{
+    char **s = NULL, *p = NULL, want[2048], store[1024];
+    size_t n = 0;
+    cpo_error e;
+    cpo_error_clear(&e);
+    /* The index instrument (default BTCUSDT) joins the universe after the
+     * names of [universe]... */
+    ck_assert_int_eq(options_universe("spot = ETH\nperp = BTC", "underlyings = BTC", &s, &n, &e, &p),
+                     0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(s[0], "ETHUSDT");
+    ck_assert_str_eq(s[1], "BTCUSDT-PERP");
+    ck_assert_str_eq(s[2], "BTCUSDT");
+    cpo_config_symbols_free(s, n);
+    free(p);
+    /* ... once: here it is in [universe] already. */
+    ck_assert_int_eq(options_universe("spot = BTC", "underlyings = BTC", &s, &n, &e, &p), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(s[0], "BTCUSDT");
+    cpo_config_symbols_free(s, n);
+    free(p);
+    ck_assert_int_eq(options_universe("spot = ETH", "underlyings = BTC\nindex.BTC = BTCUSDT-PERP",
+                                      &s, &n, &e, &p),
+                     0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(s[1], "BTCUSDT-PERP");
+    cpo_config_symbols_free(s, n);
+    free(p);
+    /* The names of [options] against the store, at their lines (the
+     * config: [options] on line 8, its first key on line 9). */
+    ck_assert_int_eq(options_universe("spot = ETH", "underlyings = BTC\nindex.BTC = XBTUSD", &s,
+                                      &n, &e, &p),
+                     CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:10: index.BTC = \"XBTUSD\" is not in %s (expected a spot or perpetual of BTC "
+             "giving its index: BTCUSDT, BTCUSDT-PERP)",
+             p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(options_universe("spot = ETH", "underlyings = SOL", &s, &n, &e, &p),
+                     CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:9: underlying SOL has no option chain in %s (expected a coin with a chain: BTC)",
+             p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(options_universe("spot = ETH", "underlyings = BTC\nsurface = dvol_scaled", &s,
+                                      &n, &e, &p),
+                     CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:10: dvol.BTC = \"BTC-DVOL\" (the default) is not in %s (expected a volatility "
+             "index of the store for surface = dvol_scaled: BTCDVOL)",
+             p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    ck_assert_int_eq(options_universe("spot = ETH",
+                                      "underlyings = BTC\nsurface = dvol_scaled\ndvol.BTC = BTCDVOL",
+                                      &s, &n, &e, &p),
+                     0);
+    cpo_config_symbols_free(s, n);
+    free(p);
+}
+END_TEST
+
 Suite *config_suite(void);
 Suite *config_suite(void)
 {
@@ -415,6 +656,8 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_universe__coins_and_symbols);
+    tcase_add_test(tc, test_config_options__every_key);
+    tcase_add_test(tc, test_config_options__universe_and_store);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -247,7 +247,10 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_WEIGH, "equal"},    {CPO_ROLE_WEIGH, "fixed"},
         {CPO_ROLE_WEIGH, "invvol"},     {CPO_ROLE_WEIGH, "minvar"},    {CPO_ROLE_WEIGH, "meanvar"},
         {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
+        {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
+        {CPO_ROLE_WEIGH, "protective_put"},
         {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_HEDGE, "hedge_beta"},
+        {CPO_ROLE_HEDGE, "delta_hedge"},
     };
     size_t n = sizeof want / sizeof want[0];
     ck_assert_uint_eq(cpo_registry_count(reg), n);
@@ -272,8 +275,8 @@ START_TEST(test_registry_builtins)
     ck_assert_str_eq(buf, sched);
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 21);
     ck_assert_str_eq(buf, "all, list, top_volume");
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 10);
-    ck_assert_str_eq(buf, "hedge_beta");
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 23);
+    ck_assert_str_eq(buf, "hedge_beta, delta_hedge");
     /* Too small a buffer: whole names only, and the length needed. */
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 21);
     ck_assert_str_eq(buf, "all, list");
@@ -303,7 +306,7 @@ START_TEST(test_registry_print)
     fclose(f);
     /* Stage lines (role, name padded to the longest name, help), then one
      * line per parameter (name, type, default, range or choices, help). */
-    ck_assert_ptr_nonnull(strstr(text, "schedule  monthly       rebalance on the first step of "
+    ck_assert_ptr_nonnull(strstr(text, "schedule  monthly        rebalance on the first step of "
                                        "each calendar month (UTC)\n"));
     ck_assert_ptr_nonnull(strstr(text, "\n    lookback   duration  default 30d  [1ms, 3650d]  "
                                        "trailing window of the dollar volume"));
@@ -314,7 +317,7 @@ START_TEST(test_registry_print)
     ck_assert_ptr_nonnull(strstr(text, "\n    kinds      list      default \"\"  only these"));
     char want[1024];
     snprintf(want, sizeof want,
-             "weigh     inverse_price weights proportional to 1 / price (example plugin)  "
+             "weigh     inverse_price  weights proportional to 1 / price (example plugin)  "
              "[plugin %s]\n",
              CPO_EXAMPLE_PLUGIN);
     ck_assert_ptr_nonnull(strstr(text, want));
@@ -343,7 +346,8 @@ START_TEST(test_registry_plugin_loads)
     ck_assert_str_eq(s->params[0].name, "k");
     char buf[256];
     cpo_registry_names(reg, CPO_ROLE_WEIGH, buf, sizeof buf);
-    ck_assert_str_eq(buf, "equal, fixed, invvol, minvar, meanvar, erc, hrp, bl, inverse_price");
+    ck_assert_str_eq(buf, "equal, fixed, invvol, minvar, meanvar, erc, hrp, bl, strangle, straddle, "
+                          "covered_call, protective_put, inverse_price");
     /* Its origin is the path. */
     const char *origin = NULL;
     for (size_t k = 0; k < cpo_registry_count(reg); k++)
@@ -396,7 +400,7 @@ START_TEST(test_registry_plugin_rollback)
     snprintf(want, sizeof want, "%s: stage \"from_the_future\" has ABI version 2 (expected 1)",
              CPO_EXAMPLE_PLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 21);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
     ck_assert_ptr_null(cpo_registry_find(reg2, CPO_ROLE_WEIGH, "inverse_price"));
 
     /* The entry point returns NULL, or no table. */
@@ -408,10 +412,10 @@ START_TEST(test_registry_plugin_rollback)
     setenv("CPO_EXAMPLE_PLUGIN_TEST", "empty", 1);
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), CPO_EPLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 21);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
     unsetenv("CPO_EXAMPLE_PLUGIN_TEST");
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), 0);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 23);
+    ck_assert_uint_eq(cpo_registry_count(reg2), 28);
     cpo_registry_free(reg2);
     cpo_registry_free(reg);
 }
@@ -453,7 +457,7 @@ START_TEST(test_registry_load_refusals)
     ck_assert_str_eq(tu_errstr(&err), "no plugin path (expected the path of a shared object)");
     ck_assert_int_eq(cpo_registry_load(reg, NULL, &err), CPO_EPLUGIN);
 
-    ck_assert_uint_eq(cpo_registry_count(reg), 21);
+    ck_assert_uint_eq(cpo_registry_count(reg), 26);
     tu_rmtree(dir);
     free(junk);
     free(dir);

@@ -6,6 +6,18 @@
  *     [universe]   spot, perp, symbols
  *     [costs]      fill, fee_bps, spot_fee_bps, perp_fee_bps, ...
  *     [strategy]   schedule, select, weigh, overlay, hedge, plugin
+ *     [options]    underlyings, index.COIN, dvol.COIN, surface, coin_price,
+ *                  rate, fee_rate, fee_cap, delivery_fee, delivery_cap,
+ *                  explain_threshold, explain_floor, max_positions: option
+ *                  positions (run.options, cpo/backtest.h), enabled by the
+ *                  section being there.  underlyings (required, at most
+ *                  CPO_OPT_MAX_UNDERLYINGS coins) are read first; index.COIN
+ *                  (default COIN "USDT", e.g. BTCUSDT) names the instrument
+ *                  whose price is the index, dvol.COIN (default COIN
+ *                  "-DVOL") the volatility index of surface = dvol_scaled;
+ *                  both are checked against the store by
+ *                  cpo_config_universe.  A stage parameter "underlying"
+ *                  (the option stages) must name one of the underlyings.
  *     [ROLE.NAME]  the declared parameters of one stage ([weigh.fixed])
  *     [sweep], [walkforward]  read by `cpo sweep` (cpo/sweep.h); a run
  *                  ignores them
@@ -93,7 +105,8 @@ int cpo_config_load_with(cpo_config **out, const char *path,
                          cpo_error *err);
 
 /* The declared keys of a fixed section ("backtest", "universe", "costs",
- * "strategy") as ", "-separated text in message order, or NULL. */
+ * "strategy", "options") as ", "-separated text in message order, or
+ * NULL. */
 const char *cpo_config_section_keys(const char *section);
 
 /* NULL is a no-op.  Frees the stage parameters and closes the plugins. */
@@ -104,8 +117,13 @@ void cpo_config_free(cpo_config *cfg);
  * that is a symbol of the right kind is taken as it is; a spot or perp
  * coin name ("BTC") is the one instrument of that kind whose base it is.
  * Refused with the config line when absent, ambiguous or given twice.
+ * With [options], the index instrument of each underlying not named
+ * already follows them, and the names of [options] are checked against
+ * the store first (a chain per underlying, its index instrument, its DVOL
+ * index with surface = dvol_scaled), refused with the line of the key.
  * *symbols is an array of *n strings owned by the caller: free each and
- * the array (cpo_config_symbols_free).  An empty universe gives *n = 0.
+ * the array (cpo_config_symbols_free).  An empty universe gives *n = 0
+ * (every instrument with bars, the index among them).
  */
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds,
                         char ***symbols, size_t *n, cpo_error *err);

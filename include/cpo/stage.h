@@ -167,7 +167,8 @@ typedef struct cpo_host {
     /* --- options (tables with struct_size > offsetof(cpo_host, chain)) ---
      * The latest chain snapshot of an underlying taken at or before the
      * close of the current step: rows [*begin, *end) of *chain (columns as
-     * in cpo/dataset.h).  0, or CPO_ENOTFOUND if none yet. */
+     * in cpo/dataset.h).  0, CPO_ENOTFOUND if none yet, or CPO_EINVAL
+     * for an underlying the run holds no options on. */
     int (*chain)(const cpo_view *v, const char *underlying, const cpo_chain **chain,
                  size_t *begin, size_t *end);
     /* Value any option of that underlying at the close of the current
