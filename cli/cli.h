@@ -2,6 +2,7 @@
 #ifndef CPO_CLI_H
 #define CPO_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "cpo/error.h"
@@ -25,6 +26,20 @@ extern const cpo_cmd_entry cpo_cmd_version_entry;
 
 /* Print err as "cpo: path:line:col: msg" on stderr and return exit status 1. */
 int cpo_cli_fail(const cpo_error *err);
+
+/*
+ * SIGINT and SIGTERM, for the commands that write files: the handler only
+ * records the signal in a flag, which the long loops check (the engine
+ * before every step, the sweep before every backtest, the report before
+ * every gnuplot); they stop with CPO_EINTR and the normal error path
+ * removes the .tmp files.  A second signal kills at once (SA_RESETHAND).
+ * Returns the flag to hand to the library (cancel fields of the options).
+ */
+const volatile sig_atomic_t *cpo_cli_signals(void);
+
+/* Print err as cpo_cli_fail does; the exit status is 128 + the signal
+ * (130 for SIGINT, 143 for SIGTERM) when one stopped the command, else 1. */
+int cpo_cli_fail_signal(const cpo_error *err);
 
 /* Print "cpo: <usage problem>" and the usage line; returns exit status 2. */
 int cpo_cli_usage(const char *usage, const char *fmt, ...)

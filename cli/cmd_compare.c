@@ -47,9 +47,10 @@ static int compare_exec(int argc, char **argv)
     cpo_error err;
     cpo_error_clear(&err);
     cpo_report_info info;
+    opts.report.cancel = cpo_cli_signals();
     if (cpo_compare_build((const char *const *)argv + optind, (size_t)(argc - optind), &opts, &info,
                           &err))
-        return cpo_cli_fail(&err);
+        return cpo_cli_fail_signal(&err);
     if (!quiet)
         printf("compare: %s/compare.html\n", opts.out_dir);
     return 0;

@@ -38,9 +38,10 @@ static int report_exec(int argc, char **argv)
     cpo_error_clear(&err);
     cpo_report_opts opts;
     cpo_report_opts_init(&opts);
+    opts.cancel = cpo_cli_signals();
     cpo_report_info info;
     if (cpo_report_build(dir, &opts, &info, &err))
-        return cpo_cli_fail(&err);
+        return cpo_cli_fail_signal(&err);
     if (!quiet) {
         printf("report: %s/report.html\n", dir);
         printf("charts: %s/charts/: %zu drawn, %zu without data", dir, info.n_drawn, info.n_skipped);

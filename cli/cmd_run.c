@@ -50,11 +50,12 @@ static int run_exec(int argc, char **argv)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cpo run %s", path);
     opts.command = cmd;
+    opts.cancel = cpo_cli_signals();
     cpo_run_report rep;
     int rc = cpo_run_to_dir(cfg, &opts, &rep, &err);
     if (rc) {
         cpo_config_free(cfg);
-        return cpo_cli_fail(&err);
+        return cpo_cli_fail_signal(&err);
     }
     if (!quiet)
         cpo_run_report_print(&rep, cfg, stdout);

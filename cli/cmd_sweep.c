@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef CPO_HAVE_MPI
@@ -440,9 +441,14 @@ static int sweep_exec(int argc, char **argv)
     /* Until the folder is made every rank meets the same problems, and
      * rank 0 tells; after that each rank tells its own.  The folder is
      * made once the market loads, so that a bad store leaves none. */
-    int agreed = agree(&rk, rc), own = 0;
+    int agreed = agree(&rk, rc), own = 0, made_dir = 0;
+    const volatile sig_atomic_t *cancel = cpo_cli_signals();
     if (!agreed)
         agreed = agree(&rk, rc = cpo_run_market(&m, cfg, &err));
+    if (!agreed && rk.rank == 0) {
+        struct stat st;
+        made_dir = stat(o.dir, &st) != 0;
+    }
     if (!agreed)
         agreed = agree(&rk, rc = rk.rank == 0 ? cpo_sweep_out_prepare(&o, &err) : 0);
     if (!agreed) {
@@ -453,6 +459,7 @@ static int sweep_exec(int argc, char **argv)
         cpo_sweep_exec_init(&x);
         x.n_threads = jobs ? jobs : (int)(cores / rk.local_size > 0 ? cores / rk.local_size : 1);
         x.progress = !quiet && rk.rank == 0 && isatty(2) ? stderr : NULL;
+        x.cancel = cancel;
         own = 1;
         rc = agreed = sw->has_walkforward ? do_walkforward(&rk, sw, m, &x, &o, quiet, &err)
                                           : do_grid(&rk, sw, m, &x, &o, quiet, &err);
@@ -461,9 +468,12 @@ static int sweep_exec(int argc, char **argv)
     if (agreed) {
         status = 1;
         if (rc && (rk.rank == 0 || own))
-            cpo_cli_fail(&err);
+            status = cpo_cli_fail_signal(&err);
         else if (rk.rank == 0)
             fprintf(stderr, "cpo: the sweep failed on another MPI rank (see its message)\n");
+        /* A folder this sweep made and wrote nothing into goes too. */
+        if (made_dir && rk.rank == 0)
+            rmdir(dir);
     }
     cpo_market_free(m);
     cpo_sweep_free(sw);

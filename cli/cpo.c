@@ -4,6 +4,7 @@
  * Exit status: 0 success, 1 failure (bad data, bad config, I/O), 2 usage.
  */
 #include <gsl/gsl_errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,45 @@ static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_version_entry,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+/*
+ * The one piece of process-wide state of cpo: the signal a SIGINT or
+ * SIGTERM handler saw (0: none).  A handler can reach nothing else, so the
+ * flag has to live at file scope; only the handler writes it, and the
+ * library reads it through the pointer cpo_cli_signals returns.
+ */
+static volatile sig_atomic_t cli_signal;
+
+static void on_signal(int sig)
+{
+    cli_signal = sig;
+}
+
+const volatile sig_atomic_t *cpo_cli_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* Restart interrupted reads and writes (HDF5, stdio); a second signal
+     * takes the default action. */
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &cli_signal;
+}
+
+int cpo_cli_fail_signal(const cpo_error *err)
+{
+    cpo_cli_fail(err);
+    int sig = cli_signal;
+    if (sig == SIGINT || sig == SIGTERM) {
+        fprintf(stderr, "cpo: stopped by %s; temporary files removed\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + sig;
+    }
+    return 1;
+}
 
 int cpo_cli_fail(const cpo_error *err)
 {

@@ -124,6 +124,33 @@ static void missing_steps(const cols *c, size_t from, size_t to, fill_state *st)
     }
 }
 
+/*
+ * The numbers a backtest books must be numbers: a price (open, high, low,
+ * close, mark, index) is NaN where the data has none, else finite and
+ * > 0; a volume is NaN or finite and >= 0.  A store written by the
+ * importers never holds anything else, but a dataset made in code can.
+ */
+static int bad_bar(const char *sym, const cpo_bars *b, size_t j, cpo_error *err)
+{
+    const double v[7] = {b->open[j], b->high[j], b->low[j], b->close[j],
+                         b->mark[j], b->index[j], b->volume[j]};
+    static const char *const name[7] = {"open", "high", "low", "close", "mark", "index",
+                                        "volume"};
+    for (int f = 0; f < 7; f++) {
+        double x = v[f];
+        if (isnan(x) || (isfinite(x) && (f == 6 ? x >= 0.0 : x > 0.0)))
+            continue;
+        char when[40];
+        cpo_time_format(b->ts[j], when, sizeof when);
+        return cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
+                             "%s: %s %g in the bar of %s is not %s (expected %s, or NaN where "
+                             "the data has none)",
+                             sym, name[f], x, when, f == 6 ? "a volume" : "a price",
+                             f == 6 ? "a finite number >= 0" : "a finite number > 0");
+    }
+    return 0;
+}
+
 static int place_instrument(cpo_market *m, size_t i, const cpo_bars *b,
                             int64_t k, const cpo_market_spec *spec,
                             cpo_error *err)
@@ -185,6 +212,9 @@ static int place_instrument(cpo_market *m, size_t i, const cpo_bars *b,
                                  "%s: bar at %s is out of order (expected strictly "
                                  "increasing bar times)", sym, bt);
         }
+        int bad = bad_bar(sym, b, j, err);
+        if (bad)
+            return bad;
         missing_steps(&c, next, q, &st);
         c.f[CPO_F_OPEN][q] = b->open[j];
         c.f[CPO_F_HIGH][q] = b->high[j];
@@ -474,9 +504,29 @@ int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
 
     /* 7. Funding events and chain rows stamped in [ts[0], ts[N-1] + step). */
     const int64_t span_lo = m->ts[0], span_hi = sat_add(m->ts[N - 1], g);
-    for (size_t s = 0; s < n_sel; s++)
+    for (size_t s = 0; s < n_sel; s++) {
         if (copy_funding(&m->funding[s], &ds->funding[sel[s]], span_lo, span_hi))
             goto nomem;
+        /* A rate is NaN (not known) or finite; a price NaN or > 0. */
+        const cpo_funding *f = &m->funding[s];
+        for (size_t k = 0; k < f->n; k++) {
+            double r = f->rate[k], mk = f->mark[k], ix = f->index[k];
+            const char *what = isinf(r) ? "rate" : !isnan(mk) && !(isfinite(mk) && mk > 0) ? "mark"
+                               : !isnan(ix) && !(isfinite(ix) && ix > 0)             ? "index"
+                                                                                     : NULL;
+            if (!what)
+                continue;
+            char when[40];
+            cpo_time_format(f->ts[k], when, sizeof when);
+            rc = cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
+                               "%s: funding %s %g at %s is not valid (expected %s, or NaN where "
+                               "the data has none)",
+                               m->instr[s].symbol, what,
+                               what[0] == 'r' ? r : what[0] == 'm' ? mk : ix, when,
+                               what[0] == 'r' ? "a finite rate" : "a finite price > 0");
+            goto cleanup;
+        }
+    }
 
     if (ds->n_chains) {
         m->chains = calloc(ds->n_chains, sizeof *m->chains);

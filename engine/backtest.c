@@ -1184,6 +1184,12 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     equity_by_ccy(&e, e.eq_ccy_prev);
 
     for (size_t t = t0; t <= t1; t++) {
+        if (spec->cancel && *spec->cancel) {
+            rc = cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
+                               "interrupted at step %zu of %zu (expected the run to go to its end)",
+                               t - t0, steps);
+            goto fail;
+        }
         e.t = t;
         int64_t ts = m->ts[t], ts_end = ts + e.bar_ms;
         memset(e.line, 0, sizeof e.line);

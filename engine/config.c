@@ -597,7 +597,9 @@ static int set_costs(loader *L, const cpo_config_key *k)
         return 0;
     }
     if (!strcmp(key, "perp_imr")) {
-        if ((rc = get_real(L, k, 0.0, 1, 1.0, 0, "an initial margin rate in (0, 1]", &x)))
+        /* 1 / 200: the largest leverage perp_leverage takes. */
+        if ((rc = get_real(L, k, 0.005, 0, 1.0, 0,
+                           "an initial margin rate in [0.005, 1]: leverage 1 to 200", &x)))
             return rc;
         cs->kind[CPO_KIND_PERP].imr = cs->kind[CPO_KIND_FUTURE].imr = x;
         L->imr_line = k->line;
@@ -1092,6 +1094,8 @@ static int set_stage_params(loader *L)
         const char *missing = NULL;
         const cpo_stage_def *d = r->stages[s].def;
         int rc = cpo_params_finish(r->stages[s].params, &missing);
+        if (rc == CPO_ENOMEM)
+            return nomem(L->err);
         if (rc) {
             const char *help = "";
             for (size_t p = 0; p < d->n_params; p++)
@@ -1308,6 +1312,8 @@ const char *cpo_config_get(const cpo_config *cfg, const char *section, const cha
 
 void cpo_config_symbols_free(char **symbols, size_t n)
 {
+    if (!symbols)
+        return;
     for (size_t i = 0; i < n; i++)
         free(symbols[i]);
     free(symbols);

@@ -575,7 +575,8 @@ int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
 
 /* Run one task into its record; returns non-zero only for out of memory. */
 static int run_task(const cpo_sweep *sw, const cpo_market *m, const cpo_sweep_task *t,
-                    cpo_sweep_result *rec, cpo_result **keep)
+                    const volatile sig_atomic_t *cancel, cpo_sweep_result *rec,
+                    cpo_result **keep)
 {
     cpo_error e;
     cpo_error_clear(&e);
@@ -592,6 +593,7 @@ static int run_task(const cpo_sweep *sw, const cpo_market *m, const cpo_sweep_ta
             spec.start_ms = t->start_ms;
         if (t->end_ms != CPO_TIME_NONE)
             spec.end_ms = t->end_ms;
+        spec.cancel = cancel;
         rc = cpo_backtest_run(&r, m, &spec, NULL, NULL, &e);
     }
     if (!rc)
@@ -614,7 +616,7 @@ static int run_task(const cpo_sweep *sw, const cpo_market *m, const cpo_sweep_ta
     else
         cpo_result_free(r);
     cpo_config_free(pc);
-    return rc == CPO_ENOMEM ? rc : 0;
+    return rc == CPO_ENOMEM || rc == CPO_EINTR ? rc : 0;
 }
 
 /* --- the pool ------------------------------------------------------------- */
@@ -631,7 +633,7 @@ typedef struct pool {
     pthread_mutex_t mu;
     size_t next, done;
     double t0, last;
-    int fatal;
+    int fatal;        /* CPO_ENOMEM or CPO_EINTR: stop taking tasks */
 } pool;
 
 static double mono(void)
@@ -679,16 +681,19 @@ static void *worker(void *arg)
     pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->mu);
+        if (!p->fatal && p->x->cancel && *p->x->cancel)
+            p->fatal = CPO_EINTR;
         if (p->fatal || p->next == p->n_mine) {
             pthread_mutex_unlock(&p->mu);
             return NULL;
         }
         size_t i = p->mine[p->next++];
         pthread_mutex_unlock(&p->mu);
-        int rc = run_task(p->sw, p->m, &p->tasks[i], &p->out[i], p->keep ? &p->keep[i] : NULL);
+        int rc = run_task(p->sw, p->m, &p->tasks[i], p->x->cancel, &p->out[i],
+                          p->keep ? &p->keep[i] : NULL);
         pthread_mutex_lock(&p->mu);
-        if (rc)
-            p->fatal = 1;
+        if (rc && (!p->fatal || rc == CPO_ENOMEM))
+            p->fatal = rc;
         p->done++;
         progress(p);
         pthread_mutex_unlock(&p->mu);
@@ -746,8 +751,18 @@ int cpo_sweep_run_tasks(const cpo_sweep *sw, const cpo_market *m, const cpo_swee
         pthread_join(th[k], NULL);
     pthread_mutex_destroy(&p.mu);
     free(th);
-    if (p.fatal)
+    if (p.fatal == CPO_EINTR)
+        rc = cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
+                           "interrupted after %zu of %zu backtests (expected the sweep to go to "
+                           "its end)",
+                           p.done, p.n_mine);
+    else if (p.fatal)
         rc = nomem(err);
+    if (rc && keep)
+        for (size_t k = 0; k < p.n_mine; k++) {
+            cpo_result_free(keep[p.mine[k]]);
+            keep[p.mine[k]] = NULL;
+        }
     free(p.mine);
     return rc;
 }

@@ -157,6 +157,7 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
 {
     memset(g, 0, sizeof *g);
     g->warn = o ? o->warn : stderr;
+    g->cancel = o ? o->cancel : NULL;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -356,6 +357,13 @@ static void chart_skip(chart_ctx *c, rp_chart *ch, const char *fmt, ...)
 /* The .dat and .gp are written: draw them. */
 static void chart_draw(chart_ctx *c, rp_chart *ch)
 {
+    if (c->g->cancel && *c->g->cancel) {
+        /* Interrupted: the caller fails with CPO_EINTR after this chart. */
+        ch->state = RP_CHART_NOT_DRAWN;
+        snprintf(ch->note, sizeof ch->note, "interrupted");
+        remove_files(c->dir, ch->name, 1);
+        return;
+    }
     gnuplot_find(c->g);
     if (!c->g->found) {
         ch->state = RP_CHART_NOT_DRAWN;
@@ -1254,6 +1262,15 @@ int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_cha
         (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])) ||
         (rc = chart_corr(&c, r, &out[RP_C_CORR])))
         return rc;
+    return rp_cancelled(g, err);
+}
+
+int rp_cancelled(const rp_gnuplot *g, cpo_error *err)
+{
+    if (g->cancel && *g->cancel)
+        return cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
+                             "interrupted while drawing the charts (expected the report to be "
+                             "made whole; run cpo report again)");
     return 0;
 }
 
@@ -1349,5 +1366,5 @@ int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *la
     if ((rc = overlay(&c, &out[0], "equity", nrun, labels, nt, ts, growth, 1)) ||
         (rc = overlay(&c, &out[1], "drawdown", nrun, labels, nt, ts, dd, 0)))
         return rc;
-    return 0;
+    return rp_cancelled(g, err);
 }

@@ -431,7 +431,7 @@ typedef struct mrows {
     char (*val)[160];
 } mrows;
 
-static void mrows_add(mrows *m, const char *key, const json_t *v)
+static int mrows_add(mrows *m, const char *key, const json_t *v)
 {
     if (m->n == m->cap) {
         size_t c = m->cap ? 2 * m->cap : 64;
@@ -442,16 +442,17 @@ static void mrows_add(mrows *m, const char *key, const json_t *v)
         if (x)
             m->val = x;
         if (!k || !x)
-            return;
+            return CPO_ENOMEM;
         m->cap = c;
     }
     snprintf(m->key[m->n], sizeof m->key[0], "%s", key);
     rp_fmt_metric(m->val[m->n], sizeof m->val[0], key, v);
     m->n++;
+    return 0;
 }
 
 /* The scalars of an object (one level of nested objects as "a.b"). */
-static void mrows_of(mrows *m, const json_t *o, int top)
+static int mrows_of(mrows *m, const json_t *o, int top)
 {
     const char *key;
     const json_t *v;
@@ -468,12 +469,15 @@ static void mrows_of(mrows *m, const json_t *o, int top)
                     continue;
                 char full[160];
                 snprintf(full, sizeof full, "%s.%s", key, k2);
-                mrows_add(m, full, v2);
+                if (mrows_add(m, full, v2))
+                    return CPO_ENOMEM;
             }
             continue;
         }
-        mrows_add(m, key, v);
+        if (mrows_add(m, key, v))
+            return CPO_ENOMEM;
     }
+    return 0;
 }
 
 /* Rows in three tables side by side. */
@@ -495,7 +499,7 @@ static void mrows_html(FILE *fp, const mrows *m)
     fputs("</div>\n", fp);
 }
 
-static void metrics(FILE *fp, const rp_run *r)
+static int metrics(FILE *fp, const rp_run *r, cpo_error *err)
 {
     const json_t *s = r->summary, *mo = json_object_get(s, "metrics");
     fputs("<section id=\"metrics\"><h2>Metrics</h2>\n", fp);
@@ -506,17 +510,22 @@ static void metrics(FILE *fp, const rp_run *r)
         fputs(" (summary.json).</p>\n", fp);
     }
     mrows m = {0};
+    int rc = 0;
     if (json_is_object(mo)) {
-        mrows_of(&m, mo, 0);
+        if ((rc = mrows_of(&m, mo, 0)))
+            goto done;
         mrows_html(fp, &m);
         m.n = 0;
         fputs("<h3>The run</h3>\n", fp);
     }
-    mrows_of(&m, s, 1);
+    if ((rc = mrows_of(&m, s, 1)))
+        goto done;
     mrows_html(fp, &m);
+    fputs("</section>\n", fp);
+done:
     free(m.key);
     free(m.val);
-    fputs("</section>\n", fp);
+    return rc ? cpo_error_set(err, rc, NULL, 0, 0, "out of memory") : 0;
 }
 
 static const char *const pnl_lines[] = {"price", "funding", "fees", "slippage", "liquidation",
@@ -765,7 +774,7 @@ static void notes_html(FILE *fp, const char *notes)
     fputs("</p></details>\n", fp);
 }
 
-void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
+int rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
 {
     const rp_table *t = &a->t;
     int lead = !v->has_kind; /* a first column with each row's role */
@@ -804,6 +813,8 @@ void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
         double worst = 0.0;
         size_t checked = 0;
         double *acc = calloc(v->nval ? v->nval : 1, sizeof *acc);
+        if (!acc)
+            return CPO_ENOMEM;
         int prev_part = 0;
         for (size_t r = 0; acc && r < v->nkey; r++) {
             int role = v->role[r];
@@ -832,7 +843,7 @@ void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
                     "sum_of_parts, residual). The part rows added up here give its sum_of_parts "
                     "to %.2g (largest relative difference over %zu numbers).</p>\n",
                     worst, checked);
-        return;
+        return 0;
     }
     /* No kind column: total, sum of parts and residual worked out here. */
     static const char *const what[] = {"total", "sum of parts", "residual",
@@ -875,6 +886,7 @@ void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
         fputs("</tr>\n", fp);
     }
     fputs("</table>\n", fp);
+    return 0;
 }
 
 /*
@@ -939,9 +951,9 @@ static int attr_table(FILE *fp, const rp_attr *a, cpo_error *err)
     rp_html(fp, a->file);
     fprintf(fp, " (%zu rows).</p>\n", a->t.nrow);
     notes_html(fp, a->t.notes);
-    rp_html_attr_table(fp, a, &v);
+    rc = rp_html_attr_table(fp, a, &v);
     rp_attr_view_free(&v);
-    return 0;
+    return rc ? cpo_error_set(err, rc, NULL, 0, 0, "out of memory") : 0;
 }
 
 static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_error *err)
@@ -1003,13 +1015,13 @@ static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_er
 
 /* --- trades and events ------------------------------------------------------------------------ */
 
-static void trades(FILE *fp, const rp_run *r)
+static int trades(FILE *fp, const rp_run *r, cpo_error *err)
 {
     fputs("<section id=\"trades\"><h2>Trades</h2>\n", fp);
     const rp_table *t = &r->trades;
     if (!r->has_trades) {
         fputs("<p class=\"note\">No trades.csv in this run folder.</p>\n</section>\n", fp);
-        return;
+        return 0;
     }
     int cs = rp_table_col(t, "symbol"), cq = rp_table_col(t, "qty"), cp = rp_table_col(t, "px"),
         cf = rp_table_col(t, "fee"), csl = rp_table_col(t, "slippage"),
@@ -1021,7 +1033,7 @@ static void trades(FILE *fp, const rp_run *r)
     fputs(". Notional = |qty| × fill price; fees and slippage as paid.</p>\n", fp);
     if (cs < 0 || t->nrow == 0) {
         fputs("</section>\n", fp);
-        return;
+        return 0;
     }
     /* Per symbol, in the order first traded. */
     size_t nsym = 0;
@@ -1032,8 +1044,7 @@ static void trades(FILE *fp, const rp_run *r)
         free(sym);
         free(agg);
         free(liq);
-        fputs("<p class=\"note\">out of memory</p></section>\n", fp);
-        return;
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     }
     for (size_t i = 0; i < t->nrow; i++) {
         const char *s = t->text[i * t->ncol + (size_t)cs];
@@ -1088,6 +1099,7 @@ static void trades(FILE *fp, const rp_run *r)
     free(sym);
     free(agg);
     free(liq);
+    return 0;
 }
 
 #define MAX_EVENTS 100
@@ -1299,13 +1311,13 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, size_t nch,
               fp);
     cards(fp, r->summary);
     rp_html_charts(fp, ch, nch);
-    metrics(fp, r);
-    pnl(fp, r);
-    drawdowns(fp, r);
-    int rc = attribution(fp, r, ch, err);
+    int rc = metrics(fp, r, err);
     if (rc)
         return rc;
-    trades(fp, r);
+    pnl(fp, r);
+    drawdowns(fp, r);
+    if ((rc = attribution(fp, r, ch, err)) || (rc = trades(fp, r, err)))
+        return rc;
     events(fp, r);
     settings(fp, r);
     manifest(fp, r);

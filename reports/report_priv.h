@@ -164,7 +164,7 @@ void rp_fmt_pct(char *buf, size_t n, double x);
 int rp_metric_skip(const char *key);
 /* An attribution table file as HTML: its rows, total, sum of parts and
  * residual (its own when it has a kind column, else worked out here). */
-void rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v);
+int rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v); /* 0 or CPO_ENOMEM */
 /* Shared CSS of report.html and compare.html. */
 extern const char rp_css[];
 
@@ -190,9 +190,13 @@ typedef struct rp_gnuplot {
     int looked, found;
     FILE *warn;
     int warned;
+    const volatile sig_atomic_t *cancel; /* the opts' flag: no gnuplot once set */
 } rp_gnuplot;
 
 void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o);
+
+/* CPO_EINTR with a message once the opts' cancel flag is set, else 0. */
+int rp_cancelled(const rp_gnuplot *g, cpo_error *err);
 
 /* The charts of a run, in this order. */
 enum { RP_C_EQUITY = 0, RP_C_DRAWDOWN, RP_C_VOL, RP_C_SHARPE, RP_C_WEIGHTS, RP_C_ATTR_ASSET,

@@ -363,10 +363,11 @@ int rp_attr_view_make(const rp_attr *a, rp_attr_view *v, cpo_error *err)
     v->val = calloc(atleast1(t->ncol), sizeof *v->val);
     if (!v->key || !v->role || !v->val)
         goto oom;
+    /* nval counts as the copies are made, so that a failure frees them. */
     for (size_t c = 0; c < t->ncol; c++)
-        if ((int)c != a->tcol && !t->is_text[c] && !(v->val[nv++] = strdup(t->name[c])))
+        if ((int)c != a->tcol && !t->is_text[c] && !(v->val[v->nval++] = strdup(t->name[c])))
             goto oom;
-    v->nval = nv;
+    nv = v->nval;
     v->v = calloc(atleast1(nr * nv), sizeof *v->v);
     if (!v->v)
         goto oom;

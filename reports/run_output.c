@@ -919,6 +919,15 @@ static void blame_config(const cpo_config *cfg, int rc, cpo_error *err)
     cpo_error_set(err, rc, cfg->path, 0, 0, "%s", msg);
 }
 
+static int interrupted(const cpo_run_opts *opts, cpo_error *err)
+{
+    if (opts && opts->cancel && *opts->cancel)
+        return cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
+                             "interrupted before the run's files were written (expected the run "
+                             "to go to its end)");
+    return 0;
+}
+
 static void drop_tmp(out_ctx *o)
 {
     for (int f = 0; f < F_COUNT; f++)
@@ -972,7 +981,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = cpo_run_market(&m, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
-        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)))
+        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
+        (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)))
         goto fail;
@@ -988,13 +998,14 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
      * every run, the ledger files keep them only with detail = instrument. */
     cpo_run_spec spec = cfg->run;
     spec.detail = CPO_DETAIL_INSTRUMENT;
+    spec.cancel = opts ? opts->cancel : NULL;
     cpo_attrib_chain(at, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo);
     rc = cpo_backtest_run(&r, m, &spec, cpo_attrib_sink, at, err);
     int64_t bar_ms = m->step_ms;
     cpo_market_free(m);
     m = NULL;
     if (rc) {
-        if (!err->path[0])
+        if (!err->path[0] && rc != CPO_EINTR)
             blame_config(cfg, rc, err);
         goto fail;
     }
@@ -1006,7 +1017,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
         (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
-        (rc = write_manifest(&o, r, opts, rep)))
+        (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
         goto fail;
     /* Whole: rename, the manifest last. */
     for (int f = 0; f < F_COUNT; f++) {
@@ -1032,8 +1043,17 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
                 unlink(o.fin[f]);
     /* report.html and charts/ from the files just written (cpo/report.h):
      * gnuplot missing or failing is a warning, a file it cannot write an error. */
-    if ((rc = cpo_report_build(rep->dir, NULL, NULL, err)))
+    cpo_report_opts ro;
+    cpo_report_opts_init(&ro);
+    ro.cancel = opts ? opts->cancel : NULL;
+    if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
+        if (rc == CPO_EINTR)
+            cpo_error_set(err, rc, rep->dir, 0, 0,
+                          "interrupted while making the report: the run's files are whole, "
+                          "report.html is not made (expected the report; cpo report %s makes it)",
+                          rep->dir);
         goto fail;
+    }
     cpo_attrib_free(at);
     rep->fill = r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);

@@ -573,16 +573,17 @@ END_TEST
 START_TEST(test_median_spacing)
 {
     /* bar_ms 0: gaps 2h 2h 4h, median 2h: grid T0..T0+8h step 2h (5 steps),
-     * closes 1 2 3 . 4. */
+     * closes 11 12 13 . 14 (not 1..4: add_bars puts the low 1 below the
+     * close, and a low of 0 is not a price). */
     cpo_dataset *ds = new_ds();
     size_t e = add_instr(ds, "E", CPO_KIND_SPOT);
     const int64_t te[] = {T0, T0 + 2 * H, T0 + 4 * H, T0 + 8 * H};
-    const double ce[] = {1, 2, 3, 4};
+    const double ce[] = {11, 12, 13, 14};
     add_bars(ds, e, 0, te, ce, 4);
     cpo_market *m = build_ok(ds, NULL);
     ck_assert(m->step_ms == 2 * H);
     ck_assert_uint_eq(m->n_steps, 5);
-    const double want[] = {1, 2, 3, X, 4};
+    const double want[] = {11, 12, 13, X, 14};
     expect_col(cpo_market_col(m, CPO_F_CLOSE, 0), want, 5, "E.close");
     cpo_market_free(m);
     cpo_dataset_free(ds);
@@ -592,7 +593,7 @@ START_TEST(test_median_spacing)
     ds = new_ds();
     e = add_instr(ds, "E", CPO_KIND_SPOT);
     const int64_t tf[] = {T0, T0 + 4 * H, T0 + 6 * H, T0 + 10 * H, T0 + 14 * H};
-    const double cf[] = {1, 2, 3, 4, 5};
+    const double cf[] = {11, 12, 13, 14, 15};
     add_bars(ds, e, 0, tf, cf, 5);
     build_fails(ds, NULL, CPO_EDATA,
                 "E: bar at 2024-01-01T06:00:00Z is not on the grid "

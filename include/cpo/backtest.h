@@ -24,6 +24,7 @@
 #ifndef CPO_BACKTEST_H
 #define CPO_BACKTEST_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,6 +165,10 @@ typedef struct cpo_run_spec {
     cpo_stage_inst stages[CPO_ROLE_COUNT * 4];
     size_t n_stages;           /* in pipeline order */
     cpo_option_spec options;   /* option positions (cpo_option_spec_init) */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (set by a signal
+                                 handler, say) checked before every step:
+                                 once it is non-zero the run stops with
+                                 CPO_EINTR and frees what it made */
 } cpo_run_spec;
 
 void cpo_run_spec_init(cpo_run_spec *s);

@@ -127,7 +127,7 @@ void cpo_config_free(cpo_config *cfg);
  */
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds,
                         char ***symbols, size_t *n, cpo_error *err);
-void cpo_config_symbols_free(char **symbols, size_t n);
+void cpo_config_symbols_free(char **symbols, size_t n); /* NULL is a no-op */
 
 /* The value of a key as written, or NULL. */
 const char *cpo_config_get(const cpo_config *cfg, const char *section,

@@ -34,6 +34,7 @@
 #ifndef CPO_REPORT_H
 #define CPO_REPORT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -47,6 +48,10 @@ extern "C" {
 typedef struct cpo_report_opts {
     FILE *warn;           /* warnings (gnuplot missing); NULL: none */
     const char *gnuplot;  /* program name or path; NULL: "gnuplot" on PATH */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal handler's):
+                             once set, no more gnuplot, and the build
+                             fails with CPO_EINTR before its page (each
+                             file is still written whole or not at all) */
 } cpo_report_opts;
 
 /* warn = stderr, gnuplot = NULL. */

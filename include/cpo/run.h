@@ -28,6 +28,7 @@
 #ifndef CPO_RUN_H
 #define CPO_RUN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,11 @@ typedef struct cpo_run_opts {
     const char *out_dir;  /* NULL: runs/<config stem> */
     int force;            /* 1: replace the files of an existing run folder */
     const char *command;  /* recorded in the manifest; NULL: "cpo run <config>" */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal handler's):
+                             once set, the run stops (in the engine, between
+                             its phases, and in the report) with CPO_EINTR;
+                             its .tmp files are removed, and no file of a run
+                             that stopped before its renames is left */
 } cpo_run_opts;
 
 void cpo_run_opts_init(cpo_run_opts *o);

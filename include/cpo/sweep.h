@@ -47,6 +47,7 @@
 #ifndef CPO_SWEEP_H
 #define CPO_SWEEP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -178,6 +179,9 @@ typedef struct cpo_sweep_exec {
     size_t offset;     /* 0/0: every task */
     FILE *progress;    /* done/total, rate, ETA; NULL: silent */
     const char *label; /* progress prefix ("sweep") */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal handler's):
+                          once set, no task starts, the running backtests
+                          stop, and the call returns CPO_EINTR */
 } cpo_sweep_exec;
 
 void cpo_sweep_exec_init(cpo_sweep_exec *x);

@@ -18,6 +18,8 @@
  *   "null"        return NULL
  *   "empty"       return a table with n_stages = 0
  *   "bad_second"  return inverse_price, then a table of ABI version 2
+ *   "slow"        every_k_hours sleeps 5 ms a step, so that a run lasts
+ *                 long enough for the signal tests to stop it midway
  */
 #include <math.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpo/stage.h"
 
@@ -74,6 +77,7 @@ static const cpo_stage_def inverse_price = {
 typedef struct hours_state {
     int have;
     int64_t last; /* block of the previous step */
+    int slow;     /* test hook "slow" */
 } hours_state;
 
 static const cpo_param_spec hours_params[] = {
@@ -89,6 +93,8 @@ static int hours_init(void **state, const cpo_params *p, const cpo_host *h, cons
     hours_state *s = calloc(1, sizeof *s);
     if (!s)
         return fail(err, CPO_ENOMEM, "out of memory");
+    const char *test = getenv("CPO_EXAMPLE_PLUGIN_TEST");
+    s->slow = test && !strcmp(test, "slow");
     *state = s;
     return 0;
 }
@@ -105,6 +111,10 @@ static int hours_run(void *state, const cpo_params *p, const cpo_host *h, const 
     hours_state *s = state;
     int64_t len = h->param_int(p, "k") * HOUR_MS, t = h->now(v);
     int64_t block = t / len - (t % len < 0); /* floor */
+    if (s->slow) {
+        struct timespec nap = {0, 5000000};
+        nanosleep(&nap, NULL);
+    }
     if (!s->have || block != s->last)
         io->fire = 1;
     s->have = 1;

@@ -1,0 +1,552 @@
+/*
+ * check_allocfail.c - every allocation of a whole `cpo run`, failed one at
+ * a time.
+ *
+ * This suite is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,
+ * --wrap=free,--wrap=strdup,--wrap=strndup (CMakeLists.txt, this suite
+ * only), so every call that cpo's own code (the static cpo_lib) makes to
+ * those functions lands in the __wrap_* functions below.  Allocations made
+ * inside the shared libraries (libhdf5, libgsl, jansson, inih, libcsv,
+ * libc itself) are not seen: they are not cpo's to handle.
+ *
+ * The walk: run the whole thing once counting the allocation calls (N),
+ * then for k = 1 .. N run it again with the k-th call returning NULL and
+ * assert that
+ *   - the call returns CPO_ENOMEM with a message (never 0, never a crash:
+ *     Check runs the test in a child process, so a crash fails it);
+ *   - every block cpo allocated during the call has been freed by the
+ *     time the cleanup functions ran (a pointer table in the wrappers);
+ *   - no HDF5 object (file, dataset, group, ...) is left open;
+ *   - no temporary file (*.tmp) is left in the run folder, and no file of
+ *     a run that failed before the renames sits under its final name.
+ *
+ * Allocation hooks need state that outlives a call, so the counters and
+ * the pointer table are file-static here (the project's rule allows a
+ * test-only hook to be file-static in the test).
+ */
+#define _DEFAULT_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpo/backtest.h"
+#include "cpo/config.h"
+#include "cpo/dataset.h"
+#include "cpo/market.h"
+#include "cpo/registry.h"
+#include "cpo/run.h"
+#include "cpo/time.h"
+#include "params.h"
+#include "testutil.h"
+
+/* --- the wrappers ----------------------------------------------------------- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+#define LIVE_SLOTS (1u << 20) /* open addressing; far more than a run holds */
+#define TOMB ((uintptr_t)1)
+
+static struct {
+    int on;            /* counting and tracking */
+    unsigned long calls;
+    unsigned long fail_at; /* 1-based call to fail; 0 = none */
+    int failed;        /* the armed call was reached */
+    size_t live;       /* tracked blocks not freed */
+    uintptr_t *slot;   /* LIVE_SLOTS entries: 0 empty, TOMB deleted */
+    void **site;       /* [LIVE_SLOTS] the caller that allocated slot[s] */
+} hk;
+
+static size_t slot_of(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 40) & (LIVE_SLOTS - 1);
+}
+
+static void track(void *p, void *site)
+{
+    if (!p || !hk.slot)
+        return;
+    size_t s = slot_of((uintptr_t)p);
+    for (size_t k = 0; k < LIVE_SLOTS; k++, s = (s + 1) & (LIVE_SLOTS - 1))
+        if (hk.slot[s] == 0 || hk.slot[s] == TOMB) {
+            hk.slot[s] = (uintptr_t)p;
+            hk.site[s] = site;
+            hk.live++;
+            return;
+        }
+    abort(); /* table full: raise LIVE_SLOTS */
+}
+
+/* 1 if p was tracked (and is no longer). */
+static int untrack(void *p)
+{
+    if (!p || !hk.slot)
+        return 0;
+    size_t s = slot_of((uintptr_t)p);
+    for (size_t k = 0; k < LIVE_SLOTS; k++, s = (s + 1) & (LIVE_SLOTS - 1)) {
+        if (hk.slot[s] == 0)
+            return 0;
+        if (hk.slot[s] == (uintptr_t)p) {
+            hk.slot[s] = TOMB;
+            hk.live--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1: this call fails. */
+static int should_fail(void)
+{
+    if (!hk.on)
+        return 0;
+    hk.calls++;
+    if (hk.fail_at && hk.calls == hk.fail_at) {
+        hk.failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void *counted_malloc(size_t n, void *site)
+{
+    if (should_fail())
+        return NULL;
+    void *p = __real_malloc(n);
+    if (hk.on)
+        track(p, site);
+    return p;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return counted_malloc(n, __builtin_return_address(0));
+}
+
+void *__wrap_calloc(size_t k, size_t n)
+{
+    if (should_fail())
+        return NULL;
+    void *p = __real_calloc(k, n);
+    if (hk.on)
+        track(p, __builtin_return_address(0));
+    return p;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (!p)
+        return counted_malloc(n, __builtin_return_address(0));
+    if (n == 0) { /* frees p */
+        untrack(p);
+        return __real_realloc(p, n);
+    }
+    if (should_fail())
+        return NULL;
+    void *q = __real_realloc(p, n);
+    if (q && (untrack(p) || hk.on))
+        track(q, __builtin_return_address(0));
+    return q;
+}
+
+void __wrap_free(void *p)
+{
+    untrack(p);
+    __real_free(p);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = counted_malloc(n, __builtin_return_address(0));
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = counted_malloc(len + 1, __builtin_return_address(0));
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static void hk_start(unsigned long fail_at)
+{
+    if (!hk.slot) {
+        hk.slot = __real_calloc(LIVE_SLOTS, sizeof *hk.slot);
+        hk.site = __real_calloc(LIVE_SLOTS, sizeof *hk.site);
+        ck_assert_ptr_nonnull(hk.slot);
+        ck_assert_ptr_nonnull(hk.site);
+    } else {
+        memset(hk.slot, 0, LIVE_SLOTS * sizeof *hk.slot);
+    }
+    hk.calls = 0;
+    hk.live = 0;
+    hk.failed = 0;
+    hk.fail_at = fail_at;
+    hk.on = 1;
+}
+
+static void hk_stop(void)
+{
+    hk.on = 0;
+}
+
+/* The call site of a block still tracked, as "file:line" by dladdr-free
+ * means: the address, for addr2line -e BINARY. */
+static void *hk_leaked_site(void)
+{
+    for (size_t s = 0; s < LIVE_SLOTS; s++)
+        if (hk.slot[s] != 0 && hk.slot[s] != TOMB)
+            return hk.site[s];
+    return NULL;
+}
+
+/* --- the market: a store with a spot pair, a linear and an inverse perp --- */
+
+#define T0 INT64_C(1704067200000) /* 2024-01-01T00:00Z, a Monday */
+#define NDAYS 70
+
+static void add_instr(cpo_dataset *ds, const char *sym, cpo_kind kind, cpo_settle settle,
+                      double cs, const char *base, const char *quote, double p0, double drift,
+                      int mark, int index, double rate)
+{
+    cpo_instrument in;
+    cpo_instrument_init(&in, sym, kind, settle);
+    in.contract_size = cs;
+    snprintf(in.base, sizeof in.base, "%s", base);
+    snprintf(in.quote, sizeof in.quote, "%s", quote);
+    size_t idx;
+    cpo_error e;
+    ck_assert_msg(cpo_dataset_add(ds, &in, &idx, &e) == 0, "%s", tu_errstr(&e));
+    cpo_bars *b = &ds->bars[idx];
+    b->bar_ms = CPO_MS_DAY;
+    double prev = p0;
+    for (int t = 0; t < NDAYS; t++) {
+        /* A wobble so that the covariance is positive definite. */
+        double c = p0 * (1.0 + drift * t + 0.03 * sin(t * 0.9 + p0));
+        int64_t ts = T0 + (int64_t)t * CPO_MS_DAY;
+        ck_assert_int_eq(cpo_bars_append(b, ts, prev, fmax(prev, c) * 1.01, fmin(prev, c) * 0.99,
+                                         c, 5000.0, mark ? c * 1.0005 : NAN, index ? c : NAN),
+                         0);
+        prev = c;
+        if (rate != 0.0)
+            for (int h = 0; h < 3; h++)
+                ck_assert_int_eq(cpo_funding_append(&ds->funding[idx], ts + h * 8 * CPO_MS_HOUR,
+                                                    rate * (1 + h), NAN, NAN),
+                                 0);
+    }
+}
+
+static char *write_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    add_instr(ds, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT", 40000, 0.002, 0, 0,
+              0.0);
+    add_instr(ds, "ETHUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "ETH", "USDT", 2200, -0.001, 0, 0,
+              0.0);
+    add_instr(ds, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT", 40010, 0.002,
+              1, 0, 0.0001);
+    add_instr(ds, "BTCUSD-PERP", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 100.0, "BTC", "USD", 39990,
+              0.0021, 0, 1, -0.00005);
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+/* Weekly minimum variance on the four, scaled by a volatility target,
+ * with costs, a participation cap and impact, per-instrument detail. */
+static const char *const run_cfg =
+    "[backtest]\ndata = store.h5\nstart = 2024-01-20\nwarmup = 19d\ncapital = 100000\n"
+    "detail = instrument\ncash_buffer = 0.02\n"
+    "[universe]\nsymbols = BTCUSDT, ETHUSDT, BTCUSDT-PERP, BTCUSD-PERP\n"
+    "[costs]\nfee_bps = 10\nslippage_bps = 5\nimpact_coef = 0.1\nparticipation_cap = 0.5\n"
+    "perp_leverage = 2\n"
+    "[strategy]\nschedule = weekly, monthly\nselect = all\nweigh = minvar\noverlay = voltarget\n"
+    "[weigh.minvar]\nlookback = 14d\nmax_weight = 0.6\n"
+    "[overlay.voltarget]\ntarget = 0.5\nlookback = 14d\nmax_leverage = 1\n";
+
+/* --- the walk --------------------------------------------------------------- */
+
+typedef struct walk {
+    char *dir;   /* temp folder holding the store and the config */
+    char *cfg;   /* config path */
+    char *out;   /* run folder */
+} walk;
+
+static void walk_init(walk *w)
+{
+    w->dir = tu_tmpdir();
+    free(write_store(w->dir));
+    w->cfg = tu_path(w->dir, "alloc.ini");
+    tu_write_file(w->cfg, run_cfg);
+    w->out = tu_path(w->dir, "run");
+    /* No gnuplot: the report writes its scripts and data, draws nothing
+     * (a fork per step of the walk would take minutes). */
+    setenv("PATH", "/nonexistent", 1);
+}
+
+static void walk_fini(walk *w)
+{
+    tu_rmtree(w->dir);
+    free(w->dir);
+    free(w->cfg);
+    free(w->out);
+}
+
+/* `cpo run CONFIG -o OUT` as the CLI does it, minus the printing. */
+static int whole_run(const walk *w, cpo_error *e)
+{
+    cpo_config *cfg = NULL;
+    int rc = cpo_config_load(&cfg, w->cfg, e);
+    if (rc)
+        return rc;
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = w->out;
+    o.command = "cpo run alloc.ini";
+    cpo_run_report rep;
+    rc = cpo_run_to_dir(cfg, &o, &rep, e);
+    cpo_config_free(cfg);
+    return rc;
+}
+
+/* Files under dir (recursively) whose name ends in ".tmp". */
+static size_t count_tmp(const char *dir, char *first, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t k = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            k += count_tmp(p, first, n);
+            continue;
+        }
+        size_t len = strlen(de->d_name);
+        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+            if (!k && first[0] == '\0')
+                snprintf(first, n, "%s", p);
+            k++;
+        }
+    }
+    closedir(d);
+    return k;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Quiet stderr while the walk runs (warnings of the report, HDF5's error
+ * stack); returns the saved descriptor. */
+static int mute_stderr(void)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    int nul = open("/dev/null", O_WRONLY);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_ge(nul, 0);
+    dup2(nul, 2);
+    close(nul);
+    return saved;
+}
+
+static void unmute_stderr(int saved)
+{
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
+START_TEST(test_allocfail__whole_run_every_allocation)
+{
+    walk w;
+    walk_init(&w);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    cpo_error e;
+
+    /* (a) The count: a clean run, and nothing of it left allocated. */
+    hk_start(0);
+    int rc = whole_run(&w, &e);
+    hk_stop();
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+    unsigned long total = hk.calls;
+    ck_assert_uint_eq(hk.live, 0);
+    /* The run allocates (config, cube, engine, outputs, report): a count
+     * of a few is a sign the wrappers are not linked in. */
+    ck_assert_uint_gt(total, 200);
+    ck_assert(exists(w.out, "summary.json"));
+    ck_assert(exists(w.out, "report.html"));
+    tu_rmtree(w.out);
+    fprintf(stderr, "check_allocfail: whole run: %lu allocation calls walked\n", total);
+
+    /* (b) Every call failed in turn. */
+    int saved = mute_stderr();
+    /* Debugging aids: CPO_ALLOCFAIL_FROM=k starts the walk at k (with
+     * CK_FORK=no under gdb), CPO_ALLOCFAIL_TRACE=1 prints each k. */
+    const char *from = getenv("CPO_ALLOCFAIL_FROM");
+    unsigned long k0 = from ? strtoul(from, NULL, 10) : 1;
+    for (unsigned long k = k0 ? k0 : 1; k <= total; k++) {
+        cpo_error_clear(&e);
+        if (getenv("CPO_ALLOCFAIL_TRACE"))
+            dprintf(saved, "allocation %lu\n", k);
+        hk_start(k);
+        rc = whole_run(&w, &e);
+        hk_stop();
+        ck_assert_msg(hk.failed, "allocation %lu of %lu never reached", k, total);
+        ck_assert_msg(rc == CPO_ENOMEM, "allocation %lu of %lu failed: returned %d (%s), "
+                      "expected CPO_ENOMEM", k, total, rc, tu_errstr(&e));
+        ck_assert_msg(e.msg[0] != '\0', "allocation %lu: no message", k);
+        ck_assert_msg(hk.live == 0,
+                      "allocation %lu of %lu failed: %zu blocks left allocated (one by the call "
+                      "at %p)", k, total, hk.live, hk_leaked_site());
+        ssize_t open_h5 = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+        ck_assert_msg(open_h5 == 0, "allocation %lu: %zd HDF5 objects left open", k, open_h5);
+        char first[2048] = "";
+        size_t ntmp = count_tmp(w.out, first, sizeof first);
+        ck_assert_msg(ntmp == 0, "allocation %lu: %zu temporary files left (%s)", k, ntmp, first);
+        /* The manifest is renamed last, before the report: a failure
+         * before it leaves no final-named file at all. */
+        if (!exists(w.out, "manifest.json"))
+            ck_assert_msg(!exists(w.out, "summary.json") && !exists(w.out, "ledger.csv"),
+                          "allocation %lu: final files without the manifest", k);
+        tu_rmtree(w.out);
+    }
+    unmute_stderr(saved);
+    walk_fini(&w);
+}
+END_TEST
+
+/* --- the engine alone, with every built-in kind of stage ------------------ */
+
+START_TEST(test_allocfail__engine_fill_at_close)
+{
+    /* The same market straight into cpo_backtest_run (no store, no files),
+     * filling at the close, with per-instrument rows into a sink: the
+     * engine's and the stages' own paths, walked the same way. */
+    cpo_dataset *ds = NULL;
+    ck_assert_int_eq(cpo_dataset_new(&ds, NULL), 0);
+    add_instr(ds, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT", 40000, 0.002, 0, 0,
+              0.0);
+    add_instr(ds, "ETHUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "ETH", "USDT", 2200, -0.001, 0, 0,
+              0.0);
+    add_instr(ds, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT", 40010, 0.002,
+              1, 0, 0.0001);
+    add_instr(ds, "BTCUSD-PERP", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 100.0, "BTC", "USD", 39990,
+              0.0021, 0, 1, -0.00005);
+    cpo_market *m = NULL;
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    cpo_error e;
+    ck_assert_msg(cpo_market_build(&m, ds, &ms, &e) == 0, "%s", tu_errstr(&e));
+    cpo_registry *reg = NULL;
+    ck_assert_int_eq(cpo_registry_new(&reg, NULL), 0);
+    static const struct {
+        cpo_stage_role role;
+        const char *name;
+    } pipe[] = {{CPO_ROLE_SCHEDULE, "weekly"}, {CPO_ROLE_SELECT, "all"},
+                {CPO_ROLE_WEIGH, "erc"},      {CPO_ROLE_OVERLAY, "voltarget"},
+                {CPO_ROLE_HEDGE, "hedge_beta"}};
+    cpo_run_spec spec;
+    cpo_run_spec_init(&spec);
+    spec.fill = CPO_FILL_THIS_CLOSE;
+    spec.detail = CPO_DETAIL_INSTRUMENT;
+    spec.collateral[0] = '\0';
+    cpo_params *ps[5];
+    for (size_t s = 0; s < 5; s++) {
+        const cpo_stage_def *d = cpo_registry_find(reg, pipe[s].role, pipe[s].name);
+        ck_assert_msg(d != NULL, "no stage %s", pipe[s].name);
+        ck_assert_int_eq(cpo_params_new(&ps[s], d, NULL), 0);
+        if (!strcmp(pipe[s].name, "hedge_beta"))
+            ck_assert_int_eq(cpo_params_set(ps[s], "hedge", "BTCUSDT-PERP", NULL, 0), 0);
+        if (!strcmp(pipe[s].name, "erc") || !strcmp(pipe[s].name, "voltarget") ||
+            !strcmp(pipe[s].name, "hedge_beta"))
+            ck_assert_int_eq(cpo_params_set(ps[s], "lookback", "14d", NULL, 0), 0);
+        const char *missing = NULL;
+        ck_assert_msg(cpo_params_finish(ps[s], &missing) == 0, "%s: no %s", pipe[s].name, missing);
+        spec.stages[s].def = d;
+        spec.stages[s].params = ps[s];
+    }
+    spec.n_stages = 5;
+    cpo_result *r = NULL;
+    hk_start(0);
+    int rc = cpo_backtest_run(&r, m, &spec, NULL, NULL, &e);
+    hk_stop();
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_gt(r->n_trades, 0);
+    cpo_result_free(r);
+    unsigned long total = hk.calls;
+    ck_assert_uint_gt(total, 20);
+    fprintf(stderr, "check_allocfail: engine: %lu allocation calls walked\n", total);
+    for (unsigned long k = 1; k <= total; k++) {
+        hk_start(k);
+        r = NULL;
+        rc = cpo_backtest_run(&r, m, &spec, NULL, NULL, &e);
+        hk_stop();
+        ck_assert_msg(rc == CPO_ENOMEM, "allocation %lu of %lu: returned %d (%s)", k, total, rc,
+                      tu_errstr(&e));
+        ck_assert_ptr_null(r);
+        ck_assert_msg(hk.live == 0, "allocation %lu: %zu blocks left (one by the call at %p)", k,
+                      hk.live, hk_leaked_site());
+    }
+    for (size_t s = 0; s < 5; s++)
+        cpo_params_free(ps[s]);
+    cpo_registry_free(reg);
+    cpo_market_free(m);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("allocfail");
+    TCase *te = tcase_create("engine");
+    tcase_set_timeout(te, 600);
+    tcase_add_test(te, test_allocfail__engine_fill_at_close);
+    suite_add_tcase(s, te);
+    TCase *tr = tcase_create("run");
+    tcase_set_timeout(tr, 1200);
+    tcase_add_test(tr, test_allocfail__whole_run_every_allocation);
+    suite_add_tcase(s, tr);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,325 @@
+/*
+ * check_signal.c - `cpo run`, `cpo sweep` and `cpo report` stopped by
+ * SIGTERM or SIGINT: exit status 128 + the signal (143, 130), no .tmp file
+ * left, no file under its final name from a run that did not finish.
+ *
+ * A run has to be caught in the middle: the example plugin's schedule
+ * every_k_hours sleeps 5 ms a step under CPO_EXAMPLE_PLUGIN_TEST=slow
+ * (tests/plugins/example_plugin.c), so a run of 3,000 hourly steps lasts
+ * 15 s; the test waits until the run's first temporary file exists (the
+ * engine starts right after it is made), then sends the signal.  The
+ * report is caught the same way with a stand-in "gnuplot" on PATH that
+ * sleeps a second.
+ */
+#define _DEFAULT_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Files under dir (recursively) named *.tmp; the first in first. */
+static size_t count_tmp(const char *dir, char *first, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t k = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            k += count_tmp(p, first, n);
+            continue;
+        }
+        size_t len = strlen(de->d_name);
+        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+            if (first[0] == '\0')
+                snprintf(first, n, "%s", p);
+            k++;
+        }
+    }
+    closedir(d);
+    return k;
+}
+
+/* Start `cpo ARGS...` with stdout and stderr into log, env "slow" hook,
+ * PATH as given (NULL: unchanged). */
+static pid_t spawn(const char *log, const char *path_env, char *const argv[])
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            _exit(126);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        setenv("CPO_EXAMPLE_PLUGIN_TEST", "slow", 1);
+        if (path_env)
+            setenv("PATH", path_env, 1);
+        execv(CPO_BINARY, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait (up to 60 s) until path exists or the child ended; 1 if it exists. */
+static int wait_for(const char *path, pid_t pid)
+{
+    for (int k = 0; k < 6000; k++) {
+        if (exists(path))
+            return 1;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            ck_abort_msg("cpo ended (status %d) before %s appeared", st, path);
+        nap_ms(10);
+    }
+    return 0;
+}
+
+static int wait_status(pid_t pid)
+{
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st), "cpo did not exit (killed by signal %d)",
+                  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    return WEXITSTATUS(st);
+}
+
+typedef struct fx {
+    char *dir, *store, *cfg, *out, *log;
+} fx;
+
+/* A 2-asset, 3,000-step hourly synthetic store and a config running the
+ * plugin's schedule every step with equal weights. */
+static void fx_init(fx *f, const char *extra)
+{
+    f->dir = tu_tmpdir();
+    f->store = tu_path(f->dir, "store.h5");
+    f->cfg = tu_path(f->dir, "slow.ini");
+    f->out = tu_path(f->dir, "run");
+    f->log = tu_path(f->dir, "log.txt");
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "%s data synth -o %s --assets 2 --steps 3000 --step 1h", CPO_BINARY,
+             f->store);
+    ck_assert_msg(tu_run(cmd, &text) == 0, "%s", text);
+    free(text);
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg,
+             "[backtest]\ndata = store.h5\ncapital = 100000\ndetail = instrument\n"
+             "[strategy]\nplugin = %s\nschedule = every_k_hours\nweigh = equal\n"
+             "[schedule.every_k_hours]\nk = 1\n%s",
+             CPO_EXAMPLE_PLUGIN, extra ? extra : "");
+    tu_write_file(f->cfg, cfg);
+}
+
+static void fx_fini(fx *f)
+{
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f->store);
+    free(f->cfg);
+    free(f->out);
+    free(f->log);
+}
+
+static void run_stopped_by(int sig, int want_status)
+{
+    fx f;
+    fx_init(&f, NULL);
+    char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, NULL};
+    pid_t pid = spawn(f.log, NULL, argv);
+    /* ledger.h5.tmp is made just before the engine starts. */
+    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    ck_assert(wait_for(tmp, pid));
+    nap_ms(200);
+    ck_assert_int_eq(kill(pid, sig), 0);
+    int status = wait_status(pid);
+    char *log = tu_read_file(f.log, NULL);
+    /* 128 + SIGTERM (15) = 143, 128 + SIGINT (2) = 130: the shell's
+     * convention for a command ended by a signal. */
+    ck_assert_msg(status == want_status, "exit %d, expected %d; output:\n%s", status, want_status,
+                  log);
+    /* The engine's own words, then the CLI's. */
+    ck_assert_msg(strstr(log, "interrupted at step"), "%s", log);
+    ck_assert_msg(strstr(log, sig == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM"), "%s",
+                  log);
+    /* The run made the folder: it is gone with its .tmp files. */
+    char first[2048] = "";
+    ck_assert_uint_eq(count_tmp(f.out, first, sizeof first), 0);
+    ck_assert_msg(!exists(f.out), "%s is left behind", f.out);
+    free(log);
+    free(tmp);
+    fx_fini(&f);
+}
+
+START_TEST(test_signal_run__sigterm_exit_143_no_files)
+{
+    run_stopped_by(SIGTERM, 143);
+}
+END_TEST
+
+START_TEST(test_signal_run__sigint_exit_130_no_files)
+{
+    run_stopped_by(SIGINT, 130);
+}
+END_TEST
+
+START_TEST(test_signal_run__forced_rerun_keeps_the_old_files_whole)
+{
+    /* A finished run, then a --force rerun into the same folder stopped
+     * midway: the first run's files stay as they were (the rerun's are
+     * .tmp until whole, and removed), and a rerun without --force is
+     * refused. */
+    fx f;
+    fx_init(&f, NULL);
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent %s run %s -o %s --quiet", CPO_BINARY, f.cfg,
+             f.out);
+    ck_assert_msg(tu_run(cmd, &text) == 0, "%s", text);
+    free(text);
+    char *summary = tu_path(f.out, "summary.json"), *manifest = tu_path(f.out, "manifest.json");
+    size_t len0 = 0;
+    char *before = tu_read_file(manifest, &len0);
+    ck_assert_ptr_nonnull(before);
+    ck_assert_int_eq(tu_run(cmd, &text), 1);
+    ck_assert_msg(strstr(text, "the run folder already exists (expected -o NEW_DIR or --force)"),
+                  "%s", text);
+    free(text);
+    char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, "--force", NULL};
+    pid_t pid = spawn(f.log, NULL, argv);
+    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    ck_assert(wait_for(tmp, pid));
+    nap_ms(100);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(wait_status(pid), 143);
+    char first[2048] = "";
+    ck_assert_msg(count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
+    size_t len1 = 0;
+    char *after = tu_read_file(manifest, &len1);
+    ck_assert_ptr_nonnull(after);
+    ck_assert_uint_eq(len0, len1);
+    ck_assert_int_eq(memcmp(before, after, len0), 0);
+    ck_assert(exists(summary));
+    free(before);
+    free(after);
+    free(tmp);
+    free(summary);
+    free(manifest);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_signal_sweep__sigterm_exit_143_no_folder)
+{
+    fx f;
+    fx_init(&f, "[sweep]\ncosts.fee_bps = 1, 2, 3, 4\n");
+    char *out = tu_path(f.dir, "sweep");
+    char *argv[] = {"cpo", "sweep", f.cfg, "-j", "1", "-o", out, "--quiet", NULL};
+    pid_t pid = spawn(f.log, NULL, argv);
+    /* The folder is made once the market is loaded, before the first
+     * backtest; 4 points of 15 s each are far from done 0.3 s later. */
+    ck_assert(wait_for(out, pid));
+    nap_ms(300);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status = wait_status(pid);
+    char *log = tu_read_file(f.log, NULL);
+    ck_assert_msg(status == 143, "exit %d; output:\n%s", status, log);
+    ck_assert_msg(strstr(log, "interrupted after"), "%s", log);
+    ck_assert_msg(!exists(out), "%s is left behind", out);
+    free(log);
+    free(out);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_signal_report__sigterm_exit_143_no_tmp)
+{
+    /* A finished run without gnuplot, then `cpo report` with a stand-in
+     * gnuplot that sleeps 1 s and fails: SIGTERM during the first chart
+     * stops the report before its page (exit 143), nothing .tmp is left,
+     * and no report.html. */
+    fx f;
+    fx_init(&f, NULL);
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent %s run %s -o %s --quiet", CPO_BINARY, f.cfg,
+             f.out);
+    /* The run alone (not slow: no hook in tu_run's environment). */
+    ck_assert_msg(tu_run(cmd, &text) == 0, "%s", text);
+    free(text);
+    char *bin = tu_path(f.dir, "bin"), *gp = tu_path(bin, "gnuplot");
+    ck_assert_int_eq(mkdir(bin, 0755), 0);
+    tu_write_file(gp, "#!/bin/sh\nsleep 1\nexit 1\n");
+    ck_assert_int_eq(chmod(gp, 0755), 0);
+    char *html = tu_path(f.out, "report.html");
+    ck_assert_int_eq(unlink(html), 0);
+    char path_env[2048];
+    snprintf(path_env, sizeof path_env, "%s:/usr/bin:/bin", bin);
+    char *argv[] = {"cpo", "report", f.out, "--quiet", NULL};
+    /* equity.gp is written again just before gnuplot is started on it. */
+    char *eq = tu_path(f.out, "charts/equity.gp");
+    ck_assert_int_eq(unlink(eq), 0);
+    pid_t pid = spawn(f.log, path_env, argv);
+    ck_assert(wait_for(eq, pid));
+    nap_ms(200);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status = wait_status(pid);
+    char *log = tu_read_file(f.log, NULL);
+    ck_assert_msg(status == 143, "exit %d; output:\n%s", status, log);
+    ck_assert_msg(strstr(log, "interrupted while drawing the charts"), "%s", log);
+    char first[2048] = "";
+    ck_assert_msg(count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
+    ck_assert(!exists(html));
+    free(log);
+    free(eq);
+    free(html);
+    free(gp);
+    free(bin);
+    fx_fini(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("signal");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_signal_run__sigterm_exit_143_no_files);
+    tcase_add_test(tc, test_signal_run__sigint_exit_130_no_files);
+    tcase_add_test(tc, test_signal_run__forced_rerun_keeps_the_old_files_whole);
+    tcase_add_test(tc, test_signal_sweep__sigterm_exit_143_no_folder);
+    tcase_add_test(tc, test_signal_report__sigterm_exit_143_no_tmp);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
