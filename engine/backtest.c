@@ -373,16 +373,24 @@ static void apply_fill(engine *e, size_t i, double dq, double px, double ref, do
 /* What currency c can pay for new positions with, as an exchange's cross
  * margin "available balance" counts it: the wallet plus the unrealised P&L
  * of the margined positions (gains and losses), less their initial
- * margin. */
+ * margin, and less what spot shorts owe (their value, the sale's proceeds
+ * being in the wallet) and their margin at the spot imr. */
 static double available(const engine *e, int c)
 {
     double a = e->cash[c];
-    for (size_t i = 0; i < e->n; i++)
-        if (e->ccy[i] == c && e->perp[i] && e->q[i] != 0.0) {
+    double spot_imr = e->spec->costs.kind[CPO_KIND_SPOT].imr;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->ccy[i] != c || e->q[i] == 0.0)
+            continue;
+        if (e->perp[i]) {
             a -= e->margin[i];
             if (isfinite(e->mk[i]))
                 a += value_of(e, i, e->mk[i]);
+        } else if (e->q[i] < 0.0 && isfinite(e->mk[i])) {
+            /* A spot short: the coins owed, and their margin. */
+            a += value_of(e, i, e->mk[i]) * (1.0 + spot_imr);
         }
+    }
     return a;
 }
 
@@ -412,11 +420,21 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             if (d == 0.0 || !isfinite(d))
                 continue;
             int reducing = e->q[i] != 0.0 && (e->q[i] > 0) != (d > 0) && fabs(d) <= fabs(e->q[i]);
-            if (!e->perp[i])
-                reducing = d < 0; /* spot sells free cash */
+            double rest = 0.0;
+            if (!e->perp[i]) {
+                /* Spot: selling coins held, or buying back a short, frees
+                 * cash (first pass); an order that goes through zero is
+                 * split, and what opens or grows a position on either
+                 * side waits for the second pass and its cash check. */
+                reducing = e->q[i] != 0.0 && (e->q[i] > 0) != (d > 0);
+                if (reducing && fabs(d) > fabs(e->q[i])) {
+                    rest = d + e->q[i];
+                    d = -e->q[i];
+                }
+            }
             if ((pass == 0) != reducing)
                 continue;
-            dq[i] = 0.0;
+            dq[i] = rest;
             double ref = px_col(m, f, i, t);
             if (!isfinite(ref)) {
                 if (add_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
@@ -452,8 +470,12 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
                 /* Cash needed per contract: the price for spot, the
                  * initial margin for perps, and the fee. */
                 const cpo_kind_costs *k = &costs->kind[m->instr[i].kind];
+                /* A spot short sale keeps its proceeds as cash and posts
+                 * the spot imr of its value on top (available() counts
+                 * the liability and that margin). */
                 double need_per = e->perp[i] ? (e->inv[i] ? e->cs[i] / px : e->cs[i] * px) * k->imr
-                                             : e->cs[i] * px;
+                                  : d > 0    ? e->cs[i] * px
+                                             : e->cs[i] * px * k->imr;
                 need_per += fee_per;
                 double avail = available(e, e->ccy[i]);
                 if (fabs(d) * need_per > avail) {

@@ -454,6 +454,45 @@ START_TEST(test_numeric_engine__huge_perp_weight_within_margin)
 }
 END_TEST
 
+START_TEST(test_numeric_engine__huge_spot_short_within_margin)
+{
+    /* A target of -1e12 on a spot coin at 10, spot imr 1 (cpo_costs_init),
+     * no fees: a short sale keeps its proceeds as cash and posts its value
+     * again as margin, so the 1000 of capital shorts 1000 / (10 * 1) *
+     * (1 - 1e-12) = 100 coins (to 1e-9), with a margin event.  The price
+     * then rises 10% (10 -> 11): the short loses 100 * 1 = 100, equity 900.
+     * A second order at step 2 buys back 150 coins: 100 cover the short
+     * (freeing cash, first pass), the other 50 are a new long that needs
+     * 50 * 11 = 550 of cash; the wallet holds 900 after the cover, so they
+     * fill whole. */
+    cpo_dataset *ds = new_ds();
+    size_t sp = add(ds, "AUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, "A", "USDT");
+    cpo_bars *b = &ds->bars[sp];
+    b->bar_ms = CPO_MS_DAY;
+    static const double px[5] = {10, 10, 11, 11, 11};
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, px[k], px[k], px[k], px[k], 1e9,
+                                         NAN, NAN),
+                         0);
+    run x;
+    cpo_error e;
+    ck_assert_msg(run_plan(&x, ds, "0,2", "0:AUSDT:-1e14%,2:AUSDT:50", NULL, &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_uint_eq(x.r->n_events, 1);
+    ck_assert_int_eq(x.r->events[0].kind, CPO_EVENT_MARGIN);
+    ck_assert_uint_eq(x.r->n_trades, 3);
+    ck_assert_double_eq_tol(x.r->trades[0].qty, -100.0, 1e-9);
+    ck_assert_double_eq_tol(x.r->equity[2], 900.0, 1e-9);
+    ck_assert_double_eq_tol(x.r->trades[1].qty, 100.0, 1e-9);
+    ck_assert_double_eq_tol(x.r->trades[2].qty, 50.0, 1e-9);
+    ck_assert_double_eq_tol(x.r->final_qty[sp], 50.0, 1e-9);
+    ck_assert_double_eq_tol(x.r->equity[4], 900.0, 1e-9);
+    check_ledger(x.r, 1000.0);
+    run_free(&x);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* --- the config: leverage and margin out of range -------------------------- */
 
 START_TEST(test_numeric_config__leverage_and_margin_ranges)
@@ -531,6 +570,7 @@ int main(void)
     tcase_add_test(tc, test_numeric_engine__dust_quantity_not_traded);
     tcase_add_test(tc, test_numeric_engine__huge_weight_capped_to_balance);
     tcase_add_test(tc, test_numeric_engine__huge_perp_weight_within_margin);
+    tcase_add_test(tc, test_numeric_engine__huge_spot_short_within_margin);
     tcase_add_test(tc, test_numeric_config__leverage_and_margin_ranges);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
