@@ -284,10 +284,17 @@ static void fmt_dec(char *buf, size_t n, int64_t v, int D, int d)
 
 static int add_value(cpo_sweep_axis *ax, const char *v, size_t len, cpo_error *err)
 {
-    char **nv = realloc(ax->values, (ax->n_values + 1) * sizeof *nv);
-    if (!nv)
-        return nomem(err);
-    ax->values = nv;
+    /* Room grows by doubling (8, 16, 32, ...): a range may give up to
+     * CPO_SWEEP_MAX_POINTS values, and growing one at a time copied the
+     * array each time (found by fuzz_config: 122,000 values, 29 s). */
+    size_t n = ax->n_values;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        size_t cap = n == 0 ? 8 : 2 * n;
+        char **nv = realloc(ax->values, cap * sizeof *nv);
+        if (!nv)
+            return nomem(err);
+        ax->values = nv;
+    }
     char *s = malloc(len + 1);
     if (!s)
         return nomem(err);
