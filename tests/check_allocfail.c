@@ -20,6 +20,13 @@
  *   - no temporary file (*.tmp) is left in the run folder, and no file of
  *     a run that failed before the renames sits under its final name.
  *
+ * Walked so: a run of spot and perpetuals (minimum variance, weekly), the
+ * engine alone with every kind of built-in stage, and two runs with
+ * option positions (a hedged short strangle on an hourly store with a
+ * chain and DVOL: sticky strike filling at the next open, DVOL-scaled
+ * filling at the close), which open, mark from the chain and the
+ * surface, settle and hedge options and write every option output.
+ *
  * Allocation hooks need state that outlives a call, so the counters and
  * the pointer table are file-static here (the project's rule allows a
  * test-only hook to be file-static in the test).
@@ -38,6 +45,7 @@
 #include <unistd.h>
 
 #include "cpo/backtest.h"
+#include "cpo/black76.h"
 #include "cpo/config.h"
 #include "cpo/dataset.h"
 #include "cpo/market.h"
@@ -299,12 +307,12 @@ typedef struct walk {
     char *out;   /* run folder */
 } walk;
 
-static void walk_init(walk *w)
+static void walk_init(walk *w, char *(*store)(const char *dir), const char *cfg_text)
 {
     w->dir = tu_tmpdir();
-    free(write_store(w->dir));
+    free(store(w->dir));
     w->cfg = tu_path(w->dir, "alloc.ini");
-    tu_write_file(w->cfg, run_cfg);
+    tu_write_file(w->cfg, cfg_text);
     w->out = tu_path(w->dir, "run");
     /* No gnuplot: the report writes its scripts and data, draws nothing
      * (a fork per step of the walk would take minutes). */
@@ -394,29 +402,26 @@ static void unmute_stderr(int saved)
     close(saved);
 }
 
-START_TEST(test_allocfail__whole_run_every_allocation)
+/* The clean run: counts its allocation calls, asserts it succeeded and
+ * left nothing allocated; the run folder stays for the caller to check. */
+static unsigned long count_run(const walk *w)
 {
-    walk w;
-    walk_init(&w);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     cpo_error e;
-
-    /* (a) The count: a clean run, and nothing of it left allocated. */
+    cpo_error_clear(&e);
     hk_start(0);
-    int rc = whole_run(&w, &e);
+    int rc = whole_run(w, &e);
     hk_stop();
     ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
-    unsigned long total = hk.calls;
     ck_assert_uint_eq(hk.live, 0);
-    /* The run allocates (config, cube, engine, outputs, report): a count
-     * of a few is a sign the wrappers are not linked in. */
-    ck_assert_uint_gt(total, 200);
-    ck_assert(exists(w.out, "summary.json"));
-    ck_assert(exists(w.out, "report.html"));
-    tu_rmtree(w.out);
-    fprintf(stderr, "check_allocfail: whole run: %lu allocation calls walked\n", total);
+    return hk.calls;
+}
 
-    /* (b) Every call failed in turn. */
+/* Fail the k-th allocation for k = 1 .. total, asserting what the header
+ * says for each.  Returns how many were walked. */
+static unsigned long walk_failures(const walk *w, unsigned long total)
+{
+    cpo_error e;
+    unsigned long walked = 0;
     int saved = mute_stderr();
     /* Debugging aids: CPO_ALLOCFAIL_FROM=k starts the walk at k (with
      * CK_FORK=no under gdb), CPO_ALLOCFAIL_TRACE=1 prints each k. */
@@ -427,7 +432,7 @@ START_TEST(test_allocfail__whole_run_every_allocation)
         if (getenv("CPO_ALLOCFAIL_TRACE"))
             dprintf(saved, "allocation %lu\n", k);
         hk_start(k);
-        rc = whole_run(&w, &e);
+        int rc = whole_run(w, &e);
         hk_stop();
         ck_assert_msg(hk.failed, "allocation %lu of %lu never reached", k, total);
         ck_assert_msg(rc == CPO_ENOMEM, "allocation %lu of %lu failed: returned %d (%s), "
@@ -438,18 +443,291 @@ START_TEST(test_allocfail__whole_run_every_allocation)
                       "at %p)", k, total, hk.live, hk_leaked_site());
         ssize_t open_h5 = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
         ck_assert_msg(open_h5 == 0, "allocation %lu: %zd HDF5 objects left open", k, open_h5);
-        char first[2048] = "";
-        size_t ntmp = count_tmp(w.out, first, sizeof first);
-        ck_assert_msg(ntmp == 0, "allocation %lu: %zu temporary files left (%s)", k, ntmp, first);
+        char first_tmp[2048] = "";
+        size_t ntmp = count_tmp(w->out, first_tmp, sizeof first_tmp);
+        ck_assert_msg(ntmp == 0, "allocation %lu: %zu temporary files left (%s)", k, ntmp,
+                      first_tmp);
         /* The manifest is renamed last, before the report: a failure
          * before it leaves no final-named file at all. */
-        if (!exists(w.out, "manifest.json"))
-            ck_assert_msg(!exists(w.out, "summary.json") && !exists(w.out, "ledger.csv"),
+        if (!exists(w->out, "manifest.json"))
+            ck_assert_msg(!exists(w->out, "summary.json") && !exists(w->out, "ledger.csv"),
                           "allocation %lu: final files without the manifest", k);
-        tu_rmtree(w.out);
+        tu_rmtree(w->out);
+        walked++;
     }
     unmute_stderr(saved);
+    return walked;
+}
+
+START_TEST(test_allocfail__whole_run_every_allocation)
+{
+    walk w;
+    walk_init(&w, write_store, run_cfg);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+    /* (a) The count: a clean run, and nothing of it left allocated. */
+    unsigned long total = count_run(&w);
+    /* The run allocates (config, cube, engine, outputs, report): a count
+     * of a few is a sign the wrappers are not linked in. */
+    ck_assert_uint_gt(total, 200);
+    ck_assert(exists(w.out, "summary.json"));
+    ck_assert(exists(w.out, "report.html"));
+    tu_rmtree(w.out);
+    fprintf(stderr, "check_allocfail: whole run: %lu allocation calls walked\n", total);
+
+    /* (b) Every call failed in turn. */
+    walk_failures(&w, total);
     walk_fini(&w);
+}
+END_TEST
+
+/* --- a whole run with options ------------------------------------------------ */
+
+/*
+ * The market of an options run, hourly over 2024-01-01 00:00 .. 01-03 23:00
+ * (72 bars):
+ *   - BTCUSDT spot, the index I of the options: close I(t) = 42000 (1 +
+ *     0.0004 t + 0.012 sin(0.35 t)), t the hour (a drift and a wobble, so
+ *     that the hedge has something to do);
+ *   - BTCUSDT-PERP, linear, the hedge: close 1.0003 I(t), mark the same,
+ *     funding 0.0001 (1 + 0.5 sin t) every 8 hours;
+ *   - a BTC chain of four snapshots, at 01-01 01:20 (before the start:
+ *     the grid reaches back to its bar), 01-02 09:20, 01-02 16:20 and
+ *     01-03 09:20, each listing the first three expiries still alive of
+ *     01-02, 01-03, 01-05 and 01-12 (08:00), calls and puts at strikes
+ *     38000 .. 48000 step 1000; vol sigma(k) = 0.55 - 0.1 k + 0.3 k^2 + 0.02 j (k = ln(K/F),
+ *     j the snapshot), forward F = I exp(0.05 T), I the close of the bar
+ *     holding the snapshot; mark = cpo_black76 price / F (Deribit's coin
+ *     mark), bid and ask 2 % either side less and plus 0.0001 coin (no bid
+ *     under 0.0001), delta from the same cpo_black76 call.  The snapshot
+ *     of 01-02 16:20 repeats the rows of 09:20 without a mark IV: it has
+ *     no surface, an event of the run (the walk fails its allocation
+ *     too), and 09:20's surface stays;
+ *   - BTC-DVOL, daily 2023-12-25 .. 2024-01-04, close 52 + 0.7 d.
+ * The values are made up to give a run that opens, marks, settles and
+ * hedges options; the walk checks only that every failure is clean.
+ */
+#define OPT_HOURS 72
+#define OPT_EXPIRY(day) (T0 + (int64_t)((day) - 1) * CPO_MS_DAY + 8 * CPO_MS_HOUR)
+
+static double opt_index(int h)
+{
+    return 42000.0 * (1.0 + 0.0004 * h + 0.012 * sin(0.35 * h));
+}
+
+static void opt_bars(cpo_dataset *ds, const char *sym, cpo_kind kind, double basis, int funding)
+{
+    cpo_instrument in;
+    cpo_instrument_init(&in, sym, kind, CPO_SETTLE_LINEAR);
+    snprintf(in.base, sizeof in.base, "BTC");
+    snprintf(in.quote, sizeof in.quote, "USDT");
+    size_t idx;
+    cpo_error e;
+    ck_assert_msg(cpo_dataset_add(ds, &in, &idx, &e) == 0, "%s", tu_errstr(&e));
+    cpo_bars *b = &ds->bars[idx];
+    b->bar_ms = CPO_MS_HOUR;
+    for (int h = 0; h < OPT_HOURS; h++) {
+        double o = basis * opt_index(h > 0 ? h - 1 : 0), c = basis * opt_index(h);
+        int64_t ts = T0 + (int64_t)h * CPO_MS_HOUR;
+        ck_assert_int_eq(cpo_bars_append(b, ts, o, fmax(o, c) * 1.001, fmin(o, c) * 0.999, c, 1e4,
+                                         funding ? c : NAN, NAN),
+                         0);
+        if (funding && h % 8 == 0)
+            ck_assert_int_eq(cpo_funding_append(&ds->funding[idx], ts, 1e-4 * (1.0 + 0.5 * sin(h)),
+                                                NAN, NAN),
+                             0);
+    }
+}
+
+static void opt_snapshot(cpo_chain *ch, int j, int hour, int minute, int no_iv)
+{
+    static const int day[] = {2, 3, 5, 12};
+    int64_t ts = T0 + (int64_t)hour * CPO_MS_HOUR + (int64_t)minute * CPO_MS_MINUTE;
+    double I = opt_index(hour);
+    int listed = 0;
+    for (size_t x = 0; x < sizeof day / sizeof day[0] && listed < 3; x++) {
+        int64_t ex = OPT_EXPIRY(day[x]);
+        if (ex <= ts)
+            continue;
+        listed++;
+        double T = (double)(ex - ts) / (365.0 * 86400000.0), F = I * exp(0.05 * T);
+        for (int K = 38000; K <= 48000; K += 1000)
+            for (int right = CPO_RIGHT_CALL; right <= CPO_RIGHT_PUT; right++) {
+                double k = log(K / F), vol = 0.55 - 0.1 * k + 0.3 * k * k + 0.02 * j;
+                cpo_black76_in in = {F, K, T, 0.0, vol, right};
+                cpo_black76_out o;
+                ck_assert_int_eq(cpo_black76(&in, &o), 0);
+                size_t r;
+                ck_assert_int_eq(cpo_chain_append_row(ch, &r), 0);
+                ch->ts[r] = ts;
+                ch->expiry_ms[r] = ex;
+                ch->strike[r] = K;
+                ch->right[r] = (int8_t)right;
+                ch->mark_px[r] = o.price / F;
+                ch->mark_iv[r] = no_iv ? NAN : vol;
+                ch->fwd_px[r] = F;
+                ch->index_px[r] = I;
+                ch->delta[r] = o.delta;
+                double bid = ch->mark_px[r] * 0.98 - 1e-4;
+                ch->bid_px[r] = bid >= 1e-4 ? bid : NAN;
+                ch->ask_px[r] = ch->mark_px[r] * 1.02 + 1e-4;
+                snprintf(ch->name[r], sizeof ch->name[r], "BTC-%dJAN24-%d-%c", day[x], K,
+                         right == CPO_RIGHT_PUT ? 'P' : 'C');
+            }
+    }
+}
+
+static char *write_opt_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    opt_bars(ds, "BTCUSDT", CPO_KIND_SPOT, 1.0, 0);
+    opt_bars(ds, "BTCUSDT-PERP", CPO_KIND_PERP, 1.0003, 1);
+    cpo_chain *ch;
+    ck_assert_int_eq(cpo_dataset_chain(ds, "BTC", &ch, &e), 0);
+    opt_snapshot(ch, 0, 1, 20, 0);
+    opt_snapshot(ch, 1, 33, 20, 0);
+    opt_snapshot(ch, 1, 40, 20, 1);
+    opt_snapshot(ch, 2, 57, 20, 0);
+    ck_assert_int_eq(cpo_chain_sort(ch), 0);
+    cpo_ivindex *iv;
+    ck_assert_int_eq(cpo_dataset_ivindex(ds, "BTC-DVOL", &iv, &e), 0);
+    for (int d = 0; d < 11; d++) {
+        double c = 52.0 + 0.7 * d;
+        int64_t ts = T0 + (int64_t)(d - 7) * CPO_MS_DAY;
+        ck_assert_int_eq(cpo_ivindex_append(iv, ts, c - 0.5, c + 1.0, c - 1.0, c), 0);
+    }
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+/* A short 25-delta strangle on the expiry about a day out, held to
+ * settlement (three expiries sold, two settle in the run), delta-hedged
+ * with the perp at every step outside a 2 % band (configs/
+ * short_strangle_hedged.ini, shortened); the %s are the fill (next_open,
+ * close) and the surface mode. */
+static const char *const opt_cfg_fmt =
+    "[backtest]\ndata = store.h5\nstart = 2024-01-01T02:00:00Z\nend = 2024-01-03T23:00:00Z\n"
+    "capital = 1000000\ncurrency = USD\ndetail = instrument\n"
+    "[universe]\nperp = BTCUSDT-PERP\n"
+    "[costs]\nfill = %s\nperp_fee_bps = 5\nslippage_bps = 1\nperp_leverage = 5\n"
+    "[options]\nunderlyings = BTC\nindex.BTC = BTCUSDT\ndvol.BTC = BTC-DVOL\nsurface = %s\n"
+    "coin_price = forward\nfee_rate = 0.0003\nfee_cap = 0.125\ndelivery_fee = 0.00015\n"
+    "delivery_cap = 0.125\n"
+    "[strategy]\nschedule = every\nweigh = strangle\nhedge = delta_hedge\n"
+    "[weigh.strangle]\nunderlying = BTC\nside = sell\ndelta = 0.25\ntenor = 1d\nmin_tenor = 6h\n"
+    "roll = expiry\nsize = 1\n"
+    "[hedge.delta_hedge]\ninstrument = BTCUSDT-PERP\nband = 0.02\n";
+
+/* 1 if a file of this name is anywhere under dir. */
+static int found_under(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int hit = 0;
+    struct dirent *de;
+    while (!hit && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            hit = found_under(p, name);
+        else
+            hit = !strcmp(de->d_name, name);
+    }
+    closedir(d);
+    return hit;
+}
+
+/* Lines of file dir/name containing needle, or (at_end) ending in it;
+ * 0 if the file is missing. */
+static size_t lines_with(const char *dir, const char *name, const char *needle, int at_end)
+{
+    char *p = tu_path(dir, name);
+    size_t len = 0, n = 0, nl_len = strlen(needle);
+    char *text = tu_read_file(p, &len);
+    free(p);
+    if (!text)
+        return 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        size_t ll = strlen(line);
+        if (at_end)
+            n += ll >= nl_len && !strcmp(line + ll - nl_len, needle);
+        else
+            n += strstr(line, needle) != NULL;
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return n;
+}
+
+static void options_walk(const char *fill, const char *surface)
+{
+    char cfg[2048];
+    int n = snprintf(cfg, sizeof cfg, opt_cfg_fmt, fill, surface);
+    ck_assert(n > 0 && (size_t)n < sizeof cfg);
+    walk w;
+    walk_init(&w, write_opt_store, cfg);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+    /* (a) The clean run opens, marks (chain and surface), settles and
+     * hedges options and writes every option output. */
+    unsigned long total = count_run(&w);
+    ck_assert_uint_gt(total, 200);
+    static const char *const files[] = {"summary.json",      "report.html",
+                                        "options.csv",       "option_trades.csv",
+                                        "explain.csv",       "explain_by.csv",
+                                        "trades.csv",        "ledger_instruments.csv"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
+        ck_assert_msg(exists(w.out, files[f]), "%s: no %s", surface, files[f]);
+    ck_assert_msg(found_under(w.out, "attribution_greek.csv"), "%s: no attribution_greek.csv",
+                  surface);
+    /* option_trades.csv ends each row with settlement 0 (a fill) or 1.
+     * The strangle (tenor 1d, min_tenor 6h) sells at the first step the
+     * expiry of 01-02 (30 h away; 01-03 is 54 h), at its settlement (01-02
+     * 08:00) the one of 01-03 (24 h), at that one's settlement the one of
+     * 01-05 (48 h; 01-12 is 9 days): three pairs of fills, the first two
+     * pairs settled in the run. */
+    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",0", 1), 6);
+    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",1", 1), 4);
+    /* options.csv: the source column of the marks; the snapshots of
+     * 01-02 and 01-03 09:20 fall in a bar where legs are held. */
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",chain,", 0), 0);
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",surface,", 0), 0);
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",settle,", 0), 0);
+    /* The hedge traded the perp. */
+    ck_assert_uint_gt(lines_with(w.out, "trades.csv", "BTCUSDT-PERP", 0), 2);
+    /* The snapshot without IVs: an event, the surface of 09:20 kept. */
+    ck_assert_uint_eq(lines_with(w.out, "events.csv", "no surface", 0), 1);
+    tu_rmtree(w.out);
+
+    /* (b) Every call failed in turn, under ASan too (measured: about 50 s
+     * for each of the two runs there, 15 to 20 s without; well inside the
+     * timeouts). */
+    unsigned long walked = walk_failures(&w, total);
+    fprintf(stderr, "check_allocfail: options run (fill %s, %s): %lu allocation calls walked\n",
+            fill, surface, walked);
+    walk_fini(&w);
+}
+
+START_TEST(test_allocfail__options_run_sticky_strike_next_open)
+{
+    options_walk("next_open", "sticky_strike");
+}
+END_TEST
+
+START_TEST(test_allocfail__options_run_dvol_scaled_fill_close)
+{
+    options_walk("close", "dvol_scaled");
 }
 END_TEST
 
@@ -544,6 +822,11 @@ int main(void)
     tcase_set_timeout(tr, 1200);
     tcase_add_test(tr, test_allocfail__whole_run_every_allocation);
     suite_add_tcase(s, tr);
+    TCase *to = tcase_create("options");
+    tcase_set_timeout(to, 1200);
+    tcase_add_test(to, test_allocfail__options_run_sticky_strike_next_open);
+    tcase_add_test(to, test_allocfail__options_run_dvol_scaled_fill_close);
+    suite_add_tcase(s, to);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
