@@ -28,7 +28,7 @@
 /* The fixed sections and their keys (in the order the messages list them). */
 static const char *const backtest_keys =
     "data, start, end, warmup, step, gap_fill, max_fill, capital, currency, collateral, seed, "
-    "cash_buffer, detail";
+    "cash_buffer, detail, benchmark";
 static const char *const universe_keys = "spot, perp, symbols";
 static const char *const costs_keys =
     "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
@@ -427,6 +427,18 @@ static void free_items(char **items, long n)
 
 /* --- pass 2: the fixed sections ------------------------------------------- */
 
+/* A symbol or index name: no blanks, shorter than CPO_SYMBOL_MAX. */
+static int symbol_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CPO_SYMBOL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)s[i]) || s[i] == ',')
+            return 0;
+    return 1;
+}
+
 static int set_backtest(loader *L, const cpo_config_key *k)
 {
     cpo_config *c = L->cfg;
@@ -491,6 +503,13 @@ static int set_backtest(loader *L, const cpo_config_key *k)
             r->detail = CPO_DETAIL_INSTRUMENT;
         else
             return bad_value(L, k, "totals or instrument");
+        return 0;
+    }
+    if (!strcmp(key, "benchmark")) {
+        /* Checked against the store with the universe (cpo_config_universe). */
+        if (!symbol_ok(v))
+            return bad_value(L, k, "one symbol of the store like BTCUSDT, at most 47 characters");
+        snprintf(c->benchmark, sizeof c->benchmark, "%s", v);
         return 0;
     }
     return unknown_key(L, k, backtest_keys);
@@ -737,18 +756,6 @@ static int coin_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* A symbol or index name: no blanks, shorter than CPO_SYMBOL_MAX. */
-static int symbol_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= CPO_SYMBOL_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (isspace((unsigned char)s[i]) || s[i] == ',')
             return 0;
     return 1;
 }
@@ -1426,6 +1433,30 @@ static int check_options_data(const cpo_config *cfg, const cpo_dataset *ds, cpo_
     return 0;
 }
 
+/* The [backtest] benchmark against the store: an instrument with bars. */
+static int check_benchmark(const cpo_config *cfg, const cpo_dataset *ds, cpo_error *err)
+{
+    if (!cfg->benchmark[0])
+        return 0;
+    long f = cpo_dataset_find(ds, cfg->benchmark);
+    if (f >= 0 && ds->bars[f].n > 0)
+        return 0;
+    char list[800];
+    size_t w = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < ds->n_instr && w < sizeof list; i++) {
+        if (ds->bars[i].n == 0)
+            continue;
+        int m = snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", ds->instr[i].symbol);
+        if (m > 0 && (size_t)m < sizeof list - w)
+            w += (size_t)m;
+    }
+    return cpo_error_set(err, CPO_ECONFIG, cfg->path, key_line(cfg, "backtest", "benchmark", NULL),
+                         0, "benchmark \"%s\" %s %s (expected an instrument with bars: %s)",
+                         cfg->benchmark, f >= 0 ? "has no bars in" : "is not in", cfg->data_path,
+                         w ? list : "none in this store");
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
@@ -1434,6 +1465,8 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
     const cpo_option_spec *o = &cfg->run.options;
     int rc = 0;
     if (o->enabled && (rc = check_options_data(cfg, ds, err)))
+        return rc;
+    if ((rc = check_benchmark(cfg, ds, err)))
         return rc;
     if (!cfg->n_universe)
         return 0;

@@ -12,6 +12,7 @@
  */
 #include "cpo/run.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,12 +74,68 @@ static int64_t options_start(const cpo_config *cfg, const cpo_dataset *ds, char 
     return start_ms - k * step;
 }
 
-int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err)
+void cpo_run_bench_free(cpo_run_bench *b)
+{
+    if (!b)
+        return;
+    free(b->close);
+    memset(b, 0, sizeof *b);
+}
+
+/* The benchmark's closes on the grid of m: a cube of the benchmark alone
+ * with m's step and the config's fill, one step longer at the front. */
+static int bench_closes(cpo_run_bench *b, const cpo_market *m, const cpo_dataset *ds,
+                        const cpo_config *cfg, cpo_error *err)
+{
+    const char *sym = cfg->benchmark;
+    long line = 0; /* of the key, for the messages */
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, "backtest") && !strcmp(cfg->keys[i].key, "benchmark"))
+            line = cfg->keys[i].line;
+    cpo_market_spec spec = cfg->market;
+    spec.symbols = &sym;
+    spec.n_symbols = 1;
+    spec.step_ms = m->step_ms;
+    spec.start_ms = m->ts[0] - m->step_ms;
+    spec.end_ms = m->ts[m->n_steps - 1];
+    cpo_market *bm = NULL;
+    int rc = cpo_market_build(&bm, ds, &spec, err);
+    if (rc) {
+        char msg[CPO_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+        return cpo_error_set(err, rc, cfg->path, line, 0, "benchmark = \"%s\": %s: %s", sym,
+                             cfg->data_path, msg);
+    }
+    /* The grid is start + k * step up to the cube's last step: n_steps + 1. */
+    if (bm->n_steps != m->n_steps + 1 || bm->ts[0] != spec.start_ms) {
+        cpo_market_free(bm);
+        return cpo_error_set(err, CPO_EINVAL, cfg->path, line, 0,
+                             "benchmark = \"%s\": its grid does not match the run's (expected "
+                             "%zu steps of the same spacing)", sym, m->n_steps + 1);
+    }
+    b->close = malloc(bm->n_steps * sizeof *b->close);
+    if (!b->close) {
+        cpo_market_free(bm);
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    memcpy(b->close, cpo_market_col(bm, CPO_F_CLOSE, 0), bm->n_steps * sizeof *b->close);
+    snprintf(b->symbol, sizeof b->symbol, "%s", sym);
+    b->start_ms = bm->ts[0];
+    b->step_ms = bm->step_ms;
+    b->n = bm->n_steps;
+    cpo_market_free(bm);
+    return 0;
+}
+
+int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_config *cfg,
+                         cpo_error *err)
 {
     cpo_dataset *ds = NULL;
     char **syms = NULL;
     size_t n = 0;
     *out = NULL;
+    if (bench)
+        memset(bench, 0, sizeof *bench);
     int rc = cpo_store_read(&ds, cfg->data_path, err);
     if (rc)
         goto cleanup;
@@ -95,8 +152,36 @@ int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err)
         snprintf(msg, sizeof msg, "%s", err->msg);
         cpo_error_set(err, rc, cfg->path, 0, 0, "%s: %s", cfg->data_path, msg);
     }
+    if (!rc && bench && cfg->benchmark[0] && (*out)->n_steps > 0 &&
+        (rc = bench_closes(bench, *out, ds, cfg, err))) {
+        cpo_market_free(*out);
+        *out = NULL;
+    }
 cleanup:
     cpo_config_symbols_free(syms, n);
     cpo_dataset_free(ds);
     return rc;
+}
+
+int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err)
+{
+    return cpo_run_market_bench(out, NULL, cfg, err);
+}
+
+void cpo_run_bench_returns(double *out, const cpo_run_bench *b, const int64_t *ts, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        out[k] = NAN;
+        if (!b || !b->close || !(b->step_ms > 0) || ts[k] <= b->start_ms)
+            continue;
+        int64_t d = ts[k] - b->start_ms;
+        if (d % b->step_ms)
+            continue;
+        uint64_t i = (uint64_t)(d / b->step_ms);
+        if (i >= b->n)
+            continue;
+        double now = b->close[i], before = b->close[i - 1];
+        if (isfinite(now) && isfinite(before) && before > 0.0)
+            out[k] = now / before - 1.0;
+    }
 }

@@ -559,7 +559,7 @@ int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
                      cpo_error *err)
 {
     cpo_run_metrics mt;
-    int rc = cpo_run_metrics_compute(&mt, r, bar_ms, err);
+    int rc = cpo_run_metrics_compute(&mt, r, bar_ms, NULL, err);
     if (rc)
         return rc;
     rec->total_return = mt.total_return;

@@ -591,7 +591,7 @@ int cpo_metrics_from_result(cpo_metrics *m, const cpo_result *r, int64_t bar_ms,
         memcpy(ts + 1, r->ts, n * sizeof *ts);
         ts[0] = r->ts[0] - bar_ms;
     }
-    cpo_metrics_input in = {.n = n, .equity = eq, .ts_ms = n ? ts : NULL};
+    cpo_metrics_input in = {.n = n, .equity = eq, .ts_ms = n ? ts : NULL, .bench = o.bench};
     if ((rc = cpo_metrics_compute(m, &in, &o, err)))
         goto cleanup;
     rc = result_only(m, r, err);

@@ -509,6 +509,14 @@ static int metrics(FILE *fp, const rp_run *r, cpo_error *err)
         rp_html(fp, ret);
         fputs(" (summary.json).</p>\n", fp);
     }
+    const char *bench = jstr(s, "benchmark");
+    if (bench) {
+        fputs("<p>alpha and beta against ", fp);
+        rp_html(fp, bench);
+        fputs(" (the config's [backtest] benchmark), over the bars where both returns are "
+              "known (benchmark pairs).</p>\n",
+              fp);
+    }
     mrows m = {0};
     int rc = 0;
     if (json_is_object(mo)) {

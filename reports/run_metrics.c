@@ -5,18 +5,21 @@
  * capital prepended, exposure, costs.  What is left here is the run's own
  * bookkeeping: totals of the P&L lines and the ledger identity.  Returns
  * are simple returns per bar; annualisation uses a 365-day year (crypto
- * trades every day): 365 daily bars, 8,760 hourly.
+ * trades every day): 365 daily bars, 8,760 hourly.  With a [backtest]
+ * benchmark its returns on the run's steps (cpo_run_bench_returns) give
+ * the table's alpha and beta.
  */
 #include "cpo/run.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpo/metrics.h"
 #include "cpo/time.h"
 
 int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
-                            cpo_error *err)
+                            const cpo_run_bench *bench, cpo_error *err)
 {
     memset(mt, 0, sizeof *mt);
     size_t n = r->n_steps;
@@ -32,15 +35,28 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
     for (size_t k = 0; k < r->n_trades; k++)
         mt->n_liquidations += r->trades[k].liquidation != 0;
 
-    /* The table.  Without a bar length there is no annualisation: the
+    /* The table, with the benchmark's returns on the run's steps when
+     * there is one.  Without a bar length there is no annualisation: the
      * table stays blank (NaN), as the call leaves it. */
-    if (bar_ms > 0) {
-        int rc = cpo_metrics_from_result(&mt->table, r, bar_ms, NULL, err);
-        if (rc)
-            return rc;
-    } else {
-        (void)cpo_metrics_from_result(&mt->table, r, bar_ms, NULL, NULL);
+    cpo_metrics_opts mo;
+    cpo_metrics_opts_init(&mo);
+    double *b = NULL;
+    if (bench && bench->close) {
+        if (!(b = malloc((n ? n : 1) * sizeof *b)))
+            return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+        cpo_run_bench_returns(b, bench, r->ts, n);
+        mo.bench = b;
     }
+    if (bar_ms > 0) {
+        int rc = cpo_metrics_from_result(&mt->table, r, bar_ms, &mo, err);
+        if (rc) {
+            free(b);
+            return rc;
+        }
+    } else {
+        (void)cpo_metrics_from_result(&mt->table, r, bar_ms, &mo, NULL);
+    }
+    free(b);
 
     if (n == 0) {
         mt->start_ms = mt->end_ms = CPO_TIME_NONE;

@@ -694,6 +694,8 @@ static json_t *resolved_json(const cpo_config *cfg, const cpo_result *r)
     for (size_t i = 0; i < r->n_instr; i++)
         json_array_append_new(uni, json_string(r->instr[i].symbol));
     json_object_set_new(o, "universe", uni);
+    if (cfg->benchmark[0])
+        json_object_set_new(o, "benchmark", json_string(cfg->benchmark));
     json_t *pipe = json_array();
     for (size_t k = 0; k < s->n_stages; k++) {
         const cpo_stage_def *d = s->stages[k].def;
@@ -763,8 +765,11 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     json_object_set_new(j, "max_drawdown", jreal(mt->max_drawdown));
     json_object_set_new(j, "max_drawdown_peak", jtime(mt->drawdown_peak_ms));
     json_object_set_new(j, "max_drawdown_trough", jtime(mt->drawdown_trough_ms));
-    /* The full table of cpo/metrics.h, as `cpo metrics --json` prints it. */
+    /* The full table of cpo/metrics.h, as `cpo metrics --json` prints it;
+     * alpha and beta against the benchmark when the config names one. */
     json_object_set_new(j, "metrics", cpo_metrics_json(&mt->table));
+    if (cfg->benchmark[0])
+        json_object_set_new(j, "benchmark", json_string(cfg->benchmark));
     json_object_set_new(j, "returns", json_string("simple returns per bar; annualised with a 365-day year"));
     json_object_set_new(j, "average_gross_exposure", jreal(mt->avg_gross));
     json_t *pnl = json_object();
@@ -946,6 +951,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     o.cfg = cfg;
     o.err = err;
     cpo_market *m = NULL;
+    cpo_run_bench bench;
+    memset(&bench, 0, sizeof bench);
     cpo_result *r = NULL;
     cpo_ledger_out *lo = NULL;
     cpo_attrib *at = NULL;
@@ -979,7 +986,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
-        (rc = cpo_run_market(&m, cfg, err)) ||
+        (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
         (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
         (rc = interrupted(opts, err)))
@@ -1013,7 +1020,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
         o.want[f] = cpo_run_has_options(r);
-    if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, err)) ||
+    if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
         (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
@@ -1055,6 +1062,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         goto fail;
     }
     cpo_attrib_free(at);
+    cpo_run_bench_free(&bench);
     rep->fill = r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
     cpo_result_free(r);
@@ -1063,6 +1071,7 @@ fail:
     cpo_ledger_out_abort(lo);
     cpo_attrib_free(at);
     cpo_market_free(m);
+    cpo_run_bench_free(&bench);
     cpo_result_free(r);
     drop_tmp(&o);
     if (made_dir)
@@ -1106,6 +1115,11 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
         fprintf(out, "  max drawdown    none\n");
     }
     fprintf(out, "  sharpe          %.2f\n", mt->sharpe);
+    if (mt->table.has_benchmark) {
+        pct(a, sizeof a, mt->table.alpha);
+        fprintf(out, "  beta, alpha     %.3f, %s a year (against %s)\n", mt->table.beta, a,
+                cfg->benchmark);
+    }
     fprintf(out, "  fees            %.2f\n", mt->pnl[CPO_PNL_FEES]);
     fprintf(out, "  funding         %.2f\n", mt->pnl[CPO_PNL_FUNDING]);
     fprintf(out, "  slippage        %.2f\n", mt->pnl[CPO_PNL_SLIPPAGE]);

@@ -288,10 +288,11 @@ static char *write_store(const char *dir)
 }
 
 /* Weekly minimum variance on the four, scaled by a volatility target,
- * with costs, a participation cap and impact, per-instrument detail. */
+ * with costs, a participation cap and impact, per-instrument detail, and
+ * a benchmark (its own cube and returns). */
 static const char *const run_cfg =
     "[backtest]\ndata = store.h5\nstart = 2024-01-20\nwarmup = 19d\ncapital = 100000\n"
-    "detail = instrument\ncash_buffer = 0.02\n"
+    "detail = instrument\ncash_buffer = 0.02\nbenchmark = ETHUSDT\n"
     "[universe]\nsymbols = BTCUSDT, ETHUSDT, BTCUSDT-PERP, BTCUSD-PERP\n"
     "[costs]\nfee_bps = 10\nslippage_bps = 5\nimpact_coef = 0.1\nparticipation_cap = 0.5\n"
     "perp_leverage = 2\n"

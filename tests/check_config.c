@@ -126,6 +126,7 @@ START_TEST(test_config_good__defaults)
     ck_assert_double_eq(c->run.costs.kind[CPO_KIND_PERP].imr, 1.0);
     ck_assert_int_eq(c->run.costs.lot_rounding, 1);
     ck_assert_uint_eq(c->n_universe, 0);
+    ck_assert_str_eq(c->benchmark, ""); /* no benchmark: alpha and beta stay out */
     ck_assert_uint_eq(c->run.n_stages, 2);
     cpo_config_free(c);
     cpo_config_free(NULL);
@@ -180,6 +181,10 @@ static const bad_case bad_cases[] = {
      "key \"data\" is outside a section (expected [backtest], [universe], [costs] or "
      "[strategy] before it)"},
     {"bad_detail.ini", 3, "detail = \"everything\" is not valid (expected totals or instrument)"},
+    /* One symbol; whether the store has it is checked with the universe. */
+    {"bad_benchmark.ini", 3,
+     "benchmark = \"BTC, ETH\" is not valid (expected one symbol of the store like BTCUSDT, at "
+     "most 47 characters)"},
     {"stage_twice.ini", 5,
      "schedule stage \"monthly\" is listed twice (expected each stage once)"},
     {"syntax_error.ini", 3, "syntax error (expected [section] or key = value)"},
@@ -463,6 +468,72 @@ START_TEST(test_config_universe__coins_and_symbols)
 }
 END_TEST
 
+/* The universe of "[universe] spot = ETH" with "[backtest] benchmark =
+ * bench" on line 3, in universe_store() where BTCUSDT and ETHUSDT have a
+ * bar and the others none. */
+static int bench_universe(const char *bench, char ***syms, size_t *n, cpo_error *e,
+                          char **path_out)
+{
+    char *dir = tu_tmpdir();
+    char *p = tu_path(dir, "b.ini");
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "[backtest]\ndata = s.h5\nbenchmark = %s\n[universe]\nspot = ETH\n[strategy]\n"
+             "schedule = once\nweigh = equal\n",
+             bench);
+    tu_write_file(p, buf);
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, p, e) == 0, "%s", tu_errstr(e));
+    ck_assert_str_eq(c->benchmark, bench);
+    cpo_dataset *ds = universe_store();
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(ds->instr[i].symbol, i ? "ETHUSDT" : "BTCUSDT");
+        ds->bars[i].bar_ms = CPO_MS_DAY;
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], 0, 10, 11, 9, 10, 1, NAN, NAN), 0);
+    }
+    int rc = cpo_config_universe(c, ds, syms, n, e);
+    cpo_dataset_free(ds);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(dir);
+    *path_out = p;
+    return rc;
+}
+
+/* [backtest] benchmark: checked against the store with the universe, at
+ * its line, and never added to the universe. */
+START_TEST(test_config_universe__benchmark)
+{
+    char **s = NULL, *p = NULL;
+    size_t n = 0;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_msg(bench_universe("BTCUSDT", &s, &n, &e, &p) == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(n, 1); /* ETHUSDT alone: the benchmark stays out */
+    ck_assert_str_eq(s[0], "ETHUSDT");
+    cpo_config_symbols_free(s, n);
+    free(p);
+
+    char want[2048], store[1024];
+    ck_assert_int_eq(bench_universe("DOTUSDT", &s, &n, &e, &p), CPO_ECONFIG);
+    ck_assert_ptr_null(s);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:3: benchmark \"DOTUSDT\" is not in %s (expected an instrument with bars: "
+             "BTCUSDT, ETHUSDT)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+    /* In the store, but without a bar to measure against. */
+    ck_assert_int_eq(bench_universe("SOLUSDT", &s, &n, &e, &p), CPO_ECONFIG);
+    store_of(p, store, sizeof store);
+    snprintf(want, sizeof want,
+             "%s:3: benchmark \"SOLUSDT\" has no bars in %s (expected an instrument with bars: "
+             "BTCUSDT, ETHUSDT)", p, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    free(p);
+}
+END_TEST
+
 /* [options]: every key to its field of spec.options (values from
  * tests/data/configs/options_good.ini; the defaults: cpo_option_spec_init
  * as include/cpo/backtest.h documents them, index <COIN>USDT and dvol
@@ -656,6 +727,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_universe__coins_and_symbols);
+    tcase_add_test(tc, test_config_universe__benchmark);
     tcase_add_test(tc, test_config_options__every_key);
     tcase_add_test(tc, test_config_options__universe_and_store);
     suite_add_tcase(s, tc);

@@ -712,6 +712,68 @@ START_TEST(test_metrics_result__turnover_exposure_round_trips)
 END_TEST
 
 /*
+ * A result with a benchmark through opts.bench.  Capital 1e6, equity
+ * 1.1e6, 0.99e6, 1.089e6, 1.089e6 (daily): returns r = 0.1, -0.1, 0.1, 0.
+ *   b = r - 0.01 = 0.09, -0.11, 0.09, -0.01: cov(r, b) = var(b), beta 1,
+ *     alpha = (1 + mean(r - b))^365 - 1 = 1.01^365 - 1.
+ *   b = 0.2, -0.2, 0.2, NaN: 3 pairs, r = 0.5 b on each: beta 0.5,
+ *     alpha (1 + 0)^365 - 1 = 0.
+ * bench[k] goes with the return of step k: shifted by one (b = r[k+1] -
+ * 0.01 = -0.11, 0.09, -0.01, NaN), 3 pairs against r = 0.1, -0.1, 0.1:
+ * deviations from the means -0.1, 0.1, 0 and 0.2/3, -0.4/3, 0.2/3, so
+ * cov = -0.02 / 3, var = 0.02 / 3, beta -1.
+ */
+START_TEST(test_metrics_result__benchmark_opts)
+{
+    double eq[4] = {1.1e6, 0.99e6, 1.089e6, 1.089e6}, zero[4] = {0}, gross[4] = {1, 1, 1, 1};
+    int64_t ts[4];
+    cpo_result r;
+    memset(&r, 0, sizeof r);
+    r.n_steps = 4;
+    r.ts = ts;
+    r.equity = eq;
+    r.gross = gross;
+    r.net = gross;
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        r.pnl[l] = zero;
+    r.capital = 1e6;
+    for (int k = 0; k < 4; k++)
+        ts[k] = T0 + k * CPO_MS_DAY;
+    cpo_metrics_opts o;
+    cpo_metrics_opts_init(&o);
+    ck_assert_ptr_null(o.bench);
+    double b1[4] = {0.09, -0.11, 0.09, -0.01};
+    o.bench = b1;
+    cpo_metrics m;
+    cpo_error e;
+    ck_assert_msg(cpo_metrics_from_result(&m, &r, CPO_MS_DAY, &o, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(m.has_benchmark, 1);
+    ck_assert_int_eq(m.has_result, 1);
+    ck_assert_uint_eq(m.n_pairs, 4);
+    ck_assert_double_eq_tol(m.beta, 1.0, TOL);
+    ck_rel(m.alpha, pow(1.01, 365.0) - 1.0);
+    json_t *j = cpo_metrics_json(&m);
+    ck_assert_double_eq(json_real_value(json_object_get(j, "beta")), m.beta);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "benchmark_pairs")), 4);
+    json_decref(j);
+    double b2[4] = {0.2, -0.2, 0.2, NAN};
+    o.bench = b2;
+    ck_assert_int_eq(cpo_metrics_from_result(&m, &r, CPO_MS_DAY, &o, &e), 0);
+    ck_assert_uint_eq(m.n_pairs, 3);
+    ck_assert_double_eq_tol(m.beta, 0.5, TOL);
+    ck_assert_double_eq_tol(m.alpha, 0.0, TOL);
+    double b3[4] = {-0.11, 0.09, -0.01, NAN};
+    o.bench = b3;
+    ck_assert_int_eq(cpo_metrics_from_result(&m, &r, CPO_MS_DAY, &o, &e), 0);
+    ck_assert_double_eq_tol(m.beta, -1.0, TOL);
+    /* Without opts.bench, as before: no benchmark. */
+    ck_assert_int_eq(cpo_metrics_from_result(&m, &r, CPO_MS_DAY, NULL, &e), 0);
+    ck_assert_int_eq(m.has_benchmark, 0);
+    ck_assert(isnan(m.beta) && isnan(m.alpha));
+}
+END_TEST
+
+/*
  * cpo run's summary comes from the table: the by-hand run of check_run
  * (capital 1e6; equity 1.1e6, 0.99e6, 1.089e6, 1.089e6, hourly) and one
  * that falls in its first step, whose peak is the capital, stamped with
@@ -736,7 +798,7 @@ START_TEST(test_metrics_run__summary_from_table)
         ts[k] = T0 + k * CPO_MS_HOUR;
     cpo_run_metrics mt;
     cpo_error e;
-    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, &e), 0);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, NULL, &e), 0);
     ck_assert_double_eq(mt.total_return, mt.table.cumulative_return);
     ck_assert_double_eq(mt.annual_return, mt.table.cagr);
     ck_assert_double_eq(mt.sharpe, mt.table.sharpe);
@@ -751,7 +813,7 @@ START_TEST(test_metrics_run__summary_from_table)
     eq[0] = 0.95e6;
     pnl_price[0] = -0.05e6;
     pnl_price[1] = 0.04e6;
-    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, &e), 0);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, NULL, &e), 0);
     ck_assert_double_eq_tol(mt.max_drawdown, 0.05, 1e-15);
     ck_assert_int_eq(mt.drawdown_peak_ms, T0 - CPO_MS_HOUR);
     ck_assert_int_eq(mt.drawdown_trough_ms, T0);
@@ -943,6 +1005,7 @@ Suite *metrics_suite(void)
     tcase_add_test(tc, test_metrics_hand__five_returns);
     tcase_add_test(tc, test_metrics_hand__risk_free_and_omega);
     tcase_add_test(tc, test_metrics_hand__benchmark);
+    tcase_add_test(tc, test_metrics_result__benchmark_opts);
     tcase_add_test(tc, test_metrics_empyrical__published_values);
     tcase_add_test(tc, test_metrics_drawdown__table_and_dates);
     tcase_add_test(tc, test_metrics_drawdown__not_recovered);

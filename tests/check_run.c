@@ -398,7 +398,7 @@ START_TEST(test_run_metrics__by_hand)
     cpo_run_metrics mt;
     cpo_error e;
     double sd = sqrt(0.0275 / 3.0);
-    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, &e), 0);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_HOUR, NULL, &e), 0);
     ck_assert_double_eq(mt.periods_per_year, 8760.0); /* 365 * 24, never 252 */
     ck_assert_double_eq_tol(mt.annual_volatility, sd * sqrt(8760.0), 1e-12);
     ck_assert_double_eq_tol(mt.sharpe, 0.025 / sd * sqrt(8760.0), 1e-9);
@@ -408,7 +408,7 @@ START_TEST(test_run_metrics__by_hand)
     ck_assert_int_eq(mt.drawdown_trough_ms, T0 + CPO_MS_HOUR);
     ck_assert_double_eq_tol(mt.pnl[CPO_PNL_PRICE], 0.89e5, 1e-9);
     ck_assert_int_eq(mt.end_ms, T0 + 4 * CPO_MS_HOUR);
-    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_DAY, &e), 0);
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, &r, CPO_MS_DAY, NULL, &e), 0);
     ck_assert_double_eq(mt.periods_per_year, 365.0);
     ck_assert_double_eq_tol(mt.annual_volatility, sd * sqrt(365.0), 1e-12);
     /* 4 days = 4/365 of a year: (1.089)^(365/4) - 1. */
@@ -992,6 +992,292 @@ START_TEST(test_run_real__options_explain)
 }
 END_TEST
 
+/* --- a benchmark ([backtest] benchmark) ----------------------------------- */
+
+/*
+ * BTCUSDT and XXXUSDT, two spot coins with the same 12 daily closes
+ * BENCH_CLOSE (up and down in turn, so that returns one step out of line
+ * with the equity's would not fit it); each bar opens at the previous
+ * close, high/low one above/below, volume 1e6.  Days 1 and 2 both close
+ * at 100: a run from day 2 buys at 100 and the benchmark's first return
+ * (day 1 -> day 2, from the bar before the run's grid) is 0, as the
+ * equity's first one is.  HHHUSDT has 12-hour bars (24 of them, closing
+ * at 100 + k): too fine for the daily grid of the other two.
+ */
+static const double BENCH_CLOSE[12] = {95, 100, 100, 104, 98, 107, 101, 110, 99, 105, 112, 103};
+
+static char *write_bench_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    const char *syms[2] = {"BTCUSDT", "XXXUSDT"}, *bases[2] = {"BTC", "XXX"};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument in;
+        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[k]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        size_t idx;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = CPO_MS_DAY;
+        double prev = BENCH_CLOSE[0];
+        for (int t = 0; t < 12; t++) {
+            double c = BENCH_CLOSE[t];
+            ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
+                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN),
+                             0);
+            prev = c;
+        }
+    }
+    cpo_instrument in;
+    cpo_instrument_init(&in, "HHHUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    snprintf(in.base, sizeof in.base, "HHH");
+    snprintf(in.quote, sizeof in.quote, "USDT");
+    size_t idx;
+    ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+    ds->bars[idx].bar_ms = 12 * CPO_MS_HOUR;
+    for (int k = 0; k < 24; k++)
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], T0 + k * 12 * CPO_MS_HOUR, 100 + k,
+                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN),
+                         0);
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+static json_t *load_json(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
+    free(p);
+    return j;
+}
+
+/*
+ * Buy and hold of the benchmark itself: all in BTCUSDT at day 2's close
+ * (fill = close, no costs: 1e6 / 100 = 10,000 BTC, no cash left), run
+ * from day 2 to day 11.  The equity's return of step k is then BTC's
+ * close-to-close return of that step (0 on day 2, bought at its close;
+ * the benchmark's is 100 / 100 - 1 = 0 too), so the returns are equal
+ * pair by pair: beta = cov(b, b) / var(b) = 1 and alpha = (1 + mean(0))^A
+ * - 1 = 0.  The 10 pairs include day 2, whose benchmark return needs the
+ * close of day 1, a bar before the run's grid.
+ */
+START_TEST(test_run_bench__self_beta_one)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_bench_store(dir);
+    char *cfg = write_config(dir, "self.ini",
+                             "[backtest]\ndata = store.h5\nstart = 2024-01-03\n"
+                             "benchmark = BTCUSDT\n"
+                             "[universe]\nsymbols = BTCUSDT\n"
+                             "[costs]\nfill = close\nfee_bps = 0\nslippage_bps = 0\n"
+                             "[strategy]\nschedule = once\nweigh = fixed\n"
+                             "[weigh.fixed]\nweights = BTCUSDT:1\n");
+    char *out = tu_path(dir, "self");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    const cpo_metrics *m = &rep.metrics.table;
+    ck_assert_uint_eq(rep.metrics.n_steps, 10);
+    ck_assert_double_eq_tol(rep.metrics.final_equity, 1e6 * 103.0 / 100.0, 1e-9 * 1e6);
+    ck_assert_int_eq(m->has_benchmark, 1);
+    ck_assert_uint_eq(m->n_pairs, 10);
+    ck_assert_double_eq_tol(m->beta, 1.0, 1e-12);
+    ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
+    /* summary.json: the symbol, and the table's keys. */
+    json_t *s = load_json(out, "summary.json");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "benchmark")), "BTCUSDT");
+    json_t *mj = json_object_get(s, "metrics");
+    ck_assert_double_eq(json_real_value(json_object_get(mj, "beta")), m->beta);
+    ck_assert_ptr_nonnull(json_object_get(mj, "alpha"));
+    ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
+    json_decref(s);
+    /* manifest.json: resolved settings name it too. */
+    json_t *mf = load_json(out, "manifest.json");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
+        "BTCUSDT");
+    json_decref(mf);
+    /* report.html: the note and the table's rows (beta 1 to 1e-12 prints
+     * as "1" or "1.0000", alpha as a percentage). */
+    char *hp = tu_path(out, "report.html");
+    char *html = tu_read_file(hp, NULL);
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "<p>alpha and beta against BTCUSDT "));
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>beta</td><td class=\"n\">1"));
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>alpha</td><td class=\"n\">"));
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>benchmark pairs</td><td class=\"n\">10</td></tr>"));
+    free(html);
+    free(hp);
+
+    /* A benchmark whose bars do not fit the run's grid: refused at its
+     * line with the cube's reason, before the run folder is made. */
+    char *bad = write_config(dir, "fine.ini",
+                             "[backtest]\ndata = store.h5\nstart = 2024-01-03\n"
+                             "benchmark = HHHUSDT\n"
+                             "[universe]\nsymbols = BTCUSDT\n"
+                             "[strategy]\nschedule = once\nweigh = equal\n");
+    char *bad_out = tu_path(dir, "fine");
+    ck_assert_int_eq(run_cfg(bad, bad_out, 0, &rep, &e), CPO_EDATA);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "%s:4: benchmark = \"HHHUSDT\": %s: HHHUSDT: bar spacing 12h is finer than the "
+             "grid step 1d (expected bars no more frequent than the grid: resample them or use a "
+             "step of 12h)",
+             bad, store);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert(!exists(bad_out));
+    free(bad_out);
+    free(bad);
+    tu_rmtree(dir);
+    free(out);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/*
+ * Half in cash.  The universe is XXXUSDT (the same closes as BTCUSDT, the
+ * benchmark), cash_buffer = 0.5, select = all, weigh = equal, rebalanced
+ * at every close (fill = close, no costs, no lot rounding): after each
+ * step 0.5 of equity is in XXX and 0.5 in cash, so over the next step
+ * r = 0.5 * (c_t / c_(t-1) - 1) = 0.5 b, and on day 2 r = 0 = 0.5 * 0.
+ * Then beta = cov(0.5 b, b) / var(b) = 0.5 and alpha = (1 + mean(0.5 b -
+ * 0.5 b))^A - 1 = 0.  select = all picks XXXUSDT alone: the benchmark is
+ * not in the run's market (it is not held, not in summary's instruments
+ * nor in the resolved universe).
+ *
+ * The same config without the key: the same ledger and trades, and the
+ * summary and manifest are the keyed run's without the benchmark's
+ * fields (no "benchmark", no alpha, beta or benchmark_pairs).
+ */
+START_TEST(test_run_bench__half_cash_and_without)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_bench_store(dir);
+    static const char *const body =
+        "[universe]\nsymbols = XXXUSDT\n"
+        "[costs]\nfill = close\nfee_bps = 0\nslippage_bps = 0\nlot_rounding = no\n"
+        "[strategy]\nschedule = every\nselect = all\nweigh = equal\n";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = store.h5\nstart = 2024-01-03\ncash_buffer = 0.5\n"
+             "benchmark = BTCUSDT\n%s", body);
+    char *cfg = write_config(dir, "half.ini", text);
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = store.h5\nstart = 2024-01-03\ncash_buffer = 0.5\n%s", body);
+    char *cfg0 = write_config(dir, "none.ini", text);
+    char *out = tu_path(dir, "half"), *out0 = tu_path(dir, "none");
+    cpo_run_report rep, rep0;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(run_cfg(cfg0, out0, 0, &rep0, &e) == 0, "%s", tu_errstr(&e));
+    const cpo_metrics *m = &rep.metrics.table;
+    ck_assert_uint_eq(rep.metrics.n_rebalances, 10);
+    ck_assert_int_eq(m->has_benchmark, 1);
+    ck_assert_uint_eq(m->n_pairs, 10);
+    ck_assert_double_eq_tol(m->beta, 0.5, 1e-12);
+    ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
+    /* By hand: the final equity is 1e6 * prod(1 + 0.5 b) over days 3..11. */
+    double want = 1e6;
+    for (int t = 3; t < 12; t++)
+        want *= 1.0 + 0.5 * (BENCH_CLOSE[t] / BENCH_CLOSE[t - 1] - 1.0);
+    ck_assert_double_eq_tol(rep.metrics.final_equity, want, 1e-9 * want);
+    /* Not in the universe. */
+    json_t *s = load_json(out, "summary.json"), *s0 = load_json(out0, "summary.json");
+    json_t *ins = json_object_get(s, "instruments");
+    ck_assert_uint_eq(json_array_size(ins), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
+                     "XXXUSDT");
+    json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
+    json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
+    ck_assert_uint_eq(json_array_size(uni), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "XXXUSDT");
+
+    /* Without the key: no benchmark fields... */
+    ck_assert_int_eq(rep0.metrics.table.has_benchmark, 0);
+    ck_assert(isnan(rep0.metrics.table.beta) && isnan(rep0.metrics.table.alpha));
+    ck_assert_ptr_null(json_object_get(s0, "benchmark"));
+    ck_assert_ptr_null(json_object_get(json_object_get(s0, "metrics"), "alpha"));
+    ck_assert_ptr_null(json_object_get(json_object_get(s0, "metrics"), "beta"));
+    ck_assert_ptr_null(json_object_get(json_object_get(mf0, "resolved"), "benchmark"));
+    /* ... and otherwise the same run. */
+    static const char *const same[] = {"ledger.csv", "trades.csv", "events.csv"};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+        char *pa = tu_path(out, same[k]), *pb = tu_path(out0, same[k]);
+        size_t na, nb;
+        char *ta = tu_read_file(pa, &na), *tb = tu_read_file(pb, &nb);
+        ck_assert_msg(ta && tb && na == nb && !memcmp(ta, tb, na), "%s differs", same[k]);
+        free(ta);
+        free(tb);
+        free(pa);
+        free(pb);
+    }
+    json_object_del(s, "benchmark");
+    json_object_del(json_object_get(s, "metrics"), "alpha");
+    json_object_del(json_object_get(s, "metrics"), "beta");
+    json_object_del(json_object_get(s, "metrics"), "benchmark_pairs");
+    json_object_del(json_object_get(json_object_get(s, "settings"), "backtest"), "benchmark");
+    json_object_del(s, "config");
+    json_object_del(s0, "config");
+    ck_assert_msg(json_equal(s, s0), "summary.json differs beyond the benchmark's fields");
+    json_t *r = json_object_get(mf, "resolved"), *r0 = json_object_get(mf0, "resolved");
+    json_object_del(r, "benchmark");
+    ck_assert(json_equal(r, r0));
+    json_decref(s);
+    json_decref(s0);
+    json_decref(mf);
+    json_decref(mf0);
+    tu_rmtree(dir);
+    free(out);
+    free(out0);
+    free(cfg);
+    free(cfg0);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/*
+ * cpo_run_bench_returns by hand: closes 100, 110, 99, 99, NaN, 120 at
+ * T0 - 1d .. T0 + 4d.  Steps at T0 .. T0 + 3d get 110/100 - 1 = 0.1,
+ * 99/110 - 1 = -0.1, 0 and NaN (no close at T0 + 3d); T0 + 4d has no
+ * close before it: NaN; a time off the grid, at or before the first close
+ * or past the last is NaN too.
+ */
+START_TEST(test_run_bench__returns_aligned)
+{
+    double close[6] = {100, 110, 99, 99, NAN, 120};
+    cpo_run_bench b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.symbol, sizeof b.symbol, "BTCUSDT");
+    b.start_ms = T0 - CPO_MS_DAY;
+    b.step_ms = CPO_MS_DAY;
+    b.n = 6;
+    b.close = close;
+    int64_t ts[8] = {T0, T0 + CPO_MS_DAY, T0 + 2 * CPO_MS_DAY, T0 + 3 * CPO_MS_DAY,
+                     T0 + 4 * CPO_MS_DAY, T0 + CPO_MS_HOUR, T0 - CPO_MS_DAY, T0 + 5 * CPO_MS_DAY};
+    double out[8];
+    cpo_run_bench_returns(out, &b, ts, 8);
+    ck_assert_double_eq_tol(out[0], 0.1, 1e-15);
+    ck_assert_double_eq_tol(out[1], -0.1, 1e-15);
+    ck_assert_double_eq(out[2], 0.0);
+    for (int k = 3; k < 8; k++)
+        ck_assert_msg(isnan(out[k]), "out[%d] = %g", k, out[k]);
+    /* Without closes: all NaN. */
+    cpo_run_bench none;
+    memset(&none, 0, sizeof none);
+    cpo_run_bench_returns(out, &none, ts, 3);
+    ck_assert(isnan(out[0]) && isnan(out[1]) && isnan(out[2]));
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1008,6 +1294,9 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_real__ledger_identity);
     tcase_add_test(tc, test_run_options__none_without_options);
     tcase_add_test(tc, test_run_real__options_explain);
+    tcase_add_test(tc, test_run_bench__self_beta_one);
+    tcase_add_test(tc, test_run_bench__half_cash_and_without);
+    tcase_add_test(tc, test_run_bench__returns_aligned);
     suite_add_tcase(s, tc);
     return s;
 }

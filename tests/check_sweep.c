@@ -464,6 +464,53 @@ START_TEST(test_leaderboard__folder_refused)
 }
 END_TEST
 
+/* A [backtest] benchmark in a swept config: checked against the store at
+ * its line before any backtest; a sweep's rows have no alpha or beta, so
+ * the files are those of the config without it. */
+START_TEST(test_leaderboard__benchmark)
+{
+    char *dir = tu_tmpdir();
+    free(write_walk_store(dir));
+    static const char *const body =
+        "[universe]\nspot = AAA, BBB\n[strategy]\nschedule = once\nweigh = equal\n"
+        "[sweep]\ncosts.fee_bps = 0, 10, 20\n";
+    char text[1024];
+    snprintf(text, sizeof text, "[backtest]\ndata = store.h5\n%s", body);
+    char *c0 = write_config(dir, "none.ini", text);
+    snprintf(text, sizeof text, "[backtest]\ndata = store.h5\nbenchmark = CCCUSDT\n%s", body);
+    char *c1 = write_config(dir, "ccc.ini", text);
+    snprintf(text, sizeof text, "[backtest]\ndata = store.h5\nbenchmark = DDDUSDT\n%s", body);
+    char *c2 = write_config(dir, "ddd.ini", text);
+    char *d0 = tu_path(dir, "none"), *d1 = tu_path(dir, "ccc"), *d2 = tu_path(dir, "ddd");
+    char args[3000], *out = NULL;
+    snprintf(args, sizeof args, "sweep %s -j 2 -o %s -q --no-plot", c0, d0);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "sweep %s -j 2 -o %s -q --no-plot", c1, d1);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    ck_assert_msg(same_file(d0, d1, "leaderboard.csv"), "leaderboard.csv differs");
+    snprintf(args, sizeof args, "sweep %s -j 2 -o %s -q --no-plot", c2, d2);
+    ck_assert_int_eq(cpo(args, &out), 1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "%s:3: benchmark \"DDDUSDT\" is not in %s/store.h5 (expected an instrument with "
+             "bars: AAAUSDT, BBBUSDT, CCCUSDT)",
+             c2, dir);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    free(out);
+    ck_assert(!exists(d2));
+    free(d0);
+    free(d1);
+    free(d2);
+    free(c0);
+    free(c1);
+    free(c2);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* A point that fails is reported in its row; the others still rank. */
 START_TEST(test_leaderboard__failed_point)
 {
@@ -715,6 +762,7 @@ static Suite *sweep_suite(void)
     tcase_set_timeout(l, 120);
     tcase_add_test(l, test_leaderboard__same_bytes_any_threads);
     tcase_add_test(l, test_leaderboard__folder_refused);
+    tcase_add_test(l, test_leaderboard__benchmark);
     tcase_add_test(l, test_leaderboard__failed_point);
     suite_add_tcase(s, l);
     TCase *w = tcase_create("walkforward");

@@ -2,7 +2,11 @@
  * cpo/config.h - a backtest config: an INI file read into a run plan.
  *
  *     [backtest]   data, start, end, warmup, step, gap_fill, max_fill,
- *                  capital, currency, collateral, seed, cash_buffer, detail
+ *                  capital, currency, collateral, seed, cash_buffer, detail,
+ *                  benchmark (a symbol of the store whose closes the
+ *                  run's alpha and beta are measured against; checked
+ *                  against the store by cpo_config_universe, never part of
+ *                  the universe)
  *     [universe]   spot, perp, symbols
  *     [costs]      fill, fee_bps, spot_fee_bps, perp_fee_bps, ...
  *     [strategy]   schedule, select, weigh, overlay, hedge, plugin
@@ -81,6 +85,8 @@ typedef struct cpo_config {
                                 (see cpo_config_universe) */
     cpo_config_name *universe; /* empty: every instrument with bars */
     size_t n_universe;
+    char benchmark[CPO_SYMBOL_MAX]; /* [backtest] benchmark: a symbol, or ""
+                                       (none); not added to the universe */
     cpo_run_spec run;        /* stages[k].params owned by the config */
     char **plugins;          /* resolved paths, loaded into registry */
     size_t n_plugins;
@@ -121,6 +127,8 @@ void cpo_config_free(cpo_config *cfg);
  * already follows them, and the names of [options] are checked against
  * the store first (a chain per underlying, its index instrument, its DVOL
  * index with surface = dvol_scaled), refused with the line of the key.
+ * A [backtest] benchmark is checked too (an instrument of the store with
+ * bars, refused with the line of the key) but is not put in *symbols.
  * *symbols is an array of *n strings owned by the caller: free each and
  * the array (cpo_config_symbols_free).  An empty universe gives *n = 0
  * (every instrument with bars, the index among them).

@@ -55,6 +55,13 @@ typedef struct cpo_metrics_opts {
     double cutoff;           /* tail probability of VaR and CVaR (0.05) */
     size_t top_drawdowns;    /* rows of the drawdown table (5; at most
                                 CPO_METRICS_MAX_DRAWDOWNS) */
+    const double *bench;     /* cpo_metrics_from_result only: [r->n_steps]
+                                benchmark simple returns, bench[k] over the
+                                same period as the equity's return k (from
+                                the close of the bar before r->ts[k] to the
+                                close of r->ts[k]; NaN = missing), or NULL
+                                (none).  cpo_metrics_compute takes its
+                                benchmark from the input, not from here. */
 } cpo_metrics_opts;
 
 void cpo_metrics_opts_init(cpo_metrics_opts *o);
@@ -244,7 +251,8 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in,
  * bar it closes (r->ts[k-1]) and the start with the open of the bar before
  * the first (r->ts[0] - bar_ms).  A = 365 days / bar_ms unless opts gives
  * it.  Adds the result-only fields (turnover, exposure, costs, round
- * trips).  No benchmark yet: alpha and beta are NaN.
+ * trips).  With opts->bench, the benchmark fields (alpha, beta, n_pairs;
+ * has_benchmark = 1); without it they are NaN and has_benchmark is 0.
  */
 int cpo_metrics_from_result(cpo_metrics *m, const cpo_result *r, int64_t bar_ms,
                             const cpo_metrics_opts *opts, cpo_error *err);

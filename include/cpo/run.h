@@ -8,7 +8,8 @@
  *     cpo_run_metrics_compute  summary numbers of a result
  *     cpo_run_to_dir         all of the above, writing the run folder:
  *
- *   summary.json            metrics and settings
+ *   summary.json            metrics and settings (with [backtest] benchmark:
+ *                           its symbol, and alpha and beta in the table)
  *   ledger.csv, ledger.h5   one row per step: equity, the P&L lines, gross,
  *                           net, cash per currency (ledger.h5 also holds
  *                           the per-instrument rows when detail = instrument,
@@ -45,8 +46,44 @@ extern "C" {
 
 /* Read the config's store, resolve its universe, build the cube for its
  * period (warmup included), and free the dataset.  *out belongs to the
- * caller (cpo_market_free). */
+ * caller (cpo_market_free).  A [backtest] benchmark is checked against
+ * the store (cpo_config_universe) but not loaded: see cpo_run_market_bench. */
 int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err);
+
+/*
+ * The benchmark of a run ([backtest] benchmark): its closes on the cube's
+ * grid, kept apart from the cube so that no stage sees it through the
+ * key (select = all does not pick it; it is in the cube only if the
+ * universe has it: named, or every instrument when the universe is empty).
+ * close[0] is the close of the step before the cube's first (start_ms),
+ * close[t + 1] that of the cube's step t; NaN where the benchmark has no
+ * bar (after the config's gap_fill and max_fill, as in the cube).
+ */
+typedef struct cpo_run_bench {
+    char symbol[CPO_SYMBOL_MAX]; /* "" without a benchmark (close NULL, n 0) */
+    int64_t start_ms;            /* time of close[0]: the cube's ts[0] - step */
+    int64_t step_ms;             /* the cube's step */
+    size_t n;                    /* the cube's steps + 1 */
+    double *close;               /* [n], owned (cpo_run_bench_free) */
+} cpo_run_bench;
+
+/* cpo_run_market, and with a [backtest] benchmark its closes into *bench
+ * (built as the cube is: same step and fill, from one step before the
+ * cube's start to its end; refused with the key's line when its bars do
+ * not fit the grid).  bench may be NULL (then as cpo_run_market); without
+ * a benchmark *bench is empty.  On failure nothing is left to free. */
+int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_config *cfg,
+                         cpo_error *err);
+
+/* Free the closes; *b is empty after.  NULL is a no-op. */
+void cpo_run_bench_free(cpo_run_bench *b);
+
+/* The benchmark's simple returns over the steps of a run on that grid,
+ * aligned with the equity returns of cpo_metrics_from_result: out[k] =
+ * close at ts[k] / close at ts[k] - step - 1 (the first one from the close
+ * of the step before the run's first), NaN where either close is missing
+ * or ts[k] is not a step of b.  Writes n values. */
+void cpo_run_bench_returns(double *out, const cpo_run_bench *b, const int64_t *ts, size_t n);
 
 /* Summary numbers of a run, computed by cpo_metrics_from_result
  * (cpo/metrics.h).  Returns are simple returns per bar; they are
@@ -80,8 +117,10 @@ typedef struct cpo_run_metrics {
                                   above come from it); summary.json "metrics" */
 } cpo_run_metrics;
 
+/* bench: the run's benchmark (its returns go to the table's alpha and
+ * beta), or NULL / empty for none. */
 int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
-                            cpo_error *err);
+                            const cpo_run_bench *bench, cpo_error *err);
 
 typedef struct cpo_run_opts {
     const char *out_dir;  /* NULL: runs/<config stem> */
