@@ -290,6 +290,7 @@ static int opt_init_common(void **state, opt_kind kind, const char *name, const 
     s->spot = -1;
     read_rolling(s, p, h);
     const char *und = h->param_str(p, "underlying");
+    char coin[CPO_CCY_MAX]; /* und may point here: it lives as long as und */
     if (kind == OPT_COVERED_CALL || kind == OPT_PROTECTIVE_PUT) {
         const char *sym = h->param_str(p, "spot");
         long i = h->find(v, sym);
@@ -305,7 +306,6 @@ static int opt_init_common(void **state, opt_kind kind, const char *name, const 
                                  "instrument such as BTCUSDT)",
                                  name, sym, cpo_kind_name(in->kind));
         }
-        char coin[CPO_CCY_MAX];
         instr_coin(in, coin);
         if (!und[0])
             und = coin;
