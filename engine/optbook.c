@@ -39,6 +39,7 @@
 
 typedef struct opos {
     cpo_option_pos p;        /* key, name, qty, avg_px, opened, tag, quote */
+    size_t u;                /* its underlying: b->u[u] */
     int has_quote;           /* p.quote is the last valuation */
     double seg_mtm;          /* this step, coin */
     double seg_g[CPO_GREEK_COUNT];
@@ -426,10 +427,8 @@ static int value(optbook *b, under *U, const cpo_option_key *k, int64_t t_ms, do
 }
 
 /* The settled "quote": payoff at the delivery price S. */
-static void settle_quote(const optbook *b, const cpo_option_key *k, double S, double vol,
-                         cpo_option_quote *q)
+static void settle_quote(const cpo_option_key *k, double S, double vol, cpo_option_quote *q)
 {
-    (void)b;
     memset(q, 0, sizeof *q);
     q->source = CPO_OPT_SRC_SETTLE;
     q->index = S;
@@ -581,9 +580,9 @@ static under *under_of(optbook *b, const cpo_option_key *k)
 static int settle(optbook *b, size_t k, double S, cpo_error *err)
 {
     opos *p = &b->pos[k];
-    under *U = under_of(b, &p->p.key);
+    under *U = &b->u[p->u];
     cpo_option_quote q;
-    settle_quote(b, &p->p.key, S, p->has_quote ? p->p.quote.vol : NAN, &q);
+    settle_quote(&p->p.key, S, p->has_quote ? p->p.quote.vol : NAN, &q);
     mark(b, U, p, &q);
     double pay = q.coin.price, qty = p->p.qty;
     double fee = fabs(qty) * fmin(b->spec.delivery_rate, b->spec.delivery_cap * pay);
@@ -610,7 +609,7 @@ static int settle_due(optbook *b, int at_open, cpo_error *err)
             k++;
             continue;
         }
-        under *U = under_of(b, &p->p.key);
+        under *U = &b->u[p->u];
         double S = index_px(b, U, at_open);
         if (!(S > 0.0)) {
             /* No index at this moment: try again at the next phase. */
@@ -686,6 +685,7 @@ static int fill(optbook *b, int at_open, cpo_error *err)
             k = (long)b->n_pos++;
             opos *p = &b->pos[k];
             memset(p, 0, sizeof *p);
+            p->u = (size_t)(U - b->u);
             p->p.key = od->key;
             memcpy(p->p.name, name, sizeof p->p.name);
             p->p.opened_ms = t_ms;
@@ -752,7 +752,7 @@ int ob_close(optbook *b, cpo_error *err)
         return rc;
     for (size_t k = 0; k < b->n_pos; k++) {
         opos *p = &b->pos[k];
-        under *U = under_of(b, &p->p.key);
+        under *U = &b->u[p->u];
         double I = index_px(b, U, 0);
         cpo_option_quote q;
         if (value(b, U, &p->p.key, b->ts_end - 1, I, 1, &q) == 0)
@@ -795,10 +795,7 @@ int ob_fill_close(optbook *b, cpo_error *err)
         return 0;
     /* Positions filled at the close were marked already: the fill's
      * reference is the same valuation, so the mark moves nothing. */
-    int rc = fill(b, 0, err);
-    if (rc)
-        return rc;
-    return 0;
+    return fill(b, 0, err);
 }
 
 int ob_pending(const optbook *b) { return b->n_pend > 0; }
@@ -833,7 +830,7 @@ double ob_value_coin(const optbook *b, size_t u)
     double v = 0.0;
     for (size_t k = 0; k < b->n_pos; k++) {
         const opos *p = &b->pos[k];
-        if (p->has_quote && !strcmp(p->p.key.underlying, b->u[u].name))
+        if (p->has_quote && p->u == u)
             v += p->p.qty * p->p.quote.coin.price;
     }
     return v;
@@ -844,7 +841,7 @@ double ob_delta_coin(const optbook *b, size_t u)
     double v = 0.0;
     for (size_t k = 0; k < b->n_pos; k++) {
         const opos *p = &b->pos[k];
-        if (p->has_quote && !strcmp(p->p.key.underlying, b->u[u].name))
+        if (p->has_quote && p->u == u)
             v += p->p.qty * (p->p.quote.coin.price + fin(p->p.quote.coin.delta_account));
     }
     return v;

@@ -995,7 +995,7 @@ END_TEST
 /* --- a benchmark ([backtest] benchmark) ----------------------------------- */
 
 /*
- * BTCUSDT and XXXUSDT, two spot coins with the same 12 daily closes
+ * BTCUSDT and TWINUSDT, two spot coins with the same 12 daily closes
  * BENCH_CLOSE (up and down in turn, so that returns one step out of line
  * with the equity's would not fit it); each bar opens at the previous
  * close, high/low one above/below, volume 1e6.  Days 1 and 2 both close
@@ -1011,7 +1011,7 @@ static char *write_bench_store(const char *dir)
     cpo_dataset *ds = NULL;
     cpo_error e;
     ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
-    const char *syms[2] = {"BTCUSDT", "XXXUSDT"}, *bases[2] = {"BTC", "XXX"};
+    const char *syms[2] = {"BTCUSDT", "TWINUSDT"}, *bases[2] = {"BTC", "TWIN"};
     for (int k = 0; k < 2; k++) {
         cpo_instrument in;
         cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
@@ -1143,13 +1143,13 @@ START_TEST(test_run_bench__self_beta_one)
 END_TEST
 
 /*
- * Half in cash.  The universe is XXXUSDT (the same closes as BTCUSDT, the
+ * Half in cash.  The universe is TWINUSDT (the same closes as BTCUSDT, the
  * benchmark), cash_buffer = 0.5, select = all, weigh = equal, rebalanced
  * at every close (fill = close, no costs, no lot rounding): after each
- * step 0.5 of equity is in XXX and 0.5 in cash, so over the next step
+ * step 0.5 of equity is in TWIN and 0.5 in cash, so over the next step
  * r = 0.5 * (c_t / c_(t-1) - 1) = 0.5 b, and on day 2 r = 0 = 0.5 * 0.
  * Then beta = cov(0.5 b, b) / var(b) = 0.5 and alpha = (1 + mean(0.5 b -
- * 0.5 b))^A - 1 = 0.  select = all picks XXXUSDT alone: the benchmark is
+ * 0.5 b))^A - 1 = 0.  select = all picks TWINUSDT alone: the benchmark is
  * not in the run's market (it is not held, not in summary's instruments
  * nor in the resolved universe).
  *
@@ -1162,7 +1162,7 @@ START_TEST(test_run_bench__half_cash_and_without)
     char *dir = tu_tmpdir();
     char *store = write_bench_store(dir);
     static const char *const body =
-        "[universe]\nsymbols = XXXUSDT\n"
+        "[universe]\nsymbols = TWINUSDT\n"
         "[costs]\nfill = close\nfee_bps = 0\nslippage_bps = 0\nlot_rounding = no\n"
         "[strategy]\nschedule = every\nselect = all\nweigh = equal\n";
     char text[1024];
@@ -1194,11 +1194,11 @@ START_TEST(test_run_bench__half_cash_and_without)
     json_t *ins = json_object_get(s, "instruments");
     ck_assert_uint_eq(json_array_size(ins), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
-                     "XXXUSDT");
+                     "TWINUSDT");
     json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
     json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
     ck_assert_uint_eq(json_array_size(uni), 1);
-    ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "XXXUSDT");
+    ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "TWINUSDT");
 
     /* Without the key: no benchmark fields... */
     ck_assert_int_eq(rep0.metrics.table.has_benchmark, 0);
