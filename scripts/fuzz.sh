@@ -103,15 +103,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 log="$out/fuzz_$target.log"
 echo "== fuzz_$target for ${secs}s (log: $log)"
 set +e
+t0=$SECONDS
 "$out/fuzz_$target" "${dirs[@]}" ${maxlen[@]+"${maxlen[@]}"} ${dict[@]+"${dict[@]}"} -max_total_time="$secs" -timeout=25 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/artifacts/$target/" "$@" \
   >"$log" 2>&1
 rc=$?
+took=$((SECONDS - t0))
 set -e
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*ft: \([0-9]*\).*/cov \1, ft \2/p')
-echo "fuzz_$target: ${runs:-?} executions in ${secs}s (${rate:-?} exec/s; ${cov:-no coverage line}), exit $rc"
+echo "fuzz_$target: ${runs:-?} executions in ${took}s (${rate:-?} exec/s; ${cov:-no coverage line}), exit $rc"
 if [ $rc -ne 0 ]; then
   grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' "$log" | head -20
   echo "fuzz_$target: FAILED; inputs in $out/artifacts/$target/" >&2
