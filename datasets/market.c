@@ -58,20 +58,6 @@ static int64_t sat_add(int64_t a, int64_t b) /* b >= 0 */
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* First index in sorted ts[0..n) with ts[i] >= t. */
-static size_t lower_bound(const int64_t *ts, size_t n, int64_t t)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ts[mid] < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /*
  * The spacing of a bar series: bar_ms if known, else the median of the
  * gaps between consecutive bars (the lower median for an even count), else
@@ -245,8 +231,8 @@ static int copy_funding(cpo_funding *dst, const cpo_funding *src, int64_t lo_t,
 {
     cpo_funding_init(dst);
     dst->interval_ms = src->interval_ms;
-    size_t lo = lower_bound(src->ts, src->n, lo_t);
-    size_t hi = lower_bound(src->ts, src->n, hi_t);
+    size_t lo = cpo_ts_count_before(src->ts, src->n, lo_t);
+    size_t hi = cpo_ts_count_before(src->ts, src->n, hi_t);
     if (hi <= lo)
         return 0;
     size_t n = hi - lo;
@@ -264,8 +250,8 @@ static int copy_chain(cpo_chain *dst, const cpo_chain *src, int64_t lo_t,
                       int64_t hi_t)
 {
     cpo_chain_init(dst, src->underlying);
-    size_t lo = lower_bound(src->ts, src->n, lo_t);
-    size_t hi = lower_bound(src->ts, src->n, hi_t);
+    size_t lo = cpo_ts_count_before(src->ts, src->n, lo_t);
+    size_t hi = cpo_ts_count_before(src->ts, src->n, hi_t);
     if (hi <= lo)
         return 0;
     size_t n = hi - lo;

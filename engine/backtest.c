@@ -645,14 +645,7 @@ static size_t h_funding(const cpo_view *v, size_t i, const int64_t **ts, const d
     const cpo_funding *f = &e->m->funding[i];
     /* Events known at the close of step t: stamped before ts[t] + bar. */
     int64_t until = e->m->ts[e->t] + e->bar_ms;
-    size_t lo = 0, hi = f->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->ts[mid] < until)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = cpo_ts_count_before(f->ts, f->n, until);
     *ts = f->ts;
     *rate = f->rate;
     return lo;

@@ -54,14 +54,7 @@ static int64_t options_start(const cpo_config *cfg, const cpo_dataset *ds, char 
             if (strcmp(ch->underlying, o->underlying[u]))
                 continue;
             /* Rows are sorted by ts: the last one before start_ms. */
-            size_t lo = 0, hi = ch->n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (ch->ts[mid] < start_ms)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
+            size_t lo = cpo_ts_count_before(ch->ts, ch->n, start_ms);
             if (lo > 0 && start_ms - ch->ts[lo - 1] <= OPT_REACH_MS && ch->ts[lo - 1] < want)
                 want = ch->ts[lo - 1];
         }

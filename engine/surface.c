@@ -272,14 +272,7 @@ static int dvol_at(const cpo_ivindex *v, int64_t lag, int64_t t, double *val, in
     if (!v || v->n == 0 || t < INT64_MIN + lag)
         return CPO_ENOTFOUND;
     int64_t lim = t - lag;
-    size_t lo = 0, hi = v->n; /* lo: how many bars have ts <= lim */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v->ts[mid] <= lim)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = cpo_ts_count_upto(v->ts, v->n, lim);
     while (lo > 0) {
         lo--;
         if (pos_finite(v->close[lo])) {
@@ -706,28 +699,11 @@ int cpo_surface_find_snapshot(const cpo_chain *ch, int64_t t_ms, size_t *begin, 
 {
     if (!ch || ch->n == 0)
         return CPO_ENOTFOUND;
-    size_t lo = 0, hi = ch->n; /* rows with ts <= t_ms */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ch->ts[mid] <= t_ms)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
+    size_t e = cpo_ts_count_upto(ch->ts, ch->n, t_ms);
+    if (e == 0)
         return CPO_ENOTFOUND;
-    size_t e = lo;
-    int64_t ts = ch->ts[e - 1];
-    lo = 0;
-    hi = e; /* rows with ts < that snapshot's */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ch->ts[mid] < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *begin = lo;
+    /* The rows of that snapshot: those stamped like the last one. */
+    *begin = cpo_ts_count_before(ch->ts, e, ch->ts[e - 1]);
     *end = e;
     return 0;
 }

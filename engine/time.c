@@ -351,3 +351,21 @@ size_t cpo_duration_format(int64_t ms, char *buf, size_t n)
     }
     return len < 0 ? 0 : (size_t)len;
 }
+
+size_t cpo_ts_count_before(const int64_t *ts, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ts[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t cpo_ts_count_upto(const int64_t *ts, size_t n, int64_t t)
+{
+    return t == INT64_MAX ? n : cpo_ts_count_before(ts, n, t + 1);
+}

@@ -309,14 +309,7 @@ static int locate(const cpo_attrib *a, const cpo_result *r, size_t *t0, cpo_erro
     for (size_t i = 0; i < a->n_instr; i++)
         if (strcmp(r->instr[i].symbol, a->instr[i].symbol))
             return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0, "%s", bad);
-    size_t lo = 0, hi = a->n_steps;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a->ts[mid] < r->ts[0])
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = cpo_ts_count_before(a->ts, a->n_steps, r->ts[0]);
     if (lo + r->n_steps > a->n_steps)
         return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0, "%s", bad);
     for (size_t t = 0; t < r->n_steps; t++)

@@ -396,14 +396,7 @@ void at_factor_inputs_free(cpo_attrib *a)
 static double coin_px(const at_coin *k, int64_t T)
 {
     /* Last bar with ts + bar <= T. */
-    size_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (k->ts[mid] + k->bar_ms <= T)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = T < INT64_MIN + k->bar_ms ? 0 : cpo_ts_count_upto(k->ts, k->n, T - k->bar_ms);
     if (lo == 0)
         return NAN;
     int64_t end = k->ts[lo - 1] + k->bar_ms;
@@ -416,15 +409,7 @@ static double coin_px(const at_coin *k, int64_t T)
 /* Latest snapshot strictly before T, or -1. */
 static long snap_before(const cpo_attrib *a, int64_t T)
 {
-    size_t lo = 0, hi = a->n_snap;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a->snap_ts[mid] < T)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (long)lo - 1;
+    return (long)cpo_ts_count_before(a->snap_ts, a->n_snap, T) - 1;
 }
 
 /* --- periods ---------------------------------------------------------------------- */

@@ -427,14 +427,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static long find_ts(const int64_t *ts, size_t n, int64_t t)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ts[mid] < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = cpo_ts_count_before(ts, n, t);
     return lo < n && ts[lo] == t ? (long)lo : -1;
 }
 

@@ -345,43 +345,6 @@ static int whole_run(const walk *w, cpo_error *e)
     return rc;
 }
 
-/* Files under dir (recursively) whose name ends in ".tmp". */
-static size_t count_tmp(const char *dir, char *first, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    size_t k = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            k += count_tmp(p, first, n);
-            continue;
-        }
-        size_t len = strlen(de->d_name);
-        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
-            if (!k && first[0] == '\0')
-                snprintf(first, n, "%s", p);
-            k++;
-        }
-    }
-    closedir(d);
-    return k;
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char p[2048];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* Quiet stderr while the walk runs (warnings of the report, HDF5's error
  * stack); returns the saved descriptor. */
 static int mute_stderr(void)
@@ -445,13 +408,13 @@ static unsigned long walk_failures(const walk *w, unsigned long total)
         ssize_t open_h5 = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
         ck_assert_msg(open_h5 == 0, "allocation %lu: %zd HDF5 objects left open", k, open_h5);
         char first_tmp[2048] = "";
-        size_t ntmp = count_tmp(w->out, first_tmp, sizeof first_tmp);
+        size_t ntmp = tu_count_tmp(w->out, first_tmp, sizeof first_tmp);
         ck_assert_msg(ntmp == 0, "allocation %lu: %zu temporary files left (%s)", k, ntmp,
                       first_tmp);
         /* The manifest is renamed last, before the report: a failure
          * before it leaves no final-named file at all. */
-        if (!exists(w->out, "manifest.json"))
-            ck_assert_msg(!exists(w->out, "summary.json") && !exists(w->out, "ledger.csv"),
+        if (!tu_file_in(w->out, "manifest.json"))
+            ck_assert_msg(!tu_file_in(w->out, "summary.json") && !tu_file_in(w->out, "ledger.csv"),
                           "allocation %lu: final files without the manifest", k);
         tu_rmtree(w->out);
         walked++;
@@ -471,8 +434,8 @@ START_TEST(test_allocfail__whole_run_every_allocation)
     /* The run allocates (config, cube, engine, outputs, report): a count
      * of a few is a sign the wrappers are not linked in. */
     ck_assert_uint_gt(total, 200);
-    ck_assert(exists(w.out, "summary.json"));
-    ck_assert(exists(w.out, "report.html"));
+    ck_assert(tu_file_in(w.out, "summary.json"));
+    ck_assert(tu_file_in(w.out, "report.html"));
     tu_rmtree(w.out);
     fprintf(stderr, "check_allocfail: whole run: %lu allocation calls walked\n", total);
 
@@ -689,7 +652,7 @@ static void options_walk(const char *fill, const char *surface)
                                         "explain.csv",       "explain_by.csv",
                                         "trades.csv",        "ledger_instruments.csv"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++)
-        ck_assert_msg(exists(w.out, files[f]), "%s: no %s", surface, files[f]);
+        ck_assert_msg(tu_file_in(w.out, files[f]), "%s: no %s", surface, files[f]);
     ck_assert_msg(found_under(w.out, "attribution_greek.csv"), "%s: no attribution_greek.csv",
                   surface);
     /* option_trades.csv ends each row with settlement 0 (a fill) or 1.

@@ -28,24 +28,10 @@ static const char *const run_charts[] = {"equity", "drawdown", "rolling_vol", "r
                                          "weights", "correlation"};
 #define N_RUN_CHARTS (sizeof run_charts / sizeof run_charts[0])
 
-static int exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 static long size_of(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
-}
-
-static int file_in(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    int r = exists(p);
-    free(p);
-    return r;
 }
 
 static int have_gnuplot(void)
@@ -205,7 +191,7 @@ START_TEST(test_report_quote__gnuplot_reads_back)
         strcat(want, "\n");
     }
     ck_assert_str_eq(out, want);
-    ck_assert(!file_in(dir, "PWNED"));
+    ck_assert(!tu_file_in(dir, "PWNED"));
     free(out);
     free(gp);
     tu_rmtree(dir);
@@ -241,7 +227,7 @@ START_TEST(test_report_run__charts_and_html)
     while ((de = readdir(d)))
         ck_assert_msg(!strstr(de->d_name, ".tmp"), "%s left", de->d_name);
     closedir(d);
-    ck_assert(!file_in(out, "report.html.tmp"));
+    ck_assert(!tu_file_in(out, "report.html.tmp"));
     /* The data of the equity chart: time (s) and equity, 60 rows. */
     char *eqd = tu_path(charts, "equity.dat");
     char *text = tu_read_file(eqd, NULL);
@@ -394,9 +380,9 @@ START_TEST(test_report_html__hostile_names)
     ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_int_eq(chdir(cwd), 0);
     char *charts = tu_path(run, "charts");
-    ck_assert(!file_in(charts, "PWNED"));
-    ck_assert(!file_in(dir, "PWNED"));
-    ck_assert(!file_in(run, "PWNED"));
+    ck_assert(!tu_file_in(charts, "PWNED"));
+    ck_assert(!tu_file_in(dir, "PWNED"));
+    ck_assert(!tu_file_in(run, "PWNED"));
     /* The scripts hold the names quoted. */
     char *wg = tu_path(charts, "weights.gp");
     char *text = tu_read_file(wg, NULL);
@@ -489,8 +475,8 @@ START_TEST(test_report_cli__not_a_run_folder)
              "cpo: %s: no summary.json (expected a run folder written by cpo run)\n", dir);
     ck_assert_str_eq(out, want);
     free(out);
-    ck_assert(!file_in(dir, "report.html"));
-    ck_assert(!file_in(dir, "charts"));
+    ck_assert(!tu_file_in(dir, "report.html"));
+    ck_assert(!tu_file_in(dir, "charts"));
     /* The library says the same. */
     cpo_error e;
     ck_assert_int_eq(cpo_report_build(dir, NULL, NULL, &e), CPO_ENOTFOUND);
@@ -520,7 +506,7 @@ START_TEST(test_report_cli__no_gnuplot)
         snprintf(cmd, sizeof cmd, "%s report -q '%s'", CPO_BINARY, run);
         ck_assert_int_eq(tu_run(cmd, &out), 0);
         free(out);
-        ck_assert(file_in(run, "charts/equity.png"));
+        ck_assert(tu_file_in(run, "charts/equity.png"));
     }
     snprintf(cmd, sizeof cmd, "PATH='%s' %s report '%s'", empty, CPO_BINARY, run);
     ck_assert_int_eq(tu_run(cmd, &out), 0);
@@ -535,13 +521,13 @@ START_TEST(test_report_cli__no_gnuplot)
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         char p[256];
         snprintf(p, sizeof p, "charts/%s.gp", names[k]);
-        ck_assert_msg(file_in(run, p), "%s missing", p);
+        ck_assert_msg(tu_file_in(run, p), "%s missing", p);
         snprintf(p, sizeof p, "charts/%s.dat", names[k]);
-        ck_assert_msg(file_in(run, p), "%s missing", p);
+        ck_assert_msg(tu_file_in(run, p), "%s missing", p);
         snprintf(p, sizeof p, "charts/%s.png", names[k]);
-        ck_assert_msg(!file_in(run, p), "%s left from before", p);
+        ck_assert_msg(!tu_file_in(run, p), "%s left from before", p);
         snprintf(p, sizeof p, "charts/%s.svg", names[k]);
-        ck_assert_msg(!file_in(run, p), "%s left from before", p);
+        ck_assert_msg(!tu_file_in(run, p), "%s left from before", p);
     }
     char *html = tu_path(run, "report.html");
     char *text = tu_read_file(html, NULL);
@@ -559,11 +545,11 @@ START_TEST(test_report_cli__no_gnuplot)
     ck_assert_str_eq(out, "cpo: warning: gnuplot not found on PATH: charts/ keeps the scripts "
                           "and data, no images (install gnuplot-nox)\n");
     free(out);
-    ck_assert(file_in(rdir, "manifest.json"));
-    ck_assert(file_in(rdir, "report.html"));
-    ck_assert(file_in(rdir, "charts/equity.gp"));
-    ck_assert(file_in(rdir, "charts/weights.dat"));
-    ck_assert(!file_in(rdir, "charts/equity.png"));
+    ck_assert(tu_file_in(rdir, "manifest.json"));
+    ck_assert(tu_file_in(rdir, "report.html"));
+    ck_assert(tu_file_in(rdir, "charts/equity.gp"));
+    ck_assert(tu_file_in(rdir, "charts/weights.dat"));
+    ck_assert(!tu_file_in(rdir, "charts/equity.png"));
     free(rdir);
     free(cfg);
     free(store);
@@ -636,7 +622,7 @@ START_TEST(test_compare__refusals_and_align)
              "the same store, or --align)",
              a, b, ha, hb);
     ck_assert_str_eq(tu_errstr(&e), want);
-    ck_assert(!exists(out));
+    ck_assert(!tu_exists(out));
     /* The command line: the same words after "cpo: ". */
     char cmd[4096], *text = NULL;
     snprintf(cmd, sizeof cmd, "cd '%s' && %s compare runs/a runs/b -o cmp", dir, CPO_BINARY);
@@ -667,13 +653,13 @@ START_TEST(test_compare__refusals_and_align)
     ck_assert_ptr_nonnull(strstr(text, "total return"));
     ck_assert_ptr_nonnull(strstr(text, "compare: cmp/compare.html\n"));
     free(text);
-    ck_assert(file_in(out, "compare.html"));
-    ck_assert(file_in(out, "charts/equity.gp"));
-    ck_assert(file_in(out, "charts/equity.dat"));
-    ck_assert(file_in(out, "charts/drawdown.gp"));
+    ck_assert(tu_file_in(out, "compare.html"));
+    ck_assert(tu_file_in(out, "charts/equity.gp"));
+    ck_assert(tu_file_in(out, "charts/equity.dat"));
+    ck_assert(tu_file_in(out, "charts/drawdown.gp"));
     if (have_gnuplot()) {
-        ck_assert(file_in(out, "charts/equity.png"));
-        ck_assert(file_in(out, "charts/drawdown.svg"));
+        ck_assert(tu_file_in(out, "charts/equity.png"));
+        ck_assert(tu_file_in(out, "charts/drawdown.svg"));
     }
     char *eqd = tu_path(out, "charts/equity.dat");
     text = tu_read_file(eqd, NULL);
@@ -738,7 +724,7 @@ START_TEST(test_compare__same_period_metrics)
                       (int)(eol - row), row);
         rp_run_free(&r);
     }
-    ck_assert(!file_in(dir, "compare"));
+    ck_assert(!tu_file_in(dir, "compare"));
     free(text);
     free(tpath);
     tu_rmtree(dir);

@@ -86,20 +86,6 @@ static int run_cfg(const char *cfg_path, const char *out, int force, cpo_run_rep
     return rc;
 }
 
-static int exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static int file_in(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    int r = exists(p);
-    free(p);
-    return r;
-}
-
 /* --- ledger.csv read back ------------------------------------------------ */
 
 typedef struct ledger {
@@ -217,13 +203,13 @@ START_TEST(test_run_files__all_written)
                                         "attribution_factor_rolling.csv",
                                         "attribution_greek.csv", "manifest.json"};
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
-        ck_assert_msg(file_in(out, files[k]), "%s missing", files[k]);
+        ck_assert_msg(tu_file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
     /* No .tmp left behind. */
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         char name[64];
         snprintf(name, sizeof name, "%s.tmp", files[k]);
-        ck_assert_msg(!file_in(out, name), "%s left", name);
+        ck_assert_msg(!tu_file_in(out, name), "%s left", name);
     }
     /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
     ck_assert_uint_eq(rep.metrics.n_steps, 60);
@@ -347,7 +333,7 @@ START_TEST(test_run_known__buy_and_hold)
     ck_assert_uint_eq(rep.metrics.n_trades, 1);
     ck_assert_uint_eq(rep.metrics.n_rebalances, 1);
     ck_assert_int_eq(rep.fill, CPO_FILL_THIS_CLOSE);
-    ck_assert(!file_in(out, "ledger_instruments.csv")); /* detail = totals */
+    ck_assert(!tu_file_in(out, "ledger_instruments.csv")); /* detail = totals */
     char *sj = tu_path(out, "summary.json");
     json_error_t je;
     json_t *s = json_load_file(sj, 0, &je);
@@ -479,13 +465,13 @@ START_TEST(test_run_folder__existing_refused)
     free(after);
     /* --force replaces it; a file of the earlier run that this one does
      * not make (detail = instrument, then totals) goes. */
-    ck_assert(file_in(out, "ledger_instruments.csv"));
+    ck_assert(tu_file_in(out, "ledger_instruments.csv"));
     char *cfg2 = write_config(dir, "equal2.ini",
                               "[backtest]\ndata = store.h5\n[strategy]\nschedule = once\n"
                               "weigh = equal\n");
     ck_assert_msg(run_cfg(cfg2, out, 1, &rep, &e) == 0, "%s", tu_errstr(&e));
-    ck_assert(!file_in(out, "ledger_instruments.csv"));
-    ck_assert(file_in(out, "manifest.json"));
+    ck_assert(!tu_file_in(out, "ledger_instruments.csv"));
+    ck_assert(tu_file_in(out, "manifest.json"));
     free(before);
     free(mj);
     tu_rmtree(dir);
@@ -512,7 +498,7 @@ START_TEST(test_run_fail__nothing_left)
                              "weigh = equal\n");
     ck_assert_int_lt(run_cfg(cfg, out, 0, &rep, &e), 0);
     ck_assert_ptr_nonnull(strstr(tu_errstr(&e), "nope.h5"));
-    ck_assert(!exists(out));
+    ck_assert(!tu_exists(out));
     /* A stage that refuses its parameters when the run starts (the folder
      * was made by then): blamed on its config section, folder removed. */
     char *cfg2 = write_config(dir, "badw.ini",
@@ -522,13 +508,13 @@ START_TEST(test_run_fail__nothing_left)
     char want[1200];
     snprintf(want, sizeof want, "%s:7: [weigh.fixed] symbol \"ZZZUSDT\"", cfg2);
     ck_assert_msg(!strncmp(tu_errstr(&e), want, strlen(want)), "%s", tu_errstr(&e));
-    ck_assert(!exists(out));
+    ck_assert(!tu_exists(out));
     /* A period outside the data. */
     char *cfg3 = write_config(dir, "late.ini",
                               "[backtest]\ndata = store.h5\nstart = 2030-01-01\n"
                               "[strategy]\nschedule = once\nweigh = equal\n");
     ck_assert_int_lt(run_cfg(cfg3, out, 0, &rep, &e), 0);
-    ck_assert(!exists(out));
+    ck_assert(!tu_exists(out));
     /* An existing folder with --force and a failing run: the earlier
      * run's files stay whole, no .tmp is left. */
     char *cfg4 = write_config(dir, "ok.ini",
@@ -540,8 +526,8 @@ START_TEST(test_run_fail__nothing_left)
     ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
     char *after = tu_read_file(mj, NULL);
     ck_assert_str_eq(before, after);
-    ck_assert(!file_in(out, "ledger.h5.tmp"));
-    ck_assert(!file_in(out, "summary.json.tmp"));
+    ck_assert(!tu_file_in(out, "ledger.h5.tmp"));
+    ck_assert(!tu_file_in(out, "summary.json.tmp"));
     free(before);
     free(after);
     free(mj);
@@ -620,7 +606,7 @@ START_TEST(test_run_options__none_without_options)
     ck_assert(m && s);
     json_t *files = json_object_get(m, "files");
     for (size_t k = 0; k < sizeof opt_files / sizeof opt_files[0]; k++) {
-        ck_assert_msg(!file_in(out, opt_files[k]), "%s written", opt_files[k]);
+        ck_assert_msg(!tu_file_in(out, opt_files[k]), "%s written", opt_files[k]);
         ck_assert_ptr_null(json_object_get(files, opt_files[k]));
     }
     ck_assert_ptr_null(json_object_get(s, "options"));
@@ -680,7 +666,7 @@ static int real_store(const char *tmp, const char *set, char **store)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (exists(p)) {
+    if (tu_exists(p)) {
         *store = strdup(p);
         return 1;
     }
@@ -810,7 +796,7 @@ START_TEST(test_run_real__options_explain)
 {
     char cfgp[1024];
     snprintf(cfgp, sizeof cfgp, "%s/configs/short_strangle_hedged.ini", CPO_SOURCE_DIR);
-    if (!exists(cfgp)) {
+    if (!tu_exists(cfgp)) {
         fprintf(stderr, "check_run: %s missing: options end to end skipped\n", cfgp);
         return;
     }
@@ -1131,7 +1117,7 @@ START_TEST(test_run_bench__self_beta_one)
              "step of 12h)",
              bad, store);
     ck_assert_str_eq(tu_errstr(&e), want);
-    ck_assert(!exists(bad_out));
+    ck_assert(!tu_exists(bad_out));
     free(bad_out);
     free(bad);
     tu_rmtree(dir);

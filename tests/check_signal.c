@@ -26,45 +26,10 @@
 
 #include "testutil.h"
 
-static int exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 static void nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-/* Files under dir (recursively) named *.tmp; the first in first. */
-static size_t count_tmp(const char *dir, char *first, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    size_t k = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char p[2048];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            k += count_tmp(p, first, n);
-            continue;
-        }
-        size_t len = strlen(de->d_name);
-        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
-            if (first[0] == '\0')
-                snprintf(first, n, "%s", p);
-            k++;
-        }
-    }
-    closedir(d);
-    return k;
 }
 
 /* Start `cpo ARGS...` with stdout and stderr into log, env "slow" hook,
@@ -94,7 +59,7 @@ static pid_t spawn(const char *log, const char *path_env, char *const argv[])
 static int wait_for(const char *path, pid_t pid)
 {
     for (int k = 0; k < 6000; k++) {
-        if (exists(path))
+        if (tu_exists(path))
             return 1;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid)
@@ -173,8 +138,8 @@ static void run_stopped_by(int sig, int want_status)
                   log);
     /* The run made the folder: it is gone with its .tmp files. */
     char first[2048] = "";
-    ck_assert_uint_eq(count_tmp(f.out, first, sizeof first), 0);
-    ck_assert_msg(!exists(f.out), "%s is left behind", f.out);
+    ck_assert_uint_eq(tu_count_tmp(f.out, first, sizeof first), 0);
+    ck_assert_msg(!tu_exists(f.out), "%s is left behind", f.out);
     free(log);
     free(tmp);
     fx_fini(&f);
@@ -221,13 +186,13 @@ START_TEST(test_signal_run__forced_rerun_keeps_the_old_files_whole)
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     ck_assert_int_eq(wait_status(pid), 143);
     char first[2048] = "";
-    ck_assert_msg(count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
+    ck_assert_msg(tu_count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
     size_t len1 = 0;
     char *after = tu_read_file(manifest, &len1);
     ck_assert_ptr_nonnull(after);
     ck_assert_uint_eq(len0, len1);
     ck_assert_int_eq(memcmp(before, after, len0), 0);
-    ck_assert(exists(summary));
+    ck_assert(tu_exists(summary));
     free(before);
     free(after);
     free(tmp);
@@ -253,7 +218,7 @@ START_TEST(test_signal_sweep__sigterm_exit_143_no_folder)
     char *log = tu_read_file(f.log, NULL);
     ck_assert_msg(status == 143, "exit %d; output:\n%s", status, log);
     ck_assert_msg(strstr(log, "interrupted after"), "%s", log);
-    ck_assert_msg(!exists(out), "%s is left behind", out);
+    ck_assert_msg(!tu_exists(out), "%s is left behind", out);
     free(log);
     free(out);
     fx_fini(&f);
@@ -295,8 +260,8 @@ START_TEST(test_signal_report__sigterm_exit_143_no_tmp)
     ck_assert_msg(status == 143, "exit %d; output:\n%s", status, log);
     ck_assert_msg(strstr(log, "interrupted while drawing the charts"), "%s", log);
     char first[2048] = "";
-    ck_assert_msg(count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
-    ck_assert(!exists(html));
+    ck_assert_msg(tu_count_tmp(f.out, first, sizeof first) == 0, "left: %s", first);
+    ck_assert(!tu_exists(html));
     free(log);
     free(eq);
     free(html);

@@ -85,20 +85,6 @@ static char *write_config(const char *dir, const char *name, const char *text)
     return p;
 }
 
-static int exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static int file_in(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    int r = exists(p);
-    free(p);
-    return r;
-}
-
 static int same_file(const char *a_dir, const char *b_dir, const char *name)
 {
     char *a = tu_path(a_dir, name), *b = tu_path(b_dir, name);
@@ -397,9 +383,9 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     ck_assert_ptr_nonnull(strstr(text, "set ytics ('0.0' 0, '7.5' 1, '15.0' 2, '22.5' 3, '30.0' 4)"));
     free(text);
     if (tu_run("command -v gnuplot", NULL) == 0)
-        ck_assert(file_in(d1, "heatmap.png"));
-    ck_assert(!file_in(d2, "heatmap.png"));
-    ck_assert(!file_in(d1, "leaderboard.csv.tmp"));
+        ck_assert(tu_file_in(d1, "heatmap.png"));
+    ck_assert(!tu_file_in(d2, "heatmap.png"));
+    ck_assert(!tu_file_in(d1, "leaderboard.csv.tmp"));
     free(lb);
     free(html);
     free(dat);
@@ -437,14 +423,14 @@ START_TEST(test_leaderboard__folder_refused)
     snprintf(args, sizeof args, "sweep %s -o %s -q", cfg, d);
     ck_assert_msg(cpo(args, &out) == 0, "%s", out);
     free(out);
-    ck_assert(file_in(d, "leaderboard.csv"));
-    ck_assert(!file_in(d, "heatmap.gp")); /* one key: no heatmap */
+    ck_assert(tu_file_in(d, "leaderboard.csv"));
+    ck_assert(!tu_file_in(d, "heatmap.gp")); /* one key: no heatmap */
     /* Again: refused, the files untouched. */
     ck_assert_int_eq(cpo(args, &out), 1);
     ck_assert_msg(strstr(out, "the sweep folder already exists (expected -o NEW_DIR or --force)"),
                   "%s", out);
     free(out);
-    ck_assert(file_in(d, "leaderboard.csv"));
+    ck_assert(tu_file_in(d, "leaderboard.csv"));
     /* --force replaces them. */
     snprintf(args, sizeof args, "sweep %s -o %s -q --force", cfg, d);
     ck_assert_msg(cpo(args, &out) == 0, "%s", out);
@@ -499,7 +485,7 @@ START_TEST(test_leaderboard__benchmark)
              c2, dir);
     ck_assert_msg(strstr(out, want) != NULL, "%s", out);
     free(out);
-    ck_assert(!exists(d2));
+    ck_assert(!tu_exists(d2));
     free(d0);
     free(d1);
     free(d2);
@@ -638,7 +624,7 @@ START_TEST(test_walkforward__no_look_ahead)
     ck_assert(same_file(d1, d2, "walkforward.csv"));
     ck_assert(same_file(d1, d2, "oos_equity.csv"));
     ck_assert(same_file(d1, d2, "oos_summary.csv"));
-    ck_assert(!file_in(d1, "leaderboard.csv"));
+    ck_assert(!tu_file_in(d1, "leaderboard.csv"));
 
     char *wp = tu_path(d1, "walkforward.csv");
     size_t len;

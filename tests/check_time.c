@@ -135,6 +135,23 @@ START_TEST(test_duration__parse_and_format)
 }
 END_TEST
 
+/* Counts by hand over {10, 20, 20, 30}: before 20 are 1, up to 20 are 3. */
+START_TEST(test_ts_count__before_and_upto)
+{
+    const int64_t ts[] = {10, 20, 20, 30};
+    ck_assert_uint_eq(cpo_ts_count_before(ts, 4, 20), 1);
+    ck_assert_uint_eq(cpo_ts_count_upto(ts, 4, 20), 3);
+    ck_assert_uint_eq(cpo_ts_count_before(ts, 4, 10), 0);
+    ck_assert_uint_eq(cpo_ts_count_upto(ts, 4, 9), 0);
+    ck_assert_uint_eq(cpo_ts_count_before(ts, 4, 31), 4);
+    ck_assert_uint_eq(cpo_ts_count_upto(ts, 4, 30), 4);
+    ck_assert_uint_eq(cpo_ts_count_upto(ts, 4, INT64_MAX), 4);
+    ck_assert_uint_eq(cpo_ts_count_before(ts, 4, INT64_MIN), 0);
+    ck_assert_uint_eq(cpo_ts_count_before(ts, 0, 20), 0);
+    ck_assert_uint_eq(cpo_ts_count_upto(ts, 2, 25), 2); /* only the first n count */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("time");
@@ -144,6 +161,7 @@ int main(void)
     tcase_add_test(tc, test_time_format__round_trip);
     tcase_add_test(tc, test_tz__fixed_and_london);
     tcase_add_test(tc, test_duration__parse_and_format);
+    tcase_add_test(tc, test_ts_count__before_and_upto);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -4,10 +4,12 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,4 +140,46 @@ size_t tu_weekly_snapshots(glob_t *g, const char *dir)
     if (glob(pat, 0, NULL, g) != 0)
         return 0;
     return g->gl_pathc;
+}
+
+int tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tu_file_in(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    int r = tu_exists(p);
+    free(p);
+    return r;
+}
+
+size_t tu_count_tmp(const char *dir, char *first, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t k = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            k += tu_count_tmp(p, first, n);
+            continue;
+        }
+        size_t len = strlen(de->d_name);
+        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+            if (first[0] == '\0')
+                snprintf(first, n, "%s", p);
+            k++;
+        }
+    }
+    closedir(d);
+    return k;
 }

@@ -95,6 +95,11 @@ int cpo_duration_parse(const char *s, int64_t *out_ms);
 /* Write the shortest exact form ("8h", "1d", "90d", "1500ms"). */
 size_t cpo_duration_format(int64_t ms, char *buf, size_t n);
 
+/* In ascending ts[0..n): how many stamps are before t (the first index
+ * with ts[i] >= t), and how many are at or before t. */
+size_t cpo_ts_count_before(const int64_t *ts, size_t n, int64_t t);
+size_t cpo_ts_count_upto(const int64_t *ts, size_t n, int64_t t);
+
 #ifdef __cplusplus
 }
 #endif
