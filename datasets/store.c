@@ -43,6 +43,9 @@
 #define STORE_ESC_MAX (3 * CPO_SYMBOL_MAX + 2)
 #define STORE_OBJ_MAX 256
 #define STORE_MAX_COLS 16
+#define STORE_ROW_MAX 4096 /* bytes in one stored row; cpo's widest is about 200 */
+#define STORE_CHUNK_MAX (64 * 1024 * 1024) /* bytes of rows in one chunk read */
+#define STORE_RATIO_MAX 1100 /* row bytes per stored byte; deflate reaches 1032 */
 
 /* --- columns and record fields -------------------------------------------- */
 
@@ -746,34 +749,70 @@ static int r_open_group(const rctx *r, hid_t loc, const char *name,
  *  - a compact dataset keeps its bytes in its object header, and H5Dread
  *    copies rows x type size out of them whatever the header holds;
  *  - an unfiltered chunk is read into a buffer of the size its index entry
- *    gives, then used as a whole chunk.
- * Either is a heap overflow inside H5Dread.  cpo never writes compact
- * datasets, but another tool may (h5repack), so sizes are checked rather
- * than layouts refused.
+ *    gives, then used as a whole chunk;
+ *  - a filtered chunk is read into a buffer of the size its index entry
+ *    gives, gigabytes if the entry says so, before the read finds the file
+ *    shorter;
+ *  - rows the file has no bytes for read as the fill value: a header that
+ *    claims 10^12 rows is 10^12 rows of memory.
+ * The first two are heap overflows inside H5Dread, the last two allocations
+ * of any size.  So the chunks and contiguous blocks must lie inside the
+ * file, a chunk hold at most STORE_CHUNK_MAX bytes of rows, and the rows be
+ * at most STORE_RATIO_MAX times the bytes stored for them (deflate's limit
+ * is 1032).  cpo never writes compact datasets, but another tool may
+ * (h5repack), so sizes are checked rather than layouts refused.
  */
 static int r_check_storage(const rctx *r, hid_t dset, const char *obj, size_t n)
 {
-    hid_t dcpl = H5Dget_create_plist(dset), t = -1;
+    hid_t dcpl = H5Dget_create_plist(dset), t = -1, file = -1;
     int rc = 0;
     if (dcpl < 0)
         return r_fail(r, "%s has no creation properties (expected a readable dataset)", obj);
     H5D_layout_t layout = H5Pget_layout(dcpl);
     size_t tsize = (t = H5Dget_type(dset)) < 0 ? 0 : H5Tget_size(t);
-    if (tsize == 0) {
+    hsize_t fsize = 0, stored = H5Dget_storage_size(dset);
+    if ((file = H5Iget_file_id(dset)) < 0 || H5Fget_filesize(file, &fsize) < 0) {
+        rc = r_fail(r, "%s is in a file of unknown size (expected a readable store)", obj);
+    } else if (tsize == 0) {
         rc = r_fail(r, "%s has no type (expected a column)", obj);
+    } else if (tsize > STORE_ROW_MAX) {
+        /* H5Dread sizes its conversion buffer to one row at least. */
+        rc = r_fail(r, "%s has rows of %zu bytes (expected at most %d: a whole, "
+                    "uncorrupted cpo store)", obj, tsize, STORE_ROW_MAX);
+    } else if (n > 0 && (double)n * (double)tsize > (double)stored * STORE_RATIO_MAX) {
+        rc = r_fail(r, "%s has %zu rows of %zu bytes in %llu stored bytes (expected at most "
+                    "%d times the bytes stored: a whole, uncorrupted cpo store)", obj, n, tsize,
+                    (unsigned long long)stored, STORE_RATIO_MAX);
     } else if (layout == H5D_COMPACT) {
-        hsize_t have = H5Dget_storage_size(dset);
-        if (n > 0 && (hsize_t)n > have / tsize)
+        if (n > 0 && (hsize_t)n > stored / tsize)
             rc = r_fail(r, "%s holds %llu bytes, too few for %zu rows of %zu bytes (expected a "
-                        "whole, uncorrupted cpo store)", obj, (unsigned long long)have, n, tsize);
-    } else if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 0) {
+                        "whole, uncorrupted cpo store)", obj, (unsigned long long)stored, n,
+                        tsize);
+    } else if (layout == H5D_CONTIGUOUS) {
+        haddr_t addr = H5Dget_offset(dset);
+        if (stored > 0 && (addr == HADDR_UNDEF || addr > fsize || stored > fsize - addr))
+            rc = r_fail(r, "%s has %llu bytes that lie outside the file of %llu bytes "
+                        "(expected a whole, uncorrupted cpo store)", obj,
+                        (unsigned long long)stored, (unsigned long long)fsize);
+    } else if (layout == H5D_CHUNKED && stored > fsize) {
+        /* Chunks do not overlap: all of them fit in the file, and so each. */
+        rc = r_fail(r, "%s has chunks of %llu bytes in all in a file of %llu bytes (expected "
+                    "a whole, uncorrupted cpo store)", obj, (unsigned long long)stored,
+                    (unsigned long long)fsize);
+    } else if (layout == H5D_CHUNKED) {
+        int filtered = H5Pget_nfilters(dcpl) != 0;
         hsize_t dim = 0, nchunks = 0;
         hid_t space = H5Dget_space(dset); /* 1.10.8 takes no H5S_ALL here */
-        if (space < 0 || H5Pget_chunk(dcpl, 1, &dim) != 1 ||
-            H5Dget_num_chunks(dset, space, &nchunks) < 0) {
+        if (space < 0 || H5Pget_chunk(dcpl, 1, &dim) != 1 || dim == 0 ||
+            (!filtered && H5Dget_num_chunks(dset, space, &nchunks) < 0)) {
             rc = r_fail(r, "%s has unreadable chunks (expected a whole, uncorrupted cpo store)",
                         obj);
+        } else if (dim > STORE_CHUNK_MAX / tsize) {
+            rc = r_fail(r, "%s has chunks of %llu rows of %zu bytes (expected at most %d bytes "
+                        "a chunk)", obj, (unsigned long long)dim, tsize, STORE_CHUNK_MAX);
         }
+        /* Unfiltered chunks one by one (filtered ones only in sum, above:
+         * asking for each costs 5 % of a load). */
         for (hsize_t i = 0; !rc && i < nchunks; i++) {
             hsize_t off = 0, size = 0;
             haddr_t addr = 0;
@@ -781,6 +820,11 @@ static int r_check_storage(const rctx *r, hid_t dset, const char *obj, size_t n)
             if (H5Dget_chunk_info(dset, space, i, &off, &mask, &addr, &size) < 0)
                 rc = r_fail(r, "%s has an unreadable chunk (expected a whole, uncorrupted cpo "
                             "store)", obj);
+            else if (addr == HADDR_UNDEF || addr > fsize || size > fsize - addr)
+                rc = r_fail(r, "%s has a chunk of %llu bytes at row %llu that lies outside the "
+                            "file of %llu bytes (expected a whole, uncorrupted cpo store)", obj,
+                            (unsigned long long)size, (unsigned long long)off,
+                            (unsigned long long)fsize);
             else if (size / tsize < dim)
                 rc = r_fail(r, "%s has a chunk of %llu bytes at row %llu (expected %llu rows of "
                             "%zu bytes: a whole, uncorrupted cpo store)", obj,
@@ -790,6 +834,8 @@ static int r_check_storage(const rctx *r, hid_t dset, const char *obj, size_t n)
         if (space >= 0)
             H5Sclose(space);
     }
+    if (file >= 0)
+        H5Fclose(file);
     if (t >= 0)
         H5Tclose(t);
     H5Pclose(dcpl);
@@ -935,6 +981,11 @@ static int r_attr(const rctx *r, hid_t loc, const char *obj, const char *name,
         size_t ts = H5Tget_size(t);
         if ((rc = r_check_type(r, t, what, COL_STR, ts ? ts : 1)))
             goto cleanup;
+        if (ts > STORE_ROW_MAX) {
+            rc = r_fail(r, "attribute %s is a string of %zu bytes (expected at most %zu)",
+                        what, ts, size - 1);
+            goto cleanup;
+        }
         if (!(buf = calloc(ts + 1, 1))) {
             rc = r_nomem(r);
             goto cleanup;

@@ -754,6 +754,93 @@ START_TEST(test_read_version_too_new)
 }
 END_TEST
 
+/* Make obj a chunked, deflated 1-D dataset of `rows` doubles (chunks of
+ * `chunk` rows, growable), with only the first `n` of them written. */
+static void h5_put_chunked(hid_t fid, const char *obj, hsize_t rows, hsize_t chunk,
+                           size_t n, const double *data)
+{
+    hsize_t dims[1] = {rows}, maxd[1] = {H5S_UNLIMITED}, cd[1] = {chunk};
+    if (H5Lexists(fid, obj, H5P_DEFAULT) > 0)
+        ck_assert_int_ge(H5Ldelete(fid, obj, H5P_DEFAULT), 0);
+    hid_t sp = H5Screate_simple(1, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 1, cd), 0);
+    ck_assert_int_ge(H5Pset_deflate(dcpl, 4), 0);
+    hid_t d = H5Dcreate2(fid, obj, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    if (n > 0) {
+        hsize_t start[1] = {0}, count[1] = {n};
+        hid_t mem = H5Screate_simple(1, count, NULL);
+        ck_assert_int_ge(H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL), 0);
+        ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, sp, H5P_DEFAULT, data), 0);
+        H5Sclose(mem);
+    }
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
+/*
+ * Sizes a damaged file gives that libhdf5 would allocate before it reads:
+ * refused with a message before any H5Dread.
+ */
+START_TEST(test_read_sizes_beyond_file)
+{
+    /* Found by fuzz_store: a deflated chunk of /instruments whose index entry
+     * says 2,488,533,099 bytes in a 45,130-byte file; H5Dread allocated the
+     * 2.4 GB before finding the file short. */
+    expect_store_error(CPO_SOURCE_DIR "/tests/fuzz/regress/store/hdf5_filtered_chunk_claims_2gb",
+                       "/instruments has chunks of 2488533099 bytes in all in a file of "
+                       "45130 bytes");
+
+    char *dir = tu_tmpdir();
+    double v[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    /* 10^9 rows with no chunk written: they would read as 8 GB of fill. */
+    char *path = write_valid_store(dir, "fill.h5");
+    hid_t fid = h5_open_rw(path);
+    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 1000000000, 65536, 0, v);
+    H5Fclose(fid);
+    expect_store_error(path, "/bars/BTC%2FUSD/close has 1000000000 rows of 8 bytes in 0 "
+                             "stored bytes (expected at most 1100 times");
+    free(path);
+
+    /* Chunks of 10^7 doubles (80 MB, over the 64 MiB limit), 11 rows used:
+     * cpo writes at most 512 KiB. */
+    path = write_valid_store(dir, "chunk.h5");
+    fid = h5_open_rw(path);
+    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 11, 10000000, 11, v);
+    H5Fclose(fid);
+    expect_store_error(path, "/bars/BTC%2FUSD/close has chunks of 10000000 rows of 8 bytes "
+                             "(expected at most 67108864 bytes a chunk)");
+    free(path);
+
+    /* The same 11 rows in ordinary chunks read (the control). */
+    path = write_valid_store(dir, "ok.h5");
+    fid = h5_open_rw(path);
+    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 11, 4, 11, v);
+    H5Fclose(fid);
+    cpo_dataset *ds = NULL;
+    cpo_error err;
+    ck_assert_msg(cpo_store_read(&ds, path, &err) == 0, "%s", tu_errstr(&err));
+    cpo_dataset_free(ds);
+    free(path);
+
+    /* Rows of 5,000 bytes: a string column no cpo table has. */
+    path = write_valid_store(dir, "row.h5");
+    fid = h5_open_rw(path);
+    hid_t st = H5Tcopy(H5T_C_S1);
+    ck_assert_int_ge(H5Tset_size(st, 5000), 0);
+    static char wide[2][5000];
+    h5_put(fid, "/instruments", st, 2, wide);
+    H5Tclose(st);
+    H5Fclose(fid);
+    expect_store_error(path, "/instruments has rows of 5000 bytes (expected at most 4096");
+    free(path);
+
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_read_plain_hdf5)
 {
     /* An HDF5 file that is not a cpo store. */
@@ -892,6 +979,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_read_length_mismatch);
     tcase_add_test(tc, test_read_wrong_type);
     tcase_add_test(tc, test_read_version_too_new);
+    tcase_add_test(tc, test_read_sizes_beyond_file);
     tcase_add_test(tc, test_read_plain_hdf5);
     tcase_add_test(tc, test_info);
     tcase_add_test(tc, test_info_bad_store);
