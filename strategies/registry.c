@@ -63,14 +63,21 @@ static const char *type_name(cpo_param_type t)
     return (unsigned)t <= CPO_PARAM_LIST ? names[t] : "?";
 }
 
+static int insert(cpo_registry *reg, const cpo_stage_def *def, const char *origin,
+                  cpo_error *err);
+
 int cpo_registry_new(cpo_registry **out, cpo_error *err)
 {
     *out = NULL;
     cpo_registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    /* The built-in tables are not checked here: they are part of the
+     * program, and check_stages puts each through cpo_registry_add's checks.
+     * Checking them was half the time of loading a config, and a sweep
+     * loads one per point. */
     for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
-        int rc = cpo_registry_add(reg, builtins[k], REG_ORIGIN_BUILTIN, err);
+        int rc = insert(reg, builtins[k], REG_ORIGIN_BUILTIN, err);
         if (rc) {
             cpo_registry_free(reg);
             return rc;
@@ -257,11 +264,19 @@ int cpo_registry_add(cpo_registry *reg, const cpo_stage_def *def, const char *or
     int rc = check_defaults(def, origin, err);
     if (rc)
         return rc;
+    return insert(reg, def, origin, err);
+}
+
+/* Add a checked table: refused if its role already has its name. */
+static int insert(cpo_registry *reg, const cpo_stage_def *def, const char *origin,
+                  cpo_error *err)
+{
+    int rc;
     for (size_t k = 0; k < reg->n; k++)
         if (reg->e[k].def->role == def->role && !strcmp(reg->e[k].def->name, def->name))
             return cpo_error_set(err, CPO_EPLUGIN, origin, 0, 0,
-                                 "stage \"%s\" (%s) is already registered by %s", def->name, role,
-                                 reg->e[k].origin);
+                                 "stage \"%s\" (%s) is already registered by %s", def->name,
+                                 cpo_role_name(def->role), reg->e[k].origin);
     if ((rc = grow_entries(reg, err)))
         return rc;
     char *o = strdup(origin);

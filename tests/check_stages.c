@@ -263,7 +263,18 @@ START_TEST(test_registry_builtins)
         const char *origin = NULL;
         ck_assert_ptr_eq(cpo_registry_get(reg, k, &origin), d);
         ck_assert_str_eq(origin, "built-in");
+        /* cpo_registry_new does not check its own tables: each must pass
+         * every check of cpo_registry_add (its parameter specs, and each
+         * default through params.c), which refuses it only at the last
+         * one, as a name already taken. */
+        cpo_error e2;
+        ck_assert_int_eq(cpo_registry_add(reg, d, "again", &e2), CPO_EPLUGIN);
+        char taken[160];
+        snprintf(taken, sizeof taken, "stage \"%s\" (%s) is already registered by built-in",
+                 d->name, cpo_role_name(d->role));
+        ck_assert_str_eq(e2.msg, taken);
     }
+    ck_assert_uint_eq(cpo_registry_count(reg), n);
     ck_assert_ptr_null(cpo_registry_get(reg, n, NULL));
     /* The role is part of the key. */
     ck_assert_ptr_null(cpo_registry_find(reg, CPO_ROLE_WEIGH, "monthly"));
