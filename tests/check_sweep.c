@@ -233,6 +233,13 @@ static const bad_case bad_cases[] = {
      "[schedule.every_n] n = \"0\" is not valid (expected an integer in [1, 1000000000])"},
     {"duplicate_value.ini", 9,
      "[sweep] costs.fee_bps gives the value \"1\" twice (expected each value once)"},
+    /* The first value that repeats an earlier one: "1" (4th) before "3" (5th). */
+    {"duplicate_first.ini", 9,
+     "[sweep] costs.fee_bps gives the value \"1\" twice (expected each value once)"},
+    /* 100,000 values of the range, then one of them again (found by
+     * fuzz_config: comparing values pairwise took 18 s for 168,000). */
+    {"duplicate_in_range.ini", 9,
+     "[sweep] costs.slippage_bps gives the value \"50.000\" twice (expected each value once)"},
     {"no_sweep.ini", 0,
      "no [sweep] section (expected [sweep] with SECTION.KEY = values, e.g. "
      "costs.slippage_bps = 0:10:2)"},
