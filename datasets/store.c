@@ -1627,6 +1627,17 @@ static size_t count_distinct(const int64_t *v, size_t n, int *oom)
 }
 
 /* Median spacing of ts[0..n), n >= 2. */
+/* b - a, held to the int64_t range: a damaged store may hold any
+ * timestamps (found by fuzz_store: INT64_MIN then 9.2e18). */
+static int64_t spacing(int64_t a, int64_t b)
+{
+    if (a < 0 && b > INT64_MAX + a)
+        return INT64_MAX;
+    if (a > 0 && b < INT64_MIN + a)
+        return INT64_MIN;
+    return b - a;
+}
+
 static int64_t median_spacing(const int64_t *ts, size_t n, int *oom)
 {
     int64_t *d = malloc((n - 1) * sizeof *d), m;
@@ -1635,7 +1646,7 @@ static int64_t median_spacing(const int64_t *ts, size_t n, int *oom)
         return 0;
     }
     for (size_t i = 1; i < n; i++)
-        d[i - 1] = ts[i] - ts[i - 1];
+        d[i - 1] = spacing(ts[i - 1], ts[i]);
     qsort(d, n - 1, sizeof *d, cmp_i64);
     m = d[(n - 1) / 2];
     free(d);
@@ -1695,10 +1706,11 @@ static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
         }
         if (freq > 0) {
             for (size_t k = 1; k < bb->n; k++) {
-                int64_t d = bb->ts[k] - bb->ts[k - 1];
+                int64_t d = spacing(bb->ts[k - 1], bb->ts[k]);
                 if (d > freq) {
                     gaps++;
-                    missing += d / freq - 1;
+                    long long m = d / freq - 1;
+                    missing = missing > LLONG_MAX - m ? LLONG_MAX : missing + m;
                 }
             }
             f[0] = '~';

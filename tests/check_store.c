@@ -945,6 +945,38 @@ START_TEST(test_info)
 }
 END_TEST
 
+/* Timestamps at the ends of int64: the spacings are held to the range
+ * (found by fuzz_store: INT64_MIN then 9.2e18 overflowed ts[k] - ts[k-1]). */
+START_TEST(test_info_extreme_times)
+{
+    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "ends.h5");
+    int64_t ts[11];
+    for (int i = 0; i < 10; i++)
+        ts[i] = INT64_MIN + (int64_t)i * CPO_MS_HOUR;
+    ts[10] = INT64_MAX;
+    hid_t fid = h5_open_rw(path);
+    h5_put(fid, "/bars/BTC%2FUSD/ts", H5T_NATIVE_INT64, 11, ts);
+    H5Fclose(fid);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(out);
+    cpo_error err;
+    int rc = cpo_store_info(path, out, &err);
+    fclose(out);
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&err));
+    /* One gap; its spacing is held at INT64_MAX ms, so the missing bars are
+     * 9223372036854775807 / 3600000 - 1 = 2562047788014. */
+    const char *l = line_of(text, "BTC/USD");
+    ck_assert_ptr_nonnull(l);
+    ck_assert_msg(line_has(l, "1h 1 2562047788014"), "%s", text);
+    free(text);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_info_bad_store)
 {
     char *dir = tu_tmpdir(), *path = tu_path(dir, "x.h5");
@@ -982,6 +1014,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_read_sizes_beyond_file);
     tcase_add_test(tc, test_read_plain_hdf5);
     tcase_add_test(tc, test_info);
+    tcase_add_test(tc, test_info_extreme_times);
     tcase_add_test(tc, test_info_bad_store);
     suite_add_tcase(s, tc);
     return s;
