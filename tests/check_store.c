@@ -779,6 +779,19 @@ static void h5_put_chunked(hid_t fid, const char *obj, hsize_t rows, hsize_t chu
     H5Sclose(sp);
 }
 
+/* A valid store (write_valid_store) whose BTC/USD close is h5_put_chunked's
+ * dataset, with the first n of 1, 2, ..., 11 written. */
+static char *store_chunked_close(const char *dir, const char *name, hsize_t rows,
+                                 hsize_t chunk, size_t n)
+{
+    static const double v[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    char *path = write_valid_store(dir, name);
+    hid_t fid = h5_open_rw(path);
+    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", rows, chunk, n, v);
+    H5Fclose(fid);
+    return path;
+}
+
 /*
  * Sizes a damaged file gives that libhdf5 would allocate before it reads:
  * refused with a message before any H5Dread.
@@ -793,31 +806,21 @@ START_TEST(test_read_sizes_beyond_file)
                        "45130 bytes");
 
     char *dir = tu_tmpdir();
-    double v[11] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
     /* 10^9 rows with no chunk written: they would read as 8 GB of fill. */
-    char *path = write_valid_store(dir, "fill.h5");
-    hid_t fid = h5_open_rw(path);
-    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 1000000000, 65536, 0, v);
-    H5Fclose(fid);
+    char *path = store_chunked_close(dir, "fill.h5", 1000000000, 65536, 0);
     expect_store_error(path, "/bars/BTC%2FUSD/close has 1000000000 rows of 8 bytes in 0 "
                              "stored bytes (expected at most 1100 times");
     free(path);
 
     /* Chunks of 10^7 doubles (80 MB, over the 64 MiB limit), 11 rows used:
      * cpo writes at most 512 KiB. */
-    path = write_valid_store(dir, "chunk.h5");
-    fid = h5_open_rw(path);
-    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 11, 10000000, 11, v);
-    H5Fclose(fid);
+    path = store_chunked_close(dir, "chunk.h5", 11, 10000000, 11);
     expect_store_error(path, "/bars/BTC%2FUSD/close has chunks of 10000000 rows of 8 bytes "
                              "(expected at most 67108864 bytes a chunk)");
     free(path);
 
     /* The same 11 rows in ordinary chunks read (the control). */
-    path = write_valid_store(dir, "ok.h5");
-    fid = h5_open_rw(path);
-    h5_put_chunked(fid, "/bars/BTC%2FUSD/close", 11, 4, 11, v);
-    H5Fclose(fid);
+    path = store_chunked_close(dir, "ok.h5", 11, 4, 11);
     cpo_dataset *ds = NULL;
     cpo_error err;
     ck_assert_msg(cpo_store_read(&ds, path, &err) == 0, "%s", tu_errstr(&err));
@@ -826,7 +829,7 @@ START_TEST(test_read_sizes_beyond_file)
 
     /* Rows of 5,000 bytes: a string column no cpo table has. */
     path = write_valid_store(dir, "row.h5");
-    fid = h5_open_rw(path);
+    hid_t fid = h5_open_rw(path);
     hid_t st = H5Tcopy(H5T_C_S1);
     ck_assert_int_ge(H5Tset_size(st, 5000), 0);
     static char wide[2][5000];
