@@ -1,102 +1,36 @@
-/* sha256.c - SHA-256 (FIPS 180-4) of a file's bytes, read in 64 KiB blocks. */
-#include "cpo/dataset.h"
-#include "cpo/error.h"
+/*
+ * hash.c - SHA-256 of a file's bytes or of a buffer, by libcrypto's EVP
+ * interface (OpenSSL), read in 64 KiB blocks.  cpo_sha256_file is what the
+ * manifests and the store's provenance record; the digest is the standard
+ * one (FIPS 180-4), so `sha256sum FILE` prints the same hex.
+ */
+#include "cpo/hash.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sha256_ctx {
-    uint32_t h[8];
-    uint64_t nbytes;     /* message length so far */
-    unsigned char buf[64];
-    size_t nbuf;         /* bytes waiting in buf */
-} sha256_ctx;
+#include <openssl/evp.h>
 
-static const uint32_t sha256_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha256_block(uint32_t h[8], const unsigned char *p)
-{
-    uint32_t w[64], a, b, c, d, e, f, g, hh;
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = hh + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) +
-                      ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-        uint32_t t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) +
-                      ((a & b) ^ (a & c) ^ (b & c));
-        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d;
-    h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-}
-
-static void sha256_init(sha256_ctx *s)
-{
-    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-                                   0xa54ff53a, 0x510e527f, 0x9b05688c,
-                                   0x1f83d9ab, 0x5be0cd19};
-    memcpy(s->h, h0, sizeof h0);
-    s->nbytes = 0;
-    s->nbuf = 0;
-}
-
-static void sha256_update(sha256_ctx *s, const unsigned char *p, size_t n)
-{
-    s->nbytes += n;
-    if (s->nbuf) {
-        size_t take = 64 - s->nbuf < n ? 64 - s->nbuf : n;
-        memcpy(s->buf + s->nbuf, p, take);
-        s->nbuf += take, p += take, n -= take;
-        if (s->nbuf < 64)
-            return;
-        sha256_block(s->h, s->buf);
-        s->nbuf = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64)
-        sha256_block(s->h, p);
-    memcpy(s->buf, p, n);
-    s->nbuf = n;
-}
-
-static void sha256_final(sha256_ctx *s, char hex[65])
+static void to_hex(const unsigned char *md, unsigned n, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
-    uint64_t bits = s->nbytes * 8;
-    unsigned char pad[72] = {0x80};
-    /* 0x80, zeros up to 56 mod 64, then the 64-bit big-endian bit length */
-    size_t npad = (s->nbuf < 56 ? 56 : 120) - s->nbuf;
-    for (int i = 0; i < 8; i++)
-        pad[npad + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-    sha256_update(s, pad, npad + 8);
-    for (int i = 0; i < 32; i++) {
-        unsigned v = (s->h[i / 4] >> (24 - 8 * (i % 4))) & 0xff;
-        hex[2 * i] = digits[v >> 4];
-        hex[2 * i + 1] = digits[v & 15];
+    for (unsigned i = 0; i < n && i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
     }
     hex[64] = '\0';
+}
+
+int cpo_sha256_mem(const void *p, size_t n, char hex[65], cpo_error *err)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
+        return cpo_error_set(err, CPO_ENUMERIC, NULL, 0, 0, "SHA-256 failed (libcrypto)");
+    to_hex(md, len, hex);
+    return 0;
 }
 
 int cpo_sha256_file(const char *path, char hex[65], cpo_error *err)
@@ -104,22 +38,29 @@ int cpo_sha256_file(const char *path, char hex[65], cpo_error *err)
     enum { BLOCK = 64 * 1024 };
     int rc = 0;
     unsigned char *buf = NULL;
+    EVP_MD_CTX *ctx = NULL;
     FILE *f = fopen(path, "rb");
-    sha256_ctx s;
 
     if (!f)
         return cpo_error_set(err, CPO_EIO, path, 0, 0,
                              "cannot open: %s (expected a readable file)",
                              strerror(errno));
     buf = malloc(BLOCK);
-    if (!buf) {
+    ctx = EVP_MD_CTX_new();
+    if (!buf || !ctx) {
         rc = cpo_error_set(err, CPO_ENOMEM, path, 0, 0, "out of memory");
         goto cleanup;
     }
-    sha256_init(&s);
+    if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        rc = cpo_error_set(err, CPO_ENUMERIC, path, 0, 0, "SHA-256 failed (libcrypto)");
+        goto cleanup;
+    }
     for (;;) {
         size_t got = fread(buf, 1, BLOCK, f);
-        sha256_update(&s, buf, got);
+        if (got && !EVP_DigestUpdate(ctx, buf, got)) {
+            rc = cpo_error_set(err, CPO_ENUMERIC, path, 0, 0, "SHA-256 failed (libcrypto)");
+            goto cleanup;
+        }
         if (got < BLOCK)
             break;
     }
@@ -128,9 +69,16 @@ int cpo_sha256_file(const char *path, char hex[65], cpo_error *err)
                            strerror(errno));
         goto cleanup;
     }
-    sha256_final(&s, hex);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32) {
+        rc = cpo_error_set(err, CPO_ENUMERIC, path, 0, 0, "SHA-256 failed (libcrypto)");
+        goto cleanup;
+    }
+    to_hex(md, len, hex);
 
 cleanup:
+    EVP_MD_CTX_free(ctx);
     free(buf);
     fclose(f);
     return rc;

@@ -1,4 +1,6 @@
-/* params.c - declared, validated stage parameters. */
+/* params.c - declared, validated stage parameters, and the names of the
+ * stage ABI's roles (cpo/stage.h): what every layer that prints a stage
+ * (config errors, manifests, option files) needs below the registry. */
 #include "params.h"
 
 #include <ctype.h>
@@ -9,6 +11,13 @@
 #include <string.h>
 
 #include "cpo/time.h"
+
+const char *cpo_role_name(cpo_stage_role r)
+{
+    static const char *const names[CPO_ROLE_COUNT] = {"schedule", "select", "weigh", "overlay",
+                                                      "hedge"};
+    return (unsigned)r < CPO_ROLE_COUNT ? names[r] : "?";
+}
 
 typedef struct pval {
     int set;

@@ -31,7 +31,6 @@
 
 #include "cpo/alloc.h"
 #include "cpo/time.h"
-#include "ledger_out.h"
 
 #define MIB ((size_t)1 << 20)
 
@@ -80,64 +79,12 @@ void cpo_attrib_opts_init(cpo_attrib_opts *o)
     o->max_bytes = 256 * MIB;
 }
 
-const char *cpo_factor_name(cpo_factor f)
-{
-    static const char *const names[CPO_FACTOR_COUNT] = {"CMKT", "CSMB", "CMOM"};
-    return (unsigned)f < CPO_FACTOR_COUNT ? names[f] : "?";
-}
-
 const char *cpo_attrib_file_name(cpo_attrib_file f)
 {
     static const char *const names[CPO_ATTRIB_FILE_COUNT] = {
         "attribution_asset.csv", "attribution_asset_series.csv", "attribution_risk.csv",
         "attribution_factor.csv", "attribution_factor_rolling.csv", "attribution_greek.csv"};
     return (unsigned)f < CPO_ATTRIB_FILE_COUNT ? names[f] : NULL;
-}
-
-/* --- Carino ------------------------------------------------------------------ */
-
-double cpo_attrib_carino_k(double r)
-{
-    if (!(r > -1.0) || !isfinite(r))
-        return NAN;
-    if (r == 0.0)
-        return 1.0;
-    return log1p(r) / r;
-}
-
-int cpo_attrib_carino_link(double *linked, double *R_out, const double *c, const double *r,
-                           size_t t, size_t n, cpo_error *err)
-{
-    double logsum = 0.0;
-    for (size_t s = 0; s < t; s++) {
-        if (!(r[s] > -1.0) || !isfinite(r[s]))
-            return cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
-                                 "carino: the return of period %zu is %.17g (expected a finite "
-                                 "return above -1)",
-                                 s, r[s]);
-        logsum += log1p(r[s]);
-    }
-    double R = expm1(logsum);
-    double k = cpo_attrib_carino_k(R);
-    for (size_t j = 0; j < n; j++)
-        linked[j] = 0.0;
-    for (size_t s = 0; s < t; s++) {
-        double ks = cpo_attrib_carino_k(r[s]);
-        for (size_t j = 0; j < n; j++) {
-            double v = c[s * n + j];
-            if (!isfinite(v))
-                return cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
-                                     "carino: contribution %zu of period %zu is %g (expected a "
-                                     "finite number)",
-                                     j, s, v);
-            linked[j] += ks * v;
-        }
-    }
-    for (size_t j = 0; j < n; j++)
-        linked[j] /= k;
-    if (R_out)
-        *R_out = R;
-    return 0;
 }
 
 /* --- the collector ------------------------------------------------------------ */
@@ -655,47 +602,6 @@ const cpo_attrib_factors *cpo_attrib_get_factors(const cpo_attrib *a)
 
 /* --- files ------------------------------------------------------------------------ */
 
-void at_put_num(FILE *fp, double x)
-{
-    char b[40];
-    cpo_fmt_double(b, sizeof b, x);
-    fputc(',', fp);
-    fputs(b, fp);
-}
-
-void at_put_text(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r#")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
-
-FILE *at_open(const char *path, cpo_error *err)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp)
-        cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot create: %s (expected a writable folder)",
-                      strerror(errno));
-    return fp;
-}
-
-int at_close(FILE *fp, const char *path, cpo_error *err)
-{
-    int bad = ferror(fp);
-    if (fclose(fp) != 0 || bad)
-        return cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot write: %s",
-                             strerror(errno ? errno : EIO));
-    return 0;
-}
-
 static const char *instr_name(const cpo_attrib *a, long i)
 {
     if (i == CPO_ATTRIB_INSTR_OPTIONS)
@@ -719,20 +625,20 @@ static void asset_row(FILE *fp, const char *kind, const char *instr, const char 
 {
     fputs(kind, fp);
     fputc(',', fp);
-    at_put_text(fp, instr);
+    cpo_csv_text(fp, instr, CPO_CSV_QUOTE_HASH);
     fputc(',', fp);
     fputs(line, fp);
-    at_put_num(fp, c);
-    at_put_num(fp, R != 0.0 ? c / R : NAN);
-    at_put_num(fp, arith);
-    at_put_num(fp, pnl);
+    cpo_csv_num(fp, c);
+    cpo_csv_num(fp, R != 0.0 ? c / R : NAN);
+    cpo_csv_num(fp, arith);
+    cpo_csv_num(fp, pnl);
     fputc('\n', fp);
 }
 
 static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *path,
                        cpo_error *err)
 {
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     const cpo_attrib_assets *as = &a->assets;
@@ -779,7 +685,7 @@ static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *pat
     asset_row(fp, "total", "(all)", "total_return", tot, R, ta, as->total_pnl);
     asset_row(fp, "sum_of_parts", "(all)", "sum_of_parts", sum, R, sa, sp);
     asset_row(fp, "residual", "(all)", "residual", tot - sum, R, ta - sa, as->total_pnl - sp);
-    return at_close(fp, path, err);
+    return cpo_csv_close(fp, path, err);
 }
 
 /* Cumulative linked contributions at the end of each step, at most
@@ -789,7 +695,7 @@ static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *pat
 static int write_series(const cpo_attrib *a, const cpo_result *r, const char *path,
                         cpo_error *err)
 {
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     size_t n = a->n_instr, J = n + 2 + (size_t)at_has_opt(a), T = a->ser_steps;
@@ -812,7 +718,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
     fputs("ts,total_return", fp);
     for (size_t i = 0; i < n; i++) {
         fputc(',', fp);
-        at_put_text(fp, a->instr[i].symbol);
+        cpo_csv_text(fp, a->instr[i].symbol, CPO_CSV_QUOTE_HASH);
     }
     fputs(J > n + 2 ? ",revaluation,residual,options\n" : ",revaluation,residual\n", fp);
     double logsum = 0.0;
@@ -828,13 +734,13 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
         double Rc = expm1(logsum), kc = cpo_attrib_carino_k(Rc);
         cpo_time_format(a->ser_ts[t], when, sizeof when);
         fputs(when, fp);
-        at_put_num(fp, Rc);
+        cpo_csv_num(fp, Rc);
         for (size_t j = 0; j < J; j++)
-            at_put_num(fp, acc[j] / kc);
+            cpo_csv_num(fp, acc[j] / kc);
         fputc('\n', fp);
     }
     free(acc);
-    rc = at_close(fp, path, err);
+    rc = cpo_csv_close(fp, path, err);
     return rc;
 }
 
@@ -842,13 +748,13 @@ static void risk_line(FILE *fp, const char *kind, const char *view, const char *
                       const char *line, double w, double mcr, double ccr, double sigma, double ann)
 {
     fprintf(fp, "%s,%s,", kind, view);
-    at_put_text(fp, instr);
+    cpo_csv_text(fp, instr, CPO_CSV_QUOTE_HASH);
     fprintf(fp, ",%s", line);
-    at_put_num(fp, w);
-    at_put_num(fp, mcr);
-    at_put_num(fp, ccr);
-    at_put_num(fp, sigma > 0.0 ? ccr / sigma : NAN);
-    at_put_num(fp, ccr * ann);
+    cpo_csv_num(fp, w);
+    cpo_csv_num(fp, mcr);
+    cpo_csv_num(fp, ccr);
+    cpo_csv_num(fp, sigma > 0.0 ? ccr / sigma : NAN);
+    cpo_csv_num(fp, ccr * ann);
     fputc('\n', fp);
 }
 
@@ -879,7 +785,7 @@ static void risk_block(FILE *fp, const cpo_attrib *a, const char *view, int ok,
 static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path,
                       cpo_error *err)
 {
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     const cpo_attrib_risk *k = &a->risk;
@@ -921,7 +827,7 @@ static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path
     fputs("kind,view,instrument,line,weight,marginal,contribution,share,contribution_annual\n", fp);
     risk_block(fp, a, "ex_ante", k->ante_ok, k->ante, k->n_ante, k->ante_sigma, k->ante_sum);
     risk_block(fp, a, "ex_post", k->post_ok, k->post, k->n_post, k->post_sigma, k->post_sum);
-    return at_close(fp, path, err);
+    return cpo_csv_close(fp, path, err);
 }
 
 /* --- by Greek ---------------------------------------------------------------------- */
@@ -1018,7 +924,7 @@ int cpo_attrib_greeks_compute(cpo_attrib_greeks *g, const cpo_result *r, cpo_err
 
 int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_error *err)
 {
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     fputs("# attribution by Greek (METHODS 3): the change in equity of each step split into "
@@ -1055,18 +961,18 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
         cpo_time_format(g->ts[t], when, sizeof when);
         fputs(when, fp);
         cum_total += g->change[t];
-        at_put_num(fp, g->equity[t]);
-        at_put_num(fp, g->change[t]);
+        cpo_csv_num(fp, g->equity[t]);
+        cpo_csv_num(fp, g->change[t]);
         for (int l = 0; l < CPO_AG_COUNT; l++) {
             cum[l] += x[l];
-            at_put_num(fp, x[l]);
+            cpo_csv_num(fp, x[l]);
         }
-        at_put_num(fp, cum_total);
+        cpo_csv_num(fp, cum_total);
         for (int l = 0; l < CPO_AG_COUNT; l++)
-            at_put_num(fp, cum[l]);
+            cpo_csv_num(fp, cum[l]);
         fputc('\n', fp);
     }
-    return at_close(fp, path, err);
+    return cpo_csv_close(fp, path, err);
 }
 
 int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,

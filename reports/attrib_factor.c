@@ -49,6 +49,12 @@
 
 #include "cpo/time.h"
 
+const char *cpo_factor_name(cpo_factor f)
+{
+    static const char *const names[CPO_FACTOR_COUNT] = {"CMKT", "CSMB", "CMOM"};
+    return (unsigned)f < CPO_FACTOR_COUNT ? names[f] : "?";
+}
+
 #define K_ALL CPO_FACTOR_COUNT
 #define MONDAY0 (4 * CPO_MS_DAY) /* 1970-01-05T00:00Z, a Monday */
 
@@ -864,12 +870,12 @@ static void sum_row(FILE *fp, const char *kind, const char *model, const char *t
                     double se, double t, double c, double linked, double total)
 {
     fprintf(fp, "%s,%s,%s", kind, model, term);
-    at_put_num(fp, est);
-    at_put_num(fp, se);
-    at_put_num(fp, t);
-    at_put_num(fp, c);
-    at_put_num(fp, linked);
-    at_put_num(fp, total != 0.0 ? linked / total : NAN);
+    cpo_csv_num(fp, est);
+    cpo_csv_num(fp, se);
+    cpo_csv_num(fp, t);
+    cpo_csv_num(fp, c);
+    cpo_csv_num(fp, linked);
+    cpo_csv_num(fp, total != 0.0 ? linked / total : NAN);
     fputc('\n', fp);
 }
 
@@ -907,7 +913,7 @@ static int model_write(FILE *fp, const model *m, const cpo_attrib_factors *F, cp
 static void stat_row(FILE *fp, const char *model, const char *term, double v)
 {
     fprintf(fp, "stat,%s,%s", model, term);
-    at_put_num(fp, v);
+    cpo_csv_num(fp, v);
     fputs(",nan,nan,nan,nan,nan\n", fp);
 }
 
@@ -924,7 +930,7 @@ static int write_summary(const cpo_attrib *a, const cpo_result *r, const char *p
 {
     const cpo_attrib_factors *F = &a->factors;
     size_t np = F->n_periods;
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     int rc = 0;
@@ -1106,13 +1112,13 @@ cleanup:
         fclose(fp);
         return rc;
     }
-    return at_close(fp, path, err);
+    return cpo_csv_close(fp, path, err);
 }
 
 static int write_rolling(const cpo_attrib *a, const char *path, cpo_error *err)
 {
     const cpo_attrib_factors *F = &a->factors;
-    FILE *fp = at_open(path, err);
+    FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
     fputs("# factor attribution per period: factor returns, rolling coefficients (estimated on "
@@ -1133,26 +1139,26 @@ static int write_rolling(const cpo_attrib *a, const char *path, cpo_error *err)
         cpo_time_format(F->start_ms[p], b0, sizeof b0);
         cpo_time_format(F->end_ms[p], b1, sizeof b1);
         fprintf(fp, "%s,%s,%zu", b0, b1, F->bars[p]);
-        at_put_num(fp, F->r[p]);
-        at_put_num(fp, F->rf[p]);
+        cpo_csv_num(fp, F->r[p]);
+        cpo_csv_num(fp, F->rf[p]);
         for (int k = 0; k < K_ALL; k++)
-            at_put_num(fp, F->f[p * K_ALL + k]);
+            cpo_csv_num(fp, F->f[p * K_ALL + k]);
         fprintf(fp, ",%zu,%d,%d", F->n_coins[p], F->in_sample[p], F->estimated[p]);
         for (int j = 0; j <= K_ALL; j++)
-            at_put_num(fp, F->roll_coef[p * (1 + K_ALL) + j]);
+            cpo_csv_num(fp, F->roll_coef[p * (1 + K_ALL) + j]);
         for (int j = 0; j <= K_ALL; j++)
-            at_put_num(fp, F->roll_contrib[p * (1 + K_ALL) + j]);
-        at_put_num(fp, F->roll_resid[p]);
-        at_put_num(fp, F->full_resid[p]);
+            cpo_csv_num(fp, F->roll_contrib[p * (1 + K_ALL) + j]);
+        cpo_csv_num(fp, F->roll_resid[p]);
+        cpo_csv_num(fp, F->full_resid[p]);
         for (int k = 0; k < K_ALL; k++)
-            at_put_num(fp, F->expo[p * K_ALL + k]);
-        at_put_num(fp, F->common[p]);
-        at_put_num(fp, F->specific[p]);
-        at_put_num(fp, F->tilt[p]);
-        at_put_num(fp, F->timing[p]);
+            cpo_csv_num(fp, F->expo[p * K_ALL + k]);
+        cpo_csv_num(fp, F->common[p]);
+        cpo_csv_num(fp, F->specific[p]);
+        cpo_csv_num(fp, F->tilt[p]);
+        cpo_csv_num(fp, F->timing[p]);
         fputc('\n', fp);
     }
-    return at_close(fp, path, err);
+    return cpo_csv_close(fp, path, err);
 }
 
 int at_factor_write(const cpo_attrib *a, const cpo_result *r, const char *path_sum,

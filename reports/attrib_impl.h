@@ -83,10 +83,7 @@ void at_factor_free(cpo_attrib_factors *f);
 int at_factor_write(const cpo_attrib *a, const cpo_result *r, const char *path_sum,
                     const char *path_roll, cpo_error *err);
 
-/* attrib.c helpers shared with attrib_factor.c */
-void at_put_num(FILE *fp, double x);          /* ",<number>" */
-void at_put_text(FILE *fp, const char *s);    /* a CSV field, quoted if needed */
-FILE *at_open(const char *path, cpo_error *err);
-int at_close(FILE *fp, const char *path, cpo_error *err);
+/* The CSV writers both use (core/csvwrite.h). */
+#include "csvwrite.h"
 
 #endif

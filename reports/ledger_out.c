@@ -10,6 +10,8 @@
  * options has none of them. */
 #include "ledger_out.h"
 
+#include "csvwrite.h"
+
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
@@ -40,16 +42,6 @@ struct cpo_ledger_out {
     size_t n_rows;          /* rows written to the files */
     void *scratch;          /* LI_BATCH * 8 bytes */
 };
-
-void cpo_fmt_double(char *buf, size_t n, double x)
-{
-    if (isnan(x))
-        snprintf(buf, n, "nan");
-    else if (isinf(x))
-        snprintf(buf, n, x > 0 ? "inf" : "-inf");
-    else
-        snprintf(buf, n, "%.17g", x == 0.0 ? 0.0 : x); /* no "-0" */
-}
 
 static int h5_fail(const cpo_ledger_out *w, const char *what, cpo_error *err)
 {

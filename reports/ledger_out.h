@@ -44,7 +44,4 @@ void cpo_ledger_out_abort(cpo_ledger_out *w);
 /* Rows handed to the sink so far. */
 size_t cpo_ledger_out_rows(const cpo_ledger_out *w);
 
-/* Text of a double for CSV: %.17g, "nan", "inf", "-inf". */
-void cpo_fmt_double(char *buf, size_t n, double x);
-
 #endif

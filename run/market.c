@@ -1,5 +1,5 @@
 /*
- * run.c - from a config to a market cube: read the store, resolve the
+ * market.c - from a config to a market cube: read the store, resolve the
  * universe, build the grid of the period, let go of the dataset.
  *
  * With [options] the universe also holds the index instrument of every

@@ -20,7 +20,7 @@
 
 #include "cpo/run.h"
 #include "cpo/time.h"
-#include "ledger_out.h"
+#include "csvwrite.h"
 
 /* Every file a sweep can make (removed when stale after --force). */
 static const char *const out_files[] = {

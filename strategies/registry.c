@@ -49,13 +49,6 @@ static const cpo_stage_def *const builtins[] = {
     &cpo_stage_protective_put, &cpo_stage_delta_hedge,
 };
 
-const char *cpo_role_name(cpo_stage_role r)
-{
-    static const char *const names[CPO_ROLE_COUNT] = {"schedule", "select", "weigh", "overlay",
-                                                      "hedge"};
-    return (unsigned)r < CPO_ROLE_COUNT ? names[r] : "?";
-}
-
 static const char *type_name(cpo_param_type t)
 {
     static const char *const names[] = {"int",    "real",   "bool", "duration",

@@ -1,6 +1,6 @@
 /*
  * check_black76.c - Black-76 prices, Greeks, coin Greeks, the normal
- * distribution, implied vol (engine/black76.c, engine/iv.c) and the
+ * distribution, implied vol (quant/pricing/black76.c, quant/pricing/iv.c) and the
  * `cpo options price` calculator (cli/cmd_options.c).
  *
  * References: the py_vollib doctest vectors quoted in METHODS.md 2.2;

@@ -5,7 +5,7 @@
  *
  * Where each expected value comes from is in the comment beside it: the
  * validation rules of datasets/market.c (a price is NaN or finite > 0, a
- * volume NaN or finite >= 0), the ranges of engine/config.c, and the
+ * volume NaN or finite >= 0), the ranges of run/config.c, and the
  * engine's order rules in engine/backtest.c (participation cap, the
  * 1e-9-of-equity dust rule, buys cut to the available balance).  The
  * importers' refusals of such numbers in files are tested in check_import
@@ -497,7 +497,7 @@ END_TEST
 
 START_TEST(test_numeric_config__leverage_and_margin_ranges)
 {
-    /* engine/config.c: perp_leverage in [1, 200], perp_imr in [0.005, 1]
+    /* run/config.c: perp_leverage in [1, 200], perp_imr in [0.005, 1]
      * (1 / 200 .. 1), capital in (0, 1e15], basis points in [0, 1000]. */
     static const struct {
         const char *line;

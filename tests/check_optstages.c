@@ -1050,7 +1050,7 @@ START_TEST(test_optstages__registered)
 }
 END_TEST
 
-/* --- the market of an options run (engine/run.c) ---------------------------- */
+/* --- the market of an options run (run/market.c) ---------------------------- */
 
 /* A store: BTCUSDT and ETHUSDT hourly bars over 2026-01-02 00:00 .. 23:00
  * and one BTC chain row at 09:18 (a snapshot before a 10:00 start). */

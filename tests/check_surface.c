@@ -1,5 +1,5 @@
 /*
- * check_surface.c - the implied-vol surface (engine/surface.c,
+ * check_surface.c - the implied-vol surface (quant/pricing/surface.c,
  * cpo/surface.h): exact reproduction of the points, monotone smiles, linear
  * total variance in T, flat extrapolation, sticky strike, the parametric
  * fit, DVOL scaling without look-ahead, prices, bad inputs, and an

@@ -45,7 +45,7 @@
  * side by parity), bounds per METHODS 2.4, an initial guess per region
  * (low / middle / high price, split at the inflection point s = sqrt(2|x|))
  * refined by third-order Householder steps on a transformed objective,
- * GSL's Brent solver as the fallback (engine/iv.c).  Never a wrong number:
+ * GSL's Brent solver as the fallback (quant/pricing/iv.c).  Never a wrong number:
  * every failure is NaN with a status.
  *
  * Speed (cpo_black76_bench, one core of an AMD EPYC at 2.6 GHz, 10^6

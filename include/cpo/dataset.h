@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "cpo/error.h"
+#include "cpo/hash.h" /* cpo_sha256_file, once declared here */
 #include "cpo/instrument.h"
 
 #ifdef __cplusplus
@@ -198,9 +199,6 @@ int cpo_store_read(cpo_dataset **out, const char *path, cpo_error *err);
 /* Print what a store holds: instruments, date ranges, frequencies, gaps,
  * row counts and sizes on disk, then the provenance table. */
 int cpo_store_info(const char *path, FILE *out, cpo_error *err);
-
-/* Hex SHA-256 of a file's bytes into hex[65]. */
-int cpo_sha256_file(const char *path, char hex[65], cpo_error *err);
 
 #ifdef __cplusplus
 }

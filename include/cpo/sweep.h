@@ -234,7 +234,7 @@ int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
 /* The period of the config's run on m: [*start, *end], end inclusive. */
 void cpo_sweep_period(const cpo_sweep *sw, const cpo_market *m, int64_t *start, int64_t *end);
 
-/* --- the output folder (reports/sweep_out.c) ----------------------------- */
+/* --- the output folder (run/sweep_out.c) --------------------------------- */
 
 /*
  *   leaderboard.csv   one row per point, best first: rank, point, the keys'

@@ -1,5 +1,5 @@
 /*
- * alloc_int.h - private to strategies/alloc: the workspace layout and
+ * alloc_int.h - private to quant/alloc: the workspace layout and
  * shared input checks.
  */
 #ifndef CPO_ALLOC_INT_H

@@ -1,5 +1,5 @@
 /*
- * black76_impl.h - private to engine/black76.c and engine/iv.c: constants
+ * black76_impl.h - private to quant/pricing/black76.c and iv.c: constants
  * and the scalar instance of the kernels of black76_kern.h (functions
  * b76s_exp, b76s_log, b76s_tail, b76s_price, ...).  black76.c makes the
  * vector instance (b76v_*).

@@ -1,0 +1,36 @@
+/*
+ * csvwrite.h - the small writers every CSV file of a run uses: numbers that
+ * read back to the same double, quoted text fields, and a file opened for
+ * writing whose close reports a failed write.  Private to libcpo.
+ */
+#ifndef CPO_CSVWRITE_H
+#define CPO_CSVWRITE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cpo/error.h"
+
+/* Text of a double for CSV: %.17g (reads back to the same double), "nan",
+ * "inf", "-inf"; never "-0". */
+void cpo_fmt_double(char *buf, size_t n, double x);
+
+/* ",<number>" (cpo_fmt_double). */
+void cpo_csv_num(FILE *fp, double x);
+
+/* Quote a field that holds '#' as well (files whose comment lines start
+ * with '#', so that no data line does). */
+#define CPO_CSV_QUOTE_HASH 1
+
+/* A CSV field, in double quotes (inner quotes doubled) when it holds a
+ * comma, a quote or a line break, or '#' with CPO_CSV_QUOTE_HASH. */
+void cpo_csv_text(FILE *fp, const char *s, int flags);
+
+/* fopen(path, "wb"); NULL with CPO_EIO "cannot create: ..." in err. */
+FILE *cpo_csv_create(const char *path, cpo_error *err);
+
+/* fclose; CPO_EIO "cannot write: ..." (the path) if any write or the close
+ * failed.  fp is closed whatever the outcome. */
+int cpo_csv_close(FILE *fp, const char *path, cpo_error *err);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * run_files.c - the files of a run folder that are the engine's result as
+ * it is: ledger.csv, trades.csv, events.csv and, for runs with options,
+ * options.csv, option_trades.csv, explain.csv, explain_by.csv and the
+ * summary's "options" block (cpo/report.h).  Each writer takes the path
+ * it writes (run/run.c gives the .tmp names and renames them when whole).
+ * Numbers %.17g (core/csvwrite.h), times ISO 8601 UTC (bar opens).
+ */
+#include "run_files.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpo/report.h"
+#include "cpo/surface.h"
+#include "cpo/time.h"
+#include "csvwrite.h"
+
+/* The summary's JSON numbers: null where not finite, never -0. */
+static json_t *jreal(double x)
+{
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null();
+}
+
+int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,equity", fp);
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        fprintf(fp, ",%s", cpo_pnl_name((cpo_pnl_line)l));
+    fputs(",gross,net", fp);
+    for (size_t c = 0; c < r->n_ccy; c++)
+        fprintf(fp, ",cash_%s", r->ccy[c]);
+    fputc('\n', fp);
+    char when[40];
+    for (size_t t = 0; t < r->n_steps; t++) {
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        cpo_csv_num(fp, r->equity[t]);
+        for (int l = 0; l < CPO_PNL_COUNT; l++)
+            cpo_csv_num(fp, r->pnl[l][t]);
+        cpo_csv_num(fp, r->gross[t]);
+        cpo_csv_num(fp, r->net[t]);
+        for (size_t c = 0; c < r->n_ccy; c++)
+            cpo_csv_num(fp, r->cash[c * r->n_steps + t]);
+        fputc('\n', fp);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_trades; k++) {
+        const cpo_trade *tr = &r->trades[k];
+        cpo_time_format(tr->ts, when, sizeof when);
+        fputs(when, fp);
+        fputc(',', fp);
+        cpo_csv_text(fp, tr->instr < r->n_instr ? r->instr[tr->instr].symbol : "?", 0);
+        cpo_csv_num(fp, tr->qty);
+        cpo_csv_num(fp, tr->px);
+        cpo_csv_num(fp, tr->ref_px);
+        cpo_csv_num(fp, tr->fee);
+        cpo_csv_num(fp, tr->slippage);
+        fprintf(fp, ",%d\n", tr->liquidation ? 1 : 0);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+static const char *event_kind(int k)
+{
+    switch (k) {
+    case CPO_EVENT_LIQUIDATION: return "liquidation";
+    case CPO_EVENT_CAPPED: return "capped";
+    case CPO_EVENT_NO_PRICE: return "no_price";
+    case CPO_EVENT_MARGIN: return "margin";
+    case CPO_EVENT_OPTION: return "option";
+    default: return "other";
+    }
+}
+
+int cpo_result_write_events_csv(const cpo_result *r, const char *path, cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,symbol,kind,value,message\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_events; k++) {
+        const cpo_event *ev = &r->events[k];
+        cpo_time_format(ev->ts, when, sizeof when);
+        fputs(when, fp);
+        fputc(',', fp);
+        cpo_csv_text(fp, ev->instr >= 0 && (size_t)ev->instr < r->n_instr ? r->instr[ev->instr].symbol : "", 0);
+        fprintf(fp, ",%s", event_kind(ev->kind));
+        cpo_csv_num(fp, ev->value);
+        fputc(',', fp);
+        cpo_csv_text(fp, ev->msg, 0);
+        fputc('\n', fp);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+const char *cpo_opt_file_name(cpo_opt_file f)
+{
+    static const char *const names[CPO_OPT_FILE_COUNT] = {"options.csv", "option_trades.csv",
+                                                          "explain.csv", "explain_by.csv"};
+    return (unsigned)f < CPO_OPT_FILE_COUNT ? names[f] : NULL;
+}
+
+int cpo_run_has_options(const cpo_result *r)
+{
+    return r->greek[CPO_GREEK_DELTA] != NULL || r->wf[CPO_WF_TIME] != NULL ||
+           r->explain_flag != NULL || r->n_opt_rows > 0 || r->n_opt_trades > 0;
+}
+
+static const char *opt_source(int s)
+{
+    switch (s) {
+    case CPO_OPT_SRC_CHAIN: return "chain";
+    case CPO_OPT_SRC_SURFACE: return "surface";
+    case CPO_OPT_SRC_SETTLE: return "settle";
+    default: return "none";
+    }
+}
+
+/* The stage that opened a position: "<role>.<name>" of spec->stages[tag]
+ * (its config section), with "#<tag>" when another stage has the same. */
+static void stage_of(char *buf, size_t n, const cpo_run_spec *spec, uint32_t tag)
+{
+    if (!spec || tag >= spec->n_stages || !spec->stages[tag].def) {
+        snprintf(buf, n, "stage%u", (unsigned)tag);
+        return;
+    }
+    const cpo_stage_def *d = spec->stages[tag].def;
+    int dup = 0;
+    for (size_t k = 0; k < spec->n_stages; k++) {
+        const cpo_stage_def *e = spec->stages[k].def;
+        if (k != tag && e && e->role == d->role && !strcmp(e->name, d->name))
+            dup = 1;
+    }
+    if (dup)
+        snprintf(buf, n, "%s.%s#%u", cpo_role_name(d->role), d->name, (unsigned)tag);
+    else
+        snprintf(buf, n, "%s.%s", cpo_role_name(d->role), d->name);
+}
+
+static double col_at(const double *c, size_t t)
+{
+    return c ? c[t] : NAN;
+}
+
+/* name, underlying, expiry, strike, right, tag, stage */
+static void put_key(FILE *fp, const char *name, const cpo_option_key *k, uint32_t tag,
+                    const cpo_run_spec *spec)
+{
+    char b[128];
+    fputc(',', fp);
+    cpo_csv_text(fp, name, 0);
+    fputc(',', fp);
+    cpo_csv_text(fp, k->underlying, 0);
+    cpo_time_format(k->expiry_ms, b, sizeof b);
+    fprintf(fp, ",%s", b);
+    cpo_csv_num(fp, k->strike);
+    fprintf(fp, ",%s,%u,", cpo_right_name((cpo_right)k->right), (unsigned)tag);
+    stage_of(b, sizeof b, spec, tag);
+    cpo_csv_text(fp, b, 0);
+}
+
+static int write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                          cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,source,index,fwd,vol,"
+          "t_years,coin_price,coin_delta,coin_gamma,coin_vega,coin_theta,coin_vanna,coin_volga,"
+          "coin_rho,coin_delta_account,rate,value_coin,value_usd,mtm_coin",
+          fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",flagged,settled\n", fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_opt_rows; k++) {
+        const cpo_option_row *o = &r->opt_rows[k];
+        const cpo_option_quote *q = &o->quote;
+        const cpo_black76_coin *c = &q->coin;
+        cpo_time_format(o->ts, when, sizeof when);
+        fprintf(fp, "%s,%zu", when, o->step);
+        put_key(fp, o->name, &o->key, o->tag, spec);
+        cpo_csv_num(fp, o->qty);
+        fprintf(fp, ",%s", opt_source(q->source));
+        const double v[] = {q->index, q->fwd,   q->vol,   q->t_years, c->price,
+                            c->delta, c->gamma, c->vega,  c->theta,   c->vanna,
+                            c->volga, c->rho,   c->delta_account,     o->rate,
+                            o->value_coin, o->value_coin * o->rate,   o->mtm_coin};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            cpo_csv_num(fp, v[i]);
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            cpo_csv_num(fp, o->greek_coin[g]);
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            cpo_csv_num(fp, o->wf_coin[w]);
+        fprintf(fp, ",%d,%d\n", o->flagged ? 1 : 0, o->settled ? 1 : 0);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                            cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
+          "index,settlement\n",
+          fp);
+    char when[40];
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        cpo_time_format(tr->ts, when, sizeof when);
+        fprintf(fp, "%s,%zu", when, tr->step);
+        put_key(fp, tr->name, &tr->key, tr->tag, spec);
+        const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+            cpo_csv_num(fp, v[i]);
+        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+static int write_explain(const cpo_result *r, const char *path, cpo_error *err)
+{
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp)
+        return err->code;
+    fputs("ts,options", fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",flag\n", fp);
+    char when[40];
+    for (size_t t = 0; t < r->n_steps; t++) {
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        cpo_csv_num(fp, col_at(r->pnl[CPO_PNL_OPTIONS], t));
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            cpo_csv_num(fp, col_at(r->greek[g], t));
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            cpo_csv_num(fp, col_at(r->wf[w], t));
+        fprintf(fp, ",%d\n", r->explain_flag && r->explain_flag[t] ? 1 : 0);
+    }
+    return cpo_csv_close(fp, path, err);
+}
+
+/* explain_by.csv: the value columns after kind, by, key. */
+enum { XB_OPTIONS = 0, XB_GREEK = 1, XB_WF = XB_GREEK + CPO_GREEK_COUNT,
+       XB_ROWS = XB_WF + CPO_WF_COUNT, XB_COUNT };
+
+enum { BY_UNDERLYING = 0, BY_EXPIRY, BY_STRATEGY, BY_COUNT };
+
+typedef struct xb_item {
+    int64_t num;      /* ordering: expiry ms, tag; 0 by underlying */
+    size_t row;       /* index into opt_rows (ties: row order) */
+    char key[80];
+} xb_item;
+
+static int xb_cmp(const void *pa, const void *pb)
+{
+    const xb_item *a = pa, *b = pb;
+    if (a->num != b->num)
+        return a->num < b->num ? -1 : 1;
+    int c = strcmp(a->key, b->key);
+    if (c)
+        return c;
+    return a->row < b->row ? -1 : a->row > b->row;
+}
+
+static void xb_row(FILE *fp, const char *kind, const char *by, const char *key, const double *v)
+{
+    fprintf(fp, "%s,%s,", kind, by);
+    cpo_csv_text(fp, key, 0);
+    for (int c = 0; c < XB_COUNT; c++)
+        cpo_csv_num(fp, v[c]);
+    fputc('\n', fp);
+}
+
+/* The row's terms in the reporting currency, added to v. */
+static void xb_add(double *v, const cpo_option_row *o)
+{
+    v[XB_OPTIONS] += o->mtm_coin * o->rate;
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        v[XB_GREEK + g] += o->greek_coin[g] * o->rate;
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        v[XB_WF + w] += o->wf_coin[w] * o->rate;
+    v[XB_ROWS] += 1.0;
+}
+
+static int write_explain_by(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+                            cpo_error *err)
+{
+    size_t n = r->n_opt_rows;
+    xb_item *it = malloc((n ? n : 1) * sizeof *it);
+    if (!it)
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    FILE *fp = cpo_csv_create(path, err);
+    if (!fp) {
+        free(it);
+        return err->code;
+    }
+    fputs("kind,by,key,options", fp);
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        fprintf(fp, ",%s", cpo_wf_name((cpo_wf_line)w));
+    fputs(",rows\n", fp);
+    /* The run's totals, from the per-step lines. */
+    double total[XB_COUNT] = {0};
+    for (size_t t = 0; t < r->n_steps; t++) {
+        total[XB_OPTIONS] += col_at(r->pnl[CPO_PNL_OPTIONS], t);
+        for (int g = 0; g < CPO_GREEK_COUNT; g++)
+            total[XB_GREEK + g] += col_at(r->greek[g], t);
+        for (int w = 0; w < CPO_WF_COUNT; w++)
+            total[XB_WF + w] += col_at(r->wf[w], t);
+    }
+    total[XB_ROWS] = (double)n;
+    static const char *const by_name[BY_COUNT] = {"underlying", "expiry", "strategy"};
+    for (int b = 0; b < BY_COUNT; b++) {
+        for (size_t k = 0; k < n; k++) {
+            const cpo_option_row *o = &r->opt_rows[k];
+            xb_item *x = &it[k];
+            x->row = k;
+            switch (b) {
+            case BY_UNDERLYING:
+                x->num = 0;
+                snprintf(x->key, sizeof x->key, "%s", o->key.underlying);
+                break;
+            case BY_EXPIRY:
+                x->num = o->key.expiry_ms;
+                cpo_time_format(o->key.expiry_ms, x->key, sizeof x->key);
+                break;
+            default:
+                x->num = (int64_t)o->tag;
+                stage_of(x->key, sizeof x->key, spec, o->tag);
+                break;
+            }
+        }
+        qsort(it, n, sizeof *it, xb_cmp);
+        double sum[XB_COUNT] = {0};
+        for (size_t k = 0; k < n;) {
+            double v[XB_COUNT] = {0};
+            size_t e = k;
+            for (; e < n && it[e].num == it[k].num && !strcmp(it[e].key, it[k].key); e++)
+                xb_add(v, &r->opt_rows[it[e].row]);
+            xb_row(fp, "part", by_name[b], it[k].key, v);
+            for (int c = 0; c < XB_COUNT; c++)
+                sum[c] += v[c];
+            k = e;
+        }
+        double res[XB_COUNT];
+        for (int c = 0; c < XB_COUNT; c++)
+            res[c] = total[c] - sum[c];
+        xb_row(fp, "total", by_name[b], "total", total);
+        xb_row(fp, "sum_of_parts", by_name[b], "sum_of_parts", sum);
+        xb_row(fp, "residual", by_name[b], "residual", res);
+    }
+    free(it);
+    return cpo_csv_close(fp, path, err);
+}
+
+int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
+                          const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err)
+{
+    int rc;
+    if ((rc = write_opt_rows(r, spec, paths[CPO_OPT_FILE_POSITIONS], err)) ||
+        (rc = write_opt_trades(r, spec, paths[CPO_OPT_FILE_TRADES], err)) ||
+        (rc = write_explain(r, paths[CPO_OPT_FILE_EXPLAIN], err)) ||
+        (rc = write_explain_by(r, spec, paths[CPO_OPT_FILE_EXPLAIN_BY], err)))
+        return rc;
+    return 0;
+}
+
+json_t *cpo_run_options_json(const cpo_result *r)
+{
+    if (!cpo_run_has_options(r))
+        return NULL;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    double opt = 0.0, greek[CPO_GREEK_COUNT] = {0}, wf[CPO_WF_COUNT] = {0};
+    double gap_g = 0.0, gap_w = 0.0;
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double line = col_at(r->pnl[CPO_PNL_OPTIONS], t), sg = 0.0, sw = 0.0;
+        opt += line;
+        for (int g = 0; g < CPO_GREEK_COUNT; g++) {
+            greek[g] += col_at(r->greek[g], t);
+            sg += col_at(r->greek[g], t);
+        }
+        for (int w = 0; w < CPO_WF_COUNT; w++) {
+            wf[w] += col_at(r->wf[w], t);
+            sw += col_at(r->wf[w], t);
+        }
+        double scale = fmax(fabs(r->equity[t]), 1.0);
+        double eg = fabs(sg - line) / scale, ew = fabs(sw - line) / scale;
+        if (!(eg <= gap_g)) /* NaN counts */
+            gap_g = eg;
+        if (!(ew <= gap_w))
+            gap_w = ew;
+    }
+    size_t fills = 0, settles = 0;
+    for (size_t k = 0; k < r->n_opt_trades; k++)
+        if (r->opt_trades[k].settlement)
+            settles++;
+        else
+            fills++;
+    json_object_set_new(o, "surface_mode", json_string(cpo_surface_mode_name(r->surface_mode)));
+    json_object_set_new(o, "chain_marks", json_integer((json_int_t)r->n_chain_marks));
+    json_object_set_new(o, "surface_marks", json_integer((json_int_t)r->n_surface_marks));
+    json_object_set_new(o, "flagged_steps", json_integer((json_int_t)r->n_explain_flagged));
+    json_object_set_new(o, "positions", json_integer((json_int_t)r->n_opt_rows));
+    json_object_set_new(o, "trades", json_integer((json_int_t)fills));
+    json_object_set_new(o, "settlements", json_integer((json_int_t)settles));
+    json_object_set_new(o, "options", jreal(opt));
+    json_t *jg = json_object(), *jw = json_object();
+    for (int g = 0; g < CPO_GREEK_COUNT; g++)
+        json_object_set_new(jg, cpo_greek_name((cpo_greek_line)g), jreal(greek[g]));
+    for (int w = 0; w < CPO_WF_COUNT; w++)
+        json_object_set_new(jw, cpo_wf_name((cpo_wf_line)w), jreal(wf[w]));
+    json_object_set_new(o, "greek", jg);
+    json_object_set_new(o, "waterfall", jw);
+    json_object_set_new(o, "explain_gap", jreal(gap_g));
+    json_object_set_new(o, "waterfall_gap", jreal(gap_w));
+    return o;
+}
+
