@@ -36,6 +36,12 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
     fputs(",gross,net", fp);
     for (size_t c = 0; c < r->n_ccy; c++)
         fprintf(fp, ",cash_%s", r->ccy[c]);
+    /* Margined pools: initial and maintenance margin, margin balance and
+     * their ratio (maintenance / balance: 1 is liquidation), per currency. */
+    for (size_t c = 0; r->im && c < r->n_ccy; c++)
+        if (r->margin_ccy[c])
+            fprintf(fp, ",im_%s,mm_%s,margin_balance_%s,margin_ratio_%s", r->ccy[c], r->ccy[c],
+                    r->ccy[c], r->ccy[c]);
     fputc('\n', fp);
     char when[40];
     for (size_t t = 0; t < r->n_steps; t++) {
@@ -48,6 +54,15 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
         cpo_csv_num(fp, r->net[t]);
         for (size_t c = 0; c < r->n_ccy; c++)
             cpo_csv_num(fp, r->cash[c * r->n_steps + t]);
+        for (size_t c = 0; r->im && c < r->n_ccy; c++) {
+            if (!r->margin_ccy[c])
+                continue;
+            size_t k = c * r->n_steps + t;
+            cpo_csv_num(fp, r->im[k]);
+            cpo_csv_num(fp, r->mm[k]);
+            cpo_csv_num(fp, r->mb[k]);
+            cpo_csv_num(fp, r->mb[k] > 0.0 ? r->mm[k] / r->mb[k] : r->mm[k] > 0.0 ? INFINITY : 0.0);
+        }
         fputc('\n', fp);
     }
     return cpo_csv_close(fp, path, err);
@@ -84,6 +99,8 @@ static const char *event_kind(int k)
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
     case CPO_EVENT_OPTION: return "option";
+    case CPO_EVENT_MARGIN_CALL: return "margin_call";
+    case CPO_EVENT_RUIN: return "ruin";
     default: return "other";
     }
 }
@@ -223,7 +240,7 @@ static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const
     if (!fp)
         return err->code;
     fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
-          "index,settlement\n",
+          "index,settlement,liquidation\n",
           fp);
     char when[40];
     for (size_t k = 0; k < r->n_opt_trades; k++) {
@@ -234,7 +251,7 @@ static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const
         const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
             cpo_csv_num(fp, v[i]);
-        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+        fprintf(fp, ",%d,%d\n", tr->settlement ? 1 : 0, tr->liquidation ? 1 : 0);
     }
     return cpo_csv_close(fp, path, err);
 }
