@@ -84,27 +84,6 @@ void cpo_margin_spec_init(cpo_margin_spec *m)
 
 /* --- setup ----------------------------------------------------------------- */
 
-/* The bracket table of instrument i: the symbol itself, else a table
- * whose symbol has the same base and quote and settlement ("BTCUSDT" for
- * "BTCUSDT-PERP"); NULL if none. */
-static const cpo_brackets *find_table(const engine *e, size_t i)
-{
-    const cpo_margin_spec *mg = e->mg;
-    const cpo_instrument *in = &e->m->instr[i];
-    for (size_t k = 0; k < mg->n_brackets; k++)
-        if (!strcmp(mg->brackets[k].symbol, in->symbol))
-            return &mg->brackets[k];
-    char b1[CPO_CCY_MAX], q1[CPO_CCY_MAX];
-    cpo_symbol_split(in->symbol, "", b1, q1);
-    for (size_t k = 0; k < mg->n_brackets; k++) {
-        char b2[CPO_CCY_MAX], q2[CPO_CCY_MAX];
-        cpo_symbol_split(mg->brackets[k].symbol, "", b2, q2);
-        if (!strcmp(b1, b2) && !strcmp(q1, q2) && mg->brackets[k].inverse == (int)e->inv[i])
-            return &mg->brackets[k];
-    }
-    return NULL;
-}
-
 static int any_finite(const double *c, size_t n)
 {
     for (size_t t = 0; c && t < n; t++)
@@ -173,7 +152,8 @@ int eng_margin_setup(engine *e)
             e->r->margin_model[i] = CPO_MARGIN_MODEL_DERIBIT;
         } else {
             e->model[i] = ENG_MODEL_BINANCE;
-            const cpo_brackets *t = find_table(e, i);
+            const cpo_brackets *t = cpo_brackets_find(e->mg->brackets, e->mg->n_brackets,
+                                                      in->symbol, e->inv[i]);
             e->brk[i] = t ? t : &e->flat[e->inv[i]];
             e->r->margin_model[i] = t ? CPO_MARGIN_MODEL_BRACKETS : CPO_MARGIN_MODEL_FLAT;
             double lev = 1.0 / e->imr[i];

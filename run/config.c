@@ -1595,6 +1595,38 @@ static int check_benchmark(const cpo_config *cfg, const cpo_dataset *ds, cpo_err
                          w ? list : "none in this store");
 }
 
+static long key_line(const cpo_config *cfg, const char *section, const char *key,
+                     const char *fallback);
+
+/* The leverage of [costs] against the first bracket of every margined
+ * instrument of the run that has a table ([margin] brackets). */
+static int check_leverage(const cpo_config *cfg, const cpo_dataset *ds, const long *from,
+                          size_t n_from, cpo_error *err)
+{
+    const cpo_margin_spec *m = &cfg->run.margin;
+    size_t n = from ? n_from : ds->n_instr;
+    for (size_t k = 0; k < n && m->n_brackets; k++) {
+        const cpo_instrument *in = &ds->instr[from ? (size_t)from[k] : k];
+        if (in->kind != CPO_KIND_PERP && in->kind != CPO_KIND_FUTURE)
+            continue;
+        const cpo_brackets *t = cpo_brackets_find(m->brackets, m->n_brackets, in->symbol,
+                                                  in->settle == CPO_SETTLE_INVERSE);
+        double lev = 1.0 / cfg->run.costs.kind[in->kind].imr;
+        if (!t || lev <= t->b[0].max_leverage * (1.0 + 1e-12))
+            continue;
+        long line = key_line(cfg, "costs", "perp_leverage", 0);
+        if (!line)
+            line = key_line(cfg, "costs", "perp_imr", 0);
+        if (!line)
+            line = key_line(cfg, "margin", "brackets", 0);
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                             "%s: leverage %.10g is above the %.10g its leverage brackets allow "
+                             "(expected perp_leverage <= %.10g)",
+                             in->symbol, lev, t->b[0].max_leverage, t->b[0].max_leverage);
+    }
+    return 0;
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
@@ -1607,7 +1639,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
     if ((rc = check_benchmark(cfg, ds, err)))
         return rc;
     if (!cfg->n_universe)
-        return 0;
+        return check_leverage(cfg, ds, NULL, 0, err);
     /* The universe, then the options' index instruments not in it. */
     size_t cap = cfg->n_universe + (o->enabled ? o->n_underlyings : 0);
     char **out = calloc(cap, sizeof *out);
@@ -1681,6 +1713,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
             goto cleanup;
         }
     }
+    rc = check_leverage(cfg, ds, from, k, err);
 cleanup:
     free(from);
     if (rc) {

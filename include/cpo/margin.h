@@ -73,6 +73,12 @@ typedef struct cpo_brackets {
  */
 int cpo_brackets_check(const cpo_brackets *t, size_t *bad, char *why, size_t why_len);
 
+/* The table of a symbol among n: the symbol itself, else one whose symbol
+ * has the same base and quote (cpo_symbol_split) and settlement ("BTCUSDT"
+ * serves "BTCUSDT-PERP"); NULL if none. */
+const cpo_brackets *cpo_brackets_find(const cpo_brackets *t, size_t n, const char *symbol,
+                                      int inverse);
+
 /* The bracket of a notional (>= 0): the last one if it is beyond every
  * cap.  t->n must be > 0. */
 const cpo_bracket *cpo_bracket_for(const cpo_brackets *t, double notional);

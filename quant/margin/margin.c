@@ -78,6 +78,23 @@ int cpo_brackets_check(const cpo_brackets *t, size_t *bad, char *why, size_t why
     return 0;
 }
 
+const cpo_brackets *cpo_brackets_find(const cpo_brackets *t, size_t n, const char *symbol,
+                                      int inverse)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(t[k].symbol, symbol))
+            return &t[k];
+    char b1[CPO_CCY_MAX], q1[CPO_CCY_MAX];
+    cpo_symbol_split(symbol, "", b1, q1);
+    for (size_t k = 0; k < n; k++) {
+        char b2[CPO_CCY_MAX], q2[CPO_CCY_MAX];
+        cpo_symbol_split(t[k].symbol, "", b2, q2);
+        if (!strcmp(b1, b2) && !strcmp(q1, q2) && t[k].inverse == inverse)
+            return &t[k];
+    }
+    return NULL;
+}
+
 const cpo_bracket *cpo_bracket_for(const cpo_brackets *t, double notional)
 {
     for (size_t k = 0; k + 1 < t->n; k++)
