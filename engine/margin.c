@@ -241,6 +241,7 @@ static void pos_margin(const engine *e, size_t i, double q, double px, double *i
 
 typedef struct pool_st {
     double mb, im, mm;
+    double upnl; /* cross margined positions' unrealised P&L (in mb) */
 } pool_st;
 
 /* The price of instrument i for a pool computation: px for `ovr`, else
@@ -340,7 +341,7 @@ static void pool_state(const engine *e, int c, int cross, long ovr, double ovr_p
 {
     const cpo_costs *costs = &e->spec->costs;
     p->mb = e->cash[c];
-    p->im = p->mm = 0.0;
+    p->im = p->mm = p->upnl = 0.0;
     int pm_done = 0;
     pool_options(e, c, p, extra, ovr, ovr_px, &pm_done);
     for (size_t i = 0; i < e->n; i++) {
@@ -369,7 +370,9 @@ static void pool_state(const engine *e, int c, int cross, long ovr, double ovr_p
             }
             continue;
         }
-        p->mb += upnl_at(e, i, e->q[i], px);
+        double u = upnl_at(e, i, e->q[i], px);
+        p->mb += u;
+        p->upnl += u;
         if (pm_done && e->inv[i])
             continue;
         p->im += im;
@@ -382,6 +385,16 @@ double eng_free(const engine *e, int c)
     pool_st p;
     pool_state(e, c, 1, -1, 0.0, NULL, &p);
     return p.mb - p.im;
+}
+
+/* What spot purchases may spend: the free collateral less the margined
+ * positions' unrealised profit, which is collateral but not cash (Binance
+ * lets no unrealised profit leave the futures wallet): never a loan. */
+static double spot_room(const engine *e, int c)
+{
+    pool_st p;
+    pool_state(e, c, 1, -1, 0.0, NULL, &p);
+    return p.mb - p.im - fmax(p.upnl, 0.0);
 }
 
 /* --- orders ------------------------------------------------------------------ */
@@ -440,7 +453,7 @@ double eng_order_room(engine *e, size_t i, double d, double px, double fee_per, 
                 return 0.0;
         }
     }
-    double avail = eng_free(e, e->ccy[i]);
+    double avail = !e->perp[i] && d > 0 ? spot_room(e, e->ccy[i]) : eng_free(e, e->ccy[i]);
     double need = need_of(e, i, d, px, fee_per);
     if (need <= avail)
         return d;

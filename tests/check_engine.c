@@ -723,11 +723,11 @@ END_TEST
 
 START_TEST(test_engine_margin__unrealised_pnl_is_available)
 {
-    /* Short 5 perp at 100 with initial margin 100% (500 of the 1000 cash).
-     * The perp falls to 50: the short's unrealised gain of 250 counts as
-     * available (cross-margin available balance = 1000 + 250 - 500 =
-     * 750), so a spot buy of 12 at 50 = 600 fills whole; counting the
-     * wallet alone (500) would cut it to 10. */
+    /* Short 5 perp at 100, imr 1, cross.  The perp falls to 50: the
+     * short's initial margin at the mark is 5 x 50 = 250, so the wallet's
+     * 1000 less it leaves 750 for spot (its unrealised gain of 250 is
+     * collateral for margined orders, not cash): a spot buy of 12 at 50 =
+     * 600 fills whole. */
     fixture f;
     fx_init(&f);
     size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
@@ -823,6 +823,31 @@ START_TEST(test_engine_margin__cross_wick_at_the_liquidation_price)
     ck_assert_int_eq(r->mark_source[p], CPO_MARK_SRC_WICK);
     (void)sp;
     check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Unrealised profit margins derivatives but pays for no spot: cash 1000,
+ * short 20 perp at 100 (imr 0.1: IM at the mark), the perp falls to 50:
+ * +1000 unrealised, IM 20 x 50 x 0.1 = 100.  A spot buy of 30 at 50 =
+ * 1500 is cut to 1000 - 100 = 900 / 50 = 18 coins (the free collateral,
+ * 1900, would have lent it the gain). */
+START_TEST(test_engine_margin__unrealised_profit_is_not_cash)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[4][4] = {{100, 100, 100, 100}, {100, 100, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    static const double ps[4][4] = {{50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 4, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 4, 0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    fx_run(&f, "0,1", "0:PUSDT-PERP:-20,1:SUSDT:30", 0);
+    ck_assert_double_eq_tol(f.r->final_qty[sp], 18.0, 1e-9);
+    for (size_t t = 0; t < f.r->n_steps; t++)
+        ck_assert_msg(f.r->cash[t] >= -1e-9, "cash[%zu] = %.17g", t, f.r->cash[t]);
+    check_identity(f.r, 1000.0, 1e-12);
     fx_fini(&f);
 }
 END_TEST
@@ -1053,6 +1078,7 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__cross_pool_liquidated_at_the_close);
     tcase_add_test(tc, test_engine_margin__cross_wick_at_the_liquidation_price);
     tcase_add_test(tc, test_engine_margin__isolated_gain_funds_nothing);
+    tcase_add_test(tc, test_engine_margin__unrealised_profit_is_not_cash);
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
