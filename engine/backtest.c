@@ -70,6 +70,13 @@ const char *cpo_greek_name(cpo_greek_line g)
     return (unsigned)g < CPO_GREEK_COUNT ? names[g] : "?";
 }
 
+const char *cpo_book_greek_name(cpo_book_greek g)
+{
+    static const char *const names[CPO_BG_COUNT] = {"delta", "delta_usd", "gamma", "vega",
+                                                    "theta", "vanna", "volga"};
+    return (unsigned)g < CPO_BG_COUNT ? names[g] : "?";
+}
+
 const char *cpo_wf_name(cpo_wf_line w)
 {
     static const char *const names[CPO_WF_COUNT] = {"wf_time", "wf_underlying", "wf_vol",
@@ -118,6 +125,7 @@ void cpo_result_free(cpo_result *r)
     free(r->mb);
     free(r->mark_source);
     free(r->margin_model);
+    free(r->book_greek);
     free(r);
 }
 
@@ -555,6 +563,84 @@ static double equity_now(const engine *e)
     return s;
 }
 
+/* --- exposures and Greeks --------------------------------------------------- */
+
+/* The coin currency of a linear instrument's base, or -1. */
+static long base_ccy(const engine *e, size_t i)
+{
+    const cpo_instrument *in = &e->m->instr[i];
+    for (size_t c = 1; c < e->n_ccy; c++)
+        if (!strcmp(in->base, e->ccy_name[c]))
+            return (long)c;
+    return -1;
+}
+
+/* The book's Greeks on option underlying u (cpo_book_greek), at the marks. */
+static void book_greeks(const engine *e, size_t u, double *g)
+{
+    int c = e->opt_ccy[u];
+    double I = e->rate[c];
+    for (int k = 0; k < CPO_BG_COUNT; k++)
+        g[k] = 0.0;
+    /* Coins: the balance and what settles in the coin (an inverse
+     * contract's USD value is fixed: N cs / I coins held against it), and
+     * linear instruments on the coin. */
+    double d = e->cash[c];
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->q[i] == 0.0 || !isfinite(e->mk[i]))
+            continue;
+        if (e->ccy[i] == c) {
+            d += value_of(e, i, e->mk[i]);
+            if (e->inv[i] && e->perp[i])
+                d += e->q[i] * e->cs[i] / e->mk[i];
+        } else if (!e->inv[i] && base_ccy(e, i) == c) {
+            d += e->q[i] * e->cs[i];
+        }
+    }
+    /* Options: USD value c I of q contracts; dI: q (c + I dc/dI). */
+    for (size_t k = 0; k < ob_npos(e->ob); k++) {
+        size_t uu;
+        int hq;
+        const cpo_option_pos *o = ob_pos(e->ob, k, &uu, &hq);
+        const cpo_black76_coin *x = &o->quote.coin;
+        if (uu != u || !hq || o->qty == 0.0 || !isfinite(x->price))
+            continue;
+        double q = o->qty, Ii = o->quote.index;
+        if (!(Ii > 0.0))
+            continue;
+        d += q * (x->price + Ii * x->delta);
+        g[CPO_BG_GAMMA] += q * (2.0 * x->delta + Ii * x->gamma) * Ii * 0.01;
+        g[CPO_BG_VEGA] += q * x->vega * Ii * 0.01;
+        g[CPO_BG_THETA] += q * x->theta * Ii / 365.0;
+        g[CPO_BG_VANNA] += q * (x->vega + Ii * x->vanna) * 0.01;
+        g[CPO_BG_VOLGA] += q * x->volga * Ii * 1e-4;
+    }
+    g[CPO_BG_DELTA] = d;
+    g[CPO_BG_DELTA_USD] = d * I;
+}
+
+/* What gross and net leave out of the instruments' exposures: the coin
+ * balances (their USD value) and the options' delta-adjusted notional. */
+static void extra_exposure(const engine *e, double *gross, double *net)
+{
+    for (size_t c = 1; c < e->n_ccy; c++) {
+        double x = e->cash[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+        *gross += fabs(x);
+        *net += x;
+    }
+    for (size_t k = 0; e->ob && k < ob_npos(e->ob); k++) {
+        size_t u;
+        int hq;
+        const cpo_option_pos *o = ob_pos(e->ob, k, &u, &hq);
+        const cpo_black76_coin *c = &o->quote.coin;
+        double I = o->quote.index, x = o->qty * (c->price + I * c->delta) * I;
+        if (hq && isfinite(x)) {
+            *gross += fabs(x);
+            *net += x;
+        }
+    }
+}
+
 /* --- setup ---------------------------------------------------------------- */
 
 static int ccy_index(engine *e, const char *name)
@@ -778,6 +864,10 @@ static int alloc_result(engine *e, size_t steps)
             ok = ok && (r->wf[w] = calloc(s, sizeof(double))) != NULL;
         ok = ok && (r->explain_flag = calloc(s, 1)) != NULL;
         r->surface_mode = e->spec->options.surface_mode;
+        r->n_bg_und = e->spec->options.n_underlyings;
+        for (size_t u = 0; u < r->n_bg_und && u < CPO_OPT_MAX_UNDERLYINGS; u++)
+            snprintf(r->bg_und[u], sizeof r->bg_und[u], "%s", e->spec->options.underlying[u]);
+        ok = ok && (r->book_greek = calloc(r->n_bg_und * CPO_BG_COUNT * s, sizeof(double))) != NULL;
     }
     if (!ok)
         return nomem(e);
@@ -1138,12 +1228,19 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         double rel = fabs(e.line[CPO_PNL_RESIDUAL]) / fmax(fabs(eq), 1.0);
         if (rel > r->max_rel_residual)
             r->max_rel_residual = rel;
+        extra_exposure(&e, &gross, &net);
         r->ts[row] = ts;
         r->equity[row] = eq;
         r->gross[row] = eq != 0.0 ? gross / eq : NAN;
         r->net[row] = eq != 0.0 ? net / eq : NAN;
         for (int l = 0; l < CPO_PNL_COUNT; l++)
             r->pnl[l][row] = e.line[l];
+        for (size_t u = 0; e.ob && u < r->n_bg_und; u++) {
+            double bg[CPO_BG_COUNT];
+            book_greeks(&e, u, bg);
+            for (int k = 0; k < CPO_BG_COUNT; k++)
+                r->book_greek[(u * CPO_BG_COUNT + (size_t)k) * steps + row] = bg[k];
+        }
         if (e.ob) {
             double g[CPO_GREEK_COUNT], w[CPO_WF_COUNT];
             int flag = 0;
@@ -1199,7 +1296,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     memcpy(r->final_qty, e.q, e.n * sizeof *e.q);
     if (e.ob) {
         ob_take(e.ob, r);
-        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks);
+        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks, &r->n_quote_waits);
     }
     teardown(&e);
     *out = r;

@@ -77,7 +77,8 @@ size_t ob_positions(optbook *b, const cpo_option_pos **pos);
 
 /* Hand the rows and trades to the result (the book forgets them). */
 void ob_take(optbook *b, cpo_result *r);
-void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks);
+/* Position-steps by price source; order-fills put off for a stale quote. */
+void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks, size_t *waits);
 
 /* "BTC-27MAR26-90000-C" */
 void ob_name(const cpo_option_key *k, char *buf, size_t n);

@@ -39,8 +39,9 @@ static const char *const margin_keys =
     "mode, brackets, options_margin, liquidation_price, liquidation_fee, "
     "deribit_future_liquidation_fee, deribit_option_liquidation_fee, margin_call";
 static const char *const options_keys =
-    "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, fee_cap, "
-    "delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions";
+    "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
+    "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
+    "max_quote_age";
 
 #define MAX_STAGES (CPO_ROLE_COUNT * 4)
 
@@ -951,8 +952,9 @@ static int set_option(loader *L, const cpo_config_key *k)
     cpo_option_spec *o = &L->cfg->run.options;
     const char *key = k->key, *v = k->value;
     int is_index = !strncmp(key, "index.", 6), is_dvol = !strncmp(key, "dvol.", 5);
-    if (is_index || is_dvol) {
-        const char *coin = key + (is_index ? 6 : 5);
+    int is_deliv = !strncmp(key, "delivery.", 9);
+    if (is_index || is_dvol || is_deliv) {
+        const char *coin = key + (is_index ? 6 : is_dvol ? 5 : 9);
         long u = opt_underlying(o, coin);
         if (u < 0) {
             char list[CPO_OPT_MAX_UNDERLYINGS * CPO_CCY_MAX + 8];
@@ -960,17 +962,20 @@ static int set_option(loader *L, const cpo_config_key *k)
             return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                  "%s is for %s, which is not in underlyings (expected %s.COIN "
                                  "for a coin of: %s)",
-                                 key, coin[0] ? coin : "no coin", is_index ? "index" : "dvol",
-                                 list);
+                                 key, coin[0] ? coin : "no coin",
+                                 is_index ? "index" : is_dvol ? "dvol" : "delivery", list);
         }
         if (!symbol_ok(v))
-            return bad_value(L, k, is_index ? "the symbol of an instrument of the store, like "
+            return bad_value(L, k, !is_dvol ? "the symbol of an instrument of the store, like "
                                               "BTCUSDT"
                                             : "the name of a volatility index of the store, "
                                               "like BTC-DVOL");
-        snprintf(is_index ? o->index[u] : o->dvol[u], CPO_SYMBOL_MAX, "%s", v);
+        snprintf(is_index ? o->index[u] : is_dvol ? o->dvol[u] : o->delivery[u], CPO_SYMBOL_MAX,
+                 "%s", v);
         return 0;
     }
+    if (!strcmp(key, "max_quote_age"))
+        return get_duration(L, k, 0, &o->max_quote_age_ms);
     if (!strcmp(key, "surface")) {
         cpo_surface_mode m;
         if (cpo_surface_mode_parse(v, &m, NULL))

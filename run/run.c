@@ -179,6 +179,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
         json_object_set_new(e, "underlying", json_string(s->underlying[k]));
         json_object_set_new(e, "index", json_string(s->index[k]));
         json_object_set_new(e, "dvol", json_string(s->dvol[k]));
+        json_object_set_new(e, "delivery", json_string(s->delivery[k][0] ? s->delivery[k]
+                                                                        : s->index[k]));
         json_array_append_new(u, e);
     }
     json_object_set_new(o, "underlyings", u);
@@ -190,6 +192,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
     json_object_set_new(o, "explain_rel", jreal(s->explain_rel));
     json_object_set_new(o, "explain_abs", jreal(s->explain_abs));
     json_object_set_new(o, "max_positions", json_integer((json_int_t)s->max_positions));
+    json_object_set_new(o, "max_quote_age", s->max_quote_age_ms ? jdur(s->max_quote_age_ms)
+                                                                : json_string("one bar"));
     return o;
 }
 

@@ -36,15 +36,17 @@ for arg in "$@"; do
   done
 done
 sort -u "$tmp/def" -o "$tmp/def"
+# Each undefined symbol with the layer that defines it (system and
+# third-party symbols are defined by none and drop out).
+awk 'NR == FNR {if (!($1 in owner)) owner[$1] = $2; next}
+     ($3 in owner) {print $1, $2, $3, owner[$3]}' "$tmp/def" "$tmp/undef" >"$tmp/pairs"
 bad=0
-while read -r layer obj sym; do
-  owner=$(awk -v s="$sym" '$1 == s {print $2; exit}' "$tmp/def")
-  [ -n "$owner" ] || continue            # a system or third-party symbol
+while read -r layer obj sym owner; do
   [ "$owner" = "$layer" ] && continue
   case ",${deps[$layer]}," in *",$owner,"*) continue ;; esac
   echo "$layer: $obj calls $sym, defined in $owner ($layer may use: ${deps[$layer]:-nothing})"
   bad=1
-done <"$tmp/undef"
+done <"$tmp/pairs"
 # The public headers by layer (include/cpo/).
 declare -A header_layer=(
   [error]=core [time]=core [instrument]=core [hash]=core

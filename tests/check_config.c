@@ -203,8 +203,8 @@ static const bad_case bad_cases[] = {
      * put [options] on line 7, its keys from line 8). */
     {"options_unknown_key.ini", 9,
      "unknown key \"fee\" in [options] (expected one of: underlyings, index.COIN, dvol.COIN, "
-     "surface, coin_price, rate, fee_rate, fee_cap, delivery_fee, delivery_cap, "
-     "explain_threshold, explain_floor, max_positions)"},
+     "delivery.COIN, surface, coin_price, rate, fee_rate, fee_cap, delivery_fee, delivery_cap, "
+     "explain_threshold, explain_floor, max_positions, max_quote_age)"},
     {"options_no_underlyings.ini", 7,
      "[options] has no \"underlyings\" (expected underlyings = the coins of the option chains "
      "held, like BTC)"},
@@ -634,10 +634,12 @@ START_TEST(test_config_options__every_key)
     ck_assert_uint_eq(c->run.n_stages, 3);
     ck_assert_str_eq(c->run.stages[1].def->name, "strangle");
     ck_assert_str_eq(cpo_params_str(c->run.stages[1].params, "underlying"), "ETH");
+    ck_assert_str_eq(o->delivery[1], "ETHUSDT-1M");
+    ck_assert_int_eq(o->max_quote_age_ms, 2 * CPO_MS_HOUR);
     ck_assert_str_eq(cpo_config_section_keys("options"),
-                     "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, "
-                     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, "
-                     "max_positions");
+                     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, "
+                     "rate, fee_rate, fee_cap, delivery_fee, delivery_cap, explain_threshold, "
+                     "explain_floor, max_positions, max_quote_age");
     cpo_config_free(c);
 
     /* Just underlyings: the documented defaults. */

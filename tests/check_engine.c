@@ -745,6 +745,28 @@ START_TEST(test_engine_margin__unrealised_pnl_is_available)
 END_TEST
 
 
+/* Exposures count coin balances: 1 BTC of collateral (50,000 USD at the
+ * index 50,000) hedged by a short of 5,000 inverse contracts of 10 USD
+ * (50,000 USD): the book's net exposure is 1 x 50,000 - 50,000 = 0 (it was
+ * -1.0 of equity when coin balances were left out), its gross 2.0. */
+START_TEST(test_engine_exposure__hedged_coin_collateral_is_flat)
+{
+    fixture f;
+    fx_init(&f);
+    size_t i = fx_add(&f, "BTC-PERPETUAL", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 10.0, "BTC", "USD");
+    static const double bars[3][4] = {{50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000},
+                                      {50000, 50000, 50000, 50000}};
+    fx_bars(&f, i, DAY0, CPO_MS_HOUR, bars, 3, 1);
+    snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+    f.spec.capital = 50000.0;
+    fx_run(&f, "0", "0:BTC-PERPETUAL:-5000", 0);
+    ck_assert_double_eq(f.r->final_qty[i], -5000.0);
+    ck_assert_double_eq_tol(f.r->net[2], 0.0, 1e-12);
+    ck_assert_double_eq_tol(f.r->gross[2], 2.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 /* --- margin (engine/margin.c) ---------------------------------------------- */
 
 /* A cross pool below maintenance at the close is liquidated whole; spot
@@ -1074,6 +1096,7 @@ int main(void)
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
+    tcase_add_test(tc, test_engine_exposure__hedged_coin_collateral_is_flat);
     tcase_add_test(tc, test_engine_margin__unrealised_pnl_is_available);
     tcase_add_test(tc, test_engine_margin__cross_pool_liquidated_at_the_close);
     tcase_add_test(tc, test_engine_margin__cross_wick_at_the_liquidation_price);

@@ -953,7 +953,7 @@ START_TEST(test_run_real__options_explain)
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "surface_marks")),
                       count_in(otext, ",surface,"));
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "flagged_steps")), flagged);
-    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "sticky_strike");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "dvol_scaled");
     ck_assert_double_eq_tol(json_real_value(json_object_get(o, "options")), opt_sum,
                             1e-9 * fmax(fabs(opt_sum), 1.0));
     ck_assert_double_eq(json_real_value(json_object_get(o, "options")),

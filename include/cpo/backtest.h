@@ -75,26 +75,30 @@ void cpo_costs_init(cpo_costs *c); /* 10 bps taker spot, 5 bps perp, imr 1, mmr 
 /*
  * Option positions (Deribit inverse options on the market's chains).
  *
- * An option is valued at the close of each step: from the mark of its row
- * in a snapshot taken during the bar when there is one (CPO_OPT_SRC_CHAIN),
- * else from the volatility surface of the latest snapshot of its chain
- * (cpo/surface.h, `surface` mode) with the index I at the close of the
- * `index` instrument and F = I exp(b T), b the basis rate of the expiry in
- * that snapshot.  Coin value c = V/P with P = F (Deribit's marks; coin_px)
- * or I.  Orders fill at the next open (or this close) at the model price
- * then, against the trader by half the snapshot's bid-ask spread
- * (slippage) plus costs.slippage_bps; fee = min(fee_rate, fee_cap * c) coin
- * per contract.  At expiry (Deribit 08:00 UTC) the position is settled in
- * coin at the delivery price: the index's open of the step that starts at
- * the expiry, else its close of the step whose bar holds the expiry
- * (CPO_OPT_SRC_SETTLE); payoff max(S-K,0)/S (call) or max(K-S,0)/S (put),
- * less the delivery fee min(delivery_rate, delivery_cap * payoff).
+ * An option is valued at the close of each step, at that one time: with a
+ * snapshot taken during the bar, its row's implied vol at the close's
+ * index, forward and time (CPO_OPT_SRC_CHAIN); else from the volatility
+ * surface of the latest snapshot of its chain (cpo/surface.h, `surface`
+ * mode) with the index I at the close of the `index` instrument and F = I
+ * exp(b T), b the basis rate of the expiry in that snapshot.  Coin value c
+ * = V/P with P = F (Deribit's marks; coin_px) or I.  Orders fill at the
+ * next open (or this close) at the model price then, against the trader by
+ * half the snapshot's bid-ask spread (slippage) plus costs.slippage_bps;
+ * fee = min(fee_rate, fee_cap * c) coin per contract; with sticky strike
+ * only on a snapshot at most max_quote_age old (else the order waits).  At
+ * expiry (Deribit 08:00 UTC) the position is settled in coin at the
+ * delivery price, the 30-minute TWAP of the index before the expiry from
+ * the delivery series (market raw bars, else the index's grid bars; bars
+ * coarser than a minute give a flagged estimate) (CPO_OPT_SRC_SETTLE);
+ * payoff max(S-K,0)/S (call) or max(K-S,0)/S (put), less the delivery fee
+ * min(delivery_rate, delivery_cap * payoff).
  *
  * Greek P&L explain (METHODS 3), per position and step, in coin:
  *   dc = delta dI + gamma dI^2/2 + vega ds + theta dt + vanna dI ds
  *        + volga ds^2/2 + rho dr + unexplained
- * with start-of-step coin Greeks (cpo_black76_coin, w.r.t. the index),
- * and the full-revaluation waterfall time -> underlying (I and F) -> vol
+ * with start-of-step coin Greeks (cpo_black76_coin, w.r.t. the index;
+ * near expiry, dt > T/10, theta by revaluation), and the full-revaluation
+ * waterfall time -> underlying (I and F) -> vol
  * -> rate, the rest a residual line; both converted to the reporting
  * currency at the coin's rate of the step, as the options line is.
  */
@@ -145,6 +149,13 @@ typedef struct cpo_option_spec {
                                   * |options line| ... (0.10) */
     double explain_abs;        /* ... and > explain_abs * equity (1e-5) */
     size_t max_positions;      /* open option positions at most (64) */
+    int64_t max_quote_age_ms;  /* sticky_strike: an order fills only on a
+                                  snapshot at most this old (0: one bar);
+                                  older, it waits with an event */
+    char delivery[CPO_OPT_MAX_UNDERLYINGS][CPO_SYMBOL_MAX]; /* instrument of
+                                  the store whose bars (at their own
+                                  spacing, minute bars ideally) give the
+                                  delivery price; "" = the index instrument */
 } cpo_option_spec;
 
 void cpo_option_spec_init(cpo_option_spec *o);
@@ -332,6 +343,14 @@ typedef struct cpo_option_trade {
     double index;      /* I at the fill (the delivery price at settlement) */
     int settlement;    /* 1: expiry */
     int liquidation;   /* 1: a forced close (engine/margin.c) */
+    int64_t quote_ms;  /* when the data the price came from was known: the
+                          snapshot (sticky strike), or the later of the
+                          snapshot and the DVOL close used (dvol_scaled);
+                          the delivery time for settlements */
+    double delta;      /* the option's delta to the index (Delta_I) at the
+                          fill: delta-adjusted notional = |qty delta| index */
+    int delivery_approx; /* settlements: 1 if the delivery price was
+                          estimated from bars coarser than a minute */
 } cpo_option_trade;
 
 /* The result of a run.  Owned by the caller (cpo_result_free). */
@@ -341,7 +360,10 @@ typedef struct cpo_result {
     double *equity;                 /* [n_steps], after step t */
     double *pnl[CPO_PNL_COUNT];     /* [n_steps] each */
     double *gross;                  /* [n_steps] sum |exposure| / equity */
-    double *net;                    /* [n_steps] sum exposure / equity */
+    double *net;                    /* [n_steps] sum exposure / equity;
+                                       exposures: each instrument's, each
+                                       coin balance's (its USD value), each
+                                       option's delta-adjusted notional */
     size_t n_ccy;
     char ccy[CPO_MAX_CCY][CPO_CCY_MAX];
     double *cash;                   /* [n_ccy * n_steps], ccy-major */
@@ -374,6 +396,14 @@ typedef struct cpo_result {
     size_t n_opt_trades;
     int surface_mode;               /* cpo_surface_mode used */
     size_t n_chain_marks, n_surface_marks; /* position-steps by price source */
+    size_t n_quote_waits;           /* option order-fills put off: the
+                                       quote was older than max_quote_age */
+    /* The book's Greeks per option underlying and step (runs with
+     * options): book_greek[(u * CPO_BG_COUNT + g) * n_steps + t], u in the
+     * order of cpo_option_spec.underlying. */
+    size_t n_bg_und;
+    char bg_und[CPO_OPT_MAX_UNDERLYINGS][CPO_CCY_MAX]; /* their coins */
+    double *book_greek;
     /* Margin (engine/margin.c).  Per currency and step, ccy-major as cash,
      * in that currency: initial and maintenance margin of the pool's cross
      * positions plus the isolated positions' maintenance, and the margin
@@ -395,6 +425,34 @@ typedef struct cpo_result {
     int ruined;                     /* 1: the account's equity reached 0 */
     int64_t ruin_ms;                /* when (the bar's open); 0 unless ruined */
 } cpo_result;
+
+/*
+ * The book's Greeks on one underlying coin U (cpo_result.book_greek), at
+ * the close, every holding that moves with U's index I counted: the coin
+ * balance, instruments settled in U, linear instruments whose base is U
+ * (spot, perpetuals, futures) and options (their USD value c I, c the coin
+ * price):
+ *   delta      coins: the book's USD P&L per USD of I (an option q Delta_I)
+ *   delta_usd  delta x I: the delta-adjusted notional, USD
+ *   gamma      coins: the change of delta for a 1 % rise of I
+ *              (options: q (2 dc/dI + I d2c/dI2) x I / 100)
+ *   vega       USD per vol point (0.01) of every option's vol
+ *   theta      USD per day
+ *   vanna      coins: the change of delta per vol point
+ *   volga      USD: the change of vega per vol point
+ */
+typedef enum cpo_book_greek {
+    CPO_BG_DELTA = 0,
+    CPO_BG_DELTA_USD,
+    CPO_BG_GAMMA,
+    CPO_BG_VEGA,
+    CPO_BG_THETA,
+    CPO_BG_VANNA,
+    CPO_BG_VOLGA,
+    CPO_BG_COUNT
+} cpo_book_greek;
+
+const char *cpo_book_greek_name(cpo_book_greek g); /* "delta", "delta_usd", ... */
 
 /* Where liquidation looked for an instrument's mark (cpo_result.mark_source). */
 enum {
