@@ -31,6 +31,8 @@ typedef struct at_coin {
 
 struct cpo_attrib {
     cpo_attrib_opts opts;
+    int has_fin;              /* the result has the financing line: a third
+                                 book part (after revaluation, residual) */
     /* the market, copied */
     size_t n_steps, n_instr;
     int64_t step_ms;

@@ -39,7 +39,8 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
         return err->code;
     fputs("ts,equity", fp);
     for (int l = 0; l < CPO_PNL_COUNT; l++)
-        fprintf(fp, ",%s", cpo_pnl_name((cpo_pnl_line)l));
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l))
+            fprintf(fp, ",%s", cpo_pnl_name((cpo_pnl_line)l));
     fputs(",gross,net", fp);
     for (size_t c = 0; c < r->n_ccy; c++)
         fprintf(fp, ",cash_%s", r->ccy[c]);
@@ -60,7 +61,8 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
         fputs(when, fp);
         cpo_csv_num(fp, r->equity[t]);
         for (int l = 0; l < CPO_PNL_COUNT; l++)
-            cpo_csv_num(fp, r->pnl[l][t]);
+            if (cpo_pnl_shown(r, (cpo_pnl_line)l))
+                cpo_csv_num(fp, r->pnl[l][t]);
         cpo_csv_num(fp, r->gross[t]);
         cpo_csv_num(fp, r->net[t]);
         for (size_t c = 0; c < r->n_ccy; c++)

@@ -302,6 +302,37 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
+/* The summary's financing block: the rates, what they paid, and the
+ * risk-free rate the metrics used; the return over it. */
+static json_t *financing_json(const cpo_config *cfg, const cpo_result *r,
+                              const cpo_run_metrics *mt)
+{
+    const cpo_financing_spec *f = &cfg->run.financing;
+    json_t *o = json_object();
+    json_t *rates = json_object();
+    for (size_t k = 0; k < f->n; k++) {
+        json_t *e = json_object();
+        char key[64];
+        snprintf(key, sizeof key, "cash.%s", f->ccy[k]);
+        const char *v = cpo_config_get(cfg, "financing", key);
+        json_object_set_new(e, "cash", v ? json_string(v) : json_string("0"));
+        snprintf(key, sizeof key, "borrow.%s", f->ccy[k]);
+        v = cpo_config_get(cfg, "financing", key);
+        json_object_set_new(e, "borrow", v ? json_string(v) : json_string("0"));
+        json_object_set_new(rates, f->ccy[k], e);
+    }
+    json_object_set_new(o, "rates", rates);
+    json_object_set_new(o, "financing", jreal(mt->pnl[CPO_PNL_FINANCING]));
+    json_object_set_new(o, "rf", f->rf_kind == CPO_RF_NONE ? json_string("none (0)")
+                                 : f->rf_kind == CPO_RF_CASH
+                                     ? json_string("cash: the cash rate of the reporting currency")
+                                     : json_string(f->rf_source));
+    json_object_set_new(o, "rf_annual", jreal(mt->rf_annual));
+    json_object_set_new(o, "annual_return_over_rf", jreal(mt->annual_over_rf));
+    (void)r;
+    return o;
+}
+
 /* The summary's margin block: the rules the run followed and what they did
  * (runs with margined instruments, or a ruin). */
 static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
@@ -381,7 +412,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     json_object_set_new(j, "average_gross_exposure", jreal(mt->avg_gross));
     json_t *pnl = json_object();
     for (int l = 0; l < CPO_PNL_COUNT; l++)
-        json_object_set_new(pnl, cpo_pnl_name((cpo_pnl_line)l), jreal(mt->pnl[l]));
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l))
+            json_object_set_new(pnl, cpo_pnl_name((cpo_pnl_line)l), jreal(mt->pnl[l]));
     json_object_set_new(j, "pnl", pnl);
     json_object_set_new(j, "fees", jreal(mt->pnl[CPO_PNL_FEES]));
     json_object_set_new(j, "funding", jreal(mt->pnl[CPO_PNL_FUNDING]));
@@ -411,6 +443,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
         json_object_set_new(e, "final_qty", jreal(r->final_qty[i]));
         double tot = 0.0;
         for (int l = 0; l < CPO_PNL_COUNT; l++) {
+            if (!cpo_pnl_shown(r, (cpo_pnl_line)l))
+                continue;
             double v = r->pnl_instr[i * CPO_PNL_COUNT + l];
             json_object_set_new(p, cpo_pnl_name((cpo_pnl_line)l), jreal(v));
             tot += v;
@@ -424,6 +458,11 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
         json_object_set_new(j, "options", cpo_run_options_json(r));
     if (r->im || r->ruined)
         json_object_set_new(j, "margin", margin_json(cfg, r));
+    if (r->has_financing)
+        json_object_set_new(j, "financing", financing_json(cfg, r, mt));
+    if (r->n_funding_off_grid)
+        json_object_set_new(j, "funding_stamps_off_grid",
+                            json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
     return dump_json(o, F_SUMMARY, j);
 }
@@ -604,7 +643,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         goto fail;
     if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
                                   o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, m,
-                                  cfg->run.currency, err))) {
+                                  cfg->run.currency, cfg->run.financing.enabled, err))) {
         o.made[F_LEDGER_H5] = o.made[F_LEDGER_INSTR] = 1; /* whatever got created */
         goto fail;
     }
@@ -729,9 +768,17 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
         fprintf(out, "  beta, alpha     %.3f, %s a year (against %s)\n", mt->table.beta, a,
                 cfg->benchmark);
     }
+    if (isfinite(mt->rf_annual)) {
+        pct(a, sizeof a, mt->rf_annual);
+        pct(b, sizeof b, mt->annual_over_rf);
+        fprintf(out, "  over cash       %s a year (risk-free %s a year; sharpe net of it)\n", b,
+                a);
+    }
     fprintf(out, "  fees            %.2f\n", mt->pnl[CPO_PNL_FEES]);
     fprintf(out, "  funding         %.2f\n", mt->pnl[CPO_PNL_FUNDING]);
     fprintf(out, "  slippage        %.2f\n", mt->pnl[CPO_PNL_SLIPPAGE]);
+    if (mt->pnl[CPO_PNL_FINANCING] != 0.0)
+        fprintf(out, "  financing       %.2f\n", mt->pnl[CPO_PNL_FINANCING]);
     if (mt->pnl[CPO_PNL_OPTIONS] != 0.0)
         fprintf(out, "  options         %.2f (marked to market; explain.csv by Greek)\n",
                 mt->pnl[CPO_PNL_OPTIONS]);

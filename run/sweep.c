@@ -962,6 +962,7 @@ int cpo_sweep_chain(cpo_result **out, cpo_result *const *tests, size_t n, double
         return nomem(err);
     }
     r->capital = capital;
+    r->has_financing = n ? tests[0]->has_financing : 0;
     double level = capital; /* the chain's equity when window k starts */
     size_t t = 0;
     for (size_t k = 0; k < n; k++) {

@@ -96,7 +96,12 @@ typedef struct cpo_config {
     cpo_brackets *brackets;  /* [margin] brackets = FILE: the tables
                                 (run.margin.brackets points here) */
     size_t n_brackets;
+    struct cpo_rate_series { int64_t *ts; double *rate; } *rates; /* [financing]
+                                rate files (run.financing's rates point here) */
+    size_t n_rates;
 } cpo_config;
+
+typedef struct cpo_rate_series cpo_rate_series;
 
 /* Read and check path.  *out belongs to the caller (cpo_config_free). */
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err);
