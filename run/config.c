@@ -49,6 +49,7 @@ typedef struct sect {
 typedef struct loader {
     cpo_config *cfg;
     const char *path;
+    const char *text;   /* the file's text when given (cpo_config_load_text), else NULL */
     cpo_error *err;
     char *raw;          /* the file's bytes */
     size_t *line_off;   /* [n_lines]: offset of line k+1 */
@@ -81,12 +82,19 @@ static char *dup_n(const char *s, size_t n)
 
 static int read_raw(loader *L)
 {
+    size_t cap = 4096, n = 0, r;
+    char *buf;
+    if (L->text) {
+        if (!(buf = L->raw = strdup(L->text)))
+            return nomem(L->err);
+        n = strlen(buf);
+        goto lines;
+    }
     FILE *f = fopen(L->path, "rb");
     if (!f)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0,
                              "cannot open: %s (expected a readable INI file)", strerror(errno));
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap + 1);
+    buf = malloc(cap + 1);
     while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
         n += r;
         if (n == cap) {
@@ -108,6 +116,7 @@ static int read_raw(loader *L)
     L->raw = buf;
     if (bad)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0, "cannot read the file");
+lines:;
     size_t lines = 1;
     for (size_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
@@ -1208,9 +1217,16 @@ int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
 int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_key *overrides,
                          size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_text(out, path, NULL, overrides, n_overrides, err);
+}
+
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
+    L.text = text;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1223,7 +1239,8 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
     if (!rc)
         rc = read_raw(&L);
     if (!rc)
-        rc = cpo_ini_parse(path, collect, &L, err);
+        rc = text ? cpo_ini_parse_text(path, text, collect, &L, err)
+                  : cpo_ini_parse(path, collect, &L, err);
     if (!rc)
         rc = apply_overrides(&L, overrides, n_overrides);
     if (!rc)

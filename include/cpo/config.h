@@ -110,6 +110,13 @@ int cpo_config_load_with(cpo_config **out, const char *path,
                          const cpo_config_key *overrides, size_t n_overrides,
                          cpo_error *err);
 
+/* cpo_config_load_with over text, the INI text of a config (NUL-terminated;
+ * NULL: read path).  path is not read: it names the config in messages
+ * and its folder is where relative paths (data, plugin) start. */
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides,
+                         cpo_error *err);
+
 /* The declared keys of a fixed section ("backtest", "universe", "costs",
  * "strategy", "options") as ", "-separated text in message order, or
  * NULL. */
