@@ -122,6 +122,17 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
  * NULL. */
 const char *cpo_config_section_keys(const char *section);
 
+/* What a key of a fixed section means (cpo-config(5), `cpo man config`). */
+typedef struct cpo_config_keydoc {
+    const char *section; /* "backtest" */
+    const char *key;     /* "data"; "index.COIN" for a key per coin */
+    const char *help;    /* one sentence, the default in parentheses */
+} cpo_config_keydoc;
+
+/* Every key of the fixed sections, in the order of cpo_config_section_keys
+ * section by section, ended by a NULL section. */
+const cpo_config_keydoc *cpo_config_keydocs(void);
+
 /* NULL is a no-op.  Frees the stage parameters and closes the plugins. */
 void cpo_config_free(cpo_config *cfg);
 
