@@ -162,12 +162,15 @@ class Run:
 def _overrides(overrides):
     if not overrides:
         return []
-    if isinstance(overrides, dict):
-        items = overrides.items()
-    else:
-        items = (o.split("=", 1) if isinstance(o, str) else o for o in overrides)
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    items = overrides.items() if isinstance(overrides, dict) else overrides
     out = []
-    for key, value in items:
+    for item in items:
+        if isinstance(item, str):  # "SECTION.KEY = value", checked by the library
+            out.append(item)
+            continue
+        key, value = item
         if isinstance(value, bool):
             value = "yes" if value else "no"
         elif isinstance(value, (list, tuple)):

@@ -63,6 +63,8 @@ size_t cpo_black76_iv_batch(size_t n, const double *price, const double *fwd,
                             const double *strike, const double *t_years, const double *rate,
                             const int8_t *right, double *vol, int8_t *status);
 const char *cpo_iv_status_name(int status);
+
+const char *cpo_config_section_keys(const char *section);
 """
 
 ffi = cffi.FFI()
