@@ -128,22 +128,6 @@ static int man_cpo(FILE *out)
 
 /* --- cpo-config(5) ------------------------------------------------------------ */
 
-/* Is word one of the ", "-separated list? */
-static int in_list(const char *list, const char *word, size_t n)
-{
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        if ((size_t)(e - p) == n && !strncmp(p, word, n))
-            return 1;
-        p = e;
-    }
-    return 0;
-}
-
 /* The documented keys of each section against the keys run/config.c
  * declares: 0, or 1 with what differs on stderr. */
 static int check_keydocs(void)
@@ -152,7 +136,7 @@ static int check_keydocs(void)
     int bad = 0;
     for (size_t i = 0; d[i].section; i++) {
         const char *keys = cpo_config_section_keys(d[i].section);
-        if (!keys || !in_list(keys, d[i].key, strlen(d[i].key))) {
+        if (!cpo_config_section_has(d[i].section, d[i].key)) {
             fprintf(stderr, "cpo: run/config_doc.c documents [%s] %s, which the config does not "
                             "take (expected the keys of run/config.c: %s)\n",
                     d[i].section, d[i].key, keys ? keys : "no such section");

@@ -8,6 +8,7 @@
 #include "cpo/config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 static const cpo_config_keydoc docs[] = {
     {"backtest", "data", "the store (required); relative to the config's folder"},
@@ -80,4 +81,21 @@ static const cpo_config_keydoc docs[] = {
 const cpo_config_keydoc *cpo_config_keydocs(void)
 {
     return docs;
+}
+
+int cpo_config_section_has(const char *section, const char *key)
+{
+    const char *list = cpo_config_section_keys(section);
+    size_t n = strlen(key);
+    for (const char *p = list ? list : ""; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        if ((size_t)(e - p) == n && !strncmp(p, key, n))
+            return 1;
+        p = e;
+    }
+    return 0;
 }

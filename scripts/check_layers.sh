@@ -46,12 +46,12 @@ while read -r layer obj sym; do
 done <"$tmp/undef"
 # The public headers by layer (include/cpo/).
 declare -A header_layer=(
-  [error]=core [time]=core [instrument]=core [hash]=core
+  [error]=core [time]=core [instrument]=core [hash]=core [table]=core
   [dataset]=datasets [import]=datasets [market]=datasets [synth]=datasets
   [black76]=quant [surface]=quant [alloc]=quant
   [backtest]=engine [registry]=strategies
   [metrics]=reports [attrib]=reports [report]=reports
-  [config]=run [run]=run [sweep]=run)
+  [config]=run [run]=run [sweep]=run [api]=run)
 declare -A layer_dirs=([core]="core" [datasets]="datasets" [quant]="quant/pricing quant/alloc"
   [engine]="engine" [strategies]="strategies" [reports]="reports" [run]="run")
 if [ -n "$src" ]; then

@@ -122,6 +122,9 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
  * NULL. */
 const char *cpo_config_section_keys(const char *section);
 
+/* 1 if key is one of cpo_config_section_keys(section), else 0. */
+int cpo_config_section_has(const char *section, const char *key);
+
 /* What a key of a fixed section means (cpo-config(5), `cpo man config`). */
 typedef struct cpo_config_keydoc {
     const char *section; /* "backtest" */
