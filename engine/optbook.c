@@ -92,6 +92,9 @@ struct optbook {
     cpo_option_trade *trades;
     size_t n_trades, cap_trades;
     size_t chain_marks, surface_marks;
+    /* margin check of fills (ob_set_margin_hook) */
+    ob_margin_fn margin_fn;
+    void *margin_ctx;
 };
 
 static int nomem(cpo_error *err)
@@ -701,7 +704,24 @@ static int fill(optbook *b, int at_open, cpo_error *err)
         double px = ref + (dq > 0 ? 1.0 : -1.0) * (half + b->slip * ref);
         if (px < 0.0)
             px = 0.0;
-        double fee = fabs(dq) * fmin(b->spec.fee_rate, b->spec.fee_cap * px);
+        double fee_per = fmin(b->spec.fee_rate, b->spec.fee_cap * px);
+        if (b->margin_fn) {
+            /* The pool must carry the order (premium, fee, initial margin). */
+            double ok = b->margin_fn(b->margin_ctx, p->u, &od->key, dq, px, fee_per, &q);
+            if (ok != dq) {
+                if ((rc = event(b, CPO_EVENT_MARGIN, 0.0,
+                                "%s: order of %.10g cut to %.10g for lack of margin", name, dq,
+                                ok)))
+                    return rc;
+                dq = ok;
+            }
+            if (dq == 0.0) {
+                if (p->p.qty == 0.0)
+                    remove_pos(b, (size_t)k);
+                continue;
+            }
+        }
+        double fee = fabs(dq) * fee_per;
         double slip = dq * (ref - px); /* <= 0 */
         U->flow.cash += -dq * px - fee;
         U->flow.fees -= fee;
@@ -894,4 +914,48 @@ void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks)
 {
     *chain_marks = b->chain_marks;
     *surface_marks = b->surface_marks;
+}
+
+/* --- margin ------------------------------------------------------------- */
+
+void ob_set_margin_hook(optbook *b, ob_margin_fn fn, void *ctx)
+{
+    b->margin_fn = fn;
+    b->margin_ctx = ctx;
+}
+
+size_t ob_npos(const optbook *b) { return b->n_pos; }
+
+const cpo_option_pos *ob_pos(const optbook *b, size_t k, size_t *u, int *has_quote)
+{
+    if (u)
+        *u = b->pos[k].u;
+    if (has_quote)
+        *has_quote = b->pos[k].has_quote;
+    return &b->pos[k].p;
+}
+
+double ob_flow_cash(const optbook *b, size_t u) { return b->u[u].flow.cash; }
+
+int ob_liquidate(optbook *b, size_t k, double dq, double fee, cpo_error *err)
+{
+    opos *p = &b->pos[k];
+    under *U = &b->u[p->u];
+    double px = p->has_quote ? p->p.quote.coin.price : NAN;
+    if (!isfinite(px) || dq == 0.0)
+        return 0;
+    U->flow.cash += -dq * px;
+    double q0 = p->p.qty, q1 = q0 + dq;
+    int rc = add_trade(b, p, dq, px, px, fee, 0.0, p->p.quote.index, 0, err);
+    if (rc)
+        return rc;
+    b->trades[b->n_trades - 1].liquidation = 1;
+    p->p.qty = fabs(q1) < 1e-12 ? 0.0 : q1;
+    if (p->p.qty == 0.0) {
+        p->qty_step = q0;
+        if ((rc = emit_row(b, U, p, 0, err)))
+            return rc;
+        remove_pos(b, k);
+    }
+    return 0;
 }

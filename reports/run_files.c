@@ -46,6 +46,36 @@ int cpo_result_ledger_table(cpo_table **out, const cpo_result *r, cpo_error *err
         rc = cpo_table_add(t, name, CPO_COL_F64, r->cash + c * r->n_steps, sizeof(double), 0,
                            err);
     }
+    /* Margined pools: initial and maintenance margin, margin balance and
+     * their ratio (maintenance / balance: 1 is liquidation), per currency. */
+    for (size_t c = 0; !rc && r->im && c < r->n_ccy; c++) {
+        if (!r->margin_ccy[c])
+            continue;
+        size_t k0 = c * r->n_steps;
+        double *ratio = cpo_table_alloc(t, r->n_steps * sizeof *ratio, err);
+        if (!ratio) {
+            rc = CPO_ENOMEM;
+            break;
+        }
+        for (size_t s = 0; s < r->n_steps; s++) {
+            double mm = r->mm[k0 + s], mb = r->mb[k0 + s];
+            ratio[s] = mb > 0.0 ? mm / mb : mm > 0.0 ? INFINITY : 0.0;
+        }
+        const char *ccy = r->ccy[c];
+        char n_im[CPO_CCY_MAX + 4], n_mm[CPO_CCY_MAX + 4], n_mb[CPO_CCY_MAX + 16],
+            n_ratio[CPO_CCY_MAX + 16];
+        snprintf(n_im, sizeof n_im, "im_%s", ccy);
+        snprintf(n_mm, sizeof n_mm, "mm_%s", ccy);
+        snprintf(n_mb, sizeof n_mb, "margin_balance_%s", ccy);
+        snprintf(n_ratio, sizeof n_ratio, "margin_ratio_%s", ccy);
+        rc = cpo_table_add(t, n_im, CPO_COL_F64, r->im + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_mm, CPO_COL_F64, r->mm + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_mb, CPO_COL_F64, r->mb + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_ratio, CPO_COL_F64, ratio, sizeof(double), 0, err);
+    }
     if (rc) {
         cpo_table_free(t);
         return rc;
@@ -114,6 +144,8 @@ static const char *event_kind(int k)
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
     case CPO_EVENT_OPTION: return "option";
+    case CPO_EVENT_MARGIN_CALL: return "margin_call";
+    case CPO_EVENT_RUIN: return "ruin";
     default: return "other";
     }
 }
@@ -249,7 +281,7 @@ static void write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, FILE *
 static void write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, FILE *fp)
 {
     fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
-          "index,settlement\n",
+          "index,settlement,liquidation\n",
           fp);
     char when[40];
     for (size_t k = 0; k < r->n_opt_trades; k++) {
@@ -260,7 +292,7 @@ static void write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, FILE
         const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
             cpo_csv_num(fp, v[i]);
-        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+        fprintf(fp, ",%d,%d\n", tr->settlement ? 1 : 0, tr->liquidation ? 1 : 0);
     }
 }
 

@@ -154,6 +154,9 @@ static void fx_init(fixture *f, int with_book)
     ck_assert_int_eq(cpo_chain_sort(ch), 0);
     cpo_run_spec_init(&f->spec);
     f->spec.capital = 100000.0;
+    /* Held in BTC (1,000 coins at the first close, 100), which margins the
+     * options and pays their premiums, as on Deribit. */
+    snprintf(f->spec.collateral, sizeof f->spec.collateral, "BTC");
     f->spec.costs.slippage_bps = 0.0;
     f->spec.options.enabled = 1;
     f->spec.options.n_underlyings = 1;
@@ -307,9 +310,10 @@ START_TEST(test_optbook_strangle__fills_fees_settlement_by_hand)
     long btc = ccy_of(r, "BTC");
     ck_assert_int_ge(btc, 0);
     const double *cash = r->cash + (size_t)btc * r->n_steps;
-    ck_assert_double_eq(cash[2], 0.0);
-    ck_assert_double_eq_tol(cash[3], 2 * c->px + 3 * p->px - c->fee - p->fee, 1e-17);
-    ck_assert_double_eq_tol(cash[32] - cash[31], -2 * 5.5 / 115.5 - 0.0003, 1e-16);
+    ck_assert_double_eq(cash[2], 1000.0);
+    ck_assert_double_eq_tol(cash[3] - cash[2], 2 * c->px + 3 * p->px - c->fee - p->fee, 1e-12);
+    /* (1e-13: a difference of two balances near 1,000 coins) */
+    ck_assert_double_eq_tol(cash[32] - cash[31], -2 * 5.5 / 115.5 - 0.0003, 1e-13);
     ck_assert_double_eq(cash[39], cash[32]);
     /* Marks: step 4 from the surface of the 01:30 snapshot (the 05:20 one
      * is not known at 05:00); step 5 from the chain (a snapshot in the

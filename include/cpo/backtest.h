@@ -8,12 +8,16 @@
  *   2. funding events stamped in [ts[t], ts[t+1]) are paid on the position
  *      held just before the event (a fill at open[t] is stamped ts[t], so
  *      it counts for an event stamped after ts[t], not for one at ts[t]);
- *   3. perpetual positions whose liquidation price lies inside the bar's
- *      adverse extreme (low for longs, high for shorts, of the mark where
- *      the data has one) are closed at that price and the rest of their
- *      isolated margin is charged;
+ *      a position below maintenance at the event's mark is liquidated;
+ *   3. positions whose liquidation price the mark's adverse extreme in the
+ *      bar reaches (mark klines' low for longs, high for shorts; the
+ *      last-trade low/high with liquidation_price = wick) are liquidated
+ *      at that price (cpo_margin_spec);
  *   4. positions are marked at close[t] (the mark column where present);
- *   5. the pipeline runs if the schedule fires, on data of steps 0..t;
+ *      what is below maintenance there is liquidated, and an account whose
+ *      equity reached 0 is ruined;
+ *   5. the pipeline runs if the schedule fires, on data of steps 0..t
+ *      (never after a ruin);
  *   6. with fill = close its orders fill at close[t] now, else at open[t+1];
  *   7. a ledger row is appended.
  *
@@ -31,6 +35,7 @@
 
 #include "cpo/error.h"
 #include "cpo/instrument.h"
+#include "cpo/margin.h"
 #include "cpo/market.h"
 #include "cpo/stage.h"
 
@@ -144,6 +149,69 @@ typedef struct cpo_option_spec {
 
 void cpo_option_spec_init(cpo_option_spec *o);
 
+/*
+ * Margin and liquidation as the exchanges do them ([margin] section; the
+ * formulas in cpo/margin.h, their application in engine/margin.c).
+ *
+ * Pools.  Each settlement currency is one margin pool (Binance's USDⓈ-M
+ * wallet for USD/USDT, a coin's COIN-M or Deribit account for a coin);
+ * its wallet is the engine's cash in that currency.  Spot holdings are
+ * bought with that cash but are not collateral; spot shorts are
+ * liabilities of the pool.  Margined instruments (perpetuals, futures,
+ * options) follow the rules of their exchange:
+ *   - Binance (and any exchange but Deribit): initial margin notional /
+ *     leverage, maintenance from the symbol's leverage brackets (or one
+ *     bracket at perp_mmr when no table is given), liquidation when the
+ *     mark reaches the liquidation price ([B1], [B2]), the clearance fee
+ *     on the notional liquidated; cross (positions share the pool's
+ *     wallet) or isolated (each position risks only the margin posted
+ *     for it; its unrealised P&L does not fund orders);
+ *   - Deribit futures and perpetuals: IM/MM 2 %/1 % + size x 0.005 % (BTC)
+ *     [D2]; inverse options: standard margin [D1] or portfolio margin
+ *     [D3]; a pool holding them is cross and liquidated step by step at
+ *     the mark until it is back above maintenance.
+ * Orders that raise margin need the pool's free collateral (margin
+ * balance less initial margin) for their initial margin and fee; an
+ * order that lacks it is cut, with an event.  A position or pool below
+ * maintenance is liquidated; what a liquidation costs beyond the margin
+ * is the insurance fund's.  When the whole account's equity reaches 0 the
+ * run is ruined: a ruin event, every position closed, no more trading.
+ */
+typedef enum cpo_margin_mode {
+    CPO_MARGIN_CROSS = 0,      /* Binance's default */
+    CPO_MARGIN_ISOLATED = 1
+} cpo_margin_mode;
+
+typedef enum cpo_options_margin {
+    CPO_OPTIONS_MARGIN_STANDARD = 0,
+    CPO_OPTIONS_MARGIN_PORTFOLIO = 1
+} cpo_options_margin;
+
+typedef enum cpo_liq_price {
+    CPO_LIQ_MARK = 0,  /* the mark: mark klines' high/low where the data has
+                          them, else the funding events' marks and the close */
+    CPO_LIQ_WICK = 1   /* the bar's last-trade high/low (asked for) */
+} cpo_liq_price;
+
+typedef struct cpo_margin_spec {
+    cpo_margin_mode mode;
+    cpo_options_margin options_margin;
+    cpo_liq_price liq_price;
+    double liquidation_fee;   /* Binance clearance fee, of the notional
+                                 liquidated (0.0125: BTCUSDT/ETHUSDT) */
+    double deribit_future_liq_fee; /* NaN: by coin (BTC 0.0075, ETH 0.009) */
+    double deribit_option_liq_fee; /* coin per option contract (0.0019) */
+    double call_ratio;        /* a margin_call event when maintenance /
+                                 margin balance reaches it (0.8) */
+    size_t n_brackets;
+    const cpo_brackets *brackets; /* [n_brackets] by symbol (borrowed: the
+                                 config owns them) */
+    char brackets_source[256];/* where they came from (summary) */
+    cpo_pm_params pm;         /* options_margin = portfolio */
+} cpo_margin_spec;
+
+void cpo_margin_spec_init(cpo_margin_spec *m);
+
 /* One stage of the pipeline: its table and its parameter values. */
 typedef struct cpo_stage_inst {
     const cpo_stage_def *def;
@@ -154,9 +222,14 @@ typedef struct cpo_run_spec {
     int64_t start_ms, end_ms;  /* CPO_TIME_NONE: the market's span */
     double capital;            /* in the reporting currency */
     char currency[CPO_CCY_MAX];/* reporting currency: "USD" (USDT counted 1:1) */
-    char collateral[CPO_CCY_MAX]; /* "" = the capital is held in the reporting
-                                 currency; "BTC" = converted to BTC at the
-                                 first step's rate (coin-margined books) */
+    char collateral[64];       /* as written: "" = the capital is held in the
+                                 reporting currency; "BTC" = converted to BTC
+                                 at the first step's rate (coin-margined
+                                 books); "BTC:0.3, ETH:0.2" = those fractions
+                                 of it, the rest in the reporting currency */
+    size_t n_collateral;       /* parsed: coins and their fractions (sum <= 1) */
+    char collateral_ccy[4][CPO_CCY_MAX];
+    double collateral_frac[4];
     cpo_fill_at fill;
     double cash_buffer;        /* fraction of equity kept uninvested */
     cpo_costs costs;
@@ -165,6 +238,7 @@ typedef struct cpo_run_spec {
     cpo_stage_inst stages[CPO_ROLE_COUNT * 4];
     size_t n_stages;           /* in pipeline order */
     cpo_option_spec options;   /* option positions (cpo_option_spec_init) */
+    cpo_margin_spec margin;    /* margin and liquidation (cpo_margin_spec_init) */
     const volatile sig_atomic_t *cancel; /* NULL, or a flag (set by a signal
                                  handler, say) checked before every step:
                                  once it is non-zero the run stops with
@@ -201,7 +275,10 @@ enum {
     CPO_EVENT_CAPPED = 2,       /* order cut by the participation cap */
     CPO_EVENT_NO_PRICE = 3,     /* target on an instrument without a price */
     CPO_EVENT_MARGIN = 4,       /* order cut for lack of margin */
-    CPO_EVENT_OPTION = 5        /* an option order or surface left out */
+    CPO_EVENT_OPTION = 5,       /* an option order or surface left out */
+    CPO_EVENT_MARGIN_CALL = 6,  /* maintenance / margin balance reached
+                                   margin.call_ratio */
+    CPO_EVENT_RUIN = 7          /* the account's equity reached 0 */
 };
 
 /* P&L lines of a ledger row (reporting currency). */
@@ -254,6 +331,7 @@ typedef struct cpo_option_trade {
     double slippage;   /* coin, >= 0 */
     double index;      /* I at the fill (the delivery price at settlement) */
     int settlement;    /* 1: expiry */
+    int liquidation;   /* 1: a forced close (engine/margin.c) */
 } cpo_option_trade;
 
 /* The result of a run.  Owned by the caller (cpo_result_free). */
@@ -296,7 +374,48 @@ typedef struct cpo_result {
     size_t n_opt_trades;
     int surface_mode;               /* cpo_surface_mode used */
     size_t n_chain_marks, n_surface_marks; /* position-steps by price source */
+    /* Margin (engine/margin.c).  Per currency and step, ccy-major as cash,
+     * in that currency: initial and maintenance margin of the pool's cross
+     * positions plus the isolated positions' maintenance, and the margin
+     * balance they are measured against; NULL unless some pool holds
+     * margined instruments (margin_ccy[c] = 1 for those pools). */
+    double *im, *mm, *mb;
+    uint8_t margin_ccy[CPO_MAX_CCY];
+    uint8_t *mark_source;           /* [n_instr] margined instruments: where
+                                       liquidation looked for the mark
+                                       (CPO_MARK_SRC_*) */
+    uint8_t *margin_model;          /* [n_instr] CPO_MARGIN_MODEL_* */
+    size_t n_liquidations;          /* forced closes (isolated or cross) */
+    size_t n_margin_calls;
+    size_t n_orders_cut;            /* cut or refused for lack of margin */
+    double liquidation_fees;        /* reporting currency, >= 0 */
+    double insurance_taken;         /* margin left that went to the fund */
+    double insurance_covered;       /* losses beyond the margin it paid */
+    double peak_margin_ratio[CPO_MAX_CCY]; /* max maintenance / balance */
+    int ruined;                     /* 1: the account's equity reached 0 */
+    int64_t ruin_ms;                /* when (the bar's open); 0 unless ruined */
 } cpo_result;
+
+/* Where liquidation looked for an instrument's mark (cpo_result.mark_source). */
+enum {
+    CPO_MARK_SRC_NONE = 0,     /* not margined */
+    CPO_MARK_SRC_CLOSE = 1,    /* no mark in the data: the close */
+    CPO_MARK_SRC_FUNDING = 2,  /* the funding events' marks and the close */
+    CPO_MARK_SRC_KLINES = 3,   /* mark klines: the bar's mark high/low */
+    CPO_MARK_SRC_WICK = 4      /* the bar's last-trade high/low (asked for) */
+};
+
+const char *cpo_mark_source_name(int src); /* "close", "funding", ... */
+
+/* The margin rules an instrument followed (cpo_result.margin_model). */
+enum {
+    CPO_MARGIN_MODEL_NONE = 0,        /* not margined (spot) */
+    CPO_MARGIN_MODEL_BRACKETS = 1,    /* Binance, the symbol's bracket table */
+    CPO_MARGIN_MODEL_FLAT = 2,        /* Binance rules, one bracket at perp_mmr */
+    CPO_MARGIN_MODEL_DERIBIT = 3      /* Deribit futures margin */
+};
+
+const char *cpo_margin_model_name(int model); /* "brackets", "flat", ... */
 
 void cpo_result_free(cpo_result *r); /* NULL is a no-op */
 
