@@ -45,12 +45,16 @@ def stores(tmp_path_factory, cpo_bin):
 
 
 def config_on(stores, name, tmp_path):
-    """configs/NAME.ini with its data key on the test's demo store, as a file
-    in tmp_path (same name, so that outputs name it the same)."""
+    """configs/NAME.ini with its data key on the test's demo store (and its
+    other relative paths made absolute), as a file in tmp_path (same name, so
+    that outputs name it the same)."""
     text = (ROOT / "configs" / f"{name}.ini").read_text()
     store = stores["hourly" if "hourly" in re.search(r"^data\s*=.*$", text, re.M).group(0)
                    else "daily"]
     text = re.sub(r"^data\s*=.*$", f"data = {store}", text, count=1, flags=re.M)
+    # Other paths relative to configs/ (brackets files, plugins) stay where they are.
+    text = re.sub(r"^(\w+\s*=\s*)(\.\./\S+)", lambda m: m.group(1) + str(ROOT / "configs" / m.group(2)),
+                  text, flags=re.M)
     path = tmp_path / f"{name}.ini"
     path.write_text(text)
     return path
