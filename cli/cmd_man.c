@@ -134,6 +134,18 @@ static int check_keydocs(void)
 {
     const cpo_config_keydoc *d = cpo_config_keydocs();
     int bad = 0;
+    for (size_t k = 0; cpo_config_section_name(k); k++) {
+        const char *sec = cpo_config_section_name(k);
+        int found = 0;
+        for (size_t i = 0; d[i].section && !found; i++)
+            found = !strcmp(d[i].section, sec);
+        if (!found) {
+            fprintf(stderr, "cpo: [%s] is not documented in run/config_doc.c (expected every "
+                            "section of run/config.c there)\n",
+                    sec);
+            bad = 1;
+        }
+    }
     for (size_t i = 0; d[i].section; i++) {
         const char *keys = cpo_config_section_keys(d[i].section);
         if (!cpo_config_section_has(d[i].section, d[i].key)) {

@@ -1329,21 +1329,25 @@ static int apply_overrides(loader *L, const cpo_config_key *ov, size_t n)
     return 0;
 }
 
+/* The fixed sections and their keys, in the order `cpo man config` lists them. */
+static const struct {
+    const char *name;
+    const char *const *keys;
+} fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
+                      {"costs", &costs_keys},       {"strategy", &strategy_keys},
+                      {"options", &options_keys},   {"margin", &margin_keys}};
+
 const char *cpo_config_section_keys(const char *section)
 {
-    if (!strcmp(section, "backtest"))
-        return backtest_keys;
-    if (!strcmp(section, "universe"))
-        return universe_keys;
-    if (!strcmp(section, "costs"))
-        return costs_keys;
-    if (!strcmp(section, "strategy"))
-        return strategy_keys;
-    if (!strcmp(section, "options"))
-        return options_keys;
-    if (!strcmp(section, "margin"))
-        return margin_keys;
+    for (size_t k = 0; k < sizeof fixed_sections / sizeof fixed_sections[0]; k++)
+        if (!strcmp(section, fixed_sections[k].name))
+            return *fixed_sections[k].keys;
     return NULL;
+}
+
+const char *cpo_config_section_name(size_t k)
+{
+    return k < sizeof fixed_sections / sizeof fixed_sections[0] ? fixed_sections[k].name : NULL;
 }
 
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)

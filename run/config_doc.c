@@ -1,9 +1,10 @@
 /*
  * config_doc.c - what each key of a config's fixed sections means, for
  * `cpo man config` (cpo-config(5)).  The keys a config takes are declared
- * in run/config.c (cpo_config_section_keys); `cpo man` refuses to write
- * the page when this table and those lists differ, so the page cannot
- * miss a key or list one the program does not know.
+ * in run/config.c (cpo_config_section_name, cpo_config_section_keys);
+ * `cpo man` refuses to write the page when this table and those lists
+ * differ, so the page cannot miss a section or a key, or list one the
+ * program does not know.
  */
 #include "cpo/config.h"
 
@@ -75,6 +76,22 @@ static const cpo_config_keydoc docs[] = {
                                      "of the options line ... (0.10)"},
     {"options", "explain_floor", "... and above this fraction of equity (1e-5)"},
     {"options", "max_positions", "open option positions at most (64)"},
+    {"margin", "mode", "cross: a pool's margined positions share its wallet; isolated: each "
+                       "Binance position risks only the margin posted for it (cross)"},
+    {"margin", "brackets", "Binance leverage brackets: a CSV symbol,notional_floor,notional_cap,"
+                           "max_leverage,mmr,maintenance_amount[,settle] or the JSON of "
+                           "GET /fapi/v1/leverageBracket (none: one bracket at perp_mmr)"},
+    {"margin", "options_margin", "Deribit's standard or portfolio margin for option books "
+                                 "(standard)"},
+    {"margin", "liquidation_price", "mark: liquidate at the mark price; wick: at the bar's "
+                                    "last-trade high and low (mark)"},
+    {"margin", "liquidation_fee", "Binance's clearance fee, of the notional liquidated (0.0125)"},
+    {"margin", "deribit_future_liquidation_fee", "Deribit's liquidation fee of futures, of the "
+                                                 "notional (by coin: BTC 0.0075, ETH 0.009)"},
+    {"margin", "deribit_option_liquidation_fee", "Deribit's liquidation fee of options, coin per "
+                                                 "contract (0.0019)"},
+    {"margin", "margin_call", "a margin_call event when maintenance / margin balance reaches it "
+                              "(0.8)"},
     {NULL, NULL, NULL},
 };
 

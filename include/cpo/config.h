@@ -125,6 +125,9 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
  * NULL. */
 const char *cpo_config_section_keys(const char *section);
 
+/* The name of fixed section k ("backtest", ...), or NULL past the last. */
+const char *cpo_config_section_name(size_t k);
+
 /* 1 if key is one of cpo_config_section_keys(section), else 0. */
 int cpo_config_section_has(const char *section, const char *key);
 

@@ -65,6 +65,7 @@ size_t cpo_black76_iv_batch(size_t n, const double *price, const double *fwd,
 const char *cpo_iv_status_name(int status);
 
 const char *cpo_config_section_keys(const char *section);
+const char *cpo_config_section_name(size_t k);
 """
 
 ffi = cffi.FFI()
