@@ -653,12 +653,8 @@ static void asset_row(FILE *fp, const char *kind, const char *instr, const char 
     fputc('\n', fp);
 }
 
-static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *path,
-                       cpo_error *err)
+static void write_asset(const cpo_attrib *a, const cpo_result *r, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     const cpo_attrib_assets *as = &a->assets;
     fputs("# attribution by asset (METHODS 4c): each instrument's P&L lines as contributions "
           "to the run's total return (simple returns)\n",
@@ -703,26 +699,18 @@ static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *pat
     asset_row(fp, "total", "(all)", "total_return", tot, R, ta, as->total_pnl);
     asset_row(fp, "sum_of_parts", "(all)", "sum_of_parts", sum, R, sa, sp);
     asset_row(fp, "residual", "(all)", "residual", tot - sum, R, ta - sa, as->total_pnl - sp);
-    return cpo_csv_close(fp, path, err);
 }
 
 /* Cumulative linked contributions at the end of each step, at most
  * SERIES_MAX rows (every k-th step and the last). */
 #define SERIES_MAX 5000
 
-static int write_series(const cpo_attrib *a, const cpo_result *r, const char *path,
-                        cpo_error *err)
+static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_error *err)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     size_t n = a->n_instr, J = n + at_nbk(a) + (size_t)at_has_opt(a), T = a->ser_steps;
-    int rc = 0;
     double *acc = calloc(J, sizeof *acc);
-    if (!acc) {
-        fclose(fp);
+    if (!acc)
         return nomem(err);
-    }
     size_t stride = T > SERIES_MAX ? (T + SERIES_MAX - 1) / SERIES_MAX : 1;
     fputs("# cumulative attribution by asset: the Carino-linked contribution of each instrument "
           "(all its lines) to the return from the start of the run to the end of each step\n",
@@ -761,8 +749,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
         fputc('\n', fp);
     }
     free(acc);
-    rc = cpo_csv_close(fp, path, err);
-    return rc;
+    return 0;
 }
 
 static void risk_line(FILE *fp, const char *kind, const char *view, const char *instr,
@@ -804,12 +791,8 @@ static void risk_block(FILE *fp, const cpo_attrib *a, const char *view, int ok,
     risk_line(fp, "residual", view, "(all)", "residual", NAN, NAN, sigma - sum, sigma, ann);
 }
 
-static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path,
-                      cpo_error *err)
+static void write_risk(const cpo_attrib *a, const cpo_result *r, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     const cpo_attrib_risk *k = &a->risk;
     char when[40];
     fputs("# risk contributions (Euler, METHODS 4c); contribution in return per bar, "
@@ -849,7 +832,6 @@ static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path
     fputs("kind,view,instrument,line,weight,marginal,contribution,share,contribution_annual\n", fp);
     risk_block(fp, a, "ex_ante", k->ante_ok, k->ante, k->n_ante, k->ante_sigma, k->ante_sum);
     risk_block(fp, a, "ex_post", k->post_ok, k->post, k->n_post, k->post_sigma, k->post_sum);
-    return cpo_csv_close(fp, path, err);
 }
 
 /* --- by Greek ---------------------------------------------------------------------- */
@@ -957,6 +939,12 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
     FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
+    cpo_attrib_greeks_put(g, fp);
+    return cpo_csv_close(fp, path, err);
+}
+
+void cpo_attrib_greeks_put(const cpo_attrib_greeks *g, FILE *fp)
+{
     fputs("# attribution by Greek (METHODS 3): the change in equity of each step split into "
           "Greek and cost lines (reporting currency); cumulative columns cum_* from the start "
           "of the run\n",
@@ -1006,25 +994,36 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
                 cpo_csv_num(fp, cum[l]);
         fputc('\n', fp);
     }
-    return cpo_csv_close(fp, path, err);
+}
+
+int cpo_attrib_put(cpo_attrib *a, const cpo_result *r, FILE *const fps[CPO_ATTRIB_FILE_COUNT],
+                   cpo_error *err)
+{
+    int rc;
+    if (!a->computed && (rc = cpo_attrib_compute(a, r, err)))
+        return rc;
+    write_asset(a, r, fps[CPO_ATTRIB_FILE_ASSET]);
+    if ((rc = write_series(a, r, fps[CPO_ATTRIB_FILE_ASSET_SERIES], err)))
+        return rc;
+    write_risk(a, r, fps[CPO_ATTRIB_FILE_RISK]);
+    if ((rc = at_factor_write(a, r, fps[CPO_ATTRIB_FILE_FACTOR],
+                              fps[CPO_ATTRIB_FILE_FACTOR_ROLLING], err)))
+        return rc;
+    cpo_attrib_greeks g;
+    if ((rc = cpo_attrib_greeks_compute(&g, r, err)))
+        return rc;
+    cpo_attrib_greeks_put(&g, fps[CPO_ATTRIB_FILE_GREEK]);
+    cpo_attrib_greeks_free(&g);
+    return 0;
 }
 
 int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,
                      const char *const paths[CPO_ATTRIB_FILE_COUNT], cpo_error *err)
 {
-    int rc;
-    if (!a->computed && (rc = cpo_attrib_compute(a, r, err)))
-        return rc;
-    if ((rc = write_asset(a, r, paths[CPO_ATTRIB_FILE_ASSET], err)) ||
-        (rc = write_series(a, r, paths[CPO_ATTRIB_FILE_ASSET_SERIES], err)) ||
-        (rc = write_risk(a, r, paths[CPO_ATTRIB_FILE_RISK], err)) ||
-        (rc = at_factor_write(a, r, paths[CPO_ATTRIB_FILE_FACTOR],
-                              paths[CPO_ATTRIB_FILE_FACTOR_ROLLING], err)))
-        return rc;
-    cpo_attrib_greeks g;
-    if ((rc = cpo_attrib_greeks_compute(&g, r, err)))
-        return rc;
-    rc = cpo_attrib_greeks_write(&g, paths[CPO_ATTRIB_FILE_GREEK], err);
-    cpo_attrib_greeks_free(&g);
+    FILE *fps[CPO_ATTRIB_FILE_COUNT];
+    int rc = cpo_csv_create_all(fps, paths, CPO_ATTRIB_FILE_COUNT, err);
+    if (!rc)
+        rc = cpo_csv_close_all(fps, paths, CPO_ATTRIB_FILE_COUNT, cpo_attrib_put(a, r, fps, err),
+                               err);
     return rc;
 }

@@ -57,6 +57,7 @@ typedef struct sect {
 typedef struct loader {
     cpo_config *cfg;
     const char *path;
+    const char *text;   /* the file's text when given (cpo_config_load_text), else NULL */
     cpo_error *err;
     char *raw;          /* the file's bytes */
     size_t *line_off;   /* [n_lines]: offset of line k+1 */
@@ -89,12 +90,19 @@ static char *dup_n(const char *s, size_t n)
 
 static int read_raw(loader *L)
 {
+    size_t cap = 4096, n = 0, r;
+    char *buf;
+    if (L->text) {
+        if (!(buf = L->raw = strdup(L->text)))
+            return nomem(L->err);
+        n = strlen(buf);
+        goto lines;
+    }
     FILE *f = fopen(L->path, "rb");
     if (!f)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0,
                              "cannot open: %s (expected a readable INI file)", strerror(errno));
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap + 1);
+    buf = malloc(cap + 1);
     while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
         n += r;
         if (n == cap) {
@@ -116,6 +124,7 @@ static int read_raw(loader *L)
     L->raw = buf;
     if (bad)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0, "cannot read the file");
+lines:;
     size_t lines = 1;
     for (size_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
@@ -1420,23 +1429,26 @@ static int apply_overrides(loader *L, const cpo_config_key *ov, size_t n)
     return 0;
 }
 
+/* The fixed sections and their keys, in the order `cpo man config` lists them. */
+static const struct {
+    const char *name;
+    const char *const *keys;
+} fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
+                      {"costs", &costs_keys},       {"strategy", &strategy_keys},
+                      {"options", &options_keys},   {"margin", &margin_keys},
+                      {"financing", &financing_keys}};
+
 const char *cpo_config_section_keys(const char *section)
 {
-    if (!strcmp(section, "backtest"))
-        return backtest_keys;
-    if (!strcmp(section, "universe"))
-        return universe_keys;
-    if (!strcmp(section, "costs"))
-        return costs_keys;
-    if (!strcmp(section, "strategy"))
-        return strategy_keys;
-    if (!strcmp(section, "options"))
-        return options_keys;
-    if (!strcmp(section, "margin"))
-        return margin_keys;
-    if (!strcmp(section, "financing"))
-        return financing_keys;
+    for (size_t k = 0; k < sizeof fixed_sections / sizeof fixed_sections[0]; k++)
+        if (!strcmp(section, fixed_sections[k].name))
+            return *fixed_sections[k].keys;
     return NULL;
+}
+
+const char *cpo_config_section_name(size_t k)
+{
+    return k < sizeof fixed_sections / sizeof fixed_sections[0] ? fixed_sections[k].name : NULL;
 }
 
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
@@ -1447,9 +1459,16 @@ int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
 int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_key *overrides,
                          size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_text(out, path, NULL, overrides, n_overrides, err);
+}
+
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
+    L.text = text;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1462,7 +1481,8 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
     if (!rc)
         rc = read_raw(&L);
     if (!rc)
-        rc = cpo_ini_parse(path, collect, &L, err);
+        rc = text ? cpo_ini_parse_text(path, text, collect, &L, err)
+                  : cpo_ini_parse(path, collect, &L, err);
     if (!rc)
         rc = apply_overrides(&L, overrides, n_overrides);
     if (!rc)

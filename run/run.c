@@ -30,6 +30,7 @@
 #include "ledger_out.h"
 #include "params.h"
 #include "run_files.h"
+#include "run_priv.h"
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
@@ -91,48 +92,6 @@ static int close_tmp(out_ctx *o, int f, FILE *fp)
         return cpo_error_set(o->err, CPO_EIO, o->tmp[f], 0, 0, "cannot write: %s",
                              strerror(errno ? errno : EIO));
     return 0;
-}
-
-/* The attribution files (cpo/attrib.h), each to its .tmp. */
-static int write_ledger_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_LEDGER_CSV] = 1;
-    return cpo_result_write_ledger_csv(r, o->tmp[F_LEDGER_CSV], o->err);
-}
-
-static int write_trades_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_TRADES] = 1;
-    return cpo_result_write_trades_csv(r, o->tmp[F_TRADES], o->err);
-}
-
-static int write_events_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_EVENTS] = 1;
-    return cpo_result_write_events_csv(r, o->tmp[F_EVENTS], o->err);
-}
-
-static int write_attrib(out_ctx *o, cpo_attrib *at, const cpo_result *r)
-{
-    const char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++) {
-        paths[f] = o->tmp[F_ATTRIB + f];
-        o->made[F_ATTRIB + f] = 1;
-    }
-    return cpo_attrib_write(at, r, paths, o->err);
-}
-
-/* The option files (cpo/report.h), each to its .tmp, when the run had options. */
-static int write_options(out_ctx *o, const cpo_result *r)
-{
-    if (!o->want[F_OPT])
-        return 0;
-    const char *paths[CPO_OPT_FILE_COUNT];
-    for (int f = 0; f < CPO_OPT_FILE_COUNT; f++) {
-        paths[f] = o->tmp[F_OPT + f];
-        o->made[F_OPT + f] = 1;
-    }
-    return cpo_run_write_options(r, &o->cfg->run, paths, o->err);
 }
 
 /* --- JSON -------------------------------------------------------------- */
@@ -281,12 +240,20 @@ static json_t *resolved_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
-static int dump_json(out_ctx *o, int f, json_t *j)
+/* The text of a JSON file of a run (keys sorted, 17 digits), j released;
+ * NULL when out of memory. */
+static char *json_text(json_t *j)
 {
     if (!j)
-        return nomem(o->err);
+        return NULL;
     char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     json_decref(j);
+    return text;
+}
+
+static int dump_json(out_ctx *o, int f, json_t *j)
+{
+    char *text = json_text(j);
     if (!text)
         return nomem(o->err);
     FILE *fp = open_tmp(o, f);
@@ -377,12 +344,12 @@ static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
-static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt)
+/* summary.json of a run (NULL when out of memory). */
+static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt)
 {
-    const cpo_config *cfg = o->cfg;
     json_t *j = json_object();
     if (!j)
-        return nomem(o->err);
+        return NULL;
     json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
     json_object_set_new(j, "config", json_string(cfg->path));
     json_t *per = json_object();
@@ -464,7 +431,7 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
         json_object_set_new(j, "funding_stamps_off_grid",
                             json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
-    return dump_json(o, F_SUMMARY, j);
+    return j;
 }
 
 static int write_manifest(out_ctx *o, const cpo_result *r, const cpo_run_opts *opts,
@@ -590,6 +557,112 @@ static void drop_tmp(out_ctx *o)
         }
 }
 
+/* --- the pipeline every run goes through --------------------------------- */
+
+/*
+ * What a run computes, whether its outputs go to a folder (cpo_run_to_dir)
+ * or to memory (cpo_run_to_memory): the market and the benchmark, the
+ * attribution collector, the engine's result and the summary numbers.
+ */
+typedef struct run_core {
+    cpo_market *m;
+    cpo_run_bench bench;
+    cpo_attrib *at;
+    cpo_result *r;
+    int64_t bar_ms;
+    cpo_run_metrics mt;
+} run_core;
+
+static void core_free(run_core *c)
+{
+    cpo_attrib_free(c->at);
+    cpo_market_free(c->m);
+    cpo_run_bench_free(&c->bench);
+    cpo_result_free(c->r);
+    memset(c, 0, sizeof *c);
+}
+
+/* The market (the store read, the cube and the benchmark built) and the
+ * attribution collector: what can fail on the inputs before the engine. */
+static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
+{
+    int rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, NULL, err);
+}
+
+/* The engine on the prepared market (freed after it).  Attribution needs
+ * the per-instrument rows: the engine makes them for every run and passes
+ * them on to next (the ledger files keep them only with detail =
+ * instrument; NULL: nobody else). */
+static int core_engine(run_core *c, const cpo_config *cfg, const volatile sig_atomic_t *cancel,
+                       cpo_ledger_sink next, void *next_ctx, cpo_error *err)
+{
+    cpo_run_spec spec = cfg->run;
+    spec.detail = CPO_DETAIL_INSTRUMENT;
+    spec.cancel = cancel;
+    cpo_attrib_chain(c->at, next, next_ctx);
+    int rc = cpo_backtest_run(&c->r, c->m, &spec, cpo_attrib_sink, c->at, err);
+    c->bar_ms = c->m->step_ms;
+    cpo_market_free(c->m);
+    c->m = NULL;
+    if (rc && !err->path[0] && rc != CPO_EINTR)
+        blame_config(cfg, rc, err);
+    return rc;
+}
+
+/*
+ * The outputs of a run that are the same in a folder and in memory: the
+ * CSV files and summary.json, each written to its stream fps[f] (f in
+ * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
+ */
+static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COUNT],
+                       cpo_error *err)
+{
+    int rc = 0;
+    if (fps[F_LEDGER_CSV] && (rc = cpo_result_put_ledger_csv(c->r, fps[F_LEDGER_CSV], err)))
+        return rc;
+    if (fps[F_TRADES])
+        cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
+    if (fps[F_EVENTS])
+        cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
+    if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
+        return rc;
+    if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
+        return rc;
+    if (fps[F_SUMMARY]) {
+        char *text = json_text(summary_json(cfg, c->r, &c->mt));
+        if (!text)
+            return nomem(err);
+        fputs(text, fps[F_SUMMARY]);
+        fputc('\n', fps[F_SUMMARY]);
+        free(text);
+    }
+    return 0;
+}
+
+/* --- a run into its folder ------------------------------------------------ */
+
+/* put_outputs into the .tmp files of the folder. */
+static int write_outputs(out_ctx *o, run_core *c)
+{
+    FILE *fps[F_COUNT] = {0};
+    int rc = 0;
+    for (int f = F_LEDGER_CSV; f <= F_SUMMARY && !rc; f++)
+        if (o->want[f] && !(fps[f] = open_tmp(o, f)))
+            rc = o->err->code;
+    if (!rc)
+        rc = put_outputs(c, o->cfg, fps, o->err);
+    for (int f = F_LEDGER_CSV; f <= F_SUMMARY; f++) {
+        if (!fps[f])
+            continue;
+        if (rc)
+            fclose(fps[f]);
+        else
+            rc = close_tmp(o, f, fps[f]);
+    }
+    return rc;
+}
+
 int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_report *rep,
                    cpo_error *err)
 {
@@ -598,12 +671,9 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     memset(rep, 0, sizeof *rep);
     o.cfg = cfg;
     o.err = err;
-    cpo_market *m = NULL;
-    cpo_run_bench bench;
-    memset(&bench, 0, sizeof bench);
-    cpo_result *r = NULL;
+    run_core c;
+    memset(&c, 0, sizeof c);
     cpo_ledger_out *lo = NULL;
-    cpo_attrib *at = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
 
@@ -634,46 +704,32 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
-        (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
+        (rc = core_prepare(&c, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
-        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
         (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)))
         goto fail;
     if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
-                                  o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, m,
+                                  o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, c.m,
                                   cfg->run.currency, cfg->run.financing.enabled, err))) {
         o.made[F_LEDGER_H5] = o.made[F_LEDGER_INSTR] = 1; /* whatever got created */
         goto fail;
     }
     o.made[F_LEDGER_H5] = 1;
     o.made[F_LEDGER_INSTR] = o.want[F_LEDGER_INSTR];
-    /* Attribution needs the per-instrument rows: the engine makes them for
-     * every run, the ledger files keep them only with detail = instrument. */
-    cpo_run_spec spec = cfg->run;
-    spec.detail = CPO_DETAIL_INSTRUMENT;
-    spec.cancel = opts ? opts->cancel : NULL;
-    cpo_attrib_chain(at, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo);
-    rc = cpo_backtest_run(&r, m, &spec, cpo_attrib_sink, at, err);
-    int64_t bar_ms = m->step_ms;
-    cpo_market_free(m);
-    m = NULL;
-    if (rc) {
-        if (!err->path[0] && rc != CPO_EINTR)
-            blame_config(cfg, rc, err);
+    if ((rc = core_engine(&c, cfg, opts ? opts->cancel : NULL,
+                          o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo, err)))
         goto fail;
-    }
-    rc = cpo_ledger_out_finish(lo, r, err);
+    rc = cpo_ledger_out_finish(lo, c.r, err);
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
-        o.want[f] = cpo_run_has_options(r);
-    if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
-        (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
-        (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
-        (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
+        o.want[f] = cpo_run_has_options(c.r);
+    if (rc || (rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err)) ||
+        (rc = write_outputs(&o, &c)) || (rc = write_manifest(&o, c.r, opts, rep)) ||
+        (rc = interrupted(opts, err)))
         goto fail;
+    rep->metrics = c.mt;
     /* Whole: rename, the manifest last. */
     for (int f = 0; f < F_COUNT; f++) {
         if (!o.want[f])
@@ -709,21 +765,63 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
                           rep->dir);
         goto fail;
     }
-    cpo_attrib_free(at);
-    cpo_run_bench_free(&bench);
-    rep->fill = r->fill;
+    rep->fill = c.r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
-    cpo_result_free(r);
+    core_free(&c);
     return 0;
 fail:
     cpo_ledger_out_abort(lo);
-    cpo_attrib_free(at);
-    cpo_market_free(m);
-    cpo_run_bench_free(&bench);
-    cpo_result_free(r);
+    core_free(&c);
     drop_tmp(&o);
     if (made_dir)
         rmdir(rep->dir);
+    return rc;
+}
+
+/* --- a run into memory ---------------------------------------------------- */
+
+const char *cpo_run_output_name(size_t k)
+{
+    /* The files of put_outputs, in folder order. */
+    return k <= F_SUMMARY - F_LEDGER_CSV ? file_name(F_LEDGER_CSV + (int)k) : NULL;
+}
+
+int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel,
+                      cpo_run_emit emit, void *ctx, cpo_result **result, cpo_error *err)
+{
+    *result = NULL;
+    run_core c;
+    memset(&c, 0, sizeof c);
+    FILE *fps[F_COUNT] = {0};
+    char *buf[F_COUNT] = {0};
+    size_t len[F_COUNT] = {0};
+    int rc = core_prepare(&c, cfg, err);
+    if (!rc)
+        rc = core_engine(&c, cfg, cancel, NULL, NULL, err);
+    if (!rc)
+        rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err);
+    int opt = !rc && cpo_run_has_options(c.r);
+    /* Every output but ledger.csv, which the caller has from the result. */
+    for (int f = F_TRADES; f <= F_SUMMARY && !rc; f++)
+        if ((f < F_OPT || f >= F_SUMMARY || opt) && !(fps[f] = open_memstream(&buf[f], &len[f])))
+            rc = nomem(err);
+    if (!rc)
+        rc = put_outputs(&c, cfg, fps, err);
+    for (int f = F_TRADES; f <= F_SUMMARY; f++) {
+        if (!fps[f])
+            continue;
+        int bad = ferror(fps[f]);
+        if (fclose(fps[f]) != 0 || bad)
+            rc = rc ? rc : nomem(err);
+        if (!rc)
+            rc = emit(ctx, file_name(f), buf[f], len[f], err);
+        free(buf[f]);
+    }
+    if (!rc) {
+        *result = c.r;
+        c.r = NULL;
+    }
+    core_free(&c);
     return rc;
 }
 

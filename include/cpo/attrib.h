@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpo/backtest.h"
 #include "cpo/dataset.h"
@@ -364,6 +365,8 @@ void cpo_attrib_greeks_free(cpo_attrib_greeks *g);
  * rows add up, line by line, to the change in equity of the step.
  */
 int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_error *err);
+/* The same bytes to a stream (the caller opens and closes it). */
+void cpo_attrib_greeks_put(const cpo_attrib_greeks *g, FILE *fp);
 
 /* --- files ------------------------------------------------------------------ */
 
@@ -389,6 +392,11 @@ const char *cpo_attrib_file_name(cpo_attrib_file f);
  */
 int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,
                      const char *const paths[CPO_ATTRIB_FILE_COUNT], cpo_error *err);
+
+/* The same bytes, each table to its stream fps[f] (the caller opens and
+ * closes them: files, or memory for cpo/api.h). */
+int cpo_attrib_put(cpo_attrib *a, const cpo_result *r, FILE *const fps[CPO_ATTRIB_FILE_COUNT],
+                   cpo_error *err);
 
 #ifdef __cplusplus
 }
