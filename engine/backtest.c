@@ -54,6 +54,7 @@ void cpo_run_spec_init(cpo_run_spec *s)
     cpo_costs_init(&s->costs);
     cpo_option_spec_init(&s->options);
     cpo_margin_spec_init(&s->margin);
+    s->futures.delivery_fee_bps = NAN;
 }
 
 const char *cpo_pnl_name(cpo_pnl_line l)
@@ -141,6 +142,11 @@ void cpo_result_free(cpo_result *r)
     free(r->margin_model);
     free(r->book_greek);
     free(r->rf);
+    free(r->fut_instr);
+    free(r->fut_px);
+    free(r->fut_index);
+    free(r->fut_qty);
+    free(r->fut_src);
     free(r);
 }
 
@@ -286,6 +292,11 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             if ((pass == 0) != reducing)
                 continue;
             dq[i] = rest;
+            int gone = eng_fut_refuse(e, i, ts, d, !reducing);
+            if (gone < 0)
+                return gone;
+            if (gone)
+                continue;
             double ref = px_col(m, f, i, t);
             if (!isfinite(ref)) {
                 if (eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
@@ -915,6 +926,7 @@ static void teardown(engine *e)
     free(e->ep);
     free(e->mk);
     eng_margin_free(e);
+    eng_fut_free(e);
     free(e->cs);
     free(e->pend);
     free(e->target);
@@ -1123,7 +1135,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     r->n_instr = e.n;
     memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
     r->n_ccy = 0;
-    if ((rc = eng_margin_setup(&e)))
+    if ((rc = eng_margin_setup(&e)) || (rc = eng_fut_setup(&e, steps)))
         goto fail;
     if (e.ob)
         ob_set_margin_hook(e.ob, eng_option_room, &e);
@@ -1207,6 +1219,9 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                 rates[u] = e.rate[e.opt_ccy[u]];
             ob_begin_step(e.ob, t, rates);
         }
+        /* 0. Futures expired by the open are delivered. */
+        if ((rc = eng_fut_open(&e, ts)))
+            goto fail;
         /* 1. Funding stamped exactly at the open, then next-open fills. */
         if (e.any_pending || t == t0) {
             for (size_t i = 0; i < e.n; i++)
@@ -1338,6 +1353,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                                                  : 0.0;
             r->rf[row] = pow(1.0 + a, (double)e.bar_ms / (365.0 * CPO_MS_DAY)) - 1.0;
         }
+        eng_fut_record(&e, row, steps);
         r->ts[row] = ts;
         r->equity[row] = eq;
         r->gross[row] = eq != 0.0 ? gross / eq : NAN;

@@ -88,7 +88,9 @@ typedef struct cpo_market {
     int64_t *ts;                 /* [n_steps] grid times (bar open times) */
     cpo_instrument *instr;       /* [n_instr] */
     double *col[CPO_F_COUNT];    /* [n_instr * n_steps], instrument-major */
-    uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled */
+    uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled forward,
+                                    2 if modelled (run/market.c: a dated
+                                    future's basis between its quotes) */
     cpo_funding *funding;        /* [n_instr]: events within the grid span */
     size_t n_chains;
     cpo_chain *chains;           /* rows within the grid span */
