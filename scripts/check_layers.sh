@@ -48,11 +48,11 @@ done <"$tmp/undef"
 declare -A header_layer=(
   [error]=core [time]=core [instrument]=core [hash]=core
   [dataset]=datasets [import]=datasets [market]=datasets [synth]=datasets
-  [black76]=quant [surface]=quant [alloc]=quant
+  [black76]=quant [surface]=quant [alloc]=quant [stats]=quant
   [backtest]=engine [registry]=strategies
   [metrics]=reports [attrib]=reports [report]=reports
   [config]=run [run]=run [sweep]=run)
-declare -A layer_dirs=([core]="core" [datasets]="datasets" [quant]="quant/pricing quant/alloc"
+declare -A layer_dirs=([core]="core" [datasets]="datasets" [quant]="quant/pricing quant/alloc quant/stats"
   [engine]="engine" [strategies]="strategies" [reports]="reports" [run]="run")
 if [ -n "$src" ]; then
   for layer in "${order[@]}"; do
