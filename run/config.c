@@ -153,11 +153,14 @@ static int is_fixed_section(const char *name)
            !strcmp(name, "strategy") || !strcmp(name, "options");
 }
 
-/* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
- * ignores them. */
+/* Sections read by others, which check their keys: `cpo sweep`
+ * ([sweep], [walkforward], [overfit]: cpo/sweep.h), the run's bootstrap
+ * ([bootstrap]: cpo/run.h) and `cpo risk` ([risk], [stress]: cpo/risk.h).
+ * The loader keeps their keys. */
 static int is_sweep_section(const char *name)
 {
-    return !strcmp(name, "sweep") || !strcmp(name, "walkforward");
+    return !strcmp(name, "sweep") || !strcmp(name, "walkforward") || !strcmp(name, "overfit") ||
+           !strcmp(name, "bootstrap") || !strcmp(name, "risk") || !strcmp(name, "stress");
 }
 
 /* Find the section headers: lines whose first character is '['. */
