@@ -24,6 +24,7 @@
 
 #include "cpo/attrib.h"
 #include "cpo/report.h"
+#include "cpo/stats.h"
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "cpo/hash.h"
@@ -298,7 +299,113 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
-static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt)
+/* --- [bootstrap]: confidence intervals of the run's metrics ----------------- */
+
+typedef struct boot_cfg {
+    int enabled;
+    int64_t block_ms;           /* 0: automatic */
+    cpo_stats_boot_opts opts;
+} boot_cfg;
+
+static int boot_bad(const cpo_config *cfg, const cpo_config_key *k, const char *expected,
+                    cpo_error *err)
+{
+    return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                         "[bootstrap] %s = \"%s\" is not valid (expected %s)", k->key, k->value,
+                         expected);
+}
+
+/* [bootstrap] samples = 1000, block = auto | DURATION, level = 0.95; the
+ * seed is [backtest] seed.  Checked before anything runs. */
+static int boot_parse(const cpo_config *cfg, boot_cfg *b, cpo_error *err)
+{
+    memset(b, 0, sizeof *b);
+    cpo_stats_boot_opts_init(&b->opts);
+    b->opts.seed = cfg->run.seed;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "bootstrap"))
+            continue;
+        b->enabled = 1;
+        char *end;
+        if (!strcmp(k->key, "samples")) {
+            errno = 0;
+            long v = strtol(k->value, &end, 10);
+            if (end == k->value || *end || errno || v < 2 || v > 1000000)
+                return boot_bad(cfg, k, "a whole number of resamples in [2, 1000000]", err);
+            b->opts.samples = (size_t)v;
+        } else if (!strcmp(k->key, "block")) {
+            if (!strcmp(k->value, "auto"))
+                b->block_ms = 0;
+            else if (cpo_duration_parse(k->value, &b->block_ms) || b->block_ms <= 0)
+                return boot_bad(cfg, k, "auto (the cube root of the bars) or a duration like 10d",
+                                err);
+        } else if (!strcmp(k->key, "level")) {
+            errno = 0;
+            double v = strtod(k->value, &end);
+            if (end == k->value || *end || errno || !(v >= 0.5 && v <= 0.999))
+                return boot_bad(cfg, k, "a confidence level in [0.5, 0.999]", err);
+            b->opts.level = v;
+        } else {
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [bootstrap] (expected one of: samples, "
+                                 "block, level)",
+                                 k->key);
+        }
+    }
+    return 0;
+}
+
+static json_t *ci_json(const cpo_stats_ci *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "estimate", jreal(c->estimate));
+    json_object_set_new(o, "lo", jreal(c->lo));
+    json_object_set_new(o, "hi", jreal(c->hi));
+    json_object_set_new(o, "se", jreal(c->se));
+    return o;
+}
+
+/* The bootstrap of the run's bar returns as summary.json holds it. */
+static int boot_json(json_t **out, const boot_cfg *b, const cpo_result *r,
+                     const cpo_run_metrics *mt, cpo_error *err)
+{
+    *out = NULL;
+    cpo_stats_boot_opts o = b->opts;
+    o.periods_per_year = mt->periods_per_year;
+    if (b->block_ms > 0 && mt->bar_ms > 0)
+        o.block = fmax(1.0, round((double)b->block_ms / (double)mt->bar_ms));
+    double *ret = malloc((r->n_steps ? r->n_steps : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(err);
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double prev = t ? r->equity[t - 1] : r->capital;
+        ret[t] = prev != 0.0 ? r->equity[t] / prev - 1.0 : NAN;
+    }
+    cpo_stats_boot bs;
+    int rc = cpo_stats_bootstrap(&bs, ret, r->n_steps, &o, err);
+    free(ret);
+    if (rc)
+        return rc;
+    json_t *j = json_object();
+    json_object_set_new(j, "method",
+                        json_string("stationary block bootstrap (Politis & Romano 1994) of the "
+                                    "bar returns, percentile intervals; max_drawdown a positive "
+                                    "fraction"));
+    json_object_set_new(j, "samples", json_integer((json_int_t)bs.samples));
+    json_object_set_new(j, "block_bars", jreal(bs.block));
+    json_object_set_new(j, "level", jreal(bs.level));
+    json_object_set_new(j, "seed", jseed(bs.seed));
+    json_object_set_new(j, "bars", json_integer((json_int_t)bs.n_obs));
+    json_object_set_new(j, "sharpe", ci_json(&bs.sharpe));
+    json_object_set_new(j, "cagr", ci_json(&bs.cagr));
+    json_object_set_new(j, "max_drawdown", ci_json(&bs.max_drawdown));
+    *out = j;
+    return 0;
+}
+
+static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt,
+                         const boot_cfg *boot)
 {
     const cpo_config *cfg = o->cfg;
     json_t *j = json_object();
@@ -375,6 +482,15 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     if (cpo_run_has_options(r))
         json_object_set_new(j, "options", cpo_run_options_json(r));
     json_object_set_new(j, "settings", settings_json(cfg));
+    if (boot && boot->enabled) {
+        json_t *bj = NULL;
+        int rc = boot_json(&bj, boot, r, mt, o->err);
+        if (rc) {
+            json_decref(j);
+            return rc;
+        }
+        json_object_set_new(j, "bootstrap", bj);
+    }
     return dump_json(o, F_SUMMARY, j);
 }
 
@@ -517,6 +633,9 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_attrib *at = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
+    boot_cfg boot;
+    if ((rc = boot_parse(cfg, &boot, err)))
+        return rc;
 
     if (opts && opts->out_dir)
         snprintf(rep->dir, sizeof rep->dir, "%s", opts->out_dir);
@@ -582,7 +701,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics, &boot)) ||
         (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
         goto fail;
     /* Whole: rename, the manifest last. */
