@@ -746,11 +746,19 @@ static int h_option_target(const cpo_view *v, cpo_stage_io *io, const cpo_option
 
 static uint32_t h_stage_index(const cpo_view *v) { return v->e->cur_stage; }
 
+static size_t h_caps(const cpo_view *v, const cpo_caps **caps)
+{
+    const cpo_caps *c = &v->e->m->caps;
+    *caps = c->n ? c : NULL;
+    return c->n ? cpo_ts_count_before(c->ts, c->n, v->e->m->ts[v->e->t]) : 0;
+}
+
 static const cpo_host host_api = {
     CPO_STAGE_ABI_VERSION, sizeof(cpo_host), h_step, h_now, h_bar_ms, h_n_instr, h_instrument,
     h_find, h_series, h_times, h_funding, h_equity, h_position, h_weight, h_target,
     cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item,
-    h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index};
+    h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index,
+    h_caps};
 
 const cpo_host *cpo_engine_host(void);
 const cpo_host *cpo_engine_host(void) { return &host_api; }

@@ -27,6 +27,8 @@
 #define D CPO_MS_DAY
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
+/* The built-in stages (test_registry_builtins lists them). */
+#define N_BUILTINS 27
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -244,7 +246,8 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_SCHEDULE, "every"},   {CPO_ROLE_SCHEDULE, "once"},  {CPO_ROLE_SCHEDULE, "every_n"},
         {CPO_ROLE_SCHEDULE, "daily"},   {CPO_ROLE_SCHEDULE, "weekly"}, {CPO_ROLE_SCHEDULE, "monthly"},
         {CPO_ROLE_SCHEDULE, "drift"},   {CPO_ROLE_SELECT, "all"},      {CPO_ROLE_SELECT, "list"},
-        {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_WEIGH, "equal"},    {CPO_ROLE_WEIGH, "fixed"},
+        {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_SELECT, "top_cap"}, {CPO_ROLE_WEIGH, "equal"},
+        {CPO_ROLE_WEIGH, "fixed"},
         {CPO_ROLE_WEIGH, "invvol"},     {CPO_ROLE_WEIGH, "minvar"},    {CPO_ROLE_WEIGH, "meanvar"},
         {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
@@ -284,12 +287,12 @@ START_TEST(test_registry_builtins)
     const char *sched = "every, once, every_n, daily, weekly, monthly, drift";
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SCHEDULE, buf, sizeof buf), strlen(sched));
     ck_assert_str_eq(buf, sched);
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 21);
-    ck_assert_str_eq(buf, "all, list, top_volume");
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 30);
+    ck_assert_str_eq(buf, "all, list, top_volume, top_cap");
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 23);
     ck_assert_str_eq(buf, "hedge_beta, delta_hedge");
     /* Too small a buffer: whole names only, and the length needed. */
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 21);
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 30);
     ck_assert_str_eq(buf, "all, list");
 
     ck_assert_str_eq(cpo_role_name(CPO_ROLE_SCHEDULE), "schedule");
@@ -411,7 +414,7 @@ START_TEST(test_registry_plugin_rollback)
     snprintf(want, sizeof want, "%s: stage \"from_the_future\" has ABI version 2 (expected 1)",
              CPO_EXAMPLE_PLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS);
     ck_assert_ptr_null(cpo_registry_find(reg2, CPO_ROLE_WEIGH, "inverse_price"));
 
     /* The entry point returns NULL, or no table. */
@@ -423,10 +426,10 @@ START_TEST(test_registry_plugin_rollback)
     setenv("CPO_EXAMPLE_PLUGIN_TEST", "empty", 1);
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), CPO_EPLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS);
     unsetenv("CPO_EXAMPLE_PLUGIN_TEST");
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), 0);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 28);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS + 2);
     cpo_registry_free(reg2);
     cpo_registry_free(reg);
 }
@@ -468,7 +471,7 @@ START_TEST(test_registry_load_refusals)
     ck_assert_str_eq(tu_errstr(&err), "no plugin path (expected the path of a shared object)");
     ck_assert_int_eq(cpo_registry_load(reg, NULL, &err), CPO_EPLUGIN);
 
-    ck_assert_uint_eq(cpo_registry_count(reg), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg), N_BUILTINS);
     tu_rmtree(dir);
     free(junk);
     free(dir);
@@ -1005,6 +1008,102 @@ START_TEST(test_select_top_volume)
 }
 END_TEST
 
+/*
+ * top_cap: a point-in-time universe from market-cap snapshots.  Daily
+ * steps 0..9 of coins AAA, BBB, CCC (bars from step 0) and DDD (listed at
+ * step 5); EEE has caps but no bars (a coin the store cannot show, like
+ * LUNA).  Snapshots (cap in $, rows by rank):
+ *   day 2: EEE 500, AAA 400, USDT 350 (a stablecoin: excluded), BBB 300,
+ *          CCC 200, DDD 100, AAA 1e9 at rank 90 (another coin with the
+ *          same ticker: the best-ranked row counts)
+ *   day 6: DDD 1000, AAA 400, BBB 300, CCC 50, EEE 10
+ * n = 2.  A snapshot counts from the step after its time (strictly before
+ * the bar's open): steps 0..2 none (nothing selected), 3..6 day 2, 7..9
+ * day 6.
+ *   fill = no:  3..6 {AAA} (EEE's place stays empty), 7..9 {AAA, DDD}
+ *   fill = yes: 3..6 {AAA, BBB},                      7..9 {AAA, DDD}
+ *   max_age = 1d (fill = no): step 3 {AAA} (a day old), 4..6 none, 7 {AAA,
+ *   DDD}, 8..9 none.
+ */
+static cpo_market *mk_caps_market(void)
+{
+    enum { N = 10 };
+    cpo_dataset *ds = NULL;
+    cpo_error err;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &err), 0);
+    static const char *const bases[4] = {"AAA", "BBB", "CCC", "DDD"};
+    for (size_t j = 0; j < 4; j++) {
+        cpo_instrument in;
+        size_t idx = 0;
+        char sym[16];
+        snprintf(sym, sizeof sym, "%sUSDT", bases[j]);
+        cpo_instrument_init(&in, sym, CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[j]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &err), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = D;
+        for (size_t t = j == 3 ? 5 : 0; t < N; t++)
+            ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * D, 10, 10, 10, 10, 1000, NAN, NAN),
+                             0);
+    }
+    static const struct {
+        int day, rank;
+        const char *sym;
+        double cap;
+    } rows[] = {{2, 1, "EEE", 500},  {2, 2, "AAA", 400}, {2, 3, "USDT", 350}, {2, 4, "BBB", 300},
+                {2, 5, "CCC", 200},  {2, 6, "DDD", 100}, {2, 90, "AAA", 1e9}, {6, 1, "DDD", 1000},
+                {6, 2, "AAA", 400},  {6, 3, "BBB", 300}, {6, 4, "CCC", 50},   {6, 5, "EEE", 10}};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        ck_assert_int_eq(cpo_caps_append(&ds->caps, T0 + rows[r].day * D, rows[r].rank,
+                                         rows[r].sym, rows[r].sym, rows[r].cap, 1.0, 1.0, 1.0),
+                         0);
+    cpo_market_spec spec;
+    cpo_market_spec_init(&spec);
+    cpo_market *m = NULL;
+    ck_assert_msg(cpo_market_build(&m, ds, &spec, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_uint_eq(m->caps.n, 12);
+    cpo_dataset_free(ds);
+    return m;
+}
+
+START_TEST(test_select_top_cap)
+{
+    cpo_market *m = mk_caps_market();
+    static const struct {
+        const char *kv;
+        const char *want[10];
+    } cases[] = {
+        {"n=2", {"", "", "", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT,DDDUSDT",
+                 "AAAUSDT,DDDUSDT", "AAAUSDT,DDDUSDT"}},
+        {"n=2;fill=yes", {"", "", "", "AAAUSDT,BBBUSDT", "AAAUSDT,BBBUSDT", "AAAUSDT,BBBUSDT",
+                          "AAAUSDT,BBBUSDT", "AAAUSDT,DDDUSDT", "AAAUSDT,DDDUSDT",
+                          "AAAUSDT,DDDUSDT"}},
+        {"n=2;max_age=1d", {"", "", "", "AAAUSDT", "", "", "", "AAAUSDT,DDDUSDT", "", ""}},
+        /* Nothing excluded: USDT (no bars) takes one of the three places. */
+        {"n=3;fill=no;exclude=", {"", "", "", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT",
+                                  "AAAUSDT,BBBUSDT,DDDUSDT", "AAAUSDT,BBBUSDT,DDDUSDT",
+                                  "AAAUSDT,BBBUSDT,DDDUSDT"}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bench b;
+        bench_init(&b);
+        bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+        bench_stage(&b, CPO_ROLE_SELECT, "top_cap", cases[c].kv);
+        bench_stage(&b, CPO_ROLE_WEIGH, "probe", NULL);
+        cpo_result *r = bench_run(&b, m);
+        ck_assert_uint_eq(probe_n, 10);
+        for (size_t t = 0; t < 10; t++)
+            ck_assert_msg(!strcmp(probe_selection(m, t), cases[c].want[t]),
+                          "%s, step %zu: selected %s, expected %s", cases[c].kv, t,
+                          probe_selection(m, t), cases[c].want[t]);
+        cpo_result_free(r);
+        bench_fini(&b);
+    }
+    cpo_market_free(m);
+}
+END_TEST
+
 /* --- weigh ----------------------------------------------------------------- */
 
 START_TEST(test_weigh_equal)
@@ -1204,6 +1303,7 @@ static Suite *stages_suite(void)
     tcase_add_test(run, test_sched_drift_rel);
     tcase_add_test(run, test_select_all_and_list);
     tcase_add_test(run, test_select_top_volume);
+    tcase_add_test(run, test_select_top_cap);
     tcase_add_test(run, test_weigh_equal);
     tcase_add_test(run, test_weigh_fixed);
     tcase_add_test(run, test_plugin_stages_run);

@@ -97,6 +97,9 @@ typedef struct cpo_market {
                                     (snapshots stamped in [ts[t], ts[t]+step)) */
     size_t n_iv;
     cpo_ivindex *iv;
+    cpo_caps caps;               /* the store's market-cap snapshots, all of
+                                    them (sorted by time, then rank), for
+                                    stages that pick by cap (host->caps) */
 } cpo_market;
 
 int cpo_market_build(cpo_market **out, const cpo_dataset *ds,

@@ -189,6 +189,11 @@ typedef struct cpo_host {
     /* The index of this stage instance in the pipeline (a tag for the
      * positions it opens); set while its init/run is called. */
     uint32_t (*stage_index)(const cpo_view *v);
+    /* --- market caps (tables with struct_size > offsetof(cpo_host, caps)) ---
+     * The store's market-cap snapshots (cmc-monthly) taken strictly before
+     * now(): rows 0 .. return value - 1 of *caps, sorted by time, then
+     * rank (*caps NULL and 0 when the store has none). */
+    size_t (*caps)(const cpo_view *v, const cpo_caps **caps);
 } cpo_host;
 
 typedef struct cpo_stage_def {
