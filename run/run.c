@@ -356,6 +356,40 @@ static int boot_parse(const cpo_config *cfg, boot_cfg *b, cpo_error *err)
     return 0;
 }
 
+/* [attribution] factor_universe = store | run | COIN, COIN, ... */
+static int attrib_parse(const cpo_config *cfg, cpo_attrib_opts *o, cpo_error *err)
+{
+    cpo_attrib_opts_init(o);
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "attribution"))
+            continue;
+        if (strcmp(k->key, "factor_universe"))
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [attribution] (expected "
+                                 "factor_universe)",
+                                 k->key);
+        if (!strcmp(k->value, "store"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_STORE;
+        else if (!strcmp(k->value, "run"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_RUN;
+        else {
+            int ok = k->value[0] != '\0' && strlen(k->value) < sizeof o->factor_coins;
+            for (const char *c = k->value; ok && *c; c++)
+                ok = (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == ',' ||
+                     *c == ' ';
+            if (!ok)
+                return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                     "[attribution] factor_universe = \"%s\" is not valid "
+                                     "(expected store, run, or coins like BTC, ETH, SOL)",
+                                     k->value);
+            o->factor_universe = CPO_FACTOR_UNIVERSE_LIST;
+            snprintf(o->factor_coins, sizeof o->factor_coins, "%s", k->value);
+        }
+    }
+    return 0;
+}
+
 static json_t *ci_json(const cpo_stats_ci *c)
 {
     json_t *o = json_object();
@@ -634,7 +668,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
     boot_cfg boot;
-    if ((rc = boot_parse(cfg, &boot, err)))
+    cpo_attrib_opts aopts;
+    if ((rc = boot_parse(cfg, &boot, err)) || (rc = attrib_parse(cfg, &aopts, err)))
         return rc;
 
     if (opts && opts->out_dir)
@@ -666,7 +701,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
-        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
+        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, &aopts, err)) ||
         (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)))

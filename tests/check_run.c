@@ -1336,6 +1336,14 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
     ck_assert_str_eq(e.msg, "unknown key \"sample\" in [bootstrap] (expected one of: samples, "
                             "block, level)");
+    /* [attribution] is checked the same way. */
+    snprintf(text, sizeof text, "%s[attribution]\nfactor_universe = btc\n", cfg_equal);
+    free(bad);
+    bad = write_config(dir, "bad.ini", text);
+    ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "[attribution] factor_universe = \"btc\" is not valid (expected "
+                            "store, run, or coins like BTC, ETH, SOL)");
+    ck_assert(!tu_exists(o4));
     /* No section, no key. */
     char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
     ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
