@@ -194,6 +194,15 @@ typedef struct cpo_host {
      * now(): rows 0 .. return value - 1 of *caps, sorted by time, then
      * rank (*caps NULL and 0 when the store has none). */
     size_t (*caps)(const cpo_view *v, const cpo_caps **caps);
+    /* --- between rebalances (struct_size > offsetof(cpo_host, between)) ---
+     * Called from an overlay's init: from then on its run() is also called
+     * at every step where no schedule fired, with io->fire = 0,
+     * io->selected all 1 and io->weight and io->qty all NaN (the other
+     * stages do not run).  To trade at that step, run() sets io->fire = 1
+     * and targets (weights, or qty: e.g. k times the positions to scale
+     * the book); the engine sizes and fills them as at a rebalance.
+     * CPO_EINVAL from a stage that is not an overlay. */
+    int (*between)(const cpo_view *v);
 } cpo_host;
 
 typedef struct cpo_stage_def {
