@@ -698,6 +698,11 @@ int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
     rec->n_rebalances = mt.n_rebalances;
     rec->n_liquidations = mt.n_liquidations;
     rec->periods_per_year = mt.periods_per_year;
+    double gross = mt.final_equity - mt.pnl[CPO_PNL_FEES] - mt.pnl[CPO_PNL_SLIPPAGE];
+    rec->gross_return = r->capital > 0.0 ? gross / r->capital - 1.0 : NAN;
+    rec->gross_cagr = gross > 0.0 && mt.n_steps
+                          ? pow(gross / r->capital, mt.periods_per_year / (double)mt.n_steps) - 1.0
+                          : NAN;
     double *ret = malloc((r->n_steps ? r->n_steps : 1) * sizeof *ret);
     if (!ret)
         return nomem(err);

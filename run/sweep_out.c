@@ -260,7 +260,7 @@ static int write_csv(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swee
     }
     for (size_t k = 0; k < N_METRICS; k++)
         fprintf(f.fp, ",%s", metrics[k].name);
-    fputs(",skew,kurtosis,dsr,error\n", f.fp);
+    fputs(",skew,kurtosis,dsr,gross_return,gross_cagr,error\n", f.fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         fprintf(f.fp, "%zu,%zu", i + 1, order[i]);
@@ -269,8 +269,8 @@ static int write_csv(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swee
             put_csv(f.fp, cpo_sweep_value(sw, order[i], a));
         }
         put_metrics_csv(f.fp, r);
-        double extra[3] = {r->skew, r->kurtosis, dsr[order[i]]};
-        for (int k = 0; k < 3; k++) {
+        double extra[5] = {r->skew, r->kurtosis, dsr[order[i]], r->gross_return, r->gross_cagr};
+        for (int k = 0; k < 5; k++) {
             fputc(',', f.fp);
             if (!r->status && r->done)
                 put_num(f.fp, extra[k]);
@@ -405,7 +405,9 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     for (size_t k = 0; k < N_METRICS; k++)
         fprintf(fp, "<th%s>%s</th>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "",
                 metrics[k].name);
-    fputs("<th>dsr</th><th>error</th></tr></thead>\n<tbody>\n", fp);
+    fputs("<th>dsr</th><th>gross_return</th><th>gross_cagr</th><th>error</th></tr></thead>\n"
+          "<tbody>\n",
+          fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         int bad = r->status != 0 || !r->done;
@@ -429,6 +431,12 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
         fputs("<td>", fp);
         if (!bad)
             html_num(fp, dsr[order[i]], 0);
+        fputs("</td><td>", fp);
+        if (!bad)
+            html_num(fp, r->gross_return, 1);
+        fputs("</td><td>", fp);
+        if (!bad)
+            html_num(fp, r->gross_cagr, 1);
         fputs("</td><td class=\"v\">", fp);
         put_html(fp, r->status ? r->error : r->done ? "" : "not run");
         fputs("</td></tr>\n", fp);
@@ -616,6 +624,8 @@ static int write_summary(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
         json_object_set_new(best, metrics[k].name,
                             metrics[k].is_count ? json_integer((json_int_t)metric_value(b, k))
                                                 : jnum(metric_value(b, k)));
+    json_object_set_new(best, "gross_return", jnum(b->gross_return));
+    json_object_set_new(best, "gross_cagr", jnum(b->gross_cagr));
     json_object_set_new(j, "best", best);
     json_t *d = json_object();
     json_object_set_new(d, "dsr", jnum(ov->dsr.dsr));

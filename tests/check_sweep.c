@@ -380,7 +380,8 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     ck_assert_ptr_nonnull(strstr(text, "rank,point,schedule.every_n.n,costs.slippage_bps,"
                                        "total_return,cagr,annual_vol,sharpe,max_drawdown,calmar,"
                                        "final_equity,fees,slippage,funding,avg_gross,steps,trades,"
-                                       "rebalances,liquidations,skew,kurtosis,dsr,error\n"));
+                                       "rebalances,liquidations,skew,kurtosis,dsr,gross_return,"
+                                       "gross_cagr,error\n"));
     free(text);
     /* The HTML is one self-contained table. */
     char *html = tu_path(d1, "leaderboard.html");

@@ -181,6 +181,10 @@ typedef struct cpo_sweep_result {
      * cpo_sweep_blocks); n_blocks = 0 when not kept. */
     uint32_t n_blocks, reserved;
     cpo_stats_block blocks[CPO_SWEEP_MAX_BLOCKS];
+    /* Gross of trading costs: the fees and slippage paid added back to
+     * the final equity ((final - fees - slippage) / capital - 1), and its
+     * CAGR. */
+    double gross_return, gross_cagr;
 } cpo_sweep_result;
 
 /* The score of r under o: higher is better; NaN for failed points. */
@@ -340,7 +344,8 @@ void cpo_sweep_period(const cpo_sweep *sw, const cpo_market *m, int64_t *start, 
 /*
  *   leaderboard.csv   one row per point, best first: rank, point, the keys'
  *                     values, score, metrics, skewness, kurtosis, deflated
- *                     Sharpe ratio, error
+ *                     Sharpe ratio, return and CAGR gross of fees and
+ *                     slippage, error
  *   summary.json      the sweep: points, the best, its deflated Sharpe ratio,
  *                     the probability of backtest overfitting (CSCV), and
  *                     with mode = cpcv the splits' and paths' summary
