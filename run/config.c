@@ -1090,7 +1090,15 @@ static int set_stage_params(loader *L)
                                  k->section, cpo_role_name(role), name);
         }
         char why[1024];
-        int rc = cpo_params_set(in->params, k->key, k->value, why, sizeof why);
+        /* A path parameter is relative to the config's folder. */
+        char *path = NULL;
+        for (size_t q = 0; q < in->def->n_params; q++)
+            if (!strcmp(in->def->params[q].name, k->key) &&
+                in->def->params[q].type == CPO_PARAM_PATH && k->value[0] &&
+                resolve_path(L, k->value, &path))
+                return CPO_ENOMEM;
+        int rc = cpo_params_set(in->params, k->key, path ? path : k->value, why, sizeof why);
+        free(path);
         if (rc == CPO_ENOTFOUND)
             return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                  "unknown key \"%s\" in [%s] (expected %s)", k->key, k->section,

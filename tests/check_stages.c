@@ -28,7 +28,7 @@
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
 /* The built-in stages (test_registry_builtins lists them). */
-#define N_BUILTINS 27
+#define N_BUILTINS 28
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -252,7 +252,8 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
         {CPO_ROLE_WEIGH, "protective_put"},
-        {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_HEDGE, "hedge_beta"},
+        {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_OVERLAY, "events"},
+        {CPO_ROLE_HEDGE, "hedge_beta"},
         {CPO_ROLE_HEDGE, "delta_hedge"},
     };
     size_t n = sizeof want / sizeof want[0];
@@ -559,7 +560,7 @@ START_TEST(test_registry_add_refusals)
         {&param_badname, "stage \"x\" (schedule): parameter name \"look back\" is not a word "
                          "(expected letters, digits, '_' or '-')"},
         {&param_type, "stage \"x\" (schedule): parameter \"n\" has unknown type 42 (expected "
-                      "int, real, bool, duration, choice, string or list)"},
+                      "int, real, bool, duration, choice, string, list or path)"},
         {&dur_out, "stage \"x\" (schedule): parameter \"lookback\" has default \"1h\" (expected "
                    "a duration in [1d, 10d])"},
         {&dup_every, "stage \"every\" (schedule) is already registered by built-in"},
@@ -1104,6 +1105,82 @@ START_TEST(test_select_top_cap)
 }
 END_TEST
 
+/*
+ * events: a flat market A (100) over 10 daily steps, all in A from step 0
+ * (once, fixed A:1, filled at step 1's open), one event at day 5 12:00,
+ * before = after = 1d, factor 0.5: the window is [day 4 12:00, day 6
+ * 12:00).  A step is in it when the next open is: steps 4 (fill at day 5)
+ * and 5 (day 6).  So the overlay sells half at step 4 (filled at step 5's
+ * open) and buys it back at step 6 (filled at step 7): trades at steps 1,
+ * 5 and 7 of +q, -q/2, +q/2, with q = 10000 / 100 = 100 (no costs, no
+ * buffer).  A rebalance inside the window is scaled at once.
+ */
+START_TEST(test_overlay_events)
+{
+    char *dir = tu_tmpdir();
+    char *ev = tu_path(dir, "events.csv");
+    tu_write_file(ev, "# notes, with commas\ntime,event\n2024-01-06T12:00:00Z,FOMC\n");
+    cpo_market *m = mk_flat(T0, D, 10);
+    bench b;
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    char kv[600];
+    snprintf(kv, sizeof kv, "file=%s;factor=0.5;before=1d;after=1d", ev);
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    cpo_result *r = bench_run(&b, m);
+    ck_assert_uint_eq(r->n_trades, 3);
+    static const size_t steps[3] = {1, 5, 7};
+    static const double qty[3] = {100, -50, 50};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(r->trades[k].step, steps[k]);
+        ck_assert_double_eq_tol(r->trades[k].qty, qty[k], QTY_TOL(qty[k]));
+    }
+    ck_assert_uint_eq(r->n_rebalances, 3);
+    cpo_result_free(r);
+    bench_fini(&b);
+
+    /* Rebalancing every step: inside the window the targets are halved. */
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    r = bench_run(&b, m);
+    ck_assert_uint_eq(r->n_trades, 3);
+    for (int k = 0; k < 3; k++)
+        ck_assert_uint_eq(r->trades[k].step, steps[k]);
+    cpo_result_free(r);
+    bench_fini(&b);
+
+    /* Bad files: refused at init with the line and column. */
+    tu_write_file(ev, "time,event\n2024-01-06,ok\n2024-13-01,bad\n");
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    const char *msg = bench_fail(&b, m, CPO_EPARSE);
+    char want[700];
+    snprintf(want, sizeof want, "%s:3:1: events: time \"2024-13-01\" is not a date (expected an "
+                                "ISO date or UTC date-time like 2024-01-31T19:00:00Z)", ev);
+    ck_assert_str_eq(msg, want);
+    bench_fini(&b);
+    tu_write_file(ev, "when,event\n2024-01-06,ok\n");
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    msg = bench_fail(&b, m, CPO_EFORMAT);
+    snprintf(want, sizeof want,
+             "%s:1: events: no time column (expected a header with time or date)", ev);
+    ck_assert_str_eq(msg, want);
+    bench_fini(&b);
+    cpo_market_free(m);
+    free(ev);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* --- weigh ----------------------------------------------------------------- */
 
 START_TEST(test_weigh_equal)
@@ -1304,6 +1381,7 @@ static Suite *stages_suite(void)
     tcase_add_test(run, test_select_all_and_list);
     tcase_add_test(run, test_select_top_volume);
     tcase_add_test(run, test_select_top_cap);
+    tcase_add_test(run, test_overlay_events);
     tcase_add_test(run, test_weigh_equal);
     tcase_add_test(run, test_weigh_fixed);
     tcase_add_test(run, test_plugin_stages_run);

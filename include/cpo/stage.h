@@ -55,7 +55,9 @@ typedef enum cpo_param_type {
     CPO_PARAM_DURATION = 3, /* "30d", "8h"; range in ms [min, max] */
     CPO_PARAM_CHOICE = 4,   /* one of `choices` ("a|b|c") */
     CPO_PARAM_STRING = 5,
-    CPO_PARAM_LIST = 6      /* comma-separated words ("BTCUSDT, ETHUSDT") */
+    CPO_PARAM_LIST = 6,     /* comma-separated words ("BTCUSDT, ETHUSDT") */
+    CPO_PARAM_PATH = 7      /* a file: a relative path is taken relative to the
+                               config's folder (as [backtest] data is) */
 } cpo_param_type;
 
 typedef struct cpo_param_spec {
