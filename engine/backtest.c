@@ -757,6 +757,14 @@ static int h_between(const cpo_view *v)
     return 0;
 }
 
+static int h_note(const cpo_view *v, double value, const char *msg)
+{
+    engine *e = v->e;
+    const char *who = e->cur_stage < e->spec->n_stages ? e->spec->stages[e->cur_stage].def->name
+                                                       : "stage";
+    return add_event(e, CPO_EVENT_STAGE, -1, value, "%s: %s", who, msg ? msg : "");
+}
+
 static size_t h_caps(const cpo_view *v, const cpo_caps **caps)
 {
     const cpo_caps *c = &v->e->m->caps;
@@ -769,7 +777,7 @@ static const cpo_host host_api = {
     h_find, h_series, h_times, h_funding, h_equity, h_position, h_weight, h_target,
     cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item,
     h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index,
-    h_caps, h_between};
+    h_caps, h_between, h_note};
 
 const cpo_host *cpo_engine_host(void);
 const cpo_host *cpo_engine_host(void) { return &host_api; }

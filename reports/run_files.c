@@ -84,6 +84,7 @@ static const char *event_kind(int k)
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
     case CPO_EVENT_OPTION: return "option";
+    case CPO_EVENT_STAGE: return "stage";
     default: return "other";
     }
 }

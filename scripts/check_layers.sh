@@ -50,7 +50,7 @@ declare -A header_layer=(
   [dataset]=datasets [import]=datasets [market]=datasets [synth]=datasets
   [black76]=quant [surface]=quant [alloc]=quant [stats]=quant
   [backtest]=engine [registry]=strategies
-  [metrics]=reports [attrib]=reports [report]=reports
+  [metrics]=reports [attrib]=reports [report]=reports [risk]=reports
   [config]=run [run]=run [sweep]=run)
 declare -A layer_dirs=([core]="core" [datasets]="datasets" [quant]="quant/pricing quant/alloc quant/stats"
   [engine]="engine" [strategies]="strategies" [reports]="reports" [run]="run")

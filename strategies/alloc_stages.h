@@ -29,6 +29,7 @@ extern const cpo_stage_def cpo_stage_bl;
 /* overlay (overlay_voltarget.c, overlay_caps.c) */
 extern const cpo_stage_def cpo_stage_voltarget;
 extern const cpo_stage_def cpo_stage_caps;
+extern const cpo_stage_def cpo_stage_risk_limits; /* overlay_risk_limits.c */
 /* hedge (hedge_beta.c) */
 extern const cpo_stage_def cpo_stage_hedge_beta;
 

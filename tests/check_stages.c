@@ -28,7 +28,7 @@
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
 /* The built-in stages (test_registry_builtins lists them). */
-#define N_BUILTINS 28
+#define N_BUILTINS 29
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -253,6 +253,7 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
         {CPO_ROLE_WEIGH, "protective_put"},
         {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_OVERLAY, "events"},
+        {CPO_ROLE_OVERLAY, "risk_limits"},
         {CPO_ROLE_HEDGE, "hedge_beta"},
         {CPO_ROLE_HEDGE, "delta_hedge"},
     };
@@ -1181,6 +1182,73 @@ START_TEST(test_overlay_events)
 }
 END_TEST
 
+/*
+ * risk_limits, by hand.  (1) Gross: AAA 0.9 and BBB 0.6 on the flat caps
+ * market (closes 10): gross 1.5 > max_gross 1, every weight x 2/3: AAA
+ * buys 0.6 x 10000 / 10 = 600, BBB 400, and the run's events note it
+ * ("risk_limits: gross 1.5 > 1: targets x 0.6667", value 2/3).  (2) Net
+ * delta: the same weights, max_delta 0.5: AAA's 0.9 binds, x 5/9.  (3)
+ * VaR: one coin whose close alternates +10 % and -10 % a day, weight 1,
+ * 10-day lookback, level 0.9: five returns of -0.1 and five of +0.1, the
+ * 10 % quantile (linear between order statistics) is -0.1: VaR 0.1 >
+ * var_limit 0.05, x 0.5 (at step 10, the first with a full window).
+ */
+START_TEST(test_overlay_risk_limits)
+{
+    cpo_market *m = mk_caps_market();
+    static const struct {
+        const char *kv;
+        double k;
+        const char *msg;
+    } cases[] = {
+        {"max_gross=1", 1.0 / 1.5, "risk_limits: gross 1.5 > 1: targets x 0.6667"},
+        {"max_delta=0.5;max_gross=2", 0.5 / 0.9, "risk_limits: AAA delta 0.9 > 0.5: targets x 0.5556"},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        bench b;
+        bench_init(&b);
+        bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+        bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=AAAUSDT:0.9, BBBUSDT:0.6");
+        bench_stage(&b, CPO_ROLE_OVERLAY, "risk_limits", cases[c].kv);
+        cpo_result *r = bench_run(&b, m);
+        ck_assert_uint_eq(r->n_trades, 2);
+        double qa = 0.9 * cases[c].k * 10000 / 10, qb = 0.6 * cases[c].k * 10000 / 10;
+        ck_assert_double_eq_tol(r->trades[0].qty, qa, QTY_TOL(qa));
+        ck_assert_double_eq_tol(r->trades[1].qty, qb, QTY_TOL(qb));
+        ck_assert_uint_eq(r->n_events, 1);
+        ck_assert_int_eq(r->events[0].kind, CPO_EVENT_STAGE);
+        ck_assert_str_eq(r->events[0].msg, cases[c].msg);
+        ck_assert_double_eq_tol(r->events[0].value, cases[c].k, 1e-15);
+        cpo_result_free(r);
+        bench_fini(&b);
+    }
+    cpo_market_free(m);
+
+    enum { N = 14 };
+    double close[N];
+    close[0] = 100.0;
+    for (int t = 1; t < N; t++)
+        close[t] = close[t - 1] * (t % 2 ? 1.1 : 0.9);
+    const series sv[] = {{"A", CPO_KIND_SPOT, close, NULL, 0}};
+    m = mk_market(T0, D, N, sv, 1);
+    bench b;
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "risk_limits",
+                "var_limit=0.05;var_level=0.9;lookback=10d;var_horizon=1d");
+    cpo_result *r = bench_run(&b, m);
+    ck_assert_uint_ge(r->n_events, 1);
+    ck_assert_int_eq(r->events[0].kind, CPO_EVENT_STAGE);
+    ck_assert_uint_eq(r->events[0].step, 10);
+    ck_assert_double_eq_tol(r->events[0].value, 0.5, 1e-12);
+    ck_assert_ptr_nonnull(strstr(r->events[0].msg, "VaR 0.1 > 0.05: targets x 0.5"));
+    cpo_result_free(r);
+    bench_fini(&b);
+    cpo_market_free(m);
+}
+END_TEST
+
 /* --- weigh ----------------------------------------------------------------- */
 
 START_TEST(test_weigh_equal)
@@ -1382,6 +1450,7 @@ static Suite *stages_suite(void)
     tcase_add_test(run, test_select_top_volume);
     tcase_add_test(run, test_select_top_cap);
     tcase_add_test(run, test_overlay_events);
+    tcase_add_test(run, test_overlay_risk_limits);
     tcase_add_test(run, test_weigh_equal);
     tcase_add_test(run, test_weigh_fixed);
     tcase_add_test(run, test_plugin_stages_run);

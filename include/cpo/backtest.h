@@ -201,7 +201,8 @@ enum {
     CPO_EVENT_CAPPED = 2,       /* order cut by the participation cap */
     CPO_EVENT_NO_PRICE = 3,     /* target on an instrument without a price */
     CPO_EVENT_MARGIN = 4,       /* order cut for lack of margin */
-    CPO_EVENT_OPTION = 5        /* an option order or surface left out */
+    CPO_EVENT_OPTION = 5,       /* an option order or surface left out */
+    CPO_EVENT_STAGE = 6         /* a stage's note (host->note): a limit that bound */
 };
 
 /* P&L lines of a ledger row (reporting currency). */

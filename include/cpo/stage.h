@@ -205,6 +205,11 @@ typedef struct cpo_host {
      * the book); the engine sizes and fills them as at a rebalance.
      * CPO_EINVAL from a stage that is not an overlay. */
     int (*between)(const cpo_view *v);
+    /* --- notes (struct_size > offsetof(cpo_host, note)) ---
+     * Record something the stage did at this step in the run's events
+     * (kind "stage", the stage's name before the text): a limit that
+     * bound, say.  value is an amount or a ratio the note is about. */
+    int (*note)(const cpo_view *v, double value, const char *msg);
 } cpo_host;
 
 typedef struct cpo_stage_def {
