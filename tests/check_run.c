@@ -1321,29 +1321,25 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     ck_assert(l1 != l2 || memcmp(x, y, l1));
     free(x);
     free(y);
-    /* Refused before the folder exists. */
-    snprintf(text, sizeof text, "%s[bootstrap]\nlevel = 2\n", cfg_equal);
-    char *bad = write_config(dir, "bad.ini", text);
-    char *o4 = tu_path(dir, "b4");
-    ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
-    ck_assert_int_eq(e.line, 15);
-    ck_assert_str_eq(e.msg, "[bootstrap] level = \"2\" is not valid (expected a confidence level "
-                            "in [0.5, 0.999])");
-    ck_assert(!tu_exists(o4));
-    snprintf(text, sizeof text, "%s[bootstrap]\nsample = 10\n", cfg_equal);
-    free(bad);
-    bad = write_config(dir, "bad.ini", text);
-    ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
-    ck_assert_str_eq(e.msg, "unknown key \"sample\" in [bootstrap] (expected one of: samples, "
-                            "block, level)");
-    /* [attribution] is checked the same way. */
-    snprintf(text, sizeof text, "%s[attribution]\nfactor_universe = btc\n", cfg_equal);
-    free(bad);
-    bad = write_config(dir, "bad.ini", text);
-    ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
-    ck_assert_str_eq(e.msg, "[attribution] factor_universe = \"btc\" is not valid (expected "
-                            "store, run, or coins like BTC, ETH, SOL)");
-    ck_assert(!tu_exists(o4));
+    /* Refused before the folder exists, at the key's line (15). */
+    static const char *const refused[3][2] = {
+        {"[bootstrap]\nlevel = 2\n",
+         "[bootstrap] level = \"2\" is not valid (expected a confidence level in [0.5, 0.999])"},
+        {"[bootstrap]\nsample = 10\n",
+         "unknown key \"sample\" in [bootstrap] (expected one of: samples, block, level)"},
+        {"[attribution]\nfactor_universe = btc\n",
+         "[attribution] factor_universe = \"btc\" is not valid (expected store, run, or coins "
+         "like BTC, ETH, SOL)"}};
+    char *bad = NULL, *o4 = tu_path(dir, "b4");
+    for (int k = 0; k < 3; k++) {
+        snprintf(text, sizeof text, "%s%s", cfg_equal, refused[k][0]);
+        free(bad);
+        bad = write_config(dir, "bad.ini", text);
+        ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
+        ck_assert_int_eq(e.line, 15);
+        ck_assert_str_eq(e.msg, refused[k][1]);
+        ck_assert(!tu_exists(o4));
+    }
     /* No section, no key. */
     char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
     ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));

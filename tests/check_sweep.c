@@ -99,6 +99,18 @@ static int same_file(const char *a_dir, const char *b_dir, const char *name)
     return same;
 }
 
+/* Lines of a file (its newlines). */
+static size_t lines_of(const char *path)
+{
+    size_t len, rows = 0;
+    char *text = tu_read_file(path, &len);
+    ck_assert_msg(text != NULL, "missing %s", path);
+    for (char *p = text; (p = strchr(p, '\n')); p++)
+        rows++;
+    free(text);
+    return rows;
+}
+
 /* Run the cpo binary; returns its exit status, output in *out. */
 static int cpo(const char *args, char **out)
 {
@@ -779,12 +791,7 @@ START_TEST(test_walkforward__no_look_ahead)
     ck_assert_double_eq_tol(strtod(f[7], NULL), oos - 1.0, 1e-9);
     free(text);
     char *ep = tu_path(d1, "oos_equity.csv");
-    text = tu_read_file(ep, &len);
-    size_t rows = 0;
-    for (char *p = text; (p = strchr(p, '\n')); p++)
-        rows++;
-    ck_assert_uint_eq(rows, 1 + 80);
-    free(text);
+    ck_assert_uint_eq(lines_of(ep), 1 + 80);
     free(sp);
     free(ep);
     free(wp);
@@ -922,12 +929,7 @@ START_TEST(test_cpcv__planted_store_by_hand)
     free(csv);
     free(cp);
     char *pp = tu_path(d1, "cpcv_paths.csv");
-    csv = tu_read_file(pp, &len);
-    size_t rows = 0;
-    for (char *p = csv; (p = strchr(p, '\n')); p++)
-        rows++;
-    ck_assert_uint_eq(rows, 1 + 3);
-    free(csv);
+    ck_assert_uint_eq(lines_of(pp), 1 + 3);
     free(pp);
     /* A purge longer than a group is refused with its line. */
     strcpy(strstr(text, "purge = 2d"), "purge = 30d\nembargo = 2d\nobjective = sharpe\n");

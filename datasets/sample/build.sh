@@ -45,6 +45,24 @@ awk -F, 'NR==1 || $1+0 <= 100' "$src/index/coinmarketcap_monthly_all_snapshots.c
   | gzip -9n > "$out/caps/coinmarketcap_monthly_top100.csv.gz"
 
 # The import manifests (paths relative to the unpacked csv/ folder).
+# A section per daily spot file of FOLDER: spot_sections FOLDER EXTRA COIN...
+spot_sections() {
+  local folder=$1 extra=$2
+  shift 2
+  for s in "$@"; do
+    echo "[${s}USDT]"
+    echo "file = $folder/${s}USDT_1d.csv"
+    echo "format = binance-klines"
+    echo "symbol = ${s}USDT"
+    [ -z "$extra" ] || echo "$extra"
+    echo
+  done
+}
+caps_section() {
+  echo "[caps]"
+  echo "file = caps/coinmarketcap_monthly_top100.csv"
+  echo "format = cmc-monthly"
+}
 {
   echo "; Daily spot of the 8 majors (Binance, 2020-08-11 .. 2026-01-05) and"
   echo "; CoinMarketCap monthly top-100 market caps.  Written by build.sh."
@@ -53,16 +71,8 @@ awk -F, 'NR==1 || $1+0 <= 100' "$src/index/coinmarketcap_monthly_all_snapshots.c
   echo "kind = spot"
   echo "exchange = binance"
   echo
-  for s in $majors; do
-    echo "[${s}USDT]"
-    echo "file = spot_daily/${s}USDT_1d.csv"
-    echo "format = binance-klines"
-    echo "symbol = ${s}USDT"
-    echo
-  done
-  echo "[caps]"
-  echo "file = caps/coinmarketcap_monthly_top100.csv"
-  echo "format = cmc-monthly"
+  spot_sections spot_daily "" $majors
+  caps_section
 } > "$here/daily.ini"
 
 {
@@ -74,24 +84,9 @@ awk -F, 'NR==1 || $1+0 <= 100' "$src/index/coinmarketcap_monthly_all_snapshots.c
   echo "kind = spot"
   echo "exchange = binance"
   echo
-  for s in $majors; do
-    echo "[${s}USDT]"
-    echo "file = spot_daily/${s}USDT_1d.csv"
-    echo "format = binance-klines"
-    echo "symbol = ${s}USDT"
-    echo
-  done
-  for s in $more; do
-    echo "[${s}USDT]"
-    echo "file = spot_daily_more/${s}USDT_1d.csv"
-    echo "format = binance-klines"
-    echo "symbol = ${s}USDT"
-    echo "partial_last = keep"
-    echo
-  done
-  echo "[caps]"
-  echo "file = caps/coinmarketcap_monthly_top100.csv"
-  echo "format = cmc-monthly"
+  spot_sections spot_daily "" $majors
+  spot_sections spot_daily_more "partial_last = keep" $more
+  caps_section
 } > "$here/broad.ini"
 
 {

@@ -121,14 +121,10 @@ int cpo_stats_cscv(cpo_stats_pbo *out, double *logits, const cpo_stats_block *bl
     rk *tmp = malloc(N * sizeof *tmp);
     size_t c[CPO_STATS_CSCV_MAX_BLOCKS];
     uint8_t in[CPO_STATS_CSCV_MAX_BLOCKS];
+    int rc = 0;
     if (!is || !oos || !lg || !ris || !roos || !tmp) {
-        free(is);
-        free(oos);
-        free(lg);
-        free(ris);
-        free(roos);
-        free(tmp);
-        return nomem(err);
+        rc = nomem(err);
+        goto cleanup;
     }
     for (size_t i = 0; i < h; i++)
         c[i] = i;
@@ -184,13 +180,14 @@ int cpo_stats_cscv(cpo_stats_pbo *out, double *logits, const cpo_stats_block *bl
             }
         out->degradation = sxx > 0.0 ? sxy / sxx : NAN;
     }
+cleanup:
     free(is);
     free(oos);
     free(lg);
     free(ris);
     free(roos);
     free(tmp);
-    return 0;
+    return rc;
 }
 
 /* --- CPCV ------------------------------------------------------------------- */
