@@ -155,14 +155,13 @@ static int is_fixed_section(const char *name)
 
 /* Sections read by others, which check their keys: `cpo sweep`
  * ([sweep], [walkforward], [overfit]: cpo/sweep.h), the run's bootstrap
- * and attribution ([bootstrap], [attribution]: cpo/run.h) and `cpo risk`
- * ([risk], [stress]: cpo/risk.h).
+ * and attribution ([bootstrap], [attribution]: run.c) and `cpo risk`
+ * ([stress]: cpo/risk.h).
  * The loader keeps their keys. */
 static int is_sweep_section(const char *name)
 {
     return !strcmp(name, "sweep") || !strcmp(name, "walkforward") || !strcmp(name, "overfit") ||
-           !strcmp(name, "bootstrap") || !strcmp(name, "attribution") || !strcmp(name, "risk") ||
-           !strcmp(name, "stress");
+           !strcmp(name, "bootstrap") || !strcmp(name, "attribution") || !strcmp(name, "stress");
 }
 
 /* Find the section headers: lines whose first character is '['. */

@@ -41,6 +41,13 @@
  * data up to their current step, so nothing after a training window can
  * reach its choice.
  *
+ * mode = cpcv (keys groups, test_groups, purge, embargo) is combinatorial
+ * purged cross-validation instead: every point runs once over the whole
+ * period, and the splits choose and measure points on the block sums of
+ * those runs (cpo_sweep_cpcv).  Every grid also gets the deflated Sharpe
+ * ratio of its best point and the probability of backtest overfitting of
+ * the choice ([overfit] blocks; cpo_sweep_overfit_compute).
+ *
  * Results do not depend on the number of threads: every point is computed
  * on its own and the records are kept in point order, then sorted stably.
  */
