@@ -73,6 +73,7 @@ typedef struct engine {
     int opt_ccy[CPO_OPT_MAX_UNDERLYINGS]; /* currency of each underlying's coin */
     uint32_t *opt_tags;                    /* [io.cap_opt]: stage of io.opt[k] */
     uint32_t cur_stage;                    /* pipeline index of the running stage */
+    uint64_t between_mask;                 /* overlays run between rebalances (bit s) */
     /* margin (engine/margin.c) */
     const cpo_margin_spec *mg;
     uint8_t *model;            /* [n] ENG_MODEL_* of margined instruments */

@@ -157,6 +157,7 @@ static const char *event_kind(int k)
     case CPO_EVENT_OPTION: return "option";
     case CPO_EVENT_MARGIN_CALL: return "margin_call";
     case CPO_EVENT_RUIN: return "ruin";
+    case CPO_EVENT_STAGE: return "stage";
     default: return "other";
     }
 }

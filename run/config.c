@@ -172,11 +172,15 @@ static int is_fixed_section(const char *name)
            !strcmp(name, "financing") || !strcmp(name, "futures");
 }
 
-/* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
- * ignores them. */
+/* Sections read by others, which check their keys: `cpo sweep`
+ * ([sweep], [walkforward], [overfit]: cpo/sweep.h), the run's bootstrap
+ * and attribution ([bootstrap], [attribution]: run.c) and `cpo risk`
+ * ([stress]: cpo/risk.h).
+ * The loader keeps their keys. */
 static int is_sweep_section(const char *name)
 {
-    return !strcmp(name, "sweep") || !strcmp(name, "walkforward");
+    return !strcmp(name, "sweep") || !strcmp(name, "walkforward") || !strcmp(name, "overfit") ||
+           !strcmp(name, "bootstrap") || !strcmp(name, "attribution") || !strcmp(name, "stress");
 }
 
 /* Find the section headers: lines whose first character is '['. */
@@ -1375,7 +1379,15 @@ static int set_stage_params(loader *L)
                                  k->section, cpo_role_name(role), name);
         }
         char why[1024];
-        int rc = cpo_params_set(in->params, k->key, k->value, why, sizeof why);
+        /* A path parameter is relative to the config's folder. */
+        char *path = NULL;
+        for (size_t q = 0; q < in->def->n_params; q++)
+            if (!strcmp(in->def->params[q].name, k->key) &&
+                in->def->params[q].type == CPO_PARAM_PATH && k->value[0] &&
+                resolve_path(L, k->value, &path))
+                return CPO_ENOMEM;
+        int rc = cpo_params_set(in->params, k->key, path ? path : k->value, why, sizeof why);
+        free(path);
         if (rc == CPO_ENOTFOUND)
             return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                  "unknown key \"%s\" in [%s] (expected %s)", k->key, k->section,

@@ -24,6 +24,7 @@
 
 #include "cpo/attrib.h"
 #include "cpo/report.h"
+#include "cpo/stats.h"
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "cpo/hash.h"
@@ -269,6 +270,146 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
+/* --- [bootstrap]: confidence intervals of the run's metrics ----------------- */
+
+typedef struct boot_cfg {
+    int enabled;
+    int64_t block_ms;           /* 0: automatic */
+    cpo_stats_boot_opts opts;
+} boot_cfg;
+
+static int boot_bad(const cpo_config *cfg, const cpo_config_key *k, const char *expected,
+                    cpo_error *err)
+{
+    return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                         "[bootstrap] %s = \"%s\" is not valid (expected %s)", k->key, k->value,
+                         expected);
+}
+
+/* [bootstrap] samples = 1000, block = auto | DURATION, level = 0.95; the
+ * seed is [backtest] seed.  Checked before anything runs. */
+static int boot_parse(const cpo_config *cfg, boot_cfg *b, cpo_error *err)
+{
+    memset(b, 0, sizeof *b);
+    cpo_stats_boot_opts_init(&b->opts);
+    b->opts.seed = cfg->run.seed;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "bootstrap"))
+            continue;
+        b->enabled = 1;
+        char *end;
+        if (!strcmp(k->key, "samples")) {
+            errno = 0;
+            long v = strtol(k->value, &end, 10);
+            if (end == k->value || *end || errno || v < 2 || v > 1000000)
+                return boot_bad(cfg, k, "a whole number of resamples in [2, 1000000]", err);
+            b->opts.samples = (size_t)v;
+        } else if (!strcmp(k->key, "block")) {
+            if (!strcmp(k->value, "auto"))
+                b->block_ms = 0;
+            else if (cpo_duration_parse(k->value, &b->block_ms) || b->block_ms <= 0)
+                return boot_bad(cfg, k, "auto (the cube root of the bars) or a duration like 10d",
+                                err);
+        } else if (!strcmp(k->key, "level")) {
+            errno = 0;
+            double v = strtod(k->value, &end);
+            if (end == k->value || *end || errno || !(v >= 0.5 && v <= 0.999))
+                return boot_bad(cfg, k, "a confidence level in [0.5, 0.999]", err);
+            b->opts.level = v;
+        } else {
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [bootstrap] (expected one of: samples, "
+                                 "block, level)",
+                                 k->key);
+        }
+    }
+    return 0;
+}
+
+/* [attribution] factor_universe = store | run | COIN, COIN, ... */
+static int attrib_parse(const cpo_config *cfg, cpo_attrib_opts *o, cpo_error *err)
+{
+    cpo_attrib_opts_init(o);
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "attribution"))
+            continue;
+        if (strcmp(k->key, "factor_universe"))
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [attribution] (expected "
+                                 "factor_universe)",
+                                 k->key);
+        if (!strcmp(k->value, "store"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_STORE;
+        else if (!strcmp(k->value, "run"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_RUN;
+        else {
+            int ok = k->value[0] != '\0' && strlen(k->value) < sizeof o->factor_coins;
+            for (const char *c = k->value; ok && *c; c++)
+                ok = (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == ',' ||
+                     *c == ' ';
+            if (!ok)
+                return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                     "[attribution] factor_universe = \"%s\" is not valid "
+                                     "(expected store, run, or coins like BTC, ETH, SOL)",
+                                     k->value);
+            o->factor_universe = CPO_FACTOR_UNIVERSE_LIST;
+            snprintf(o->factor_coins, sizeof o->factor_coins, "%s", k->value);
+        }
+    }
+    return 0;
+}
+
+static json_t *ci_json(const cpo_stats_ci *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "estimate", jreal(c->estimate));
+    json_object_set_new(o, "lo", jreal(c->lo));
+    json_object_set_new(o, "hi", jreal(c->hi));
+    json_object_set_new(o, "se", jreal(c->se));
+    return o;
+}
+
+/* The bootstrap of the run's bar returns as summary.json holds it. */
+static int boot_json(json_t **out, const boot_cfg *b, const cpo_result *r,
+                     const cpo_run_metrics *mt, cpo_error *err)
+{
+    *out = NULL;
+    cpo_stats_boot_opts o = b->opts;
+    o.periods_per_year = mt->periods_per_year;
+    if (b->block_ms > 0 && mt->bar_ms > 0)
+        o.block = fmax(1.0, round((double)b->block_ms / (double)mt->bar_ms));
+    double *ret = malloc((r->n_steps ? r->n_steps : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(err);
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double prev = t ? r->equity[t - 1] : r->capital;
+        ret[t] = prev != 0.0 ? r->equity[t] / prev - 1.0 : NAN;
+    }
+    cpo_stats_boot bs;
+    int rc = cpo_stats_bootstrap(&bs, ret, r->n_steps, &o, err);
+    free(ret);
+    if (rc)
+        return rc;
+    json_t *j = json_object();
+    json_object_set_new(j, "method",
+                        json_string("stationary block bootstrap (Politis & Romano 1994) of the "
+                                    "bar returns, percentile intervals; max_drawdown a positive "
+                                    "fraction"));
+    json_object_set_new(j, "samples", json_integer((json_int_t)bs.samples));
+    json_object_set_new(j, "block_bars", jreal(bs.block));
+    json_object_set_new(j, "level", jreal(bs.level));
+    json_object_set_new(j, "seed", jseed(bs.seed));
+    json_object_set_new(j, "bars", json_integer((json_int_t)bs.n_obs));
+    json_object_set_new(j, "sharpe", ci_json(&bs.sharpe));
+    json_object_set_new(j, "cagr", ci_json(&bs.cagr));
+    json_object_set_new(j, "max_drawdown", ci_json(&bs.max_drawdown));
+    *out = j;
+    return 0;
+}
+
+
 /* The summary's financing block: the rates, what they paid, and the
  * risk-free rate the metrics used; the return over it. */
 static json_t *financing_json(const cpo_config *cfg, const cpo_result *r,
@@ -344,12 +485,15 @@ static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
-/* summary.json of a run (NULL when out of memory). */
-static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt)
+/* summary.json of a run (NULL with err set when it fails). */
+static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt,
+                            const boot_cfg *boot, cpo_error *err)
 {
     json_t *j = json_object();
-    if (!j)
+    if (!j) {
+        nomem(err);
         return NULL;
+    }
     json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
     json_object_set_new(j, "config", json_string(cfg->path));
     json_t *per = json_object();
@@ -431,6 +575,14 @@ static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cp
         json_object_set_new(j, "funding_stamps_off_grid",
                             json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
+    if (boot && boot->enabled) {
+        json_t *bj = NULL;
+        if (boot_json(&bj, boot, r, mt, err)) {
+            json_decref(j);
+            return NULL;
+        }
+        json_object_set_new(j, "bootstrap", bj);
+    }
     return j;
 }
 
@@ -565,6 +717,8 @@ static void drop_tmp(out_ctx *o)
  * attribution collector, the engine's result and the summary numbers.
  */
 typedef struct run_core {
+    boot_cfg boot;          /* [bootstrap] */
+    cpo_attrib_opts aopts;  /* [attribution] */
     cpo_market *m;
     cpo_run_bench bench;
     cpo_attrib *at;
@@ -586,8 +740,12 @@ static void core_free(run_core *c)
  * attribution collector: what can fail on the inputs before the engine. */
 static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
 {
-    int rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
-    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, NULL, err);
+    int rc = boot_parse(cfg, &c->boot, err);
+    if (!rc)
+        rc = attrib_parse(cfg, &c->aopts, err);
+    if (!rc)
+        rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, &c->aopts, err);
 }
 
 /* The engine on the prepared market (freed after it).  Attribution needs
@@ -630,7 +788,10 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
         return rc;
     if (fps[F_SUMMARY]) {
-        char *text = json_text(summary_json(cfg, c->r, &c->mt));
+        json_t *j = summary_json(cfg, c->r, &c->mt, &c->boot, err);
+        if (!j)
+            return err->code ? err->code : nomem(err);
+        char *text = json_text(j);
         if (!text)
             return nomem(err);
         fputs(text, fps[F_SUMMARY]);

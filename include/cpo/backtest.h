@@ -370,6 +370,7 @@ enum {
     CPO_EVENT_MARGIN_CALL = 6,  /* maintenance / margin balance reached
                                    margin.call_ratio */
     CPO_EVENT_RUIN = 7,         /* the account's equity reached 0 */
+    CPO_EVENT_STAGE = 8,        /* a stage's note (host->note): a limit that bound */
     CPO_EVENT_DELIVERY = 9      /* a future delivered at expiry, or an
                                    order for an expired one dropped */
 };

@@ -105,6 +105,9 @@ typedef struct cpo_market {
     size_t n_raw;
     cpo_bars *raw;                      /* [n_raw] */
     char (*raw_symbol)[CPO_SYMBOL_MAX]; /* [n_raw] */
+    cpo_caps caps;               /* the store's market-cap snapshots, all of
+                                    them (sorted by time, then rank), for
+                                    stages that pick by cap (host->caps) */
 } cpo_market;
 
 int cpo_market_build(cpo_market **out, const cpo_dataset *ds,

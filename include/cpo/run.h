@@ -8,7 +8,9 @@
  *     cpo_run_metrics_compute  summary numbers of a result
  *     cpo_run_to_dir         all of the above, writing the run folder:
  *
- *   summary.json            metrics and settings (with [backtest] benchmark:
+ *   summary.json            metrics and settings (with [bootstrap]: the
+ *                           stationary-bootstrap intervals of Sharpe, CAGR
+ *                           and drawdown; with [backtest] benchmark:
  *                           its symbol, and alpha and beta in the table)
  *   ledger.csv, ledger.h5   one row per step: equity, the P&L lines, gross,
  *                           net, cash per currency (ledger.h5 also holds
