@@ -35,14 +35,16 @@
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
+       F_FUTURES, /* runs with dated futures */
        F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
        F_OPT = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, /* CPO_OPT_FILE_COUNT files (options) */
        F_SUMMARY = F_OPT + CPO_OPT_FILE_COUNT, F_MANIFEST, F_COUNT };
 
 static const char *file_name(int f)
 {
-    static const char *const fixed[F_ATTRIB] = {"ledger.h5", "ledger_instruments.csv",
-                                                "ledger.csv", "trades.csv", "events.csv"};
+    static const char *const fixed[F_ATTRIB] = {"ledger.h5",  "ledger_instruments.csv",
+                                                "ledger.csv", "trades.csv",
+                                                "events.csv", "futures.csv"};
     if (f < F_ATTRIB)
         return fixed[f];
     if (f < F_OPT)
@@ -485,6 +487,72 @@ static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
+/* The summary's futures block (runs with dated futures): the rules, each
+ * future's life in the run (how its steps were priced, its delivery), the
+ * deliveries and rolls. */
+static json_t *futures_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt)
+{
+    const cpo_futures_spec *fs = &cfg->run.futures;
+    json_t *o = json_object();
+    json_object_set_new(o, "between_quotes", json_string(fs->between_quotes == CPO_FUT_GAP_BASIS
+                                                             ? "basis"
+                                                             : "none"));
+    json_object_set_new(o, "delivery_fee_bps", isfinite(fs->delivery_fee_bps)
+                                                   ? jreal(fs->delivery_fee_bps)
+                                                   : json_string("the exchange's"));
+    size_t T = r->n_steps;
+    json_t *ins = json_array();
+    for (size_t f = 0; f < r->n_fut; f++) {
+        const cpo_instrument *in = &r->instr[r->fut_instr[f]];
+        json_t *e = json_object();
+        json_object_set_new(e, "symbol", json_string(in->symbol));
+        json_object_set_new(e, "expiry", in->expiry_ms > 0 ? jtime(in->expiry_ms) : json_null());
+        const char *coin = in->underlying[0] ? in->underlying : in->base;
+        char buf[CPO_SYMBOL_MAX];
+        json_object_set_new(e, "index", json_string(cpo_futures_index(&cfg->run, coin, 0, buf,
+                                                                      sizeof buf)));
+        size_t n_src[4] = {0}, held = 0;
+        for (size_t t = 0; t < T; t++) {
+            if (in->expiry_ms > 0 && r->ts[t] >= in->expiry_ms)
+                break;
+            n_src[r->fut_src[f * T + t] & 3]++;
+            held += r->fut_qty[f * T + t] != 0.0;
+        }
+        json_t *steps = json_object();
+        json_object_set_new(steps, "quote", json_integer((json_int_t)n_src[CPO_FUT_SRC_QUOTE]));
+        json_object_set_new(steps, "filled", json_integer((json_int_t)n_src[CPO_FUT_SRC_FILLED]));
+        json_object_set_new(steps, "basis", json_integer((json_int_t)n_src[CPO_FUT_SRC_BASIS]));
+        json_object_set_new(steps, "none", json_integer((json_int_t)n_src[CPO_FUT_SRC_NONE]));
+        json_object_set_new(steps, "held", json_integer((json_int_t)held));
+        json_object_set_new(e, "steps", steps);
+        json_t *d = json_null();
+        for (size_t k = 0; k < r->n_trades; k++) {
+            const cpo_trade *tr = &r->trades[k];
+            if (!tr->delivery || tr->instr != r->fut_instr[f])
+                continue;
+            json_decref(d);
+            d = json_object();
+            json_object_set_new(d, "ts", jtime(tr->ts));
+            json_object_set_new(d, "qty", jreal(tr->qty));
+            json_object_set_new(d, "price", jreal(tr->px));
+            json_object_set_new(d, "fee", jreal(tr->fee));
+        }
+        json_object_set_new(e, "delivery", d);
+        json_array_append_new(ins, e);
+    }
+    json_object_set_new(o, "instruments", ins);
+    json_object_set_new(o, "deliveries", json_integer((json_int_t)mt->n_deliveries));
+    json_object_set_new(o, "deliveries_estimated",
+                        json_integer((json_int_t)mt->n_delivery_approx));
+    json_object_set_new(o, "delivery_fees", jreal(mt->delivery_fees));
+    json_object_set_new(o, "expired_orders_dropped", json_integer((json_int_t)r->n_expired_orders));
+    json_object_set_new(o, "rolls", json_integer((json_int_t)mt->n_rolls));
+    json_object_set_new(o, "roll_costs", jreal(mt->roll_costs));
+    json_object_set_new(o, "held_steps_modelled", json_integer((json_int_t)mt->n_fut_held_modelled));
+    json_object_set_new(o, "held_steps_stale", json_integer((json_int_t)mt->n_fut_held_stale));
+    return o;
+}
+
 /* summary.json of a run (NULL with err set when it fails). */
 static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt,
                             const boot_cfg *boot, cpo_error *err)
@@ -571,6 +639,8 @@ static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cp
         json_object_set_new(j, "margin", margin_json(cfg, r));
     if (r->has_financing)
         json_object_set_new(j, "financing", financing_json(cfg, r, mt));
+    if (r->n_fut)
+        json_object_set_new(j, "futures", futures_json(cfg, r, mt));
     if (r->n_funding_off_grid)
         json_object_set_new(j, "funding_stamps_off_grid",
                             json_integer((json_int_t)r->n_funding_off_grid));
@@ -783,6 +853,8 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
         cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
     if (fps[F_EVENTS])
         cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
+    if (fps[F_FUTURES])
+        cpo_result_put_futures_csv(c->r, fps[F_FUTURES]);
     if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
         return rc;
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
@@ -861,7 +933,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
             return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
         /* The option files: once the result says whether the run had options. */
         o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
-                    (f < F_OPT || f >= F_SUMMARY);
+                    f != F_FUTURES && (f < F_OPT || f >= F_SUMMARY);
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
@@ -886,6 +958,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
         o.want[f] = cpo_run_has_options(c.r);
+    o.want[F_FUTURES] = c.r->n_fut > 0;
     if (rc || (rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err)) ||
         (rc = write_outputs(&o, &c)) || (rc = write_manifest(&o, c.r, opts, rep)) ||
         (rc = interrupted(opts, err)))
@@ -964,7 +1037,8 @@ int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel
     int opt = !rc && cpo_run_has_options(c.r);
     /* Every output but ledger.csv, which the caller has from the result. */
     for (int f = F_TRADES; f <= F_SUMMARY && !rc; f++)
-        if ((f < F_OPT || f >= F_SUMMARY || opt) && !(fps[f] = open_memstream(&buf[f], &len[f])))
+        if ((f < F_OPT || f >= F_SUMMARY || opt) && (f != F_FUTURES || c.r->n_fut) &&
+            !(fps[f] = open_memstream(&buf[f], &len[f])))
             rc = nomem(err);
     if (!rc)
         rc = put_outputs(&c, cfg, fps, err);
@@ -1041,6 +1115,21 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
     if (mt->pnl[CPO_PNL_OPTIONS] != 0.0)
         fprintf(out, "  options         %.2f (marked to market; explain.csv by Greek)\n",
                 mt->pnl[CPO_PNL_OPTIONS]);
+    if (mt->n_deliveries || mt->n_rolls)
+        fprintf(out, "  futures         %zu delivered (fees %.2f), %zu rolls (costs %.2f)\n",
+                mt->n_deliveries, mt->delivery_fees, mt->n_rolls, mt->roll_costs);
+    if (mt->n_delivery_approx)
+        fprintf(out, "  WARNING         %zu deliveries at an estimated price: the index bars are "
+                     "coarser than a minute or miss part of the 30 minutes (events.csv)\n",
+                mt->n_delivery_approx);
+    if (mt->n_fut_held_stale)
+        fprintf(out, "  WARNING         futures held %zu steps on a stale price (carried forward, "
+                     "or none): [futures] between_quotes = basis models them from the index\n",
+                mt->n_fut_held_stale);
+    if (mt->n_fut_held_modelled)
+        fprintf(out, "  futures marks   %zu held steps modelled from the index and the last "
+                     "quote's basis (futures.csv source = basis)\n",
+                mt->n_fut_held_modelled);
     if (mt->n_liquidations || mt->pnl[CPO_PNL_LIQUIDATION] != 0.0)
         fprintf(out, "  liquidations    %zu, %.2f charged\n", mt->n_liquidations,
                 -mt->pnl[CPO_PNL_LIQUIDATION]);

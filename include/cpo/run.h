@@ -119,6 +119,15 @@ typedef struct cpo_run_metrics {
     double rf_annual;          /* [financing] rf: the steps' risk-free returns
                                   compounded to a year; NaN without one */
     double annual_over_rf;     /* (1 + annual return) / (1 + rf_annual) - 1 */
+    /* Dated futures (cpo_result.fut_*; 0 without them). */
+    size_t n_deliveries, n_delivery_approx;
+    double delivery_fees;      /* reporting currency */
+    size_t n_rolls;            /* steps where a coin's position moved from
+                                  one future to another on the same side */
+    double roll_costs;         /* their fees and slippage, USD */
+    size_t n_fut_held_modelled;/* position-steps marked between_quotes = basis */
+    size_t n_fut_held_stale;   /* position-steps marked on a price carried
+                                  forward or on none: a stale mark */
     cpo_metrics table;         /* the full table of cpo/metrics.h (the fields
                                   above come from it); summary.json "metrics" */
 } cpo_run_metrics;
