@@ -27,6 +27,7 @@
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "cpo/hash.h"
+#include "csvwrite.h"
 #include "ledger_out.h"
 #include "params.h"
 #include "run_files.h"
@@ -35,7 +36,8 @@
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
        F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
        F_OPT = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, /* CPO_OPT_FILE_COUNT files (options) */
-       F_SUMMARY = F_OPT + CPO_OPT_FILE_COUNT, F_MANIFEST, F_COUNT };
+       F_BENCH = F_OPT + CPO_OPT_FILE_COUNT,     /* benchmark.csv (runs with a benchmark) */
+       F_SUMMARY, F_MANIFEST, F_COUNT };
 
 static const char *file_name(int f)
 {
@@ -45,8 +47,10 @@ static const char *file_name(int f)
         return fixed[f];
     if (f < F_OPT)
         return cpo_attrib_file_name((cpo_attrib_file)(f - F_ATTRIB));
-    if (f < F_SUMMARY)
+    if (f < F_BENCH)
         return cpo_opt_file_name((cpo_opt_file)(f - F_OPT));
+    if (f == F_BENCH)
+        return "benchmark.csv";
     return f == F_SUMMARY ? "summary.json" : "manifest.json";
 }
 
@@ -133,6 +137,46 @@ static int write_options(out_ctx *o, const cpo_result *r)
         o->made[F_OPT + f] = 1;
     }
     return cpo_run_write_options(r, &o->cfg->run, paths, o->err);
+}
+
+/*
+ * benchmark.csv (runs with a [backtest] benchmark; cpo/run.h): one row per
+ * step, ts (bar open, as ledger.csv), the benchmark's close at that step
+ * and its simple return from the step before (cpo_run_bench_returns: the
+ * same numbers as the summary's alpha and beta), so that the report can
+ * draw the benchmark from the run folder alone.
+ */
+static int write_benchmark_csv(out_ctx *o, const cpo_result *r, const cpo_run_bench *b)
+{
+    if (!o->want[F_BENCH])
+        return 0;
+    size_t n = r->n_steps;
+    double *ret = malloc((n ? n : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(o->err);
+    cpo_run_bench_returns(ret, b, r->ts, n);
+    FILE *fp = cpo_csv_create(o->tmp[F_BENCH], o->err);
+    if (!fp) {
+        free(ret);
+        return o->err->code;
+    }
+    o->made[F_BENCH] = 1;
+    fputs("ts,close,return\n", fp);
+    char when[40];
+    for (size_t t = 0; t < n; t++) {
+        double c = NAN;
+        int64_t d = r->ts[t] - b->start_ms;
+        if (b->close && b->step_ms > 0 && d > 0 && d % b->step_ms == 0 &&
+            (uint64_t)(d / b->step_ms) < b->n)
+            c = b->close[d / b->step_ms];
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        cpo_csv_num(fp, c);
+        cpo_csv_num(fp, ret[t]);
+        fputc('\n', fp);
+    }
+    free(ret);
+    return cpo_csv_close(fp, o->tmp[F_BENCH], o->err);
 }
 
 /* --- JSON -------------------------------------------------------------- */
@@ -542,6 +586,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         /* The option files: once the result says whether the run had options. */
         o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
                     (f < F_OPT || f >= F_SUMMARY);
+        if (f == F_BENCH)
+            o.want[f] = cfg->benchmark[0] != '\0';
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
@@ -577,12 +623,15 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     }
     rc = cpo_ledger_out_finish(lo, r, err);
     lo = NULL;
-    for (int f = F_OPT; f < F_SUMMARY; f++)
+    for (int f = F_OPT; f < F_BENCH; f++)
         o.want[f] = cpo_run_has_options(r);
+    if (!bench.close)
+        o.want[F_BENCH] = 0; /* a run without steps has no benchmark closes */
     if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_options(&o, r)) || (rc = write_benchmark_csv(&o, r, &bench)) ||
+        (rc = write_summary(&o, r, &rep->metrics)) ||
         (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
         goto fail;
     /* Whole: rename, the manifest last. */
