@@ -2350,9 +2350,22 @@ int rp_cancelled(const rp_gnuplot *g, cpo_error *err)
 
 /* --- compare ------------------------------------------------------------------------------------- */
 
+void rp_bars_free(rp_bars *b)
+{
+    if (!b)
+        return;
+    free(b->key);
+    free(b->v);
+    b->key = NULL;
+    b->v = NULL;
+    b->nkey = 0;
+}
+
+enum { OV_GROWTH = 0, OV_DD, OV_SHARPE };
+
 static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                    const char *const *labels, size_t nt, const int64_t *ts, const double *v,
-                   int growth)
+                   int what, size_t win)
 {
     rp_out d, s;
     char fn[64];
@@ -2360,10 +2373,13 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
     int rc = rp_out_open(&d, c->dir, fn, c->err);
     if (rc)
         return rc;
+    static const char *const about[] = {
+        "growth of 1 (equity / equity before the first common bar)",
+        "drawdown (fraction below the running peak)",
+        "rolling Sharpe ratio (the last window of bar returns; mean / sample sd x sqrt(bars a "
+        "year), no risk-free rate)"};
     fprintf(d.fp, "# %s of each run on the common times\n# columns: 1 time (Unix seconds, bar "
-            "open), then one per run:", growth ? "growth of 1 (equity / equity before the first "
-                                                 "common bar)"
-                                               : "drawdown (fraction below the running peak)");
+            "open), then one per run:", about[what]);
     for (size_t k = 0; k < nrun; k++) {
         fputs(k ? ", " : " ", d.fp);
         comment_text(d.fp, labels[k]);
@@ -2390,12 +2406,15 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
     snprintf(fn, sizeof fn, "%s.gp", name);
     if ((rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, name, growth ? "equity of the runs, overlaid" : "drawdowns of the runs, overlaid",
-             WIDE_W, growth ? WIDE_H : 320);
-    size_of(ch, WIDE_W, growth ? WIDE_H : 320);
-    gp_time_x(s.fp, ts[0], ts[nt - 1], WIDE_W);
+    static const char *const what_s[] = {"equity of the runs, overlaid",
+                                         "drawdowns of the runs, overlaid",
+                                         "rolling Sharpe ratios of the runs, overlaid"};
+    int w = what == OV_GROWTH ? WIDE_W : HALF_W, h = what == OV_GROWTH ? WIDE_H : HALF_H;
+    gp_begin(s.fp, name, what_s[what], w, h);
+    size_of(ch, w, h);
+    gp_time_x(s.fp, ts[0], ts[nt - 1], w);
     fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n", s.fp);
-    if (growth) {
+    if (what == OV_GROWTH) {
         if (positive && isfinite(lo)) {
             lo = fmin(lo, 1.0);
             hi = fmax(hi, 1.0);
@@ -2404,27 +2423,97 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
             gp_log_ticks(s.fp, lo / pad, hi * pad);
         }
         fprintf(s.fp, "set ylabel %s\n", q(positive ? "growth of 1 (log scale)" : "growth of 1").s);
-    } else {
+    } else if (what == OV_DD) {
         double ylo = isfinite(lo) && lo < 0.0 ? lo * 100.0 * 1.08 : -1.0;
         fprintf(s.fp, "set yrange [%.17g:0]\nset format y \"%%g%%%%\"\nset ylabel %s\n", ylo,
                 q("drawdown (%)").s);
+    } else {
+        char lab[64];
+        snprintf(lab, sizeof lab, "Sharpe (%zu bars, annualised)", win);
+        fprintf(s.fp, "set ylabel %s\nset xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n", q(lab).s);
     }
     fputs("plot ", s.fp);
     for (size_t k = 0; k < nrun; k++)
         fprintf(s.fp, "%s\"%s.dat\" using 1:%s%zu%s with lines lw 1.5 lc rgb \"%s\" title %s",
-                k ? ", \\\n     " : "", name, growth ? "" : "($", k + 2, growth ? "" : "*100)",
-                colours[k % N_COLOURS], q(labels[k]).s);
+                k ? ", \\\n     " : "", name, what == OV_DD ? "($" : "", k + 2,
+                what == OV_DD ? "*100)" : "", colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, name, WIDE_W, growth ? WIDE_H : 320);
+    gp_end(s.fp, name, w, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
     return 0;
 }
 
+/* Grouped bars: a group per key, a bar per run. */
+static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const *labels,
+                      const rp_bars *b)
+{
+    chart_init(ch, b->name, b->title);
+    rp_out d, s;
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s.dat", b->name);
+    int rc = rp_out_open(&d, c->dir, fn, c->err);
+    if (rc)
+        return rc;
+    fprintf(d.fp, "# %s\n# columns: 1 key index, then one per run (%s):", b->title,
+            b->pct ? "fractions" : "reporting currency");
+    for (size_t k = 0; k < nrun; k++) {
+        fputs(k ? ", " : " ", d.fp);
+        comment_text(d.fp, labels[k]);
+    }
+    fputs("\n# keys:", d.fp);
+    for (size_t j = 0; j < b->nkey; j++) {
+        fputs(j ? ", " : " ", d.fp);
+        comment_text(d.fp, b->key[j]);
+    }
+    fputc('\n', d.fp);
+    double lo = 0.0, hi = 0.0, sc = b->pct ? 100.0 : 1.0;
+    for (size_t j = 0; j < b->nkey; j++) {
+        fprintf(d.fp, "%zu", j);
+        for (size_t k = 0; k < nrun; k++) {
+            double x = b->v[k * b->nkey + j];
+            num(d.fp, x);
+            if (isfinite(x)) {
+                lo = fmin(lo, x * sc);
+                hi = fmax(hi, x * sc);
+            }
+        }
+        fputc('\n', d.fp);
+    }
+    snprintf(fn, sizeof fn, "%s.gp", b->name);
+    if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
+        return rc;
+    gp_begin(s.fp, b->name, b->title, HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    double bw = 0.8 / (double)nrun;
+    gp_lin_axis(s.fp, "y", lo, hi);
+    fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset grid noxtics ytics\n"
+            "set xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\nset style fill solid 0.85 noborder\n"
+            "set boxwidth %.17g\nset ylabel %s\n"
+            "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+            "set xtics rotate by 30 right (",
+            b->nkey - 1, bw * 0.95, q(b->pct ? "% of capital" : "P&L").s);
+    for (size_t j = 0; j < b->nkey; j++)
+        fprintf(s.fp, "%s%s %zu", j ? ", " : "", q(b->key[j]).s, j);
+    fputs(")\nplot ", s.fp);
+    for (size_t k = 0; k < nrun; k++)
+        fprintf(s.fp, "%s\"%s.dat\" using ($1%+.17g):($%zu*%g) with boxes lc rgb \"%s\" title %s",
+                k ? ", \\\n     " : "", b->name, ((double)k - (double)(nrun - 1) / 2.0) * bw,
+                k + 2, sc, colours[k % N_COLOURS], q(labels[k]).s);
+    fputc('\n', s.fp);
+    gp_end(s.fp, b->name, HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    snprintf(ch->note, sizeof ch->note, "%s", b->note);
+    chart_ready(c, ch);
+    return 0;
+}
+
 int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *labels, size_t nt,
-                      const int64_t *ts, const double *growth, const double *dd, rp_gnuplot *g,
-                      rp_chart *out, cpo_error *err)
+                      const int64_t *ts, const double *growth, const double *dd,
+                      const double *sharpe, size_t win, const rp_bars *bars, size_t nbars,
+                      rp_gnuplot *g, rp_chart *out, cpo_error *err)
 {
     int rc = rp_mkdir(charts_dir, err);
     if (rc)
@@ -2432,14 +2521,26 @@ int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *la
     chart_ctx c = {charts_dir, g, err};
     chart_init(&out[0], "equity", "Growth of 1 over the compared period (log scale)");
     chart_init(&out[1], "drawdown", "Drawdown over the compared period (%)");
+    char t[160];
+    snprintf(t, sizeof t, "Rolling Sharpe ratio (30 days: %zu bars)", win);
+    chart_init(&out[2], "rolling_sharpe", t);
     if (nt == 0) {
-        chart_skip(&c, &out[0], "no common bars");
-        chart_skip(&c, &out[1], "no common bars");
+        for (int k = 0; k < 3; k++)
+            chart_skip(&c, &out[k], "no common bars");
         return 0;
     }
-    if ((rc = overlay(&c, &out[0], "equity", nrun, labels, nt, ts, growth, 1)) ||
-        (rc = overlay(&c, &out[1], "drawdown", nrun, labels, nt, ts, dd, 0)))
+    if ((rc = overlay(&c, &out[0], "equity", nrun, labels, nt, ts, growth, OV_GROWTH, win)) ||
+        (rc = overlay(&c, &out[1], "drawdown", nrun, labels, nt, ts, dd, OV_DD, win)))
         return rc;
-    rp_charts_draw(g, charts_dir, out, 2);
+    if (nt < win)
+        chart_skip(&c, &out[2], "%zu common bars, fewer than the 30-day window (%zu bars)", nt,
+                   win);
+    else if ((rc = overlay(&c, &out[2], "rolling_sharpe", nrun, labels, nt, ts, sharpe,
+                           OV_SHARPE, win)))
+        return rc;
+    for (size_t k = 0; k < nbars; k++)
+        if ((rc = bars_chart(&c, &out[3 + k], nrun, labels, &bars[k])))
+            return rc;
+    rp_charts_draw(g, charts_dir, out, 3 + nbars);
     return rp_cancelled(g, err);
 }

@@ -356,11 +356,27 @@ void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n);
 int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_chart *out,
                   cpo_error *err);
 
-/* Overlaid charts of runs on common times: growth of 1 (log scale) and
- * drawdown; growth and dd are [nrun * nt].  out[2]. */
+/* Values of keys across runs, drawn as grouped bars (compare). */
+typedef struct rp_bars {
+    char name[40];        /* chart file stem */
+    char title[240];
+    char note[200];
+    int pct;              /* the values are fractions: drawn in % */
+    size_t nkey;
+    char (*key)[96];      /* [nkey], owned */
+    double *v;            /* [nrun * nkey] (run-major), owned; NaN: none */
+} rp_bars;
+
+void rp_bars_free(rp_bars *b);
+
+/* Overlaid charts of runs on common times: growth of 1 (log scale),
+ * drawdown, rolling Sharpe (window win bars); growth, dd and sharpe are
+ * [nrun * nt].  Then one chart of grouped bars per bars[k].  out[3 +
+ * nbars]. */
 int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *labels, size_t nt,
-                      const int64_t *ts, const double *growth, const double *dd, rp_gnuplot *g,
-                      rp_chart *out, cpo_error *err);
+                      const int64_t *ts, const double *growth, const double *dd,
+                      const double *sharpe, size_t win, const rp_bars *bars, size_t nbars,
+                      rp_gnuplot *g, rp_chart *out, cpo_error *err);
 
 /* mkdir if missing. */
 int rp_mkdir(const char *dir, cpo_error *err);
