@@ -231,9 +231,12 @@ static int do_grid(const ranks *rk, const cpo_sweep *sw, const cpo_market *m, cp
     }
     char png[1100];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
-    printf("files    %s/leaderboard.csv, leaderboard.html%s%s\n", o->dir,
+    char best[1100];
+    snprintf(best, sizeof best, "%s/best/report.html", o->dir);
+    printf("files    %s/leaderboard.csv, leaderboard.html%s%s%s\n", o->dir,
            sw->n_axes == 2 ? ", heatmap.dat, heatmap.gp" : "",
-           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "");
+           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "",
+           access(best, F_OK) == 0 ? ", best/ (the chosen point's run and report)" : "");
 cleanup:
     free(tasks);
     free(res);
@@ -367,6 +370,7 @@ static int sweep_exec(int argc, char **argv)
     cpo_sweep_out o;
     memset(&o, 0, sizeof o);
     o.plot = 1;
+    o.best = 1;
     o.warn = stderr;
     const char *out_dir = NULL;
     optind = 1;

@@ -161,6 +161,7 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
     memset(g, 0, sizeof *g);
     g->warn = o ? o->warn : stderr;
     g->cancel = o ? o->cancel : NULL;
+    g->no_plot = o ? o->no_plot : 0;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -372,6 +373,13 @@ static void draw_one(rp_gnuplot *g, const char *dir, rp_chart *ch)
         /* Interrupted: the caller fails with CPO_EINTR. */
         ch->state = RP_CHART_NOT_DRAWN;
         snprintf(ch->note, sizeof ch->note, "interrupted");
+        remove_files(dir, ch->name, 1);
+        return;
+    }
+    if (g->no_plot) {
+        ch->state = RP_CHART_NOT_DRAWN;
+        snprintf(ch->note, sizeof ch->note, "not drawn (no plots asked for): %s.gp and %s.dat "
+                 "are in charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
         remove_files(dir, ch->name, 1);
         return;
     }
@@ -920,8 +928,8 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "drawdown.gp", c->err)))
         return rc;
-    snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (max %.2f %%)",
-             -100.0 * worst);
+    snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (deepest %.2f %%)",
+             worst < 0.0 ? 100.0 * worst : 0.0);
     gp_begin(s.fp, "drawdown", "underwater chart", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
@@ -1762,9 +1770,8 @@ static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
     for (size_t k = 0; k < n; k++)
         gsl_histogram_increment(h, x[k]);
     free(x);
-    snprintf(ch->title, sizeof ch->title, "Distribution of %s returns: mean %.3f %%, sd %.3f %%, "
-             "skew %.2f, excess kurtosis %.2f", what, 100.0 * st.mean, 100.0 * st.sd, st.skew,
-             st.kurt);
+    snprintf(ch->title, sizeof ch->title, "Distribution of %s returns (skew %.2f, excess "
+             "kurtosis %.2f)", what, st.skew, st.kurt);
     rp_out d, s;
     if ((rc = rp_out_open(&d, c->dir, "return_distribution.dat", c->err))) {
         gsl_histogram_free(h);

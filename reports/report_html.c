@@ -196,7 +196,8 @@ const char rp_css[] =
     "nav#contents h2{font-size:14px;border:0;margin:0 0 4px 0;padding:0}"
     "nav#contents ol{margin:0;padding-left:20px;columns:3 200px;column-gap:24px}"
     "nav#contents li{margin:1px 0;break-inside:avoid}"
-    "table{border-collapse:collapse;margin:6px 0 10px 0;font-size:13px}"
+    "table{border-collapse:collapse;margin:6px 0 10px 0;font-size:13px;display:block;"
+    "max-width:100%;overflow-x:auto}"
     "th,td{padding:3px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}"
     "th{background:#f0f3f7;font-weight:600}"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
@@ -221,6 +222,7 @@ const char rp_css[] =
     "figure img{max-width:100%;height:auto;border:1px solid #e3e3e3;display:block}"
     "figcaption{font-size:12px;color:#555;margin-top:2px}"
     ".cols{display:flex;flex-wrap:wrap;gap:0 28px}"
+    ".scroll{overflow-x:auto;max-width:100%}"
     ".cols>div{min-width:0;max-width:100%}"
     "details summary{cursor:pointer;color:#1f3a5f;margin:6px 0}"
     "footer{margin-top:30px;font-size:12px;color:#666}"
@@ -228,7 +230,7 @@ const char rp_css[] =
     "body{font-size:13px}main{padding:0 8px}header{padding:10px 12px}"
     "header h1{font-size:17px}h2{font-size:16px;margin-top:22px}"
     ".kf{grid-template-columns:repeat(2,1fr)}.card .v{font-size:16px}"
-    "table{display:block;overflow-x:auto;max-width:100%;font-size:12px}"
+    "table{font-size:12px}"
     "th,td{padding:2px 6px}nav#contents ol{columns:2 120px}}"
     "@media print{"
     "@page{size:A4;margin:12mm}"
@@ -240,7 +242,7 @@ const char rp_css[] =
     "figure,table,.card,tr{break-inside:avoid}"
     ".grid{display:block}figure img{border:0;max-height:240mm;width:auto}"
     "figcaption,details,.noprint{display:none}"
-    "th{background:#eee}.card{background:none}}";
+    "th{background:#eee}.card{background:none}table{display:table;font-size:9pt}}";
 
 /* The chart's image and files, under dir ("charts/" of the page). */
 void rp_html_chart_at(FILE *fp, const rp_chart *c, const char *dir)
@@ -439,7 +441,7 @@ static void card(FILE *fp, const char *label, const char *value)
 
 /* The figures a reader looks at first, in a grid that wraps on a phone.
  * Drawdowns are negative percentages throughout the page. */
-static void key_figures(FILE *fp, const rp_run *r)
+static void kf_cards(FILE *fp, const rp_run *r)
 {
     const json_t *s = r->summary;
     static const struct {
@@ -452,7 +454,7 @@ static void key_figures(FILE *fp, const rp_run *r)
                 {"max_drawdown", NULL, "max drawdown"},
                 {"calmar", NULL, "Calmar"},
                 {"final_equity", NULL, "final equity"}};
-    fputs("<section id=\"summary\"><h2>Key figures</h2>\n<div class=\"kf\">\n", fp);
+    fputs("<div class=\"kf\">\n", fp);
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         const json_t *v = metric(s, keys[k].key);
         if (!v && keys[k].alt)
@@ -487,7 +489,51 @@ static void key_figures(FILE *fp, const rp_run *r)
             card(fp, l, b);
         }
     }
-    fputs("</div>\n</section>\n", fp);
+    fputs("</div>\n", fp);
+}
+
+static void key_figures(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"summary\"><h2>Key figures</h2>\n", fp);
+    kf_cards(fp, r);
+    fputs("</section>\n", fp);
+}
+
+int rp_html_brief(FILE *fp, const char *run_dir, const char *rel, cpo_error *err)
+{
+    rp_run r;
+    int rc = rp_run_load(&r, run_dir, err);
+    if (rc)
+        return rc;
+    kf_cards(fp, &r);
+    static const struct {
+        const char *name, *title;
+    } figs[] = {{"equity", "Equity (the deepest drawdowns shaded)"},
+                {"drawdown", "Underwater: fall from the running peak"},
+                {"monthly_returns", "Monthly returns (%)"}};
+    fputs("<div class=\"grid\">\n", fp);
+    for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/charts/%s.png", run_dir, figs[k].name);
+        FILE *f = fopen(p, "rb");
+        fprintf(fp, "<figure%s><h3>%s</h3>\n", k != 1 ? " class=\"wide\"" : "", figs[k].title);
+        if (f) {
+            fclose(f);
+            fputs("<img src=\"", fp);
+            rp_html(fp, rel);
+            fprintf(fp, "/charts/%s.png\" alt=\"%s\">\n", figs[k].name, figs[k].title);
+        } else {
+            fputs("<p class=\"note\">Not drawn (see its report).</p>\n", fp);
+        }
+        fputs("</figure>\n", fp);
+    }
+    fputs("</div>\n<p><a href=\"", fp);
+    rp_html(fp, rel);
+    fputs("/report.html\">The full report of this run</a> (", fp);
+    rp_html(fp, rel);
+    fputs("/: its run folder).</p>\n", fp);
+    rp_run_free(&r);
+    return 0;
 }
 
 /* The sections of a run's page, in order; options only with options. */

@@ -335,6 +335,7 @@ typedef struct rp_gnuplot {
     FILE *warn;
     int warned;
     const volatile sig_atomic_t *cancel; /* the opts' flag: no gnuplot once set */
+    int no_plot;          /* the opts' no_plot: scripts and data only */
 } rp_gnuplot;
 
 void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o);
@@ -416,5 +417,11 @@ int rp_sec_pnl(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err);
 int rp_sec_options(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err);
 /* The round trips of trades.csv per symbol and in total (a table). */
 int rp_html_round_trips(FILE *fp, const rp_run *r, cpo_error *err);
+
+/* The small report of a run folder inside another page (the sweep's
+ * chosen point): its key figures, its equity, drawdown and monthly charts
+ * where drawn (run_dir/charts/NAME.png, linked as rel/charts/NAME.png),
+ * and a link to rel/report.html.  0, or the error of reading the folder. */
+int rp_html_brief(FILE *fp, const char *run_dir, const char *rel, cpo_error *err);
 
 #endif

@@ -661,6 +661,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_report_opts ro;
     cpo_report_opts_init(&ro);
     ro.cancel = opts ? opts->cancel : NULL;
+    ro.no_plot = opts ? opts->no_plot : 0;
     if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
         if (rc == CPO_EINTR)
             cpo_error_set(err, rc, rep->dir, 0, 0,

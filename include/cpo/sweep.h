@@ -258,12 +258,15 @@ typedef struct cpo_sweep_out {
     int plot;          /* 1: run gnuplot for heatmap.png if on PATH */
     FILE *warn;        /* warnings (no gnuplot); NULL: silent */
     cpo_objective objective;
+    int best;          /* 1: run the chosen point (the best) again into DIR/best/,
+                          a run folder with its report, shown on leaderboard.html */
 } cpo_sweep_out;
 
 /* Check (and make) the folder: refused if it exists unless force. */
 int cpo_sweep_out_prepare(const cpo_sweep_out *o, cpo_error *err);
 
-/* leaderboard.csv, leaderboard.html and, for two keys, the heatmap. */
+/* leaderboard.csv, leaderboard.html and, for two keys, the heatmap; with
+ * o->best the chosen point's run folder best/. */
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                     cpo_error *err);
 
