@@ -1042,6 +1042,176 @@ START_TEST(test_report_bench__bad_file)
 }
 END_TEST
 
+/* --- the examples on real data -------------------------------------------------------- */
+
+/*
+ * The demo stores (out/demo/, made by scripts/demo.sh), or the same
+ * imported here from the bundled sample (as check_run does).  *store gets
+ * the path (caller frees); 0 if there is none.
+ */
+static int real_store(const char *tmp, const char *set, char **store)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
+    if (tu_exists(p)) {
+        *store = strdup(p);
+        return 1;
+    }
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/csv; cd %s/csv; "
+             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
+             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
+             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
+             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
+             set);
+    int rc = tu_run(cmd, &text);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "check_report: examples skipped: cannot import the sample\n");
+        return 0;
+    }
+    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
+    *store = strdup(p);
+    return 1;
+}
+
+/* configs/NAME.ini on store into tmp/NAME (its report with it). */
+static char *example_run(const char *tmp, const char *name, const char *store)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/%s.ini", CPO_SOURCE_DIR, name);
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(store);
+    char *out = tu_path(tmp, name);
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    cpo_run_report rep;
+    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
+    cpo_config_free(c);
+    return out;
+}
+
+/* The "difference" of the P&L-by-instrument table: its total less the
+ * change in equity. */
+static double instrument_gap(const char *page_text)
+{
+    const char *inst = strstr(page_text, "<h3>P&amp;L by instrument</h3>");
+    ck_assert_ptr_nonnull(inst);
+    const char *d = strstr(inst, "difference</td><td class=\"n\">");
+    ck_assert_ptr_nonnull(d);
+    return strtod(d + strlen("difference</td><td class=\"n\">"), NULL);
+}
+
+/*
+ * The examples' reports as a reader opens them: the spot book with its
+ * benchmark (monthly_equal_8: BTCUSDT), the perpetual hedge
+ * (btc_perp_hedge) and the option book (short_strangle_hedged).  Every
+ * image of each page exists, every section is there; the P&L by
+ * instrument adds up to the change in equity (its difference row, against
+ * the capital: rounding only); each view of the issue is there.  Then
+ * cpo compare of two examples on one store: one table, each row once,
+ * drawdowns negative.
+ */
+START_TEST(test_report_examples__pages)
+{
+    char *tmp = tu_tmpdir();
+    char *daily = NULL, *hourly = NULL;
+    if (!real_store(tmp, "daily", &daily) || !real_store(tmp, "hourly", &hourly)) {
+        free(daily);
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    static const char *const with_options[] = {"summary", "performance", "returns", "risk",
+                                               "metrics", "pnl", "options", "drawdowns",
+                                               "attribution", "trades", "events", "settings",
+                                               "manifest"};
+    static const struct {
+        const char *name;
+        int hourly, options;
+        const char *views[6]; /* texts the page must hold */
+    } ex[] = {
+        {"monthly_equal_8", 0, 0,
+         {"Growth of 1: the run and its benchmark BTCUSDT", "Rolling beta and correlation to "
+          "BTCUSDT", "<h3>Monthly returns (%)</h3>", "Yearly returns (%): the run and its "
+          "benchmark", "<h3>Worst periods</h3>", "<h3>Round trips</h3>"}},
+        {"btc_perp_hedge", 1, 0,
+         {"<td>funding</td>", "P&amp;L by line, cumulative", "<h3>Distribution of daily "
+          "returns</h3>", "<td>BTCUSDT-PERP</td>", "Weights over time", NULL}},
+        {"short_strangle_hedged", 1, 1,
+         {"Greek exposures of the options over time", "Options: P&amp;L by expiry and Greek",
+          "<h3>P&amp;L by Greek, by expiry</h3>", "<td>BTC-9JAN26-94000-C</td><td>option</td>",
+          "options expiring 2026-01-09", NULL}},
+    };
+    char *dirs[3];
+    for (size_t k = 0; k < 3; k++) {
+        dirs[k] = example_run(tmp, ex[k].name, ex[k].hourly ? hourly : daily);
+        size_t imgs = check_page(dirs[k], "report.html", ex[k].options ? with_options : run_sections,
+                                 ex[k].options ? 13 : N_RUN_SECTIONS);
+        if (have_gnuplot())
+            ck_assert_uint_ge(imgs, 12);
+        char *html = tu_path(dirs[k], "report.html");
+        char *text = tu_read_file(html, NULL);
+        for (size_t v = 0; v < 6 && ex[k].views[v]; v++)
+            ck_assert_msg(strstr(text, ex[k].views[v]) != NULL, "%s: no \"%s\"", ex[k].name,
+                          ex[k].views[v]);
+        /* Capital 1,000,000: rounding of the sums only. */
+        double gap = instrument_gap(text);
+        fprintf(stderr, "check_report: %s: P&L by instrument - change in equity = %.3g\n",
+                ex[k].name, gap);
+        ck_assert_msg(fabs(gap) < 1e-6, "%s: P&L by instrument off by %g", ex[k].name, gap);
+        free(text);
+        free(html);
+    }
+    /* cpo compare: monthly equal weight and its drift-band twin. */
+    char *drift = example_run(tmp, "drift_band_5", daily);
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s compare '%s' '%s' -o '%s/cmp'", CPO_BINARY, dirs[0], drift, tmp);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    /* Each row's label once; the drawdown rows negative. */
+    size_t rows = 0;
+    for (const char *l = strstr(out, "\n  total return"); l && *l; l = strchr(l + 1, '\n')) {
+        const char *s = l + 1;
+        if (strncmp(s, "  ", 2) || strncmp(s, "  (", 3) == 0)
+            break;
+        /* The label runs to the first two spaces (labels have single ones). */
+        const char *end = strstr(s + 2, "  ");
+        ck_assert_ptr_nonnull(end);
+        size_t n = (size_t)(end - (s + 2));
+        char label[80], needle[96];
+        snprintf(label, sizeof label, "%.*s", (int)(n < 79 ? n : 79), s + 2);
+        snprintf(needle, sizeof needle, "\n  %s  ", label);
+        ck_assert_msg(count_of(out, needle) == 1, "row \"%s\" more than once", label);
+        rows++;
+    }
+    ck_assert_uint_ge(rows, 20);
+    ck_assert_ptr_null(strstr(out, "metrics."));
+    const char *dd = strstr(out, "\n  max drawdown  ");
+    ck_assert_ptr_nonnull(dd);
+    ck_assert_ptr_nonnull(strstr(dd, "-77."));
+    ck_assert(strstr(dd, "-77.") < strchr(dd + 1, '\n'));
+    free(out);
+    char *cmp = tu_path(tmp, "cmp");
+    static const char *const cmp_sections[] = {"runs", "metrics", "charts", "attribution"};
+    check_page(cmp, "compare.html", cmp_sections, 4);
+    ck_assert(tu_file_in(cmp, "charts/rolling_sharpe.gp"));
+    ck_assert(tu_file_in(cmp, "charts/attribution_asset.dat"));
+    free(cmp);
+    free(drift);
+    for (size_t k = 0; k < 3; k++)
+        free(dirs[k]);
+    free(daily);
+    free(hourly);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 /* --- pieces --------------------------------------------------------------------------- */
 
 /* Drawdown episodes by hand: capital 100, equity 110 90 120 60 80. */
@@ -1113,6 +1283,10 @@ Suite *report_suite(void)
     tcase_add_test(tc, test_report_forward__columns);
     tcase_add_test(tc, test_report_calc__periods_and_trips);
     tcase_add_test(tc, test_report_bench__bad_file);
+    TCase *tr = tcase_create("examples");
+    tcase_set_timeout(tr, 600);
+    tcase_add_test(tr, test_report_examples__pages);
+    suite_add_tcase(s, tr);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -609,6 +609,9 @@ START_TEST(test_run_options__none_without_options)
         ck_assert_msg(!tu_file_in(out, opt_files[k]), "%s written", opt_files[k]);
         ck_assert_ptr_null(json_object_get(files, opt_files[k]));
     }
+    /* No benchmark either: no benchmark.csv. */
+    ck_assert(!tu_file_in(out, "benchmark.csv"));
+    ck_assert_ptr_null(json_object_get(files, "benchmark.csv"));
     ck_assert_ptr_null(json_object_get(s, "options"));
     ck_assert_ptr_null(json_object_get(json_object_get(m, "resolved"), "options"));
     ck_assert_double_eq(json_real_value(json_object_get(json_object_get(s, "pnl"), "options")),
@@ -1083,12 +1086,32 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_ptr_nonnull(json_object_get(mj, "alpha"));
     ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
     json_decref(s);
-    /* manifest.json: resolved settings name it too. */
+    /* manifest.json: resolved settings name it too, and it lists
+     * benchmark.csv. */
     json_t *mf = load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(mf, "files"), "benchmark.csv"));
     json_decref(mf);
+    /* benchmark.csv: a row per step, the close of the step and its return
+     * from the step before (BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1 for
+     * the run's step k: day 2 is step 0, 100 / 100 - 1 = 0). */
+    char *bp = tu_path(out, "benchmark.csv");
+    char *bt = tu_read_file(bp, NULL);
+    ck_assert_ptr_nonnull(bt);
+    ck_assert_ptr_nonnull(strstr(bt, "ts,close,return\n2024-01-03T00:00:00Z,100,0\n"));
+    const char *line = strchr(bt, '\n') + 1;
+    for (int k = 0; k < 10; k++) {
+        const char *c1 = strchr(line, ','), *c2 = strchr(c1 + 1, ',');
+        ck_assert_double_eq(strtod(c1 + 1, NULL), BENCH_CLOSE[k + 2]);
+        ck_assert_double_eq_tol(strtod(c2 + 1, NULL), BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1.0,
+                                1e-15);
+        line = strchr(line, '\n') + 1;
+    }
+    ck_assert_str_eq(line, "");
+    free(bt);
+    free(bp);
     /* report.html: the note and the table's rows (beta 1 to 1e-12 prints
      * as "1" or "1.0000", alpha as a percentage). */
     char *hp = tu_path(out, "report.html");
