@@ -1587,6 +1587,8 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if (h < 170)
         h = 170;
     double cb = m > 0.0 ? ceil(m * 100.0) : 1.0;
+    /* The labels: two decimals when every month is under 10 %, else one. */
+    const char *lf = m < 0.1 ? "%.2f" : "%.1f";
     gp_begin(s.fp, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
     size_of(ch, WIDE_W, h);
     fprintf(s.fp, "unset grid\nunset key\nset border 0\nset tics scale 0\n"
@@ -1605,10 +1607,10 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     fputs(")\n", s.fp);
     fprintf(s.fp, "plot \"monthly_returns.dat\" using 1:2:(0.48):(0.46):($3*100) with boxxyerror "
             "fs solid 1.0 noborder fc palette, \\\n"
-            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) < %g ? sprintf(\"%%.1f\", $3*100) "
+            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) < %g ? sprintf(\"%s\", $3*100) "
             ": \"\") with labels font \",9\" tc rgb \"#111111\", \\\n"
-            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) >= %g ? sprintf(\"%%.1f\", $3*100) "
-            ": \"\") with labels font \",9\" tc rgb \"white\"\n", 0.6 * cb, 0.6 * cb);
+            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) >= %g ? sprintf(\"%s\", $3*100) "
+            ": \"\") with labels font \",9\" tc rgb \"white\"\n", 0.6 * cb, lf, 0.6 * cb, lf);
     gp_end(s.fp, "monthly_returns", WIDE_W, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
@@ -1659,7 +1661,7 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
         goto out;
     gp_begin(s.fp, "yearly_returns", "yearly returns", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
-    double pad = (hi - lo) * 0.15 + 0.01;
+    double pad = (hi - lo) * 0.15 + 1e-4;
     fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset yrange [%.17g:%.17g]\nset format y \"%%g%%%%\"\n"
             "set ylabel %s\nset grid noxtics ytics\nset xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\n"
             "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1670,24 +1672,21 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     for (size_t k = 0; k < ny; k++)
         fprintf(s.fp, "%s\"%d\" %zu", k ? ", " : "", year_of(yr[k].start_ms), k);
     fputs(")\n", s.fp);
-    /* Value labels just beyond the bar's end (K: 4 % of the axis, in %). */
-    double kk = ((hi - lo) + 2.0 * pad) * 100.0 * 0.04;
+    /* Value labels just beyond the bar's end (K: 4 % of the axis, in %),
+     * with fewer decimals the larger the returns. */
+    double kk = ((hi - lo) + 2.0 * pad) * 100.0 * 0.04, big = fmax(-lo, hi);
+    const char *lf = big >= 1.0 ? "%.0f" : big >= 0.1 ? "%.1f" : "%.2f";
+    fprintf(s.fp, "K = %.17g\nplot \"yearly_returns.dat\" using ($1%s):($3*100) with boxes lc "
+            "rgb \"%s\" title %s", kk, r->has_bench ? "-0.2" : "", colours[0], q("the run").s);
     if (r->has_bench)
-        fprintf(s.fp, "K = %.17g\n"
-                "plot \"yearly_returns.dat\" using ($1-0.2):($3*100) with boxes lc rgb \"%s\" "
-                "title %s, \\\n     \"yearly_returns.dat\" using ($1+0.2):($4*100) with boxes lc "
-                "rgb \"#9a9a9a\" title %s, \\\n"
-                "     \"yearly_returns.dat\" using ($1-0.2):($3*100 + ($3 < 0 ? -K : K)):"
-                "(sprintf(\"%%.0f\", $3*100)) with labels font \",8\" notitle, \\\n"
-                "     \"yearly_returns.dat\" using ($1+0.2):($4*100 + ($4 < 0 ? -K : K)):"
-                "(sprintf(\"%%.0f\", $4*100)) with labels font \",8\" tc rgb \"#555555\" notitle\n",
-                kk, colours[0], q("the run").s, q(r->bench).s);
-    else
-        fprintf(s.fp, "K = %.17g\n"
-                "plot \"yearly_returns.dat\" using 1:($3*100) with boxes lc rgb \"%s\" "
-                "title %s, \\\n     \"yearly_returns.dat\" using 1:($3*100 + ($3 < 0 ? -K : K)):"
-                "(sprintf(\"%%.1f\", $3*100)) with labels font \",8\" notitle\n",
-                kk, colours[0], q("the run").s);
+        fprintf(s.fp, ", \\\n     \"yearly_returns.dat\" using ($1+0.2):($4*100) with boxes lc "
+                "rgb \"#9a9a9a\" title %s", q(r->bench).s);
+    for (int j = 0; j < (r->has_bench ? 2 : 1); j++)
+        fprintf(s.fp, ", \\\n     \"yearly_returns.dat\" using ($1%s):($%d*100 + ($%d < 0 ? -K : "
+                "K)):(sprintf(\"%s\", $%d*100)) with labels font \",8\" tc rgb \"%s\" notitle",
+                !r->has_bench ? "" : j ? "+0.2" : "-0.2", 3 + j, 3 + j, lf, 3 + j,
+                j ? "#555555" : "#111111");
+    fputc('\n', s.fp);
     gp_end(s.fp, "yearly_returns", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;

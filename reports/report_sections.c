@@ -53,6 +53,12 @@ static void monthly_table(FILE *fp, const rp_run *r, const rp_period *mo, size_t
         fputs("</th>", fp);
     }
     fputs("</tr>\n", fp);
+    /* Two decimals when every month is under 10 %, else one. */
+    double big = 0.0;
+    for (size_t i = 0; i < nm; i++)
+        if (isfinite(mo[i].ret))
+            big = fmax(big, fabs(mo[i].ret));
+    int dec = big < 0.1 ? 2 : 1;
     size_t k = 0;
     for (size_t y = 0; y < ny; y++) {
         cpo_civil cy;
@@ -66,7 +72,8 @@ static void monthly_table(FILE *fp, const rp_run *r, const rp_period *mo, size_t
                 char b[32];
                 double x = mo[k].ret;
                 if (isfinite(x))
-                    snprintf(b, sizeof b, "%.1f", fabs(x) < 0.0005 ? 0.0 : 100.0 * x);
+                    snprintf(b, sizeof b, "%.*f", dec,
+                             fabs(100.0 * x) < 0.5 * pow(10.0, -dec) ? 0.0 : 100.0 * x);
                 else
                     snprintf(b, sizeof b, "n/a");
                 fprintf(fp, "<td class=\"n%s\">%s</td>",
@@ -403,9 +410,11 @@ static int instrument_table(FILE *fp, const rp_run *r, const char *const *names,
             fprintf(fp, "%zu option trades had no rate at their step and were converted at their "
                     "own index. ", o->approx);
     }
-    fputs("Premiums and payoffs are exchanges of cash for the position's value, not P&amp;L; the "
-          "revaluation of coin balances and the engine's residual belong to the book, not to an "
-          "instrument. Lines that are 0 throughout are left out.</p>\n", fp);
+    if (r->has_opt)
+        fputs("Premiums and payoffs are exchanges of cash for the position's value, not "
+              "P&amp;L. ", fp);
+    fputs("The revaluation of coin balances and the engine's residual belong to the book, not to "
+          "an instrument. Lines that are 0 throughout are left out.</p>\n", fp);
     (void)shown;
     free(sum);
     free(use);
