@@ -403,8 +403,9 @@ static int sweep_exec(int argc, char **argv)
                    "on N threads (default: every core), and write DIR (default sweeps/<config "
                    "name>):\n"
                    "leaderboard.csv and leaderboard.html ranked by the objective (default sharpe; "
-                   "one of:\n%s), and for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
-                   "gnuplot).\n"
+                   "one of:\n%s), for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
+                   "gnuplot),\nand best/: the chosen point run again, with its report (shown on "
+                   "leaderboard.html).\n"
                    "With a [walkforward] section: walkforward.csv, oos_equity.csv, "
                    "oos_summary.csv\n(--objective overrides its objective).\n"
                    "An existing folder is refused unless --force.\n",
