@@ -1044,58 +1044,6 @@ END_TEST
 
 /* --- the examples on real data -------------------------------------------------------- */
 
-/*
- * The demo stores (out/demo/, made by scripts/demo.sh), or the same
- * imported here from the bundled sample (as check_run does).  *store gets
- * the path (caller frees); 0 if there is none.
- */
-static int real_store(const char *tmp, const char *set, char **store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
-        *store = strdup(p);
-        return 1;
-    }
-    char cmd[4096], *text = NULL;
-    snprintf(cmd, sizeof cmd,
-             "set -e; mkdir -p %s/csv; cd %s/csv; "
-             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
-             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
-             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
-             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
-             set);
-    int rc = tu_run(cmd, &text);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "check_report: examples skipped: cannot import the sample\n");
-        return 0;
-    }
-    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
-    *store = strdup(p);
-    return 1;
-}
-
-/* configs/NAME.ini on store into tmp/NAME (its report with it). */
-static char *example_run(const char *tmp, const char *name, const char *store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/configs/%s.ini", CPO_SOURCE_DIR, name);
-    cpo_config *c = NULL;
-    cpo_error e;
-    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
-    free(c->data_path);
-    c->data_path = strdup(store);
-    char *out = tu_path(tmp, name);
-    cpo_run_opts o;
-    cpo_run_opts_init(&o);
-    o.out_dir = out;
-    cpo_run_report rep;
-    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
-    cpo_config_free(c);
-    return out;
-}
-
 /* The "difference" of the P&L-by-instrument table: its total less the
  * change in equity. */
 static double instrument_gap(const char *page_text)
@@ -1121,7 +1069,7 @@ START_TEST(test_report_examples__pages)
 {
     char *tmp = tu_tmpdir();
     char *daily = NULL, *hourly = NULL;
-    if (!real_store(tmp, "daily", &daily) || !real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "daily", &daily) || !tu_real_store(tmp, "hourly", &hourly)) {
         free(daily);
         tu_rmtree(tmp);
         free(tmp);
@@ -1150,7 +1098,9 @@ START_TEST(test_report_examples__pages)
     };
     char *dirs[3];
     for (size_t k = 0; k < 3; k++) {
-        dirs[k] = example_run(tmp, ex[k].name, ex[k].hourly ? hourly : daily);
+        char cfg[128];
+        snprintf(cfg, sizeof cfg, "%s.ini", ex[k].name);
+        dirs[k] = tu_run_example(tmp, cfg, ex[k].hourly ? hourly : daily, NULL, NULL);
         size_t imgs = check_page(dirs[k], "report.html", ex[k].options ? with_options : run_sections,
                                  ex[k].options ? 13 : N_RUN_SECTIONS);
         if (have_gnuplot())
@@ -1169,7 +1119,7 @@ START_TEST(test_report_examples__pages)
         free(html);
     }
     /* cpo compare: monthly equal weight and its drift-band twin. */
-    char *drift = example_run(tmp, "drift_band_5", daily);
+    char *drift = tu_run_example(tmp, "drift_band_5.ini", daily, NULL, NULL);
     char cmd[4096], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s compare '%s' '%s' -o '%s/cmp'", CPO_BINARY, dirs[0], drift, tmp);
     ck_assert_int_eq(tu_run(cmd, &out), 0);

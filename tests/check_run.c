@@ -660,56 +660,12 @@ END_TEST
 
 /* --- real data --------------------------------------------------------- */
 
-/*
- * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
- * not there, the same stores imported here from the bundled sample.  The
- * path of the store goes into *store (caller frees); 0 if none.
- */
-static int real_store(const char *tmp, const char *set, char **store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
-        *store = strdup(p);
-        return 1;
-    }
-    char cmd[4096], *text = NULL;
-    snprintf(cmd, sizeof cmd,
-             "set -e; mkdir -p %s/csv; cd %s/csv; "
-             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
-             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
-             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
-             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
-             set);
-    int rc = tu_run(cmd, &text);
-    if (rc != 0) {
-        fprintf(stderr, "check_run: real data skipped: cannot import the sample (%s)\n",
-                text ? text : "");
-        free(text);
-        return 0;
-    }
-    free(text);
-    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
-    *store = strdup(p);
-    return 1;
-}
-
 static void real_run(const char *tmp, const char *config, const char *store, cpo_run_report *rep)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
-    cpo_config *c = NULL;
-    cpo_error e;
-    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
-    free(c->data_path);
-    c->data_path = strdup(store);
-    char *out = tu_path(tmp, config);
-    cpo_run_opts o;
-    cpo_run_opts_init(&o);
-    o.out_dir = out;
-    ck_assert_msg(cpo_run_to_dir(c, &o, rep, &e) == 0, "%s", tu_errstr(&e));
+    double capital;
+    char *out = tu_run_example(tmp, config, store, rep, &capital);
     char *lcsv = tu_path(out, "ledger.csv");
-    double worst = check_identity(lcsv, c->run.capital);
+    double worst = check_identity(lcsv, capital);
     fprintf(stderr,
             "check_run: %s: %zu bars, final equity %.2f, return %.4f, funding %.2f, fees %.2f, "
             "max residual %.3g, identity gap (csv) %.3g\n",
@@ -719,14 +675,13 @@ static void real_run(const char *tmp, const char *config, const char *store, cpo
     ck_assert(rep->metrics.max_rel_residual <= 1e-9);
     free(lcsv);
     free(out);
-    cpo_config_free(c);
 }
 
 START_TEST(test_run_real__ledger_identity)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL, *daily = NULL;
-    if (!real_store(tmp, "hourly", &hourly) || !real_store(tmp, "daily", &daily)) {
+    if (!tu_real_store(tmp, "hourly", &hourly) || !tu_real_store(tmp, "daily", &daily)) {
         free(hourly);
         tu_rmtree(tmp);
         free(tmp);
@@ -805,7 +760,7 @@ START_TEST(test_run_real__options_explain)
     }
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
