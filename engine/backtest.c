@@ -309,6 +309,7 @@ static int add_trade(engine *e, size_t i, int64_t ts, double dq, double px, doub
         e->cap_trades = nc;
     }
     cpo_trade *tr = &r->trades[r->n_trades++];
+    memset(tr, 0, sizeof *tr); /* padding too: results compare byte for byte */
     tr->ts = ts;
     tr->step = e->t;
     tr->instr = (uint32_t)i;
