@@ -402,6 +402,56 @@ static int write_explain(const cpo_ledger_out *w, hid_t g, const cpo_result *r, 
     return 0;
 }
 
+/* /ledger/margin/<CCY>/{im,mm,margin_balance} for the margined pools. */
+static int write_margin(cpo_ledger_out *w, hid_t g, const cpo_result *r, cpo_error *err)
+{
+    if (!r->im)
+        return 0;
+    size_t n = r->n_steps;
+    int rc = 0;
+    hid_t gm = group_new(g, "margin");
+    if (gm < 0)
+        return h5_fail(w, "/ledger/margin", err);
+    for (size_t c = 0; c < r->n_ccy && !rc; c++) {
+        if (!r->margin_ccy[c])
+            continue;
+        hid_t gc = group_new(gm, r->ccy[c]);
+        if (gc < 0 || write_col(gc, "im", H5T_NATIVE_DOUBLE, n, r->im + c * n) ||
+            write_col(gc, "mm", H5T_NATIVE_DOUBLE, n, r->mm + c * n) ||
+            write_col(gc, "margin_balance", H5T_NATIVE_DOUBLE, n, r->mb + c * n))
+            rc = h5_fail(w, "/ledger/margin", err);
+        if (gc >= 0)
+            H5Gclose(gc);
+    }
+    H5Gclose(gm);
+    return rc;
+}
+
+/* /ledger/greeks/<COIN>/<cpo_book_greek_name> for runs with options. */
+static int write_book_greeks(cpo_ledger_out *w, hid_t g, const cpo_result *r, cpo_error *err)
+{
+    if (!r->book_greek)
+        return 0;
+    size_t n = r->n_steps;
+    int rc = 0;
+    hid_t gg = group_new(g, "greeks");
+    if (gg < 0)
+        return h5_fail(w, "/ledger/greeks", err);
+    for (size_t u = 0; u < r->n_bg_und && !rc; u++) {
+        hid_t gu = group_new(gg, r->bg_und[u]);
+        if (gu < 0)
+            rc = h5_fail(w, "/ledger/greeks", err);
+        for (int k = 0; !rc && k < CPO_BG_COUNT; k++)
+            if (write_col(gu, cpo_book_greek_name((cpo_book_greek)k), H5T_NATIVE_DOUBLE, n,
+                          r->book_greek + (u * CPO_BG_COUNT + (size_t)k) * n))
+                rc = h5_fail(w, "/ledger/greeks", err);
+        if (gu >= 0)
+            H5Gclose(gu);
+    }
+    H5Gclose(gg);
+    return rc;
+}
+
 int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err)
 {
     int rc = 0;
@@ -433,7 +483,8 @@ int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err
             rc = h5_fail(w, "/ledger/cash", err);
             goto done;
         }
-    if ((rc = write_explain(w, g, r, err)))
+    if ((rc = write_margin(w, g, r, err)) || (rc = write_book_greeks(w, g, r, err)) ||
+        (rc = write_explain(w, g, r, err)))
         goto done;
 done:
     if (gc >= 0)

@@ -541,6 +541,14 @@ static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
             m->round_trips_won += done.pnl > 0.0;
         }
     }
+    /* Options trade at their delta-adjusted notional, |qty delta| index
+     * (settlements and forced closes are not trading). */
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        double v = fabs(tr->qty * tr->delta) * tr->index;
+        if (!tr->settlement && !tr->liquidation && tr->step < n && isfinite(v))
+            traded[tr->step] += v;
+    }
     double sum = 0.0;
     size_t cnt = 0;
     for (size_t t = 0; t < n; t++) {

@@ -25,6 +25,13 @@ static json_t *jreal(double x)
     return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null();
 }
 
+/* The coin of the result's option underlying u (the currency of its
+ * cash column: the runs's underlyings are coins of the book). */
+static const char *underlying_of(const cpo_result *r, size_t u)
+{
+    return r->bg_und[u];
+}
+
 int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error *err)
 {
     FILE *fp = cpo_csv_create(path, err);
@@ -36,6 +43,16 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
     fputs(",gross,net", fp);
     for (size_t c = 0; c < r->n_ccy; c++)
         fprintf(fp, ",cash_%s", r->ccy[c]);
+    /* Margined pools: initial and maintenance margin, margin balance and
+     * their ratio (maintenance / balance: 1 is liquidation), per currency. */
+    for (size_t c = 0; r->im && c < r->n_ccy; c++)
+        if (r->margin_ccy[c])
+            fprintf(fp, ",im_%s,mm_%s,margin_balance_%s,margin_ratio_%s", r->ccy[c], r->ccy[c],
+                    r->ccy[c], r->ccy[c]);
+    /* Runs with options: the book's Greeks per underlying (cpo_book_greek). */
+    for (size_t u = 0; r->book_greek && u < r->n_bg_und; u++)
+        for (int g = 0; g < CPO_BG_COUNT; g++)
+            fprintf(fp, ",%s_%s", cpo_book_greek_name((cpo_book_greek)g), underlying_of(r, u));
     fputc('\n', fp);
     char when[40];
     for (size_t t = 0; t < r->n_steps; t++) {
@@ -48,6 +65,18 @@ int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error
         cpo_csv_num(fp, r->net[t]);
         for (size_t c = 0; c < r->n_ccy; c++)
             cpo_csv_num(fp, r->cash[c * r->n_steps + t]);
+        for (size_t c = 0; r->im && c < r->n_ccy; c++) {
+            if (!r->margin_ccy[c])
+                continue;
+            size_t k = c * r->n_steps + t;
+            cpo_csv_num(fp, r->im[k]);
+            cpo_csv_num(fp, r->mm[k]);
+            cpo_csv_num(fp, r->mb[k]);
+            cpo_csv_num(fp, r->mb[k] > 0.0 ? r->mm[k] / r->mb[k] : r->mm[k] > 0.0 ? INFINITY : 0.0);
+        }
+        for (size_t u = 0; r->book_greek && u < r->n_bg_und; u++)
+            for (size_t g = 0; g < CPO_BG_COUNT; g++)
+                cpo_csv_num(fp, r->book_greek[(u * CPO_BG_COUNT + g) * r->n_steps + t]);
         fputc('\n', fp);
     }
     return cpo_csv_close(fp, path, err);
@@ -84,6 +113,8 @@ static const char *event_kind(int k)
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
     case CPO_EVENT_OPTION: return "option";
+    case CPO_EVENT_MARGIN_CALL: return "margin_call";
+    case CPO_EVENT_RUIN: return "ruin";
     default: return "other";
     }
 }
@@ -223,7 +254,7 @@ static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const
     if (!fp)
         return err->code;
     fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
-          "index,settlement\n",
+          "index,settlement,liquidation,quote_age_s,delta,delivery_approx\n",
           fp);
     char when[40];
     for (size_t k = 0; k < r->n_opt_trades; k++) {
@@ -234,7 +265,10 @@ static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const
         const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
             cpo_csv_num(fp, v[i]);
-        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+        fprintf(fp, ",%d,%d", tr->settlement ? 1 : 0, tr->liquidation ? 1 : 0);
+        cpo_csv_num(fp, (double)(tr->ts - tr->quote_ms) / 1000.0);
+        cpo_csv_num(fp, tr->delta);
+        fprintf(fp, ",%d\n", tr->delivery_approx ? 1 : 0);
     }
     return cpo_csv_close(fp, path, err);
 }
@@ -431,6 +465,19 @@ json_t *cpo_run_options_json(const cpo_result *r)
     json_object_set_new(o, "positions", json_integer((json_int_t)r->n_opt_rows));
     json_object_set_new(o, "trades", json_integer((json_int_t)fills));
     json_object_set_new(o, "settlements", json_integer((json_int_t)settles));
+    /* Settlements whose delivery price was estimated from bars coarser
+     * than a minute (the index's 30-minute TWAP before 08:00 UTC). */
+    size_t approx = 0;
+    double age_max = 0.0;
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        approx += tr->settlement && tr->delivery_approx;
+        if (!tr->settlement && !tr->liquidation && (double)(tr->ts - tr->quote_ms) > age_max)
+            age_max = (double)(tr->ts - tr->quote_ms);
+    }
+    json_object_set_new(o, "settlements_approximate", json_integer((json_int_t)approx));
+    json_object_set_new(o, "stale_quote_waits", json_integer((json_int_t)r->n_quote_waits));
+    json_object_set_new(o, "max_quote_age_s", jreal(age_max / 1000.0));
     json_object_set_new(o, "options", jreal(opt));
     json_t *jg = json_object(), *jw = json_object();
     for (int g = 0; g < CPO_GREEK_COUNT; g++)

@@ -223,6 +223,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
         json_object_set_new(e, "underlying", json_string(s->underlying[k]));
         json_object_set_new(e, "index", json_string(s->index[k]));
         json_object_set_new(e, "dvol", json_string(s->dvol[k]));
+        json_object_set_new(e, "delivery", json_string(s->delivery[k][0] ? s->delivery[k]
+                                                                        : s->index[k]));
         json_array_append_new(u, e);
     }
     json_object_set_new(o, "underlyings", u);
@@ -234,6 +236,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
     json_object_set_new(o, "explain_rel", jreal(s->explain_rel));
     json_object_set_new(o, "explain_abs", jreal(s->explain_abs));
     json_object_set_new(o, "max_positions", json_integer((json_int_t)s->max_positions));
+    json_object_set_new(o, "max_quote_age", s->max_quote_age_ms ? jdur(s->max_quote_age_ms)
+                                                                : json_string("one bar"));
     return o;
 }
 
@@ -342,6 +346,50 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
+/* The summary's margin block: the rules the run followed and what they did
+ * (runs with margined instruments, or a ruin). */
+static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
+{
+    const cpo_margin_spec *m = &cfg->run.margin;
+    json_t *o = json_object();
+    json_object_set_new(o, "mode", json_string(m->mode == CPO_MARGIN_ISOLATED ? "isolated"
+                                                                                : "cross"));
+    json_object_set_new(o, "options_margin",
+                        json_string(m->options_margin == CPO_OPTIONS_MARGIN_PORTFOLIO
+                                        ? "portfolio"
+                                        : "standard"));
+    json_object_set_new(o, "liquidation_price",
+                        json_string(m->liq_price == CPO_LIQ_WICK ? "wick" : "mark"));
+    json_object_set_new(o, "liquidation_fee", jreal(m->liquidation_fee));
+    json_object_set_new(o, "brackets", m->brackets_source[0] ? json_string(m->brackets_source)
+                                                             : json_null());
+    json_t *ins = json_array();
+    for (size_t i = 0; r->margin_model && i < r->n_instr; i++) {
+        if (!r->margin_model[i])
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "symbol", json_string(r->instr[i].symbol));
+        json_object_set_new(e, "rules", json_string(cpo_margin_model_name(r->margin_model[i])));
+        json_object_set_new(e, "mark_source",
+                            json_string(cpo_mark_source_name(r->mark_source[i])));
+        json_array_append_new(ins, e);
+    }
+    json_object_set_new(o, "instruments", ins);
+    json_t *peak = json_object();
+    for (size_t c = 0; c < r->n_ccy; c++)
+        if (r->margin_ccy[c])
+            json_object_set_new(peak, r->ccy[c], jreal(r->peak_margin_ratio[c]));
+    json_object_set_new(o, "peak_margin_ratio", peak);
+    json_object_set_new(o, "liquidations", json_integer((json_int_t)r->n_liquidations));
+    json_object_set_new(o, "margin_calls", json_integer((json_int_t)r->n_margin_calls));
+    json_object_set_new(o, "orders_cut", json_integer((json_int_t)r->n_orders_cut));
+    json_object_set_new(o, "liquidation_fees", jreal(r->liquidation_fees));
+    json_object_set_new(o, "insurance_fund_taken", jreal(r->insurance_taken));
+    json_object_set_new(o, "insurance_fund_covered", jreal(r->insurance_covered));
+    json_object_set_new(o, "ruin", r->ruined ? jtime(r->ruin_ms) : json_null());
+    return o;
+}
+
 static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt)
 {
     const cpo_config *cfg = o->cfg;
@@ -418,6 +466,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     json_object_set_new(j, "instruments", ins);
     if (cpo_run_has_options(r))
         json_object_set_new(j, "options", cpo_run_options_json(r));
+    if (r->im || r->ruined)
+        json_object_set_new(j, "margin", margin_json(cfg, r));
     json_object_set_new(j, "settings", settings_json(cfg));
     return dump_json(o, F_SUMMARY, j);
 }

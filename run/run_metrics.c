@@ -32,8 +32,11 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
     mt->n_rebalances = r->n_rebalances;
     mt->n_events = r->n_events;
     mt->max_rel_residual = r->max_rel_residual;
+    /* Forced closes, of options too (the engine counts them). */
     for (size_t k = 0; k < r->n_trades; k++)
         mt->n_liquidations += r->trades[k].liquidation != 0;
+    for (size_t k = 0; k < r->n_opt_trades; k++)
+        mt->n_liquidations += r->opt_trades[k].liquidation != 0;
 
     /* The table, with the benchmark's returns on the run's steps when
      * there is one.  Without a bar length there is no annualisation: the
@@ -81,6 +84,15 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
         prev = eq;
     }
 
+    /* After a ruin the returns are 0/0: the ratios built on them are not
+     * defined, whatever the steps before it gave (the total return, -100 %,
+     * the CAGR and the drawdown are). */
+    if (r->ruined) {
+        cpo_metrics *w = &mt->table;
+        w->annual_volatility = w->sharpe = w->downside_risk = w->sortino = w->calmar = NAN;
+        w->omega = w->tail_ratio = w->var = w->cvar = w->stability = w->hit_rate = NAN;
+        w->alpha = w->beta = NAN;
+    }
     const cpo_metrics *m = &mt->table;
     mt->total_return = m->cumulative_return;
     mt->annual_return = m->cagr;

@@ -267,7 +267,7 @@ START_TEST(test_optout_headers__as_documented)
         "coin_delta_account,rate,value_coin,value_usd,mtm_coin,delta,gamma,vega,theta,vanna,"
         "volga,rho,unexplained,wf_time,wf_underlying,wf_vol,wf_rate,wf_residual,flagged,settled",
         "ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,index,"
-        "settlement",
+        "settlement,liquidation,quote_age_s,delta,delivery_approx",
         "ts,options,delta,gamma,vega,theta,vanna,volga,rho,unexplained,wf_time,wf_underlying,"
         "wf_vol,wf_rate,wf_residual,flag",
         "kind,by,key,options,delta,gamma,vega,theta,vanna,volga,rho,unexplained,wf_time,"

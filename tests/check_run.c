@@ -707,6 +707,45 @@ START_TEST(test_run_real__ledger_identity)
 }
 END_TEST
 
+/* A leverage above the first bracket's is refused with the config's line,
+ * before any folder is made: btc_perp_hedge.ini with perp_leverage = 150
+ * against BTCUSDT's 125x ([margin] brackets, the bundled table). */
+START_TEST(test_run_real__leverage_above_the_brackets)
+{
+    char *tmp = tu_tmpdir();
+    char *hourly = NULL;
+    if (!real_store(tmp, "hourly", &hourly)) {
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/btc_perp_hedge.ini", CPO_SOURCE_DIR);
+    cpo_config_key ov = {"costs", "perp_leverage", "150", 0};
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load_with(&c, p, &ov, 1, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(hourly);
+    char *out = tu_path(tmp, "lev");
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    cpo_run_report rep;
+    ck_assert_int_eq(cpo_run_to_dir(c, &o, &rep, &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "BTCUSDT-PERP: leverage 150 is above the 125 its leverage brackets "
+                            "allow (expected perp_leverage <= 125)");
+    ck_assert_str_eq(e.path, p);
+    ck_assert_int_gt(e.line, 0);
+    ck_assert(!tu_exists(out));
+    cpo_config_free(c);
+    free(out);
+    free(hourly);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 /* --- options end to end ------------------------------------------------ */
 
 /* The part of a file after its '#' notes, as a file of its own (for
@@ -800,6 +839,15 @@ START_TEST(test_run_real__options_explain)
         opt_sum += opt;
     }
     ck_assert_uint_gt(traded, X.n / 2); /* options held most of the run */
+    /* Deribit's standard margin held at every close: the BTC pool's
+     * maintenance stays below its margin balance (what falls below is
+     * liquidated at that close), and the dollar pool's too. */
+    for (size_t t = 0; t < L.n; t++) {
+        ck_assert_msg(ledger_at(&L, t, "margin_ratio_BTC") < 1.0, "step %zu: BTC margin ratio %.17g",
+                      t, ledger_at(&L, t, "margin_ratio_BTC"));
+        ck_assert(ledger_at(&L, t, "margin_ratio_USD") < 1.0);
+        ck_assert(ledger_at(&L, t, "im_BTC") >= 0.0);
+    }
     fprintf(stderr, "check_run: short_strangle_hedged.ini: options %.2f, %zu flagged steps, "
                     "largest explain gap %.3g, waterfall gap %.3g\n",
             opt_sum, flagged, worst_g, worst_w);
@@ -863,7 +911,7 @@ START_TEST(test_run_real__options_explain)
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "surface_marks")),
                       count_in(otext, ",surface,"));
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "flagged_steps")), flagged);
-    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "sticky_strike");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "dvol_scaled");
     ck_assert_double_eq_tol(json_real_value(json_object_get(o, "options")), opt_sum,
                             1e-9 * fmax(fabs(opt_sum), 1.0));
     ck_assert_double_eq(json_real_value(json_object_get(o, "options")),
@@ -1256,6 +1304,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_fail__nothing_left);
     tcase_add_test(tc, test_run_cli__command);
     tcase_add_test(tc, test_run_real__ledger_identity);
+    tcase_add_test(tc, test_run_real__leverage_above_the_brackets);
     tcase_add_test(tc, test_run_options__none_without_options);
     tcase_add_test(tc, test_run_real__options_explain);
     tcase_add_test(tc, test_run_bench__self_beta_one);

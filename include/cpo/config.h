@@ -93,6 +93,9 @@ typedef struct cpo_config {
     cpo_registry *registry;
     cpo_config_key *keys;    /* every key in file order */
     size_t n_keys;
+    cpo_brackets *brackets;  /* [margin] brackets = FILE: the tables
+                                (run.margin.brackets points here) */
+    size_t n_brackets;
 } cpo_config;
 
 /* Read and check path.  *out belongs to the caller (cpo_config_free). */

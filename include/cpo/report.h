@@ -125,7 +125,12 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
  *   option_trades.csv  fills and settlements (result opt_trades): ts, step,
  *                      name, underlying, expiry, strike, right, tag, stage,
  *                      qty, px, ref_px, fee, slippage (coin), index,
- *                      settlement
+ *                      settlement, liquidation (1: a forced close at the
+ *                      mark, engine/margin.c), quote_age_s (seconds between
+ *                      the data the price came from and the fill), delta
+ *                      (to the index, at the fill; NaN for settlements),
+ *                      delivery_approx (1: the delivery price was estimated
+ *                      from bars coarser than a minute)
  *   explain.csv        one row per step, reporting currency: ts, options
  *                      (the options line), delta .. unexplained (result
  *                      greek), wf_time .. wf_residual (result wf), flag
