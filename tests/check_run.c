@@ -714,7 +714,7 @@ START_TEST(test_run_real__leverage_above_the_brackets)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
