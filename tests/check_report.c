@@ -1092,7 +1092,7 @@ START_TEST(test_report_examples__pages)
          {"<td>funding</td>", "P&amp;L by line, cumulative", "<h3>Distribution of daily "
           "returns</h3>", "<td>BTCUSDT-PERP</td>", "Weights over time", NULL}},
         {"short_strangle_hedged", 1, 1,
-         {"Greek exposures of the options over time", "Options: P&amp;L by expiry and Greek",
+         {"Greek exposures", "Options: P&amp;L by expiry and Greek",
           "<h3>P&amp;L by Greek, by expiry</h3>", "<td>BTC-9JAN26-94000-C</td><td>option</td>",
           "options expiring 2026-01-09", NULL}},
     };
