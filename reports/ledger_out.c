@@ -34,6 +34,7 @@ struct cpo_ledger_out {
     hid_t fid;
     hid_t d_ts, d_instr, d_real[LI_NREAL];
     int rows_open;          /* the /ledger_instruments datasets exist */
+    int financing;          /* the run has the financing line */
     FILE *csv;
     size_t n_instr;
     char (*sym)[CPO_SYMBOL_MAX];
@@ -164,6 +165,13 @@ static int ext_append(hid_t d, hid_t type, size_t at, size_t n, const void *data
     return rc;
 }
 
+/* Column c of the per-instrument rows is not written: the financing line
+ * of a run without [financing] (cpo_pnl_shown). */
+static int li_skip(const cpo_ledger_out *w, int c)
+{
+    return c == LI_PNL0 + CPO_PNL_FINANCING && !w->financing;
+}
+
 static void close_rows(cpo_ledger_out *w)
 {
     if (!w->rows_open)
@@ -171,7 +179,8 @@ static void close_rows(cpo_ledger_out *w)
     H5Dclose(w->d_ts);
     H5Dclose(w->d_instr);
     for (int c = 0; c < LI_NREAL; c++)
-        H5Dclose(w->d_real[c]);
+        if (!li_skip(w, c))
+            H5Dclose(w->d_real[c]);
     w->rows_open = 0;
 }
 
@@ -201,13 +210,14 @@ static const char *real_name(int c)
 }
 
 int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *csv_path,
-                        const cpo_market *m, const char *currency, cpo_error *err)
+                        const cpo_market *m, const char *currency, int financing, cpo_error *err)
 {
     *out = NULL;
     cpo_ledger_out *w = calloc(1, sizeof *w);
     if (!w)
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     w->fid = -1;
+    w->financing = financing;
     int rc = 0;
     size_t n = m->n_instr;
     w->n_instr = n;
@@ -263,6 +273,8 @@ int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *c
         w->d_instr = gl >= 0 ? ext_dataset(gl, "instr", H5T_NATIVE_UINT32) : -1;
         int ok = w->d_ts >= 0 && w->d_instr >= 0;
         for (int c = 0; c < LI_NREAL; c++) {
+            if (li_skip(w, c))
+                continue;
             w->d_real[c] = gl >= 0 ? ext_dataset(gl, real_name(c), H5T_NATIVE_DOUBLE) : -1;
             ok = ok && w->d_real[c] >= 0;
         }
@@ -285,7 +297,8 @@ int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *c
         }
         fprintf(w->csv, "ts,symbol,qty,px,exposure");
         for (int l = 0; l < CPO_PNL_COUNT; l++)
-            fprintf(w->csv, ",%s", cpo_pnl_name((cpo_pnl_line)l));
+            if (!li_skip(w, LI_PNL0 + l))
+                fprintf(w->csv, ",%s", cpo_pnl_name((cpo_pnl_line)l));
         fputc('\n', w->csv);
     }
     *out = w;
@@ -312,6 +325,8 @@ static int flush_rows(cpo_ledger_out *w, cpo_error *err)
     if (ext_append(w->d_instr, H5T_NATIVE_UINT32, w->n_rows, k, ins))
         return h5_fail(w, "/ledger_instruments/instr", err);
     for (int c = 0; c < LI_NREAL; c++) {
+        if (li_skip(w, c))
+            continue;
         for (size_t j = 0; j < k; j++) {
             const cpo_ledger_row *r = &w->buf[j];
             x[j] = c == LI_QTY ? r->qty : c == LI_PX ? r->px : c == LI_EXPOSURE ? r->exposure
@@ -332,6 +347,8 @@ static int flush_rows(cpo_ledger_out *w, cpo_error *err)
             fprintf(w->csv, ",%s", num);
         }
         for (int l = 0; l < CPO_PNL_COUNT; l++) {
+            if (li_skip(w, LI_PNL0 + l))
+                continue;
             cpo_fmt_double(num, sizeof num, r->pnl[l]);
             fprintf(w->csv, ",%s", num);
         }
@@ -469,7 +486,8 @@ int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err
         goto done;
     }
     for (int l = 0; l < CPO_PNL_COUNT; l++)
-        if (write_col(g, cpo_pnl_name((cpo_pnl_line)l), H5T_NATIVE_DOUBLE, n, r->pnl[l])) {
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l) &&
+            write_col(g, cpo_pnl_name((cpo_pnl_line)l), H5T_NATIVE_DOUBLE, n, r->pnl[l])) {
             rc = h5_fail(w, "/ledger", err);
             goto done;
         }

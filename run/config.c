@@ -24,7 +24,9 @@
 #include "cpo/time.h"
 #include "inifile.h"
 #include "params.h"
+#include "csvread.h"
 #include "run_brackets.h"
+#include "run_rates.h"
 
 /* The fixed sections and their keys (in the order the messages list them). */
 static const char *const backtest_keys =
@@ -38,6 +40,7 @@ static const char *const strategy_keys = "schedule, select, weigh, overlay, hedg
 static const char *const margin_keys =
     "mode, brackets, options_margin, liquidation_price, liquidation_fee, "
     "deribit_future_liquidation_fee, deribit_option_liquidation_fee, margin_call";
+static const char *const financing_keys = "cash.CCY, borrow.CCY, rf";
 static const char *const options_keys =
     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
@@ -54,6 +57,7 @@ typedef struct sect {
 typedef struct loader {
     cpo_config *cfg;
     const char *path;
+    const char *text;   /* the file's text when given (cpo_config_load_text), else NULL */
     cpo_error *err;
     char *raw;          /* the file's bytes */
     size_t *line_off;   /* [n_lines]: offset of line k+1 */
@@ -86,12 +90,19 @@ static char *dup_n(const char *s, size_t n)
 
 static int read_raw(loader *L)
 {
+    size_t cap = 4096, n = 0, r;
+    char *buf;
+    if (L->text) {
+        if (!(buf = L->raw = strdup(L->text)))
+            return nomem(L->err);
+        n = strlen(buf);
+        goto lines;
+    }
     FILE *f = fopen(L->path, "rb");
     if (!f)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0,
                              "cannot open: %s (expected a readable INI file)", strerror(errno));
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap + 1);
+    buf = malloc(cap + 1);
     while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
         n += r;
         if (n == cap) {
@@ -113,6 +124,7 @@ static int read_raw(loader *L)
     L->raw = buf;
     if (bad)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0, "cannot read the file");
+lines:;
     size_t lines = 1;
     for (size_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
@@ -155,7 +167,8 @@ static int is_role_section(const char *name, cpo_stage_role *role, const char **
 static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
-           !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin");
+           !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
+           !strcmp(name, "financing");
 }
 
 /* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
@@ -195,7 +208,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, margin, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -733,6 +746,8 @@ static int set_strategy(loader *L, const cpo_config_key *k)
 }
 
 static int set_margin(loader *L, const cpo_config_key *k);
+static int set_financing(loader *L, const cpo_config_key *k);
+static int coin_ok(const char *s);
 
 static int apply_fixed(loader *L)
 {
@@ -764,6 +779,8 @@ static int apply_fixed(loader *L)
             continue; /* apply_options: underlyings first */
         else if (!strcmp(k->section, "margin"))
             rc = set_margin(L, k);
+        else if (!strcmp(k->section, "financing"))
+            rc = set_financing(L, k);
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -880,6 +897,93 @@ static int set_margin(loader *L, const cpo_config_key *k)
         return 0;
     }
     return unknown_key(L, k, margin_keys);
+}
+
+/* --- [financing]: interest and the risk-free rate (cpo_financing_spec) ------ */
+
+/* A rate: a number (annual, in [-0.5, 2]) or a file of date,rate (run/rates.c). */
+static int get_rate(loader *L, const cpo_config_key *k, cpo_rate *out)
+{
+    cpo_config *c = L->cfg;
+    const char *v = k->value;
+    double x;
+    memset(out, 0, sizeof *out);
+    if (!cpo_parse_f64(v, strlen(v), &x)) {
+        if (!(x >= -0.5 && x <= 2.0))
+            return bad_value(L, k, "an annual rate in [-0.5, 2] (0.04 = 4 % a year), or a file "
+                                   "of date,rate");
+        out->constant = x;
+        return 0;
+    }
+    if (!*v)
+        return bad_value(L, k, "an annual rate like 0.04, or a file of date,rate");
+    char *path = NULL;
+    int rc = resolve_path(L, v, &path);
+    if (rc)
+        return rc;
+    int64_t *ts = NULL;
+    double *rate = NULL;
+    size_t n = 0;
+    cpo_error e2;
+    memset(&e2, 0, sizeof e2);
+    rc = cpo_rates_read(path, &ts, &rate, &n, &e2);
+    if (rc) {
+        cpo_error_set(L->err, rc, e2.path[0] ? e2.path : path, e2.line, e2.col,
+                      "%s (the rates of %s:%ld)", e2.msg, L->path, k->line);
+        free(path);
+        return rc;
+    }
+    free(path);
+    cpo_rate_series *ns = realloc(c->rates, (c->n_rates + 1) * sizeof *ns);
+    if (!ns) {
+        free(ts);
+        free(rate);
+        return nomem(L->err);
+    }
+    c->rates = ns;
+    ns[c->n_rates].ts = ts;
+    ns[c->n_rates].rate = rate;
+    c->n_rates++;
+    out->n = n;
+    out->ts = ts;
+    out->rate = rate;
+    return 0;
+}
+
+static int set_financing(loader *L, const cpo_config_key *k)
+{
+    cpo_financing_spec *f = &L->cfg->run.financing;
+    const char *key = k->key;
+    f->enabled = 1;
+    if (!strcmp(key, "rf")) {
+        snprintf(f->rf_source, sizeof f->rf_source, "%s", k->value);
+        if (!strcmp(k->value, "cash")) {
+            f->rf_kind = CPO_RF_CASH;
+            return 0;
+        }
+        f->rf_kind = CPO_RF_RATE;
+        return get_rate(L, k, &f->rf);
+    }
+    int is_cash = !strncmp(key, "cash.", 5), is_borrow = !strncmp(key, "borrow.", 7);
+    if (!is_cash && !is_borrow)
+        return unknown_key(L, k, financing_keys);
+    const char *ccy = key + (is_cash ? 5 : 7);
+    if (!coin_ok(ccy))
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                             "%s: \"%s\" is not a currency (expected %s.CCY, a code like USD or "
+                             "BTC)",
+                             key, ccy, is_cash ? "cash" : "borrow");
+    size_t j = 0;
+    while (j < f->n && strcmp(f->ccy[j], ccy))
+        j++;
+    if (j == f->n) {
+        if (f->n == CPO_MAX_CCY)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "more than %d currencies in [financing] (expected at most %d)",
+                                 CPO_MAX_CCY, CPO_MAX_CCY);
+        snprintf(f->ccy[f->n++], CPO_CCY_MAX, "%s", ccy);
+    }
+    return get_rate(L, k, is_cash ? &f->cash[j] : &f->borrow[j]);
 }
 
 /* --- [options]: option positions (cpo_option_spec) ------------------------- */
@@ -1325,21 +1429,26 @@ static int apply_overrides(loader *L, const cpo_config_key *ov, size_t n)
     return 0;
 }
 
+/* The fixed sections and their keys, in the order `cpo man config` lists them. */
+static const struct {
+    const char *name;
+    const char *const *keys;
+} fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
+                      {"costs", &costs_keys},       {"strategy", &strategy_keys},
+                      {"options", &options_keys},   {"margin", &margin_keys},
+                      {"financing", &financing_keys}};
+
 const char *cpo_config_section_keys(const char *section)
 {
-    if (!strcmp(section, "backtest"))
-        return backtest_keys;
-    if (!strcmp(section, "universe"))
-        return universe_keys;
-    if (!strcmp(section, "costs"))
-        return costs_keys;
-    if (!strcmp(section, "strategy"))
-        return strategy_keys;
-    if (!strcmp(section, "options"))
-        return options_keys;
-    if (!strcmp(section, "margin"))
-        return margin_keys;
+    for (size_t k = 0; k < sizeof fixed_sections / sizeof fixed_sections[0]; k++)
+        if (!strcmp(section, fixed_sections[k].name))
+            return *fixed_sections[k].keys;
     return NULL;
+}
+
+const char *cpo_config_section_name(size_t k)
+{
+    return k < sizeof fixed_sections / sizeof fixed_sections[0] ? fixed_sections[k].name : NULL;
 }
 
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
@@ -1350,9 +1459,16 @@ int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
 int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_key *overrides,
                          size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_text(out, path, NULL, overrides, n_overrides, err);
+}
+
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
+    L.text = text;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1365,7 +1481,8 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
     if (!rc)
         rc = read_raw(&L);
     if (!rc)
-        rc = cpo_ini_parse(path, collect, &L, err);
+        rc = text ? cpo_ini_parse_text(path, text, collect, &L, err)
+                  : cpo_ini_parse(path, collect, &L, err);
     if (!rc)
         rc = apply_overrides(&L, overrides, n_overrides);
     if (!rc)
@@ -1443,6 +1560,11 @@ void cpo_config_free(cpo_config *cfg)
     free(cfg->keys);
     cpo_registry_free(cfg->registry);
     free(cfg->brackets);
+    for (size_t i = 0; i < cfg->n_rates; i++) {
+        free(cfg->rates[i].ts);
+        free(cfg->rates[i].rate);
+    }
+    free(cfg->rates);
     free(cfg->path);
     free(cfg->dir);
     free(cfg->stem);

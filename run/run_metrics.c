@@ -22,6 +22,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
                             const cpo_run_bench *bench, cpo_error *err)
 {
     memset(mt, 0, sizeof *mt);
+    mt->rf_annual = mt->annual_over_rf = NAN;
     size_t n = r->n_steps;
     mt->n_steps = n;
     mt->bar_ms = bar_ms;
@@ -43,6 +44,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
      * table stays blank (NaN), as the call leaves it. */
     cpo_metrics_opts mo;
     cpo_metrics_opts_init(&mo);
+    mo.rf_series = r->rf; /* [financing] rf, per step; NULL: 0 */
     double *b = NULL;
     if (bench && bench->close) {
         if (!(b = malloc((n ? n : 1) * sizeof *b)))
@@ -103,5 +105,13 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
     mt->drawdown_peak_ms = m->max_dd.peak_ms;
     mt->drawdown_trough_ms = m->max_dd.trough_ms;
     mt->avg_gross = m->leverage_mean;
+    mt->rf_annual = mt->annual_over_rf = NAN;
+    if (r->rf && n) {
+        double g = 0.0;
+        for (size_t t = 0; t < n; t++)
+            g += log1p(r->rf[t]);
+        mt->rf_annual = expm1(g / (double)n * mt->periods_per_year);
+        mt->annual_over_rf = (1.0 + mt->annual_return) / (1.0 + mt->rf_annual) - 1.0;
+    }
     return 0;
 }

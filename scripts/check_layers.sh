@@ -49,12 +49,12 @@ while read -r layer obj sym owner; do
 done <"$tmp/pairs"
 # The public headers by layer (include/cpo/).
 declare -A header_layer=(
-  [error]=core [time]=core [instrument]=core [hash]=core
+  [error]=core [time]=core [instrument]=core [hash]=core [table]=core
   [dataset]=datasets [import]=datasets [market]=datasets [synth]=datasets
   [black76]=quant [surface]=quant [alloc]=quant [margin]=quant
   [backtest]=engine [registry]=strategies
   [metrics]=reports [attrib]=reports [report]=reports
-  [config]=run [run]=run [sweep]=run)
+  [config]=run [run]=run [sweep]=run [api]=run)
 if [ -n "$src" ]; then
   for layer in "${order[@]}"; do
     for d in ${layer_dirs[$layer]:-}; do

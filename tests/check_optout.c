@@ -506,7 +506,7 @@ START_TEST(test_optout_ledger_h5__explain_columns)
     m.step_ms = CPO_MS_DAY;
     cpo_ledger_out *lo = NULL;
     cpo_error e;
-    ck_assert_msg(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", 0, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_msg(cpo_ledger_out_finish(lo, r, &e) == 0, "%s", tu_errstr(&e));
     hid_t f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert(f >= 0);
@@ -542,7 +542,7 @@ START_TEST(test_optout_ledger_h5__explain_columns)
         free(r->greek[g]);
         r->greek[g] = NULL;
     }
-    ck_assert_int_eq(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", &e), 0);
+    ck_assert_int_eq(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", 0, &e), 0);
     ck_assert_int_eq(cpo_ledger_out_finish(lo, r, &e), 0);
     f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert(f >= 0);

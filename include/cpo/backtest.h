@@ -5,9 +5,11 @@
  * bar [ts[t], ts[t] + bar)):
  *
  *   1. orders decided at t-1 fill at open[t] (fill = next_open);
- *   2. funding events stamped in [ts[t], ts[t+1]) are paid on the position
- *      held just before the event (a fill at open[t] is stamped ts[t], so
- *      it counts for an event stamped after ts[t], not for one at ts[t]);
+ *   2. funding events whose nominal time (the stamp on the hour, within a
+ *      minute: exchanges stamp them a few ms late) is in [ts[t], ts[t+1])
+ *      are paid on the position held just before that time (a fill at
+ *      open[t] is stamped ts[t], so it counts for an event after ts[t],
+ *      not for one at ts[t]);
  *      a position below maintenance at the event's mark is liquidated;
  *   3. positions whose liquidation price the mark's adverse extreme in the
  *      bar reaches (mark klines' low for longs, high for shorts; the
@@ -42,6 +44,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define CPO_MAX_CCY 8 /* settlement currencies of one run */
 
 typedef enum cpo_fill_at {
     CPO_FILL_NEXT_OPEN = 0, /* default: decided at close t, filled at open t+1 */
@@ -223,6 +227,44 @@ typedef struct cpo_margin_spec {
 
 void cpo_margin_spec_init(cpo_margin_spec *m);
 
+/*
+ * Financing ([financing] section): interest on what the book holds, accrued
+ * every step on the balances held over it (after the open's fills), simple
+ * interest for the step's length at an annual rate (365-day year):
+ *   cash_c > 0        cash.CCY, the yield of idle cash or coins
+ *   cash_c < 0        borrow.CCY, the cost of what is owed
+ *   spot short        borrow.COIN on the coins owed, at the mark, charged
+ *                     in the instrument's currency (Binance margin's
+ *                     hourly interest: daily rate / 24 an hour)
+ * A rate is a constant or a dated series (the latest rate dated at or
+ * before the step).  The risk-free rate of the metrics is rf: a constant,
+ * a series, or the reporting currency's cash rate.
+ */
+typedef struct cpo_rate {
+    double constant;      /* annual; used when n == 0 */
+    size_t n;             /* a series: ts[k] (UTC ms, ascending), rate[k] */
+    const int64_t *ts;    /* borrowed: the config owns it */
+    const double *rate;
+} cpo_rate;
+
+/* The rate in force at t_ms: the latest dated at or before it (the first
+ * one before the series starts); the constant for n == 0. */
+double cpo_rate_at(const cpo_rate *r, int64_t t_ms);
+
+typedef struct cpo_financing_spec {
+    int enabled;
+    size_t n;                            /* currencies named */
+    char ccy[CPO_MAX_CCY][CPO_CCY_MAX];  /* "USD" stands for every dollar */
+    cpo_rate cash[CPO_MAX_CCY];          /* on positive balances */
+    cpo_rate borrow[CPO_MAX_CCY];        /* on negative balances and shorts */
+    int rf_kind;                         /* CPO_RF_* */
+    cpo_rate rf;                         /* CPO_RF_RATE: annual */
+    char rf_source[256];                 /* as written (summary) */
+} cpo_financing_spec;
+
+enum { CPO_RF_NONE = 0, CPO_RF_RATE = 1, CPO_RF_CASH = 2 };
+
+
 /* One stage of the pipeline: its table and its parameter values. */
 typedef struct cpo_stage_inst {
     const cpo_stage_def *def;
@@ -250,6 +292,7 @@ typedef struct cpo_run_spec {
     size_t n_stages;           /* in pipeline order */
     cpo_option_spec options;   /* option positions (cpo_option_spec_init) */
     cpo_margin_spec margin;    /* margin and liquidation (cpo_margin_spec_init) */
+    cpo_financing_spec financing; /* interest ([financing]; zeroed: none) */
     const volatile sig_atomic_t *cancel; /* NULL, or a flag (set by a signal
                                  handler, say) checked before every step:
                                  once it is non-zero the run stops with
@@ -302,13 +345,22 @@ typedef enum cpo_pnl_line {
     CPO_PNL_REVALUATION,  /* coin balances revalued at the new index */
     CPO_PNL_OPTIONS,      /* option positions marked to market at constant
                              position (split by Greek in cpo_result.greek) */
+    CPO_PNL_FINANCING,    /* interest: cash yield on positive balances,
+                             borrow cost of negative balances and of the
+                             coins of short spot positions ([financing];
+                             only in runs that have it: cpo_pnl_shown) */
     CPO_PNL_RESIDUAL,     /* change in equity not explained by the above */
     CPO_PNL_COUNT
 } cpo_pnl_line;
 
 const char *cpo_pnl_name(cpo_pnl_line l); /* "price", "funding", ... */
 
-#define CPO_MAX_CCY 8
+struct cpo_result;
+/* Whether line l is one of r's: every line but financing, which only runs
+ * with a [financing] section have (so that the files of other runs keep
+ * their columns). */
+int cpo_pnl_shown(const struct cpo_result *r, cpo_pnl_line l);
+
 
 /* One option position at the close of one step (cpo_result.opt_rows). */
 typedef struct cpo_option_row {
@@ -422,6 +474,12 @@ typedef struct cpo_result {
     double insurance_taken;         /* margin left that went to the fund */
     double insurance_covered;       /* losses beyond the margin it paid */
     double peak_margin_ratio[CPO_MAX_CCY]; /* max maintenance / balance */
+    size_t n_funding_off_grid;      /* funding stamps more than a minute off
+                                       the hour: paid as stamped */
+    int has_financing;              /* the run had [financing]: the
+                                       financing line is one of its lines */
+    double *rf;                     /* [n_steps] risk-free return of each
+                                       step (per period), or NULL (0) */
     int ruined;                     /* 1: the account's equity reached 0 */
     int64_t ruin_ms;                /* when (the bar's open); 0 unless ruined */
 } cpo_result;

@@ -165,6 +165,10 @@ int cpo_run_has_options(const cpo_result *r);
  * "stage<k>").  CPO_EIO, CPO_ENOMEM. */
 int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
                           const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err);
+/* The same bytes, each file to its stream fps[f] (the caller opens and
+ * closes them). */
+int cpo_run_put_options(const cpo_result *r, const cpo_run_spec *spec,
+                        FILE *const fps[CPO_OPT_FILE_COUNT], cpo_error *err);
 
 /*
  * The "options" block of summary.json (jansson; caller owns it; NULL when
