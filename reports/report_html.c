@@ -113,7 +113,7 @@ static int key_percent(const char *key)
         return 1; /* a fraction of equity; the other exposures are amounts */
     static const char *const yes[] = {"return", "volatility", "drawdown", "var", "cvar", "cagr",
                                       "alpha", "turnover", "hit", "win", "rate", "depth", "vol",
-                                      "downside", "free", "required", "cutoff"};
+                                      "downside", "free", "required", "cutoff", "rf"};
     for (size_t k = 0; k < sizeof yes / sizeof yes[0]; k++)
         if (has_word(key, yes[k]))
             return 1;
@@ -129,6 +129,8 @@ static int key_money(const char *key)
             return 1;
     const char *dot = strrchr(key, '.');
     if (strcmp(dot ? dot + 1 : key, "average_gross_exposure") && has_word(key, "exposure"))
+        return 1;
+    if (!strcmp(dot ? dot + 1 : key, "financing")) /* the P&L line of the financing block */
         return 1;
     return !strncmp(key, "pnl", 3) || has_word(key, "paid");
 }
