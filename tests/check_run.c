@@ -584,6 +584,9 @@ START_TEST(test_run_options__none_without_options)
         ck_assert_msg(!tu_file_in(out, opt_files[k]), "%s written", opt_files[k]);
         ck_assert_ptr_null(json_object_get(files, opt_files[k]));
     }
+    /* No benchmark either: no benchmark.csv. */
+    ck_assert(!tu_file_in(out, "benchmark.csv"));
+    ck_assert_ptr_null(json_object_get(files, "benchmark.csv"));
     ck_assert_ptr_null(json_object_get(s, "options"));
     ck_assert_ptr_null(json_object_get(json_object_get(m, "resolved"), "options"));
     ck_assert_double_eq(json_real_value(json_object_get(json_object_get(s, "pnl"), "options")),
@@ -632,56 +635,12 @@ END_TEST
 
 /* --- real data --------------------------------------------------------- */
 
-/*
- * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
- * not there, the same stores imported here from the bundled sample.  The
- * path of the store goes into *store (caller frees); 0 if none.
- */
-static int real_store(const char *tmp, const char *set, char **store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
-        *store = strdup(p);
-        return 1;
-    }
-    char cmd[4096], *text = NULL;
-    snprintf(cmd, sizeof cmd,
-             "set -e; mkdir -p %s/csv; cd %s/csv; "
-             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
-             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
-             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
-             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
-             set);
-    int rc = tu_run(cmd, &text);
-    if (rc != 0) {
-        fprintf(stderr, "check_run: real data skipped: cannot import the sample (%s)\n",
-                text ? text : "");
-        free(text);
-        return 0;
-    }
-    free(text);
-    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
-    *store = strdup(p);
-    return 1;
-}
-
 static void real_run(const char *tmp, const char *config, const char *store, cpo_run_report *rep)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
-    cpo_config *c = NULL;
-    cpo_error e;
-    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
-    free(c->data_path);
-    c->data_path = strdup(store);
-    char *out = tu_path(tmp, config);
-    cpo_run_opts o;
-    cpo_run_opts_init(&o);
-    o.out_dir = out;
-    ck_assert_msg(cpo_run_to_dir(c, &o, rep, &e) == 0, "%s", tu_errstr(&e));
+    double capital;
+    char *out = tu_run_example(tmp, config, store, rep, &capital);
     char *lcsv = tu_path(out, "ledger.csv");
-    double worst = check_identity(lcsv, c->run.capital);
+    double worst = check_identity(lcsv, capital);
     fprintf(stderr,
             "check_run: %s: %zu bars, final equity %.2f, return %.4f, funding %.2f, fees %.2f, "
             "max residual %.3g, identity gap (csv) %.3g\n",
@@ -691,14 +650,13 @@ static void real_run(const char *tmp, const char *config, const char *store, cpo
     ck_assert(rep->metrics.max_rel_residual <= 1e-9);
     free(lcsv);
     free(out);
-    cpo_config_free(c);
 }
 
 START_TEST(test_run_real__ledger_identity)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL, *daily = NULL;
-    if (!real_store(tmp, "hourly", &hourly) || !real_store(tmp, "daily", &daily)) {
+    if (!tu_real_store(tmp, "hourly", &hourly) || !tu_real_store(tmp, "daily", &daily)) {
         free(hourly);
         tu_rmtree(tmp);
         free(tmp);
@@ -731,7 +689,7 @@ START_TEST(test_run_real__leverage_above_the_brackets)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -816,7 +774,7 @@ START_TEST(test_run_real__options_explain)
     }
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -1107,12 +1065,32 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_ptr_nonnull(json_object_get(mj, "alpha"));
     ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
     json_decref(s);
-    /* manifest.json: resolved settings name it too. */
+    /* manifest.json: resolved settings name it too, and it lists
+     * benchmark.csv. */
     json_t *mf = load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(mf, "files"), "benchmark.csv"));
     json_decref(mf);
+    /* benchmark.csv: a row per step, the close of the step and its return
+     * from the step before (BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1 for
+     * the run's step k: day 2 is step 0, 100 / 100 - 1 = 0). */
+    char *bp = tu_path(out, "benchmark.csv");
+    char *bt = tu_read_file(bp, NULL);
+    ck_assert_ptr_nonnull(bt);
+    ck_assert_ptr_nonnull(strstr(bt, "ts,close,return\n2024-01-03T00:00:00Z,100,0\n"));
+    const char *line = strchr(bt, '\n') + 1;
+    for (int k = 0; k < 10; k++) {
+        const char *c1 = strchr(line, ','), *c2 = strchr(c1 + 1, ',');
+        ck_assert_double_eq(strtod(c1 + 1, NULL), BENCH_CLOSE[k + 2]);
+        ck_assert_double_eq_tol(strtod(c2 + 1, NULL), BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1.0,
+                                1e-15);
+        line = strchr(line, '\n') + 1;
+    }
+    ck_assert_str_eq(line, "");
+    free(bt);
+    free(bp);
     /* report.html: the note and the table's rows (beta 1 to 1e-12 prints
      * as "1" or "1.0000", alpha as a percentage). */
     char *hp = tu_path(out, "report.html");
