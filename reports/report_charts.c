@@ -2303,6 +2303,103 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
     return 0;
 }
 
+/* --- dated futures -------------------------------------------------------------- */
+
+#define MAX_FUT_LINES 8
+
+/*
+ * The basis of each future a year (futures.csv: basis_annual, in %) over
+ * the run, a line per future (the first MAX_FUT_LINES seen) and its real
+ * quotes as points: the line between them is the modelled or carried
+ * price.  Steps with less than 7 days to expiry are left out (a year's
+ * worth of a basis that is about to vanish says little).
+ */
+static int chart_basis(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "basis", "Futures: basis to the index, annualised (futures.csv)");
+    const rp_table *t = &r->fut;
+    int cts = r->has_fut ? rp_table_col(t, "ts") : -1, csym = rp_table_col(t, "symbol");
+    int cdays = rp_table_col(t, "days"), cann = rp_table_col(t, "basis_annual");
+    int csrc = rp_table_col(t, "source");
+    if (!r->has_fut || cts < 0 || csym < 0 || cdays < 0 || cann < 0 || csrc < 0 ||
+        t->nrow == 0) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    const char *sym[MAX_FUT_LINES];
+    size_t ns = 0;
+    for (size_t i = 0; i < t->nrow; i++) {
+        const char *s = t->text[i * t->ncol + (size_t)csym];
+        size_t k = 0;
+        while (k < ns && strcmp(sym[k], s))
+            k++;
+        if (k == ns && ns < MAX_FUT_LINES)
+            sym[ns++] = s;
+    }
+    rp_out d, g;
+    int rc = rp_out_open(&d, c->dir, "basis.dat", c->err);
+    if (rc)
+        return rc;
+    fputs("# futures.csv's basis_annual in % by future (one block each, in the order of the "
+          "legend), steps with 7 days or more to expiry\n# columns: 1 time (Unix seconds, bar "
+          "open), 2 basis a year (%), 3 the same at the future's own quotes (else NaN)\n",
+          d.fp);
+    double lo = 0.0, hi = 0.0;
+    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(d.fp, "%s# %s\n", k ? "\n\n" : "", sym[k]);
+        for (size_t i = 0; i < t->nrow; i++) {
+            const char *const *row = (const char *const *)&t->text[i * t->ncol];
+            int64_t ms;
+            if (strcmp(row[csym], sym[k]) || rp_parse_time(row[cts], &ms))
+                continue;
+            double days = t->num[i * t->ncol + (size_t)cdays];
+            double a = 100.0 * t->num[i * t->ncol + (size_t)cann];
+            if (!(days >= 7.0) || !isfinite(a))
+                a = NAN;
+            put_t(d.fp, ms);
+            num(d.fp, a);
+            num(d.fp, !strcmp(row[csrc], "quote") ? a : NAN);
+            fputc('\n', d.fp);
+            if (isfinite(a)) {
+                lo = fmin(lo, a);
+                hi = fmax(hi, a);
+                t0 = ms < t0 ? ms : t0;
+                t1 = ms > t1 ? ms : t1;
+            }
+        }
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)))
+        return rc;
+    if (t0 > t1) {
+        chart_skip(c, ch, "futures.csv has no step with 7 days or more to an expiry");
+        return 0;
+    }
+    if ((rc = rp_out_open(&g, c->dir, "basis.gp", c->err)))
+        return rc;
+    gp_begin(g.fp, "basis", "futures' basis a year", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    gp_time_x(g.fp, t0, t1 > t0 ? t1 : t0 + 1, HALF_W);
+    gp_lin_axis(g.fp, "y", lo, hi);
+    fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+          "set xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\nset ylabel \"basis a year (%)\"\nplot ",
+          g.fp);
+    for (size_t k = 0; k < ns; k++)
+        fprintf(g.fp,
+                "%s\"basis.dat\" index %zu using 1:2 with lines lw 1.6 lc rgb \"%s\" title %s, "
+                "\\\n     \"basis.dat\" index %zu using 1:3 with points pt 7 ps 0.6 lc rgb \"%s\" "
+                "notitle",
+                k ? ", \\\n     " : "", k, colours[k % N_COLOURS], q(sym[k]).s, k,
+                colours[k % N_COLOURS]);
+    fputc('\n', g.fp);
+    gp_end(g.fp, "basis", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&g, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
 static const attr_chart attr_charts[] = {
     {"attribution_asset", "Attribution by asset, cumulative (contribution to the return)",
      {RP_ATTR_ASSET_SERIES, RP_ATTR_ASSET}, 2, "*", RP_SERIES_AUTO, 1, "contribution (% of capital)", NULL, 0},
@@ -2339,7 +2436,8 @@ int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_cha
         (rc = chart_attr(&c, r, &attr_charts[0], &out[RP_C_ATTR_ASSET])) ||
         (rc = chart_attr(&c, r, &attr_charts[1], &out[RP_C_ATTR_FACTOR])) ||
         (rc = chart_attr(&c, r, &attr_charts[2], &out[RP_C_ATTR_BETAS])) ||
-        (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])))
+        (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])) ||
+        (rc = chart_basis(&c, r, &out[RP_C_BASIS])))
         return rc;
     rp_charts_draw(g, charts_dir, out, RP_RUN_CHARTS);
     return rp_cancelled(g, err);

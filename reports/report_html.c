@@ -545,7 +545,7 @@ static const struct {
     {"summary", "Key figures"}, {"performance", "Performance"}, {"returns", "Returns"},
     {"risk", "Risk"},           {"metrics", "Metrics"},
     {"bootstrap", "Confidence intervals"},                       {"pnl", "P&L"},
-    {"options", "Options"},     {"drawdowns", "Drawdowns"},     {"attribution", "Attribution"},
+    {"options", "Options"},     {"futures", "Futures"},         {"drawdowns", "Drawdowns"},     {"attribution", "Attribution"},
     {"trades", "Trades"},       {"events", "Events"},           {"settings", "Settings"},
     {"manifest", "Manifest"}};
 
@@ -554,6 +554,8 @@ static void contents(FILE *fp, const rp_run *r)
     fputs("<nav id=\"contents\"><h2>Contents</h2>\n<ol>\n", fp);
     for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++) {
         if ((!strcmp(sections[k].id, "options") && !r->has_opt) ||
+            (!strcmp(sections[k].id, "futures") && !r->has_fut &&
+             !json_is_object(json_object_get(r->summary, "futures"))) ||
             (!strcmp(sections[k].id, "bootstrap") &&
              !json_is_object(json_object_get(r->summary, "bootstrap"))))
             continue;
@@ -592,7 +594,8 @@ int rp_metric_skip(const char *key)
 {
     static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
                                        "instruments", "pnl", "period", "seed", "returns",
-                                       "fill", "fill_note", "options", "bootstrap"};
+                                       "fill", "fill_note", "options", "bootstrap",
+                                       "futures"};
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
         if (!strcmp(key, skip[k]))
             return 1;
@@ -1460,6 +1463,7 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, const rp_gn
         return rc;
     bootstrap(fp, r);
     if ((rc = rp_sec_pnl(fp, r, ch, err)) || (rc = rp_sec_options(fp, r, ch, err)) ||
+        (rc = rp_sec_futures(fp, r, ch)) ||
         (rc = drawdowns(fp, r, err)) || (rc = attribution(fp, r, ch, err)) ||
         (rc = trades(fp, r, err)))
         return rc;

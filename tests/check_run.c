@@ -1531,6 +1531,16 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     ck_assert_ptr_nonnull(strstr(text, "\"between_quotes\": \"basis\""));
     free(text);
     free(sum);
+    /* The report: a Futures section with the basis chart's script. */
+    char *html = tu_path(out, "report.html");
+    text = tu_read_file(html, &len);
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"futures\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>BTC-28JUN24</td>"));
+    free(text);
+    free(html);
+    char *gp = tu_path(out, "charts/basis.gp");
+    ck_assert(tu_exists(gp));
+    free(gp);
     free(out);
     free(cfg);
     free(store);
