@@ -184,7 +184,7 @@ static int nomem(engine *e)
 
 static double px_col(const cpo_market *m, cpo_field f, size_t i, size_t t)
 {
-    return m->col[f][i * m->n_steps + t];
+    return m->col[f] ? m->col[f][i * m->n_steps + t] : NAN; /* NULL column: NaN */
 }
 
 /* The mark of instrument i at the close of step t: the mark column where
@@ -620,7 +620,7 @@ static long h_find(const cpo_view *v, const char *symbol)
 static const double *h_series(const cpo_view *v, cpo_field f, size_t i, size_t *len)
 {
     const engine *e = v->e;
-    if (i >= e->n || (unsigned)f >= CPO_F_COUNT) {
+    if (i >= e->n || (unsigned)f >= CPO_F_COUNT || !e->m->col[f]) {
         *len = 0;
         return NULL;
     }
@@ -1157,7 +1157,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             continue;
         const double *mk = cpo_market_col(m, CPO_F_MARK, i);
         int any = 0;
-        for (size_t t = t0; t <= t1 && !any; t++)
+        for (size_t t = t0; mk && t <= t1 && !any; t++)
             any = isfinite(mk[t]);
         r->mark_from_close[i] = !any;
     }

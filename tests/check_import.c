@@ -702,11 +702,13 @@ static const struct {
      ":1:1: no header line: the first row holds data (expected column names: "
      "timestamp,open,high,low,close[,volume,...])"},
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,

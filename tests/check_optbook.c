@@ -143,7 +143,7 @@ static void fx_init(fixture *f, int with_book)
     for (size_t t = 0; t < NSTEPS; t++) {
         double o = t ? idx_close(t - 1) : 100.0, c = idx_close(t);
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * HOUR, o, fmax(o, c), fmin(o, c), c, 1e6,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     cpo_chain *ch;

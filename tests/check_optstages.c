@@ -1071,7 +1071,7 @@ static void write_store(const char *path)
         ds->bars[idx].bar_ms = H;
         for (int t = 0; t < 24; t++)
             ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], day0 + t * H, 100, 100, 100, 100, 1,
-                                             NAN, NAN),
+                                             NAN, NAN, NAN, NAN),
                              0);
     }
     cpo_chain *ch = NULL;

@@ -44,7 +44,7 @@ static char *write_store(const char *dir)
         for (int t = 0; t < 60; t++) {
             double c = k == 0 ? 100.0 + t : 200.0 - t;
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -1011,7 +1011,7 @@ static char *write_bench_store(const char *dir)
         for (int t = 0; t < 12; t++) {
             double c = BENCH_CLOSE[t];
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -1025,7 +1025,7 @@ static char *write_bench_store(const char *dir)
     ds->bars[idx].bar_ms = 12 * CPO_MS_HOUR;
     for (int k = 0; k < 24; k++)
         ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], T0 + k * 12 * CPO_MS_HOUR, 100 + k,
-                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN),
+                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN, NAN, NAN),
                          0);
     char *p = tu_path(dir, "store.h5");
     ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));

@@ -104,7 +104,7 @@ static cpo_market *mk_market(int64_t t0, int64_t step, size_t n, const series *s
             double c = s[j].close[t], o = t > s[j].first ? s[j].close[t - 1] : c;
             double vol = s[j].volume ? s[j].volume[t] : 1000.0;
             ck_assert_int_eq(cpo_bars_append(b, t0 + (int64_t)t * step, o, fmax(o, c), fmin(o, c),
-                                             c, vol, NAN, NAN),
+                                             c, vol, NAN, NAN, NAN, NAN),
                              0);
         }
     }

@@ -88,7 +88,7 @@ static cpo_dataset *build_dataset(void)
         double mark = k % 7 ? px * 1.0001 : NAN;
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)k * CPO_MS_HOUR, px,
                                          px * 1.01, px * 0.99, px, rnd() * 100,
-                                         mark, k % 11 ? px : NAN), 0);
+                                         mark, NAN, NAN, k % 11 ? px : NAN), 0);
     }
     b->volume[5] = bits_to_double(UINT64_C(0x7ff8000000000123)); /* NaN payload */
     b->volume[6] = bits_to_double(UINT64_C(0xfff0000000000001)); /* -sNaN */
@@ -111,7 +111,7 @@ static cpo_dataset *build_dataset(void)
         if (k >= 10 && k < 13)
             continue;
         ck_assert_int_eq(cpo_bars_append(b, T0 + k * CPO_MS_HOUR, 1, 2, 0.5, 1.5,
-                                         NAN, NAN, NAN), 0);
+                                         NAN, NAN, NAN, NAN, NAN), 0);
     }
 
     ds->bars[i2].bar_ms = CPO_MS_DAY;        /* empty, but bar_ms kept */
@@ -120,7 +120,7 @@ static cpo_dataset *build_dataset(void)
     b = &ds->bars[i3];
     for (int64_t k = 0; k < 3; k++)
         ck_assert_int_eq(cpo_bars_append(b, T0 + k * CPO_MS_MINUTE, 1, 1, 1, 1, 1,
-                                         1, 1), 0);
+                                         1, NAN, NAN, 1), 0);
 
     cpo_chain *c = NULL;
     ck_assert_int_eq(cpo_dataset_chain(ds, "BTC", &c, &err), 0);
