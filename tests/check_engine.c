@@ -625,6 +625,83 @@ START_TEST(test_engine_view__no_look_ahead)
 }
 END_TEST
 
+/* Stages that check the mark's high and low as the host shows them: with
+ * no mark klines in the market, NULL and length 0 (every step); with them,
+ * steps 0..t, the high being close + 0.5 here and the low close - 0.5. */
+static int mark_probe(const cpo_host *h, const cpo_view *v, int want, cpo_stage_io *io,
+                      cpo_error *err)
+{
+    size_t t = h->step(v), lc = 0, lh = 1, ll = 1;
+    const double *c = h->series(v, CPO_F_CLOSE, 0, &lc);
+    const double *hi = h->series(v, CPO_F_MARK_HIGH, 0, &lh);
+    const double *lo = h->series(v, CPO_F_MARK_LOW, 0, &ll);
+    int ok = want ? hi && lo && lh == t + 1 && ll == t + 1 && hi[t] == c[t] + 0.5 &&
+                        lo[t] == c[t] - 0.5
+                  : !hi && !lo && lh == 0 && ll == 0;
+    if (!ok)
+        return cpo_error_set(err, CPO_EDATA, NULL, 0, 0, "step %zu: mark high/low %s, length %zu",
+                             t, hi ? "shown" : "NULL", lh);
+    io->fire = 1;
+    return 0;
+}
+
+static int probe_no_mark_run(void *st, const cpo_params *p, const cpo_host *h, const cpo_view *v,
+                             cpo_stage_io *io, cpo_error *err)
+{
+    (void)st;
+    (void)p;
+    return mark_probe(h, v, 0, io, err);
+}
+
+static int probe_mark_run(void *st, const cpo_params *p, const cpo_host *h, const cpo_view *v,
+                          cpo_stage_io *io, cpo_error *err)
+{
+    (void)st;
+    (void)p;
+    return mark_probe(h, v, 1, io, err);
+}
+
+static const cpo_stage_def probe_no_mark_def = {
+    CPO_STAGE_ABI_VERSION, sizeof(cpo_stage_def), "probe_no_mark", CPO_ROLE_SCHEDULE,
+    "mark high/low absent", NULL, 0, NULL, probe_no_mark_run, NULL};
+static const cpo_stage_def probe_mark_def = {
+    CPO_STAGE_ABI_VERSION, sizeof(cpo_stage_def), "probe_mark", CPO_ROLE_SCHEDULE,
+    "mark high/low present", NULL, 0, NULL, probe_mark_run, NULL};
+
+START_TEST(test_engine_view__mark_high_low)
+{
+    for (int with = 0; with < 2; with++) {
+        fixture f;
+        fx_init(&f);
+        size_t i = fx_add(&f, "AUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "A", "USDT");
+        cpo_bars *b = &f.ds->bars[i];
+        b->bar_ms = CPO_MS_DAY;
+        for (int k = 0; k < 5; k++) {
+            double c = 10 + k;
+            ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, c, c + 1, c - 1, c, 1e9, c,
+                                             with ? c + 0.5 : NAN, with ? c - 0.5 : NAN, NAN),
+                             0);
+        }
+        cpo_market_spec ms;
+        cpo_market_spec_init(&ms);
+        ck_assert_int_eq(cpo_market_build(&f.m, f.ds, &ms, NULL), 0);
+        ck_assert_int_eq(f.m->col[CPO_F_MARK_HIGH] != NULL, with);
+        const cpo_stage_def *def = with ? &probe_mark_def : &probe_no_mark_def;
+        cpo_params *pp;
+        ck_assert_int_eq(cpo_params_new(&pp, def, NULL), 0);
+        f.spec.stages[0].def = def;
+        f.spec.stages[0].params = pp;
+        f.spec.n_stages = 1;
+        cpo_error e;
+        ck_assert_msg(cpo_backtest_run(&f.r, f.m, &f.spec, NULL, NULL, &e) == 0, "%s",
+                      tu_errstr(&e));
+        ck_assert_uint_eq(f.r->n_rebalances, 5);
+        cpo_params_free(pp);
+        fx_fini(&f);
+    }
+}
+END_TEST
+
 START_TEST(test_engine_bad_input__refused)
 {
     fixture f;
@@ -762,6 +839,7 @@ int main(void)
     tcase_add_test(tc, test_engine_orders__sells_before_buys_and_cash_cap);
     tcase_add_test(tc, test_engine_identity__synthetic_long_run_and_determinism);
     tcase_add_test(tc, test_engine_view__no_look_ahead);
+    tcase_add_test(tc, test_engine_view__mark_high_low);
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
