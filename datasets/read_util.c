@@ -60,21 +60,27 @@ int cpo_read_no_rows(cpo_import_ctx *c, size_t staged)
 int cpo_json_ms(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
                 const char *name, int64_t *out)
 {
-    int64_t ts;
+    if (!v)
+        return cpo_json_problem(c, d, i, CPO_EDATA, "no \"%s\" (expected ms since 1970)", name);
+    int64_t t;
     if (json_is_integer(v)) {
-        ts = (int64_t)json_integer_value(v);
+        t = (int64_t)json_integer_value(v);
     } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
                fabs(json_real_value(v)) < 9e15) {
-        ts = (int64_t)json_real_value(v);
+        t = (int64_t)json_real_value(v);
+    } else if (json_is_real(v)) {
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s %.17g is not a whole number (expected ms since 1970)", name,
+                                json_real_value(v));
     } else {
         return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected ms since 1970)", name,
-                                json_is_real(v) ? "not a whole number" : cpo_json_type_name(v));
+                                cpo_json_type_name(v));
     }
-    if (ts < INT64_C(631152000000) || ts > INT64_C(4102444800000))
+    if (t < INT64_C(631152000000) || t > INT64_C(4102444800000))
         return cpo_json_problem(c, d, i, CPO_EDATA,
                                 "%s %lld is out of range (expected ms between 1990 and 2100)",
-                                name, (long long)ts);
-    *out = ts;
+                                name, (long long)t);
+    *out = t;
     return 0;
 }
 

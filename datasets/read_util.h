@@ -63,7 +63,9 @@ int cpo_json_problem(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, int cod
 
 /* Element i's value v as ms since 1970 (an integer, or a number without a
  * fraction, between 1990 and 2100), or a problem naming it `name`:
+ *   element 3: no "time" (expected ms since 1970)          (v NULL)
  *   element 3: time is a string (expected ms since 1970)
+ *   element 3: time 1.5 is not a whole number (expected ms since 1970)
  *   element 3: time 12 is out of range (expected ms between 1990 and 2100)
  * 0, or the cpo_json_problem convention. */
 int cpo_json_ms(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,

@@ -343,6 +343,19 @@ static void h5_put(hid_t fid, const char *obj, hid_t t, size_t n, const void *da
     H5Sclose(sp);
 }
 
+/* A valid store in dir whose obj is made n values of type t (h5_put):
+ * reading it must fail with want (expect_store_error). */
+static void expect_damaged(const char *dir, const char *obj, hid_t t, size_t n, const void *data,
+                           const char *want)
+{
+    char *path = write_valid_store(dir, "damaged.h5");
+    hid_t fid = h5_open_rw(path);
+    h5_put(fid, obj, t, n, data);
+    H5Fclose(fid);
+    expect_store_error(path, want);
+    free(path);
+}
+
 static void sha_of(const char *path, char hex[65])
 {
     cpo_error err;
@@ -718,23 +731,15 @@ END_TEST
 
 START_TEST(test_read_length_mismatch)
 {
-    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "len.h5");
+    char *dir = tu_tmpdir();
     /* BTC/USD has 11 bars (build_dataset); make its volume 10 long. */
     double vol[10] = {0};
-    hid_t fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/volume", H5T_NATIVE_DOUBLE, 10, vol);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/volume has 10 rows (expected 11, "
-                             "as /bars/BTC%2FUSD/ts)");
+    expect_damaged(dir, "/bars/BTC%2FUSD/volume", H5T_NATIVE_DOUBLE, 10, vol,
+                   "/bars/BTC%2FUSD/volume has 10 rows (expected 11, as /bars/BTC%2FUSD/ts)");
     /* A chain column of the wrong length too. */
-    char *path2 = write_valid_store(dir, "len2.h5");
     int8_t right[3] = {1, 2, 1};
-    fid = h5_open_rw(path2);
-    h5_put(fid, "/chains/BTC/right", H5T_NATIVE_INT8, 3, right);
-    H5Fclose(fid);
-    expect_store_error(path2, "/chains/BTC/right has 3 rows (expected 70000");
-    free(path2);
-    free(path);
+    expect_damaged(dir, "/chains/BTC/right", H5T_NATIVE_INT8, 3, right,
+                   "/chains/BTC/right has 3 rows (expected 70000");
     tu_rmtree(dir);
     free(dir);
 }
@@ -742,13 +747,10 @@ END_TEST
 
 START_TEST(test_read_wrong_type)
 {
-    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "t.h5");
+    char *dir = tu_tmpdir();
     int64_t ints[11] = {0};
-    hid_t fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/close", H5T_NATIVE_INT64, 11, ints);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/close is not a 64-bit float");
-    free(path);
+    expect_damaged(dir, "/bars/BTC%2FUSD/close", H5T_NATIVE_INT64, 11, ints,
+                   "/bars/BTC%2FUSD/close is not a 64-bit float");
     tu_rmtree(dir);
     free(dir);
 }
@@ -943,25 +945,17 @@ END_TEST
 /* When they are there, they are checked like every column. */
 START_TEST(test_read_bad_mark_hl)
 {
-    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "mh.h5");
+    char *dir = tu_tmpdir();
     /* BTC/USD (11 bars, no mark klines) given a mark_high of 10 rows */
     double v[10] = {0};
-    hid_t fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/mark_high", H5T_NATIVE_DOUBLE, 10, v);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/mark_high has 10 rows (expected 11, "
-                             "as /bars/BTC%2FUSD/ts)");
-    free(path);
-    path = write_valid_store(dir, "ml.h5");
+    expect_damaged(dir, "/bars/BTC%2FUSD/mark_high", H5T_NATIVE_DOUBLE, 10, v,
+                   "/bars/BTC%2FUSD/mark_high has 10 rows (expected 11, as /bars/BTC%2FUSD/ts)");
     int64_t ints[11] = {0};
-    fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/mark_low", H5T_NATIVE_INT64, 11, ints);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/mark_low is not a 64-bit float");
-    free(path);
+    expect_damaged(dir, "/bars/BTC%2FUSD/mark_low", H5T_NATIVE_INT64, 11, ints,
+                   "/bars/BTC%2FUSD/mark_low is not a 64-bit float");
     /* 10^9 rows with no chunk written: the size checks hold for them too. */
-    path = write_valid_store(dir, "fill.h5");
-    fid = h5_open_rw(path);
+    char *path = write_valid_store(dir, "fill.h5");
+    hid_t fid = h5_open_rw(path);
     h5_put_chunked(fid, "/bars/BTC%2FUSD/mark_high", 1000000000, 65536, 0, v);
     H5Fclose(fid);
     expect_store_error(path, "/bars/BTC%2FUSD/mark_high has 1000000000 rows of 8 bytes in 0 "
