@@ -1199,7 +1199,7 @@ static int r_load_series(const rctx *r, hid_t g, const char *obj, void *series,
                          cols_fn cols_of, reserve_fn reserve, optional_fn alloc_opt,
                          size_t *n)
 {
-    colspec cols[STORE_MAX_COLS];
+    colspec cols[STORE_MAX_COLS] = {{0}};
     hid_t ids[STORE_MAX_COLS];
     size_t nc = cols_of(series, cols);
     int rc = r_open_columns(r, g, obj, cols, nc, ids, n), any_opt = 0;
