@@ -2,17 +2,55 @@
 #ifndef CPO_CLI_H
 #define CPO_CLI_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 
 #include "cpo/error.h"
+
+/*
+ * One option of a command: what getopt_long parses (cpo_cli_getopt makes
+ * its tables from these) and what `cpo man` and `cpo completion` say, so
+ * the three cannot disagree.
+ */
+typedef struct cpo_cli_opt {
+    const char *name;  /* long name: "output" for --output */
+    char short_opt;    /* 'o' for -o, or 0 */
+    int val;           /* what getopt_long returns for it */
+    const char *arg;   /* the value's name ("DIR"), or NULL for a switch */
+    const char *help;  /* one sentence */
+} cpo_cli_opt;
+
+#define CPO_CLI_MAX_OPTS 40
+
+/* getopt_long's tables for opts (ended by a NULL name): longopts has room
+ * for CPO_CLI_MAX_OPTS + 1 entries, shorts for 3 * CPO_CLI_MAX_OPTS + 1. */
+void cpo_cli_getopt(const cpo_cli_opt *opts, struct option *longopts, char *shorts);
+
+/* What the positional arguments of a command are (completion). */
+typedef enum cpo_cli_args {
+    CPO_ARGS_NONE = 0,
+    CPO_ARGS_FILE,    /* files */
+    CPO_ARGS_CONFIG,  /* config files (*.ini) */
+    CPO_ARGS_STORE,   /* stores (*.h5) */
+    CPO_ARGS_DIR,     /* folders (run folders) */
+    CPO_ARGS_STAGE,   /* stage names */
+    CPO_ARGS_WORDS    /* the words of the entry's words field */
+} cpo_cli_args;
 
 typedef struct cpo_cmd_entry {
     const char *name;  /* "data" */
     const char *usage; /* one line */
     const char *help;  /* one sentence */
     int (*exec)(int argc, char **argv); /* argv[0] is the command name */
+    const cpo_cli_opt *opts;  /* its options, ended by a NULL name; NULL: none */
+    const struct cpo_cmd_entry *const *subs; /* its subcommands, NULL-ended; NULL: none */
+    cpo_cli_args args;        /* what its positional arguments are */
+    const char *words;        /* CPO_ARGS_WORDS: the words, space-separated */
 } cpo_cmd_entry;
+
+/* The commands of `cpo`, NULL-ended, in the order `cpo help` lists them. */
+extern const cpo_cmd_entry *const cpo_cli_commands[];
 
 extern const cpo_cmd_entry cpo_cmd_compare_entry;
 extern const cpo_cmd_entry cpo_cmd_data_entry;
@@ -23,6 +61,8 @@ extern const cpo_cmd_entry cpo_cmd_run_entry;
 extern const cpo_cmd_entry cpo_cmd_strategies_entry;
 extern const cpo_cmd_entry cpo_cmd_sweep_entry;
 extern const cpo_cmd_entry cpo_cmd_version_entry;
+extern const cpo_cmd_entry cpo_cmd_man_entry;
+extern const cpo_cmd_entry cpo_cmd_completion_entry;
 
 /* Print err as "cpo: path:line:col: msg" on stderr and return exit status 1. */
 int cpo_cli_fail(const cpo_error *err);

@@ -11,19 +11,25 @@
 
 #define COMPARE_USAGE "cpo compare RUN_DIR RUN_DIR... [-o DIR] [--align] [--quiet]"
 
+static const cpo_cli_opt compare_opts[] = {
+    {"output", 'o', 'o', "DIR", "write compare.html and charts/ to DIR (default compare/)"},
+    {"align", 'a', 'a', NULL, "compare the runs on the bars every run has"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors (no table)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int compare_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'}, {"align", no_argument, 0, 'a'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(compare_opts, longopts, shorts);
     cpo_compare_opts opts;
     cpo_compare_opts_init(&opts);
     opts.out_dir = "compare";
     opts.table = stdout;
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:aqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'o': opts.out_dir = optarg; break;
         case 'a': opts.align = 1; break;
@@ -58,4 +64,5 @@ static int compare_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_compare_entry = {
     "compare", "compare RUN_DIR RUN_DIR... [-o DIR] [--align]",
-    "put run folders side by side (table, compare.html)", compare_exec};
+    "put run folders side by side (table, compare.html)", compare_exec, compare_opts, NULL,
+    CPO_ARGS_DIR, NULL};

@@ -427,19 +427,24 @@ static int peek_header(void *ctx, const cpo_csv_row *row)
     return 1; /* stop */
 }
 
+enum { O_UND = 256, O_SNAP, O_IVU, O_RATE, O_LENIENT, O_COIN };
+
+static const cpo_cli_opt price_opts[] = {
+    {"output", 'o', 'o', "OUT.csv", "write the table to OUT.csv (default: standard output)"},
+    {"underlying", 0, O_UND, "COIN", "the underlying of a chain file holding several"},
+    {"snapshot-time", 0, O_SNAP, "ISO", "when a chain file that does not record it was taken"},
+    {"iv-unit", 0, O_IVU, "auto|decimal|percent", "implied vol unit of a chain file (auto)"},
+    {"rate", 0, O_RATE, "R", "the continuous rate per year (0)"},
+    {"lenient", 0, O_LENIENT, NULL, "repair what is safe in a chain file and report it"},
+    {"coin-usd", 0, O_COIN, "forward|index", "the USD price of a coin for coin prices (forward)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int cmd_price(int argc, char **argv)
 {
-    enum { O_UND = 256, O_SNAP, O_IVU, O_RATE, O_LENIENT, O_COIN };
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},
-        {"underlying", required_argument, 0, O_UND},
-        {"snapshot-time", required_argument, 0, O_SNAP},
-        {"iv-unit", required_argument, 0, O_IVU},
-        {"rate", required_argument, 0, O_RATE},
-        {"lenient", no_argument, 0, O_LENIENT},
-        {"coin-usd", required_argument, 0, O_COIN},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(price_opts, longopts, shorts);
     const char *outp = NULL;
     double rate = 0.0;
     int by_index = 0;
@@ -450,7 +455,7 @@ static int cmd_price(int argc, char **argv)
     io.settle = CPO_SETTLE_INVERSE;
     int c, idx = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, &idx)) != -1) {
         switch (c) {
         case 'o': outp = optarg; break;
         case O_UND:
@@ -549,6 +554,11 @@ static int cmd_price(int argc, char **argv)
     return 0;
 }
 
+static const cpo_cmd_entry options_price_entry = {
+    "price", PRICE_USAGE, "Black-76 prices, Greeks and implied vols of a table or a chain file",
+    cmd_price, price_opts, NULL, CPO_ARGS_FILE, NULL};
+static const cpo_cmd_entry *const options_subs[] = {&options_price_entry, NULL};
+
 static int options_exec(int argc, char **argv)
 {
     if (argc < 2)
@@ -566,4 +576,4 @@ static int options_exec(int argc, char **argv)
 const cpo_cmd_entry cpo_cmd_options_entry = {
     "options", OPTIONS_USAGE,
     "Black-76 prices, Greeks and implied vols of an option table or Deribit chain",
-    options_exec};
+    options_exec, NULL, options_subs, CPO_ARGS_NONE, NULL};

@@ -11,13 +11,19 @@
 
 #define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
 
+static const cpo_cli_opt report_opts[] = {
+    {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int report_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(report_opts, longopts, shorts);
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
         case 'h':
@@ -56,4 +62,4 @@ static int report_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_report_entry = {
     "report", "report RUN_DIR", "make report.html and charts/ of a run folder again",
-    report_exec};
+    report_exec, report_opts, NULL, CPO_ARGS_DIR, NULL};

@@ -12,19 +12,23 @@
 
 #define RUN_USAGE "cpo run CONFIG [-o DIR] [--force] [--quiet]"
 
+static const cpo_cli_opt run_opts[] = {
+    {"output", 'o', 'o', "DIR", "write the run folder to DIR (default runs/<config name>)"},
+    {"force", 'f', 'f', NULL, "replace the files of an existing run folder"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors (no summary)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int run_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},
-        {"force", no_argument, 0, 'f'},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(run_opts, longopts, shorts);
     cpo_run_opts opts;
     cpo_run_opts_init(&opts);
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'o': opts.out_dir = optarg; break;
         case 'f': opts.force = 1; break;
@@ -64,4 +68,5 @@ static int run_exec(int argc, char **argv)
 }
 
 const cpo_cmd_entry cpo_cmd_run_entry = {
-    "run", "run CONFIG [-o DIR] [--force]", "run a backtest and write its run folder", run_exec};
+    "run",    "run CONFIG [-o DIR] [--force]", "run a backtest and write its run folder",
+    run_exec, run_opts, NULL, CPO_ARGS_CONFIG, NULL};

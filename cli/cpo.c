@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-static const cpo_cmd_entry *const commands[] = {
+const cpo_cmd_entry *const cpo_cli_commands[] = {
     &cpo_cmd_data_entry,
     &cpo_cmd_metrics_entry,
     &cpo_cmd_options_entry,
@@ -20,9 +20,28 @@ static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_compare_entry,
     &cpo_cmd_strategies_entry,
     &cpo_cmd_sweep_entry,
+    &cpo_cmd_man_entry,
+    &cpo_cmd_completion_entry,
     &cpo_cmd_version_entry,
+    NULL,
 };
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+#define N_COMMANDS (sizeof cpo_cli_commands / sizeof cpo_cli_commands[0] - 1)
+
+void cpo_cli_getopt(const cpo_cli_opt *opts, struct option *longopts, char *shorts)
+{
+    size_t n = 0, k = 0;
+    for (; opts && opts[n].name && n < CPO_CLI_MAX_OPTS; n++) {
+        longopts[n] = (struct option){opts[n].name, opts[n].arg ? required_argument : no_argument,
+                                      NULL, opts[n].val};
+        if (opts[n].short_opt) {
+            shorts[k++] = opts[n].short_opt;
+            if (opts[n].arg)
+                shorts[k++] = ':';
+        }
+    }
+    longopts[n] = (struct option){0, 0, 0, 0};
+    shorts[k] = '\0';
+}
 
 /*
  * The one piece of process-wide state of cpo: the signal a SIGINT or
@@ -86,7 +105,7 @@ static void print_help(FILE *out)
 {
     fprintf(out, "usage: cpo COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-40s %s\n", commands[i]->usage, commands[i]->help);
+        fprintf(out, "  %-40s %s\n", cpo_cli_commands[i]->usage, cpo_cli_commands[i]->help);
     fprintf(out, "\n`cpo COMMAND --help` for the options of a command.\n");
 }
 
@@ -99,7 +118,7 @@ static int version_exec(int argc, char **argv)
 }
 
 const cpo_cmd_entry cpo_cmd_version_entry = {
-    "version", "version", "print the version of cpo", version_exec};
+    "version", "version", "print the version of cpo", version_exec, NULL, NULL, CPO_ARGS_NONE, NULL};
 
 int main(int argc, char **argv)
 {
@@ -118,11 +137,11 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i]->name))
-            return commands[i]->exec(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cpo_cli_commands[i]->name))
+            return cpo_cli_commands[i]->exec(argc - 1, argv + 1);
     fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[1]);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(stderr, " %s", commands[i]->name);
+        fprintf(stderr, " %s", cpo_cli_commands[i]->name);
     fprintf(stderr, ")\n");
     return 2;
 }

@@ -203,10 +203,10 @@ static void metrics_blank(cpo_metrics *m)
  * The distribution metrics of x[0..nv), the finite returns.  y is scratch
  * of nv doubles, t of nv doubles.
  */
-static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, double *t,
-                        cpo_error *err)
+static int distribution(cpo_metrics *m, const double *x, const double *xe, size_t nv, double *y,
+                        double *t, cpo_error *err)
 {
-    double A = m->periods_per_year, rf = m->rf;
+    double A = m->periods_per_year;
     if (nv == 0)
         return 0;
 
@@ -221,7 +221,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
     /* Downside risk over all nv returns, minimum acceptable return rf. */
     double ss = 0.0;
     for (size_t k = 0; k < nv; k++) {
-        double d = fmin(x[k] - rf, 0.0);
+        double d = fmin(xe[k], 0.0);
         ss += d * d;
     }
     m->downside_risk = sqrt(ss / (double)nv) * sqrt(A);
@@ -242,7 +242,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
     /* Volatility, Sharpe, Sortino. */
     m->annual_volatility = gsl_stats_sd(x, 1, nv) * sqrt(A);
     for (size_t k = 0; k < nv; k++)
-        y[k] = x[k] - rf;
+        y[k] = xe[k];
     double mean = gsl_stats_mean(y, 1, nv);
     double sd = gsl_stats_sd_m(y, 1, nv, mean);
     m->sharpe = sd > 0.0 ? mean / sd * sqrt(A) : NAN;
@@ -253,7 +253,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
         double tau = A == 1.0 ? m->required_return : pow(1.0 + m->required_return, 1.0 / A) - 1.0;
         double num = 0.0, den = 0.0;
         for (size_t k = 0; k < nv; k++) {
-            double d = x[k] - rf - tau;
+            double d = xe[k] - tau;
             if (d > 0.0)
                 num += d;
             else if (d < 0.0)
@@ -285,14 +285,15 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
 }
 
 /* Alpha and beta on the jointly finite pairs (a, b are scratch of n). */
-static void benchmark(cpo_metrics *m, const double *r, const double *bench, size_t n, double *a,
-                      double *b)
+static void benchmark(cpo_metrics *m, const double *r, const double *bench, const double *rfs,
+                      size_t n, double *a, double *b)
 {
     size_t np = 0;
     for (size_t k = 0; k < n; k++)
         if (isfinite(r[k]) && isfinite(bench[k])) {
-            a[np] = r[k] - m->rf;
-            b[np] = bench[k] - m->rf;
+            double rf = rfs ? (isfinite(rfs[k]) ? rfs[k] : 0.0) : m->rf;
+            a[np] = r[k] - rf;
+            b[np] = bench[k] - rf;
             np++;
         }
     m->has_benchmark = 1;
@@ -353,11 +354,12 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
     size_t top = opts->top_drawdowns < CPO_METRICS_MAX_DRAWDOWNS ? opts->top_drawdowns
                                                                  : CPO_METRICS_MAX_DRAWDOWNS;
     int rc = 0;
-    /* r[n] own returns, w[n + 1] wealth, x[n] finite returns, y[n], t[n] scratch */
-    double *buf = malloc((5 * n + 1) * sizeof *buf);
+    /* r[n] own returns, w[n + 1] wealth, x[n] finite returns, xe[n] their
+     * excess over rf, y[n], t[n] scratch */
+    double *buf = malloc((6 * n + 1) * sizeof *buf);
     if (!buf)
         return nomem(err);
-    double *r = buf, *w = r + n, *x = w + n + 1, *y = x + n, *t = y + n;
+    double *r = buf, *w = r + n, *x = w + n + 1, *y = x + n, *t = y + n, *xe = t + n;
     const double *ret = in->returns;
     if (!ret) {
         cpo_metrics_returns(r, in->equity, n + 1);
@@ -371,9 +373,18 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
         cpo_metrics_wealth(w, ret, n, 1.0);
 
     size_t nv = 0;
-    for (size_t k = 0; k < n; k++)
-        if (isfinite(ret[k]))
+    const double *rfs = opts->rf_series;
+    double rf_sum = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        double rk = rfs ? (isfinite(rfs[k]) ? rfs[k] : 0.0) : m->rf;
+        rf_sum += rk;
+        if (isfinite(ret[k])) {
+            xe[nv] = ret[k] - rk;
             x[nv++] = ret[k];
+        }
+    }
+    if (rfs)
+        m->rf = n ? rf_sum / (double)n : 0.0;
     m->n_valid = nv;
 
     if (n > 0) {
@@ -405,10 +416,10 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
             m->calmar = isfinite(c) ? c : NAN;
         }
     }
-    if ((rc = distribution(m, x, nv, y, t, err)))
+    if ((rc = distribution(m, x, xe, nv, y, t, err)))
         goto cleanup;
     if (in->bench)
-        benchmark(m, ret, in->bench, n, y, t);
+        benchmark(m, ret, in->bench, rfs, n, y, t);
 cleanup:
     free(buf);
     return rc;
@@ -538,6 +549,14 @@ static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
         if (tr->step < n && isfinite(v))
             traded[tr->step] += v;
         trip_fill(m, &st[tr->instr], tr, cs, inv);
+    }
+    /* Options trade at their delta-adjusted notional, |qty delta| index
+     * (settlements and forced closes are not trading). */
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        double v = fabs(tr->qty * tr->delta) * tr->index;
+        if (!tr->settlement && !tr->liquidation && tr->step < n && isfinite(v))
+            traded[tr->step] += v;
     }
     double sum = 0.0;
     size_t cnt = 0;

@@ -579,7 +579,7 @@ static char *write_opt_store(const char *dir)
  * close) and the surface mode. */
 static const char *const opt_cfg_fmt =
     "[backtest]\ndata = store.h5\nstart = 2024-01-01T02:00:00Z\nend = 2024-01-03T23:00:00Z\n"
-    "capital = 1000000\ncurrency = USD\ndetail = instrument\n"
+    "capital = 1000000\ncurrency = USD\ncollateral = BTC:0.5\ndetail = instrument\n"
     "[universe]\nperp = BTCUSDT-PERP\n"
     "[costs]\nfill = %s\nperp_fee_bps = 5\nslippage_bps = 1\nperp_leverage = 5\n"
     "[options]\nunderlyings = BTC\nindex.BTC = BTCUSDT\ndvol.BTC = BTC-DVOL\nsurface = %s\n"
@@ -659,14 +659,15 @@ static void options_walk(const char *fill, const char *surface)
         ck_assert_msg(tu_file_in(w.out, files[f]), "%s: no %s", surface, files[f]);
     ck_assert_msg(found_under(w.out, "attribution_greek.csv"), "%s: no attribution_greek.csv",
                   surface);
-    /* option_trades.csv ends each row with settlement 0 (a fill) or 1.
+    /* option_trades.csv ends each row with settlement 0 (a fill) or 1, then
+     * liquidation 0.
      * The strangle (tenor 1d, min_tenor 6h) sells at the first step the
      * expiry of 01-02 (30 h away; 01-03 is 54 h), at its settlement (01-02
      * 08:00) the one of 01-03 (24 h), at that one's settlement the one of
      * 01-05 (48 h; 01-12 is 9 days): three pairs of fills, the first two
      * pairs settled in the run. */
-    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",0", 1), 6);
-    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",1", 1), 4);
+    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",0,0", 1), 6);
+    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",1,0", 1), 4);
     /* options.csv: the source column of the marks; the snapshots of
      * 01-02 and 01-03 09:20 fall in a bar where legs are held. */
     ck_assert_uint_gt(lines_with(w.out, "options.csv", ",chain,", 0), 0);

@@ -55,6 +55,9 @@ typedef struct cpo_metrics_opts {
     double cutoff;           /* tail probability of VaR and CVaR (0.05) */
     size_t top_drawdowns;    /* rows of the drawdown table (5; at most
                                 CPO_METRICS_MAX_DRAWDOWNS) */
+    const double *rf_series; /* [n] risk-free return of each period (NaN =
+                                0), in place of rf, or NULL; m->rf is then
+                                their mean */
     const double *bench;     /* cpo_metrics_from_result only: [r->n_steps]
                                 benchmark simple returns, bench[k] over the
                                 same period as the equity's return k (from

@@ -102,7 +102,8 @@ typedef struct cpo_run_metrics {
     double total_return;       /* final / capital - 1 */
     double annual_return;      /* (final / capital)^(year / span) - 1 */
     double annual_volatility;  /* sample sd of bar returns * sqrt(periods_per_year) */
-    double sharpe;             /* mean / sd * sqrt(periods_per_year), no risk-free rate */
+    double sharpe;             /* mean excess / sd * sqrt(periods_per_year): the
+                                  excess over [financing] rf, else over 0 */
     double max_drawdown;       /* largest fall from a peak, as a fraction (>= 0) */
     int64_t drawdown_peak_ms, drawdown_trough_ms; /* bar opens; CPO_TIME_NONE if none */
     double pnl[CPO_PNL_COUNT]; /* each line summed over the run */
@@ -113,6 +114,9 @@ typedef struct cpo_run_metrics {
     double max_rel_residual;   /* the engine's: max |residual| / max(|equity|, 1) */
     double max_identity_error; /* max |sum of lines - change in equity| / max(|equity|, 1) */
     double avg_gross;          /* mean of gross exposure / equity */
+    double rf_annual;          /* [financing] rf: the steps' risk-free returns
+                                  compounded to a year; NaN without one */
+    double annual_over_rf;     /* (1 + annual return) / (1 + rf_annual) - 1 */
     cpo_metrics table;         /* the full table of cpo/metrics.h (the fields
                                   above come from it); summary.json "metrics" */
 } cpo_run_metrics;
