@@ -175,8 +175,11 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
                                  "TWAP: delivery.%s = a symbol of the store that has them)",
                                  o->underlying[u], d, sym, sym, o->underlying[u]);
         }
+        /* Counted before it is filled: cpo_market_free frees a part. */
         cpo_bars *r = &m->raw[m->n_raw];
         cpo_bars_init(r);
+        snprintf(m->raw_symbol[m->n_raw], CPO_SYMBOL_MAX, "%s", sym);
+        m->n_raw++;
         r->bar_ms = sp;
         size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
         for (size_t k = a; k < z; k++)
@@ -185,8 +188,6 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
                                 b->mark_high ? b->mark_high[k] : NAN,
                                 b->mark_low ? b->mark_low[k] : NAN, b->index[k]))
                 return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-        snprintf(m->raw_symbol[m->n_raw], CPO_SYMBOL_MAX, "%s", sym);
-        m->n_raw++;
     }
     return 0;
 }
