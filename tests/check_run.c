@@ -1412,7 +1412,7 @@ static char *futures_store(const char *dir)
     for (int h = 0; h < 240; h++) {
         double o = fut_index(h - 1), c = fut_index(h);
         ck_assert_int_eq(cpo_bars_append(&ds->bars[x], FUT_T0 + h * CPO_MS_HOUR, o, c, o, c, 10.0,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     static const char *const names[2] = {"BTC-29MAR24", "BTC-28JUN24"};
@@ -1434,7 +1434,7 @@ static char *futures_store(const char *dir)
             int h = 24 * days[d] + 9;
             double I = fut_index(h), F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
-                                             NAN, NAN, I),
+                                             NAN, NAN, NAN, NAN, I),
                              0);
         }
     }
