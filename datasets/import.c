@@ -268,11 +268,14 @@ static int detect(const char *path, const char *head, size_t n, cpo_format *out,
 /* --- generic access to the staged series ------------------------------------ */
 
 /* Field types: d double*, l int64_t*, i int32_t*, b int8_t*, s name[SYMBOL],
- * c symbol[CCY]. */
+ * c symbol[CCY].  An array may be NULL where the series allows it (bars'
+ * mark_high and mark_low): every value of it is NaN. */
 typedef struct fld {
     const char *name;
-    size_t off; /* offset of the array pointer in the series struct */
+    size_t off;   /* offset of the array pointer in the series struct */
     char type;
+    int attached; /* filled by another import (bars' mark prices): where
+                     the rows being merged have NaN, the old value stays */
 } fld;
 
 typedef struct kind_ops {
@@ -286,34 +289,39 @@ typedef struct kind_ops {
     void (*empty_like)(void *dst, const void *src);
     void (*fini)(void *s);
     size_t size;    /* sizeof the series struct */
+    int (*alloc_null)(void *s); /* give the series its arrays that may be NULL */
 } kind_ops;
 
-#define FB(m, t) {#m, offsetof(cpo_bars, m), t}
+#define FB(m, t) {#m, offsetof(cpo_bars, m), t, 0}
+#define FM(m) {#m, offsetof(cpo_bars, m), 'd', 1}
 static const fld bars_f[] = {FB(ts, 'l'),    FB(open, 'd'),   FB(high, 'd'),
                              FB(low, 'd'),   FB(close, 'd'),  FB(volume, 'd'),
-                             FB(mark, 'd'),  FB(index, 'd')};
+                             FM(mark),       FB(index, 'd'),  FM(mark_high),
+                             FM(mark_low)};
+#undef FM
 #undef FB
-#define FF(m, t) {#m, offsetof(cpo_funding, m), t}
+#define FF(m, t) {#m, offsetof(cpo_funding, m), t, 0}
 static const fld funding_f[] = {FF(ts, 'l'), FF(rate, 'd'), FF(mark, 'd'), FF(index, 'd')};
 #undef FF
-#define FC(m, t) {#m, offsetof(cpo_chain, m), t}
+#define FC(m, t) {#m, offsetof(cpo_chain, m), t, 0}
 static const fld chain_f[] = {FC(ts, 'l'),       FC(name, 's'),    FC(expiry_ms, 'l'),
                               FC(strike, 'd'),   FC(right, 'b'),   FC(mark_px, 'd'),
                               FC(bid_px, 'd'),   FC(ask_px, 'd'),  FC(mark_iv, 'd'),
                               FC(fwd_px, 'd'),   FC(index_px, 'd'), FC(delta, 'd'),
                               FC(vega, 'd'),     FC(open_interest, 'd')};
 #undef FC
-#define FV(m, t) {#m, offsetof(cpo_ivindex, m), t}
+#define FV(m, t) {#m, offsetof(cpo_ivindex, m), t, 0}
 static const fld iv_f[] = {FV(ts, 'l'), FV(open, 'd'), FV(high, 'd'), FV(low, 'd'),
                            FV(close, 'd')};
 #undef FV
-#define FK(m, t) {#m, offsetof(cpo_caps, m), t}
+#define FK(m, t) {#m, offsetof(cpo_caps, m), t, 0}
 static const fld caps_f[] = {FK(ts, 'l'),         FK(rank, 'i'),  FK(market_cap, 'd'),
                              FK(price, 'd'),      FK(supply, 'd'), FK(volume_24h, 'd'),
                              FK(symbol, 'c'),     FK(name, 's')};
 #undef FK
 
-static int bars_blank(void *s) { return cpo_bars_append(s, 0, 0, 0, 0, 0, 0, 0, 0); }
+static int bars_blank(void *s) { return cpo_bars_append(s, 0, 0, 0, 0, 0, 0, 0, NAN, NAN, 0); }
+static int bars_alloc_null(void *s) { return cpo_bars_alloc_mark_hl(s); }
 static int funding_blank(void *s) { return cpo_funding_append(s, 0, 0, 0, 0); }
 static int chain_blank(void *s) { return cpo_chain_append_row(s, NULL); }
 static int iv_blank(void *s) { return cpo_ivindex_append(s, 0, 0, 0, 0, 0); }
@@ -347,17 +355,18 @@ static void caps_fini(void *s) { cpo_caps_fini(s); }
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 static const kind_ops ops_bars = {"bars", bars_f, NF(bars_f), 1, offsetof(cpo_bars, n),
-                                  bars_blank, bars_reserve, bars_like, bars_fini, sizeof(cpo_bars)};
+                                  bars_blank, bars_reserve, bars_like, bars_fini, sizeof(cpo_bars),
+                                  bars_alloc_null};
 static const kind_ops ops_funding = {"funding", funding_f, NF(funding_f), 1,
                                      offsetof(cpo_funding, n), funding_blank, funding_reserve,
-                                     funding_like, funding_fini, sizeof(cpo_funding)};
+                                     funding_like, funding_fini, sizeof(cpo_funding), NULL};
 static const kind_ops ops_chain = {"chain", chain_f, NF(chain_f), 2, offsetof(cpo_chain, n),
                                    chain_blank, chain_reserve, chain_like, chain_fini,
-                                   sizeof(cpo_chain)};
+                                   sizeof(cpo_chain), NULL};
 static const kind_ops ops_iv = {"IV index", iv_f, NF(iv_f), 1, offsetof(cpo_ivindex, n),
-                                iv_blank, NULL, iv_like, iv_fini, sizeof(cpo_ivindex)};
+                                iv_blank, NULL, iv_like, iv_fini, sizeof(cpo_ivindex), NULL};
 static const kind_ops ops_caps = {"caps", caps_f, NF(caps_f), 2, offsetof(cpo_caps, n),
-                                  caps_blank, NULL, caps_like, caps_fini, sizeof(cpo_caps)};
+                                  caps_blank, NULL, caps_like, caps_fini, sizeof(cpo_caps), NULL};
 
 typedef union any_series {
     cpo_bars b;
@@ -370,7 +379,8 @@ typedef union any_series {
 static const kind_ops *ops_of(cpo_stage_kind k)
 {
     switch (k) {
-    case CPO_STAGE_BARS: return &ops_bars;
+    case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK: return &ops_bars;
     case CPO_STAGE_FUNDING: return &ops_funding;
     case CPO_STAGE_CHAIN: return &ops_chain;
     case CPO_STAGE_IV: return &ops_iv;
@@ -382,7 +392,8 @@ static const kind_ops *ops_of(cpo_stage_kind k)
 static void *staged(cpo_import_ctx *c)
 {
     switch (c->stage) {
-    case CPO_STAGE_BARS: return &c->bars;
+    case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK: return &c->bars;
     case CPO_STAGE_FUNDING: return &c->funding;
     case CPO_STAGE_CHAIN: return &c->chain;
     case CPO_STAGE_IV: return &c->iv;
@@ -417,13 +428,20 @@ static const int64_t *ts_arr(const kind_ops *k, const void *s)
     return arr(&k->f[0], s);
 }
 
+/* Value i of a double field; NaN where the array is NULL. */
+static double dval(const fld *f, const void *s, size_t i)
+{
+    const double *p = arr(f, s);
+    return p ? p[i] : NAN;
+}
+
 /* Compare one field of row i of a with row j of b: <0, 0, >0 (NaN == NaN). */
 static int fcmp(const fld *f, const void *a, size_t i, const void *b, size_t j)
 {
     const void *pa = arr(f, a), *pb = arr(f, b);
     switch (f->type) {
     case 'd': {
-        double x = ((const double *)pa)[i], y = ((const double *)pb)[j];
+        double x = dval(f, a, i), y = dval(f, b, j);
         if (x == y || (isnan(x) && isnan(y)))
             return 0;
         return isnan(x) ? -1 : isnan(y) ? 1 : (x < y ? -1 : 1);
@@ -461,7 +479,7 @@ static const char *fval(const fld *f, const void *s, size_t i, char *buf, size_t
 {
     const void *p = arr(f, s);
     switch (f->type) {
-    case 'd': return num(((const double *)p)[i], buf, n);
+    case 'd': return num(dval(f, s, i), buf, n);
     case 'l': return tstr(((const int64_t *)p)[i], 0, buf, n);
     case 'i': snprintf(buf, n, "%d", (int)((const int32_t *)p)[i]); return buf;
     case 'b': snprintf(buf, n, "%d", (int)((const int8_t *)p)[i]); return buf;
@@ -474,12 +492,17 @@ static const char *fval(const fld *f, const void *s, size_t i, char *buf, size_t
 }
 
 /* If row i of a and row j of b differ, describe the first difference as
- * "close 4108.37 there, 4110 here" and return 1. */
+ * "close 4108.37 there, 4110 here" and return 1.  merging (b's rows are
+ * being merged over a's): an attached field that is NaN in b or in a is
+ * no difference (b keeps a's value, or gives the one a lacked). */
 static int row_diff(const kind_ops *k, const void *a, size_t i, const void *b, size_t j,
-                    char *buf, size_t n)
+                    int merging, char *buf, size_t n)
 {
     for (size_t q = 0; q < k->nf; q++) {
         if (fcmp(&k->f[q], a, i, b, j) == 0)
+            continue;
+        if (merging && k->f[q].attached &&
+            (isnan(dval(&k->f[q], a, i)) || isnan(dval(&k->f[q], b, j))))
             continue;
         char x[80], y[80];
         snprintf(buf, n, "%s %s there, %s here", k->f[q].name, fval(&k->f[q], a, i, x, sizeof x),
@@ -504,7 +527,9 @@ static const char *key_text(const kind_ops *k, const void *s, size_t i, int date
     return buf;
 }
 
-/* Append row i of src to dst. */
+/* Append row i of src to dst.  A NULL array of src is NaN there (the
+ * blank row of dst is NaN, or its array NULL too); a value for a NULL
+ * array of dst allocates it. */
 static int copy_row(const kind_ops *k, void *dst, const void *src, size_t i)
 {
     int rc = k->append_blank(dst);
@@ -512,8 +537,29 @@ static int copy_row(const kind_ops *k, void *dst, const void *src, size_t i)
         return rc;
     size_t o = rows(k, dst) - 1;
     for (size_t q = 0; q < k->nf; q++) {
-        size_t w = sz_of(k->f[q].type);
-        memcpy((char *)arr(&k->f[q], dst) + o * w, (const char *)arr(&k->f[q], src) + i * w, w);
+        const fld *f = &k->f[q];
+        size_t w = sz_of(f->type);
+        if (!arr(f, src) || (!arr(f, dst) && isnan(dval(f, src, i))))
+            continue;
+        if (!arr(f, dst) && (!k->alloc_null || k->alloc_null(dst)))
+            return CPO_ENOMEM;
+        memcpy((char *)arr(f, dst) + o * w, (const char *)arr(f, src) + i * w, w);
+    }
+    return 0;
+}
+
+/* Row o of dst came from rows being merged over row i of old: where an
+ * attached field of it is NaN, put old's value back. */
+static int keep_attached(const kind_ops *k, void *dst, size_t o, const void *old, size_t i)
+{
+    for (size_t q = 0; q < k->nf; q++) {
+        const fld *f = &k->f[q];
+        double v = f->attached ? dval(f, old, i) : NAN;
+        if (isnan(v) || !isnan(dval(f, dst, o)))
+            continue;
+        if (!arr(f, dst) && (!k->alloc_null || k->alloc_null(dst)))
+            return CPO_ENOMEM;
+        ((double *)arr(f, dst))[o] = v;
     }
     return 0;
 }
@@ -628,7 +674,7 @@ static int col_of(const cpo_import_ctx *c, const char *field)
 {
     if (!strcmp(field, "ts"))
         return c->col_ts;
-    if (c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_IV)
+    if (c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_MARK && c->stage != CPO_STAGE_IV)
         return 0;
     if (!strcmp(field, "open"))
         return c->col_open;
@@ -647,6 +693,7 @@ static int required_number(const cpo_import_ctx *c, const char *field)
 {
     switch (c->stage) {
     case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK:
         return !strcmp(field, "open") || !strcmp(field, "high") || !strcmp(field, "low") ||
                !strcmp(field, "close");
     case CPO_STAGE_FUNDING: return !strcmp(field, "rate");
@@ -745,7 +792,7 @@ static int check_values(cpo_import_ctx *c, const vstate *v)
                                     f->name, isnan(x) ? "missing" : "infinite", SFX);
             drop = 1;
         }
-        if (!drop && c->stage == CPO_STAGE_BARS) {
+        if (!drop && (c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK)) {
             const cpo_bars *b = &c->bars;
             rc = check_ohlc(c, b->open[i], b->high[i], b->low[i], b->close[i],
                             isnan(b->volume[i]) ? 0 : b->volume[i], ln, 1, &drop);
@@ -850,7 +897,7 @@ static int check_dups(cpo_import_ctx *c, const vstate *v)
         key_text(k, s, i, v->dates, key, sizeof key);
         long lp = line_at(c, prev), li = line_at(c, i);
         c->rep->duplicates++;
-        if (!row_diff(k, s, prev, s, i, d, sizeof d)) {
+        if (!row_diff(k, s, prev, s, i, 0, d, sizeof d)) {
             if (lenient(c))
                 rc = cpo_import_problem(c, CPO_EDUP, li, c->col_ts,
                                         "duplicate %s (same values as line %ld); row dropped", key, lp);
@@ -981,7 +1028,8 @@ static int partial_last(cpo_import_ctx *c, const vstate *v)
 {
     cpo_bars *b = &c->bars;
     size_t n = b->n;
-    if (c->stage != CPO_STAGE_BARS || n == 0 || c->o->partial_last == CPO_PARTIAL_KEEP)
+    if ((c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_MARK) || n == 0 ||
+        c->o->partial_last == CPO_PARTIAL_KEEP)
         return 0;
     char t[48];
     tstr(b->ts[n - 1], v->dates, t, sizeof t);
@@ -1021,7 +1069,8 @@ static int validate(cpo_import_ctx *c)
 {
     vstate v;
     v.k = ops_of(c->stage);
-    v.timed = c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_FUNDING || c->stage == CPO_STAGE_IV;
+    v.timed = c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK ||
+              c->stage == CPO_STAGE_FUNDING || c->stage == CPO_STAGE_IV;
     void *s = staged(c);
     size_t n = rows(v.k, s);
     /* Keep the line numbers in step with the rows whatever the reader did. */
@@ -1050,7 +1099,7 @@ static int validate(cpo_import_ctx *c)
     int64_t step = 0;
     if (v.timed && (rc = find_step(c, &v, &step)) != 0)
         return rc;
-    if (c->stage == CPO_STAGE_BARS && step > 0)
+    if ((c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK) && step > 0)
         c->bars.bar_ms = step;
     if (c->stage == CPO_STAGE_FUNDING && c->funding.interval_ms <= 0 && step > 0)
         c->funding.interval_ms = step;
@@ -1098,7 +1147,7 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
             continue;
         }
         char d[200], key[128];
-        if (row_diff(k, old, i, s, j, d, sizeof d)) {
+        if (row_diff(k, old, i, s, j, 1, d, sizeof d)) {
             key_text(k, s, j, dates, key, sizeof key);
             rc = cpo_import_problem(c, CPO_EDATA, line_at(c, j), c->col_ts,
                                     lenient(c) ? "%s is already in the dataset with different values (%s); "
@@ -1112,6 +1161,8 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
             (*same)++;
         }
         rc = copy_row(k, out, s, j++);
+        if (!rc)
+            rc = keep_attached(k, out, rows(k, out) - 1, old, i);
         i++;
     }
     if (rc) {
@@ -1123,8 +1174,200 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
     return 0;
 }
 
+/* --- attaching mark prices (binance-mark-klines) ------------------------------- */
+
+/* a mod b in [0, b) for b > 0. */
+static int64_t mod_pos(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
+/*
+ * The staged bars hold the mark price's OHLC (checked like any bars).  Each
+ * goes onto the bar of instrument c->instr.symbol (a perpetual or future
+ * already in ds) that opens at the same time: mark = its close, mark_high
+ * and mark_low.  A mark bar with no such bar would be lost: strict refuses
+ * the file there, lenient drops it and says so (as the readers do with a
+ * row they cannot use); bars of the instrument within the file's span that
+ * get no mark bar are a warning (nothing is lost; gaps are warnings too).
+ * Marks already there: the same values are fine, different ones refuse
+ * the file (strict) or are replaced (lenient), as in every merge.
+ */
+static int attach_mark(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
+{
+    const cpo_bars *mk = &c->bars;
+    const char *sym = c->instr.symbol;
+    cpo_import_report *r = c->rep;
+    size_t n = mk->n;
+    int dates = 1;
+    for (size_t j = 0; j < n && dates; j++)
+        dates = mk->ts[j] % CPO_MS_DAY == 0;
+    long idx = cpo_dataset_find(ds, sym);
+    if (idx < 0)
+        return cpo_import_fail(c, CPO_ENOTFOUND, line_at(c, 0), c->col_ts,
+                               "%s is not in the dataset (expected its klines imported first: "
+                               "before this file on the command line, or in a section above "
+                               "this one in the manifest)",
+                               sym);
+    const cpo_instrument *in = &ds->instr[idx];
+    cpo_bars *ob = &ds->bars[idx];
+    if (in->kind != CPO_KIND_PERP && in->kind != CPO_KIND_FUTURE)
+        return cpo_import_fail(c, CPO_EINVAL, line_at(c, 0), c->col_ts,
+                               "%s is a %s instrument (expected a perpetual or future: mark "
+                               "prices belong to derivatives)",
+                               sym, cpo_kind_name(in->kind));
+    if (ob->n == 0)
+        return cpo_import_fail(c, CPO_ENOTFOUND, line_at(c, 0), c->col_ts,
+                               "%s has no bars in the dataset (expected its klines imported "
+                               "first: before this file on the command line, or in a section "
+                               "above this one in the manifest)",
+                               sym);
+    int64_t step = ob->bar_ms > 0 ? ob->bar_ms : mk->bar_ms;
+    char a[48], b[48], d[200];
+    if (ob->bar_ms > 0 && mk->bar_ms > 0 && ob->bar_ms != mk->bar_ms) {
+        cpo_duration_format(ob->bar_ms, a, sizeof a);
+        cpo_duration_format(mk->bar_ms, b, sizeof b);
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "the bars of %s in the dataset are %s, these mark bars are %s "
+                               "(expected mark-price klines of the bars' interval)",
+                               sym, a, b);
+    }
+    /* Pass 1: where each mark bar goes (SIZE_MAX: nowhere), problems. */
+    size_t *at = malloc((n ? n : 1) * sizeof *at);
+    if (!at)
+        return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    static const char *const nm[3] = {"mark", "mark_high", "mark_low"};
+    size_t on = ob->n, i = 0, matched = 0, unmatched = 0, same = 0;
+    int rc = 0;
+    for (size_t j = 0; j < n && !rc; j++) {
+        int64_t t = mk->ts[j];
+        while (i < on && ob->ts[i] < t)
+            i++;
+        long ln = line_at(c, j);
+        at[j] = SIZE_MAX;
+        if (i == on || ob->ts[i] != t) {
+            unmatched++;
+            tstr(t, dates, a, sizeof a);
+            if (step > 0 && mod_pos(t - ob->ts[0], step) != 0) {
+                char st[32];
+                cpo_duration_format(step, st, sizeof st);
+                rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                        "mark bar at %s is not on the %s grid of the bars of %s "
+                                        "(expected open times %s + k*%s)%s",
+                                        a, st, sym, tstr(ob->ts[0], dates, b, sizeof b), st, SFX);
+            } else {
+                rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                        lenient(c) ? "mark bar at %s has no bar of %s at that "
+                                                     "time (expected a bar to attach it to); row "
+                                                     "dropped"
+                                                   : "mark bar at %s has no bar of %s at that "
+                                                     "time (expected a bar to attach it to: "
+                                                     "import the klines that cover it first, "
+                                                     "or pass --lenient to drop such rows)",
+                                        a, sym);
+            }
+            continue;
+        }
+        const double nv[3] = {mk->close[j], mk->high[j], mk->low[j]};
+        const double ov[3] = {ob->mark[i], ob->mark_high ? ob->mark_high[i] : NAN,
+                              ob->mark_low ? ob->mark_low[i] : NAN};
+        int q = 0, known = 0;
+        while (q < 3 && (isnan(ov[q]) || ov[q] == nv[q])) {
+            known += !isnan(ov[q]);
+            q++;
+        }
+        if (q < 3) {
+            char x[48], y[48];
+            snprintf(d, sizeof d, "%s %s there, %s here", nm[q], num(ov[q], x, sizeof x),
+                     num(nv[q], y, sizeof y));
+            tstr(t, dates, a, sizeof a);
+            rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                    lenient(c) ? "mark of %s at %s is already in the dataset "
+                                                 "with different values (%s); kept the new "
+                                                 "values"
+                                               : "mark of %s at %s is already in the dataset "
+                                                 "with different values (%s; expected the same "
+                                                 "values where imports overlap)",
+                                    sym, a, d);
+        } else if (known == 3) {
+            same++;
+        }
+        at[j] = i;
+        matched++;
+    }
+    if (!rc && matched == 0)
+        rc = cpo_import_fail(c, CPO_EDATA, 0, 0,
+                             "none of the %zu mark bars falls on a bar of %s, %s .. %s "
+                             "(expected mark-price klines over the period of its klines)",
+                             n, sym, tstr(ob->ts[0], dates, a, sizeof a),
+                             tstr(ob->ts[on - 1], dates, b, sizeof b));
+    cpo_provenance p = *prov;
+    p.rows_kept = (int64_t)matched;
+    if (!rc && (rc = cpo_dataset_add_provenance(ds, &p, c->err)) == 0 &&
+        cpo_bars_alloc_mark_hl(ob) != 0) {
+        ds->n_prov--;
+        rc = cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    }
+    if (rc) {
+        free(at);
+        return rc;
+    }
+    /* Pass 2: write (nothing can fail from here on). */
+    for (size_t j = 0; j < n; j++) {
+        if (at[j] == SIZE_MAX)
+            continue;
+        ob->mark[at[j]] = mk->close[j];
+        ob->mark_high[at[j]] = mk->high[j];
+        ob->mark_low[at[j]] = mk->low[j];
+    }
+    /* Bars within the file's span without a mark bar in it. */
+    size_t lo = cpo_ts_count_before(ob->ts, on, mk->ts[0]);
+    size_t hi = cpo_ts_count_before(ob->ts, on, mk->ts[n - 1] + 1);
+    size_t unmarked = hi > lo ? hi - lo - matched : 0, listed = 0, w = 0, jj = 0;
+    if (unmarked) {
+        char list[CPO_ERROR_MSG_MAX] = "";
+        for (size_t k = lo; k < hi && listed < (size_t)max_listed(c); k++) {
+            while (jj < n && (at[jj] == SIZE_MAX || at[jj] < k))
+                jj++;
+            if (jj < n && at[jj] == k)
+                continue;
+            int m = snprintf(list + w, sizeof list - w, "%s%s", listed ? ", " : "",
+                             tstr(ob->ts[k], dates, a, sizeof a));
+            if (m > 0 && w + (size_t)m < sizeof list)
+                w += (size_t)m;
+            listed++;
+        }
+        char more[48] = "";
+        if (unmarked > listed)
+            snprintf(more, sizeof more, " (and %zu more)", unmarked - listed);
+        cpo_import_note(c, CPO_ISSUE_WARNING, 0, 0, 0,
+                        "%zu %s of %s within this file's span %s no mark bar in it: %s%s",
+                        unmarked, plural(unmarked, "bar", "bars"), sym,
+                        plural(unmarked, "has", "have"), list, more);
+    }
+    free(at);
+    size_t have = 0;
+    for (size_t k = 0; k < on; k++)
+        have += !isnan(ob->mark_high[k]);
+    if (same)
+        cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
+                        "%zu %s already in the dataset with the same values", same,
+                        plural(same, "row was", "rows were"));
+    cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0, "%s: %zu of %zu bars have a mark price", sym,
+                    have, on);
+    r->marked = matched;
+    r->unmatched = unmatched;
+    r->unmarked = unmarked;
+    r->rows_kept = matched;
+    r->dropped += unmatched;
+    return 0;
+}
+
 static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
 {
+    if (c->stage == CPO_STAGE_MARK)
+        return attach_mark(ds, c, prov);
     const kind_ops *k = ops_of(c->stage);
     void *s = staged(c);
     const void *old = NULL;
@@ -1226,6 +1469,7 @@ static int run_reader(cpo_import_ctx *c, cpo_format f)
 {
     switch (f) {
     case CPO_FMT_BINANCE_KLINES: return cpo_read_klines(c);
+    case CPO_FMT_BINANCE_MARK_KLINES: return cpo_read_mark_klines(c);
     case CPO_FMT_BINANCE_FUNDING: return cpo_read_binance_funding(c);
     case CPO_FMT_BINANCE_FUNDING_JSON: return cpo_read_binance_funding_json(c);
     case CPO_FMT_BITMEX_FUNDING: return cpo_read_bitmex_funding(c);
@@ -1274,6 +1518,7 @@ static void set_target(cpo_import_ctx *c)
     const char *t = "";
     switch (c->stage) {
     case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK:
     case CPO_STAGE_FUNDING: t = c->instr.symbol; break;
     case CPO_STAGE_CHAIN: t = c->chain.underlying; break;
     case CPO_STAGE_IV: t = c->iv.name; break;
@@ -1411,7 +1656,7 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
                              cpo_format_name(fmt));
         goto cleanup;
     }
-    if (c.stage == CPO_STAGE_BARS || c.stage == CPO_STAGE_FUNDING) {
+    if (c.stage == CPO_STAGE_BARS || c.stage == CPO_STAGE_FUNDING || c.stage == CPO_STAGE_MARK) {
         if (!c.instr.symbol[0]) {
             rc = cpo_import_fail(&c, CPO_EINVAL, 0, 0, "no symbol for the rows (expected --symbol)");
             goto cleanup;
@@ -1506,6 +1751,11 @@ void cpo_import_report_print(const cpo_import_report *r, FILE *out)
         fprintf(out, ", step %s, %zu %s (%zu missing %s)", s, r->gaps, plural(r->gaps, "gap", "gaps"),
                 r->missing_steps, plural(r->missing_steps, "step", "steps"));
     }
+    if (r->rows_kept && r->format == CPO_FMT_BINANCE_MARK_KLINES)
+        fprintf(out, "; %zu %s marked, %zu mark %s without a bar, %zu %s without a mark bar",
+                r->marked, plural(r->marked, "bar", "bars"), r->unmatched,
+                plural(r->unmatched, "bar", "bars"), r->unmarked,
+                plural(r->unmarked, "bar", "bars"));
     fputc('\n', out);
     for (size_t i = 0; i < r->n_issues && i < CPO_REPORT_MAX_ISSUES; i++) {
         const cpo_import_issue *is = &r->issues[i];

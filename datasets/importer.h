@@ -23,7 +23,11 @@ typedef enum cpo_stage_kind {
     CPO_STAGE_FUNDING, /* instr + funding */
     CPO_STAGE_CHAIN,   /* chain */
     CPO_STAGE_IV,      /* iv */
-    CPO_STAGE_CAPS     /* caps */
+    CPO_STAGE_CAPS,    /* caps */
+    CPO_STAGE_MARK     /* instr (its symbol) + bars holding the mark price's
+                          OHLC (volume NaN), checked like bars, then attached
+                          to that instrument's bars as mark (the close),
+                          mark_high and mark_low */
 } cpo_stage_kind;
 
 typedef enum cpo_ts_unit {
@@ -39,7 +43,8 @@ typedef struct cpo_import_ctx {
     cpo_import_report *rep; /* never NULL */
     cpo_error *err;         /* may be NULL */
     cpo_stage_kind stage;   /* what the reader staged */
-    cpo_instrument instr;   /* BARS/FUNDING: the instrument the rows belong to */
+    cpo_instrument instr;   /* BARS/FUNDING: the instrument the rows belong to;
+                               MARK: the symbol of the one they attach to */
     cpo_bars bars;
     cpo_funding funding;
     cpo_chain chain;
@@ -120,6 +125,7 @@ int cpo_import_parse_time(const cpo_import_ctx *c, const char *s, size_t n,
 /* --- readers: one per format (read_*.c).  Each fills c->stage and the
  * matching staging series, one cpo_import_push_line per staged row. ---- */
 int cpo_read_klines(cpo_import_ctx *c);               /* read_klines.c */
+int cpo_read_mark_klines(cpo_import_ctx *c);          /* read_klines.c */
 int cpo_read_binance_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_binance_funding_json(cpo_import_ctx *c); /* read_funding.c */
 int cpo_read_bitmex_funding(cpo_import_ctx *c);       /* read_funding.c */

@@ -301,34 +301,6 @@ int cpo_read_binance_funding(cpo_import_ctx *c)
 
 /* --- Binance JSON ----------------------------------------------------------- */
 
-/* An element's time: an integer (or integral number) of ms since 1970. */
-static int json_time(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
-                     const char *name, int64_t *out)
-{
-    if (!v)
-        return cpo_json_problem(c, d, i, CPO_EDATA, "no \"%s\" (expected ms since 1970)", name);
-    int64_t t;
-    if (json_is_integer(v)) {
-        t = (int64_t)json_integer_value(v);
-    } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
-               fabs(json_real_value(v)) < 9e15) {
-        t = (int64_t)json_real_value(v);
-    } else if (json_is_real(v)) {
-        return cpo_json_problem(c, d, i, CPO_EDATA,
-                                "%s %.17g is not a whole number (expected ms since 1970)", name,
-                                json_real_value(v));
-    } else {
-        return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected ms since 1970)", name,
-                                cpo_json_type_name(v));
-    }
-    if (t < INT64_C(631152000000) || t > INT64_C(4102444800000))
-        return cpo_json_problem(c, d, i, CPO_EDATA,
-                                "%s %lld is out of range (expected ms between 1990 and 2100)",
-                                name, (long long)t);
-    *out = t;
-    return 0;
-}
-
 int cpo_read_binance_funding_json(cpo_import_ctx *c)
 {
     cpo_json_doc d;
@@ -351,7 +323,7 @@ int cpo_read_binance_funding_json(cpo_import_ctx *c)
         }
         int64_t ts = 0;
         double rate = NAN;
-        r = json_time(c, &d, i, json_object_get(e, "time"), "time", &ts);
+        r = cpo_json_ms(c, &d, i, json_object_get(e, "time"), "time", &ts);
         if (r)
             goto row_done;
         const json_t *jr = json_object_get(e, "funding_rate");

@@ -2,6 +2,7 @@
 #include "read_util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,72 @@ int cpo_read_no_rows(cpo_import_ctx *c, size_t staged)
     return cpo_import_fail(c, CPO_EDATA, 0, 0,
                            "no usable rows: all %zu %s dropped (expected at least one valid row)",
                            n, n == 1 ? "row was" : "rows were");
+}
+
+int cpo_json_ms(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                const char *name, int64_t *out)
+{
+    if (!v)
+        return cpo_json_problem(c, d, i, CPO_EDATA, "no \"%s\" (expected ms since 1970)", name);
+    int64_t t;
+    if (json_is_integer(v)) {
+        t = (int64_t)json_integer_value(v);
+    } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+               fabs(json_real_value(v)) < 9e15) {
+        t = (int64_t)json_real_value(v);
+    } else if (json_is_real(v)) {
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s %.17g is not a whole number (expected ms since 1970)", name,
+                                json_real_value(v));
+    } else {
+        return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected ms since 1970)", name,
+                                cpo_json_type_name(v));
+    }
+    if (t < INT64_C(631152000000) || t > INT64_C(4102444800000))
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s %lld is out of range (expected ms between 1990 and 2100)",
+                                name, (long long)t);
+    *out = t;
+    return 0;
+}
+
+int cpo_json_f64(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                 const char *name, double *out)
+{
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        if (cpo_parse_f64(json_string_value(v), json_string_length(v), out) == 0)
+            return 0;
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s \"%.40s\" is not a number (expected a decimal number)", name,
+                                json_string_value(v));
+    }
+    return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected a number)", name,
+                            cpo_json_type_name(v));
+}
+
+int cpo_looks_like_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    int ch, json = 0, pos = 0;
+    while ((ch = fgetc(f)) != EOF) {
+        if (pos < 3 && (unsigned char)ch == "\xEF\xBB\xBF"[pos]) {
+            pos++;
+            continue;
+        }
+        pos = 3;
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        json = ch == '[' || ch == '{';
+        break;
+    }
+    fclose(f);
+    return json;
 }
 
 const char *cpo_json_type_name(const json_t *v)

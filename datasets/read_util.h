@@ -1,6 +1,6 @@
 /*
- * read_util.h - helpers shared by the funding and index readers
- * (read_funding.c, read_index.c).  Private to libcpo.
+ * read_util.h - helpers shared by the funding, index and mark-kline readers
+ * (read_funding.c, read_index.c, read_klines.c).  Private to libcpo.
  *
  * JSON files are loaded whole with jansson.  Jansson keeps no positions
  * for the values it returns, so after a successful parse the text is
@@ -60,6 +60,28 @@ int cpo_json_problem(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, int cod
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+
+/* Element i's value v as ms since 1970 (an integer, or a number without a
+ * fraction, between 1990 and 2100), or a problem naming it `name`:
+ *   element 3: no "time" (expected ms since 1970)          (v NULL)
+ *   element 3: time is a string (expected ms since 1970)
+ *   element 3: time 1.5 is not a whole number (expected ms since 1970)
+ *   element 3: time 12 is out of range (expected ms between 1990 and 2100)
+ * 0, or the cpo_json_problem convention. */
+int cpo_json_ms(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                const char *name, int64_t *out);
+
+/* Element i's value v as a number: a JSON number or a numeric string
+ * (Binance's REST arrays quote prices), or a problem naming it `name`:
+ *   element 3: close "abc" is not a number (expected a decimal number)
+ *   element 3: close is null (expected a number)
+ * 0, or the cpo_json_problem convention. */
+int cpo_json_f64(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                 const char *name, double *out);
+
+/* 1 if the first byte of the file that is not blank (after a UTF-8 BOM)
+ * is '[' or '{': a JSON file; 0 otherwise (CSV, or unreadable). */
+int cpo_looks_like_json(const char *path);
 
 /* Copy at most cap-1 bytes of s[0..n) into dst, cutting only at a UTF-8
  * character boundary.  Returns 1 if the text was cut. */

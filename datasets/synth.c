@@ -374,7 +374,7 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
             double l = fmin(o, c) * exp(-HL_SCALE * sig * fabs(gsl_ran_ugaussian(rs)));
             double usd = 2e6 * exp(-0.3 * (double)i) * (1.0 + (sig > 0 ? fabs(r) / sig : 0));
             double v = usd / c * gsl_ran_lognormal(rs, 0.0, 0.5);
-            if (cpo_bars_append(&ds->bars[spot_idx[i]], ts, o, h, l, c, v, NAN, NAN))
+            if (cpo_bars_append(&ds->bars[spot_idx[i]], ts, o, h, l, c, v, NAN, NAN, NAN, NAN))
                 goto nomem;
             price[i] = c;
         }
@@ -398,7 +398,7 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
                 double v = sb->volume[t] * 3.0 * gsl_ran_lognormal(rp, 0.0, 0.3);
                 double mk = sb->close[t] * (1.0 + mbasis[i]);
                 if (cpo_bars_append(&ds->bars[perp_idx[i]], sb->ts[t], o, h, l, c, v,
-                                    mk, sb->close[t]))
+                                    mk, NAN, NAN, sb->close[t]))
                     goto nomem;
                 basis[i] = b1;
             }

@@ -21,8 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build-fuzz"
 
-targets=(csv klines funding_csv funding_json bitmex deribit_funding chain dvol cmc import_auto
-         config store runfolder metrics_csv)
+targets=(csv klines funding_csv funding_json bitmex deribit_funding chain dvol cmc mark_klines
+         import_auto config store runfolder metrics_csv)
 
 usage() {
   echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer args...] | list | all SECONDS" >&2
@@ -92,6 +92,7 @@ case $target in
   chain) seeds=("$d"/chains/* "$d"/bad/chain_* "$d"/detect/detect_chain_* "$d"/options/*) ;;
   dvol) seeds=("$d"/dvol_* "$d"/bad/dvol_* "$d"/detect/detect_dvol.*) ;;
   cmc) seeds=("$d"/cmc_* "$d"/bad/cmc_* "$d"/detect/detect_cmc.csv) ;;
+  mark_klines) seeds=("$d"/mark/mark_* "$d"/bad/mark_klines_*) ;;
   import_auto) seeds=("$d"/detect/* "$d"/*.csv "$d"/*.json "$d"/chains/*) ;;
   config) seeds=("$d"/configs/*.ini "$d"/sweep/*.ini "$d"/manifests/*.ini "$here"/configs/*.ini) ;;
   metrics_csv) seeds=("$d"/metrics/*) ;;

@@ -256,8 +256,12 @@ static void add_instr(cpo_dataset *ds, const char *sym, cpo_kind kind, cpo_settl
         /* A wobble so that the covariance is positive definite. */
         double c = p0 * (1.0 + drift * t + 0.03 * sin(t * 0.9 + p0));
         int64_t ts = T0 + (int64_t)t * CPO_MS_DAY;
+        /* with a mark: its high and low too (mark-price klines), so that the
+         * store's optional columns and the cube's columns of them are walked */
         ck_assert_int_eq(cpo_bars_append(b, ts, prev, fmax(prev, c) * 1.01, fmin(prev, c) * 0.99,
-                                         c, 5000.0, mark ? c * 1.0005 : NAN, index ? c : NAN),
+                                         c, 5000.0, mark ? c * 1.0005 : NAN,
+                                         mark ? c * 1.004 : NAN, mark ? c * 0.996 : NAN,
+                                         index ? c : NAN),
                          0);
         prev = c;
         if (rate != 0.0)
@@ -494,7 +498,7 @@ static void opt_bars(cpo_dataset *ds, const char *sym, cpo_kind kind, double bas
         double o = basis * opt_index(h > 0 ? h - 1 : 0), c = basis * opt_index(h);
         int64_t ts = T0 + (int64_t)h * CPO_MS_HOUR;
         ck_assert_int_eq(cpo_bars_append(b, ts, o, fmax(o, c) * 1.001, fmin(o, c) * 0.999, c, 1e4,
-                                         funding ? c : NAN, NAN),
+                                         funding ? c : NAN, NAN, NAN, NAN),
                          0);
         if (funding && h % 8 == 0)
             ck_assert_int_eq(cpo_funding_append(&ds->funding[idx], ts, 1e-4 * (1.0 + 0.5 * sin(h)),

@@ -34,6 +34,7 @@ START_TEST(test_cli_usage__exit_codes)
     ck_assert_int_eq(cpo("data formats"), 0);
     ck_assert_ptr_nonnull(strstr(out, "binance-klines"));
     ck_assert_ptr_nonnull(strstr(out, "deribit-chain"));
+    ck_assert_ptr_nonnull(strstr(out, "binance-mark-klines"));
 }
 END_TEST
 
@@ -133,6 +134,60 @@ START_TEST(test_cli_import__writes_store_and_refuses_overwrite)
 }
 END_TEST
 
+/* A manifest attaches mark-price klines to the klines imported above them
+ * (tests/data/mark/, synthetic); in the other order it is refused with the
+ * mark file's line and nothing is written. */
+START_TEST(test_cli_import__mark_klines_manifest)
+{
+    char args[2048], want[2048];
+    char *dir = tu_tmpdir(), *s = tu_path(dir, "s.h5");
+    snprintf(args, sizeof args, "data import -o %s -m %s/manifests/mark.ini", s, CPO_TEST_DATA);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    snprintf(want, sizeof want,
+             "%s/manifests/../mark/mark_BTCUSDT_1h_noheader.csv: binance-mark-klines -> "
+             "BTCUSDT-PERP: 6 rows read, 6 kept, 2024-01-01T00:00:00Z .. 2024-01-01T05:00:00Z, "
+             "step 1h, 0 gaps (0 missing steps); 6 bars marked, 0 mark bars without a bar, 0 bars "
+             "without a mark bar\n",
+             CPO_TEST_DATA);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    long i = cpo_dataset_find(ds, "BTCUSDT-PERP");
+    ck_assert_int_ge(i, 0);
+    ck_assert_ptr_nonnull(ds->bars[i].mark_high);
+    /* mark_BTCUSDT_1h_noheader.csv, row 3: close 41852.2, high 42270.0, low 41760.5 */
+    ck_assert_double_eq(ds->bars[i].mark[2], 41852.2);
+    ck_assert_double_eq(ds->bars[i].mark_high[2], 42270.0);
+    ck_assert_double_eq(ds->bars[i].mark_low[2], 41760.5);
+    ck_assert_double_eq(ds->bars[i].close[2], 41850);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "binance-mark-klines");
+    cpo_dataset_free(ds);
+    snprintf(args, sizeof args, "data info %s", s);
+    ck_assert_int_eq(cpo(args), 0);
+    ck_assert_ptr_nonnull(strstr(out, "mark price klines (1)"));
+    ck_assert_msg(strstr(out, "6 of 6") != NULL, "%s", out);
+
+    char *s2 = tu_path(dir, "s2.h5");
+    snprintf(args, sizeof args, "data import -o %s -m %s/manifests/mark_wrong_order.ini", s2,
+             CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    snprintf(want, sizeof want,
+             "cpo: nothing written to %s\n"
+             "cpo: %s/manifests/../mark/mark_BTCUSDT_1h_header.csv:2:1: BTCUSDT-PERP is not in "
+             "the dataset (expected its klines imported first: before this file on the command "
+             "line, or in a section above this one in the manifest)\n",
+             s2, CPO_TEST_DATA);
+    ck_assert_str_eq(out, want);
+    ck_assert(!tu_exists(s2));
+    free(s2);
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cli_synth__deterministic)
 {
     char args[2048];
@@ -168,6 +223,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_usage__exit_codes);
     tcase_add_test(tc, test_cli_manifest__bad_manifests);
+    tcase_add_test(tc, test_cli_import__mark_klines_manifest);
     tcase_add_test(tc, test_cli_import__writes_store_and_refuses_overwrite);
     tcase_add_test(tc, test_cli_synth__deterministic);
     suite_add_tcase(s, tc);

@@ -657,7 +657,7 @@ static int bench_universe(const char *bench, char ***syms, size_t *n, cpo_error 
     for (size_t i = 0; i < 2; i++) {
         ck_assert_str_eq(ds->instr[i].symbol, i ? "ETHUSDT" : "BTCUSDT");
         ds->bars[i].bar_ms = CPO_MS_DAY;
-        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], 0, 10, 11, 9, 10, 1, NAN, NAN), 0);
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], 0, 10, 11, 9, 10, 1, NAN, NAN, NAN, NAN), 0);
     }
     int rc = cpo_config_universe(c, ds, syms, n, e);
     cpo_dataset_free(ds);

@@ -135,6 +135,7 @@ START_TEST(test_format_names)
     cpo_format f;
     ck_assert_str_eq(cpo_format_name(CPO_FMT_AUTO), "auto");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_KLINES), "binance-klines");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_MARK_KLINES), "binance-mark-klines");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_CMC_MONTHLY), "cmc-monthly");
     ck_assert_str_eq(cpo_format_name((cpo_format)99), "?");
     for (int i = 0; i < CPO_FMT_COUNT; i++) {
@@ -702,11 +703,13 @@ static const struct {
      ":1:1: no header line: the first row holds data (expected column names: "
      "timestamp,open,high,low,close[,volume,...])"},
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
@@ -1039,6 +1042,422 @@ START_TEST(test_gaps_funding_interval_regimes)
 }
 END_TEST
 
+/* --- mark-price klines (binance-mark-klines) ------------------------------------------------ */
+
+/* The synthetic files of tests/data/mark/ (see its README): six hourly
+ * bars of BTCUSDT-PERP from 2024-01-01T00:00:00Z and the mark's klines. */
+#define MK_T0 INT64_C(1704067200000)
+static const double MK_CLOSE[6] = {42098.7, 42248.9, 41852.2, 41899.6, 41988.4, 42079.9};
+static const double MK_HIGH[6] = {42140.2, 42290.1, 42270.0, 41940.8, 41995.3, 42090.7};
+static const double MK_LOW[6] = {41910.3, 42060.4, 41760.5, 41720.1, 41885.0, 41955.2};
+
+/* A dataset holding the perpetual's klines (perp_BTCUSDT_1h.csv). */
+static cpo_dataset *ds_perp(void)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSDT-PERP";
+    o.kind = CPO_KIND_PERP;
+    char *p = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, p, &o, &rep);
+    free(p);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT-PERP")->mark_high);
+    return ds;
+}
+
+static cpo_import_opts mark_opts(cpo_import_mode mode)
+{
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_MARK_KLINES;
+    o.symbol = "BTCUSDT-PERP";
+    o.mode = mode;
+    return o;
+}
+
+/* The perpetual's own klines, untouched by the marks (perp_BTCUSDT_1h.csv). */
+static void expect_trade_bars(const cpo_bars *b)
+{
+    static const double close[6] = {42100, 42250, 41850, 41900, 41990, 42080};
+    ck_assert_uint_eq(b->n, 6);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_int_eq(b->ts[k], MK_T0 + (int64_t)k * CPO_MS_HOUR);
+        ck_assert(b->close[k] == close[k]);
+        ck_assert(isnan(b->index[k]));
+    }
+    ck_assert(b->open[0] == 42000 && b->high[2] == 42280 && b->low[2] == 41800);
+    ck_assert(b->volume[1] == 1200.25);
+}
+
+/* Each layout (header of data.binance.vision since 2022, no header before,
+ * the REST JSON answer) puts the same marks on the same bars: mark = the
+ * mark's close, mark_high and mark_low its high and low, as written in the
+ * files (MK_* above). */
+START_TEST(test_mark_klines__layouts_attach)
+{
+    static const char *const files[] = {"mark/mark_BTCUSDT_1h_header.csv",
+                                        "mark/mark_BTCUSDT_1h_noheader.csv",
+                                        "mark/mark_BTCUSDT_1h.json"};
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *p = dpath(files[_i]), want[1024];
+    must_import(ds, p, &o, &rep);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    expect_trade_bars(b);
+    ck_assert_ptr_nonnull(b->mark_high);
+    ck_assert_ptr_nonnull(b->mark_low);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_msg(b->mark[k] == MK_CLOSE[k], "bar %zu mark %g", k, b->mark[k]);
+        ck_assert_msg(b->mark_high[k] == MK_HIGH[k], "bar %zu mark_high %g", k, b->mark_high[k]);
+        ck_assert_msg(b->mark_low[k] == MK_LOW[k], "bar %zu mark_low %g", k, b->mark_low[k]);
+    }
+    ck_assert_int_eq(rep.format, CPO_FMT_BINANCE_MARK_KLINES);
+    ck_assert_str_eq(rep.target, "BTCUSDT-PERP");
+    ck_assert_uint_eq(rep.rows_read, 6);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    ck_assert_uint_eq(rep.marked, 6);
+    ck_assert_uint_eq(rep.unmatched, 0);
+    ck_assert_uint_eq(rep.unmarked, 0);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.n_issues, 1);
+    snprintf(want, sizeof want, "info: %s: BTCUSDT-PERP: 6 of 6 bars have a mark price", p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    /* Provenance: the file, as attached to the perpetual; no new instrument. */
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "binance-mark-klines");
+    ck_assert_str_eq(ds->prov[1].target, "BTCUSDT-PERP");
+    ck_assert_str_eq(ds->prov[1].source, p);
+    ck_assert_int_eq(ds->prov[1].rows_read, 6);
+    ck_assert_int_eq(ds->prov[1].rows_kept, 6);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* mark_BTCUSDT_1h_extra.csv: a mark bar an hour before the perpetual's
+ * first bar (line 2), one after its last (line 8), none at 03:00. */
+START_TEST(test_mark_klines__unmatched_and_unmarked)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("mark/mark_BTCUSDT_1h_extra.csv"), want[1024];
+    /* strict: the first mark bar without a bar refuses the file */
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:2:1: mark bar at 2023-12-31T23:00:00Z has no bar of BTCUSDT-PERP at that time "
+             "(expected a bar to attach it to: import the klines that cover it first, or pass "
+             "--lenient to drop such rows)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT-PERP")->mark_high);
+    ck_assert(isnan(bars_of(ds, "BTCUSDT-PERP")->mark[0]));
+    ck_assert_uint_eq(ds->n_prov, 1);
+    /* lenient: both dropped and listed, the bar without a mark a warning */
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 7);
+    ck_assert_uint_eq(rep.rows_kept, 5);
+    ck_assert_uint_eq(rep.dropped, 2);
+    ck_assert_uint_eq(rep.marked, 5);
+    ck_assert_uint_eq(rep.unmatched, 2);
+    ck_assert_uint_eq(rep.unmarked, 1);
+    ck_assert_uint_eq(ds->prov[1].rows_kept, 5);
+    const char *const lines[] = {
+        "warning: %s:6: 1 gap (1 missing step at step 1h): gap after 2024-01-01T02:00:00Z: 1 "
+        "missing step",
+        "repaired: %s:2:1: mark bar at 2023-12-31T23:00:00Z has no bar of BTCUSDT-PERP at that "
+        "time (expected a bar to attach it to); row dropped",
+        "repaired: %s:8:1: mark bar at 2024-01-01T06:00:00Z has no bar of BTCUSDT-PERP at that "
+        "time (expected a bar to attach it to); row dropped",
+        "warning: %s: 1 bar of BTCUSDT-PERP within this file's span has no mark bar in it: "
+        "2024-01-01T03:00:00Z",
+        "info: %s: BTCUSDT-PERP: 5 of 6 bars have a mark price",
+    };
+    ck_assert_uint_eq(rep.n_issues, 5);
+    for (size_t k = 0; k < 5; k++) {
+        snprintf(want, sizeof want, lines[k], p);
+        ck_assert_str_eq(issue_str(&rep, &rep.issues[k]), want);
+    }
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    expect_trade_bars(b);
+    for (size_t k = 0; k < 6; k++) {
+        if (k == 3) {
+            ck_assert(isnan(b->mark[k]) && isnan(b->mark_high[k]) && isnan(b->mark_low[k]));
+            continue;
+        }
+        ck_assert(b->mark[k] == MK_CLOSE[k] && b->mark_high[k] == MK_HIGH[k] &&
+                  b->mark_low[k] == MK_LOW[k]);
+    }
+    /* The summary line of the report counts them. */
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: binance-mark-klines -> BTCUSDT-PERP: 7 rows read, 5 kept, 2023-12-31T23:00:00Z .. "
+             "2024-01-01T06:00:00Z, step 1h, 1 gap (1 missing step); 5 bars marked, 2 mark bars "
+             "without a bar, 1 bar without a mark bar\n",
+             p);
+    ck_assert_int_eq(strncmp(out, want, strlen(want)), 0);
+    free(out);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Marks already there: the same values are counted, different ones refuse
+ * the file (strict) or are replaced (lenient). */
+START_TEST(test_mark_klines__overlap)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *a = dpath("mark/mark_BTCUSDT_1h_header.csv"), want[1024];
+    must_import(ds, a, &o, &rep);
+    must_import(ds, a, &o, &rep);
+    snprintf(want, sizeof want, "info: %s: 6 rows were already in the dataset with the same values",
+             a);
+    ck_assert_str_eq(issue_str(&rep, find_issue(&rep, "already")), want);
+    /* 01:00 with another high */
+    char *dir = tu_tmpdir(), *c = tu_path(dir, "mark_conflict.csv");
+    tu_write_file(c, "1704070800000,42098.7,42295.5,42060.4,42248.9,0,1704074399999,0,0,0,0,0\n");
+    ck_assert_int_eq(cpo_import_file(ds, c, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:1:1: mark of BTCUSDT-PERP at 2024-01-01T01:00:00Z is already in the dataset with "
+             "different values (mark_high 42290.1 there, 42295.5 here; expected the same values "
+             "where imports overlap)",
+             c);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert(b->mark_high[1] == 42290.1);
+    ck_assert_uint_eq(ds->n_prov, 3);
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, c, &o, &rep);
+    snprintf(want, sizeof want,
+             "repaired: %s:1:1: mark of BTCUSDT-PERP at 2024-01-01T01:00:00Z is already in the "
+             "dataset with different values (mark_high 42290.1 there, 42295.5 here); kept the new "
+             "values",
+             c);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    ck_assert(b->mark_high[1] == 42295.5 && b->mark[1] == 42248.9 && b->mark_low[1] == 42060.4);
+    ck_assert_uint_eq(rep.unmarked, 0); /* one bar, its own span */
+    free(c);
+    tu_rmtree(dir);
+    free(dir);
+    free(a);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Klines merged over bars that have marks keep the marks (a klines row has
+ * none: NaN there is "not given", not a different value); new bars have
+ * none. */
+START_TEST(test_mark_klines__survive_klines_merge)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *a = dpath("mark/mark_BTCUSDT_1h_header.csv"), *k = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, a, &o, &rep);
+    cpo_import_opts ko = opts();
+    ko.symbol = "BTCUSDT-PERP";
+    ko.kind = CPO_KIND_PERP;
+    must_import(ds, k, &ko, &rep); /* the same klines again: identical */
+    ck_assert_ptr_nonnull(find_issue(&rep, "6 rows were already in the dataset"));
+    char *dir = tu_tmpdir(), *more = tu_path(dir, "perp_more.csv");
+    tu_write_file(more, "open_time,open,high,low,close,volume\n"
+                        "1704085200000,41990,42100,41950,42080,950\n"
+                        "1704088800000,42080,42200,42000,42150,700\n");
+    must_import(ds, more, &ko, &rep);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert_uint_eq(b->n, 7);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert(b->mark[i] == MK_CLOSE[i] && b->mark_high[i] == MK_HIGH[i] &&
+                  b->mark_low[i] == MK_LOW[i]);
+    ck_assert(isnan(b->mark[6]) && isnan(b->mark_high[6]) && isnan(b->mark_low[6]));
+    ck_assert(b->close[6] == 42150);
+    free(more);
+    tu_rmtree(dir);
+    free(dir);
+    free(a);
+    free(k);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Bad mark files, strict, into a dataset holding the perpetual: the exact
+ * message, and the dataset as it was. */
+static const struct {
+    const char *file;
+    const char *msg; /* after the path */
+    int code;
+} MARK_BAD[] = {
+    {"bad/mark_klines_low_above_open.csv",
+     ":3:4: low 42300 is above open 42098.7 (expected low <= open, close <= high)", CPO_EDATA},
+    {"bad/mark_klines_zero_close.csv", ":3:5: close 0 is not positive (expected a price > 0)",
+     CPO_EDATA},
+    {"bad/mark_klines_off_grid.csv",
+     ":4:1: mark bar at 2024-01-01T01:30:00Z is not on the 1h grid of the bars of BTCUSDT-PERP "
+     "(expected open times 2024-01-01T00:00:00Z + k*1h)",
+     CPO_EDATA},
+    {"bad/mark_klines_unsorted.csv",
+     ":3:1: timestamp 2024-01-01T01:00:00Z is earlier than the previous row's 2024-01-01T02:00:00Z "
+     "(expected increasing times; pass --sort to sort)",
+     CPO_EORDER},
+    {"bad/mark_klines_dup.csv",
+     ":3:1: duplicate timestamp 2024-01-01T01:00:00Z with different values (first at line 2: "
+     "close 42248.9 there, 42250 here; expected one row per time)",
+     CPO_EDUP},
+    {"bad/mark_klines_short_row.csv",
+     ":1:3: row has 3 fields (expected at least 5: open_time, open, high, low, close)", CPO_EDATA},
+    {"bad/mark_klines_bad_time.csv",
+     ":2:1: open_time \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 "
+     "date-time)",
+     CPO_EDATA},
+    {"bad/mark_klines_1d.csv",
+     ": the bars of BTCUSDT-PERP in the dataset are 1h, these mark bars are 1d (expected "
+     "mark-price klines of the bars' interval)",
+     CPO_EDATA},
+    {"bad/mark_klines_header_only.csv", ": no data rows (expected at least one row)", CPO_EDATA},
+    {"bad/mark_klines_nothing_matches.csv",
+     ":2:1: mark bar at 2023-12-27T20:00:00Z has no bar of BTCUSDT-PERP at that time (expected a "
+     "bar to attach it to: import the klines that cover it first, or pass --lenient to drop such "
+     "rows)",
+     CPO_EDATA},
+    {"bad/mark_klines_json_shape.json",
+     ":3:3: element 2: array has 3 items (expected [open_time, open, high, low, close, volume, "
+     "close_time, ...])",
+     CPO_EDATA},
+    {"bad/mark_klines_json_bad_price.json",
+     ":3:3: element 2: high \"high\" is not a number (expected a decimal number)", CPO_EDATA},
+};
+
+START_TEST(test_mark_klines__bad_strict)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *p = dpath(MARK_BAD[_i].file), want[1024];
+    int rc = cpo_import_file(ds, p, &o, &rep, &e);
+    ck_assert_msg(rc == MARK_BAD[_i].code, "%s: rc %d (%s)", MARK_BAD[_i].file, rc, tu_errstr(&e));
+    snprintf(want, sizeof want, "%s%s", p, MARK_BAD[_i].msg);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert_ptr_null(b->mark_high);
+    for (size_t k = 0; k < b->n; k++)
+        ck_assert(isnan(b->mark[k]));
+    ck_assert_uint_eq(ds->n_prov, 1);
+    ck_assert_uint_eq(rep.rows_kept, 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Lenient drops what strict refuses; a file none of whose bars attaches is
+ * refused in both modes. */
+START_TEST(test_mark_klines__lenient)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_LENIENT);
+    char *p = dpath("bad/mark_klines_off_grid.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.marked, 5);
+    ck_assert_uint_eq(rep.unmatched, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:4:1: mark bar at 2024-01-01T01:30:00Z is not on the 1h grid of the bars "
+             "of BTCUSDT-PERP (expected open times 2024-01-01T00:00:00Z + k*1h); row dropped",
+             p);
+    ck_assert_str_eq(issue_str(&rep, find_issue(&rep, "grid")), want);
+    free(p);
+    p = dpath("bad/mark_klines_nothing_matches.csv");
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s: none of the 4 mark bars falls on a bar of BTCUSDT-PERP, 2024-01-01T00:00:00Z .. "
+             "2024-01-01T05:00:00Z (expected mark-price klines over the period of its klines)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* What the mark attaches to must be there, and be a derivative. */
+START_TEST(test_mark_klines__refusals)
+{
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("mark/mark_BTCUSDT_1h_header.csv"), want[1024];
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    /* no symbol */
+    o.symbol = NULL;
+    cpo_dataset *ds = new_ds();
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: no symbol for the mark prices (expected --symbol, or symbol = in the manifest, "
+             "naming the perpetual or future they belong to, e.g. BTCUSDT-PERP)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    /* not in the dataset (the klines not imported first) */
+    o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_ENOTFOUND);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT-PERP is not in the dataset (expected its klines imported first: "
+             "before this file on the command line, or in a section above this one in the "
+             "manifest)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_instr, 0);
+    ck_assert_uint_eq(ds->n_prov, 0);
+    /* a perpetual with funding but no bars */
+    char *f = dpath("funding_binance_8h.csv");
+    cpo_import_opts fo = opts();
+    fo.symbol = "BTCUSDT-PERP";
+    fo.kind = CPO_KIND_PERP;
+    must_import(ds, f, &fo, &rep);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_ENOTFOUND);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT-PERP has no bars in the dataset (expected its klines imported "
+             "first: before this file on the command line, or in a section above this one in the "
+             "manifest)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    cpo_dataset_free(ds);
+    /* a spot pair */
+    ds = new_ds();
+    cpo_import_opts so = opts();
+    so.symbol = "BTCUSDT";
+    char *k = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, k, &so, &rep);
+    o.symbol = "BTCUSDT";
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT is a spot instrument (expected a perpetual or future: mark prices "
+             "belong to derivatives)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT")->mark_high);
+    /* Without a dataset the file is only checked. */
+    o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(cpo_import_file(NULL, p, &o, &rep, &e), 0);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    free(k);
+    free(f);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* --- provenance and the report ---------------------------------------------------------- */
 
 START_TEST(test_provenance)
@@ -1332,6 +1751,14 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_failure_leaves_dataset);
     tcase_add_test(tc, test_check_only);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
+    tcase_add_loop_test(tc, test_mark_klines__layouts_attach, 0, 3);
+    tcase_add_test(tc, test_mark_klines__unmatched_and_unmarked);
+    tcase_add_test(tc, test_mark_klines__overlap);
+    tcase_add_test(tc, test_mark_klines__survive_klines_merge);
+    tcase_add_loop_test(tc, test_mark_klines__bad_strict, 0,
+                        sizeof MARK_BAD / sizeof MARK_BAD[0]);
+    tcase_add_test(tc, test_mark_klines__lenient);
+    tcase_add_test(tc, test_mark_klines__refusals);
     tcase_add_test(tc, test_provenance);
     tcase_add_test(tc, test_report_print);
     tcase_add_test(tc, test_real_daily);

@@ -1,6 +1,7 @@
 /*
- * check_readers.c - the funding and index readers (read_funding.c,
- * read_index.c), run on a hand-built import context: values against the
+ * check_readers.c - the funding, index and mark-kline readers
+ * (read_funding.c, read_index.c, read_klines.c's cpo_read_mark_klines), run
+ * on a hand-built import context: values against the
  * fixture text, declared zones, BitMEX interval decoding, Deribit's
  * timestamp column, JSON shapes, and the exact message for every file in
  * tests/data/bad/ of these formats.  The real files under
@@ -972,6 +973,142 @@ START_TEST(test_import_fixtures)
 }
 END_TEST
 
+
+/* --- mark-price klines (read_klines.c, cpo_read_mark_klines) ----------------------- */
+
+/* The three layouts of tests/data/mark/ (synthetic, see its README) stage
+ * the same rows: the mark's OHLC as written in the files, no volume, the
+ * perpetual named by --symbol, and each row's own line. */
+START_TEST(test_mark_klines_layouts)
+{
+    static const struct {
+        const char *file;
+        long first_line;
+    } files[] = {{"mark_BTCUSDT_1h_header.csv", 2},
+                 {"mark_BTCUSDT_1h_noheader.csv", 1},
+                 {"mark_BTCUSDT_1h.json", 2}};
+    static const double o[6] = {42001.5, 42098.7, 42248.9, 41852.2, 41899.6, 41988.4};
+    static const double h[6] = {42140.2, 42290.1, 42270.0, 41940.8, 41995.3, 42090.7};
+    static const double l[6] = {41910.3, 42060.4, 41760.5, 41720.1, 41885.0, 41955.2};
+    static const double c[6] = {42098.7, 42248.9, 41852.2, 41899.6, 41988.4, 42079.9};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/mark/%s", CPO_TEST_DATA, files[_i].file);
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    ck_assert_msg(run_reader(&r, cpo_read_mark_klines, path) == 0, "%s", tu_errstr(&r.err));
+    ck_assert_int_eq(r.c.stage, CPO_STAGE_MARK);
+    ck_assert_str_eq(r.c.instr.symbol, "BTCUSDT-PERP");
+    const cpo_bars *b = &r.c.bars;
+    ck_assert_uint_eq(b->n, 6);
+    ck_assert_uint_eq(r.rep.rows_read, 6);
+    ck_assert_uint_eq(r.c.n_line, 6);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_int_eq(b->ts[k], iso("2024-01-01T00:00:00Z") + (int64_t)k * CPO_MS_HOUR);
+        ck_assert(b->open[k] == o[k] && b->high[k] == h[k] && b->low[k] == l[k] &&
+                  b->close[k] == c[k]);
+        ck_assert_nan(b->volume[k]);
+        ck_assert_nan(b->mark[k]);
+        ck_assert_int_eq(r.c.line[k], files[_i].first_line + (long)k);
+    }
+    ck_assert_ptr_null(b->mark_high);
+    /* close_time is open_time + 1h - 1 ms on every row: no warning */
+    ck_assert_uint_eq(r.rep.n_issues, 0);
+    run_fini(&r);
+}
+END_TEST
+
+/* Reader problems, strict: the exact message. */
+static const struct {
+    const char *file;
+    int code;
+    const char *msg; /* after the path */
+} mark_bad[] = {
+    {"mark_klines_short_row.csv", CPO_EDATA,
+     ":1:3: row has 3 fields (expected at least 5: open_time, open, high, low, close)"},
+    {"mark_klines_bad_time.csv", CPO_EDATA,
+     ":2:1: open_time \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 "
+     "date-time)"},
+    {"mark_klines_json_shape.json", CPO_EDATA,
+     ":3:3: element 2: array has 3 items (expected [open_time, open, high, low, close, volume, "
+     "close_time, ...])"},
+    {"mark_klines_json_bad_price.json", CPO_EDATA,
+     ":3:3: element 2: high \"high\" is not a number (expected a decimal number)"},
+    {"klines_empty.csv", CPO_EDATA,
+     ": file is empty (expected rows of open_time,open,high,low,close,...)"},
+    {"dvol_json_truncated.json", CPO_EPARSE,
+     ":4: ']' expected near end of file (expected a JSON array)"},
+};
+
+START_TEST(test_mark_klines_bad)
+{
+    char path[1024], want[2048];
+    snprintf(path, sizeof path, "%s/bad/%s", CPO_TEST_DATA, mark_bad[_i].file);
+    snprintf(want, sizeof want, "%s%s", path, mark_bad[_i].msg);
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    int rc = run_reader(&r, cpo_read_mark_klines, path);
+    ck_assert_msg(rc == mark_bad[_i].code, "%s: rc %d (%s)", mark_bad[_i].file, rc,
+                  tu_errstr(&r.err));
+    ck_assert_str_eq(tu_errstr(&r.err), want);
+    run_fini(&r);
+}
+END_TEST
+
+/* Lenient: the short row and the bad element are dropped and reported;
+ * a close time that is not the open + 1h - 1 ms is a warning. */
+START_TEST(test_mark_klines_lenient_and_close_time)
+{
+    char path[1024], want[2048];
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    r.o.mode = CPO_IMPORT_LENIENT;
+    snprintf(path, sizeof path, "%s/bad/mark_klines_short_row.csv", CPO_TEST_DATA);
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, path), 0);
+    ck_assert_uint_eq(r.c.bars.n, 3);
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    const cpo_import_issue *is = find_issue(&r, CPO_ISSUE_REPAIRED);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_str_eq(is->msg, "row has 3 fields (expected at least 5: open_time, open, high, low, "
+                              "close); row dropped");
+    run_fini(&r);
+
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    r.o.mode = CPO_IMPORT_LENIENT;
+    snprintf(path, sizeof path, "%s/bad/mark_klines_json_shape.json", CPO_TEST_DATA);
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, path), 0);
+    ck_assert_uint_eq(r.c.bars.n, 2);
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    run_fini(&r);
+
+    /* Rows of 5 fields (no close time) are fine; a wrong close time warns. */
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "mark.csv");
+    tu_write_file(p, "1704067200000,1,2,0.5,1.5\n"
+                     "1704070800000,1.5,2,1,1.2,0,1704074399999\n"
+                     "1704074400000,1.2,1.3,1.1,1.25,0,1704077999999\n"
+                     "1704078000000,1.25,1.3,1.2,1.3,0,1704081000000\n");
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, p), 0);
+    ck_assert_uint_eq(r.c.bars.n, 4);
+    ck_assert_uint_eq(r.rep.n_issues, 1);
+    is = find_issue(&r, CPO_ISSUE_WARNING);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_int_eq(is->line, 4);
+    ck_assert_int_eq(is->col, 7);
+    snprintf(want, sizeof want, "close_time 1704081000000 is not the open time + 1h - 1 ms "
+                                "(expected 1704081599999)");
+    ck_assert_str_eq(is->msg, want);
+    run_fini(&r);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *readers_suite(void)
 {
     Suite *s = suite_create("readers");
@@ -994,6 +1131,11 @@ static Suite *readers_suite(void)
     tcase_add_test(tc, test_bad_files_listed);
     tcase_add_test(tc, test_lenient_drops_rows);
     tcase_add_test(tc, test_missing_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("mark");
+    tcase_add_loop_test(tc, test_mark_klines_layouts, 0, 3);
+    tcase_add_loop_test(tc, test_mark_klines_bad, 0, (int)(sizeof mark_bad / sizeof *mark_bad));
+    tcase_add_test(tc, test_mark_klines_lenient_and_close_time);
     suite_add_tcase(s, tc);
     tc = tcase_create("real");
     tcase_set_timeout(tc, 120);

@@ -147,7 +147,7 @@ static char *write_store(const char *dir, const char *name, double bump)
         for (int t = 0; t < 60; t++) {
             double c = (k == 0 ? 100.0 + t + 3.0 * sin(t) : 200.0 - t + 4.0 * cos(0.7 * t)) + bump;
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }

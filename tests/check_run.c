@@ -993,7 +993,7 @@ static char *write_bench_store(const char *dir)
         for (int t = 0; t < 12; t++) {
             double c = BENCH_CLOSE[t];
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -1007,7 +1007,7 @@ static char *write_bench_store(const char *dir)
     ds->bars[idx].bar_ms = 12 * CPO_MS_HOUR;
     for (int k = 0; k < 24; k++)
         ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], T0 + k * 12 * CPO_MS_HOUR, 100 + k,
-                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN),
+                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN, NAN, NAN),
                          0);
     char *p = tu_path(dir, "store.h5");
     ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
@@ -1390,7 +1390,7 @@ static char *futures_store(const char *dir)
     for (int h = 0; h < 240; h++) {
         double o = fut_index(h - 1), c = fut_index(h);
         ck_assert_int_eq(cpo_bars_append(&ds->bars[x], FUT_T0 + h * CPO_MS_HOUR, o, c, o, c, 10.0,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     static const char *const names[2] = {"BTC-29MAR24", "BTC-28JUN24"};
@@ -1412,7 +1412,7 @@ static char *futures_store(const char *dir)
             int h = 24 * days[d] + 9;
             double I = fut_index(h), F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
-                                             NAN, NAN, I),
+                                             NAN, NAN, NAN, NAN, I),
                              0);
         }
     }

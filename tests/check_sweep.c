@@ -39,7 +39,7 @@ static void add_coin(cpo_dataset *ds, const char *sym, const char *base, const d
         double c = close[t];
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * CPO_MS_DAY, prev,
                                          fmax(prev, c) * 1.001, fmin(prev, c) * 0.999, c, 1e6,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
         prev = c;
     }

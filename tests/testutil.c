@@ -271,7 +271,7 @@ char *tu_two_coin_store(const char *dir)
         for (int t = 0; t < 60; t++) {
             double c = k == 0 ? 100.0 + t : 200.0 - t;
             ck_assert_int_eq(cpo_bars_append(b, TU_T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }

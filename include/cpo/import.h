@@ -28,6 +28,8 @@ extern "C" {
     X(AUTO, "auto", "detect the format from the header line")                       \
     X(BINANCE_KLINES, "binance-klines",                                             \
       "Binance klines (spot or USDT-M perp): timestamp,open,high,low,close,volume[,quote_volume,trades,close_time]; date or ms times") \
+    X(BINANCE_MARK_KLINES, "binance-mark-klines",                                   \
+      "Binance mark-price klines (markPriceKlines: open_time,open,high,low,close,volume,close_time,...; header optional, or the REST JSON array), attached to the bars of --symbol") \
     X(BINANCE_FUNDING, "binance-funding",                                           \
       "Binance funding CSV: fundingTime,symbol,fundingRate[,markPrice] | timestamp,symbol,funding_rate | Symbol,Date,Funding Rate") \
     X(BINANCE_FUNDING_JSON, "binance-funding-json",                                 \
@@ -124,6 +126,12 @@ typedef struct cpo_import_report {
     size_t gaps;              /* gaps (spacing larger than step) */
     size_t missing_steps;     /* steps missing inside the gaps */
     int64_t step_ms;          /* spacing used for gap checks */
+    /* binance-mark-klines (attached to the bars of an instrument): */
+    size_t marked;            /* bars that got their mark from this file */
+    size_t unmatched;         /* mark bars with no bar of the instrument at their
+                                 time (strict refuses the file, lenient drops them) */
+    size_t unmarked;          /* bars of the instrument within the file's span
+                                 that have no mark bar in it (a warning) */
     int64_t first_ms, last_ms;
     size_t n_issues;          /* issues recorded (at most CPO_REPORT_MAX_ISSUES) */
     size_t n_issues_total;    /* issues found */

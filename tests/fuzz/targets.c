@@ -10,6 +10,7 @@
 #include "targets.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static const char *const run_files[] = {
 
 static const char *const input_names[] = {
     "BTCUSDT_1h.csv", "funding.csv", "funding.json", "btc_chain.csv", "dvol.csv",
-    "cmc.csv",        "input.csv",   "config.ini",   "store.h5",
+    "cmc.csv",        "input.csv",   "config.ini",   "store.h5",      "mark.csv",
 };
 #define N_INPUT_NAMES (sizeof input_names / sizeof input_names[0])
 
@@ -137,14 +138,19 @@ static FILE *dev_null(void)
  * Each import runs twice: strict with the defaults and no dataset (the
  * first problem refuses the file), then lenient with every repair switched
  * on, into a dataset (merge, provenance).  The returned code is the strict
- * one; both must keep the contract.
+ * one; both must keep the contract.  With `prepare`, the dataset is made by
+ * it first (what the file attaches to) and the lenient import runs twice
+ * (the second overlaps the first); `symbol` is --symbol (NULL: none).
  */
-static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t n, cpo_error *err)
+static int import_with(cpo_format fmt, const char *name, const char *symbol,
+                       void (*prepare)(cpo_dataset *), const uint8_t *d, size_t n,
+                       cpo_error *err)
 {
     const char *path = put_file("", name, d, n);
     cpo_import_opts o;
     cpo_import_opts_init(&o);
     o.format = fmt;
+    o.symbol = symbol;
     cpo_import_report rep;
     cpo_error_clear(err);
     int rc = checked(cpo_import_file(NULL, path, &o, &rep, err), err, "strict import");
@@ -154,6 +160,8 @@ static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t 
     cpo_error_clear(&e2);
     if (cpo_dataset_new(&ds, &e2) != 0)
         abort();
+    if (prepare)
+        prepare(ds);
     o.mode = CPO_IMPORT_LENIENT;
     o.sort = 1;
     o.partial_last = CPO_PARTIAL_DROP;
@@ -161,10 +169,18 @@ static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t 
     o.snapshot_ms = INT64_C(1704096000000); /* 2024-01-01T08:00:00Z */
     o.tz.kind = CPO_TZ_EUROPE_LONDON;
     o.tz.offset_ms = 0;
-    checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
-    cpo_import_report_print(&rep, dev_null());
+    for (int pass = 0; pass < (prepare ? 2 : 1); pass++) {
+        cpo_error_clear(&e2);
+        checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
+        cpo_import_report_print(&rep, dev_null());
+    }
     cpo_dataset_free(ds);
     return rc;
+}
+
+static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_with(fmt, name, NULL, NULL, d, n, err);
 }
 
 static int t_klines(const uint8_t *d, size_t n, cpo_error *err)
@@ -205,6 +221,32 @@ static int t_dvol(const uint8_t *d, size_t n, cpo_error *err)
 static int t_cmc(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_as(CPO_FMT_CMC_MONTHLY, "cmc.csv", d, n, err);
+}
+
+/* BTCUSDT-PERP with hourly bars over 2024-01-01T00:00Z .. 01-03T23:00Z,
+ * the hours of the mark_klines seeds. */
+static void add_perp(cpo_dataset *ds)
+{
+    cpo_instrument in;
+    cpo_instrument_init(&in, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR);
+    size_t idx = 0;
+    if (cpo_dataset_add(ds, &in, &idx, NULL) != 0)
+        abort();
+    const int64_t t0 = INT64_C(1704067200000); /* 2024-01-01T00:00:00Z */
+    ds->bars[idx].bar_ms = CPO_MS_HOUR;
+    for (int h = 0; h < 72; h++)
+        if (cpo_bars_append(&ds->bars[idx], t0 + h * CPO_MS_HOUR, 42000, 42100, 41900, 42050, 10,
+                            NAN, NAN, NAN, NAN) != 0)
+            abort();
+}
+
+/* binance-mark-klines attaches to the perpetual --symbol names: with no
+ * dataset the reader and the checks run, into add_perp's the attaching
+ * (matched, unmatched, off-grid and, on the second pass, overlapping bars). */
+static int t_mark_klines(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_with(CPO_FMT_BINANCE_MARK_KLINES, "mark.csv", "BTCUSDT-PERP", add_perp, d, n,
+                       err);
 }
 
 /* Format detection (the header or the first JSON element), then the reader. */
@@ -476,6 +518,8 @@ const fz_target fz_targets[] = {
     {"chain", t_chain, "cpo_import_file --format deribit-chain"},
     {"dvol", t_dvol, "cpo_import_file --format dvol (CSV and JSON)"},
     {"cmc", t_cmc, "cpo_import_file --format cmc-monthly"},
+    {"mark_klines", t_mark_klines,
+     "cpo_import_file --format binance-mark-klines (CSV and JSON), attached to a perpetual"},
     {"import_auto", t_import_auto, "cpo_import_file with format detection"},
     {"config", t_config, "cpo_config_load, cpo_sweep_load and cpo_sweep_windows (INI)"},
     {"store", t_store, "cpo_store_read and cpo_store_info (HDF5)"},
