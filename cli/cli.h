@@ -41,6 +41,20 @@ const volatile sig_atomic_t *cpo_cli_signals(void);
  * (130 for SIGINT, 143 for SIGTERM) when one stopped the command, else 1. */
 int cpo_cli_fail_signal(const cpo_error *err);
 
+/* One option of a command, for its --help: "-o, --output DIR" and what it does. */
+typedef struct cpo_cli_flag {
+    const char *flag;
+    const char *help;
+} cpo_cli_flag;
+
+/*
+ * A command's --help on stdout: the usage, what the command does (about,
+ * may hold newlines), and one line per option (flags[n]); returns exit
+ * status 0.  Every option a command takes has its line (check_cli
+ * compares them with the usage).
+ */
+int cpo_cli_help(const char *usage, const char *about, const cpo_cli_flag *flags, size_t n);
+
 /* Print "cpo: <usage problem>" and the usage line; returns exit status 2. */
 int cpo_cli_usage(const char *usage, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -28,14 +28,20 @@ static int compare_exec(int argc, char **argv)
         case 'o': opts.out_dir = optarg; break;
         case 'a': opts.align = 1; break;
         case 'q': quiet = 1; break;
-        case 'h':
-            printf("usage: %s\n\nPut run folders written by cpo run side by side: a metrics table "
-                   "here, and DIR/compare.html\n(default DIR: compare) with overlaid equity and "
-                   "drawdown charts and the differences in\nattribution. Nothing is re-run. Runs "
-                   "on different stores or periods are refused unless\n--align: then they are "
-                   "compared on the bars they share.\n",
-                   COMPARE_USAGE);
-            return 0;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"-o, --output DIR", "where compare.html and charts/ go (default compare)"},
+                {"-a, --align", "compare runs of different stores or periods on the bars they "
+                                "share"},
+                {"-q, --quiet", "no table on stdout"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(COMPARE_USAGE,
+                                "Put run folders written by cpo run side by side: a metrics table "
+                                "here, and DIR/compare.html\nwith overlaid equity and drawdown "
+                                "charts and the differences in attribution. Nothing\nis re-run. "
+                                "Runs on different stores or periods are refused unless --align.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(COMPARE_USAGE, "bad option");
         }
     }

@@ -385,7 +385,40 @@ static int cmd_import(int argc, char **argv)
             }
             break;
         }
-        case 'h': printf("usage: %s\n", IMPORT_USAGE); goto done;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"-o, --output STORE", "the store to write (required)"},
+                {"-m, --manifest FILE.ini", "import the files a manifest lists, each with its keys"},
+                {"--root DIR", "manifest paths are relative to DIR (default: the manifest's folder)"},
+                {"--append", "add to an existing store"},
+                {"--force", "replace an existing store"},
+                {"--strict", "refuse a file at its first problem (the default)"},
+                {"--lenient", "repair what is safe (drop bad rows, duplicates, ...) and report it"},
+                {"--format F", "one of `cpo data formats` (default: detected from the header)"},
+                {"--symbol S", "the instrument the rows belong to (default: from the file name)"},
+                {"--underlying U", "for chain files holding several underlyings (BTC)"},
+                {"--kind spot|perp", "the kind of the instrument (spot)"},
+                {"--settle linear|inverse", "how it settles (linear; inverse: coin-margined)"},
+                {"--exchange X", "the exchange name recorded (default: the format's)"},
+                {"--contract-size N", "base units (linear) or quote units (inverse) a contract"},
+                {"--tz ZONE", "zone of naive time stamps: UTC, +03:00, or an IANA name such as "
+                              "Europe/London"},
+                {"--sort", "sort rows by time before validating"},
+                {"--partial-last flag|drop|keep", "what to do with an unfinished last bar (flag)"},
+                {"--step DUR", "the expected spacing for the gap report (default: the median)"},
+                {"--iv-unit auto|decimal|percent", "implied vol unit of a chain file (auto)"},
+                {"--snapshot-time ISO", "when a chain layout without a time column was taken"},
+                {"--keep-last-poll", "chain files with two polls: keep the later quote"},
+                {"--name NAME", "the name of an IV index (default BTC-DVOL)"},
+                {"--compress 0-9", "deflate level of the store's columns (0: none)"},
+                {"--quiet", "print nothing on success"},
+                {"-h, --help", "this help"}};
+            cpo_cli_help(IMPORT_USAGE,
+                         "Import exchange files into an HDF5 store (written to a temporary name "
+                         "and renamed when whole).",
+                         flags, sizeof flags / sizeof flags[0]);
+            goto done;
+        }
         default: status = cpo_cli_usage(IMPORT_USAGE, "bad option"); goto done;
         }
     }
@@ -467,6 +500,13 @@ done:
 
 static int cmd_info(int argc, char **argv)
 {
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
+        return cpo_cli_help("cpo data info STORE",
+                            "Describe a store: instruments, ranges, frequencies, gaps, sizes, "
+                            "provenance.",
+                            flags, 1);
+    }
     if (argc != 2 || argv[1][0] == '-')
         return cpo_cli_usage("cpo data info STORE", argc < 2 ? "no store given" : "expected one store");
     cpo_error err;
@@ -546,7 +586,25 @@ static int cmd_synth(int argc, char **argv)
         case O_PERPS: s.perps = 1; break;
         case O_OPTIONS: s.options = 1; break;
         case O_COMPRESS: bad = parse_compress(optarg, &so.deflate); break;
-        case 'h': printf("usage: %s\n", SYNTH_USAGE); return 0;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"-o, --output STORE", "the store to write (required)"},
+                {"--force", "replace an existing store"},
+                {"--assets N", "instruments (1 to 100000)"},
+                {"--steps N", "bars per instrument"},
+                {"--step DUR", "bar spacing, e.g. 1d, 1h"},
+                {"--start DATE", "time of the first bar (ISO 8601)"},
+                {"--seed S", "the random seed (recorded in the store)"},
+                {"--vol X", "annual volatility (0 to 10)"},
+                {"--corr X", "pairwise correlation (0 to 0.99)"},
+                {"--dof X", "Student-t degrees of freedom of the returns (2.5 to 1000)"},
+                {"--perps", "a perpetual with funding beside each spot instrument"},
+                {"--options", "option chains as well"},
+                {"--compress 0-9", "deflate level of the store's columns"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(SYNTH_USAGE, "Write a seeded synthetic market into a store.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(SYNTH_USAGE, "bad option");
         }
         if (bad)
@@ -577,8 +635,12 @@ static int cmd_synth(int argc, char **argv)
 
 static int cmd_formats(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
+        return cpo_cli_help("cpo data formats", "List the import formats (--format F).", flags, 1);
+    }
+    if (argc > 1)
+        return cpo_cli_usage("cpo data formats", "unexpected argument \"%s\"", argv[1]);
     for (int f = 0; f < CPO_FMT_COUNT; f++)
         printf("%-22s %s\n", cpo_format_name((cpo_format)f), cpo_format_help((cpo_format)f));
     return 0;
@@ -589,6 +651,16 @@ static int data_exec(int argc, char **argv)
     if (argc < 2)
         return cpo_cli_usage("cpo " DATA_USAGE, "no data command");
     const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        static const cpo_cli_flag flags[] = {
+            {"import", "import exchange files into a store (cpo data import --help)"},
+            {"info", "describe a store"},
+            {"synth", "write a seeded synthetic market"},
+            {"formats", "the import formats"},
+            {"-h, --help", "this help"}};
+        return cpo_cli_help("cpo " DATA_USAGE, "The data commands.", flags,
+                            sizeof flags / sizeof flags[0]);
+    }
     if (!strcmp(sub, "import"))
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(sub, "info"))

@@ -28,6 +28,7 @@ static const char *const metrics_help =
     "or date-times, or ms since 1970) and a value column (equity, value, nav or\n"
     "close; with --returns: return, returns or value, simple returns per row).\n"
     "\n"
+    "options:\n"
     "  --returns               the value and benchmark columns hold simple returns\n"
     "  --column NAME           the value column\n"
     "  --time-column NAME      the time column\n"
@@ -121,7 +122,10 @@ static int metrics_exec(int argc, char **argv)
             mo.top_drawdowns = (size_t)top;
             break;
         case O_JSON: json = 1; break;
-        case 'h': printf("usage: %s\n%s", METRICS_USAGE, metrics_help); return 0;
+        case 'h':
+            printf("usage: %s\n%s  -h, --help              this help\n", METRICS_USAGE,
+                   metrics_help);
+            return 0;
         default:
             return cpo_cli_usage(METRICS_USAGE, "unknown option \"%s\"",
                                  optind > 0 && optind <= argc ? argv[optind - 1] : "?");

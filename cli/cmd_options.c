@@ -496,7 +496,23 @@ static int cmd_price(int argc, char **argv)
                 return cpo_cli_usage(PRICE_USAGE, "--coin-usd %s is not valid (expected "
                                      "forward or index)", optarg);
             break;
-        case 'h': printf("usage: %s\n", PRICE_USAGE); return 0;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"--underlying U", "for chain files holding several underlyings (BTC)"},
+                {"--snapshot-time ISO", "when a chain layout without a time column was taken"},
+                {"--iv-unit auto|decimal|percent", "implied vol unit of a chain file (auto)"},
+                {"--rate R", "continuous rate per year (0)"},
+                {"--coin-usd forward|index", "coin prices in USD at the forward (default) or the "
+                                             "index"},
+                {"--lenient", "drop bad chain rows and report them"},
+                {"-o, --output OUT.csv", "write to OUT.csv (via a temporary name) instead of "
+                                         "stdout"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(PRICE_USAGE,
+                                "Black-76 prices, Greeks and implied vols of a table of options "
+                                "or a Deribit chain.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(PRICE_USAGE, "bad option");
         }
     }
@@ -556,8 +572,11 @@ static int options_exec(int argc, char **argv)
     if (!strcmp(argv[1], "price"))
         return cmd_price(argc - 1, argv + 1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: %s\n", PRICE_USAGE);
-        return 0;
+        static const cpo_cli_flag flags[] = {
+            {"price", "prices, Greeks and implied vols (cpo options price --help)"},
+            {"-h, --help", "this help"}};
+        return cpo_cli_help("cpo " OPTIONS_USAGE, "The option commands.", flags,
+                            sizeof flags / sizeof flags[0]);
     }
     return cpo_cli_usage("cpo " OPTIONS_USAGE,
                          "unknown options command \"%s\" (expected price)", argv[1]);

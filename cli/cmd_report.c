@@ -20,12 +20,15 @@ static int report_exec(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
-        case 'h':
-            printf("usage: %s\n\nWrite RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
-                   "their data, PNG and SVG)\nfrom the files of a run folder written by cpo run. "
-                   "Nothing is re-run.\n",
-                   REPORT_USAGE);
-            return 0;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"-q, --quiet", "print nothing on success"}, {"-h, --help", "this help"}};
+            return cpo_cli_help(REPORT_USAGE,
+                                "Write RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
+                                "their data, PNG and SVG)\nfrom the files of a run folder written "
+                                "by cpo run. Nothing is re-run.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(REPORT_USAGE, "bad option");
         }
     }

@@ -29,11 +29,18 @@ static int run_exec(int argc, char **argv)
         case 'o': opts.out_dir = optarg; break;
         case 'f': opts.force = 1; break;
         case 'q': quiet = 1; break;
-        case 'h':
-            printf("usage: %s\n\nRun the backtest CONFIG describes and write its files to DIR "
-                   "(default runs/<config name>).\nAn existing folder is refused unless --force.\n",
-                   RUN_USAGE);
-            return 0;
+        case 'h': {
+            static const cpo_cli_flag flags[] = {
+                {"-o, --output DIR", "the run folder (default runs/<config name>)"},
+                {"-f, --force", "replace the files of an existing run folder"},
+                {"-q, --quiet", "no summary on stdout (warnings still go to stderr)"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(RUN_USAGE,
+                                "Run the backtest CONFIG describes and write its files to DIR.\n"
+                                "An existing folder is refused unless --force; a folder another "
+                                "cpo is writing is refused.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(RUN_USAGE, "bad option");
         }
     }

@@ -25,8 +25,13 @@ static int strategies_exec(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "p:h", longopts, &idx)) != -1) {
         if (c == 'h') {
-            printf("usage: %s\n", STRATEGIES_USAGE);
-            return 0;
+            static const cpo_cli_flag flags[] = {
+                {"-p, --plugin PATH", "also load the stages of this shared object (repeatable)"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(STRATEGIES_USAGE,
+                                "Every strategy stage (built-in and from the plugins given) with "
+                                "its parameters,\ndefaults, ranges and help.",
+                                flags, sizeof flags / sizeof flags[0]);
         }
         if (c != 'p')
             return cpo_cli_usage(STRATEGIES_USAGE, "unknown option or missing value \"%s\"",

@@ -393,19 +393,28 @@ static int sweep_exec(int argc, char **argv)
         case 'f': o.force = 1; break;
         case 'P': o.plot = 0; break;
         case 'q': quiet = 1; break;
-        case 'h':
-            printf("usage: %s\n\n"
-                   "Backtest every point of the [sweep] grid of CONFIG on one market loaded once,\n"
-                   "on N threads (default: every core), and write DIR (default sweeps/<config "
-                   "name>):\n"
-                   "leaderboard.csv and leaderboard.html ranked by the objective (default sharpe; "
-                   "one of:\n%s), and for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
-                   "gnuplot).\n"
-                   "With a [walkforward] section: walkforward.csv, oos_equity.csv, "
-                   "oos_summary.csv\n(--objective overrides its objective).\n"
-                   "An existing folder is refused unless --force.\n",
-                   SWEEP_USAGE, cpo_objective_names());
-            return 0;
+        case 'h': {
+            char obj_help[256];
+            snprintf(obj_help, sizeof obj_help, "rank by NAME (default sharpe; one of: %s)",
+                     cpo_objective_names());
+            const cpo_cli_flag flags[] = {
+                {"-j, --jobs N", "worker threads (default: every core)"},
+                {"-o, --output DIR", "the sweep folder (default sweeps/<config name>)"},
+                {"--objective NAME", obj_help},
+                {"-f, --force", "replace the files of an existing sweep folder"},
+                {"--no-plot", "do not run gnuplot for heatmap.png"},
+                {"-q, --quiet", "no table on stdout"},
+                {"-h, --help", "this help"}};
+            return cpo_cli_help(SWEEP_USAGE,
+                                "Backtest every point of the [sweep] grid of CONFIG on one market "
+                                "loaded once and write\nleaderboard.csv and leaderboard.html ranked "
+                                "by the objective, and for two keys heatmap.dat,\nheatmap.gp and "
+                                "heatmap.png (with gnuplot).  With a [walkforward] section:\n"
+                                "walkforward.csv, oos_equity.csv, oos_summary.csv (--objective "
+                                "overrides its objective).\nAn existing folder is refused unless "
+                                "--force; a folder another cpo is writing is refused.",
+                                flags, sizeof flags / sizeof flags[0]);
+        }
         default: return cpo_cli_usage(SWEEP_USAGE, "bad option");
         }
     }

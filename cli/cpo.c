@@ -82,18 +82,35 @@ int cpo_cli_usage(const char *usage, const char *fmt, ...)
     return 2;
 }
 
+int cpo_cli_help(const char *usage, const char *about, const cpo_cli_flag *flags, size_t n)
+{
+    printf("usage: %s\n\n%s\n", usage, about);
+    if (n)
+        printf("\noptions:\n");
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(flags[i].flag) > 26)
+            printf("  %s\n  %-26s %s\n", flags[i].flag, "", flags[i].help);
+        else
+            printf("  %-26s %s\n", flags[i].flag, flags[i].help);
+    }
+    return 0;
+}
+
 static void print_help(FILE *out)
 {
     fprintf(out, "usage: cpo COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-40s %s\n", commands[i]->usage, commands[i]->help);
-    fprintf(out, "\n`cpo COMMAND --help` for the options of a command.\n");
+    fprintf(out, "\n`cpo COMMAND --help` or `cpo help COMMAND` for the options of a command.\n");
 }
 
 static int version_exec(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return cpo_cli_help("cpo version", "Print the version of cpo.", flags, 1);
+    if (argc > 1)
+        return cpo_cli_usage("cpo version", "unexpected argument \"%s\"", argv[1]);
     printf("cpo %s\n", CPO_VERSION);
     return 0;
 }
@@ -107,6 +124,20 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();
     if (argc < 2) {
         print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {
+        /* `cpo help run`: the command's own --help; `cpo help data import`
+         * that of the subcommand. */
+        char help[] = "--help";
+        char *sub[4] = {argv[2], argc > 3 ? argv[3] : help, argc > 3 ? help : NULL, NULL};
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(argv[2], commands[i]->name))
+                return commands[i]->exec(argc > 3 ? 3 : 2, sub);
+        fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[2]);
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            fprintf(stderr, " %s", commands[i]->name);
+        fprintf(stderr, ")\n");
         return 2;
     }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

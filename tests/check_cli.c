@@ -161,6 +161,83 @@ START_TEST(test_cli_synth__deterministic)
 }
 END_TEST
 
+/*
+ * --help on every command and subcommand: exit 0, the usage, and one line
+ * of the options list ("  --flag ... what it does") for every --flag the
+ * usage names (issue 20: `cpo data --help` and `cpo data info --help` exited
+ * 2, `data import --help` listed flags without descriptions).
+ */
+static void check_help(const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s --help", args);
+    ck_assert_msg(cpo(cmd) == 0, "cpo %s: %s", cmd, out);
+    ck_assert_msg(!strncmp(out, "usage: cpo ", 11), "cpo %s: %s", cmd, out);
+    const char *blank = strstr(out, "\n\n");
+    ck_assert_ptr_nonnull(blank);
+    const char *opts = strstr(out, "\noptions:\n");
+    ck_assert_msg(opts != NULL, "cpo %s: no options list", cmd);
+    size_t flags = 0;
+    for (const char *p = out; p < blank; p++) {
+        if (p[0] != '-' || p[1] != '-' || (p > out && p[-1] != '[' && p[-1] != ' ' && p[-1] != '|'))
+            continue;
+        char tok[64];
+        size_t n = 0;
+        while (n + 1 < sizeof tok && (p[n] == '-' || (p[n] >= 'a' && p[n] <= 'z')))
+            tok[n] = p[n], n++;
+        tok[n] = '\0';
+        /* A line of the list: "  --tok" or "  -x, --tok", then the flag's
+         * argument and at least two spaces before its help, or a newline
+         * and the help on the next line. */
+        int found = 0;
+        for (const char *l = opts; l && !found; l = strchr(l + 1, '\n')) {
+            const char *q = l + 1;
+            if (strncmp(q, "  -", 3))
+                continue;
+            const char *end = strchr(q, '\n');
+            const char *at = strstr(q, tok);
+            if (!at || (end && at > end))
+                continue;
+            char after = at[n];
+            if (after != ' ' && after != '\n' && after != ',')
+                continue;
+            const char *help = end ? end : q + strlen(q);
+            /* the help text: after a run of 2+ spaces on this line, or the next line */
+            const char *gap = strstr(at, "  ");
+            found = (gap && gap < help) || (end && !strncmp(end + 1, "    ", 4));
+        }
+        ck_assert_msg(found, "cpo %s: %s has no line with a description", cmd, tok);
+        flags++;
+    }
+    (void)flags;
+}
+
+START_TEST(test_cli_help__every_command)
+{
+    static const char *const cmds[] = {
+        "run",          "report",      "compare",      "sweep",       "metrics",
+        "strategies",   "version",     "data",         "data import", "data info",
+        "data synth",   "data formats", "options",     "options price"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        check_help(cmds[i]);
+    /* `cpo help CMD` is CMD's help (it printed the top-level help). */
+    ck_assert_int_eq(cpo("run --help"), 0);
+    char *run_help = strdup(out);
+    ck_assert_int_eq(cpo("help run"), 0);
+    ck_assert_str_eq(out, run_help);
+    free(run_help);
+    ck_assert_int_eq(cpo("data import --help"), 0);
+    char *imp = strdup(out);
+    ck_assert_int_eq(cpo("help data import"), 0);
+    ck_assert_str_eq(out, imp);
+    /* descriptions, not bare flags */
+    ck_assert_ptr_nonnull(strstr(imp, "  --lenient                  repair what is safe"));
+    free(imp);
+    ck_assert_int_eq(cpo("help frobnicate"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: unknown command \"frobnicate\""));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -170,6 +247,7 @@ int main(void)
     tcase_add_test(tc, test_cli_manifest__bad_manifests);
     tcase_add_test(tc, test_cli_import__writes_store_and_refuses_overwrite);
     tcase_add_test(tc, test_cli_synth__deterministic);
+    tcase_add_test(tc, test_cli_help__every_command);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
