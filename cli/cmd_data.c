@@ -298,8 +298,9 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
         rc = cpo_import_file(ds, path, &jobs[i].o, &rep, &err);
         if (rc) {
             cpo_dataset_free(ds);
+            cpo_cli_fail(&err);
             fprintf(stderr, "cpo: nothing written to %s\n", out);
-            return cpo_cli_fail(&err);
+            return 1;
         }
         if (!quiet)
             cpo_import_report_print(&rep, stdout);

@@ -1141,8 +1141,15 @@ static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
         if (idx >= 0) {
             size_t dummy;
             int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
-            if (rc)
-                return rc;
+            if (rc) {
+                /* The message is about this file: name it. */
+                char msg[CPO_ERROR_MSG_MAX];
+                snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+                return cpo_import_fail(c, rc, 0, 0, "%s%s", msg,
+                                       c->stage == CPO_STAGE_FUNDING
+                                           ? "; --settle says which perpetual the funding is of"
+                                           : "");
+            }
             if (c->stage == CPO_STAGE_BARS) {
                 const cpo_bars *ob = &ds->bars[idx];
                 old = ob;

@@ -295,7 +295,10 @@ int cpo_read_binance_funding(cpo_import_ctx *c)
         return rc;
     if (st.layout == BN_DATE)
         check_marks(c, st.names[BN_TIME], interval);
-    set_perp(c, st.sym, st.sym, CPO_SETTLE_LINEAR, "binance", "USDT", 1.0, interval);
+    /* USDT-M (linear) unless --settle inverse says the rows are of a
+     * COIN-M perpetual (BTCUSD_PERP): funding attaches to the instrument
+     * of that settlement. */
+    set_perp(c, st.sym, st.sym, c->o->settle, "binance", "USDT", 1.0, interval);
     return 0;
 }
 
@@ -437,7 +440,7 @@ int cpo_read_binance_funding_json(cpo_import_ctx *c)
     }
     char sym[CPO_SYMBOL_MAX];
     snprintf(sym, sizeof sym, "%sUSDT", coin);
-    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", CPO_SETTLE_LINEAR, "binance", "USDT", 1.0,
+    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", c->o->settle, "binance", "USDT", 1.0,
              c->o->step_ms > 0 ? c->o->step_ms : 8 * CPO_MS_HOUR);
 cleanup:
     cpo_json_doc_fini(&d);

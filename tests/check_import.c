@@ -986,6 +986,47 @@ START_TEST(test_merge_kind_and_bar_size_mismatch)
 }
 END_TEST
 
+/* Binance funding of a COIN-M perpetual: --settle inverse attaches it to
+ * the inverse perp imported from klines (issue 20: the reader made a linear
+ * perp whatever --settle said, and the import failed with "already in the
+ * dataset as inverse perp").  Without --settle the message says why. */
+START_TEST(test_funding_settle_inverse)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *k = dpath("klines/klines_BTCUSDT_1d.csv"), *f = dpath("funding_binance_8h.csv");
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSD-PERP";
+    o.kind = CPO_KIND_PERP;
+    o.settle = CPO_SETTLE_INVERSE;
+    o.contract_size = 100.0;
+    must_import(ds, k, &o, &rep);
+    cpo_import_opts fo = opts();
+    fo.symbol = "BTCUSD-PERP";
+    char want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, f, &fo, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTCUSD-PERP is already in the dataset as inverse perp (expected the "
+             "same kind and settlement, got linear perp); --settle says which perpetual the "
+             "funding is of",
+             f);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    fo.settle = CPO_SETTLE_INVERSE;
+    must_import(ds, f, &fo, &rep);
+    long i = cpo_dataset_find(ds, "BTCUSD-PERP");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(ds->instr[i].settle, CPO_SETTLE_INVERSE);
+    ck_assert_double_eq(ds->instr[i].contract_size, 100.0);
+    /* the 5 rows of the file */
+    ck_assert_uint_eq(ds->funding[i].n, 5);
+    ck_assert_double_eq(ds->funding[i].rate[0], 0.00037409);
+    free(k);
+    free(f);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* A failed import of a new symbol adds nothing. */
 START_TEST(test_failure_leaves_dataset)
 {
@@ -1330,6 +1371,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_merge_conflict);
     tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
     tcase_add_test(tc, test_failure_leaves_dataset);
+    tcase_add_test(tc, test_funding_settle_inverse);
     tcase_add_test(tc, test_check_only);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
     tcase_add_test(tc, test_provenance);
