@@ -110,7 +110,7 @@ static int job_set(job *j, const char *key, const char *v, const char **expected
             o->keep_last_poll = b;
     } else if (!strcmp(key, "tz")) {
         if (cpo_tz_parse(v, &o->tz)) {
-            *expected = "UTC, an offset like +03:00, or Europe/London";
+            *expected = "UTC, an offset like +03:00, or a zone of the tz database such as Europe/London";
             return -1;
         }
     } else if (!strcmp(key, "partial_last")) {
