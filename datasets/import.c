@@ -192,6 +192,9 @@ static int on_header(void *ud, const cpo_csv_row *h)
     else if ((has(h, "timestamp") || has(h, "open_time")) && has(h, "open") && has(h, "high") &&
              has(h, "low") && has(h, "close"))
         f = CPO_FMT_BINANCE_KLINES;
+    else if ((has(h, "date") || has(h, "time") || has(h, "datetime")) && has(h, "open") &&
+             has(h, "high") && has(h, "low") && has(h, "close"))
+        f = CPO_FMT_OHLCV;
     p->fmt = f;
     return 1; /* stop after the header */
 }
@@ -1233,6 +1236,7 @@ static int run_reader(cpo_import_ctx *c, cpo_format f)
 {
     switch (f) {
     case CPO_FMT_BINANCE_KLINES: return cpo_read_klines(c);
+    case CPO_FMT_OHLCV: return cpo_read_ohlcv(c);
     case CPO_FMT_BINANCE_FUNDING: return cpo_read_binance_funding(c);
     case CPO_FMT_BINANCE_FUNDING_JSON: return cpo_read_binance_funding_json(c);
     case CPO_FMT_BITMEX_FUNDING: return cpo_read_bitmex_funding(c);

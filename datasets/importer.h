@@ -120,6 +120,7 @@ int cpo_import_parse_time(const cpo_import_ctx *c, const char *s, size_t n,
 /* --- readers: one per format (read_*.c).  Each fills c->stage and the
  * matching staging series, one cpo_import_push_line per staged row. ---- */
 int cpo_read_klines(cpo_import_ctx *c);               /* read_klines.c */
+int cpo_read_ohlcv(cpo_import_ctx *c);                /* read_klines.c */
 int cpo_read_binance_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_binance_funding_json(cpo_import_ctx *c); /* read_funding.c */
 int cpo_read_bitmex_funding(cpo_import_ctx *c);       /* read_funding.c */

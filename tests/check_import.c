@@ -653,6 +653,84 @@ START_TEST(test_partial_last_drop_keep)
 }
 END_TEST
 
+/* --- the generic ohlcv format ----------------------------------------------------------- */
+
+/* issue 20: date,open,high,low,close,volume files (pandas, CCXT, yfinance)
+ * were refused ("cannot tell the format from the header").  Values: the
+ * fixture files, copied by hand. */
+START_TEST(test_ohlcv__forms_symbols_and_zones)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    /* yfinance: Date,Open,High,Low,Close,Adj Close,Volume; dates; the
+     * symbol from the file name BTC-USD.csv. */
+    char *p = dpath("ohlcv/BTC-USD.csv");
+    must_import(ds, p, NULL, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    const cpo_bars *b = bars_of(ds, "BTCUSD");
+    ck_assert_uint_eq(b->n, 5);
+    ck_assert_int_eq(b->ts[0], day("2024-01-01"));
+    ck_assert_int_eq(b->ts[4], day("2024-01-05"));
+    ck_assert_double_eq(b->close[2], 42848.18);
+    ck_assert_double_eq(b->volume[4], 32336029347.0);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_DAY);
+    long i = cpo_dataset_find(ds, "BTCUSD");
+    ck_assert_str_eq(ds->instr[i].base, "BTC");
+    ck_assert_str_eq(ds->instr[i].quote, "USD");
+    free(p);
+    /* seconds since 1970 in a "time" column (--format ohlcv, --symbol) */
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.symbol = "ETHUSDT";
+    p = dpath("ohlcv/eth_seconds.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "ETHUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->ts[1], INT64_C(1704153600000));
+    ck_assert(isnan(b->volume[0]));
+    free(p);
+    /* milliseconds in a "datetime" column, detected */
+    o = opts();
+    o.symbol = "SOLUSDT";
+    p = dpath("ohlcv/sol_ms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    b = bars_of(ds, "SOLUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(b->ts[2], INT64_C(1704074400000));
+    free(p);
+    /* New York local time over the spring change of 2024-03-10 (02:00 EST
+     * -> 03:00 EDT): the local hours 23, 0, 1, 3, 4 are the UTC hours 04
+     * .. 08, one bar an hour without a gap. */
+    o = opts();
+    ck_assert_int_eq(cpo_tz_parse("America/New_York", &o.tz), 0);
+    p = dpath("ohlcv/BTCUSDT_ny_local.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 5);
+    for (size_t k = 0; k < 5; k++)
+        ck_assert_int_eq(b->ts[k], day("2024-03-10") + (int64_t)(4 + k) * CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.gaps, 0);
+    free(p);
+    /* lenient: the row of another time form is dropped and reported */
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "SOLUSDT";
+    p = dpath("bad/ohlcv_mixed_forms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(bars_of(ds, "SOLUSDT")->n, 3);
+    ck_assert_uint_eq(rep.dropped, 1);
+    ck_assert_ptr_nonnull(find_issue(&rep, "is seconds since 1970, but line 2 has milliseconds since "
+                                           "1970 (expected one time form in a file); row dropped"));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* --- bad files: the exact messages ---------------------------------------------------- */
 
 static const struct {
@@ -702,11 +780,11 @@ static const struct {
      ":1:1: no header line: the first row holds data (expected column names: "
      "timestamp,open,high,low,close[,volume,...])"},
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, ohlcv, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
+     ":1: cannot tell the format from the header (expected one of: binance-klines, ohlcv, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
@@ -737,6 +815,18 @@ static const struct {
     {"bad/klines_btc_1h.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
      ": cannot tell the symbol from the file name \"klines_btc_1h.csv\" (expected a name like "
      "BTCUSDT_1d.csv; or pass --symbol)"},
+    /* ohlcv: one time form a file, the klines checks, a symbol */
+    {"bad/ohlcv_mixed_forms.csv", CPO_FMT_OHLCV, "SOLUSDT", CPO_EDATA,
+     ":4:1: timestamp \"1704074400\" is seconds since 1970, but line 2 has milliseconds since "
+     "1970 (expected one time form in a file)"},
+    {"bad/ohlcv_date_among_datetimes.csv", CPO_FMT_AUTO, "SOLUSDT", CPO_EDATA,
+     ":3:1: date \"2024-01-02\" is an ISO date, but line 2 has an ISO date-time (expected one "
+     "time form in a file)"},
+    {"bad/ohlcv_high_below_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high 4400 is below close 4450.25 (expected low <= open, close <= high)"},
+    {"bad/ohlcv_prices.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
+     ": cannot tell the symbol from the file name \"ohlcv_prices.csv\" (expected a name like "
+     "BTCUSDT.csv or BTC-USD.csv; or pass --symbol)"},
     {"bad/no_such_file.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
      ": cannot open: No such file or directory (expected a readable file)"},
     {"bad", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
@@ -1372,6 +1462,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
     tcase_add_test(tc, test_failure_leaves_dataset);
     tcase_add_test(tc, test_funding_settle_inverse);
+    tcase_add_test(tc, test_ohlcv__forms_symbols_and_zones);
     tcase_add_test(tc, test_check_only);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
     tcase_add_test(tc, test_provenance);

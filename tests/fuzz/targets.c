@@ -179,6 +179,11 @@ static int t_klines(const uint8_t *d, size_t n, cpo_error *err)
     return import_as(CPO_FMT_BINANCE_KLINES, "BTCUSDT_1h.csv", d, n, err);
 }
 
+static int t_ohlcv(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_OHLCV, "BTC-USD.csv", d, n, err);
+}
+
 static int t_funding_csv(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_as(CPO_FMT_BINANCE_FUNDING, "funding.csv", d, n, err);
@@ -476,6 +481,7 @@ static int t_metrics_csv(const uint8_t *d, size_t n, cpo_error *err)
 const fz_target fz_targets[] = {
     {"csv", t_csv, "cpo_csv_read_mem and cpo_csv_read (libcsv), the field parsers"},
     {"klines", t_klines, "cpo_import_file --format binance-klines"},
+    {"ohlcv", t_ohlcv, "cpo_import_file --format ohlcv"},
     {"funding_csv", t_funding_csv, "cpo_import_file --format binance-funding"},
     {"funding_json", t_funding_json, "cpo_import_file --format binance-funding-json"},
     {"bitmex", t_bitmex, "cpo_import_file --format bitmex-funding"},
