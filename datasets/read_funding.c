@@ -217,6 +217,7 @@ static int binance_header(fund_rd *st, const cpo_csv_row *hdr)
     if (layout == BN_FUNDINGTIME)
         req[BN_MARK] = 0;
     int rc = cpo_csv_map(hdr, c->path, names, req, n, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     if (n < BN_NCOL)
@@ -456,6 +457,7 @@ static int bitmex_header(fund_rd *st, const cpo_csv_row *hdr)
                                                "fundingRate"};
     int req[BM_NCOL] = {1, !(c->o->symbol && *c->o->symbol), 1, 1};
     int rc = cpo_csv_map(hdr, c->path, names, req, BM_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, BM_NCOL);
@@ -555,6 +557,7 @@ static int deribit_header(fund_rd *st, const cpo_csv_row *hdr)
     static const char *const names[DB_NCOL] = {"timestamp", "interest_1h", "index_price"};
     static const int req[DB_NCOL] = {1, 1, 0};
     int rc = cpo_csv_map(hdr, c->path, names, req, DB_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     int td = cpo_csv_find(hdr, "time_dt");

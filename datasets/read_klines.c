@@ -167,6 +167,7 @@ static int on_header(kstate *k, const cpo_csv_row *row)
                                "%s,open,high,low,close[,volume,...])",
                                k->generic ? "date" : "timestamp");
     int rc = cpo_csv_map(row, c->path, k->generic ? onames : knames, kreq, K_N, k->col, c->err);
+    c->header_fields = row->n;
     if (rc)
         return rc;
     k->need = 0;

@@ -713,6 +713,34 @@ START_TEST(test_ohlcv__forms_symbols_and_zones)
         ck_assert_int_eq(b->ts[k], day("2024-03-10") + (int64_t)(4 + k) * CPO_MS_HOUR);
     ck_assert_uint_eq(rep.gaps, 0);
     free(p);
+    /* lenient: a row with more fields than the header is dropped and
+     * reported (klines); a blank field at the end of a row is no field */
+    {
+        cpo_dataset *d2 = new_ds();
+        cpo_import_opts lo = opts();
+        lo.mode = CPO_IMPORT_LENIENT;
+        lo.symbol = "BTCUSDT";
+        char *x = dpath("bad/klines_extra_fields.csv");
+        must_import(d2, x, &lo, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        const cpo_import_issue *is = find_issue(&rep, "row has 14 fields");
+        ck_assert_ptr_nonnull(is);
+        ck_assert_str_eq(issue_str(&rep, is),
+                         "repaired: " CPO_TEST_DATA "/bad/klines_extra_fields.csv:3:7: row has 14 "
+                         "fields (expected 6, as in the header); row dropped");
+        free(x);
+        cpo_dataset_free(d2);
+        char *dir = tu_tmpdir(), *f = tu_path(dir, "BTCUSDT_1d.csv");
+        tu_write_file(f, "timestamp,open,high,low,close,volume\n"
+                         "2024-01-01,4200,4400,4100,4250,10,\n2024-01-02,4250,4400,4100,4300,10, ,\n");
+        d2 = new_ds();
+        must_import(d2, f, NULL, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        cpo_dataset_free(d2);
+        tu_rmtree(dir);
+        free(f);
+        free(dir);
+    }
     /* lenient: the row of another time form is dropped and reported */
     cpo_dataset_free(ds);
     ds = new_ds();
@@ -764,6 +792,9 @@ static const struct {
      ":3:3: high is empty (expected a number)"},
     {"bad/klines_empty_timestamp.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:1: timestamp is empty (expected a time)"},
+    /* issue 20: a 14-field row under a 6-column header was accepted */
+    {"bad/klines_extra_fields.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:7: row has 14 fields (expected 6, as in the header)"},
     {"bad/klines_short_row.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:4: row has 4 fields (expected at least 6, as in the header)"},
     {"bad/klines_bad_date.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
