@@ -66,6 +66,9 @@ static int run_exec(int argc, char **argv)
     }
     if (!quiet)
         cpo_run_report_print(&rep, cfg, stdout);
+    /* What could mislead, at the end, on stderr: one line a problem. */
+    fflush(stdout);
+    cpo_run_warnings_print(&rep, stderr);
     cpo_config_free(cfg);
     return 0;
 }

@@ -298,8 +298,29 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
-static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics *mt)
+/* The run's warnings (cpo_run_warnings): one object each. */
+static json_t *warnings_json(const cpo_run_report *rep)
 {
+    json_t *a = json_array();
+    for (size_t k = 0; a && k < rep->n_warnings; k++) {
+        const cpo_run_warning *w = &rep->warnings[k];
+        json_t *e = json_object();
+        json_object_set_new(e, "kind", json_string(w->kind));
+        json_object_set_new(e, "symbol", json_string(w->symbol));
+        json_object_set_new(e, "count", json_integer((json_int_t)w->count));
+        if (w->of)
+            json_object_set_new(e, "of", json_integer((json_int_t)w->of));
+        json_object_set_new(e, "first", jtime(w->first_ms));
+        json_object_set_new(e, "last", jtime(w->last_ms));
+        json_object_set_new(e, "message", json_string(w->text));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_report *rep)
+{
+    const cpo_run_metrics *mt = &rep->metrics;
     const cpo_config *cfg = o->cfg;
     json_t *j = json_object();
     if (!j)
@@ -375,6 +396,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_metrics 
     if (cpo_run_has_options(r))
         json_object_set_new(j, "options", cpo_run_options_json(r));
     json_object_set_new(j, "settings", settings_json(cfg));
+    /* What could make these numbers mislead; [] when nothing. */
+    json_object_set_new(j, "warnings", warnings_json(rep));
     return dump_json(o, F_SUMMARY, j);
 }
 
@@ -546,6 +569,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
+        (rc = cpo_run_check_plan(cfg, m, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
         (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
         (rc = interrupted(opts, err)))
@@ -567,14 +591,16 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     spec.cancel = opts ? opts->cancel : NULL;
     cpo_attrib_chain(at, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo);
     rc = cpo_backtest_run(&r, m, &spec, cpo_attrib_sink, at, err);
+    if (rc && !err->path[0] && rc != CPO_EINTR)
+        blame_config(cfg, rc, err);
+    if (!rc) /* what could mislead, while the market is at hand */
+        rc = cpo_run_warnings(rep->warnings, CPO_RUN_MAX_WARNINGS, &rep->n_warnings, cfg, m, r,
+                              err);
     int64_t bar_ms = m->step_ms;
     cpo_market_free(m);
     m = NULL;
-    if (rc) {
-        if (!err->path[0] && rc != CPO_EINTR)
-            blame_config(cfg, rc, err);
+    if (rc)
         goto fail;
-    }
     rc = cpo_ledger_out_finish(lo, r, err);
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
@@ -582,7 +608,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
         (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
         (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, &rep->metrics)) ||
+        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, rep)) ||
         (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
         goto fail;
     /* Whole: rename, the manifest last. */
