@@ -165,8 +165,13 @@ static int metrics_exec(int argc, char **argv)
         char sp[24];
         cpo_duration_format(series->spacing_ms, sp, sizeof sp);
         printf("cpo metrics %s\n", path);
-        printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
-               series->returns ? "returns" : "equity", series->value_name, sp);
+        if (series->run_ledger)
+            printf("  %-28s a run's ledger.csv: %zu rows of \"%s\" after the capital (from %s), "
+                   "median spacing %s\n",
+                   "input", series->n - 1, series->value_name, series->capital_from, sp);
+        else
+            printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
+                   series->returns ? "returns" : "equity", series->value_name, sp);
         if (series->bench)
             printf("  %-28s \"%s\" (%s)\n", "benchmark", series->bench_name,
                    series->returns ? "returns" : "prices");

@@ -853,6 +853,11 @@ typedef struct csv_ctx {
     size_t need;   /* fields a row must have */
     size_t cap;
     long *lines;   /* line of each row */
+    /* A run's ledger.csv (ts,equity,<the P&L lines>,...): the columns of
+     * the P&L lines, and their sum on the first row. */
+    int ledger;
+    int col_pnl[CPO_PNL_COUNT];
+    double pnl0;
 } csv_ctx;
 
 static const char *const time_names[] = {"ts", "date", "time", "timestamp", "datetime"};
@@ -947,8 +952,52 @@ static int csv_header(csv_ctx *x, const cpo_csv_row *row)
     int mx = x->col_ts > x->col_v ? x->col_ts : x->col_v;
     if (x->col_b > mx)
         mx = x->col_b;
+    /* A run's ledger: "ts,equity" first and every P&L line of cpo/backtest.h. */
+    x->ledger = !o->returns && x->col_b < 0 && x->col_ts == 0 && x->col_v == 1 && row->n > 2 &&
+                !strcmp(x->ts_name, "ts") && !strcmp(x->c->value_name, "equity");
+    for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
+        x->col_pnl[l] = cpo_csv_find(row, cpo_pnl_name((cpo_pnl_line)l));
+        if (x->col_pnl[l] < 0)
+            x->ledger = 0;
+        else if (x->col_pnl[l] > mx)
+            mx = x->col_pnl[l];
+    }
     x->need = (size_t)mx + 1;
     return 0;
+}
+
+/*
+ * The capital of a run ledger, the wealth before its first row: the
+ * summary.json beside it says it ("capital", when its period starts at
+ * the ledger's first row), else the first row less its P&L lines (which
+ * add up to the change in equity).  *from says which.
+ */
+static double ledger_capital(const csv_ctx *x, const char **from)
+{
+    const cpo_metrics_csv *c = x->c;
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s", x->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[1] = '\0';
+    else
+        dir[0] = '\0';
+    snprintf(path, sizeof path, "%ssummary.json", dir);
+    json_t *s = json_load_file(path, 0, NULL);
+    const json_t *cap = json_object_get(s, "capital");
+    const char *first = json_string_value(json_object_get(json_object_get(s, "period"), "first_bar"));
+    int64_t t;
+    double v = NAN;
+    if (json_is_number(cap) && first && cpo_time_parse(first, strlen(first), &t, NULL, NULL) == 0 &&
+        t == c->ts_ms[0])
+        v = json_number_value(cap);
+    json_decref(s);
+    if (isfinite(v) && v > 0.0) {
+        *from = "summary.json";
+        return v;
+    }
+    *from = "the first row less its P&L lines";
+    return c->value[0] - x->pnl0;
 }
 
 /* A time: an integer (ms, or s for 10 digits) or ISO 8601. */
@@ -1088,6 +1137,16 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
     if (x->col_b >= 0)
         c->bench[c->n] = bv;
     x->lines[c->n] = row->line;
+    if (x->ledger && c->n == 0) {
+        x->pnl0 = 0.0;
+        for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
+            double p;
+            if (cpo_parse_f64(row->f[x->col_pnl[l]], row->len[x->col_pnl[l]], &p) || !isfinite(p))
+                x->ledger = 0; /* not a ledger we know: read as a plain series */
+            else
+                x->pnl0 += p;
+        }
+    }
     c->n++;
     return 0;
 }
@@ -1137,6 +1196,34 @@ int cpo_metrics_csv_read(cpo_metrics_csv **out, const char *path, const cpo_metr
     if (x.c->spacing_ms <= 0) {
         rc = err && err->code ? err->code : CPO_ENOMEM;
         goto fail;
+    }
+    if (x.ledger) {
+        /* A run's ledger has no row for the capital: put it first, at the
+         * open of the bar before the first, as the run's summary does. */
+        const char *from = NULL;
+        double cap = ledger_capital(&x, &from);
+        if (isfinite(cap) && cap > 0.0) {
+            if (x.c->n == x.cap) {
+                int64_t *t = realloc(x.c->ts_ms, (x.cap + 1) * sizeof *t);
+                if (t)
+                    x.c->ts_ms = t;
+                double *v = realloc(x.c->value, (x.cap + 1) * sizeof *v);
+                if (v)
+                    x.c->value = v;
+                if (!t || !v) {
+                    rc = nomem(err);
+                    goto fail;
+                }
+                x.cap++;
+            }
+            memmove(x.c->ts_ms + 1, x.c->ts_ms, x.c->n * sizeof *x.c->ts_ms);
+            memmove(x.c->value + 1, x.c->value, x.c->n * sizeof *x.c->value);
+            x.c->ts_ms[0] = x.c->ts_ms[1] - x.c->spacing_ms;
+            x.c->value[0] = cap;
+            x.c->n++;
+            x.c->run_ledger = 1;
+            x.c->capital_from = from;
+        }
     }
     free(x.lines);
     *out = x.c;
