@@ -37,6 +37,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5mem.h"
+
 #define STORE_VERSION 1
 #define STORE_CHUNK_BYTES (512 * 1024) /* 65536 doubles */
 #define STORE_DEFLATE 4
@@ -603,7 +605,7 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
                          const cpo_store_opts *opts, cpo_error *err)
 {
     int rc = 0, created = 0;
-    hid_t fapl = -1, fid = -1;
+    hid_t fid = -1;
     char tmp[4096];
     wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE};
     if (w.deflate < 0 || w.deflate > 9)
@@ -621,39 +623,29 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     if ((rc = check_filters(path, err)))
         return rc;
 
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fid < 0) {
-        h5_why why;
+    /* The temporary name first, so that a folder that cannot take it
+     * fails before the work; the file itself is built in memory and
+     * written whole (h5mem.h: a failed write cannot crash HDF5). */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot create temporary file %s: %s (expected a "
-                           "writable directory)", tmp, h5_reason(&why));
-        goto cleanup;
-    }
-    created = 1;
-    if ((rc = w_all(&w, fid, ds)))
-        goto cleanup;
-    if (H5Fclose(fid) < 0) {
-        fid = -1;
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = -1;
-    /* Make the bytes durable before the rename makes them visible. */
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) < 0) {
-        rc = cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot sync %s: %s (expected a "
-                           "writable file system)", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+                           "writable directory)", tmp, strerror(errno));
         goto cleanup;
     }
     close(fd);
+    created = 1;
+    fid = cpo_h5mem_create(tmp, H5P_DEFAULT);
+    if (fid < 0) {
+        rc = w_fail(&w, "file", tmp);
+        goto cleanup;
+    }
+    if ((rc = w_all(&w, fid, ds)))
+        goto cleanup;
+    rc = cpo_h5mem_write_close(fid, tmp, err);
+    fid = -1;
+    if (rc)
+        goto cleanup;
     if (rename(tmp, path) < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot rename %s over it: %s (expected a "
@@ -666,8 +658,6 @@ cleanup:
         H5Fclose(fid);
     if (rc && created)
         remove(tmp);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     return rc;
 }
 
