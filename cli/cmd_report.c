@@ -5,9 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cpo/report.h"
+#include "outfile.h"
 
 #define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
 
@@ -43,7 +45,15 @@ static int report_exec(int argc, char **argv)
     cpo_report_opts_init(&opts);
     opts.cancel = cpo_cli_signals();
     cpo_report_info info;
-    if (cpo_report_build(dir, &opts, &info, &err))
+    /* One writer per folder: not while a run or another report writes it. */
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && cpo_dirlock_take(&lock, dir, &err))
+        return cpo_cli_fail(&err);
+    int rc = cpo_report_build(dir, &opts, &info, &err);
+    cpo_dirlock_release(&lock);
+    if (rc)
         return cpo_cli_fail_signal(&err);
     if (!quiet) {
         printf("report: %s/report.html\n", dir);

@@ -27,6 +27,7 @@
 #include "cpo/run.h"
 #include "cpo/sweep.h"
 #include "cpo/time.h"
+#include "outfile.h"
 
 #define SWEEP_USAGE                                                                       \
     "cpo sweep CONFIG [-j N] [-o DIR] [--objective NAME] [--force] [--no-plot] [--quiet]"
@@ -452,6 +453,15 @@ static int sweep_exec(int argc, char **argv)
      * made once the market loads, so that a bad store leaves none. */
     int agreed = agree(&rk, rc), own = 0, made_dir = 0;
     const volatile sig_atomic_t *cancel = cpo_cli_signals();
+    /* One writer per folder (rank 0 writes): a folder that is there is
+     * locked before the market loads, a new one once it is made. */
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
+    struct stat st0;
+    if (!agreed && rk.rank == 0 && o.force && stat(o.dir, &st0) == 0 && S_ISDIR(st0.st_mode))
+        rc = cpo_dirlock_take(&lock, o.dir, &err);
+    if (!agreed)
+        agreed = agree(&rk, rc);
     if (!agreed)
         agreed = agree(&rk, rc = cpo_run_market(&m, cfg, &err));
     if (!agreed && rk.rank == 0) {
@@ -460,6 +470,10 @@ static int sweep_exec(int argc, char **argv)
     }
     if (!agreed)
         agreed = agree(&rk, rc = rk.rank == 0 ? cpo_sweep_out_prepare(&o, &err) : 0);
+    if (!agreed && rk.rank == 0 && lock.fd < 0)
+        rc = cpo_dirlock_take(&lock, o.dir, &err);
+    if (!agreed)
+        agreed = agree(&rk, rc);
     if (!agreed) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         if (cores < 1)
@@ -481,9 +495,11 @@ static int sweep_exec(int argc, char **argv)
         else if (rk.rank == 0)
             fprintf(stderr, "cpo: the sweep failed on another MPI rank (see its message)\n");
         /* A folder this sweep made and wrote nothing into goes too. */
+        cpo_dirlock_release(&lock);
         if (made_dir && rk.rank == 0)
             rmdir(dir);
     }
+    cpo_dirlock_release(&lock);
     cpo_market_free(m);
     cpo_sweep_free(sw);
     cpo_config_free(cfg);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "cpo/time.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 void cpo_compare_opts_init(cpo_compare_opts *o)
@@ -327,6 +328,8 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     keylist keys = {0};
     rp_out o = {0};
     int diff_data = 0, diff_period = 0;
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
     if (!runs)
         return nomem(err);
     for (; loaded < n; loaded++) {
@@ -511,8 +514,8 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     if (!opts->out_dir)
         goto cleanup;
 
-    /* compare.html and charts/. */
-    if ((rc = make_dirs(opts->out_dir, err)))
+    /* compare.html and charts/, one writer at a time (outfile.h). */
+    if ((rc = make_dirs(opts->out_dir, err)) || (rc = cpo_dirlock_take(&lock, opts->out_dir, err)))
         goto cleanup;
     char cdir[1200];
     if (snprintf(cdir, sizeof cdir, "%s/charts", opts->out_dir) >= (int)sizeof cdir) {
@@ -631,6 +634,7 @@ cleanup:
         if (!rc)
             rc = rc2;
     }
+    cpo_dirlock_release(&lock);
     for (size_t k = 0; k < loaded; k++)
         rp_run_free(&runs[k]);
     free(runs);

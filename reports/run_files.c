@@ -3,7 +3,7 @@
  * it is: ledger.csv, trades.csv, events.csv and, for runs with options,
  * options.csv, option_trades.csv, explain.csv, explain_by.csv and the
  * summary's "options" block (cpo/report.h).  Each writer takes the path
- * it writes (run/run.c gives the .tmp names and renames them when whole).
+ * it writes (run/run.c gives the temporary names and renames them when whole).
  * Numbers %.17g (core/csvwrite.h), times ISO 8601 UTC (bar opens).
  */
 #include "run_files.h"

@@ -2,8 +2,9 @@
  * run.c - one backtest from a config to its run folder (see cpo/run.h):
  * the market (run/market.c), the engine (engine/), the files (reports/:
  * ledger, attribution, results; here: summary.json and manifest.json,
- * which say how the run was configured), each written to "<name>.tmp"
- * and renamed when whole, then the report.
+ * which say how the run was configured), each written to "<name>.tmp.<pid>"
+ * and renamed when whole, then the report; the folder is locked for the
+ * run (one writer per folder, outfile.h).
  *
  * Byte-identical reruns: no wall-clock time is written anywhere, numbers
  * are printed with 17 significant digits, JSON keys are sorted, HDF5
@@ -28,6 +29,7 @@
 #include "cpo/time.h"
 #include "cpo/hash.h"
 #include "ledger_out.h"
+#include "outfile.h"
 #include "params.h"
 #include "run_files.h"
 
@@ -540,6 +542,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_attrib *at = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
+    cpo_dirlock lock; /* one writer per folder (outfile.h) */
+    cpo_dirlock_init(&lock);
 
     if (opts && opts->out_dir)
         snprintf(rep->dir, sizeof rep->dir, "%s", opts->out_dir);
@@ -559,13 +563,15 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     for (int f = 0; f < F_COUNT; f++) {
         if (snprintf(o.fin[f], sizeof o.fin[f], "%s/%s", rep->dir, file_name(f)) >=
                 (int)sizeof o.fin[f] ||
-            snprintf(o.tmp[f], sizeof o.tmp[f], "%s/%s.tmp", rep->dir, file_name(f)) >=
-                (int)sizeof o.tmp[f])
+            cpo_tmp_path(o.tmp[f], sizeof o.tmp[f], o.fin[f]) != 0)
             return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
         /* The option files: once the result says whether the run had options. */
         o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
                     (f < F_OPT || f >= F_SUMMARY);
     }
+    /* A folder another cpo writes is refused before any work. */
+    if (existed && (rc = cpo_dirlock_take(&lock, rep->dir, err)))
+        return rc;
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
@@ -574,7 +580,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
         (rc = interrupted(opts, err)))
         goto fail;
-    if ((rc = make_dir(rep->dir, &made_dir, err)))
+    if ((rc = make_dir(rep->dir, &made_dir, err)) ||
+        (!existed && (rc = cpo_dirlock_take(&lock, rep->dir, err))))
         goto fail;
     if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
                                   o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, m,
@@ -646,6 +653,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
                           rep->dir);
         goto fail;
     }
+    cpo_dirlock_release(&lock);
     cpo_attrib_free(at);
     cpo_run_bench_free(&bench);
     rep->fill = r->fill;
@@ -659,6 +667,7 @@ fail:
     cpo_run_bench_free(&bench);
     cpo_result_free(r);
     drop_tmp(&o);
+    cpo_dirlock_release(&lock);
     if (made_dir)
         rmdir(rep->dir);
     return rc;

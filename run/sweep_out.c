@@ -2,7 +2,9 @@
  * sweep_out.c - the files of a sweep: the leaderboard as CSV and as one
  * self-contained HTML table, the heatmap of a two-key grid (data, gnuplot
  * script, and the PNG when gnuplot is on PATH), and the walk-forward
- * report.  Every file is written to NAME.tmp and renamed when whole; no
+ * report.  Every file is written to NAME.tmp.<pid>, and the files of a
+ * call are renamed together once they are all whole (a full disk leaves
+ * none of them under its final name); gnuplot then draws heatmap.png.  No
  * time or host is recorded, so the same records give the same bytes.
  */
 #define _DEFAULT_SOURCE
@@ -21,6 +23,7 @@
 #include "cpo/run.h"
 #include "cpo/time.h"
 #include "csvwrite.h"
+#include "outfile.h"
 
 /* Every file a sweep can make (removed when stale after --force). */
 static const char *const out_files[] = {
@@ -87,42 +90,84 @@ static void tidy(const cpo_sweep_out *o, const char *const *keep, size_t n_keep)
     }
 }
 
-/* --- one file, written whole ------------------------------------------------ */
+/* --- the files of a call, written whole and renamed together --------------- */
+
+#define BATCH_MAX 8
+
+/* Files written whole, waiting for their renames. */
+typedef struct obatch {
+    size_t n;
+    char tmp[BATCH_MAX][1130], fin[BATCH_MAX][1100];
+} obatch;
 
 typedef struct ofile {
-    char fin[1100], tmp[1104];
+    char fin[1100], tmp[1130];
     FILE *fp;
+    obatch *b;
 } ofile;
 
-static int of_open(ofile *f, const cpo_sweep_out *o, const char *name, cpo_error *err)
+static int of_open(ofile *f, obatch *b, const cpo_sweep_out *o, const char *name, cpo_error *err)
 {
-    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin)
+    f->fp = NULL;
+    f->b = b;
+    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin ||
+        cpo_tmp_path(f->tmp, sizeof f->tmp, f->fin) != 0)
         return cpo_error_set(err, CPO_ERANGE, o->dir, 0, 0, "path too long (expected < 1024 bytes)");
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp", f->fin);
     if (!(f->fp = fopen(f->tmp, "wb")))
         return cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
                              "cannot create: %s (expected a writable folder)", strerror(errno));
     return 0;
 }
 
-/* Close and rename (rc == 0), or close and remove. */
+/* Close; a whole file joins the batch (rc == 0), else it is removed. */
 static int of_close(ofile *f, int rc, cpo_error *err)
 {
     if (!f->fp)
         return rc;
     int bad = ferror(f->fp);
+    errno = 0;
     if (fclose(f->fp) != 0)
         bad = 1;
     f->fp = NULL;
     if (!rc && bad)
-        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0, "cannot write: %s",
+        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
+                           "cannot write: %s (expected a writable folder with free space)",
                            strerror(errno ? errno : EIO));
-    if (!rc && rename(f->tmp, f->fin) != 0)
-        rc = cpo_error_set(err, CPO_EIO, f->fin, 0, 0, "cannot rename %s: %s", f->tmp,
-                           strerror(errno));
-    if (rc)
+    if (!rc && f->b->n == BATCH_MAX)
+        rc = cpo_error_set(err, CPO_ERANGE, f->tmp, 0, 0, "too many files (expected at most %d)",
+                           BATCH_MAX);
+    if (rc) {
         unlink(f->tmp);
-    return rc;
+        return rc;
+    }
+    snprintf(f->b->tmp[f->b->n], sizeof f->b->tmp[0], "%s", f->tmp);
+    snprintf(f->b->fin[f->b->n], sizeof f->b->fin[0], "%s", f->fin);
+    f->b->n++;
+    return 0;
+}
+
+/* Remove the batch's files (a call that failed). */
+static void batch_drop(obatch *b)
+{
+    for (size_t k = 0; k < b->n; k++)
+        unlink(b->tmp[k]);
+    b->n = 0;
+}
+
+/* Every file of the call is whole: rename them. */
+static int batch_commit(obatch *b, cpo_error *err)
+{
+    for (size_t k = 0; k < b->n; k++)
+        if (rename(b->tmp[k], b->fin[k]) != 0) {
+            int rc = cpo_error_set(err, CPO_EIO, b->fin[k], 0, 0, "cannot rename %s: %s",
+                                   b->tmp[k], strerror(errno));
+            for (size_t j = k; j < b->n; j++)
+                unlink(b->tmp[j]);
+            b->n = 0;
+            return rc;
+        }
+    b->n = 0;
+    return 0;
 }
 
 static void put_num(FILE *fp, double x)
@@ -244,11 +289,11 @@ static void put_metrics_csv(FILE *fp, const cpo_sweep_result *r)
 
 /* --- leaderboard ------------------------------------------------------------ */
 
-static int write_csv(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                     const size_t *order, cpo_error *err)
+static int write_csv(obatch *b, const cpo_sweep_out *o, const cpo_sweep *sw,
+                     const cpo_sweep_result *res, const size_t *order, cpo_error *err)
 {
     ofile f;
-    int rc = of_open(&f, o, "leaderboard.csv", err);
+    int rc = of_open(&f, b, o, "leaderboard.csv", err);
     if (rc)
         return rc;
     fputs("rank,point", f.fp);
@@ -284,11 +329,11 @@ static void html_num(FILE *fp, double x, int pct)
         fprintf(fp, "%.6g", x == 0.0 ? 0.0 : x);
 }
 
-static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                      const size_t *order, cpo_error *err)
+static int write_html(obatch *b, const cpo_sweep_out *o, const cpo_sweep *sw,
+                      const cpo_sweep_result *res, const size_t *order, cpo_error *err)
 {
     ofile f;
-    int rc = of_open(&f, o, "leaderboard.html", err);
+    int rc = of_open(&f, b, o, "leaderboard.html", err);
     if (rc)
         return rc;
     FILE *fp = f.fp;
@@ -384,7 +429,7 @@ static int on_path(const char *prog)
     return 0;
 }
 
-/* Run gnuplot on heatmap.gp in the folder: heatmap.png.tmp, renamed. */
+/* Run gnuplot on heatmap.gp in the folder: heatmap.png.tmp.<pid>, renamed. */
 static void run_gnuplot(const cpo_sweep_out *o)
 {
     if (!on_path("gnuplot")) {
@@ -398,18 +443,21 @@ static void run_gnuplot(const cpo_sweep_out *o)
     if (o->warn)
         fflush(o->warn);
     fflush(stdout);
+    char sfx[32], out[64];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(out, sizeof out, "out='heatmap.png%s'", sfx);
     pid_t pid = fork();
     if (pid == 0) {
         if (chdir(o->dir) != 0)
             _exit(126);
-        char *const argv[] = {"gnuplot", "-e", "out='heatmap.png.tmp'", "heatmap.gp", NULL};
+        char *const argv[] = {"gnuplot", "-e", out, "heatmap.gp", NULL};
         execvp("gnuplot", argv);
         _exit(127);
     }
     int status = 0;
-    char tmp[1100], fin[1100];
-    snprintf(tmp, sizeof tmp, "%s/heatmap.png.tmp", o->dir);
+    char tmp[1140], fin[1100];
     snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
+    snprintf(tmp, sizeof tmp, "%s%s", fin, sfx);
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {
         unlink(tmp);
@@ -425,13 +473,13 @@ static void run_gnuplot(const cpo_sweep_out *o)
     }
 }
 
-static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                         cpo_error *err)
+static int write_heatmap(obatch *b, const cpo_sweep_out *o, const cpo_sweep *sw,
+                         const cpo_sweep_result *res, cpo_error *err)
 {
     const cpo_sweep_axis *ax = &sw->axes[0], *ay = &sw->axes[1];
     const char *obj = cpo_objective_name(o->objective);
     ofile f;
-    int rc = of_open(&f, o, "heatmap.dat", err);
+    int rc = of_open(&f, b, o, "heatmap.dat", err);
     if (rc)
         return rc;
     fprintf(f.fp, "# cpo sweep heatmap: %s by value index of x = %s and y = %s\n", obj, ax->name,
@@ -450,7 +498,7 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
     if ((rc = of_close(&f, 0, err)))
         return rc;
 
-    if ((rc = of_open(&f, o, "heatmap.gp", err)))
+    if ((rc = of_open(&f, b, o, "heatmap.gp", err)))
         return rc;
     FILE *fp = f.fp;
     fputs("# heatmap.gp - made by cpo sweep; run `gnuplot heatmap.gp` in this folder\n"
@@ -490,15 +538,7 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
               fp);
     else
         fputs("plot 'heatmap.dat' using 1:2:3 with image\n", fp);
-    if ((rc = of_close(&f, 0, err)))
-        return rc;
-    /* An older heatmap.png would not show this sweep's data. */
-    char png[1100];
-    snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
-    unlink(png);
-    if (o->plot)
-        run_gnuplot(o);
-    return 0;
+    return of_close(&f, 0, err);
 }
 
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
@@ -507,15 +547,29 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
     size_t *order = malloc((sw->n_points ? sw->n_points : 1) * sizeof *order);
     if (!order)
         return nomem(err);
+    obatch b;
+    b.n = 0;
     int rc = cpo_sweep_rank(res, sw->n_points, o->objective, order, err);
     if (!rc)
-        rc = write_csv(o, sw, res, order, err);
+        rc = write_csv(&b, o, sw, res, order, err);
     if (!rc)
-        rc = write_html(o, sw, res, order, err);
+        rc = write_html(&b, o, sw, res, order, err);
     int heat = sw->n_axes == 2;
     if (!rc && heat)
-        rc = write_heatmap(o, sw, res, err);
+        rc = write_heatmap(&b, o, sw, res, err);
     free(order);
+    if (rc)
+        batch_drop(&b);
+    else
+        rc = batch_commit(&b, err);
+    if (!rc && heat) {
+        /* An older heatmap.png would not show this sweep's data. */
+        char png[1100];
+        snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
+        unlink(png);
+        if (o->plot)
+            run_gnuplot(o);
+    }
     if (!rc) {
         static const char *const keep[] = {"leaderboard.csv", "leaderboard.html", "heatmap.dat",
                                            "heatmap.gp", "heatmap.png"};
@@ -533,9 +587,11 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
 {
     const char *obj = cpo_objective_name(sw->wf.objective);
     ofile f;
-    int rc = of_open(&f, o, "walkforward.csv", err);
+    obatch b;
+    b.n = 0;
+    int rc = of_open(&f, &b, o, "walkforward.csv", err);
     if (rc)
-        return rc;
+        goto fail;
     FILE *fp = f.fp;
     fputs("window,train_start,train_end,test_start,test_end,point", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
@@ -571,10 +627,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         fputc('\n', fp);
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
-    if ((rc = of_open(&f, o, "oos_equity.csv", err)))
-        return rc;
+    if ((rc = of_open(&f, &b, o, "oos_equity.csv", err)))
+        goto fail;
     fp = f.fp;
     fputs("ts,window,equity,return\n", fp);
     double prev = chained->capital;
@@ -588,10 +644,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         prev = chained->equity[t];
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
-    if ((rc = of_open(&f, o, "oos_summary.csv", err)))
-        return rc;
+    if ((rc = of_open(&f, &b, o, "oos_summary.csv", err)))
+        goto fail;
     fp = f.fp;
     fputs("windows,start,end,mode,train,test,objective", fp);
     for (size_t k = 0; k < N_METRICS; k++)
@@ -607,9 +663,14 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
             obj);
     put_metrics_csv(fp, oos);
     fputc('\n', fp);
-    if ((rc = of_close(&f, 0, err)))
-        return rc;
+    if ((rc = of_close(&f, 0, err)) || (rc = batch_commit(&b, err)))
+        goto fail;
     static const char *const keep[] = {"walkforward.csv", "oos_equity.csv", "oos_summary.csv"};
     tidy(o, keep, 3);
     return 0;
+fail:
+    if (f.fp)
+        of_close(&f, rc, err);
+    batch_drop(&b);
+    return rc;
 }

@@ -205,12 +205,9 @@ START_TEST(test_run_files__all_written)
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(tu_file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
-    /* No .tmp left behind. */
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s.tmp", files[k]);
-        ck_assert_msg(!tu_file_in(out, name), "%s left", name);
-    }
+    /* No temporary file (NAME.tmp.<pid>) and no lock file left behind. */
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
     ck_assert_uint_eq(rep.metrics.n_steps, 60);
     ck_assert_uint_eq(rep.metrics.n_rebalances, 6);
@@ -526,8 +523,8 @@ START_TEST(test_run_fail__nothing_left)
     ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
     char *after = tu_read_file(mj, NULL);
     ck_assert_str_eq(before, after);
-    ck_assert(!tu_file_in(out, "ledger.h5.tmp"));
-    ck_assert(!tu_file_in(out, "summary.json.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     free(before);
     free(after);
     free(mj);

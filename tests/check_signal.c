@@ -105,6 +105,14 @@ static void fx_init(fx *f, const char *extra)
     tu_write_file(f->cfg, cfg);
 }
 
+/* The temporary name of dir/name in process pid (outfile.h). */
+static char *tmp_of(const char *dir, const char *name, pid_t pid)
+{
+    char n[256];
+    snprintf(n, sizeof n, "%s.tmp.%ld", name, (long)pid);
+    return tu_path(dir, n);
+}
+
 static void fx_fini(fx *f)
 {
     tu_rmtree(f->dir);
@@ -121,8 +129,8 @@ static void run_stopped_by(int sig, int want_status)
     fx_init(&f, NULL);
     char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, NULL};
     pid_t pid = spawn(f.log, NULL, argv);
-    /* ledger.h5.tmp is made just before the engine starts. */
-    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    /* ledger.h5.tmp.<pid> is made just before the engine starts. */
+    char *tmp = tmp_of(f.out, "ledger.h5", pid);
     ck_assert(wait_for(tmp, pid));
     nap_ms(200);
     ck_assert_int_eq(kill(pid, sig), 0);
@@ -180,7 +188,7 @@ START_TEST(test_signal_run__forced_rerun_keeps_the_old_files_whole)
     free(text);
     char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, "--force", NULL};
     pid_t pid = spawn(f.log, NULL, argv);
-    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    char *tmp = tmp_of(f.out, "ledger.h5", pid);
     ck_assert(wait_for(tmp, pid));
     nap_ms(100);
     ck_assert_int_eq(kill(pid, SIGTERM), 0);

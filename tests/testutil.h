@@ -24,8 +24,9 @@ void tu_write_file(const char *path, const char *text);
 int tu_exists(const char *path);
 int tu_file_in(const char *dir, const char *name);
 
-/* Files under dir (recursively) whose name ends in ".tmp"; the path of the
- * first one found goes to first[0..n) if first is still "". */
+/* Files under dir (recursively) whose name ends in ".tmp" or ".tmp.<pid>",
+ * and lock files (".cpo.lock"); the path of the first one found goes to
+ * first[0..n) if first is still "". */
 size_t tu_count_tmp(const char *dir, char *first, size_t n);
 
 /* Read a whole file (caller frees); *len gets its size.  NULL if missing. */
