@@ -289,6 +289,14 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
     if (!ds && (rc = cpo_dataset_new(&ds, &err)))
         return cpo_cli_fail(&err);
     for (size_t i = 0; i < n; i++) {
+        if (so->cancel && *so->cancel) {
+            /* SIGINT or SIGTERM: nothing is written yet. */
+            cpo_dataset_free(ds);
+            cpo_error_set(&err, CPO_EINTR, out, 0, 0,
+                          "interrupted while reading the files (expected the import to go to its "
+                          "end; nothing was written)");
+            return cpo_cli_fail_signal(&err);
+        }
         char path[PATH_MAX];
         if (root && jobs[i].file[0] != '/')
             snprintf(path, sizeof path, "%s/%s", root, jobs[i].file);
@@ -307,8 +315,8 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
     }
     rc = cpo_store_write_opts(ds, out, so, &err);
     cpo_dataset_free(ds);
-    if (rc)
-        return cpo_cli_fail(&err);
+    if (rc) /* the store's temporary file is gone */
+        return cpo_cli_fail_signal(&err);
     if (!quiet)
         printf("wrote %s\n", out);
     return 0;
@@ -349,6 +357,9 @@ static int cmd_import(int argc, char **argv)
     int append = 0, force = 0, quiet = 0, c, idx = 0, status = 0;
     cpo_store_opts so;
     cpo_store_opts_init(&so);
+    /* SIGINT and SIGTERM stop the import between files and the store's
+     * write before its rename: no temporary store is left. */
+    so.cancel = cpo_cli_signals();
     job base;
     memset(&base, 0, sizeof base);
     cpo_import_opts_init(&base.o);
@@ -561,6 +572,7 @@ static int cmd_synth(int argc, char **argv)
     cpo_synth_spec_init(&s);
     cpo_store_opts so;
     cpo_store_opts_init(&so);
+    so.cancel = cpo_cli_signals();
     const char *out = NULL;
     int force = 0, c, idx = 0, bad = 0;
     size_t sz = 0;
@@ -628,7 +640,7 @@ static int cmd_synth(int argc, char **argv)
         rc = cpo_store_write_opts(ds, out, &so, &err);
     cpo_dataset_free(ds);
     if (rc)
-        return cpo_cli_fail(&err);
+        return cpo_cli_fail_signal(&err);
     printf("wrote %s: %zu assets x %zu steps, seed %llu\n", out, s.n_assets, s.n_steps,
            (unsigned long long)s.seed);
     return 0;

@@ -238,7 +238,18 @@ typedef struct wctx {
     const char *path; /* the final path, for messages */
     cpo_error *err;
     int deflate;      /* 0 = no compression, else the deflate level */
+    const volatile sig_atomic_t *cancel; /* stop when set (cpo_store_opts) */
 } wctx;
+
+/* A signal asked the write to stop (checked between series). */
+static int w_cancelled(const wctx *w)
+{
+    if (w->cancel && *w->cancel)
+        return cpo_error_set(w->err, CPO_EINTR, w->path, 0, 0,
+                             "interrupted while writing the store (expected the write to go to "
+                             "its end; nothing was written)");
+    return 0;
+}
 
 static int w_fail(const wctx *w, const char *what, const char *obj)
 {
@@ -532,6 +543,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if ((g = w_group(w, fid, "bars", "/bars", 0, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_instr && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = bars_cols(&ds->bars[i], cols);
         rc = w_series(w, g, "/bars", ds->instr[i].symbol, "symbol", "symbol",
                       "bar_ms", ds->bars[i].bar_ms, cols, nc, ds->bars[i].n);
@@ -549,6 +562,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if (rc || (g = w_group(w, fid, "chains", "/chains", 1, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_chains && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = chain_cols(&ds->chains[i], cols);
         rc = w_series(w, g, "/chains", ds->chains[i].underlying, "underlying",
                       "underlying", NULL, 0, cols, nc, ds->chains[i].n);
@@ -592,6 +607,7 @@ static int check_filters(const char *path, cpo_error *err)
 void cpo_store_opts_init(cpo_store_opts *o)
 {
     o->deflate = STORE_DEFLATE;
+    o->cancel = NULL;
 }
 
 int cpo_store_write(const cpo_dataset *ds, const char *path, cpo_error *err)
@@ -607,7 +623,7 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     int rc = 0, created = 0;
     hid_t fid = -1;
     char tmp[4096];
-    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE};
+    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE, opts ? opts->cancel : NULL};
     if (w.deflate < 0 || w.deflate > 9)
         return cpo_error_set(err, CPO_ERANGE, path, 0, 0,
                              "deflate level %d (expected 0 for none, or 1 to 9)", w.deflate);
@@ -640,10 +656,12 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
         rc = w_fail(&w, "file", tmp);
         goto cleanup;
     }
-    if ((rc = w_all(&w, fid, ds)))
+    if ((rc = w_all(&w, fid, ds)) || (rc = w_cancelled(&w)))
         goto cleanup;
     rc = cpo_h5mem_write_close(fid, tmp, err);
     fid = -1;
+    if (!rc)
+        rc = w_cancelled(&w);
     if (rc)
         goto cleanup;
     if (rename(tmp, path) < 0) {

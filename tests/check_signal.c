@@ -279,6 +279,65 @@ START_TEST(test_signal_report__sigterm_exit_143_no_tmp)
 }
 END_TEST
 
+/*
+ * `cpo data import` stopped by SIGTERM (issue 20: it left STORE.tmp.<pid>).
+ * A 1,500,000-row file of one-minute klines takes about a second to read
+ * and the store a few hundred milliseconds to write: the signal comes
+ * while the file is read (100 ms in), or once the store's temporary file
+ * exists.  Either way: exit 143, no store, no temporary file.
+ */
+static void import_stopped(int while_writing)
+{
+    char *dir = tu_tmpdir(), *csv = tu_path(dir, "BTCUSDT_1m.csv"),
+         *store = tu_path(dir, "s.h5"), *log = tu_path(dir, "log.txt");
+    FILE *f = fopen(csv, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("timestamp,open,high,low,close,volume\n", f);
+    long long t0 = 1577836800000LL; /* 2020-01-01 */
+    for (long k = 0; k < 1500000; k++) {
+        double p = 100.0 + (double)(k % 977) * 0.01;
+        fprintf(f, "%lld,%.2f,%.2f,%.2f,%.2f,%ld\n", t0 + k * 60000LL, p, p + 1, p - 1, p,
+                k % 100);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    char *argv[] = {"cpo", "data", "import", "--quiet", "-o", store, csv, NULL};
+    pid_t pid = spawn(log, NULL, argv);
+    if (while_writing) {
+        char *tmp = tmp_of(dir, "s.h5", pid);
+        ck_assert(wait_for(tmp, pid));
+        free(tmp);
+    } else {
+        nap_ms(100);
+    }
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status = wait_status(pid);
+    char *text = tu_read_file(log, NULL);
+    ck_assert_msg(status == 143, "exit %d: %s", status, text);
+    ck_assert_msg(strstr(text, "nothing was written"), "%s", text);
+    ck_assert_msg(strstr(text, "cpo: stopped by SIGTERM; temporary files removed"), "%s", text);
+    char first[2048] = "";
+    ck_assert_msg(tu_count_tmp(dir, first, sizeof first) == 0, "left: %s", first);
+    ck_assert(!tu_exists(store));
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+    free(csv);
+    free(store);
+    free(log);
+}
+
+START_TEST(test_signal_import__while_reading)
+{
+    import_stopped(0);
+}
+END_TEST
+
+START_TEST(test_signal_import__while_writing_the_store)
+{
+    import_stopped(1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("signal");
@@ -289,6 +348,8 @@ int main(void)
     tcase_add_test(tc, test_signal_run__forced_rerun_keeps_the_old_files_whole);
     tcase_add_test(tc, test_signal_sweep__sigterm_exit_143_no_folder);
     tcase_add_test(tc, test_signal_report__sigterm_exit_143_no_tmp);
+    tcase_add_test(tc, test_signal_import__while_reading);
+    tcase_add_test(tc, test_signal_import__while_writing_the_store);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
