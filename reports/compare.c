@@ -332,6 +332,12 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     cpo_dirlock_init(&lock);
     if (!runs)
         return nomem(err);
+    /* One writer per folder: an output folder that is there is locked
+     * before any work (a new one once it is made, below). */
+    struct stat st;
+    if (opts->out_dir && stat(opts->out_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (rc = cpo_dirlock_take(&lock, opts->out_dir, err)))
+        goto cleanup;
     for (; loaded < n; loaded++) {
         if ((rc = rp_run_load(&runs[loaded], dirs[loaded], err)))
             goto cleanup;
@@ -515,7 +521,8 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
         goto cleanup;
 
     /* compare.html and charts/, one writer at a time (outfile.h). */
-    if ((rc = make_dirs(opts->out_dir, err)) || (rc = cpo_dirlock_take(&lock, opts->out_dir, err)))
+    if ((rc = make_dirs(opts->out_dir, err)) ||
+        (lock.fd < 0 && (rc = cpo_dirlock_take(&lock, opts->out_dir, err))))
         goto cleanup;
     char cdir[1200];
     if (snprintf(cdir, sizeof cdir, "%s/charts", opts->out_dir) >= (int)sizeof cdir) {
