@@ -238,6 +238,43 @@ START_TEST(test_cli_help__every_command)
 }
 END_TEST
 
+/*
+ * The README's command list names every command `cpo help` lists (issue
+ * 20: `options` and `strategies` were missing), and its attribution
+ * section says the Greek table exists (it said "By Greek: not yet").
+ */
+START_TEST(test_cli_readme__commands_and_greek_attribution)
+{
+    char *readme = tu_read_file(CPO_SOURCE_DIR "/README.md", NULL);
+    ck_assert_ptr_nonnull(readme);
+    const char *sec = strstr(readme, "\n## Commands\n");
+    ck_assert_ptr_nonnull(sec);
+    const char *open = strstr(sec, "```\n"), *close = open ? strstr(open + 4, "```") : NULL;
+    ck_assert_ptr_nonnull(close);
+    ck_assert_int_eq(cpo("help"), 0);
+    size_t n = 0;
+    for (const char *l = strstr(out, "commands:\n"); l && (l = strchr(l, '\n')); l++) {
+        if (strncmp(l + 1, "  ", 2) || l[3] == ' ')
+            continue;
+        char name[32], want[48];
+        size_t k = 0;
+        while (k + 1 < sizeof name && l[3 + k] && l[3 + k] != ' ' && l[3 + k] != '\n')
+            name[k] = l[3 + k], k++;
+        name[k] = '\0';
+        snprintf(want, sizeof want, "\ncpo %s", name);
+        const char *at = strstr(open, want);
+        ck_assert_msg(at && at < close, "README's command list has no \"cpo %s\"", name);
+        n++;
+    }
+    ck_assert_uint_ge(n, 9);
+    ck_assert_ptr_null(strstr(readme, "By Greek**: not yet"));
+    const char *attr = strstr(readme, "\n## Attribution\n");
+    ck_assert_ptr_nonnull(attr);
+    ck_assert_ptr_nonnull(strstr(attr, "**By Greek** — `attribution_greek.csv`"));
+    free(readme);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -248,6 +285,7 @@ int main(void)
     tcase_add_test(tc, test_cli_import__writes_store_and_refuses_overwrite);
     tcase_add_test(tc, test_cli_synth__deterministic);
     tcase_add_test(tc, test_cli_help__every_command);
+    tcase_add_test(tc, test_cli_readme__commands_and_greek_attribution);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

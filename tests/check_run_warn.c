@@ -175,6 +175,25 @@ START_TEST(test_plan__fixed_spot_book_needing_leverage_is_refused)
              f.cfg);
     ck_assert_str_eq(tu_errstr(&f.err), want);
     ck_assert(!tu_exists(f.out));
+    /* The points of a sweep of that book fail the same way. */
+    char *sw = tu_path(f.dir, "sweep.ini"), *swo = tu_path(f.dir, "sweep"), cmd[4096], *out = NULL;
+    tu_write_file(sw, "[backtest]\ndata = store.h5\ncapital = 100000\n"
+                      "[universe]\nspot = AAAUSDT, BBBUSDT\n"
+                      "[strategy]\nschedule = every\nweigh = fixed\n"
+                      "[weigh.fixed]\nweights = AAAUSDT:0.55, BBBUSDT:0.55\n"
+                      "[sweep]\ncosts.fee_bps = 5, 10\n");
+    snprintf(cmd, sizeof cmd, "%s sweep --quiet -j 1 -o %s %s", CPO_BINARY, swo, sw);
+    ck_assert_int_eq(tu_run(cmd, &out), 1);
+    snprintf(want, sizeof want,
+             "cpo: every point failed; point 0: %s:10: [weigh.fixed] weights = \"AAAUSDT:0.55, "
+             "BBBUSDT:0.55\" need 1.1 of equity in cash (long spot 1.1) (expected at most 1: spot "
+             "is bought with cash and the book has no leverage for it; lower the weights, or "
+             "trade perpetuals)\n",
+             sw);
+    ck_assert_str_eq(out, want);
+    free(out);
+    free(sw);
+    free(swo);
     ck_assert_msg(fx_run(&f, "start = 2024-01-21\n[universe]\nspot = AAAUSDT\nperp = CCC-PERP\n"
                              "[strategy]\nschedule = every\nweigh = fixed\n"
                              "[weigh.fixed]\nweights = AAAUSDT:0.5, CCC-PERP:-0.5\n") == 0,
