@@ -40,7 +40,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-int cpo_h5mem_write_close(hid_t fid, const char *path, cpo_error *err)
+int cpo_h5mem_write_close(hid_t fid, const char *path, int sync, cpo_error *err)
 {
     int rc = 0;
     char *buf = NULL;
@@ -63,7 +63,7 @@ int cpo_h5mem_write_close(hid_t fid, const char *path, cpo_error *err)
     H5Fclose(fid);
     fid = -1;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0 || write_all(fd, buf, (size_t)size) < 0 || fsync(fd) < 0) {
+    if (fd < 0 || write_all(fd, buf, (size_t)size) < 0 || (sync && fsync(fd) < 0)) {
         int e = errno;
         if (fd >= 0)
             close(fd);

@@ -27,12 +27,12 @@ hid_t cpo_h5mem_create(const char *name, hid_t fcpl);
 
 /*
  * Flush fid, write its bytes to path (created or truncated, 0666 less the
- * umask; fsync'd), and close fid.  fid is closed whatever happens (a file
+ * umask; fsync'd when sync is set), and close fid.  fid is closed whatever happens (a file
  * in memory closes without I/O).  On failure path may hold part of the
  * bytes: the caller removes it.  Errors: CPO_EIO with path and the reason
  * ("cannot write: No space left on device (expected a writable folder with
  * free space)"), CPO_ENOMEM.
  */
-int cpo_h5mem_write_close(hid_t fid, const char *path, cpo_error *err);
+int cpo_h5mem_write_close(hid_t fid, const char *path, int sync, cpo_error *err);
 
 #endif

@@ -658,7 +658,8 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     }
     if ((rc = w_all(&w, fid, ds)) || (rc = w_cancelled(&w)))
         goto cleanup;
-    rc = cpo_h5mem_write_close(fid, tmp, err);
+    /* durable before the rename makes it visible */
+    rc = cpo_h5mem_write_close(fid, tmp, 1, err);
     fid = -1;
     if (!rc)
         rc = w_cancelled(&w);

@@ -454,7 +454,7 @@ done:
     if (rc) {
         H5Fclose(w->fid); /* in memory: frees it */
     } else {
-        rc = cpo_h5mem_write_close(w->fid, w->h5_path, err);
+        rc = cpo_h5mem_write_close(w->fid, w->h5_path, 0, err);
     }
     w->fid = -1;
     if (w->csv) {
