@@ -1085,12 +1085,34 @@ cleanup:
 }
 
 /* Every option must expire after its snapshot time. */
+/* Mark staged row i dropped (its problem was reported in lenient mode);
+ * *keep is made at the first.  0, or CPO_ENOMEM. */
+static int drop_row(chain_reader *st, unsigned char **keep, size_t i)
+{
+    cpo_chain *ch = &st->c->chain;
+    if (!*keep) {
+        if (!(*keep = malloc(ch->n)))
+            return cpo_import_fail(st->c, CPO_ENOMEM, 0, 0, "out of memory");
+        memset(*keep, 1, ch->n);
+    }
+    (*keep)[i] = 0;
+    st->dropped++;
+    return 0;
+}
+
+/* Keep the rows keep says (NULL: all) and let go of keep. */
+static void drop_rows(chain_reader *st, unsigned char *keep)
+{
+    if (keep)
+        compact(st, keep);
+    free(keep);
+}
+
 static int finish_expiry(chain_reader *st)
 {
     cpo_import_ctx *c = st->c;
     cpo_chain *ch = &c->chain;
     unsigned char *keep = NULL;
-    size_t bad = 0;
     int col0 = st->col[C_EXPIRY] >= 0 ? st->col[C_EXPIRY] : st->col[C_NAME];
     const char *what = st->col[C_EXPIRY] >= 0 ? st->hname[C_EXPIRY] : "expiry";
     for (size_t i = 0; i < ch->n; i++) {
@@ -1102,24 +1124,12 @@ static int finish_expiry(chain_reader *st)
         int rc = row_problem(st, CPO_EDATA, c->line[i], col0,
                              "%s %s of %s is not after the snapshot time %s (expected an "
                              "option that has not expired)", what, t1, ch->name[i], t2);
-        if (rc < 0) {
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
             free(keep);
             return rc;
         }
-        if (!keep) {
-            keep = malloc(ch->n);
-            if (!keep)
-                return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
-            memset(keep, 1, ch->n);
-        }
-        keep[i] = 0;
-        bad++;
     }
-    if (keep) {
-        compact(st, keep);
-        st->dropped += bad;
-    }
-    free(keep);
+    drop_rows(st, keep);
     return 0;
 }
 
@@ -1136,7 +1146,6 @@ static int iv_range(chain_reader *st)
     cpo_import_ctx *c = st->c;
     cpo_chain *ch = &c->chain;
     unsigned char *keep = NULL;
-    size_t bad = 0;
     double lim = IV_MAX_PERCENT / 100.0;
     for (size_t i = 0; i < ch->n; i++) {
         if (!(ch->mark_iv[i] > lim))
@@ -1145,24 +1154,12 @@ static int iv_range(chain_reader *st)
                              "%s %g (decimal) is out of range (expected an implied volatility of "
                              "0 to %g as a decimal, %g %%)",
                              st->hname[C_IV], ch->mark_iv[i], lim, IV_MAX_PERCENT);
-        if (rc < 0) {
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
             free(keep);
             return rc;
         }
-        if (!keep) {
-            keep = malloc(ch->n);
-            if (!keep)
-                return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
-            memset(keep, 1, ch->n);
-        }
-        keep[i] = 0;
-        bad++;
     }
-    if (keep) {
-        compact(st, keep);
-        st->dropped += bad;
-    }
-    free(keep);
+    drop_rows(st, keep);
     return 0;
 }
 

@@ -223,10 +223,7 @@ static void no_tmp(const char *dir, const char *what, long limit)
  * run's, whole. */
 static void manifest_consistent(const char *dir, const char *what, long limit)
 {
-    char *mp = tu_path(dir, "manifest.json");
-    json_error_t je;
-    json_t *m = json_load_file(mp, 0, &je);
-    ck_assert_msg(m != NULL, "%s, limit %ld: %s", what, limit, je.text);
+    json_t *m = tu_load_json(dir, "manifest.json");
     json_t *files = json_object_get(m, "files");
     ck_assert_uint_ge(json_object_size(files), 5);
     const char *name;
@@ -242,7 +239,6 @@ static void manifest_consistent(const char *dir, const char *what, long limit)
         free(p);
     }
     json_decref(m);
-    free(mp);
 }
 
 typedef struct fx {

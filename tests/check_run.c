@@ -1030,16 +1030,6 @@ static char *write_bench_store(const char *dir)
     return p;
 }
 
-static json_t *load_json(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
-    free(p);
-    return j;
-}
-
 /*
  * Buy and hold of the benchmark itself: all in BTCUSDT at day 2's close
  * (fill = close, no costs: 1e6 / 100 = 10,000 BTC, no cash left), run
@@ -1073,7 +1063,7 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_double_eq_tol(m->beta, 1.0, 1e-12);
     ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
     /* summary.json: the symbol, and the table's keys. */
-    json_t *s = load_json(out, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json");
     ck_assert_str_eq(json_string_value(json_object_get(s, "benchmark")), "BTCUSDT");
     json_t *mj = json_object_get(s, "metrics");
     ck_assert_double_eq(json_real_value(json_object_get(mj, "beta")), m->beta);
@@ -1081,7 +1071,7 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
     json_decref(s);
     /* manifest.json: resolved settings name it too. */
-    json_t *mf = load_json(out, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
@@ -1173,12 +1163,12 @@ START_TEST(test_run_bench__half_cash_and_without)
         want *= 1.0 + 0.5 * (BENCH_CLOSE[t] / BENCH_CLOSE[t - 1] - 1.0);
     ck_assert_double_eq_tol(rep.metrics.final_equity, want, 1e-9 * want);
     /* Not in the universe. */
-    json_t *s = load_json(out, "summary.json"), *s0 = load_json(out0, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json"), *s0 = tu_load_json(out0, "summary.json");
     json_t *ins = json_object_get(s, "instruments");
     ck_assert_uint_eq(json_array_size(ins), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
                      "TWINUSDT");
-    json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json"), *mf0 = tu_load_json(out0, "manifest.json");
     json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
     ck_assert_uint_eq(json_array_size(uni), 1);
     ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "TWINUSDT");

@@ -205,16 +205,6 @@ END_TEST
 
 /* --- said after the run ---------------------------------------------------- */
 
-static json_t *load_json(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
-    free(p);
-    return j;
-}
-
 /* issue 20: a hedge leg with no price yet (btc_perp_hedge without start):
  * +65.32 %, BTC spot re-traded every hour, 15,164 "target weight ignored"
  * lines only in events.csv.  Here CCC-PERP has no bar on days 0 .. 19 of
@@ -242,7 +232,7 @@ START_TEST(test_warnings__leg_without_a_price)
     ck_assert_str_eq(w[1].text, "CCC-PERP: 20 target weights ignored for want of a price: from "
                                 "2024-01-01T00:00:00Z to 2024-01-20T00:00:00Z");
     /* summary.json "warnings" */
-    json_t *s = load_json(f.out, "summary.json");
+    json_t *s = tu_load_json(f.out, "summary.json");
     json_t *ws = json_object_get(s, "warnings");
     ck_assert_uint_eq(json_array_size(ws), 2);
     json_t *w0 = json_array_get(ws, 0);
@@ -385,7 +375,7 @@ START_TEST(test_examples__no_warning_and_metrics_of_the_ledger)
         free(out);
         char rd[1300];
         snprintf(rd, sizeof rd, "%s/runs/%s", dir, name);
-        json_t *s = load_json(rd, "summary.json");
+        json_t *s = tu_load_json(rd, "summary.json");
         json_t *sm = json_object_get(s, "metrics");
         const char *key;
         json_t *v;

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +188,14 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
     }
     closedir(d);
     return k;
+}
+
+json_t *tu_load_json(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
+    free(p);
+    return j;
 }

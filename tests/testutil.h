@@ -32,6 +32,10 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n);
 /* Read a whole file (caller frees); *len gets its size.  NULL if missing. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* dir/name read as JSON (aborts the test when it is not); json_decref it. */
+struct json_t;
+struct json_t *tu_load_json(const char *dir, const char *name);
+
 /* Format an error as "path:line:col: msg" into a static buffer. */
 const char *tu_errstr(const cpo_error *err);
 
