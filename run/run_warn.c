@@ -8,7 +8,8 @@
  *     (the period would hold steps without any price);
  *   - a fixed weigh stage without overlays whose spot weights need more
  *     cash than the book has (spot is bought with cash: the long spot
- *     weights, and the margin of the shorts and perpetuals, must fit in 1).
+ *     weights, and the margin of the shorts and perpetuals, times
+ *     1 - cash_buffer, must fit in 1).
  *
  * After the run (cpo_run_warnings), one warning per problem and
  * instrument, with counts and the first and last time:
@@ -137,8 +138,10 @@ int cpo_run_check_plan(const cpo_config *cfg, const cpo_market *m, cpo_error *er
             need += fabs(w) * imr;
         }
     }
-    double room = 1.0;
-    if (n_spot == 0 || need <= room + 1e-9)
+    /* The engine scales every weight by 1 - cash_buffer. */
+    need *= 1.0 - s->cash_buffer;
+    spot_long *= 1.0 - s->cash_buffer;
+    if (n_spot == 0 || need <= 1.0 + 1e-9)
         return 0;
     const char *v = cpo_params_str(fixed, "weights");
     long line = key_line(cfg, "weigh.fixed", "weights");

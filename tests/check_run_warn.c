@@ -175,6 +175,11 @@ START_TEST(test_plan__fixed_spot_book_needing_leverage_is_refused)
              f.cfg);
     ck_assert_str_eq(tu_errstr(&f.err), want);
     ck_assert(!tu_exists(f.out));
+    /* With cash_buffer = 0.1 the engine buys 0.9 x 1.1 = 0.99: it fits. */
+    ck_assert_msg(fx_run(&f, "cash_buffer = 0.1\n[universe]\nspot = AAAUSDT, BBBUSDT\n"
+                             "[strategy]\nschedule = once\nweigh = fixed\n"
+                             "[weigh.fixed]\nweights = AAAUSDT:0.55, BBBUSDT:0.55\n") == 0,
+                  "%s", tu_errstr(&f.err));
     /* The points of a sweep of that book fail the same way. */
     char *sw = tu_path(f.dir, "sweep.ini"), *swo = tu_path(f.dir, "sweep"), cmd[4096], *out = NULL;
     tu_write_file(sw, "[backtest]\ndata = store.h5\ncapital = 100000\n"
