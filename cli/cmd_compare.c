@@ -11,37 +11,38 @@
 
 #define COMPARE_USAGE "cpo compare RUN_DIR RUN_DIR... [-o DIR] [--align] [--quiet]"
 
+static const cpo_cli_opt compare_opts[] = {
+    {"output", 'o', 'o', "DIR", "write compare.html and charts/ to DIR (default compare/)"},
+    {"align", 'a', 'a', NULL, "compare the runs on the bars every run has"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors (no table)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int compare_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'}, {"align", no_argument, 0, 'a'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(compare_opts, longopts, shorts);
     cpo_compare_opts opts;
     cpo_compare_opts_init(&opts);
     opts.out_dir = "compare";
     opts.table = stdout;
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:aqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'o': opts.out_dir = optarg; break;
         case 'a': opts.align = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"-o, --output DIR", "where compare.html and charts/ go (default compare)"},
-                {"-a, --align", "compare runs of different stores or periods on the bars they "
-                                "share"},
-                {"-q, --quiet", "no table on stdout"},
-                {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(COMPARE_USAGE,
                                 "Put run folders written by cpo run side by side: a metrics table "
-                                "here, and DIR/compare.html\nwith overlaid equity and drawdown "
-                                "charts and the differences in attribution. Nothing\nis re-run. "
-                                "Runs on different stores or periods are refused unless --align.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                "here, and DIR/compare.html\n(default DIR: compare) with overlaid "
+                                "equity and drawdown charts and the differences in\nattribution. "
+                                "Nothing is re-run. Runs on different stores or periods are "
+                                "refused unless\n--align: then they are compared on the bars they "
+                                "share. A DIR another cpo is writing is refused.",
+                                compare_opts, NULL);
         default: return cpo_cli_usage(COMPARE_USAGE, "bad option");
         }
     }
@@ -64,4 +65,5 @@ static int compare_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_compare_entry = {
     "compare", "compare RUN_DIR RUN_DIR... [-o DIR] [--align]",
-    "put run folders side by side (table, compare.html)", compare_exec};
+    "put run folders side by side (table, compare.html)", compare_exec, compare_opts, NULL,
+    CPO_ARGS_DIR, NULL};

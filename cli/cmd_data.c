@@ -110,7 +110,8 @@ static int job_set(job *j, const char *key, const char *v, const char **expected
             o->keep_last_poll = b;
     } else if (!strcmp(key, "tz")) {
         if (cpo_tz_parse(v, &o->tz)) {
-            *expected = "UTC, an offset like +03:00, or a zone of the tz database such as Europe/London";
+            *expected = "UTC, an offset like +03:00, or a zone of the tz database such as "
+                        "Europe/London";
             return -1;
         }
     } else if (!strcmp(key, "partial_last")) {
@@ -322,37 +323,66 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
     return 0;
 }
 
+/* getopt values of the options without a short form. */
+enum { O_APPEND = 256, O_FORCE, O_STRICT, O_LENIENT, O_QUIET, O_ROOT, O_SORT, O_KEEP_LAST_POLL,
+       O_KEY, O_COMPRESS, O_ASSETS, O_STEPS, O_STEP, O_START, O_SEED, O_VOL, O_CORR, O_DOF,
+       O_PERPS, O_OPTIONS };
+
+static const cpo_cli_opt import_opts[] = {
+    {"output", 'o', 'o', "STORE", "the store to write (required)"},
+    {"manifest", 'm', 'm', "MANIFEST.ini", "import the files a manifest lists, with their options"},
+    {"root", 0, O_ROOT, "DIR", "the folder a manifest's paths are relative to (default: the "
+                               "manifest's)"},
+    {"append", 0, O_APPEND, NULL, "add to an existing store"},
+    {"force", 0, O_FORCE, NULL, "replace an existing store"},
+    {"strict", 0, O_STRICT, NULL, "refuse a file at its first problem (the default)"},
+    {"lenient", 0, O_LENIENT, NULL, "repair what is safe (duplicates, order, a partial last bar) "
+                                    "and report each repair"},
+    {"quiet", 0, O_QUIET, NULL, "print nothing but errors"},
+    {"sort", 0, O_SORT, NULL, "sort rows by time before validating"},
+    {"keep-last-poll", 0, O_KEEP_LAST_POLL, NULL, "chain files holding two polls: keep the later "
+                                                  "quote of each option"},
+    {"compress", 0, O_COMPRESS, "0-9", "deflate level of the store's columns (4; 0: none)"},
+    {"format", 0, O_KEY, "F", "the import format, one of `cpo data formats` (default: detected "
+                              "from the header)"},
+    {"symbol", 0, O_KEY, "S", "the instrument the rows belong to"},
+    {"underlying", 0, O_KEY, "COIN", "the underlying of a chain file holding several"},
+    {"kind", 0, O_KEY, "spot|perp", "the instrument's kind"},
+    {"settle", 0, O_KEY, "linear|inverse", "the instrument's settlement"},
+    {"exchange", 0, O_KEY, "X", "the instrument's exchange"},
+    {"contract-size", 0, O_KEY, "N", "the instrument's contract size"},
+    {"tz", 0, O_KEY, "ZONE", "zone of naive time stamps: UTC (default), +03:00, or an IANA zone "
+                             "of the tz database (Asia/Shanghai)"},
+    {"partial-last", 0, O_KEY, "flag|drop|keep", "what to do with an unfinished last bar (flag)"},
+    {"step", 0, O_KEY, "DUR", "the expected spacing for the gap report (default: the median)"},
+    {"iv-unit", 0, O_KEY, "auto|decimal|percent", "implied vol unit of a chain file (auto)"},
+    {"snapshot-time", 0, O_KEY, "ISO", "when a chain file that does not record it was taken"},
+    {"name", 0, O_KEY, "NAME", "the name of an implied-vol index"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static const cpo_cli_opt synth_opts[] = {
+    {"output", 'o', 'o', "STORE", "the store to write (required)"},
+    {"force", 0, O_FORCE, NULL, "replace an existing store"},
+    {"assets", 0, O_ASSETS, "N", "how many coins"},
+    {"steps", 0, O_STEPS, "N", "how many bars"},
+    {"step", 0, O_STEP, "DUR", "the bar spacing"},
+    {"start", 0, O_START, "DATE", "the first bar's open"},
+    {"seed", 0, O_SEED, "S", "the random seed"},
+    {"vol", 0, O_VOL, "X", "annual volatility of the coins"},
+    {"corr", 0, O_CORR, "X", "correlation between the coins"},
+    {"dof", 0, O_DOF, "X", "degrees of freedom of the Student-t returns"},
+    {"perps", 0, O_PERPS, NULL, "add a perpetual with funding for each coin"},
+    {"options", 0, O_OPTIONS, NULL, "add option chains"},
+    {"compress", 0, O_COMPRESS, "0-9", "deflate level of the store's columns (4; 0: none)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int cmd_import(int argc, char **argv)
 {
-    enum { O_APPEND = 256, O_FORCE, O_STRICT, O_LENIENT, O_QUIET, O_ROOT, O_SORT,
-           O_KEEP_LAST_POLL, O_KEY, O_COMPRESS };
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},
-        {"manifest", required_argument, 0, 'm'},
-        {"root", required_argument, 0, O_ROOT},
-        {"append", no_argument, 0, O_APPEND},
-        {"force", no_argument, 0, O_FORCE},
-        {"strict", no_argument, 0, O_STRICT},
-        {"lenient", no_argument, 0, O_LENIENT},
-        {"quiet", no_argument, 0, O_QUIET},
-        {"sort", no_argument, 0, O_SORT},
-        {"keep-last-poll", no_argument, 0, O_KEEP_LAST_POLL},
-        {"compress", required_argument, 0, O_COMPRESS},
-        {"format", required_argument, 0, O_KEY},
-        {"symbol", required_argument, 0, O_KEY},
-        {"underlying", required_argument, 0, O_KEY},
-        {"kind", required_argument, 0, O_KEY},
-        {"settle", required_argument, 0, O_KEY},
-        {"exchange", required_argument, 0, O_KEY},
-        {"contract-size", required_argument, 0, O_KEY},
-        {"tz", required_argument, 0, O_KEY},
-        {"partial-last", required_argument, 0, O_KEY},
-        {"step", required_argument, 0, O_KEY},
-        {"iv-unit", required_argument, 0, O_KEY},
-        {"snapshot-time", required_argument, 0, O_KEY},
-        {"name", required_argument, 0, O_KEY},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(import_opts, longopts, shorts);
     const char *out = NULL, *mpath = NULL, *root = NULL;
     int append = 0, force = 0, quiet = 0, c, idx = 0, status = 0;
     cpo_store_opts so;
@@ -364,7 +394,7 @@ static int cmd_import(int argc, char **argv)
     memset(&base, 0, sizeof base);
     cpo_import_opts_init(&base.o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:m:h", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, &idx)) != -1) {
         const char *expected = "";
         switch (c) {
         case 'o': out = optarg; break;
@@ -397,40 +427,12 @@ static int cmd_import(int argc, char **argv)
             }
             break;
         }
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"-o, --output STORE", "the store to write (required)"},
-                {"-m, --manifest FILE.ini", "import the files a manifest lists, each with its keys"},
-                {"--root DIR", "manifest paths are relative to DIR (default: the manifest's folder)"},
-                {"--append", "add to an existing store"},
-                {"--force", "replace an existing store"},
-                {"--strict", "refuse a file at its first problem (the default)"},
-                {"--lenient", "repair what is safe (drop bad rows, duplicates, ...) and report it"},
-                {"--format F", "one of `cpo data formats` (default: detected from the header)"},
-                {"--symbol S", "the instrument the rows belong to (default: from the file name)"},
-                {"--underlying U", "for chain files holding several underlyings (BTC)"},
-                {"--kind spot|perp", "the kind of the instrument (spot)"},
-                {"--settle linear|inverse", "how it settles (linear; inverse: coin-margined)"},
-                {"--exchange X", "the exchange name recorded (default: the format's)"},
-                {"--contract-size N", "base units (linear) or quote units (inverse) a contract"},
-                {"--tz ZONE", "zone of naive time stamps: UTC, +03:00, or an IANA name such as "
-                              "Europe/London"},
-                {"--sort", "sort rows by time before validating"},
-                {"--partial-last flag|drop|keep", "what to do with an unfinished last bar (flag)"},
-                {"--step DUR", "the expected spacing for the gap report (default: the median)"},
-                {"--iv-unit auto|decimal|percent", "implied vol unit of a chain file (auto)"},
-                {"--snapshot-time ISO", "when a chain layout without a time column was taken"},
-                {"--keep-last-poll", "chain files with two polls: keep the later quote"},
-                {"--name NAME", "the name of an IV index (default BTC-DVOL)"},
-                {"--compress 0-9", "deflate level of the store's columns (0: none)"},
-                {"--quiet", "print nothing on success"},
-                {"-h, --help", "this help"}};
+        case 'h':
             cpo_cli_help(IMPORT_USAGE,
-                         "Import exchange files into an HDF5 store (written to a temporary name "
-                         "and renamed when whole).",
-                         flags, sizeof flags / sizeof flags[0]);
+                         "Import exchange files into an HDF5 store (built in memory and written "
+                         "whole, under a\ntemporary name renamed at the end).",
+                         import_opts, NULL);
             goto done;
-        }
         default: status = cpo_cli_usage(IMPORT_USAGE, "bad option"); goto done;
         }
     }
@@ -510,15 +512,22 @@ done:
     return status;
 }
 
+static const cpo_cli_opt help_only_opts[] = {
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static int is_help(int argc, char **argv)
+{
+    return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+}
+
 static int cmd_info(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
+    if (is_help(argc, argv))
         return cpo_cli_help("cpo data info STORE",
                             "Describe a store: instruments, ranges, frequencies, gaps, sizes, "
                             "provenance.",
-                            flags, 1);
-    }
+                            help_only_opts, NULL);
     if (argc != 2 || argv[1][0] == '-')
         return cpo_cli_usage("cpo data info STORE", argc < 2 ? "no store given" : "expected one store");
     cpo_error err;
@@ -557,17 +566,9 @@ static int parse_real(const char *s, double lo, double hi, double *out)
 
 static int cmd_synth(int argc, char **argv)
 {
-    enum { O_FORCE = 256, O_ASSETS, O_STEPS, O_STEP, O_START, O_SEED, O_VOL, O_CORR,
-           O_DOF, O_PERPS, O_OPTIONS, O_COMPRESS };
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
-        {"assets", required_argument, 0, O_ASSETS}, {"steps", required_argument, 0, O_STEPS},
-        {"step", required_argument, 0, O_STEP}, {"start", required_argument, 0, O_START},
-        {"seed", required_argument, 0, O_SEED}, {"vol", required_argument, 0, O_VOL},
-        {"corr", required_argument, 0, O_CORR}, {"dof", required_argument, 0, O_DOF},
-        {"perps", no_argument, 0, O_PERPS}, {"options", no_argument, 0, O_OPTIONS},
-        {"compress", required_argument, 0, O_COMPRESS},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(synth_opts, longopts, shorts);
     cpo_synth_spec s;
     cpo_synth_spec_init(&s);
     cpo_store_opts so;
@@ -577,7 +578,7 @@ static int cmd_synth(int argc, char **argv)
     int force = 0, c, idx = 0, bad = 0;
     size_t sz = 0;
     optind = 1;
-    while (!bad && (c = getopt_long(argc, argv, "o:h", longopts, &idx)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, shorts, longopts, &idx)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_FORCE: force = 1; break;
@@ -599,25 +600,9 @@ static int cmd_synth(int argc, char **argv)
         case O_PERPS: s.perps = 1; break;
         case O_OPTIONS: s.options = 1; break;
         case O_COMPRESS: bad = parse_compress(optarg, &so.deflate); break;
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"-o, --output STORE", "the store to write (required)"},
-                {"--force", "replace an existing store"},
-                {"--assets N", "instruments (1 to 100000)"},
-                {"--steps N", "bars per instrument"},
-                {"--step DUR", "bar spacing, e.g. 1d, 1h"},
-                {"--start DATE", "time of the first bar (ISO 8601)"},
-                {"--seed S", "the random seed (recorded in the store)"},
-                {"--vol X", "annual volatility (0 to 10)"},
-                {"--corr X", "pairwise correlation (0 to 0.99)"},
-                {"--dof X", "Student-t degrees of freedom of the returns (2.5 to 1000)"},
-                {"--perps", "a perpetual with funding beside each spot instrument"},
-                {"--options", "option chains as well"},
-                {"--compress 0-9", "deflate level of the store's columns"},
-                {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(SYNTH_USAGE, "Write a seeded synthetic market into a store.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                synth_opts, NULL);
         default: return cpo_cli_usage(SYNTH_USAGE, "bad option");
         }
         if (bad)
@@ -648,10 +633,9 @@ static int cmd_synth(int argc, char **argv)
 
 static int cmd_formats(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
-        return cpo_cli_help("cpo data formats", "List the import formats (--format F).", flags, 1);
-    }
+    if (is_help(argc, argv))
+        return cpo_cli_help("cpo data formats", "List the import formats (--format F).",
+                            help_only_opts, NULL);
     if (argc > 1)
         return cpo_cli_usage("cpo data formats", "unexpected argument \"%s\"", argv[1]);
     for (int f = 0; f < CPO_FMT_COUNT; f++)
@@ -659,33 +643,38 @@ static int cmd_formats(int argc, char **argv)
     return 0;
 }
 
+static const cpo_cmd_entry data_import_entry = {
+    "import", IMPORT_USAGE, "import exchange files (or what a manifest lists) into a store",
+    cmd_import, import_opts, NULL, CPO_ARGS_FILE, NULL};
+static const cpo_cmd_entry data_info_entry = {
+    "info", "cpo data info STORE",
+    "instruments, ranges, frequencies, gaps, sizes and provenance of a store", cmd_info,
+    help_only_opts, NULL, CPO_ARGS_STORE, NULL};
+static const cpo_cmd_entry data_synth_entry = {
+    "synth", SYNTH_USAGE, "write a seeded synthetic market", cmd_synth, synth_opts, NULL,
+    CPO_ARGS_NONE, NULL};
+static const cpo_cmd_entry data_formats_entry = {
+    "formats", "cpo data formats", "list the import formats", cmd_formats, help_only_opts, NULL,
+    CPO_ARGS_NONE, NULL};
+static const cpo_cmd_entry *const data_subs[] = {&data_import_entry, &data_info_entry,
+                                                 &data_synth_entry, &data_formats_entry, NULL};
+
 static int data_exec(int argc, char **argv)
 {
     if (argc < 2)
         return cpo_cli_usage("cpo " DATA_USAGE, "no data command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return cpo_cli_help("cpo " DATA_USAGE,
+                            "The data commands (cpo data COMMAND --help for the options of one).",
+                            NULL, data_subs);
+    for (size_t k = 0; data_subs[k]; k++)
+        if (!strcmp(argv[1], data_subs[k]->name))
+            return data_subs[k]->exec(argc - 1, argv + 1);
     const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-        static const cpo_cli_flag flags[] = {
-            {"import", "import exchange files into a store (cpo data import --help)"},
-            {"info", "describe a store"},
-            {"synth", "write a seeded synthetic market"},
-            {"formats", "the import formats"},
-            {"-h, --help", "this help"}};
-        return cpo_cli_help("cpo " DATA_USAGE, "The data commands.", flags,
-                            sizeof flags / sizeof flags[0]);
-    }
-    if (!strcmp(sub, "import"))
-        return cmd_import(argc - 1, argv + 1);
-    if (!strcmp(sub, "info"))
-        return cmd_info(argc - 1, argv + 1);
-    if (!strcmp(sub, "synth"))
-        return cmd_synth(argc - 1, argv + 1);
-    if (!strcmp(sub, "formats"))
-        return cmd_formats(argc - 1, argv + 1);
     return cpo_cli_usage("cpo " DATA_USAGE,
                          "unknown data command \"%s\" (expected import, info, synth or formats)", sub);
 }
 
 const cpo_cmd_entry cpo_cmd_data_entry = {
     "data", DATA_USAGE, "import exchange files into a store, describe a store, make synthetic data",
-    data_exec};
+    data_exec, NULL, data_subs, CPO_ARGS_NONE, NULL};

@@ -21,26 +21,12 @@
     "       [--benchmark-column NAME] [--rf X] [--required-return X]\n"                    \
     "       [--periods-per-year A] [--cutoff P] [--top N] [--json]"
 
-static const char *const metrics_help =
-    "\n"
+static const char *const metrics_about =
     "The metrics table (README.md, \"Metrics\") of the series in FILE, a CSV file with\n"
     "a header: a time column (ts, date, time, timestamp or datetime: ISO 8601 dates\n"
     "or date-times, or ms since 1970) and a value column (equity, value, nav or\n"
-    "close; with --returns: return, returns or value, simple returns per row).\n"
-    "\n"
-    "options:\n"
-    "  --returns               the value and benchmark columns hold simple returns\n"
-    "  --column NAME           the value column\n"
-    "  --time-column NAME      the time column\n"
-    "  --benchmark-column NAME a benchmark (prices, or returns with --returns):\n"
-    "                          alpha and beta against it\n"
-    "  --rf X                  risk-free return PER PERIOD (0)\n"
-    "  --required-return X     Omega's required return, ANNUAL (0)\n"
-    "  --periods-per-year A    default: 365 days / the median spacing of the rows\n"
-    "                          (365 daily, 8760 hourly; never 252)\n"
-    "  --cutoff P              VaR/CVaR tail probability (0.05)\n"
-    "  --top N                 rows of the drawdown table (5, at most 10)\n"
-    "  --json                  JSON (sorted keys) instead of text\n";
+    "close; with --returns: return, returns or value, simple returns per row).  A\n"
+    "run's ledger.csv gets the run's capital first, so its table is the summary's.";
 
 static int parse_real(const char *s, double *out)
 {
@@ -53,23 +39,30 @@ static int parse_real(const char *s, double *out)
     return 0;
 }
 
+enum { O_RETURNS = 256, O_COLUMN, O_TIME, O_BENCH, O_RF, O_REQ, O_PPY, O_CUTOFF, O_TOP,
+           O_JSON };
+
+static const cpo_cli_opt metrics_opts[] = {
+    {"returns", 0, O_RETURNS, NULL, "the value and benchmark columns hold simple returns"},
+    {"column", 0, O_COLUMN, "NAME", "the value column (default equity, value, nav or close)"},
+    {"time-column", 0, O_TIME, "NAME", "the time column (default ts, date, time, timestamp or "
+                                       "datetime)"},
+    {"benchmark-column", 0, O_BENCH, "NAME", "a benchmark column: alpha and beta against it"},
+    {"rf", 0, O_RF, "X", "risk-free return per period (0)"},
+    {"required-return", 0, O_REQ, "X", "Omega's required return, annual (0)"},
+    {"periods-per-year", 0, O_PPY, "A", "periods a year (default: 365 days / the median "
+                                        "spacing of the rows)"},
+    {"cutoff", 0, O_CUTOFF, "P", "VaR and CVaR tail probability (0.05)"},
+    {"top", 0, O_TOP, "N", "rows of the drawdown table (5, at most 10)"},
+    {"json", 0, O_JSON, NULL, "print JSON (sorted keys) instead of text"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int metrics_exec(int argc, char **argv)
 {
-    enum { O_RETURNS = 256, O_COLUMN, O_TIME, O_BENCH, O_RF, O_REQ, O_PPY, O_CUTOFF, O_TOP,
-           O_JSON };
-    static const struct option longopts[] = {
-        {"returns", no_argument, 0, O_RETURNS},
-        {"column", required_argument, 0, O_COLUMN},
-        {"time-column", required_argument, 0, O_TIME},
-        {"benchmark-column", required_argument, 0, O_BENCH},
-        {"rf", required_argument, 0, O_RF},
-        {"required-return", required_argument, 0, O_REQ},
-        {"periods-per-year", required_argument, 0, O_PPY},
-        {"cutoff", required_argument, 0, O_CUTOFF},
-        {"top", required_argument, 0, O_TOP},
-        {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(metrics_opts, longopts, shorts);
     cpo_metrics_csv_opts co;
     memset(&co, 0, sizeof co);
     cpo_metrics_opts mo;
@@ -78,7 +71,7 @@ static int metrics_exec(int argc, char **argv)
     double top = 0.0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case O_RETURNS: co.returns = 1; break;
         case O_COLUMN: co.value_column = optarg; break;
@@ -122,10 +115,7 @@ static int metrics_exec(int argc, char **argv)
             mo.top_drawdowns = (size_t)top;
             break;
         case O_JSON: json = 1; break;
-        case 'h':
-            printf("usage: %s\n%s  -h, --help              this help\n", METRICS_USAGE,
-                   metrics_help);
-            return 0;
+        case 'h': return cpo_cli_help(METRICS_USAGE, metrics_about, metrics_opts, NULL);
         default:
             return cpo_cli_usage(METRICS_USAGE, "unknown option \"%s\"",
                                  optind > 0 && optind <= argc ? argv[optind - 1] : "?");
@@ -183,4 +173,5 @@ static int metrics_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_metrics_entry = {
     "metrics", "metrics FILE [--returns] [--json]",
-    "the metrics table of an equity or return series in a CSV file", metrics_exec};
+    "the metrics table of an equity or return series in a CSV file", metrics_exec,
+    metrics_opts, NULL, CPO_ARGS_FILE, NULL};

@@ -428,19 +428,24 @@ static int peek_header(void *ctx, const cpo_csv_row *row)
     return 1; /* stop */
 }
 
+enum { O_UND = 256, O_SNAP, O_IVU, O_RATE, O_LENIENT, O_COIN };
+
+static const cpo_cli_opt price_opts[] = {
+    {"output", 'o', 'o', "OUT.csv", "write the table to OUT.csv (default: standard output)"},
+    {"underlying", 0, O_UND, "COIN", "the underlying of a chain file holding several"},
+    {"snapshot-time", 0, O_SNAP, "ISO", "when a chain file that does not record it was taken"},
+    {"iv-unit", 0, O_IVU, "auto|decimal|percent", "implied vol unit of a chain file (auto)"},
+    {"rate", 0, O_RATE, "R", "the continuous rate per year (0)"},
+    {"lenient", 0, O_LENIENT, NULL, "repair what is safe in a chain file and report it"},
+    {"coin-usd", 0, O_COIN, "forward|index", "the USD price of a coin for coin prices (forward)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int cmd_price(int argc, char **argv)
 {
-    enum { O_UND = 256, O_SNAP, O_IVU, O_RATE, O_LENIENT, O_COIN };
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},
-        {"underlying", required_argument, 0, O_UND},
-        {"snapshot-time", required_argument, 0, O_SNAP},
-        {"iv-unit", required_argument, 0, O_IVU},
-        {"rate", required_argument, 0, O_RATE},
-        {"lenient", no_argument, 0, O_LENIENT},
-        {"coin-usd", required_argument, 0, O_COIN},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(price_opts, longopts, shorts);
     const char *outp = NULL;
     double rate = 0.0;
     int by_index = 0;
@@ -451,7 +456,7 @@ static int cmd_price(int argc, char **argv)
     io.settle = CPO_SETTLE_INVERSE;
     int c, idx = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, &idx)) != -1) {
         switch (c) {
         case 'o': outp = optarg; break;
         case O_UND:
@@ -497,23 +502,11 @@ static int cmd_price(int argc, char **argv)
                 return cpo_cli_usage(PRICE_USAGE, "--coin-usd %s is not valid (expected "
                                      "forward or index)", optarg);
             break;
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"--underlying U", "for chain files holding several underlyings (BTC)"},
-                {"--snapshot-time ISO", "when a chain layout without a time column was taken"},
-                {"--iv-unit auto|decimal|percent", "implied vol unit of a chain file (auto)"},
-                {"--rate R", "continuous rate per year (0)"},
-                {"--coin-usd forward|index", "coin prices in USD at the forward (default) or the "
-                                             "index"},
-                {"--lenient", "drop bad chain rows and report them"},
-                {"-o, --output OUT.csv", "write to OUT.csv (via a temporary name) instead of "
-                                         "stdout"},
-                {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(PRICE_USAGE,
                                 "Black-76 prices, Greeks and implied vols of a table of options "
                                 "or a Deribit chain.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                price_opts, NULL);
         default: return cpo_cli_usage(PRICE_USAGE, "bad option");
         }
     }
@@ -566,19 +559,20 @@ static int cmd_price(int argc, char **argv)
     return 0;
 }
 
+static const cpo_cmd_entry options_price_entry = {
+    "price", PRICE_USAGE, "Black-76 prices, Greeks and implied vols of a table or a chain file",
+    cmd_price, price_opts, NULL, CPO_ARGS_FILE, NULL};
+static const cpo_cmd_entry *const options_subs[] = {&options_price_entry, NULL};
+
 static int options_exec(int argc, char **argv)
 {
     if (argc < 2)
         return cpo_cli_usage("cpo " OPTIONS_USAGE, "no options command (expected price)");
     if (!strcmp(argv[1], "price"))
         return cmd_price(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        static const cpo_cli_flag flags[] = {
-            {"price", "prices, Greeks and implied vols (cpo options price --help)"},
-            {"-h, --help", "this help"}};
-        return cpo_cli_help("cpo " OPTIONS_USAGE, "The option commands.", flags,
-                            sizeof flags / sizeof flags[0]);
-    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return cpo_cli_help("cpo " OPTIONS_USAGE, "The option commands (cpo options price --help).",
+                            NULL, options_subs);
     return cpo_cli_usage("cpo " OPTIONS_USAGE,
                          "unknown options command \"%s\" (expected price)", argv[1]);
 }
@@ -586,4 +580,4 @@ static int options_exec(int argc, char **argv)
 const cpo_cmd_entry cpo_cmd_options_entry = {
     "options", OPTIONS_USAGE,
     "Black-76 prices, Greeks and implied vols of an option table or Deribit chain",
-    options_exec};
+    options_exec, NULL, options_subs, CPO_ARGS_NONE, NULL};

@@ -13,24 +13,28 @@
 
 #define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
 
+static const cpo_cli_opt report_opts[] = {
+    {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int report_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(report_opts, longopts, shorts);
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"-q, --quiet", "print nothing on success"}, {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(REPORT_USAGE,
                                 "Write RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
                                 "their data, PNG and SVG)\nfrom the files of a run folder written "
-                                "by cpo run. Nothing is re-run.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                "by cpo run. Nothing is re-run. A folder another cpo is\nwriting "
+                                "is refused.",
+                                report_opts, NULL);
         default: return cpo_cli_usage(REPORT_USAGE, "bad option");
         }
     }
@@ -69,4 +73,4 @@ static int report_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_report_entry = {
     "report", "report RUN_DIR", "make report.html and charts/ of a run folder again",
-    report_exec};
+    report_exec, report_opts, NULL, CPO_ARGS_DIR, NULL};

@@ -12,35 +12,34 @@
 
 #define RUN_USAGE "cpo run CONFIG [-o DIR] [--force] [--quiet]"
 
+static const cpo_cli_opt run_opts[] = {
+    {"output", 'o', 'o', "DIR", "write the run folder to DIR (default runs/<config name>)"},
+    {"force", 'f', 'f', NULL, "replace the files of an existing run folder"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings (no summary)"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int run_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},
-        {"force", no_argument, 0, 'f'},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(run_opts, longopts, shorts);
     cpo_run_opts opts;
     cpo_run_opts_init(&opts);
     int c, quiet = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:fqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'o': opts.out_dir = optarg; break;
         case 'f': opts.force = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': {
-            static const cpo_cli_flag flags[] = {
-                {"-o, --output DIR", "the run folder (default runs/<config name>)"},
-                {"-f, --force", "replace the files of an existing run folder"},
-                {"-q, --quiet", "no summary on stdout (warnings still go to stderr)"},
-                {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(RUN_USAGE,
                                 "Run the backtest CONFIG describes and write its files to DIR.\n"
                                 "An existing folder is refused unless --force; a folder another "
-                                "cpo is writing is refused.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                "cpo is writing is refused.\nWhat could make the numbers mislead "
+                                "is said on stderr at the end, one line a problem.",
+                                run_opts, NULL);
         default: return cpo_cli_usage(RUN_USAGE, "bad option");
         }
     }
@@ -74,4 +73,5 @@ static int run_exec(int argc, char **argv)
 }
 
 const cpo_cmd_entry cpo_cmd_run_entry = {
-    "run", "run CONFIG [-o DIR] [--force]", "run a backtest and write its run folder", run_exec};
+    "run",    "run CONFIG [-o DIR] [--force]", "run a backtest and write its run folder",
+    run_exec, run_opts, NULL, CPO_ARGS_CONFIG, NULL};

@@ -356,13 +356,22 @@ cleanup:
     return rc;
 }
 
+static const cpo_cli_opt sweep_opts[] = {
+    {"jobs", 'j', 'j', "N", "backtest on N threads (default: every core)"},
+    {"output", 'o', 'o', "DIR", "write the sweep's files to DIR (default sweeps/<config name>)"},
+    {"objective", 0, 'O', "NAME", "rank by NAME: sharpe (default), cagr, total_return, "
+                                  "max_drawdown, volatility, calmar or final_equity"},
+    {"force", 'f', 'f', NULL, "replace the files of an existing sweep folder"},
+    {"no-plot", 0, 'P', NULL, "do not run gnuplot for heatmap.png"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors"},
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int sweep_exec(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"jobs", required_argument, 0, 'j'},     {"output", required_argument, 0, 'o'},
-        {"objective", required_argument, 0, 'O'}, {"force", no_argument, 0, 'f'},
-        {"no-plot", no_argument, 0, 'P'},         {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    struct option longopts[CPO_CLI_MAX_OPTS + 1];
+    char shorts[3 * CPO_CLI_MAX_OPTS + 1];
+    cpo_cli_getopt(sweep_opts, longopts, shorts);
     int c, quiet = 0, jobs = 0, have_obj = 0;
     cpo_objective obj = CPO_OBJ_SHARPE;
     cpo_sweep_out o;
@@ -371,7 +380,7 @@ static int sweep_exec(int argc, char **argv)
     o.warn = stderr;
     const char *out_dir = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:o:fqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'j': {
             char *end;
@@ -394,28 +403,17 @@ static int sweep_exec(int argc, char **argv)
         case 'f': o.force = 1; break;
         case 'P': o.plot = 0; break;
         case 'q': quiet = 1; break;
-        case 'h': {
-            char obj_help[256];
-            snprintf(obj_help, sizeof obj_help, "rank by NAME (default sharpe; one of: %s)",
-                     cpo_objective_names());
-            const cpo_cli_flag flags[] = {
-                {"-j, --jobs N", "worker threads (default: every core)"},
-                {"-o, --output DIR", "the sweep folder (default sweeps/<config name>)"},
-                {"--objective NAME", obj_help},
-                {"-f, --force", "replace the files of an existing sweep folder"},
-                {"--no-plot", "do not run gnuplot for heatmap.png"},
-                {"-q, --quiet", "no table on stdout"},
-                {"-h, --help", "this help"}};
+        case 'h':
             return cpo_cli_help(SWEEP_USAGE,
                                 "Backtest every point of the [sweep] grid of CONFIG on one market "
-                                "loaded once and write\nleaderboard.csv and leaderboard.html ranked "
-                                "by the objective, and for two keys heatmap.dat,\nheatmap.gp and "
-                                "heatmap.png (with gnuplot).  With a [walkforward] section:\n"
-                                "walkforward.csv, oos_equity.csv, oos_summary.csv (--objective "
-                                "overrides its objective).\nAn existing folder is refused unless "
-                                "--force; a folder another cpo is writing is refused.",
-                                flags, sizeof flags / sizeof flags[0]);
-        }
+                                "loaded once, on N threads,\nand write DIR: leaderboard.csv and "
+                                "leaderboard.html ranked by the objective, and for two\nkeys "
+                                "heatmap.dat, heatmap.gp and heatmap.png (with gnuplot), renamed "
+                                "together once all\nare whole.  With a [walkforward] section: "
+                                "walkforward.csv, oos_equity.csv, oos_summary.csv\n(--objective "
+                                "overrides its objective).  An existing folder is refused unless "
+                                "--force;\na folder another cpo is writing is refused.",
+                                sweep_opts, NULL);
         default: return cpo_cli_usage(SWEEP_USAGE, "bad option");
         }
     }
@@ -509,4 +507,5 @@ static int sweep_exec(int argc, char **argv)
 
 const cpo_cmd_entry cpo_cmd_sweep_entry = {
     "sweep", "sweep CONFIG [-j N] [-o DIR] [--objective NAME] [--force]",
-    "backtest every point of a parameter grid (or walk forward) on all cores", sweep_exec};
+    "backtest every point of a parameter grid (or walk forward) on all cores", sweep_exec,
+    sweep_opts, NULL, CPO_ARGS_CONFIG, NULL};

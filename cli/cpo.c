@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-static const cpo_cmd_entry *const commands[] = {
+const cpo_cmd_entry *const cpo_cli_commands[] = {
     &cpo_cmd_data_entry,
     &cpo_cmd_metrics_entry,
     &cpo_cmd_options_entry,
@@ -20,9 +20,28 @@ static const cpo_cmd_entry *const commands[] = {
     &cpo_cmd_compare_entry,
     &cpo_cmd_strategies_entry,
     &cpo_cmd_sweep_entry,
+    &cpo_cmd_man_entry,
+    &cpo_cmd_completion_entry,
     &cpo_cmd_version_entry,
+    NULL,
 };
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+#define N_COMMANDS (sizeof cpo_cli_commands / sizeof cpo_cli_commands[0] - 1)
+
+void cpo_cli_getopt(const cpo_cli_opt *opts, struct option *longopts, char *shorts)
+{
+    size_t n = 0, k = 0;
+    for (; opts && opts[n].name && n < CPO_CLI_MAX_OPTS; n++) {
+        longopts[n] = (struct option){opts[n].name, opts[n].arg ? required_argument : no_argument,
+                                      NULL, opts[n].val};
+        if (opts[n].short_opt) {
+            shorts[k++] = opts[n].short_opt;
+            if (opts[n].arg)
+                shorts[k++] = ':';
+        }
+    }
+    longopts[n] = (struct option){0, 0, 0, 0};
+    shorts[k] = '\0';
+}
 
 /*
  * The one piece of process-wide state of cpo: the signal a SIGINT or
@@ -82,16 +101,27 @@ int cpo_cli_usage(const char *usage, const char *fmt, ...)
     return 2;
 }
 
-int cpo_cli_help(const char *usage, const char *about, const cpo_cli_flag *flags, size_t n)
+int cpo_cli_help(const char *usage, const char *about, const cpo_cli_opt *opts,
+                 const cpo_cmd_entry *const *subs)
 {
     printf("usage: %s\n\n%s\n", usage, about);
-    if (n)
+    if (subs && subs[0]) {
+        printf("\ncommands:\n");
+        for (size_t k = 0; subs[k]; k++)
+            printf("  %-26s %s\n", subs[k]->name, subs[k]->help);
+    }
+    if (opts && opts[0].name)
         printf("\noptions:\n");
-    for (size_t i = 0; i < n; i++) {
-        if (strlen(flags[i].flag) > 26)
-            printf("  %s\n  %-26s %s\n", flags[i].flag, "", flags[i].help);
+    for (const cpo_cli_opt *o = opts; o && o->name; o++) {
+        char flag[128];
+        snprintf(flag, sizeof flag, "%s%c%s--%s%s%s", o->short_opt ? "-" : "",
+                 o->short_opt ? o->short_opt : ' ', o->short_opt ? ", " : "", o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+        const char *f = o->short_opt ? flag : flag + 1;
+        if (strlen(f) > 26)
+            printf("  %s\n  %-26s %s\n", f, "", o->help);
         else
-            printf("  %-26s %s\n", flags[i].flag, flags[i].help);
+            printf("  %-26s %s\n", f, o->help);
     }
     return 0;
 }
@@ -100,15 +130,18 @@ static void print_help(FILE *out)
 {
     fprintf(out, "usage: cpo COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-40s %s\n", commands[i]->usage, commands[i]->help);
+        fprintf(out, "  %-40s %s\n", cpo_cli_commands[i]->usage, cpo_cli_commands[i]->help);
     fprintf(out, "\n`cpo COMMAND --help` or `cpo help COMMAND` for the options of a command.\n");
 }
 
+static const cpo_cli_opt version_opts[] = {
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
 static int version_exec(int argc, char **argv)
 {
-    static const cpo_cli_flag flags[] = {{"-h, --help", "this help"}};
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-        return cpo_cli_help("cpo version", "Print the version of cpo.", flags, 1);
+        return cpo_cli_help("cpo version", "Print the version of cpo.", version_opts, NULL);
     if (argc > 1)
         return cpo_cli_usage("cpo version", "unexpected argument \"%s\"", argv[1]);
     printf("cpo %s\n", CPO_VERSION);
@@ -116,7 +149,8 @@ static int version_exec(int argc, char **argv)
 }
 
 const cpo_cmd_entry cpo_cmd_version_entry = {
-    "version", "version", "print the version of cpo", version_exec};
+    "version", "version", "print the version of cpo", version_exec, version_opts, NULL,
+    CPO_ARGS_NONE, NULL};
 
 int main(int argc, char **argv)
 {
@@ -132,11 +166,11 @@ int main(int argc, char **argv)
         char help[] = "--help";
         char *sub[4] = {argv[2], argc > 3 ? argv[3] : help, argc > 3 ? help : NULL, NULL};
         for (size_t i = 0; i < N_COMMANDS; i++)
-            if (!strcmp(argv[2], commands[i]->name))
-                return commands[i]->exec(argc > 3 ? 3 : 2, sub);
+            if (!strcmp(argv[2], cpo_cli_commands[i]->name))
+                return cpo_cli_commands[i]->exec(argc > 3 ? 3 : 2, sub);
         fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[2]);
         for (size_t i = 0; i < N_COMMANDS; i++)
-            fprintf(stderr, " %s", commands[i]->name);
+            fprintf(stderr, " %s", cpo_cli_commands[i]->name);
         fprintf(stderr, ")\n");
         return 2;
     }
@@ -149,11 +183,11 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i]->name))
-            return commands[i]->exec(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cpo_cli_commands[i]->name))
+            return cpo_cli_commands[i]->exec(argc - 1, argv + 1);
     fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[1]);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(stderr, " %s", commands[i]->name);
+        fprintf(stderr, " %s", cpo_cli_commands[i]->name);
     fprintf(stderr, ")\n");
     return 2;
 }

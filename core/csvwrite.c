@@ -55,3 +55,25 @@ int cpo_csv_close(FILE *fp, const char *path, cpo_error *err)
                              strerror(errno ? errno : EIO));
     return 0;
 }
+
+int cpo_csv_create_all(FILE **fps, const char *const *paths, size_t n, cpo_error *err)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!(fps[k] = cpo_csv_create(paths[k], err))) {
+            while (k--)
+                fclose(fps[k]);
+            return err ? err->code : CPO_EIO;
+        }
+    return 0;
+}
+
+int cpo_csv_close_all(FILE **fps, const char *const *paths, size_t n, int rc, cpo_error *err)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (rc)
+            fclose(fps[k]);
+        else
+            rc = cpo_csv_close(fps[k], paths[k], err);
+    }
+    return rc;
+}

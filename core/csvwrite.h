@@ -33,4 +33,12 @@ FILE *cpo_csv_create(const char *path, cpo_error *err);
  * failed.  fp is closed whatever the outcome. */
 int cpo_csv_close(FILE *fp, const char *path, cpo_error *err);
 
+/* Create each of paths[0..n) (cpo_csv_create); on a failure the ones made
+ * are closed and the error returned. */
+int cpo_csv_create_all(FILE **fps, const char *const *paths, size_t n, cpo_error *err);
+
+/* Close each of fps[0..n) (cpo_csv_close); returns rc if it is not 0, else
+ * the first failure of a close. */
+int cpo_csv_close_all(FILE **fps, const char *const *paths, size_t n, int rc, cpo_error *err);
+
 #endif

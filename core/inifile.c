@@ -57,14 +57,11 @@ static int handler(void *user, const char *section, const char *name,
     return 1;
 }
 
-int cpo_ini_parse(const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err)
+/* Parse the open stream f (closed here); path names it in messages. */
+static int parse_stream(FILE *f, const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err)
 {
     ini_state s = {0};
-    s.f = fopen(path, "r");
-    if (!s.f)
-        return cpo_error_set(err, CPO_EIO, path, 0, 0,
-                             "cannot open: %s (expected a readable INI file)",
-                             strerror(errno));
+    s.f = f;
     s.path = path;
     s.fn = fn;
     s.ctx = ctx;
@@ -79,4 +76,25 @@ int cpo_ini_parse(const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err)
     if (r < 0)
         return cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot read the file");
     return 0;
+}
+
+int cpo_ini_parse(const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cpo_error_set(err, CPO_EIO, path, 0, 0,
+                             "cannot open: %s (expected a readable INI file)",
+                             strerror(errno));
+    return parse_stream(f, path, fn, ctx, err);
+}
+
+int cpo_ini_parse_text(const char *path, const char *text, cpo_ini_fn fn, void *ctx,
+                       cpo_error *err)
+{
+    /* fmemopen refuses a buffer of 0 bytes: an empty text is one empty line. */
+    FILE *f = *text ? fmemopen((void *)text, strlen(text), "r") : fmemopen("\n", 1, "r");
+    if (!f)
+        return cpo_error_set(err, CPO_ENOMEM, path, 0, 0, "cannot read the text: %s",
+                             strerror(errno));
+    return parse_stream(f, path, fn, ctx, err);
 }

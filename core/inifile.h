@@ -16,4 +16,9 @@ typedef int (*cpo_ini_fn)(void *ctx, const char *section, const char *key,
  * [section] or key = value)"; a missing file CPO_EIO. */
 int cpo_ini_parse(const char *path, cpo_ini_fn fn, void *ctx, cpo_error *err);
 
+/* The same over the text of a file (NUL-terminated); path names it in
+ * messages and is not read. */
+int cpo_ini_parse_text(const char *path, const char *text, cpo_ini_fn fn, void *ctx,
+                       cpo_error *err);
+
 #endif

@@ -592,6 +592,11 @@ void cpo_market_free(cpo_market *m)
         for (size_t v = 0; v < m->n_iv; v++)
             cpo_ivindex_fini(&m->iv[v]);
     free(m->iv);
+    if (m->raw)
+        for (size_t k = 0; k < m->n_raw; k++)
+            cpo_bars_fini(&m->raw[k]);
+    free(m->raw);
+    free(m->raw_symbol);
     free(m);
 }
 

@@ -2,8 +2,8 @@
  * backtest.c - the engine: one pass over the time grid, one book, an exact
  * ledger.  The order of events within a step is documented in
  * include/cpo/backtest.h; the formulas (linear and inverse P&L, harmonic
- * entry, funding, isolated-margin liquidation price) are those of the
- * project's methods notes, sections 0 and 1.
+ * entry, funding) are those of the project's methods notes, sections 0
+ * and 1; margin, liquidation and ruin are engine/margin.c's.
  *
  * Accounting.  Every instrument settles in one currency: linear ones in
  * their quote (USDT, counted 1:1 with the reporting USD), inverse ones in
@@ -22,16 +22,9 @@
  * positions at the end of every step: the residual line is the honest
  * difference between the two.
  */
-#include "cpo/backtest.h"
+#include "engine.h"
+
 #include "cpo/time.h"
-
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "optbook.h"
 #include "params.h"
 
 /* ------------------------------------------------------------------------ */
@@ -60,13 +53,28 @@ void cpo_run_spec_init(cpo_run_spec *s)
     s->fill = CPO_FILL_NEXT_OPEN;
     cpo_costs_init(&s->costs);
     cpo_option_spec_init(&s->options);
+    cpo_margin_spec_init(&s->margin);
 }
 
 const char *cpo_pnl_name(cpo_pnl_line l)
 {
     static const char *const names[CPO_PNL_COUNT] = {
-        "price", "funding", "fees", "slippage", "liquidation", "revaluation", "options", "residual"};
+        "price",       "funding", "fees",      "slippage", "liquidation",
+        "revaluation", "options", "financing", "residual"};
     return (unsigned)l < CPO_PNL_COUNT ? names[l] : "?";
+}
+
+int cpo_pnl_shown(const cpo_result *r, cpo_pnl_line l)
+{
+    return l != CPO_PNL_FINANCING || (r && r->has_financing);
+}
+
+double cpo_rate_at(const cpo_rate *r, int64_t t_ms)
+{
+    if (!r->n)
+        return r->constant;
+    size_t k = cpo_ts_count_before(r->ts, r->n, t_ms + 1); /* dated <= t */
+    return r->rate[k ? k - 1 : 0];
 }
 
 const char *cpo_greek_name(cpo_greek_line g)
@@ -74,6 +82,13 @@ const char *cpo_greek_name(cpo_greek_line g)
     static const char *const names[CPO_GREEK_COUNT] = {
         "delta", "gamma", "vega", "theta", "vanna", "volga", "rho", "unexplained"};
     return (unsigned)g < CPO_GREEK_COUNT ? names[g] : "?";
+}
+
+const char *cpo_book_greek_name(cpo_book_greek g)
+{
+    static const char *const names[CPO_BG_COUNT] = {"delta", "delta_usd", "gamma", "vega",
+                                                    "theta", "vanna", "volga"};
+    return (unsigned)g < CPO_BG_COUNT ? names[g] : "?";
 }
 
 const char *cpo_wf_name(cpo_wf_line w)
@@ -119,95 +134,17 @@ void cpo_result_free(cpo_result *r)
     free(r->explain_flag);
     free(r->opt_rows);
     free(r->opt_trades);
+    free(r->im);
+    free(r->mm);
+    free(r->mb);
+    free(r->mark_source);
+    free(r->margin_model);
+    free(r->book_greek);
+    free(r->rf);
     free(r);
 }
 
-/* --- the run state -------------------------------------------------------- */
-
-typedef struct engine {
-    const cpo_market *m;
-    const cpo_run_spec *spec;
-    cpo_error *err;
-    size_t n;          /* instruments */
-    size_t t;          /* current step */
-    int64_t bar_ms;
-    /* per instrument */
-    double *q;         /* contracts held */
-    double *ep;        /* entry price (perps) */
-    double *mk;        /* last mark used; NaN before the first price */
-    double *margin;    /* isolated initial margin (perps), settlement ccy */
-    double *cs;        /* contract size */
-    double *pend;      /* order to fill at the next open (contracts) */
-    double *target;    /* last target weight; NaN if none */
-    double *tq;        /* scratch: target quantity */
-    uint8_t *ccy;      /* settlement currency index */
-    uint8_t *inv;      /* 1 if inverse */
-    uint8_t *perp;     /* 1 if margined (perp or future) */
-    size_t *fund_pos;  /* next funding event per instrument */
-    double *line_i;    /* [n * CPO_PNL_COUNT] this step, reporting ccy (detail) */
-    uint32_t *held;    /* scratch: instruments to mark */
-    int any_pending;
-    /* currencies */
-    size_t n_ccy;
-    char ccy_name[CPO_MAX_CCY][CPO_CCY_MAX];
-    long rate_src[CPO_MAX_CCY][4]; /* instruments whose price gives the rate */
-    double cash[CPO_MAX_CCY];
-    double rate[CPO_MAX_CCY];
-    double rate_prev[CPO_MAX_CCY];
-    double eq_ccy_prev[CPO_MAX_CCY];
-    /* this step's lines, reporting ccy */
-    double line[CPO_PNL_COUNT];
-    /* pipeline */
-    cpo_stage_io io;
-    void *state[CPO_ROLE_COUNT * 4];
-    /* result */
-    cpo_result *r;
-    size_t cap_trades, cap_events;
-    cpo_ledger_sink sink;
-    void *sink_ctx;
-    cpo_ledger_row *rows;
-    /* options (spec.options.enabled) */
-    optbook *ob;
-    int opt_ccy[CPO_OPT_MAX_UNDERLYINGS]; /* currency of each underlying's coin */
-    uint32_t *opt_tags;                    /* [io.cap_opt]: stage of io.opt[k] */
-    uint32_t cur_stage;                    /* pipeline index of the running stage */
-} engine;
-
-struct cpo_view {
-    engine *e;
-};
-
-static int nomem(engine *e)
-{
-    return cpo_error_set(e->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-}
-
-static double px_col(const cpo_market *m, cpo_field f, size_t i, size_t t)
-{
-    return m->col[f][i * m->n_steps + t];
-}
-
-/* The mark of instrument i at the close of step t: the mark column where
- * the data has one, else the close. */
-static double mark_at(const cpo_market *m, size_t i, size_t t)
-{
-    double v = px_col(m, CPO_F_MARK, i, t);
-    return isfinite(v) ? v : px_col(m, CPO_F_CLOSE, i, t);
-}
-
-static int is_usd(const char *c)
-{
-    return !strcmp(c, "USD") || !strcmp(c, "USDT") || !strcmp(c, "USDC") || !strcmp(c, "BUSD") ||
-           !c[0];
-}
-
-static int add_event(engine *e, int kind, long instr, double value, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-
-static int add_event(engine *e, int kind, long instr, double value, const char *fmt, ...)
+int eng_event(engine *e, int kind, long instr, double value, const char *fmt, ...)
 {
     cpo_result *r = e->r;
     if (r->n_events == e->cap_events) {
@@ -219,6 +156,7 @@ static int add_event(engine *e, int kind, long instr, double value, const char *
         e->cap_events = nc;
     }
     cpo_event *ev = &r->events[r->n_events++];
+    memset(ev, 0, sizeof *ev);
     ev->ts = e->m->ts[e->t];
     ev->step = e->t;
     ev->instr = (int32_t)instr;
@@ -231,73 +169,9 @@ static int add_event(engine *e, int kind, long instr, double value, const char *
     return 0;
 }
 
-/* Book an amount of currency c on line l for instrument i (or -1). */
-static inline void book(engine *e, long i, int c, cpo_pnl_line l, double amount)
-{
-    double v = amount * e->rate[c];
-    e->line[l] += v;
-    if (i >= 0) {
-        e->r->pnl_instr[(size_t)i * CPO_PNL_COUNT + l] += v;
-        if (e->line_i)
-            e->line_i[(size_t)i * CPO_PNL_COUNT + l] += v;
-    }
-}
 
-/* Value of a position per the table at the top, settlement currency. */
-static inline double value_of(const engine *e, size_t i, double mark)
-{
-    double q = e->q[i];
-    if (q == 0.0)
-        return 0.0;
-    if (!e->perp[i])
-        return q * e->cs[i] * mark;
-    if (e->inv[i])
-        return q * e->cs[i] * (1.0 / e->ep[i] - 1.0 / mark);
-    return q * e->cs[i] * (mark - e->ep[i]);
-}
-
-/* Signed exposure of instrument i in the reporting currency. */
-static inline double exposure_of(const engine *e, size_t i)
-{
-    if (e->q[i] == 0.0 || !isfinite(e->mk[i]))
-        return 0.0;
-    if (e->inv[i])
-        return e->q[i] * e->cs[i]; /* contracts of cs USD */
-    return e->q[i] * e->cs[i] * e->mk[i] * e->rate[e->ccy[i]];
-}
-
-/* Move the mark of instrument i to px, booking the price P&L. */
-static inline void mark_to(engine *e, size_t i, double px)
-{
-    double old = e->mk[i];
-    if (!isfinite(px))
-        return;
-    if (e->q[i] != 0.0 && isfinite(old) && px != old) {
-        double d;
-        if (e->inv[i])
-            d = e->q[i] * e->cs[i] * (1.0 / old - 1.0 / px);
-        else
-            d = e->q[i] * e->cs[i] * (px - old);
-        book(e, (long)i, e->ccy[i], CPO_PNL_PRICE, d);
-    }
-    e->mk[i] = px;
-}
-
-/* Update the isolated margin of a margined position after a trade. */
-static void reset_margin(engine *e, size_t i)
-{
-    const cpo_kind_costs *k = &e->spec->costs.kind[e->m->instr[i].kind];
-    double q = fabs(e->q[i]);
-    if (!e->perp[i] || q == 0.0)
-        e->margin[i] = 0.0;
-    else if (e->inv[i])
-        e->margin[i] = q * e->cs[i] / e->ep[i] * k->imr;
-    else
-        e->margin[i] = q * e->cs[i] * e->ep[i] * k->imr;
-}
-
-static int add_trade(engine *e, size_t i, int64_t ts, double dq, double px, double ref,
-                     double fee, double slip, int liq)
+int eng_trade(engine *e, size_t i, int64_t ts, double dq, double px, double ref, double fee,
+              double slip, int liq)
 {
     cpo_result *r = e->r;
     if (r->n_trades == e->cap_trades) {
@@ -309,6 +183,7 @@ static int add_trade(engine *e, size_t i, int64_t ts, double dq, double px, doub
         e->cap_trades = nc;
     }
     cpo_trade *tr = &r->trades[r->n_trades++];
+    memset(tr, 0, sizeof *tr); /* padding too: results compare byte for byte */
     tr->ts = ts;
     tr->step = e->t;
     tr->instr = (uint32_t)i;
@@ -326,7 +201,7 @@ static int add_trade(engine *e, size_t i, int64_t ts, double dq, double px, doub
  * the reference price ref (the position has been marked to ref already).
  * Books slippage (against ref) and the fee; moves realised P&L to cash.
  */
-static void apply_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
+void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
 {
     int c = e->ccy[i];
     double cs = e->cs[i];
@@ -364,34 +239,10 @@ static void apply_fill(engine *e, size_t i, double dq, double px, double ref, do
         }
         double slip = e->inv[i] ? dq * cs * (1.0 / px - 1.0 / ref) : dq * cs * (ref - px);
         book(e, (long)i, c, CPO_PNL_SLIPPAGE, slip);
-        reset_margin(e, i);
+        eng_after_fill(e, i, q, dq, px);
     }
     e->cash[c] -= fee;
     book(e, (long)i, c, CPO_PNL_FEES, -fee);
-}
-
-/* What currency c can pay for new positions with, as an exchange's cross
- * margin "available balance" counts it: the wallet plus the unrealised P&L
- * of the margined positions (gains and losses), less their initial
- * margin, and less what spot shorts owe (their value, the sale's proceeds
- * being in the wallet) and their margin at the spot imr. */
-static double available(const engine *e, int c)
-{
-    double a = e->cash[c];
-    double spot_imr = e->spec->costs.kind[CPO_KIND_SPOT].imr;
-    for (size_t i = 0; i < e->n; i++) {
-        if (e->ccy[i] != c || e->q[i] == 0.0)
-            continue;
-        if (e->perp[i]) {
-            a -= e->margin[i];
-            if (isfinite(e->mk[i]))
-                a += value_of(e, i, e->mk[i]);
-        } else if (e->q[i] < 0.0 && isfinite(e->mk[i])) {
-            /* A spot short: the coins owed, and their margin. */
-            a += value_of(e, i, e->mk[i]) * (1.0 + spot_imr);
-        }
-    }
-    return a;
 }
 
 /* Round toward zero to a whole number of lots. */
@@ -441,7 +292,7 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             dq[i] = rest;
             double ref = px_col(m, f, i, t);
             if (!isfinite(ref)) {
-                if (add_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+                if (eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
                               "%s: no %s price at this step; order of %.10g dropped",
                               m->instr[i].symbol, cpo_field_name(f), d))
                     return e->err ? e->err->code : CPO_ENOMEM;
@@ -454,7 +305,7 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
                 double cap = costs->participation_cap * vol;
                 if (base_qty > cap) {
                     double nd = lot_round(e, i, d * cap / base_qty);
-                    if (add_event(e, CPO_EVENT_CAPPED, (long)i, 0.0,
+                    if (eng_event(e, CPO_EVENT_CAPPED, (long)i, 0.0,
                                   "%s: order of %.10g cut to %.10g by the participation cap",
                                   m->instr[i].symbol, d, nd))
                         return e->err ? e->err->code : CPO_ENOMEM;
@@ -471,21 +322,19 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             double rate = costs->kind[m->instr[i].kind].taker_bps * 1e-4;
             double fee_per = e->inv[i] ? e->cs[i] / px * rate : e->cs[i] * px * rate;
             if (!reducing) {
-                /* Cash needed per contract: the price for spot, the
-                 * initial margin for perps, and the fee. */
-                const cpo_kind_costs *k = &costs->kind[m->instr[i].kind];
-                /* A spot short sale keeps its proceeds as cash and posts
-                 * the spot imr of its value on top (available() counts
-                 * the liability and that margin). */
-                double need_per = e->perp[i] ? (e->inv[i] ? e->cs[i] / px : e->cs[i] * px) * k->imr
-                                  : d > 0    ? e->cs[i] * px
-                                             : e->cs[i] * px * k->imr;
-                need_per += fee_per;
-                double avail = available(e, e->ccy[i]);
-                if (fabs(d) * need_per > avail) {
-                    double nd = avail > 0.0 ? lot_round(e, i, d * avail / (fabs(d) * need_per) * (1 - 1e-12)) : 0.0;
-                    if (add_event(e, CPO_EVENT_MARGIN, (long)i, 0.0,
-                                  "%s: order of %.10g cut to %.10g for lack of cash or margin",
+                /* What the pool can carry (engine/margin.c): the price of
+                 * spot buys, the spot imr of short sales, the initial
+                 * margin of margined instruments, and the fee. */
+                int why = 0;
+                double room = eng_order_room(e, i, d, px, fee_per, &why);
+                if (why) {
+                    double nd = room != 0.0 ? lot_round(e, i, room) : 0.0;
+                    e->r->n_orders_cut++;
+                    if (eng_event(e, CPO_EVENT_MARGIN, (long)i, 0.0,
+                                  why == 2 ? "%s: order of %.10g cut to %.10g: the leverage "
+                                             "brackets allow no more at this leverage"
+                                           : "%s: order of %.10g cut to %.10g for lack of cash "
+                                             "or margin",
                                   m->instr[i].symbol, d, nd))
                         return e->err ? e->err->code : CPO_ENOMEM;
                     d = nd;
@@ -495,9 +344,9 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             }
             double fee = fabs(d) * fee_per;
             mark_to(e, i, ref);
-            apply_fill(e, i, d, px, ref, fee);
+            eng_fill(e, i, d, px, ref, fee);
             double slip = fabs(e->inv[i] ? d * e->cs[i] * (1.0 / px - 1.0 / ref) : d * e->cs[i] * (ref - px));
-            int rc = add_trade(e, i, ts, d, px, ref, fee, slip, 0);
+            int rc = eng_trade(e, i, ts, d, px, ref, fee, slip, 0);
             if (rc)
                 return rc;
         }
@@ -505,14 +354,39 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
     return 0;
 }
 
-/* Funding events of instrument i stamped in [from, to). */
-static void fund(engine *e, size_t i, int64_t from, int64_t to)
+/*
+ * The nominal time of a funding stamp: exchanges pay funding on the hour
+ * (Binance at 00/08/16 UTC or its 4 h / 1 h grids, BitMEX at 04/12/20,
+ * Deribit every hour), and stamp the event up to a few ms after it
+ * (Binance: 961 of 2,761 BTCUSDT stamps).  A stamp within FUND_TOL of an
+ * hour is that hour; one further off stays as stamped and is counted as a
+ * data problem (cpo_result.n_funding_off_grid).  One rule then holds for
+ * every event at nominal time T: the position held just before T pays
+ * (fills stamped before T count, fills at or after T do not).
+ */
+#define FUND_TOL (60 * 1000)
+
+static int64_t fund_nominal(int64_t ts, int *off)
+{
+    int64_t h = CPO_MS_HOUR;
+    int64_t q = ts >= 0 ? (ts + h / 2) / h : -((-ts + h / 2) / h);
+    int64_t nominal = q * h, d = ts - nominal;
+    *off = d > FUND_TOL || d < -FUND_TOL;
+    return *off ? ts : nominal;
+}
+
+/* Funding events of instrument i at nominal times in [from, to); after
+ * each, the position's margin at the event's mark (engine/margin.c). */
+static int fund(engine *e, size_t i, int64_t from, int64_t to)
 {
     const cpo_funding *f = &e->m->funding[i];
     size_t k = e->fund_pos[i];
-    while (k < f->n && f->ts[k] < from)
+    int off = 0;
+    while (k < f->n && fund_nominal(f->ts[k], &off) < from)
         k++;
-    for (; k < f->n && f->ts[k] < to; k++) {
+    for (; k < f->n && fund_nominal(f->ts[k], &off) < to; k++) {
+        if (off)
+            e->r->n_funding_off_grid++;
         if (e->q[i] == 0.0 || !isfinite(f->rate[k]))
             continue;
         double px = e->inv[i] && isfinite(f->index[k]) ? f->index[k]
@@ -525,64 +399,71 @@ static void fund(engine *e, size_t i, int64_t from, int64_t to)
                               : -e->q[i] * e->cs[i] * px * f->rate[k];
         e->cash[e->ccy[i]] += cf;
         book(e, (long)i, e->ccy[i], CPO_PNL_FUNDING, cf);
+        int rc = eng_after_funding(e, i, cf, isfinite(f->mark[k]) ? f->mark[k] : e->mk[i]);
+        if (rc) {
+            e->fund_pos[i] = k + 1;
+            return rc;
+        }
     }
     e->fund_pos[i] = k;
+    return 0;
 }
 
-/* Isolated-margin liquidation price (one bracket, cum = 0). */
-static double liq_price(const engine *e, size_t i)
+/* The [financing] rates of currency c (NULL: none named). */
+static const cpo_financing_spec *fin_of(const engine *e, int c, size_t *k)
 {
-    const cpo_kind_costs *k = &e->spec->costs.kind[e->m->instr[i].kind];
-    double s = e->q[i] > 0 ? 1.0 : -1.0;
-    double wb = e->margin[i], mmr = k->mmr, ep = e->ep[i];
-    if (e->inv[i]) {
-        double ncs = fabs(e->q[i]) * e->cs[i];
-        double den = wb + s * ncs / ep;
-        return den > 0.0 ? ncs * (mmr + s) / den : (s > 0 ? 0.0 : INFINITY);
+    const cpo_financing_spec *f = &e->spec->financing;
+    if (!f->enabled)
+        return NULL;
+    for (size_t j = 0; j < f->n; j++)
+        if (is_usd(f->ccy[j]) ? c == 0 : !strcmp(f->ccy[j], e->ccy_name[c])) {
+            *k = j;
+            return f;
+        }
+    return NULL;
+}
+
+/* Interest for the step on what is held over it (cpo_financing_spec):
+ * balances, and the coins of spot shorts. */
+static void finance(engine *e)
+{
+    if (!e->spec->financing.enabled)
+        return;
+    int64_t now = e->m->ts[e->t];
+    double dt = (double)e->bar_ms / (365.0 * CPO_MS_DAY);
+    for (size_t c = 0; c < e->n_ccy; c++) {
+        size_t k;
+        const cpo_financing_spec *f = fin_of(e, (int)c, &k);
+        double b = e->cash[c];
+        if (!f || b == 0.0)
+            continue;
+        double rate = cpo_rate_at(b > 0.0 ? &f->cash[k] : &f->borrow[k], now);
+        double v = b * rate * dt;
+        if (v != 0.0 && isfinite(v)) {
+            e->cash[c] += v;
+            book(e, -1, (int)c, CPO_PNL_FINANCING, v);
+        }
     }
-    double Q = fabs(e->q[i]) * e->cs[i];
-    double den = Q * mmr - s * Q;
-    double lp = (wb - s * Q * ep) / den;
-    if (s > 0)
-        return lp > 0.0 ? lp : 0.0;
-    return den != 0.0 && lp > 0.0 ? lp : INFINITY;
-}
-
-static int liquidate(engine *e, size_t i)
-{
-    const cpo_market *m = e->m;
-    size_t t = e->t;
-    if (!e->perp[i] || e->q[i] == 0.0)
-        return 0;
-    double lo = px_col(m, CPO_F_LOW, i, t), hi = px_col(m, CPO_F_HIGH, i, t);
-    double lp = liq_price(e, i);
-    int hit = e->q[i] > 0 ? (isfinite(lo) && lo <= lp) : (isfinite(hi) && hi >= lp);
-    if (!hit)
-        return 0;
-    int c = e->ccy[i];
-    double q = e->q[i];
-    mark_to(e, i, lp);
-    /* Close at LP: realised to cash; what is left of the isolated margin
-     * (WB + realised = the maintenance margin) is charged. */
-    double realised = e->inv[i] ? q * e->cs[i] * (1.0 / e->ep[i] - 1.0 / lp) : q * e->cs[i] * (lp - e->ep[i]);
-    double left = e->margin[i] + realised;
-    e->cash[c] += realised;
-    e->q[i] = 0.0;
-    e->ep[i] = NAN;
-    e->margin[i] = 0.0;
-    double charge = left > 0.0 ? left : 0.0;
-    e->cash[c] -= charge;
-    book(e, (long)i, c, CPO_PNL_LIQUIDATION, -charge);
-    int rc = add_trade(e, i, m->ts[t], -q, lp, lp, 0.0, 0.0, 1);
-    if (rc)
-        return rc;
-    char when[40];
-    cpo_time_format(m->ts[t], when, sizeof when);
-    return add_event(e, CPO_EVENT_LIQUIDATION, (long)i, -charge * e->rate[c],
-                     "%s: %s position of %.10g liquidated at %.10g in the bar of %s; "
-                     "%.10g %s of margin charged",
-                     m->instr[i].symbol, q > 0 ? "long" : "short", q, lp, when, charge,
-                     e->ccy_name[c]);
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->perp[i] || e->q[i] >= 0.0 || !isfinite(e->mk[i]))
+            continue;
+        /* A spot short owes its base coin: that coin's borrow rate. */
+        const cpo_financing_spec *f = e->spec->financing.enabled ? &e->spec->financing : NULL;
+        size_t k = 0;
+        int found = 0;
+        for (size_t j = 0; f && j < f->n && !found; j++)
+            if (!strcmp(f->ccy[j], e->m->instr[i].base)) {
+                k = j;
+                found = 1;
+            }
+        if (!found)
+            continue;
+        double v = e->q[i] * e->cs[i] * e->mk[i] * cpo_rate_at(&f->borrow[k], now) * dt;
+        if (v != 0.0 && isfinite(v)) {
+            e->cash[e->ccy[i]] += v;
+            book(e, (long)i, e->ccy[i], CPO_PNL_FINANCING, v);
+        }
+    }
 }
 
 /* Rates of the currencies at step t (carry the last known rate). */
@@ -782,6 +663,84 @@ static double equity_now(const engine *e)
     return s;
 }
 
+/* --- exposures and Greeks --------------------------------------------------- */
+
+/* The coin currency of a linear instrument's base, or -1. */
+static long base_ccy(const engine *e, size_t i)
+{
+    const cpo_instrument *in = &e->m->instr[i];
+    for (size_t c = 1; c < e->n_ccy; c++)
+        if (!strcmp(in->base, e->ccy_name[c]))
+            return (long)c;
+    return -1;
+}
+
+/* The book's Greeks on option underlying u (cpo_book_greek), at the marks. */
+static void book_greeks(const engine *e, size_t u, double *g)
+{
+    int c = e->opt_ccy[u];
+    double I = e->rate[c];
+    for (int k = 0; k < CPO_BG_COUNT; k++)
+        g[k] = 0.0;
+    /* Coins: the balance and what settles in the coin (an inverse
+     * contract's USD value is fixed: N cs / I coins held against it), and
+     * linear instruments on the coin. */
+    double d = e->cash[c];
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->q[i] == 0.0 || !isfinite(e->mk[i]))
+            continue;
+        if (e->ccy[i] == c) {
+            d += value_of(e, i, e->mk[i]);
+            if (e->inv[i] && e->perp[i])
+                d += e->q[i] * e->cs[i] / e->mk[i];
+        } else if (!e->inv[i] && base_ccy(e, i) == c) {
+            d += e->q[i] * e->cs[i];
+        }
+    }
+    /* Options: USD value c I of q contracts; dI: q (c + I dc/dI). */
+    for (size_t k = 0; k < ob_npos(e->ob); k++) {
+        size_t uu;
+        int hq;
+        const cpo_option_pos *o = ob_pos(e->ob, k, &uu, &hq);
+        const cpo_black76_coin *x = &o->quote.coin;
+        if (uu != u || !hq || o->qty == 0.0 || !isfinite(x->price))
+            continue;
+        double q = o->qty, Ii = o->quote.index;
+        if (!(Ii > 0.0))
+            continue;
+        d += q * (x->price + Ii * x->delta);
+        g[CPO_BG_GAMMA] += q * (2.0 * x->delta + Ii * x->gamma) * Ii * 0.01;
+        g[CPO_BG_VEGA] += q * x->vega * Ii * 0.01;
+        g[CPO_BG_THETA] += q * x->theta * Ii / 365.0;
+        g[CPO_BG_VANNA] += q * (x->vega + Ii * x->vanna) * 0.01;
+        g[CPO_BG_VOLGA] += q * x->volga * Ii * 1e-4;
+    }
+    g[CPO_BG_DELTA] = d;
+    g[CPO_BG_DELTA_USD] = d * I;
+}
+
+/* What gross and net leave out of the instruments' exposures: the coin
+ * balances (their USD value) and the options' delta-adjusted notional. */
+static void extra_exposure(const engine *e, double *gross, double *net)
+{
+    for (size_t c = 1; c < e->n_ccy; c++) {
+        double x = e->cash[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+        *gross += fabs(x);
+        *net += x;
+    }
+    for (size_t k = 0; e->ob && k < ob_npos(e->ob); k++) {
+        size_t u;
+        int hq;
+        const cpo_option_pos *o = ob_pos(e->ob, k, &u, &hq);
+        const cpo_black76_coin *c = &o->quote.coin;
+        double I = o->quote.index, x = o->qty * (c->price + I * c->delta) * I;
+        if (hq && isfinite(x)) {
+            *gross += fabs(x);
+            *net += x;
+        }
+    }
+}
+
 /* --- setup ---------------------------------------------------------------- */
 
 static int ccy_index(engine *e, const char *name)
@@ -804,6 +763,13 @@ static int ccy_index(engine *e, const char *name)
     return (int)c;
 }
 
+/* Collateral currency k: parsed by the config, or the whole text when a
+ * program set only cpo_run_spec.collateral ("BTC"). */
+static const char *coll_ccy(const cpo_run_spec *s, size_t k)
+{
+    return s->n_collateral ? s->collateral_ccy[k] : s->collateral;
+}
+
 static int setup(engine *e)
 {
     const cpo_market *m = e->m;
@@ -813,7 +779,6 @@ static int setup(engine *e)
     e->q = calloc(n ? n : 1, sizeof *e->q);
     e->ep = malloc((n ? n : 1) * sizeof *e->ep);
     e->mk = malloc((n ? n : 1) * sizeof *e->mk);
-    e->margin = calloc(n ? n : 1, sizeof *e->margin);
     e->cs = malloc((n ? n : 1) * sizeof *e->cs);
     e->pend = calloc(n ? n : 1, sizeof *e->pend);
     e->target = malloc((n ? n : 1) * sizeof *e->target);
@@ -827,7 +792,7 @@ static int setup(engine *e)
     e->io.weight = malloc((n ? n : 1) * sizeof(double));
     e->io.qty = malloc((n ? n : 1) * sizeof(double));
     e->io.n = n;
-    if (!e->q || !e->ep || !e->mk || !e->margin || !e->cs || !e->pend || !e->target || !e->tq ||
+    if (!e->q || !e->ep || !e->mk || !e->cs || !e->pend || !e->target || !e->tq ||
         !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->io.selected ||
         !e->io.weight || !e->io.qty)
         return nomem(e);
@@ -863,11 +828,12 @@ static int setup(engine *e)
                                  CPO_MAX_CCY, CPO_MAX_CCY);
         e->ccy[i] = (uint8_t)c;
     }
-    if (e->spec->collateral[0] && !is_usd(e->spec->collateral) &&
-        ccy_index(e, e->spec->collateral) < 0)
-        return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
-                             "more than %d settlement currencies (expected at most %d)",
-                             CPO_MAX_CCY, CPO_MAX_CCY);
+    size_t n_coll = e->spec->n_collateral ? e->spec->n_collateral : e->spec->collateral[0] != 0;
+    for (size_t k = 0; k < n_coll; k++)
+        if (!is_usd(coll_ccy(e->spec, k)) && ccy_index(e, coll_ccy(e->spec, k)) < 0)
+            return cpo_error_set(e->err, CPO_ERANGE, NULL, 0, 0,
+                                 "more than %d settlement currencies (expected at most %d)",
+                                 CPO_MAX_CCY, CPO_MAX_CCY);
     /* Rate sources for coin currencies: inverse instruments of that coin
      * (their index column), then linear instruments whose base is that
      * coin and whose quote is a dollar. */
@@ -889,7 +855,7 @@ static int setup(engine *e)
 
 static int ob_event(void *ctx, int kind, double value, const char *msg)
 {
-    return add_event(ctx, kind, -1, value, "%s", msg);
+    return eng_event(ctx, kind, -1, value, "%s", msg);
 }
 
 /* The option book, its coins' currencies and the option targets' room. */
@@ -926,7 +892,7 @@ static int setup_options(engine *e)
 }
 
 /* Book what the option book did in the last phase. */
-static void drain_options(engine *e)
+void eng_drain_options(engine *e)
 {
     for (size_t u = 0; u < ob_n_underlyings(e->ob); u++) {
         ob_flow f;
@@ -952,7 +918,7 @@ static void teardown(engine *e)
     free(e->q);
     free(e->ep);
     free(e->mk);
-    free(e->margin);
+    eng_margin_free(e);
     free(e->cs);
     free(e->pend);
     free(e->target);
@@ -989,6 +955,9 @@ static int alloc_result(engine *e, size_t steps)
     r->mark_from_close = calloc(n, 1);
     int ok = r->ts && r->equity && r->gross && r->net && r->instr && r->final_qty && r->pnl_instr &&
              r->mark_from_close;
+    r->has_financing = e->spec->financing.enabled;
+    if (e->spec->financing.enabled && e->spec->financing.rf_kind != CPO_RF_NONE)
+        ok = ok && (r->rf = calloc(s, sizeof *r->rf)) != NULL;
     for (int l = 0; l < CPO_PNL_COUNT; l++)
         ok = ok && (r->pnl[l] = malloc(s * sizeof(double))) != NULL;
     if (e->spec->options.enabled) {
@@ -998,6 +967,10 @@ static int alloc_result(engine *e, size_t steps)
             ok = ok && (r->wf[w] = calloc(s, sizeof(double))) != NULL;
         ok = ok && (r->explain_flag = calloc(s, 1)) != NULL;
         r->surface_mode = e->spec->options.surface_mode;
+        r->n_bg_und = e->spec->options.n_underlyings;
+        for (size_t u = 0; u < r->n_bg_und && u < CPO_OPT_MAX_UNDERLYINGS; u++)
+            snprintf(r->bg_und[u], sizeof r->bg_und[u], "%s", e->spec->options.underlying[u]);
+        ok = ok && (r->book_greek = calloc(r->n_bg_und * CPO_BG_COUNT * s, sizeof(double))) != NULL;
     }
     if (!ok)
         return nomem(e);
@@ -1063,7 +1036,7 @@ static int pipeline(engine *e, cpo_view *v, int *rebalance)
             continue;
         }
         if (!isfinite(px) || px <= 0.0) {
-            rc = add_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+            rc = eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
                            "%s: no price yet; target weight %.6g ignored", e->m->instr[i].symbol, w);
             if (rc)
                 return rc;
@@ -1154,6 +1127,10 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     r->n_instr = e.n;
     memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
     r->n_ccy = 0;
+    if ((rc = eng_margin_setup(&e)))
+        goto fail;
+    if (e.ob)
+        ob_set_margin_hook(e.ob, eng_option_room, &e);
     /* Margined instruments whose data has no mark over the run are marked
      * at their close: say so in the result. */
     for (size_t i = 0; i < e.n; i++) {
@@ -1169,19 +1146,28 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     cpo_view view = {&e};
     e.t = t0;
     update_rates(&e);
-    if (spec->collateral[0] && !is_usd(spec->collateral)) {
-        int c = ccy_index(&e, spec->collateral);
+    /* The capital: in the reporting currency, or partly or wholly in the
+     * collateral coins at the first step's rate. */
+    size_t n_coll = spec->n_collateral ? spec->n_collateral : spec->collateral[0] != 0;
+    double in_usd = 1.0;
+    for (size_t k = 0; k < n_coll; k++) {
+        const char *cc = coll_ccy(spec, k);
+        if (is_usd(cc))
+            continue;
+        int c = ccy_index(&e, cc);
         if (!(e.rate[c] > 0.0)) {
             rc = cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
                                "no %s price at the first step to convert the capital "
                                "(expected an instrument quoting %s in dollars)",
-                               spec->collateral, spec->collateral);
+                               cc, cc);
             goto fail;
         }
-        e.cash[c] = spec->capital / e.rate[c];
-    } else {
-        e.cash[0] = spec->capital;
+        double frac = spec->n_collateral ? spec->collateral_frac[k] : 1.0;
+        e.cash[c] = spec->capital * frac / e.rate[c];
+        in_usd -= frac;
     }
+    if (in_usd > 1e-12)
+        e.cash[0] = in_usd == 1.0 ? spec->capital : spec->capital * in_usd;
     for (size_t c = 0; c < CPO_MAX_CCY; c++)
         e.rate_prev[c] = e.rate[c];
     for (size_t s = 0; s < spec->n_stages; s++) {
@@ -1194,7 +1180,8 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     for (size_t i = 0; i < e.n; i++) {
         const cpo_funding *f = &m->funding[i];
         size_t k = 0;
-        while (k < f->n && f->ts[k] < m->ts[t0])
+        int off;
+        while (k < f->n && fund_nominal(f->ts[k], &off) < m->ts[t0])
             k++;
         e.fund_pos[i] = k;
     }
@@ -1227,8 +1214,8 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         /* 1. Funding stamped exactly at the open, then next-open fills. */
         if (e.any_pending || t == t0) {
             for (size_t i = 0; i < e.n; i++)
-                if (m->funding[i].n)
-                    fund(&e, i, ts, ts + 1);
+                if (m->funding[i].n && (rc = fund(&e, i, ts, ts + 1)))
+                    goto fail;
         }
         if (e.any_pending) {
             e.any_pending = 0;
@@ -1239,12 +1226,13 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         if (e.ob) {
             if ((rc = ob_open(e.ob, err)))
                 goto fail;
-            drain_options(&e);
+            eng_drain_options(&e);
         }
-        /* 2. Funding during the bar. */
+        /* 2. Funding during the bar; interest on what is held over it. */
         for (size_t i = 0; i < e.n; i++)
-            if (m->funding[i].n)
-                fund(&e, i, ts, ts_end);
+            if (m->funding[i].n && (rc = fund(&e, i, ts, ts_end)))
+                goto fail;
+        finance(&e);
         /* 3. Liquidation on the bar's adverse extreme; 4. mark at close;
          * the positions' values and exposures in the same pass. */
         size_t nh = 0;
@@ -1252,10 +1240,10 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
             if (e.q[i] != 0.0 || !isfinite(e.mk[i]))
                 e.held[nh++] = (uint32_t)i;
         double val[CPO_MAX_CCY] = {0}, gross = 0.0, net = 0.0;
+        if ((rc = eng_liq_bar(&e)))
+            goto fail;
         for (size_t k = 0; k < nh; k++) {
             size_t i = e.held[k];
-            if (e.perp[i] && e.q[i] != 0.0 && (rc = liquidate(&e, i)))
-                goto fail;
             mark_to(&e, i, mark_at(m, i, t));
             if (e.q[i] != 0.0 && isfinite(e.mk[i])) {
                 double x = exposure_of(&e, i);
@@ -1268,13 +1256,20 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         if (e.ob) {
             if ((rc = ob_close(e.ob, err)))
                 goto fail;
-            drain_options(&e);
+            eng_drain_options(&e);
             for (size_t u = 0; u < ob_n_underlyings(e.ob); u++)
                 val[e.opt_ccy[u]] += ob_value_coin(e.ob, u);
         }
-        /* 5-6. The pipeline, and orders. */
-        int rebalance = 0, filled_now = 0;
-        if ((rc = pipeline(&e, &view, &rebalance)))
+        /* Margin at the close: positions and pools below maintenance are
+         * liquidated; an account whose equity reached 0 is ruined. */
+        int filled_now = 0, ruined_now = 0;
+        if ((rc = eng_margin_close(&e, &filled_now)) ||
+            (rc = eng_ruin(&e, equity_now(&e), &ruined_now)))
+            goto fail;
+        filled_now |= ruined_now;
+        /* 5-6. The pipeline, and orders (none after ruin). */
+        int rebalance = 0;
+        if (!e.ruined && (rc = pipeline(&e, &view, &rebalance)))
             goto fail;
         if (rebalance) {
             int any = 0;
@@ -1307,7 +1302,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                 if (spec->fill == CPO_FILL_THIS_CLOSE && ob_pending(e.ob)) {
                     if ((rc = ob_fill_close(e.ob, err)))
                         goto fail;
-                    drain_options(&e);
+                    eng_drain_options(&e);
                     filled_now = 1;
                 }
             }
@@ -1338,12 +1333,27 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         double rel = fabs(e.line[CPO_PNL_RESIDUAL]) / fmax(fabs(eq), 1.0);
         if (rel > r->max_rel_residual)
             r->max_rel_residual = rel;
+        extra_exposure(&e, &gross, &net);
+        if (r->rf) {
+            const cpo_financing_spec *f = &spec->financing;
+            size_t k = 0;
+            double a = f->rf_kind == CPO_RF_RATE ? cpo_rate_at(&f->rf, ts)
+                       : fin_of(&e, 0, &k)       ? cpo_rate_at(&f->cash[k], ts)
+                                                 : 0.0;
+            r->rf[row] = pow(1.0 + a, (double)e.bar_ms / (365.0 * CPO_MS_DAY)) - 1.0;
+        }
         r->ts[row] = ts;
         r->equity[row] = eq;
         r->gross[row] = eq != 0.0 ? gross / eq : NAN;
         r->net[row] = eq != 0.0 ? net / eq : NAN;
         for (int l = 0; l < CPO_PNL_COUNT; l++)
             r->pnl[l][row] = e.line[l];
+        for (size_t u = 0; e.ob && u < r->n_bg_und; u++) {
+            double bg[CPO_BG_COUNT];
+            book_greeks(&e, u, bg);
+            for (int k = 0; k < CPO_BG_COUNT; k++)
+                r->book_greek[(u * CPO_BG_COUNT + (size_t)k) * steps + row] = bg[k];
+        }
         if (e.ob) {
             double g[CPO_GREEK_COUNT], w[CPO_WF_COUNT];
             int flag = 0;
@@ -1373,13 +1383,33 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         }
         for (size_t c = 0; c < e.n_ccy; c++)
             r->cash[c * steps + row] = e.cash[c];
+        /* Margin per currency, the same way (runs with margined pools). */
+        if (e.any_pool) {
+            if (!r->im) {
+                r->im = calloc(e.n_ccy * steps, sizeof *r->im);
+                r->mm = calloc(e.n_ccy * steps, sizeof *r->mm);
+                r->mb = calloc(e.n_ccy * steps, sizeof *r->mb);
+                if (!r->im || !r->mm || !r->mb) {
+                    rc = nomem(&e);
+                    goto fail;
+                }
+            }
+            double im[CPO_MAX_CCY], mm[CPO_MAX_CCY], mb[CPO_MAX_CCY];
+            if ((rc = eng_margin_record(&e, im, mm, mb)))
+                goto fail;
+            for (size_t c = 0; c < e.n_ccy; c++) {
+                r->im[c * steps + row] = im[c];
+                r->mm[c * steps + row] = mm[c];
+                r->mb[c * steps + row] = mb[c];
+            }
+        }
     }
     for (size_t c = 0; c < e.n_ccy; c++)
         snprintf(r->ccy[c], sizeof r->ccy[c], "%s", e.ccy_name[c]);
     memcpy(r->final_qty, e.q, e.n * sizeof *e.q);
     if (e.ob) {
         ob_take(e.ob, r);
-        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks);
+        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks, &r->n_quote_waits);
     }
     teardown(&e);
     *out = r;

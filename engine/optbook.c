@@ -4,9 +4,10 @@
  *
  * Valuation of option k at time t with index I (USD per coin):
  *   chain    the position's row in a snapshot taken during the bar, when
- *            marking at the close: c = the row's mark (coin), sigma = its
- *            mark IV, F = the row's forward moved with the index (F_row *
- *            I / I_row);
+ *            marking at the close: sigma = its mark IV, F = the row's
+ *            forward moved with the index (F_row * I / I_row), c =
+ *            Black-76 at the close's I, F and T (never the row's coin
+ *            mark, which is of the snapshot's moment);
  *   surface  sigma from the surface of the latest snapshot known at t
  *            (sticky strike or DVOL-scaled), F = I exp(b T), b the
  *            expiry's basis rate in that snapshot (ln(F_0(T_0)/I_0)/T_0);
@@ -18,13 +19,17 @@
  * new one q1), per contract, in coin:
  *   Taylor:  delta dI + gamma dI^2/2 + vega ds + theta dT + vanna dI ds
  *            + volga ds^2/2 + rho dr, with q0's Greeks, dT the time that
- *            passed in years; the unexplained term is dc less their sum.
+ *            passed in years (near expiry, when dT > T0 / 10, the theta
+ *            term is the revaluation model(t1) - model(t0) at q0's inputs
+ *            instead); the unexplained term is dc less their sum.
  *   Waterfall: model(t1 | I0, F0, s0) - model(t0 | ...) for time, then
  *            I0,F0 -> I1,F1 for the underlying, s0 -> s1 for vol, the
  *            rate (held constant: 0); the residual is dc less their sum
  *            (a chain mark against the model, rounding).
  */
 #include "optbook.h"
+
+#include "delivery.h"
 
 #include "cpo/surface.h"
 #include "cpo/time.h"
@@ -53,6 +58,10 @@ typedef struct under {
     const cpo_chain *ch;     /* NULL: no chain for it in the market */
     long index_instr;        /* market instrument giving I */
     const cpo_ivindex *dvol;
+    int wait_told;           /* an order waited on snapshot wait_snap */
+    size_t wait_snap;
+    const cpo_bars *delivery; /* raw bars of the delivery series, or NULL:
+                                 the index instrument's grid bars */
     cpo_surface *surf;       /* of snapshot [snap_b, snap_e) */
     size_t snap_b, snap_e;
     int have_snap;
@@ -92,6 +101,11 @@ struct optbook {
     cpo_option_trade *trades;
     size_t n_trades, cap_trades;
     size_t chain_marks, surface_marks;
+    size_t n_approx;         /* settlements at an estimated delivery price */
+    size_t n_waits;          /* order-fills put off for a stale quote */
+    /* margin check of fills (ob_set_margin_hook) */
+    ob_margin_fn margin_fn;
+    void *margin_ctx;
 };
 
 static int nomem(cpo_error *err)
@@ -170,6 +184,10 @@ int ob_new(optbook **out, const cpo_market *m, const cpo_option_spec *spec, doub
             goto fail;
         }
         U->index_instr = cpo_market_find(m, spec->index[u]);
+        const char *dsym = spec->delivery[u][0] ? spec->delivery[u] : spec->index[u];
+        for (size_t r = 0; r < m->n_raw; r++)
+            if (!strcmp(m->raw_symbol[r], dsym))
+                U->delivery = &m->raw[r];
         if (U->index_instr < 0) {
             rc = cpo_error_set(err, CPO_ENOTFOUND, NULL, 0, 0,
                                "options: index instrument \"%s\" of %s is not in the market "
@@ -387,9 +405,11 @@ static int value(optbook *b, under *U, const cpo_option_key *k, int64_t t_ms, do
         else
             F = NAN;
         if (isfinite(F)) {
+            /* One time for the whole mark: the row's implied vol at the
+             * close's index, forward and time (the row's own coin mark is
+             * of the snapshot's moment, not the close's). */
             double bid = q->bid, ask = q->ask;
             if (fill_quote(b, k, I, F, ch->mark_iv[r], T, q) == 0) {
-                q->coin.price = ch->mark_px[r];
                 q->source = CPO_OPT_SRC_CHAIN;
                 q->bid = bid;
                 q->ask = ask;
@@ -424,6 +444,24 @@ static int value(optbook *b, under *U, const cpo_option_key *k, int64_t t_ms, do
     q->ask = ask;
     q->source = CPO_OPT_SRC_SURFACE;
     return 0;
+}
+
+/* When the data behind U's valuations at t_ms was known: the snapshot's
+ * time, and with dvol_scaled the DVOL close that moves it (a daily bar is
+ * known once its day has ended), whichever is later. */
+static int64_t quote_time(const optbook *b, const under *U, int64_t t_ms)
+{
+    if (!U->have_snap)
+        return CPO_TIME_NONE;
+    int64_t q = U->ch->ts[U->snap_b];
+    if (b->spec.surface_mode == CPO_SURFACE_DVOL_SCALED && U->surf) {
+        double scale;
+        int64_t dvol_ms = CPO_TIME_NONE;
+        if (cpo_surface_dvol_scale(U->surf, t_ms, &scale, &dvol_ms, NULL) == 0 &&
+            dvol_ms != CPO_TIME_NONE && dvol_ms + CPO_MS_DAY > q)
+            q = dvol_ms + CPO_MS_DAY;
+    }
+    return q;
 }
 
 /* The settled "quote": payoff at the delivery price S. */
@@ -490,6 +528,14 @@ static void mark(optbook *b, under *U, opos *p, const cpo_option_quote *q1)
     wf[CPO_WF_VOL] = fin(wv - wu);
     wf[CPO_WF_RATE] = 0.0;
     wf[CPO_WF_RESIDUAL] = dc - (wf[CPO_WF_TIME] + wf[CPO_WF_UNDERLYING] + wf[CPO_WF_VOL]);
+    /* Near expiry theta is measured by revaluation (METHODS 3): when the
+     * step is more than a tenth of the time that was left, Theta dt is far
+     * off the decay and the time step of the waterfall takes its place. */
+    if (dT > 0.1 * q0->t_years && isfinite(wf[CPO_WF_TIME])) {
+        double d = wf[CPO_WF_TIME] - tg[CPO_GREEK_THETA];
+        tg[CPO_GREEK_THETA] = wf[CPO_WF_TIME];
+        tg[CPO_GREEK_UNEXPLAINED] -= d;
+    }
     double mtm = qty * dc;
     p->seg_mtm += mtm;
     for (int l = 0; l < CPO_GREEK_COUNT; l++) {
@@ -560,6 +606,8 @@ static int add_trade(optbook *b, const opos *p, double dq, double px, double ref
     tr->slippage = slip;
     tr->index = index;
     tr->settlement = settlement;
+    tr->quote_ms = tr->ts;
+    tr->delta = NAN;
     return 0;
 }
 
@@ -573,6 +621,14 @@ static under *under_of(optbook *b, const cpo_option_key *k)
 {
     long u = ob_find_underlying(b, k->underlying);
     return u < 0 ? NULL : &b->u[u];
+}
+
+/* The delivery price of U's expiry at T (engine/delivery.c): the
+ * 30-minute TWAP of the index before it, from U's delivery series (the
+ * market's raw bars) or the index instrument's grid bars. */
+static double delivery_price(const optbook *b, const under *U, int64_t T, int *approx)
+{
+    return cpo_delivery_twap(U->delivery, b->m, (size_t)U->index_instr, T, approx);
 }
 
 /* Settle position k at delivery price S: mark to the payoff, pay it, charge
@@ -610,15 +666,19 @@ static int settle_due(optbook *b, int at_open, cpo_error *err)
             continue;
         }
         under *U = &b->u[p->u];
-        double S = index_px(b, U, at_open);
+        int approx = 0;
+        double S = delivery_price(b, U, p->p.key.expiry_ms, &approx);
         if (!(S > 0.0)) {
-            /* No index at this moment: try again at the next phase. */
+            /* No index bar ends in the window yet: try again at the next
+             * phase. */
             k++;
             continue;
         }
         int rc = settle(b, k, S, err);
         if (rc)
             return rc;
+        b->trades[b->n_trades - 1].delivery_approx = approx;
+        b->n_approx += approx;
     }
     return 0;
 }
@@ -649,6 +709,8 @@ static long find_pos(const optbook *b, const cpo_option_key *k)
 static int fill(optbook *b, int at_open, cpo_error *err)
 {
     int64_t t_ms = at_open ? b->ts : b->ts_end - 1;
+    int64_t max_age = b->spec.max_quote_age_ms > 0 ? b->spec.max_quote_age_ms : b->m->step_ms;
+    size_t kept = 0; /* orders that wait for a fresh quote stay pending */
     for (size_t o = 0; o < b->n_pend; o++) {
         pending *od = &b->pend[o];
         under *U = under_of(b, &od->key);
@@ -671,6 +733,29 @@ static int fill(optbook *b, int at_open, cpo_error *err)
             if ((rc = event(b, CPO_EVENT_NO_PRICE, 0.0, "%s: no price at the fill; order of %.6g ignored",
                             name, od->dq)))
                 return rc;
+            continue;
+        }
+        /* Fresh quotes only (sticky strike): a snapshot older than
+         * max_quote_age is no price anyone could trade at; the order waits
+         * for the next one.  dvol_scaled moves the surface to the fill time
+         * with DVOL, and fills (the quote's age is recorded). */
+        int64_t qt = q.source == CPO_OPT_SRC_CHAIN ? U->ch->ts[U->snap_b] : quote_time(b, U, t_ms);
+        if (b->spec.surface_mode != CPO_SURFACE_DVOL_SCALED && q.source != CPO_OPT_SRC_CHAIN &&
+            (qt == CPO_TIME_NONE || t_ms - qt > max_age)) {
+            /* One event per underlying and snapshot: when the wait starts. */
+            if (!U->wait_told || U->wait_snap != U->snap_b) {
+                U->wait_told = 1;
+                U->wait_snap = U->snap_b;
+                char when[40];
+                cpo_time_format(qt, when, sizeof when);
+                if ((rc = event(b, CPO_EVENT_OPTION, 0.0,
+                                "%s: the snapshot of %s is %.0f min old (max_quote_age): %s "
+                                "and later %s orders wait for a fresh quote",
+                                U->name, when, (double)(t_ms - qt) / 60000.0, name, U->name)))
+                    return rc;
+            }
+            b->n_waits++;
+            b->pend[kept++] = *od;
             continue;
         }
         long k = find_pos(b, &od->key);
@@ -701,7 +786,24 @@ static int fill(optbook *b, int at_open, cpo_error *err)
         double px = ref + (dq > 0 ? 1.0 : -1.0) * (half + b->slip * ref);
         if (px < 0.0)
             px = 0.0;
-        double fee = fabs(dq) * fmin(b->spec.fee_rate, b->spec.fee_cap * px);
+        double fee_per = fmin(b->spec.fee_rate, b->spec.fee_cap * px);
+        if (b->margin_fn) {
+            /* The pool must carry the order (premium, fee, initial margin). */
+            double ok = b->margin_fn(b->margin_ctx, p->u, &od->key, dq, px, fee_per, &q);
+            if (ok != dq) {
+                if ((rc = event(b, CPO_EVENT_MARGIN, 0.0,
+                                "%s: order of %.10g cut to %.10g for lack of margin", name, dq,
+                                ok)))
+                    return rc;
+                dq = ok;
+            }
+            if (dq == 0.0) {
+                if (p->p.qty == 0.0)
+                    remove_pos(b, (size_t)k);
+                continue;
+            }
+        }
+        double fee = fabs(dq) * fee_per;
         double slip = dq * (ref - px); /* <= 0 */
         U->flow.cash += -dq * px - fee;
         U->flow.fees -= fee;
@@ -713,6 +815,8 @@ static int fill(optbook *b, int at_open, cpo_error *err)
             p->p.avg_px = (q0 * p->p.avg_px + dq * px) / q1;
         if ((rc = add_trade(b, p, dq, px, ref, fee, -slip, I, 0, err)))
             return rc;
+        b->trades[b->n_trades - 1].quote_ms = qt;
+        b->trades[b->n_trades - 1].delta = q.coin.delta_index;
         p->p.qty = fabs(q1) < 1e-12 ? 0.0 : q1;
         if (p->p.qty == 0.0) {
             p->qty_step = q0;
@@ -721,7 +825,7 @@ static int fill(optbook *b, int at_open, cpo_error *err)
             remove_pos(b, (size_t)k);
         }
     }
-    b->n_pend = 0;
+    b->n_pend = kept;
     return 0;
 }
 
@@ -890,8 +994,53 @@ void ob_take(optbook *b, cpo_result *r)
     b->n_rows = b->n_trades = b->cap_rows = b->cap_trades = 0;
 }
 
-void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks)
+void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks, size_t *waits)
 {
     *chain_marks = b->chain_marks;
     *surface_marks = b->surface_marks;
+    *waits = b->n_waits;
+}
+
+/* --- margin ------------------------------------------------------------- */
+
+void ob_set_margin_hook(optbook *b, ob_margin_fn fn, void *ctx)
+{
+    b->margin_fn = fn;
+    b->margin_ctx = ctx;
+}
+
+size_t ob_npos(const optbook *b) { return b->n_pos; }
+
+const cpo_option_pos *ob_pos(const optbook *b, size_t k, size_t *u, int *has_quote)
+{
+    if (u)
+        *u = b->pos[k].u;
+    if (has_quote)
+        *has_quote = b->pos[k].has_quote;
+    return &b->pos[k].p;
+}
+
+double ob_flow_cash(const optbook *b, size_t u) { return b->u[u].flow.cash; }
+
+int ob_liquidate(optbook *b, size_t k, double dq, double fee, cpo_error *err)
+{
+    opos *p = &b->pos[k];
+    under *U = &b->u[p->u];
+    double px = p->has_quote ? p->p.quote.coin.price : NAN;
+    if (!isfinite(px) || dq == 0.0)
+        return 0;
+    U->flow.cash += -dq * px;
+    double q0 = p->p.qty, q1 = q0 + dq;
+    int rc = add_trade(b, p, dq, px, px, fee, 0.0, p->p.quote.index, 0, err);
+    if (rc)
+        return rc;
+    b->trades[b->n_trades - 1].liquidation = 1;
+    p->p.qty = fabs(q1) < 1e-12 ? 0.0 : q1;
+    if (p->p.qty == 0.0) {
+        p->qty_step = q0;
+        if ((rc = emit_row(b, U, p, 0, err)))
+            return rc;
+        remove_pos(b, k);
+    }
+    return 0;
 }

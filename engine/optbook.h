@@ -77,9 +77,34 @@ size_t ob_positions(optbook *b, const cpo_option_pos **pos);
 
 /* Hand the rows and trades to the result (the book forgets them). */
 void ob_take(optbook *b, cpo_result *r);
-void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks);
+/* Position-steps by price source; order-fills put off for a stale quote. */
+void ob_counts(const optbook *b, size_t *chain_marks, size_t *surface_marks, size_t *waits);
 
 /* "BTC-27MAR26-90000-C" */
 void ob_name(const cpo_option_key *k, char *buf, size_t n);
+
+/* --- margin (engine/margin.c) --- */
+
+/* Asked before every fill: how much of the order dq (contracts) of
+ * underlying u, at px coin with fee_per coin a contract, valued at q, the
+ * pool of the underlying's coin can carry; dq itself, less (same sign), or
+ * 0.  The order is cut to the answer with an event. */
+typedef double (*ob_margin_fn)(void *ctx, size_t u, const cpo_option_key *k, double dq,
+                               double px, double fee_per, const cpo_option_quote *q);
+void ob_set_margin_hook(optbook *b, ob_margin_fn fn, void *ctx);
+
+/* Positions, in order: position k (0 .. ob_npos - 1), its underlying and
+ * whether it has been valued. */
+size_t ob_npos(const optbook *b);
+const cpo_option_pos *ob_pos(const optbook *b, size_t k, size_t *u, int *has_quote);
+
+/* Coin of underlying u's phase that the engine has not drained yet. */
+double ob_flow_cash(const optbook *b, size_t u);
+
+/* Forced close: position k changes by dq contracts at its last valuation
+ * (no slippage; the liquidation fee is the engine's to book), recorded as
+ * a liquidation trade; a position that reaches 0 is removed (positions
+ * after k move down by one). */
+int ob_liquidate(optbook *b, size_t k, double dq, double fee, cpo_error *err);
 
 #endif

@@ -58,10 +58,17 @@ static int result_has_opt(const cpo_result *r)
 
 #define AT_OPT_PARTS 3 /* options, fees, slippage */
 
+/* The book's own parts: revaluation, residual, and financing when the run
+ * has it. */
+static size_t at_nbk(const cpo_attrib *a)
+{
+    return 2 + (size_t)a->has_fin;
+}
+
 /* The computed assets table has the option parts. */
 static int at_has_opt(const cpo_attrib *a)
 {
-    return a->assets.n_parts == a->n_instr * AT_LINES + 2 + AT_OPT_PARTS;
+    return a->assets.n_parts == a->n_instr * AT_LINES + at_nbk(a) + AT_OPT_PARTS;
 }
 
 void cpo_attrib_opts_init(cpo_attrib_opts *o)
@@ -382,7 +389,7 @@ cleanup:
 static int risk_post(cpo_attrib *a, const double *wmean, cpo_error *err)
 {
     cpo_attrib_risk *k = &a->risk;
-    size_t T = a->ser_steps, n = a->n_instr, J = n + 2 + (size_t)at_has_opt(a);
+    size_t T = a->ser_steps, n = a->n_instr, J = n + at_nbk(a) + (size_t)at_has_opt(a);
     if (T < 2) {
         snprintf(k->post_note, sizeof k->post_note, "%zu steps (expected at least 2)", T);
         return 0;
@@ -420,7 +427,11 @@ static int risk_post(cpo_attrib *a, const double *wmean, cpo_error *err)
     k->post_sum = 0.0;
     for (size_t j = 0; j < J; j++) {
         cpo_attrib_risk_row *q = &k->post[j];
-        q->instr = j < n ? (long)j : j == n ? -1 : j == n + 1 ? -2 : CPO_ATTRIB_INSTR_OPTIONS;
+        q->instr = j < n               ? (long)j
+                   : j == n            ? -1
+                   : j == n + 1        ? -2
+                   : j == n + 2 && a->has_fin ? CPO_ATTRIB_INSTR_FINANCING
+                                              : CPO_ATTRIB_INSTR_OPTIONS;
         q->weight = j < n ? wmean[j] : NAN;
         q->marginal = NAN;
         q->contribution = gsl_stats_covariance(a->ser_c + j, J, rp, 1, T) / sd;
@@ -441,7 +452,9 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
         return rc;
     size_t T = r->n_steps, n = a->n_instr;
     int has_opt = result_has_opt(r);
-    size_t J = n + 2 + (size_t)has_opt;
+    a->has_fin = r->has_financing != 0;
+    size_t nbk = at_nbk(a);
+    size_t J = n + nbk + (size_t)has_opt;
     cpo_attrib_assets *as = &a->assets;
     cpo_attrib_risk *rk = &a->risk;
     rk->periods_per_year = a->step_ms > 0 ? (double)(365 * CPO_MS_DAY) / (double)a->step_ms : NAN;
@@ -461,7 +474,7 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
                              "rows of one run, as the engine makes them)");
     if ((rc = at_factor_periods(a, r, &starts, &np, err)))
         goto cleanup;
-    as->n_parts = n * AT_LINES + 2 + (has_opt ? AT_OPT_PARTS : 0);
+    as->n_parts = n * AT_LINES + nbk + (has_opt ? AT_OPT_PARTS : 0);
     as->parts = calloc(as->n_parts, sizeof *as->parts);
     lacc = calloc(as->n_parts, sizeof *lacc);
     expo = calloc(n ? n : 1, sizeof *expo);
@@ -486,11 +499,15 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
     as->parts[n * AT_LINES].line = CPO_PNL_REVALUATION;
     as->parts[n * AT_LINES + 1].instr = -1;
     as->parts[n * AT_LINES + 1].line = CPO_PNL_RESIDUAL;
+    if (a->has_fin) {
+        as->parts[n * AT_LINES + 2].instr = -1;
+        as->parts[n * AT_LINES + 2].line = CPO_PNL_FINANCING;
+    }
     static const cpo_pnl_line opt_lines[AT_OPT_PARTS] = {CPO_PNL_OPTIONS, CPO_PNL_FEES,
                                                           CPO_PNL_SLIPPAGE};
     for (size_t b = 0; has_opt && b < AT_OPT_PARTS; b++) {
-        as->parts[n * AT_LINES + 2 + b].instr = CPO_ATTRIB_INSTR_OPTIONS;
-        as->parts[n * AT_LINES + 2 + b].line = opt_lines[b];
+        as->parts[n * AT_LINES + nbk + b].instr = CPO_ATTRIB_INSTR_OPTIONS;
+        as->parts[n * AT_LINES + nbk + b].line = opt_lines[b];
     }
     long tf = last_rebalance(r, t0);
     as->linked_ok = 1;
@@ -532,26 +549,27 @@ int cpo_attrib_compute(cpo_attrib *a, const cpo_result *r, cpo_error *err)
             rows_slip += w->pnl[CPO_PNL_SLIPPAGE];
             expo[w->instr] = w->exposure;
         }
-        for (int b = 0; b < 2; b++) {
-            cpo_pnl_line l = b ? CPO_PNL_RESIDUAL : CPO_PNL_REVALUATION;
-            cpo_attrib_part *q = &as->parts[n * AT_LINES + (size_t)b];
+        for (size_t b = 0; b < nbk; b++) {
+            cpo_pnl_line l = b == 0 ? CPO_PNL_REVALUATION : b == 1 ? CPO_PNL_RESIDUAL
+                                                                 : CPO_PNL_FINANCING;
+            cpo_attrib_part *q = &as->parts[n * AT_LINES + b];
             double v = r->pnl[l][t], c = v / e0;
             q->arith += c;
             q->pnl += v;
-            lacc[n * AT_LINES + (size_t)b] += kt * c;
-            cs[n + (size_t)b] += c;
+            lacc[n * AT_LINES + b] += kt * c;
+            cs[n + b] += c;
         }
         if (has_opt) {
             double v[AT_OPT_PARTS] = {r->pnl[CPO_PNL_OPTIONS][t],
                                       r->pnl[CPO_PNL_FEES][t] - rows_fees,
                                       r->pnl[CPO_PNL_SLIPPAGE][t] - rows_slip};
             for (size_t b = 0; b < AT_OPT_PARTS; b++) {
-                cpo_attrib_part *q = &as->parts[n * AT_LINES + 2 + b];
+                cpo_attrib_part *q = &as->parts[n * AT_LINES + nbk + b];
                 double c = v[b] / e0;
                 q->arith += c;
                 q->pnl += v[b];
-                lacc[n * AT_LINES + 2 + b] += kt * c;
-                cs[n + 2] += c;
+                lacc[n * AT_LINES + nbk + b] += kt * c;
+                cs[n + nbk] += c;
             }
         }
         if ((long)t == tf)
@@ -635,12 +653,8 @@ static void asset_row(FILE *fp, const char *kind, const char *instr, const char 
     fputc('\n', fp);
 }
 
-static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *path,
-                       cpo_error *err)
+static void write_asset(const cpo_attrib *a, const cpo_result *r, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     const cpo_attrib_assets *as = &a->assets;
     fputs("# attribution by asset (METHODS 4c): each instrument's P&L lines as contributions "
           "to the run's total return (simple returns)\n",
@@ -685,26 +699,18 @@ static int write_asset(const cpo_attrib *a, const cpo_result *r, const char *pat
     asset_row(fp, "total", "(all)", "total_return", tot, R, ta, as->total_pnl);
     asset_row(fp, "sum_of_parts", "(all)", "sum_of_parts", sum, R, sa, sp);
     asset_row(fp, "residual", "(all)", "residual", tot - sum, R, ta - sa, as->total_pnl - sp);
-    return cpo_csv_close(fp, path, err);
 }
 
 /* Cumulative linked contributions at the end of each step, at most
  * SERIES_MAX rows (every k-th step and the last). */
 #define SERIES_MAX 5000
 
-static int write_series(const cpo_attrib *a, const cpo_result *r, const char *path,
-                        cpo_error *err)
+static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_error *err)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
-    size_t n = a->n_instr, J = n + 2 + (size_t)at_has_opt(a), T = a->ser_steps;
-    int rc = 0;
+    size_t n = a->n_instr, J = n + at_nbk(a) + (size_t)at_has_opt(a), T = a->ser_steps;
     double *acc = calloc(J, sizeof *acc);
-    if (!acc) {
-        fclose(fp);
+    if (!acc)
         return nomem(err);
-    }
     size_t stride = T > SERIES_MAX ? (T + SERIES_MAX - 1) / SERIES_MAX : 1;
     fputs("# cumulative attribution by asset: the Carino-linked contribution of each instrument "
           "(all its lines) to the return from the start of the run to the end of each step\n",
@@ -720,7 +726,10 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
         fputc(',', fp);
         cpo_csv_text(fp, a->instr[i].symbol, CPO_CSV_QUOTE_HASH);
     }
-    fputs(J > n + 2 ? ",revaluation,residual,options\n" : ",revaluation,residual\n", fp);
+    fputs(",revaluation,residual", fp);
+    if (a->has_fin)
+        fputs(",financing", fp);
+    fputs(at_has_opt(a) ? ",options\n" : "\n", fp);
     double logsum = 0.0;
     char when[40];
     for (size_t t = 0; t < T; t++) {
@@ -740,8 +749,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, const char *pa
         fputc('\n', fp);
     }
     free(acc);
-    rc = cpo_csv_close(fp, path, err);
-    return rc;
+    return 0;
 }
 
 static void risk_line(FILE *fp, const char *kind, const char *view, const char *instr,
@@ -765,10 +773,11 @@ static void risk_block(FILE *fp, const cpo_attrib *a, const char *view, int ok,
     double wsum = 0.0;
     for (size_t h = 0; h < nr; h++) {
         const cpo_attrib_risk_row *q = &rows[h];
-        const char *line = q->instr >= 0                         ? "all"
-                           : q->instr == -1                      ? "revaluation"
-                           : q->instr == CPO_ATTRIB_INSTR_OPTIONS ? "options"
-                                                                 : "residual";
+        const char *line = q->instr >= 0                           ? "all"
+                           : q->instr == -1                        ? "revaluation"
+                           : q->instr == CPO_ATTRIB_INSTR_OPTIONS   ? "options"
+                           : q->instr == CPO_ATTRIB_INSTR_FINANCING ? "financing"
+                                                                   : "residual";
         risk_line(fp, "part", view, instr_name(a, q->instr), line, q->weight, q->marginal,
                   q->contribution, sigma, ann);
         if (q->instr >= 0)
@@ -782,12 +791,8 @@ static void risk_block(FILE *fp, const cpo_attrib *a, const char *view, int ok,
     risk_line(fp, "residual", view, "(all)", "residual", NAN, NAN, sigma - sum, sigma, ann);
 }
 
-static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path,
-                      cpo_error *err)
+static void write_risk(const cpo_attrib *a, const cpo_result *r, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     const cpo_attrib_risk *k = &a->risk;
     char when[40];
     fputs("# risk contributions (Euler, METHODS 4c); contribution in return per bar, "
@@ -827,17 +832,22 @@ static int write_risk(const cpo_attrib *a, const cpo_result *r, const char *path
     fputs("kind,view,instrument,line,weight,marginal,contribution,share,contribution_annual\n", fp);
     risk_block(fp, a, "ex_ante", k->ante_ok, k->ante, k->n_ante, k->ante_sigma, k->ante_sum);
     risk_block(fp, a, "ex_post", k->post_ok, k->post, k->n_post, k->post_sigma, k->post_sum);
-    return cpo_csv_close(fp, path, err);
 }
 
 /* --- by Greek ---------------------------------------------------------------------- */
+
+/* The financing column only for runs that have the line. */
+static int ag_shown(const cpo_attrib_greeks *g, int l)
+{
+    return l != CPO_AG_FINANCING || g->has_financing;
+}
 
 const char *cpo_attrib_greek_name(cpo_attrib_greek_line l)
 {
     static const char *const names[CPO_AG_COUNT] = {
         "delta",   "gamma",    "vega",        "theta",       "vanna",
         "volga",   "rho",      "unexplained", "funding",     "fees",
-        "slippage", "liquidation", "revaluation", "residual"};
+        "slippage", "liquidation", "revaluation", "financing", "residual"};
     return (unsigned)l < CPO_AG_COUNT ? names[l] : "?";
 }
 
@@ -876,13 +886,15 @@ int cpo_attrib_greeks_compute(cpo_attrib_greeks *g, const cpo_result *r, cpo_err
     }
     g->n_steps = T;
     g->has_options = r->greek[CPO_GREEK_DELTA] != NULL;
+    g->has_financing = r->has_financing != 0;
     /* The engine's lines that map one to one. */
     static const struct {
         cpo_attrib_greek_line ag;
         cpo_pnl_line pl;
     } same[] = {{CPO_AG_FUNDING, CPO_PNL_FUNDING},         {CPO_AG_FEES, CPO_PNL_FEES},
                 {CPO_AG_SLIPPAGE, CPO_PNL_SLIPPAGE},       {CPO_AG_LIQUIDATION, CPO_PNL_LIQUIDATION},
-                {CPO_AG_REVALUATION, CPO_PNL_REVALUATION}};
+                {CPO_AG_REVALUATION, CPO_PNL_REVALUATION},
+                {CPO_AG_FINANCING, CPO_PNL_FINANCING}};
     double prev = r->capital;
     for (size_t t = 0; t < T; t++) {
         double *x = g->line + t * CPO_AG_COUNT;
@@ -927,6 +939,12 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
     FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err ? err->code : CPO_EIO;
+    cpo_attrib_greeks_put(g, fp);
+    return cpo_csv_close(fp, path, err);
+}
+
+void cpo_attrib_greeks_put(const cpo_attrib_greeks *g, FILE *fp)
+{
     fputs("# attribution by Greek (METHODS 3): the change in equity of each step split into "
           "Greek and cost lines (reporting currency); cumulative columns cum_* from the start "
           "of the run\n",
@@ -949,10 +967,12 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
             g->n_steps, g->max_gap, g->max_residual_gap);
     fputs("ts,equity,total", fp);
     for (int l = 0; l < CPO_AG_COUNT; l++)
-        fprintf(fp, ",%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+        if (ag_shown(g, l))
+            fprintf(fp, ",%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
     fputs(",cum_total", fp);
     for (int l = 0; l < CPO_AG_COUNT; l++)
-        fprintf(fp, ",cum_%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+        if (ag_shown(g, l))
+            fprintf(fp, ",cum_%s", cpo_attrib_greek_name((cpo_attrib_greek_line)l));
     fputc('\n', fp);
     double cum[CPO_AG_COUNT] = {0}, cum_total = 0.0;
     char when[40];
@@ -965,32 +985,45 @@ int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_er
         cpo_csv_num(fp, g->change[t]);
         for (int l = 0; l < CPO_AG_COUNT; l++) {
             cum[l] += x[l];
-            cpo_csv_num(fp, x[l]);
+            if (ag_shown(g, l))
+                cpo_csv_num(fp, x[l]);
         }
         cpo_csv_num(fp, cum_total);
         for (int l = 0; l < CPO_AG_COUNT; l++)
-            cpo_csv_num(fp, cum[l]);
+            if (ag_shown(g, l))
+                cpo_csv_num(fp, cum[l]);
         fputc('\n', fp);
     }
-    return cpo_csv_close(fp, path, err);
+}
+
+int cpo_attrib_put(cpo_attrib *a, const cpo_result *r, FILE *const fps[CPO_ATTRIB_FILE_COUNT],
+                   cpo_error *err)
+{
+    int rc;
+    if (!a->computed && (rc = cpo_attrib_compute(a, r, err)))
+        return rc;
+    write_asset(a, r, fps[CPO_ATTRIB_FILE_ASSET]);
+    if ((rc = write_series(a, r, fps[CPO_ATTRIB_FILE_ASSET_SERIES], err)))
+        return rc;
+    write_risk(a, r, fps[CPO_ATTRIB_FILE_RISK]);
+    if ((rc = at_factor_write(a, r, fps[CPO_ATTRIB_FILE_FACTOR],
+                              fps[CPO_ATTRIB_FILE_FACTOR_ROLLING], err)))
+        return rc;
+    cpo_attrib_greeks g;
+    if ((rc = cpo_attrib_greeks_compute(&g, r, err)))
+        return rc;
+    cpo_attrib_greeks_put(&g, fps[CPO_ATTRIB_FILE_GREEK]);
+    cpo_attrib_greeks_free(&g);
+    return 0;
 }
 
 int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,
                      const char *const paths[CPO_ATTRIB_FILE_COUNT], cpo_error *err)
 {
-    int rc;
-    if (!a->computed && (rc = cpo_attrib_compute(a, r, err)))
-        return rc;
-    if ((rc = write_asset(a, r, paths[CPO_ATTRIB_FILE_ASSET], err)) ||
-        (rc = write_series(a, r, paths[CPO_ATTRIB_FILE_ASSET_SERIES], err)) ||
-        (rc = write_risk(a, r, paths[CPO_ATTRIB_FILE_RISK], err)) ||
-        (rc = at_factor_write(a, r, paths[CPO_ATTRIB_FILE_FACTOR],
-                              paths[CPO_ATTRIB_FILE_FACTOR_ROLLING], err)))
-        return rc;
-    cpo_attrib_greeks g;
-    if ((rc = cpo_attrib_greeks_compute(&g, r, err)))
-        return rc;
-    rc = cpo_attrib_greeks_write(&g, paths[CPO_ATTRIB_FILE_GREEK], err);
-    cpo_attrib_greeks_free(&g);
+    FILE *fps[CPO_ATTRIB_FILE_COUNT];
+    int rc = cpo_csv_create_all(fps, paths, CPO_ATTRIB_FILE_COUNT, err);
+    if (!rc)
+        rc = cpo_csv_close_all(fps, paths, CPO_ATTRIB_FILE_COUNT, cpo_attrib_put(a, r, fps, err),
+                               err);
     return rc;
 }

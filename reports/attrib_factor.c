@@ -925,18 +925,13 @@ static void note(FILE *fp, const char *text)
     fputc('\n', fp);
 }
 
-static int write_summary(const cpo_attrib *a, const cpo_result *r, const char *path,
-                         cpo_error *err)
+static int write_summary(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_error *err)
 {
     const cpo_attrib_factors *F = &a->factors;
     size_t np = F->n_periods;
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     int rc = 0;
     double *buf = malloc((np ? np : 1) * 20 * sizeof *buf);
     if (!buf) {
-        fclose(fp);
         return nomem(err);
     }
     char t0[40], t1[40], per[24], msg[600];
@@ -1108,19 +1103,12 @@ static int write_summary(const cpo_attrib *a, const cpo_result *r, const char *p
 #undef COL
 cleanup:
     free(buf);
-    if (rc) {
-        fclose(fp);
-        return rc;
-    }
-    return cpo_csv_close(fp, path, err);
+    return rc;
 }
 
-static int write_rolling(const cpo_attrib *a, const char *path, cpo_error *err)
+static void write_rolling(const cpo_attrib *a, FILE *fp)
 {
     const cpo_attrib_factors *F = &a->factors;
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err ? err->code : CPO_EIO;
     fputs("# factor attribution per period: factor returns, rolling coefficients (estimated on "
           "periods before this one), contributions and the realised residual, holdings-based "
           "exposures\n",
@@ -1158,12 +1146,13 @@ static int write_rolling(const cpo_attrib *a, const char *path, cpo_error *err)
         cpo_csv_num(fp, F->timing[p]);
         fputc('\n', fp);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
-int at_factor_write(const cpo_attrib *a, const cpo_result *r, const char *path_sum,
-                    const char *path_roll, cpo_error *err)
+int at_factor_write(const cpo_attrib *a, const cpo_result *r, FILE *fp_sum, FILE *fp_roll,
+                    cpo_error *err)
 {
-    int rc = write_summary(a, r, path_sum, err);
-    return rc ? rc : write_rolling(a, path_roll, err);
+    int rc = write_summary(a, r, fp_sum, err);
+    if (!rc)
+        write_rolling(a, fp_roll);
+    return rc;
 }

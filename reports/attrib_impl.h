@@ -31,6 +31,8 @@ typedef struct at_coin {
 
 struct cpo_attrib {
     cpo_attrib_opts opts;
+    int has_fin;              /* the result has the financing line: a third
+                                 book part (after revaluation, residual) */
     /* the market, copied */
     size_t n_steps, n_instr;
     int64_t step_ms;
@@ -79,9 +81,9 @@ int at_factor_periods(const cpo_attrib *a, const cpo_result *r, size_t **starts,
 int at_factor_compute(cpo_attrib *a, const cpo_result *r, const size_t *starts,
                       size_t n_periods, cpo_error *err);
 void at_factor_free(cpo_attrib_factors *f);
-/* Write the two factor files. */
-int at_factor_write(const cpo_attrib *a, const cpo_result *r, const char *path_sum,
-                    const char *path_roll, cpo_error *err);
+/* Write the two factor files to their streams. */
+int at_factor_write(const cpo_attrib *a, const cpo_result *r, FILE *fp_sum, FILE *fp_roll,
+                    cpo_error *err);
 
 /* The CSV writers both use (core/csvwrite.h). */
 #include "csvwrite.h"

@@ -37,6 +37,7 @@ struct cpo_ledger_out {
     hid_t fid;
     hid_t d_ts, d_instr, d_real[LI_NREAL];
     int rows_open;          /* the /ledger_instruments datasets exist */
+    int financing;          /* the run has the financing line */
     FILE *csv;
     size_t n_instr;
     char (*sym)[CPO_SYMBOL_MAX];
@@ -167,6 +168,13 @@ static int ext_append(hid_t d, hid_t type, size_t at, size_t n, const void *data
     return rc;
 }
 
+/* Column c of the per-instrument rows is not written: the financing line
+ * of a run without [financing] (cpo_pnl_shown). */
+static int li_skip(const cpo_ledger_out *w, int c)
+{
+    return c == LI_PNL0 + CPO_PNL_FINANCING && !w->financing;
+}
+
 static void close_rows(cpo_ledger_out *w)
 {
     if (!w->rows_open)
@@ -174,7 +182,8 @@ static void close_rows(cpo_ledger_out *w)
     H5Dclose(w->d_ts);
     H5Dclose(w->d_instr);
     for (int c = 0; c < LI_NREAL; c++)
-        H5Dclose(w->d_real[c]);
+        if (!li_skip(w, c))
+            H5Dclose(w->d_real[c]);
     w->rows_open = 0;
 }
 
@@ -204,13 +213,14 @@ static const char *real_name(int c)
 }
 
 int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *csv_path,
-                        const cpo_market *m, const char *currency, cpo_error *err)
+                        const cpo_market *m, const char *currency, int financing, cpo_error *err)
 {
     *out = NULL;
     cpo_ledger_out *w = calloc(1, sizeof *w);
     if (!w)
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     w->fid = -1;
+    w->financing = financing;
     int rc = 0;
     size_t n = m->n_instr;
     w->n_instr = n;
@@ -274,6 +284,8 @@ int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *c
         w->d_instr = gl >= 0 ? ext_dataset(gl, "instr", H5T_NATIVE_UINT32) : -1;
         int ok = w->d_ts >= 0 && w->d_instr >= 0;
         for (int c = 0; c < LI_NREAL; c++) {
+            if (li_skip(w, c))
+                continue;
             w->d_real[c] = gl >= 0 ? ext_dataset(gl, real_name(c), H5T_NATIVE_DOUBLE) : -1;
             ok = ok && w->d_real[c] >= 0;
         }
@@ -296,7 +308,8 @@ int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *c
         }
         fprintf(w->csv, "ts,symbol,qty,px,exposure");
         for (int l = 0; l < CPO_PNL_COUNT; l++)
-            fprintf(w->csv, ",%s", cpo_pnl_name((cpo_pnl_line)l));
+            if (!li_skip(w, LI_PNL0 + l))
+                fprintf(w->csv, ",%s", cpo_pnl_name((cpo_pnl_line)l));
         fputc('\n', w->csv);
     }
     *out = w;
@@ -323,6 +336,8 @@ static int flush_rows(cpo_ledger_out *w, cpo_error *err)
     if (ext_append(w->d_instr, H5T_NATIVE_UINT32, w->n_rows, k, ins))
         return h5_fail(w, "/ledger_instruments/instr", err);
     for (int c = 0; c < LI_NREAL; c++) {
+        if (li_skip(w, c))
+            continue;
         for (size_t j = 0; j < k; j++) {
             const cpo_ledger_row *r = &w->buf[j];
             x[j] = c == LI_QTY ? r->qty : c == LI_PX ? r->px : c == LI_EXPOSURE ? r->exposure
@@ -343,6 +358,8 @@ static int flush_rows(cpo_ledger_out *w, cpo_error *err)
             fprintf(w->csv, ",%s", num);
         }
         for (int l = 0; l < CPO_PNL_COUNT; l++) {
+            if (li_skip(w, LI_PNL0 + l))
+                continue;
             cpo_fmt_double(num, sizeof num, r->pnl[l]);
             fprintf(w->csv, ",%s", num);
         }
@@ -413,6 +430,56 @@ static int write_explain(const cpo_ledger_out *w, hid_t g, const cpo_result *r, 
     return 0;
 }
 
+/* /ledger/margin/<CCY>/{im,mm,margin_balance} for the margined pools. */
+static int write_margin(cpo_ledger_out *w, hid_t g, const cpo_result *r, cpo_error *err)
+{
+    if (!r->im)
+        return 0;
+    size_t n = r->n_steps;
+    int rc = 0;
+    hid_t gm = group_new(g, "margin");
+    if (gm < 0)
+        return h5_fail(w, "/ledger/margin", err);
+    for (size_t c = 0; c < r->n_ccy && !rc; c++) {
+        if (!r->margin_ccy[c])
+            continue;
+        hid_t gc = group_new(gm, r->ccy[c]);
+        if (gc < 0 || write_col(gc, "im", H5T_NATIVE_DOUBLE, n, r->im + c * n) ||
+            write_col(gc, "mm", H5T_NATIVE_DOUBLE, n, r->mm + c * n) ||
+            write_col(gc, "margin_balance", H5T_NATIVE_DOUBLE, n, r->mb + c * n))
+            rc = h5_fail(w, "/ledger/margin", err);
+        if (gc >= 0)
+            H5Gclose(gc);
+    }
+    H5Gclose(gm);
+    return rc;
+}
+
+/* /ledger/greeks/<COIN>/<cpo_book_greek_name> for runs with options. */
+static int write_book_greeks(cpo_ledger_out *w, hid_t g, const cpo_result *r, cpo_error *err)
+{
+    if (!r->book_greek)
+        return 0;
+    size_t n = r->n_steps;
+    int rc = 0;
+    hid_t gg = group_new(g, "greeks");
+    if (gg < 0)
+        return h5_fail(w, "/ledger/greeks", err);
+    for (size_t u = 0; u < r->n_bg_und && !rc; u++) {
+        hid_t gu = group_new(gg, r->bg_und[u]);
+        if (gu < 0)
+            rc = h5_fail(w, "/ledger/greeks", err);
+        for (int k = 0; !rc && k < CPO_BG_COUNT; k++)
+            if (write_col(gu, cpo_book_greek_name((cpo_book_greek)k), H5T_NATIVE_DOUBLE, n,
+                          r->book_greek + (u * CPO_BG_COUNT + (size_t)k) * n))
+                rc = h5_fail(w, "/ledger/greeks", err);
+        if (gu >= 0)
+            H5Gclose(gu);
+    }
+    H5Gclose(gg);
+    return rc;
+}
+
 int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err)
 {
     int rc = 0;
@@ -430,7 +497,8 @@ int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err
         goto done;
     }
     for (int l = 0; l < CPO_PNL_COUNT; l++)
-        if (write_col(g, cpo_pnl_name((cpo_pnl_line)l), H5T_NATIVE_DOUBLE, n, r->pnl[l])) {
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l) &&
+            write_col(g, cpo_pnl_name((cpo_pnl_line)l), H5T_NATIVE_DOUBLE, n, r->pnl[l])) {
             rc = h5_fail(w, "/ledger", err);
             goto done;
         }
@@ -444,7 +512,8 @@ int cpo_ledger_out_finish(cpo_ledger_out *w, const cpo_result *r, cpo_error *err
             rc = h5_fail(w, "/ledger/cash", err);
             goto done;
         }
-    if ((rc = write_explain(w, g, r, err)))
+    if ((rc = write_margin(w, g, r, err)) || (rc = write_book_greeks(w, g, r, err)) ||
+        (rc = write_explain(w, g, r, err)))
         goto done;
 done:
     if (gc >= 0)

@@ -27,9 +27,11 @@
 
 typedef struct cpo_ledger_out cpo_ledger_out;
 
-/* Create h5_path (and csv_path for per-instrument rows; NULL: none). */
+/* Create h5_path (and csv_path for per-instrument rows; NULL: none);
+ * financing: the run has the financing line (else its column is left out). */
 int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *csv_path,
-                        const cpo_market *m, const char *currency, cpo_error *err);
+                        const cpo_market *m, const char *currency, int financing,
+                        cpo_error *err);
 
 /* A cpo_ledger_sink: ctx is the cpo_ledger_out. */
 int cpo_ledger_out_sink(void *ctx, const cpo_ledger_row *rows, size_t n, cpo_error *err);

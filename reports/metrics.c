@@ -203,10 +203,10 @@ static void metrics_blank(cpo_metrics *m)
  * The distribution metrics of x[0..nv), the finite returns.  y is scratch
  * of nv doubles, t of nv doubles.
  */
-static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, double *t,
-                        cpo_error *err)
+static int distribution(cpo_metrics *m, const double *x, const double *xe, size_t nv, double *y,
+                        double *t, cpo_error *err)
 {
-    double A = m->periods_per_year, rf = m->rf;
+    double A = m->periods_per_year;
     if (nv == 0)
         return 0;
 
@@ -221,7 +221,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
     /* Downside risk over all nv returns, minimum acceptable return rf. */
     double ss = 0.0;
     for (size_t k = 0; k < nv; k++) {
-        double d = fmin(x[k] - rf, 0.0);
+        double d = fmin(xe[k], 0.0);
         ss += d * d;
     }
     m->downside_risk = sqrt(ss / (double)nv) * sqrt(A);
@@ -242,7 +242,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
     /* Volatility, Sharpe, Sortino. */
     m->annual_volatility = gsl_stats_sd(x, 1, nv) * sqrt(A);
     for (size_t k = 0; k < nv; k++)
-        y[k] = x[k] - rf;
+        y[k] = xe[k];
     double mean = gsl_stats_mean(y, 1, nv);
     double sd = gsl_stats_sd_m(y, 1, nv, mean);
     m->sharpe = sd > 0.0 ? mean / sd * sqrt(A) : NAN;
@@ -253,7 +253,7 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
         double tau = A == 1.0 ? m->required_return : pow(1.0 + m->required_return, 1.0 / A) - 1.0;
         double num = 0.0, den = 0.0;
         for (size_t k = 0; k < nv; k++) {
-            double d = x[k] - rf - tau;
+            double d = xe[k] - tau;
             if (d > 0.0)
                 num += d;
             else if (d < 0.0)
@@ -285,14 +285,15 @@ static int distribution(cpo_metrics *m, const double *x, size_t nv, double *y, d
 }
 
 /* Alpha and beta on the jointly finite pairs (a, b are scratch of n). */
-static void benchmark(cpo_metrics *m, const double *r, const double *bench, size_t n, double *a,
-                      double *b)
+static void benchmark(cpo_metrics *m, const double *r, const double *bench, const double *rfs,
+                      size_t n, double *a, double *b)
 {
     size_t np = 0;
     for (size_t k = 0; k < n; k++)
         if (isfinite(r[k]) && isfinite(bench[k])) {
-            a[np] = r[k] - m->rf;
-            b[np] = bench[k] - m->rf;
+            double rf = rfs ? (isfinite(rfs[k]) ? rfs[k] : 0.0) : m->rf;
+            a[np] = r[k] - rf;
+            b[np] = bench[k] - rf;
             np++;
         }
     m->has_benchmark = 1;
@@ -353,11 +354,12 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
     size_t top = opts->top_drawdowns < CPO_METRICS_MAX_DRAWDOWNS ? opts->top_drawdowns
                                                                  : CPO_METRICS_MAX_DRAWDOWNS;
     int rc = 0;
-    /* r[n] own returns, w[n + 1] wealth, x[n] finite returns, y[n], t[n] scratch */
-    double *buf = malloc((5 * n + 1) * sizeof *buf);
+    /* r[n] own returns, w[n + 1] wealth, x[n] finite returns, xe[n] their
+     * excess over rf, y[n], t[n] scratch */
+    double *buf = malloc((6 * n + 1) * sizeof *buf);
     if (!buf)
         return nomem(err);
-    double *r = buf, *w = r + n, *x = w + n + 1, *y = x + n, *t = y + n;
+    double *r = buf, *w = r + n, *x = w + n + 1, *y = x + n, *t = y + n, *xe = t + n;
     const double *ret = in->returns;
     if (!ret) {
         cpo_metrics_returns(r, in->equity, n + 1);
@@ -371,9 +373,18 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
         cpo_metrics_wealth(w, ret, n, 1.0);
 
     size_t nv = 0;
-    for (size_t k = 0; k < n; k++)
-        if (isfinite(ret[k]))
+    const double *rfs = opts->rf_series;
+    double rf_sum = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        double rk = rfs ? (isfinite(rfs[k]) ? rfs[k] : 0.0) : m->rf;
+        rf_sum += rk;
+        if (isfinite(ret[k])) {
+            xe[nv] = ret[k] - rk;
             x[nv++] = ret[k];
+        }
+    }
+    if (rfs)
+        m->rf = n ? rf_sum / (double)n : 0.0;
     m->n_valid = nv;
 
     if (n > 0) {
@@ -405,10 +416,10 @@ int cpo_metrics_compute(cpo_metrics *m, const cpo_metrics_input *in, const cpo_m
             m->calmar = isfinite(c) ? c : NAN;
         }
     }
-    if ((rc = distribution(m, x, nv, y, t, err)))
+    if ((rc = distribution(m, x, xe, nv, y, t, err)))
         goto cleanup;
     if (in->bench)
-        benchmark(m, ret, in->bench, n, y, t);
+        benchmark(m, ret, in->bench, rfs, n, y, t);
 cleanup:
     free(buf);
     return rc;
@@ -538,6 +549,14 @@ static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
         if (tr->step < n && isfinite(v))
             traded[tr->step] += v;
         trip_fill(m, &st[tr->instr], tr, cs, inv);
+    }
+    /* Options trade at their delta-adjusted notional, |qty delta| index
+     * (settlements and forced closes are not trading). */
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        double v = fabs(tr->qty * tr->delta) * tr->index;
+        if (!tr->settlement && !tr->liquidation && tr->step < n && isfinite(v))
+            traded[tr->step] += v;
     }
     double sum = 0.0;
     size_t cnt = 0;
@@ -857,6 +876,7 @@ typedef struct csv_ctx {
      * the P&L lines, and their sum on the first row. */
     int ledger;
     int col_pnl[CPO_PNL_COUNT];
+    int col_rf;    /* the run's risk-free return of each step, or -1 */
     double pnl0;
 } csv_ctx;
 
@@ -952,16 +972,20 @@ static int csv_header(csv_ctx *x, const cpo_csv_row *row)
     int mx = x->col_ts > x->col_v ? x->col_ts : x->col_v;
     if (x->col_b > mx)
         mx = x->col_b;
-    /* A run's ledger: "ts,equity" first and every P&L line of cpo/backtest.h. */
+    /* A run's ledger: "ts,equity" first and every P&L line of cpo/backtest.h
+     * a run always shows (the financing line only when it had one). */
     x->ledger = !o->returns && x->col_b < 0 && x->col_ts == 0 && x->col_v == 1 && row->n > 2 &&
                 !strcmp(x->ts_name, "ts") && !strcmp(x->c->value_name, "equity");
     for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
         x->col_pnl[l] = cpo_csv_find(row, cpo_pnl_name((cpo_pnl_line)l));
-        if (x->col_pnl[l] < 0)
+        if (x->col_pnl[l] < 0 && cpo_pnl_shown(NULL, (cpo_pnl_line)l))
             x->ledger = 0;
         else if (x->col_pnl[l] > mx)
             mx = x->col_pnl[l];
     }
+    x->col_rf = x->ledger ? cpo_csv_find(row, "rf") : -1;
+    if (x->col_rf > mx)
+        mx = x->col_rf;
     x->need = (size_t)mx + 1;
     return 0;
 }
@@ -1100,13 +1124,18 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
         long *l = realloc(x->lines, nc * sizeof *l);
         if (l)
             x->lines = l;
-        double *bb = NULL;
+        double *bb = NULL, *rr = NULL;
         if (x->col_b >= 0) {
             bb = realloc(c->bench, nc * sizeof *bb);
             if (bb)
                 c->bench = bb;
         }
-        if (!t || !v || !l || (x->col_b >= 0 && !bb))
+        if (x->col_rf >= 0) {
+            rr = realloc(c->rf, nc * sizeof *rr);
+            if (rr)
+                c->rf = rr;
+        }
+        if (!t || !v || !l || (x->col_b >= 0 && !bb) || (x->col_rf >= 0 && !rr))
             return cpo_error_set(x->err, CPO_ENOMEM, x->path, row->line, 0, "out of memory");
         x->cap = nc;
     }
@@ -1132,6 +1161,17 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
         return rc;
     if (x->col_b >= 0 && (rc = csv_number(x, row, x->col_b, c->bench_name, 1, &bv)))
         return rc;
+    if (x->col_rf >= 0) {
+        /* a return: any finite number, blank = missing (0) */
+        const char *s = row->f[x->col_rf];
+        size_t len = row->len[x->col_rf];
+        c->rf[c->n] = NAN;
+        if (!cpo_field_blank(s, len) && (cpo_parse_f64(s, len, &c->rf[c->n]) ||
+                                         !isfinite(c->rf[c->n])))
+            return cpo_error_set(x->err, CPO_EDATA, x->path, row->line, x->col_rf + 1,
+                                 "rf \"%.40s\" is not a number (expected a return per period)",
+                                 s);
+    }
     c->ts_ms[c->n] = ts;
     c->value[c->n] = v;
     if (x->col_b >= 0)
@@ -1141,6 +1181,8 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
         x->pnl0 = 0.0;
         for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
             double p;
+            if (x->col_pnl[l] < 0)
+                continue; /* a line the run did not have */
             if (cpo_parse_f64(row->f[x->col_pnl[l]], row->len[x->col_pnl[l]], &p) || !isfinite(p))
                 x->ledger = 0; /* not a ledger we know: read as a plain series */
             else
@@ -1158,6 +1200,7 @@ void cpo_metrics_csv_free(cpo_metrics_csv *c)
     free(c->ts_ms);
     free(c->value);
     free(c->bench);
+    free(c->rf);
     free(c);
 }
 
@@ -1225,6 +1268,10 @@ int cpo_metrics_csv_read(cpo_metrics_csv **out, const char *path, const cpo_metr
             x.c->capital_from = from;
         }
     }
+    if (!x.c->run_ledger) {
+        free(x.c->rf);
+        x.c->rf = NULL;
+    }
     free(x.lines);
     *out = x.c;
     return 0;
@@ -1244,6 +1291,10 @@ int cpo_metrics_csv_compute(cpo_metrics *m, const cpo_metrics_csv *c, const cpo_
         cpo_metrics_opts_init(&o);
     if (!(o.periods_per_year > 0.0))
         o.periods_per_year = cpo_metrics_periods_per_year(c->spacing_ms);
+    /* A run's own risk-free series (its ledger's rf column), unless the
+     * caller gives one. */
+    if (c->rf && c->run_ledger && !o.rf_series && o.rf == 0.0)
+        o.rf_series = c->rf;
     size_t n = c->returns ? c->n : c->n - 1;
     int64_t *ts = malloc((n + 1) * sizeof *ts);
     double *b = c->bench ? malloc((n ? n : 1) * sizeof *b) : NULL;

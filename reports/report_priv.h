@@ -30,10 +30,17 @@ typedef struct rp_table {
     char *notes;   /* lines starting with '#' (without it), '\n'-separated; NULL if none */
 } rp_table;
 
+/* The whole file into *out (malloc'd, *len bytes); CPO_EIO if it cannot be
+ * read. */
+int rp_slurp(const char *path, char **out, size_t *len, cpo_error *err);
+
 /* Read path.  Lines starting with '#' are notes (kept in notes), the
  * first other line is the header.  CPO_EIO if it cannot be read,
  * CPO_EPARSE if it is not CSV. */
 int rp_table_read(rp_table *t, const char *path, cpo_error *err);
+/* The same over the bytes of such a file (changed in place: the notes are
+ * blanked); path names it in messages. */
+int rp_table_read_mem(rp_table *t, const char *path, char *buf, size_t len, cpo_error *err);
 void rp_table_free(rp_table *t);
 /* Index of the column (case-insensitive), or -1. */
 int rp_table_col(const rp_table *t, const char *name);

@@ -152,8 +152,7 @@ static int table_row(void *ctx, const cpo_csv_row *row)
     return 0;
 }
 
-/* The whole file; CPO_EIO if it cannot be read. */
-static int slurp(const char *path, char **out, size_t *len, cpo_error *err)
+int rp_slurp(const char *path, char **out, size_t *len, cpo_error *err)
 {
     *out = NULL;
     *len = 0;
@@ -234,17 +233,30 @@ static int take_notes(char *buf, size_t *n, char **notes)
 
 int rp_table_read(rp_table *t, const char *path, cpo_error *err)
 {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = rp_slurp(path, &buf, &len, err);
+    if (rc) {
+        memset(t, 0, sizeof *t);
+        snprintf(t->path, sizeof t->path, "%s", path);
+        return rc;
+    }
+    rc = rp_table_read_mem(t, path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+int rp_table_read_mem(rp_table *t, const char *path, char *buf, size_t len, cpo_error *err)
+{
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
     table_rd r = {.t = t, .err = err};
-    char *buf = NULL, *notes = NULL;
-    size_t len = 0;
-    int rc = slurp(path, &buf, &len, err);
-    if (!rc && take_notes(buf, &len, &notes))
+    char *notes = NULL;
+    int rc = 0;
+    if (take_notes(buf, &len, &notes))
         rc = nomem(err);
     if (!rc)
         rc = cpo_csv_read_mem(path, buf, len, table_row, &r, err);
-    free(buf);
     if (!rc && !t->name)
         rc = cpo_error_set(err, CPO_EFORMAT, path, 0, 0, "empty file (expected a header line)");
     if (!rc) {

@@ -25,30 +25,100 @@ static json_t *jreal(double x)
     return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null();
 }
 
+int cpo_result_ledger_table(cpo_table **out, const cpo_result *r, cpo_error *err)
+{
+    cpo_table *t = NULL;
+    int rc = cpo_table_new(&t, "ledger", r->n_steps, err);
+    if (!rc)
+        rc = cpo_table_add(t, "ts", CPO_COL_TIME, r->ts, sizeof *r->ts, 0, err);
+    if (!rc)
+        rc = cpo_table_add(t, "equity", CPO_COL_F64, r->equity, sizeof(double), 0, err);
+    for (int l = 0; !rc && l < CPO_PNL_COUNT; l++)
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l))
+            rc = cpo_table_add(t, cpo_pnl_name((cpo_pnl_line)l), CPO_COL_F64, r->pnl[l],
+                               sizeof(double), 0, err);
+    if (!rc)
+        rc = cpo_table_add(t, "gross", CPO_COL_F64, r->gross, sizeof(double), 0, err);
+    if (!rc)
+        rc = cpo_table_add(t, "net", CPO_COL_F64, r->net, sizeof(double), 0, err);
+    for (size_t c = 0; !rc && c < r->n_ccy; c++) {
+        char name[CPO_CCY_MAX + 8];
+        snprintf(name, sizeof name, "cash_%s", r->ccy[c]);
+        rc = cpo_table_add(t, name, CPO_COL_F64, r->cash + c * r->n_steps, sizeof(double), 0,
+                           err);
+    }
+    /* Margined pools: initial and maintenance margin, margin balance and
+     * their ratio (maintenance / balance: 1 is liquidation), per currency. */
+    for (size_t c = 0; !rc && r->im && c < r->n_ccy; c++) {
+        if (!r->margin_ccy[c])
+            continue;
+        size_t k0 = c * r->n_steps;
+        double *ratio = cpo_table_alloc(t, r->n_steps * sizeof *ratio, err);
+        if (!ratio) {
+            rc = CPO_ENOMEM;
+            break;
+        }
+        for (size_t s = 0; s < r->n_steps; s++) {
+            double mm = r->mm[k0 + s], mb = r->mb[k0 + s];
+            ratio[s] = mb > 0.0 ? mm / mb : mm > 0.0 ? INFINITY : 0.0;
+        }
+        const char *ccy = r->ccy[c];
+        char n_im[CPO_CCY_MAX + 4], n_mm[CPO_CCY_MAX + 4], n_mb[CPO_CCY_MAX + 16],
+            n_ratio[CPO_CCY_MAX + 16];
+        snprintf(n_im, sizeof n_im, "im_%s", ccy);
+        snprintf(n_mm, sizeof n_mm, "mm_%s", ccy);
+        snprintf(n_mb, sizeof n_mb, "margin_balance_%s", ccy);
+        snprintf(n_ratio, sizeof n_ratio, "margin_ratio_%s", ccy);
+        rc = cpo_table_add(t, n_im, CPO_COL_F64, r->im + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_mm, CPO_COL_F64, r->mm + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_mb, CPO_COL_F64, r->mb + k0, sizeof(double), 0, err);
+        if (!rc)
+            rc = cpo_table_add(t, n_ratio, CPO_COL_F64, ratio, sizeof(double), 0, err);
+    }
+    /* Runs with options: the book's Greeks per underlying (cpo_book_greek). */
+    for (size_t u = 0; !rc && r->book_greek && u < r->n_bg_und; u++)
+        for (int g = 0; !rc && g < CPO_BG_COUNT; g++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_%s", cpo_book_greek_name((cpo_book_greek)g),
+                     r->bg_und[u]);
+            rc = cpo_table_add(t, name, CPO_COL_F64,
+                               r->book_greek + (u * CPO_BG_COUNT + (size_t)g) * r->n_steps,
+                               sizeof(double), 0, err);
+        }
+    /* Runs with a [financing] rf: the risk-free return of each step, so
+     * that `cpo metrics ledger.csv` measures the run as its summary does. */
+    if (!rc && r->rf)
+        rc = cpo_table_add(t, "rf", CPO_COL_F64, r->rf, sizeof(double), 0, err);
+    if (rc) {
+        cpo_table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int cpo_result_put_ledger_csv(const cpo_result *r, FILE *fp, cpo_error *err)
+{
+    cpo_table *t;
+    int rc = cpo_result_ledger_table(&t, r, err);
+    if (rc)
+        return rc;
+    cpo_table_write_csv(t, fp, 0);
+    cpo_table_free(t);
+    return 0;
+}
+
 int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error *err)
 {
     FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err->code;
-    fputs("ts,equity", fp);
-    for (int l = 0; l < CPO_PNL_COUNT; l++)
-        fprintf(fp, ",%s", cpo_pnl_name((cpo_pnl_line)l));
-    fputs(",gross,net", fp);
-    for (size_t c = 0; c < r->n_ccy; c++)
-        fprintf(fp, ",cash_%s", r->ccy[c]);
-    fputc('\n', fp);
-    char when[40];
-    for (size_t t = 0; t < r->n_steps; t++) {
-        cpo_time_format(r->ts[t], when, sizeof when);
-        fputs(when, fp);
-        cpo_csv_num(fp, r->equity[t]);
-        for (int l = 0; l < CPO_PNL_COUNT; l++)
-            cpo_csv_num(fp, r->pnl[l][t]);
-        cpo_csv_num(fp, r->gross[t]);
-        cpo_csv_num(fp, r->net[t]);
-        for (size_t c = 0; c < r->n_ccy; c++)
-            cpo_csv_num(fp, r->cash[c * r->n_steps + t]);
-        fputc('\n', fp);
+    int rc = cpo_result_put_ledger_csv(r, fp, err);
+    if (rc) {
+        fclose(fp);
+        return rc;
     }
     return cpo_csv_close(fp, path, err);
 }
@@ -58,6 +128,12 @@ int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error
     FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err->code;
+    cpo_result_put_trades_csv(r, fp);
+    return cpo_csv_close(fp, path, err);
+}
+
+void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
+{
     fputs("ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n", fp);
     char when[40];
     for (size_t k = 0; k < r->n_trades; k++) {
@@ -73,7 +149,6 @@ int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error
         cpo_csv_num(fp, tr->slippage);
         fprintf(fp, ",%d\n", tr->liquidation ? 1 : 0);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
 static const char *event_kind(int k)
@@ -84,6 +159,8 @@ static const char *event_kind(int k)
     case CPO_EVENT_NO_PRICE: return "no_price";
     case CPO_EVENT_MARGIN: return "margin";
     case CPO_EVENT_OPTION: return "option";
+    case CPO_EVENT_MARGIN_CALL: return "margin_call";
+    case CPO_EVENT_RUIN: return "ruin";
     default: return "other";
     }
 }
@@ -93,6 +170,12 @@ int cpo_result_write_events_csv(const cpo_result *r, const char *path, cpo_error
     FILE *fp = cpo_csv_create(path, err);
     if (!fp)
         return err->code;
+    cpo_result_put_events_csv(r, fp);
+    return cpo_csv_close(fp, path, err);
+}
+
+void cpo_result_put_events_csv(const cpo_result *r, FILE *fp)
+{
     fputs("ts,symbol,kind,value,message\n", fp);
     char when[40];
     for (size_t k = 0; k < r->n_events; k++) {
@@ -107,7 +190,6 @@ int cpo_result_write_events_csv(const cpo_result *r, const char *path, cpo_error
         cpo_csv_text(fp, ev->msg, 0);
         fputc('\n', fp);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
 const char *cpo_opt_file_name(cpo_opt_file f)
@@ -176,12 +258,8 @@ static void put_key(FILE *fp, const char *name, const cpo_option_key *k, uint32_
     cpo_csv_text(fp, b, 0);
 }
 
-static int write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, const char *path,
-                          cpo_error *err)
+static void write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err->code;
     fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,source,index,fwd,vol,"
           "t_years,coin_price,coin_delta,coin_gamma,coin_vega,coin_theta,coin_vanna,coin_volga,"
           "coin_rho,coin_delta_account,rate,value_coin,value_usd,mtm_coin",
@@ -213,17 +291,12 @@ static int write_opt_rows(const cpo_result *r, const cpo_run_spec *spec, const c
             cpo_csv_num(fp, o->wf_coin[w]);
         fprintf(fp, ",%d,%d\n", o->flagged ? 1 : 0, o->settled ? 1 : 0);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
-static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const char *path,
-                            cpo_error *err)
+static void write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err->code;
     fputs("ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,"
-          "index,settlement\n",
+          "index,settlement,liquidation,quote_age_s,delta,delivery_approx\n",
           fp);
     char when[40];
     for (size_t k = 0; k < r->n_opt_trades; k++) {
@@ -234,16 +307,15 @@ static int write_opt_trades(const cpo_result *r, const cpo_run_spec *spec, const
         const double v[] = {tr->qty, tr->px, tr->ref_px, tr->fee, tr->slippage, tr->index};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
             cpo_csv_num(fp, v[i]);
-        fprintf(fp, ",%d\n", tr->settlement ? 1 : 0);
+        fprintf(fp, ",%d,%d", tr->settlement ? 1 : 0, tr->liquidation ? 1 : 0);
+        cpo_csv_num(fp, (double)(tr->ts - tr->quote_ms) / 1000.0);
+        cpo_csv_num(fp, tr->delta);
+        fprintf(fp, ",%d\n", tr->delivery_approx ? 1 : 0);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
-static int write_explain(const cpo_result *r, const char *path, cpo_error *err)
+static void write_explain(const cpo_result *r, FILE *fp)
 {
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp)
-        return err->code;
     fputs("ts,options", fp);
     for (int g = 0; g < CPO_GREEK_COUNT; g++)
         fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
@@ -261,7 +333,6 @@ static int write_explain(const cpo_result *r, const char *path, cpo_error *err)
             cpo_csv_num(fp, col_at(r->wf[w], t));
         fprintf(fp, ",%d\n", r->explain_flag && r->explain_flag[t] ? 1 : 0);
     }
-    return cpo_csv_close(fp, path, err);
 }
 
 /* explain_by.csv: the value columns after kind, by, key. */
@@ -307,18 +378,13 @@ static void xb_add(double *v, const cpo_option_row *o)
     v[XB_ROWS] += 1.0;
 }
 
-static int write_explain_by(const cpo_result *r, const cpo_run_spec *spec, const char *path,
+static int write_explain_by(const cpo_result *r, const cpo_run_spec *spec, FILE *fp,
                             cpo_error *err)
 {
     size_t n = r->n_opt_rows;
     xb_item *it = malloc((n ? n : 1) * sizeof *it);
     if (!it)
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-    FILE *fp = cpo_csv_create(path, err);
-    if (!fp) {
-        free(it);
-        return err->code;
-    }
     fputs("kind,by,key,options", fp);
     for (int g = 0; g < CPO_GREEK_COUNT; g++)
         fprintf(fp, ",%s", cpo_greek_name((cpo_greek_line)g));
@@ -376,19 +442,27 @@ static int write_explain_by(const cpo_result *r, const cpo_run_spec *spec, const
         xb_row(fp, "residual", by_name[b], "residual", res);
     }
     free(it);
-    return cpo_csv_close(fp, path, err);
+    return 0;
+}
+
+int cpo_run_put_options(const cpo_result *r, const cpo_run_spec *spec,
+                        FILE *const fps[CPO_OPT_FILE_COUNT], cpo_error *err)
+{
+    write_opt_rows(r, spec, fps[CPO_OPT_FILE_POSITIONS]);
+    write_opt_trades(r, spec, fps[CPO_OPT_FILE_TRADES]);
+    write_explain(r, fps[CPO_OPT_FILE_EXPLAIN]);
+    return write_explain_by(r, spec, fps[CPO_OPT_FILE_EXPLAIN_BY], err);
 }
 
 int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
                           const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err)
 {
-    int rc;
-    if ((rc = write_opt_rows(r, spec, paths[CPO_OPT_FILE_POSITIONS], err)) ||
-        (rc = write_opt_trades(r, spec, paths[CPO_OPT_FILE_TRADES], err)) ||
-        (rc = write_explain(r, paths[CPO_OPT_FILE_EXPLAIN], err)) ||
-        (rc = write_explain_by(r, spec, paths[CPO_OPT_FILE_EXPLAIN_BY], err)))
-        return rc;
-    return 0;
+    FILE *fps[CPO_OPT_FILE_COUNT];
+    int rc = cpo_csv_create_all(fps, paths, CPO_OPT_FILE_COUNT, err);
+    if (!rc)
+        rc = cpo_csv_close_all(fps, paths, CPO_OPT_FILE_COUNT,
+                               cpo_run_put_options(r, spec, fps, err), err);
+    return rc;
 }
 
 json_t *cpo_run_options_json(const cpo_result *r)
@@ -431,6 +505,19 @@ json_t *cpo_run_options_json(const cpo_result *r)
     json_object_set_new(o, "positions", json_integer((json_int_t)r->n_opt_rows));
     json_object_set_new(o, "trades", json_integer((json_int_t)fills));
     json_object_set_new(o, "settlements", json_integer((json_int_t)settles));
+    /* Settlements whose delivery price was estimated from bars coarser
+     * than a minute (the index's 30-minute TWAP before 08:00 UTC). */
+    size_t approx = 0;
+    double age_max = 0.0;
+    for (size_t k = 0; k < r->n_opt_trades; k++) {
+        const cpo_option_trade *tr = &r->opt_trades[k];
+        approx += tr->settlement && tr->delivery_approx;
+        if (!tr->settlement && !tr->liquidation && (double)(tr->ts - tr->quote_ms) > age_max)
+            age_max = (double)(tr->ts - tr->quote_ms);
+    }
+    json_object_set_new(o, "settlements_approximate", json_integer((json_int_t)approx));
+    json_object_set_new(o, "stale_quote_waits", json_integer((json_int_t)r->n_quote_waits));
+    json_object_set_new(o, "max_quote_age_s", jreal(age_max / 1000.0));
     json_object_set_new(o, "options", jreal(opt));
     json_t *jg = json_object(), *jw = json_object();
     for (int g = 0; g < CPO_GREEK_COUNT; g++)

@@ -24,6 +24,9 @@
 #include "cpo/time.h"
 #include "inifile.h"
 #include "params.h"
+#include "csvread.h"
+#include "run_brackets.h"
+#include "run_rates.h"
 
 /* The fixed sections and their keys (in the order the messages list them). */
 static const char *const backtest_keys =
@@ -34,9 +37,14 @@ static const char *const costs_keys =
     "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
     "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
 static const char *const strategy_keys = "schedule, select, weigh, overlay, hedge, plugin";
+static const char *const margin_keys =
+    "mode, brackets, options_margin, liquidation_price, liquidation_fee, "
+    "deribit_future_liquidation_fee, deribit_option_liquidation_fee, margin_call";
+static const char *const financing_keys = "cash.CCY, borrow.CCY, rf";
 static const char *const options_keys =
-    "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, fee_cap, "
-    "delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions";
+    "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
+    "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
+    "max_quote_age";
 
 #define MAX_STAGES (CPO_ROLE_COUNT * 4)
 
@@ -49,6 +57,7 @@ typedef struct sect {
 typedef struct loader {
     cpo_config *cfg;
     const char *path;
+    const char *text;   /* the file's text when given (cpo_config_load_text), else NULL */
     cpo_error *err;
     char *raw;          /* the file's bytes */
     size_t *line_off;   /* [n_lines]: offset of line k+1 */
@@ -81,12 +90,19 @@ static char *dup_n(const char *s, size_t n)
 
 static int read_raw(loader *L)
 {
+    size_t cap = 4096, n = 0, r;
+    char *buf;
+    if (L->text) {
+        if (!(buf = L->raw = strdup(L->text)))
+            return nomem(L->err);
+        n = strlen(buf);
+        goto lines;
+    }
     FILE *f = fopen(L->path, "rb");
     if (!f)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0,
                              "cannot open: %s (expected a readable INI file)", strerror(errno));
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap + 1);
+    buf = malloc(cap + 1);
     while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
         n += r;
         if (n == cap) {
@@ -108,6 +124,7 @@ static int read_raw(loader *L)
     L->raw = buf;
     if (bad)
         return cpo_error_set(L->err, CPO_EIO, L->path, 0, 0, "cannot read the file");
+lines:;
     size_t lines = 1;
     for (size_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
@@ -150,7 +167,8 @@ static int is_role_section(const char *name, cpo_stage_role *role, const char **
 static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
-           !strcmp(name, "strategy") || !strcmp(name, "options");
+           !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
+           !strcmp(name, "financing");
 }
 
 /* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
@@ -190,7 +208,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -439,6 +457,66 @@ static int symbol_ok(const char *s)
     return 1;
 }
 
+/* collateral = CCY, or CCY:FRACTION[, CCY:FRACTION ...] (at most 4, the
+ * fractions' sum at most 1; the rest stays in the reporting currency). */
+static int set_collateral(loader *L, const cpo_config_key *k)
+{
+    cpo_run_spec *r = &L->cfg->run;
+    const char *v = k->value;
+    static const char *const expected =
+        "a currency code like BTC, or CCY:FRACTION[, CCY:FRACTION] with fractions in (0, 1] "
+        "adding up to at most 1, at most 4 currencies";
+    if (strlen(v) >= sizeof r->collateral)
+        return bad_value(L, k, expected);
+    char **items = NULL;
+    long n = split_list(v, &items);
+    if (n == -2)
+        return nomem(L->err);
+    int rc = 0;
+    double sum = 0.0;
+    r->n_collateral = 0;
+    if (n <= 0 || n > 4)
+        rc = bad_value(L, k, expected);
+    for (long i = 0; !rc && i < n; i++) {
+        char *colon = strchr(items[i], ':');
+        double frac = 1.0;
+        if (colon) {
+            *colon = '\0';
+            char *end;
+            errno = 0;
+            frac = strtod(colon + 1, &end);
+            if (end == colon + 1 || *end || errno || !(frac > 0.0 && frac <= 1.0))
+                rc = bad_value(L, k, expected);
+        } else if (n > 1) {
+            rc = bad_value(L, k, expected);
+        }
+        size_t len = strlen(items[i]);
+        int ok = len > 0 && len < CPO_CCY_MAX;
+        for (size_t j = 0; ok && j < len; j++)
+            ok = isalnum((unsigned char)items[i][j]);
+        if (!rc && !ok)
+            rc = bad_value(L, k, expected);
+        for (size_t j = 0; !rc && j < r->n_collateral; j++)
+            if (!strcmp(r->collateral_ccy[j], items[i]))
+                rc = bad_value(L, k, "each currency once");
+        if (rc)
+            break;
+        sum += frac;
+        snprintf(r->collateral_ccy[r->n_collateral], CPO_CCY_MAX, "%s", items[i]);
+        r->collateral_frac[r->n_collateral++] = frac;
+    }
+    if (!rc && sum > 1.0 + 1e-12)
+        rc = bad_value(L, k, expected);
+    if (n > 0)
+        free_items(items, n);
+    if (rc) {
+        r->n_collateral = 0;
+        return rc;
+    }
+    snprintf(r->collateral, sizeof r->collateral, "%s", v);
+    return 0;
+}
+
 static int set_backtest(loader *L, const cpo_config_key *k)
 {
     cpo_config *c = L->cfg;
@@ -482,16 +560,8 @@ static int set_backtest(loader *L, const cpo_config_key *k)
         snprintf(r->currency, sizeof r->currency, "%s", v);
         return 0;
     }
-    if (!strcmp(key, "collateral")) {
-        size_t n = strlen(v);
-        int ok = n > 0 && n < CPO_CCY_MAX;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = isalnum((unsigned char)v[i]);
-        if (!ok)
-            return bad_value(L, k, "a currency code like USD or BTC");
-        snprintf(r->collateral, sizeof r->collateral, "%s", v);
-        return 0;
-    }
+    if (!strcmp(key, "collateral"))
+        return set_collateral(L, k);
     if (!strcmp(key, "seed"))
         return get_uint(L, k, UINT64_MAX, "a whole number in [0, 18446744073709551615]", &r->seed);
     if (!strcmp(key, "cash_buffer"))
@@ -675,6 +745,10 @@ static int set_strategy(loader *L, const cpo_config_key *k)
     return unknown_key(L, k, strategy_keys);
 }
 
+static int set_margin(loader *L, const cpo_config_key *k);
+static int set_financing(loader *L, const cpo_config_key *k);
+static int coin_ok(const char *s);
+
 static int apply_fixed(loader *L)
 {
     cpo_config *c = L->cfg;
@@ -703,6 +777,10 @@ static int apply_fixed(loader *L)
             rc = set_strategy(L, k);
         else if (!strcmp(k->section, "options"))
             continue; /* apply_options: underlyings first */
+        else if (!strcmp(k->section, "margin"))
+            rc = set_margin(L, k);
+        else if (!strcmp(k->section, "financing"))
+            rc = set_financing(L, k);
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -744,6 +822,168 @@ static int apply_fixed(loader *L)
         return cpo_error_set(L->err, CPO_ECONFIG, L->path, 0, 0,
                              "[backtest] has no \"data\" (expected data = PATH to a store)");
     return 0;
+}
+
+/* --- [margin]: margin and liquidation (cpo_margin_spec) -------------------- */
+
+static int set_margin(loader *L, const cpo_config_key *k)
+{
+    cpo_config *c = L->cfg;
+    cpo_margin_spec *m = &c->run.margin;
+    const char *key = k->key, *v = k->value;
+    if (!strcmp(key, "mode")) {
+        if (!strcmp(v, "cross"))
+            m->mode = CPO_MARGIN_CROSS;
+        else if (!strcmp(v, "isolated"))
+            m->mode = CPO_MARGIN_ISOLATED;
+        else
+            return bad_value(L, k, "cross or isolated");
+        return 0;
+    }
+    if (!strcmp(key, "options_margin")) {
+        if (!strcmp(v, "standard"))
+            m->options_margin = CPO_OPTIONS_MARGIN_STANDARD;
+        else if (!strcmp(v, "portfolio"))
+            m->options_margin = CPO_OPTIONS_MARGIN_PORTFOLIO;
+        else
+            return bad_value(L, k, "standard or portfolio");
+        return 0;
+    }
+    if (!strcmp(key, "liquidation_price")) {
+        if (!strcmp(v, "mark"))
+            m->liq_price = CPO_LIQ_MARK;
+        else if (!strcmp(v, "wick"))
+            m->liq_price = CPO_LIQ_WICK;
+        else
+            return bad_value(L, k, "mark (the mark price) or wick (the bar's last-trade "
+                                   "high and low)");
+        return 0;
+    }
+    if (!strcmp(key, "liquidation_fee"))
+        return get_real(L, k, 0.0, 0, 0.1, 0, "a fraction of the notional in [0, 0.1]",
+                        &m->liquidation_fee);
+    if (!strcmp(key, "deribit_future_liquidation_fee"))
+        return get_real(L, k, 0.0, 0, 0.1, 0, "a fraction of the notional in [0, 0.1]",
+                        &m->deribit_future_liq_fee);
+    if (!strcmp(key, "deribit_option_liquidation_fee"))
+        return get_real(L, k, 0.0, 0, 0.1, 0, "coin per option contract in [0, 0.1]",
+                        &m->deribit_option_liq_fee);
+    if (!strcmp(key, "margin_call"))
+        return get_real(L, k, 0.0, 1, 1.0, 0,
+                        "a ratio of maintenance margin to margin balance in (0, 1]",
+                        &m->call_ratio);
+    if (!strcmp(key, "brackets")) {
+        char *path = NULL;
+        int rc = resolve_path(L, v, &path);
+        if (rc)
+            return rc;
+        free(c->brackets);
+        c->brackets = NULL;
+        c->n_brackets = 0;
+        cpo_error e2;
+        memset(&e2, 0, sizeof e2);
+        rc = cpo_brackets_read(path, &c->brackets, &c->n_brackets, &e2);
+        if (rc) {
+            /* The file's own position, and the config line that named it. */
+            cpo_error_set(L->err, rc, e2.path[0] ? e2.path : path, e2.line, e2.col,
+                          "%s (the brackets of %s:%ld)", e2.msg, L->path, k->line);
+            free(path);
+            return rc;
+        }
+        m->brackets = c->brackets;
+        m->n_brackets = c->n_brackets;
+        snprintf(m->brackets_source, sizeof m->brackets_source, "%s", v);
+        free(path);
+        return 0;
+    }
+    return unknown_key(L, k, margin_keys);
+}
+
+/* --- [financing]: interest and the risk-free rate (cpo_financing_spec) ------ */
+
+/* A rate: a number (annual, in [-0.5, 2]) or a file of date,rate (run/rates.c). */
+static int get_rate(loader *L, const cpo_config_key *k, cpo_rate *out)
+{
+    cpo_config *c = L->cfg;
+    const char *v = k->value;
+    double x;
+    memset(out, 0, sizeof *out);
+    if (!cpo_parse_f64(v, strlen(v), &x)) {
+        if (!(x >= -0.5 && x <= 2.0))
+            return bad_value(L, k, "an annual rate in [-0.5, 2] (0.04 = 4 % a year), or a file "
+                                   "of date,rate");
+        out->constant = x;
+        return 0;
+    }
+    if (!*v)
+        return bad_value(L, k, "an annual rate like 0.04, or a file of date,rate");
+    char *path = NULL;
+    int rc = resolve_path(L, v, &path);
+    if (rc)
+        return rc;
+    int64_t *ts = NULL;
+    double *rate = NULL;
+    size_t n = 0;
+    cpo_error e2;
+    memset(&e2, 0, sizeof e2);
+    rc = cpo_rates_read(path, &ts, &rate, &n, &e2);
+    if (rc) {
+        cpo_error_set(L->err, rc, e2.path[0] ? e2.path : path, e2.line, e2.col,
+                      "%s (the rates of %s:%ld)", e2.msg, L->path, k->line);
+        free(path);
+        return rc;
+    }
+    free(path);
+    cpo_rate_series *ns = realloc(c->rates, (c->n_rates + 1) * sizeof *ns);
+    if (!ns) {
+        free(ts);
+        free(rate);
+        return nomem(L->err);
+    }
+    c->rates = ns;
+    ns[c->n_rates].ts = ts;
+    ns[c->n_rates].rate = rate;
+    c->n_rates++;
+    out->n = n;
+    out->ts = ts;
+    out->rate = rate;
+    return 0;
+}
+
+static int set_financing(loader *L, const cpo_config_key *k)
+{
+    cpo_financing_spec *f = &L->cfg->run.financing;
+    const char *key = k->key;
+    f->enabled = 1;
+    if (!strcmp(key, "rf")) {
+        snprintf(f->rf_source, sizeof f->rf_source, "%s", k->value);
+        if (!strcmp(k->value, "cash")) {
+            f->rf_kind = CPO_RF_CASH;
+            return 0;
+        }
+        f->rf_kind = CPO_RF_RATE;
+        return get_rate(L, k, &f->rf);
+    }
+    int is_cash = !strncmp(key, "cash.", 5), is_borrow = !strncmp(key, "borrow.", 7);
+    if (!is_cash && !is_borrow)
+        return unknown_key(L, k, financing_keys);
+    const char *ccy = key + (is_cash ? 5 : 7);
+    if (!coin_ok(ccy))
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                             "%s: \"%s\" is not a currency (expected %s.CCY, a code like USD or "
+                             "BTC)",
+                             key, ccy, is_cash ? "cash" : "borrow");
+    size_t j = 0;
+    while (j < f->n && strcmp(f->ccy[j], ccy))
+        j++;
+    if (j == f->n) {
+        if (f->n == CPO_MAX_CCY)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "more than %d currencies in [financing] (expected at most %d)",
+                                 CPO_MAX_CCY, CPO_MAX_CCY);
+        snprintf(f->ccy[f->n++], CPO_CCY_MAX, "%s", ccy);
+    }
+    return get_rate(L, k, is_cash ? &f->cash[j] : &f->borrow[j]);
 }
 
 /* --- [options]: option positions (cpo_option_spec) ------------------------- */
@@ -816,8 +1056,9 @@ static int set_option(loader *L, const cpo_config_key *k)
     cpo_option_spec *o = &L->cfg->run.options;
     const char *key = k->key, *v = k->value;
     int is_index = !strncmp(key, "index.", 6), is_dvol = !strncmp(key, "dvol.", 5);
-    if (is_index || is_dvol) {
-        const char *coin = key + (is_index ? 6 : 5);
+    int is_deliv = !strncmp(key, "delivery.", 9);
+    if (is_index || is_dvol || is_deliv) {
+        const char *coin = key + (is_index ? 6 : is_dvol ? 5 : 9);
         long u = opt_underlying(o, coin);
         if (u < 0) {
             char list[CPO_OPT_MAX_UNDERLYINGS * CPO_CCY_MAX + 8];
@@ -825,17 +1066,20 @@ static int set_option(loader *L, const cpo_config_key *k)
             return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                  "%s is for %s, which is not in underlyings (expected %s.COIN "
                                  "for a coin of: %s)",
-                                 key, coin[0] ? coin : "no coin", is_index ? "index" : "dvol",
-                                 list);
+                                 key, coin[0] ? coin : "no coin",
+                                 is_index ? "index" : is_dvol ? "dvol" : "delivery", list);
         }
         if (!symbol_ok(v))
-            return bad_value(L, k, is_index ? "the symbol of an instrument of the store, like "
+            return bad_value(L, k, !is_dvol ? "the symbol of an instrument of the store, like "
                                               "BTCUSDT"
                                             : "the name of a volatility index of the store, "
                                               "like BTC-DVOL");
-        snprintf(is_index ? o->index[u] : o->dvol[u], CPO_SYMBOL_MAX, "%s", v);
+        snprintf(is_index ? o->index[u] : is_dvol ? o->dvol[u] : o->delivery[u], CPO_SYMBOL_MAX,
+                 "%s", v);
         return 0;
     }
+    if (!strcmp(key, "max_quote_age"))
+        return get_duration(L, k, 0, &o->max_quote_age_ms);
     if (!strcmp(key, "surface")) {
         cpo_surface_mode m;
         if (cpo_surface_mode_parse(v, &m, NULL))
@@ -1185,19 +1429,26 @@ static int apply_overrides(loader *L, const cpo_config_key *ov, size_t n)
     return 0;
 }
 
+/* The fixed sections and their keys, in the order `cpo man config` lists them. */
+static const struct {
+    const char *name;
+    const char *const *keys;
+} fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
+                      {"costs", &costs_keys},       {"strategy", &strategy_keys},
+                      {"options", &options_keys},   {"margin", &margin_keys},
+                      {"financing", &financing_keys}};
+
 const char *cpo_config_section_keys(const char *section)
 {
-    if (!strcmp(section, "backtest"))
-        return backtest_keys;
-    if (!strcmp(section, "universe"))
-        return universe_keys;
-    if (!strcmp(section, "costs"))
-        return costs_keys;
-    if (!strcmp(section, "strategy"))
-        return strategy_keys;
-    if (!strcmp(section, "options"))
-        return options_keys;
+    for (size_t k = 0; k < sizeof fixed_sections / sizeof fixed_sections[0]; k++)
+        if (!strcmp(section, fixed_sections[k].name))
+            return *fixed_sections[k].keys;
     return NULL;
+}
+
+const char *cpo_config_section_name(size_t k)
+{
+    return k < sizeof fixed_sections / sizeof fixed_sections[0] ? fixed_sections[k].name : NULL;
 }
 
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
@@ -1208,9 +1459,16 @@ int cpo_config_load(cpo_config **out, const char *path, cpo_error *err)
 int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_key *overrides,
                          size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_text(out, path, NULL, overrides, n_overrides, err);
+}
+
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
+    L.text = text;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1223,7 +1481,8 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
     if (!rc)
         rc = read_raw(&L);
     if (!rc)
-        rc = cpo_ini_parse(path, collect, &L, err);
+        rc = text ? cpo_ini_parse_text(path, text, collect, &L, err)
+                  : cpo_ini_parse(path, collect, &L, err);
     if (!rc)
         rc = apply_overrides(&L, overrides, n_overrides);
     if (!rc)
@@ -1300,6 +1559,12 @@ void cpo_config_free(cpo_config *cfg)
     }
     free(cfg->keys);
     cpo_registry_free(cfg->registry);
+    free(cfg->brackets);
+    for (size_t i = 0; i < cfg->n_rates; i++) {
+        free(cfg->rates[i].ts);
+        free(cfg->rates[i].rate);
+    }
+    free(cfg->rates);
     free(cfg->path);
     free(cfg->dir);
     free(cfg->stem);
@@ -1457,6 +1722,38 @@ static int check_benchmark(const cpo_config *cfg, const cpo_dataset *ds, cpo_err
                          w ? list : "none in this store");
 }
 
+static long key_line(const cpo_config *cfg, const char *section, const char *key,
+                     const char *fallback);
+
+/* The leverage of [costs] against the first bracket of every margined
+ * instrument of the run that has a table ([margin] brackets). */
+static int check_leverage(const cpo_config *cfg, const cpo_dataset *ds, const long *from,
+                          size_t n_from, cpo_error *err)
+{
+    const cpo_margin_spec *m = &cfg->run.margin;
+    size_t n = from ? n_from : ds->n_instr;
+    for (size_t k = 0; k < n && m->n_brackets; k++) {
+        const cpo_instrument *in = &ds->instr[from ? (size_t)from[k] : k];
+        if (in->kind != CPO_KIND_PERP && in->kind != CPO_KIND_FUTURE)
+            continue;
+        const cpo_brackets *t = cpo_brackets_find(m->brackets, m->n_brackets, in->symbol,
+                                                  in->settle == CPO_SETTLE_INVERSE);
+        double lev = 1.0 / cfg->run.costs.kind[in->kind].imr;
+        if (!t || lev <= t->b[0].max_leverage * (1.0 + 1e-12))
+            continue;
+        long line = key_line(cfg, "costs", "perp_leverage", 0);
+        if (!line)
+            line = key_line(cfg, "costs", "perp_imr", 0);
+        if (!line)
+            line = key_line(cfg, "margin", "brackets", 0);
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                             "%s: leverage %.10g is above the %.10g its leverage brackets allow "
+                             "(expected perp_leverage <= %.10g)",
+                             in->symbol, lev, t->b[0].max_leverage, t->b[0].max_leverage);
+    }
+    return 0;
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
@@ -1469,7 +1766,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
     if ((rc = check_benchmark(cfg, ds, err)))
         return rc;
     if (!cfg->n_universe)
-        return 0;
+        return check_leverage(cfg, ds, NULL, 0, err);
     /* The universe, then the options' index instruments not in it. */
     size_t cap = cfg->n_universe + (o->enabled ? o->n_underlyings : 0);
     char **out = calloc(cap, sizeof *out);
@@ -1543,6 +1840,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
             goto cleanup;
         }
     }
+    rc = check_leverage(cfg, ds, from, k, err);
 cleanup:
     free(from);
     if (rc) {

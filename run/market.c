@@ -120,6 +120,76 @@ static int bench_closes(cpo_run_bench *b, const cpo_market *m, const cpo_dataset
     return 0;
 }
 
+/*
+ * The option book's delivery series, kept off the grid: for every
+ * underlying, the bars of [options] delivery.COIN (default: its index
+ * instrument) at their own spacing, over the grid and the day before it.
+ * Settlement is on the 30-minute TWAP of the index before 08:00 UTC: the
+ * bars that give it must end at 08:00, so a spacing that is not a whole
+ * divisor of 8 hours (daily bars) is refused with what the run needs.
+ */
+/* The line of [options] KEY.COIN (0 if not written). */
+static long option_key_line(const cpo_config *cfg, const char *key, const char *coin)
+{
+    char k[64];
+    snprintf(k, sizeof k, "%s.%s", key, coin);
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, "options") && !strcmp(cfg->keys[i].key, k))
+            return cfg->keys[i].line;
+    return 0;
+}
+
+static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,
+                           cpo_error *err)
+{
+    const cpo_option_spec *o = &cfg->run.options;
+    if (!o->enabled || m->n_steps == 0)
+        return 0;
+    m->raw = calloc(o->n_underlyings, sizeof *m->raw);
+    m->raw_symbol = calloc(o->n_underlyings, sizeof *m->raw_symbol);
+    if (!m->raw || !m->raw_symbol)
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    int64_t lo = m->ts[0] - CPO_MS_DAY, hi = m->ts[m->n_steps - 1] + m->step_ms;
+    for (size_t u = 0; u < o->n_underlyings; u++) {
+        const char *sym = o->delivery[u][0] ? o->delivery[u] : o->index[u];
+        long line = option_key_line(cfg, o->delivery[u][0] ? "delivery" : "index",
+                                    o->underlying[u]);
+        long f = cpo_dataset_find(ds, sym);
+        if (f < 0 || ds->bars[f].n == 0)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                                 "options: delivery series %s of %s has no bars in %s (expected "
+                                 "an instrument of the store with bars of the index)",
+                                 sym, o->underlying[u], cfg->data_path);
+        const cpo_bars *b = &ds->bars[f];
+        int64_t sp = b->bar_ms;
+        if (sp <= 0 && b->n > 1)
+            sp = b->ts[1] - b->ts[0];
+        if (sp <= 0 || 8 * CPO_MS_HOUR % sp != 0) {
+            char d[40] = "unknown";
+            if (sp > 0)
+                cpo_duration_format(sp, d, sizeof d);
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                                 "options: %s expiries settle at 08:00 UTC on the 30-minute TWAP "
+                                 "of the index, and the %s bars of %s do not end at 08:00 "
+                                 "(expected bars of %s at 1h or finer, minute bars for the exact "
+                                 "TWAP: delivery.%s = a symbol of the store that has them)",
+                                 o->underlying[u], d, sym, sym, o->underlying[u]);
+        }
+        /* Counted before it is filled: cpo_market_free frees a part. */
+        cpo_bars *r = &m->raw[m->n_raw];
+        cpo_bars_init(r);
+        snprintf(m->raw_symbol[m->n_raw], CPO_SYMBOL_MAX, "%s", sym);
+        m->n_raw++;
+        r->bar_ms = sp;
+        size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
+        for (size_t k = a; k < z; k++)
+            if (cpo_bars_append(r, b->ts[k], b->open[k], b->high[k], b->low[k], b->close[k],
+                                b->volume[k], b->mark[k], b->index[k]))
+                return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    return 0;
+}
+
 int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_config *cfg,
                          cpo_error *err)
 {
@@ -145,6 +215,10 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
         char msg[CPO_ERROR_MSG_MAX];
         snprintf(msg, sizeof msg, "%s", err->msg);
         cpo_error_set(err, rc, cfg->path, 0, 0, "%s: %s", cfg->data_path, msg);
+    }
+    if (!rc && (rc = delivery_series(*out, ds, cfg, err))) {
+        cpo_market_free(*out);
+        *out = NULL;
     }
     if (!rc && bench && cfg->benchmark[0] && (*out)->n_steps > 0 &&
         (rc = bench_closes(bench, *out, ds, cfg, err))) {

@@ -32,6 +32,7 @@
 #include "outfile.h"
 #include "params.h"
 #include "run_files.h"
+#include "run_priv.h"
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
@@ -95,48 +96,6 @@ static int close_tmp(out_ctx *o, int f, FILE *fp)
     return 0;
 }
 
-/* The attribution files (cpo/attrib.h), each to its .tmp. */
-static int write_ledger_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_LEDGER_CSV] = 1;
-    return cpo_result_write_ledger_csv(r, o->tmp[F_LEDGER_CSV], o->err);
-}
-
-static int write_trades_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_TRADES] = 1;
-    return cpo_result_write_trades_csv(r, o->tmp[F_TRADES], o->err);
-}
-
-static int write_events_csv(out_ctx *o, const cpo_result *r)
-{
-    o->made[F_EVENTS] = 1;
-    return cpo_result_write_events_csv(r, o->tmp[F_EVENTS], o->err);
-}
-
-static int write_attrib(out_ctx *o, cpo_attrib *at, const cpo_result *r)
-{
-    const char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++) {
-        paths[f] = o->tmp[F_ATTRIB + f];
-        o->made[F_ATTRIB + f] = 1;
-    }
-    return cpo_attrib_write(at, r, paths, o->err);
-}
-
-/* The option files (cpo/report.h), each to its .tmp, when the run had options. */
-static int write_options(out_ctx *o, const cpo_result *r)
-{
-    if (!o->want[F_OPT])
-        return 0;
-    const char *paths[CPO_OPT_FILE_COUNT];
-    for (int f = 0; f < CPO_OPT_FILE_COUNT; f++) {
-        paths[f] = o->tmp[F_OPT + f];
-        o->made[F_OPT + f] = 1;
-    }
-    return cpo_run_write_options(r, &o->cfg->run, paths, o->err);
-}
-
 /* --- JSON -------------------------------------------------------------- */
 
 static json_t *jreal(double x)
@@ -181,6 +140,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
         json_object_set_new(e, "underlying", json_string(s->underlying[k]));
         json_object_set_new(e, "index", json_string(s->index[k]));
         json_object_set_new(e, "dvol", json_string(s->dvol[k]));
+        json_object_set_new(e, "delivery", json_string(s->delivery[k][0] ? s->delivery[k]
+                                                                        : s->index[k]));
         json_array_append_new(u, e);
     }
     json_object_set_new(o, "underlyings", u);
@@ -192,6 +153,8 @@ static json_t *options_spec_json(const cpo_option_spec *s)
     json_object_set_new(o, "explain_rel", jreal(s->explain_rel));
     json_object_set_new(o, "explain_abs", jreal(s->explain_abs));
     json_object_set_new(o, "max_positions", json_integer((json_int_t)s->max_positions));
+    json_object_set_new(o, "max_quote_age", s->max_quote_age_ms ? jdur(s->max_quote_age_ms)
+                                                                : json_string("one bar"));
     return o;
 }
 
@@ -279,12 +242,20 @@ static json_t *resolved_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
-static int dump_json(out_ctx *o, int f, json_t *j)
+/* The text of a JSON file of a run (keys sorted, 17 digits), j released;
+ * NULL when out of memory. */
+static char *json_text(json_t *j)
 {
     if (!j)
-        return nomem(o->err);
+        return NULL;
     char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     json_decref(j);
+    return text;
+}
+
+static int dump_json(out_ctx *o, int f, json_t *j)
+{
+    char *text = json_text(j);
     if (!text)
         return nomem(o->err);
     FILE *fp = open_tmp(o, f);
@@ -300,33 +271,108 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
+/* The summary's financing block: the rates, what they paid, and the
+ * risk-free rate the metrics used; the return over it. */
+static json_t *financing_json(const cpo_config *cfg, const cpo_result *r,
+                              const cpo_run_metrics *mt)
+{
+    const cpo_financing_spec *f = &cfg->run.financing;
+    json_t *o = json_object();
+    json_t *rates = json_object();
+    for (size_t k = 0; k < f->n; k++) {
+        json_t *e = json_object();
+        char key[64];
+        snprintf(key, sizeof key, "cash.%s", f->ccy[k]);
+        const char *v = cpo_config_get(cfg, "financing", key);
+        json_object_set_new(e, "cash", v ? json_string(v) : json_string("0"));
+        snprintf(key, sizeof key, "borrow.%s", f->ccy[k]);
+        v = cpo_config_get(cfg, "financing", key);
+        json_object_set_new(e, "borrow", v ? json_string(v) : json_string("0"));
+        json_object_set_new(rates, f->ccy[k], e);
+    }
+    json_object_set_new(o, "rates", rates);
+    json_object_set_new(o, "financing", jreal(mt->pnl[CPO_PNL_FINANCING]));
+    json_object_set_new(o, "rf", f->rf_kind == CPO_RF_NONE ? json_string("none (0)")
+                                 : f->rf_kind == CPO_RF_CASH
+                                     ? json_string("cash: the cash rate of the reporting currency")
+                                     : json_string(f->rf_source));
+    json_object_set_new(o, "rf_annual", jreal(mt->rf_annual));
+    json_object_set_new(o, "annual_return_over_rf", jreal(mt->annual_over_rf));
+    (void)r;
+    return o;
+}
+
+/* The summary's margin block: the rules the run followed and what they did
+ * (runs with margined instruments, or a ruin). */
+static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
+{
+    const cpo_margin_spec *m = &cfg->run.margin;
+    json_t *o = json_object();
+    json_object_set_new(o, "mode", json_string(m->mode == CPO_MARGIN_ISOLATED ? "isolated"
+                                                                                : "cross"));
+    json_object_set_new(o, "options_margin",
+                        json_string(m->options_margin == CPO_OPTIONS_MARGIN_PORTFOLIO
+                                        ? "portfolio"
+                                        : "standard"));
+    json_object_set_new(o, "liquidation_price",
+                        json_string(m->liq_price == CPO_LIQ_WICK ? "wick" : "mark"));
+    json_object_set_new(o, "liquidation_fee", jreal(m->liquidation_fee));
+    json_object_set_new(o, "brackets", m->brackets_source[0] ? json_string(m->brackets_source)
+                                                             : json_null());
+    json_t *ins = json_array();
+    for (size_t i = 0; r->margin_model && i < r->n_instr; i++) {
+        if (!r->margin_model[i])
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "symbol", json_string(r->instr[i].symbol));
+        json_object_set_new(e, "rules", json_string(cpo_margin_model_name(r->margin_model[i])));
+        json_object_set_new(e, "mark_source",
+                            json_string(cpo_mark_source_name(r->mark_source[i])));
+        json_array_append_new(ins, e);
+    }
+    json_object_set_new(o, "instruments", ins);
+    json_t *peak = json_object();
+    for (size_t c = 0; c < r->n_ccy; c++)
+        if (r->margin_ccy[c])
+            json_object_set_new(peak, r->ccy[c], jreal(r->peak_margin_ratio[c]));
+    json_object_set_new(o, "peak_margin_ratio", peak);
+    json_object_set_new(o, "liquidations", json_integer((json_int_t)r->n_liquidations));
+    json_object_set_new(o, "margin_calls", json_integer((json_int_t)r->n_margin_calls));
+    json_object_set_new(o, "orders_cut", json_integer((json_int_t)r->n_orders_cut));
+    json_object_set_new(o, "liquidation_fees", jreal(r->liquidation_fees));
+    json_object_set_new(o, "insurance_fund_taken", jreal(r->insurance_taken));
+    json_object_set_new(o, "insurance_fund_covered", jreal(r->insurance_covered));
+    json_object_set_new(o, "ruin", r->ruined ? jtime(r->ruin_ms) : json_null());
+    return o;
+}
+
 /* The run's warnings (cpo_run_warnings): one object each. */
-static json_t *warnings_json(const cpo_run_report *rep)
+static json_t *warnings_json(const cpo_run_warning *w, size_t n)
 {
     json_t *a = json_array();
-    for (size_t k = 0; a && k < rep->n_warnings; k++) {
-        const cpo_run_warning *w = &rep->warnings[k];
+    for (size_t k = 0; a && k < n; k++) {
         json_t *e = json_object();
-        json_object_set_new(e, "kind", json_string(w->kind));
-        json_object_set_new(e, "symbol", json_string(w->symbol));
-        json_object_set_new(e, "count", json_integer((json_int_t)w->count));
-        if (w->of)
-            json_object_set_new(e, "of", json_integer((json_int_t)w->of));
-        json_object_set_new(e, "first", jtime(w->first_ms));
-        json_object_set_new(e, "last", jtime(w->last_ms));
-        json_object_set_new(e, "message", json_string(w->text));
+        json_object_set_new(e, "kind", json_string(w[k].kind));
+        json_object_set_new(e, "symbol", json_string(w[k].symbol));
+        json_object_set_new(e, "count", json_integer((json_int_t)w[k].count));
+        if (w[k].of)
+            json_object_set_new(e, "of", json_integer((json_int_t)w[k].of));
+        json_object_set_new(e, "first", jtime(w[k].first_ms));
+        json_object_set_new(e, "last", jtime(w[k].last_ms));
+        json_object_set_new(e, "message", json_string(w[k].text));
         json_array_append_new(a, e);
     }
     return a;
 }
 
-static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_report *rep)
+/* summary.json of a run (NULL when out of memory); warn[n_warn]: what
+ * could make its numbers mislead. */
+static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt,
+                            const cpo_run_warning *warn, size_t n_warn)
 {
-    const cpo_run_metrics *mt = &rep->metrics;
-    const cpo_config *cfg = o->cfg;
     json_t *j = json_object();
     if (!j)
-        return nomem(o->err);
+        return NULL;
     json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
     json_object_set_new(j, "config", json_string(cfg->path));
     json_t *per = json_object();
@@ -356,7 +402,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_report *
     json_object_set_new(j, "average_gross_exposure", jreal(mt->avg_gross));
     json_t *pnl = json_object();
     for (int l = 0; l < CPO_PNL_COUNT; l++)
-        json_object_set_new(pnl, cpo_pnl_name((cpo_pnl_line)l), jreal(mt->pnl[l]));
+        if (cpo_pnl_shown(r, (cpo_pnl_line)l))
+            json_object_set_new(pnl, cpo_pnl_name((cpo_pnl_line)l), jreal(mt->pnl[l]));
     json_object_set_new(j, "pnl", pnl);
     json_object_set_new(j, "fees", jreal(mt->pnl[CPO_PNL_FEES]));
     json_object_set_new(j, "funding", jreal(mt->pnl[CPO_PNL_FUNDING]));
@@ -386,6 +433,8 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_report *
         json_object_set_new(e, "final_qty", jreal(r->final_qty[i]));
         double tot = 0.0;
         for (int l = 0; l < CPO_PNL_COUNT; l++) {
+            if (!cpo_pnl_shown(r, (cpo_pnl_line)l))
+                continue;
             double v = r->pnl_instr[i * CPO_PNL_COUNT + l];
             json_object_set_new(p, cpo_pnl_name((cpo_pnl_line)l), jreal(v));
             tot += v;
@@ -397,10 +446,17 @@ static int write_summary(out_ctx *o, const cpo_result *r, const cpo_run_report *
     json_object_set_new(j, "instruments", ins);
     if (cpo_run_has_options(r))
         json_object_set_new(j, "options", cpo_run_options_json(r));
+    if (r->im || r->ruined)
+        json_object_set_new(j, "margin", margin_json(cfg, r));
+    if (r->has_financing)
+        json_object_set_new(j, "financing", financing_json(cfg, r, mt));
+    if (r->n_funding_off_grid)
+        json_object_set_new(j, "funding_stamps_off_grid",
+                            json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
     /* What could make these numbers mislead; [] when nothing. */
-    json_object_set_new(j, "warnings", warnings_json(rep));
-    return dump_json(o, F_SUMMARY, j);
+    json_object_set_new(j, "warnings", warnings_json(warn, n_warn));
+    return j;
 }
 
 static int write_manifest(out_ctx *o, const cpo_result *r, const cpo_run_opts *opts,
@@ -526,6 +582,119 @@ static void drop_tmp(out_ctx *o)
         }
 }
 
+/* --- the pipeline every run goes through --------------------------------- */
+
+/*
+ * What a run computes, whether its outputs go to a folder (cpo_run_to_dir)
+ * or to memory (cpo_run_to_memory): the market and the benchmark, the
+ * attribution collector, the engine's result and the summary numbers.
+ */
+typedef struct run_core {
+    cpo_market *m;
+    cpo_run_bench bench;
+    cpo_attrib *at;
+    cpo_result *r;
+    int64_t bar_ms;
+    cpo_run_metrics mt;
+    size_t n_warnings;           /* what could mislead (cpo_run_warnings) */
+    cpo_run_warning warnings[CPO_RUN_MAX_WARNINGS];
+} run_core;
+
+static void core_free(run_core *c)
+{
+    cpo_attrib_free(c->at);
+    cpo_market_free(c->m);
+    cpo_run_bench_free(&c->bench);
+    cpo_result_free(c->r);
+    memset(c, 0, sizeof *c);
+}
+
+/* The market (the store read, the cube and the benchmark built) and the
+ * attribution collector: what can fail on the inputs before the engine. */
+static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
+{
+    int rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+    if (!rc)
+        rc = cpo_run_check_plan(cfg, c->m, err);
+    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, NULL, err);
+}
+
+/* The engine on the prepared market (freed after it).  Attribution needs
+ * the per-instrument rows: the engine makes them for every run and passes
+ * them on to next (the ledger files keep them only with detail =
+ * instrument; NULL: nobody else). */
+static int core_engine(run_core *c, const cpo_config *cfg, const volatile sig_atomic_t *cancel,
+                       cpo_ledger_sink next, void *next_ctx, cpo_error *err)
+{
+    cpo_run_spec spec = cfg->run;
+    spec.detail = CPO_DETAIL_INSTRUMENT;
+    spec.cancel = cancel;
+    cpo_attrib_chain(c->at, next, next_ctx);
+    int rc = cpo_backtest_run(&c->r, c->m, &spec, cpo_attrib_sink, c->at, err);
+    if (rc && !err->path[0] && rc != CPO_EINTR)
+        blame_config(cfg, rc, err);
+    if (!rc) /* what could mislead, while the market is at hand */
+        rc = cpo_run_warnings(c->warnings, CPO_RUN_MAX_WARNINGS, &c->n_warnings, cfg, c->m, c->r,
+                              err);
+    c->bar_ms = c->m->step_ms;
+    cpo_market_free(c->m);
+    c->m = NULL;
+    return rc;
+}
+
+/*
+ * The outputs of a run that are the same in a folder and in memory: the
+ * CSV files and summary.json, each written to its stream fps[f] (f in
+ * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
+ */
+static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COUNT],
+                       cpo_error *err)
+{
+    int rc = 0;
+    if (fps[F_LEDGER_CSV] && (rc = cpo_result_put_ledger_csv(c->r, fps[F_LEDGER_CSV], err)))
+        return rc;
+    if (fps[F_TRADES])
+        cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
+    if (fps[F_EVENTS])
+        cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
+    if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
+        return rc;
+    if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
+        return rc;
+    if (fps[F_SUMMARY]) {
+        char *text = json_text(summary_json(cfg, c->r, &c->mt, c->warnings, c->n_warnings));
+        if (!text)
+            return nomem(err);
+        fputs(text, fps[F_SUMMARY]);
+        fputc('\n', fps[F_SUMMARY]);
+        free(text);
+    }
+    return 0;
+}
+
+/* --- a run into its folder ------------------------------------------------ */
+
+/* put_outputs into the .tmp files of the folder. */
+static int write_outputs(out_ctx *o, run_core *c)
+{
+    FILE *fps[F_COUNT] = {0};
+    int rc = 0;
+    for (int f = F_LEDGER_CSV; f <= F_SUMMARY && !rc; f++)
+        if (o->want[f] && !(fps[f] = open_tmp(o, f)))
+            rc = o->err->code;
+    if (!rc)
+        rc = put_outputs(c, o->cfg, fps, o->err);
+    for (int f = F_LEDGER_CSV; f <= F_SUMMARY; f++) {
+        if (!fps[f])
+            continue;
+        if (rc)
+            fclose(fps[f]);
+        else
+            rc = close_tmp(o, f, fps[f]);
+    }
+    return rc;
+}
+
 int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_report *rep,
                    cpo_error *err)
 {
@@ -534,12 +703,9 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     memset(rep, 0, sizeof *rep);
     o.cfg = cfg;
     o.err = err;
-    cpo_market *m = NULL;
-    cpo_run_bench bench;
-    memset(&bench, 0, sizeof bench);
-    cpo_result *r = NULL;
+    run_core c;
+    memset(&c, 0, sizeof c);
     cpo_ledger_out *lo = NULL;
-    cpo_attrib *at = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
     cpo_dirlock lock; /* one writer per folder (outfile.h) */
@@ -574,50 +740,35 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         return rc;
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
-        (rc = cpo_run_market_bench(&m, &bench, cfg, err)) ||
-        (rc = cpo_run_check_plan(cfg, m, err)) ||
+        (rc = core_prepare(&c, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
-        (rc = cpo_attrib_new_from_store(&at, m, cfg->data_path, NULL, err)) ||
         (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)) ||
         (!existed && (rc = cpo_dirlock_take(&lock, rep->dir, err))))
         goto fail;
     if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
-                                  o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, m,
-                                  cfg->run.currency, err))) {
+                                  o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, c.m,
+                                  cfg->run.currency, cfg->run.financing.enabled, err))) {
         o.made[F_LEDGER_H5] = o.made[F_LEDGER_INSTR] = 1; /* whatever got created */
         goto fail;
     }
     o.made[F_LEDGER_H5] = 1;
     o.made[F_LEDGER_INSTR] = o.want[F_LEDGER_INSTR];
-    /* Attribution needs the per-instrument rows: the engine makes them for
-     * every run, the ledger files keep them only with detail = instrument. */
-    cpo_run_spec spec = cfg->run;
-    spec.detail = CPO_DETAIL_INSTRUMENT;
-    spec.cancel = opts ? opts->cancel : NULL;
-    cpo_attrib_chain(at, o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo);
-    rc = cpo_backtest_run(&r, m, &spec, cpo_attrib_sink, at, err);
-    if (rc && !err->path[0] && rc != CPO_EINTR)
-        blame_config(cfg, rc, err);
-    if (!rc) /* what could mislead, while the market is at hand */
-        rc = cpo_run_warnings(rep->warnings, CPO_RUN_MAX_WARNINGS, &rep->n_warnings, cfg, m, r,
-                              err);
-    int64_t bar_ms = m->step_ms;
-    cpo_market_free(m);
-    m = NULL;
-    if (rc)
+    if ((rc = core_engine(&c, cfg, opts ? opts->cancel : NULL,
+                          o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo, err)))
         goto fail;
-    rc = cpo_ledger_out_finish(lo, r, err);
+    rep->n_warnings = c.n_warnings;
+    memcpy(rep->warnings, c.warnings, c.n_warnings * sizeof c.warnings[0]);
+    rc = cpo_ledger_out_finish(lo, c.r, err);
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
-        o.want[f] = cpo_run_has_options(r);
-    if (rc || (rc = cpo_run_metrics_compute(&rep->metrics, r, bar_ms, &bench, err)) ||
-        (rc = write_ledger_csv(&o, r)) || (rc = write_trades_csv(&o, r)) ||
-        (rc = write_events_csv(&o, r)) || (rc = write_attrib(&o, at, r)) ||
-        (rc = write_options(&o, r)) || (rc = write_summary(&o, r, rep)) ||
-        (rc = write_manifest(&o, r, opts, rep)) || (rc = interrupted(opts, err)))
+        o.want[f] = cpo_run_has_options(c.r);
+    if (rc || (rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err)) ||
+        (rc = write_outputs(&o, &c)) || (rc = write_manifest(&o, c.r, opts, rep)) ||
+        (rc = interrupted(opts, err)))
         goto fail;
+    rep->metrics = c.mt;
     /* Whole: rename, the manifest last. */
     for (int f = 0; f < F_COUNT; f++) {
         if (!o.want[f])
@@ -654,22 +805,64 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         goto fail;
     }
     cpo_dirlock_release(&lock);
-    cpo_attrib_free(at);
-    cpo_run_bench_free(&bench);
-    rep->fill = r->fill;
+    rep->fill = c.r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
-    cpo_result_free(r);
+    core_free(&c);
     return 0;
 fail:
     cpo_ledger_out_abort(lo);
-    cpo_attrib_free(at);
-    cpo_market_free(m);
-    cpo_run_bench_free(&bench);
-    cpo_result_free(r);
+    core_free(&c);
     drop_tmp(&o);
     cpo_dirlock_release(&lock);
     if (made_dir)
         rmdir(rep->dir);
+    return rc;
+}
+
+/* --- a run into memory ---------------------------------------------------- */
+
+const char *cpo_run_output_name(size_t k)
+{
+    /* The files of put_outputs, in folder order. */
+    return k <= F_SUMMARY - F_LEDGER_CSV ? file_name(F_LEDGER_CSV + (int)k) : NULL;
+}
+
+int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel,
+                      cpo_run_emit emit, void *ctx, cpo_result **result, cpo_error *err)
+{
+    *result = NULL;
+    run_core c;
+    memset(&c, 0, sizeof c);
+    FILE *fps[F_COUNT] = {0};
+    char *buf[F_COUNT] = {0};
+    size_t len[F_COUNT] = {0};
+    int rc = core_prepare(&c, cfg, err);
+    if (!rc)
+        rc = core_engine(&c, cfg, cancel, NULL, NULL, err);
+    if (!rc)
+        rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err);
+    int opt = !rc && cpo_run_has_options(c.r);
+    /* Every output but ledger.csv, which the caller has from the result. */
+    for (int f = F_TRADES; f <= F_SUMMARY && !rc; f++)
+        if ((f < F_OPT || f >= F_SUMMARY || opt) && !(fps[f] = open_memstream(&buf[f], &len[f])))
+            rc = nomem(err);
+    if (!rc)
+        rc = put_outputs(&c, cfg, fps, err);
+    for (int f = F_TRADES; f <= F_SUMMARY; f++) {
+        if (!fps[f])
+            continue;
+        int bad = ferror(fps[f]);
+        if (fclose(fps[f]) != 0 || bad)
+            rc = rc ? rc : nomem(err);
+        if (!rc)
+            rc = emit(ctx, file_name(f), buf[f], len[f], err);
+        free(buf[f]);
+    }
+    if (!rc) {
+        *result = c.r;
+        c.r = NULL;
+    }
+    core_free(&c);
     return rc;
 }
 
@@ -714,9 +907,17 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
         fprintf(out, "  beta, alpha     %.3f, %s a year (against %s)\n", mt->table.beta, a,
                 cfg->benchmark);
     }
+    if (isfinite(mt->rf_annual)) {
+        pct(a, sizeof a, mt->rf_annual);
+        pct(b, sizeof b, mt->annual_over_rf);
+        fprintf(out, "  over cash       %s a year (risk-free %s a year; sharpe net of it)\n", b,
+                a);
+    }
     fprintf(out, "  fees            %.2f\n", mt->pnl[CPO_PNL_FEES]);
     fprintf(out, "  funding         %.2f\n", mt->pnl[CPO_PNL_FUNDING]);
     fprintf(out, "  slippage        %.2f\n", mt->pnl[CPO_PNL_SLIPPAGE]);
+    if (mt->pnl[CPO_PNL_FINANCING] != 0.0)
+        fprintf(out, "  financing       %.2f\n", mt->pnl[CPO_PNL_FINANCING]);
     if (mt->pnl[CPO_PNL_OPTIONS] != 0.0)
         fprintf(out, "  options         %.2f (marked to market; explain.csv by Greek)\n",
                 mt->pnl[CPO_PNL_OPTIONS]);

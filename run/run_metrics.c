@@ -22,6 +22,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
                             const cpo_run_bench *bench, cpo_error *err)
 {
     memset(mt, 0, sizeof *mt);
+    mt->rf_annual = mt->annual_over_rf = NAN;
     size_t n = r->n_steps;
     mt->n_steps = n;
     mt->bar_ms = bar_ms;
@@ -32,14 +33,18 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
     mt->n_rebalances = r->n_rebalances;
     mt->n_events = r->n_events;
     mt->max_rel_residual = r->max_rel_residual;
+    /* Forced closes, of options too (the engine counts them). */
     for (size_t k = 0; k < r->n_trades; k++)
         mt->n_liquidations += r->trades[k].liquidation != 0;
+    for (size_t k = 0; k < r->n_opt_trades; k++)
+        mt->n_liquidations += r->opt_trades[k].liquidation != 0;
 
     /* The table, with the benchmark's returns on the run's steps when
      * there is one.  Without a bar length there is no annualisation: the
      * table stays blank (NaN), as the call leaves it. */
     cpo_metrics_opts mo;
     cpo_metrics_opts_init(&mo);
+    mo.rf_series = r->rf; /* [financing] rf, per step; NULL: 0 */
     double *b = NULL;
     if (bench && bench->close) {
         if (!(b = malloc((n ? n : 1) * sizeof *b)))
@@ -81,6 +86,15 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
         prev = eq;
     }
 
+    /* After a ruin the returns are 0/0: the ratios built on them are not
+     * defined, whatever the steps before it gave (the total return, -100 %,
+     * the CAGR and the drawdown are). */
+    if (r->ruined) {
+        cpo_metrics *w = &mt->table;
+        w->annual_volatility = w->sharpe = w->downside_risk = w->sortino = w->calmar = NAN;
+        w->omega = w->tail_ratio = w->var = w->cvar = w->stability = w->hit_rate = NAN;
+        w->alpha = w->beta = NAN;
+    }
     const cpo_metrics *m = &mt->table;
     mt->total_return = m->cumulative_return;
     mt->annual_return = m->cagr;
@@ -91,5 +105,13 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
     mt->drawdown_peak_ms = m->max_dd.peak_ms;
     mt->drawdown_trough_ms = m->max_dd.trough_ms;
     mt->avg_gross = m->leverage_mean;
+    mt->rf_annual = mt->annual_over_rf = NAN;
+    if (r->rf && n) {
+        double g = 0.0;
+        for (size_t t = 0; t < n; t++)
+            g += log1p(r->rf[t]);
+        mt->rf_annual = expm1(g / (double)n * mt->periods_per_year);
+        mt->annual_over_rf = (1.0 + mt->annual_return) / (1.0 + mt->rf_annual) - 1.0;
+    }
     return 0;
 }

@@ -18,7 +18,6 @@
  *   target_ignored  target weights ignored for want of a price
  *   order_dropped   orders dropped for want of a fill price
  *   order_cut       orders cut to less than half for lack of cash or margin
- *   option_skipped  option orders or surfaces left out
  *   once_not_invested  a `once` schedule whose only rebalance could not
  *                   invest (no price, or nothing filled)
  *
@@ -236,7 +235,7 @@ static int schedule_is_once(const cpo_config *cfg)
     return once && !other;
 }
 
-enum { T_IGNORED, T_DROPPED, T_CUT, T_OPTION, T_NKIND };
+enum { T_IGNORED, T_DROPPED, T_CUT, T_NKIND };
 
 int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_config *cfg,
                      const cpo_market *m, const cpo_result *r, cpo_error *err)
@@ -244,10 +243,9 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
     wlist L = {out, 0, max, 0};
     *n_out = 0;
     size_t ni = r->n_instr;
-    tally *t = calloc((ni ? ni : 1) * T_NKIND + 1, sizeof *t);
+    tally *t = calloc((ni ? ni : 1) * T_NKIND, sizeof *t);
     if (!t)
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-    tally *opt = &t[(ni ? ni : 1) * T_NKIND];
     size_t steps = r->n_steps;
 
     /* Prices missing on the steps of the run (the cube's step of the run's
@@ -279,10 +277,6 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
             kind = strstr(ev->msg, "target weight") ? T_IGNORED : T_DROPPED;
         else if (ev->kind == CPO_EVENT_MARGIN && cut_under_half(ev->msg))
             kind = T_CUT;
-        if (ev->kind == CPO_EVENT_OPTION) {
-            tally_add(opt, ev->ts);
-            continue;
-        }
         if (kind < 0 || i == SIZE_MAX)
             continue;
         tally_add(&t[i * T_NKIND + (size_t)kind], ev->ts);
@@ -292,13 +286,12 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
                      r->instr[i].symbol);
         }
     }
-    static const char *const kinds[T_NKIND] = {"target_ignored", "order_dropped", "order_cut",
-                                               ""};
+    static const char *const kinds[T_NKIND] = {"target_ignored", "order_dropped", "order_cut"};
     static const char *const whats[T_NKIND] = {
         "target weights ignored for want of a price:", "orders dropped for want of a fill price:",
-        "orders cut to less than half for lack of cash or margin:", ""};
+        "orders cut to less than half for lack of cash or margin:"};
     for (size_t i = 0; i < ni; i++)
-        for (int k = 0; k < T_OPTION; k++) {
+        for (int k = 0; k < T_NKIND; k++) {
             const tally *x = &t[i * T_NKIND + (size_t)k];
             if (!x->count)
                 continue;
@@ -306,12 +299,6 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
             snprintf(what, sizeof what, "%zu %s", x->count, whats[k]);
             add(&L, kinds[k], r->instr[i].symbol, x, 0, what);
         }
-    if (opt->count) {
-        char what[96];
-        snprintf(what, sizeof what, "%zu option orders or surfaces left out (events.csv says why):",
-                 opt->count);
-        add(&L, "option_skipped", "", opt, 0, what);
-    }
     if (once && steps && (once_syms[0] || r->n_trades == 0)) {
         tally x = {1, once_step_ts, once_step_ts};
         char what[300];

@@ -76,23 +76,6 @@ double cpo_sweep_score(const cpo_sweep_result *r, cpo_objective o)
 static const char *const backtest_vary[] = {"capital", "currency", "collateral", "seed",
                                             "cash_buffer"};
 
-/* Is word in the ", "-separated list? */
-static int in_list(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        if ((size_t)(e - p) == n && !strncmp(p, word, n))
-            return 1;
-        p = e;
-    }
-    return 0;
-}
-
 typedef struct sbuf {
     char *b;
     size_t n, cap;
@@ -190,15 +173,15 @@ static int check_axis_name(const cpo_config *cfg, const cpo_config_key *k, cpo_s
     if (!strcmp(sec, "backtest")) {
         for (size_t i = 0; i < sizeof backtest_vary / sizeof backtest_vary[0]; i++)
             ok |= !strcmp(key, backtest_vary[i]);
-        if (!ok && in_list(cpo_config_section_keys("backtest"), key))
+        if (!ok && cpo_config_section_has("backtest", key))
             why = "market data or the outputs";
     } else if (!strcmp(sec, "costs")) {
-        ok = in_list(cpo_config_section_keys("costs"), key);
+        ok = cpo_config_section_has("costs", key);
     } else if (!strcmp(sec, "universe")) {
-        if (in_list(cpo_config_section_keys("universe"), key))
+        if (cpo_config_section_has("universe", key))
             why = "universe of the market data";
     } else if (!strcmp(sec, "strategy")) {
-        if (in_list(cpo_config_section_keys("strategy"), key))
+        if (cpo_config_section_has("strategy", key))
             why = "pipeline";
     } else {
         for (size_t st = 0; st < cfg->run.n_stages && !ok; st++) {
@@ -964,6 +947,7 @@ int cpo_sweep_chain(cpo_result **out, cpo_result *const *tests, size_t n, double
         return nomem(err);
     }
     r->capital = capital;
+    r->has_financing = n ? tests[0]->has_financing : 0;
     double level = capital; /* the chain's equity when window k starts */
     size_t t = 0;
     for (size_t k = 0; k < n; k++) {

@@ -289,6 +289,31 @@ static void put_metrics_csv(FILE *fp, const cpo_sweep_result *r)
 
 /* --- leaderboard ------------------------------------------------------------ */
 
+void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_result *res,
+                               const size_t *order)
+{
+    fputs("rank,point", fp);
+    for (size_t a = 0; a < sw->n_axes; a++) {
+        fputc(',', fp);
+        put_csv(fp, sw->axes[a].name);
+    }
+    for (size_t k = 0; k < N_METRICS; k++)
+        fprintf(fp, ",%s", metrics[k].name);
+    fputs(",error\n", fp);
+    for (size_t i = 0; i < sw->n_points; i++) {
+        const cpo_sweep_result *r = &res[order[i]];
+        fprintf(fp, "%zu,%zu", i + 1, order[i]);
+        for (size_t a = 0; a < sw->n_axes; a++) {
+            fputc(',', fp);
+            put_csv(fp, cpo_sweep_value(sw, order[i], a));
+        }
+        put_metrics_csv(fp, r);
+        fputc(',', fp);
+        put_csv(fp, r->status ? r->error : r->done ? "" : "not run");
+        fputc('\n', fp);
+    }
+}
+
 static int write_csv(obatch *b, const cpo_sweep_out *o, const cpo_sweep *sw,
                      const cpo_sweep_result *res, const size_t *order, cpo_error *err)
 {
@@ -296,26 +321,7 @@ static int write_csv(obatch *b, const cpo_sweep_out *o, const cpo_sweep *sw,
     int rc = of_open(&f, b, o, "leaderboard.csv", err);
     if (rc)
         return rc;
-    fputs("rank,point", f.fp);
-    for (size_t a = 0; a < sw->n_axes; a++) {
-        fputc(',', f.fp);
-        put_csv(f.fp, sw->axes[a].name);
-    }
-    for (size_t k = 0; k < N_METRICS; k++)
-        fprintf(f.fp, ",%s", metrics[k].name);
-    fputs(",error\n", f.fp);
-    for (size_t i = 0; i < sw->n_points; i++) {
-        const cpo_sweep_result *r = &res[order[i]];
-        fprintf(f.fp, "%zu,%zu", i + 1, order[i]);
-        for (size_t a = 0; a < sw->n_axes; a++) {
-            fputc(',', f.fp);
-            put_csv(f.fp, cpo_sweep_value(sw, order[i], a));
-        }
-        put_metrics_csv(f.fp, r);
-        fputc(',', f.fp);
-        put_csv(f.fp, r->status ? r->error : r->done ? "" : "not run");
-        fputc('\n', f.fp);
-    }
+    cpo_sweep_put_leaderboard(f.fp, sw, res, order);
     return of_close(&f, 0, err);
 }
 

@@ -69,6 +69,12 @@
  *                   (an instrument's coin is its base, or the base of its
  *                   symbol where the store records no coin as the base:
  *                   "BTCUSDT-PERP" -> BTC);
+ *                   Re-hedged whenever the schedule fires, or when
+ *                   |N| x price / equity is over `band`, or (band_rule =
+ *                   whalley_wilmott) when |N| leaves the Whalley-Wilmott
+ *                   band H = (3 lambda S Gamma^2 / (2 gamma))^(1/3) coins
+ *                   (lambda the cost of a trade, Gamma the options' dollar
+ *                   gamma, gamma = risk_aversion / equity), to its edge;
  *                   with pending = yes the quantities are the targets that
  *                   earlier stages set at this step (io->qty, else
  *                   io->weight x equity / (contract_size x price), the
@@ -659,6 +665,13 @@ static const cpo_param_spec hedge_params[] = {
      "the coin whose delta is hedged; \"\" = the hedge's base coin"},
     {"band", CPO_PARAM_REAL, "0", 0, 10, NULL,
      "re-hedge when |net delta| x price / equity is over this (0: whenever the schedule fires)"},
+    {"band_rule", CPO_PARAM_CHOICE, "fixed", 0, 0, "fixed|whalley_wilmott",
+     "fixed: the band above; whalley_wilmott: a no-trade band from costs and the options' "
+     "gamma, re-hedged to its edge"},
+    {"cost_bps", CPO_PARAM_REAL, "6", 0, 1000, NULL,
+     "whalley_wilmott: the cost of a hedge trade, fee and slippage, in bps of its notional"},
+    {"risk_aversion", CPO_PARAM_REAL, "300", 1e-6, 1e9, NULL,
+     "whalley_wilmott: risk aversion relative to equity (gamma x equity)"},
     {"pending", CPO_PARAM_BOOL, "yes", 0, 0, NULL,
      "count the targets earlier stages set at this step (else the positions held)"},
 };
@@ -670,6 +683,9 @@ typedef struct dh_state {
     double cs;     /* its contract size */
     double band;
     int pending;
+    int ww;        /* band_rule = whalley_wilmott */
+    double cost;   /* cost_bps / 1e4 */
+    double gamma_rel; /* risk_aversion */
 } dh_state;
 
 static int dh_init(void **state, const cpo_params *p, const cpo_host *h, const cpo_view *v,
@@ -712,6 +728,9 @@ static int dh_init(void **state, const cpo_params *p, const cpo_host *h, const c
     s->cs = in->contract_size;
     s->band = h->param_real(p, "band");
     s->pending = (int)h->param_int(p, "pending");
+    s->ww = !strcmp(h->param_str(p, "band_rule"), "whalley_wilmott");
+    s->cost = h->param_real(p, "cost_bps") * 1e-4;
+    s->gamma_rel = h->param_real(p, "risk_aversion");
     *state = s;
     return 0;
 }
@@ -806,10 +825,40 @@ static int dh_run(void *state, const cpo_params *p, const cpo_host *h, const cpo
                 continue;
             net += (t->qty - held_qty(h, v, &t->key, 0, 1)) * qt.coin.delta_account;
         }
-    if (s->band > 0.0 && !(eq > 0.0 && fabs(net) * P / eq > s->band))
+    double to = 0.0; /* the net delta to leave (coins) */
+    if (s->ww) {
+        /*
+         * Whalley & Wilmott (1997), the asymptotic no-trade band of a
+         * delta hedge with proportional costs: re-hedge only when the net
+         * delta leaves +-H, H = (3 lambda S Gamma^2 / (2 gamma))^(1/3)
+         * coins, and then to the band's edge.  lambda = cost_bps, S the
+         * index, Gamma the book's dollar gamma in coins per USD (per
+         * option 2 dc/dI + I d2c/dI2: the inverse option's USD value is
+         * c I), gamma = risk_aversion / equity.
+         */
+        double G = 0.0, S = 0.0;
+        for (size_t k = 0; k < n_pos; k++) {
+            const cpo_option_pos *o = &pos[k];
+            const cpo_black76_coin *c = &o->quote.coin;
+            double I = o->quote.index;
+            if (strcmp(o->key.underlying, s->und) || !(I > 0.0) || !isfinite(c->delta) ||
+                !isfinite(c->gamma))
+                continue;
+            G += o->qty * (2.0 * c->delta + I * c->gamma);
+            S = I;
+        }
+        if (!(S > 0.0))
+            S = P;
+        double H = eq > 0.0 ? cbrt(3.0 * s->cost * S * G * G * eq / (2.0 * s->gamma_rel)) : 0.0;
+        if (fabs(net) <= H)
+            return 0;
+        to = net > 0 ? H : -H;
+    } else if (s->band > 0.0 && !(eq > 0.0 && fabs(net) * P / eq > s->band)) {
         return 0;
+    }
     double qh = qty_of(s, h, v, io, s->hi, eq);
-    io->qty[s->hi] = s->inverse ? qh - net * P / s->cs : qh - net / s->cs;
+    double d = net - to;
+    io->qty[s->hi] = s->inverse ? qh - d * P / s->cs : qh - d / s->cs;
     return 0;
 }
 

@@ -459,6 +459,32 @@ static void print_param(const cpo_param_spec *s, FILE *out)
 
 void cpo_registry_print(const cpo_registry *reg, FILE *out)
 {
+    cpo_registry_print_some(reg, NULL, 0, out);
+}
+
+/* Is stage d named by one of names ("meanvar", "weigh.meanvar", "weigh")? */
+static int named(const cpo_stage_def *d, const char *const *names, size_t n)
+{
+    const char *role = cpo_role_name(d->role);
+    size_t rl = strlen(role);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], d->name) || !strcmp(names[i], role) ||
+            (!strncmp(names[i], role, rl) && names[i][rl] == '.' &&
+             !strcmp(names[i] + rl + 1, d->name)))
+            return 1;
+    return 0;
+}
+
+int cpo_registry_print_some(const cpo_registry *reg, const char *const *names, size_t n_names,
+                            FILE *out)
+{
+    for (size_t i = 0; i < n_names; i++) {
+        int found = 0;
+        for (size_t k = 0; k < cpo_registry_count(reg) && !found; k++)
+            found = named(cpo_registry_get(reg, k, NULL), &names[i], 1);
+        if (!found)
+            return (int)i + 1;
+    }
     size_t w = 9;
     for (size_t k = 0; reg && k < reg->n; k++) {
         size_t l = strlen(reg->e[k].def->name);
@@ -469,6 +495,8 @@ void cpo_registry_print(const cpo_registry *reg, FILE *out)
     for (size_t k = 0; k < n; k++) {
         const char *origin;
         const cpo_stage_def *d = cpo_registry_get(reg, k, &origin);
+        if (n_names && !named(d, names, n_names))
+            continue;
         fprintf(out, "%-9s %-*s %s", cpo_role_name(d->role), (int)w, d->name,
                 d->help ? d->help : "");
         if (strcmp(origin, REG_ORIGIN_BUILTIN))
@@ -477,4 +505,5 @@ void cpo_registry_print(const cpo_registry *reg, FILE *out)
         for (size_t j = 0; j < d->n_params; j++)
             print_param(&d->params[j], out);
     }
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "params.h"
+#include "run_brackets.h"
 #include "testutil.h"
 
 static int64_t day(int y, int m, int d)
@@ -142,9 +143,14 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
+    {"margin_mode.ini", 4, "mode = \"leveraged\" is not valid (expected cross or isolated)"},
+    {"margin_unknown_key.ini", 8,
+     "unknown key \"liquidation_fees\" in [margin] (expected one of: mode, brackets, "
+     "options_margin, liquidation_price, liquidation_fee, deribit_future_liquidation_fee, "
+     "deribit_option_liquidation_fee, margin_call)"},
     {"unknown_section.ini", 4,
      "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
-     "or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "margin, financing, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
      "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
@@ -198,8 +204,8 @@ static const bad_case bad_cases[] = {
      * put [options] on line 7, its keys from line 8). */
     {"options_unknown_key.ini", 9,
      "unknown key \"fee\" in [options] (expected one of: underlyings, index.COIN, dvol.COIN, "
-     "surface, coin_price, rate, fee_rate, fee_cap, delivery_fee, delivery_cap, "
-     "explain_threshold, explain_floor, max_positions)"},
+     "delivery.COIN, surface, coin_price, rate, fee_rate, fee_cap, delivery_fee, delivery_cap, "
+     "explain_threshold, explain_floor, max_positions, max_quote_age)"},
     {"options_no_underlyings.ini", 7,
      "[options] has no \"underlyings\" (expected underlyings = the coins of the option chains "
      "held, like BTC)"},
@@ -279,6 +285,66 @@ START_TEST(test_config_bad__exact_messages)
 {
     const bad_case *b = &bad_cases[_i];
     expect_error(b->file, b->line, b->msg);
+}
+END_TEST
+
+
+/* [margin] brackets = FILE: tables read from CSV or Binance's JSON, and
+ * bad tables refused at their own file's line, naming the config line. */
+static void expect_bracket_error(const char *cfg, const char *csv, long line, const char *msg)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    char path[1024], want[2048];
+    snprintf(path, sizeof path, "%s", cfg_path(cfg));
+    ck_assert_int_lt(cpo_config_load(&c, path, &e), 0);
+    ck_assert_ptr_null(c);
+    snprintf(want, sizeof want, "%s/configs/../margin/%s:%ld:1: %s (the brackets of %s:7)",
+             CPO_TEST_DATA, csv, line, msg, path);
+    ck_assert_str_eq(tu_errstr(&e), want);
+}
+
+START_TEST(test_config_margin__brackets)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_msg(cpo_config_load(&c, cfg_path("margin_brackets_json.ini"), &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_uint_eq(c->run.margin.n_brackets, 2);
+    const cpo_brackets *eth = &c->run.margin.brackets[0], *btc = &c->run.margin.brackets[1];
+    ck_assert_str_eq(eth->symbol, "ETHUSDT");
+    ck_assert_uint_eq(eth->n, 2);
+    ck_assert_double_eq(eth->b[1].cum, 35.0);
+    ck_assert_int_eq(eth->inverse, 0);
+    ck_assert_str_eq(btc->symbol, "BTCUSD_PERP");
+    ck_assert_int_eq(btc->inverse, 1); /* qtyCap: COIN-M */
+    ck_assert_str_eq(c->run.margin.brackets_source, "../margin/brackets.json");
+    cpo_config_free(c);
+    /* The bundled table: three symbols, every bracket checked. */
+    char bundled[1024];
+    snprintf(bundled, sizeof bundled, "%s/binance_usdm_brackets.csv", CPO_SAMPLE_DIR);
+    cpo_brackets *t = NULL;
+    size_t n = 0;
+    ck_assert_msg(cpo_brackets_read(bundled, &t, &n, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(t[0].n, 12);
+    ck_assert_double_eq(t[0].b[2].cum, 950.0);
+    free(t);
+    expect_bracket_error("margin_brackets_gap.ini", "brackets_gap.csv", 5,
+                         "BTCUSDT: bracket 3 starts at 700000 but bracket 2 ends at 600000 "
+                         "(expected each floor to be the cap before it: a gap)");
+    expect_bracket_error("margin_brackets_overlap.ini", "brackets_overlap.csv", 3,
+                         "BTCUSDT: bracket 2 starts at 40000 but bracket 1 ends at 50000 "
+                         "(expected each floor to be the cap before it: an overlap)");
+    expect_bracket_error("margin_brackets_cum.ini", "brackets_cum.csv", 4,
+                         "ETHUSDT: bracket 3 has maintenance amount 1000 (expected 950: the "
+                         "amount below plus floor x (mmr - mmr below), as Binance derives it)");
+    cpo_error_clear(&e);
+    ck_assert_int_eq(cpo_config_load(&c, cfg_path("margin_brackets_text.ini"), &e), CPO_EPARSE);
+    ck_assert_ptr_nonnull(strstr(tu_errstr(&e), "brackets_text.csv:2:5: mmr|maintenance_margin_rate "
+                                                "\"half\" is not a number"));
 }
 END_TEST
 
@@ -604,10 +670,12 @@ START_TEST(test_config_options__every_key)
     ck_assert_uint_eq(c->run.n_stages, 3);
     ck_assert_str_eq(c->run.stages[1].def->name, "strangle");
     ck_assert_str_eq(cpo_params_str(c->run.stages[1].params, "underlying"), "ETH");
+    ck_assert_str_eq(o->delivery[1], "ETHUSDT-1M");
+    ck_assert_int_eq(o->max_quote_age_ms, 2 * CPO_MS_HOUR);
     ck_assert_str_eq(cpo_config_section_keys("options"),
-                     "underlyings, index.COIN, dvol.COIN, surface, coin_price, rate, fee_rate, "
-                     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, "
-                     "max_positions");
+                     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, "
+                     "rate, fee_rate, fee_cap, delivery_fee, delivery_cap, explain_threshold, "
+                     "explain_floor, max_positions, max_quote_age");
     cpo_config_free(c);
 
     /* Just underlyings: the documented defaults. */
@@ -760,6 +828,7 @@ Suite *config_suite(void)
     tcase_add_loop_test(tc, test_config_bad__exact_messages, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_config_bad__stage_messages);
+    tcase_add_test(tc, test_config_margin__brackets);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_plugin__bare_name_is_relative_to_the_config);

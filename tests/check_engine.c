@@ -17,6 +17,7 @@
 #include "cpo/dataset.h"
 #include "cpo/market.h"
 #include "cpo/registry.h"
+#include "cpo/run.h"
 #include "cpo/synth.h"
 #include "cpo/time.h"
 #include "params.h"
@@ -408,6 +409,9 @@ START_TEST(test_engine_liquidation__price_event_and_charge)
     fx_bars(&f, i, DAY0, CPO_MS_DAY, bars, 4, 0);
     f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1; /* 10x */
     f.spec.costs.kind[CPO_KIND_PERP].mmr = 0.005;
+    /* Isolated, on the bar's last-trade low (the data has no mark). */
+    f.spec.margin.mode = CPO_MARGIN_ISOLATED;
+    f.spec.margin.liq_price = CPO_LIQ_WICK;
     fx_run(&f, "0", "0:BTCUSDT-PERP:50", 0);
     const cpo_result *r = f.r;
     /* Long 50 at 100 with isolated margin WB = 50 * 100 * 0.1 = 500.
@@ -416,7 +420,9 @@ START_TEST(test_engine_liquidation__price_event_and_charge)
      * Step 1: low 95 > LP; price P&L 50 * (99 - 100) = -50.
      * Step 2: low 90 <= LP: closed at LP; price P&L 50 * (LP - 99) =
      * -427.38693467; the margin left = MM = 50 * LP * 0.005 = 22.613065
-     * is charged; equity = 1000 - 500 = 500. */
+     * is below the clearance fee 1.25 % x 50 x LP = 56.5: all of it is
+     * the fee; the account loses its isolated margin, equity = 1000 - 500
+     * = 500. */
     double lp = 4500.0 / 49.75;
     ck_assert_double_eq_tol(r->equity[1], 950.0, 1e-9);
     ck_assert_double_eq_tol(r->pnl[CPO_PNL_PRICE][2], 50.0 * (lp - 99.0), 1e-9);
@@ -429,6 +435,9 @@ START_TEST(test_engine_liquidation__price_event_and_charge)
     ck_assert_uint_eq(r->n_trades, 2);
     ck_assert_int_eq(r->trades[1].liquidation, 1);
     ck_assert_double_eq_tol(r->trades[1].px, lp, 1e-9);
+    ck_assert_double_eq_tol(r->liquidation_fees, 50.0 * lp * 0.005, 1e-9);
+    ck_assert_double_eq(r->insurance_covered, 0.0);
+    ck_assert_uint_eq(r->n_liquidations, 1);
     check_identity(r, 1000.0, 1e-12);
     fx_fini(&f);
 }
@@ -445,6 +454,8 @@ START_TEST(test_engine_liquidation__short_on_the_high)
         {100, 100, 100, 100}, {100, 105, 99, 104}, {104, 110, 103, 109}, {109, 109, 109, 109}};
     fx_bars(&f, i, DAY0, CPO_MS_DAY, bars, 4, 0);
     f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    f.spec.margin.mode = CPO_MARGIN_ISOLATED;
+    f.spec.margin.liq_price = CPO_LIQ_WICK;
     fx_run(&f, "0", "0:BTCUSDT-PERP:-50", 0);
     double lp = 5500.0 / 50.25;
     ck_assert_uint_eq(f.r->n_events, 1);
@@ -580,7 +591,18 @@ START_TEST(test_engine_identity__synthetic_long_run_and_determinism)
     ck_assert_uint_eq(rr[0]->n_steps, rr[1]->n_steps);
     ck_assert_int_eq(memcmp(rr[0]->equity, rr[1]->equity, rr[0]->n_steps * sizeof(double)), 0);
     ck_assert_uint_eq(rr[0]->n_trades, rr[1]->n_trades);
-    ck_assert_int_eq(memcmp(rr[0]->trades, rr[1]->trades, rr[0]->n_trades * sizeof(cpo_trade)), 0);
+    /* Field by field: the structs' padding bytes are whatever the heap held. */
+    for (size_t k = 0; k < rr[0]->n_trades; k++) {
+        const cpo_trade *a = &rr[0]->trades[k], *b = &rr[1]->trades[k];
+        ck_assert_msg(a->ts == b->ts && a->step == b->step && a->instr == b->instr &&
+                          !memcmp(&a->qty, &b->qty, sizeof a->qty) &&
+                          !memcmp(&a->px, &b->px, sizeof a->px) &&
+                          !memcmp(&a->ref_px, &b->ref_px, sizeof a->ref_px) &&
+                          !memcmp(&a->fee, &b->fee, sizeof a->fee) &&
+                          !memcmp(&a->slippage, &b->slippage, sizeof a->slippage) &&
+                          a->liquidation == b->liquidation,
+                      "trade %zu differs between two runs", k);
+    }
     cpo_result_free(rr[0]);
     cpo_result_free(rr[1]);
 }
@@ -742,11 +764,11 @@ END_TEST
 
 START_TEST(test_engine_margin__unrealised_pnl_is_available)
 {
-    /* Short 5 perp at 100 with initial margin 100% (500 of the 1000 cash).
-     * The perp falls to 50: the short's unrealised gain of 250 counts as
-     * available (cross-margin available balance = 1000 + 250 - 500 =
-     * 750), so a spot buy of 12 at 50 = 600 fills whole; counting the
-     * wallet alone (500) would cut it to 10. */
+    /* Short 5 perp at 100, imr 1, cross.  The perp falls to 50: the
+     * short's initial margin at the mark is 5 x 50 = 250, so the wallet's
+     * 1000 less it leaves 750 for spot (its unrealised gain of 250 is
+     * collateral for margined orders, not cash): a spot buy of 12 at 50 =
+     * 600 fills whole. */
     fixture f;
     fx_init(&f);
     size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
@@ -759,6 +781,338 @@ START_TEST(test_engine_margin__unrealised_pnl_is_available)
     ck_assert_uint_eq(f.r->n_events, 0);
     ck_assert_double_eq_tol(f.r->final_qty[sp], 12.0, 1e-12);
     check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+
+/* Exposures count coin balances: 1 BTC of collateral (50,000 USD at the
+ * index 50,000) hedged by a short of 5,000 inverse contracts of 10 USD
+ * (50,000 USD): the book's net exposure is 1 x 50,000 - 50,000 = 0 (it was
+ * -1.0 of equity when coin balances were left out), its gross 2.0. */
+START_TEST(test_engine_exposure__hedged_coin_collateral_is_flat)
+{
+    fixture f;
+    fx_init(&f);
+    size_t i = fx_add(&f, "BTC-PERPETUAL", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 10.0, "BTC", "USD");
+    static const double bars[3][4] = {{50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000},
+                                      {50000, 50000, 50000, 50000}};
+    fx_bars(&f, i, DAY0, CPO_MS_HOUR, bars, 3, 1);
+    snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+    f.spec.capital = 50000.0;
+    fx_run(&f, "0", "0:BTC-PERPETUAL:-5000", 0);
+    ck_assert_double_eq(f.r->final_qty[i], -5000.0);
+    ck_assert_double_eq_tol(f.r->net[2], 0.0, 1e-12);
+    ck_assert_double_eq_tol(f.r->gross[2], 2.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/* --- margin (engine/margin.c) ---------------------------------------------- */
+
+/* A cross pool below maintenance at the close is liquidated whole; spot
+ * holdings are not collateral and stay.  Hand calculation: cash after the
+ * fills 1000 - 400 (spot) = 600, long 20 perp at 100, imr 0.1, one bracket
+ * at mmr 0.005: MB = 600 + 20 (P - 100), MM = 0.1 P; MB <= MM for P <=
+ * 1400 / 19.9 = 70.35.  The close of step 3 is 70.2: closed there,
+ * realised 20 x (70.2 - 100) = -596, 4 left; the clearance fee (1.25 % of
+ * 1404 = 17.55) takes the 4; equity = the spot's 400. */
+START_TEST(test_engine_margin__cross_pool_liquidated_at_the_close)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[5][4] = {{100, 100, 100, 100}, {100, 100, 100, 100}, {100, 100, 80, 80},
+                                    {80, 80, 70.2, 70.2}, {70.2, 70.2, 70.2, 70.2}};
+    static const double ps[5][4] = {{400, 400, 400, 400}, {400, 400, 400, 400},
+                                    {400, 400, 400, 400}, {400, 400, 400, 400},
+                                    {400, 400, 400, 400}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 5, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 5, 0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    fx_run(&f, "0", "0:SUSDT:1,0:PUSDT-PERP:20", 0);
+    const cpo_result *r = f.r;
+    size_t N = r->n_steps;
+    ck_assert_ptr_nonnull(r->im);
+    ck_assert_int_eq(r->margin_ccy[0], 1);
+    /* Step 2: MB 600 - 400 = 200, MM 0.1 x 80 = 8, IM 20 x 80 x 0.1. */
+    ck_assert_double_eq_tol(r->mb[2], 200.0, 1e-9);
+    ck_assert_double_eq_tol(r->mm[2], 8.0, 1e-12);
+    ck_assert_double_eq_tol(r->im[2], 160.0, 1e-9);
+    ck_assert_double_eq_tol(r->pnl[CPO_PNL_LIQUIDATION][3], -4.0, 1e-9);
+    ck_assert_double_eq_tol(r->liquidation_fees, 4.0, 1e-9);
+    ck_assert_double_eq_tol(r->equity[3], 400.0, 1e-9);
+    ck_assert_double_eq(r->final_qty[p], 0.0);
+    ck_assert_double_eq(r->final_qty[sp], 1.0);
+    ck_assert_uint_eq(r->n_liquidations, 1);
+    ck_assert_int_eq(r->mark_source[p], CPO_MARK_SRC_CLOSE);
+    ck_assert_int_eq(r->margin_model[p], CPO_MARGIN_MODEL_FLAT);
+    ck_assert_int_eq(r->trades[r->n_trades - 1].liquidation, 1);
+    ck_assert_double_eq_tol(r->trades[r->n_trades - 1].px, 70.2, 1e-12);
+    ck_assert_int_eq(r->ruined, 0);
+    (void)N;
+    check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/* The same book on the bar's last-trade low (liquidation_price = wick):
+ * the cross liquidation price with WB = 600 (the wallet; the spot holding
+ * is not collateral), no other position: (600 - 2000) / (0.1 - 20) =
+ * 70.351758...; the low 70.2 crosses it, the mark (80) had not: closed at
+ * LP, and the 0.1 x LP left equals the maintenance margin there, all of
+ * it the fee. */
+START_TEST(test_engine_margin__cross_wick_at_the_liquidation_price)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[4][4] = {{100, 100, 100, 100}, {100, 100, 100, 100}, {100, 100, 80, 80},
+                                    {80, 81, 70.2, 79}};
+    static const double ps[4][4] = {{400, 400, 400, 400}, {400, 400, 400, 400},
+                                    {400, 400, 400, 400}, {400, 400, 400, 400}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 4, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 4, 0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    f.spec.margin.liq_price = CPO_LIQ_WICK;
+    fx_run(&f, "0", "0:SUSDT:1,0:PUSDT-PERP:20", 0);
+    const cpo_result *r = f.r;
+    double lp = 1400.0 / 19.9;
+    ck_assert_double_eq_tol(r->trades[r->n_trades - 1].px, lp, 1e-9);
+    ck_assert_double_eq_tol(r->liquidation_fees, 0.1 * lp, 1e-9);
+    ck_assert_double_eq_tol(r->equity[3], 400.0, 1e-9);
+    ck_assert_int_eq(r->mark_source[p], CPO_MARK_SRC_WICK);
+    (void)sp;
+    check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Unrealised profit margins derivatives but pays for no spot: cash 1000,
+ * short 20 perp at 100 (imr 0.1: IM at the mark), the perp falls to 50:
+ * +1000 unrealised, IM 20 x 50 x 0.1 = 100.  A spot buy of 30 at 50 =
+ * 1500 is cut to 1000 - 100 = 900 / 50 = 18 coins (the free collateral,
+ * 1900, would have lent it the gain). */
+START_TEST(test_engine_margin__unrealised_profit_is_not_cash)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[4][4] = {{100, 100, 100, 100}, {100, 100, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    static const double ps[4][4] = {{50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 4, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 4, 0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    fx_run(&f, "0,1", "0:PUSDT-PERP:-20,1:SUSDT:30", 0);
+    ck_assert_double_eq_tol(f.r->final_qty[sp], 18.0, 1e-9);
+    for (size_t t = 0; t < f.r->n_steps; t++)
+        ck_assert_msg(f.r->cash[t] >= -1e-9, "cash[%zu] = %.17g", t, f.r->cash[t]);
+    check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Isolated: the short's unrealised gain funds nothing.  Short 5 at 100,
+ * imr 1: its wallet holds 500 of the 1000.  The perp falls to 50 (+250
+ * unrealised, isolated): a spot buy of 12 at 50 = 600 is cut to what the
+ * cross wallet has, 500 / 50 = 10 (cross margin would fill it whole:
+ * test_engine_margin__unrealised_pnl_is_available). */
+START_TEST(test_engine_margin__isolated_gain_funds_nothing)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    size_t sp = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double pp[4][4] = {{100, 100, 100, 100}, {100, 100, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    static const double ps[4][4] = {{50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}, {50, 50, 50, 50}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 4, 0);
+    fx_bars(&f, sp, DAY0, CPO_MS_DAY, ps, 4, 0);
+    f.spec.margin.mode = CPO_MARGIN_ISOLATED;
+    fx_run(&f, "0,1", "0:PUSDT-PERP:-5,1:SUSDT:12", 0);
+    ck_assert_double_eq_tol(f.r->final_qty[sp], 10.0, 1e-9);
+    ck_assert_uint_eq(f.r->n_events, 1);
+    ck_assert_int_eq(f.r->events[0].kind, CPO_EVENT_MARGIN);
+    ck_assert_uint_eq(f.r->n_orders_cut, 1);
+    check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+static void brackets_p(cpo_brackets *t)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->symbol, sizeof t->symbol, "PUSDT");
+    /* 0-1000 20x 1 %; 1000-5000 10x 2 % (cum 1000 x 0.01 = 10); 5000+ 2x
+     * 10 % (cum 10 + 5000 x 0.08 = 410). */
+    const double b[3][5] = {{0, 1000, 20, 0.01, 0}, {1000, 5000, 10, 0.02, 10},
+                            {5000, 1e12, 2, 0.10, 410}};
+    for (int k = 0; k < 3; k++) {
+        t->b[k].floor = b[k][0];
+        t->b[k].cap = b[k][1];
+        t->b[k].max_leverage = b[k][2];
+        t->b[k].mmr = b[k][3];
+        t->b[k].cum = b[k][4];
+    }
+    t->n = 3;
+}
+
+/* Brackets: maintenance from the notional's bracket, and an order whose
+ * notional would need a bracket that does not allow the leverage is cut
+ * below that bracket's floor.  At 10x (imr 0.1) and price 100, 80
+ * contracts (8,000) would be in the 2x bracket: cut to 5,000 / 100 = 50
+ * (less 1e-9 of it); MM there = 0.02 x 5,000 - 10 = 90. */
+START_TEST(test_engine_margin__brackets_cap_the_leverage)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    static const double pp[3][4] = {{100, 100, 100, 100}, {100, 100, 100, 100}, {100, 100, 100, 100}};
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 3, 0);
+    cpo_brackets t;
+    brackets_p(&t);
+    f.spec.margin.brackets = &t;
+    f.spec.margin.n_brackets = 1;
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.1;
+    f.spec.capital = 10000.0;
+    fx_run(&f, "0", "0:PUSDT-PERP:80", 0);
+    const cpo_result *r = f.r;
+    ck_assert_double_eq_tol(r->final_qty[p], 50.0, 1e-6);
+    ck_assert(r->final_qty[p] < 50.0);
+    ck_assert_int_eq(r->margin_model[p], CPO_MARGIN_MODEL_BRACKETS);
+    ck_assert_double_eq_tol(r->mm[1], 90.0, 1e-5);
+    ck_assert_uint_eq(r->n_events, 1);
+    ck_assert_ptr_nonnull(strstr(r->events[0].msg, "leverage brackets"));
+    fx_fini(&f);
+    /* 100x (imr 0.01) is above bracket 1's 20x: refused. */
+    fx_init(&f);
+    p = fx_add(&f, "PUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "P", "USDT");
+    fx_bars(&f, p, DAY0, CPO_MS_DAY, pp, 3, 0);
+    f.spec.margin.brackets = &t;
+    f.spec.margin.n_brackets = 1;
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.01;
+    cpo_error e;
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    ck_assert_int_eq(cpo_market_build(&f.m, f.ds, &ms, &e), 0);
+    f.spec.n_stages = 0;
+    ck_assert_int_eq(cpo_backtest_run(&f.r, f.m, &f.spec, NULL, NULL, &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "PUSDT-PERP: leverage 100 is above the 20 its leverage brackets "
+                            "allow (expected perp_leverage <= 20)");
+    fx_fini(&f);
+}
+END_TEST
+
+/* Hourly bars at a flat 100 with funding every 8 hours. */
+static void flat_hours(fixture *f, size_t i, size_t n, double px)
+{
+    cpo_bars *b = &f->ds->bars[i];
+    b->bar_ms = CPO_MS_HOUR;
+    for (size_t k = 0; k < n; k++)
+        ck_assert_int_eq(cpo_bars_append(b, DAY0 + (int64_t)k * CPO_MS_HOUR, px, px, px, px, 1e9,
+                                         NAN, NAN),
+                         0);
+}
+
+/*
+ * The wiped-out account of the margin issue: 0.5 of equity in BTC spot
+ * against -0.5 in the perpetual at 5x isolated, re-set every day, with
+ * funding of +0.5 per 8 hours for 5 days and then -0.9 per 8 hours for 5
+ * days (the short pays 90 % of its notional every 8 hours).  Each -0.9
+ * payment is beyond the isolated wallet (20 % of the notional): the
+ * position is bankrupt at the event's mark, liquidated, and the insurance
+ * fund pays what the wallet could not; the account loses the wallet, never
+ * more: its equity never goes below 0 (the spot stays).
+ */
+START_TEST(test_engine_margin__isolated_loss_stops_at_the_wallet)
+{
+    fixture f;
+    fx_init(&f);
+    size_t s = fx_add(&f, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    size_t p = fx_add(&f, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    size_t n = 24 * 10;
+    /* Daily weights: the plan stage takes step:symbol:weight% items. */
+    flat_hours(&f, s, n, 100.0);
+    flat_hours(&f, p, n, 100.0);
+    for (size_t k = 1; k * 8 < n; k++)
+        ck_assert_int_eq(cpo_funding_append(&f.ds->funding[p], DAY0 + (int64_t)(k * 8) * CPO_MS_HOUR,
+                                            k * 8 < n / 2 ? 0.5 : -0.9, 100.0, NAN),
+                         0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.2;
+    f.spec.margin.mode = CPO_MARGIN_ISOLATED;
+    char plan[2048] = "", steps[256] = "";
+    for (size_t d = 0; d < 10; d++) {
+        char b[96];
+        snprintf(b, sizeof b, "%s%zu:BTCUSDT:50%%,%zu:BTCUSDT-PERP:-50%%", d ? "," : "", d * 24,
+                 d * 24);
+        strcat(plan, b);
+        snprintf(b, sizeof b, "%s%zu", d ? "," : "", d * 24);
+        strcat(steps, b);
+    }
+    fx_run(&f, steps, plan, 0);
+    const cpo_result *r = f.r;
+    double lowest = INFINITY;
+    for (size_t t = 0; t < r->n_steps; t++)
+        lowest = fmin(lowest, r->equity[t]);
+    ck_assert_msg(lowest >= 0.0, "equity fell to %.17g", lowest);
+    /* Days 7, 8 and 9 each open a short that the first -0.9 payment
+     * bankrupts (on days 5 and 6 the cross wallet has nothing left to post
+     * after the spot: those orders are cut). */
+    ck_assert_uint_eq(r->n_liquidations, 3);
+    ck_assert(r->insurance_covered > 0.0);
+    ck_assert_int_eq(r->ruined, 0);
+    ck_assert_int_eq(r->mark_source[p], CPO_MARK_SRC_FUNDING);
+    ck_assert(r->equity[r->n_steps - 1] > 0.0);
+    for (size_t k = 0; k < r->n_events; k++)
+        ck_assert_msg(!strstr(r->events[k].msg, "e-1"), "a cut to dust: %s", r->events[k].msg);
+    check_identity(r, 1000.0, 1e-9);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Ruin: a cross long paying 90 % of its notional every 8 hours.  At the
+ * second payment the pool is below 0: liquidated at the event's mark, the
+ * fund brings it back to 0, the account's equity is 0: a ruin event, no
+ * more trading, and the metrics that need returns after it are NaN. */
+START_TEST(test_engine_margin__ruin_stops_the_run)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    size_t n = 48;
+    flat_hours(&f, p, n, 100.0);
+    for (size_t k = 1; k * 8 < n; k++)
+        ck_assert_int_eq(cpo_funding_append(&f.ds->funding[p], DAY0 + (int64_t)(k * 8) * CPO_MS_HOUR,
+                                            0.9, 100.0, NAN),
+                         0);
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.2;
+    fx_run(&f, "0,20,30", "0:BTCUSDT-PERP:10,20:BTCUSDT-PERP:10,30:BTCUSDT-PERP:10", 0);
+    const cpo_result *r = f.r;
+    /* Long 10 at 100 (notional 1000): the 08:00 payment takes 900 (MB
+     * 100 > MM 5); the 16:00 one leaves MB -800: liquidated, covered. */
+    ck_assert_int_eq(r->ruined, 1);
+    ck_assert_int_eq(r->ruin_ms, DAY0 + 16 * CPO_MS_HOUR);
+    ck_assert_double_eq_tol(r->insurance_covered, 800.0, 1e-9);
+    ck_assert_double_eq_tol(r->equity[16], 0.0, 1e-9);
+    ck_assert_double_eq(r->final_qty[p], 0.0);
+    size_t ruins = 0;
+    for (size_t k = 0; k < r->n_events; k++)
+        ruins += r->events[k].kind == CPO_EVENT_RUIN;
+    ck_assert_uint_eq(ruins, 1);
+    /* Nothing traded after the ruin (steps 20 and 30 wanted to). */
+    for (size_t k = 0; k < r->n_trades; k++)
+        ck_assert(r->trades[k].step <= 16);
+    for (size_t t = 16; t < r->n_steps; t++)
+        ck_assert_double_eq(r->equity[t], 0.0);
+    check_identity(r, 1000.0, 1e-9);
+    /* The summary numbers: -100 %, and no Sharpe, Sortino or Calmar. */
+    cpo_run_metrics mt;
+    cpo_error e;
+    ck_assert_int_eq(cpo_run_metrics_compute(&mt, r, CPO_MS_HOUR, NULL, &e), 0);
+    ck_assert_double_eq_tol(mt.total_return, -1.0, 1e-12);
+    ck_assert(isnan(mt.sharpe) && isnan(mt.table.sortino) && isnan(mt.table.calmar));
     fx_fini(&f);
 }
 END_TEST
@@ -784,7 +1138,15 @@ int main(void)
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
+    tcase_add_test(tc, test_engine_exposure__hedged_coin_collateral_is_flat);
     tcase_add_test(tc, test_engine_margin__unrealised_pnl_is_available);
+    tcase_add_test(tc, test_engine_margin__cross_pool_liquidated_at_the_close);
+    tcase_add_test(tc, test_engine_margin__cross_wick_at_the_liquidation_price);
+    tcase_add_test(tc, test_engine_margin__isolated_gain_funds_nothing);
+    tcase_add_test(tc, test_engine_margin__unrealised_profit_is_not_cash);
+    tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
+    tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
+    tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

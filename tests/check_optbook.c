@@ -154,6 +154,13 @@ static void fx_init(fixture *f, int with_book)
     ck_assert_int_eq(cpo_chain_sort(ch), 0);
     cpo_run_spec_init(&f->spec);
     f->spec.capital = 100000.0;
+    /* Held in BTC (1,000 coins at the first close, 100), which margins the
+     * options and pays their premiums, as on Deribit. */
+    snprintf(f->spec.collateral, sizeof f->spec.collateral, "BTC");
+    /* The fills of these tests are 1.5 hours after the first snapshot: a
+     * quote of up to 6 hours may be traded (the default, one bar, is
+     * test_optbook_quotes__stale_waits_fresh_fills's). */
+    f->spec.options.max_quote_age_ms = 6 * HOUR;
     f->spec.costs.slippage_bps = 0.0;
     f->spec.options.enabled = 1;
     f->spec.options.n_underlyings = 1;
@@ -161,11 +168,19 @@ static void fx_init(fixture *f, int with_book)
     snprintf(f->spec.options.index[0], sizeof f->spec.options.index[0], "BTCUSDT");
 }
 
+static int fx_run_built(fixture *f, const char *steps, const char *plan, cpo_error *e);
+
 static int fx_run(fixture *f, const char *steps, const char *plan, cpo_error *e)
 {
     cpo_market_spec ms;
     cpo_market_spec_init(&ms);
     ck_assert_msg(cpo_market_build(&f->m, f->ds, &ms, e) == 0, "%s", tu_errstr(e));
+    return fx_run_built(f, steps, plan, e);
+}
+
+/* fx_run on the market f->m built already. */
+static int fx_run_built(fixture *f, const char *steps, const char *plan, cpo_error *e)
+{
     ck_assert_int_eq(cpo_params_new(&f->p_at, &at_def, NULL), 0);
     ck_assert_int_eq(cpo_params_new(&f->p_opt, &opt_def, NULL), 0);
     ck_assert_int_eq(cpo_params_set(f->p_at, "steps", steps, NULL, 0), 0);
@@ -286,18 +301,22 @@ START_TEST(test_optbook_strangle__fills_fees_settlement_by_hand)
     ck_assert(c->px < 0.0024 && p->px < 0.0024);
     ck_assert_double_eq_tol(c->fee, 2 * 0.125 * c->px, 1e-18);
     ck_assert_double_eq_tol(p->fee, 3 * 0.125 * p->px, 1e-18);
-    /* Settlement at the open of step 32 (08:00 UTC, the expiry): S =
-     * open[32] = close[31] = 115.5.  Call 110: payoff (115.5-110)/115.5
-     * coin a contract, delivery fee min(0.00015, 0.125 * payoff) = 0.00015
-     * a contract; the put 90 expires worthless, no fee. */
+    /* Settlement at the open of step 32 (08:00 UTC, the expiry) at the
+     * delivery price, the 30-minute TWAP of the index before 08:00: from
+     * the hourly bar 07:00-08:00 (open 115, close 115.5) taken as a line,
+     * its mean over 07:30-08:00 = 0.25 x 115 + 0.75 x 115.5 = 115.375 (an
+     * estimate: flagged).  Call 110: payoff (115.375-110)/115.375 coin a
+     * contract, delivery fee min(0.00015, 0.125 * payoff) = 0.00015 a
+     * contract; the put 90 expires worthless, no fee. */
     const cpo_option_trade *cs = find_trade(r, "BTC-3JAN26-110-C", 1);
     const cpo_option_trade *ps = find_trade(r, "BTC-3JAN26-90-P", 1);
     ck_assert_ptr_nonnull(cs);
     ck_assert_ptr_nonnull(ps);
     ck_assert_uint_eq(cs->step, 32);
     ck_assert_int_eq(cs->ts == EXPIRY, 1);
-    ck_assert_double_eq(cs->index, 115.5);
-    ck_assert_double_eq_tol(cs->px, 5.5 / 115.5, 1e-16);
+    ck_assert_double_eq_tol(cs->index, 115.375, 1e-12);
+    ck_assert_double_eq_tol(cs->px, 5.375 / 115.375, 1e-15);
+    ck_assert_int_eq(cs->delivery_approx, 1);
     ck_assert_double_eq(cs->qty, 2.0);
     ck_assert_double_eq_tol(cs->fee, 2 * 0.00015, 1e-18);
     ck_assert_double_eq(ps->px, 0.0);
@@ -307,9 +326,10 @@ START_TEST(test_optbook_strangle__fills_fees_settlement_by_hand)
     long btc = ccy_of(r, "BTC");
     ck_assert_int_ge(btc, 0);
     const double *cash = r->cash + (size_t)btc * r->n_steps;
-    ck_assert_double_eq(cash[2], 0.0);
-    ck_assert_double_eq_tol(cash[3], 2 * c->px + 3 * p->px - c->fee - p->fee, 1e-17);
-    ck_assert_double_eq_tol(cash[32] - cash[31], -2 * 5.5 / 115.5 - 0.0003, 1e-16);
+    ck_assert_double_eq(cash[2], 1000.0);
+    ck_assert_double_eq_tol(cash[3] - cash[2], 2 * c->px + 3 * p->px - c->fee - p->fee, 1e-12);
+    /* (1e-13: a difference of two balances near 1,000 coins) */
+    ck_assert_double_eq_tol(cash[32] - cash[31], -2 * 5.375 / 115.375 - 0.0003, 1e-13);
     ck_assert_double_eq(cash[39], cash[32]);
     /* Marks: step 4 from the surface of the 01:30 snapshot (the 05:20 one
      * is not known at 05:00); step 5 from the chain (a snapshot in the
@@ -325,6 +345,15 @@ START_TEST(test_optbook_strangle__fills_fees_settlement_by_hand)
             seen5++;
             ck_assert_int_eq(o->quote.source, CPO_OPT_SRC_CHAIN);
             ck_assert_double_eq(o->quote.vol, 0.70);
+            /* One time for the mark: the snapshot's IV at the close's
+             * index (102.5 = its forward, moved with the index: the row's
+             * forward equals its index) and time: Black-76 / F, not the
+             * row's coin mark of 05:20. */
+            double Tc = (double)(EXPIRY - (T0 + 6 * HOUR - 1)) / (365.0 * 86400000.0);
+            cpo_black76_in mi = {idx_close(5), o->key.strike, Tc, 0.0, 0.70, o->key.right};
+            cpo_black76_out mo;
+            ck_assert_int_eq(cpo_black76(&mi, &mo), 0);
+            ck_assert_double_eq_tol(o->quote.coin.price, mo.price / idx_close(5), 1e-15);
         } else if (o->step == 6) {
             seen6++;
             ck_assert_int_eq(o->quote.source, CPO_OPT_SRC_SURFACE);
@@ -348,6 +377,15 @@ START_TEST(test_optbook_strangle__fills_fees_settlement_by_hand)
     /* Short options earn theta while held. */
     for (size_t t = 3; t < 31; t++)
         ck_assert_msg(r->greek[CPO_GREEK_THETA][t] > 0.0, "step %zu", t);
+    /* Near expiry (the hours where a step is more than a tenth of the time
+     * left) theta is revaluation theta: the unexplained part stays within
+     * the methods' 10 % of the options line (METHODS 3) on every step
+     * with a real move, the last hour before expiry included. */
+    for (size_t t = 24; t < 32; t++) {
+        double opt = r->pnl[CPO_PNL_OPTIONS][t], un = r->greek[CPO_GREEK_UNEXPLAINED][t];
+        ck_assert_msg(fabs(un) <= 0.1 * fabs(opt) || fabs(opt) < 1e-3,
+                      "step %zu: unexplained %.17g of %.17g", t, un, opt);
+    }
     check_explain(r, 100000.0);
     fx_fini(&f);
 }
@@ -412,6 +450,75 @@ START_TEST(test_optbook_fill_at_close)
     ck_assert_int_eq(cpo_black76(&in, &o), 0);
     ck_assert_double_eq_tol(r->opt_trades[0].px, o.price / 101.0, 1e-16);
     check_explain(r, 100000.0);
+    fx_fini(&f);
+}
+END_TEST
+
+
+/* Fresh quotes only: with the default max_quote_age (one bar) an order
+ * decided at step 2 does not fill on the snapshot of 01:30 (1.5 hours old
+ * at the open of step 3); it waits, with one event, until the snapshot of
+ * 05:20 makes a fresh quote: filled at the open of step 6 (40 minutes). */
+START_TEST(test_optbook_quotes__stale_waits_fresh_fills)
+{
+    fixture f;
+    fx_init(&f, 0);
+    f.spec.options.max_quote_age_ms = 0;
+    cpo_error e;
+    ck_assert_msg(fx_run(&f, "2", "2:P:100:-1", &e) == 0, "%s", tu_errstr(&e));
+    const cpo_result *r = f.r;
+    ck_assert_uint_eq(r->n_opt_trades, 2); /* the fill and the settlement */
+    ck_assert_uint_eq(r->opt_trades[0].step, 6);
+    ck_assert_int_eq(r->opt_trades[0].quote_ms, T0 + 5 * HOUR + HOUR / 3);
+    ck_assert_int_eq(r->opt_trades[0].ts - r->opt_trades[0].quote_ms, 40 * 60 * 1000);
+    ck_assert_uint_eq(r->n_quote_waits, 3); /* steps 3, 4, 5 */
+    ck_assert_uint_eq(r->n_events, 1);
+    ck_assert_int_eq(r->events[0].kind, CPO_EVENT_OPTION);
+    ck_assert_str_eq(r->events[0].msg,
+                     "BTC: the snapshot of 2026-01-02T01:30:00Z is 90 min old (max_quote_age): "
+                     "BTC-3JAN26-100-P and later BTC orders wait for a fresh quote");
+    check_explain(r, 100000.0);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Settlement from minute bars: the delivery price is the TWAP of the
+ * index's last 30 minutes before 08:00, here minute bars 07:30 .. 07:59
+ * with open k and close k + 1 for k = 100 .. 129 (a line in each minute:
+ * its mean is k + 0.5): (100.5 + 101.5 + ... + 129.5) / 30 = 115, exact
+ * (not flagged); a bar ending after 08:00 is never used. */
+START_TEST(test_optbook_delivery__twap_of_minute_bars)
+{
+    fixture f;
+    fx_init(&f, 0);
+    cpo_bars *raw = calloc(1, sizeof *raw);
+    char (*sym)[CPO_SYMBOL_MAX] = calloc(1, sizeof *sym);
+    ck_assert(raw && sym);
+    cpo_bars_init(raw);
+    raw->bar_ms = 60000;
+    for (int k = 0; k < 40; k++) {
+        double o = 100.0 + k, c = o + 1.0;
+        if (k >= 30)
+            o = c = 1e6; /* 08:00 and later: never used */
+        ck_assert_int_eq(cpo_bars_append(raw, EXPIRY - 30 * 60000 + (int64_t)k * 60000, o,
+                                         fmax(o, c), fmin(o, c), c, 1.0, NAN, NAN),
+                         0);
+    }
+    snprintf(sym[0], CPO_SYMBOL_MAX, "BTC-INDEX-1M");
+    snprintf(f.spec.options.delivery[0], CPO_SYMBOL_MAX, "BTC-INDEX-1M");
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    cpo_error e;
+    ck_assert_msg(cpo_market_build(&f.m, f.ds, &ms, &e) == 0, "%s", tu_errstr(&e));
+    f.m->raw = raw;
+    f.m->raw_symbol = sym;
+    f.m->n_raw = 1;
+    ck_assert_msg(fx_run_built(&f, "2", "2:C:110:-2", &e) == 0, "%s", tu_errstr(&e));
+    const cpo_option_trade *cs = find_trade(f.r, "BTC-3JAN26-110-C", 1);
+    ck_assert_ptr_nonnull(cs);
+    ck_assert_double_eq_tol(cs->index, 115.0, 1e-12);
+    ck_assert_double_eq_tol(cs->px, 5.0 / 115.0, 1e-15);
+    ck_assert_int_eq(cs->delivery_approx, 0);
     fx_fini(&f);
 }
 END_TEST
@@ -502,6 +609,8 @@ int main(void)
     tcase_add_test(tc, test_optbook_round_trip__half_spread_and_close);
     tcase_add_test(tc, test_optbook_fill_at_close);
     tcase_add_test(tc, test_optbook_orders__no_price_and_expired_are_events);
+    tcase_add_test(tc, test_optbook_quotes__stale_waits_fresh_fills);
+    tcase_add_test(tc, test_optbook_delivery__twap_of_minute_bars);
     tcase_add_test(tc, test_optbook_bad_spec__refused_with_messages);
     tcase_add_test(tc, test_optbook_determinism);
     suite_add_tcase(s, tc);

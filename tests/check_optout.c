@@ -267,7 +267,7 @@ START_TEST(test_optout_headers__as_documented)
         "coin_delta_account,rate,value_coin,value_usd,mtm_coin,delta,gamma,vega,theta,vanna,"
         "volga,rho,unexplained,wf_time,wf_underlying,wf_vol,wf_rate,wf_residual,flagged,settled",
         "ts,step,name,underlying,expiry,strike,right,tag,stage,qty,px,ref_px,fee,slippage,index,"
-        "settlement",
+        "settlement,liquidation,quote_age_s,delta,delivery_approx",
         "ts,options,delta,gamma,vega,theta,vanna,volga,rho,unexplained,wf_time,wf_underlying,"
         "wf_vol,wf_rate,wf_residual,flag",
         "kind,by,key,options,delta,gamma,vega,theta,vanna,volga,rho,unexplained,wf_time,"
@@ -506,7 +506,7 @@ START_TEST(test_optout_ledger_h5__explain_columns)
     m.step_ms = CPO_MS_DAY;
     cpo_ledger_out *lo = NULL;
     cpo_error e;
-    ck_assert_msg(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", 0, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_msg(cpo_ledger_out_finish(lo, r, &e) == 0, "%s", tu_errstr(&e));
     hid_t f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert(f >= 0);
@@ -542,7 +542,7 @@ START_TEST(test_optout_ledger_h5__explain_columns)
         free(r->greek[g]);
         r->greek[g] = NULL;
     }
-    ck_assert_int_eq(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", &e), 0);
+    ck_assert_int_eq(cpo_ledger_out_open(&lo, h5, NULL, &m, "USD", 0, &e), 0);
     ck_assert_int_eq(cpo_ledger_out_finish(lo, r, &e), 0);
     f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert(f >= 0);

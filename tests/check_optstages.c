@@ -1109,6 +1109,83 @@ static cpo_market *market_of(const char *dir, const char *options)
     return m;
 }
 
+/* A daily index cannot settle Deribit's 08:00 expiries without looking
+ * ahead (its bar ends at 24:00): the run is refused at load with the
+ * line of the index key and the data it needs; hourly bars are kept off
+ * the grid as the delivery series (a 1-day grid then settles from them). */
+START_TEST(test_run_market__delivery_series)
+{
+    char *dir = tu_tmpdir();
+    char *store = tu_path(dir, "s.h5");
+    const int64_t day0 = INT64_C(1767312000000);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    static const char *const sym[] = {"BTCUSDT", "BTCUSDT-1D"};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument in;
+        size_t idx;
+        cpo_instrument_init(&in, sym[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "BTC");
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+        int64_t step = k ? D : H;
+        ds->bars[idx].bar_ms = step;
+        for (int t = 0; t < (k ? 3 : 72); t++)
+            ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], day0 + t * step, 100, 100, 100, 100,
+                                             1, NAN, NAN),
+                             0);
+    }
+    cpo_chain *ch = NULL;
+    size_t r;
+    ck_assert_int_eq(cpo_dataset_chain(ds, "BTC", &ch, &e), 0);
+    ck_assert_int_eq(cpo_chain_append_row(ch, &r), 0);
+    ch->ts[r] = day0 + 9 * H;
+    ch->expiry_ms[r] = day0 + D + 8 * H;
+    ch->strike[r] = 100;
+    ch->right[r] = CPO_RIGHT_CALL;
+    snprintf(ch->name[r], sizeof ch->name[r], "BTC-3JAN26-100-C");
+    ck_assert_msg(cpo_store_write(ds, store, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    char *cfg = tu_path(dir, "run.ini");
+    tu_write_file(cfg, "[backtest]\ndata = s.h5\nstart = 2026-01-02\nend = 2026-01-03\n"
+                       "[universe]\nsymbols = BTCUSDT-1D\n[strategy]\nschedule = every\n"
+                       "weigh = equal\n[options]\nunderlyings = BTC\nindex.BTC = BTCUSDT-1D\n");
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, cfg, &e) == 0, "%s", tu_errstr(&e));
+    cpo_market *m = NULL;
+    ck_assert_int_eq(cpo_run_market(&m, c, &e), CPO_ECONFIG);
+    ck_assert_ptr_null(m);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "%s:12: options: BTC expiries settle at 08:00 UTC on the 30-minute TWAP of the index, "
+             "and the 1d bars of BTCUSDT-1D do not end at 08:00 (expected bars of BTCUSDT-1D at "
+             "1h or finer, minute bars for the exact TWAP: delivery.BTC = a symbol of the store "
+             "that has them)",
+             cfg);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    cpo_config_free(c);
+    /* delivery.BTC = the hourly BTCUSDT: accepted, kept off the daily grid. */
+    tu_write_file(cfg, "[backtest]\ndata = s.h5\nstart = 2026-01-02\nend = 2026-01-03\n"
+                       "[universe]\nsymbols = BTCUSDT-1D\n[strategy]\nschedule = every\n"
+                       "weigh = equal\n[options]\nunderlyings = BTC\nindex.BTC = BTCUSDT-1D\n"
+                       "delivery.BTC = BTCUSDT\n");
+    ck_assert_msg(cpo_config_load(&c, cfg, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_run_market(&m, c, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(m->step_ms, D);
+    ck_assert_uint_eq(m->n_raw, 1);
+    ck_assert_str_eq(m->raw_symbol[0], "BTCUSDT");
+    ck_assert_int_eq(m->raw[0].bar_ms, H);
+    ck_assert_uint_eq(m->raw[0].n, 48); /* the grid's two days (none before them) */
+    cpo_market_free(m);
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_run_market__options)
 {
     char *dir = tu_tmpdir();
@@ -1163,6 +1240,7 @@ static Suite *optstages_suite(void)
     tcase_add_test(tc, test_optstages__refusals);
     tcase_add_test(tc, test_optstages__registered);
     tcase_add_test(tc, test_run_market__options);
+    tcase_add_test(tc, test_run_market__delivery_series);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,39 +20,10 @@
 /* 2024-01-01, a Monday. */
 #define T0 INT64_C(1704067200000)
 
-/*
- * Two spot coins, 60 daily bars.  AAA closes at 100 + t and BBB at
- * 200 - t on day t; each bar opens at the previous close (100 and 200 on
- * day 0), high/low one above/below, volume 1,000.
- */
+/* Two spot coins, 60 daily bars (tu_two_coin_store). */
 static char *write_store(const char *dir)
 {
-    cpo_dataset *ds = NULL;
-    cpo_error e;
-    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
-    const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
-    for (int k = 0; k < 2; k++) {
-        cpo_instrument in;
-        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
-        snprintf(in.base, sizeof in.base, "%s", bases[k]);
-        snprintf(in.quote, sizeof in.quote, "USDT");
-        size_t idx;
-        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
-        cpo_bars *b = &ds->bars[idx];
-        b->bar_ms = CPO_MS_DAY;
-        double prev = k == 0 ? 100.0 : 200.0;
-        for (int t = 0; t < 60; t++) {
-            double c = k == 0 ? 100.0 + t : 200.0 - t;
-            ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
-                             0);
-            prev = c;
-        }
-    }
-    char *p = tu_path(dir, "store.h5");
-    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
-    cpo_dataset_free(ds);
-    return p;
+    return tu_two_coin_store(dir);
 }
 
 /* Write dir/name with the text (data = store.h5 relative to it). */
@@ -164,12 +135,16 @@ static double check_identity(const char *ledger_csv, double capital)
     ledger_read(&L, ledger_csv);
     ck_assert_uint_gt(L.n, 0);
     const char *lines[] = {"price", "funding", "fees", "slippage", "liquidation", "revaluation",
-                           "options"};
+                           "options", "financing"};
+    int has_fin = 0; /* the financing column: runs with [financing] only */
+    for (size_t k = 0; k < L.ncol; k++)
+        has_fin |= !strcmp(L.col[k], "financing");
     double prev = capital, worst = 0.0;
     for (size_t t = 0; t < L.n; t++) {
         double eq = ledger_at(&L, t, "equity"), sum = 0.0;
         for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++)
-            sum += ledger_at(&L, t, lines[l]);
+            if (strcmp(lines[l], "financing") || has_fin)
+                sum += ledger_at(&L, t, lines[l]);
         double gap = fabs(sum - (eq - prev)) / fmax(fabs(eq), 1.0);
         ck_assert_msg(gap <= 1e-9, "%s: step %zu (%s): lines %.17g, change in equity %.17g",
                       ledger_csv, t, L.ts[t], sum, eq - prev);
@@ -746,6 +721,45 @@ START_TEST(test_run_real__ledger_identity)
 }
 END_TEST
 
+/* A leverage above the first bracket's is refused with the config's line,
+ * before any folder is made: btc_perp_hedge.ini with perp_leverage = 150
+ * against BTCUSDT's 125x ([margin] brackets, the bundled table). */
+START_TEST(test_run_real__leverage_above_the_brackets)
+{
+    char *tmp = tu_tmpdir();
+    char *hourly = NULL;
+    if (!real_store(tmp, "hourly", &hourly)) {
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/btc_perp_hedge.ini", CPO_SOURCE_DIR);
+    cpo_config_key ov = {"costs", "perp_leverage", "150", 0};
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load_with(&c, p, &ov, 1, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(hourly);
+    char *out = tu_path(tmp, "lev");
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    cpo_run_report rep;
+    ck_assert_int_eq(cpo_run_to_dir(c, &o, &rep, &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "BTCUSDT-PERP: leverage 150 is above the 125 its leverage brackets "
+                            "allow (expected perp_leverage <= 125)");
+    ck_assert_str_eq(e.path, p);
+    ck_assert_int_gt(e.line, 0);
+    ck_assert(!tu_exists(out));
+    cpo_config_free(c);
+    free(out);
+    free(hourly);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 /* --- options end to end ------------------------------------------------ */
 
 /* The part of a file after its '#' notes, as a file of its own (for
@@ -839,6 +853,15 @@ START_TEST(test_run_real__options_explain)
         opt_sum += opt;
     }
     ck_assert_uint_gt(traded, X.n / 2); /* options held most of the run */
+    /* Deribit's standard margin held at every close: the BTC pool's
+     * maintenance stays below its margin balance (what falls below is
+     * liquidated at that close), and the dollar pool's too. */
+    for (size_t t = 0; t < L.n; t++) {
+        ck_assert_msg(ledger_at(&L, t, "margin_ratio_BTC") < 1.0, "step %zu: BTC margin ratio %.17g",
+                      t, ledger_at(&L, t, "margin_ratio_BTC"));
+        ck_assert(ledger_at(&L, t, "margin_ratio_USD") < 1.0);
+        ck_assert(ledger_at(&L, t, "im_BTC") >= 0.0);
+    }
     fprintf(stderr, "check_run: short_strangle_hedged.ini: options %.2f, %zu flagged steps, "
                     "largest explain gap %.3g, waterfall gap %.3g\n",
             opt_sum, flagged, worst_g, worst_w);
@@ -854,7 +877,8 @@ START_TEST(test_run_real__options_explain)
     for (size_t t = 0; t < G.n; t++) {
         double eq = ledger_at(&L, t, "equity"), sum = 0.0;
         for (int l = 0; l < CPO_AG_COUNT; l++)
-            sum += ledger_at(&G, t, cpo_attrib_greek_name((cpo_attrib_greek_line)l));
+            if (l != CPO_AG_FINANCING) /* the example has no [financing] */
+                sum += ledger_at(&G, t, cpo_attrib_greek_name((cpo_attrib_greek_line)l));
         ck_assert_msg(fabs(sum - (eq - prev)) <= 1e-9 * fabs(eq), "Greek attribution, step %zu", t);
         ck_assert_double_eq(ledger_at(&G, t, "total"), eq - prev);
         prev = eq;
@@ -902,7 +926,7 @@ START_TEST(test_run_real__options_explain)
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "surface_marks")),
                       count_in(otext, ",surface,"));
     ck_assert_uint_eq((size_t)json_integer_value(json_object_get(o, "flagged_steps")), flagged);
-    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "sticky_strike");
+    ck_assert_str_eq(json_string_value(json_object_get(o, "surface_mode")), "dvol_scaled");
     ck_assert_double_eq_tol(json_real_value(json_object_get(o, "options")), opt_sum,
                             1e-9 * fmax(fabs(opt_sum), 1.0));
     ck_assert_double_eq(json_real_value(json_object_get(o, "options")),
@@ -1265,6 +1289,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_fail__nothing_left);
     tcase_add_test(tc, test_run_cli__command);
     tcase_add_test(tc, test_run_real__ledger_identity);
+    tcase_add_test(tc, test_run_real__leverage_above_the_brackets);
     tcase_add_test(tc, test_run_options__none_without_options);
     tcase_add_test(tc, test_run_real__options_explain);
     tcase_add_test(tc, test_run_bench__self_beta_one);

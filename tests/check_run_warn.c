@@ -326,7 +326,8 @@ END_TEST
 
 /*
  * Every example config on the stores imported from datasets/sample, as
- * scripts/demo.sh makes them: `cpo run` prints no warning (stderr empty
+ * scripts/demo.sh makes them (configs/ copied, datasets/ linked, for the
+ * configs' other relative paths): `cpo run` prints no warning (stderr empty
  * with --quiet), and `cpo metrics runs/X/ledger.csv --json` gives the
  * same value for every key as summary.json's "metrics" (issue 20: the
  * ledger has no row for the starting capital, so CAGR came out 0.90483
@@ -341,8 +342,10 @@ START_TEST(test_examples__no_warning_and_metrics_of_the_ledger)
              "mkdir -p out/demo/csv/$(dirname $f); gzip -dc %s/csv/$f > out/demo/csv/${f%%.gz}; "
              "done; "
              "for s in daily hourly; do %s data import --quiet --force -o out/demo/crypto-$s.h5 "
-             "-m %s/$s.ini --root out/demo/csv; done; cp %s/configs/*.ini configs/",
-             dir, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, CPO_SOURCE_DIR);
+             "-m %s/$s.ini --root out/demo/csv; done; cp %s/configs/*.ini configs/; "
+             "ln -s %s/datasets datasets",
+             dir, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, CPO_SOURCE_DIR,
+             CPO_SOURCE_DIR);
     ck_assert_msg(tu_run(cmd, &out) == 0, "%s", out);
     free(out);
     static const char *const backtest_only[] = {

@@ -1169,15 +1169,28 @@ START_TEST(test_cmd_strategies)
                           "/nonexistent-cpo-dir/p.so: cannot open shared object file: No such "
                           "file or directory (expected a shared object)\n");
     free(out);
+    /* Stages named: a ROLE.STAGE, a stage, a role (here the plugin's). */
+    snprintf(cmd, sizeof cmd, "%s strategies --plugin %s weigh.meanvar voltarget every_k_hours",
+             CPO_BINARY, CPO_EXAMPLE_PLUGIN);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "weigh     meanvar "));
+    ck_assert_ptr_nonnull(strstr(out, "overlay   voltarget "));
+    ck_assert_ptr_nonnull(strstr(out, "schedule  every_k_hours "));
+    ck_assert_ptr_null(strstr(out, "schedule  monthly "));
+    ck_assert_ptr_null(strstr(out, "weigh     equal "));
+    free(out);
     snprintf(cmd, sizeof cmd, "%s strategies extra", CPO_BINARY);
     ck_assert_int_eq(tu_run(cmd, &out), 2);
-    ck_assert_str_eq(out, "cpo: unexpected argument \"extra\"\nusage: cpo strategies "
-                          "[--plugin PATH]...\n");
+    const char *want = "cpo: no stage \"extra\" (expected a stage, ROLE.STAGE or a role: "
+                       "schedule.every, schedule.once, ";
+    ck_assert_msg(!strncmp(out, want, strlen(want)), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "hedge.delta_hedge)\nusage: cpo strategies "
+                                      "[--plugin PATH]... [STAGE]...\n"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s strategies --plugins x", CPO_BINARY);
     ck_assert_int_eq(tu_run(cmd, &out), 2);
     ck_assert_str_eq(out, "cpo: unknown option or missing value \"--plugins\"\nusage: cpo "
-                          "strategies [--plugin PATH]...\n");
+                          "strategies [--plugin PATH]... [STAGE]...\n");
     free(out);
 }
 END_TEST

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "cpo/dataset.h"
+#include "cpo/time.h"
 
 char *tu_tmpdir(void)
 {
@@ -198,4 +202,39 @@ json_t *tu_load_json(const char *dir, const char *name)
     ck_assert_msg(j != NULL, "%s: %s", p, je.text);
     free(p);
     return j;
+}
+
+/*
+ * Two spot coins, 60 daily bars.  AAA closes at 100 + t and BBB at
+ * 200 - t on day t; each bar opens at the previous close (100 and 200 on
+ * day 0), high/low one above/below, volume 1,000.
+ */
+char *tu_two_coin_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument in;
+        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[k]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        size_t idx;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = CPO_MS_DAY;
+        double prev = k == 0 ? 100.0 : 200.0;
+        for (int t = 0; t < 60; t++) {
+            double c = k == 0 ? 100.0 + t : 200.0 - t;
+            ck_assert_int_eq(cpo_bars_append(b, TU_T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                             0);
+            prev = c;
+        }
+    }
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
 }

@@ -4,6 +4,7 @@
 
 #include <glob.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cpo/error.h"
 
@@ -45,6 +46,15 @@ const char *tu_data(const char *name);
 /* Run a shell command line with stdout+stderr captured into *out (caller
  * frees); returns the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+
+/* 2024-01-01 00:00 UTC, a Monday (ms). */
+#define TU_T0 INT64_C(1704067200000)
+
+/* dir/store.h5 (caller frees the path): two spot coins AAAUSDT and
+ * BBBUSDT, 60 daily bars from TU_T0; AAA closes at 100 + t and BBB at
+ * 200 - t on day t, each bar opens at the previous close (100 and 200 on
+ * day 0), high/low one above/below, volume 1,000. */
+char *tu_two_coin_store(const char *dir);
 
 /* The real exchange data of the workshop, beside the repository (absent
  * in a user's clone: tests that use it skip). */

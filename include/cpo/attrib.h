@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpo/backtest.h"
 #include "cpo/dataset.h"
@@ -184,6 +185,8 @@ int cpo_attrib_sink(void *ctx, const cpo_ledger_row *rows, size_t n, cpo_error *
  * line (marked to market) and what the instrument rows do not hold of the
  * fees and slippage lines (option trading and delivery fees). */
 #define CPO_ATTRIB_INSTR_OPTIONS (-3L)
+/* The ex-post risk row of the book's financing line ([financing] runs). */
+#define CPO_ATTRIB_INSTR_FINANCING (-4L)
 
 /* One part of the return by asset: an instrument's P&L line, or a line of
  * the whole book (instr = -1: revaluation of coin balances, the engine's
@@ -324,6 +327,7 @@ typedef enum cpo_attrib_greek_line {
     CPO_AG_SLIPPAGE,
     CPO_AG_LIQUIDATION,
     CPO_AG_REVALUATION,
+    CPO_AG_FINANCING,     /* runs with [financing] only (has_financing) */
     CPO_AG_RESIDUAL,
     CPO_AG_COUNT
 } cpo_attrib_greek_line;
@@ -338,6 +342,7 @@ typedef struct cpo_attrib_greeks {
     double *equity;          /* [n_steps] E_t */
     double *change;          /* [n_steps] E_t - E_{t-1} */
     double *line;            /* [n_steps * CPO_AG_COUNT], step-major */
+    int has_financing;       /* the financing column is written */
     double total_change;     /* E_T - capital */
     double total[CPO_AG_COUNT]; /* each line summed over the run */
     double max_gap;          /* max over steps of |sum of lines - change| /
@@ -360,6 +365,8 @@ void cpo_attrib_greeks_free(cpo_attrib_greeks *g);
  * rows add up, line by line, to the change in equity of the step.
  */
 int cpo_attrib_greeks_write(const cpo_attrib_greeks *g, const char *path, cpo_error *err);
+/* The same bytes to a stream (the caller opens and closes it). */
+void cpo_attrib_greeks_put(const cpo_attrib_greeks *g, FILE *fp);
 
 /* --- files ------------------------------------------------------------------ */
 
@@ -385,6 +392,11 @@ const char *cpo_attrib_file_name(cpo_attrib_file f);
  */
 int cpo_attrib_write(cpo_attrib *a, const cpo_result *r,
                      const char *const paths[CPO_ATTRIB_FILE_COUNT], cpo_error *err);
+
+/* The same bytes, each table to its stream fps[f] (the caller opens and
+ * closes them: files, or memory for cpo/api.h). */
+int cpo_attrib_put(cpo_attrib *a, const cpo_result *r, FILE *const fps[CPO_ATTRIB_FILE_COUNT],
+                   cpo_error *err);
 
 #ifdef __cplusplus
 }

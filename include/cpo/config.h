@@ -93,7 +93,15 @@ typedef struct cpo_config {
     cpo_registry *registry;
     cpo_config_key *keys;    /* every key in file order */
     size_t n_keys;
+    cpo_brackets *brackets;  /* [margin] brackets = FILE: the tables
+                                (run.margin.brackets points here) */
+    size_t n_brackets;
+    struct cpo_rate_series { int64_t *ts; double *rate; } *rates; /* [financing]
+                                rate files (run.financing's rates point here) */
+    size_t n_rates;
 } cpo_config;
+
+typedef struct cpo_rate_series cpo_rate_series;
 
 /* Read and check path.  *out belongs to the caller (cpo_config_free). */
 int cpo_config_load(cpo_config **out, const char *path, cpo_error *err);
@@ -110,10 +118,34 @@ int cpo_config_load_with(cpo_config **out, const char *path,
                          const cpo_config_key *overrides, size_t n_overrides,
                          cpo_error *err);
 
+/* cpo_config_load_with over text, the INI text of a config (NUL-terminated;
+ * NULL: read path).  path is not read: it names the config in messages
+ * and its folder is where relative paths (data, plugin) start. */
+int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
+                         const cpo_config_key *overrides, size_t n_overrides,
+                         cpo_error *err);
+
 /* The declared keys of a fixed section ("backtest", "universe", "costs",
  * "strategy", "options") as ", "-separated text in message order, or
  * NULL. */
 const char *cpo_config_section_keys(const char *section);
+
+/* The name of fixed section k ("backtest", ...), or NULL past the last. */
+const char *cpo_config_section_name(size_t k);
+
+/* 1 if key is one of cpo_config_section_keys(section), else 0. */
+int cpo_config_section_has(const char *section, const char *key);
+
+/* What a key of a fixed section means (cpo-config(5), `cpo man config`). */
+typedef struct cpo_config_keydoc {
+    const char *section; /* "backtest" */
+    const char *key;     /* "data"; "index.COIN" for a key per coin */
+    const char *help;    /* one sentence, the default in parentheses */
+} cpo_config_keydoc;
+
+/* Every key of the fixed sections, in the order of cpo_config_section_keys
+ * section by section, ended by a NULL section. */
+const cpo_config_keydoc *cpo_config_keydocs(void);
 
 /* NULL is a no-op.  Frees the stage parameters and closes the plugins. */
 void cpo_config_free(cpo_config *cfg);

@@ -174,6 +174,34 @@ int cpo_dataset_ivindex(cpo_dataset *ds, const char *name, cpo_ivindex **out,
 int cpo_dataset_add_provenance(cpo_dataset *ds, const cpo_provenance *p,
                                cpo_error *err);
 
+/*
+ * A part of ds as a table of views into ds's arrays (cpo/table.h: no copy
+ * but the names of enumerations; ds must outlive the table, which belongs
+ * to the caller):
+ *
+ *   "instruments"   symbol, exchange, base, quote, underlying, kind, settle,
+ *                   contract_size, tick_size, lot_size, strike, expiry,
+ *                   right, funding_interval_ms (name unused)
+ *   "bars"          ts, open, high, low, close, volume, mark, index of the
+ *                   instrument name
+ *   "funding"       ts, rate, mark, index of the perpetual name
+ *   "chain"         ts, expiry, strike, right, name, mark_px, bid_px, ask_px,
+ *                   mark_iv, fwd_px, index_px, delta, vega, open_interest of
+ *                   the underlying name ("BTC")
+ *   "ivindex"       ts, open, high, low, close of the index name ("BTC-DVOL")
+ *   "caps"          ts, rank, symbol, name, market_cap, price, supply,
+ *                   volume_24h
+ *   "provenance"    source, sha256, format, target, rows_read, rows_kept,
+ *                   import_time, options
+ *
+ * CPO_ENOTFOUND names what the store has when name is not there (bars and
+ * funding: an instrument without rows is not there); CPO_EINVAL for an
+ * unknown part.
+ */
+struct cpo_table;
+int cpo_dataset_table(struct cpo_table **out, const cpo_dataset *ds, const char *part,
+                      const char *name, cpo_error *err);
+
 /* --- the HDF5 store ------------------------------------------------------- */
 
 /*

@@ -97,6 +97,12 @@ typedef struct cpo_market {
                                     (snapshots stamped in [ts[t], ts[t]+step)) */
     size_t n_iv;
     cpo_ivindex *iv;
+    /* Bars kept at their own spacing, off the grid (the option book's
+     * delivery series: [options] delivery.COIN, for the settlement TWAP),
+     * over the grid's span and a day before it; the cube frees them. */
+    size_t n_raw;
+    cpo_bars *raw;                      /* [n_raw] */
+    char (*raw_symbol)[CPO_SYMBOL_MAX]; /* [n_raw] */
 } cpo_market;
 
 int cpo_market_build(cpo_market **out, const cpo_dataset *ds,

@@ -55,6 +55,9 @@ typedef struct cpo_metrics_opts {
     double cutoff;           /* tail probability of VaR and CVaR (0.05) */
     size_t top_drawdowns;    /* rows of the drawdown table (5; at most
                                 CPO_METRICS_MAX_DRAWDOWNS) */
+    const double *rf_series; /* [n] risk-free return of each period (NaN =
+                                0), in place of rf, or NULL; m->rf is then
+                                their mean */
     const double *bench;     /* cpo_metrics_from_result only: [r->n_steps]
                                 benchmark simple returns, bench[k] over the
                                 same period as the equity's return k (from
@@ -320,6 +323,9 @@ typedef struct cpo_metrics_csv {
                             (row 0, one spacing before the file's first row) */
     const char *capital_from; /* run_ledger: "summary.json" (the one beside
                             the file) or "the first row less its P&L lines" */
+    double *rf;          /* run_ledger with an rf column (a [financing] rf):
+                            [n - 1] the risk-free return of each period,
+                            used when opts give no rf; else NULL */
 } cpo_metrics_csv;
 
 /*

@@ -57,6 +57,12 @@ size_t cpo_registry_names(const cpo_registry *reg, cpo_stage_role role,
 /* Print every stage with its parameters and help (`cpo strategies`). */
 void cpo_registry_print(const cpo_registry *reg, FILE *out);
 
+/* Print the stages named in names[0..n_names) ("meanvar", "weigh.meanvar",
+ * or a role: "weigh"); all of them when n_names is 0.  Returns 0, or
+ * k + 1 when names[k] names no stage (nothing printed). */
+int cpo_registry_print_some(const cpo_registry *reg, const char *const *names, size_t n_names,
+                            FILE *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -123,7 +123,12 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
  *   option_trades.csv  fills and settlements (result opt_trades): ts, step,
  *                      name, underlying, expiry, strike, right, tag, stage,
  *                      qty, px, ref_px, fee, slippage (coin), index,
- *                      settlement
+ *                      settlement, liquidation (1: a forced close at the
+ *                      mark, engine/margin.c), quote_age_s (seconds between
+ *                      the data the price came from and the fill), delta
+ *                      (to the index, at the fill; NaN for settlements),
+ *                      delivery_approx (1: the delivery price was estimated
+ *                      from bars coarser than a minute)
  *   explain.csv        one row per step, reporting currency: ts, options
  *                      (the options line), delta .. unexplained (result
  *                      greek), wf_time .. wf_residual (result wf), flag
@@ -158,6 +163,10 @@ int cpo_run_has_options(const cpo_result *r);
  * "stage<k>").  CPO_EIO, CPO_ENOMEM. */
 int cpo_run_write_options(const cpo_result *r, const cpo_run_spec *spec,
                           const char *const paths[CPO_OPT_FILE_COUNT], cpo_error *err);
+/* The same bytes, each file to its stream fps[f] (the caller opens and
+ * closes them). */
+int cpo_run_put_options(const cpo_result *r, const cpo_run_spec *spec,
+                        FILE *const fps[CPO_OPT_FILE_COUNT], cpo_error *err);
 
 /*
  * The "options" block of summary.json (jansson; caller owns it; NULL when

@@ -102,7 +102,8 @@ typedef struct cpo_run_metrics {
     double total_return;       /* final / capital - 1 */
     double annual_return;      /* (final / capital)^(year / span) - 1 */
     double annual_volatility;  /* sample sd of bar returns * sqrt(periods_per_year) */
-    double sharpe;             /* mean / sd * sqrt(periods_per_year), no risk-free rate */
+    double sharpe;             /* mean excess / sd * sqrt(periods_per_year): the
+                                  excess over [financing] rf, else over 0 */
     double max_drawdown;       /* largest fall from a peak, as a fraction (>= 0) */
     int64_t drawdown_peak_ms, drawdown_trough_ms; /* bar opens; CPO_TIME_NONE if none */
     double pnl[CPO_PNL_COUNT]; /* each line summed over the run */
@@ -113,6 +114,9 @@ typedef struct cpo_run_metrics {
     double max_rel_residual;   /* the engine's: max |residual| / max(|equity|, 1) */
     double max_identity_error; /* max |sum of lines - change in equity| / max(|equity|, 1) */
     double avg_gross;          /* mean of gross exposure / equity */
+    double rf_annual;          /* [financing] rf: the steps' risk-free returns
+                                  compounded to a year; NaN without one */
+    double annual_over_rf;     /* (1 + annual return) / (1 + rf_annual) - 1 */
     cpo_metrics table;         /* the full table of cpo/metrics.h (the fields
                                   above come from it); summary.json "metrics" */
 } cpo_run_metrics;
@@ -133,7 +137,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
  * After it: cpo_run_warnings finds an instrument of the universe without
  * a price on steps of the run, targets ignored and orders dropped for want
  * of a price, orders cut to less than half for lack of cash or margin,
- * option orders left out, a `once` schedule that could not invest; one
+ * a `once` schedule that could not invest; one
  * warning per problem and instrument (kind, symbol, count, first and last
  * time, one line of text).  A run prints them on stderr at its end, writes
  * them to summary.json ("warnings") and the report shows them at the top.
@@ -142,8 +146,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
 
 typedef struct cpo_run_warning {
     char kind[24];               /* "no_price", "target_ignored", "order_dropped",
-                                    "order_cut", "option_skipped",
-                                    "once_not_invested", "more" */
+                                    "order_cut", "once_not_invested", "more" */
     char symbol[CPO_SYMBOL_MAX]; /* "" when about the whole run */
     size_t count;                /* steps, targets or orders */
     size_t of;                   /* out of (steps of the run), 0 if not a share */

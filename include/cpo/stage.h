@@ -103,7 +103,7 @@ typedef struct cpo_option_quote {
 
 enum {
     CPO_OPT_SRC_NONE = 0,    /* no price (no snapshot yet, no index) */
-    CPO_OPT_SRC_CHAIN = 1,   /* the mark of a snapshot taken in this bar */
+    CPO_OPT_SRC_CHAIN = 1,   /* the IV of a snapshot taken in this bar, at the close */
     CPO_OPT_SRC_SURFACE = 2, /* the surface of the latest snapshot */
     CPO_OPT_SRC_SETTLE = 3   /* expired: the payoff at the delivery price */
 };

@@ -263,6 +263,11 @@ typedef struct cpo_sweep_out {
 /* Check (and make) the folder: refused if it exists unless force. */
 int cpo_sweep_out_prepare(const cpo_sweep_out *o, cpo_error *err);
 
+/* The bytes of leaderboard.csv to fp: the points in order (order[i]: the
+ * point ranked i, as cpo_sweep_rank makes it). */
+void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_result *res,
+                               const size_t *order);
+
 /* leaderboard.csv, leaderboard.html and, for two keys, the heatmap. */
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                     cpo_error *err);

@@ -21,6 +21,7 @@
  *   "slow"        every_k_hours sleeps 5 ms a step, so that a run lasts
  *                 long enough for the signal tests to stop it midway
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep: built out of tree, with no flags of cpo's build */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
