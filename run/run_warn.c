@@ -14,10 +14,14 @@
  * After the run (cpo_run_warnings), one warning per problem and
  * instrument, with counts and the first and last time:
  *   no_price        an instrument of the universe without a price for a
- *                   stretch of the period (its targets there are ignored)
+ *                   stretch of the period, where the run wanted it (targets
+ *                   ignored or orders dropped, or held to the end)
  *   target_ignored  target weights ignored for want of a price
  *   order_dropped   orders dropped for want of a fill price
- *   order_cut       orders cut to less than half for lack of cash or margin
+ *   order_cut       orders cut to less than half for lack of cash or margin,
+ *                   when they are at least 5 % of the run's orders (a
+ *                   book that needs more cash than it has, not a cut now
+ *                   and then)
  *   once_not_invested  a `once` schedule whose only rebalance could not
  *                   invest (no price, or nothing filled)
  *
@@ -248,23 +252,6 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     size_t steps = r->n_steps;
 
-    /* Prices missing on the steps of the run (the cube's step of the run's
-     * first step on; the warmup before it does not count). */
-    long k0 = steps ? cpo_market_step_at(m, r->ts[0]) : -1;
-    for (size_t i = 0; k0 >= 0 && i < m->n_instr; i++) {
-        const double *c = cpo_market_col(m, CPO_F_CLOSE, i);
-        tally miss = {0, 0, 0};
-        for (size_t s = 0; s < steps && (size_t)k0 + s < m->n_steps; s++)
-            if (!isfinite(c[(size_t)k0 + s]))
-                tally_add(&miss, m->ts[(size_t)k0 + s]);
-        if (!miss.count)
-            continue;
-        char what[96];
-        snprintf(what, sizeof what, "no price at %zu of the %zu steps of the run,", miss.count,
-                 steps);
-        add(&L, "no_price", m->instr[i].symbol, &miss, steps, what);
-    }
-
     /* The engine's events. */
     int once = schedule_is_once(cfg);
     int64_t once_step_ts = steps ? r->ts[0] : CPO_TIME_NONE;
@@ -286,14 +273,43 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
                      r->instr[i].symbol);
         }
     }
+    /* Prices missing on the steps of the run (the cube's step of the run's
+     * first step on; the warmup before it does not count), for the
+     * instruments the run wanted there: targets ignored or orders dropped
+     * for want of a price, or a position held to the end without one.  A
+     * point-in-time universe's coin that stops trading, and is not picked
+     * again, is no problem. */
+    long k0 = steps ? cpo_market_step_at(m, r->ts[0]) : -1;
+    for (size_t i = 0; k0 >= 0 && i < m->n_instr; i++) {
+        const double *c = cpo_market_col(m, CPO_F_CLOSE, i);
+        tally miss = {0, 0, 0};
+        for (size_t s = 0; s < steps && (size_t)k0 + s < m->n_steps; s++)
+            if (!isfinite(c[(size_t)k0 + s]))
+                tally_add(&miss, m->ts[(size_t)k0 + s]);
+        if (!miss.count)
+            continue;
+        int wanted = i < ni && (t[i * T_NKIND + T_IGNORED].count ||
+                                t[i * T_NKIND + T_DROPPED].count ||
+                                (r->final_qty[i] != 0.0 && miss.last == r->ts[steps - 1]));
+        if (!wanted)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "no price at %zu of the %zu steps of the run,", miss.count,
+                 steps);
+        add(&L, "no_price", m->instr[i].symbol, &miss, steps, what);
+    }
     static const char *const kinds[T_NKIND] = {"target_ignored", "order_dropped", "order_cut"};
     static const char *const whats[T_NKIND] = {
         "target weights ignored for want of a price:", "orders dropped for want of a fill price:",
         "orders cut to less than half for lack of cash or margin:"};
+    size_t cuts = 0;
+    for (size_t i = 0; i < ni; i++)
+        cuts += t[i * T_NKIND + T_CUT].count;
+    int cuts_matter = 20 * cuts >= r->n_trades + cuts;
     for (size_t i = 0; i < ni; i++)
         for (int k = 0; k < T_NKIND; k++) {
             const tally *x = &t[i * T_NKIND + (size_t)k];
-            if (!x->count)
+            if (!x->count || (k == T_CUT && !cuts_matter))
                 continue;
             char what[128];
             snprintf(what, sizeof what, "%zu %s", x->count, whats[k]);

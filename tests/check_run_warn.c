@@ -341,7 +341,7 @@ START_TEST(test_examples__no_warning_and_metrics_of_the_ledger)
              "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
              "mkdir -p out/demo/csv/$(dirname $f); gzip -dc %s/csv/$f > out/demo/csv/${f%%.gz}; "
              "done; "
-             "for s in daily hourly; do %s data import --quiet --force -o out/demo/crypto-$s.h5 "
+             "for s in daily hourly broad; do %s data import --quiet --force -o out/demo/crypto-$s.h5 "
              "-m %s/$s.ini --root out/demo/csv; done; cp %s/configs/*.ini configs/; "
              "ln -s %s/datasets datasets",
              dir, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, CPO_SOURCE_DIR,

@@ -146,8 +146,10 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
  * book has (cpo_run_check_plan): refused with the config line.
  *
  * After it: cpo_run_warnings finds an instrument of the universe without
- * a price on steps of the run, targets ignored and orders dropped for want
- * of a price, orders cut to less than half for lack of cash or margin,
+ * a price on steps of the run where the run wanted it (targets, orders, a
+ * position held to the end), targets ignored and orders dropped for want
+ * of a price, orders cut to less than half for lack of cash or margin (at
+ * least 5 % of the run's orders),
  * a `once` schedule that could not invest; one
  * warning per problem and instrument (kind, symbol, count, first and last
  * time, one line of text).  A run prints them on stderr at its end, writes
