@@ -317,7 +317,7 @@ int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n_out, const cpo_
         }
     if (once && steps && (once_syms[0] || r->n_trades == 0)) {
         tally x = {1, once_step_ts, once_step_ts};
-        char what[300];
+        char what[sizeof once_syms + 160];
         if (once_syms[0])
             snprintf(what, sizeof what,
                      "the once schedule could not invest in %s (no price at its only rebalance); "
