@@ -253,10 +253,13 @@ static int do_grid(const ranks *rk, const cpo_sweep *sw, const cpo_market *m, cp
     }
     char png[1100];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
-    printf("files    %s/leaderboard.csv, leaderboard.html, summary.json%s%s%s\n", o->dir,
+    char best[1100];
+    snprintf(best, sizeof best, "%s/best/report.html", o->dir);
+    printf("files    %s/leaderboard.csv, leaderboard.html, summary.json%s%s%s%s\n", o->dir,
            cpcv ? ", cpcv.csv, cpcv_paths.csv" : "",
            sw->n_axes == 2 ? ", heatmap.dat, heatmap.gp" : "",
-           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "");
+           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "",
+           access(best, F_OK) == 0 ? ", best/ (the chosen point's run and report)" : "");
 cleanup:
     free(tasks);
     free(res);
@@ -399,6 +402,7 @@ static int sweep_exec(int argc, char **argv)
     cpo_sweep_out o;
     memset(&o, 0, sizeof o);
     o.plot = 1;
+    o.best = 1;
     o.warn = stderr;
     const char *out_dir = NULL;
     optind = 1;
@@ -429,16 +433,16 @@ static int sweep_exec(int argc, char **argv)
             return cpo_cli_help(SWEEP_USAGE,
                                 "Backtest every point of the [sweep] grid of CONFIG on one market "
                                 "loaded once, on N threads,\nand write DIR: leaderboard.csv and "
-                                "leaderboard.html ranked by the objective, and for two\nkeys "
-                                "heatmap.dat, heatmap.gp and heatmap.png (with gnuplot); "
-                                "summary.json holds the\ndeflated Sharpe ratio of the best point "
-                                "and the probability of backtest overfitting\n([overfit] blocks = "
-                                "S, 16).  With a [walkforward] section: walkforward.csv,\n"
-                                "oos_equity.csv, oos_summary.csv (--objective overrides its "
-                                "objective); with mode = cpcv:\ncpcv.csv and cpcv_paths.csv.  The "
-                                "files are renamed together once all are whole.\nAn existing "
-                                "folder is refused unless --force; a folder another cpo is writing "
-                                "is refused.",
+                                "leaderboard.html ranked by the objective, for two keys\n"
+                                "heatmap.dat, heatmap.gp and heatmap.png (with gnuplot), and best/: "
+                                "the chosen point run\nagain, with its report.  summary.json holds "
+                                "the deflated Sharpe ratio of the best point\nand the probability "
+                                "of backtest overfitting ([overfit] blocks = S, 16).  With a\n"
+                                "[walkforward] section: walkforward.csv, oos_equity.csv, "
+                                "oos_summary.csv (--objective\noverrides its objective); with mode "
+                                "= cpcv: cpcv.csv and cpcv_paths.csv.  The files are\nrenamed "
+                                "together once all are whole.  An existing folder is refused unless "
+                                "--force; a\nfolder another cpo is writing is refused.",
                                 sweep_opts, NULL);
         default: return cpo_cli_usage(SWEEP_USAGE, "bad option");
         }
