@@ -192,6 +192,9 @@ static int on_header(void *ud, const cpo_csv_row *h)
     else if ((has(h, "timestamp") || has(h, "open_time")) && has(h, "open") && has(h, "high") &&
              has(h, "low") && has(h, "close"))
         f = CPO_FMT_BINANCE_KLINES;
+    else if ((has(h, "date") || has(h, "time") || has(h, "datetime")) && has(h, "open") &&
+             has(h, "high") && has(h, "low") && has(h, "close"))
+        f = CPO_FMT_OHLCV;
     p->fmt = f;
     return 1; /* stop after the header */
 }
@@ -1384,8 +1387,15 @@ static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
         if (idx >= 0) {
             size_t dummy;
             int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
-            if (rc)
-                return rc;
+            if (rc) {
+                /* The message is about this file: name it. */
+                char msg[CPO_ERROR_MSG_MAX];
+                snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+                return cpo_import_fail(c, rc, 0, 0, "%s%s", msg,
+                                       c->stage == CPO_STAGE_FUNDING
+                                           ? "; --settle says which perpetual the funding is of"
+                                           : "");
+            }
             if (c->stage == CPO_STAGE_BARS) {
                 const cpo_bars *ob = &ds->bars[idx];
                 old = ob;
@@ -1470,6 +1480,7 @@ static int run_reader(cpo_import_ctx *c, cpo_format f)
     switch (f) {
     case CPO_FMT_BINANCE_KLINES: return cpo_read_klines(c);
     case CPO_FMT_BINANCE_MARK_KLINES: return cpo_read_mark_klines(c);
+    case CPO_FMT_OHLCV: return cpo_read_ohlcv(c);
     case CPO_FMT_BINANCE_FUNDING: return cpo_read_binance_funding(c);
     case CPO_FMT_BINANCE_FUNDING_JSON: return cpo_read_binance_funding_json(c);
     case CPO_FMT_BITMEX_FUNDING: return cpo_read_bitmex_funding(c);

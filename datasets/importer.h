@@ -56,6 +56,9 @@ typedef struct cpo_import_ctx {
      * the checks import.c runs after the reader (0: not known): the time
      * stamp and, for bars and IV indices, OHLC and volume. */
     int col_ts, col_open, col_high, col_low, col_close, col_volume;
+    /* Fields of the header line (0: not known): a row with more, other
+     * than blank ones at its end, is a problem (cpo_import_width). */
+    size_t header_fields;
     /* FUNDING: the nominal interval from each time on, where the file says
      * it (BitMEX fundingInterval): the gap check expects the interval in
      * force at each row rather than the median spacing.  In file order. */
@@ -115,7 +118,9 @@ int cpo_import_f64(cpo_import_ctx *c, const cpo_csv_row *row, int col,
                    const char *name, int allow_blank, double *out);
 int cpo_import_time(cpo_import_ctx *c, const cpo_csv_row *row, int col,
                     const char *name, cpo_ts_unit unit, int64_t *out);
-/* Check that the row has at least `need` fields. */
+/* Check that the row has at least `need` fields, and no more than the
+ * header's (c->header_fields, when a reader set it) unless the extra ones
+ * are blank. */
 int cpo_import_width(cpo_import_ctx *c, const cpo_csv_row *row, size_t need);
 
 /* Parse a time text (no message); applies opts->tz to naive ISO times. */
@@ -126,6 +131,7 @@ int cpo_import_parse_time(const cpo_import_ctx *c, const char *s, size_t n,
  * matching staging series, one cpo_import_push_line per staged row. ---- */
 int cpo_read_klines(cpo_import_ctx *c);               /* read_klines.c */
 int cpo_read_mark_klines(cpo_import_ctx *c);          /* read_klines.c */
+int cpo_read_ohlcv(cpo_import_ctx *c);                /* read_klines.c */
 int cpo_read_binance_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_binance_funding_json(cpo_import_ctx *c); /* read_funding.c */
 int cpo_read_bitmex_funding(cpo_import_ctx *c);       /* read_funding.c */

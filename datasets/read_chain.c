@@ -46,7 +46,11 @@
  *  - Prices stay in coin.  A bid or ask of 0 or blank is "no quote" (NaN).
  *  - Row problems: strike <= 0, mark < 0, unknown right, malformed name or
  *    greeks dict, expiry not after the snapshot time, listing (creation)
- *    after the snapshot time.
+ *    after the snapshot time, an implied vol outside 0 .. 1000 % (0 .. 10
+ *    as a decimal; a value above 1000 in the file is refused whatever the
+ *    unit), an index or underlying price that is not blank or above 0, a
+ *    row with more fields than the header.  Strict: the file is refused
+ *    with path:line:col; lenient: the row is dropped and reported.
  */
 #include "importer.h"
 
@@ -141,6 +145,9 @@ static const layout_spec LAYOUTS[L_COUNT] = {
 /* --- reader state ------------------------------------------------------- */
 
 #define MAX_OTHERS 8
+/* The implied vols a chain may hold: 0 to 1000 % (0 to 10 as a decimal);
+ * more is a broken row, not a market (Deribit's marks stay far below). */
+#define IV_MAX_PERCENT 1000.0
 #define ROW_SKIP 2 /* a row of another underlying */
 
 typedef struct chain_reader {
@@ -563,6 +570,7 @@ static int on_header(chain_reader *st, const cpo_csv_row *hdr)
     rc = cpo_csv_map(hdr, c->path, names, req, m, idx, c->err);
     if (rc)
         return rc;
+    c->header_fields = hdr->n;
     st->need = 0;
     for (size_t j = 0; j < m; j++) {
         size_t k = k_of[j];
@@ -814,6 +822,23 @@ static int parse_row(chain_reader *st, const cpo_csv_row *row, chain_row *r)
         return row_problem(st, CPO_EDATA, ln, st->col[C_IV],
                            "%s %g is negative (expected an implied volatility of 0 or more)",
                            st->hname[C_IV], r->iv);
+    /* Above 1000 in either unit (1000 % or 1000 as a decimal) is no
+     * volatility; decimal values above 10 are caught once the unit is
+     * known (finish_iv). */
+    if (r->iv > IV_MAX_PERCENT)
+        return row_problem(st, CPO_EDATA, ln, st->col[C_IV],
+                           "%s %g is out of range (expected an implied volatility of 0 to %g %% "
+                           "or 0 to %g as a decimal)",
+                           st->hname[C_IV], r->iv, IV_MAX_PERCENT, IV_MAX_PERCENT / 100.0);
+    /* The index and the underlying (forward) are prices: NaN (blank) or > 0. */
+    if (!isnan(r->index) && !(r->index > 0))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_INDEX],
+                           "%s %g is not positive (expected an index price above 0)",
+                           st->hname[C_INDEX], r->index);
+    if (!isnan(r->fwd) && !(r->fwd > 0))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FWD],
+                           "%s %g is not positive (expected an underlying price above 0)",
+                           st->hname[C_FWD], r->fwd);
     if (st->col[C_GREEKS] >= 0) {
         const char *s = row->f[st->col[C_GREEKS]];
         size_t n = row->len[st->col[C_GREEKS]], bad = 0;
@@ -1060,12 +1085,34 @@ cleanup:
 }
 
 /* Every option must expire after its snapshot time. */
+/* Mark staged row i dropped (its problem was reported in lenient mode);
+ * *keep is made at the first.  0, or CPO_ENOMEM. */
+static int drop_row(chain_reader *st, unsigned char **keep, size_t i)
+{
+    cpo_chain *ch = &st->c->chain;
+    if (!*keep) {
+        if (!(*keep = malloc(ch->n)))
+            return cpo_import_fail(st->c, CPO_ENOMEM, 0, 0, "out of memory");
+        memset(*keep, 1, ch->n);
+    }
+    (*keep)[i] = 0;
+    st->dropped++;
+    return 0;
+}
+
+/* Keep the rows keep says (NULL: all) and let go of keep. */
+static void drop_rows(chain_reader *st, unsigned char *keep)
+{
+    if (keep)
+        compact(st, keep);
+    free(keep);
+}
+
 static int finish_expiry(chain_reader *st)
 {
     cpo_import_ctx *c = st->c;
     cpo_chain *ch = &c->chain;
     unsigned char *keep = NULL;
-    size_t bad = 0;
     int col0 = st->col[C_EXPIRY] >= 0 ? st->col[C_EXPIRY] : st->col[C_NAME];
     const char *what = st->col[C_EXPIRY] >= 0 ? st->hname[C_EXPIRY] : "expiry";
     for (size_t i = 0; i < ch->n; i++) {
@@ -1077,24 +1124,12 @@ static int finish_expiry(chain_reader *st)
         int rc = row_problem(st, CPO_EDATA, c->line[i], col0,
                              "%s %s of %s is not after the snapshot time %s (expected an "
                              "option that has not expired)", what, t1, ch->name[i], t2);
-        if (rc < 0) {
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
             free(keep);
             return rc;
         }
-        if (!keep) {
-            keep = malloc(ch->n);
-            if (!keep)
-                return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
-            memset(keep, 1, ch->n);
-        }
-        keep[i] = 0;
-        bad++;
     }
-    if (keep) {
-        compact(st, keep);
-        st->dropped += bad;
-    }
-    free(keep);
+    drop_rows(st, keep);
     return 0;
 }
 
@@ -1102,6 +1137,30 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Decimal implied vols above 10 (1000 %), once the unit is known: problems
+ * of their rows (refused, or dropped under --lenient). */
+static int iv_range(chain_reader *st)
+{
+    cpo_import_ctx *c = st->c;
+    cpo_chain *ch = &c->chain;
+    unsigned char *keep = NULL;
+    double lim = IV_MAX_PERCENT / 100.0;
+    for (size_t i = 0; i < ch->n; i++) {
+        if (!(ch->mark_iv[i] > lim))
+            continue;
+        int rc = row_problem(st, CPO_EDATA, c->line[i], st->col[C_IV],
+                             "%s %g (decimal) is out of range (expected an implied volatility of "
+                             "0 to %g as a decimal, %g %%)",
+                             st->hname[C_IV], ch->mark_iv[i], lim, IV_MAX_PERCENT);
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
+            free(keep);
+            return rc;
+        }
+    }
+    drop_rows(st, keep);
+    return 0;
 }
 
 /* Resolve the IV unit, store decimal, warn about placeholder values. */
@@ -1193,6 +1252,7 @@ static int finish_iv(chain_reader *st)
     if (pct)
         for (size_t i = 0; i < ch->n; i++)
             ch->mark_iv[i] /= 100.0;
+    rc = iv_range(st);
 cleanup:
     free(v);
     return rc;

@@ -217,6 +217,7 @@ static int binance_header(fund_rd *st, const cpo_csv_row *hdr)
     if (layout == BN_FUNDINGTIME)
         req[BN_MARK] = 0;
     int rc = cpo_csv_map(hdr, c->path, names, req, n, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     if (n < BN_NCOL)
@@ -295,7 +296,10 @@ int cpo_read_binance_funding(cpo_import_ctx *c)
         return rc;
     if (st.layout == BN_DATE)
         check_marks(c, st.names[BN_TIME], interval);
-    set_perp(c, st.sym, st.sym, CPO_SETTLE_LINEAR, "binance", "USDT", 1.0, interval);
+    /* USDT-M (linear) unless --settle inverse says the rows are of a
+     * COIN-M perpetual (BTCUSD_PERP): funding attaches to the instrument
+     * of that settlement. */
+    set_perp(c, st.sym, st.sym, c->o->settle, "binance", "USDT", 1.0, interval);
     return 0;
 }
 
@@ -409,7 +413,7 @@ int cpo_read_binance_funding_json(cpo_import_ctx *c)
     }
     char sym[CPO_SYMBOL_MAX];
     snprintf(sym, sizeof sym, "%sUSDT", coin);
-    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", CPO_SETTLE_LINEAR, "binance", "USDT", 1.0,
+    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", c->o->settle, "binance", "USDT", 1.0,
              c->o->step_ms > 0 ? c->o->step_ms : 8 * CPO_MS_HOUR);
 cleanup:
     cpo_json_doc_fini(&d);
@@ -425,6 +429,7 @@ static int bitmex_header(fund_rd *st, const cpo_csv_row *hdr)
                                                "fundingRate"};
     int req[BM_NCOL] = {1, !(c->o->symbol && *c->o->symbol), 1, 1};
     int rc = cpo_csv_map(hdr, c->path, names, req, BM_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, BM_NCOL);
@@ -524,6 +529,7 @@ static int deribit_header(fund_rd *st, const cpo_csv_row *hdr)
     static const char *const names[DB_NCOL] = {"timestamp", "interest_1h", "index_price"};
     static const int req[DB_NCOL] = {1, 1, 0};
     int rc = cpo_csv_map(hdr, c->path, names, req, DB_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     int td = cpo_csv_find(hdr, "time_dt");

@@ -73,6 +73,7 @@ static int dvol_header(dvol_rd *st, const cpo_csv_row *hdr)
                                                "open", "high", "low", "close"};
     static const int req[DV_NCOL] = {1, 0, 0, 0, 0, 1};
     int rc = cpo_csv_map(hdr, c->path, names, req, DV_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, DV_NCOL);
@@ -244,6 +245,7 @@ static int cmc_header(cmc_rd *st, const cpo_csv_row *hdr)
     cpo_import_ctx *c = st->c;
     static const int req[CM_NCOL] = {1, 1, 1, 1, 1, 0, 0, 1};
     int rc = cpo_csv_map(hdr, c->path, cmc_names, req, CM_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, CM_NCOL);

@@ -8,6 +8,16 @@
  * microseconds, as in Binance's spot dumps since 2025, are accepted too).
  * These are last-trade klines: the mark and index columns stay NaN.
  *
+ * The generic "ohlcv" format (what pandas, CCXT and most tools write) is
+ * read here too: a time column named date, time, timestamp, open_time or
+ * datetime, then open, high, low, close and an optional volume (any case,
+ * other columns ignored).  Its time form is detected on the first row (an
+ * ISO date, an ISO date-time, seconds or milliseconds since 1970) and
+ * every other row must have the same form; naive ISO times are in --tz.
+ * The symbol: opts->symbol, else the file name as below, else the whole
+ * name when it is a pair ("BTC-USD.csv" -> BTCUSD).  The exchange is
+ * --exchange, else none.
+ *
  * The symbol: opts->symbol, else the first '_'-separated part of the file
  * name (without the extension) that is letters and digits ending in a known
  * quote currency (USDT, USDC, BUSD, USD) after a base of at least two
@@ -38,13 +48,24 @@ enum { K_TS, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOL, K_CT, K_N };
 
 static const char *const knames[K_N] = {"timestamp|open_time", "open", "high", "low",
                                         "close", "volume", "close_time"};
+static const char *const onames[K_N] = {"date|time|timestamp|open_time|datetime", "open", "high",
+                                        "low", "close", "volume", "close_time"};
 static const int kreq[K_N] = {1, 1, 1, 1, 1, 0, 0};
+
+/* The forms of a time field (ohlcv: one form a file). */
+enum { TF_NONE = 0, TF_DATE, TF_DATETIME, TF_SEC, TF_MS, TF_US };
+static const char *const tf_names[] = {"not a time", "an ISO date", "an ISO date-time",
+                                       "seconds since 1970", "milliseconds since 1970",
+                                       "microseconds since 1970"};
 
 typedef struct kstate {
     cpo_import_ctx *c;
     int mark;           /* binance-mark-klines: header optional, volume ignored */
     int have_header;    /* the columns are known (from the header, or by position) */
     int positional;     /* mark klines without a header line */
+    int generic;        /* the ohlcv format */
+    int form;           /* ohlcv: the time form of the first row (TF_*) */
+    long form_line;
     int col[K_N];
     char name[K_N][32]; /* the header's names, for messages */
     size_t need;        /* fields a row must have */
@@ -93,22 +114,51 @@ static int symbol_from_path(const char *path, char *out, size_t n)
     return 0;
 }
 
-static int setup_instrument(cpo_import_ctx *c)
+/* ohlcv: the whole file name (without the extension) when it is a pair
+ * ("BTC-USD", "eth_usdt"), its separators dropped; 0 if not. */
+static int symbol_from_stem(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strchr(b, '.');
+    size_t len = dot ? (size_t)(dot - b) : strlen(b), k = 0;
+    char sym[CPO_SYMBOL_MAX];
+    if (len == 0 || len >= sizeof sym)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        if (ch == '-' || ch == '_' || ch == '/')
+            continue;
+        if (!isalnum(ch))
+            return 0;
+        sym[k++] = (char)toupper(ch);
+    }
+    sym[k] = '\0';
+    if (k == 0 || !isalpha((unsigned char)sym[0]) || !is_pair(sym))
+        return 0;
+    snprintf(out, n, "%s", sym);
+    return 1;
+}
+
+static int setup_instrument(cpo_import_ctx *c, int generic)
 {
     const cpo_import_opts *o = c->o;
     char sym[CPO_SYMBOL_MAX];
     if (o->symbol && o->symbol[0]) {
         snprintf(sym, sizeof sym, "%s", o->symbol);
-    } else if (!symbol_from_path(c->path, sym, sizeof sym)) {
+    } else if (!symbol_from_path(c->path, sym, sizeof sym) &&
+               !(generic && symbol_from_stem(c->path, sym, sizeof sym))) {
         const char *b = strrchr(c->path, '/');
         return cpo_import_fail(c, CPO_EINVAL, 0, 0,
                                "cannot tell the symbol from the file name \"%s\" (expected a name "
-                               "like BTCUSDT_1d.csv; or pass --symbol)",
-                               b ? b + 1 : c->path);
+                               "like %s; or pass --symbol)",
+                               b ? b + 1 : c->path,
+                               generic ? "BTCUSDT.csv or BTC-USD.csv" : "BTCUSDT_1d.csv");
     }
     cpo_instrument *in = &c->instr;
     cpo_instrument_init(in, sym, o->kind, o->settle);
-    snprintf(in->exchange, sizeof in->exchange, "%s", o->exchange ? o->exchange : "binance");
+    snprintf(in->exchange, sizeof in->exchange, "%s",
+             o->exchange ? o->exchange : generic ? "" : "binance");
     cpo_symbol_split(sym, "", in->base, in->quote);
     if (o->kind == CPO_KIND_PERP || o->kind == CPO_KIND_FUTURE)
         snprintf(in->underlying, sizeof in->underlying, "%s", in->base);
@@ -144,10 +194,15 @@ static int on_header(kstate *k, const cpo_csv_row *row)
     if (data && !k->mark)
         return cpo_import_fail(c, CPO_EFORMAT, row->line, 1,
                                "no header line: the first row holds data (expected column names: "
-                               "timestamp,open,high,low,close[,volume,...])");
+                               "%s,open,high,low,close[,volume,...])",
+                               k->generic ? "date" : "timestamp");
     if (data)
         positional_columns(k);
-    int rc = data ? 0 : cpo_csv_map(row, c->path, knames, kreq, K_N, k->col, c->err);
+    int rc = data ? 0
+                  : cpo_csv_map(row, c->path, k->generic ? onames : knames, kreq, K_N, k->col,
+                                c->err);
+    if (!data)
+        c->header_fields = row->n;
     if (rc)
         return rc;
     if (k->mark)
@@ -229,6 +284,57 @@ static int stage_bar(kstate *k, int64_t ts, const double v[4], double vol, int64
     return cpo_import_push_line(c, line);
 }
 
+/* The form of a time text (blanks around it ignored). */
+static int time_form(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    size_t digits = 0;
+    while (digits < n && isdigit((unsigned char)s[digits]))
+        digits++;
+    if (n > 0 && digits == n)
+        return n == 8 ? TF_DATE : n == 13 ? TF_MS : n == 16 ? TF_US : (n == 9 || n == 10) ? TF_SEC
+                                                                                          : TF_NONE;
+    if (n == 10 && digits == 4 && s[4] == '-')
+        return TF_DATE;
+    return digits == 4 && n > 10 && s[4] == '-' ? TF_DATETIME : TF_NONE;
+}
+
+/*
+ * ohlcv: the time of a row in the form of the file's first row.  A row of
+ * another form (seconds among milliseconds, a date-time among dates) is a
+ * problem, not a guess.
+ */
+static int generic_time(kstate *k, const cpo_csv_row *row, int64_t *ts)
+{
+    cpo_import_ctx *c = k->c;
+    int col = k->col[K_TS];
+    const char *s = row->f[col];
+    size_t n = row->len[col];
+    int form = time_form(s, n);
+    if (form != TF_NONE && k->form == TF_NONE) {
+        k->form = form;
+        k->form_line = row->line;
+    }
+    if (form != TF_NONE && form != k->form) {
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "%s \"%.*s\" is %s, but line %ld has %s (expected one time form in a file)%s",
+                 k->name[K_TS], (int)(n > 40 ? 40 : n), s, tf_names[form], k->form_line,
+                 tf_names[k->form], c->o->mode == CPO_IMPORT_LENIENT ? "; row dropped" : "");
+        int rc = cpo_import_problem(c, CPO_EDATA, row->line, col + 1, "%s", msg);
+        return rc ? rc : CPO_IMPORT_DROP;
+    }
+    if (form == TF_US && fast_ms(s, n, ts))
+        return 0;
+    cpo_ts_unit unit = form == TF_SEC ? CPO_TS_SEC : form == TF_MS ? CPO_TS_MS : CPO_TS_ISO;
+    if (form == TF_NONE)
+        unit = CPO_TS_AUTO;
+    return cpo_import_time(c, row, col, k->name[K_TS], unit, ts);
+}
+
 static int on_row(void *ud, const cpo_csv_row *row)
 {
     kstate *k = ud;
@@ -250,7 +356,9 @@ static int on_row(void *ud, const cpo_csv_row *row)
     int64_t ts, ct = CPO_TIME_NONE;
     double v[4], vol = NAN;
     int cc = k->col[K_CT];
-    if (!rc && !fast_ms(row->f[k->col[K_TS]], row->len[k->col[K_TS]], &ts))
+    if (!rc && k->generic)
+        rc = generic_time(k, row, &ts);
+    else if (!rc && !fast_ms(row->f[k->col[K_TS]], row->len[k->col[K_TS]], &ts))
         rc = cpo_import_time(c, row, k->col[K_TS], k->name[K_TS], CPO_TS_AUTO, &ts);
     for (int q = 0; q < 4 && !rc; q++)
         rc = num_field(c, row, k->col[K_OPEN + q], k->name[K_OPEN + q], 0, &v[q]);
@@ -311,13 +419,14 @@ static int check_close_times(kstate *k)
     return 0;
 }
 
-int cpo_read_klines(cpo_import_ctx *c)
+static int read_bars(cpo_import_ctx *c, int generic)
 {
     kstate k;
     memset(&k, 0, sizeof k);
     k.c = c;
+    k.generic = generic;
     c->stage = CPO_STAGE_BARS;
-    int rc = setup_instrument(c);
+    int rc = setup_instrument(c, generic);
     if (rc)
         return rc;
     rc = cpo_csv_read(c->path, on_row, &k, c->err);
@@ -413,4 +522,14 @@ int cpo_read_mark_klines(cpo_import_ctx *c)
         rc = check_close_times(&k);
     free(k.ct);
     return rc;
+}
+
+int cpo_read_klines(cpo_import_ctx *c)
+{
+    return read_bars(c, 0);
+}
+
+int cpo_read_ohlcv(cpo_import_ctx *c)
+{
+    return read_bars(c, 1);
 }

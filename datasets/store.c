@@ -41,6 +41,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5mem.h"
+
 #define STORE_VERSION 1
 #define STORE_CHUNK_BYTES (512 * 1024) /* 65536 doubles */
 #define STORE_DEFLATE 4
@@ -244,7 +246,18 @@ typedef struct wctx {
     const char *path; /* the final path, for messages */
     cpo_error *err;
     int deflate;      /* 0 = no compression, else the deflate level */
+    const volatile sig_atomic_t *cancel; /* stop when set (cpo_store_opts) */
 } wctx;
+
+/* A signal asked the write to stop (checked between series). */
+static int w_cancelled(const wctx *w)
+{
+    if (w->cancel && *w->cancel)
+        return cpo_error_set(w->err, CPO_EINTR, w->path, 0, 0,
+                             "interrupted while writing the store (expected the write to go to "
+                             "its end; nothing was written)");
+    return 0;
+}
 
 static int w_fail(const wctx *w, const char *what, const char *obj)
 {
@@ -552,6 +565,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if ((g = w_group(w, fid, "bars", "/bars", 0, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_instr && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = bars_cols(&ds->bars[i], cols);
         rc = w_series(w, g, "/bars", ds->instr[i].symbol, "symbol", "symbol",
                       "bar_ms", ds->bars[i].bar_ms, cols, nc, ds->bars[i].n);
@@ -569,6 +584,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if (rc || (g = w_group(w, fid, "chains", "/chains", 1, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_chains && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = chain_cols(&ds->chains[i], cols);
         rc = w_series(w, g, "/chains", ds->chains[i].underlying, "underlying",
                       "underlying", NULL, 0, cols, nc, ds->chains[i].n);
@@ -612,6 +629,7 @@ static int check_filters(const char *path, cpo_error *err)
 void cpo_store_opts_init(cpo_store_opts *o)
 {
     o->deflate = STORE_DEFLATE;
+    o->cancel = NULL;
 }
 
 int cpo_store_write(const cpo_dataset *ds, const char *path, cpo_error *err)
@@ -625,9 +643,9 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
                          const cpo_store_opts *opts, cpo_error *err)
 {
     int rc = 0, created = 0;
-    hid_t fapl = -1, fid = -1;
+    hid_t fid = -1;
     char tmp[4096];
-    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE};
+    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE, opts ? opts->cancel : NULL};
     if (w.deflate < 0 || w.deflate > 9)
         return cpo_error_set(err, CPO_ERANGE, path, 0, 0,
                              "deflate level %d (expected 0 for none, or 1 to 9)", w.deflate);
@@ -643,39 +661,32 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     if ((rc = check_filters(path, err)))
         return rc;
 
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fid < 0) {
-        h5_why why;
+    /* The temporary name first, so that a folder that cannot take it
+     * fails before the work; the file itself is built in memory and
+     * written whole (h5mem.h: a failed write cannot crash HDF5). */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot create temporary file %s: %s (expected a "
-                           "writable directory)", tmp, h5_reason(&why));
-        goto cleanup;
-    }
-    created = 1;
-    if ((rc = w_all(&w, fid, ds)))
-        goto cleanup;
-    if (H5Fclose(fid) < 0) {
-        fid = -1;
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = -1;
-    /* Make the bytes durable before the rename makes them visible. */
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) < 0) {
-        rc = cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot sync %s: %s (expected a "
-                           "writable file system)", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+                           "writable directory)", tmp, strerror(errno));
         goto cleanup;
     }
     close(fd);
+    created = 1;
+    fid = cpo_h5mem_create(tmp, H5P_DEFAULT);
+    if (fid < 0) {
+        rc = w_fail(&w, "file", tmp);
+        goto cleanup;
+    }
+    if ((rc = w_all(&w, fid, ds)) || (rc = w_cancelled(&w)))
+        goto cleanup;
+    /* durable before the rename makes it visible */
+    rc = cpo_h5mem_write_close(fid, tmp, 1, err);
+    fid = -1;
+    if (!rc)
+        rc = w_cancelled(&w);
+    if (rc)
+        goto cleanup;
     if (rename(tmp, path) < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot rename %s over it: %s (expected a "
@@ -688,8 +699,6 @@ cleanup:
         H5Fclose(fid);
     if (rc && created)
         remove(tmp);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     return rc;
 }
 

@@ -255,6 +255,10 @@ void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
 static double lot_round(const engine *e, size_t i, double dq)
 {
     double lot = e->m->instr[i].lot_size;
+    /* A derivative sized in contracts (inverse, or a contract that is not
+     * one unit) trades whole contracts when the data gives no lot. */
+    if (!(lot > 0.0) && e->m->instr[i].kind != CPO_KIND_SPOT && (e->inv[i] || e->cs[i] != 1.0))
+        lot = 1.0;
     if (!e->spec->costs.lot_rounding || !(lot > 0.0))
         return dq;
     double k = trunc(dq / lot + (dq > 0 ? 1e-9 : -1e-9));

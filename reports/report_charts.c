@@ -5,11 +5,11 @@
  *
  * gnuplot runs without a shell: the program is looked up on PATH here
  * (once), then fork + execve of
- *     gnuplot -e "cpo_suffix = '.tmp'" NAME.gp
+ *     gnuplot -e "cpo_suffix = '.tmp.<pid>'" NAME.gp
  * in charts/, stdin /dev/null, stdout and stderr read back through a pipe
  * (its message goes into the report when it fails).  The scripts write
  * "NAME.png".cpo_suffix, so run by hand they make NAME.png, and run by cpo
- * NAME.png.tmp, renamed when gnuplot succeeded.  The -e text is fixed: no
+ * NAME.png.tmp.<pid>, renamed when gnuplot succeeded.  The -e text is fixed: no
  * data or config text is ever on gnuplot's command line, and in the
  * scripts such text only appears quoted by cpo_report_gp_quote.
  *
@@ -33,6 +33,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "cpo/time.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 extern char **environ;
@@ -119,7 +120,7 @@ int rp_out_open(rp_out *o, const char *dir, const char *name, cpo_error *err)
 {
     memset(o, 0, sizeof *o);
     if (snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= (int)sizeof o->path ||
-        snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path) >= (int)sizeof o->tmp)
+        cpo_tmp_path(o->tmp, sizeof o->tmp, o->path) != 0)
         return cpo_error_set(err, CPO_ERANGE, dir, 0, 0, "path too long (expected < 1024 bytes)");
     o->fp = fopen(o->tmp, "wb");
     if (!o->fp)
@@ -239,7 +240,9 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
 {
     char script[128];
     snprintf(script, sizeof script, "%s.gp", name);
-    char a0[] = "gnuplot", a1[] = "-e", a2[] = "cpo_suffix = '.tmp'";
+    char a0[] = "gnuplot", a1[] = "-e", a2[64], sfx[32];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(a2, sizeof a2, "cpo_suffix = '%s'", sfx); /* digits only: no text of data */
     char *argv[] = {a0, a1, a2, script, NULL};
     int pfd[2];
     if (pipe(pfd) != 0) {
@@ -295,8 +298,8 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
         }
     }
     char png[1200], svg[1200];
-    snprintf(png, sizeof png, "%s/%s.png.tmp", dir, name);
-    snprintf(svg, sizeof svg, "%s/%s.svg.tmp", dir, name);
+    snprintf(png, sizeof png, "%s/%s.png%s", dir, name, sfx);
+    snprintf(svg, sizeof svg, "%s/%s.svg%s", dir, name, sfx);
     struct stat s1, s2;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && stat(png, &s1) == 0 && s1.st_size > 0 &&
         stat(svg, &s2) == 0 && s2.st_size > 0)
@@ -409,9 +412,9 @@ static void draw_one(rp_gnuplot *g, const char *dir, rp_chart *ch)
     for (int k = 0; k < 2; k++) {
         char from[1300], to[1280];
         snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, ext[k]);
-        snprintf(from, sizeof from, "%s.tmp", to);
+        cpo_tmp_path(from, sizeof from, to);
         if (rename(from, to) != 0) {
-            snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name, ext[k],
+            snprintf(ch->note, sizeof ch->note, "cannot rename %s: %s", strrchr(from, '/') + 1,
                      strerror(errno));
             unlink(from);
             ch->state = RP_CHART_FAILED;

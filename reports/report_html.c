@@ -365,6 +365,26 @@ void rp_td_gen(FILE *fp, double x)
     rp_td_num(fp, b);
 }
 
+/* summary.json "warnings" (what could make the numbers mislead): a banner
+ * at the top of the page, one line each. */
+static void warnings_banner(FILE *fp, const json_t *s)
+{
+    const json_t *w = json_object_get(s, "warnings");
+    if (!json_is_array(w) || json_array_size(w) == 0)
+        return;
+    fputs("<div class=\"warn\" id=\"warnings\"><strong>These numbers may mislead:</strong><ul>\n",
+          fp);
+    for (size_t k = 0; k < json_array_size(w); k++) {
+        const char *m = rp_jstr(json_array_get(w, k), "message");
+        if (!m)
+            continue;
+        fputs("<li>", fp);
+        rp_html(fp, m);
+        fputs("</li>\n", fp);
+    }
+    fputs("</ul></div>\n", fp);
+}
+
 static void head(FILE *fp, const rp_run *r)
 {
     const json_t *s = r->summary, *per = json_object_get(s, "period");
@@ -417,6 +437,7 @@ static void head(FILE *fp, const rp_run *r)
         rp_html(fp, ver);
     }
     fputs("</p>\n</header>\n<main>\n", fp);
+    warnings_banner(fp, s);
     const char *note = rp_jstr(s, "fill_note");
     if (note) {
         fputs("<p class=\"note\">", fp);
@@ -595,7 +616,7 @@ int rp_metric_skip(const char *key)
     static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
                                        "instruments", "pnl", "period", "seed", "returns",
                                        "fill", "fill_note", "options", "bootstrap",
-                                       "futures"};
+                                       "futures", "warnings"};
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
         if (!strcmp(key, skip[k]))
             return 1;

@@ -361,7 +361,8 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
     int rc = cpo_store_read(&ds, cfg->data_path, err);
     if (rc)
         goto cleanup;
-    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)))
+    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)) ||
+        (rc = cpo_run_check_period(cfg, ds, syms, n, err)))
         goto cleanup;
     cpo_market_spec spec = cfg->market;
     spec.symbols = (const char *const *)syms;

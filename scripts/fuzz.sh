@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build-fuzz"
 
-targets=(csv klines funding_csv funding_json bitmex deribit_funding chain dvol cmc mark_klines
+targets=(csv klines ohlcv funding_csv funding_json bitmex deribit_funding chain dvol cmc mark_klines
          import_auto config store runfolder metrics_csv)
 
 usage() {
@@ -85,6 +85,7 @@ d=$here/tests/data
 case $target in
   csv) seeds=("$d"/bad/*.csv "$d"/klines/*.csv "$d"/metrics/*.csv "$d"/options/*.csv) ;;
   klines) seeds=("$d"/bad/klines_* "$d"/klines/* "$d"/cli/*.csv "$d"/detect/detect_klines.csv) ;;
+  ohlcv) seeds=("$d"/ohlcv/* "$d"/bad/ohlcv_* "$d"/klines/*) ;;
   funding_csv) seeds=("$d"/funding_*.csv "$d"/bad/funding_*.csv "$d"/detect/detect_funding_*.csv) ;;
   funding_json) seeds=("$d"/funding_binance.json "$d"/bad/funding_json_* "$d"/detect/detect_funding.json) ;;
   bitmex) seeds=("$d"/bitmex_* "$d"/bad/bitmex_* "$d"/detect/detect_bitmex.csv) ;;

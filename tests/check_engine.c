@@ -547,6 +547,36 @@ START_TEST(test_engine_lot_rounding__and_cash_buffer)
 }
 END_TEST
 
+/* An inverse perpetual without a lot size in the data trades whole
+ * contracts with lot_rounding = yes (issue 20: -9999.9999999999982
+ * contracts came out).  Capital 50000 USD held as 1 BTC at 50000; target
+ * weight 12.34567 % of 50000 USD = 6172.835 USD = 617.2835 contracts of 10
+ * USD, rounded toward zero to 617; without rounding the 617.2835 stays. */
+START_TEST(test_engine_lot_rounding__whole_contracts_of_inverse_perps)
+{
+    for (int round = 1; round >= 0; round--) {
+        fixture f;
+        fx_init(&f);
+        size_t i = fx_add(&f, "BTC-PERPETUAL", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 10.0, "BTC", "USD");
+        static const double bars[3][4] = {
+            {50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000}};
+        fx_bars(&f, i, DAY0, CPO_MS_DAY, bars, 3, 1);
+        snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+        f.spec.capital = 50000.0;
+        f.spec.costs.lot_rounding = round;
+        fx_run(&f, "0", "0:BTC-PERPETUAL:12.34567%", 0);
+        ck_assert_uint_eq(f.r->n_trades, 1);
+        if (round) {
+            ck_assert_double_eq(f.r->trades[0].qty, 617.0);
+            ck_assert_double_eq(f.r->final_qty[i], 617.0);
+        } else {
+            ck_assert_double_eq_tol(f.r->final_qty[i], 617.2835, 1e-9);
+        }
+        fx_fini(&f);
+    }
+}
+END_TEST
+
 START_TEST(test_engine_orders__sells_before_buys_and_cash_cap)
 {
     /* Two spot coins at 100 and 50, fee 10 bps.  Step 0: 99% in A = 990 /
@@ -1484,6 +1514,7 @@ int main(void)
     tcase_add_test(tc, test_engine_liquidation__price_event_and_charge);
     tcase_add_test(tc, test_engine_liquidation__short_on_the_high);
     tcase_add_test(tc, test_engine_lot_rounding__and_cash_buffer);
+    tcase_add_test(tc, test_engine_lot_rounding__whole_contracts_of_inverse_perps);
     tcase_add_test(tc, test_engine_orders__sells_before_buys_and_cash_cap);
     tcase_add_test(tc, test_engine_identity__synthetic_long_run_and_determinism);
     tcase_add_test(tc, test_engine_view__no_look_ahead);

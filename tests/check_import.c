@@ -654,6 +654,112 @@ START_TEST(test_partial_last_drop_keep)
 }
 END_TEST
 
+/* --- the generic ohlcv format ----------------------------------------------------------- */
+
+/* issue 20: date,open,high,low,close,volume files (pandas, CCXT, yfinance)
+ * were refused ("cannot tell the format from the header").  Values: the
+ * fixture files, copied by hand. */
+START_TEST(test_ohlcv__forms_symbols_and_zones)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    /* yfinance: Date,Open,High,Low,Close,Adj Close,Volume; dates; the
+     * symbol from the file name BTC-USD.csv. */
+    char *p = dpath("ohlcv/BTC-USD.csv");
+    must_import(ds, p, NULL, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    const cpo_bars *b = bars_of(ds, "BTCUSD");
+    ck_assert_uint_eq(b->n, 5);
+    ck_assert_int_eq(b->ts[0], day("2024-01-01"));
+    ck_assert_int_eq(b->ts[4], day("2024-01-05"));
+    ck_assert_double_eq(b->close[2], 42848.18);
+    ck_assert_double_eq(b->volume[4], 32336029347.0);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_DAY);
+    long i = cpo_dataset_find(ds, "BTCUSD");
+    ck_assert_str_eq(ds->instr[i].base, "BTC");
+    ck_assert_str_eq(ds->instr[i].quote, "USD");
+    free(p);
+    /* seconds since 1970 in a "time" column (--format ohlcv, --symbol) */
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.symbol = "ETHUSDT";
+    p = dpath("ohlcv/eth_seconds.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "ETHUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->ts[1], INT64_C(1704153600000));
+    ck_assert(isnan(b->volume[0]));
+    free(p);
+    /* milliseconds in a "datetime" column, detected */
+    o = opts();
+    o.symbol = "SOLUSDT";
+    p = dpath("ohlcv/sol_ms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    b = bars_of(ds, "SOLUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(b->ts[2], INT64_C(1704074400000));
+    free(p);
+    /* New York local time over the spring change of 2024-03-10 (02:00 EST
+     * -> 03:00 EDT): the local hours 23, 0, 1, 3, 4 are the UTC hours 04
+     * .. 08, one bar an hour without a gap. */
+    o = opts();
+    ck_assert_int_eq(cpo_tz_parse("America/New_York", &o.tz), 0);
+    p = dpath("ohlcv/BTCUSDT_ny_local.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 5);
+    for (size_t k = 0; k < 5; k++)
+        ck_assert_int_eq(b->ts[k], day("2024-03-10") + (int64_t)(4 + k) * CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.gaps, 0);
+    free(p);
+    /* lenient: a row with more fields than the header is dropped and
+     * reported (klines); a blank field at the end of a row is no field */
+    {
+        cpo_dataset *d2 = new_ds();
+        cpo_import_opts lo = opts();
+        lo.mode = CPO_IMPORT_LENIENT;
+        lo.symbol = "BTCUSDT";
+        char *x = dpath("bad/klines_extra_fields.csv");
+        must_import(d2, x, &lo, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        const cpo_import_issue *is = find_issue(&rep, "row has 14 fields");
+        ck_assert_ptr_nonnull(is);
+        ck_assert_str_eq(issue_str(&rep, is),
+                         "repaired: " CPO_TEST_DATA "/bad/klines_extra_fields.csv:3:7: row has 14 "
+                         "fields (expected 6, as in the header); row dropped");
+        free(x);
+        cpo_dataset_free(d2);
+        char *dir = tu_tmpdir(), *f = tu_path(dir, "BTCUSDT_1d.csv");
+        tu_write_file(f, "timestamp,open,high,low,close,volume\n"
+                         "2024-01-01,4200,4400,4100,4250,10,\n2024-01-02,4250,4400,4100,4300,10, ,\n");
+        d2 = new_ds();
+        must_import(d2, f, NULL, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        cpo_dataset_free(d2);
+        tu_rmtree(dir);
+        free(f);
+        free(dir);
+    }
+    /* lenient: the row of another time form is dropped and reported */
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "SOLUSDT";
+    p = dpath("bad/ohlcv_mixed_forms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(bars_of(ds, "SOLUSDT")->n, 3);
+    ck_assert_uint_eq(rep.dropped, 1);
+    ck_assert_ptr_nonnull(find_issue(&rep, "is seconds since 1970, but line 2 has milliseconds since "
+                                           "1970 (expected one time form in a file); row dropped"));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* --- bad files: the exact messages ---------------------------------------------------- */
 
 static const struct {
@@ -687,6 +793,9 @@ static const struct {
      ":3:3: high is empty (expected a number)"},
     {"bad/klines_empty_timestamp.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:1: timestamp is empty (expected a time)"},
+    /* issue 20: a 14-field row under a 6-column header was accepted */
+    {"bad/klines_extra_fields.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:7: row has 14 fields (expected 6, as in the header)"},
     {"bad/klines_short_row.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:4: row has 4 fields (expected at least 6, as in the header)"},
     {"bad/klines_bad_date.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
@@ -704,12 +813,12 @@ static const struct {
      "timestamp,open,high,low,close[,volume,...])"},
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
      ":1: cannot tell the format from the header (expected one of: binance-klines, "
-     "binance-mark-klines, binance-funding, "
+     "binance-mark-klines, ohlcv, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
      ":1: cannot tell the format from the header (expected one of: binance-klines, "
-     "binance-mark-klines, binance-funding, "
+     "binance-mark-klines, ohlcv, binance-funding, "
      "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
      "or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
@@ -740,6 +849,18 @@ static const struct {
     {"bad/klines_btc_1h.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
      ": cannot tell the symbol from the file name \"klines_btc_1h.csv\" (expected a name like "
      "BTCUSDT_1d.csv; or pass --symbol)"},
+    /* ohlcv: one time form a file, the klines checks, a symbol */
+    {"bad/ohlcv_mixed_forms.csv", CPO_FMT_OHLCV, "SOLUSDT", CPO_EDATA,
+     ":4:1: timestamp \"1704074400\" is seconds since 1970, but line 2 has milliseconds since "
+     "1970 (expected one time form in a file)"},
+    {"bad/ohlcv_date_among_datetimes.csv", CPO_FMT_AUTO, "SOLUSDT", CPO_EDATA,
+     ":3:1: date \"2024-01-02\" is an ISO date, but line 2 has an ISO date-time (expected one "
+     "time form in a file)"},
+    {"bad/ohlcv_high_below_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high 4400 is below close 4450.25 (expected low <= open, close <= high)"},
+    {"bad/ohlcv_prices.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
+     ": cannot tell the symbol from the file name \"ohlcv_prices.csv\" (expected a name like "
+     "BTCUSDT.csv or BTC-USD.csv; or pass --symbol)"},
     {"bad/no_such_file.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
      ": cannot open: No such file or directory (expected a readable file)"},
     {"bad", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
@@ -985,6 +1106,47 @@ START_TEST(test_merge_kind_and_bar_size_mismatch)
     ck_assert_uint_eq(bars_of(ds, "BTCUSDT")->n, 40);
     free(a);
     free(g);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Binance funding of a COIN-M perpetual: --settle inverse attaches it to
+ * the inverse perp imported from klines (issue 20: the reader made a linear
+ * perp whatever --settle said, and the import failed with "already in the
+ * dataset as inverse perp").  Without --settle the message says why. */
+START_TEST(test_funding_settle_inverse)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *k = dpath("klines/klines_BTCUSDT_1d.csv"), *f = dpath("funding_binance_8h.csv");
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSD-PERP";
+    o.kind = CPO_KIND_PERP;
+    o.settle = CPO_SETTLE_INVERSE;
+    o.contract_size = 100.0;
+    must_import(ds, k, &o, &rep);
+    cpo_import_opts fo = opts();
+    fo.symbol = "BTCUSD-PERP";
+    char want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, f, &fo, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTCUSD-PERP is already in the dataset as inverse perp (expected the "
+             "same kind and settlement, got linear perp); --settle says which perpetual the "
+             "funding is of",
+             f);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    fo.settle = CPO_SETTLE_INVERSE;
+    must_import(ds, f, &fo, &rep);
+    long i = cpo_dataset_find(ds, "BTCUSD-PERP");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(ds->instr[i].settle, CPO_SETTLE_INVERSE);
+    ck_assert_double_eq(ds->instr[i].contract_size, 100.0);
+    /* the 5 rows of the file */
+    ck_assert_uint_eq(ds->funding[i].n, 5);
+    ck_assert_double_eq(ds->funding[i].rate[0], 0.00037409);
+    free(k);
+    free(f);
     cpo_dataset_free(ds);
 }
 END_TEST
@@ -1749,6 +1911,8 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_merge_conflict);
     tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
     tcase_add_test(tc, test_failure_leaves_dataset);
+    tcase_add_test(tc, test_funding_settle_inverse);
+    tcase_add_test(tc, test_ohlcv__forms_symbols_and_zones);
     tcase_add_test(tc, test_check_only);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
     tcase_add_loop_test(tc, test_mark_klines__layouts_attach, 0, 3);

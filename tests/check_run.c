@@ -180,12 +180,9 @@ START_TEST(test_run_files__all_written)
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(tu_file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
-    /* No .tmp left behind. */
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s.tmp", files[k]);
-        ck_assert_msg(!tu_file_in(out, name), "%s left", name);
-    }
+    /* No temporary file (NAME.tmp.<pid>) and no lock file left behind. */
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
     ck_assert_uint_eq(rep.metrics.n_steps, 60);
     ck_assert_uint_eq(rep.metrics.n_rebalances, 6);
@@ -501,8 +498,8 @@ START_TEST(test_run_fail__nothing_left)
     ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
     char *after = tu_read_file(mj, NULL);
     ck_assert_str_eq(before, after);
-    ck_assert(!tu_file_in(out, "ledger.h5.tmp"));
-    ck_assert(!tu_file_in(out, "summary.json.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     free(before);
     free(after);
     free(mj);
@@ -1015,16 +1012,6 @@ static char *write_bench_store(const char *dir)
     return p;
 }
 
-static json_t *load_json(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
-    free(p);
-    return j;
-}
-
 /*
  * Buy and hold of the benchmark itself: all in BTCUSDT at day 2's close
  * (fill = close, no costs: 1e6 / 100 = 10,000 BTC, no cash left), run
@@ -1058,7 +1045,7 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_double_eq_tol(m->beta, 1.0, 1e-12);
     ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
     /* summary.json: the symbol, and the table's keys. */
-    json_t *s = load_json(out, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json");
     ck_assert_str_eq(json_string_value(json_object_get(s, "benchmark")), "BTCUSDT");
     json_t *mj = json_object_get(s, "metrics");
     ck_assert_double_eq(json_real_value(json_object_get(mj, "beta")), m->beta);
@@ -1067,7 +1054,7 @@ START_TEST(test_run_bench__self_beta_one)
     json_decref(s);
     /* manifest.json: resolved settings name it too, and it lists
      * benchmark.csv. */
-    json_t *mf = load_json(out, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
@@ -1178,12 +1165,12 @@ START_TEST(test_run_bench__half_cash_and_without)
         want *= 1.0 + 0.5 * (BENCH_CLOSE[t] / BENCH_CLOSE[t - 1] - 1.0);
     ck_assert_double_eq_tol(rep.metrics.final_equity, want, 1e-9 * want);
     /* Not in the universe. */
-    json_t *s = load_json(out, "summary.json"), *s0 = load_json(out0, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json"), *s0 = tu_load_json(out0, "summary.json");
     json_t *ins = json_object_get(s, "instruments");
     ck_assert_uint_eq(json_array_size(ins), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
                      "TWINUSDT");
-    json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json"), *mf0 = tu_load_json(out0, "manifest.json");
     json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
     ck_assert_uint_eq(json_array_size(uni), 1);
     ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "TWINUSDT");
@@ -1289,7 +1276,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     cpo_error e;
     ck_assert_msg(run_cfg(cfg, o1, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_msg(run_cfg(cfg, o2, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    json_t *j = load_json(o1, "summary.json");
+    json_t *j = tu_load_json(o1, "summary.json");
     json_t *b = json_object_get(j, "bootstrap");
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "samples")), 400);
@@ -1345,7 +1332,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     /* No section, no key. */
     char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
     ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    j = load_json(o4, "summary.json");
+    j = tu_load_json(o4, "summary.json");
     ck_assert_ptr_null(json_object_get(j, "bootstrap"));
     json_decref(j);
     free(cfg0);

@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -180,8 +181,13 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
             k += tu_count_tmp(p, first, n);
             continue;
         }
+        /* NAME.tmp, or NAME.tmp.<pid> (cpo's temporary names), or the
+         * lock file of a writer (.cpo.lock) */
         size_t len = strlen(de->d_name);
-        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        int pid_tmp = t && t[5] && strspn(t + 5, "0123456789") == strlen(t + 5);
+        if ((len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) || pid_tmp ||
+            !strcmp(de->d_name, ".cpo.lock")) {
             if (first[0] == '\0')
                 snprintf(first, n, "%s", p);
             k++;
@@ -189,6 +195,16 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
     }
     closedir(d);
     return k;
+}
+
+json_t *tu_load_json(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
+    free(p);
+    return j;
 }
 
 /*

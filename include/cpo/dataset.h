@@ -14,6 +14,7 @@
 #ifndef CPO_DATASET_H
 #define CPO_DATASET_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -235,6 +236,9 @@ typedef struct cpo_store_opts {
     int deflate; /* 0: columns uncompressed (fastest load); 1..9: shuffle +
                     deflate at that level (default 4: smaller files, load
                     bound by zlib at about 0.3 GB/s per core) */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal
+                    handler's): once set, the write stops with CPO_EINTR
+                    before the rename and removes its temporary file */
 } cpo_store_opts;
 
 void cpo_store_opts_init(cpo_store_opts *o);

@@ -30,6 +30,8 @@ extern "C" {
       "Binance klines (spot or USDT-M perp): timestamp,open,high,low,close,volume[,quote_volume,trades,close_time]; date or ms times") \
     X(BINANCE_MARK_KLINES, "binance-mark-klines",                                   \
       "Binance mark-price klines (markPriceKlines: open_time,open,high,low,close,volume,close_time,...; header optional, or the REST JSON array), attached to the bars of --symbol") \
+    X(OHLCV, "ohlcv",                                                               \
+      "generic bars: date|time|timestamp|open_time|datetime,open,high,low,close[,volume]; ISO dates or date-times, seconds or ms (one form a file); --symbol or the file name") \
     X(BINANCE_FUNDING, "binance-funding",                                           \
       "Binance funding CSV: fundingTime,symbol,fundingRate[,markPrice] | timestamp,symbol,funding_rate | Symbol,Date,Funding Rate") \
     X(BINANCE_FUNDING_JSON, "binance-funding-json",                                 \

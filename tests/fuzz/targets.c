@@ -167,8 +167,15 @@ static int import_with(cpo_format fmt, const char *name, const char *symbol,
     o.partial_last = CPO_PARTIAL_DROP;
     o.keep_last_poll = 1;
     o.snapshot_ms = INT64_C(1704096000000); /* 2024-01-01T08:00:00Z */
-    o.tz.kind = CPO_TZ_EUROPE_LONDON;
-    o.tz.offset_ms = 0;
+    /* A named zone of the tz database, read once (a table of its offsets). */
+    static cpo_tz london;
+    static int have_london;
+    if (!have_london) {
+        if (cpo_tz_parse("Europe/London", &london) != 0)
+            abort();
+        have_london = 1;
+    }
+    o.tz = london;
     for (int pass = 0; pass < (prepare ? 2 : 1); pass++) {
         cpo_error_clear(&e2);
         checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
@@ -186,6 +193,11 @@ static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t 
 static int t_klines(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_as(CPO_FMT_BINANCE_KLINES, "BTCUSDT_1h.csv", d, n, err);
+}
+
+static int t_ohlcv(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_OHLCV, "BTC-USD.csv", d, n, err);
 }
 
 static int t_funding_csv(const uint8_t *d, size_t n, cpo_error *err)
@@ -511,6 +523,7 @@ static int t_metrics_csv(const uint8_t *d, size_t n, cpo_error *err)
 const fz_target fz_targets[] = {
     {"csv", t_csv, "cpo_csv_read_mem and cpo_csv_read (libcsv), the field parsers"},
     {"klines", t_klines, "cpo_import_file --format binance-klines"},
+    {"ohlcv", t_ohlcv, "cpo_import_file --format ohlcv"},
     {"funding_csv", t_funding_csv, "cpo_import_file --format binance-funding"},
     {"funding_json", t_funding_json, "cpo_import_file --format binance-funding-json"},
     {"bitmex", t_bitmex, "cpo_import_file --format bitmex-funding"},
