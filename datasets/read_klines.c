@@ -13,6 +13,11 @@
  * quote currency (USDT, USDC, BUSD, USD) after a base of at least two
  * characters: BTCUSDT_1d.csv and binance_ETHUSDT_1h.csv work, a name such
  * as binance_btc_1h.csv needs --symbol.
+ *
+ * cpo_read_kline_rows reads the rows for the dated futures' readers
+ * (read_futures.c: binance-delivery-klines, deribit-futures as CSV), which
+ * set the instrument up themselves; a bar that opens at or after a
+ * future's expiry is a problem.
  */
 #include "importer.h"
 
@@ -31,6 +36,7 @@ static const int kreq[K_N] = {1, 1, 1, 1, 1, 0, 0};
 
 typedef struct kstate {
     cpo_import_ctx *c;
+    const char *names[K_N]; /* the header names looked for */
     int have_header;
     int col[K_N];
     char name[K_N][32]; /* the header's names, for messages */
@@ -115,7 +121,7 @@ static int on_header(kstate *k, const cpo_csv_row *row)
         return cpo_import_fail(c, CPO_EFORMAT, row->line, 1,
                                "no header line: the first row holds data (expected column names: "
                                "timestamp,open,high,low,close[,volume,...])");
-    int rc = cpo_csv_map(row, c->path, knames, kreq, K_N, k->col, c->err);
+    int rc = cpo_csv_map(row, c->path, k->names, kreq, K_N, k->col, c->err);
     if (rc)
         return rc;
     k->need = 0;
@@ -186,6 +192,8 @@ static int on_row(void *ud, const cpo_csv_row *row)
     double v[4], vol = NAN;
     if (!rc && !fast_ms(row->f[k->col[K_TS]], row->len[k->col[K_TS]], &ts))
         rc = cpo_import_time(c, row, k->col[K_TS], k->name[K_TS], CPO_TS_AUTO, &ts);
+    if (!rc) /* dated futures: no bar at or after the expiry */
+        rc = cpo_import_before_expiry(c, &c->instr, row->line, k->col[K_TS] + 1, k->name[K_TS], ts);
     for (int q = 0; q < 4 && !rc; q++)
         rc = num_field(c, row, k->col[K_OPEN + q], k->name[K_OPEN + q], 0, &v[q]);
     if (!rc && k->col[K_VOL] >= 0)
@@ -260,14 +268,19 @@ static int check_close_times(kstate *k)
 
 int cpo_read_klines(cpo_import_ctx *c)
 {
+    c->stage = CPO_STAGE_BARS;
+    int rc = setup_instrument(c);
+    return rc ? rc : cpo_read_kline_rows(c, knames[K_TS]);
+}
+
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names)
+{
     kstate k;
     memset(&k, 0, sizeof k);
     k.c = c;
-    c->stage = CPO_STAGE_BARS;
-    int rc = setup_instrument(c);
-    if (rc)
-        return rc;
-    rc = cpo_csv_read(c->path, on_row, &k, c->err);
+    for (int q = 0; q < K_N; q++)
+        k.names[q] = q == K_TS ? ts_names : knames[q];
+    int rc = cpo_csv_read(c->path, on_row, &k, c->err);
     if (!rc && !k.have_header)
         rc = cpo_import_fail(c, CPO_EDATA, 0, 0, "file is empty (expected a header line and rows)");
     if (!rc)
