@@ -238,21 +238,7 @@ static int detect(const char *path, const char *head, size_t n, cpo_format *out,
         i++;
         while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
             i++;
-        if (i < n && head[i] == '{') {
-        /* Deribit's chart data, alone or in the API's response (the head
-         * may end before "ticks" when "volume" comes first and is long). */
-        static const char *const keys[] = {"\"ticks\"", "\"result\"", "\"volume\""};
-        for (size_t q = 0; q < 3; q++)
-            for (size_t k = i, kl = strlen(keys[q]); k + kl <= n; k++)
-                if (!memcmp(head + k, keys[q], kl)) {
-                    *out = CPO_FMT_DERIBIT_FUTURES;
-                    return 0;
-                }
-        return cpo_error_set(err, CPO_EFORMAT, path, 1, 0,
-                             "cannot tell the format of the JSON object (expected {\"ticks\": "
-                             "[...], \"open\": [...], ...} for deribit-futures; or pass --format)");
-    }
-    if (i < n && head[i] == '[') {
+        if (i < n && head[i] == '[') {
             *out = CPO_FMT_DVOL;
             return 0;
         }

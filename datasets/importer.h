@@ -140,14 +140,15 @@ int cpo_read_deribit_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_dvol(cpo_import_ctx *c);                 /* read_index.c */
 int cpo_read_cmc(cpo_import_ctx *c);                  /* read_index.c */
 int cpo_read_deribit_chain(cpo_import_ctx *c);        /* read_chain.c */
-int cpo_read_delivery_klines(cpo_import_ctx *c);      /* read_klines.c */
+int cpo_read_delivery_klines(cpo_import_ctx *c);      /* read_futures.c */
 int cpo_read_deribit_futures(cpo_import_ctx *c);      /* read_futures.c */
 int cpo_read_chain_futures(cpo_import_ctx *c);        /* read_chain.c */
 
 /* The klines reader's rows (read_klines.c) for an instrument already in
  * c->instr: the time column is ts_names ("timestamp|open_time"), the
- * others open, high, low, close, volume and close_time. */
-int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names);
+ * volume vol_names ("volume"; optional), the others open, high, low,
+ * close and close_time. */
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names, const char *vol_names);
 
 /* --- dated futures (read_futures.c) ------------------------------------- */
 
@@ -169,7 +170,8 @@ int cpo_deribit_date(const char *s, size_t n, int64_t *expiry_ms);
  *                             be a Friday (*quarterly: 1 if it is the last
  *                             Friday of March, June, September or December)
  * Exchange "deribit" or "binance".  0, or -1 with why naming the bad part
- * ("date \"260326\" is a Thursday (Binance futures expire on a Friday)").
+ * ("pair \"ETHBTC\""); Binance: -2 for a date that is not a Friday, with
+ * why the day ("2026-03-26, a Thursday").
  */
 int cpo_future_deribit(const char *s, size_t n, cpo_instrument *out, char *why, size_t wn);
 int cpo_future_binance(const char *s, size_t n, cpo_instrument *out, int *quarterly, char *why,

@@ -1434,11 +1434,17 @@ static int fut_sets(chain_reader *st)
     }
     if (st->rows == 0)
         return cpo_import_fail(c, CPO_EDATA, 0, 0, "no data rows (expected at least one row)");
+    if (nq == 0 && st->dropped)
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "no futures quotes left: all %zu %s of listed futures %s dropped "
+                               "(expected at least one valid row)",
+                               st->dropped, st->dropped == 1 ? "row" : "rows",
+                               st->dropped == 1 ? "was" : "were");
     if (nq == 0)
         return cpo_import_fail(c, CPO_EDATA, 0, 0,
-                               "no futures quotes%s (expected rows of a listed future such as "
-                               "BTC-27MAR26; %zu rows name a synthetic one, SYN.*)",
-                               st->rows ? " left" : "", st->n_syn);
+                               "no listed futures in the file: %zu %s synthetic ones (SYN.*), "
+                               "which are skipped (expected rows of a future such as BTC-27MAR26)",
+                               st->n_syn, st->n_syn == 1 ? "row names" : "rows name");
     cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
                     "%zu quotes of %zu futures: %zu hourly %s at the median %s of each "
                     "snapshot; %zu rows of synthetic futures (SYN.*) skipped",

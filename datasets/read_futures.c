@@ -20,7 +20,10 @@
  * "deribit") and the contract size.  A bar that opens at or after the
  * expiry is a problem (strict: refused; lenient: dropped).
  *
- * binance-delivery-klines reads the klines layout (read_klines.c).
+ * binance-delivery-klines reads the klines layout (read_klines.c); the
+ * volume of USD-M klines is in the coin, that of COIN-M klines counts
+ * contracts, so COIN-M bars take base_asset_volume (the coin) and have no
+ * volume without that column.
  * deribit-futures reads the chart data of Deribit's
  * public/get_tradingview_chart_data: as CSV with a header (ticks, open,
  * high, low, close, volume; ticks in ms; read by the klines reader), or as
@@ -163,10 +166,8 @@ int cpo_future_binance(const char *s, size_t n, cpo_instrument *out, int *quarte
     int64_t day = cpo_days_from_civil(cv.year, cv.month, cv.day);
     int wd = (int)(((day % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
     if (wd != 5) {
-        snprintf(why, wn, "date \"%.6s\": %04d-%02d-%02d is a %s (Binance futures expire on a "
-                          "Friday at 08:00 UTC)",
-                 d, cv.year, cv.month, cv.day, WEEKDAYS[wd]);
-        return -1;
+        snprintf(why, wn, "%04d-%02d-%02d, a %s", cv.year, cv.month, cv.day, WEEKDAYS[wd]);
+        return -2;
     }
     *quarterly = cpo_future_quarterly_after(expiry - 1) == expiry;
     int inverse = qn == 3;
@@ -206,8 +207,9 @@ static int upper(const char *s, size_t n, char *out, size_t cap)
 /*
  * A future's name in a file name: a run of letters and digits, then sep,
  * then a date (Binance: six digits; Deribit: D or DD, three letters, two
- * digits), then anything that is not a letter or digit.  The first name
- * that parses is copied upper-case into out; 0 if none.
+ * digits), then anything that is not a letter or digit.  The first such
+ * name is copied upper-case into out (the caller parses it and says what
+ * is wrong with it); 0 if none.
  */
 static int name_from_path(const char *path, char sep, char *out, size_t cap)
 {
@@ -223,13 +225,15 @@ static int name_from_path(const char *path, char sep, char *out, size_t cap)
         size_t e = i + 1;
         while (e < n && isalnum((unsigned char)b[e]))
             e++;
-        char tok[CPO_SYMBOL_MAX], why[160];
-        cpo_instrument in;
-        int q;
+        char tok[CPO_SYMBOL_MAX];
+        int64_t t;
         if (!upper(b + s, e - s, tok, sizeof tok))
             continue;
-        if (sep == '_' ? cpo_future_binance(tok, e - s, &in, &q, why, sizeof why) == 0
-                       : cpo_future_deribit(tok, e - s, &in, why, sizeof why) == 0) {
+        const char *d = tok + (i - s) + 1;
+        size_t dn = e - i - 1;
+        int date = sep == '_' ? dn == 6 && strspn(d, "0123456789") == 6
+                              : cpo_deribit_date(d, dn, &t) == 0;
+        if (date) {
             snprintf(out, cap, "%s", tok);
             return 1;
         }
@@ -258,8 +262,15 @@ static int setup(cpo_import_ctx *c, int binance)
     }
     int quarterly = 0;
     cpo_instrument *in = &c->instr;
-    if (binance ? cpo_future_binance(sym, strlen(sym), in, &quarterly, why, sizeof why)
-                : cpo_future_deribit(sym, strlen(sym), in, why, sizeof why))
+    int bad = binance ? cpo_future_binance(sym, strlen(sym), in, &quarterly, why, sizeof why)
+                      : cpo_future_deribit(sym, strlen(sym), in, why, sizeof why);
+    if (bad == -2)
+        return cpo_import_fail(c, CPO_EINVAL, 0, 0,
+                               "symbol \"%s\" expires %s (expected a Friday: Binance's futures "
+                               "expire on Fridays at 08:00 UTC, the quarterlies on the last "
+                               "Friday of March, June, September and December)",
+                               sym, why);
+    if (bad)
         return cpo_import_fail(c, CPO_EINVAL, 0, 0,
                                "symbol \"%s\" is not a %s future: bad %s (expected %s)", sym,
                                binance ? "Binance delivery" : "Deribit", why,
@@ -290,7 +301,17 @@ static int setup(cpo_import_ctx *c, int binance)
 int cpo_read_delivery_klines(cpo_import_ctx *c)
 {
     int rc = setup(c, 1);
-    return rc ? rc : cpo_read_kline_rows(c, "timestamp|open_time");
+    if (rc)
+        return rc;
+    /* COIN-M klines count volume in contracts; base_asset_volume is the coin. */
+    int coin_m = c->instr.settle == CPO_SETTLE_INVERSE;
+    rc = cpo_read_kline_rows(c, "timestamp|open_time", coin_m ? "base_asset_volume" : "volume");
+    if (!rc && coin_m && c->col_volume == 0)
+        cpo_import_note(c, CPO_ISSUE_INFO, 0, 1, 0,
+                        "no base_asset_volume column: COIN-M volume counts contracts, so the "
+                        "bars of %s carry no volume (the store's volume is in the coin)",
+                        c->instr.symbol);
+    return rc;
 }
 
 /* --- Deribit's chart data as JSON ----------------------------------------------- */
@@ -538,9 +559,10 @@ static int read_json(cpo_import_ctx *c)
     for (int k = 1; k < J_N; k++)
         if (a[k] && json_array_size(a[k]) != len) {
             rc = cpo_import_fail(c, CPO_EFORMAT, 0, 0,
-                                 "\"%s\" has %zu values, \"ticks\" %zu (expected arrays of one "
+                                 "\"%s\" has %zu value%s, \"ticks\" %zu (expected arrays of one "
                                  "length)",
-                                 JKEYS[k], json_array_size(a[k]), len);
+                                 JKEYS[k], json_array_size(a[k]),
+                                 json_array_size(a[k]) == 1 ? "" : "s", len);
             goto cleanup;
         }
     if (scan_positions(s, n, &pos)) {
@@ -623,5 +645,5 @@ int cpo_read_deribit_futures(cpo_import_ctx *c)
         return rc;
     if (json_object_file(c->path))
         return read_json(c);
-    return cpo_read_kline_rows(c, "ticks|timestamp");
+    return cpo_read_kline_rows(c, "ticks|timestamp", "volume");
 }

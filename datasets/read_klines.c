@@ -270,16 +270,16 @@ int cpo_read_klines(cpo_import_ctx *c)
 {
     c->stage = CPO_STAGE_BARS;
     int rc = setup_instrument(c);
-    return rc ? rc : cpo_read_kline_rows(c, knames[K_TS]);
+    return rc ? rc : cpo_read_kline_rows(c, knames[K_TS], knames[K_VOL]);
 }
 
-int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names)
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names, const char *vol_names)
 {
     kstate k;
     memset(&k, 0, sizeof k);
     k.c = c;
     for (int q = 0; q < K_N; q++)
-        k.names[q] = q == K_TS ? ts_names : knames[q];
+        k.names[q] = q == K_TS ? ts_names : q == K_VOL ? vol_names : knames[q];
     int rc = cpo_csv_read(c->path, on_row, &k, c->err);
     if (!rc && !k.have_header)
         rc = cpo_import_fail(c, CPO_EDATA, 0, 0, "file is empty (expected a header line and rows)");
