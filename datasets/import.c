@@ -1317,15 +1317,15 @@ static int validate_sets(cpo_import_ctx *c)
     return rc;
 }
 
-/* Merge every set into its instrument's series: each merged apart first
- * (nothing in ds changes if one is refused), then all put in ds. */
+/* Merge every set into its instrument's series: each merged apart first,
+ * then all put in ds; ds does not change unless all of them go in. */
 static int merge_sets(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
 {
     size_t n = c->n_sets, same = 0;
     cpo_bars *out = calloc(n ? n : 1, sizeof *out);
     long *idx = calloc(n ? n : 1, sizeof *idx);
     int rc = out && idx ? 0 : cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n && !rc; k++)
         cpo_bars_init(&out[k]);
     for (size_t k = 0; k < n && !rc; k++) {
         const void *old = NULL;
@@ -1340,14 +1340,21 @@ static int merge_sets(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *
         set_swap(c, k, 0);
         same += sk;
     }
+    /* The new instruments go at the end of ds (with empty series): taken
+     * back by their count if one of them or the provenance cannot go in. */
+    size_t n0 = ds->n_instr;
+    for (size_t k = 0; k < n && !rc; k++) {
+        size_t at;
+        if (idx[k] < 0 && (rc = cpo_dataset_add(ds, &c->sets[k].instr, &at, c->err)) == 0)
+            idx[k] = (long)at;
+    }
     if (!rc)
         rc = cpo_dataset_add_provenance(ds, prov, c->err);
-    for (size_t k = 0; k < n && !rc; k++) {
-        size_t at = (size_t)idx[k];
-        if (idx[k] < 0 && (rc = cpo_dataset_add(ds, &c->sets[k].instr, &at, c->err)) != 0)
-            break; /* out of memory: the sets before it are in ds */
-        cpo_bars_fini(&ds->bars[at]);
-        ds->bars[at] = out[k];
+    if (rc)
+        ds->n_instr = n0;
+    for (size_t k = 0; k < n && !rc; k++) { /* nothing can fail from here on */
+        cpo_bars_fini(&ds->bars[idx[k]]);
+        ds->bars[idx[k]] = out[k];
         cpo_bars_init(&out[k]);
     }
     for (size_t k = 0; out && k < n; k++)
