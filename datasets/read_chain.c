@@ -1372,7 +1372,8 @@ static int fut_sets(chain_reader *st)
     cpo_import_ctx *c = st->c;
     const cpo_import_opts *o = c->o;
     size_t nq = st->n_fq, bars = 0;
-    qsort(st->fq, nq, sizeof *st->fq, cmp_quote);
+    if (nq)
+        qsort(st->fq, nq, sizeof *st->fq, cmp_quote);
     size_t nf = 0;
     for (size_t i = 0; i < nq; i++)
         nf += i == 0 || strcmp(st->fq[i].name, st->fq[i - 1].name) != 0;
