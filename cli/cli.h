@@ -57,6 +57,7 @@ extern const cpo_cmd_entry cpo_cmd_data_entry;
 extern const cpo_cmd_entry cpo_cmd_report_entry;
 extern const cpo_cmd_entry cpo_cmd_metrics_entry;
 extern const cpo_cmd_entry cpo_cmd_options_entry;
+extern const cpo_cmd_entry cpo_cmd_risk_entry;
 extern const cpo_cmd_entry cpo_cmd_run_entry;
 extern const cpo_cmd_entry cpo_cmd_strategies_entry;
 extern const cpo_cmd_entry cpo_cmd_sweep_entry;

@@ -11,6 +11,7 @@
  * plain one (MPI is not even initialised).
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,9 +230,30 @@ static int do_grid(const ranks *rk, const cpo_sweep *sw, const cpo_market *m, cp
         printf("  sharpe %.3f  cagr %.2f%%  max dd %.2f%%  return %.2f%%\n", r->sharpe,
                r->cagr * 100, r->max_drawdown * 100, r->total_return * 100);
     }
+    cpo_sweep_overfit ov;
+    cpo_error e2;
+    int cpcv = sw->has_walkforward && sw->wf.mode == CPO_WF_CPCV;
+    if (cpo_sweep_overfit_compute(&ov, NULL, sw, res, o->objective, &e2) == 0) {
+        printf("deflated Sharpe ratio %.3f of point %zu (%zu trials; SR0 %.3f a year)\n",
+               ov.dsr.dsr, ov.chosen, ov.n_trials,
+               ov.dsr.sr0 * sqrt(res[ov.chosen].periods_per_year));
+        if (ov.has_pbo)
+            printf("probability of backtest overfitting %.3f (CSCV, %zu blocks, %zu splits)\n",
+                   ov.pbo.pbo, ov.pbo.n_blocks, ov.pbo.n_splits);
+        cpo_cpcv cp;
+        if (cpcv && cpo_sweep_cpcv(&cp, sw, res, &e2) == 0) {
+            printf("cpcv     %zu splits, %zu paths: path Sharpe mean %.3f (sd %.3f, min %.3f, "
+                   "max %.3f); chosen point at or below the median out of sample in %.1f%% of "
+                   "splits\n",
+                   cp.n_splits, cp.n_paths, cp.path_sharpe_mean, cp.path_sharpe_sd,
+                   cp.path_sharpe_min, cp.path_sharpe_max, 100.0 * cp.pbo);
+            cpo_cpcv_fini(&cp);
+        }
+    }
     char png[1100];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
-    printf("files    %s/leaderboard.csv, leaderboard.html%s%s\n", o->dir,
+    printf("files    %s/leaderboard.csv, leaderboard.html, summary.json%s%s%s\n", o->dir,
+           cpcv ? ", cpcv.csv, cpcv_paths.csv" : "",
            sw->n_axes == 2 ? ", heatmap.dat, heatmap.gp" : "",
            sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "");
 cleanup:
@@ -410,8 +432,11 @@ static int sweep_exec(int argc, char **argv)
                    "leaderboard.csv and leaderboard.html ranked by the objective (default sharpe; "
                    "one of:\n%s), and for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
                    "gnuplot).\n"
+                   "summary.json holds the deflated Sharpe ratio of the best point and the "
+                   "probability\nof backtest overfitting ([overfit] blocks = S, 16).\n"
                    "With a [walkforward] section: walkforward.csv, oos_equity.csv, "
-                   "oos_summary.csv\n(--objective overrides its objective).\n"
+                   "oos_summary.csv\n(--objective overrides its objective); with mode = cpcv: "
+                   "cpcv.csv and cpcv_paths.csv.\n"
                    "An existing folder is refused unless --force.\n",
                    SWEEP_USAGE, cpo_objective_names());
             return 0;
@@ -470,8 +495,9 @@ static int sweep_exec(int argc, char **argv)
         x.progress = !quiet && rk.rank == 0 && isatty(2) ? stderr : NULL;
         x.cancel = cancel;
         own = 1;
-        rc = agreed = sw->has_walkforward ? do_walkforward(&rk, sw, m, &x, &o, quiet, &err)
-                                          : do_grid(&rk, sw, m, &x, &o, quiet, &err);
+        int wf = sw->has_walkforward && sw->wf.mode != CPO_WF_CPCV;
+        rc = agreed = wf ? do_walkforward(&rk, sw, m, &x, &o, quiet, &err)
+                         : do_grid(&rk, sw, m, &x, &o, quiet, &err);
     }
     int status = 0;
     if (agreed) {

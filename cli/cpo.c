@@ -18,6 +18,7 @@ const cpo_cmd_entry *const cpo_cli_commands[] = {
     &cpo_cmd_run_entry,
     &cpo_cmd_report_entry,
     &cpo_cmd_compare_entry,
+    &cpo_cmd_risk_entry,
     &cpo_cmd_strategies_entry,
     &cpo_cmd_sweep_entry,
     &cpo_cmd_man_entry,

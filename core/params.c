@@ -222,6 +222,7 @@ int cpo_params_set(cpo_params *p, const char *key, const char *value, char *why,
         break;
     }
     case CPO_PARAM_STRING:
+    case CPO_PARAM_PATH:
         break;
     case CPO_PARAM_LIST:
         if (parse_list(&nv, value)) {

@@ -551,6 +551,15 @@ int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
                 goto nomem;
     }
 
+    /* Market caps: copied whole (a few thousand rows); stages see only the
+     * snapshots taken before their step (host->caps). */
+    for (size_t r = 0; r < ds->caps.n; r++) {
+        const cpo_caps *c = &ds->caps;
+        if (cpo_caps_append(&m->caps, c->ts[r], c->rank[r], c->symbol[r], c->name[r],
+                            c->market_cap[r], c->price[r], c->supply[r], c->volume_24h[r]))
+            goto nomem;
+    }
+
     *out = m;
     m = NULL;
     rc = 0;
@@ -597,6 +606,7 @@ void cpo_market_free(cpo_market *m)
             cpo_bars_fini(&m->raw[k]);
     free(m->raw);
     free(m->raw_symbol);
+    cpo_caps_fini(&m->caps);
     free(m);
 }
 

@@ -54,6 +54,7 @@ void cpo_run_spec_init(cpo_run_spec *s)
     cpo_costs_init(&s->costs);
     cpo_option_spec_init(&s->options);
     cpo_margin_spec_init(&s->margin);
+    s->futures.delivery_fee_bps = NAN;
 }
 
 const char *cpo_pnl_name(cpo_pnl_line l)
@@ -141,6 +142,11 @@ void cpo_result_free(cpo_result *r)
     free(r->margin_model);
     free(r->book_greek);
     free(r->rf);
+    free(r->fut_instr);
+    free(r->fut_px);
+    free(r->fut_index);
+    free(r->fut_qty);
+    free(r->fut_src);
     free(r);
 }
 
@@ -286,6 +292,11 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
             if ((pass == 0) != reducing)
                 continue;
             dq[i] = rest;
+            int gone = eng_fut_refuse(e, i, ts, d, !reducing);
+            if (gone < 0)
+                return gone;
+            if (gone)
+                continue;
             double ref = px_col(m, f, i, t);
             if (!isfinite(ref)) {
                 if (eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
@@ -627,11 +638,37 @@ static int h_option_target(const cpo_view *v, cpo_stage_io *io, const cpo_option
 
 static uint32_t h_stage_index(const cpo_view *v) { return v->e->cur_stage; }
 
+static int h_between(const cpo_view *v)
+{
+    engine *e = v->e;
+    if (e->cur_stage >= e->spec->n_stages || e->cur_stage >= 64 ||
+        e->spec->stages[e->cur_stage].def->role != CPO_ROLE_OVERLAY)
+        return CPO_EINVAL;
+    e->between_mask |= UINT64_C(1) << e->cur_stage;
+    return 0;
+}
+
+static int h_note(const cpo_view *v, double value, const char *msg)
+{
+    engine *e = v->e;
+    const char *who = e->cur_stage < e->spec->n_stages ? e->spec->stages[e->cur_stage].def->name
+                                                       : "stage";
+    return eng_event(e, CPO_EVENT_STAGE, -1, value, "%s: %s", who, msg ? msg : "");
+}
+
+static size_t h_caps(const cpo_view *v, const cpo_caps **caps)
+{
+    const cpo_caps *c = &v->e->m->caps;
+    *caps = c->n ? c : NULL;
+    return c->n ? cpo_ts_count_before(c->ts, c->n, v->e->m->ts[v->e->t]) : 0;
+}
+
 static const cpo_host host_api = {
     CPO_STAGE_ABI_VERSION, sizeof(cpo_host), h_step, h_now, h_bar_ms, h_n_instr, h_instrument,
     h_find, h_series, h_times, h_funding, h_equity, h_position, h_weight, h_target,
     cpo_params_int, cpo_params_real, cpo_params_str, cpo_params_count, cpo_params_item,
-    h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index};
+    h_chain, h_option_quote, h_option_positions, h_coin_delta, h_option_target, h_stage_index,
+    h_caps, h_between, h_note};
 
 const cpo_host *cpo_engine_host(void);
 const cpo_host *cpo_engine_host(void) { return &host_api; }
@@ -915,6 +952,7 @@ static void teardown(engine *e)
     free(e->ep);
     free(e->mk);
     eng_margin_free(e);
+    eng_fut_free(e);
     free(e->cs);
     free(e->pend);
     free(e->target);
@@ -996,16 +1034,30 @@ static int pipeline(engine *e, cpo_view *v, int *rebalance)
     e->io.fire = 0;
     e->io.n_opt = 0;
     int rc = run_stages(e, CPO_ROLE_SCHEDULE, v);
-    if (rc || !e->io.fire)
+    if (rc)
         return rc;
     size_t n = e->n;
+    int fired = e->io.fire;
+    if (!fired && !e->between_mask)
+        return 0;
     memset(e->io.selected, 1, n);
     for (size_t i = 0; i < n; i++) {
         e->io.weight[i] = NAN;
         e->io.qty[i] = NAN;
     }
-    if ((rc = run_stages(e, CPO_ROLE_SELECT, v)) || (rc = run_stages(e, CPO_ROLE_WEIGH, v)) ||
-        (rc = run_stages(e, CPO_ROLE_OVERLAY, v)) || (rc = run_stages(e, CPO_ROLE_HEDGE, v)))
+    if (!fired) {
+        /* No schedule fired: overlays that asked (host->between) may trade. */
+        for (size_t s = 0; s < e->spec->n_stages && !rc; s++) {
+            const cpo_stage_inst *in = &e->spec->stages[s];
+            if (!(e->between_mask >> s & 1u))
+                continue;
+            e->cur_stage = (uint32_t)s;
+            rc = in->def->run(e->state[s], in->params, &host_api, v, &e->io, e->err);
+        }
+        if (rc || !e->io.fire)
+            return rc;
+    } else if ((rc = run_stages(e, CPO_ROLE_SELECT, v)) || (rc = run_stages(e, CPO_ROLE_WEIGH, v)) ||
+               (rc = run_stages(e, CPO_ROLE_OVERLAY, v)) || (rc = run_stages(e, CPO_ROLE_HEDGE, v)))
         return rc;
     double eq = equity_now(e);
     double investable = eq * (1.0 - e->spec->cash_buffer);
@@ -1123,7 +1175,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
     r->n_instr = e.n;
     memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
     r->n_ccy = 0;
-    if ((rc = eng_margin_setup(&e)))
+    if ((rc = eng_margin_setup(&e)) || (rc = eng_fut_setup(&e, steps)))
         goto fail;
     if (e.ob)
         ob_set_margin_hook(e.ob, eng_option_room, &e);
@@ -1207,6 +1259,9 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                 rates[u] = e.rate[e.opt_ccy[u]];
             ob_begin_step(e.ob, t, rates);
         }
+        /* 0. Futures expired by the open are delivered. */
+        if ((rc = eng_fut_open(&e, ts)))
+            goto fail;
         /* 1. Funding stamped exactly at the open, then next-open fills. */
         if (e.any_pending || t == t0) {
             for (size_t i = 0; i < e.n; i++)
@@ -1338,6 +1393,7 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
                                                  : 0.0;
             r->rf[row] = pow(1.0 + a, (double)e.bar_ms / (365.0 * CPO_MS_DAY)) - 1.0;
         }
+        eng_fut_record(&e, row, steps);
         r->ts[row] = ts;
         r->equity[row] = eq;
         r->gross[row] = eq != 0.0 ? gross / eq : NAN;

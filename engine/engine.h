@@ -73,6 +73,7 @@ typedef struct engine {
     int opt_ccy[CPO_OPT_MAX_UNDERLYINGS]; /* currency of each underlying's coin */
     uint32_t *opt_tags;                    /* [io.cap_opt]: stage of io.opt[k] */
     uint32_t cur_stage;                    /* pipeline index of the running stage */
+    uint64_t between_mask;                 /* overlays run between rebalances (bit s) */
     /* margin (engine/margin.c) */
     const cpo_margin_spec *mg;
     uint8_t *model;            /* [n] ENG_MODEL_* of margined instruments */
@@ -89,6 +90,13 @@ typedef struct engine {
     uint8_t in_call[CPO_MAX_CCY];
     int any_pool;              /* some pool is margined */
     int ruined;
+    /* dated futures (engine/futures.c; NULL unless the cube has some) */
+    int any_fut;
+    int64_t *fut_exp;          /* [n] expiry, CPO_TIME_NONE if none */
+    const cpo_bars **fut_raw;  /* [n] the delivery series, or NULL */
+    long *fut_idx;             /* [n] the coin's index in the cube, or -1 */
+    double *fut_fee;           /* [n] delivery fee, fraction of notional */
+    uint8_t *fut_binance;      /* [n] Binance: no opening in the last 10 min */
 } engine;
 
 struct cpo_view {
@@ -220,39 +228,18 @@ int eng_margin_record(engine *e, double *im, double *mm, double *mb);
 /* Ruin when equity has reached 0: close everything, stop trading. */
 int eng_ruin(engine *e, double equity, int *ruined_now);
 
-/* --- backtest.c ------------------------------------------------------------ */
+/* --- futures.c ------------------------------------------------------------ */
 
-/* Change position i by dq contracts at px against reference ref, with fee
- * (settlement ccy): cash, entry price, slippage and fee lines. */
-void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee);
-/* Book what the option book did since the last call. */
-void eng_drain_options(engine *e);
-
-/* --- margin.c -------------------------------------------------------------- */
-
-int eng_margin_setup(engine *e);  /* after the result is allocated */
-void eng_margin_free(engine *e);
-/* Free collateral of pool c: margin balance less initial margin. */
-double eng_free(const engine *e, int c);
-/* How much of order d of instrument i at px (fee_per a contract) margin
- * and the leverage brackets allow; *why 0 (all of it), 1 (cut: collateral),
- * 2 (cut: the brackets' leverage). */
-double eng_order_room(engine *e, size_t i, double d, double px, double fee_per, int *why);
-/* After a fill of dq at px of a position that was q0: isolated wallets. */
-void eng_after_fill(engine *e, size_t i, double q0, double dq, double px);
-/* The option book's margin hook (ob_margin_fn; ctx is the engine). */
-double eng_option_room(void *ctx, size_t u, const cpo_option_key *k, double dq, double px,
-                       double fee_per, const cpo_option_quote *q);
-/* A funding payment cf on i at mark px: isolated wallet, liquidation. */
-int eng_after_funding(engine *e, size_t i, double cf, double px);
-/* Liquidations on the mark's adverse extreme inside the bar. */
-int eng_liq_bar(engine *e);
-/* Positions and pools below maintenance at the close; *changed = 1 if
- * anything was liquidated. */
-int eng_margin_close(engine *e, int *changed);
-/* The step's IM, MM and margin balance per currency; margin calls. */
-int eng_margin_record(engine *e, double *im, double *mm, double *mb);
-/* Ruin when equity has reached 0: close everything, stop trading. */
-int eng_ruin(engine *e, double equity, int *ruined_now);
+/* The futures' state and the result's fut_* arrays (after alloc_result). */
+int eng_fut_setup(engine *e, size_t steps);
+void eng_fut_free(engine *e);
+/* Deliver the positions in futures expired by ts (the open of a step). */
+int eng_fut_open(engine *e, int64_t ts);
+/* 1 (with an event) if an order d of i at ts must be dropped: the future
+ * has expired, or (Binance) it opens a position in the last 10 minutes;
+ * 0 if it may fill; or an error code < 0. */
+int eng_fut_refuse(engine *e, size_t i, int64_t ts, double d, int opening);
+/* The step's futures record (row of steps). */
+void eng_fut_record(engine *e, size_t row, size_t steps);
 
 #endif

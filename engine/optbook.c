@@ -29,6 +29,8 @@
  */
 #include "optbook.h"
 
+#include "delivery.h"
+
 #include "cpo/surface.h"
 #include "cpo/time.h"
 
@@ -621,58 +623,12 @@ static under *under_of(optbook *b, const cpo_option_key *k)
     return u < 0 ? NULL : &b->u[u];
 }
 
-/*
- * The delivery price of an expiry at T: the time-weighted average of the
- * index over [T - 30 min, T] (Deribit: "the time-weighted average of the
- * Deribit index over the last 30 min before the expiry", support.deribit.com
- * "Prices of Virtual Assets"), from the underlying's delivery series (the
- * market's raw bars, else the index instrument's grid bars), the path of
- * each bar taken as a line from its open to its close: with minute bars
- * the trapezoid over the 30 closes and opens; with hourly ones 0.25 open +
- * 0.75 close of the 07:00 bar, an estimate (*approx = 1 for bars coarser
- * than a minute).  Only bars that end by T are used.  NaN if none covers
- * the window.
- */
+/* The delivery price of U's expiry at T (engine/delivery.c): the
+ * 30-minute TWAP of the index before it, from U's delivery series (the
+ * market's raw bars) or the index instrument's grid bars. */
 static double delivery_price(const optbook *b, const under *U, int64_t T, int *approx)
 {
-    const cpo_market *m = b->m;
-    const int64_t W = 30 * 60 * 1000, lo = T - W;
-    *approx = 0;
-    const cpo_bars *raw = U->delivery;
-    double num = 0.0;
-    int64_t covered = 0, sp = 0;
-    if (raw) {
-        sp = raw->bar_ms;
-        size_t k = cpo_ts_count_before(raw->ts, raw->n, lo - sp);
-        for (; k < raw->n && raw->ts[k] < T; k++) {
-            int64_t a = raw->ts[k], e = a + sp;
-            if (e > T || e <= lo || !(raw->open[k] > 0.0) || !(raw->close[k] > 0.0))
-                continue;
-            int64_t x0 = a > lo ? a : lo, x1 = e;
-            double f0 = (double)(x0 - a) / (double)sp, f1 = (double)(x1 - a) / (double)sp;
-            double o = raw->open[k], c = raw->close[k];
-            /* the mean of the line over [f0, f1], times its length */
-            num += (o + (c - o) * 0.5 * (f0 + f1)) * (double)(x1 - x0);
-            covered += x1 - x0;
-        }
-    } else {
-        sp = m->step_ms;
-        size_t i = (size_t)U->index_instr;
-        for (size_t t = 0; t < m->n_steps && m->ts[t] < T; t++) {
-            int64_t a = m->ts[t], e = a + sp;
-            double o = cpo_market_col(m, CPO_F_OPEN, i)[t], c = cpo_market_col(m, CPO_F_CLOSE, i)[t];
-            if (e > T || e <= lo || !(o > 0.0) || !(c > 0.0))
-                continue;
-            int64_t x0 = a > lo ? a : lo, x1 = e;
-            double f0 = (double)(x0 - a) / (double)sp, f1 = (double)(x1 - a) / (double)sp;
-            num += (o + (c - o) * 0.5 * (f0 + f1)) * (double)(x1 - x0);
-            covered += x1 - x0;
-        }
-    }
-    if (covered <= 0)
-        return NAN;
-    *approx = sp > 60 * 1000 || covered < W;
-    return num / (double)covered;
+    return cpo_delivery_twap(U->delivery, b->m, (size_t)U->index_instr, T, approx);
 }
 
 /* Settle position k at delivery price S: mark to the payoff, pay it, charge

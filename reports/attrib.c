@@ -84,6 +84,7 @@ void cpo_attrib_opts_init(cpo_attrib_opts *o)
     o->cov_window = 90;
     snprintf(o->proxy, sizeof o->proxy, "BTC");
     o->max_bytes = 256 * MIB;
+    o->factor_universe = CPO_FACTOR_UNIVERSE_STORE;
 }
 
 const char *cpo_attrib_file_name(cpo_attrib_file f)

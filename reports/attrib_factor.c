@@ -268,6 +268,39 @@ static const char *instr_base(const cpo_instrument *in)
     return in->base[0] ? in->base : in->underlying;
 }
 
+/* Is base in the ", "-separated list? */
+static int in_coin_list(const char *list, const char *base)
+{
+    size_t n = strlen(base);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == n && n && !strncmp(p, base, n))
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* A coin of the store the declared factor universe takes. */
+static int in_universe(const cpo_attrib *a, const char *base)
+{
+    switch (a->opts.factor_universe) {
+    case CPO_FACTOR_UNIVERSE_LIST: return in_coin_list(a->opts.factor_coins, base);
+    case CPO_FACTOR_UNIVERSE_RUN:
+        for (size_t i = 0; i < a->n_instr; i++) {
+            const cpo_instrument *in = &a->instr[i];
+            if (!strcmp(in->base[0] ? in->base : in->underlying, base))
+                return 1;
+        }
+        return 0;
+    default: return 1;
+    }
+}
+
 int at_factor_inputs(cpo_attrib *a, const cpo_dataset *ds, cpo_error *err)
 {
     size_t n = ds->n_instr;
@@ -280,7 +313,7 @@ int at_factor_inputs(cpo_attrib *a, const cpo_dataset *ds, cpo_error *err)
     for (size_t i = 0; i < n; i++) {
         const cpo_instrument *in = &ds->instr[i];
         if (in->kind != CPO_KIND_SPOT || !is_dollar(in->quote) || !in->base[0] ||
-            ds->bars[i].n < 2)
+            ds->bars[i].n < 2 || !in_universe(a, in->base))
             continue;
         size_t c = 0;
         while (c < np && strcmp(ds->instr[pick[c]].base, in->base))
@@ -633,11 +666,30 @@ static void describe(const cpo_attrib *a, cpo_attrib_factors *F)
         snprintf(b, cap, "%s", a->big_note);
         return;
     }
+    static const char *const uni[] = {"every coin the store has spot bars for",
+                                       "the coins of the run's universe only",
+                                       "the coins listed in [attribution] factor_universe"};
+    int u = a->opts.factor_universe >= 0 && a->opts.factor_universe <= 2 ? a->opts.factor_universe
+                                                                          : 0;
+    /* Every coin the run can hold is a factor coin and nothing else is: the
+     * factors are the holdings' own returns. */
+    int same = a->n_coins > 0;
+    for (size_t c = 0; c < a->n_coins && same; c++) {
+        int held = 0;
+        for (size_t i = 0; i < a->n_instr && !held; i++)
+            held = !strcmp(a->instr[i].base[0] ? a->instr[i].base : a->instr[i].underlying,
+                           a->coins[c].base);
+        same = held;
+    }
     if (a->has_caps)
         len += (size_t)snprintf(b + len, cap - len,
-                                "CMKT, CSMB and CMOM built from the %zu coins the store has spot "
-                                "bars for, weighted by their market caps",
-                                a->n_coins);
+                                "CMKT, CSMB and CMOM built from the %zu coins of the factor "
+                                "universe (%s), weighted by their market caps%s",
+                                a->n_coins, uni[u],
+                                same ? "; they are the coins the run holds: the fit is "
+                                       "mechanical (a store with more coins gives a broader "
+                                       "universe)"
+                                     : ", not from the holdings");
     else if (a->proxy_coin >= 0)
         len += (size_t)snprintf(b + len, cap - len,
                                 "%s: CMKT is the return of %s (%s), the declared proxy, minus rf; "
@@ -956,9 +1008,11 @@ static int write_summary(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo
         note(fp, msg);
         snprintf(msg, sizeof msg,
                  "caps: CoinMarketCap, the latest snapshot strictly before each period, "
-                 "eligible if >= %.17g USD; with so few coins the size and momentum sorts are a "
-                 "small-universe stand-in for the Liu-Tsyvinski-Wu factors",
-                 a->opts.min_cap_usd);
+                 "eligible if >= %.17g USD%s",
+                 a->opts.min_cap_usd,
+                 a->n_coins < 30 ? "; with so few coins the size and momentum sorts are a "
+                                   "small-universe stand-in for the Liu-Tsyvinski-Wu factors"
+                                 : "");
         note(fp, msg);
         snprintf(msg, sizeof msg,
                  "CMKT = value-weighted return of the eligible coins - rf; CSMB = VW(cap <= "

@@ -418,7 +418,7 @@ int rp_metric_skip(const char *key)
 {
     static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
                                        "instruments", "pnl", "period", "seed", "returns",
-                                       "fill", "fill_note"};
+                                       "fill", "fill_note", "bootstrap"};
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
         if (!strcmp(key, skip[k]))
             return 1;
@@ -534,6 +534,45 @@ done:
     free(m.key);
     free(m.val);
     return rc ? cpo_error_set(err, rc, NULL, 0, 0, "out of memory") : 0;
+}
+
+/* summary.json "bootstrap" (a [bootstrap] section): the confidence
+ * intervals of the Sharpe ratio, CAGR and maximum drawdown. */
+static void bootstrap(FILE *fp, const rp_run *r)
+{
+    const json_t *b = json_object_get(r->summary, "bootstrap");
+    if (!json_is_object(b))
+        return;
+    const json_t *lv = json_object_get(b, "level"), *ns = json_object_get(b, "samples");
+    const json_t *bl = json_object_get(b, "block_bars");
+    fprintf(fp, "<section id=\"bootstrap\"><h2>Confidence intervals</h2>\n<p>%.0f%% "
+                "percentile intervals from %lld stationary-bootstrap resamples of the bar "
+                "returns (mean block %.0f bars; Politis &amp; Romano 1994; seed ",
+            100.0 * json_number_value(lv), (long long)json_integer_value(ns),
+            json_number_value(bl));
+    const char *seed = jstr(b, "seed");
+    if (seed)
+        rp_html(fp, seed);
+    else
+        fprintf(fp, "%lld", (long long)json_integer_value(json_object_get(b, "seed")));
+    fputs(").</p>\n<table>\n<tr><th></th><th>estimate</th><th>low</th><th>high</th>"
+          "<th>std. error</th></tr>\n",
+          fp);
+    static const char *const keys[] = {"sharpe", "cagr", "max_drawdown"};
+    for (size_t k = 0; k < 3; k++) {
+        const json_t *c = json_object_get(b, keys[k]);
+        if (!json_is_object(c))
+            continue;
+        fprintf(fp, "<tr><th>%s</th>", keys[k]);
+        static const char *const f[] = {"estimate", "lo", "hi", "se"};
+        for (size_t q = 0; q < 4; q++) {
+            char v[160];
+            rp_fmt_metric(v, sizeof v, keys[k], json_object_get(c, f[q]));
+            td_num(fp, v);
+        }
+        fputs("</tr>\n", fp);
+    }
+    fputs("</table>\n</section>\n", fp);
 }
 
 static const char *const pnl_lines[] = {"price", "funding", "fees", "slippage", "liquidation",
@@ -1322,6 +1361,7 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, size_t nch,
     int rc = metrics(fp, r, err);
     if (rc)
         return rc;
+    bootstrap(fp, r);
     pnl(fp, r);
     drawdowns(fp, r);
     if ((rc = attribution(fp, r, ch, err)) || (rc = trades(fp, r, err)))

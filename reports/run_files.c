@@ -130,7 +130,12 @@ int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error
 
 void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
 {
-    fputs("ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n", fp);
+    /* delivery: only in runs with dated futures (the others' files are
+     * unchanged). */
+    int fut = r->n_fut > 0;
+    fputs(fut ? "ts,symbol,qty,px,ref_px,fee,slippage,liquidation,delivery\n"
+              : "ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n",
+          fp);
     char when[40];
     for (size_t k = 0; k < r->n_trades; k++) {
         const cpo_trade *tr = &r->trades[k];
@@ -143,7 +148,60 @@ void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
         cpo_csv_num(fp, tr->ref_px);
         cpo_csv_num(fp, tr->fee);
         cpo_csv_num(fp, tr->slippage);
-        fprintf(fp, ",%d\n", tr->liquidation ? 1 : 0);
+        fprintf(fp, ",%d", tr->liquidation ? 1 : 0);
+        if (fut)
+            fprintf(fp, ",%d", tr->delivery ? 1 : 0);
+        fputc('\n', fp);
+    }
+}
+
+static const char *fut_source(int s)
+{
+    switch (s) {
+    case CPO_FUT_SRC_QUOTE: return "quote";
+    case CPO_FUT_SRC_FILLED: return "filled";
+    case CPO_FUT_SRC_BASIS: return "basis";
+    default: return "none";
+    }
+}
+
+void cpo_result_put_futures_csv(const cpo_result *r, FILE *fp)
+{
+    fputs("ts,symbol,expiry,days,price,source,index,basis,basis_annual,qty\n", fp);
+    char when[40], exp[40];
+    size_t T = r->n_steps;
+    for (size_t t = 0; t < T; t++) {
+        cpo_time_format(r->ts[t], when, sizeof when);
+        for (size_t f = 0; f < r->n_fut; f++) {
+            const cpo_instrument *in = &r->instr[r->fut_instr[f]];
+            size_t k = f * T + t;
+            double px = r->fut_px[k], q = r->fut_qty[k], I = r->fut_index[k];
+            int dated = in->expiry_ms > 0 && in->expiry_ms != CPO_TIME_NONE;
+            if ((!isfinite(px) && q == 0.0) || (dated && r->ts[t] >= in->expiry_ms))
+                continue;
+            fputs(when, fp);
+            fputc(',', fp);
+            cpo_csv_text(fp, in->symbol, 0);
+            fputc(',', fp);
+            if (dated) {
+                cpo_time_format(in->expiry_ms, exp, sizeof exp);
+                fputs(exp, fp);
+            }
+            /* days from the step's close to the expiry */
+            double days = dated ? (double)(in->expiry_ms - r->ts[t] -
+                                           (T > 1 ? r->ts[1] - r->ts[0] : 0)) /
+                                      (double)CPO_MS_DAY
+                                : NAN;
+            double basis = px / I - 1.0;
+            cpo_csv_num(fp, days);
+            cpo_csv_num(fp, px);
+            fprintf(fp, ",%s", fut_source(r->fut_src[k]));
+            cpo_csv_num(fp, I);
+            cpo_csv_num(fp, basis);
+            cpo_csv_num(fp, days > 0.0 ? basis * 365.0 / days : NAN);
+            cpo_csv_num(fp, q);
+            fputc('\n', fp);
+        }
     }
 }
 
@@ -157,6 +215,8 @@ static const char *event_kind(int k)
     case CPO_EVENT_OPTION: return "option";
     case CPO_EVENT_MARGIN_CALL: return "margin_call";
     case CPO_EVENT_RUIN: return "ruin";
+    case CPO_EVENT_STAGE: return "stage";
+    case CPO_EVENT_DELIVERY: return "delivery";
     default: return "other";
     }
 }

@@ -22,6 +22,11 @@ int cpo_result_ledger_table(cpo_table **out, const cpo_result *r, cpo_error *err
 int cpo_result_write_ledger_csv(const cpo_result *r, const char *path, cpo_error *err);
 /* trades.csv: ts, symbol, qty, px, ref_px, fee, slippage, liquidation. */
 int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error *err);
+/* futures.csv (runs with dated futures): per step and future with a
+ * price or a position, before its expiry: ts, symbol, expiry, days (from
+ * the step's close), price, source (quote, filled, basis, none), index,
+ * basis (price / index - 1), basis_annual (basis x 365 / days), qty
+ * (cpo_result_put_futures_csv). */
 /* events.csv: ts, symbol, kind, value, message. */
 int cpo_result_write_events_csv(const cpo_result *r, const char *path, cpo_error *err);
 
@@ -29,5 +34,6 @@ int cpo_result_write_events_csv(const cpo_result *r, const char *path, cpo_error
 int cpo_result_put_ledger_csv(const cpo_result *r, FILE *fp, cpo_error *err);
 void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp);
 void cpo_result_put_events_csv(const cpo_result *r, FILE *fp);
+void cpo_result_put_futures_csv(const cpo_result *r, FILE *fp);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cpo/api.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,6 +354,7 @@ int cpo_sweep_leaderboard(cpo_table **out, const char *path, int n_threads,
     cpo_sweep_task *tasks = NULL;
     cpo_sweep_result *recs = NULL;
     size_t *order = NULL;
+    double *dsr = NULL;
     char *text = NULL;
     size_t len = 0;
     FILE *fp = NULL;
@@ -385,10 +387,21 @@ int cpo_sweep_leaderboard(cpo_table **out, const char *path, int n_threads,
             rc = cpo_sweep_run_tasks(sw, m, tasks, n, &x, recs, NULL, err);
         if (!rc)
             rc = cpo_sweep_rank(recs, n, obj, order, err);
+        if (!rc && !(dsr = malloc(n * sizeof *dsr)))
+            rc = nomem(err);
+        if (!rc) {
+            /* The deflated Sharpe ratios as cpo_sweep_write has them. */
+            for (size_t i = 0; i < n; i++)
+                dsr[i] = NAN;
+            cpo_sweep_overfit ov;
+            cpo_error e2;
+            if (cpo_sweep_overfit_compute(&ov, dsr, sw, recs, obj, &e2) == CPO_ENOMEM)
+                rc = nomem(err);
+        }
         if (!rc && !(fp = open_memstream(&text, &len)))
             rc = nomem(err);
         if (!rc) {
-            cpo_sweep_put_leaderboard(fp, sw, recs, order);
+            cpo_sweep_put_leaderboard(fp, sw, recs, order, dsr);
             int bad = ferror(fp);
             if (fclose(fp) != 0 || bad)
                 rc = nomem(err);
@@ -403,6 +416,7 @@ int cpo_sweep_leaderboard(cpo_table **out, const char *path, int n_threads,
     free(tasks);
     free(recs);
     free(order);
+    free(dsr);
     cpo_market_free(m);
     cpo_sweep_free(sw);
     cpo_config_free(cfg);

@@ -41,6 +41,7 @@ static const char *const margin_keys =
     "mode, brackets, options_margin, liquidation_price, liquidation_fee, "
     "deribit_future_liquidation_fee, deribit_option_liquidation_fee, margin_call";
 static const char *const financing_keys = "cash.CCY, borrow.CCY, rf";
+static const char *const futures_keys = "index.COIN, delivery.COIN, delivery_fee_bps, between_quotes";
 static const char *const options_keys =
     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
@@ -168,14 +169,18 @@ static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
            !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
-           !strcmp(name, "financing");
+           !strcmp(name, "financing") || !strcmp(name, "futures");
 }
 
-/* Sections read by `cpo sweep` (cpo/sweep.h checks their keys); a run
- * ignores them. */
+/* Sections read by others, which check their keys: `cpo sweep`
+ * ([sweep], [walkforward], [overfit]: cpo/sweep.h), the run's bootstrap
+ * and attribution ([bootstrap], [attribution]: run.c) and `cpo risk`
+ * ([stress]: cpo/risk.h).
+ * The loader keeps their keys. */
 static int is_sweep_section(const char *name)
 {
-    return !strcmp(name, "sweep") || !strcmp(name, "walkforward");
+    return !strcmp(name, "sweep") || !strcmp(name, "walkforward") || !strcmp(name, "overfit") ||
+           !strcmp(name, "bootstrap") || !strcmp(name, "attribution") || !strcmp(name, "stress");
 }
 
 /* Find the section headers: lines whose first character is '['. */
@@ -208,7 +213,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, margin, financing, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, futures, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -747,6 +752,7 @@ static int set_strategy(loader *L, const cpo_config_key *k)
 
 static int set_margin(loader *L, const cpo_config_key *k);
 static int set_financing(loader *L, const cpo_config_key *k);
+static int set_futures(loader *L, const cpo_config_key *k);
 static int coin_ok(const char *s);
 
 static int apply_fixed(loader *L)
@@ -781,6 +787,8 @@ static int apply_fixed(loader *L)
             rc = set_margin(L, k);
         else if (!strcmp(k->section, "financing"))
             rc = set_financing(L, k);
+        else if (!strcmp(k->section, "futures"))
+            rc = set_futures(L, k);
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -984,6 +992,48 @@ static int set_financing(loader *L, const cpo_config_key *k)
         snprintf(f->ccy[f->n++], CPO_CCY_MAX, "%s", ccy);
     }
     return get_rate(L, k, is_cash ? &f->cash[j] : &f->borrow[j]);
+}
+
+/* --- [futures]: dated futures (cpo_futures_spec) ---------------------------- */
+
+static int set_futures(loader *L, const cpo_config_key *k)
+{
+    cpo_futures_spec *f = &L->cfg->run.futures;
+    const char *key = k->key, *v = k->value;
+    if (!strcmp(key, "delivery_fee_bps"))
+        return get_real(L, k, 0.0, 0, 100.0, 0, "a number of basis points in [0, 100]",
+                        &f->delivery_fee_bps);
+    if (!strcmp(key, "between_quotes")) {
+        if (!strcmp(v, "none"))
+            f->between_quotes = CPO_FUT_GAP_NONE;
+        else if (!strcmp(v, "basis"))
+            f->between_quotes = CPO_FUT_GAP_BASIS;
+        else
+            return bad_value(L, k, "none or basis");
+        return 0;
+    }
+    int is_index = !strncmp(key, "index.", 6), is_deliv = !strncmp(key, "delivery.", 9);
+    if (!is_index && !is_deliv)
+        return unknown_key(L, k, futures_keys);
+    const char *coin = key + (is_index ? 6 : 9);
+    if (!coin_ok(coin))
+        return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                             "%s: \"%s\" is not a coin (expected %s.COIN, a code like BTC)", key,
+                             coin, is_index ? "index" : "delivery");
+    if (!symbol_ok(v))
+        return bad_value(L, k, "the symbol of an instrument of the store, like BTCUSDT");
+    size_t j = 0;
+    while (j < f->n && strcmp(f->coin[j], coin))
+        j++;
+    if (j == f->n) {
+        if (f->n == CPO_OPT_MAX_UNDERLYINGS)
+            return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                 "more than %d coins in [futures] (expected at most %d)",
+                                 CPO_OPT_MAX_UNDERLYINGS, CPO_OPT_MAX_UNDERLYINGS);
+        snprintf(f->coin[f->n++], CPO_CCY_MAX, "%s", coin);
+    }
+    snprintf(is_index ? f->index[j] : f->delivery[j], CPO_SYMBOL_MAX, "%s", v);
+    return 0;
 }
 
 /* --- [options]: option positions (cpo_option_spec) ------------------------- */
@@ -1329,7 +1379,15 @@ static int set_stage_params(loader *L)
                                  k->section, cpo_role_name(role), name);
         }
         char why[1024];
-        int rc = cpo_params_set(in->params, k->key, k->value, why, sizeof why);
+        /* A path parameter is relative to the config's folder. */
+        char *path = NULL;
+        for (size_t q = 0; q < in->def->n_params; q++)
+            if (!strcmp(in->def->params[q].name, k->key) &&
+                in->def->params[q].type == CPO_PARAM_PATH && k->value[0] &&
+                resolve_path(L, k->value, &path))
+                return CPO_ENOMEM;
+        int rc = cpo_params_set(in->params, k->key, path ? path : k->value, why, sizeof why);
+        free(path);
         if (rc == CPO_ENOTFOUND)
             return cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
                                  "unknown key \"%s\" in [%s] (expected %s)", k->key, k->section,
@@ -1436,7 +1494,7 @@ static const struct {
 } fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
                       {"costs", &costs_keys},       {"strategy", &strategy_keys},
                       {"options", &options_keys},   {"margin", &margin_keys},
-                      {"financing", &financing_keys}};
+                      {"financing", &financing_keys}, {"futures", &futures_keys}};
 
 const char *cpo_config_section_keys(const char *section)
 {

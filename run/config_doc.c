@@ -40,7 +40,7 @@ static const cpo_config_keydoc docs[] = {
                       "the decision bar's close, optimistic and said so (next_open)"},
     {"costs", "fee_bps", "taker fee of every kind, in basis points (spot 10, perp 5)"},
     {"costs", "spot_fee_bps", "taker fee of spot fills, overriding fee_bps"},
-    {"costs", "perp_fee_bps", "taker fee of perpetual fills, overriding fee_bps"},
+    {"costs", "perp_fee_bps", "taker fee of perpetual and future fills, overriding fee_bps"},
     {"costs", "spot_maker_bps", "spot maker fee, reported (fills are taker fills)"},
     {"costs", "perp_maker_bps", "perpetual maker fee, reported"},
     {"costs", "slippage_bps", "paid on every fill against the reference price (0)"},
@@ -87,6 +87,17 @@ static const cpo_config_keydoc docs[] = {
                                 "shorts: a rate or a file of date,rate (0)"},
     {"financing", "rf", "the risk-free rate of the metrics: a rate, a file of date,rate, or cash "
                         "(the reporting currency's cash rate) (0)"},
+    {"futures", "index.COIN", "the instrument whose bars are COIN's index for its dated futures: "
+                              "the basis, and the delivery price at expiry ([options] "
+                              "index.COIN, else COINUSDT)"},
+    {"futures", "delivery.COIN", "a finer series of the same index for the 30-minute delivery "
+                                 "TWAP (minute bars: exact; coarser: estimated and flagged) "
+                                 "(index.COIN)"},
+    {"futures", "delivery_fee_bps", "fee on the notional delivered at expiry (Deribit: 2.5 on "
+                                    "quarterlies, 0 on the others; else the taker fee)"},
+    {"futures", "between_quotes", "none, or basis: steps between two quotes of a future carry "
+                                  "the last quote's basis on the index, counted in the summary "
+                                  "(none)"},
     {"margin", "mode", "cross: a pool's margined positions share its wallet; isolated: each "
                        "Binance position risks only the margin posted for it (cross)"},
     {"margin", "brackets", "Binance leverage brackets: a CSV symbol,notional_floor,notional_cap,"

@@ -120,71 +120,206 @@ static int bench_closes(cpo_run_bench *b, const cpo_market *m, const cpo_dataset
     return 0;
 }
 
-/*
- * The option book's delivery series, kept off the grid: for every
- * underlying, the bars of [options] delivery.COIN (default: its index
- * instrument) at their own spacing, over the grid and the day before it.
- * Settlement is on the 30-minute TWAP of the index before 08:00 UTC: the
- * bars that give it must end at 08:00, so a spacing that is not a whole
- * divisor of 8 hours (daily bars) is refused with what the run needs.
- */
-/* The line of [options] KEY.COIN (0 if not written). */
-static long option_key_line(const cpo_config *cfg, const char *key, const char *coin)
+/* The line of [SECTION] KEY.COIN (0 if not written). */
+static long coin_key_line(const cpo_config *cfg, const char *section, const char *key,
+                          const char *coin)
 {
     char k[64];
     snprintf(k, sizeof k, "%s.%s", key, coin);
     for (size_t i = 0; i < cfg->n_keys; i++)
-        if (!strcmp(cfg->keys[i].section, "options") && !strcmp(cfg->keys[i].key, k))
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, k))
             return cfg->keys[i].line;
     return 0;
 }
 
+/*
+ * One delivery series kept off the grid: the bars of sym at their own
+ * spacing over the grid and the day before it (a no-op if m has it).
+ * Delivery is on the 30-minute TWAP of the index before 08:00 UTC: the
+ * bars that give it must end at 08:00, so a spacing that is not a whole
+ * divisor of 8 hours (daily bars) is refused with what the run needs.
+ * who ("options", "futures") and coin name the owner in the messages,
+ * line the config's key.
+ */
+static int add_raw(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg, const char *sym,
+                   const char *who, const char *coin, long line, cpo_error *err)
+{
+    for (size_t r = 0; r < m->n_raw; r++)
+        if (!strcmp(m->raw_symbol[r], sym))
+            return 0;
+    long f = cpo_dataset_find(ds, sym);
+    if (f < 0 || ds->bars[f].n == 0)
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                             "%s: delivery series %s of %s has no bars in %s (expected "
+                             "an instrument of the store with bars of the index)",
+                             who, sym, coin, cfg->data_path);
+    const cpo_bars *b = &ds->bars[f];
+    int64_t sp = b->bar_ms;
+    if (sp <= 0 && b->n > 1)
+        sp = b->ts[1] - b->ts[0];
+    if (sp <= 0 || 8 * CPO_MS_HOUR % sp != 0) {
+        char d[40] = "unknown";
+        if (sp > 0)
+            cpo_duration_format(sp, d, sizeof d);
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                             "%s: %s expiries settle at 08:00 UTC on the 30-minute TWAP "
+                             "of the index, and the %s bars of %s do not end at 08:00 "
+                             "(expected bars of %s at 1h or finer, minute bars for the exact "
+                             "TWAP: delivery.%s = a symbol of the store that has them)",
+                             who, coin, d, sym, sym, coin);
+    }
+    cpo_bars *nr = realloc(m->raw, (m->n_raw + 1) * sizeof *nr);
+    if (nr)
+        m->raw = nr;
+    char(*ns)[CPO_SYMBOL_MAX] = nr ? realloc(m->raw_symbol, (m->n_raw + 1) * sizeof *ns) : NULL;
+    if (ns)
+        m->raw_symbol = ns;
+    if (!nr || !ns)
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    /* Counted before it is filled: cpo_market_free frees a part. */
+    cpo_bars *r = &m->raw[m->n_raw];
+    cpo_bars_init(r);
+    snprintf(m->raw_symbol[m->n_raw], CPO_SYMBOL_MAX, "%s", sym);
+    m->n_raw++;
+    r->bar_ms = sp;
+    int64_t lo = m->ts[0] - CPO_MS_DAY, hi = m->ts[m->n_steps - 1] + m->step_ms;
+    size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
+    for (size_t k = a; k < z; k++)
+        if (cpo_bars_append(r, b->ts[k], b->open[k], b->high[k], b->low[k], b->close[k],
+                            b->volume[k], b->mark[k], b->index[k]))
+            return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    return 0;
+}
+
+/* The coin of a future: its underlying, else its base. */
+static const char *fut_coin(const cpo_instrument *in)
+{
+    return in->underlying[0] ? in->underlying : in->base;
+}
+
+/*
+ * The delivery series the run needs, kept off the grid: for every option
+ * underlying [options] delivery.COIN (default: its index instrument); for
+ * every dated future that expires within the grid, its coin's [futures]
+ * delivery.COIN, else its index (cpo_futures_index).
+ */
 static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,
                            cpo_error *err)
 {
     const cpo_option_spec *o = &cfg->run.options;
-    if (!o->enabled || m->n_steps == 0)
+    if (m->n_steps == 0)
         return 0;
-    m->raw = calloc(o->n_underlyings, sizeof *m->raw);
-    m->raw_symbol = calloc(o->n_underlyings, sizeof *m->raw_symbol);
-    if (!m->raw || !m->raw_symbol)
-        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-    int64_t lo = m->ts[0] - CPO_MS_DAY, hi = m->ts[m->n_steps - 1] + m->step_ms;
-    for (size_t u = 0; u < o->n_underlyings; u++) {
+    for (size_t u = 0; o->enabled && u < o->n_underlyings; u++) {
         const char *sym = o->delivery[u][0] ? o->delivery[u] : o->index[u];
-        long line = option_key_line(cfg, o->delivery[u][0] ? "delivery" : "index",
-                                    o->underlying[u]);
-        long f = cpo_dataset_find(ds, sym);
-        if (f < 0 || ds->bars[f].n == 0)
-            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
-                                 "options: delivery series %s of %s has no bars in %s (expected "
-                                 "an instrument of the store with bars of the index)",
-                                 sym, o->underlying[u], cfg->data_path);
-        const cpo_bars *b = &ds->bars[f];
-        int64_t sp = b->bar_ms;
-        if (sp <= 0 && b->n > 1)
-            sp = b->ts[1] - b->ts[0];
-        if (sp <= 0 || 8 * CPO_MS_HOUR % sp != 0) {
-            char d[40] = "unknown";
-            if (sp > 0)
-                cpo_duration_format(sp, d, sizeof d);
-            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
-                                 "options: %s expiries settle at 08:00 UTC on the 30-minute TWAP "
-                                 "of the index, and the %s bars of %s do not end at 08:00 "
-                                 "(expected bars of %s at 1h or finer, minute bars for the exact "
-                                 "TWAP: delivery.%s = a symbol of the store that has them)",
-                                 o->underlying[u], d, sym, sym, o->underlying[u]);
+        long line = coin_key_line(cfg, "options", o->delivery[u][0] ? "delivery" : "index",
+                                  o->underlying[u]);
+        int rc = add_raw(m, ds, cfg, sym, "options", o->underlying[u], line, err);
+        if (rc)
+            return rc;
+    }
+    int64_t end = m->ts[m->n_steps - 1] + m->step_ms;
+    for (size_t i = 0; i < m->n_instr; i++) {
+        const cpo_instrument *in = &m->instr[i];
+        if (in->kind != CPO_KIND_FUTURE || in->expiry_ms <= 0 || in->expiry_ms > end ||
+            in->expiry_ms <= m->ts[0])
+            continue;
+        const char *coin = fut_coin(in);
+        char buf[CPO_SYMBOL_MAX];
+        const char *sym = cpo_futures_index(&cfg->run, coin, 1, buf, sizeof buf);
+        long line = coin_key_line(cfg, "futures", "delivery", coin);
+        if (!line) {
+            /* No delivery series named: the index, which must have bars. */
+            sym = cpo_futures_index(&cfg->run, coin, 0, buf, sizeof buf);
+            line = coin_key_line(cfg, "futures", "index", coin);
         }
-        cpo_bars *r = &m->raw[m->n_raw];
-        cpo_bars_init(r);
-        r->bar_ms = sp;
-        size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
-        for (size_t k = a; k < z; k++)
-            if (cpo_bars_append(r, b->ts[k], b->open[k], b->high[k], b->low[k], b->close[k],
-                                b->volume[k], b->mark[k], b->index[k]))
-                return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
-        snprintf(m->raw_symbol[m->n_raw], CPO_SYMBOL_MAX, "%s", sym);
-        m->n_raw++;
+        if (cpo_dataset_find(ds, sym) < 0) {
+            char when[40];
+            cpo_time_format(in->expiry_ms, when, sizeof when);
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                                 "futures: %s expires at %s within the run and delivers at its "
+                                 "index's 30-minute TWAP, but %s is not in %s (expected [futures] "
+                                 "index.%s = an instrument of the store with the index's bars)",
+                                 in->symbol, when, sym, cfg->data_path, coin);
+        }
+        int rc = add_raw(m, ds, cfg, sym, "futures", coin, line, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * [futures] between_quotes = basis: a dated future quoted sparsely (the
+ * futures of a weekly chain snapshot) gets, at each step between two of
+ * its quotes and before its expiry whose cell has no quote of its own
+ * (NaN, or filled forward), the last quote's basis carried on the index:
+ *     F(t) = I(t) x F_q / I_q
+ * I(t) the close of the coin's index instrument (cpo_futures_index) at
+ * the step's close, I_q the quote's own index (the chain snapshot's
+ * index_price) when its bar has one, else the same close; open, high, low and close are all F(t), volume and
+ * mark NaN, filled = 2.  Steps after the last quote stay as they are:
+ * modelling them would invent a basis the data never showed.
+ */
+/* The index at the close of the step [ts, ts + step): the close of the
+ * last bar of b that opens inside it, else NaN. */
+static double index_at(const cpo_bars *b, int64_t ts, int64_t step)
+{
+    size_t k = cpo_ts_count_before(b->ts, b->n, ts + step);
+    return k > 0 && b->ts[k - 1] >= ts ? b->close[k - 1] : NAN;
+}
+
+static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,
+                       cpo_error *err)
+{
+    if (cfg->run.futures.between_quotes != CPO_FUT_GAP_BASIS)
+        return 0;
+    size_t T = m->n_steps;
+    for (size_t i = 0; i < m->n_instr; i++) {
+        const cpo_instrument *in = &m->instr[i];
+        if (in->kind != CPO_KIND_FUTURE)
+            continue;
+        char buf[CPO_SYMBOL_MAX];
+        const char *isym = cpo_futures_index(&cfg->run, fut_coin(in), 0, buf, sizeof buf);
+        long f = cpo_dataset_find(ds, isym);
+        if (f < 0)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path,
+                                 coin_key_line(cfg, "futures", "index", fut_coin(in)), 0,
+                                 "futures: between_quotes = basis carries %s's basis on its "
+                                 "index %s, which is not in %s (expected [futures] index.%s = "
+                                 "an instrument of the store)",
+                                 in->symbol, isym, cfg->data_path, fut_coin(in));
+        const cpo_bars *ib = &ds->bars[f];
+        double *col[CPO_F_COUNT];
+        for (int k = 0; k < CPO_F_COUNT; k++)
+            col[k] = m->col[k] + i * T;
+        uint8_t *fl = m->filled + i * T;
+        size_t last = T;
+        for (size_t t = T; t-- > 0;)
+            if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
+                last = t;
+                break;
+            }
+        double ratio = NAN;
+        for (size_t t = 0; t < last; t++) {
+            if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
+                /* The quote's own index (the snapshot's) when the bar
+                 * has one: the basis of one moment. */
+                double Iq = isfinite(col[CPO_F_INDEX][t]) ? col[CPO_F_INDEX][t]
+                                                          : index_at(ib, m->ts[t], m->step_ms);
+                ratio = Iq > 0.0 ? col[CPO_F_CLOSE][t] / Iq : NAN;
+                continue;
+            }
+            if (!isfinite(ratio) || (in->expiry_ms > 0 && m->ts[t] + m->step_ms > in->expiry_ms))
+                continue;
+            double I = index_at(ib, m->ts[t], m->step_ms);
+            if (!(I > 0.0))
+                continue;
+            double F = I * ratio;
+            col[CPO_F_OPEN][t] = col[CPO_F_HIGH][t] = col[CPO_F_LOW][t] = col[CPO_F_CLOSE][t] = F;
+            col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
+            col[CPO_F_INDEX][t] = I;
+            fl[t] = 2;
+        }
     }
     return 0;
 }
@@ -214,7 +349,7 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
         snprintf(msg, sizeof msg, "%s", err->msg);
         cpo_error_set(err, rc, cfg->path, 0, 0, "%s: %s", cfg->data_path, msg);
     }
-    if (!rc && (rc = delivery_series(*out, ds, cfg, err))) {
+    if (!rc && ((rc = delivery_series(*out, ds, cfg, err)) || (rc = model_basis(*out, ds, cfg, err)))) {
         cpo_market_free(*out);
         *out = NULL;
     }

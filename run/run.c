@@ -24,6 +24,7 @@
 
 #include "cpo/attrib.h"
 #include "cpo/report.h"
+#include "cpo/stats.h"
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "cpo/hash.h"
@@ -34,14 +35,16 @@
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
+       F_FUTURES, /* runs with dated futures */
        F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
        F_OPT = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, /* CPO_OPT_FILE_COUNT files (options) */
        F_SUMMARY = F_OPT + CPO_OPT_FILE_COUNT, F_MANIFEST, F_COUNT };
 
 static const char *file_name(int f)
 {
-    static const char *const fixed[F_ATTRIB] = {"ledger.h5", "ledger_instruments.csv",
-                                                "ledger.csv", "trades.csv", "events.csv"};
+    static const char *const fixed[F_ATTRIB] = {"ledger.h5",  "ledger_instruments.csv",
+                                                "ledger.csv", "trades.csv",
+                                                "events.csv", "futures.csv"};
     if (f < F_ATTRIB)
         return fixed[f];
     if (f < F_OPT)
@@ -269,6 +272,146 @@ static int dump_json(out_ctx *o, int f, json_t *j)
 
 static const char *fill_note = "fills at the decision bar's close: optimistic";
 
+/* --- [bootstrap]: confidence intervals of the run's metrics ----------------- */
+
+typedef struct boot_cfg {
+    int enabled;
+    int64_t block_ms;           /* 0: automatic */
+    cpo_stats_boot_opts opts;
+} boot_cfg;
+
+static int boot_bad(const cpo_config *cfg, const cpo_config_key *k, const char *expected,
+                    cpo_error *err)
+{
+    return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                         "[bootstrap] %s = \"%s\" is not valid (expected %s)", k->key, k->value,
+                         expected);
+}
+
+/* [bootstrap] samples = 1000, block = auto | DURATION, level = 0.95; the
+ * seed is [backtest] seed.  Checked before anything runs. */
+static int boot_parse(const cpo_config *cfg, boot_cfg *b, cpo_error *err)
+{
+    memset(b, 0, sizeof *b);
+    cpo_stats_boot_opts_init(&b->opts);
+    b->opts.seed = cfg->run.seed;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "bootstrap"))
+            continue;
+        b->enabled = 1;
+        char *end;
+        if (!strcmp(k->key, "samples")) {
+            errno = 0;
+            long v = strtol(k->value, &end, 10);
+            if (end == k->value || *end || errno || v < 2 || v > 1000000)
+                return boot_bad(cfg, k, "a whole number of resamples in [2, 1000000]", err);
+            b->opts.samples = (size_t)v;
+        } else if (!strcmp(k->key, "block")) {
+            if (!strcmp(k->value, "auto"))
+                b->block_ms = 0;
+            else if (cpo_duration_parse(k->value, &b->block_ms) || b->block_ms <= 0)
+                return boot_bad(cfg, k, "auto (the cube root of the bars) or a duration like 10d",
+                                err);
+        } else if (!strcmp(k->key, "level")) {
+            errno = 0;
+            double v = strtod(k->value, &end);
+            if (end == k->value || *end || errno || !(v >= 0.5 && v <= 0.999))
+                return boot_bad(cfg, k, "a confidence level in [0.5, 0.999]", err);
+            b->opts.level = v;
+        } else {
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [bootstrap] (expected one of: samples, "
+                                 "block, level)",
+                                 k->key);
+        }
+    }
+    return 0;
+}
+
+/* [attribution] factor_universe = store | run | COIN, COIN, ... */
+static int attrib_parse(const cpo_config *cfg, cpo_attrib_opts *o, cpo_error *err)
+{
+    cpo_attrib_opts_init(o);
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "attribution"))
+            continue;
+        if (strcmp(k->key, "factor_universe"))
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [attribution] (expected "
+                                 "factor_universe)",
+                                 k->key);
+        if (!strcmp(k->value, "store"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_STORE;
+        else if (!strcmp(k->value, "run"))
+            o->factor_universe = CPO_FACTOR_UNIVERSE_RUN;
+        else {
+            int ok = k->value[0] != '\0' && strlen(k->value) < sizeof o->factor_coins;
+            for (const char *c = k->value; ok && *c; c++)
+                ok = (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == ',' ||
+                     *c == ' ';
+            if (!ok)
+                return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                     "[attribution] factor_universe = \"%s\" is not valid "
+                                     "(expected store, run, or coins like BTC, ETH, SOL)",
+                                     k->value);
+            o->factor_universe = CPO_FACTOR_UNIVERSE_LIST;
+            snprintf(o->factor_coins, sizeof o->factor_coins, "%s", k->value);
+        }
+    }
+    return 0;
+}
+
+static json_t *ci_json(const cpo_stats_ci *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "estimate", jreal(c->estimate));
+    json_object_set_new(o, "lo", jreal(c->lo));
+    json_object_set_new(o, "hi", jreal(c->hi));
+    json_object_set_new(o, "se", jreal(c->se));
+    return o;
+}
+
+/* The bootstrap of the run's bar returns as summary.json holds it. */
+static int boot_json(json_t **out, const boot_cfg *b, const cpo_result *r,
+                     const cpo_run_metrics *mt, cpo_error *err)
+{
+    *out = NULL;
+    cpo_stats_boot_opts o = b->opts;
+    o.periods_per_year = mt->periods_per_year;
+    if (b->block_ms > 0 && mt->bar_ms > 0)
+        o.block = fmax(1.0, round((double)b->block_ms / (double)mt->bar_ms));
+    double *ret = malloc((r->n_steps ? r->n_steps : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(err);
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double prev = t ? r->equity[t - 1] : r->capital;
+        ret[t] = prev != 0.0 ? r->equity[t] / prev - 1.0 : NAN;
+    }
+    cpo_stats_boot bs;
+    int rc = cpo_stats_bootstrap(&bs, ret, r->n_steps, &o, err);
+    free(ret);
+    if (rc)
+        return rc;
+    json_t *j = json_object();
+    json_object_set_new(j, "method",
+                        json_string("stationary block bootstrap (Politis & Romano 1994) of the "
+                                    "bar returns, percentile intervals; max_drawdown a positive "
+                                    "fraction"));
+    json_object_set_new(j, "samples", json_integer((json_int_t)bs.samples));
+    json_object_set_new(j, "block_bars", jreal(bs.block));
+    json_object_set_new(j, "level", jreal(bs.level));
+    json_object_set_new(j, "seed", jseed(bs.seed));
+    json_object_set_new(j, "bars", json_integer((json_int_t)bs.n_obs));
+    json_object_set_new(j, "sharpe", ci_json(&bs.sharpe));
+    json_object_set_new(j, "cagr", ci_json(&bs.cagr));
+    json_object_set_new(j, "max_drawdown", ci_json(&bs.max_drawdown));
+    *out = j;
+    return 0;
+}
+
+
 /* The summary's financing block: the rates, what they paid, and the
  * risk-free rate the metrics used; the return over it. */
 static json_t *financing_json(const cpo_config *cfg, const cpo_result *r,
@@ -344,12 +487,81 @@ static json_t *margin_json(const cpo_config *cfg, const cpo_result *r)
     return o;
 }
 
-/* summary.json of a run (NULL when out of memory). */
-static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt)
+/* The summary's futures block (runs with dated futures): the rules, each
+ * future's life in the run (how its steps were priced, its delivery), the
+ * deliveries and rolls. */
+static json_t *futures_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt)
+{
+    const cpo_futures_spec *fs = &cfg->run.futures;
+    json_t *o = json_object();
+    json_object_set_new(o, "between_quotes", json_string(fs->between_quotes == CPO_FUT_GAP_BASIS
+                                                             ? "basis"
+                                                             : "none"));
+    json_object_set_new(o, "delivery_fee_bps", isfinite(fs->delivery_fee_bps)
+                                                   ? jreal(fs->delivery_fee_bps)
+                                                   : json_string("the exchange's"));
+    size_t T = r->n_steps;
+    json_t *ins = json_array();
+    for (size_t f = 0; f < r->n_fut; f++) {
+        const cpo_instrument *in = &r->instr[r->fut_instr[f]];
+        json_t *e = json_object();
+        json_object_set_new(e, "symbol", json_string(in->symbol));
+        json_object_set_new(e, "expiry", in->expiry_ms > 0 ? jtime(in->expiry_ms) : json_null());
+        const char *coin = in->underlying[0] ? in->underlying : in->base;
+        char buf[CPO_SYMBOL_MAX];
+        json_object_set_new(e, "index", json_string(cpo_futures_index(&cfg->run, coin, 0, buf,
+                                                                      sizeof buf)));
+        size_t n_src[4] = {0}, held = 0;
+        for (size_t t = 0; t < T; t++) {
+            if (in->expiry_ms > 0 && r->ts[t] >= in->expiry_ms)
+                break;
+            n_src[r->fut_src[f * T + t] & 3]++;
+            held += r->fut_qty[f * T + t] != 0.0;
+        }
+        json_t *steps = json_object();
+        json_object_set_new(steps, "quote", json_integer((json_int_t)n_src[CPO_FUT_SRC_QUOTE]));
+        json_object_set_new(steps, "filled", json_integer((json_int_t)n_src[CPO_FUT_SRC_FILLED]));
+        json_object_set_new(steps, "basis", json_integer((json_int_t)n_src[CPO_FUT_SRC_BASIS]));
+        json_object_set_new(steps, "none", json_integer((json_int_t)n_src[CPO_FUT_SRC_NONE]));
+        json_object_set_new(steps, "held", json_integer((json_int_t)held));
+        json_object_set_new(e, "steps", steps);
+        json_t *d = json_null();
+        for (size_t k = 0; k < r->n_trades; k++) {
+            const cpo_trade *tr = &r->trades[k];
+            if (!tr->delivery || tr->instr != r->fut_instr[f])
+                continue;
+            json_decref(d);
+            d = json_object();
+            json_object_set_new(d, "ts", jtime(tr->ts));
+            json_object_set_new(d, "qty", jreal(tr->qty));
+            json_object_set_new(d, "price", jreal(tr->px));
+            json_object_set_new(d, "fee", jreal(tr->fee));
+        }
+        json_object_set_new(e, "delivery", d);
+        json_array_append_new(ins, e);
+    }
+    json_object_set_new(o, "instruments", ins);
+    json_object_set_new(o, "deliveries", json_integer((json_int_t)mt->n_deliveries));
+    json_object_set_new(o, "deliveries_estimated",
+                        json_integer((json_int_t)mt->n_delivery_approx));
+    json_object_set_new(o, "delivery_fees", jreal(mt->delivery_fees));
+    json_object_set_new(o, "expired_orders_dropped", json_integer((json_int_t)r->n_expired_orders));
+    json_object_set_new(o, "rolls", json_integer((json_int_t)mt->n_rolls));
+    json_object_set_new(o, "roll_costs", jreal(mt->roll_costs));
+    json_object_set_new(o, "held_steps_modelled", json_integer((json_int_t)mt->n_fut_held_modelled));
+    json_object_set_new(o, "held_steps_stale", json_integer((json_int_t)mt->n_fut_held_stale));
+    return o;
+}
+
+/* summary.json of a run (NULL with err set when it fails). */
+static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt,
+                            const boot_cfg *boot, cpo_error *err)
 {
     json_t *j = json_object();
-    if (!j)
+    if (!j) {
+        nomem(err);
         return NULL;
+    }
     json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
     json_object_set_new(j, "config", json_string(cfg->path));
     json_t *per = json_object();
@@ -427,10 +639,20 @@ static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cp
         json_object_set_new(j, "margin", margin_json(cfg, r));
     if (r->has_financing)
         json_object_set_new(j, "financing", financing_json(cfg, r, mt));
+    if (r->n_fut)
+        json_object_set_new(j, "futures", futures_json(cfg, r, mt));
     if (r->n_funding_off_grid)
         json_object_set_new(j, "funding_stamps_off_grid",
                             json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
+    if (boot && boot->enabled) {
+        json_t *bj = NULL;
+        if (boot_json(&bj, boot, r, mt, err)) {
+            json_decref(j);
+            return NULL;
+        }
+        json_object_set_new(j, "bootstrap", bj);
+    }
     return j;
 }
 
@@ -565,6 +787,8 @@ static void drop_tmp(out_ctx *o)
  * attribution collector, the engine's result and the summary numbers.
  */
 typedef struct run_core {
+    boot_cfg boot;          /* [bootstrap] */
+    cpo_attrib_opts aopts;  /* [attribution] */
     cpo_market *m;
     cpo_run_bench bench;
     cpo_attrib *at;
@@ -586,8 +810,12 @@ static void core_free(run_core *c)
  * attribution collector: what can fail on the inputs before the engine. */
 static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
 {
-    int rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
-    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, NULL, err);
+    int rc = boot_parse(cfg, &c->boot, err);
+    if (!rc)
+        rc = attrib_parse(cfg, &c->aopts, err);
+    if (!rc)
+        rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, &c->aopts, err);
 }
 
 /* The engine on the prepared market (freed after it).  Attribution needs
@@ -625,12 +853,17 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
         cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
     if (fps[F_EVENTS])
         cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
+    if (fps[F_FUTURES])
+        cpo_result_put_futures_csv(c->r, fps[F_FUTURES]);
     if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
         return rc;
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
         return rc;
     if (fps[F_SUMMARY]) {
-        char *text = json_text(summary_json(cfg, c->r, &c->mt));
+        json_t *j = summary_json(cfg, c->r, &c->mt, &c->boot, err);
+        if (!j)
+            return err->code ? err->code : nomem(err);
+        char *text = json_text(j);
         if (!text)
             return nomem(err);
         fputs(text, fps[F_SUMMARY]);
@@ -700,7 +933,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
             return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
         /* The option files: once the result says whether the run had options. */
         o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
-                    (f < F_OPT || f >= F_SUMMARY);
+                    f != F_FUTURES && (f < F_OPT || f >= F_SUMMARY);
     }
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
@@ -725,6 +958,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     lo = NULL;
     for (int f = F_OPT; f < F_SUMMARY; f++)
         o.want[f] = cpo_run_has_options(c.r);
+    o.want[F_FUTURES] = c.r->n_fut > 0;
     if (rc || (rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err)) ||
         (rc = write_outputs(&o, &c)) || (rc = write_manifest(&o, c.r, opts, rep)) ||
         (rc = interrupted(opts, err)))
@@ -803,7 +1037,8 @@ int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel
     int opt = !rc && cpo_run_has_options(c.r);
     /* Every output but ledger.csv, which the caller has from the result. */
     for (int f = F_TRADES; f <= F_SUMMARY && !rc; f++)
-        if ((f < F_OPT || f >= F_SUMMARY || opt) && !(fps[f] = open_memstream(&buf[f], &len[f])))
+        if ((f < F_OPT || f >= F_SUMMARY || opt) && (f != F_FUTURES || c.r->n_fut) &&
+            !(fps[f] = open_memstream(&buf[f], &len[f])))
             rc = nomem(err);
     if (!rc)
         rc = put_outputs(&c, cfg, fps, err);
@@ -880,6 +1115,21 @@ void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg, FILE
     if (mt->pnl[CPO_PNL_OPTIONS] != 0.0)
         fprintf(out, "  options         %.2f (marked to market; explain.csv by Greek)\n",
                 mt->pnl[CPO_PNL_OPTIONS]);
+    if (mt->n_deliveries || mt->n_rolls)
+        fprintf(out, "  futures         %zu delivered (fees %.2f), %zu rolls (costs %.2f)\n",
+                mt->n_deliveries, mt->delivery_fees, mt->n_rolls, mt->roll_costs);
+    if (mt->n_delivery_approx)
+        fprintf(out, "  WARNING         %zu deliveries at an estimated price: the index bars are "
+                     "coarser than a minute or miss part of the 30 minutes (events.csv)\n",
+                mt->n_delivery_approx);
+    if (mt->n_fut_held_stale)
+        fprintf(out, "  WARNING         futures held %zu steps on a stale price (carried forward, "
+                     "or none): [futures] between_quotes = basis models them from the index\n",
+                mt->n_fut_held_stale);
+    if (mt->n_fut_held_modelled)
+        fprintf(out, "  futures marks   %zu held steps modelled from the index and the last "
+                     "quote's basis (futures.csv source = basis)\n",
+                mt->n_fut_held_modelled);
     if (mt->n_liquidations || mt->pnl[CPO_PNL_LIQUIDATION] != 0.0)
         fprintf(out, "  liquidations    %zu, %.2f charged\n", mt->n_liquidations,
                 -mt->pnl[CPO_PNL_LIQUIDATION]);

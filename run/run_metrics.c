@@ -18,6 +18,57 @@
 #include "cpo/metrics.h"
 #include "cpo/time.h"
 
+/* The futures' numbers: deliveries, rolls and how the held futures were
+ * marked. */
+static void fut_metrics(cpo_run_metrics *mt, const cpo_result *r)
+{
+    size_t T = r->n_steps;
+    mt->n_deliveries = r->n_deliveries;
+    mt->n_delivery_approx = r->n_delivery_approx;
+    mt->delivery_fees = r->delivery_fees;
+    for (size_t f = 0; f < r->n_fut; f++)
+        for (size_t t = 0; t < T; t++) {
+            if (r->fut_qty[f * T + t] == 0.0)
+                continue;
+            int src = r->fut_src[f * T + t];
+            mt->n_fut_held_modelled += src == CPO_FUT_SRC_BASIS;
+            mt->n_fut_held_stale += src == CPO_FUT_SRC_FILLED || src == CPO_FUT_SRC_NONE;
+        }
+    /* A roll: at one step, a future of a coin reduced and another of the
+     * same coin grown on the same side (positions before and after the
+     * step from fut_qty; the trades of the step give the costs). */
+    for (size_t t = 0; t < T && r->n_fut > 1; t++) {
+        for (size_t a = 0; a < r->n_fut; a++) {
+            const cpo_instrument *ia = &r->instr[r->fut_instr[a]];
+            double qa0 = t ? r->fut_qty[a * T + t - 1] : 0.0, qa1 = r->fut_qty[a * T + t];
+            if (!(fabs(qa1) < fabs(qa0)))
+                continue;
+            int rolled = 0;
+            for (size_t b = 0; b < r->n_fut && !rolled; b++) {
+                const cpo_instrument *ib = &r->instr[r->fut_instr[b]];
+                double qb0 = t ? r->fut_qty[b * T + t - 1] : 0.0, qb1 = r->fut_qty[b * T + t];
+                rolled = b != a && !strcmp(ia->base, ib->base) && fabs(qb1) > fabs(qb0) &&
+                         (qa0 > 0) == (qb1 > 0);
+            }
+            if (!rolled)
+                continue;
+            mt->n_rolls++;
+            for (size_t k = 0; k < r->n_trades; k++) {
+                const cpo_trade *tr = &r->trades[k];
+                if (tr->delivery || tr->ts < r->ts[t] ||
+                    (t + 1 < T && tr->ts >= r->ts[t + 1]))
+                    continue;
+                const cpo_instrument *in = &r->instr[tr->instr];
+                if (in->kind != CPO_KIND_FUTURE || strcmp(in->base, ia->base))
+                    continue;
+                double c = tr->fee + tr->slippage;
+                mt->roll_costs += in->settle == CPO_SETTLE_INVERSE ? c * tr->px : c;
+            }
+            break; /* one roll per step (and coin pair found) */
+        }
+    }
+}
+
 int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
                             const cpo_run_bench *bench, cpo_error *err)
 {
@@ -38,6 +89,7 @@ int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t ba
         mt->n_liquidations += r->trades[k].liquidation != 0;
     for (size_t k = 0; k < r->n_opt_trades; k++)
         mt->n_liquidations += r->opt_trades[k].liquidation != 0;
+    fut_metrics(mt, r);
 
     /* The table, with the benchmark's returns on the run's steps when
      * there is one.  Without a bar length there is no annualisation: the

@@ -13,6 +13,7 @@
 #include "cpo/sweep.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -406,13 +407,23 @@ static int wf_bad(const cpo_config *cfg, const cpo_config_key *k, const char *ex
                          k->value, expected);
 }
 
+static int wf_key_line(const cpo_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, "walkforward") && !strcmp(cfg->keys[i].key, key))
+            return (int)cfg->keys[i].line;
+    return 0;
+}
+
 static int parse_walkforward(cpo_sweep *sw, cpo_error *err)
 {
     const cpo_config *cfg = sw->cfg;
     long sect_line = 0;
-    int have_train = 0, have_test = 0;
+    int have_train = 0, have_test = 0, have_cpcv_key = 0;
     sw->wf.mode = CPO_WF_ROLLING;
     sw->wf.objective = CPO_OBJ_SHARPE;
+    sw->wf.groups = 6;
+    sw->wf.test_groups = 2;
     for (size_t i = 0; i < cfg->n_keys; i++) {
         const cpo_config_key *k = &cfg->keys[i];
         if (strcmp(k->section, "walkforward"))
@@ -431,13 +442,32 @@ static int parse_walkforward(cpo_sweep *sw, cpo_error *err)
                 sw->wf.test_ms = ms;
                 have_test = 1;
             }
+        } else if (!strcmp(k->key, "purge") || !strcmp(k->key, "embargo")) {
+            int64_t ms;
+            if (cpo_duration_parse(k->value, &ms) || ms < 0)
+                return wf_bad(cfg, k, "a duration like 0, 5d or 12h", err);
+            *(k->key[0] == 'p' ? &sw->wf.purge_ms : &sw->wf.embargo_ms) = ms;
+            have_cpcv_key = 1;
+        } else if (!strcmp(k->key, "groups") || !strcmp(k->key, "test_groups")) {
+            char *end;
+            errno = 0;
+            long v = strtol(k->value, &end, 10);
+            if (end == k->value || *end || errno || v < 1 || v > CPO_STATS_CPCV_MAX_GROUPS) {
+                char exp[96];
+                snprintf(exp, sizeof exp, "a whole number in [1, %d]", CPO_STATS_CPCV_MAX_GROUPS);
+                return wf_bad(cfg, k, exp, err);
+            }
+            *(k->key[0] == 'g' ? &sw->wf.groups : &sw->wf.test_groups) = (size_t)v;
+            have_cpcv_key = 1;
         } else if (!strcmp(k->key, "mode")) {
             if (!strcmp(k->value, "rolling"))
                 sw->wf.mode = CPO_WF_ROLLING;
             else if (!strcmp(k->value, "expanding"))
                 sw->wf.mode = CPO_WF_EXPANDING;
+            else if (!strcmp(k->value, "cpcv"))
+                sw->wf.mode = CPO_WF_CPCV;
             else
-                return wf_bad(cfg, k, "rolling or expanding", err);
+                return wf_bad(cfg, k, "rolling, expanding or cpcv", err);
         } else if (!strcmp(k->key, "objective")) {
             if (cpo_objective_parse(k->value, &sw->wf.objective)) {
                 char exp[256];
@@ -447,15 +477,71 @@ static int parse_walkforward(cpo_sweep *sw, cpo_error *err)
         } else {
             return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
                                  "unknown key \"%s\" in [walkforward] (expected one of: train, "
-                                 "test, mode, objective)",
+                                 "test, mode, objective, groups, test_groups, purge, embargo)",
                                  k->key);
         }
+    }
+    if (sw->has_walkforward && sw->wf.mode == CPO_WF_CPCV) {
+        if (have_train || have_test)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path,
+                                 wf_key_line(cfg, have_train ? "train" : "test"), 0,
+                                 "[walkforward] %s is not used with mode = cpcv (expected groups, "
+                                 "test_groups, purge and embargo)",
+                                 have_train ? "train" : "test");
+        if (sw->wf.test_groups >= sw->wf.groups || sw->wf.groups < 2)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, wf_key_line(cfg, "test_groups"), 0,
+                                 "[walkforward] test_groups = %zu with groups = %zu (expected "
+                                 "1 <= test_groups < groups)",
+                                 sw->wf.test_groups, sw->wf.groups);
+        cpo_objective o = sw->wf.objective;
+        if (o != CPO_OBJ_SHARPE && o != CPO_OBJ_CAGR && o != CPO_OBJ_TOTAL_RETURN &&
+            o != CPO_OBJ_VOLATILITY)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, wf_key_line(cfg, "objective"), 0,
+                                 "[walkforward] objective = %s is not available with mode = cpcv "
+                                 "(expected sharpe, cagr, total_return or volatility: a "
+                                 "score of non-adjacent groups)",
+                                 cpo_objective_name(o));
+        return 0;
+    }
+    if (have_cpcv_key) {
+        const char *const ks[] = {"groups", "test_groups", "purge", "embargo"};
+        int line = 0;
+        for (size_t q = 0; q < 4 && !line; q++)
+            line = wf_key_line(cfg, ks[q]);
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, line, 0,
+                             "[walkforward] groups, test_groups, purge and embargo are for "
+                             "mode = cpcv (expected mode = cpcv, or train and test)");
     }
     if (sw->has_walkforward && (!have_train || !have_test))
         return cpo_error_set(err, CPO_ECONFIG, cfg->path, sect_line, 0,
                              "[walkforward] has no \"%s\" (expected %s = a duration like %s)",
                              have_train ? "test" : "train", have_train ? "test" : "train",
                              have_train ? "30d" : "180d");
+    return 0;
+}
+
+/* [overfit]: blocks = S of the CSCV (an even number in [2, 20]; 16). */
+static int parse_overfit(cpo_sweep *sw, cpo_error *err)
+{
+    const cpo_config *cfg = sw->cfg;
+    sw->cscv_blocks = 16;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        const cpo_config_key *k = &cfg->keys[i];
+        if (strcmp(k->section, "overfit"))
+            continue;
+        if (strcmp(k->key, "blocks"))
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "unknown key \"%s\" in [overfit] (expected blocks)", k->key);
+        char *end;
+        errno = 0;
+        long v = strtol(k->value, &end, 10);
+        if (end == k->value || *end || errno || v < 2 || v > CPO_STATS_CSCV_MAX_BLOCKS || v % 2)
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, k->line, 0,
+                                 "[overfit] blocks = \"%s\" is not valid (expected an even "
+                                 "number in [2, %d])",
+                                 k->value, CPO_STATS_CSCV_MAX_BLOCKS);
+        sw->cscv_blocks = (size_t)v;
+    }
     return 0;
 }
 
@@ -519,6 +605,8 @@ int cpo_sweep_load(cpo_sweep **out, const cpo_config *cfg, cpo_error *err)
     }
     if (!rc)
         rc = parse_walkforward(sw, err);
+    if (!rc)
+        rc = parse_overfit(sw, err);
     /* Every value once in the config, so that a bad one is refused before
      * any backtest, at its [sweep] line. */
     for (size_t a = 0; a < sw->n_axes && !rc; a++) {
@@ -592,7 +680,68 @@ int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
     rec->n_trades = mt.n_trades;
     rec->n_rebalances = mt.n_rebalances;
     rec->n_liquidations = mt.n_liquidations;
+    rec->periods_per_year = mt.periods_per_year;
+    double gross = mt.final_equity - mt.pnl[CPO_PNL_FEES] - mt.pnl[CPO_PNL_SLIPPAGE];
+    rec->gross_return = r->capital > 0.0 ? gross / r->capital - 1.0 : NAN;
+    rec->gross_cagr = gross > 0.0 && mt.n_steps
+                          ? pow(gross / r->capital, mt.periods_per_year / (double)mt.n_steps) - 1.0
+                          : NAN;
+    double *ret = malloc((r->n_steps ? r->n_steps : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(err);
+    for (size_t t = 0; t < r->n_steps; t++) {
+        double prev = t ? r->equity[t - 1] : r->capital;
+        ret[t] = prev != 0.0 ? r->equity[t] / prev - 1.0 : NAN;
+    }
+    cpo_stats_moments(ret, r->n_steps, &rec->sharpe_bar, &rec->skew, &rec->kurtosis);
+    free(ret);
     return 0;
+}
+
+void cpo_sweep_block_layout(const cpo_sweep *sw, size_t T, int64_t bar_ms, size_t *n,
+                            size_t *lo, size_t *hi)
+{
+    *n = 0;
+    if (sw->has_walkforward && sw->wf.mode == CPO_WF_CPCV) {
+        size_t G = sw->wf.groups;
+        size_t P = bar_ms > 0 ? (size_t)((sw->wf.purge_ms + bar_ms - 1) / bar_ms) : 0;
+        size_t E = bar_ms > 0 ? (size_t)((sw->wf.embargo_ms + bar_ms - 1) / bar_ms) : 0;
+        if (G > CPO_STATS_CPCV_MAX_GROUPS || T < G)
+            return;
+        for (size_t g = 0; g < G; g++) {
+            size_t a = cpo_stats_group_start(g, T, G), b = cpo_stats_group_start(g + 1, T, G);
+            size_t e = E < b - a ? E : b - a, p = P < b - a - e ? P : b - a - e;
+            lo[3 * g] = a;
+            hi[3 * g] = lo[3 * g + 1] = a + e;
+            hi[3 * g + 1] = lo[3 * g + 2] = b - p;
+            hi[3 * g + 2] = b;
+        }
+        *n = 3 * G;
+        return;
+    }
+    size_t S = sw->cscv_blocks;
+    if (S < 2 || S > CPO_SWEEP_MAX_BLOCKS || T < 2 * S)
+        return;
+    size_t drop = T % S, len = T / S;
+    for (size_t k = 0; k < S; k++) {
+        lo[k] = drop + k * len;
+        hi[k] = lo[k] + len;
+    }
+    *n = S;
+}
+
+void cpo_sweep_blocks(cpo_sweep_result *rec, const cpo_sweep *sw, const cpo_result *r,
+                      int64_t bar_ms)
+{
+    size_t n = 0, lo[CPO_SWEEP_MAX_BLOCKS], hi[CPO_SWEEP_MAX_BLOCKS];
+    cpo_sweep_block_layout(sw, r->n_steps, bar_ms, &n, lo, hi);
+    memset(rec->blocks, 0, sizeof rec->blocks);
+    rec->n_blocks = (uint32_t)n;
+    for (size_t k = 0; k < n; k++)
+        for (size_t t = lo[k]; t < hi[k]; t++) {
+            double prev = t ? r->equity[t - 1] : r->capital;
+            cpo_stats_block_push(&rec->blocks[k], prev != 0.0 ? r->equity[t] / prev - 1.0 : NAN);
+        }
 }
 
 /* Run one task into its record; returns non-zero only for out of memory. */
@@ -620,6 +769,8 @@ static int run_task(const cpo_sweep *sw, const cpo_market *m, const cpo_sweep_ta
     }
     if (!rc)
         rc = cpo_sweep_record(rec, r, m->step_ms, &e);
+    if (!rc && t->start_ms == CPO_TIME_NONE && t->end_ms == CPO_TIME_NONE)
+        cpo_sweep_blocks(rec, sw, r, m->step_ms);
     rec->done = 1;
     if (rc) {
         rec->status = rc;

@@ -9,6 +9,7 @@
 #include "cpo/sweep.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@
 /* Every file a sweep can make (removed when stale after --force). */
 static const char *const out_files[] = {
     "leaderboard.csv", "leaderboard.html", "heatmap.dat",     "heatmap.gp",
-    "heatmap.png",     "walkforward.csv",  "oos_equity.csv", "oos_summary.csv"};
+    "heatmap.png",     "walkforward.csv",  "oos_equity.csv", "oos_summary.csv",
+    "summary.json",    "cpcv.csv",         "cpcv_paths.csv"};
 #define N_OUT_FILES (sizeof out_files / sizeof out_files[0])
 
 static int nomem(cpo_error *err)
@@ -245,7 +247,7 @@ static void put_metrics_csv(FILE *fp, const cpo_sweep_result *r)
 /* --- leaderboard ------------------------------------------------------------ */
 
 void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_result *res,
-                               const size_t *order)
+                               const size_t *order, const double *dsr)
 {
     fputs("rank,point", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
@@ -254,7 +256,7 @@ void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_re
     }
     for (size_t k = 0; k < N_METRICS; k++)
         fprintf(fp, ",%s", metrics[k].name);
-    fputs(",error\n", fp);
+    fputs(",skew,kurtosis,dsr,gross_return,gross_cagr,error\n", fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         fprintf(fp, "%zu,%zu", i + 1, order[i]);
@@ -263,6 +265,13 @@ void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_re
             put_csv(fp, cpo_sweep_value(sw, order[i], a));
         }
         put_metrics_csv(fp, r);
+        double extra[5] = {r->skew, r->kurtosis, dsr ? dsr[order[i]] : NAN, r->gross_return,
+                           r->gross_cagr};
+        for (int k = 0; k < 5; k++) {
+            fputc(',', fp);
+            if (!r->status && r->done)
+                put_num(fp, extra[k]);
+        }
         fputc(',', fp);
         put_csv(fp, r->status ? r->error : r->done ? "" : "not run");
         fputc('\n', fp);
@@ -270,13 +279,13 @@ void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_re
 }
 
 static int write_csv(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                     const size_t *order, cpo_error *err)
+                     const size_t *order, const double *dsr, cpo_error *err)
 {
     ofile f;
     int rc = of_open(&f, o, "leaderboard.csv", err);
     if (rc)
         return rc;
-    cpo_sweep_put_leaderboard(f.fp, sw, res, order);
+    cpo_sweep_put_leaderboard(f.fp, sw, res, order, dsr);
     return of_close(&f, 0, err);
 }
 
@@ -290,8 +299,70 @@ static void html_num(FILE *fp, double x, int pct)
         fprintf(fp, "%.6g", x == 0.0 ? 0.0 : x);
 }
 
+/* The overfitting paragraph of the page (and its wording for the console). */
+static void html_overfit(FILE *fp, const cpo_sweep *sw, const cpo_sweep_overfit *ov,
+                         const cpo_cpcv *cp)
+{
+    fputs("<h2>Can the best point be trusted?</h2>\n<table class=\"of\">\n", fp);
+    fprintf(fp, "<tr><th>chosen point</th><td>%zu (", ov->chosen);
+    for (size_t a = 0; a < sw->n_axes; a++) {
+        if (a)
+            fputs(", ", fp);
+        put_html(fp, sw->axes[a].name);
+        fputc('=', fp);
+        put_html(fp, cpo_sweep_value(sw, ov->chosen, a));
+    }
+    fputs(")</td></tr>\n<tr><th>deflated Sharpe ratio</th><td>", fp);
+    html_num(fp, ov->dsr.dsr, 0);
+    fputs(" (probability that its true Sharpe ratio beats the best of ", fp);
+    fprintf(fp, "%zu trials by luck: SR0 = ", ov->n_trials);
+    html_num(fp, ov->dsr.sr0, 0);
+    fputs(" a bar, from the variance ", fp);
+    html_num(fp, ov->var_sharpe, 0);
+    fputs(" of the trials' Sharpe ratios; Bailey &amp; L&oacute;pez de Prado 2014)</td></tr>\n"
+          "<tr><th>probabilistic Sharpe ratio (vs 0)</th><td>",
+          fp);
+    html_num(fp, ov->psr0, 0);
+    fputs("</td></tr>\n<tr><th>probability of backtest overfitting</th><td>", fp);
+    if (ov->has_pbo) {
+        html_num(fp, ov->pbo.pbo, 0);
+        fprintf(fp, " (CSCV: %zu blocks, %zu splits; median logit ", ov->pbo.n_blocks,
+                ov->pbo.n_splits);
+        html_num(fp, ov->pbo.logit_median, 0);
+        fputs(", out-of-sample loss in ", fp);
+        html_num(fp, ov->pbo.prob_oos_loss, 1);
+        fputs(" of splits; Bailey, Borwein, L&oacute;pez de Prado &amp; Zhu 2015)", fp);
+    } else if (cp && cp->n_splits) {
+        html_num(fp, cp->pbo, 0);
+        fprintf(fp, " (CPCV: the chosen point ranks at or below the median on the test groups "
+                    "in this fraction of %zu splits)",
+                cp->n_splits);
+    } else {
+        fputs("&ndash; (", fp);
+        put_html(fp, ov->pbo_note);
+        fputc(')', fp);
+    }
+    fputs("</td></tr>\n", fp);
+    if (cp && cp->n_splits) {
+        fprintf(fp, "<tr><th>CPCV paths</th><td>%zu groups, %zu tested a split: %zu splits, %zu "
+                    "paths; purge %zu, embargo %zu bars; path Sharpe mean ",
+                cp->n_groups, cp->k, cp->n_splits, cp->n_paths, cp->purge_steps,
+                cp->embargo_steps);
+        html_num(fp, cp->path_sharpe_mean, 0);
+        fputs(", sd ", fp);
+        html_num(fp, cp->path_sharpe_sd, 0);
+        fputs(", min ", fp);
+        html_num(fp, cp->path_sharpe_min, 0);
+        fputs(", max ", fp);
+        html_num(fp, cp->path_sharpe_max, 0);
+        fputs(" (cpcv.csv, cpcv_paths.csv)</td></tr>\n", fp);
+    }
+    fputs("</table>\n", fp);
+}
+
 static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                      const size_t *order, cpo_error *err)
+                      const size_t *order, const double *dsr, const cpo_sweep_overfit *ov,
+                      const cpo_cpcv *cp, cpo_error *err)
 {
     ofile f;
     int rc = of_open(&f, o, "leaderboard.html", err);
@@ -314,6 +385,9 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
           "td.v{text-align:left;font-family:monospace}\n"
           "tr.best td{background:#e5f5e5}\n"
           "tr.err td{color:#a00}\n"
+          "h2{font-size:1.1em}\n"
+          "table.of th{text-align:left;position:static}\n"
+          "table.of td{text-align:left;white-space:normal}\n"
           "</style>\n</head>\n<body>\n<h1>cpo sweep: ",
           fp);
     put_html(fp, sw->cfg->path);
@@ -326,6 +400,8 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
             o->objective == CPO_OBJ_MAX_DRAWDOWN || o->objective == CPO_OBJ_VOLATILITY ? "lowest"
                                                                                       : "highest",
             sw->cfg->run.currency);
+    if (ov)
+        html_overfit(fp, sw, ov, cp);
     fputs("<table>\n<thead><tr><th>rank</th><th>point</th>", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
         fputs("<th>", fp);
@@ -336,7 +412,9 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     for (size_t k = 0; k < N_METRICS; k++)
         fprintf(fp, "<th%s>%s</th>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "",
                 metrics[k].name);
-    fputs("<th>error</th></tr></thead>\n<tbody>\n", fp);
+    fputs("<th>dsr</th><th>gross_return</th><th>gross_cagr</th><th>error</th></tr></thead>\n"
+          "<tbody>\n",
+          fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         int bad = r->status != 0 || !r->done;
@@ -357,7 +435,16 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
             }
             fputs("</td>", fp);
         }
-        fputs("<td class=\"v\">", fp);
+        fputs("<td>", fp);
+        if (!bad)
+            html_num(fp, dsr[order[i]], 0);
+        fputs("</td><td>", fp);
+        if (!bad)
+            html_num(fp, r->gross_return, 1);
+        fputs("</td><td>", fp);
+        if (!bad)
+            html_num(fp, r->gross_cagr, 1);
+        fputs("</td><td class=\"v\">", fp);
         put_html(fp, r->status ? r->error : r->done ? "" : "not run");
         fputs("</td></tr>\n", fp);
     }
@@ -507,25 +594,238 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
     return 0;
 }
 
+/* --- summary.json and the CPCV files -------------------------------------- */
+
+static json_t *jnum(double x)
+{
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null();
+}
+
+static json_t *point_json(const cpo_sweep *sw, size_t p)
+{
+    json_t *v = json_object();
+    for (size_t a = 0; a < sw->n_axes; a++)
+        json_object_set_new(v, sw->axes[a].name, json_string(cpo_sweep_value(sw, p, a)));
+    return v;
+}
+
+static int write_summary(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
+                         const cpo_sweep_overfit *ov, const cpo_cpcv *cp, cpo_error *err)
+{
+    json_t *j = json_object();
+    if (!j)
+        return nomem(err);
+    size_t failed = 0;
+    for (size_t i = 0; i < sw->n_points; i++)
+        failed += res[i].status != 0 || !res[i].done;
+    json_object_set_new(j, "cpo_version", json_string(CPO_VERSION));
+    json_object_set_new(j, "config", json_string(sw->cfg->path));
+    json_object_set_new(j, "points", json_integer((json_int_t)sw->n_points));
+    json_object_set_new(j, "failed", json_integer((json_int_t)failed));
+    json_object_set_new(j, "objective", json_string(cpo_objective_name(o->objective)));
+    const cpo_sweep_result *b = &res[ov->chosen];
+    json_t *best = json_object();
+    json_object_set_new(best, "point", json_integer((json_int_t)ov->chosen));
+    json_object_set_new(best, "values", point_json(sw, ov->chosen));
+    for (size_t k = 0; k < N_METRICS; k++)
+        json_object_set_new(best, metrics[k].name,
+                            metrics[k].is_count ? json_integer((json_int_t)metric_value(b, k))
+                                                : jnum(metric_value(b, k)));
+    json_object_set_new(best, "gross_return", jnum(b->gross_return));
+    json_object_set_new(best, "gross_cagr", jnum(b->gross_cagr));
+    json_object_set_new(j, "best", best);
+    json_t *d = json_object();
+    json_object_set_new(d, "dsr", jnum(ov->dsr.dsr));
+    json_object_set_new(d, "z", jnum(ov->dsr.z));
+    json_object_set_new(d, "sr0_per_bar", jnum(ov->dsr.sr0));
+    json_object_set_new(d, "sr0_annual", jnum(ov->dsr.sr0 * sqrt(b->periods_per_year)));
+    json_object_set_new(d, "sharpe_per_bar", jnum(b->sharpe_bar));
+    json_object_set_new(d, "psr_vs_0", jnum(ov->psr0));
+    json_object_set_new(d, "trials", json_integer((json_int_t)ov->n_trials));
+    json_object_set_new(d, "var_trial_sharpe_per_bar", jnum(ov->var_sharpe));
+    json_object_set_new(d, "observations", jnum(ov->n_obs));
+    json_object_set_new(d, "skew", jnum(b->skew));
+    json_object_set_new(d, "kurtosis", jnum(b->kurtosis));
+    json_object_set_new(d, "method",
+                        json_string("Bailey & Lopez de Prado (2014): PSR of the chosen point "
+                                    "against SR0 = sqrt(var) E[max of N standard normals]; "
+                                    "Sharpe ratios per bar, kurtosis not excess"));
+    json_object_set_new(j, "deflated_sharpe", d);
+    json_t *p = json_object();
+    if (ov->has_pbo) {
+        json_object_set_new(p, "pbo", jnum(ov->pbo.pbo));
+        json_object_set_new(p, "blocks", json_integer((json_int_t)ov->pbo.n_blocks));
+        json_object_set_new(p, "splits", json_integer((json_int_t)ov->pbo.n_splits));
+        json_object_set_new(p, "strategies", json_integer((json_int_t)ov->pbo.n_strategies));
+        json_object_set_new(p, "logit_mean", jnum(ov->pbo.logit_mean));
+        json_object_set_new(p, "logit_median", jnum(ov->pbo.logit_median));
+        json_object_set_new(p, "prob_oos_loss", jnum(ov->pbo.prob_oos_loss));
+        json_object_set_new(p, "degradation_slope", jnum(ov->pbo.degradation));
+        json_object_set_new(p, "method",
+                            json_string("CSCV (Bailey, Borwein, Lopez de Prado & Zhu 2015): "
+                                        "Sharpe ratio of each half of the blocks, the first "
+                                        "T mod S bars dropped"));
+    } else {
+        json_object_set_new(p, "pbo", json_null());
+        json_object_set_new(p, "note", json_string(ov->pbo_note));
+    }
+    json_object_set_new(j, "pbo", p);
+    if (cp && cp->n_splits) {
+        json_t *c = json_object();
+        json_object_set_new(c, "groups", json_integer((json_int_t)cp->n_groups));
+        json_object_set_new(c, "test_groups", json_integer((json_int_t)cp->k));
+        json_object_set_new(c, "splits", json_integer((json_int_t)cp->n_splits));
+        json_object_set_new(c, "paths", json_integer((json_int_t)cp->n_paths));
+        json_object_set_new(c, "purge_bars", json_integer((json_int_t)cp->purge_steps));
+        json_object_set_new(c, "embargo_bars", json_integer((json_int_t)cp->embargo_steps));
+        json_object_set_new(c, "objective", json_string(cpo_objective_name(sw->wf.objective)));
+        json_object_set_new(c, "pbo", jnum(cp->pbo));
+        json_object_set_new(c, "path_sharpe_mean", jnum(cp->path_sharpe_mean));
+        json_object_set_new(c, "path_sharpe_sd", jnum(cp->path_sharpe_sd));
+        json_object_set_new(c, "path_sharpe_min", jnum(cp->path_sharpe_min));
+        json_object_set_new(c, "path_sharpe_max", jnum(cp->path_sharpe_max));
+        json_object_set_new(j, "cpcv", c);
+    }
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    if (!text)
+        return nomem(err);
+    ofile f;
+    int rc = of_open(&f, o, "summary.json", err);
+    if (!rc) {
+        fputs(text, f.fp);
+        fputc('\n', f.fp);
+        rc = of_close(&f, 0, err);
+    }
+    free(text);
+    return rc;
+}
+
+static void put_groups(FILE *fp, const uint8_t *test, size_t G)
+{
+    int first = 1;
+    for (size_t g = 0; g < G; g++)
+        if (test[g]) {
+            fprintf(fp, "%s%zu", first ? "" : " ", g);
+            first = 0;
+        }
+}
+
+static int write_cpcv(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_cpcv *cp,
+                      cpo_error *err)
+{
+    ofile f;
+    int rc = of_open(&f, o, "cpcv.csv", err);
+    if (rc)
+        return rc;
+    FILE *fp = f.fp;
+    fputs("split,test_groups,point", fp);
+    for (size_t a = 0; a < sw->n_axes; a++) {
+        fputc(',', fp);
+        put_csv(fp, sw->axes[a].name);
+    }
+    fprintf(fp, ",train_%s,test_sharpe,test_return,oos_rank,logit\n",
+            cpo_objective_name(sw->wf.objective));
+    for (size_t s = 0; s < cp->n_splits; s++) {
+        const cpo_cpcv_split *x = &cp->splits[s];
+        fprintf(fp, "%zu,", s);
+        put_groups(fp, x->test, cp->n_groups);
+        fprintf(fp, ",%zu", x->point);
+        for (size_t a = 0; a < sw->n_axes; a++) {
+            fputc(',', fp);
+            put_csv(fp, cpo_sweep_value(sw, x->point, a));
+        }
+        double v[5] = {sw->wf.objective == CPO_OBJ_VOLATILITY ? -x->train_score : x->train_score,
+                       x->test_sharpe, x->test_return, x->oos_rank, x->logit};
+        for (int k = 0; k < 5; k++) {
+            fputc(',', fp);
+            put_num(fp, v[k]);
+        }
+        fputc('\n', fp);
+    }
+    if ((rc = of_close(&f, 0, err)))
+        return rc;
+    if ((rc = of_open(&f, o, "cpcv_paths.csv", err)))
+        return rc;
+    fp = f.fp;
+    fputs("path,sharpe,cagr,total_return,annual_vol", fp);
+    for (size_t g = 0; g < cp->n_groups; g++)
+        fprintf(fp, ",split_g%zu,point_g%zu", g, g);
+    fputc('\n', fp);
+    for (size_t p = 0; p < cp->n_paths; p++) {
+        const cpo_cpcv_path *x = &cp->paths[p];
+        fprintf(fp, "%zu", p);
+        double v[4] = {x->sharpe, x->cagr, x->total_return, x->annual_vol};
+        for (int k = 0; k < 4; k++) {
+            fputc(',', fp);
+            put_num(fp, v[k]);
+        }
+        for (size_t g = 0; g < cp->n_groups; g++)
+            fprintf(fp, ",%d,%zu", (int)x->split[g], cp->splits[x->split[g]].point);
+        fputc('\n', fp);
+    }
+    return of_close(&f, 0, err);
+}
+
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                     cpo_error *err)
 {
-    size_t *order = malloc((sw->n_points ? sw->n_points : 1) * sizeof *order);
-    if (!order)
+    size_t n = sw->n_points ? sw->n_points : 1;
+    size_t *order = malloc(n * sizeof *order);
+    double *dsr = malloc(n * sizeof *dsr);
+    cpo_sweep_overfit ov;
+    cpo_cpcv cp;
+    memset(&cp, 0, sizeof cp);
+    int have_ov = 0, is_cpcv = sw->has_walkforward && sw->wf.mode == CPO_WF_CPCV;
+    if (!order || !dsr) {
+        free(order);
+        free(dsr);
         return nomem(err);
+    }
+    for (size_t i = 0; i < n; i++)
+        dsr[i] = NAN;
     int rc = cpo_sweep_rank(res, sw->n_points, o->objective, order, err);
+    /* Every point failed: the leaderboard says why, there is nothing to deflate. */
+    if (!rc) {
+        cpo_error e2;
+        int orc = cpo_sweep_overfit_compute(&ov, dsr, sw, res, o->objective, &e2);
+        if (orc == CPO_ENOMEM)
+            rc = nomem(err);
+        have_ov = orc == 0;
+    }
+    if (!rc && have_ov && is_cpcv)
+        rc = cpo_sweep_cpcv(&cp, sw, res, err);
     if (!rc)
-        rc = write_csv(o, sw, res, order, err);
+        rc = write_csv(o, sw, res, order, dsr, err);
     if (!rc)
-        rc = write_html(o, sw, res, order, err);
+        rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, err);
+    if (!rc && have_ov)
+        rc = write_summary(o, sw, res, &ov, is_cpcv ? &cp : NULL, err);
+    if (!rc && is_cpcv && cp.n_splits)
+        rc = write_cpcv(o, sw, &cp, err);
     int heat = sw->n_axes == 2;
     if (!rc && heat)
         rc = write_heatmap(o, sw, res, err);
     free(order);
+    free(dsr);
+    cpo_cpcv_fini(&cp);
     if (!rc) {
-        static const char *const keep[] = {"leaderboard.csv", "leaderboard.html", "heatmap.dat",
-                                           "heatmap.gp", "heatmap.png"};
-        tidy(o, keep, heat ? 5 : 2);
+        const char *keep[8];
+        size_t nk = 0;
+        keep[nk++] = "leaderboard.csv";
+        keep[nk++] = "leaderboard.html";
+        if (have_ov)
+            keep[nk++] = "summary.json";
+        if (is_cpcv) {
+            keep[nk++] = "cpcv.csv";
+            keep[nk++] = "cpcv_paths.csv";
+        }
+        if (heat) {
+            keep[nk++] = "heatmap.dat";
+            keep[nk++] = "heatmap.gp";
+            keep[nk++] = "heatmap.png";
+        }
+        tidy(o, keep, nk);
     }
     return rc;
 }

@@ -51,9 +51,9 @@ done <"$tmp/pairs"
 declare -A header_layer=(
   [error]=core [time]=core [instrument]=core [hash]=core [table]=core
   [dataset]=datasets [import]=datasets [market]=datasets [synth]=datasets
-  [black76]=quant [surface]=quant [alloc]=quant [margin]=quant
+  [black76]=quant [surface]=quant [alloc]=quant [stats]=quant [margin]=quant
   [backtest]=engine [registry]=strategies
-  [metrics]=reports [attrib]=reports [report]=reports
+  [metrics]=reports [attrib]=reports [report]=reports [risk]=reports
   [config]=run [run]=run [sweep]=run [api]=run)
 if [ -n "$src" ]; then
   for layer in "${order[@]}"; do

@@ -16,7 +16,7 @@ mkdir -p "$out/csv"
   gzip -dc "$f" > "$out/csv/${f%.gz}"
 done)
 
-for set in daily hourly; do
+for set in daily hourly broad; do
   echo "== cpo data import -m datasets/sample/$set.ini -o $out/crypto-$set.h5"
   "$cpo" data import --force --quiet -o "$out/crypto-$set.h5" \
     -m "$here/datasets/sample/$set.ini" --root "$out/csv"

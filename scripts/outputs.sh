@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: outputs.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: outputs.sh BUILD_DIR OUT_DIR}
 cpo="$(cd "$build" && pwd)/cpo"
-[ -f "$here/out/demo/crypto-daily.h5" ] && [ -f "$here/out/demo/crypto-hourly.h5" ] || {
+[ -f "$here/out/demo/crypto-daily.h5" ] && [ -f "$here/out/demo/crypto-hourly.h5" ] &&
+  [ -f "$here/out/demo/crypto-broad.h5" ] || {
   echo "outputs.sh: the demo stores are missing (run scripts/demo.sh first)" >&2; exit 2; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -168,3 +168,51 @@ void cpo_as_bounds(cpo_alloc_bounds *b, const cpo_params *p, const cpo_host *h, 
     b->hi = h->param_real(p, "max_weight");
     b->leverage = leverage ? h->param_real(p, "leverage") : 0.0;
 }
+
+void cpo_as_costs(cpo_alloc_opt *opt, double *c, const cpo_as_win *w, const cpo_params *p,
+                  const cpo_host *h, const cpo_view *v)
+{
+    double tc = h->param_real(p, "tc_bps") * 1e-4, imp = h->param_real(p, "impact");
+    double tmax = h->param_real(p, "turnover");
+    opt->w0 = opt->tc_lin = opt->tc_impact = NULL;
+    opt->turnover_max = 0.0;
+    if (tc == 0.0 && imp == 0.0 && tmax == 0.0)
+        return;
+    double hz = (double)h->param_int(p, "cost_horizon") / (double)w->bar_ms;
+    if (!(hz >= 1.0))
+        hz = 1.0;
+    double eq = h->equity(v);
+    size_t m = w->m, k = w->t;
+    double *w0 = c, *a = c + m, *b = c + 2 * m;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = w->idx[j];
+        double x = h->weight(v, i);
+        w0[j] = isfinite(x) ? x : 0.0;
+        a[j] = tc / hz;
+        /* sigma per bar and the mean dollar volume of the window's bars */
+        double s1 = 0.0, s2 = 0.0;
+        for (size_t r = 0; r < k; r++) {
+            double y = w->x[r * m + j];
+            s1 += y;
+            s2 += y * y;
+        }
+        double mean = k ? s1 / (double)k : 0.0;
+        double sd = k > 1 ? sqrt(fmax(0.0, (s2 - (double)k * mean * mean) / (double)(k - 1))) : 0.0;
+        size_t lc = 0, lv = 0;
+        const double *cl = h->series(v, CPO_F_CLOSE, i, &lc);
+        const double *vo = h->series(v, CPO_F_VOLUME, i, &lv);
+        double dv = 0.0;
+        size_t nv = 0;
+        for (size_t s = lc > k ? lc - k : 0; s < lc && s < lv; s++)
+            if (isfinite(cl[s]) && isfinite(vo[s])) {
+                dv += cl[s] * vo[s];
+                nv++;
+            }
+        dv = nv ? dv / (double)nv : 0.0;
+        b[j] = imp > 0.0 && dv > 0.0 && eq > 0.0 ? imp * sd * sqrt(eq / dv) / hz : 0.0;
+    }
+    opt->w0 = w0;
+    opt->tc_lin = tc > 0.0 ? a : NULL;
+    opt->tc_impact = imp > 0.0 ? b : NULL;
+    opt->turnover_max = tmax;
+}

@@ -29,6 +29,7 @@ extern const cpo_stage_def cpo_stage_bl;
 /* overlay (overlay_voltarget.c, overlay_caps.c) */
 extern const cpo_stage_def cpo_stage_voltarget;
 extern const cpo_stage_def cpo_stage_caps;
+extern const cpo_stage_def cpo_stage_risk_limits; /* overlay_risk_limits.c */
 /* hedge (hedge_beta.c) */
 extern const cpo_stage_def cpo_stage_hedge_beta;
 
@@ -58,6 +59,18 @@ extern const cpo_stage_def cpo_stage_hedge_beta;
 #define CPO_AS_P_LEVERAGE                                                                   \
     {"leverage", CPO_PARAM_REAL, "0", 0.0, 100.0, NULL,                                      \
      "long/short: sum |w| <= leverage (>= 1; 0 = no such budget)"}
+
+/* Transaction costs of the optimisers (weigh_meanvar.c, weigh_minvar.c):
+ * all 0 = off, and the stage solves exactly as without them. */
+#define CPO_AS_P_COSTS                                                                      \
+    {"tc_bps", CPO_PARAM_REAL, "0", 0, 1000, NULL,                                           \
+     "linear cost of a trade in the optimiser, bps of the value traded (fee + half spread)"}, \
+    {"impact", CPO_PARAM_REAL, "0", 0, 100, NULL,                                            \
+     "market impact coefficient b: b sigma sqrt(equity / bar dollar volume) |dw|^1.5"},    \
+    {"turnover", CPO_PARAM_REAL, "0", 0, 100, NULL,                                          \
+     "largest sum |w - w_now| a rebalance may trade (0 = no limit)"},                       \
+    {"cost_horizon", CPO_PARAM_DURATION, "30d", 3600000.0, 10.0 * CPO_AS_MS_YEAR, NULL,       \
+     "the costs are spread over this holding period against the per-bar objective"}
 
 /* --- the return window -------------------------------------------------------- */
 
@@ -105,6 +118,13 @@ void cpo_as_win_warm(cpo_as_win *w);
  * "<stage>: ..." naming the item if malformed or unknown. */
 int cpo_as_parse_pair(const char *stage, const char *item, const cpo_host *h,
                       const cpo_view *v, long *index, double *value, cpo_error *err);
+
+/* The cost terms of the window's columns into opt (w0 = the weights held
+ * now, per bar: tc_bps / 1e4 and impact * sigma_j * sqrt(equity / mean
+ * bar dollar volume_j) over cost_horizon in bars), or nothing when the
+ * stage's cost parameters are all 0.  c holds 3 * n doubles. */
+void cpo_as_costs(cpo_alloc_opt *opt, double *c, const cpo_as_win *w, const cpo_params *p,
+                  const cpo_host *h, const cpo_view *v);
 
 /* Bounds from min_weight / max_weight / leverage (when declared). */
 void cpo_as_bounds(cpo_alloc_bounds *b, const cpo_params *p, const cpo_host *h, int leverage);

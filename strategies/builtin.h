@@ -22,6 +22,10 @@ extern const cpo_stage_def cpo_stage_drift;
 extern const cpo_stage_def cpo_stage_all;
 extern const cpo_stage_def cpo_stage_list;
 extern const cpo_stage_def cpo_stage_top_volume;
+extern const cpo_stage_def cpo_stage_top_cap; /* select_top_cap.c */
+/* overlay (overlay_events.c, overlay_roll.c) */
+extern const cpo_stage_def cpo_stage_events;
+extern const cpo_stage_def cpo_stage_roll;
 /* weigh (weigh_equal.c, weigh_fixed.c) */
 extern const cpo_stage_def cpo_stage_equal;
 extern const cpo_stage_def cpo_stage_fixed;

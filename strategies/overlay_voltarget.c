@@ -8,9 +8,18 @@
  * (which equals w' S_ewma w).  A = bars a year (365 days).  No-trade
  * buffer: if |L - L_prev| <= buffer the previous leverage is kept.  Until
  * the window is filled the weights pass unscaled.
+ *
+ * Between rebalances (band > 0): at every step where no schedule fired,
+ * the same forecast (or, with vol = realised, the sample volatility of the
+ * window) of the book as it stands (w = exposure / equity, host->weight)
+ * is compared with the target; outside target * (1 -+ band) every position
+ * is scaled by k = target / sigma (host->between; qty = k * position), so
+ * that the leverage L_prev * k stays within max_leverage.  band = 0 (the
+ * default) acts on rebalance dates only.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc_stages.h"
 
@@ -21,13 +30,18 @@ static const cpo_param_spec voltarget_params[] = {
      "no-trade buffer: keep the last leverage when the new one is within it"},
     CPO_AS_P_LOOKBACK("90d"),
     CPO_AS_P_LAMBDA,
+    {"band", CPO_PARAM_REAL, "0", 0, 10, NULL,
+     "between rebalances, rescale the book when its vol leaves target * (1 -+ band); 0 = off"},
+    {"vol", CPO_PARAM_CHOICE, "ewma", 0, 0, "ewma|realised",
+     "the volatility compared with the target: EWMA forecast, or the window's sample vol"},
 };
 
 typedef struct vt_state {
     cpo_as_win win;
-    double target, max_lev, buffer, lambda, per_year, prev;
+    double target, max_lev, buffer, lambda, per_year, prev, band;
+    int realised;
     uint8_t *sel;
-    double *rp;
+    double *rp, *w;
 } vt_state;
 
 static void vt_fini(void *state)
@@ -38,6 +52,7 @@ static void vt_fini(void *state)
     cpo_as_win_fini(&s->win);
     free(s->sel);
     free(s->rp);
+    free(s->w);
     free(s);
 }
 
@@ -54,7 +69,8 @@ static int vt_init(void **state, const cpo_params *p, const cpo_host *h, const c
     }
     s->sel = malloc(s->win.n ? s->win.n : 1);
     s->rp = malloc(s->win.k * sizeof *s->rp);
-    if (!s->sel || !s->rp) {
+    s->w = malloc((s->win.n ? s->win.n : 1) * sizeof *s->w);
+    if (!s->sel || !s->rp || !s->w) {
         vt_fini(s);
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     }
@@ -64,7 +80,73 @@ static int vt_init(void **state, const cpo_params *p, const cpo_host *h, const c
     s->lambda = cpo_alloc_ewma_lambda(h->param_real(p, "lambda"), s->win.bar_ms);
     s->per_year = cpo_alloc_periods_per_year(s->win.bar_ms);
     s->prev = NAN;
+    s->band = h->param_real(p, "band");
+    s->realised = !strcmp(h->param_str(p, "vol"), "realised");
     *state = s;
+    if (s->band > 0.0) {
+        if (h->struct_size <= offsetof(cpo_host, between) || (rc = h->between(v))) {
+            vt_fini(s);
+            *state = NULL;
+            return cpo_error_set(err, CPO_ECONFIG, NULL, 0, 0,
+                                 "voltarget: band needs a host that runs overlays between "
+                                 "rebalances (expected this cpo version)");
+        }
+    }
+    return 0;
+}
+
+/* The annualised vol of the window's portfolio returns with weights w (by
+ * market index): EWMA forecast or sample vol.  *ok = 0 until the window
+ * is filled. */
+static int book_vol(vt_state *s, const cpo_host *h, const cpo_view *v, const double *w,
+                    double *sigma, int *ok, cpo_error *err)
+{
+    cpo_as_win *win = &s->win;
+    for (size_t i = 0; i < win->n; i++)
+        s->sel[i] = isfinite(w[i]) && w[i] != 0.0;
+    *ok = cpo_as_win_fill(win, h, v, s->sel, -1, h->step(v)) > 0;
+    if (!*ok)
+        return 0;
+    for (size_t r = 0; r < win->t; r++) {
+        double x = 0.0;
+        for (size_t j = 0; j < win->m; j++)
+            x += w[win->idx[j]] * win->x[r * win->m + j];
+        s->rp[r] = x;
+    }
+    double var;
+    int rc = s->realised ? cpo_alloc_cov_sample(&var, s->rp, win->t, 1, 1, win->ws, err)
+                         : cpo_alloc_cov_ewma(&var, s->rp, win->t, 1, s->lambda, 0, win->ws, err);
+    if (!rc)
+        *sigma = sqrt(s->per_year * var);
+    return rc;
+}
+
+/* Between rebalances: scale the book when its vol is outside the band. */
+static int vt_between(vt_state *s, const cpo_host *h, const cpo_view *v, cpo_stage_io *io,
+                      cpo_error *err)
+{
+    if (!isfinite(s->prev) || !(s->prev > 0.0))
+        return 0; /* no rebalance yet: nothing to scale */
+    for (size_t i = 0; i < io->n; i++) {
+        double w = h->weight(v, i);
+        s->w[i] = isfinite(w) ? w : 0.0;
+    }
+    double sigma = NAN;
+    int ok = 0, rc = book_vol(s, h, v, s->w, &sigma, &ok, err);
+    if (rc || !ok || !isfinite(sigma) || !(sigma > 0.0))
+        return rc;
+    if (sigma >= s->target * (1.0 - s->band) && sigma <= s->target * (1.0 + s->band))
+        return 0;
+    double k = s->target / sigma;
+    if (s->prev * k > s->max_lev)
+        k = s->max_lev / s->prev;
+    if (fabs(k - 1.0) < 1e-12)
+        return 0;
+    for (size_t i = 0; i < io->n; i++)
+        if (s->w[i] != 0.0)
+            io->qty[i] = k * h->position(v, i);
+    io->fire = 1;
+    s->prev *= k;
     return 0;
 }
 
@@ -73,21 +155,14 @@ static int vt_run(void *state, const cpo_params *p, const cpo_host *h, const cpo
 {
     (void)p;
     vt_state *s = state;
-    cpo_as_win *w = &s->win;
-    for (size_t i = 0; i < w->n; i++)
-        s->sel[i] = isfinite(io->weight[i]) && io->weight[i] != 0.0;
-    if (cpo_as_win_fill(w, h, v, s->sel, -1, h->step(v)) == 0)
-        return 0;
-    for (size_t r = 0; r < w->t; r++) {
-        double x = 0.0;
-        for (size_t j = 0; j < w->m; j++)
-            x += io->weight[w->idx[j]] * w->x[r * w->m + j];
-        s->rp[r] = x;
-    }
-    double var, lev;
-    int rc = cpo_alloc_cov_ewma(&var, s->rp, w->t, 1, s->lambda, 0, w->ws, err);
-    if (rc || (rc = cpo_alloc_voltarget(&lev, NULL, sqrt(s->per_year * var), s->target,
-                                        s->max_lev, s->prev, s->buffer, err)))
+    if (!io->fire)
+        return vt_between(s, h, v, io, err);
+    double sigma = NAN, lev;
+    int ok = 0, rc = book_vol(s, h, v, io->weight, &sigma, &ok, err);
+    if (rc || !ok)
+        return rc;
+    if ((rc = cpo_alloc_voltarget(&lev, NULL, sigma, s->target, s->max_lev, s->prev, s->buffer,
+                                  err)))
         return rc;
     s->prev = lev;
     for (size_t i = 0; i < io->n; i++)

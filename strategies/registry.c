@@ -39,10 +39,12 @@ struct cpo_registry {
 static const cpo_stage_def *const builtins[] = {
     &cpo_stage_every,   &cpo_stage_once, &cpo_stage_every_n, &cpo_stage_daily,
     &cpo_stage_weekly,  &cpo_stage_monthly, &cpo_stage_drift, &cpo_stage_all,
-    &cpo_stage_list,    &cpo_stage_top_volume, &cpo_stage_equal, &cpo_stage_fixed,
+    &cpo_stage_list,    &cpo_stage_top_volume, &cpo_stage_top_cap, &cpo_stage_equal,
+    &cpo_stage_fixed,
     /* allocation (strategies/alloc_stages.h) */
     &cpo_stage_invvol,  &cpo_stage_minvar, &cpo_stage_meanvar, &cpo_stage_erc,
-    &cpo_stage_hrp,     &cpo_stage_bl, &cpo_stage_voltarget, &cpo_stage_caps,
+    &cpo_stage_hrp,     &cpo_stage_bl, &cpo_stage_voltarget, &cpo_stage_caps, &cpo_stage_events, &cpo_stage_roll,
+    &cpo_stage_risk_limits,
     &cpo_stage_hedge_beta,
     /* options (strategies/opt_stages.c) */
     &cpo_stage_strangle, &cpo_stage_straddle, &cpo_stage_covered_call,
@@ -52,8 +54,8 @@ static const cpo_stage_def *const builtins[] = {
 static const char *type_name(cpo_param_type t)
 {
     static const char *const names[] = {"int",    "real",   "bool", "duration",
-                                        "choice", "string", "list"};
-    return (unsigned)t <= CPO_PARAM_LIST ? names[t] : "?";
+                                        "choice", "string", "list", "path"};
+    return (unsigned)t <= CPO_PARAM_PATH ? names[t] : "?";
 }
 
 static int insert(cpo_registry *reg, const cpo_stage_def *def, const char *origin,
@@ -141,10 +143,10 @@ static int check_param(const cpo_stage_def *def, size_t k, const char *origin, c
                                  "stage \"%s\" (%s): parameter \"%s\" is declared twice "
                                  "(expected each name once)",
                                  def->name, role, s->name);
-    if ((unsigned)s->type > CPO_PARAM_LIST)
+    if ((unsigned)s->type > CPO_PARAM_PATH)
         return cpo_error_set(err, CPO_EPLUGIN, origin, 0, 0,
                              "stage \"%s\" (%s): parameter \"%s\" has unknown type %d "
-                             "(expected int, real, bool, duration, choice, string or list)",
+                             "(expected int, real, bool, duration, choice, string, list or path)",
                              def->name, role, s->name, (int)s->type);
     if ((s->type == CPO_PARAM_INT || s->type == CPO_PARAM_REAL || s->type == CPO_PARAM_DURATION) &&
         !(s->min <= s->max))

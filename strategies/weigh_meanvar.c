@@ -23,13 +23,17 @@ static const cpo_param_spec meanvar_params[] = {
      "gamma in mu'w - (gamma/2) w'Sw"},
     {"mean", CPO_PARAM_CHOICE, "hist", 0, 0, "hist|ewma",
      "expected returns: historical mean, or EWMA mean with lambda"},
+    CPO_AS_P_COSTS,
 };
 
 typedef struct meanvar_state {
     cpo_as_win win;
     cpo_alloc_opt opt;
     int ewma_mean;
+    double *cost; /* [3 n]: w0, linear and impact terms of the window's columns */
 } meanvar_state;
+
+static void meanvar_fini(void *state);
 
 static int meanvar_init(void **state, const cpo_params *p, const cpo_host *h, const cpo_view *v,
                         cpo_error *err)
@@ -47,6 +51,10 @@ static int meanvar_init(void **state, const cpo_params *p, const cpo_host *h, co
     s->opt.gamma = h->param_real(p, "risk_aversion");
     s->opt.warm_start = 1;
     s->ewma_mean = !strcmp(h->param_str(p, "mean"), "ewma");
+    if (!(s->cost = malloc(3 * (s->win.n ? s->win.n : 1) * sizeof *s->cost))) {
+        meanvar_fini(s);
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     *state = s;
     return 0;
 }
@@ -57,13 +65,13 @@ static void meanvar_fini(void *state)
     if (!s)
         return;
     cpo_as_win_fini(&s->win);
+    free(s->cost);
     free(s);
 }
 
 static int meanvar_run(void *state, const cpo_params *p, const cpo_host *h, const cpo_view *v,
                        cpo_stage_io *io, cpo_error *err)
 {
-    (void)p;
     meanvar_state *s = state;
     cpo_as_win *w = &s->win;
     int rc;
@@ -71,6 +79,7 @@ static int meanvar_run(void *state, const cpo_params *p, const cpo_host *h, cons
         cpo_as_win_warm(w);
         rc = s->ewma_mean ? cpo_alloc_mean_ewma(w->mu, w->x, w->t, w->m, w->spec.lambda, err)
                           : cpo_alloc_mean_hist(w->mu, w->x, w->t, w->m, err);
+        cpo_as_costs(&s->opt, s->cost, w, p, h, v);
         if (rc || (rc = cpo_as_win_cov(w, err)) ||
             (rc = cpo_alloc_meanvar(w->w, NULL, w->cov, w->mu, w->m, &s->opt, w->ws, err)))
             return rc;

@@ -581,7 +581,7 @@ static const char *const opt_cfg_fmt =
     "[costs]\nfill = %s\nperp_fee_bps = 5\nslippage_bps = 1\nperp_leverage = 5\n"
     "[options]\nunderlyings = BTC\nindex.BTC = BTCUSDT\ndvol.BTC = BTC-DVOL\nsurface = %s\n"
     "coin_price = forward\nfee_rate = 0.0003\nfee_cap = 0.125\ndelivery_fee = 0.00015\n"
-    "delivery_cap = 0.125\n"
+    "delivery_cap = 0.125\nmax_quote_age = 2d\n"
     "[strategy]\nschedule = every\nweigh = strangle\nhedge = delta_hedge\n"
     "[weigh.strangle]\nunderlying = BTC\nside = sell\ndelta = 0.25\ntenor = 1d\nmin_tenor = 6h\n"
     "roll = expiry\nsize = 1\n"
@@ -610,12 +610,12 @@ static int found_under(const char *dir, const char *name)
     return hit;
 }
 
-/* Lines of file dir/name containing needle, or (at_end) ending in it;
+/* Lines of file dir/name containing needle;
  * 0 if the file is missing. */
-static size_t lines_with(const char *dir, const char *name, const char *needle, int at_end)
+static size_t lines_with(const char *dir, const char *name, const char *needle)
 {
     char *p = tu_path(dir, name);
-    size_t len = 0, n = 0, nl_len = strlen(needle);
+    size_t len = 0, n = 0;
     char *text = tu_read_file(p, &len);
     free(p);
     if (!text)
@@ -624,14 +624,49 @@ static size_t lines_with(const char *dir, const char *name, const char *needle, 
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        size_t ll = strlen(line);
-        if (at_end)
-            n += ll >= nl_len && !strcmp(line + ll - nl_len, needle);
-        else
-            n += strstr(line, needle) != NULL;
+        n += strstr(line, needle) != NULL;
         line = nl ? nl + 1 : NULL;
     }
     free(text);
+    return n;
+}
+
+/* Rows of a CSV whose column `a` reads `va` and column `b` reads `vb`,
+ * the columns found by name in the header (the files gain columns). */
+static size_t rows_where(const char *dir, const char *name, const char *a, const char *va,
+                         const char *b, const char *vb)
+{
+    char *p = tu_path(dir, name);
+    size_t len = 0, n = 0;
+    char *text = tu_read_file(p, &len);
+    free(p);
+    if (!text)
+        return 0;
+    int ia = -1, ib = -1, row = 0;
+    for (char *line = text; line && *line; row++) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        int col = 0, hit = 0;
+        for (char *f = line; f; col++) {
+            char *comma = strchr(f, ',');
+            if (comma)
+                *comma = '\0';
+            if (row == 0) {
+                if (!strcmp(f, a))
+                    ia = col;
+                if (!strcmp(f, b))
+                    ib = col;
+            } else {
+                hit += (col == ia && !strcmp(f, va)) + (col == ib && !strcmp(f, vb));
+            }
+            f = comma ? comma + 1 : NULL;
+        }
+        n += row > 0 && hit == 2;
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    ck_assert_msg(ia >= 0 && ib >= 0, "%s: no column %s or %s", name, a, b);
     return n;
 }
 
@@ -656,24 +691,29 @@ static void options_walk(const char *fill, const char *surface)
         ck_assert_msg(tu_file_in(w.out, files[f]), "%s: no %s", surface, files[f]);
     ck_assert_msg(found_under(w.out, "attribution_greek.csv"), "%s: no attribution_greek.csv",
                   surface);
-    /* option_trades.csv ends each row with settlement 0 (a fill) or 1, then
-     * liquidation 0.
+    /* option_trades.csv: settlement 0 (a fill) or 1, liquidation 0.
      * The strangle (tenor 1d, min_tenor 6h) sells at the first step the
      * expiry of 01-02 (30 h away; 01-03 is 54 h), at its settlement (01-02
      * 08:00) the one of 01-03 (24 h), at that one's settlement the one of
      * 01-05 (48 h; 01-12 is 9 days): three pairs of fills, the first two
-     * pairs settled in the run. */
-    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",0,0", 1), 6);
-    ck_assert_uint_ge(lines_with(w.out, "option_trades.csv", ",1,0", 1), 4);
+     * pairs settled in the run.  max_quote_age = 2d lets the next-open
+     * fills take the snapshot before them (up to 31 h old), so legs are
+     * held through the 09:20 snapshots (the chain marks below); the wait
+     * for a fresh quote has its own tests in check_optbook. */
+    ck_assert_uint_eq(rows_where(w.out, "option_trades.csv", "settlement", "0", "liquidation", "0"),
+                      6);
+    ck_assert_uint_eq(rows_where(w.out, "option_trades.csv", "settlement", "1", "liquidation", "0"),
+                      4);
+    ck_assert_uint_eq(lines_with(w.out, "events.csv", "fresh quote"), 0);
     /* options.csv: the source column of the marks; the snapshots of
      * 01-02 and 01-03 09:20 fall in a bar where legs are held. */
-    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",chain,", 0), 0);
-    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",surface,", 0), 0);
-    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",settle,", 0), 0);
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",chain,"), 0);
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",surface,"), 0);
+    ck_assert_uint_gt(lines_with(w.out, "options.csv", ",settle,"), 0);
     /* The hedge traded the perp. */
-    ck_assert_uint_gt(lines_with(w.out, "trades.csv", "BTCUSDT-PERP", 0), 2);
+    ck_assert_uint_gt(lines_with(w.out, "trades.csv", "BTCUSDT-PERP"), 2);
     /* The snapshot without IVs: an event, the surface of 09:20 kept. */
-    ck_assert_uint_eq(lines_with(w.out, "events.csv", "no surface", 0), 1);
+    ck_assert_uint_eq(lines_with(w.out, "events.csv", "no surface"), 1);
     tu_rmtree(w.out);
 
     /* (b) Every call failed in turn, under ASan too (measured: about 50 s

@@ -448,8 +448,9 @@ START_TEST(test_attrib_factors__built_by_hand_from_caps)
     ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
                   tu_errstr(&err));
     char *text = tu_read_file(paths[CPO_ATTRIB_FILE_FACTOR], NULL);
-    ck_assert_ptr_nonnull(strstr(text, "# CMKT, CSMB and CMOM built from the 5 coins the store has "
-                                       "spot bars for, weighted by their market caps\n"));
+    ck_assert_ptr_nonnull(strstr(text, "# CMKT, CSMB and CMOM built from the 5 coins of the factor "
+                                       "universe (every coin the store has spot bars for), "
+                                       "weighted by their market caps, not from the holdings\n"));
     ck_assert_ptr_nonnull(strstr(text, "# full: OLS (gsl_multifit_linear) on the in-sample periods; "
                                        "not estimated: regression: 3 periods"));
     double R = r->equity[r->n_steps - 1] / r->capital - 1.0;
@@ -461,6 +462,48 @@ START_TEST(test_attrib_factors__built_by_hand_from_caps)
         free(paths[f]);
     tu_rmtree(dir);
     free(dir);
+    bench_fini(&b);
+}
+END_TEST
+
+/*
+ * The declared factor universe.  The run holds AAA; the store has AAA ..
+ * EEE.  factor_universe = list "BBB, CCC, DDD, EEE": 4 coins; period 0's
+ * CMKT is cap-weighted over BBB, CCC, DDD with the 2023-12-01 caps (5e8,
+ * 2e8, 5e7; EEE is below $1M).  factor_universe = run: AAA alone, which
+ * the header calls mechanical; CSMB and CMOM need 3 coins and are not
+ * built.
+ */
+START_TEST(test_attrib_factors__declared_universe)
+{
+    double rw[5];
+    for (int c = 0; c < 5; c++)
+        rw[c] = pow(1.0 + COINS[c].g, 7) - 1.0;
+    bench b;
+    cpo_attrib_opts o;
+    cpo_attrib_opts_init(&o);
+    o.factor_universe = CPO_FACTOR_UNIVERSE_LIST;
+    snprintf(o.factor_coins, sizeof o.factor_coins, "BBB, CCC, DDD, EEE");
+    caps_run(&b, 1, &o);
+    const cpo_attrib_factors *F = cpo_attrib_get_factors(b.a);
+    ck_assert_uint_eq(F->n_coins_universe, 4);
+    double m = (5e8 * rw[1] + 2e8 * rw[2] + 5e7 * rw[3]) / (5e8 + 2e8 + 5e7);
+    ck_assert_double_eq_tol(F->f[0 * 3 + CPO_FACTOR_CMKT], m, 1e-14);
+    ck_assert_uint_eq(F->n_coins[0], 3);
+    ck_assert_ptr_nonnull(strstr(F->note, "built from the 4 coins of the factor universe (the "
+                                          "coins listed in [attribution] factor_universe)"));
+    bench_fini(&b);
+
+    cpo_attrib_opts_init(&o);
+    o.factor_universe = CPO_FACTOR_UNIVERSE_RUN;
+    caps_run(&b, 1, &o);
+    F = cpo_attrib_get_factors(b.a);
+    ck_assert_uint_eq(F->n_coins_universe, 1);
+    ck_assert_double_eq_tol(F->f[1 * 3 + CPO_FACTOR_CMKT], rw[0], 1e-14);
+    ck_assert(isnan(F->f[1 * 3 + CPO_FACTOR_CSMB]));
+    ck_assert_ptr_nonnull(strstr(F->note, "(the coins of the run's universe only), weighted by "
+                                          "their market caps; they are the coins the run holds: "
+                                          "the fit is mechanical"));
     bench_fini(&b);
 }
 END_TEST
@@ -982,6 +1025,7 @@ int main(void)
     tcase_add_test(tc, test_attrib_risk__euler_contributions_add_up_to_sigma);
     tcase_add_test(tc, test_attrib_factors__built_by_hand_from_caps);
     tcase_add_test(tc, test_attrib_factors__no_caps_uses_the_declared_proxy);
+    tcase_add_test(tc, test_attrib_factors__declared_universe);
     tcase_add_test(tc, test_attrib_regress__recovers_known_betas);
     tcase_add_test(tc, test_attrib_rolling__identity_exact_and_no_look_ahead);
     tcase_add_test(tc, test_attrib_factors__rolling_identity_on_a_run);

@@ -149,7 +149,7 @@ static const bad_case bad_cases[] = {
      "deribit_option_liquidation_fee, margin_call)"},
     {"unknown_section.ini", 4,
      "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
-     "margin, financing, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "margin, financing, futures, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
      "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "

@@ -1046,6 +1046,212 @@ END_TEST
  * second payment the pool is below 0: liquidated at the event's mark, the
  * fund brings it back to 0, the account's equity is 0: a ruin event, no
  * more trading, and the metrics that need returns after it are NaN. */
+/* --- dated futures (engine/futures.c) ------------------------------------- */
+
+/* A future of the fixture: expiry and exchange. */
+static size_t fx_future(fixture *f, const char *sym, cpo_settle settle, double cs,
+                        const char *quote, int64_t expiry, const char *exchange)
+{
+    size_t i = fx_add(f, sym, CPO_KIND_FUTURE, settle, cs, "BTC", quote);
+    f->ds->instr[i].expiry_ms = expiry;
+    snprintf(f->ds->instr[i].underlying, sizeof f->ds->instr[i].underlying, "BTC");
+    snprintf(f->ds->instr[i].exchange, sizeof f->ds->instr[i].exchange, "%s", exchange);
+    return i;
+}
+
+/* 2024-03-29 (the last Friday of March: a quarterly expiry) at 08:00. */
+static const int64_t MAR29 = INT64_C(1711670400000), MAR29_08 = INT64_C(1711670400000) + 8 * 3600000;
+
+START_TEST(test_engine_futures__deribit_quarterly_delivered_at_the_twap)
+{
+    fixture f;
+    fx_init(&f);
+    /* Hourly bars 00:00 .. 10:00 of the index (BTCUSD spot) and of the
+     * future up to its last bar before the expiry (07:00). */
+    size_t x = fx_add(&f, "BTCUSD", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USD");
+    size_t i = fx_future(&f, "BTC-29MAR24", CPO_SETTLE_INVERSE, 10.0, "USD", MAR29_08, "deribit");
+    double ix[11][4], fu[8][4];
+    for (int k = 0; k < 11; k++)
+        ix[k][0] = ix[k][1] = ix[k][2] = ix[k][3] = 40000.0;
+    /* The 07:00 bar of the index: open 40000, close 40400. */
+    ix[7][3] = ix[7][1] = 40400.0;
+    for (int k = 0; k < 8; k++)
+        fu[k][0] = fu[k][1] = fu[k][2] = fu[k][3] = 40100.0;
+    fx_bars(&f, x, MAR29, CPO_MS_HOUR, (const double(*)[4])ix, 11, 1);
+    fx_bars(&f, i, MAR29, CPO_MS_HOUR, (const double(*)[4])fu, 8, 0);
+    snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+    f.spec.capital = 40000.0;
+    snprintf(f.spec.futures.coin[0], sizeof f.spec.futures.coin[0], "BTC");
+    snprintf(f.spec.futures.index[0], sizeof f.spec.futures.index[0], "BTCUSD");
+    f.spec.futures.n = 1;
+    /* Long 100 contracts (1,000 USD) filled at 01:00; an order for the
+     * expired future at 09:00. */
+    fx_run(&f, "0,8", "0:BTC-29MAR24:100,8:BTC-29MAR24:5", 0);
+    const cpo_result *r = f.r;
+    /* Delivery at the open of 08:00 at the 30-min TWAP of the index from
+     * its hourly bars: the 07:00 bar's line over 07:30-08:00, 40000 + 400
+     * x 0.75 = 40300 (estimated: bars coarser than a minute).  Deribit's
+     * delivery fee on a quarterly: 0.025 % of 100 x 10 / 40300 BTC.
+     * Realised: 100 x 10 x (1/40100 - 1/40300) BTC. */
+    ck_assert_uint_eq(r->n_trades, 2);
+    const cpo_trade *d = &r->trades[1];
+    ck_assert_int_eq(d->delivery, 1);
+    ck_assert_int_eq(d->ts, MAR29_08);
+    ck_assert_double_eq_tol(d->px, 40300.0, 1e-9);
+    ck_assert_double_eq(d->qty, -100.0);
+    ck_assert_double_eq_tol(d->fee, 1000.0 / 40300.0 * 2.5e-4, 1e-18);
+    ck_assert_uint_eq(r->n_deliveries, 1);
+    ck_assert_uint_eq(r->n_delivery_approx, 1);
+    ck_assert_double_eq(r->final_qty[i], 0.0);
+    /* The coin wallet: the capital (1 BTC at 40000), the realised P&L and
+     * the fee (the trade at 01:00 paid no fee: taker 0 in the fixture). */
+    double coin = 1000.0 * (1.0 / 40100.0 - 1.0 / 40300.0) - 1000.0 / 40300.0 * 2.5e-4;
+    ck_assert_double_eq_tol(r->cash[1 * r->n_steps + 8] - r->cash[1 * r->n_steps + 7], coin, 1e-15);
+    /* The order at 09:00 for the expired future: dropped with an event. */
+    ck_assert_uint_eq(r->n_expired_orders, 1);
+    int dropped = 0, delivered = 0;
+    for (size_t k = 0; k < r->n_events; k++) {
+        dropped += r->events[k].kind == CPO_EVENT_DELIVERY && strstr(r->events[k].msg, "dropped");
+        delivered += r->events[k].kind == CPO_EVENT_DELIVERY && strstr(r->events[k].msg, "estimated");
+    }
+    ck_assert_int_eq(dropped, 1);
+    ck_assert_int_eq(delivered, 1);
+    /* The futures record: the leg held 01:00 .. 07:00, quoted. */
+    ck_assert_uint_eq(r->n_fut, 1);
+    ck_assert_double_eq(r->fut_qty[1], 100.0);
+    ck_assert_double_eq(r->fut_qty[8], 0.0);
+    ck_assert_int_eq(r->fut_src[3], CPO_FUT_SRC_QUOTE);
+    ck_assert_int_eq(r->fut_src[9], CPO_FUT_SRC_NONE);
+    check_identity(r, 40000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_engine_futures__binance_linear_exact_twap_and_fee)
+{
+    fixture f;
+    fx_init(&f);
+    size_t x = fx_add(&f, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    size_t i = fx_future(&f, "BTCUSDT_240329", CPO_SETTLE_LINEAR, 1.0, "USDT", MAR29_08,
+                         "binance");
+    double ix[10][4], fu[8][4];
+    for (int k = 0; k < 10; k++)
+        ix[k][0] = ix[k][1] = ix[k][2] = ix[k][3] = 40000.0;
+    for (int k = 0; k < 8; k++)
+        fu[k][0] = fu[k][1] = fu[k][2] = fu[k][3] = 40050.0;
+    fx_bars(&f, x, MAR29, CPO_MS_HOUR, (const double(*)[4])ix, 10, 0);
+    fx_bars(&f, i, MAR29, CPO_MS_HOUR, (const double(*)[4])fu, 8, 0);
+    f.spec.capital = 100000.0;
+    f.spec.costs.kind[CPO_KIND_FUTURE].taker_bps = 5.0;
+    snprintf(f.spec.futures.coin[0], sizeof f.spec.futures.coin[0], "BTC");
+    snprintf(f.spec.futures.index[0], sizeof f.spec.futures.index[0], "BTCUSDT");
+    snprintf(f.spec.futures.delivery[0], sizeof f.spec.futures.delivery[0], "BTCUSDT-1M");
+    f.spec.futures.n = 1;
+    /* Build the cube, then give it a minute delivery series 07:00 .. 07:59
+     * (as run/market.c does): the bar of 07:30 + k opens and closes at
+     * 40000 + k, so the 30-min TWAP is the mean of 40000 .. 40029 =
+     * 40014.5, from minute bars covering the window: exact. */
+    cpo_error e;
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    ck_assert_msg(cpo_market_build(&f.m, f.ds, &ms, &e) == 0, "%s", tu_errstr(&e));
+    f.m->raw = calloc(1, sizeof *f.m->raw);
+    f.m->raw_symbol = calloc(1, sizeof *f.m->raw_symbol);
+    ck_assert(f.m->raw && f.m->raw_symbol);
+    f.m->n_raw = 1;
+    snprintf(f.m->raw_symbol[0], CPO_SYMBOL_MAX, "BTCUSDT-1M");
+    cpo_bars_init(&f.m->raw[0]);
+    f.m->raw[0].bar_ms = 60000;
+    for (int k = 0; k < 60; k++) {
+        double px = k < 30 ? 39000.0 : 40000.0 + (k - 30);
+        ck_assert_int_eq(cpo_bars_append(&f.m->raw[0], MAR29_08 - CPO_MS_HOUR + k * 60000, px, px,
+                                         px, px, 1.0, NAN, NAN),
+                         0);
+    }
+    cpo_market *m = f.m;
+    f.m = NULL;
+    /* fx_run builds its own cube: swap ours in after it (same dataset). */
+    fx_run(&f, "0", "0:BTCUSDT_240329:-2", 0);
+    cpo_result_free(f.r);
+    cpo_market_free(f.m);
+    f.m = m;
+    ck_assert_msg(cpo_backtest_run(&f.r, f.m, &f.spec, NULL, NULL, &e) == 0, "%s", tu_errstr(&e));
+    const cpo_result *r = f.r;
+    /* Short 2 BTC at 40050 (fee 2 x 40050 x 5e-4 = 40.05); delivered at
+     * 40014.5: realised 2 x (40050 - 40014.5) = 71; Binance's delivery fee
+     * at the taker rate: 2 x 40014.5 x 5e-4 = 40.0145. */
+    ck_assert_uint_eq(r->n_trades, 2);
+    ck_assert_int_eq(r->trades[1].delivery, 1);
+    ck_assert_double_eq_tol(r->trades[1].px, 40014.5, 1e-9);
+    ck_assert_double_eq_tol(r->trades[1].fee, 40.0145, 1e-9);
+    ck_assert_uint_eq(r->n_delivery_approx, 0);
+    ck_assert_double_eq_tol(r->equity[8], 100000.0 - 40.05 + 71.0 - 40.0145, 1e-8);
+    ck_assert_double_eq_tol(r->delivery_fees, 40.0145, 1e-9);
+    check_identity(r, 100000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_engine_futures__binance_opens_nothing_in_the_last_10_minutes)
+{
+    fixture f;
+    fx_init(&f);
+    size_t i = fx_future(&f, "BTCUSDT_240329", CPO_SETTLE_LINEAR, 1.0, "USDT", MAR29_08,
+                         "binance");
+    /* Minute bars 07:40 .. 07:59. */
+    double fu[20][4];
+    for (int k = 0; k < 20; k++)
+        fu[k][0] = fu[k][1] = fu[k][2] = fu[k][3] = 40000.0;
+    fx_bars(&f, i, MAR29_08 - 20 * 60000, 60000, (const double(*)[4])fu, 20, 0);
+    f.spec.capital = 100000.0;
+    /* Buy 1 at 07:41 (19 min left), ask for 2 at 07:50 (10 min left:
+     * refused), sell to 0 at 07:52 (a reduction: allowed). */
+    fx_run(&f, "0,9,11", "0:BTCUSDT_240329:1,9:BTCUSDT_240329:2,11:BTCUSDT_240329:0", 0);
+    const cpo_result *r = f.r;
+    ck_assert_uint_eq(r->n_trades, 2);
+    ck_assert_double_eq(r->trades[0].qty, 1.0);
+    ck_assert_double_eq(r->trades[1].qty, -1.0);
+    ck_assert_uint_eq(r->n_expired_orders, 1);
+    ck_assert_ptr_nonnull(strstr(r->events[0].msg, "last 10 minutes"));
+    ck_assert_double_eq(r->final_qty[i], 0.0);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_engine_futures__weekly_no_fee_and_no_index_is_loud)
+{
+    fixture f;
+    fx_init(&f);
+    /* A Deribit weekly (2024-03-22, not the last Friday of March): no
+     * delivery fee.  No index bars in the cube: delivered at the last
+     * mark, and the event says so. */
+    int64_t mar22 = MAR29_08 - 7 * CPO_MS_DAY;
+    size_t i = fx_future(&f, "BTC-22MAR24", CPO_SETTLE_INVERSE, 10.0, "USD", mar22, "deribit");
+    double fu[10][4];
+    for (int k = 0; k < 10; k++)
+        fu[k][0] = fu[k][1] = fu[k][2] = fu[k][3] = 50000.0 + 100.0 * k;
+    fx_bars(&f, i, mar22 - 8 * CPO_MS_HOUR, CPO_MS_HOUR, (const double(*)[4])fu, 8, 1);
+    /* The grid goes on past the expiry (another coin's bars). */
+    size_t y = fx_add(&f, "ETHUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "ETH", "USDT");
+    fx_bars(&f, y, mar22 - 8 * CPO_MS_HOUR, CPO_MS_HOUR, (const double(*)[4])fu, 10, 0);
+    snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+    f.spec.capital = 50000.0;
+    fx_run(&f, "0", "0:BTC-22MAR24:-10", 0);
+    const cpo_result *r = f.r;
+    /* The last mark: the 07:00 bar's close, 50700. */
+    ck_assert_uint_eq(r->n_trades, 2);
+    ck_assert_double_eq_tol(r->trades[1].px, 50700.0, 1e-9);
+    ck_assert_double_eq(r->trades[1].fee, 0.0);
+    ck_assert_uint_eq(r->n_delivery_approx, 1);
+    int loud = 0;
+    for (size_t k = 0; k < r->n_events; k++)
+        loud += strstr(r->events[k].msg, "no index bars") != NULL;
+    ck_assert_int_eq(loud, 1);
+    check_identity(r, 50000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 START_TEST(test_engine_margin__ruin_stops_the_run)
 {
     fixture f;
@@ -1116,6 +1322,10 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
+    tcase_add_test(tc, test_engine_futures__deribit_quarterly_delivered_at_the_twap);
+    tcase_add_test(tc, test_engine_futures__binance_linear_exact_twap_and_fee);
+    tcase_add_test(tc, test_engine_futures__binance_opens_nothing_in_the_last_10_minutes);
+    tcase_add_test(tc, test_engine_futures__weekly_no_fee_and_no_index_is_loud);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

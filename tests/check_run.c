@@ -1288,6 +1288,104 @@ START_TEST(test_run_bench__returns_aligned)
 }
 END_TEST
 
+/*
+ * [bootstrap]: summary.json gets the stationary-bootstrap intervals of the
+ * run's Sharpe ratio, CAGR and maximum drawdown.  Their estimates are the
+ * run's own numbers (the summary's sharpe, annual_return, max_drawdown:
+ * the same returns, the same formulas); the interval holds the estimate;
+ * block = 5d on daily bars is 5 bars; the same config gives the same
+ * bytes, another seed another interval; a bad key is refused with its
+ * line before anything is written.  Without the section the summary has
+ * no "bootstrap" key.
+ */
+START_TEST(test_run_bootstrap__summary_and_refusals)
+{
+    char *dir = tu_tmpdir();
+    free(write_store(dir));
+    char text[2048];
+    snprintf(text, sizeof text, "%s[bootstrap]\nsamples = 400\nblock = 5d\nlevel = 0.9\n",
+             cfg_equal);
+    char *cfg = write_config(dir, "boot.ini", text);
+    char *o1 = tu_path(dir, "b1"), *o2 = tu_path(dir, "b2"), *o3 = tu_path(dir, "b3");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, o1, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(run_cfg(cfg, o2, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    json_t *j = load_json(o1, "summary.json");
+    json_t *b = json_object_get(j, "bootstrap");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "samples")), 400);
+    ck_assert_double_eq(json_real_value(json_object_get(b, "block_bars")), 5.0);
+    ck_assert_double_eq(json_real_value(json_object_get(b, "level")), 0.9);
+    static const char *const ci[3] = {"sharpe", "cagr", "max_drawdown"};
+    static const char *const top[3] = {"sharpe", "annual_return", "max_drawdown"};
+    for (int k = 0; k < 3; k++) {
+        json_t *c = json_object_get(b, ci[k]);
+        double est = json_real_value(json_object_get(c, "estimate"));
+        ck_assert_double_eq_tol(est, json_real_value(json_object_get(j, top[k])),
+                                1e-12 * fmax(1.0, fabs(est)));
+        double lo = json_real_value(json_object_get(c, "lo"));
+        double hi = json_real_value(json_object_get(c, "hi"));
+        ck_assert_msg(lo <= est && est <= hi, "%s: %g not in [%g, %g]", ci[k], est, lo, hi);
+    }
+    json_decref(j);
+    char *s1 = tu_path(o1, "summary.json"), *s2 = tu_path(o2, "summary.json");
+    size_t l1, l2;
+    char *x = tu_read_file(s1, &l1), *y = tu_read_file(s2, &l2);
+    ck_assert(l1 == l2 && !memcmp(x, y, l1));
+    free(y);
+    /* Another seed, another resample. */
+    char *seeded = strstr(text, "capital = 100000\n");
+    memmove(seeded + 9, seeded, strlen(seeded) + 1);
+    memcpy(seeded, "seed = 7\n", 9);
+    char *cfg3 = write_config(dir, "boot3.ini", text);
+    ck_assert_msg(run_cfg(cfg3, o3, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *s3 = tu_path(o3, "summary.json");
+    y = tu_read_file(s3, &l2);
+    ck_assert(l1 != l2 || memcmp(x, y, l1));
+    free(x);
+    free(y);
+    /* Refused before the folder exists, at the key's line (15). */
+    static const char *const refused[3][2] = {
+        {"[bootstrap]\nlevel = 2\n",
+         "[bootstrap] level = \"2\" is not valid (expected a confidence level in [0.5, 0.999])"},
+        {"[bootstrap]\nsample = 10\n",
+         "unknown key \"sample\" in [bootstrap] (expected one of: samples, block, level)"},
+        {"[attribution]\nfactor_universe = btc\n",
+         "[attribution] factor_universe = \"btc\" is not valid (expected store, run, or coins "
+         "like BTC, ETH, SOL)"}};
+    char *bad = NULL, *o4 = tu_path(dir, "b4");
+    for (int k = 0; k < 3; k++) {
+        snprintf(text, sizeof text, "%s%s", cfg_equal, refused[k][0]);
+        free(bad);
+        bad = write_config(dir, "bad.ini", text);
+        ck_assert_int_eq(run_cfg(bad, o4, 0, &rep, &e), CPO_ECONFIG);
+        ck_assert_int_eq(e.line, 15);
+        ck_assert_str_eq(e.msg, refused[k][1]);
+        ck_assert(!tu_exists(o4));
+    }
+    /* No section, no key. */
+    char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
+    ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    j = load_json(o4, "summary.json");
+    ck_assert_ptr_null(json_object_get(j, "bootstrap"));
+    json_decref(j);
+    free(cfg0);
+    free(bad);
+    free(o4);
+    free(s1);
+    free(s2);
+    free(s3);
+    free(cfg3);
+    free(o1);
+    free(o2);
+    free(o3);
+    free(cfg);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1308,6 +1406,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_bench__self_beta_one);
     tcase_add_test(tc, test_run_bench__half_cash_and_without);
     tcase_add_test(tc, test_run_bench__returns_aligned);
+    tcase_add_test(tc, test_run_bootstrap__summary_and_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,6 +27,8 @@
 #define D CPO_MS_DAY
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
+/* The built-in stages (test_registry_builtins lists them). */
+#define N_BUILTINS 29
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -244,12 +246,15 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_SCHEDULE, "every"},   {CPO_ROLE_SCHEDULE, "once"},  {CPO_ROLE_SCHEDULE, "every_n"},
         {CPO_ROLE_SCHEDULE, "daily"},   {CPO_ROLE_SCHEDULE, "weekly"}, {CPO_ROLE_SCHEDULE, "monthly"},
         {CPO_ROLE_SCHEDULE, "drift"},   {CPO_ROLE_SELECT, "all"},      {CPO_ROLE_SELECT, "list"},
-        {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_WEIGH, "equal"},    {CPO_ROLE_WEIGH, "fixed"},
+        {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_SELECT, "top_cap"}, {CPO_ROLE_WEIGH, "equal"},
+        {CPO_ROLE_WEIGH, "fixed"},
         {CPO_ROLE_WEIGH, "invvol"},     {CPO_ROLE_WEIGH, "minvar"},    {CPO_ROLE_WEIGH, "meanvar"},
         {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
         {CPO_ROLE_WEIGH, "protective_put"},
-        {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_HEDGE, "hedge_beta"},
+        {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_OVERLAY, "events"},
+        {CPO_ROLE_OVERLAY, "risk_limits"},
+        {CPO_ROLE_HEDGE, "hedge_beta"},
         {CPO_ROLE_HEDGE, "delta_hedge"},
     };
     size_t n = sizeof want / sizeof want[0];
@@ -284,12 +289,12 @@ START_TEST(test_registry_builtins)
     const char *sched = "every, once, every_n, daily, weekly, monthly, drift";
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SCHEDULE, buf, sizeof buf), strlen(sched));
     ck_assert_str_eq(buf, sched);
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 21);
-    ck_assert_str_eq(buf, "all, list, top_volume");
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, sizeof buf), 30);
+    ck_assert_str_eq(buf, "all, list, top_volume, top_cap");
     ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_HEDGE, buf, sizeof buf), 23);
     ck_assert_str_eq(buf, "hedge_beta, delta_hedge");
     /* Too small a buffer: whole names only, and the length needed. */
-    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 21);
+    ck_assert_uint_eq(cpo_registry_names(reg, CPO_ROLE_SELECT, buf, 12), 30);
     ck_assert_str_eq(buf, "all, list");
 
     ck_assert_str_eq(cpo_role_name(CPO_ROLE_SCHEDULE), "schedule");
@@ -411,7 +416,7 @@ START_TEST(test_registry_plugin_rollback)
     snprintf(want, sizeof want, "%s: stage \"from_the_future\" has ABI version 2 (expected 1)",
              CPO_EXAMPLE_PLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS);
     ck_assert_ptr_null(cpo_registry_find(reg2, CPO_ROLE_WEIGH, "inverse_price"));
 
     /* The entry point returns NULL, or no table. */
@@ -423,10 +428,10 @@ START_TEST(test_registry_plugin_rollback)
     setenv("CPO_EXAMPLE_PLUGIN_TEST", "empty", 1);
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), CPO_EPLUGIN);
     ck_assert_str_eq(tu_errstr(&err), want);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS);
     unsetenv("CPO_EXAMPLE_PLUGIN_TEST");
     ck_assert_int_eq(cpo_registry_load(reg2, CPO_EXAMPLE_PLUGIN, &err), 0);
-    ck_assert_uint_eq(cpo_registry_count(reg2), 28);
+    ck_assert_uint_eq(cpo_registry_count(reg2), N_BUILTINS + 2);
     cpo_registry_free(reg2);
     cpo_registry_free(reg);
 }
@@ -468,7 +473,7 @@ START_TEST(test_registry_load_refusals)
     ck_assert_str_eq(tu_errstr(&err), "no plugin path (expected the path of a shared object)");
     ck_assert_int_eq(cpo_registry_load(reg, NULL, &err), CPO_EPLUGIN);
 
-    ck_assert_uint_eq(cpo_registry_count(reg), 26);
+    ck_assert_uint_eq(cpo_registry_count(reg), N_BUILTINS);
     tu_rmtree(dir);
     free(junk);
     free(dir);
@@ -556,7 +561,7 @@ START_TEST(test_registry_add_refusals)
         {&param_badname, "stage \"x\" (schedule): parameter name \"look back\" is not a word "
                          "(expected letters, digits, '_' or '-')"},
         {&param_type, "stage \"x\" (schedule): parameter \"n\" has unknown type 42 (expected "
-                      "int, real, bool, duration, choice, string or list)"},
+                      "int, real, bool, duration, choice, string, list or path)"},
         {&dur_out, "stage \"x\" (schedule): parameter \"lookback\" has default \"1h\" (expected "
                    "a duration in [1d, 10d])"},
         {&dup_every, "stage \"every\" (schedule) is already registered by built-in"},
@@ -1005,6 +1010,245 @@ START_TEST(test_select_top_volume)
 }
 END_TEST
 
+/*
+ * top_cap: a point-in-time universe from market-cap snapshots.  Daily
+ * steps 0..9 of coins AAA, BBB, CCC (bars from step 0) and DDD (listed at
+ * step 5); EEE has caps but no bars (a coin the store cannot show, like
+ * LUNA).  Snapshots (cap in $, rows by rank):
+ *   day 2: EEE 500, AAA 400, USDT 350 (a stablecoin: excluded), BBB 300,
+ *          CCC 200, DDD 100, AAA 1e9 at rank 90 (another coin with the
+ *          same ticker: the best-ranked row counts)
+ *   day 6: DDD 1000, AAA 400, BBB 300, CCC 50, EEE 10
+ * n = 2.  A snapshot counts from the step after its time (strictly before
+ * the bar's open): steps 0..2 none (nothing selected), 3..6 day 2, 7..9
+ * day 6.
+ *   fill = no:  3..6 {AAA} (EEE's place stays empty), 7..9 {AAA, DDD}
+ *   fill = yes: 3..6 {AAA, BBB},                      7..9 {AAA, DDD}
+ *   max_age = 1d (fill = no): step 3 {AAA} (a day old), 4..6 none, 7 {AAA,
+ *   DDD}, 8..9 none.
+ */
+static cpo_market *mk_caps_market(void)
+{
+    enum { N = 10 };
+    cpo_dataset *ds = NULL;
+    cpo_error err;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &err), 0);
+    static const char *const bases[4] = {"AAA", "BBB", "CCC", "DDD"};
+    for (size_t j = 0; j < 4; j++) {
+        cpo_instrument in;
+        size_t idx = 0;
+        char sym[16];
+        snprintf(sym, sizeof sym, "%sUSDT", bases[j]);
+        cpo_instrument_init(&in, sym, CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+        snprintf(in.base, sizeof in.base, "%s", bases[j]);
+        snprintf(in.quote, sizeof in.quote, "USDT");
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &err), 0);
+        cpo_bars *b = &ds->bars[idx];
+        b->bar_ms = D;
+        for (size_t t = j == 3 ? 5 : 0; t < N; t++)
+            ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * D, 10, 10, 10, 10, 1000, NAN, NAN),
+                             0);
+    }
+    static const struct {
+        int day, rank;
+        const char *sym;
+        double cap;
+    } rows[] = {{2, 1, "EEE", 500},  {2, 2, "AAA", 400}, {2, 3, "USDT", 350}, {2, 4, "BBB", 300},
+                {2, 5, "CCC", 200},  {2, 6, "DDD", 100}, {2, 90, "AAA", 1e9}, {6, 1, "DDD", 1000},
+                {6, 2, "AAA", 400},  {6, 3, "BBB", 300}, {6, 4, "CCC", 50},   {6, 5, "EEE", 10}};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        ck_assert_int_eq(cpo_caps_append(&ds->caps, T0 + rows[r].day * D, rows[r].rank,
+                                         rows[r].sym, rows[r].sym, rows[r].cap, 1.0, 1.0, 1.0),
+                         0);
+    cpo_market_spec spec;
+    cpo_market_spec_init(&spec);
+    cpo_market *m = NULL;
+    ck_assert_msg(cpo_market_build(&m, ds, &spec, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_uint_eq(m->caps.n, 12);
+    cpo_dataset_free(ds);
+    return m;
+}
+
+START_TEST(test_select_top_cap)
+{
+    cpo_market *m = mk_caps_market();
+    static const struct {
+        const char *kv;
+        const char *want[10];
+    } cases[] = {
+        {"n=2", {"", "", "", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT,DDDUSDT",
+                 "AAAUSDT,DDDUSDT", "AAAUSDT,DDDUSDT"}},
+        {"n=2;fill=yes", {"", "", "", "AAAUSDT,BBBUSDT", "AAAUSDT,BBBUSDT", "AAAUSDT,BBBUSDT",
+                          "AAAUSDT,BBBUSDT", "AAAUSDT,DDDUSDT", "AAAUSDT,DDDUSDT",
+                          "AAAUSDT,DDDUSDT"}},
+        {"n=2;max_age=1d", {"", "", "", "AAAUSDT", "", "", "", "AAAUSDT,DDDUSDT", "", ""}},
+        /* Nothing excluded: USDT (no bars) takes one of the three places. */
+        {"n=3;fill=no;exclude=", {"", "", "", "AAAUSDT", "AAAUSDT", "AAAUSDT", "AAAUSDT",
+                                  "AAAUSDT,BBBUSDT,DDDUSDT", "AAAUSDT,BBBUSDT,DDDUSDT",
+                                  "AAAUSDT,BBBUSDT,DDDUSDT"}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bench b;
+        bench_init(&b);
+        bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+        bench_stage(&b, CPO_ROLE_SELECT, "top_cap", cases[c].kv);
+        bench_stage(&b, CPO_ROLE_WEIGH, "probe", NULL);
+        cpo_result *r = bench_run(&b, m);
+        ck_assert_uint_eq(probe_n, 10);
+        for (size_t t = 0; t < 10; t++)
+            ck_assert_msg(!strcmp(probe_selection(m, t), cases[c].want[t]),
+                          "%s, step %zu: selected %s, expected %s", cases[c].kv, t,
+                          probe_selection(m, t), cases[c].want[t]);
+        cpo_result_free(r);
+        bench_fini(&b);
+    }
+    cpo_market_free(m);
+}
+END_TEST
+
+/*
+ * events: a flat market A (100) over 10 daily steps, all in A from step 0
+ * (once, fixed A:1, filled at step 1's open), one event at day 5 12:00,
+ * before = after = 1d, factor 0.5: the window is [day 4 12:00, day 6
+ * 12:00).  A step is in it when the next open is: steps 4 (fill at day 5)
+ * and 5 (day 6).  So the overlay sells half at step 4 (filled at step 5's
+ * open) and buys it back at step 6 (filled at step 7): trades at steps 1,
+ * 5 and 7 of +q, -q/2, +q/2, with q = 10000 / 100 = 100 (no costs, no
+ * buffer).  A rebalance inside the window is scaled at once.
+ */
+START_TEST(test_overlay_events)
+{
+    char *dir = tu_tmpdir();
+    char *ev = tu_path(dir, "events.csv");
+    tu_write_file(ev, "# notes, with commas\ntime,event\n2024-01-06T12:00:00Z,FOMC\n");
+    cpo_market *m = mk_flat(T0, D, 10);
+    bench b;
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    char kv[600];
+    snprintf(kv, sizeof kv, "file=%s;factor=0.5;before=1d;after=1d", ev);
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    cpo_result *r = bench_run(&b, m);
+    ck_assert_uint_eq(r->n_trades, 3);
+    static const size_t steps[3] = {1, 5, 7};
+    static const double qty[3] = {100, -50, 50};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(r->trades[k].step, steps[k]);
+        ck_assert_double_eq_tol(r->trades[k].qty, qty[k], QTY_TOL(qty[k]));
+    }
+    ck_assert_uint_eq(r->n_rebalances, 3);
+    cpo_result_free(r);
+    bench_fini(&b);
+
+    /* Rebalancing every step: inside the window the targets are halved. */
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    r = bench_run(&b, m);
+    ck_assert_uint_eq(r->n_trades, 3);
+    for (int k = 0; k < 3; k++)
+        ck_assert_uint_eq(r->trades[k].step, steps[k]);
+    cpo_result_free(r);
+    bench_fini(&b);
+
+    /* Bad files: refused at init with the line and column. */
+    tu_write_file(ev, "time,event\n2024-01-06,ok\n2024-13-01,bad\n");
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    const char *msg = bench_fail(&b, m, CPO_EPARSE);
+    char want[700];
+    snprintf(want, sizeof want, "%s:3:1: events: time \"2024-13-01\" is not a date (expected an "
+                                "ISO date or UTC date-time like 2024-01-31T19:00:00Z)", ev);
+    ck_assert_str_eq(msg, want);
+    bench_fini(&b);
+    tu_write_file(ev, "when,event\n2024-01-06,ok\n");
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "events", kv);
+    msg = bench_fail(&b, m, CPO_EFORMAT);
+    snprintf(want, sizeof want,
+             "%s:1: events: no time column (expected a header with time or date)", ev);
+    ck_assert_str_eq(msg, want);
+    bench_fini(&b);
+    cpo_market_free(m);
+    free(ev);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/*
+ * risk_limits, by hand.  (1) Gross: AAA 0.9 and BBB 0.6 on the flat caps
+ * market (closes 10): gross 1.5 > max_gross 1, every weight x 2/3: AAA
+ * buys 0.6 x 10000 / 10 = 600, BBB 400, and the run's events note it
+ * ("risk_limits: gross 1.5 > 1: targets x 0.6667", value 2/3).  (2) Net
+ * delta: the same weights, max_delta 0.5: AAA's 0.9 binds, x 5/9.  (3)
+ * VaR: one coin whose close alternates +10 % and -10 % a day, weight 1,
+ * 10-day lookback, level 0.9: five returns of -0.1 and five of +0.1, the
+ * 10 % quantile (linear between order statistics) is -0.1: VaR 0.1 >
+ * var_limit 0.05, x 0.5 (at step 10, the first with a full window).
+ */
+START_TEST(test_overlay_risk_limits)
+{
+    cpo_market *m = mk_caps_market();
+    static const struct {
+        const char *kv;
+        double k;
+        const char *msg;
+    } cases[] = {
+        {"max_gross=1", 1.0 / 1.5, "risk_limits: gross 1.5 > 1: targets x 0.6667"},
+        {"max_delta=0.5;max_gross=2", 0.5 / 0.9, "risk_limits: AAA delta 0.9 > 0.5: targets x 0.5556"},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        bench b;
+        bench_init(&b);
+        bench_stage(&b, CPO_ROLE_SCHEDULE, "once", NULL);
+        bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=AAAUSDT:0.9, BBBUSDT:0.6");
+        bench_stage(&b, CPO_ROLE_OVERLAY, "risk_limits", cases[c].kv);
+        cpo_result *r = bench_run(&b, m);
+        ck_assert_uint_eq(r->n_trades, 2);
+        double qa = 0.9 * cases[c].k * 10000 / 10, qb = 0.6 * cases[c].k * 10000 / 10;
+        ck_assert_double_eq_tol(r->trades[0].qty, qa, QTY_TOL(qa));
+        ck_assert_double_eq_tol(r->trades[1].qty, qb, QTY_TOL(qb));
+        ck_assert_uint_eq(r->n_events, 1);
+        ck_assert_int_eq(r->events[0].kind, CPO_EVENT_STAGE);
+        ck_assert_str_eq(r->events[0].msg, cases[c].msg);
+        ck_assert_double_eq_tol(r->events[0].value, cases[c].k, 1e-15);
+        cpo_result_free(r);
+        bench_fini(&b);
+    }
+    cpo_market_free(m);
+
+    enum { N = 14 };
+    double close[N];
+    close[0] = 100.0;
+    for (int t = 1; t < N; t++)
+        close[t] = close[t - 1] * (t % 2 ? 1.1 : 0.9);
+    const series sv[] = {{"A", CPO_KIND_SPOT, close, NULL, 0}};
+    m = mk_market(T0, D, N, sv, 1);
+    bench b;
+    bench_init(&b);
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "every", NULL);
+    bench_stage(&b, CPO_ROLE_WEIGH, "fixed", "weights=A:1");
+    bench_stage(&b, CPO_ROLE_OVERLAY, "risk_limits",
+                "var_limit=0.05;var_level=0.9;lookback=10d;var_horizon=1d");
+    cpo_result *r = bench_run(&b, m);
+    ck_assert_uint_ge(r->n_events, 1);
+    ck_assert_int_eq(r->events[0].kind, CPO_EVENT_STAGE);
+    ck_assert_uint_eq(r->events[0].step, 10);
+    ck_assert_double_eq_tol(r->events[0].value, 0.5, 1e-12);
+    ck_assert_ptr_nonnull(strstr(r->events[0].msg, "VaR 0.1 > 0.05: targets x 0.5"));
+    cpo_result_free(r);
+    bench_fini(&b);
+    cpo_market_free(m);
+}
+END_TEST
+
 /* --- weigh ----------------------------------------------------------------- */
 
 START_TEST(test_weigh_equal)
@@ -1217,6 +1461,9 @@ static Suite *stages_suite(void)
     tcase_add_test(run, test_sched_drift_rel);
     tcase_add_test(run, test_select_all_and_list);
     tcase_add_test(run, test_select_top_volume);
+    tcase_add_test(run, test_select_top_cap);
+    tcase_add_test(run, test_overlay_events);
+    tcase_add_test(run, test_overlay_risk_limits);
     tcase_add_test(run, test_weigh_equal);
     tcase_add_test(run, test_weigh_fixed);
     tcase_add_test(run, test_plugin_stages_run);

@@ -99,6 +99,18 @@ static int same_file(const char *a_dir, const char *b_dir, const char *name)
     return same;
 }
 
+/* Lines of a file (its newlines). */
+static size_t lines_of(const char *path)
+{
+    size_t len, rows = 0;
+    char *text = tu_read_file(path, &len);
+    ck_assert_msg(text != NULL, "missing %s", path);
+    for (char *p = text; (p = strchr(p, '\n')); p++)
+        rows++;
+    free(text);
+    return rows;
+}
+
 /* Run the cpo binary; returns its exit status, output in *out. */
 static int cpo(const char *args, char **out)
 {
@@ -244,7 +256,21 @@ static const bad_case bad_cases[] = {
      "no [sweep] section (expected [sweep] with SECTION.KEY = values, e.g. "
      "costs.slippage_bps = 0:10:2)"},
     {"walkforward_bad.ini", 14,
-     "[walkforward] mode = \"sideways\" is not valid (expected rolling or expanding)"},
+     "[walkforward] mode = \"sideways\" is not valid (expected rolling, expanding or cpcv)"},
+    {"cpcv_train.ini", 16,
+     "[walkforward] train is not used with mode = cpcv (expected groups, test_groups, purge and "
+     "embargo)"},
+    {"cpcv_objective.ini", 17,
+     "[walkforward] objective = max_drawdown is not available with mode = cpcv (expected sharpe, "
+     "cagr, total_return or volatility: a score of non-adjacent groups)"},
+    {"cpcv_groups.ini", 17,
+     "[walkforward] test_groups = 4 with groups = 4 (expected 1 <= test_groups < groups)"},
+    {"cpcv_keys_rolling.ini", 17,
+     "[walkforward] groups, test_groups, purge and embargo are for mode = cpcv (expected mode = "
+     "cpcv, or train and test)"},
+    {"overfit_blocks.ini", 15, "[overfit] blocks = \"7\" is not valid (expected an even number "
+                               "in [2, 20])"},
+    {"overfit_key.ini", 15, "unknown key \"splits\" in [overfit] (expected blocks)"},
     {"walkforward_missing.ini", 12,
      "[walkforward] has no \"test\" (expected test = a duration like 30d)"},
 };
@@ -339,8 +365,8 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     ck_assert_msg(cpo(args, &out) == 0, "%s", out);
     free(out);
     static const char *const files[] = {"leaderboard.csv", "leaderboard.html", "heatmap.dat",
-                                        "heatmap.gp"};
-    for (size_t f = 0; f < 4; f++) {
+                                        "heatmap.gp", "summary.json"};
+    for (size_t f = 0; f < 5; f++) {
         ck_assert_msg(same_file(d1, d2, files[f]), "%s differs for -j 1 and -j 2", files[f]);
         ck_assert_msg(same_file(d1, d3, files[f]), "%s differs for -j 1 and -j 3", files[f]);
     }
@@ -366,7 +392,8 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     ck_assert_ptr_nonnull(strstr(text, "rank,point,schedule.every_n.n,costs.slippage_bps,"
                                        "total_return,cagr,annual_vol,sharpe,max_drawdown,calmar,"
                                        "final_equity,fees,slippage,funding,avg_gross,steps,trades,"
-                                       "rebalances,liquidations,error\n"));
+                                       "rebalances,liquidations,skew,kurtosis,dsr,gross_return,"
+                                       "gross_cagr,error\n"));
     free(text);
     /* The HTML is one self-contained table. */
     char *html = tu_path(d1, "leaderboard.html");
@@ -535,6 +562,91 @@ START_TEST(test_leaderboard__failed_point)
 }
 END_TEST
 
+/* --- overfitting: the deflated Sharpe ratio and PBO of the grid ------------- */
+
+/* The grid's summary.json against the leaderboard it came from: the DSR of
+ * the best point recomputed here from the leaderboard's columns (per-bar
+ * Sharpe = sharpe / sqrt(365), the trials' variance, skewness, kurtosis,
+ * steps) with cpo_stats (whose formula check_stats tests against the
+ * paper), and the PBO of 16 blocks of 120 daily bars (7 bars each, the
+ * first 8 dropped): C(16, 8) = 12870 splits. */
+START_TEST(test_overfit__summary_matches_leaderboard)
+{
+    char *dir = tu_tmpdir();
+    free(write_walk_store(dir));
+    char *cfg = write_config(dir, "grid.ini", cfg_grid);
+    char *d = tu_path(dir, "out");
+    char args[3000], *out = NULL;
+    snprintf(args, sizeof args, "sweep %s -o %s --no-plot", cfg, d);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "deflated Sharpe ratio ") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "probability of backtest overfitting ") != NULL, "%s", out);
+    free(out);
+    char *lb = tu_path(d, "leaderboard.csv");
+    double sh[64], sk[64], ku[64], st[64], dsr[64];
+    ck_assert_uint_eq(csv_column(lb, "sharpe", sh, 64), 20);
+    csv_column(lb, "skew", sk, 64);
+    csv_column(lb, "kurtosis", ku, 64);
+    csv_column(lb, "steps", st, 64);
+    csv_column(lb, "dsr", dsr, 64);
+    double mean = 0.0, var = 0.0;
+    for (int i = 0; i < 20; i++)
+        mean += sh[i] / sqrt(365.0) / 20.0;
+    for (int i = 0; i < 20; i++)
+        var += pow(sh[i] / sqrt(365.0) - mean, 2) / 19.0;
+    cpo_stats_dsr want;
+    cpo_stats_dsr_compute(&want, sh[0] / sqrt(365.0), var, 20.0, st[0], sk[0], ku[0]);
+    /* The leaderboard prints 17 digits: the recomputation agrees to 1e-9. */
+    ck_assert_double_eq_tol(dsr[0], want.dsr, 1e-9);
+    for (int i = 0; i < 20; i++) {
+        double w = cpo_stats_psr(sh[i] / sqrt(365.0), want.sr0, st[i], sk[i], ku[i]);
+        ck_assert_double_eq_tol(dsr[i], w, 1e-9);
+    }
+    char *sp = tu_path(d, "summary.json");
+    size_t len;
+    char *text = tu_read_file(sp, &len);
+    ck_assert_ptr_nonnull(text);
+    char buf[128];
+    snprintf(buf, sizeof buf, "\"trials\": 20");
+    ck_assert_msg(strstr(text, buf) != NULL, "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "\"splits\": 12870"));
+    ck_assert_ptr_nonnull(strstr(text, "\"blocks\": 16"));
+    const char *q = strstr(text, "\"dsr\": ");
+    ck_assert_ptr_nonnull(q);
+    ck_assert_double_eq_tol(strtod(q + 7, NULL), want.dsr, 1e-12);
+    q = strstr(text, "\"pbo\": 0");
+    ck_assert_msg(q != NULL, "%s", text);
+    double pbo = strtod(q + 7, NULL);
+    ck_assert(pbo >= 0.0 && pbo <= 1.0);
+    free(text);
+    /* The page shows both. */
+    char *hp = tu_path(d, "leaderboard.html");
+    text = tu_read_file(hp, &len);
+    ck_assert_ptr_nonnull(strstr(text, "deflated Sharpe ratio</th>"));
+    ck_assert_ptr_nonnull(strstr(text, "probability of backtest overfitting</th>"));
+    free(text);
+    /* [overfit] blocks = 40 leaves 3 bars a block of 120: no PBO, said so. */
+    char big[2048];
+    snprintf(big, sizeof big, "%s[overfit]\nblocks = 20\n", cfg_grid);
+    char *cfg2 = write_config(dir, "grid2.ini", big);
+    snprintf(args, sizeof args, "sweep %s -o %s --force --no-plot -q", cfg2, d);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    text = tu_read_file(sp, &len);
+    ck_assert_msg(strstr(text, "\"blocks\": 20") != NULL, "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "\"splits\": 184756"));
+    free(text);
+    free(cfg2);
+    free(hp);
+    free(sp);
+    free(lb);
+    free(d);
+    free(cfg);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* --- walk-forward: a signal only look-ahead could use ------------------------- */
 
 /*
@@ -679,12 +791,7 @@ START_TEST(test_walkforward__no_look_ahead)
     ck_assert_double_eq_tol(strtod(f[7], NULL), oos - 1.0, 1e-9);
     free(text);
     char *ep = tu_path(d1, "oos_equity.csv");
-    text = tu_read_file(ep, &len);
-    size_t rows = 0;
-    for (char *p = text; (p = strchr(p, '\n')); p++)
-        rows++;
-    ck_assert_uint_eq(rows, 1 + 80);
-    free(text);
+    ck_assert_uint_eq(lines_of(ep), 1 + 80);
     free(sp);
     free(ep);
     free(wp);
@@ -742,6 +849,106 @@ START_TEST(test_walkforward__expanding)
 }
 END_TEST
 
+/* --- CPCV: the planted store, recomputed here step by step ------------------ */
+
+/*
+ * CPCV on the planted two-coin store (100 daily bars): 4 groups of 25 bars,
+ * 2 tested a split: C(4, 2) = 6 splits and C(3, 1) = 3 paths; purge and
+ * embargo 2 days.  The two points hold AAA or BBB from the first close
+ * (fill = close, no costs), so their returns are the coins' own (0 on the
+ * first bar).  Each split's choice and test Sharpe ratio are recomputed
+ * here from the prices with the training mask of cpo_stats_cpcv_train,
+ * not from block sums; the files are the same for -j 1 and -j 2.
+ */
+START_TEST(test_cpcv__planted_store_by_hand)
+{
+    char *dir = tu_tmpdir();
+    double a[WF_N], b[WF_N];
+    free(write_planted_store(dir, a, b));
+    char text[2048];
+    snprintf(text, sizeof text, "%.*s", (int)(strstr(cfg_wf, "[walkforward]") - cfg_wf), cfg_wf);
+    strcat(text, "[walkforward]\nmode = cpcv\ngroups = 4\ntest_groups = 2\npurge = 2d\n"
+                 "embargo = 2d\nobjective = sharpe\n");
+    char *cfg = write_config(dir, "cpcv.ini", text);
+    char *d1 = tu_path(dir, "c1"), *d2 = tu_path(dir, "c2");
+    char args[3000], *out = NULL;
+    snprintf(args, sizeof args, "sweep %s -o %s -j 1", cfg, d1);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "cpcv     6 splits, 3 paths") != NULL, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "sweep %s -o %s -j 2 -q", cfg, d2);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    static const char *const files[] = {"cpcv.csv", "cpcv_paths.csv", "summary.json",
+                                        "leaderboard.csv"};
+    for (int f = 0; f < 4; f++)
+        ck_assert_msg(same_file(d1, d2, files[f]), "%s differs", files[f]);
+    double ra[WF_N], rb[WF_N];
+    for (int t = 0; t < WF_N; t++) {
+        ra[t] = t ? a[t] / a[t - 1] - 1.0 : 0.0;
+        rb[t] = t ? b[t] / b[t - 1] - 1.0 : 0.0;
+    }
+    uint8_t test[6 * 4];
+    cpo_error e;
+    ck_assert_int_eq(cpo_stats_cpcv(test, NULL, 4, 2, &e), 0);
+    char *cp = tu_path(d1, "cpcv.csv");
+    size_t len;
+    char *csv = tu_read_file(cp, &len);
+    ck_assert_ptr_nonnull(strstr(csv, "split,test_groups,point,weigh.fixed.weights,train_sharpe,"
+                                      "test_sharpe,test_return,oos_rank,logit\n"));
+    for (int s = 0; s < 6; s++) {
+        uint8_t train[WF_N];
+        ck_assert_int_eq(cpo_stats_cpcv_train(train, WF_N, test + s * 4, 4, 2, 2, &e), 0);
+        double tra[WF_N], trb[WF_N], tea[WF_N], teb[WF_N];
+        size_t n1 = 0, n2 = 0;
+        for (int t = 0; t < WF_N; t++) {
+            if (train[t]) {
+                tra[n1] = ra[t];
+                trb[n1++] = rb[t];
+            }
+            if (test[s * 4 + t / 25]) {
+                tea[n2] = ra[t];
+                teb[n2++] = rb[t];
+            }
+        }
+        double sa, sb, ta, tb;
+        cpo_stats_moments(tra, n1, &sa, NULL, NULL);
+        cpo_stats_moments(trb, n1, &sb, NULL, NULL);
+        cpo_stats_moments(tea, n2, &ta, NULL, NULL);
+        cpo_stats_moments(teb, n2, &tb, NULL, NULL);
+        int pick_a = sa >= sb;
+        char f[40][64];
+        ck_assert_uint_ge(csv_row(csv, (size_t)s, f, 40), 9);
+        ck_assert_str_eq(f[3], pick_a ? "AAAUSDT:1" : "BBBUSDT:1");
+        ck_assert_double_eq_tol(strtod(f[4], NULL), (pick_a ? sa : sb) * sqrt(365.0), 1e-9);
+        ck_assert_double_eq_tol(strtod(f[5], NULL), (pick_a ? ta : tb) * sqrt(365.0), 1e-9);
+        /* Two points: the chosen one ranks 2 (logit ln 2) or 1 (ln 1/2). */
+        double rank = (pick_a ? ta > tb : tb > ta) ? 2.0 : 1.0;
+        ck_assert_double_eq(strtod(f[7], NULL), rank);
+    }
+    free(csv);
+    free(cp);
+    char *pp = tu_path(d1, "cpcv_paths.csv");
+    ck_assert_uint_eq(lines_of(pp), 1 + 3);
+    free(pp);
+    /* A purge longer than a group is refused with its line. */
+    strcpy(strstr(text, "purge = 2d"), "purge = 30d\nembargo = 2d\nobjective = sharpe\n");
+    char *cfg2 = write_config(dir, "cpcv2.ini", text);
+    snprintf(args, sizeof args, "sweep %s -o %s --force -q", cfg2, d2);
+    ck_assert_int_eq(cpo(args, &out), 1);
+    ck_assert_msg(strstr(out, "cpcv2.ini:20: [walkforward] purge and embargo take 32 of the 25 "
+                              "bars of the shortest group") != NULL,
+                  "%s", out);
+    free(out);
+    free(cfg2);
+    free(d1);
+    free(d2);
+    free(cfg);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -757,11 +964,13 @@ static Suite *sweep_suite(void)
     tcase_add_test(l, test_leaderboard__folder_refused);
     tcase_add_test(l, test_leaderboard__benchmark);
     tcase_add_test(l, test_leaderboard__failed_point);
+    tcase_add_test(l, test_overfit__summary_matches_leaderboard);
     suite_add_tcase(s, l);
     TCase *w = tcase_create("walkforward");
     tcase_set_timeout(w, 120);
     tcase_add_test(w, test_walkforward__no_look_ahead);
     tcase_add_test(w, test_walkforward__expanding);
+    tcase_add_test(w, test_cpcv__planted_store_by_hand);
     suite_add_tcase(s, w);
     return s;
 }

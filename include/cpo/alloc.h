@@ -141,6 +141,20 @@ typedef struct cpo_alloc_opt {
                         weight by less than tol; 1e-10 */
     size_t max_iter; /* 20000 */
     int warm_start;  /* 1: start from w as given (projected); 0: from 1/n */
+    /* Transaction costs of moving from the current weights w0 (all NULL
+     * and turnover_max 0: none, and the solver is the cost-free one,
+     * bit for bit).  With z = w - w0 the objective gains
+     *     sum_i tc_lin[i] |z_i| + tc_impact[i] |z_i|^(3/2)
+     * (cvxportfolio's model: linear fees and spread, and market impact
+     * b sigma_i sqrt(V / volume_i) |z_i|^(3/2) per unit of value, in the
+     * same units as the objective), and with turnover_max > 0 the
+     * constraint sum_i |z_i| <= turnover_max (raised to the least turnover
+     * the bounds allow when that is larger: res->turnover_min says so).
+     * Not with a leverage budget (CPO_EINVAL). */
+    const double *w0;        /* [n] current weights; NULL = 0 */
+    const double *tc_lin;    /* [n] >= 0, or NULL = 0 */
+    const double *tc_impact; /* [n] >= 0, or NULL = 0 */
+    double turnover_max;     /* > 0: a turnover limit; 0: none */
 } cpo_alloc_opt;
 
 void cpo_alloc_opt_init(cpo_alloc_opt *o);
@@ -155,6 +169,9 @@ typedef struct cpo_alloc_result {
     double objective; /* mean-variance: (gamma/2) w'Sw - mu'w; NaN otherwise */
     size_t iterations;
     int converged;    /* 1: the stopping rule was met before max_iter */
+    /* With costs: the cost term at w (included in objective), the
+     * turnover sum |w - w0|, and the least turnover the bounds allow. */
+    double cost, turnover, turnover_min;
 } cpo_alloc_result;
 
 /*
@@ -175,7 +192,11 @@ int cpo_alloc_project(double *w, const double *v, size_t n, const cpo_alloc_boun
  * with adaptive restart and the exact projection; step 1/L with L =
  * gamma * lambda_max(S) (gsl_eigen_symm, which also refuses a matrix with
  * a negative eigenvalue).  mu = NULL is minimum variance.  res may be NULL.
- * On entry w holds the warm start when opt->warm_start.
+ * On entry w holds the warm start when opt->warm_start.  With the cost
+ * terms of opt the step is the proximal map of the costs restricted to the
+ * bounds and the budget (exact per coordinate: soft threshold, then the
+ * root of a quadratic in sqrt|z| for the 3/2 power; the budget's and the
+ * turnover's multipliers by bisection).
  */
 int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const double *mu,
                       size_t n, const cpo_alloc_opt *opt, cpo_alloc_ws *ws, cpo_error *err);

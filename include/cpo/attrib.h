@@ -148,7 +148,19 @@ typedef struct cpo_attrib_opts {
     size_t cov_window;    /* ex-ante risk: trailing bars of returns (90) */
     char proxy[CPO_CCY_MAX]; /* the market proxy without caps ("BTC") */
     size_t max_bytes;     /* largest row store allowed (256 MiB) */
+    /* The factor universe: which coins of the store CMKT, CSMB and CMOM
+     * are built from (CPO_FACTOR_UNIVERSE_STORE).  The holdings' exposures
+     * are measured against the same factors whatever it is. */
+    int factor_universe;
+    char factor_coins[512]; /* _LIST: base coins, ", "-separated ("BTC, ETH") */
 } cpo_attrib_opts;
+
+enum {
+    CPO_FACTOR_UNIVERSE_STORE = 0, /* every spot coin of the store with bars (default) */
+    CPO_FACTOR_UNIVERSE_RUN = 1,   /* only the coins of the run's universe (the market):
+                                      a factor model of the holdings themselves */
+    CPO_FACTOR_UNIVERSE_LIST = 2   /* the coins of factor_coins */
+};
 
 void cpo_attrib_opts_init(cpo_attrib_opts *o);
 

@@ -264,6 +264,40 @@ typedef struct cpo_financing_spec {
 
 enum { CPO_RF_NONE = 0, CPO_RF_RATE = 1, CPO_RF_CASH = 2 };
 
+/*
+ * Dated futures ([futures] section).  A future (CPO_KIND_FUTURE with an
+ * expiry) is margined like a perpetual of its exchange and pays no
+ * funding.  At its expiry it is delivered: the position is closed at the
+ * delivery price, the time-weighted average of its coin's index over the
+ * 30 minutes before the expiry (engine/delivery.c: Deribit, "Prices of
+ * Virtual Assets"; Binance since 2024-11-11), less a delivery fee of the
+ * notional at that price: delivery_fee_bps if given, else the exchange's
+ * (Deribit: 2.5 bps on quarterly futures, none on the others, support.
+ * deribit.com "Fees"; Binance and others: the taker fee of futures).
+ * Orders for a future at or after its expiry are dropped with an event.
+ *
+ * index.COIN names the instrument whose bars are the coin's index
+ * (default: [options] index.COIN, else COINUSDT); delivery.COIN a finer
+ * series of the same index for the TWAP (minute bars: exact; hourly:
+ * estimated and flagged).  between_quotes = basis fills the steps of a
+ * future that has no quote between two of its quotes (sparse quotes: a
+ * weekly chain snapshot) with the last quote's basis carried on the
+ * index, F(t) = I(t) x F_q / I_q; those cells are counted in the summary.
+ */
+typedef enum cpo_fut_gap {
+    CPO_FUT_GAP_NONE = 0,  /* the cube's cells as they are (NaN or filled) */
+    CPO_FUT_GAP_BASIS = 1  /* the last quote's basis on the index */
+} cpo_fut_gap;
+
+typedef struct cpo_futures_spec {
+    size_t n;                                           /* coins named */
+    char coin[CPO_OPT_MAX_UNDERLYINGS][CPO_CCY_MAX];
+    char index[CPO_OPT_MAX_UNDERLYINGS][CPO_SYMBOL_MAX];    /* "" = default */
+    char delivery[CPO_OPT_MAX_UNDERLYINGS][CPO_SYMBOL_MAX]; /* "" = index */
+    double delivery_fee_bps;   /* NaN: the exchange's */
+    int between_quotes;        /* cpo_fut_gap */
+} cpo_futures_spec;
+
 
 /* One stage of the pipeline: its table and its parameter values. */
 typedef struct cpo_stage_inst {
@@ -293,6 +327,7 @@ typedef struct cpo_run_spec {
     cpo_option_spec options;   /* option positions (cpo_option_spec_init) */
     cpo_margin_spec margin;    /* margin and liquidation (cpo_margin_spec_init) */
     cpo_financing_spec financing; /* interest ([financing]; zeroed: none) */
+    cpo_futures_spec futures;  /* dated futures ([futures]; cpo_run_spec_init) */
     const volatile sig_atomic_t *cancel; /* NULL, or a flag (set by a signal
                                  handler, say) checked before every step:
                                  once it is non-zero the run stops with
@@ -312,6 +347,8 @@ typedef struct cpo_trade {
     double fee;        /* in the settlement currency, >= 0 */
     double slippage;   /* cost against ref_px in settlement currency, >= 0 */
     int liquidation;   /* 1 if a forced close */
+    int delivery;      /* 1 if a future delivered at expiry (px: the
+                          delivery price, fee: the delivery fee) */
 } cpo_trade;
 
 /* Something the engine did that the user should know about. */
@@ -332,7 +369,10 @@ enum {
     CPO_EVENT_OPTION = 5,       /* an option order or surface left out */
     CPO_EVENT_MARGIN_CALL = 6,  /* maintenance / margin balance reached
                                    margin.call_ratio */
-    CPO_EVENT_RUIN = 7          /* the account's equity reached 0 */
+    CPO_EVENT_RUIN = 7,         /* the account's equity reached 0 */
+    CPO_EVENT_STAGE = 8,        /* a stage's note (host->note): a limit that bound */
+    CPO_EVENT_DELIVERY = 9      /* a future delivered at expiry, or an
+                                   order for an expired one dropped */
 };
 
 /* P&L lines of a ledger row (reporting currency). */
@@ -482,7 +522,36 @@ typedef struct cpo_result {
                                        step (per period), or NULL (0) */
     int ruined;                     /* 1: the account's equity reached 0 */
     int64_t ruin_ms;                /* when (the bar's open); 0 unless ruined */
+    /* Dated futures (engine/futures.c; 0 / NULL when the cube has none):
+     * per future f (fut_instr[f], in cube order) and step, f-major like
+     * cash: the mark used (NaN when the cube has no price), its source
+     * (CPO_FUT_SRC_*), the coin's index, the position in contracts. */
+    size_t n_fut;
+    uint32_t *fut_instr;            /* [n_fut] */
+    double *fut_px, *fut_index, *fut_qty; /* [n_fut * n_steps] */
+    uint8_t *fut_src;               /* [n_fut * n_steps] */
+    size_t n_deliveries;            /* positions delivered at expiry */
+    size_t n_delivery_approx;       /* ... at an estimated delivery price
+                                       (bars coarser than a minute, or the
+                                       window not covered: see events) */
+    double delivery_fees;           /* reporting currency, >= 0 */
+    size_t n_expired_orders;        /* orders for expired futures dropped */
 } cpo_result;
+
+/* Where a future's price of a step came from (cpo_result.fut_src). */
+enum {
+    CPO_FUT_SRC_NONE = 0,    /* no price: NaN */
+    CPO_FUT_SRC_QUOTE = 1,   /* a bar of the data */
+    CPO_FUT_SRC_FILLED = 2,  /* the last bar carried forward (gap_fill) */
+    CPO_FUT_SRC_BASIS = 3    /* between_quotes = basis: the index times the
+                                last quote's basis */
+};
+
+/* The symbol of coin's index for dated futures (cpo_futures_spec): its
+ * index.COIN, else [options] index.COIN, else COINUSDT written to buf;
+ * delivery != 0: delivery.COIN when given. */
+const char *cpo_futures_index(const cpo_run_spec *s, const char *coin, int delivery, char *buf,
+                              size_t n);
 
 /*
  * The book's Greeks on one underlying coin U (cpo_result.book_greek), at

@@ -23,8 +23,11 @@
  *                  cpo_config_universe.  A stage parameter "underlying"
  *                  (the option stages) must name one of the underlyings.
  *     [ROLE.NAME]  the declared parameters of one stage ([weigh.fixed])
- *     [sweep], [walkforward]  read by `cpo sweep` (cpo/sweep.h); a run
- *                  ignores them
+ *     [sweep], [walkforward], [overfit]  read by `cpo sweep` (cpo/sweep.h);
+ *                  a run ignores them
+ *     [bootstrap], [attribution]  read and checked by cpo_run_to_dir
+ *                  (cpo/run.h) before anything runs
+ *     [stress]     read by `cpo risk` (cpo/risk.h)
  *
  * Every section and key is declared: an unknown one, a bad value or a
  * missing required key is refused with the file, the line and what was

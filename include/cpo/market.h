@@ -88,7 +88,9 @@ typedef struct cpo_market {
     int64_t *ts;                 /* [n_steps] grid times (bar open times) */
     cpo_instrument *instr;       /* [n_instr] */
     double *col[CPO_F_COUNT];    /* [n_instr * n_steps], instrument-major */
-    uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled */
+    uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled forward,
+                                    2 if modelled (run/market.c: a dated
+                                    future's basis between its quotes) */
     cpo_funding *funding;        /* [n_instr]: events within the grid span */
     size_t n_chains;
     cpo_chain *chains;           /* rows within the grid span */
@@ -103,6 +105,9 @@ typedef struct cpo_market {
     size_t n_raw;
     cpo_bars *raw;                      /* [n_raw] */
     char (*raw_symbol)[CPO_SYMBOL_MAX]; /* [n_raw] */
+    cpo_caps caps;               /* the store's market-cap snapshots, all of
+                                    them (sorted by time, then rank), for
+                                    stages that pick by cap (host->caps) */
 } cpo_market;
 
 int cpo_market_build(cpo_market **out, const cpo_dataset *ds,

@@ -8,7 +8,9 @@
  *     cpo_run_metrics_compute  summary numbers of a result
  *     cpo_run_to_dir         all of the above, writing the run folder:
  *
- *   summary.json            metrics and settings (with [backtest] benchmark:
+ *   summary.json            metrics and settings (with [bootstrap]: the
+ *                           stationary-bootstrap intervals of Sharpe, CAGR
+ *                           and drawdown; with [backtest] benchmark:
  *                           its symbol, and alpha and beta in the table)
  *   ledger.csv, ledger.h5   one row per step: equity, the P&L lines, gross,
  *                           net, cash per currency (ledger.h5 also holds
@@ -117,6 +119,15 @@ typedef struct cpo_run_metrics {
     double rf_annual;          /* [financing] rf: the steps' risk-free returns
                                   compounded to a year; NaN without one */
     double annual_over_rf;     /* (1 + annual return) / (1 + rf_annual) - 1 */
+    /* Dated futures (cpo_result.fut_*; 0 without them). */
+    size_t n_deliveries, n_delivery_approx;
+    double delivery_fees;      /* reporting currency */
+    size_t n_rolls;            /* steps where a coin's position moved from
+                                  one future to another on the same side */
+    double roll_costs;         /* their fees and slippage, USD */
+    size_t n_fut_held_modelled;/* position-steps marked between_quotes = basis */
+    size_t n_fut_held_stale;   /* position-steps marked on a price carried
+                                  forward or on none: a stale mark */
     cpo_metrics table;         /* the full table of cpo/metrics.h (the fields
                                   above come from it); summary.json "metrics" */
 } cpo_run_metrics;

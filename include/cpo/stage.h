@@ -55,7 +55,9 @@ typedef enum cpo_param_type {
     CPO_PARAM_DURATION = 3, /* "30d", "8h"; range in ms [min, max] */
     CPO_PARAM_CHOICE = 4,   /* one of `choices` ("a|b|c") */
     CPO_PARAM_STRING = 5,
-    CPO_PARAM_LIST = 6      /* comma-separated words ("BTCUSDT, ETHUSDT") */
+    CPO_PARAM_LIST = 6,     /* comma-separated words ("BTCUSDT, ETHUSDT") */
+    CPO_PARAM_PATH = 7      /* a file: a relative path is taken relative to the
+                               config's folder (as [backtest] data is) */
 } cpo_param_type;
 
 typedef struct cpo_param_spec {
@@ -189,6 +191,25 @@ typedef struct cpo_host {
     /* The index of this stage instance in the pipeline (a tag for the
      * positions it opens); set while its init/run is called. */
     uint32_t (*stage_index)(const cpo_view *v);
+    /* --- market caps (tables with struct_size > offsetof(cpo_host, caps)) ---
+     * The store's market-cap snapshots (cmc-monthly) taken strictly before
+     * now(): rows 0 .. return value - 1 of *caps, sorted by time, then
+     * rank (*caps NULL and 0 when the store has none). */
+    size_t (*caps)(const cpo_view *v, const cpo_caps **caps);
+    /* --- between rebalances (struct_size > offsetof(cpo_host, between)) ---
+     * Called from an overlay's init: from then on its run() is also called
+     * at every step where no schedule fired, with io->fire = 0,
+     * io->selected all 1 and io->weight and io->qty all NaN (the other
+     * stages do not run).  To trade at that step, run() sets io->fire = 1
+     * and targets (weights, or qty: e.g. k times the positions to scale
+     * the book); the engine sizes and fills them as at a rebalance.
+     * CPO_EINVAL from a stage that is not an overlay. */
+    int (*between)(const cpo_view *v);
+    /* --- notes (struct_size > offsetof(cpo_host, note)) ---
+     * Record something the stage did at this step in the run's events
+     * (kind "stage", the stage's name before the text): a limit that
+     * bound, say.  value is an amount or a ratio the note is about. */
+    int (*note)(const cpo_view *v, double value, const char *msg);
 } cpo_host;
 
 typedef struct cpo_stage_def {

@@ -41,6 +41,13 @@
  * data up to their current step, so nothing after a training window can
  * reach its choice.
  *
+ * mode = cpcv (keys groups, test_groups, purge, embargo) is combinatorial
+ * purged cross-validation instead: every point runs once over the whole
+ * period, and the splits choose and measure points on the block sums of
+ * those runs (cpo_sweep_cpcv).  Every grid also gets the deflated Sharpe
+ * ratio of its best point and the probability of backtest overfitting of
+ * the choice ([overfit] blocks; cpo_sweep_overfit_compute).
+ *
  * Results do not depend on the number of threads: every point is computed
  * on its own and the records are kept in point order, then sorted stably.
  */
@@ -56,6 +63,7 @@
 #include "cpo/config.h"
 #include "cpo/error.h"
 #include "cpo/market.h"
+#include "cpo/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,12 +98,19 @@ typedef struct cpo_sweep_axis {
     long line;
 } cpo_sweep_axis;
 
-typedef enum cpo_wf_mode { CPO_WF_ROLLING = 0, CPO_WF_EXPANDING = 1 } cpo_wf_mode;
+typedef enum cpo_wf_mode {
+    CPO_WF_ROLLING = 0,
+    CPO_WF_EXPANDING = 1,
+    CPO_WF_CPCV = 2 /* combinatorial purged cross-validation (below) */
+} cpo_wf_mode;
 
 typedef struct cpo_walkforward {
-    int64_t train_ms, test_ms;
+    int64_t train_ms, test_ms;     /* rolling, expanding */
     cpo_wf_mode mode;
     cpo_objective objective;
+    size_t groups, test_groups;    /* cpcv: N groups, k of them tested (6, 2) */
+    int64_t purge_ms, embargo_ms;  /* cpcv: training time dropped before and
+                                      after each test group (0, 0) */
 } cpo_walkforward;
 
 /* One walk-forward window: [train_start, train_end) then [test_start,
@@ -112,6 +127,7 @@ typedef struct cpo_sweep {
     size_t n_points;         /* product of the axes' value counts */
     int has_walkforward;
     cpo_walkforward wf;
+    size_t cscv_blocks;      /* [overfit] blocks: S of the PBO (16) */
 } cpo_sweep;
 
 #define CPO_SWEEP_MAX_POINTS 1000000u
@@ -140,6 +156,9 @@ int cpo_sweep_point_config(cpo_config **out, const cpo_sweep *sw, size_t p, cpo_
 /* The summary of one backtest of a sweep: a fixed-size record (plain
  * bytes, so that MPI ranks can send it as it is). */
 #define CPO_SWEEP_MSG_MAX 256
+/* Block statistics a record can hold: CSCV's S blocks, or CPCV's groups
+ * cut in three (embargo head, body, purge tail). */
+#define CPO_SWEEP_MAX_BLOCKS (3 * CPO_STATS_CPCV_MAX_GROUPS)
 typedef struct cpo_sweep_result {
     uint64_t point;           /* grid point */
     int64_t start_ms, end_ms; /* the requested period (CPO_TIME_NONE: config's) */
@@ -161,6 +180,18 @@ typedef struct cpo_sweep_result {
     uint64_t n_rebalances;
     uint64_t n_liquidations;
     char error[CPO_SWEEP_MSG_MAX]; /* "path:line: message" when status != 0 */
+    /* The run's per-bar returns (equity over the equity a bar before; the
+     * capital before the first): Sharpe per bar, skewness, kurtosis (not
+     * excess), and the bars a year used to annualise. */
+    double sharpe_bar, skew, kurtosis, periods_per_year;
+    /* Sums of the returns by block of steps (whole-period runs of a grid:
+     * cpo_sweep_blocks); n_blocks = 0 when not kept. */
+    uint32_t n_blocks, reserved;
+    cpo_stats_block blocks[CPO_SWEEP_MAX_BLOCKS];
+    /* Gross of trading costs: the fees and slippage paid added back to
+     * the final equity ((final - fees - slippage) / capital - 1), and its
+     * CAGR. */
+    double gross_return, gross_cagr;
 } cpo_sweep_result;
 
 /* The score of r under o: higher is better; NaN for failed points. */
@@ -231,6 +262,87 @@ int cpo_sweep_chain(cpo_result **out, cpo_result *const *tests, size_t n, double
 int cpo_sweep_record(cpo_sweep_result *rec, const cpo_result *r, int64_t bar_ms,
                      cpo_error *err);
 
+/*
+ * The blocks of steps a whole-period run of sw is cut into, for n_steps
+ * steps of bar_ms: *n blocks, block k holding steps [lo[k], hi[k]).
+ * Grid: CSCV's S = sw->cscv_blocks blocks of floor(T / S) steps after the
+ * first T mod S (as pypbo cuts them); none when T < 2 S.  CPCV: each
+ * group g (cpo_stats_group_start) as blocks 3g (its first embargo
+ * steps), 3g + 1 (the middle) and 3g + 2 (its last purge steps), with
+ * purge and embargo rounded up to whole steps.
+ */
+void cpo_sweep_block_layout(const cpo_sweep *sw, size_t n_steps, int64_t bar_ms, size_t *n,
+                            size_t *lo, size_t *hi);
+
+/* Fill rec's blocks from the result r of a whole-period run. */
+void cpo_sweep_blocks(cpo_sweep_result *rec, const cpo_sweep *sw, const cpo_result *r,
+                      int64_t bar_ms);
+
+/* --- overfitting: deflated Sharpe, PBO, CPCV ------------------------------- */
+
+typedef struct cpo_sweep_overfit {
+    size_t chosen;         /* the best point by the objective */
+    size_t n_trials;       /* points with a per-bar Sharpe ratio */
+    double var_sharpe;     /* sample variance of their per-bar Sharpe ratios */
+    double n_obs;          /* the chosen point's returns */
+    cpo_stats_dsr dsr;     /* of the chosen point */
+    double psr0;           /* its PSR against 0 */
+    int has_pbo;
+    cpo_stats_pbo pbo;     /* CSCV over the points (has_pbo) */
+    char pbo_note[160];    /* why there is no PBO */
+} cpo_sweep_overfit;
+
+/*
+ * The deflated Sharpe ratio of the point the objective chooses (per-bar
+ * Sharpe, skewness and kurtosis of its returns, the number of points that
+ * ran and the variance of their Sharpe ratios) and, when every point that
+ * ran holds the same CSCV blocks, the probability of backtest overfitting.
+ * dsr (may be NULL) gets every point's DSR against the same SR0 (NaN for
+ * failed points).  CPO_EDATA when no point ran.
+ */
+int cpo_sweep_overfit_compute(cpo_sweep_overfit *out, double *dsr, const cpo_sweep *sw,
+                              const cpo_sweep_result *res, cpo_objective o, cpo_error *err);
+
+/* One split of CPCV: the point chosen on its training steps and how it did
+ * on its test groups. */
+typedef struct cpo_cpcv_split {
+    uint8_t test[CPO_STATS_CPCV_MAX_GROUPS]; /* 1: group tested */
+    size_t point;
+    double train_score;      /* the objective on the training steps */
+    double test_sharpe;      /* annualised, on the test groups */
+    double test_return;      /* compounded over the test groups */
+    double oos_rank;         /* of the chosen point's test Sharpe among all
+                                points (1 = worst; ties averaged) */
+    double logit;            /* ln(w / (1 - w)), w = rank / (N + 1) */
+} cpo_cpcv_split;
+
+/* One CPCV path: every group's test returns, each from its split. */
+typedef struct cpo_cpcv_path {
+    int32_t split[CPO_STATS_CPCV_MAX_GROUPS];
+    double sharpe, cagr, total_return, annual_vol;
+} cpo_cpcv_path;
+
+typedef struct cpo_cpcv {
+    size_t n_groups, k, n_splits, n_paths, n_points;
+    size_t purge_steps, embargo_steps;
+    cpo_cpcv_split *splits; /* [n_splits] */
+    cpo_cpcv_path *paths;   /* [n_paths] */
+    double pbo;             /* fraction of splits with logit <= 0 */
+    double path_sharpe_mean, path_sharpe_sd, path_sharpe_min, path_sharpe_max;
+} cpo_cpcv;
+
+/*
+ * CPCV over the whole-period records of every point (their blocks laid out
+ * by cpo_sweep_block_layout for mode = cpcv): on each split the training
+ * steps (cpo_stats_cpcv_train) choose the point by sw->wf.objective
+ * (sharpe, cagr, total_return or volatility: what block sums give), the
+ * test groups measure it, and the paths chain the test groups.  *out is
+ * filled; free it with cpo_cpcv_fini.
+ */
+int cpo_sweep_cpcv(cpo_cpcv *out, const cpo_sweep *sw, const cpo_sweep_result *res,
+                   cpo_error *err);
+void cpo_cpcv_fini(cpo_cpcv *c); /* zeroed struct is fine */
+
 /* The period of the config's run on m: [*start, *end], end inclusive. */
 void cpo_sweep_period(const cpo_sweep *sw, const cpo_market *m, int64_t *start, int64_t *end);
 
@@ -238,7 +350,14 @@ void cpo_sweep_period(const cpo_sweep *sw, const cpo_market *m, int64_t *start, 
 
 /*
  *   leaderboard.csv   one row per point, best first: rank, point, the keys'
- *                     values, score, metrics, error
+ *                     values, score, metrics, skewness, kurtosis, deflated
+ *                     Sharpe ratio, return and CAGR gross of fees and
+ *                     slippage, error
+ *   summary.json      the sweep: points, the best, its deflated Sharpe ratio,
+ *                     the probability of backtest overfitting (CSCV), and
+ *                     with mode = cpcv the splits' and paths' summary
+ *   cpcv.csv          mode = cpcv: one row per split
+ *   cpcv_paths.csv    mode = cpcv: one row per path
  *   leaderboard.html  the same as one self-contained table
  *   heatmap.dat       two-key grids: the score by value index (gnuplot)
  *   heatmap.gp        a gnuplot script (pngcairo) drawing heatmap.png
@@ -264,11 +383,13 @@ typedef struct cpo_sweep_out {
 int cpo_sweep_out_prepare(const cpo_sweep_out *o, cpo_error *err);
 
 /* The bytes of leaderboard.csv to fp: the points in order (order[i]: the
- * point ranked i, as cpo_sweep_rank makes it). */
+ * point ranked i, as cpo_sweep_rank makes it), dsr[p] the deflated Sharpe
+ * ratio of point p (cpo_sweep_overfit_compute; NULL: none). */
 void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_result *res,
-                               const size_t *order);
+                               const size_t *order, const double *dsr);
 
-/* leaderboard.csv, leaderboard.html and, for two keys, the heatmap. */
+/* leaderboard.csv, leaderboard.html, summary.json, for two keys the
+ * heatmap, and with [walkforward] mode = cpcv cpcv.csv and cpcv_paths.csv. */
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                     cpo_error *err);
 

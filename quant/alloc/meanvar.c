@@ -298,6 +298,190 @@ cleanup:
     return rc;
 }
 
+/* --- the proximal map of the transaction costs ------------------------------- */
+
+/* Costs of one problem: z = w - w0; per coordinate t (a_i |z| + b_i
+ * |z|^(3/2)) + rho |z| in the proximal step (t = 1/L). */
+typedef struct cost_set {
+    int on;
+    const double *w0, *a, *b; /* NULL = 0 */
+    double tmax;              /* turnover limit in force; < 0: none */
+} cost_set;
+
+static double cs_w0(const cost_set *c, size_t i) { return c->w0 ? c->w0[i] : 0.0; }
+
+/* argmin_z (1/2)(z - y)^2 + ta |z| + tb |z|^(3/2): soft threshold, then
+ * s = sqrt|z| solves s^2 + (3/2) tb s - (|y| - ta) = 0 (the stable root). */
+static double prox1(double y, double ta, double tb)
+{
+    double r = fabs(y) - ta;
+    if (!(r > 0.0))
+        return 0.0;
+    double c = 1.5 * tb, sq = 2.0 * r / (c + sqrt(c * c + 4.0 * r));
+    return y > 0.0 ? sq * sq : -sq * sq;
+}
+
+/* w(theta, rho) into w; returns sum w, *turn = sum |w - w0|. */
+static double cost_eval(double *w, const double *v, const proj_set *ps, const cost_set *c,
+                        double t, double theta, double rho, double *turn)
+{
+    double sum = 0.0, tr = 0.0;
+    for (size_t i = 0; i < ps->n; i++) {
+        double w0 = cs_w0(c, i), a = c->a ? c->a[i] : 0.0, b = c->b ? c->b[i] : 0.0;
+        double x = w0 + prox1(v[i] - theta - w0, t * a + rho, t * b);
+        x = x < ps->lo[i] ? ps->lo[i] : x > ps->hi[i] ? ps->hi[i] : x;
+        w[i] = x;
+        sum += x;
+        tr += fabs(x - w0);
+    }
+    *turn = tr;
+    return sum;
+}
+
+/*
+ * Solve g(x) = 0 for a nonincreasing continuous g by expanding a bracket
+ * around the warm start x0, then Illinois false position.  Returns the
+ * root's x; the last evaluation was at it.
+ */
+typedef double (*root_fn)(void *ctx, double x);
+
+static double solve_dec(root_fn g, void *ctx, double x0, double step, double lo_limit)
+{
+    double x = isfinite(x0) ? x0 : 0.0, gx = g(ctx, x);
+    if (gx == 0.0)
+        return x;
+    double a = x, ga = gx, b = x, gb = gx, d = step;
+    /* g decreasing: g > 0 means the root is to the right. */
+    for (int it = 0; it < 200 && (ga > 0.0) == (gb > 0.0); it++) {
+        if (gx > 0.0) {
+            a = b;
+            ga = gb;
+            b = b + d;
+            gb = g(ctx, b);
+        } else {
+            b = a;
+            gb = ga;
+            a = a - d;
+            if (a < lo_limit)
+                a = lo_limit;
+            ga = g(ctx, a);
+            if (a == lo_limit && ga <= 0.0) { /* the root is at the limit */
+                g(ctx, a);
+                return a;
+            }
+        }
+        d *= 2.0;
+    }
+    if (ga > 0.0 && gb > 0.0)
+        return b;
+    if (ga == 0.0) {
+        g(ctx, a);
+        return a;
+    }
+    if (gb == 0.0)
+        return b;
+    /* ga > 0 > gb, a < b */
+    int side = 0;
+    double m = b;
+    for (int it = 0; it < 300; it++) {
+        m = (a * gb - b * ga) / (gb - ga);
+        if (!(m > a && m < b))
+            m = 0.5 * (a + b);
+        double gm = g(ctx, m);
+        if (gm == 0.0 || !(b - a > 4.0 * DBL_EPSILON * fmax(1.0, fabs(m))))
+            break;
+        if (gm > 0.0) {
+            a = m;
+            ga = gm;
+            if (side == -1)
+                gb *= 0.5;
+            side = -1;
+        } else {
+            b = m;
+            gb = gm;
+            if (side == 1)
+                ga *= 0.5;
+            side = 1;
+        }
+    }
+    g(ctx, m);
+    return m;
+}
+
+typedef struct cost_ctx {
+    double *w;
+    const double *v;
+    const proj_set *ps;
+    const cost_set *c;
+    double t, rho, theta, turn;
+} cost_ctx;
+
+/* Budget residual at theta (rho fixed). */
+static double g_budget(void *vc, double theta)
+{
+    cost_ctx *x = vc;
+    return cost_eval(x->w, x->v, x->ps, x->c, x->t, theta, x->rho, &x->turn) - 1.0;
+}
+
+/* Turnover residual at rho (theta solved for it). */
+static double g_turnover(void *vc, double rho)
+{
+    cost_ctx *x = vc;
+    x->rho = rho;
+    x->theta = solve_dec(g_budget, x, x->theta, 1e-3, -INFINITY);
+    return x->turn - x->c->tmax;
+}
+
+/* The proximal step with costs into w; *theta and *rho carry warm starts. */
+static void prox_cost(double *w, const double *v, const proj_set *ps, const cost_set *c,
+                      double t, double *theta, double *rho)
+{
+    cost_ctx x = {w, v, ps, c, t, 0.0, *theta, 0.0};
+    x.theta = solve_dec(g_budget, &x, *theta, 1e-3, -INFINITY);
+    if (c->tmax >= 0.0 && x.turn > c->tmax)
+        x.rho = solve_dec(g_turnover, &x, *rho > 0.0 ? *rho : 0.0, 1e-4, 0.0);
+    else
+        x.rho = 0.0;
+    *theta = x.theta;
+    *rho = x.rho;
+}
+
+/* The least sum |w - w0| over the bounds and the budget: clip w0 into the
+ * bounds, then move the budget's gap (cpo_alloc_opt.turnover_max). */
+static double min_turnover(const proj_set *ps, const cost_set *c)
+{
+    double tr = 0.0, sum = 0.0;
+    for (size_t i = 0; i < ps->n; i++) {
+        double w0 = cs_w0(c, i), x = w0 < ps->lo[i] ? ps->lo[i] : w0 > ps->hi[i] ? ps->hi[i] : w0;
+        tr += fabs(x - w0);
+        sum += x;
+    }
+    return tr + fabs(1.0 - sum);
+}
+
+static double cost_of(const double *w, const cost_set *c, size_t n, double *turn)
+{
+    double k = 0.0, tr = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double z = fabs(w[i] - cs_w0(c, i));
+        k += (c->a ? c->a[i] : 0.0) * z + (c->b ? c->b[i] : 0.0) * z * sqrt(z);
+        tr += z;
+    }
+    *turn = tr;
+    return k;
+}
+
+/* One proximal step: the projection without costs (as it always was), the
+ * cost prox with them. */
+static void prox_step(double *w, const double *v, const proj_set *ps, const cost_set *c, double t,
+                      double *theta, double *kappa, double *rho)
+{
+    if (c->on)
+        prox_cost(w, v, ps, c, t, theta, rho);
+    else
+        project(w, v, ps, theta, kappa);
+}
+
 /* --- FISTA ----------------------------------------------------------------- */
 
 static double dot(const double *a, const double *b, size_t n)
@@ -347,6 +531,39 @@ int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const
     proj_set ps;
     if ((rc = resolve_bounds(what, &ps, lo, hi, n, &opt->bounds, err)))
         goto cleanup;
+    cost_set cs = {0, opt->w0, opt->tc_lin, opt->tc_impact, -1.0};
+    cs.on = opt->w0 || opt->tc_lin || opt->tc_impact || opt->turnover_max > 0.0;
+    double tmin = NAN;
+    if (cs.on) {
+        if (ps.short_max >= 0.0) {
+            rc = cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                               "%s: transaction costs with a leverage budget are not supported "
+                               "(expected leverage 0, or no cost terms)",
+                               what);
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double a = opt->tc_lin ? opt->tc_lin[i] : 0.0, b = opt->tc_impact ? opt->tc_impact[i]
+                                                                             : 0.0;
+            double w0 = opt->w0 ? opt->w0[i] : 0.0;
+            if (!(a >= 0.0) || !(b >= 0.0) || !isfinite(a) || !isfinite(b) || !isfinite(w0)) {
+                rc = cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
+                                   "%s: cost terms of asset %zu are w0 %g, linear %g, impact %g "
+                                   "(expected finite w0 and costs >= 0)",
+                                   what, i, w0, a, b);
+                goto cleanup;
+            }
+        }
+        if (!(opt->turnover_max >= 0.0) || !isfinite(opt->turnover_max)) {
+            rc = cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                               "%s: turnover limit %g (expected >= 0; 0 = none)", what,
+                               opt->turnover_max);
+            goto cleanup;
+        }
+        tmin = min_turnover(&ps, &cs);
+        if (opt->turnover_max > 0.0)
+            cs.tmax = fmax(opt->turnover_max, tmin * (1.0 + 1e-12) + 1e-15);
+    }
     /* L = gamma * lambda_max; the smallest eigenvalue checks convexity. */
     memcpy(a, cov, n * n * sizeof *a);
     {
@@ -376,10 +593,12 @@ int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const
         L = 1.0; /* S = 0: the objective is linear; any step size works */
     const double gam = opt->gamma, tol = opt->tol > 0.0 ? opt->tol : 1e-10;
     size_t max_iter = opt->max_iter ? opt->max_iter : 20000;
-    double theta = NAN, kappa = 0.0;
+    double theta = NAN, kappa = 0.0, rho = 0.0;
     for (size_t i = 0; i < n; i++)
         tmp[i] = opt->warm_start && isfinite(w[i]) ? w[i] : 1.0 / (double)n;
-    project(wo, tmp, &ps, &theta, &kappa);
+    if (cs.on)
+        theta = 0.0;
+    prox_step(wo, tmp, &ps, &cs, 1.0 / L, &theta, &kappa, &rho);
     memcpy(y, wo, n * sizeof *y);
     double tk = 1.0;
     size_t it = 0;
@@ -392,7 +611,7 @@ int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const
         }
         for (size_t i = 0; i < n; i++)
             tmp[i] = y[i] - (gam * g[i] - (mu ? mu[i] : 0.0)) / L;
-        project(wn, tmp, &ps, &theta, &kappa);
+        prox_step(wn, tmp, &ps, &cs, 1.0 / L, &theta, &kappa, &rho);
         double step = 0.0, rs = 0.0;
         for (size_t i = 0; i < n; i++) {
             step = fmax(step, fabs(wn[i] - y[i]));
@@ -423,7 +642,7 @@ int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const
     double quad = dot(wo, g, n), lin = mu ? dot(mu, wo, n) : 0.0;
     for (size_t i = 0; i < n; i++)
         tmp[i] = wo[i] - (gam * g[i] - (mu ? mu[i] : 0.0)) / L;
-    project(wn, tmp, &ps, &theta, &kappa);
+    prox_step(wn, tmp, &ps, &cs, 1.0 / L, &theta, &kappa, &rho);
     double kkt = 0.0;
     for (size_t i = 0; i < n; i++)
         kkt = fmax(kkt, L * fabs(wo[i] - wn[i]));
@@ -433,6 +652,12 @@ int cpo_alloc_meanvar(double *w, cpo_alloc_result *res, const double *cov, const
         res->objective = 0.5 * gam * quad - lin;
         res->iterations = it;
         res->converged = converged;
+        res->cost = res->turnover = res->turnover_min = NAN;
+        if (cs.on) {
+            res->cost = cost_of(w, &cs, n, &res->turnover);
+            res->objective += res->cost;
+            res->turnover_min = tmin;
+        }
     }
 cleanup:
     cpo_alloc_ws_free(own);
