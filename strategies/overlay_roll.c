@@ -33,9 +33,9 @@ static const cpo_param_spec roll_params[] = {
      "the leg's weight of equity (negative: short), or per unit of the weight of `of`"},
     {"of", CPO_PARAM_STRING, "", 0, 0, NULL,
      "a symbol: the leg is weight times the weight the stages before gave it (none)"},
-    {"roll_before", CPO_PARAM_DURATION, "1d", 0, 90.0 * 86400e3, NULL,
+    {"roll_before", CPO_PARAM_DURATION, "1d", 60000, 90.0 * 86400e3, NULL,
      "roll out of a future this long before its expiry"},
-    {"min_tenor", CPO_PARAM_DURATION, "0", 0, 400.0 * 86400e3, NULL,
+    {"min_tenor", CPO_PARAM_DURATION, "1h", 60000, 400.0 * 86400e3, NULL,
      "the shortest time to expiry of a future entered (the front: the nearest beyond it)"},
     {"exchange", CPO_PARAM_STRING, "", 0, 0, NULL, "only futures of this exchange (any)"},
 };

@@ -43,8 +43,8 @@ static const cpo_stage_def *const builtins[] = {
     &cpo_stage_fixed,
     /* allocation (strategies/alloc_stages.h) */
     &cpo_stage_invvol,  &cpo_stage_minvar, &cpo_stage_meanvar, &cpo_stage_erc,
-    &cpo_stage_hrp,     &cpo_stage_bl, &cpo_stage_voltarget, &cpo_stage_caps, &cpo_stage_events, &cpo_stage_roll,
-    &cpo_stage_risk_limits,
+    &cpo_stage_hrp,     &cpo_stage_bl, &cpo_stage_voltarget, &cpo_stage_caps, &cpo_stage_events,
+    &cpo_stage_risk_limits, &cpo_stage_roll,
     &cpo_stage_hedge_beta,
     /* options (strategies/opt_stages.c) */
     &cpo_stage_strangle, &cpo_stage_straddle, &cpo_stage_covered_call,

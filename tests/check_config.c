@@ -251,6 +251,27 @@ static const bad_case bad_cases[] = {
     {"options_max_positions_big.ini", 9,
      "max_positions = \"100001\" is not valid (expected a whole number of positions in [1, "
      "100000])"},
+    /* [financing] and [futures] (the files put the section on line 6, its
+     * key on line 7). */
+    {"financing_rate.ini", 7,
+     "cash.USD = \"3\" is not valid (expected an annual rate in [-0.5, 2] (0.04 = 4 % a year), "
+     "or a file of date,rate)"},
+    {"financing_coin.ini", 7,
+     "cash.US-D: \"US-D\" is not a currency (expected cash.CCY, a code like USD or BTC)"},
+    {"financing_unknown_key.ini", 7,
+     "unknown key \"yield.USD\" in [financing] (expected one of: cash.CCY, borrow.CCY, rf)"},
+    {"futures_between.ini", 7,
+     "between_quotes = \"linear\" is not valid (expected none or basis)"},
+    {"futures_fee.ini", 7,
+     "delivery_fee_bps = \"200\" is not valid (expected a number of basis points in [0, 100])"},
+    {"futures_unknown_key.ini", 7,
+     "unknown key \"roll\" in [futures] (expected one of: index.COIN, delivery.COIN, "
+     "delivery_fee_bps, between_quotes)"},
+    {"futures_index.ini", 7,
+     "index.BTC = \"BTC USDT\" is not valid (expected the symbol of an instrument of the store, "
+     "like BTCUSDT)"},
+    {"futures_coin.ini", 7,
+     "index.B-TC: \"B-TC\" is not a coin (expected index.COIN, a code like BTC)"},
     /* An option stage's underlying must be one of [options]: at its key,
      * or (the default) at underlyings. */
     {"options_stage_underlying.ini", 12,
@@ -303,6 +324,87 @@ static void expect_bracket_error(const char *cfg, const char *csv, long line, co
              CPO_TEST_DATA, csv, line, msg, path);
     ck_assert_str_eq(tu_errstr(&e), want);
 }
+
+/* [financing] rates from files: read whole, or refused at the file's own
+ * line and column, naming the config's line (7). */
+static void expect_rates_error(const char *cfg, const char *csv, long line, long col,
+                               const char *msg)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    char path[1024], want[2048];
+    snprintf(path, sizeof path, "%s", cfg_path(cfg));
+    ck_assert_int_lt(cpo_config_load(&c, path, &e), 0);
+    ck_assert_ptr_null(c);
+    snprintf(want, sizeof want, "%s/configs/../rates/%s:%ld:%ld: %s (the rates of %s:7)",
+             CPO_TEST_DATA, csv, line, col, msg, path);
+    ck_assert_str_eq(tu_errstr(&e), want);
+}
+
+START_TEST(test_config_financing__rates)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_msg(cpo_config_load(&c, cfg_path("financing_good.ini"), &e) == 0, "%s",
+                  tu_errstr(&e));
+    const cpo_financing_spec *f = &c->run.financing;
+    ck_assert_int_eq(f->enabled, 1);
+    ck_assert_uint_eq(f->n, 1);
+    ck_assert_str_eq(f->ccy[0], "USD");
+    ck_assert_uint_eq(f->cash[0].n, 3);
+    ck_assert_double_eq(f->borrow[0].constant, 0.08);
+    ck_assert_int_eq(f->rf_kind, CPO_RF_CASH);
+    /* The rate in force: the latest dated at or before t (the first one
+     * before the series starts). */
+    int64_t d1 = INT64_C(1704067200000), day = INT64_C(86400000);
+    ck_assert_double_eq(cpo_rate_at(&f->cash[0], d1 - day), 0.05);
+    ck_assert_double_eq(cpo_rate_at(&f->cash[0], d1 + day + 1), 0.04);
+    ck_assert_double_eq(cpo_rate_at(&f->cash[0], d1 + 6 * day), 0.04);
+    ck_assert_double_eq(cpo_rate_at(&f->cash[0], d1 + 30 * day), 0.03);
+    cpo_config_free(c);
+    expect_rates_error("financing_rates_gap.ini", "gap.csv", 5, 1,
+                       "a gap of 15d after 2024-01-05 (expected a rate at least every 7 days)");
+    expect_rates_error("financing_rates_bad.ini", "bad_rate.csv", 3, 2,
+                       "rate \"5%\" is not valid (expected an annual rate in [-0.5, 2]: 0.04 = "
+                       "4 % a year)");
+    expect_rates_error("financing_rates_header.ini", "bad_header.csv", 1, 1,
+                       "the header is not date,rate (expected the columns date,rate: an ISO "
+                       "date and an annual rate, 0.04 = 4 %)");
+}
+END_TEST
+
+START_TEST(test_config_futures__keys)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    const char *text = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                       "[futures]\nindex.BTC = BTC-INDEX\ndelivery.BTC = BTC-INDEX-1M\n"
+                       "delivery_fee_bps = 2.5\nbetween_quotes = basis\n";
+    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
+                  tu_errstr(&e));
+    const cpo_futures_spec *f = &c->run.futures;
+    ck_assert_uint_eq(f->n, 1);
+    ck_assert_str_eq(f->coin[0], "BTC");
+    ck_assert_str_eq(f->index[0], "BTC-INDEX");
+    ck_assert_str_eq(f->delivery[0], "BTC-INDEX-1M");
+    ck_assert_double_eq(f->delivery_fee_bps, 2.5);
+    ck_assert_int_eq(f->between_quotes, CPO_FUT_GAP_BASIS);
+    /* The index of a coin: [futures], else [options], else COINUSDT. */
+    char buf[CPO_SYMBOL_MAX];
+    ck_assert_str_eq(cpo_futures_index(&c->run, "BTC", 1, buf, sizeof buf), "BTC-INDEX-1M");
+    ck_assert_str_eq(cpo_futures_index(&c->run, "BTC", 0, buf, sizeof buf), "BTC-INDEX");
+    ck_assert_str_eq(cpo_futures_index(&c->run, "ETH", 0, buf, sizeof buf), "ETHUSDT");
+    cpo_config_free(c);
+    /* Without [futures]: the exchange's delivery fee (NaN), no modelling. */
+    ck_assert_int_eq(cpo_config_load(&c, cfg_path("minimal.ini"), &e), 0);
+    ck_assert(isnan(c->run.futures.delivery_fee_bps));
+    ck_assert_int_eq(c->run.futures.between_quotes, CPO_FUT_GAP_NONE);
+    cpo_config_free(c);
+}
+END_TEST
 
 START_TEST(test_config_margin__brackets)
 {
@@ -793,6 +895,8 @@ Suite *config_suite(void)
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_config_bad__stage_messages);
     tcase_add_test(tc, test_config_margin__brackets);
+    tcase_add_test(tc, test_config_financing__rates);
+    tcase_add_test(tc, test_config_futures__keys);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_universe__coins_and_symbols);

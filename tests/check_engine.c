@@ -399,6 +399,66 @@ START_TEST(test_engine_funding__short_receives_inverse_in_coin)
 }
 END_TEST
 
+START_TEST(test_engine_funding__stamps_snapped_to_the_hour)
+{
+    /* Binance stamps funding a few ms after the hour (961 of 2,761 BTCUSDT
+     * stamps).  An event at 08:00:00.003 is the 08:00 payment: the fill at
+     * the 08:00 open was not held before it and pays nothing; one at
+     * 16:02:00 (2 min off) is paid as stamped and counted off the grid. */
+    fixture f;
+    fx_init(&f);
+    size_t i = fx_add(&f, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    static const double bars[4][4] = {
+        {100, 100, 100, 100}, {100, 100, 100, 100}, {100, 100, 100, 100}, {100, 100, 100, 100}};
+    int64_t h8 = 8 * CPO_MS_HOUR;
+    fx_bars(&f, i, DAY0, h8, bars, 4, 0);
+    cpo_funding *fu = &f.ds->funding[i];
+    ck_assert_int_eq(cpo_funding_append(fu, DAY0 + h8 + 3, 0.001, 100.0, NAN), 0);
+    ck_assert_int_eq(cpo_funding_append(fu, DAY0 + 2 * h8 + 2 * CPO_MS_MINUTE, 0.001, 100.0, NAN),
+                     0);
+    fx_run(&f, "0", "0:BTCUSDT-PERP:1", 0);
+    ck_assert_double_eq(f.r->pnl[CPO_PNL_FUNDING][1], 0.0);
+    ck_assert_double_eq_tol(f.r->pnl[CPO_PNL_FUNDING][2], -0.1, 1e-12);
+    ck_assert_uint_eq(f.r->n_funding_off_grid, 1);
+    check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+START_TEST(test_engine_financing__cash_yield_and_short_borrow)
+{
+    /* Daily steps, flat 100.  cash.USD 3.65 % a year = 0.0001 a day on
+     * positive balances; borrow.BTC 36.5 % = 0.001 a day on the coins a
+     * spot short owes, at the mark.  Short 2 BTC at the open of day 1. */
+    fixture f;
+    fx_init(&f);
+    size_t i = fx_add(&f, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    static const double bars[3][4] = {{100, 100, 100, 100}, {100, 100, 100, 100},
+                                      {100, 100, 100, 100}};
+    fx_bars(&f, i, DAY0, CPO_MS_DAY, bars, 3, 0);
+    cpo_financing_spec *fs = &f.spec.financing;
+    fs->enabled = 1;
+    fs->n = 2;
+    snprintf(fs->ccy[0], sizeof fs->ccy[0], "USD");
+    fs->cash[0].constant = 0.0365;
+    snprintf(fs->ccy[1], sizeof fs->ccy[1], "BTC");
+    fs->borrow[1].constant = 0.365;
+    fs->rf_kind = CPO_RF_CASH;
+    fx_run(&f, "0", "0:BTCUSDT:-2", 0);
+    const cpo_result *r = f.r;
+    ck_assert_int_eq(r->has_financing, 1);
+    /* Day 0: 1000 x 0.0001 = 0.1.  Day 1: the sale brings 200, cash
+     * 1200.1 earns 0.12001; the short owes 2 x 100 x 0.001 = 0.2. */
+    ck_assert_double_eq_tol(r->pnl[CPO_PNL_FINANCING][0], 0.1, 1e-12);
+    ck_assert_double_eq_tol(r->pnl[CPO_PNL_FINANCING][1], 0.12001 - 0.2, 1e-12);
+    ck_assert_double_eq_tol(r->pnl_instr[i * CPO_PNL_COUNT + CPO_PNL_FINANCING], -0.4, 1e-12);
+    /* rf = cash: the cash rate compounded over a day. */
+    ck_assert_double_eq_tol(r->rf[1], pow(1.0365, 1.0 / 365.0) - 1.0, 1e-15);
+    check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 START_TEST(test_engine_liquidation__price_event_and_charge)
 {
     fixture f;
@@ -1322,6 +1382,8 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
+    tcase_add_test(tc, test_engine_funding__stamps_snapped_to_the_hour);
+    tcase_add_test(tc, test_engine_financing__cash_yield_and_short_borrow);
     tcase_add_test(tc, test_engine_futures__deribit_quarterly_delivered_at_the_twap);
     tcase_add_test(tc, test_engine_futures__binance_linear_exact_twap_and_fee);
     tcase_add_test(tc, test_engine_futures__binance_opens_nothing_in_the_last_10_minutes);

@@ -28,7 +28,7 @@
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
 /* The built-in stages (test_registry_builtins lists them). */
-#define N_BUILTINS 29
+#define N_BUILTINS 30
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -253,7 +253,7 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
         {CPO_ROLE_WEIGH, "protective_put"},
         {CPO_ROLE_OVERLAY, "voltarget"}, {CPO_ROLE_OVERLAY, "caps"},   {CPO_ROLE_OVERLAY, "events"},
-        {CPO_ROLE_OVERLAY, "risk_limits"},
+        {CPO_ROLE_OVERLAY, "risk_limits"}, {CPO_ROLE_OVERLAY, "roll"},
         {CPO_ROLE_HEDGE, "hedge_beta"},
         {CPO_ROLE_HEDGE, "delta_hedge"},
     };
