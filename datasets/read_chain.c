@@ -1055,17 +1055,18 @@ static void alternatives(const chain_reader *st, const char *first, const char *
     }
 }
 
-/* Underlying checks once every row is seen. */
-static int finish_underlying(chain_reader *st)
+/* Underlying checks once every row is seen; what: "options" or "futures",
+ * staged: how many rows of them were kept. */
+static int finish_underlying(chain_reader *st, const char *what, size_t staged)
 {
     cpo_import_ctx *c = st->c;
     char list[200], alts[200];
-    if (st->want[0] && c->chain.n == 0 && st->n_others) {
+    if (st->want[0] && staged == 0 && st->n_others) {
         alternatives(st, NULL, ", ", list, sizeof list);
         alternatives(st, NULL, " or ", alts, sizeof alts);
         return cpo_import_fail(c, CPO_ENOTFOUND, 0, 0,
-                               "the file holds no %s options, only %s (expected --underlying %s)",
-                               st->want, list, alts);
+                               "the file holds no %s %s, only %s (expected --underlying %s)",
+                               st->want, what, list, alts);
     }
     if (!st->want[0] && st->n_others) {
         alternatives(st, st->chosen, ", ", list, sizeof list);
@@ -1077,8 +1078,8 @@ static int finish_underlying(chain_reader *st)
     if (st->skipped) {
         alternatives(st, NULL, ", ", list, sizeof list);
         cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
-                        "kept the %s options; skipped %zu rows of other underlyings (%s)",
-                        st->chosen, st->skipped, list);
+                        "kept the %s %s; skipped %zu rows of other underlyings (%s)",
+                        st->chosen, what, st->skipped, list);
     }
     return 0;
 }
@@ -1318,7 +1319,7 @@ int cpo_read_deribit_chain(cpo_import_ctx *c)
         goto cleanup;
     }
     c->rep->rows_read = st.rows;
-    if ((rc = finish_underlying(&st)) != 0)
+    if ((rc = finish_underlying(&st, "options", c->chain.n)) != 0)
         goto cleanup;
     if (st.spec->per_row_ts && c->chain.n && (rc = finish_polls(&st)) != 0)
         goto cleanup;
@@ -1424,17 +1425,13 @@ static int fut_sets(chain_reader *st)
     free(ix);
     if (rc)
         return rc;
-    char list[200];
-    if (st->want[0] && nq == 0 && st->n_others) {
-        alternatives(st, NULL, ", ", list, sizeof list);
-        char alts[200];
-        alternatives(st, NULL, " or ", alts, sizeof alts);
-        return cpo_import_fail(c, CPO_ENOTFOUND, 0, 0,
-                               "the file holds no %s futures, only %s (expected --underlying %s)",
-                               st->want, list, alts);
-    }
+    /* Without quotes: refused, naming the underlyings there are (if one
+     * was asked for); with them: the rows of the others, in a note. */
+    snprintf(st->chosen, sizeof st->chosen, "%s", st->want);
     if (st->rows == 0)
         return cpo_import_fail(c, CPO_EDATA, 0, 0, "no data rows (expected at least one row)");
+    if (nq == 0 && (rc = finish_underlying(st, "futures", 0)) != 0)
+        return rc;
     if (nq == 0 && st->dropped)
         return cpo_import_fail(c, CPO_EDATA, 0, 0,
                                "no futures quotes left: all %zu %s of listed futures %s dropped "
@@ -1450,13 +1447,7 @@ static int fut_sets(chain_reader *st)
                     "%zu quotes of %zu futures: %zu hourly %s at the median %s of each "
                     "snapshot; %zu rows of synthetic futures (SYN.*) skipped",
                     nq, nf, bars, bars == 1 ? "bar" : "bars", st->hname[C_FWD], st->n_syn);
-    if (st->skipped) {
-        alternatives(st, NULL, ", ", list, sizeof list);
-        cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
-                        "kept the %s futures; skipped %zu rows of other underlyings (%s)",
-                        st->want, st->skipped, list);
-    }
-    return 0;
+    return finish_underlying(st, "futures", nq);
 }
 
 int cpo_read_chain_futures(cpo_import_ctx *c)

@@ -34,7 +34,6 @@
 #include "read_util.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,40 +449,6 @@ static int json_problem(cpo_import_ctx *c, const jpos *p, int k, size_t i, size_
                             msg);
 }
 
-static int read_json_text(cpo_import_ctx *c, char **out, size_t *len)
-{
-    FILE *f = fopen(c->path, "rb");
-    if (!f)
-        return cpo_import_fail(c, CPO_EIO, 0, 0, "cannot open: %s (expected a readable file)",
-                               strerror(errno));
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    int rc = buf ? 0 : CPO_ENOMEM;
-    while (!rc && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb)
-                rc = CPO_ENOMEM;
-            else {
-                buf = nb;
-                cap *= 2;
-            }
-        }
-    }
-    if (!rc && ferror(f))
-        rc = CPO_EIO;
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc == CPO_ENOMEM ? cpo_import_fail(c, rc, 0, 0, "out of memory")
-                                : cpo_import_fail(c, rc, 0, 0, "read error (expected a readable file)");
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 /* One number of array k at i (a JSON number); NaN and 0 for a null volume. */
 static int json_num(cpo_import_ctx *c, const jpos *p, int k, const json_t *a, size_t i,
                     size_t len, double *out)
@@ -508,7 +473,7 @@ static int read_json(cpo_import_ctx *c)
     jpos pos;
     memset(&pos, 0, sizeof pos);
     json_t *root = NULL;
-    int rc = read_json_text(c, &text, &n);
+    int rc = cpo_read_whole(c, &text, &n);
     if (rc)
         return rc;
     const char *s = text;

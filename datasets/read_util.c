@@ -86,7 +86,7 @@ int cpo_copy_text(char *dst, size_t cap, const char *s, size_t n)
     return cut;
 }
 
-static int read_whole(cpo_import_ctx *c, char **out, size_t *len)
+int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len)
 {
     FILE *f = fopen(c->path, "rb");
     if (!f)
@@ -189,7 +189,7 @@ int cpo_json_load_array(cpo_import_ctx *c, cpo_json_doc *d)
     memset(d, 0, sizeof *d);
     char *buf = NULL;
     size_t n = 0;
-    int rc = read_whole(c, &buf, &n);
+    int rc = cpo_read_whole(c, &buf, &n);
     if (rc)
         return rc;
     const char *s = buf;

@@ -1,6 +1,6 @@
 /*
- * read_util.h - helpers shared by the funding and index readers
- * (read_funding.c, read_index.c).  Private to libcpo.
+ * read_util.h - helpers shared by the funding, index and futures readers
+ * (read_funding.c, read_index.c, read_futures.c).  Private to libcpo.
  *
  * JSON files are loaded whole with jansson.  Jansson keeps no positions
  * for the values it returns, so after a successful parse the text is
@@ -30,6 +30,11 @@ int cpo_read_problem(cpo_import_ctx *c, int code, long line, long col,
  * file had none, else "no usable rows: all 3 rows were dropped (expected
  * at least one valid row)" (import.c's wording).  0 if staged > 0. */
 int cpo_read_no_rows(cpo_import_ctx *c, size_t staged);
+
+/* The whole of c->path into *out (malloc'd, the caller frees it; *len
+ * bytes, not NUL-terminated).  Errors are fatal in both modes: "cannot
+ * open: ... (expected a readable file)", "read error: ...". */
+int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len);
 
 /* A loaded JSON document whose top level is an array. */
 typedef struct cpo_json_doc {
