@@ -1452,8 +1452,14 @@ static void set_target_sets(cpo_import_ctx *c)
             seen[named] = u;
         named++;
     }
-    snprintf(c->rep->target, sizeof c->rep->target, "%zu %s of %s", c->n_sets,
-             plural(c->n_sets, "future", "futures"), list);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%zu %s of %s", c->n_sets, plural(c->n_sets, "future", "futures"),
+             list);
+    size_t n = strlen(buf); /* cut to the target's size */
+    if (n >= sizeof c->rep->target)
+        n = sizeof c->rep->target - 1;
+    memcpy(c->rep->target, buf, n);
+    c->rep->target[n] = '\0';
 }
 
 static void set_target(cpo_import_ctx *c)
