@@ -499,6 +499,7 @@ START_TEST(test_bad_spec)
     ck_assert_int_eq(cpo_synth_generate(ds, &s, &err), CPO_EEXIST);
     ck_assert_str_eq(err.msg, "SYN000USDT already has data in the dataset (expected an "
                               "empty dataset or new symbols)");
+    cpo_dataset_free(ds);
     /* futures: the variant and the basis model's parameters */
     ds = NULL;
     ck_assert_int_eq(cpo_dataset_new(&ds, NULL), 0);
