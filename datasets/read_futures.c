@@ -469,26 +469,14 @@ static int json_num(cpo_import_ctx *c, const jpos *p, int k, const json_t *a, si
 static int read_json(cpo_import_ctx *c)
 {
     char *text = NULL;
+    const char *s = NULL;
     size_t n = 0;
     jpos pos;
     memset(&pos, 0, sizeof pos);
     json_t *root = NULL;
-    int rc = cpo_read_whole(c, &text, &n);
+    int rc = cpo_json_load(c, "a JSON object", &text, &s, &n, &root);
     if (rc)
         return rc;
-    const char *s = text;
-    if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) {
-        s += 3;
-        n -= 3;
-    }
-    json_error_t jerr;
-    root = json_loadb(s, n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        rc = cpo_import_fail(c, CPO_EPARSE, jerr.line > 0 ? jerr.line : 0,
-                             jerr.column > 0 ? jerr.column : 0, "%s (expected a JSON object)",
-                             jerr.text);
-        goto cleanup;
-    }
     const json_t *res = root;
     if (json_is_object(root) && json_is_object(json_object_get(root, "result")))
         res = json_object_get(root, "result");

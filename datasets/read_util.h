@@ -36,6 +36,13 @@ int cpo_read_no_rows(cpo_import_ctx *c, size_t staged);
  * open: ... (expected a readable file)", "read error: ...". */
 int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len);
 
+/* Load c->path as JSON (after a UTF-8 BOM): *root (the caller's, with
+ * json_decref), *text the file (the caller's, to free) and *s, *n the JSON
+ * in it (for positions).  A syntax error is fatal in both modes:
+ *   path:3:5: <jansson's text> (expected <want>) */
+int cpo_json_load(cpo_import_ctx *c, const char *want, char **text, const char **s, size_t *n,
+                  json_t **root);
+
 /* A loaded JSON document whose top level is an array. */
 typedef struct cpo_json_doc {
     json_t *root;
