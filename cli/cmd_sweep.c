@@ -252,10 +252,13 @@ static int do_grid(const ranks *rk, const cpo_sweep *sw, const cpo_market *m, cp
     }
     char png[1100];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
-    printf("files    %s/leaderboard.csv, leaderboard.html, summary.json%s%s%s\n", o->dir,
+    char best[1100];
+    snprintf(best, sizeof best, "%s/best/report.html", o->dir);
+    printf("files    %s/leaderboard.csv, leaderboard.html, summary.json%s%s%s%s\n", o->dir,
            cpcv ? ", cpcv.csv, cpcv_paths.csv" : "",
            sw->n_axes == 2 ? ", heatmap.dat, heatmap.gp" : "",
-           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "");
+           sw->n_axes == 2 && access(png, F_OK) == 0 ? ", heatmap.png" : "",
+           access(best, F_OK) == 0 ? ", best/ (the chosen point's run and report)" : "");
 cleanup:
     free(tasks);
     free(res);
@@ -398,6 +401,7 @@ static int sweep_exec(int argc, char **argv)
     cpo_sweep_out o;
     memset(&o, 0, sizeof o);
     o.plot = 1;
+    o.best = 1;
     o.warn = stderr;
     const char *out_dir = NULL;
     optind = 1;
@@ -430,8 +434,9 @@ static int sweep_exec(int argc, char **argv)
                    "on N threads (default: every core), and write DIR (default sweeps/<config "
                    "name>):\n"
                    "leaderboard.csv and leaderboard.html ranked by the objective (default sharpe; "
-                   "one of:\n%s), and for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
-                   "gnuplot).\n"
+                   "one of:\n%s), for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
+                   "gnuplot),\nand best/: the chosen point run again, with its report (shown on "
+                   "leaderboard.html).\n"
                    "summary.json holds the deflated Sharpe ratio of the best point and the "
                    "probability\nof backtest overfitting ([overfit] blocks = S, 16).\n"
                    "With a [walkforward] section: walkforward.csv, oos_equity.csv, "

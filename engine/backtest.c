@@ -1128,19 +1128,26 @@ static int emit_rows(engine *e)
     return 0;
 }
 
-int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *spec,
-                     cpo_ledger_sink sink, void *sink_ctx, cpo_error *err)
+/*
+ * The run in three parts, so that a caller can drive it a step at a time
+ * (engine.h): eng_begin (checks, state, the capital, the stages' init),
+ * then for each step eng_to_close (the open's fills, funding, financing,
+ * liquidation, marks, margin: the book at the close) and eng_decide (the
+ * pipeline, its orders, the ledger row), then eng_end (the result) or, on
+ * any error, eng_abort.
+ */
+int eng_begin(engine *e, const cpo_market *m, const cpo_run_spec *spec, cpo_ledger_sink sink,
+              void *sink_ctx, cpo_error *err)
 {
-    engine e;
-    memset(&e, 0, sizeof e);
-    e.m = m;
-    e.spec = spec;
-    e.err = err;
-    e.n = m->n_instr;
-    e.sink = sink;
-    e.sink_ctx = sink_ctx;
-    e.bar_ms = m->step_ms;
-    *out = NULL;
+    memset(e, 0, sizeof *e);
+    e->m = m;
+    e->spec = spec;
+    e->err = err;
+    e->n = m->n_instr;
+    e->sink = sink;
+    e->sink_ctx = sink_ctx;
+    e->bar_ms = m->step_ms;
+    e->view.e = e;
     int rc = 0;
     if (m->n_steps == 0)
         return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0, "the market has no steps (expected data in the period)");
@@ -1165,24 +1172,27 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         return cpo_error_set(err, CPO_ERANGE, NULL, 0, 0,
                              "the period holds no bar of the data (expected start <= end within the data)");
     size_t steps = t1 - t0 + 1;
-    if ((rc = setup(&e)) || (rc = setup_options(&e)) || (rc = alloc_result(&e, steps)))
-        goto fail;
-    cpo_result *r = e.r;
+    e->t0 = t0;
+    e->t1 = t1;
+    e->steps = steps;
+    if ((rc = setup(e)) || (rc = setup_options(e)) || (rc = alloc_result(e, steps)))
+        return rc;
+    cpo_result *r = e->r;
     r->n_steps = steps;
     r->capital = spec->capital;
     r->seed = spec->seed;
     r->fill = spec->fill;
-    r->n_instr = e.n;
-    memcpy(r->instr, m->instr, e.n * sizeof *m->instr);
+    r->n_instr = e->n;
+    memcpy(r->instr, m->instr, e->n * sizeof *m->instr);
     r->n_ccy = 0;
-    if ((rc = eng_margin_setup(&e)) || (rc = eng_fut_setup(&e, steps)))
-        goto fail;
-    if (e.ob)
-        ob_set_margin_hook(e.ob, eng_option_room, &e);
+    if ((rc = eng_margin_setup(e)) || (rc = eng_fut_setup(e, steps)))
+        return rc;
+    if (e->ob)
+        ob_set_margin_hook(e->ob, eng_option_room, e);
     /* Margined instruments whose data has no mark over the run are marked
      * at their close: say so in the result. */
-    for (size_t i = 0; i < e.n; i++) {
-        if (!e.perp[i])
+    for (size_t i = 0; i < e->n; i++) {
+        if (!e->perp[i])
             continue;
         const double *mk = cpo_market_col(m, CPO_F_MARK, i);
         int any = 0;
@@ -1191,9 +1201,8 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         r->mark_from_close[i] = !any;
     }
 
-    cpo_view view = {&e};
-    e.t = t0;
-    update_rates(&e);
+    e->t = t0;
+    update_rates(e);
     /* The capital: in the reporting currency, or partly or wholly in the
      * collateral coins at the first step's rate. */
     size_t n_coll = spec->n_collateral ? spec->n_collateral : spec->collateral[0] != 0;
@@ -1202,274 +1211,315 @@ int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *
         const char *cc = coll_ccy(spec, k);
         if (is_usd(cc))
             continue;
-        int c = ccy_index(&e, cc);
-        if (!(e.rate[c] > 0.0)) {
-            rc = cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
-                               "no %s price at the first step to convert the capital "
-                               "(expected an instrument quoting %s in dollars)",
-                               cc, cc);
-            goto fail;
-        }
+        int c = ccy_index(e, cc);
+        if (!(e->rate[c] > 0.0))
+            return cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
+                                 "no %s price at the first step to convert the capital "
+                                 "(expected an instrument quoting %s in dollars)",
+                                 cc, cc);
         double frac = spec->n_collateral ? spec->collateral_frac[k] : 1.0;
-        e.cash[c] = spec->capital * frac / e.rate[c];
+        e->cash[c] = spec->capital * frac / e->rate[c];
         in_usd -= frac;
     }
     if (in_usd > 1e-12)
-        e.cash[0] = in_usd == 1.0 ? spec->capital : spec->capital * in_usd;
+        e->cash[0] = in_usd == 1.0 ? spec->capital : spec->capital * in_usd;
     for (size_t c = 0; c < CPO_MAX_CCY; c++)
-        e.rate_prev[c] = e.rate[c];
+        e->rate_prev[c] = e->rate[c];
     for (size_t s = 0; s < spec->n_stages; s++) {
         const cpo_stage_inst *in = &spec->stages[s];
-        e.cur_stage = (uint32_t)s;
-        if (in->def->init && (rc = in->def->init(&e.state[s], in->params, &host_api, &view, err)))
-            goto fail;
+        e->cur_stage = (uint32_t)s;
+        if (in->def->init &&
+            (rc = in->def->init(&e->state[s], in->params, &host_api, &e->view, err)))
+            return rc;
     }
     /* Funding before the first step is not ours. */
-    for (size_t i = 0; i < e.n; i++) {
+    for (size_t i = 0; i < e->n; i++) {
         const cpo_funding *f = &m->funding[i];
         size_t k = 0;
         int off;
         while (k < f->n && fund_nominal(f->ts[k], &off) < m->ts[t0])
             k++;
-        e.fund_pos[i] = k;
+        e->fund_pos[i] = k;
     }
-    double eq_prev = spec->capital;
-    double eq_ccy[CPO_MAX_CCY];
-    equity_by_ccy(&e, e.eq_ccy_prev);
+    e->eq_prev = spec->capital;
+    equity_by_ccy(e, e->eq_ccy_prev);
+    return 0;
+}
 
-    for (size_t t = t0; t <= t1; t++) {
-        if (spec->cancel && *spec->cancel) {
-            rc = cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
-                               "interrupted at step %zu of %zu (expected the run to go to its end)",
-                               t - t0, steps);
-            goto fail;
+int eng_to_close(engine *e)
+{
+    const cpo_market *m = e->m;
+    const cpo_run_spec *spec = e->spec;
+    cpo_error *err = e->err;
+    size_t t = e->t;
+    int rc;
+    if (spec->cancel && *spec->cancel)
+        return cpo_error_set(err, CPO_EINTR, NULL, 0, 0,
+                             "interrupted at step %zu of %zu (expected the run to go to its end)",
+                             t - e->t0, e->steps);
+    int64_t ts = m->ts[t], ts_end = ts + e->bar_ms;
+    e->ts_now = ts;
+    memset(e->line, 0, sizeof e->line);
+    update_rates(e);
+    /* Revaluation of last step's balances at this step's rates. */
+    for (size_t c = 1; c < e->n_ccy; c++) {
+        if (isfinite(e->rate[c]) && isfinite(e->rate_prev[c]))
+            e->line[CPO_PNL_REVALUATION] += e->eq_ccy_prev[c] * (e->rate[c] - e->rate_prev[c]);
+    }
+    if (e->ob) {
+        double rates[CPO_OPT_MAX_UNDERLYINGS];
+        for (size_t u = 0; u < ob_n_underlyings(e->ob); u++)
+            rates[u] = e->rate[e->opt_ccy[u]];
+        ob_begin_step(e->ob, t, rates);
+    }
+    /* 0. Futures expired by the open are delivered. */
+    if ((rc = eng_fut_open(e, ts)))
+        return rc;
+    /* 1. Funding stamped exactly at the open, then next-open fills. */
+    if (e->any_pending || t == e->t0) {
+        for (size_t i = 0; i < e->n; i++)
+            if (m->funding[i].n && (rc = fund(e, i, ts, ts + 1)))
+                return rc;
+    }
+    if (e->any_pending) {
+        e->any_pending = 0;
+        if ((rc = execute(e, e->pend, CPO_F_OPEN, ts)))
+            return rc;
+    }
+    /* Options: settle what expired by the open, fill their orders. */
+    if (e->ob) {
+        if ((rc = ob_open(e->ob, err)))
+            return rc;
+        eng_drain_options(e);
+    }
+    /* 2. Funding during the bar; interest on what is held over it. */
+    for (size_t i = 0; i < e->n; i++)
+        if (m->funding[i].n && (rc = fund(e, i, ts, ts_end)))
+            return rc;
+    finance(e);
+    /* 3. Liquidation on the bar's adverse extreme; 4. mark at close;
+     * the positions' values and exposures in the same pass. */
+    size_t nh = 0;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->q[i] != 0.0 || !isfinite(e->mk[i]))
+            e->held[nh++] = (uint32_t)i;
+    memset(e->val, 0, sizeof e->val);
+    double gross = 0.0, net = 0.0;
+    if ((rc = eng_liq_bar(e)))
+        return rc;
+    for (size_t k = 0; k < nh; k++) {
+        size_t i = e->held[k];
+        mark_to(e, i, mark_at(m, i, t));
+        if (e->q[i] != 0.0 && isfinite(e->mk[i])) {
+            double x = exposure_of(e, i);
+            e->val[e->ccy[i]] += value_of(e, i, e->mk[i]);
+            gross += fabs(x);
+            net += x;
         }
-        e.t = t;
-        int64_t ts = m->ts[t], ts_end = ts + e.bar_ms;
-        memset(e.line, 0, sizeof e.line);
-        update_rates(&e);
-        /* Revaluation of last step's balances at this step's rates. */
-        for (size_t c = 1; c < e.n_ccy; c++) {
-            if (isfinite(e.rate[c]) && isfinite(e.rate_prev[c]))
-                e.line[CPO_PNL_REVALUATION] += e.eq_ccy_prev[c] * (e.rate[c] - e.rate_prev[c]);
+    }
+    /* Options: settle what expires in the bar, mark the rest. */
+    if (e->ob) {
+        if ((rc = ob_close(e->ob, err)))
+            return rc;
+        eng_drain_options(e);
+        for (size_t u = 0; u < ob_n_underlyings(e->ob); u++)
+            e->val[e->opt_ccy[u]] += ob_value_coin(e->ob, u);
+    }
+    /* Margin at the close: positions and pools below maintenance are
+     * liquidated; an account whose equity reached 0 is ruined. */
+    int filled_now = 0, ruined_now = 0;
+    if ((rc = eng_margin_close(e, &filled_now)) ||
+        (rc = eng_ruin(e, equity_now(e), &ruined_now)))
+        return rc;
+    e->gross_now = gross;
+    e->net_now = net;
+    e->filled_now = filled_now | ruined_now;
+    return 0;
+}
+
+int eng_decide(engine *e)
+{
+    const cpo_run_spec *spec = e->spec;
+    cpo_error *err = e->err;
+    cpo_result *r = e->r;
+    size_t t = e->t, steps = e->steps;
+    int64_t ts = e->ts_now, ts_end = ts + e->bar_ms;
+    double gross = e->gross_now, net = e->net_now;
+    int filled_now = e->filled_now, rc;
+    /* 5-6. The pipeline, and orders (none after ruin). */
+    int rebalance = 0;
+    if (!e->ruined && (rc = pipeline(e, &e->view, &rebalance)))
+        return rc;
+    if (rebalance) {
+        int any = 0;
+        /* An order worth less than 1e-9 of equity is rounding noise of
+         * the sizing arithmetic (1e-13 contracts), not a trade. */
+        double dust = 1e-9 * fabs(equity_now(e));
+        for (size_t i = 0; i < e->n; i++) {
+            double d = 0.0;
+            if (isfinite(e->tq[i]))
+                d = lot_round(e, i, e->tq[i] - e->q[i]);
+            if (d != 0.0 && isfinite(e->mk[i]) &&
+                fabs(e->inv[i] ? d * e->cs[i] : d * e->cs[i] * e->mk[i] * e->rate[e->ccy[i]]) <
+                    dust)
+                d = 0.0;
+            if (spec->fill == CPO_FILL_NEXT_OPEN)
+                e->pend[i] = d;
+            else
+                e->tq[i] = d;
+            any |= d != 0.0;
         }
-        if (e.ob) {
-            double rates[CPO_OPT_MAX_UNDERLYINGS];
-            for (size_t u = 0; u < ob_n_underlyings(e.ob); u++)
-                rates[u] = e.rate[e.opt_ccy[u]];
-            ob_begin_step(e.ob, t, rates);
+        if (spec->fill == CPO_FILL_NEXT_OPEN)
+            e->any_pending = any && t < e->t1;
+        else if (any) {
+            if ((rc = execute(e, e->tq, CPO_F_CLOSE, ts_end - 1)))
+                return rc;
+            filled_now = 1;
         }
-        /* 0. Futures expired by the open are delivered. */
-        if ((rc = eng_fut_open(&e, ts)))
-            goto fail;
-        /* 1. Funding stamped exactly at the open, then next-open fills. */
-        if (e.any_pending || t == t0) {
-            for (size_t i = 0; i < e.n; i++)
-                if (m->funding[i].n && (rc = fund(&e, i, ts, ts + 1)))
-                    goto fail;
+        if (e->ob) {
+            if ((rc = ob_orders(e->ob, &e->io, e->opt_tags, err)))
+                return rc;
+            if (spec->fill == CPO_FILL_THIS_CLOSE && ob_pending(e->ob)) {
+                if ((rc = ob_fill_close(e->ob, err)))
+                    return rc;
+                eng_drain_options(e);
+                filled_now = 1;
+            }
         }
-        if (e.any_pending) {
-            e.any_pending = 0;
-            if ((rc = execute(&e, e.pend, CPO_F_OPEN, ts)))
-                goto fail;
-        }
-        /* Options: settle what expired by the open, fill their orders. */
-        if (e.ob) {
-            if ((rc = ob_open(e.ob, err)))
-                goto fail;
-            eng_drain_options(&e);
-        }
-        /* 2. Funding during the bar; interest on what is held over it. */
-        for (size_t i = 0; i < e.n; i++)
-            if (m->funding[i].n && (rc = fund(&e, i, ts, ts_end)))
-                goto fail;
-        finance(&e);
-        /* 3. Liquidation on the bar's adverse extreme; 4. mark at close;
-         * the positions' values and exposures in the same pass. */
-        size_t nh = 0;
-        for (size_t i = 0; i < e.n; i++)
-            if (e.q[i] != 0.0 || !isfinite(e.mk[i]))
-                e.held[nh++] = (uint32_t)i;
-        double val[CPO_MAX_CCY] = {0}, gross = 0.0, net = 0.0;
-        if ((rc = eng_liq_bar(&e)))
-            goto fail;
-        for (size_t k = 0; k < nh; k++) {
-            size_t i = e.held[k];
-            mark_to(&e, i, mark_at(m, i, t));
-            if (e.q[i] != 0.0 && isfinite(e.mk[i])) {
-                double x = exposure_of(&e, i);
-                val[e.ccy[i]] += value_of(&e, i, e.mk[i]);
+    }
+    /* 7. The ledger row (equity recomputed whole after fills at the
+     * close, else from the pass above). */
+    double eq_ccy[CPO_MAX_CCY];
+    if (filled_now) {
+        equity_by_ccy(e, eq_ccy);
+        gross = net = 0.0;
+        for (size_t i = 0; i < e->n; i++)
+            if (e->q[i] != 0.0) {
+                double x = exposure_of(e, i);
                 gross += fabs(x);
                 net += x;
             }
+    } else {
+        for (size_t c = 0; c < e->n_ccy; c++)
+            eq_ccy[c] = e->cash[c] + e->val[c];
+    }
+    double eq = 0.0;
+    for (size_t c = 0; c < e->n_ccy; c++)
+        eq += eq_ccy[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+    size_t row = t - e->t0;
+    double explained = 0.0;
+    for (int l = 0; l < CPO_PNL_RESIDUAL; l++)
+        explained += e->line[l];
+    e->line[CPO_PNL_RESIDUAL] = (eq - e->eq_prev) - explained;
+    double rel = fabs(e->line[CPO_PNL_RESIDUAL]) / fmax(fabs(eq), 1.0);
+    if (rel > r->max_rel_residual)
+        r->max_rel_residual = rel;
+    extra_exposure(e, &gross, &net);
+    if (r->rf) {
+        const cpo_financing_spec *f = &spec->financing;
+        size_t k = 0;
+        double a = f->rf_kind == CPO_RF_RATE ? cpo_rate_at(&f->rf, ts)
+                   : fin_of(e, 0, &k)        ? cpo_rate_at(&f->cash[k], ts)
+                                             : 0.0;
+        r->rf[row] = pow(1.0 + a, (double)e->bar_ms / (365.0 * CPO_MS_DAY)) - 1.0;
+    }
+    eng_fut_record(e, row, steps);
+    r->ts[row] = ts;
+    r->equity[row] = eq;
+    r->gross[row] = eq != 0.0 ? gross / eq : NAN;
+    r->net[row] = eq != 0.0 ? net / eq : NAN;
+    for (int l = 0; l < CPO_PNL_COUNT; l++)
+        r->pnl[l][row] = e->line[l];
+    for (size_t u = 0; e->ob && u < r->n_bg_und; u++) {
+        double bg[CPO_BG_COUNT];
+        book_greeks(e, u, bg);
+        for (int k = 0; k < CPO_BG_COUNT; k++)
+            r->book_greek[(u * CPO_BG_COUNT + (size_t)k) * steps + row] = bg[k];
+    }
+    if (e->ob) {
+        double g[CPO_GREEK_COUNT], w[CPO_WF_COUNT];
+        int flag = 0;
+        ob_step_end(e->ob, e->line[CPO_PNL_OPTIONS], spec->options.explain_abs * fabs(eq), g, w,
+                    &flag);
+        for (int l = 0; l < CPO_GREEK_COUNT; l++)
+            r->greek[l][row] = g[l];
+        for (int l = 0; l < CPO_WF_COUNT; l++)
+            r->wf[l][row] = w[l];
+        r->explain_flag[row] = (uint8_t)flag;
+        r->n_explain_flagged += (size_t)flag;
+    }
+    if (e->line_i && (rc = emit_rows(e)))
+        return rc;
+    e->eq_prev = eq;
+    memcpy(e->eq_ccy_prev, eq_ccy, sizeof eq_ccy);
+    memcpy(e->rate_prev, e->rate, sizeof e->rate);
+    /* Cash per currency: grown at the end (few currencies). */
+    if (r->n_ccy != e->n_ccy) {
+        double *nc = realloc(r->cash, e->n_ccy * steps * sizeof *nc);
+        if (!nc)
+            return nomem(e);
+        r->cash = nc;
+        r->n_ccy = e->n_ccy;
+    }
+    for (size_t c = 0; c < e->n_ccy; c++)
+        r->cash[c * steps + row] = e->cash[c];
+    /* Margin per currency, the same way (runs with margined pools). */
+    if (e->any_pool) {
+        if (!r->im) {
+            r->im = calloc(e->n_ccy * steps, sizeof *r->im);
+            r->mm = calloc(e->n_ccy * steps, sizeof *r->mm);
+            r->mb = calloc(e->n_ccy * steps, sizeof *r->mb);
+            if (!r->im || !r->mm || !r->mb)
+                return nomem(e);
         }
-        /* Options: settle what expires in the bar, mark the rest. */
-        if (e.ob) {
-            if ((rc = ob_close(e.ob, err)))
-                goto fail;
-            eng_drain_options(&e);
-            for (size_t u = 0; u < ob_n_underlyings(e.ob); u++)
-                val[e.opt_ccy[u]] += ob_value_coin(e.ob, u);
-        }
-        /* Margin at the close: positions and pools below maintenance are
-         * liquidated; an account whose equity reached 0 is ruined. */
-        int filled_now = 0, ruined_now = 0;
-        if ((rc = eng_margin_close(&e, &filled_now)) ||
-            (rc = eng_ruin(&e, equity_now(&e), &ruined_now)))
-            goto fail;
-        filled_now |= ruined_now;
-        /* 5-6. The pipeline, and orders (none after ruin). */
-        int rebalance = 0;
-        if (!e.ruined && (rc = pipeline(&e, &view, &rebalance)))
-            goto fail;
-        if (rebalance) {
-            int any = 0;
-            /* An order worth less than 1e-9 of equity is rounding noise of
-             * the sizing arithmetic (1e-13 contracts), not a trade. */
-            double dust = 1e-9 * fabs(equity_now(&e));
-            for (size_t i = 0; i < e.n; i++) {
-                double d = 0.0;
-                if (isfinite(e.tq[i]))
-                    d = lot_round(&e, i, e.tq[i] - e.q[i]);
-                if (d != 0.0 && isfinite(e.mk[i]) &&
-                    fabs(e.inv[i] ? d * e.cs[i] : d * e.cs[i] * e.mk[i] * e.rate[e.ccy[i]]) < dust)
-                    d = 0.0;
-                if (spec->fill == CPO_FILL_NEXT_OPEN)
-                    e.pend[i] = d;
-                else
-                    e.tq[i] = d;
-                any |= d != 0.0;
-            }
-            if (spec->fill == CPO_FILL_NEXT_OPEN)
-                e.any_pending = any && t < t1;
-            else if (any) {
-                if ((rc = execute(&e, e.tq, CPO_F_CLOSE, ts_end - 1)))
-                    goto fail;
-                filled_now = 1;
-            }
-            if (e.ob) {
-                if ((rc = ob_orders(e.ob, &e.io, e.opt_tags, err)))
-                    goto fail;
-                if (spec->fill == CPO_FILL_THIS_CLOSE && ob_pending(e.ob)) {
-                    if ((rc = ob_fill_close(e.ob, err)))
-                        goto fail;
-                    eng_drain_options(&e);
-                    filled_now = 1;
-                }
-            }
-        }
-        /* 7. The ledger row (equity recomputed whole after fills at the
-         * close, else from the pass above). */
-        if (filled_now) {
-            equity_by_ccy(&e, eq_ccy);
-            gross = net = 0.0;
-            for (size_t i = 0; i < e.n; i++)
-                if (e.q[i] != 0.0) {
-                    double x = exposure_of(&e, i);
-                    gross += fabs(x);
-                    net += x;
-                }
-        } else {
-            for (size_t c = 0; c < e.n_ccy; c++)
-                eq_ccy[c] = e.cash[c] + val[c];
-        }
-        double eq = 0.0;
-        for (size_t c = 0; c < e.n_ccy; c++)
-            eq += eq_ccy[c] * (isfinite(e.rate[c]) ? e.rate[c] : 0.0);
-        size_t row = t - t0;
-        double explained = 0.0;
-        for (int l = 0; l < CPO_PNL_RESIDUAL; l++)
-            explained += e.line[l];
-        e.line[CPO_PNL_RESIDUAL] = (eq - eq_prev) - explained;
-        double rel = fabs(e.line[CPO_PNL_RESIDUAL]) / fmax(fabs(eq), 1.0);
-        if (rel > r->max_rel_residual)
-            r->max_rel_residual = rel;
-        extra_exposure(&e, &gross, &net);
-        if (r->rf) {
-            const cpo_financing_spec *f = &spec->financing;
-            size_t k = 0;
-            double a = f->rf_kind == CPO_RF_RATE ? cpo_rate_at(&f->rf, ts)
-                       : fin_of(&e, 0, &k)       ? cpo_rate_at(&f->cash[k], ts)
-                                                 : 0.0;
-            r->rf[row] = pow(1.0 + a, (double)e.bar_ms / (365.0 * CPO_MS_DAY)) - 1.0;
-        }
-        eng_fut_record(&e, row, steps);
-        r->ts[row] = ts;
-        r->equity[row] = eq;
-        r->gross[row] = eq != 0.0 ? gross / eq : NAN;
-        r->net[row] = eq != 0.0 ? net / eq : NAN;
-        for (int l = 0; l < CPO_PNL_COUNT; l++)
-            r->pnl[l][row] = e.line[l];
-        for (size_t u = 0; e.ob && u < r->n_bg_und; u++) {
-            double bg[CPO_BG_COUNT];
-            book_greeks(&e, u, bg);
-            for (int k = 0; k < CPO_BG_COUNT; k++)
-                r->book_greek[(u * CPO_BG_COUNT + (size_t)k) * steps + row] = bg[k];
-        }
-        if (e.ob) {
-            double g[CPO_GREEK_COUNT], w[CPO_WF_COUNT];
-            int flag = 0;
-            ob_step_end(e.ob, e.line[CPO_PNL_OPTIONS], spec->options.explain_abs * fabs(eq), g, w,
-                        &flag);
-            for (int l = 0; l < CPO_GREEK_COUNT; l++)
-                r->greek[l][row] = g[l];
-            for (int l = 0; l < CPO_WF_COUNT; l++)
-                r->wf[l][row] = w[l];
-            r->explain_flag[row] = (uint8_t)flag;
-            r->n_explain_flagged += (size_t)flag;
-        }
-        if (e.line_i && (rc = emit_rows(&e)))
-            goto fail;
-        eq_prev = eq;
-        memcpy(e.eq_ccy_prev, eq_ccy, sizeof eq_ccy);
-        memcpy(e.rate_prev, e.rate, sizeof e.rate);
-        /* Cash per currency: grown at the end (few currencies). */
-        if (r->n_ccy != e.n_ccy) {
-            double *nc = realloc(r->cash, e.n_ccy * steps * sizeof *nc);
-            if (!nc) {
-                rc = nomem(&e);
-                goto fail;
-            }
-            r->cash = nc;
-            r->n_ccy = e.n_ccy;
-        }
-        for (size_t c = 0; c < e.n_ccy; c++)
-            r->cash[c * steps + row] = e.cash[c];
-        /* Margin per currency, the same way (runs with margined pools). */
-        if (e.any_pool) {
-            if (!r->im) {
-                r->im = calloc(e.n_ccy * steps, sizeof *r->im);
-                r->mm = calloc(e.n_ccy * steps, sizeof *r->mm);
-                r->mb = calloc(e.n_ccy * steps, sizeof *r->mb);
-                if (!r->im || !r->mm || !r->mb) {
-                    rc = nomem(&e);
-                    goto fail;
-                }
-            }
-            double im[CPO_MAX_CCY], mm[CPO_MAX_CCY], mb[CPO_MAX_CCY];
-            if ((rc = eng_margin_record(&e, im, mm, mb)))
-                goto fail;
-            for (size_t c = 0; c < e.n_ccy; c++) {
-                r->im[c * steps + row] = im[c];
-                r->mm[c * steps + row] = mm[c];
-                r->mb[c * steps + row] = mb[c];
-            }
+        double im[CPO_MAX_CCY], mm[CPO_MAX_CCY], mb[CPO_MAX_CCY];
+        if ((rc = eng_margin_record(e, im, mm, mb)))
+            return rc;
+        for (size_t c = 0; c < e->n_ccy; c++) {
+            r->im[c * steps + row] = im[c];
+            r->mm[c * steps + row] = mm[c];
+            r->mb[c * steps + row] = mb[c];
         }
     }
-    for (size_t c = 0; c < e.n_ccy; c++)
-        snprintf(r->ccy[c], sizeof r->ccy[c], "%s", e.ccy_name[c]);
-    memcpy(r->final_qty, e.q, e.n * sizeof *e.q);
-    if (e.ob) {
-        ob_take(e.ob, r);
-        ob_counts(e.ob, &r->n_chain_marks, &r->n_surface_marks, &r->n_quote_waits);
-    }
-    teardown(&e);
-    *out = r;
+    e->t++;
     return 0;
-fail:
-    if (!rc)
-        rc = CPO_ENOMEM;
-    teardown(&e);
-    cpo_result_free(e.r);
-    return rc;
+}
+
+cpo_result *eng_end(engine *e)
+{
+    cpo_result *r = e->r;
+    for (size_t c = 0; c < e->n_ccy; c++)
+        snprintf(r->ccy[c], sizeof r->ccy[c], "%s", e->ccy_name[c]);
+    memcpy(r->final_qty, e->q, e->n * sizeof *e->q);
+    if (e->ob) {
+        ob_take(e->ob, r);
+        ob_counts(e->ob, &r->n_chain_marks, &r->n_surface_marks, &r->n_quote_waits);
+    }
+    teardown(e);
+    e->r = NULL;
+    return r;
+}
+
+void eng_abort(engine *e)
+{
+    teardown(e);
+    cpo_result_free(e->r);
+    e->r = NULL;
+}
+
+int cpo_backtest_run(cpo_result **out, const cpo_market *m, const cpo_run_spec *spec,
+                     cpo_ledger_sink sink, void *sink_ctx, cpo_error *err)
+{
+    engine e;
+    *out = NULL;
+    int rc = eng_begin(&e, m, spec, sink, sink_ctx, err);
+    while (!rc && e.t <= e.t1)
+        if (!(rc = eng_to_close(&e)))
+            rc = eng_decide(&e);
+    if (rc) {
+        eng_abort(&e);
+        return rc;
+    }
+    *out = eng_end(&e);
+    return 0;
 }

@@ -27,6 +27,10 @@
 /* The margin model of a margined instrument (engine/margin.c). */
 enum { ENG_MODEL_NONE = 0, ENG_MODEL_BINANCE = 1, ENG_MODEL_DERIBIT = 2 };
 
+struct cpo_view {
+    struct engine *e;
+};
+
 typedef struct engine {
     const cpo_market *m;
     const cpo_run_spec *spec;
@@ -97,11 +101,18 @@ typedef struct engine {
     long *fut_idx;             /* [n] the coin's index in the cube, or -1 */
     double *fut_fee;           /* [n] delivery fee, fraction of notional */
     uint8_t *fut_binance;      /* [n] Binance: no opening in the last 10 min */
+    /* the loop (eng_begin .. eng_end) */
+    cpo_view view;             /* the stages' window: view.e is this engine */
+    size_t t0, t1, steps;      /* the run's first and last step, their count */
+    double eq_prev;            /* equity at the last step's close */
+    /* the step between eng_to_close and eng_decide */
+    int64_t ts_now;
+    double val[CPO_MAX_CCY];   /* positions' values per settlement ccy */
+    double gross_now, net_now; /* exposures at the close */
+    int filled_now;            /* something filled or was liquidated */
 } engine;
 
-struct cpo_view {
-    engine *e;
-};
+
 
 static inline int nomem(engine *e)
 {
@@ -227,6 +238,24 @@ int eng_margin_close(engine *e, int *changed);
 int eng_margin_record(engine *e, double *im, double *mm, double *mb);
 /* Ruin when equity has reached 0: close everything, stop trading. */
 int eng_ruin(engine *e, double equity, int *ruined_now);
+
+/* --- the loop (backtest.c) ------------------------------------------------- */
+
+/* Check the run and make its state: the capital, the stages' init.  On an
+ * error call eng_abort.  e->t is the first step. */
+int eng_begin(engine *e, const cpo_market *m, const cpo_run_spec *spec, cpo_ledger_sink sink,
+              void *sink_ctx, cpo_error *err);
+/* Step e->t from its open to its close: fills at the open, funding,
+ * financing, liquidation, marks, margin. */
+int eng_to_close(engine *e);
+/* The decision at the close of step e->t: the pipeline, its orders, the
+ * ledger row; then e->t moves to the next step (the run is over when
+ * e->t > e->t1). */
+int eng_decide(engine *e);
+/* The result (the caller's), the state freed. */
+cpo_result *eng_end(engine *e);
+/* Free the state and the result after an error. */
+void eng_abort(engine *e);
 
 /* --- futures.c ------------------------------------------------------------ */
 

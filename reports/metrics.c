@@ -427,26 +427,21 @@ cleanup:
 
 /* --- a backtest result ----------------------------------------------------- */
 
-/* Round trips of one instrument (see the header). */
-typedef struct trip {
-    double q;     /* open position, contracts */
-    double avg;   /* average entry: price (linear) or 1/price (inverse) */
-    double pnl;   /* realised P&L minus fees so far, settlement currency */
-    double qmax;  /* largest |q| of the trip */
-} trip;
-
-static void trip_fill(cpo_metrics *m, trip *s, const cpo_trade *tr, double cs, int inv)
+int cpo_trip_fill(cpo_trip *s, double qty, double px, double fee, double cs, int inv,
+                  int64_t ts_ms, cpo_trip_done *done)
 {
-    double dq = tr->qty, px = tr->px, fee = isfinite(tr->fee) ? tr->fee : 0.0;
+    double dq = qty;
+    fee = isfinite(fee) ? fee : 0.0;
     if (dq == 0.0 || !isfinite(dq) || !(px > 0.0))
-        return;
+        return 0;
     double term = inv ? 1.0 / px : px, adq = fabs(dq);
     if (s->q == 0.0) {
         s->q = dq;
         s->avg = term;
         s->pnl = -fee;
         s->qmax = adq;
-        return;
+        s->open_ms = ts_ms;
+        return 0;
     }
     double aq = fabs(s->q), sg = s->q > 0.0 ? 1.0 : -1.0;
     if ((dq > 0.0) == (s->q > 0.0)) {
@@ -454,7 +449,7 @@ static void trip_fill(cpo_metrics *m, trip *s, const cpo_trade *tr, double cs, i
         s->q += dq;
         s->pnl -= fee;
         s->qmax = fmax(s->qmax, fabs(s->q));
-        return;
+        return 0;
     }
     double tol = 1e-9 * fmax(s->qmax, adq);
     double closed = fmin(adq, aq), share = closed / adq;
@@ -463,10 +458,11 @@ static void trip_fill(cpo_metrics *m, trip *s, const cpo_trade *tr, double cs, i
     double rest_q = aq - closed, rest_dq = adq - closed;
     if (rest_q > tol) {
         s->q = sg * rest_q;
-        return;
+        return 0;
     }
-    m->round_trips++;
-    m->round_trips_won += s->pnl > 0.0;
+    done->pnl = s->pnl;
+    done->open_ms = s->open_ms;
+    done->close_ms = ts_ms;
     s->q = 0.0;
     s->pnl = 0.0;
     s->qmax = 0.0;
@@ -475,7 +471,9 @@ static void trip_fill(cpo_metrics *m, trip *s, const cpo_trade *tr, double cs, i
         s->avg = term;
         s->pnl = -fee * (1.0 - share);
         s->qmax = rest_dq;
+        s->open_ms = ts_ms;
     }
+    return 1;
 }
 
 static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
@@ -532,7 +530,7 @@ static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
 
     /* Turnover and round trips. */
     double *traded = calloc(n ? n : 1, sizeof *traded);
-    trip *st = calloc(r->n_instr ? r->n_instr : 1, sizeof *st);
+    cpo_trip *st = calloc(r->n_instr ? r->n_instr : 1, sizeof *st);
     if (!traded || !st) {
         free(traded);
         free(st);
@@ -548,7 +546,11 @@ static int result_only(cpo_metrics *m, const cpo_result *r, cpo_error *err)
         double v = inv ? fabs(tr->qty) * cs : fabs(tr->qty) * cs * tr->px;
         if (tr->step < n && isfinite(v))
             traded[tr->step] += v;
-        trip_fill(m, &st[tr->instr], tr, cs, inv);
+        cpo_trip_done done;
+        if (cpo_trip_fill(&st[tr->instr], tr->qty, tr->px, tr->fee, cs, inv, tr->ts, &done)) {
+            m->round_trips++;
+            m->round_trips_won += done.pnl > 0.0;
+        }
     }
     /* Options trade at their delta-adjusted notional, |qty delta| index
      * (settlements and forced closes are not trading). */

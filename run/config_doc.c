@@ -95,8 +95,9 @@ static const cpo_config_keydoc docs[] = {
                                  "(index.COIN)"},
     {"futures", "delivery_fee_bps", "fee on the notional delivered at expiry (Deribit: 2.5 on "
                                     "quarterlies, 0 on the others; else the taker fee)"},
-    {"futures", "between_quotes", "none, or basis: steps between two quotes of a future carry "
-                                  "the last quote's basis on the index, counted in the summary "
+    {"futures", "between_quotes", "none, or basis: a future's steps without a quote of their "
+                                  "own follow the index at its latest quote's implied carry, "
+                                  "the basis converging to 0 at expiry; counted in the summary "
                                   "(none)"},
     {"margin", "mode", "cross: a pool's margined positions share its wallet; isolated: each "
                        "Binance position risks only the margin posted for it (cross)"},

@@ -250,15 +250,21 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
 
 /*
  * [futures] between_quotes = basis: a dated future quoted sparsely (the
- * futures of a weekly chain snapshot) gets, at each step between two of
- * its quotes and before its expiry whose cell has no quote of its own
- * (NaN, or filled forward), the last quote's basis carried on the index:
- *     F(t) = I(t) x F_q / I_q
- * I(t) the close of the coin's index instrument (cpo_futures_index) at
- * the step's close, I_q the quote's own index (the chain snapshot's
- * index_price) when its bar has one, else the same close; open, high, low and close are all F(t), volume and
- * mark NaN, filled = 2.  Steps after the last quote stay as they are:
- * modelling them would invent a basis the data never showed.
+ * futures of a weekly chain snapshot) gets, at each step after its first
+ * quote and before its expiry T whose cell has no quote of its own (NaN,
+ * or filled forward), the implied carry of its latest quote q on the
+ * index:
+ *     F(t) = I(t) x (F_q / I_q)^((T - t) / (T - t_q))
+ * a constant annualised basis log(F_q / I_q) / (T - t_q): the basis
+ * shrinks with the time left and is gone at the expiry, as a future's
+ * basis converges to the index it delivers on.  t and t_q are the closes
+ * of their steps; I(t) the close of the coin's index instrument
+ * (cpo_futures_index) at the step's close, I_q the quote's own index (the
+ * chain snapshot's index_price) when its bar has one, else the same
+ * close.  Open, high, low and close are all F(t), volume and mark NaN,
+ * filled = 2, and the run counts them (summary futures, futures.csv
+ * source = basis).  The latest quote before the grid (up to 31 days
+ * back) counts.  A future without an expiry is left as it is.
  */
 /* The index at the close of the step [ts, ts + step): the close of the
  * last bar of b that opens inside it, else NaN. */
@@ -293,28 +299,43 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
         for (int k = 0; k < CPO_F_COUNT; k++)
             col[k] = m->col[k] + i * T;
         uint8_t *fl = m->filled + i * T;
-        size_t last = T;
-        for (size_t t = T; t-- > 0;)
-            if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
-                last = t;
-                break;
+        int64_t Tx = in->expiry_ms;
+        if (Tx <= 0 || Tx == CPO_TIME_NONE)
+            continue;
+        double log_ratio = NAN; /* log(F_q / I_q) */
+        int64_t tq = 0;         /* the quote's close */
+        /* The latest quote before the grid (a month back at most) carries
+         * into its first steps, as the chain's latest snapshot does. */
+        long fi = cpo_dataset_find(ds, in->symbol);
+        if (fi >= 0) {
+            const cpo_bars *fb = &ds->bars[fi];
+            size_t k = cpo_ts_count_before(fb->ts, fb->n, m->ts[0]);
+            if (k > 0 && m->ts[0] - fb->ts[k - 1] <= 31 * CPO_MS_DAY && fb->close[k - 1] > 0.0) {
+                double Iq = isfinite(fb->index[k - 1]) ? fb->index[k - 1]
+                                                       : index_at(ib, fb->ts[k - 1], m->step_ms);
+                log_ratio = Iq > 0.0 ? log(fb->close[k - 1] / Iq) : NAN;
+                tq = fb->ts[k - 1] + m->step_ms;
             }
-        double ratio = NAN;
-        for (size_t t = 0; t < last; t++) {
+        }
+        for (size_t t = 0; t < T; t++) {
+            int64_t close = m->ts[t] + m->step_ms;
+            if (close > Tx)
+                break;
             if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
                 /* The quote's own index (the snapshot's) when the bar
                  * has one: the basis of one moment. */
                 double Iq = isfinite(col[CPO_F_INDEX][t]) ? col[CPO_F_INDEX][t]
                                                           : index_at(ib, m->ts[t], m->step_ms);
-                ratio = Iq > 0.0 ? col[CPO_F_CLOSE][t] / Iq : NAN;
+                log_ratio = Iq > 0.0 ? log(col[CPO_F_CLOSE][t] / Iq) : NAN;
+                tq = close;
                 continue;
             }
-            if (!isfinite(ratio) || (in->expiry_ms > 0 && m->ts[t] + m->step_ms > in->expiry_ms))
+            if (!isfinite(log_ratio) || tq >= Tx)
                 continue;
             double I = index_at(ib, m->ts[t], m->step_ms);
             if (!(I > 0.0))
                 continue;
-            double F = I * ratio;
+            double F = I * exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
             col[CPO_F_OPEN][t] = col[CPO_F_HIGH][t] = col[CPO_F_LOW][t] = col[CPO_F_CLOSE][t] = F;
             col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
             col[CPO_F_INDEX][t] = I;

@@ -28,6 +28,7 @@
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "cpo/hash.h"
+#include "csvwrite.h"
 #include "ledger_out.h"
 #include "params.h"
 #include "run_files.h"
@@ -38,7 +39,8 @@ enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
        F_FUTURES, /* runs with dated futures */
        F_ATTRIB, /* CPO_ATTRIB_FILE_COUNT files, in cpo_attrib_file order */
        F_OPT = F_ATTRIB + CPO_ATTRIB_FILE_COUNT, /* CPO_OPT_FILE_COUNT files (options) */
-       F_SUMMARY = F_OPT + CPO_OPT_FILE_COUNT, F_MANIFEST, F_COUNT };
+       F_BENCH = F_OPT + CPO_OPT_FILE_COUNT,     /* benchmark.csv (runs with a benchmark) */
+       F_SUMMARY, F_MANIFEST, F_COUNT };
 
 static const char *file_name(int f)
 {
@@ -49,8 +51,10 @@ static const char *file_name(int f)
         return fixed[f];
     if (f < F_OPT)
         return cpo_attrib_file_name((cpo_attrib_file)(f - F_ATTRIB));
-    if (f < F_SUMMARY)
+    if (f < F_BENCH)
         return cpo_opt_file_name((cpo_opt_file)(f - F_OPT));
+    if (f == F_BENCH)
+        return "benchmark.csv";
     return f == F_SUMMARY ? "summary.json" : "manifest.json";
 }
 
@@ -839,6 +843,40 @@ static int core_engine(run_core *c, const cpo_config *cfg, const volatile sig_at
 }
 
 /*
+ * benchmark.csv (runs with a [backtest] benchmark; cpo/run.h): one row per
+ * step, ts (bar open, as ledger.csv), the benchmark's close at that step
+ * and its simple return from the step before (cpo_run_bench_returns: the
+ * same numbers as the summary's alpha and beta), so that the report can
+ * draw the benchmark from the run folder alone.
+ */
+static int put_benchmark_csv(const run_core *c, FILE *fp, cpo_error *err)
+{
+    const cpo_result *r = c->r;
+    const cpo_run_bench *b = &c->bench;
+    size_t n = r->n_steps;
+    double *ret = malloc((n ? n : 1) * sizeof *ret);
+    if (!ret)
+        return nomem(err);
+    cpo_run_bench_returns(ret, b, r->ts, n);
+    fputs("ts,close,return\n", fp);
+    char when[40];
+    for (size_t t = 0; t < n; t++) {
+        double x = NAN;
+        int64_t d = r->ts[t] - b->start_ms;
+        if (b->close && b->step_ms > 0 && d > 0 && d % b->step_ms == 0 &&
+            (uint64_t)(d / b->step_ms) < b->n)
+            x = b->close[d / b->step_ms];
+        cpo_time_format(r->ts[t], when, sizeof when);
+        fputs(when, fp);
+        cpo_csv_num(fp, x);
+        cpo_csv_num(fp, ret[t]);
+        fputc('\n', fp);
+    }
+    free(ret);
+    return 0;
+}
+
+/*
  * The outputs of a run that are the same in a folder and in memory: the
  * CSV files and summary.json, each written to its stream fps[f] (f in
  * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
@@ -858,6 +896,8 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
     if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
         return rc;
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
+        return rc;
+    if (fps[F_BENCH] && (rc = put_benchmark_csv(c, fps[F_BENCH], err)))
         return rc;
     if (fps[F_SUMMARY]) {
         json_t *j = summary_json(cfg, c->r, &c->mt, &c->boot, err);
@@ -956,8 +996,10 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
         goto fail;
     rc = cpo_ledger_out_finish(lo, c.r, err);
     lo = NULL;
-    for (int f = F_OPT; f < F_SUMMARY; f++)
+    for (int f = F_OPT; f < F_BENCH; f++)
         o.want[f] = cpo_run_has_options(c.r);
+    /* benchmark.csv: runs with a benchmark (and steps to hold its closes). */
+    o.want[F_BENCH] = c.bench.close != NULL;
     o.want[F_FUTURES] = c.r->n_fut > 0;
     if (rc || (rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err)) ||
         (rc = write_outputs(&o, &c)) || (rc = write_manifest(&o, c.r, opts, rep)) ||
@@ -991,6 +1033,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_report_opts ro;
     cpo_report_opts_init(&ro);
     ro.cancel = opts ? opts->cancel : NULL;
+    ro.no_plot = opts ? opts->no_plot : 0;
     if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
         if (rc == CPO_EINTR)
             cpo_error_set(err, rc, rep->dir, 0, 0,
@@ -1034,10 +1077,11 @@ int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel
         rc = core_engine(&c, cfg, cancel, NULL, NULL, err);
     if (!rc)
         rc = cpo_run_metrics_compute(&c.mt, c.r, c.bar_ms, &c.bench, err);
-    int opt = !rc && cpo_run_has_options(c.r);
+    int opt = !rc && cpo_run_has_options(c.r), bench = !rc && c.bench.close != NULL;
     /* Every output but ledger.csv, which the caller has from the result. */
     for (int f = F_TRADES; f <= F_SUMMARY && !rc; f++)
-        if ((f < F_OPT || f >= F_SUMMARY || opt) && (f != F_FUTURES || c.r->n_fut) &&
+        if ((f < F_OPT || f >= F_SUMMARY || (f < F_BENCH && opt) || (f == F_BENCH && bench)) &&
+            (f != F_FUTURES || c.r->n_fut) &&
             !(fps[f] = open_memstream(&buf[f], &len[f])))
             rc = nomem(err);
     if (!rc)

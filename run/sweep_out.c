@@ -22,6 +22,7 @@
 #include "cpo/run.h"
 #include "cpo/time.h"
 #include "csvwrite.h"
+#include "report_priv.h"
 
 /* Every file a sweep can make (removed when stale after --force). */
 static const char *const out_files[] = {
@@ -303,7 +304,7 @@ static void html_num(FILE *fp, double x, int pct)
 static void html_overfit(FILE *fp, const cpo_sweep *sw, const cpo_sweep_overfit *ov,
                          const cpo_cpcv *cp)
 {
-    fputs("<h2>Can the best point be trusted?</h2>\n<table class=\"of\">\n", fp);
+    fputs("<table class=\"of\">\n", fp);
     fprintf(fp, "<tr><th>chosen point</th><td>%zu (", ov->chosen);
     for (size_t a = 0; a < sw->n_axes; a++) {
         if (a)
@@ -360,9 +361,19 @@ static void html_overfit(FILE *fp, const cpo_sweep *sw, const cpo_sweep_overfit 
     fputs("</table>\n", fp);
 }
 
+/* The chosen point's run folder (DIR/best/), its small report on the page. */
+#define BEST_DIR "best"
+
+/*
+ * leaderboard.html, the sweep's page: the chosen point (the best by the
+ * objective) and its small report (key figures and charts of the run
+ * folder best/ when it was made), the heatmap of a two-key grid, the
+ * leaderboard, and the overfitting statistics (html_overfit).  Drawdowns
+ * are shown as negative percentages (the CSV keeps the positive fraction).
+ */
 static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                       const size_t *order, const double *dsr, const cpo_sweep_overfit *ov,
-                      const cpo_cpcv *cp, cpo_error *err)
+                      const cpo_cpcv *cp, int best_made, int heat_png, cpo_error *err)
 {
     ofile f;
     int rc = of_open(&f, o, "leaderboard.html", err);
@@ -372,37 +383,78 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     size_t failed = 0;
     for (size_t i = 0; i < sw->n_points; i++)
         failed += res[i].status != 0 || !res[i].done;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>cpo sweep: ",
-          fp);
-    put_html(fp, sw->cfg->stem);
-    fputs("</title>\n<style>\n"
-          "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\n"
-          "h1{font-size:1.3em}\n"
-          "table{border-collapse:collapse;font-size:13px}\n"
-          "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;white-space:nowrap}\n"
-          "th{background:#eef;position:sticky;top:0}\n"
-          "th.obj,td.obj{background:#fff6d5;font-weight:bold}\n"
-          "td.v{text-align:left;font-family:monospace}\n"
-          "tr.best td{background:#e5f5e5}\n"
-          "tr.err td{color:#a00}\n"
-          "h2{font-size:1.1em}\n"
-          "table.of th{text-align:left;position:static}\n"
-          "table.of td{text-align:left;white-space:normal}\n"
-          "</style>\n</head>\n<body>\n<h1>cpo sweep: ",
-          fp);
-    put_html(fp, sw->cfg->path);
+    int heat = sw->n_axes == 2;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>cpo sweep: ", fp);
+    rp_html(fp, sw->cfg->stem);
+    fprintf(fp, "</title>\n<style>%s"
+            "table.lb th,table.lb td{white-space:nowrap}"
+            "table.lb th.obj,table.lb td.obj{background:#fff6d5;font-weight:bold}"
+            "table.lb td.v{font-family:'DejaVu Sans Mono',monospace}"
+            "table.lb tr.best td{background:#e5f5e5}table.lb tr.err td{color:#a00}"
+            "table.of th{text-align:left}table.of td{text-align:left}"
+            "</style>\n</head>\n<body>\n<header><h1>Sweep: ", rp_css);
+    rp_html(fp, sw->cfg->path);
     fprintf(fp, "</h1>\n<p>%zu points", sw->n_points);
     if (failed)
         fprintf(fp, " (%zu failed)", failed);
-    fprintf(fp, ", ranked by <b>%s</b> (%s first; ties by point).  Returns and drawdowns in "
-                "percent; fees, slippage and funding are P&amp;L in %s.</p>\n",
+    fprintf(fp, ", ranked by %s (%s first; ties by point)</p>\n</header>\n<main>\n",
             cpo_objective_name(o->objective),
             o->objective == CPO_OBJ_MAX_DRAWDOWN || o->objective == CPO_OBJ_VOLATILITY ? "lowest"
-                                                                                      : "highest",
-            sw->cfg->run.currency);
-    if (ov)
-        html_overfit(fp, sw, ov, cp);
-    fputs("<table>\n<thead><tr><th>rank</th><th>point</th>", fp);
+                                                                                      : "highest");
+    fputs("<nav id=\"contents\"><h2>Contents</h2>\n<ol>\n<li><a href=\"#best\">The chosen point"
+          "</a></li>\n", fp);
+    if (heat)
+        fputs("<li><a href=\"#heatmap\">Heatmap</a></li>\n", fp);
+    fputs("<li><a href=\"#leaderboard\">Leaderboard</a></li>\n<li><a href=\"#overfitting\">"
+          "Overfitting</a></li>\n</ol>\n</nav>\n", fp);
+    /* The chosen point. */
+    const cpo_sweep_result *top = sw->n_points ? &res[order[0]] : NULL;
+    fputs("<section id=\"best\"><h2>The chosen point</h2>\n", fp);
+    if (!top || top->status || !top->done) {
+        fputs("<p class=\"note\">No point ran: nothing to choose.</p>\n", fp);
+    } else {
+        fprintf(fp, "<p>Point %zu, the best by %s:", order[0], cpo_objective_name(o->objective));
+        for (size_t a = 0; a < sw->n_axes; a++) {
+            fputs(a ? ", <code>" : " <code>", fp);
+            rp_html(fp, sw->axes[a].name);
+            fputs(" = ", fp);
+            rp_html(fp, cpo_sweep_value(sw, order[0], a));
+            fputs("</code>", fp);
+        }
+        fputs(". Its backtest again, as cpo run makes it, in " BEST_DIR "/.</p>\n", fp);
+        if (best_made) {
+            char dir[1200];
+            snprintf(dir, sizeof dir, "%s/" BEST_DIR, o->dir);
+            if ((rc = rp_html_brief(fp, dir, BEST_DIR, err)))
+                return of_close(&f, rc, err);
+        } else {
+            fputs("<p class=\"note\">Its run folder was not made (the sweep was asked for the "
+                  "leaderboard only).</p>\n", fp);
+        }
+    }
+    fputs("</section>\n", fp);
+    if (heat) {
+        fputs("<section id=\"heatmap\"><h2>Heatmap</h2>\n<p>", fp);
+        rp_html(fp, cpo_objective_name(o->objective));
+        fputs(" by <code>", fp);
+        rp_html(fp, sw->axes[0].name);
+        fputs("</code> and <code>", fp);
+        rp_html(fp, sw->axes[1].name);
+        fputs("</code> (heatmap.dat, heatmap.gp).</p>\n", fp);
+        if (heat_png)
+            fputs("<figure><img src=\"heatmap.png\" alt=\"heatmap of the objective\" "
+                  "width=\"1000\" height=\"750\"></figure>\n", fp);
+        else
+            fputs("<p class=\"note\">heatmap.png is not drawn (no gnuplot, or --no-plot): "
+                  "<code>gnuplot heatmap.gp</code> in this folder draws it.</p>\n", fp);
+        fputs("</section>\n", fp);
+    }
+    fprintf(fp, "<section id=\"leaderboard\"><h2>Leaderboard</h2>\n<p>Returns and drawdowns in "
+            "percent (drawdowns negative); fees, slippage and funding are P&amp;L in %s. "
+            "leaderboard.csv holds the same rows.</p>\n", sw->cfg->run.currency);
+    fputs("<div class=\"scroll\"><table class=\"lb\">\n<thead><tr><th>rank</th><th>point</th>", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
         fputs("<th>", fp);
         put_html(fp, sw->axes[a].name);
@@ -410,11 +462,10 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     }
     static const int obj_col[CPO_OBJ_COUNT] = {3, 1, 0, 4, 2, 5, 6};
     for (size_t k = 0; k < N_METRICS; k++)
-        fprintf(fp, "<th%s>%s</th>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "",
+        fprintf(fp, "<th class=\"n%s\">%s</th>", (int)k == obj_col[o->objective] ? " obj" : "",
                 metrics[k].name);
-    fputs("<th>dsr</th><th>gross_return</th><th>gross_cagr</th><th>error</th></tr></thead>\n"
-          "<tbody>\n",
-          fp);
+    fputs("<th class=\"n\">dsr</th><th class=\"n\">gross_return</th><th class=\"n\">"
+          "gross_cagr</th><th>error</th></tr></thead>\n<tbody>\n", fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         int bad = r->status != 0 || !r->done;
@@ -426,30 +477,74 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
             fputs("</td>", fp);
         }
         for (size_t k = 0; k < N_METRICS; k++) {
-            fprintf(fp, "<td%s>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "");
+            fprintf(fp, "<td class=\"n%s\">", (int)k == obj_col[o->objective] ? " obj" : "");
             if (!bad) {
+                char b[64];
                 if (metrics[k].is_count)
                     fprintf(fp, "%llu", (unsigned long long)metric_value(r, k));
-                else
-                    html_num(fp, metric_value(r, k), k <= 2 || k == 4);
+                else if (k >= 6 && k <= 9) { /* final equity and the costs: money */
+                    rp_fmt_money(b, sizeof b, metric_value(r, k), 0);
+                    rp_html(fp, b);
+                } else
+                    html_num(fp, k == 4 ? -metric_value(r, k) : metric_value(r, k),
+                             k <= 2 || k == 4);
             }
             fputs("</td>", fp);
         }
-        fputs("<td>", fp);
+        fputs("<td class=\"n\">", fp);
         if (!bad)
             html_num(fp, dsr[order[i]], 0);
-        fputs("</td><td>", fp);
+        fputs("</td><td class=\"n\">", fp);
         if (!bad)
             html_num(fp, r->gross_return, 1);
-        fputs("</td><td>", fp);
+        fputs("</td><td class=\"n\">", fp);
         if (!bad)
             html_num(fp, r->gross_cagr, 1);
         fputs("</td><td class=\"v\">", fp);
         put_html(fp, r->status ? r->error : r->done ? "" : "not run");
         fputs("</td></tr>\n", fp);
     }
-    fputs("</tbody>\n</table>\n</body>\n</html>\n", fp);
+    fputs("</tbody>\n</table></div>\n<p>dsr: the deflated Sharpe ratio of the point (see "
+          "<a href=\"#overfitting\">Overfitting</a>); gross_return and gross_cagr: before "
+          "costs.</p>\n</section>\n", fp);
+    fputs("<section id=\"overfitting\"><h2>Overfitting: can the best point be trusted?</h2>\n",
+          fp);
+    if (ov)
+        html_overfit(fp, sw, ov, cp);
+    else
+        fputs("<p class=\"note\">No statistics of overfitting: no point ran to the end.</p>\n",
+              fp);
+    fputs("</section>\n", fp);
+    fputs("<footer>Made by cpo sweep (no script, no external resource).</footer>\n</main>\n"
+          "</body>\n</html>\n", fp);
     return of_close(&f, 0, err);
+}
+
+/* Run the chosen point again into DIR/best/ (a run folder with its report). */
+static int run_best(const cpo_sweep_out *o, const cpo_sweep *sw, size_t p, cpo_error *err)
+{
+    cpo_config *pc = NULL;
+    int rc = cpo_sweep_point_config(&pc, sw, p, err);
+    if (rc)
+        return rc;
+    char dir[1100], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/" BEST_DIR, o->dir);
+    int w = snprintf(cmd, sizeof cmd, "cpo sweep %s: point %zu (", sw->cfg->path, p);
+    for (size_t a = 0; a < sw->n_axes && w > 0 && (size_t)w < sizeof cmd; a++)
+        w += snprintf(cmd + w, sizeof cmd - (size_t)w, "%s%s = %s", a ? ", " : "",
+                      sw->axes[a].name, cpo_sweep_value(sw, p, a));
+    if (w > 0 && (size_t)w < sizeof cmd)
+        snprintf(cmd + w, sizeof cmd - (size_t)w, ")");
+    cpo_run_opts ro;
+    cpo_run_opts_init(&ro);
+    ro.out_dir = dir;
+    ro.force = 1;
+    ro.command = cmd;
+    ro.no_plot = !o->plot;
+    cpo_run_report rep;
+    rc = cpo_run_to_dir(pc, &ro, &rep, err);
+    cpo_config_free(pc);
+    return rc;
 }
 
 /* --- heatmap ------------------------------------------------------------------ */
@@ -797,15 +892,23 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
         rc = cpo_sweep_cpcv(&cp, sw, res, err);
     if (!rc)
         rc = write_csv(o, sw, res, order, dsr, err);
+    int heat = sw->n_axes == 2;
+    if (!rc && heat)
+        rc = write_heatmap(o, sw, res, err);
+    int best = 0;
+    if (!rc && o->best && sw->n_points && !res[order[0]].status && res[order[0]].done) {
+        rc = run_best(o, sw, order[0], err);
+        best = rc == 0;
+    }
+    char png[1100];
+    snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
     if (!rc)
-        rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, err);
+        rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, best,
+                        heat && access(png, F_OK) == 0, err);
     if (!rc && have_ov)
         rc = write_summary(o, sw, res, &ov, is_cpcv ? &cp : NULL, err);
     if (!rc && is_cpcv && cp.n_splits)
         rc = write_cpcv(o, sw, &cp, err);
-    int heat = sw->n_axes == 2;
-    if (!rc && heat)
-        rc = write_heatmap(o, sw, res, err);
     free(order);
     free(dsr);
     cpo_cpcv_fini(&cp);

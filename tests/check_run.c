@@ -584,6 +584,9 @@ START_TEST(test_run_options__none_without_options)
         ck_assert_msg(!tu_file_in(out, opt_files[k]), "%s written", opt_files[k]);
         ck_assert_ptr_null(json_object_get(files, opt_files[k]));
     }
+    /* No benchmark either: no benchmark.csv. */
+    ck_assert(!tu_file_in(out, "benchmark.csv"));
+    ck_assert_ptr_null(json_object_get(files, "benchmark.csv"));
     ck_assert_ptr_null(json_object_get(s, "options"));
     ck_assert_ptr_null(json_object_get(json_object_get(m, "resolved"), "options"));
     ck_assert_double_eq(json_real_value(json_object_get(json_object_get(s, "pnl"), "options")),
@@ -632,56 +635,12 @@ END_TEST
 
 /* --- real data --------------------------------------------------------- */
 
-/*
- * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
- * not there, the same stores imported here from the bundled sample.  The
- * path of the store goes into *store (caller frees); 0 if none.
- */
-static int real_store(const char *tmp, const char *set, char **store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
-        *store = strdup(p);
-        return 1;
-    }
-    char cmd[4096], *text = NULL;
-    snprintf(cmd, sizeof cmd,
-             "set -e; mkdir -p %s/csv; cd %s/csv; "
-             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
-             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
-             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
-             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
-             set);
-    int rc = tu_run(cmd, &text);
-    if (rc != 0) {
-        fprintf(stderr, "check_run: real data skipped: cannot import the sample (%s)\n",
-                text ? text : "");
-        free(text);
-        return 0;
-    }
-    free(text);
-    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
-    *store = strdup(p);
-    return 1;
-}
-
 static void real_run(const char *tmp, const char *config, const char *store, cpo_run_report *rep)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
-    cpo_config *c = NULL;
-    cpo_error e;
-    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
-    free(c->data_path);
-    c->data_path = strdup(store);
-    char *out = tu_path(tmp, config);
-    cpo_run_opts o;
-    cpo_run_opts_init(&o);
-    o.out_dir = out;
-    ck_assert_msg(cpo_run_to_dir(c, &o, rep, &e) == 0, "%s", tu_errstr(&e));
+    double capital;
+    char *out = tu_run_example(tmp, config, store, rep, &capital);
     char *lcsv = tu_path(out, "ledger.csv");
-    double worst = check_identity(lcsv, c->run.capital);
+    double worst = check_identity(lcsv, capital);
     fprintf(stderr,
             "check_run: %s: %zu bars, final equity %.2f, return %.4f, funding %.2f, fees %.2f, "
             "max residual %.3g, identity gap (csv) %.3g\n",
@@ -691,14 +650,13 @@ static void real_run(const char *tmp, const char *config, const char *store, cpo
     ck_assert(rep->metrics.max_rel_residual <= 1e-9);
     free(lcsv);
     free(out);
-    cpo_config_free(c);
 }
 
 START_TEST(test_run_real__ledger_identity)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL, *daily = NULL;
-    if (!real_store(tmp, "hourly", &hourly) || !real_store(tmp, "daily", &daily)) {
+    if (!tu_real_store(tmp, "hourly", &hourly) || !tu_real_store(tmp, "daily", &daily)) {
         free(hourly);
         tu_rmtree(tmp);
         free(tmp);
@@ -731,7 +689,7 @@ START_TEST(test_run_real__leverage_above_the_brackets)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -816,7 +774,7 @@ START_TEST(test_run_real__options_explain)
     }
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -1107,12 +1065,32 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_ptr_nonnull(json_object_get(mj, "alpha"));
     ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
     json_decref(s);
-    /* manifest.json: resolved settings name it too. */
+    /* manifest.json: resolved settings name it too, and it lists
+     * benchmark.csv. */
     json_t *mf = load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(mf, "files"), "benchmark.csv"));
     json_decref(mf);
+    /* benchmark.csv: a row per step, the close of the step and its return
+     * from the step before (BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1 for
+     * the run's step k: day 2 is step 0, 100 / 100 - 1 = 0). */
+    char *bp = tu_path(out, "benchmark.csv");
+    char *bt = tu_read_file(bp, NULL);
+    ck_assert_ptr_nonnull(bt);
+    ck_assert_ptr_nonnull(strstr(bt, "ts,close,return\n2024-01-03T00:00:00Z,100,0\n"));
+    const char *line = strchr(bt, '\n') + 1;
+    for (int k = 0; k < 10; k++) {
+        const char *c1 = strchr(line, ','), *c2 = strchr(c1 + 1, ',');
+        ck_assert_double_eq(strtod(c1 + 1, NULL), BENCH_CLOSE[k + 2]);
+        ck_assert_double_eq_tol(strtod(c2 + 1, NULL), BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1.0,
+                                1e-15);
+        line = strchr(line, '\n') + 1;
+    }
+    ck_assert_str_eq(line, "");
+    free(bt);
+    free(bp);
     /* report.html: the note and the table's rows (beta 1 to 1e-12 prints
      * as "1" or "1.0000", alpha as a percentage). */
     char *hp = tu_path(out, "report.html");
@@ -1386,6 +1364,243 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
 }
 END_TEST
 
+/* --- dated futures: sparse quotes modelled, rolled, delivered ------------ */
+
+/* 2024-03-20T00:00Z; the March quarterly expires 2024-03-29T08:00Z. */
+static const int64_t FUT_T0 = INT64_C(1710892800000);
+static const int64_t MAR29_EXP = INT64_C(1711699200000);
+static const int64_t JUN28_EXP = INT64_C(1719561600000);
+
+/* The index at hour h: 40000 + 10 h; the futures' quotes at 09:00 of days
+ * 0, 2 and 6 at basis b (F = I (1 + b)), their bar's index the quote's. */
+static double fut_index(int h) { return 40000.0 + 10.0 * h; }
+
+static char *futures_store(const char *dir)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    cpo_instrument in;
+    cpo_instrument_init(&in, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    snprintf(in.base, sizeof in.base, "BTC");
+    snprintf(in.quote, sizeof in.quote, "USDT");
+    size_t x;
+    ck_assert_int_eq(cpo_dataset_add(ds, &in, &x, &e), 0);
+    ds->bars[x].bar_ms = CPO_MS_HOUR;
+    for (int h = 0; h < 240; h++) {
+        double o = fut_index(h - 1), c = fut_index(h);
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[x], FUT_T0 + h * CPO_MS_HOUR, o, c, o, c, 10.0,
+                                         NAN, NAN),
+                         0);
+    }
+    static const char *const names[2] = {"BTC-29MAR24", "BTC-28JUN24"};
+    const int64_t exps[2] = {MAR29_EXP, JUN28_EXP};
+    const double basis[2] = {0.002, 0.02};
+    for (int k = 0; k < 2; k++) {
+        cpo_instrument_init(&in, names[k], CPO_KIND_FUTURE, CPO_SETTLE_INVERSE);
+        snprintf(in.base, sizeof in.base, "BTC");
+        snprintf(in.underlying, sizeof in.underlying, "BTC");
+        snprintf(in.quote, sizeof in.quote, "USD");
+        snprintf(in.exchange, sizeof in.exchange, "deribit");
+        in.contract_size = 10.0;
+        in.expiry_ms = exps[k];
+        size_t f;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &f, &e), 0);
+        ds->bars[f].bar_ms = CPO_MS_HOUR;
+        static const int days[3] = {0, 2, 6};
+        for (int d = 0; d < 3; d++) {
+            int h = 24 * days[d] + 9;
+            double I = fut_index(h), F = I * (1.0 + basis[k]);
+            ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
+                                             NAN, NAN, I),
+                             0);
+        }
+    }
+    char *p = tu_path(dir, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    return p;
+}
+
+static const char *const cfg_basis =
+    "[backtest]\ndata = store.h5\nstart = 2024-03-20T10:00:00Z\ncapital = 1000000\n"
+    "collateral = BTC:0.3\n"
+    "[costs]\nfee_bps = 5\n"
+    "[futures]\nindex.BTC = BTCUSDT\nbetween_quotes = basis\n"
+    "[strategy]\nschedule = once\nweigh = fixed\noverlay = roll\n"
+    "[weigh.fixed]\nweights = BTCUSDT:0.5\n"
+    "[overlay.roll]\nunderlying = BTC\nweight = -1\nof = BTCUSDT\nroll_before = %s\n";
+
+/* futures.csv: the rows of one symbol. */
+typedef struct fut_row {
+    char ts[32];
+    double price, index, qty;
+    char source[16];
+} fut_row;
+
+static size_t fut_rows(const char *dir, const char *symbol, fut_row *out, size_t cap)
+{
+    char *p = tu_path(dir, "futures.csv");
+    size_t len, n = 0;
+    char *text = tu_read_file(p, &len);
+    free(p);
+    ck_assert_ptr_nonnull(text);
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    ck_assert_str_eq(line, "ts,symbol,expiry,days,price,source,index,basis,basis_annual,qty");
+    while ((line = strtok_r(NULL, "\n", &save)) && n < cap) {
+        char *f[10];
+        int k = 0;
+        for (char *q = line, *t; k < 10 && (t = strsep(&q, ","));)
+            f[k++] = t;
+        ck_assert_int_eq(k, 10);
+        if (strcmp(f[1], symbol))
+            continue;
+        snprintf(out[n].ts, sizeof out[n].ts, "%s", f[0]);
+        out[n].price = atof(f[4]);
+        snprintf(out[n].source, sizeof out[n].source, "%s", f[5]);
+        out[n].index = atof(f[6]);
+        out[n].qty = atof(f[9]);
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+static size_t fut_find(const fut_row *r, size_t n, const char *ts)
+{
+    size_t k = 0;
+    while (k < n && strcmp(r[k].ts, ts))
+        k++;
+    ck_assert_msg(k < n, "no row at %s", ts);
+    return k;
+}
+
+START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    char cfg_text[2048];
+    snprintf(cfg_text, sizeof cfg_text, cfg_basis, "2d");
+    char *cfg = write_config(tmp, "basis.ini", cfg_text);
+    char *out = tu_path(tmp, "out");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    /* The March future: quoted at 09:00 of days 0, 2 and 6, modelled in
+     * between from the index and the latest quote's implied carry:
+     * F = I (1.002)^((T - t) / (T - t_q)), from the quote's close (10:00
+     * of day 0) to 03-29 08:00: 9 d - 2 h.  At the 15:00 step (its close
+     * 16:00; h = 15): I = 40150, T - t = 9 d - 8 h. */
+    static fut_row r[300];
+    size_t n = fut_rows(out, "BTC-29MAR24", r, 300);
+    ck_assert_uint_gt(n, 100);
+    size_t k15 = fut_find(r, n, "2024-03-20T15:00:00Z");
+    ck_assert_str_eq(r[k15].source, "basis");
+    double want = 40150.0 * pow(1.002, (9.0 * 24 - 8) / (9.0 * 24 - 2));
+    ck_assert_double_eq_tol(r[k15].price, want, 1e-9);
+    ck_assert_double_eq_tol(r[k15].index, 40150.0, 1e-9);
+    ck_assert_str_eq(r[fut_find(r, n, "2024-03-22T09:00:00Z")].source, "quote");
+    /* The leg: short the spot's notional in March from the first fill;
+     * rolled to June (roll_before 2d) at the step whose next fill leaves 2
+     * days or less: decided 03-27 07:00, filled at 08:00. */
+    ck_assert_double_lt(r[1].qty, 0.0);
+    ck_assert_uint_eq(rep.metrics.n_rolls, 1);
+    ck_assert_uint_eq(rep.metrics.n_deliveries, 0);
+    ck_assert_uint_eq(rep.metrics.n_fut_held_stale, 0);
+    ck_assert_uint_gt(rep.metrics.n_fut_held_modelled, 100);
+    static fut_row j[300];
+    size_t nj = fut_rows(out, "BTC-28JUN24", j, 300);
+    size_t first = 0;
+    while (first < nj && j[first].qty == 0.0)
+        first++;
+    ck_assert_uint_lt(first, nj);
+    ck_assert_str_eq(j[first].ts, "2024-03-27T08:00:00Z");
+    /* The same USD contracts carried over (inverse, 10 USD each both). */
+    ck_assert_double_eq_tol(j[first].qty, r[fut_find(r, n, "2024-03-27T07:00:00Z")].qty, 1e-9);
+    /* trades.csv has the delivery column; the summary the futures block. */
+    char *trades = tu_path(out, "trades.csv");
+    size_t len;
+    char *text = tu_read_file(trades, &len);
+    ck_assert_ptr_nonnull(strstr(text, "slippage,liquidation,delivery\n"));
+    free(text);
+    free(trades);
+    char *sum = tu_path(out, "summary.json");
+    text = tu_read_file(sum, &len);
+    ck_assert_ptr_nonnull(strstr(text, "\"rolls\": 1"));
+    ck_assert_ptr_nonnull(strstr(text, "\"between_quotes\": \"basis\""));
+    free(text);
+    free(sum);
+    /* The report: a Futures section with the basis chart's script. */
+    char *html = tu_path(out, "report.html");
+    text = tu_read_file(html, &len);
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"futures\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>BTC-28JUN24</td>"));
+    free(text);
+    free(html);
+    char *gp = tu_path(out, "charts/basis.gp");
+    ck_assert(tu_exists(gp));
+    free(gp);
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(test_run_futures__held_to_delivery_and_refusals)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    char cfg_text[2048];
+    /* roll_before 1m: the leg stays in March to its delivery. */
+    snprintf(cfg_text, sizeof cfg_text, cfg_basis, "1m");
+    char *cfg = write_config(tmp, "deliver.ini", cfg_text);
+    char *out = tu_path(tmp, "out");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    /* Delivered at the 08:00 open of 03-29 on the TWAP of the index's 07:00
+     * bar (h = 223: open 40000 + 10 x 222, close 40000 + 10 x 223), its
+     * line over 07:30-08:00: open + 0.75 x 10; estimated (hourly bars). */
+    ck_assert_uint_eq(rep.metrics.n_deliveries, 1);
+    ck_assert_uint_eq(rep.metrics.n_delivery_approx, 1);
+    char *sum = tu_path(out, "summary.json");
+    size_t len;
+    char *text = tu_read_file(sum, &len);
+    char want[64];
+    snprintf(want, sizeof want, "\"price\": %.17g", fut_index(222) + 7.5);
+    ck_assert_msg(strstr(text, want) != NULL, "no %s in the summary", want);
+    free(text);
+    free(sum);
+    free(out);
+    free(cfg);
+    /* Refused before anything is made: a future that expires in the run
+     * without its index's bars. */
+    static const char *const bad =
+        "[backtest]\ndata = store.h5\nstart = 2024-03-20T10:00:00Z\ncollateral = BTC:0.3\n"
+        "[futures]\nindex.BTC = BTC-INDEX\n"
+        "[strategy]\nschedule = once\nweigh = fixed\n[weigh.fixed]\nweights = BTCUSDT:0.5\n";
+    cfg = write_config(tmp, "bad.ini", bad);
+    out = tu_path(tmp, "out2");
+    ck_assert_int_eq(run_cfg(cfg, out, 0, &rep, &e), CPO_ECONFIG);
+    char msg[2048];
+    snprintf(msg, sizeof msg,
+             "%s:6: futures: BTC-29MAR24 expires at 2024-03-29T08:00:00Z within the run and "
+             "delivers at its index's 30-minute TWAP, but BTC-INDEX is not in %s (expected "
+             "[futures] index.BTC = an instrument of the store with the index's bars)",
+             cfg, store);
+    ck_assert_str_eq(tu_errstr(&e), msg);
+    ck_assert(!tu_exists(out));
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1407,6 +1622,8 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_bench__half_cash_and_without);
     tcase_add_test(tc, test_run_bench__returns_aligned);
     tcase_add_test(tc, test_run_bootstrap__summary_and_refusals);
+    tcase_add_test(tc, test_run_futures__modelled_between_quotes_and_rolled);
+    tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

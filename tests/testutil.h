@@ -60,4 +60,16 @@ char *tu_two_coin_store(const char *dir);
  * globfree it). */
 size_t tu_weekly_snapshots(glob_t *g, const char *dir);
 
+/* The demo store crypto-SET.h5 (out/demo/, made by scripts/demo.sh), or,
+ * if it is not there, the same store imported into tmp from the bundled
+ * sample.  The path goes into *store (caller frees); 0 if none. */
+int tu_real_store(const char *tmp, const char *set, char **store);
+
+/* configs/CONFIG (a file name) on store into tmp/CONFIG, as cpo run makes
+ * it (its report too); rep and capital (the config's) may be NULL.
+ * Returns the run folder (caller frees). */
+struct cpo_run_report;
+char *tu_run_example(const char *tmp, const char *config, const char *store,
+                     struct cpo_run_report *rep, double *capital);
+
 #endif

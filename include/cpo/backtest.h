@@ -280,9 +280,11 @@ enum { CPO_RF_NONE = 0, CPO_RF_RATE = 1, CPO_RF_CASH = 2 };
  * (default: [options] index.COIN, else COINUSDT); delivery.COIN a finer
  * series of the same index for the TWAP (minute bars: exact; hourly:
  * estimated and flagged).  between_quotes = basis fills the steps of a
- * future that has no quote between two of its quotes (sparse quotes: a
- * weekly chain snapshot) with the last quote's basis carried on the
- * index, F(t) = I(t) x F_q / I_q; those cells are counted in the summary.
+ * future without a quote of their own after its first one (sparse quotes:
+ * a weekly chain snapshot) from the index and the latest quote's implied
+ * carry, F(t) = I(t) (F_q / I_q)^((T - t) / (T - t_q)), a basis that
+ * converges to 0 at the expiry T (run/market.c); those cells are counted
+ * in the summary and marked in futures.csv.
  */
 typedef enum cpo_fut_gap {
     CPO_FUT_GAP_NONE = 0,  /* the cube's cells as they are (NaN or filled) */

@@ -146,6 +146,8 @@ typedef struct cpo_run_opts {
                              its phases, and in the report) with CPO_EINTR;
                              its .tmp files are removed, and no file of a run
                              that stopped before its renames is left */
+    int no_plot;          /* 1: the report writes its charts' scripts and data
+                             but runs no gnuplot (cpo sweep --no-plot) */
 } cpo_run_opts;
 
 void cpo_run_opts_init(cpo_run_opts *o);
