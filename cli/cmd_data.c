@@ -326,7 +326,7 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
 /* getopt values of the options without a short form. */
 enum { O_APPEND = 256, O_FORCE, O_STRICT, O_LENIENT, O_QUIET, O_ROOT, O_SORT, O_KEEP_LAST_POLL,
        O_KEY, O_COMPRESS, O_ASSETS, O_STEPS, O_STEP, O_START, O_SEED, O_VOL, O_CORR, O_DOF,
-       O_PERPS, O_OPTIONS };
+       O_PERPS, O_OPTIONS, O_FUTURES, O_BASIS };
 
 static const cpo_cli_opt import_opts[] = {
     {"output", 'o', 'o', "STORE", "the store to write (required)"},
@@ -374,6 +374,9 @@ static const cpo_cli_opt synth_opts[] = {
     {"dof", 0, O_DOF, "X", "degrees of freedom of the Student-t returns"},
     {"perps", 0, O_PERPS, NULL, "add a perpetual with funding for each coin"},
     {"options", 0, O_OPTIONS, NULL, "add option chains"},
+    {"futures", 0, O_FUTURES, "linear|inverse|both", "add quarterly futures for each coin "
+                                                     "(USDT-margined, coin-margined, or both)"},
+    {"basis", 0, O_BASIS, "X", "the futures' mean annualised basis (0.08)"},
     {"compress", 0, O_COMPRESS, "0-9", "deflate level of the store's columns (4; 0: none)"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
@@ -540,7 +543,7 @@ static int cmd_info(int argc, char **argv)
 #define SYNTH_USAGE                                                              \
     "cpo data synth -o STORE [--force] [--assets N] [--steps N] [--step DUR]\n"  \
     "       [--start DATE] [--seed S] [--vol X] [--corr X] [--dof X] [--perps] [--options]\n" \
-    "       [--compress 0-9]"
+    "       [--futures linear|inverse|both] [--basis X] [--compress 0-9]"
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
@@ -599,6 +602,18 @@ static int cmd_synth(int argc, char **argv)
         case O_DOF: bad = parse_real(optarg, 2.5, 1000.0, &s.t_dof); break;
         case O_PERPS: s.perps = 1; break;
         case O_OPTIONS: s.options = 1; break;
+        case O_FUTURES:
+            if (!strcmp(optarg, "linear"))
+                s.futures = CPO_SYNTH_FUTURES_LINEAR;
+            else if (!strcmp(optarg, "inverse"))
+                s.futures = CPO_SYNTH_FUTURES_INVERSE;
+            else if (!strcmp(optarg, "both"))
+                s.futures = CPO_SYNTH_FUTURES_BOTH;
+            else
+                return cpo_cli_usage(SYNTH_USAGE, "--futures %s is not valid (expected linear, "
+                                     "inverse or both)", optarg);
+            break;
+        case O_BASIS: bad = parse_real(optarg, -1.0, 1.0, &s.basis_mean); break;
         case O_COMPRESS: bad = parse_compress(optarg, &so.deflate); break;
         case 'h':
             return cpo_cli_help(SYNTH_USAGE, "Write a seeded synthetic market into a store.",
@@ -638,8 +653,12 @@ static int cmd_formats(int argc, char **argv)
                             help_only_opts, NULL);
     if (argc > 1)
         return cpo_cli_usage("cpo data formats", "unexpected argument \"%s\"", argv[1]);
+    int w = 0;
     for (int f = 0; f < CPO_FMT_COUNT; f++)
-        printf("%-22s %s\n", cpo_format_name((cpo_format)f), cpo_format_help((cpo_format)f));
+        if ((int)strlen(cpo_format_name((cpo_format)f)) > w)
+            w = (int)strlen(cpo_format_name((cpo_format)f));
+    for (int f = 0; f < CPO_FMT_COUNT; f++)
+        printf("%-*s  %s\n", w, cpo_format_name((cpo_format)f), cpo_format_help((cpo_format)f));
     return 0;
 }
 

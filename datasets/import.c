@@ -192,6 +192,8 @@ static int on_header(void *ud, const cpo_csv_row *h)
     else if ((has(h, "timestamp") || has(h, "open_time")) && has(h, "open") && has(h, "high") &&
              has(h, "low") && has(h, "close"))
         f = CPO_FMT_BINANCE_KLINES;
+    else if (has(h, "ticks") && has(h, "open") && has(h, "close"))
+        f = CPO_FMT_DERIBIT_FUTURES;
     else if ((has(h, "date") || has(h, "time") || has(h, "datetime")) && has(h, "open") &&
              has(h, "high") && has(h, "low") && has(h, "close"))
         f = CPO_FMT_OHLCV;
@@ -221,6 +223,20 @@ static int detect(const char *path, const char *head, size_t n, cpo_format *out,
     size_t i = 0;
     while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
         i++;
+    if (i < n && head[i] == '{') {
+        /* Deribit's chart data, alone or in the API's response (the head
+         * may end before "ticks" when "volume" comes first and is long). */
+        static const char *const keys[] = {"\"ticks\"", "\"result\"", "\"volume\""};
+        for (size_t q = 0; q < 3; q++)
+            for (size_t k = i, kl = strlen(keys[q]); k + kl <= n; k++)
+                if (!memcmp(head + k, keys[q], kl)) {
+                    *out = CPO_FMT_DERIBIT_FUTURES;
+                    return 0;
+                }
+        return cpo_error_set(err, CPO_EFORMAT, path, 1, 0,
+                             "cannot tell the format of the JSON object (expected {\"ticks\": "
+                             "[...], \"open\": [...], ...} for deribit-futures; or pass --format)");
+    }
     if (i < n && head[i] == '[') {
         i++;
         while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
@@ -1367,6 +1383,44 @@ static int attach_mark(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance 
     return 0;
 }
 
+/* The series of ds that the staged bars or funding of c->instr go into
+ * (*old NULL and *idx -1 for a new instrument), once the instrument and
+ * the bar size agree with those of ds. */
+static int old_series(cpo_dataset *ds, cpo_import_ctx *c, const void **old, long *idx)
+{
+    *old = NULL;
+    *idx = cpo_dataset_find(ds, c->instr.symbol);
+    if (*idx < 0)
+        return 0;
+    size_t dummy;
+    int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
+    if (rc) {
+        /* The message is about this file: name it. */
+        char msg[CPO_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+        return cpo_import_fail(c, rc, 0, 0, "%s%s", msg,
+                               c->stage == CPO_STAGE_FUNDING
+                                   ? "; --settle says which perpetual the funding is of"
+                                   : "");
+    }
+    if (c->stage != CPO_STAGE_BARS) {
+        *old = &ds->funding[*idx];
+        return 0;
+    }
+    const cpo_bars *ob = &ds->bars[*idx];
+    *old = ob;
+    if (ob->n && ob->bar_ms && c->bars.bar_ms && ob->bar_ms != c->bars.bar_ms) {
+        char x[32], y[32];
+        cpo_duration_format(ob->bar_ms, x, sizeof x);
+        cpo_duration_format(c->bars.bar_ms, y, sizeof y);
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "the bars of %s in the dataset are %s, these are %s "
+                               "(expected the same bar size; import them under another --symbol)",
+                               c->instr.symbol, x, y);
+    }
+    return 0;
+}
+
 static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
 {
     if (c->stage == CPO_STAGE_MARK)
@@ -1382,37 +1436,12 @@ static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
             dates = 0;
     switch (c->stage) {
     case CPO_STAGE_BARS:
-    case CPO_STAGE_FUNDING:
-        idx = cpo_dataset_find(ds, c->instr.symbol);
-        if (idx >= 0) {
-            size_t dummy;
-            int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
-            if (rc) {
-                /* The message is about this file: name it. */
-                char msg[CPO_ERROR_MSG_MAX];
-                snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
-                return cpo_import_fail(c, rc, 0, 0, "%s%s", msg,
-                                       c->stage == CPO_STAGE_FUNDING
-                                           ? "; --settle says which perpetual the funding is of"
-                                           : "");
-            }
-            if (c->stage == CPO_STAGE_BARS) {
-                const cpo_bars *ob = &ds->bars[idx];
-                old = ob;
-                if (ob->n && ob->bar_ms && c->bars.bar_ms && ob->bar_ms != c->bars.bar_ms) {
-                    char x[32], y[32];
-                    cpo_duration_format(ob->bar_ms, x, sizeof x);
-                    cpo_duration_format(c->bars.bar_ms, y, sizeof y);
-                    return cpo_import_fail(c, CPO_EDATA, 0, 0,
-                                           "the bars of %s in the dataset are %s, these are %s "
-                                           "(expected the same bar size; import them under another --symbol)",
-                                           c->instr.symbol, x, y);
-                }
-            } else {
-                old = &ds->funding[idx];
-            }
-        }
+    case CPO_STAGE_FUNDING: {
+        int rc = old_series(ds, c, &old, &idx);
+        if (rc)
+            return rc;
         break;
+    }
     case CPO_STAGE_CHAIN:
         for (size_t i = 0; i < ds->n_chains; i++)
             if (!strcmp(ds->chains[i].underlying, c->chain.underlying))
@@ -1473,6 +1502,136 @@ fail:
     return rc;
 }
 
+/* --- several instruments' bars from one file (CPO_STAGE_SETS) ------------------ */
+
+/* Move set k into the staging area as bars (load) or back (store). */
+static void set_swap(cpo_import_ctx *c, size_t k, int load)
+{
+    cpo_bar_set *set = &c->sets[k];
+    if (load) {
+        c->stage = CPO_STAGE_BARS;
+        c->instr = set->instr;
+        cpo_bars_fini(&c->bars);
+        c->bars = set->bars;
+        free(c->line);
+        c->line = set->line;
+        c->n_line = c->cap_line = set->bars.n;
+        set->line = NULL;
+        cpo_bars_init(&set->bars);
+    } else {
+        c->stage = CPO_STAGE_SETS;
+        set->bars = c->bars;
+        set->line = c->line;
+        cpo_bars_init(&c->bars);
+        c->line = NULL;
+        c->n_line = c->cap_line = 0;
+    }
+}
+
+/*
+ * The checks of validate() on each set in turn, with its own bar spacing
+ * (the reader's: sparse quotes are not spaced by their bar) and no partial
+ * last bar; the report adds them up.
+ */
+static int validate_sets(cpo_import_ctx *c)
+{
+    cpo_import_report *r = c->rep;
+    const cpo_import_opts *given = c->o;
+    cpo_import_opts o = *given;
+    o.partial_last = CPO_PARTIAL_KEEP;
+    c->o = &o;
+    size_t kept = 0, gaps = 0, missing = 0;
+    int64_t first = CPO_TIME_NONE, last = CPO_TIME_NONE;
+    int rc = 0;
+    for (size_t k = 0; k < c->n_sets && !rc; k++) {
+        int64_t bar_ms = c->sets[k].bars.bar_ms;
+        set_swap(c, k, 1);
+        r->gaps = r->missing_steps = 0;
+        rc = validate(c);
+        c->bars.bar_ms = bar_ms;
+        set_swap(c, k, 0);
+        if (rc)
+            break;
+        kept += r->rows_kept;
+        gaps += r->gaps;
+        missing += r->missing_steps;
+        if (r->rows_kept && (first == CPO_TIME_NONE || r->first_ms < first))
+            first = r->first_ms;
+        if (r->rows_kept && (last == CPO_TIME_NONE || r->last_ms > last))
+            last = r->last_ms;
+    }
+    c->o = given;
+    r->rows_kept = kept;
+    r->gaps = gaps;
+    r->missing_steps = missing;
+    r->first_ms = first;
+    r->last_ms = last;
+    r->step_ms = 0;
+    return rc;
+}
+
+/* Merge every set into its instrument's series: each merged apart first,
+ * then all put in ds; ds does not change unless all of them go in. */
+static int merge_sets(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
+{
+    size_t n = c->n_sets, same = 0;
+    cpo_bars *out = calloc(n ? n : 1, sizeof *out);
+    long *idx = calloc(n ? n : 1, sizeof *idx);
+    int rc = out && idx ? 0 : cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    for (size_t k = 0; k < n && !rc; k++)
+        cpo_bars_init(&out[k]);
+    for (size_t k = 0; k < n && !rc; k++) {
+        const void *old = NULL;
+        size_t sk = 0;
+        set_swap(c, k, 1);
+        int dates = 1;
+        for (size_t i = 0; i < c->bars.n && dates; i++)
+            dates = c->bars.ts[i] % CPO_MS_DAY == 0;
+        rc = old_series(ds, c, &old, &idx[k]);
+        if (!rc)
+            rc = merge_rows(c, &ops_bars, old, &c->bars, &out[k], dates, &sk);
+        set_swap(c, k, 0);
+        same += sk;
+    }
+    /* The new instruments go at the end of ds (with empty series): taken
+     * back by their count if one of them or the provenance cannot go in. */
+    size_t n0 = ds->n_instr;
+    for (size_t k = 0; k < n && !rc; k++) {
+        size_t at;
+        if (idx[k] < 0 && (rc = cpo_dataset_add(ds, &c->sets[k].instr, &at, c->err)) == 0)
+            idx[k] = (long)at;
+    }
+    if (!rc)
+        rc = cpo_dataset_add_provenance(ds, prov, c->err);
+    if (rc)
+        ds->n_instr = n0;
+    for (size_t k = 0; k < n && !rc; k++) { /* nothing can fail from here on */
+        cpo_bars_fini(&ds->bars[idx[k]]);
+        ds->bars[idx[k]] = out[k];
+        cpo_bars_init(&out[k]);
+    }
+    for (size_t k = 0; out && k < n; k++)
+        cpo_bars_fini(&out[k]);
+    free(out);
+    free(idx);
+    if (!rc && same)
+        cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
+                        "%zu %s already in the dataset with the same values", same,
+                        plural(same, "row was", "rows were"));
+    return rc;
+}
+
+static void free_sets(cpo_import_ctx *c)
+{
+    for (size_t k = 0; k < c->n_sets; k++) {
+        cpo_bars_fini(&c->sets[k].bars);
+        free(c->sets[k].line);
+    }
+    free(c->sets);
+    c->sets = NULL;
+    c->n_sets = 0;
+}
+
 /* --- the import ------------------------------------------------------------- */
 
 static int run_reader(cpo_import_ctx *c, cpo_format f)
@@ -1488,6 +1647,9 @@ static int run_reader(cpo_import_ctx *c, cpo_format f)
     case CPO_FMT_DERIBIT_CHAIN: return cpo_read_deribit_chain(c);
     case CPO_FMT_DVOL: return cpo_read_dvol(c);
     case CPO_FMT_CMC_MONTHLY: return cpo_read_cmc(c);
+    case CPO_FMT_BINANCE_DELIVERY_KLINES: return cpo_read_delivery_klines(c);
+    case CPO_FMT_DERIBIT_FUTURES: return cpo_read_deribit_futures(c);
+    case CPO_FMT_DERIBIT_CHAIN_FUTURES: return cpo_read_chain_futures(c);
     default:
         return cpo_import_fail(c, CPO_EINVAL, 0, 0, "no reader for format %d (expected a known format)",
                                (int)f);
@@ -1524,6 +1686,37 @@ static void options_text(const cpo_import_opts *o, int64_t step, char *buf, size
              o->name ? o->name : "auto");
 }
 
+/* The target of sets: "14 futures of BTC, ETH" (at most 3 coins named). */
+static void set_target_sets(cpo_import_ctx *c)
+{
+    char list[CPO_SYMBOL_MAX] = "";
+    const char *seen[3];
+    size_t w = 0, named = 0;
+    for (size_t k = 0; k < c->n_sets && named <= 3; k++) {
+        const char *u = c->sets[k].instr.underlying;
+        size_t j = 0;
+        while (j < named && j < 3 && strcmp(seen[j], u))
+            j++;
+        if (j < named)
+            continue;
+        int m = snprintf(list + w, sizeof list - w, "%s%s", named ? ", " : "",
+                         named < 3 ? u : "...");
+        if (m > 0 && w + (size_t)m < sizeof list)
+            w += (size_t)m;
+        if (named < 3)
+            seen[named] = u;
+        named++;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%zu %s of %s", c->n_sets, plural(c->n_sets, "future", "futures"),
+             list);
+    size_t n = strlen(buf); /* cut to the target's size */
+    if (n >= sizeof c->rep->target)
+        n = sizeof c->rep->target - 1;
+    memcpy(c->rep->target, buf, n);
+    c->rep->target[n] = '\0';
+}
+
 static void set_target(cpo_import_ctx *c)
 {
     const char *t = "";
@@ -1534,6 +1727,7 @@ static void set_target(cpo_import_ctx *c)
     case CPO_STAGE_CHAIN: t = c->chain.underlying; break;
     case CPO_STAGE_IV: t = c->iv.name; break;
     case CPO_STAGE_CAPS: t = "caps"; break;
+    case CPO_STAGE_SETS: set_target_sets(c); return;
     default: break;
     }
     copy_str(c->rep->target, sizeof c->rep->target, t);
@@ -1560,6 +1754,35 @@ static void *hash_main(void *arg)
     hash_job *j = arg;
     j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
     return NULL;
+}
+
+/* The provenance record of the file c read: its SHA-256 (from the thread
+ * hashing it, when *hashing, joined here), format, target, rows, the
+ * options and the time. */
+static int provenance(cpo_import_ctx *c, cpo_format fmt, hash_job *hj, int *hashing,
+                      pthread_t tid, cpo_error *lerr, cpo_provenance *prov)
+{
+    cpo_import_report *r = c->rep;
+    memset(prov, 0, sizeof *prov);
+    copy_str(prov->source, sizeof prov->source, c->path);
+    if (*hashing) {
+        pthread_join(tid, NULL);
+        *hashing = 0;
+    } else {
+        hj->rc = cpo_sha256_file(c->path, hj->hex, &hj->err);
+    }
+    if (hj->rc) {
+        *lerr = hj->err;
+        return hj->rc;
+    }
+    memcpy(prov->sha256, hj->hex, sizeof prov->sha256);
+    copy_str(prov->format, sizeof prov->format, cpo_format_name(fmt));
+    copy_str(prov->target, sizeof prov->target, r->target);
+    prov->rows_read = (int64_t)r->rows_read;
+    prov->rows_kept = (int64_t)r->rows_kept;
+    prov->import_ms = now_ms();
+    options_text(c->o, r->step_ms, prov->options, sizeof prov->options);
+    return 0;
 }
 
 int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *opts,
@@ -1662,6 +1885,16 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     if (rc)
         goto cleanup;
+    if (c.stage == CPO_STAGE_SETS) {
+        cpo_provenance prov;
+        if ((rc = validate_sets(&c)) == 0 && r->rows_kept == 0)
+            rc = cpo_import_fail(&c, CPO_EDATA, 0, 0,
+                                 "no usable rows: all %zu %s dropped (expected at least one valid row)",
+                                 r->rows_read, plural(r->rows_read, "row was", "rows were"));
+        if (!rc && ds && (rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) == 0)
+            rc = merge_sets(ds, &c, &prov);
+        goto cleanup;
+    }
     if (!ops_of(c.stage)) {
         rc = cpo_import_fail(&c, CPO_EINVAL, 0, 0, "the %s reader staged nothing (internal error)",
                              cpo_format_name(fmt));
@@ -1693,26 +1926,8 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     if (ds) {
         cpo_provenance prov;
-        memset(&prov, 0, sizeof prov);
-        copy_str(prov.source, sizeof prov.source, path);
-        if (hashing) {
-            pthread_join(hash_tid, NULL);
-            hashing = 0;
-        } else {
-            hj.rc = cpo_sha256_file(path, hj.hex, &hj.err);
-        }
-        if ((rc = hj.rc) != 0) {
-            lerr = hj.err;
-            goto cleanup;
-        }
-        memcpy(prov.sha256, hj.hex, sizeof prov.sha256);
-        copy_str(prov.format, sizeof prov.format, cpo_format_name(fmt));
-        copy_str(prov.target, sizeof prov.target, r->target);
-        prov.rows_read = (int64_t)r->rows_read;
-        prov.rows_kept = (int64_t)r->rows_kept;
-        prov.import_ms = now_ms();
-        options_text(opts, r->step_ms, prov.options, sizeof prov.options);
-        if ((rc = merge(ds, &c, &prov)) != 0)
+        if ((rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) != 0 ||
+            (rc = merge(ds, &c, &prov)) != 0)
             goto cleanup;
     }
 
@@ -1734,6 +1949,7 @@ cleanup:
     cpo_chain_fini(&c.chain);
     cpo_ivindex_fini(&c.iv);
     cpo_caps_fini(&c.caps);
+    free_sets(&c);
     free(c.line);
     free(head);
     if (!rep)

@@ -24,11 +24,21 @@ typedef enum cpo_stage_kind {
     CPO_STAGE_CHAIN,   /* chain */
     CPO_STAGE_IV,      /* iv */
     CPO_STAGE_CAPS,    /* caps */
-    CPO_STAGE_MARK     /* instr (its symbol) + bars holding the mark price's
+    CPO_STAGE_MARK,    /* instr (its symbol) + bars holding the mark price's
                           OHLC (volume NaN), checked like bars, then attached
                           to that instrument's bars as mark (the close),
                           mark_high and mark_low */
+    CPO_STAGE_SETS     /* sets: the bars of several instruments */
 } cpo_stage_kind;
+
+/* CPO_STAGE_SETS (deribit-chain-futures): one instrument's bars among
+ * several a file holds.  Each set is checked like staged bars and merged
+ * into its own series; the import takes every set or none. */
+typedef struct cpo_bar_set {
+    cpo_instrument instr;
+    cpo_bars bars;
+    long *line; /* [bars.n] source line of each bar */
+} cpo_bar_set;
 
 typedef enum cpo_ts_unit {
     CPO_TS_AUTO = 0, /* all digits: ms if >= 1e11, else seconds; otherwise ISO */
@@ -64,6 +74,9 @@ typedef struct cpo_import_ctx {
      * force at each row rather than the median spacing.  In file order. */
     size_t n_regimes;
     int64_t regime_from[8], regime_iv[8];
+    /* SETS: the instruments' bars (owned; import.c frees them). */
+    cpo_bar_set *sets;
+    size_t n_sets;
 } cpo_import_ctx;
 
 /*
@@ -139,5 +152,48 @@ int cpo_read_deribit_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_dvol(cpo_import_ctx *c);                 /* read_index.c */
 int cpo_read_cmc(cpo_import_ctx *c);                  /* read_index.c */
 int cpo_read_deribit_chain(cpo_import_ctx *c);        /* read_chain.c */
+int cpo_read_delivery_klines(cpo_import_ctx *c);      /* read_futures.c */
+int cpo_read_deribit_futures(cpo_import_ctx *c);      /* read_futures.c */
+int cpo_read_chain_futures(cpo_import_ctx *c);        /* read_chain.c */
+
+/* The klines reader's rows (read_klines.c) for an instrument already in
+ * c->instr: the time column is ts_names ("timestamp|open_time"), the
+ * volume vol_names ("volume"; optional), the others open, high, low,
+ * close and close_time. */
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names, const char *vol_names);
+
+/* --- dated futures (read_futures.c) ------------------------------------- */
+
+/* "JAN" .. "DEC", as Deribit's names spell the months. */
+extern const char *const cpo_month_abbr[12];
+
+/* A Deribit date "27MAR26" or "3APR26": 08:00 UTC of that day.  0, or -1
+ * when it is not one. */
+int cpo_deribit_date(const char *s, size_t n, int64_t *expiry_ms);
+
+/*
+ * The instrument of a dated future's name, kind future with its expiry
+ * (08:00 UTC of the name's date), base and underlying the coin:
+ *   Deribit  "BTC-27MAR26"    inverse, quote USD, contract 10 USD (BTC),
+ *                             1 USD (ETH), 0 for other coins (unknown)
+ *   Binance  "BTCUSDT_260327" USD-M: linear, quote USDT, contract 1 coin
+ *            "BTCUSD_260327"  COIN-M: inverse, quote USD, contract 100 USD
+ *                             (BTC), 10 USD (other coins); the date must
+ *                             be a Friday (*quarterly: 1 if it is the last
+ *                             Friday of March, June, September or December)
+ * Exchange "deribit" or "binance".  0, or -1 with why naming the bad part
+ * ("pair \"ETHBTC\""); Binance: -2 for a date that is not a Friday, with
+ * why the day ("2026-03-26, a Thursday").
+ */
+int cpo_future_deribit(const char *s, size_t n, cpo_instrument *out, char *why, size_t wn);
+int cpo_future_binance(const char *s, size_t n, cpo_instrument *out, int *quarterly, char *why,
+                       size_t wn);
+
+/* A row of instrument in (a future) at time ts: a problem when ts is at
+ * or after its expiry ("what" names the time: "timestamp").  0, or the
+ * cpo_import_problem convention (negative, or CPO_IMPORT_DROP in lenient
+ * mode, with "; row dropped").  0 for an instrument without an expiry. */
+int cpo_import_before_expiry(cpo_import_ctx *c, const cpo_instrument *in, long line, long col,
+                             const char *what, int64_t ts);
 
 #endif

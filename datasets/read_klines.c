@@ -34,6 +34,11 @@
  * the bars' open..close (volume NaN), for import.c to attach to the bars
  * of the perpetual or future opts->symbol names (required: the mark file
  * does not say whose mark it is).
+ *
+ * cpo_read_kline_rows reads the rows for the dated futures' readers
+ * (read_futures.c: binance-delivery-klines, deribit-futures as CSV), which
+ * set the instrument up themselves; a bar that opens at or after a
+ * future's expiry is a problem.
  */
 #include "read_util.h"
 
@@ -60,6 +65,7 @@ static const char *const tf_names[] = {"not a time", "an ISO date", "an ISO date
 
 typedef struct kstate {
     cpo_import_ctx *c;
+    const char *names[K_N]; /* the header names looked for */
     int mark;           /* binance-mark-klines: header optional, volume ignored */
     int have_header;    /* the columns are known (from the header, or by position) */
     int positional;     /* mark klines without a header line */
@@ -199,7 +205,7 @@ static int on_header(kstate *k, const cpo_csv_row *row)
     if (data)
         positional_columns(k);
     int rc = data ? 0
-                  : cpo_csv_map(row, c->path, k->generic ? onames : knames, kreq, K_N, k->col,
+                  : cpo_csv_map(row, c->path, k->names, kreq, K_N, k->col,
                                 c->err);
     if (!data)
         c->header_fields = row->n;
@@ -360,6 +366,8 @@ static int on_row(void *ud, const cpo_csv_row *row)
         rc = generic_time(k, row, &ts);
     else if (!rc && !fast_ms(row->f[k->col[K_TS]], row->len[k->col[K_TS]], &ts))
         rc = cpo_import_time(c, row, k->col[K_TS], k->name[K_TS], CPO_TS_AUTO, &ts);
+    if (!rc) /* dated futures: no bar at or after the expiry */
+        rc = cpo_import_before_expiry(c, &c->instr, row->line, k->col[K_TS] + 1, k->name[K_TS], ts);
     for (int q = 0; q < 4 && !rc; q++)
         rc = num_field(c, row, k->col[K_OPEN + q], k->name[K_OPEN + q], 0, &v[q]);
     if (!rc && k->col[K_VOL] >= 0)
@@ -419,17 +427,16 @@ static int check_close_times(kstate *k)
     return 0;
 }
 
-static int read_bars(cpo_import_ctx *c, int generic)
+/* The rows of a klines-like file into c->bars (the instrument set up). */
+static int read_rows(cpo_import_ctx *c, const char *const names[K_N], int generic)
 {
     kstate k;
     memset(&k, 0, sizeof k);
     k.c = c;
     k.generic = generic;
-    c->stage = CPO_STAGE_BARS;
-    int rc = setup_instrument(c, generic);
-    if (rc)
-        return rc;
-    rc = cpo_csv_read(c->path, on_row, &k, c->err);
+    for (int q = 0; q < K_N; q++)
+        k.names[q] = names[q];
+    int rc = cpo_csv_read(c->path, on_row, &k, c->err);
     if (!rc && !k.have_header)
         rc = cpo_import_fail(c, CPO_EDATA, 0, 0, "file is empty (expected a header line and rows)");
     k.ct_col = k.col[K_CT] + 1;
@@ -437,6 +444,21 @@ static int read_bars(cpo_import_ctx *c, int generic)
         rc = check_close_times(&k);
     free(k.ct);
     return rc;
+}
+
+static int read_bars(cpo_import_ctx *c, int generic)
+{
+    c->stage = CPO_STAGE_BARS;
+    int rc = setup_instrument(c, generic);
+    return rc ? rc : read_rows(c, generic ? onames : knames, generic);
+}
+
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names, const char *vol_names)
+{
+    const char *names[K_N];
+    for (int q = 0; q < K_N; q++)
+        names[q] = q == K_TS ? ts_names : q == K_VOL ? vol_names : knames[q];
+    return read_rows(c, names, 0);
 }
 
 /* --- mark-price klines ------------------------------------------------------- */
@@ -505,8 +527,10 @@ int cpo_read_mark_klines(cpo_import_ctx *c)
                                "e.g. BTCUSDT-PERP)");
     /* Only the symbol matters: the mark attaches to that instrument. */
     cpo_instrument_init(&c->instr, o->symbol, CPO_KIND_PERP, o->settle);
-    for (int q = 0; q < K_N; q++)
+    for (int q = 0; q < K_N; q++) {
         k.col[q] = -1;
+        k.names[q] = knames[q];
+    }
     int rc;
     if (cpo_looks_like_json(c->path)) {
         rc = mark_json(&k);

@@ -153,7 +153,7 @@ int cpo_copy_text(char *dst, size_t cap, const char *s, size_t n)
     return cut;
 }
 
-static int read_whole(cpo_import_ctx *c, char **out, size_t *len)
+int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len)
 {
     FILE *f = fopen(c->path, "rb");
     if (!f)
@@ -251,27 +251,37 @@ static size_t scan_starts(const char *s, size_t n, long *line, long *col, size_t
     return k;
 }
 
+int cpo_json_load(cpo_import_ctx *c, const char *want, char **text, const char **s, size_t *n,
+                  json_t **root)
+{
+    *root = NULL;
+    int rc = cpo_read_whole(c, text, n);
+    if (rc)
+        return rc;
+    *s = *text;
+    if (*n >= 3 && !memcmp(*s, "\xEF\xBB\xBF", 3)) {
+        *s += 3;
+        *n -= 3;
+    }
+    json_error_t jerr;
+    *root = json_loadb(*s, *n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (*root)
+        return 0;
+    free(*text);
+    *text = NULL;
+    return cpo_import_fail(c, CPO_EPARSE, jerr.line > 0 ? jerr.line : 0,
+                           jerr.column > 0 ? jerr.column : 0, "%s (expected %s)", jerr.text, want);
+}
+
 int cpo_json_load_array(cpo_import_ctx *c, cpo_json_doc *d)
 {
     memset(d, 0, sizeof *d);
     char *buf = NULL;
+    const char *s = NULL;
     size_t n = 0;
-    int rc = read_whole(c, &buf, &n);
+    int rc = cpo_json_load(c, "a JSON array", &buf, &s, &n, &d->root);
     if (rc)
         return rc;
-    const char *s = buf;
-    if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) {
-        s += 3;
-        n -= 3;
-    }
-    json_error_t jerr;
-    d->root = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!d->root) {
-        rc = cpo_import_fail(c, CPO_EPARSE, jerr.line > 0 ? jerr.line : 0,
-                             jerr.column > 0 ? jerr.column : 0, "%s (expected a JSON array)",
-                             jerr.text);
-        goto cleanup;
-    }
     long rl = 0, rcol = 0;
     if (!json_is_array(d->root)) {
         scan_starts(s, n, NULL, NULL, 0, &rl, &rcol);

@@ -1,6 +1,7 @@
 /*
- * read_util.h - helpers shared by the funding, index and mark-kline readers
- * (read_funding.c, read_index.c, read_klines.c).  Private to libcpo.
+ * read_util.h - helpers shared by the funding, index, mark-kline and futures
+ * readers (read_funding.c, read_index.c, read_klines.c, read_futures.c).
+ * Private to libcpo.
  *
  * JSON files are loaded whole with jansson.  Jansson keeps no positions
  * for the values it returns, so after a successful parse the text is
@@ -30,6 +31,18 @@ int cpo_read_problem(cpo_import_ctx *c, int code, long line, long col,
  * file had none, else "no usable rows: all 3 rows were dropped (expected
  * at least one valid row)" (import.c's wording).  0 if staged > 0. */
 int cpo_read_no_rows(cpo_import_ctx *c, size_t staged);
+
+/* The whole of c->path into *out (malloc'd, the caller frees it; *len
+ * bytes, not NUL-terminated).  Errors are fatal in both modes: "cannot
+ * open: ... (expected a readable file)", "read error: ...". */
+int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len);
+
+/* Load c->path as JSON (after a UTF-8 BOM): *root (the caller's, with
+ * json_decref), *text the file (the caller's, to free) and *s, *n the JSON
+ * in it (for positions).  A syntax error is fatal in both modes:
+ *   path:3:5: <jansson's text> (expected <want>) */
+int cpo_json_load(cpo_import_ctx *c, const char *want, char **text, const char **s, size_t *n,
+                  json_t **root);
 
 /* A loaded JSON document whose top level is an array. */
 typedef struct cpo_json_doc {

@@ -444,6 +444,17 @@ int cpo_dataset_add(cpo_dataset *ds, const cpo_instrument *in, size_t *idx,
                                  in->symbol, cpo_settle_name(old->settle),
                                  cpo_kind_name(old->kind), cpo_settle_name(in->settle),
                                  cpo_kind_name(in->kind));
+        if (old->kind == CPO_KIND_FUTURE &&
+            (old->expiry_ms != in->expiry_ms || old->contract_size != in->contract_size)) {
+            char a[40], b[40];
+            cpo_time_format(old->expiry_ms, a, sizeof a);
+            cpo_time_format(in->expiry_ms, b, sizeof b);
+            return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                                 "future %s is already in the dataset expiring %s, %.10g a "
+                                 "contract (expected the same expiry and contract size, got %s, "
+                                 "%.10g)",
+                                 in->symbol, a, old->contract_size, b, in->contract_size);
+        }
         if (idx)
             *idx = (size_t)f;
         return 0;

@@ -1718,6 +1718,44 @@ static hsize_t group_storage(hid_t fid, const char *gpath)
     return total;
 }
 
+/* The dated futures: expiry and contract terms (nothing without any). */
+static void info_futures(const cpo_dataset *ds, FILE *out, tbl *t, int *oom)
+{
+    size_t nf = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        nf += ds->instr[i].kind == CPO_KIND_FUTURE;
+    if (nf == 0)
+        return;
+    char e[40];
+    fprintf(out, "\nfutures (%zu)\n", nf);
+    *t = (tbl){.ncol = 5, .align = "lllrl"};
+    tbl_add(t, "symbol");
+    tbl_add(t, "underlying");
+    tbl_add(t, "expiry");
+    tbl_add(t, "contract");
+    tbl_add(t, "settle");
+    for (size_t i = 0; i < ds->n_instr; i++) {
+        const cpo_instrument *in = &ds->instr[i];
+        if (in->kind != CPO_KIND_FUTURE)
+            continue;
+        if (in->expiry_ms == CPO_TIME_NONE)
+            snprintf(e, sizeof e, "none");
+        else
+            cpo_time_format(in->expiry_ms, e, sizeof e);
+        tbl_add(t, "%s", in->symbol);
+        tbl_add(t, "%s", in->underlying[0] ? in->underlying : "-");
+        tbl_add(t, "%s", e);
+        /* Inverse: quote units a contract; linear: coins. */
+        tbl_add(t, "%.10g %s", in->contract_size,
+                in->settle == CPO_SETTLE_INVERSE ? (in->quote[0] ? in->quote : "USD")
+                                                 : (in->base[0] ? in->base : "coin"));
+        tbl_add(t, "%s", cpo_settle_name(in->settle));
+    }
+    tbl_print(t, out);
+    free(t->cell);
+    *oom |= t->oom;
+}
+
 static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
                              tbl *t, int *oom)
 {
@@ -1789,6 +1827,8 @@ static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
     tbl_print(t, out);
     free(t->cell);
     *oom |= t->oom;
+
+    info_futures(ds, out, t, oom);
 
     size_t nf = 0;
     for (size_t i = 0; i < ds->n_instr; i++)

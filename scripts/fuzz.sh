@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build-fuzz"
 
 targets=(csv klines ohlcv funding_csv funding_json bitmex deribit_funding chain dvol cmc mark_klines
-         import_auto config store runfolder metrics_csv)
+         import_auto config store runfolder metrics_csv delivery_klines deribit_futures chain_futures)
 
 usage() {
   echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer args...] | list | all SECONDS" >&2
@@ -97,6 +97,9 @@ case $target in
   import_auto) seeds=("$d"/detect/* "$d"/*.csv "$d"/*.json "$d"/chains/*) ;;
   config) seeds=("$d"/configs/*.ini "$d"/sweep/*.ini "$d"/manifests/*.ini "$here"/configs/*.ini) ;;
   metrics_csv) seeds=("$d"/metrics/*) ;;
+  delivery_klines) seeds=("$d"/futures/*USD*_26*.csv "$d"/bad/delivery_*) ;;
+  deribit_futures) seeds=("$d"/futures/deribit_* "$d"/bad/deribit_futures_*) ;;
+  chain_futures) seeds=("$d"/futures/weekly_* "$d"/bad/chain_futures_* "$d"/chains/weekly_*) ;;
   *) seeds=() ;; # store, runfolder: tests/fuzz/corpus only
 esac
 seed_dir="$out/seeds/$target"

@@ -35,6 +35,14 @@ START_TEST(test_cli_usage__exit_codes)
     ck_assert_ptr_nonnull(strstr(out, "binance-klines"));
     ck_assert_ptr_nonnull(strstr(out, "deribit-chain"));
     ck_assert_ptr_nonnull(strstr(out, "binance-mark-klines"));
+    ck_assert_ptr_nonnull(strstr(out, "\nbinance-delivery-klines  Binance quarterly futures klines"));
+    ck_assert_ptr_nonnull(strstr(out, "\nderibit-futures          Deribit futures OHLCV"));
+    ck_assert_ptr_nonnull(strstr(out, "\nderibit-chain-futures    the futures quotes"));
+    ck_assert_int_eq(cpo("data synth -o /tmp/x.h5 --futures sideways"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --futures sideways is not valid (expected linear, "
+                                      "inverse or both)\n"));
+    ck_assert_int_eq(cpo("data synth -o /tmp/x.h5 --basis 2"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --basis 2 is not valid\n"));
 }
 END_TEST
 
@@ -333,6 +341,61 @@ START_TEST(test_cli_readme__commands_and_greek_attribution)
 }
 END_TEST
 
+/* Every futures format from a manifest; a file whose bars run past the
+ * symbol's expiry is refused (exit 1) and nothing is written. */
+START_TEST(test_cli_import__futures)
+{
+    char args[2048];
+    char *dir = tu_tmpdir(), *s = tu_path(dir, "f.h5");
+    snprintf(args, sizeof args, "data import --quiet -o %s -m %s/manifests/futures.ini", s,
+             CPO_TEST_DATA);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    /* BTCUSDT_260327, ETH-27MAR26 (chart data, then a chain quote on
+     * 2026-01-02), BTC-27MAR26 (two weekly quotes), BTC-9JAN26 */
+    ck_assert_uint_eq(ds->n_instr, 4);
+    ck_assert_str_eq(ds->instr[cpo_dataset_find(ds, "BTCUSDT_260327")].exchange, "binance");
+    long i = cpo_dataset_find(ds, "ETH-27MAR26");
+    ck_assert_str_eq(ds->instr[i].exchange, "deribit");
+    ck_assert_uint_eq(ds->bars[i].n, 4);
+    ck_assert_uint_eq(ds->bars[cpo_dataset_find(ds, "BTC-27MAR26")].n, 2);
+    ck_assert_uint_eq(ds->n_prov, 4);
+    cpo_dataset_free(ds);
+    snprintf(args, sizeof args, "data info %s", s);
+    ck_assert_int_eq(cpo(args), 0);
+    ck_assert_msg(strstr(out, "\nfutures (4)\n") != NULL, "%s", out);
+
+    snprintf(args, sizeof args,
+             "data import --append -o %s --format binance-delivery-klines "
+             "%s/bad/delivery_BTCUSDT_260327_after_expiry.csv",
+             s, CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "cpo: %s/bad/delivery_BTCUSDT_260327_after_expiry.csv:6:1: timestamp "
+             "2026-03-27T08:00:00Z is at or after the expiry of BTCUSDT_260327, "
+             "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data "
+             "disagree with the symbol)\n",
+             CPO_TEST_DATA);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "nothing written"));
+
+    snprintf(args, sizeof args, "data synth --force -o %s --assets 1 --steps 100 --futures inverse "
+                                "--basis 0.1", s);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(ds->n_instr, 3); /* SYN000USDT, SYN000USD_240329, SYN000USD_240628 */
+    ck_assert_int_ge(cpo_dataset_find(ds, "SYN000USD_240628"), 0);
+    ck_assert_ptr_nonnull(strstr(ds->prov[0].options, " futures=inverse basis=0.1 "));
+    cpo_dataset_free(ds);
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -345,6 +408,7 @@ int main(void)
     tcase_add_test(tc, test_cli_synth__deterministic);
     tcase_add_test(tc, test_cli_help__every_command);
     tcase_add_test(tc, test_cli_readme__commands_and_greek_attribution);
+    tcase_add_test(tc, test_cli_import__futures);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

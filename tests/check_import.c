@@ -137,6 +137,9 @@ START_TEST(test_format_names)
     ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_KLINES), "binance-klines");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_MARK_KLINES), "binance-mark-klines");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_CMC_MONTHLY), "cmc-monthly");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_DELIVERY_KLINES), "binance-delivery-klines");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_DERIBIT_FUTURES), "deribit-futures");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_DERIBIT_CHAIN_FUTURES), "deribit-chain-futures");
     ck_assert_str_eq(cpo_format_name((cpo_format)99), "?");
     for (int i = 0; i < CPO_FMT_COUNT; i++) {
         ck_assert_int_eq(cpo_format_parse(cpo_format_name((cpo_format)i), &f), 0);
@@ -191,6 +194,9 @@ static const struct {
     {"klines/klines_BTCUSDT_1d.csv", CPO_FMT_BINANCE_KLINES},
     {"klines/klines_BTCUSDT_open_time.csv", CPO_FMT_BINANCE_KLINES},
     {"klines/klines_BTCUSDT_bom_crlf.csv", CPO_FMT_BINANCE_KLINES},
+    {"futures/deribit_BTC-27MAR26_1h.csv", CPO_FMT_DERIBIT_FUTURES},
+    {"futures/deribit_ETH-27MAR26_1h.json", CPO_FMT_DERIBIT_FUTURES},
+    {"bad/deribit_futures_ETH-27MAR26_length.json", CPO_FMT_DERIBIT_FUTURES},
 };
 
 /* The format detected is in the report whether or not the reader (not
@@ -814,13 +820,13 @@ static const struct {
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
      ":1: cannot tell the format from the header (expected one of: binance-klines, "
      "binance-mark-klines, ohlcv, binance-funding, "
-     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
-     "or pass --format)"},
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly, "
+     "binance-delivery-klines, deribit-futures, deribit-chain-futures; or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
      ":1: cannot tell the format from the header (expected one of: binance-klines, "
      "binance-mark-klines, ohlcv, binance-funding, "
-     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
-     "or pass --format)"},
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly, "
+     "binance-delivery-klines, deribit-futures, deribit-chain-futures; or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
      ":4: unterminated quoted field at end of file (expected a closing quote)"},
     {"bad/klines_nul_byte.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
@@ -865,6 +871,31 @@ static const struct {
      ": cannot open: No such file or directory (expected a readable file)"},
     {"bad", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
      ": cannot read: Is a directory (expected a readable file)"},
+    /* dated futures: expiries that disagree with the symbol, duplicates */
+    {"bad/delivery_BTCUSDT_260327_after_expiry.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL,
+     CPO_EDATA,
+     ":6:1: timestamp 2026-03-27T08:00:00Z is at or after the expiry of BTCUSDT_260327, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"futures/BTCUSDT_260327_1h.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, "BTCUSDT_260320", CPO_EDATA,
+     ":2:1: timestamp 2026-03-27T04:00:00Z is at or after the expiry of BTCUSDT_260320, "
+     "2026-03-20T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/deribit_futures_ETH-27MAR26_at_expiry.json", CPO_FMT_AUTO, NULL, CPO_EDATA,
+     ":1:27: ticks 2026-03-27T08:00:00Z is at or after the expiry of ETH-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/chain_futures_expired.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES, NULL, CPO_EDATA,
+     ":2:1: timestamp 2026-03-27T09:47:09.686Z is at or after the expiry of BTC-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/chain_futures_two_snapshots.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES, NULL, CPO_EDUP,
+     ":3:1: duplicate timestamp 2026-01-02T09:00:00Z with different values (first at line 2: "
+     "open 89929.44 there, 89950.5 here; expected one row per time)"},
+    {"bad/delivery_BTCUSDT_260326.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL, CPO_EINVAL,
+     ": symbol \"BTCUSDT_260326\" expires 2026-03-26, a Thursday (expected a Friday: Binance's "
+     "futures expire on Fridays at 08:00 UTC, the quarterlies on the last Friday of March, June, "
+     "September and December)"},
 };
 
 START_TEST(test_bad_file_strict)
@@ -1166,6 +1197,228 @@ START_TEST(test_failure_leaves_dataset)
     ck_assert_int_eq(cpo_dataset_find(ds, "SOLUSDT"), -1);
     free(a);
     free(bad);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- dated futures ------------------------------------------------------------------------ */
+
+static const cpo_instrument *instr_of(const cpo_dataset *ds, const char *sym)
+{
+    long i = cpo_dataset_find(ds, sym);
+    ck_assert_msg(i >= 0, "%s not in the dataset", sym);
+    return &ds->instr[i];
+}
+
+/* Binance delivery klines and Deribit chart data into one dataset: the
+ * instruments the symbols name (README, "Dated futures"), the bars as the
+ * fixtures of tests/data/futures/ hold them. */
+START_TEST(test_futures_import)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_DELIVERY_KLINES;
+    char *a = dpath("futures/BTCUSDT_260327_1h.csv"), *b = dpath("futures/BTCUSD_260327_1d.csv");
+    char *c = dpath("futures/deribit_BTC-27MAR26_1h.csv"), *d = dpath("futures/deribit_ETH-27MAR26_1h.json");
+    must_import(ds, a, &o, &rep);
+    ck_assert_str_eq(rep.target, "BTCUSDT_260327");
+    check_round_trip(a, bars_of(ds, "BTCUSDT_260327"), 0);
+    must_import(ds, b, &o, &rep);
+    must_import(ds, c, NULL, &rep); /* detected: ticks,open,... */
+    ck_assert_int_eq(rep.format, CPO_FMT_DERIBIT_FUTURES);
+    must_import(ds, d, NULL, &rep); /* detected: a JSON object */
+    ck_assert_int_eq(rep.format, CPO_FMT_DERIBIT_FUTURES);
+    ck_assert_uint_eq(ds->n_instr, 4);
+    int64_t exp = day("2026-03-27T08:00:00Z");
+    static const struct {
+        const char *sym, *exchange, *quote;
+        cpo_settle settle;
+        double size;
+        size_t bars;
+    } want[] = {
+        {"BTCUSDT_260327", "binance", "USDT", CPO_SETTLE_LINEAR, 1, 4},
+        {"BTCUSD_260327", "binance", "USD", CPO_SETTLE_INVERSE, 100, 3},
+        {"BTC-27MAR26", "deribit", "USD", CPO_SETTLE_INVERSE, 10, 3},
+        {"ETH-27MAR26", "deribit", "USD", CPO_SETTLE_INVERSE, 1, 3},
+    };
+    for (size_t k = 0; k < 4; k++) {
+        const cpo_instrument *in = instr_of(ds, want[k].sym);
+        ck_assert_int_eq(in->kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(in->settle, want[k].settle);
+        ck_assert_int_eq(in->expiry_ms, exp);
+        ck_assert_double_eq(in->contract_size, want[k].size);
+        ck_assert_str_eq(in->exchange, want[k].exchange);
+        ck_assert_str_eq(in->quote, want[k].quote);
+        ck_assert_str_eq(in->underlying, k == 3 ? "ETH" : "BTC");
+        ck_assert_int_eq(in->funding_interval_ms, 0);
+        ck_assert_uint_eq(bars_of(ds, want[k].sym)->n, want[k].bars);
+        ck_assert_uint_eq(ds->funding[cpo_dataset_find(ds, want[k].sym)].n, 0);
+    }
+    ck_assert_int_eq(bars_of(ds, "BTCUSD_260327")->bar_ms, CPO_MS_DAY);
+    ck_assert_int_eq(bars_of(ds, "ETH-27MAR26")->bar_ms, CPO_MS_HOUR);
+
+    /* the same future again with other contract terms: refused */
+    cpo_error e;
+    char want_msg[1024];
+    o = opts();
+    o.contract_size = 5;
+    ck_assert_int_eq(cpo_import_file(ds, c, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want_msg, sizeof want_msg,
+             "%s: future BTC-27MAR26 is already in the dataset expiring 2026-03-27T08:00:00Z, 10 a "
+             "contract (expected the same expiry and contract size, got 2026-03-27T08:00:00Z, 5)",
+             c);
+    ck_assert_str_eq(tu_errstr(&e), want_msg);
+    ck_assert_uint_eq(ds->n_prov, 4);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Two snapshot files into one sparse series per future.  The values:
+ * tests/data/futures/weekly_futures_*.csv (real rows of the bundled
+ * snapshots), medians by hand in check_readers.c (test_chain_futures). */
+START_TEST(test_futures_chain_import)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_DERIBIT_CHAIN_FUTURES;
+    char *a = dpath("futures/weekly_futures_20260102.csv"), *b = dpath("futures/weekly_futures_20260109.csv");
+    char want[1024];
+    /* the later file first: the series comes out sorted */
+    must_import(ds, b, &o, &rep);
+    must_import(ds, a, &o, &rep);
+    ck_assert_str_eq(rep.target, "3 futures of BTC, ETH");
+    ck_assert_uint_eq(rep.rows_read, 10);
+    ck_assert_uint_eq(rep.rows_kept, 3);
+    ck_assert_int_eq(rep.first_ms, day("2026-01-02T09:00:00Z"));
+    ck_assert_uint_eq(ds->n_instr, 3);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "deribit-chain-futures");
+    ck_assert_str_eq(ds->prov[1].target, "3 futures of BTC, ETH");
+    const cpo_bars *bb = bars_of(ds, "BTC-27MAR26");
+    ck_assert_uint_eq(bb->n, 2);
+    ck_assert_int_eq(bb->bar_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(bb->ts[0], day("2026-01-02T09:00:00Z"));
+    ck_assert_int_eq(bb->ts[1], day("2026-01-09T09:00:00Z"));
+    ck_assert_double_eq(bb->close[0], 89929.5);
+    ck_assert_double_eq(bb->close[1], 91082.13);
+    ck_assert_double_eq(bb->index[0], 89015.38);
+    ck_assert_uint_eq(bars_of(ds, "ETH-27MAR26")->n, 1);
+    ck_assert_int_eq(instr_of(ds, "BTC-9JAN26")->expiry_ms, day("2026-01-09T08:00:00Z"));
+
+    /* the same file again: nothing new, and the report says so */
+    must_import(ds, a, &o, &rep);
+    snprintf(want, sizeof want, "info: %s: 3 rows were already in the dataset with the same values",
+             a);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[rep.n_issues - 1]), want);
+    ck_assert_uint_eq(bars_of(ds, "BTC-27MAR26")->n, 2);
+
+    /* report print: one line, then the notes */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: deribit-chain-futures -> 3 futures of BTC, ETH: 10 rows read, 3 kept, "
+             "2026-01-02T09:00:00Z .. 2026-01-02T09:00:00Z\n",
+             a);
+    ck_assert_msg(!strncmp(buf, want, strlen(want)), "%s", buf);
+    free(buf);
+    free(a);
+    free(b);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* One file, several futures: refused as a whole when one of them cannot
+ * go in (here BTC-27MAR26 is already a spot instrument), so ETH-27MAR26
+ * and BTC-9JAN26 do not go in either; and a conflicting quote is refused
+ * in strict mode, kept in lenient mode. */
+START_TEST(test_futures_chain_all_or_nothing)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_DERIBIT_CHAIN_FUTURES;
+    char *a = dpath("futures/weekly_futures_20260102.csv"), want[1024];
+    cpo_instrument spot;
+    cpo_instrument_init(&spot, "BTC-27MAR26", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    ck_assert_int_eq(cpo_dataset_add(ds, &spot, NULL, NULL), 0);
+    ck_assert_int_eq(cpo_import_file(ds, a, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTC-27MAR26 is already in the dataset as linear spot (expected the same "
+             "kind and settlement, got inverse future)",
+             a);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 0);
+    cpo_dataset_free(ds);
+
+    /* a quote that disagrees with the one in the dataset */
+    ds = new_ds();
+    must_import(ds, a, &o, &rep);
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "snapshot.csv");
+    size_t n;
+    char *text = tu_read_file(a, &n);
+    char *hit = strstr(text, ",3059.52,ETH-27MAR26,"); /* the first ETH-27MAR26 row */
+    ck_assert_ptr_nonnull(hit);
+    memcpy(hit, ",3069.52,ETH-27MAR26,", 21);
+    char *again = strstr(hit + 1, ",3059.52,ETH-27MAR26,");
+    while (again) { /* every ETH row: the median moves to 3069.52 */
+        memcpy(again, ",3069.52,ETH-27MAR26,", 21);
+        again = strstr(again + 1, ",3059.52,ETH-27MAR26,");
+    }
+    tu_write_file(p, text);
+    free(text);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:8:1: timestamp 2026-01-02T09:00:00Z is already in the dataset with different values "
+             "(open 3059.52 there, 3069.52 here; expected the same values where imports overlap)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_double_eq(bars_of(ds, "ETH-27MAR26")->close[0], 3059.52);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, p, &o, &rep);
+    ck_assert_double_eq(bars_of(ds, "ETH-27MAR26")->close[0], 3069.52);
+    ck_assert_double_eq(bars_of(ds, "BTC-27MAR26")->close[0], 89929.5);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(a);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Lenient: a bar at or after the expiry is dropped and reported. */
+START_TEST(test_futures_lenient_expiry)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_DELIVERY_KLINES;
+    o.mode = CPO_IMPORT_LENIENT;
+    char *p = dpath("bad/delivery_BTCUSDT_260327_after_expiry.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 5);
+    ck_assert_uint_eq(rep.rows_kept, 4);
+    ck_assert_uint_eq(rep.dropped, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:6:1: timestamp 2026-03-27T08:00:00Z is at or after the expiry of "
+             "BTCUSDT_260327, 2026-03-27T08:00:00Z (expected times before the expiry its name "
+             "gives: the data disagree with the symbol); row dropped",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    ck_assert_int_eq(bars_of(ds, "BTCUSDT_260327")->ts[3], day("2026-03-27T07:00:00Z"));
+    free(p);
     cpo_dataset_free(ds);
 }
 END_TEST
@@ -1914,6 +2167,10 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_funding_settle_inverse);
     tcase_add_test(tc, test_ohlcv__forms_symbols_and_zones);
     tcase_add_test(tc, test_check_only);
+    tcase_add_test(tc, test_futures_import);
+    tcase_add_test(tc, test_futures_chain_import);
+    tcase_add_test(tc, test_futures_chain_all_or_nothing);
+    tcase_add_test(tc, test_futures_lenient_expiry);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
     tcase_add_loop_test(tc, test_mark_klines__layouts_attach, 0, 3);
     tcase_add_test(tc, test_mark_klines__unmatched_and_unmarked);

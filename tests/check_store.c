@@ -1054,6 +1054,11 @@ START_TEST(test_info)
     ck_assert_ptr_nonnull(l = line_of(l, "BTCUSDT"));
     ck_assert_msg(line_has(l, "120000 of 150000 2024-01-01T01:00:00Z 2041-02-09T23:00:00Z"),
                   "%s", text);
+    /* The future ".hidden" has no expiry and no underlying; inverse, 1 USDT
+     * a contract (its quote). */
+    ck_assert_ptr_nonnull(l = strstr(text, "\nfutures (1)\n"));
+    ck_assert_ptr_nonnull(l = line_of(l, ".hidden"));
+    ck_assert_msg(line_has(l, "- none 1 USDT inverse"), "%s", text);
     /* Caps: 300 rows, 3 weekly snapshots. */
     ck_assert_msg(strstr(text, "market caps: 300 rows, 3 snapshots") != NULL,
                   "%s", text);
@@ -1062,6 +1067,75 @@ START_TEST(test_info)
     ck_assert_msg(line_has(l, "e3b0c44298fc binance-klines BTCUSDT 150001 150000 "
                               "2024-01-01T00:00:12.345Z"), "%s", text);
     free(text);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Dated futures keep their expiry and contract terms through the store,
+ * and `cpo data info` lists them (terms as README "Dated futures" gives
+ * them: Binance USD-M 1 coin, Deribit BTC 10 USD). */
+START_TEST(test_futures_round_trip_and_info)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error err;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &err), 0);
+    const int64_t exp = INT64_C(1774598400000); /* 2026-03-27T08:00:00Z */
+    static const struct {
+        const char *sym, *quote;
+        cpo_settle settle;
+        double size;
+    } fut[] = {{"BTCUSDT_260327", "USDT", CPO_SETTLE_LINEAR, 1},
+               {"BTC-27MAR26", "USD", CPO_SETTLE_INVERSE, 10}};
+    for (size_t k = 0; k < 2; k++) {
+        cpo_instrument in;
+        size_t i;
+        cpo_instrument_init(&in, fut[k].sym, CPO_KIND_FUTURE, fut[k].settle);
+        snprintf(in.base, sizeof in.base, "BTC");
+        snprintf(in.underlying, sizeof in.underlying, "BTC");
+        snprintf(in.quote, sizeof in.quote, "%s", fut[k].quote);
+        snprintf(in.exchange, sizeof in.exchange, k ? "deribit" : "binance");
+        in.expiry_ms = exp;
+        in.contract_size = fut[k].size;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &i, &err), 0);
+        ds->bars[i].bar_ms = CPO_MS_HOUR;
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], exp - CPO_MS_HOUR, 87000, 87100, 86900,
+                                         87050, 1, NAN, NAN, NAN, 87040),
+                         0);
+    }
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "futures.h5");
+    ck_assert_msg(cpo_store_write(ds, path, &err) == 0, "%s", tu_errstr(&err));
+    cpo_dataset *back = NULL;
+    ck_assert_msg(cpo_store_read(&back, path, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_uint_eq(back->n_instr, 2);
+    for (size_t k = 0; k < 2; k++) {
+        const cpo_instrument *a = &ds->instr[k], *b = &back->instr[k];
+        ck_assert_str_eq(b->symbol, a->symbol);
+        ck_assert_int_eq(b->kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(b->settle, a->settle);
+        ck_assert_int_eq(b->expiry_ms, exp);
+        ck_assert_double_eq(b->contract_size, a->contract_size);
+        ck_assert_str_eq(b->underlying, "BTC");
+        ck_assert_str_eq(b->quote, a->quote);
+        ck_assert_int_eq(back->bars[k].ts[0], exp - CPO_MS_HOUR);
+        ck_assert_double_eq(back->bars[k].index[0], 87040);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_int_eq(cpo_store_info(path, out, &err), 0);
+    fclose(out);
+    const char *l = strstr(text, "\nfutures (2)\n");
+    ck_assert_msg(l != NULL, "%s", text);
+    ck_assert_ptr_nonnull(l = line_of(l, "BTCUSDT_260327"));
+    ck_assert_msg(line_has(l, "BTC 2026-03-27T08:00:00Z 1 BTC linear"), "%s", text);
+    l = strstr(text, "\nfutures (2)\n");
+    ck_assert_ptr_nonnull(l = line_of(l, "BTC-27MAR26"));
+    ck_assert_msg(line_has(l, "BTC 2026-03-27T08:00:00Z 10 USD inverse"), "%s", text);
+    free(text);
+    cpo_dataset_free(back);
+    cpo_dataset_free(ds);
     free(path);
     tu_rmtree(dir);
     free(dir);
@@ -1139,6 +1213,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_read_store_without_mark_hl);
     tcase_add_test(tc, test_read_bad_mark_hl);
     tcase_add_test(tc, test_info);
+    tcase_add_test(tc, test_futures_round_trip_and_info);
     tcase_add_test(tc, test_info_extreme_times);
     tcase_add_test(tc, test_info_bad_store);
     suite_add_tcase(s, tc);

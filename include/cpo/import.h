@@ -45,7 +45,13 @@ extern "C" {
     X(DVOL, "dvol",                                                                 \
       "Deribit DVOL: CSV timestamp_ms,iso_date,open,high,low,close or JSON [[ms, close], ...]") \
     X(CMC_MONTHLY, "cmc-monthly",                                                   \
-      "CoinMarketCap snapshots: Rank,Name,Symbol,Market Cap,Price,Circulating Supply,Volume (24h),...,snapshot_date")
+      "CoinMarketCap snapshots: Rank,Name,Symbol,Market Cap,Price,Circulating Supply,Volume (24h),...,snapshot_date") \
+    X(BINANCE_DELIVERY_KLINES, "binance-delivery-klines",                           \
+      "Binance quarterly futures klines (the klines layout): BTCUSDT_260327 USD-M linear, BTCUSD_260327 COIN-M inverse; expiry 08:00 UTC of the symbol's date") \
+    X(DERIBIT_FUTURES, "deribit-futures",                                           \
+      "Deribit futures OHLCV (get_tradingview_chart_data): CSV ticks,open,high,low,close[,volume] or the API's JSON result; BTC-27MAR26, inverse") \
+    X(DERIBIT_CHAIN_FUTURES, "deribit-chain-futures",                               \
+      "the futures quotes of Deribit weekly chain snapshots (futures_instrument_name, futures_price, index_price): one 1h bar per future and snapshot")
 
 typedef enum cpo_format {
 #define CPO_X_FMT(id, name, help) CPO_FMT_##id,
@@ -83,7 +89,7 @@ typedef struct cpo_import_opts {
     cpo_partial_policy partial_last;
     /* The instrument the rows belong to (klines, funding): */
     const char *symbol;       /* NULL: from the file name or symbol column */
-    cpo_kind kind;            /* spot or perp */
+    cpo_kind kind;            /* spot or perp (dated futures: from the symbol) */
     cpo_settle settle;
     const char *exchange;     /* NULL: from the format */
     double contract_size;     /* 0: the format's default */

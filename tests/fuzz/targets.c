@@ -4,7 +4,9 @@
  * Inputs go to files in one private folder made on first use (under
  * /dev/shm when it is writable, else $TMPDIR or /tmp) and removed at exit.
  * File names matter to some readers: klines take the symbol from the name
- * (BTCUSDT_1h.csv), the 2024 chain layout the underlying (btc_chain.csv).
+ * (BTCUSDT_1h.csv), the 2024 chain layout the underlying (btc_chain.csv),
+ * the futures readers their future (BTCUSDT_260327_1h.csv,
+ * deribit_BTC-27MAR26.csv).
  */
 #define _DEFAULT_SOURCE
 #include "targets.h"
@@ -44,6 +46,7 @@ static const char *const run_files[] = {
 static const char *const input_names[] = {
     "BTCUSDT_1h.csv", "funding.csv", "funding.json", "btc_chain.csv", "dvol.csv",
     "cmc.csv",        "input.csv",   "config.ini",   "store.h5",      "mark.csv",
+    "BTCUSDT_260327_1h.csv", "deribit_BTC-27MAR26.csv",
 };
 #define N_INPUT_NAMES (sizeof input_names / sizeof input_names[0])
 
@@ -259,6 +262,22 @@ static int t_mark_klines(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_with(CPO_FMT_BINANCE_MARK_KLINES, "mark.csv", "BTCUSDT-PERP", add_perp, d, n,
                        err);
+}
+
+static int t_delivery_klines(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_BINANCE_DELIVERY_KLINES, "BTCUSDT_260327_1h.csv", d, n, err);
+}
+
+/* CSV or JSON: the reader tells them apart by the first byte. */
+static int t_deribit_futures(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_DERIBIT_FUTURES, "deribit_BTC-27MAR26.csv", d, n, err);
+}
+
+static int t_chain_futures(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_DERIBIT_CHAIN_FUTURES, "input.csv", d, n, err);
 }
 
 /* Format detection (the header or the first JSON element), then the reader. */
@@ -534,6 +553,9 @@ const fz_target fz_targets[] = {
     {"mark_klines", t_mark_klines,
      "cpo_import_file --format binance-mark-klines (CSV and JSON), attached to a perpetual"},
     {"import_auto", t_import_auto, "cpo_import_file with format detection"},
+    {"delivery_klines", t_delivery_klines, "cpo_import_file --format binance-delivery-klines"},
+    {"deribit_futures", t_deribit_futures, "cpo_import_file --format deribit-futures (CSV and JSON)"},
+    {"chain_futures", t_chain_futures, "cpo_import_file --format deribit-chain-futures"},
     {"config", t_config, "cpo_config_load, cpo_sweep_load and cpo_sweep_windows (INI)"},
     {"store", t_store, "cpo_store_read and cpo_store_info (HDF5)"},
     {"runfolder", t_runfolder, "rp_run_load and cpo_compare_build (a run folder)"},
