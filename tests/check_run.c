@@ -667,6 +667,20 @@ START_TEST(test_run_real__ledger_identity)
     ck_assert_uint_eq(rep.metrics.n_liquidations, 0);
     /* The hedge: equity moves far less than BTC. */
     ck_assert(fabs(rep.metrics.total_return) < 0.05);
+    /* BTC collateral against short Deribit BTC futures, rolled (the
+     * store's futures quoted weekly in the chain snapshots): three rolls
+     * (02-20, 03-20, 04-17, each 7 days before an expiry, into the next
+     * with 30 days or more), nothing delivered, every held step but the
+     * quotes' modelled, and a dollar value that hardly moves while BTC
+     * fell from about 90,000 to 70,000 (an inverse short against coins
+     * worth its notional keeps their dollar value). */
+    real_run(tmp, "basis_carry.ini", hourly, &rep);
+    ck_assert_uint_eq(rep.metrics.n_rolls, 3);
+    ck_assert_uint_eq(rep.metrics.n_deliveries, 0);
+    ck_assert_uint_gt(rep.metrics.n_fut_held_modelled, 2000);
+    ck_assert_uint_eq(rep.metrics.n_fut_held_stale, 0);
+    ck_assert(fabs(rep.metrics.total_return) < 0.02);
+    ck_assert(rep.metrics.max_drawdown > -0.01);
     /* Monthly equal weight on the 8 daily majors. */
     real_run(tmp, "monthly_equal_8.ini", daily, &rep);
     ck_assert_double_eq(rep.metrics.periods_per_year, 365.0);
@@ -1510,6 +1524,18 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     size_t len;
     char *text = tu_read_file(trades, &len);
     ck_assert_ptr_nonnull(strstr(text, "slippage,liquidation,delivery\n"));
+    /* The roll's June leg fills at the 08:00 open of 03-27 (h = 176): the
+     * modelled open is the index's open then (fut_index(175) = 41750) at
+     * the carry from the open to the expiry, F = 41750 x 1.02^((T - t_o) /
+     * (T - t_q)), t_q the close of the day-6 quote (h = 154): not the
+     * close's index an hour later (41760). */
+    const char *jl = strstr(text, "\n2024-03-27T08:00:00Z,BTC-28JUN24,");
+    ck_assert_ptr_nonnull(jl);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(jl + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 176 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 154 * CPO_MS_HOUR);
+    double want_o = 41750.0 * pow(1.02, ((double)JUN28_EXP - t_o) / ((double)JUN28_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want_o, 1e-9);
     free(text);
     free(trades);
     char *sum = tu_path(out, "summary.json");
