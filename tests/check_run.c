@@ -1614,6 +1614,49 @@ START_TEST(test_run_futures__held_to_delivery_and_refusals)
 }
 END_TEST
 
+/*
+ * A fill at the open of a snapshot's quote bar (the day-2 quote at 09:00,
+ * a price of 09:00..10:00 with no volume, as the chain's futures are) pays
+ * the previous quote's carry on the index's open, not the quote that
+ * arrives later in the hour: started 03-22 08:00, the leg is decided at
+ * that step's close and filled at 09:00, F = fut_index(56) x
+ * 1.002^((T - t_o) / (T - t_q)), t_q the close of the day-0 quote (h =
+ * 10), where the quote is fut_index(57) x 1.002.
+ */
+START_TEST(test_run_futures__quote_bar_open_not_ahead)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    char cfg_text[2048];
+    snprintf(cfg_text, sizeof cfg_text, cfg_basis, "1m");
+    char *at = strstr(cfg_text, "2024-03-20T10:00:00Z");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "2024-03-22T08:00:00Z", 20);
+    char *cfg = write_config(tmp, "quote.ini", cfg_text);
+    char *out = tu_path(tmp, "out");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *trades = tu_path(out, "trades.csv");
+    char *text = tu_read_file(trades, NULL);
+    const char *l = strstr(text, "\n2024-03-22T09:00:00Z,BTC-29MAR24,");
+    ck_assert_msg(l != NULL, "%s", text);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(l + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 57 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 10 * CPO_MS_HOUR);
+    double want = fut_index(56) * pow(1.002, ((double)MAR29_EXP - t_o) / ((double)MAR29_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want, 1e-9);
+    ck_assert_double_ne_tol(ref, fut_index(57) * 1.002, 1.0);
+    free(text);
+    free(trades);
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1637,6 +1680,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_bootstrap__summary_and_refusals);
     tcase_add_test(tc, test_run_futures__modelled_between_quotes_and_rolled);
     tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
+    tcase_add_test(tc, test_run_futures__quote_bar_open_not_ahead);
     suite_add_tcase(s, tc);
     return s;
 }
