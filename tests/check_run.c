@@ -1373,7 +1373,9 @@ static const int64_t MAR29_EXP = INT64_C(1711699200000);
 static const int64_t JUN28_EXP = INT64_C(1719561600000);
 
 /* The index at hour h: 40000 + 10 h; the futures' quotes at 09:00 of days
- * 0, 2 and 6 at basis b (F = I (1 + b)), their bar's index the quote's. */
+ * 0, 2 and 6 at basis b (F = I (1 + b)), I their snapshot's index, taken
+ * at 09:18 (the index's line from 09:00 to 10:00: 40000 + 10 (h - 1) + 3),
+ * their bar's index. */
 static double fut_index(int h) { return 40000.0 + 10.0 * h; }
 
 static char *futures_store(const char *dir)
@@ -1411,7 +1413,7 @@ static char *futures_store(const char *dir)
         static const int days[3] = {0, 2, 6};
         for (int d = 0; d < 3; d++) {
             int h = 24 * days[d] + 9;
-            double I = fut_index(h), F = I * (1.0 + basis[k]);
+            double I = fut_index(h - 1) + 3.0, F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
                                              NAN, NAN, NAN, NAN, I),
                              0);
@@ -1621,7 +1623,7 @@ END_TEST
  * arrives later in the hour: started 03-22 08:00, the leg is decided at
  * that step's close and filled at 09:00, F = fut_index(56) x
  * 1.002^((T - t_o) / (T - t_q)), t_q the close of the day-0 quote (h =
- * 10), where the quote is fut_index(57) x 1.002.
+ * 10), where the quote is (fut_index(56) + 3) x 1.002.
  */
 START_TEST(test_run_futures__quote_bar_open_not_ahead)
 {
@@ -1646,7 +1648,16 @@ START_TEST(test_run_futures__quote_bar_open_not_ahead)
     double t_o = (double)(FUT_T0 + 57 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 10 * CPO_MS_HOUR);
     double want = fut_index(56) * pow(1.002, ((double)MAR29_EXP - t_o) / ((double)MAR29_EXP - t_q));
     ck_assert_double_eq_tol(ref, want, 1e-9);
-    ck_assert_double_ne_tol(ref, fut_index(57) * 1.002, 1.0);
+    ck_assert_double_ne_tol(ref, (fut_index(56) + 3.0) * 1.002, 1.0);
+    /* The quote bar's close: the snapshot's basis (1.002) on the index at
+     * the close, fut_index(57), both in futures.csv, not the quote of
+     * 09:18 beside the close's index. */
+    static fut_row r[300];
+    size_t n = fut_rows(out, "BTC-29MAR24", r, 300);
+    size_t k = fut_find(r, n, "2024-03-22T09:00:00Z");
+    ck_assert_str_eq(r[k].source, "quote");
+    ck_assert_double_eq_tol(r[k].price, fut_index(57) * 1.002, 1e-9);
+    ck_assert_double_eq_tol(r[k].index, fut_index(57), 1e-9);
     free(text);
     free(trades);
     free(out);
