@@ -309,6 +309,18 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
                     return e->err ? e->err->code : CPO_ENOMEM;
                 continue;
             }
+            /* A price carried forward over a step without a bar is no
+             * quote: nothing traded then (an exchange outage, a listing
+             * gap, a future between its sparse quotes), so nothing
+             * fills.  A modelled price (filled = 2) does. */
+            if (m->filled && m->filled[i * m->n_steps + t] == 1) {
+                if (eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+                              "%s: no bar at this step (its price carried forward from the last "
+                              "one); order of %.10g dropped",
+                              m->instr[i].symbol, d))
+                    return e->err ? e->err->code : CPO_ENOMEM;
+                continue;
+            }
             /* Participation cap on the bar's volume (base units). */
             double vol = px_col(m, CPO_F_VOLUME, i, t);
             double base_qty = e->inv[i] ? fabs(d) * e->cs[i] / ref : fabs(d) * e->cs[i];

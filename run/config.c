@@ -32,7 +32,7 @@
 static const char *const backtest_keys =
     "data, start, end, warmup, step, gap_fill, max_fill, capital, currency, collateral, seed, "
     "cash_buffer, detail, benchmark";
-static const char *const universe_keys = "spot, perp, symbols";
+static const char *const universe_keys = "spot, perp, futures, symbols";
 static const char *const costs_keys =
     "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
     "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
@@ -598,6 +598,8 @@ static int set_universe(loader *L, const cpo_config_key *k)
         kind = CPO_KIND_SPOT;
     else if (!strcmp(k->key, "perp"))
         kind = CPO_KIND_PERP;
+    else if (!strcmp(k->key, "futures"))
+        kind = CPO_KIND_FUTURE;
     else if (!strcmp(k->key, "symbols"))
         kind = -1;
     else
@@ -1812,6 +1814,84 @@ static int check_leverage(const cpo_config *cfg, const cpo_dataset *ds, const lo
     return 0;
 }
 
+/* The universe as it is made: out[k] the symbol of instrument from[k] of
+ * the store, named by cfg->universe[by[k]]. */
+typedef struct uni_out {
+    char **out;
+    long *from;
+    size_t *by;
+} uni_out;
+
+/* Instrument f of ds, named by universe entry ui, as the next of the
+ * universe (*k), once. */
+static int add_one(const cpo_config *cfg, const cpo_dataset *ds, size_t ui, long f,
+                   const uni_out *o, size_t *k, cpo_error *err)
+{
+    const cpo_config_name *u = &cfg->universe[ui];
+    for (size_t j = 0; j < *k; j++)
+        if (o->from[j] == f) {
+            const cpo_config_name *w = &cfg->universe[o->by[j]];
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                                 "%s is in the universe twice (as \"%s\" on line %ld and "
+                                 "\"%s\"; expected each instrument once)",
+                                 ds->instr[f].symbol, w->name, w->line, u->name);
+        }
+    o->from[*k] = f;
+    o->by[*k] = ui;
+    char **out = o->out;
+    if (!(out[*k] = strdup(ds->instr[f].symbol)))
+        return nomem(err);
+    (*k)++;
+    return 0;
+}
+
+/* futures = COIN: every dated future of the coin (its underlying, else its
+ * base) in ds that is alive in the run: expiring after the start and with
+ * a bar before the end; by expiry, then symbol.  None: nothing added. */
+static int add_coin_futures(const cpo_config *cfg, const cpo_dataset *ds, size_t ui,
+                            const uni_out *o, size_t *k, cpo_error *err)
+{
+    const cpo_config_name *u = &cfg->universe[ui];
+    char **out = o->out;
+    long *from = o->from;
+    int64_t start = cfg->market.start_ms, end = cfg->market.end_ms;
+    size_t k0 = *k;
+    for (size_t i = 0; i < ds->n_instr; i++) {
+        const cpo_instrument *in = &ds->instr[i];
+        const char *coin = in->underlying[0] ? in->underlying : in->base;
+        if (in->kind != CPO_KIND_FUTURE || strcmp(coin, u->name) || ds->bars[i].n == 0)
+            continue;
+        if (start != CPO_TIME_NONE && in->expiry_ms > 0 && in->expiry_ms <= start)
+            continue;
+        if (end != CPO_TIME_NONE && ds->bars[i].ts[0] > end)
+            continue;
+        int rc = add_one(cfg, ds, ui, (long)i, o, k, err);
+        if (rc)
+            return rc;
+    }
+    /* by expiry, then symbol (insertion: a handful) */
+    for (size_t a = k0 + 1; a < *k; a++)
+        for (size_t b = a; b > k0; b--) {
+            const cpo_instrument *x = &ds->instr[from[b - 1]], *y = &ds->instr[from[b]];
+            if (x->expiry_ms < y->expiry_ms ||
+                (x->expiry_ms == y->expiry_ms && strcmp(x->symbol, y->symbol) <= 0))
+                break;
+            long tf = from[b - 1];
+            from[b - 1] = from[b];
+            from[b] = tf;
+            char *ts = out[b - 1];
+            out[b - 1] = out[b];
+            out[b] = ts;
+        }
+    if (*k == k0)
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                             "futures \"%s\": no dated future of %s in %s is alive in the run "
+                             "(expected futures that expire after the start and have bars "
+                             "before the end, or a future's symbol)",
+                             u->name, u->name, cfg->data_path);
+    return 0;
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
@@ -1825,19 +1905,34 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
         return rc;
     if (!cfg->n_universe)
         return check_leverage(cfg, ds, NULL, 0, err);
-    /* The universe, then the options' index instruments not in it. */
-    size_t cap = cfg->n_universe + (o->enabled ? o->n_underlyings : 0);
+    /* The universe, then the options' index instruments not in it; a
+     * coin under futures may stand for every future of the store. */
+    size_t n_fut = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        n_fut += ds->instr[i].kind == CPO_KIND_FUTURE;
+    size_t cap = cfg->n_universe + n_fut + (o->enabled ? o->n_underlyings : 0);
     char **out = calloc(cap, sizeof *out);
     long *from = calloc(cap, sizeof *from);
+    size_t *by = calloc(cap, sizeof *by);
+    const uni_out uo = {out, from, by};
     size_t k = 0;
-    if (!out || !from) {
+    if (!out || !from || !by) {
         rc = nomem(err);
         goto cleanup;
     }
-    for (; k < cfg->n_universe; k++) {
-        const cpo_config_name *u = &cfg->universe[k];
-        const char *what = u->kind < 0 ? "symbols" : u->kind == CPO_KIND_SPOT ? "spot" : "perp";
+    for (size_t ui = 0; ui < cfg->n_universe; ui++) {
+        const cpo_config_name *u = &cfg->universe[ui];
+        const char *what = u->kind < 0                  ? "symbols"
+                           : u->kind == CPO_KIND_SPOT   ? "spot"
+                           : u->kind == CPO_KIND_FUTURE ? "futures"
+                                                        : "perp";
         long f = cpo_dataset_find(ds, u->name);
+        if (f < 0 && u->kind == CPO_KIND_FUTURE) {
+            /* A coin: its futures alive in the period, by expiry. */
+            if ((rc = add_coin_futures(cfg, ds, ui, &uo, &k, err)))
+                goto cleanup;
+            continue;
+        }
         if (f >= 0 && u->kind >= 0 && (int)ds->instr[f].kind != u->kind) {
             rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
                                "%s \"%s\" is a %s instrument in %s (expected a %s instrument or "
@@ -1870,20 +1965,8 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
                                cfg->data_path, list);
             goto cleanup;
         }
-        for (size_t j = 0; j < k; j++)
-            if (from[j] == f) {
-                rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
-                                   "%s is in the universe twice (as \"%s\" on line %ld and "
-                                   "\"%s\"; expected each instrument once)",
-                                   ds->instr[f].symbol, cfg->universe[j].name,
-                                   cfg->universe[j].line, u->name);
-                goto cleanup;
-            }
-        from[k] = f;
-        if (!(out[k] = strdup(ds->instr[f].symbol))) {
-            rc = nomem(err);
+        if ((rc = add_one(cfg, ds, ui, f, &uo, &k, err)))
             goto cleanup;
-        }
     }
     for (size_t u = 0; o->enabled && u < o->n_underlyings; u++) {
         long f = cpo_dataset_find(ds, o->index[u]); /* there: check_options_data */
@@ -1901,6 +1984,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
     rc = check_leverage(cfg, ds, from, k, err);
 cleanup:
     free(from);
+    free(by);
     if (rc) {
         if (out)
             cpo_config_symbols_free(out, cap);

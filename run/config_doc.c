@@ -34,6 +34,9 @@ static const cpo_config_keydoc docs[] = {
                               "against; not added to the universe (none)"},
     {"universe", "spot", "spot coins (BTC) or symbols"},
     {"universe", "perp", "perpetual coins (BTC) or symbols (BTCUSDT-PERP)"},
+    {"universe", "futures", "dated futures: symbols (BTC-27MAR26), or a coin (BTC) for every "
+                            "future of it in the store that expires after the start and has a "
+                            "bar before the end, by expiry"},
     {"universe", "symbols", "symbols of any kind (default for the section: every instrument "
                             "with bars)"},
     {"costs", "fill", "next_open: decided at a close, filled at the next open; close: filled at "
