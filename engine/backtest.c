@@ -1485,6 +1485,28 @@ int eng_decide(engine *e)
     return 0;
 }
 
+double eng_equity(const engine *e)
+{
+    return equity_now(e);
+}
+
+void eng_book_greeks(const engine *e, size_t u, double *g)
+{
+    book_greeks(e, u, g);
+}
+
+int eng_reserve_trades(engine *e, size_t n)
+{
+    if (n <= e->cap_trades)
+        return 0;
+    cpo_trade *p = realloc(e->r->trades, n * sizeof *p);
+    if (!p)
+        return nomem(e);
+    e->r->trades = p;
+    e->cap_trades = n;
+    return 0;
+}
+
 cpo_result *eng_end(engine *e)
 {
     cpo_result *r = e->r;
