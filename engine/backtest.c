@@ -1490,6 +1490,20 @@ double eng_equity(const engine *e)
     return equity_now(e);
 }
 
+double eng_close_equity(const engine *e)
+{
+    double eq_ccy[CPO_MAX_CCY], eq = 0.0;
+    if (e->filled_now) {
+        equity_by_ccy(e, eq_ccy);
+    } else {
+        for (size_t c = 0; c < e->n_ccy; c++)
+            eq_ccy[c] = e->cash[c] + e->val[c];
+    }
+    for (size_t c = 0; c < e->n_ccy; c++)
+        eq += eq_ccy[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+    return eq;
+}
+
 void eng_book_greeks(const engine *e, size_t u, double *g)
 {
     book_greeks(e, u, g);

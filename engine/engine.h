@@ -261,6 +261,11 @@ void eng_abort(engine *e);
 
 /* Equity now, in the reporting currency (what host->equity gives). */
 double eng_equity(const engine *e);
+/* The equity at the current close before the decision (after
+ * eng_to_close), summed as the step's ledger row sums it: the value `cpo
+ * run` writes unless the decision fills at this close.  eng_equity adds
+ * the same terms in another order (it may differ in the last bit). */
+double eng_close_equity(const engine *e);
 /* The book's Greeks on option underlying u at the marks (cpo_book_greek;
  * the run holds options). */
 void eng_book_greeks(const engine *e, size_t u, double *g);

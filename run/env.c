@@ -552,7 +552,7 @@ int cpo_env_reset(cpo_env *env, const uint64_t *seed, double *obs, cpo_env_statu
         return engine_failed(env, rc, err);
     env->n_rec = 0;
     env->a = env->b = 0.0;
-    double eq = eng_equity(e);
+    double eq = eng_close_equity(e);
     env->peak = eq;
     memset(&env->st, 0, sizeof env->st);
     env->st.ts_ms = m->ts[e->t];
@@ -634,7 +634,7 @@ static int env_step(cpo_env *env, const double *action, double *obs, cpo_error *
         rc = eng_to_close(e);
     if (rc)
         return engine_failed(env, rc, err);
-    double eq1 = eng_equity(e);
+    double eq1 = eng_close_equity(e);
     double ratio = eq > 0.0 ? eq1 / eq : 0.0, r = ratio - 1.0, reward;
     if (es->reward == CPO_ENV_REWARD_DIFF_SHARPE) {
         double da = r - env->a, db = r * r - env->b, var = env->b - env->a * env->a;
