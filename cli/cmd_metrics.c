@@ -21,25 +21,12 @@
     "       [--benchmark-column NAME] [--rf X] [--required-return X]\n"                    \
     "       [--periods-per-year A] [--cutoff P] [--top N] [--json]"
 
-static const char *const metrics_help =
-    "\n"
+static const char *const metrics_about =
     "The metrics table (README.md, \"Metrics\") of the series in FILE, a CSV file with\n"
     "a header: a time column (ts, date, time, timestamp or datetime: ISO 8601 dates\n"
     "or date-times, or ms since 1970) and a value column (equity, value, nav or\n"
-    "close; with --returns: return, returns or value, simple returns per row).\n"
-    "\n"
-    "  --returns               the value and benchmark columns hold simple returns\n"
-    "  --column NAME           the value column\n"
-    "  --time-column NAME      the time column\n"
-    "  --benchmark-column NAME a benchmark (prices, or returns with --returns):\n"
-    "                          alpha and beta against it\n"
-    "  --rf X                  risk-free return PER PERIOD (0)\n"
-    "  --required-return X     Omega's required return, ANNUAL (0)\n"
-    "  --periods-per-year A    default: 365 days / the median spacing of the rows\n"
-    "                          (365 daily, 8760 hourly; never 252)\n"
-    "  --cutoff P              VaR/CVaR tail probability (0.05)\n"
-    "  --top N                 rows of the drawdown table (5, at most 10)\n"
-    "  --json                  JSON (sorted keys) instead of text\n";
+    "close; with --returns: return, returns or value, simple returns per row).  A\n"
+    "run's ledger.csv gets the run's capital first, so its table is the summary's.";
 
 static int parse_real(const char *s, double *out)
 {
@@ -128,7 +115,7 @@ static int metrics_exec(int argc, char **argv)
             mo.top_drawdowns = (size_t)top;
             break;
         case O_JSON: json = 1; break;
-        case 'h': printf("usage: %s\n%s", METRICS_USAGE, metrics_help); return 0;
+        case 'h': return cpo_cli_help(METRICS_USAGE, metrics_about, metrics_opts, NULL);
         default:
             return cpo_cli_usage(METRICS_USAGE, "unknown option \"%s\"",
                                  optind > 0 && optind <= argc ? argv[optind - 1] : "?");
@@ -168,8 +155,13 @@ static int metrics_exec(int argc, char **argv)
         char sp[24];
         cpo_duration_format(series->spacing_ms, sp, sizeof sp);
         printf("cpo metrics %s\n", path);
-        printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
-               series->returns ? "returns" : "equity", series->value_name, sp);
+        if (series->run_ledger)
+            printf("  %-28s a run's ledger.csv: %zu rows of \"%s\" after the capital (from %s), "
+                   "median spacing %s\n",
+                   "input", series->n - 1, series->value_name, series->capital_from, sp);
+        else
+            printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
+                   series->returns ? "returns" : "equity", series->value_name, sp);
         if (series->bench)
             printf("  %-28s \"%s\" (%s)\n", "benchmark", series->bench_name,
                    series->returns ? "returns" : "prices");

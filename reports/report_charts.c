@@ -5,11 +5,11 @@
  *
  * gnuplot runs without a shell: the program is looked up on PATH here
  * (once), then fork + execve of
- *     gnuplot -e "cpo_suffix = '.tmp'" NAME.gp
+ *     gnuplot -e "cpo_suffix = '.tmp.<pid>'" NAME.gp
  * in charts/, stdin /dev/null, stdout and stderr read back through a pipe
  * (its message goes into the report when it fails).  The scripts write
  * "NAME.png".cpo_suffix, so run by hand they make NAME.png, and run by cpo
- * NAME.png.tmp, renamed when gnuplot succeeded.  The -e text is fixed: no
+ * NAME.png.tmp.<pid>, renamed when gnuplot succeeded.  The -e text is fixed: no
  * data or config text is ever on gnuplot's command line, and in the
  * scripts such text only appears quoted by cpo_report_gp_quote.
  *
@@ -29,7 +29,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gsl/gsl_histogram.h>
+#include <gsl/gsl_randist.h>
+
 #include "cpo/time.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 extern char **environ;
@@ -116,7 +120,7 @@ int rp_out_open(rp_out *o, const char *dir, const char *name, cpo_error *err)
 {
     memset(o, 0, sizeof *o);
     if (snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= (int)sizeof o->path ||
-        snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path) >= (int)sizeof o->tmp)
+        cpo_tmp_path(o->tmp, sizeof o->tmp, o->path) != 0)
         return cpo_error_set(err, CPO_ERANGE, dir, 0, 0, "path too long (expected < 1024 bytes)");
     o->fp = fopen(o->tmp, "wb");
     if (!o->fp)
@@ -158,6 +162,7 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
     memset(g, 0, sizeof *g);
     g->warn = o ? o->warn : stderr;
     g->cancel = o ? o->cancel : NULL;
+    g->no_plot = o ? o->no_plot : 0;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -235,7 +240,9 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
 {
     char script[128];
     snprintf(script, sizeof script, "%s.gp", name);
-    char a0[] = "gnuplot", a1[] = "-e", a2[] = "cpo_suffix = '.tmp'";
+    char a0[] = "gnuplot", a1[] = "-e", a2[64], sfx[32];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(a2, sizeof a2, "cpo_suffix = '%s'", sfx); /* digits only: no text of data */
     char *argv[] = {a0, a1, a2, script, NULL};
     int pfd[2];
     if (pipe(pfd) != 0) {
@@ -291,8 +298,8 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
         }
     }
     char png[1200], svg[1200];
-    snprintf(png, sizeof png, "%s/%s.png.tmp", dir, name);
-    snprintf(svg, sizeof svg, "%s/%s.svg.tmp", dir, name);
+    snprintf(png, sizeof png, "%s/%s.png%s", dir, name, sfx);
+    snprintf(svg, sizeof svg, "%s/%s.svg%s", dir, name, sfx);
     struct stat s1, s2;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && stat(png, &s1) == 0 && s1.st_size > 0 &&
         stat(svg, &s2) == 0 && s2.st_size > 0)
@@ -354,42 +361,60 @@ static void chart_skip(chart_ctx *c, rp_chart *ch, const char *fmt, ...)
     remove_files(c->dir, ch->name, 0); /* an earlier report's */
 }
 
-/* The .dat and .gp are written: draw them. */
-static void chart_draw(chart_ctx *c, rp_chart *ch)
+/* The .dat and .gp are written: gnuplot draws it with the others
+ * (rp_charts_draw). */
+static void chart_ready(chart_ctx *c, rp_chart *ch)
 {
-    if (c->g->cancel && *c->g->cancel) {
-        /* Interrupted: the caller fails with CPO_EINTR after this chart. */
+    (void)c;
+    ch->state = RP_CHART_PENDING;
+}
+
+/* One chart of the list: gnuplot on its script, the images renamed. */
+static void draw_one(rp_gnuplot *g, const char *dir, rp_chart *ch)
+{
+    if (g->cancel && *g->cancel) {
+        /* Interrupted: the caller fails with CPO_EINTR. */
         ch->state = RP_CHART_NOT_DRAWN;
         snprintf(ch->note, sizeof ch->note, "interrupted");
-        remove_files(c->dir, ch->name, 1);
+        remove_files(dir, ch->name, 1);
         return;
     }
-    gnuplot_find(c->g);
-    if (!c->g->found) {
+    if (g->no_plot) {
+        ch->state = RP_CHART_NOT_DRAWN;
+        snprintf(ch->note, sizeof ch->note, "not drawn (no plots asked for): %s.gp and %s.dat "
+                 "are in charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
+        remove_files(dir, ch->name, 1);
+        return;
+    }
+    gnuplot_find(g);
+    if (!g->found) {
         ch->state = RP_CHART_NOT_DRAWN;
         snprintf(ch->note, sizeof ch->note, "gnuplot is not on PATH: %s.gp and %s.dat are in "
                  "charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
-        remove_files(c->dir, ch->name, 1);
-        if (!c->g->warned && c->g->warn) {
-            fprintf(c->g->warn, "cpo: warning: gnuplot not found on PATH: charts/ keeps the "
+        remove_files(dir, ch->name, 1);
+        if (!g->warned && g->warn) {
+            fprintf(g->warn, "cpo: warning: gnuplot not found on PATH: charts/ keeps the "
                     "scripts and data, no images (install gnuplot-nox)\n");
-            fflush(c->g->warn);
+            fflush(g->warn);
         }
-        c->g->warned = 1;
+        g->warned = 1;
         return;
     }
-    if (gnuplot_run(c->g, c->dir, ch->name, ch->note, sizeof ch->note)) {
+    char note[sizeof ch->note];
+    if (gnuplot_run(g, dir, ch->name, note, sizeof note)) {
         ch->state = RP_CHART_FAILED;
-        remove_files(c->dir, ch->name, 1);
+        /* The chart's own note (what it shows) gives way to gnuplot's message. */
+        snprintf(ch->note, sizeof ch->note, "%s", note);
+        remove_files(dir, ch->name, 1);
         return;
     }
     static const char *const ext[] = {".png", ".svg"};
     for (int k = 0; k < 2; k++) {
         char from[1300], to[1280];
-        snprintf(to, sizeof to, "%s/%s%s", c->dir, ch->name, ext[k]);
-        snprintf(from, sizeof from, "%s.tmp", to);
+        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, ext[k]);
+        cpo_tmp_path(from, sizeof from, to);
         if (rename(from, to) != 0) {
-            snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name, ext[k],
+            snprintf(ch->note, sizeof ch->note, "cannot rename %s: %s", strrchr(from, '/') + 1,
                      strerror(errno));
             unlink(from);
             ch->state = RP_CHART_FAILED;
@@ -397,6 +422,18 @@ static void chart_draw(chart_ctx *c, rp_chart *ch)
         }
     }
     ch->state = RP_CHART_DRAWN;
+}
+
+/*
+ * The one place gnuplot runs: every chart of the list whose script and
+ * data are written (RP_CHART_PENDING) is drawn, in order, each by its own
+ * gnuplot process today (gnuplot NAME.gp in dir).
+ */
+void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (ch[k].state == RP_CHART_PENDING)
+            draw_one(g, dir, &ch[k]);
 }
 
 /* --- script pieces ------------------------------------------------------------------------ */
@@ -434,6 +471,8 @@ static void comment_text(FILE *fp, const char *s)
         fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, fp);
 }
 
+static void gp_style(FILE *fp);
+
 static void gp_begin(FILE *fp, const char *name, const char *what, int w, int h)
 {
     fprintf(fp,
@@ -442,14 +481,51 @@ static void gp_begin(FILE *fp, const char *name, const char *what, int w, int h)
             "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
             "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n"
             "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
-            "set output \"%s.png\".cpo_suffix\n"
-            "set datafile missing \"NaN\"\n"
+            "set output \"%s.png\".cpo_suffix\n",
+            name, what, name, name, name, name, w, h, name);
+    gp_style(fp);
+}
+
+/* The settings every chart shares. */
+static void gp_style(FILE *fp)
+{
+    fputs("set datafile missing \"NaN\"\n"
             "set border 3 lw 1 lc rgb \"#444444\"\n"
             "set tics nomirror out scale 0.6\n"
             "set grid xtics ytics lw 1 lc rgb \"#dddddd\"\n"
-            "set key top left opaque box lc rgb \"#cccccc\" samplen 2 spacing 1.1\n"
-            "set lmargin 12\nset rmargin 4\n",
-            name, what, name, name, name, name, w, h, name);
+            "set key top left Left reverse opaque box lc rgb \"#cccccc\" samplen 2 spacing 1.1\n"
+            "set lmargin 12\nset rmargin 4\n", fp);
+}
+
+/*
+ * A chart of several panels (multiplot): replot cannot redraw those, so
+ * the script draws them once per terminal in a loop, the body between
+ * gp_begin_multi and gp_end_multi.
+ */
+static void gp_begin_multi(FILE *fp, const char *name, const char *what, int w, int h)
+{
+    fprintf(fp,
+            "# %s.gp - %s\n"
+            "# Made by cpo from %s.dat (its columns are named at its top).\n"
+            "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
+            "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n",
+            name, what, name, name, name, name);
+    gp_style(fp);
+    fprintf(fp,
+            "do for [cpo_k = 1:2] {\n"
+            "if (cpo_k == 1) {\n"
+            "  set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
+            "  set output \"%s.png\".cpo_suffix\n"
+            "} else {\n"
+            "  set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
+            "  set output \"%s.svg\".cpo_suffix\n"
+            "}\n",
+            w, h, name, w, h, name);
+}
+
+static void gp_end_multi(FILE *fp)
+{
+    fputs("}\nunset output\n", fp);
 }
 
 static void gp_end(FILE *fp, const char *name, int w, int h)
@@ -648,31 +724,109 @@ static void gp_log_ticks(FILE *fp, double lo, double hi)
     fputs(")\n", fp);
 }
 
+/*
+ * A linear value axis over the data's [lo, hi] (0 included), padded by 6
+ * %: its range and ticks at even steps, labelled like "250k" or "-1.5M"
+ * (made here: numbers only).  axis is "y" or "x".
+ */
+static void gp_lin_axis(FILE *fp, const char *axis, double lo, double hi)
+{
+    if (!isfinite(lo) || !isfinite(hi)) {
+        lo = -1.0;
+        hi = 1.0;
+    }
+    lo = fmin(lo, 0.0);
+    hi = fmax(hi, 0.0);
+    if (hi - lo <= 0.0) {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    double pad = (hi - lo) * 0.06;
+    lo -= pad;
+    hi += pad;
+    double step = nice_step(hi - lo, 6), s;
+    const char *u;
+    unit_of(fmax(fabs(lo), fabs(hi)), &s, &u);
+    int dec = (int)ceil(-log10(step / s) - 1e-9);
+    dec = dec < 0 ? 0 : dec > 10 ? 10 : dec;
+    fprintf(fp, "set %srange [%.17g:%.17g]\nset %stics (", axis, lo, hi, axis);
+    long k0 = (long)ceil(lo / step), k1 = (long)floor(hi / step);
+    for (long k = k0; k <= k1 && k - k0 < 64; k++) {
+        double v = (double)k * step;
+        fprintf(fp, "%s\"%.*f%s\" %.17g", k > k0 ? ", " : "", dec, k ? v / s : 0.0, k ? u : "",
+                k ? v : 0.0);
+    }
+    fputs(")\n", fp);
+}
+
 /* --- the charts of a run --------------------------------------------------------------------- */
 
+/* The drawdowns of the report's table, shaded behind a time chart. */
+#define DD_SHADED 5
+
+static int gp_dd_shading(chart_ctx *c, FILE *fp, const rp_run *r)
+{
+    rp_span sp[DD_SHADED];
+    long n = rp_dd_spans(r, sp, DD_SHADED);
+    if (n < 0)
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    fputs("# shaded: the deepest drawdowns (report.html's drawdown table), peak to recovery\n",
+          fp);
+    for (long k = 0; k < n; k++) {
+        fprintf(fp, "set object %ld rect from \"", k + 1);
+        put_t(fp, sp[k].from_ms);
+        fputs("\", graph 0 to \"", fp);
+        put_t(fp, sp[k].to_ms);
+        fprintf(fp, "\", graph 1 fc rgb \"#d62728\" fs transparent solid 0.09 noborder behind"
+                "  # -%.2f %%%s\n", 100.0 * sp[k].depth, sp[k].recovered ? "" : ", not recovered");
+    }
+    return 0;
+}
+
+/*
+ * Equity on a log scale; with a benchmark (benchmark.csv), the growth of
+ * 1 of the run (equity / capital) and of the benchmark (its returns
+ * compounded from the same start) instead.  The deepest drawdowns shaded.
+ */
 static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
 {
     char title[200];
-    snprintf(title, sizeof title, "Equity (%s, log scale)", r->currency[0] ? r->currency : "");
+    int bench = r->has_bench && isfinite(r->capital) && r->capital > 0.0;
+    if (bench)
+        snprintf(title, sizeof title, "Growth of 1: the run and its benchmark %s (log scale; "
+                 "shaded: the deepest drawdowns)", r->bench);
+    else
+        snprintf(title, sizeof title, "Equity (%s, log scale; shaded: the deepest drawdowns)",
+                 r->currency[0] ? r->currency : "");
     chart_init(ch, "equity", title);
     if (r->n < 1) {
         chart_skip(c, ch, "ledger.csv has no rows");
         return 0;
     }
-    double lo = INFINITY, hi = -INFINITY;
+    double scale = bench ? 1.0 / r->capital : 1.0;
+    double lo = INFINITY, hi = -INFINITY, g = 1.0;
     int positive = 1;
     for (size_t t = 0; t < r->n; t++) {
-        double e = r->equity[t];
-        if (!isfinite(e))
-            continue;
-        if (e <= 0.0)
-            positive = 0;
-        lo = fmin(lo, e);
-        hi = fmax(hi, e);
+        double e = r->equity[t] * scale;
+        if (isfinite(e)) {
+            if (e <= 0.0)
+                positive = 0;
+            lo = fmin(lo, e);
+            hi = fmax(hi, e);
+        }
+        if (bench && isfinite(r->bench_ret[t])) {
+            g *= 1.0 + r->bench_ret[t];
+            if (g > 0.0) {
+                lo = fmin(lo, g);
+                hi = fmax(hi, g);
+            } else {
+                positive = 0;
+            }
+        }
     }
     if (isfinite(r->capital)) {
-        lo = fmin(lo, r->capital);
-        hi = fmax(hi, r->capital);
+        lo = fmin(lo, r->capital * scale);
+        hi = fmax(hi, r->capital * scale);
     }
     if (!isfinite(lo)) {
         chart_skip(c, ch, "no finite equity in ledger.csv");
@@ -682,39 +836,68 @@ static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
     int rc = rp_out_open(&d, c->dir, "equity.dat", c->err);
     if (rc)
         return rc;
-    fputs("# equity after each step\n# columns: 1 time (Unix seconds, bar open), 2 equity (",
-          d.fp);
+    fputs("# equity after each step", d.fp);
+    if (bench) {
+        fputs(", and the growth of 1 of the run (equity / capital) and of the benchmark ", d.fp);
+        comment_text(d.fp, r->bench);
+        fputs(" (benchmark.csv: its returns compounded; an unknown return leaves it as it was)",
+              d.fp);
+    }
+    fputs("\n# columns: 1 time (Unix seconds, bar open), 2 equity (", d.fp);
     comment_text(d.fp, r->currency);
-    fputs(")\n", d.fp);
+    fputs(bench ? "), 3 growth of 1 of the run, 4 growth of 1 of the benchmark\n" : ")\n", d.fp);
+    g = 1.0;
     for (size_t t = 0; t < r->n; t++) {
         put_t(d.fp, r->ts[t]);
         num(d.fp, r->equity[t]);
+        if (bench) {
+            if (isfinite(r->bench_ret[t]))
+                g *= 1.0 + r->bench_ret[t];
+            num(d.fp, r->equity[t] * scale);
+            num(d.fp, g);
+        }
         fputc('\n', d.fp);
     }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, "equity.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "equity", "equity curve", WIDE_W, WIDE_H);
+    gp_begin(s.fp, "equity", bench ? "growth of 1 of the run and its benchmark" : "equity curve",
+             WIDE_W, WIDE_H);
     size_of(ch, WIDE_W, WIDE_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], WIDE_W);
+    if ((rc = gp_dd_shading(c, s.fp, r))) {
+        rp_out_close(&s, 0, NULL);
+        return rc;
+    }
     if (positive) {
         double pad = hi > lo ? pow(hi / lo, 0.05) : 1.001;
         fprintf(s.fp, "set logscale y\nset yrange [%.17g:%.17g]\n", lo / pad, hi * pad);
         gp_log_ticks(s.fp, lo / pad, hi * pad);
     } else {
-        snprintf(ch->title, sizeof ch->title, "Equity (%s; linear scale: equity is not above 0 "
-                 "throughout)", r->currency);
+        snprintf(ch->title, sizeof ch->title, "%s (linear scale: not above 0 throughout)",
+                 bench ? "Growth of 1: the run and its benchmark" : "Equity");
     }
-    fprintf(s.fp, "set ylabel %s\n", q(r->currency[0] ? r->currency : "equity").s);
-    fprintf(s.fp, "plot \"equity.dat\" using 1:2 with lines lw 1.5 lc rgb \"%s\" title %s",
-            colours[0], q("equity").s);
-    if (isfinite(r->capital))
-        fprintf(s.fp, ", %.17g with lines dt 2 lw 1 lc rgb \"#888888\" title %s", r->capital,
-                q("capital").s);
-    fputc('\n', s.fp);
+    if (bench) {
+        fprintf(s.fp, "set ylabel %s\n", q("growth of 1").s);
+        fprintf(s.fp, "plot \"equity.dat\" using 1:3 with lines lw 1.5 lc rgb \"%s\" title %s, "
+                "\\\n     \"equity.dat\" using 1:4 with lines lw 1.2 lc rgb \"#555555\" title %s, "
+                "\\\n     1 with lines dt 2 lw 1 lc rgb \"#888888\" notitle\n",
+                colours[0], q("the run").s, q(r->bench).s);
+    } else {
+        fprintf(s.fp, "set ylabel %s\n", q(r->currency[0] ? r->currency : "equity").s);
+        fprintf(s.fp, "plot \"equity.dat\" using 1:2 with lines lw 1.5 lc rgb \"%s\" title %s",
+                colours[0], q("equity").s);
+        if (isfinite(r->capital))
+            fprintf(s.fp, ", %.17g with lines dt 2 lw 1 lc rgb \"#888888\" title %s", r->capital,
+                    q("capital").s);
+        fputc('\n', s.fp);
+    }
     gp_end(s.fp, "equity", WIDE_W, WIDE_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
-    chart_draw(c, ch);
+    if (r->bench[0] && !r->has_bench)
+        snprintf(ch->note, sizeof ch->note, "summary.json names the benchmark %s but the folder "
+                 "has no benchmark.csv (a run made before cpo wrote it): the run alone", r->bench);
+    chart_ready(c, ch);
     return 0;
 }
 
@@ -748,8 +931,8 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "drawdown.gp", c->err)))
         return rc;
-    snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (max %.2f %%)",
-             -100.0 * worst);
+    snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (deepest %.2f %%)",
+             worst < 0.0 ? 100.0 * worst : 0.0);
     gp_begin(s.fp, "drawdown", "underwater chart", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
@@ -763,7 +946,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     gp_end(s.fp, "drawdown", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
-    chart_draw(c, ch);
+    chart_ready(c, ch);
     return 0;
 }
 
@@ -847,7 +1030,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
     gp_end(s.fp, name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
-    chart_draw(c, ch);
+    chart_ready(c, ch);
     return 0;
 }
 
@@ -970,7 +1153,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if (other)
         snprintf(ch->note, sizeof ch->note, "%zu instruments: the %d largest by mean |weight| are "
                  "drawn, the other %zu together as \"other\"", ns, MAX_LINES, ns - shown);
-    chart_draw(c, ch);
+    chart_ready(c, ch);
 out:
     free(rk);
     free(w);
@@ -1095,7 +1278,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     snprintf(ch->note, sizeof ch->note, "from %s (%s)%s", a->file,
              v.cumulated ? "running sums of its per-period values" : "as in the file",
              shown < nl ? "; only the largest lines at the end are drawn" : "");
-    chart_draw(c, ch);
+    chart_ready(c, ch);
 out:
     free(rk);
     rp_series_free(&v);
@@ -1225,11 +1408,999 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
                  "shown", ns, m);
     else if (undefined)
         snprintf(ch->note, sizeof ch->note, "n/a: fewer than 3 common returns, or a constant mark");
-    chart_draw(c, ch);
+    chart_ready(c, ch);
 out:
     free(ret);
     free(rk);
     return rc;
+}
+
+/* --- benchmark, calendar and distribution ------------------------------------------------ */
+
+/* The window of the rolling beta: 90 days of bars when the run spans a
+ * year or more, else 30 days. */
+static size_t beta_window(const rp_run *r, int *days)
+{
+    double span_days = r->n ? (double)(r->ts[r->n - 1] - r->ts[0] + r->bar_ms) / CPO_MS_DAY : 0;
+    *days = span_days >= 365.0 ? 90 : 30;
+    size_t w = r->bar_ms > 0 ? (size_t)llround((double)*days * CPO_MS_DAY / (double)r->bar_ms)
+                             : (size_t)*days;
+    return w < 3 ? 3 : w;
+}
+
+/*
+ * Rolling beta and correlation of the run's step returns to the
+ * benchmark's (benchmark.csv) over a window of steps ending at each step:
+ * beta = cov(r, b) / var(b), correlation = cov / (sd r * sd b), population
+ * moments over the pairs where both are known (as the summary's beta), at
+ * least half the window.
+ */
+static int chart_rolling_beta(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    int days;
+    size_t w = beta_window(r, &days);
+    char title[200];
+    snprintf(title, sizeof title, "Rolling beta and correlation to %s (%d days: %zu bars)",
+             r->bench[0] ? r->bench : "the benchmark", days, w);
+    chart_init(ch, "rolling_beta", title);
+    if (!r->bench[0]) {
+        chart_skip(c, ch, "no benchmark: [backtest] benchmark = SYMBOL in the config draws the "
+                   "run against it");
+        return 0;
+    }
+    if (!r->has_bench) {
+        chart_skip(c, ch, "summary.json names the benchmark %s but the folder has no "
+                   "benchmark.csv (a run made before cpo wrote it: run it again)", r->bench);
+        return 0;
+    }
+    if (r->n < w) {
+        chart_skip(c, ch, "%zu bars, fewer than the %d-day window (%zu bars)", r->n, days, w);
+        return 0;
+    }
+    double *ret = malloc(r->n * sizeof *ret);
+    if (!ret)
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    rp_step_returns(r, ret);
+    rp_out d, s;
+    int rc = rp_out_open(&d, c->dir, "rolling_beta.dat", c->err);
+    if (rc) {
+        free(ret);
+        return rc;
+    }
+    fprintf(d.fp, "# rolling beta and correlation of the run's step returns (ledger.csv) to the "
+            "benchmark's (benchmark.csv) over the last %zu steps: population moments over the "
+            "pairs where both are known, at least %zu\n"
+            "# columns: 1 time (Unix seconds, bar open of the window's last bar), 2 beta, "
+            "3 correlation, 4 pairs\n", w, (w + 1) / 2);
+    /* Sliding sums over the pairs in the window. */
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    size_t cnt = 0;
+    for (size_t t = 0; t < r->n; t++) {
+        for (int side = 0; side < 2; side++) {
+            size_t k = side == 0 ? t : t - w;
+            if (side == 1 && t < w)
+                continue;
+            double x = ret[k], y = r->bench_ret[k];
+            if (!isfinite(x) || !isfinite(y))
+                continue;
+            double sg = side == 0 ? 1.0 : -1.0;
+            sx += sg * x;
+            sy += sg * y;
+            sxx += sg * x * x;
+            syy += sg * y * y;
+            sxy += sg * x * y;
+            cnt = side == 0 ? cnt + 1 : cnt - 1;
+        }
+        if (t + 1 < w)
+            continue;
+        double beta = NAN, corr = NAN;
+        if (cnt >= (w + 1) / 2 && cnt >= 2) {
+            double n = (double)cnt, mx = sx / n, my = sy / n;
+            double vx = sxx / n - mx * mx, vy = syy / n - my * my, cv = sxy / n - mx * my;
+            if (vy > 1e-30)
+                beta = cv / vy;
+            if (vx > 1e-30 && vy > 1e-30)
+                corr = fmax(-1.0, fmin(1.0, cv / sqrt(vx * vy)));
+        }
+        put_t(d.fp, r->ts[t]);
+        num(d.fp, beta);
+        num(d.fp, corr);
+        fprintf(d.fp, " %zu\n", cnt);
+    }
+    free(ret);
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "rolling_beta.gp", c->err)))
+        return rc;
+    gp_begin(s.fp, "rolling_beta", "rolling beta and correlation to the benchmark", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
+    fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+            "set xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n"
+            "plot \"rolling_beta.dat\" using 1:2 with lines lw 1.3 lc rgb \"%s\" title %s, \\\n"
+            "     \"rolling_beta.dat\" using 1:3 with lines lw 1.1 lc rgb \"%s\" title %s, \\\n"
+            "     1 with lines dt 2 lw 1 lc rgb \"#888888\" notitle\n",
+            colours[0], q("beta").s, colours[1], q("correlation").s);
+    gp_end(s.fp, "rolling_beta", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
+static const char *const month_abbr[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static int year_of(int64_t ms)
+{
+    cpo_civil cv;
+    cpo_time_to_civil(ms, &cv);
+    return cv.year;
+}
+
+/*
+ * Monthly returns: a grid of years (rows) by months, and the year's
+ * return in a column of its own, coloured from red (loss) to green.
+ */
+static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "monthly_returns", "Monthly returns (%), with the year's return");
+    if (r->n < 1) {
+        chart_skip(c, ch, "ledger.csv has no rows");
+        return 0;
+    }
+    rp_period *mo = NULL, *yr = NULL;
+    size_t nm = 0, ny = 0;
+    int rc = rp_periods(r, RP_PER_MONTH, &mo, &nm, c->err);
+    if (!rc)
+        rc = rp_periods(r, RP_PER_YEAR, &yr, &ny, c->err);
+    if (rc) {
+        free(mo);
+        return rc;
+    }
+    int y0 = year_of(yr[0].start_ms);
+    double m = 0.0;
+    for (size_t k = 0; k < nm; k++)
+        if (isfinite(mo[k].ret))
+            m = fmax(m, fabs(mo[k].ret));
+    rp_out d, s;
+    if ((rc = rp_out_open(&d, c->dir, "monthly_returns.dat", c->err)))
+        goto out;
+    fputs("# monthly returns: equity at the month's last step / equity before its first - 1 "
+          "(the capital before the run's first step); the year's return in column 12 of x\n"
+          "# columns: 1 x (0..11 the month, 13 the year), 2 y (row: 0 for the first year), "
+          "3 return (fraction), 4 year\n", d.fp);
+    for (size_t k = 0; k < nm; k++) {
+        cpo_civil cv;
+        cpo_time_to_civil(mo[k].start_ms, &cv);
+        fprintf(d.fp, "%d %d", cv.month - 1, cv.year - y0);
+        num(d.fp, mo[k].ret);
+        fprintf(d.fp, " %d\n", cv.year);
+    }
+    for (size_t k = 0; k < ny; k++) {
+        int y = year_of(yr[k].start_ms);
+        fprintf(d.fp, "13 %d", y - y0);
+        num(d.fp, yr[k].ret);
+        fprintf(d.fp, " %d\n", y);
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "monthly_returns.gp", c->err)))
+        goto out;
+    int rows = year_of(yr[ny - 1].start_ms) - y0 + 1;
+    int h = 90 + 34 * rows;
+    if (h < 170)
+        h = 170;
+    double cb = m > 0.0 ? ceil(m * 100.0) : 1.0;
+    /* The labels: two decimals when every month is under 10 %, else one. */
+    const char *lf = m < 0.1 ? "%.2f" : "%.1f";
+    gp_begin(s.fp, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
+    size_of(ch, WIDE_W, h);
+    fprintf(s.fp, "unset grid\nunset key\nset border 0\nset tics scale 0\n"
+            "set xrange [-0.5:13.5]\nset yrange [%d.5:-0.5]\n"
+            "set cbrange [-%g:%g]\nset cblabel %s\n"
+            "set palette defined (-1 \"#b2182b\", -0.3 \"#f4a582\", 0 \"#f7f7f7\", 0.3 \"#a6dba0\", "
+            "1 \"#1b7837\")\n"
+            "set lmargin 8\nset tmargin 2\nset bmargin 1\nset link x2\n",
+            rows - 1, cb, cb, q("%").s);
+    fputs("set x2tics (", s.fp);
+    for (int k = 0; k < 12; k++)
+        fprintf(s.fp, "\"%s\" %d, ", month_abbr[k], k);
+    fputs("\"year\" 13)\nunset xtics\nset ytics (", s.fp);
+    for (int k = 0; k < rows; k++)
+        fprintf(s.fp, "%s\"%d\" %d", k ? ", " : "", y0 + k, k);
+    fputs(")\n", s.fp);
+    fprintf(s.fp, "plot \"monthly_returns.dat\" using 1:2:(0.48):(0.46):($3*100) with boxxyerror "
+            "fs solid 1.0 noborder fc palette, \\\n"
+            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) < %g ? sprintf(\"%s\", $3*100) "
+            ": \"\") with labels font \",9\" tc rgb \"#111111\", \\\n"
+            "     \"monthly_returns.dat\" using 1:2:(abs($3*100) >= %g ? sprintf(\"%s\", $3*100) "
+            ": \"\") with labels font \",9\" tc rgb \"white\"\n", 0.6 * cb, lf, 0.6 * cb, lf);
+    gp_end(s.fp, "monthly_returns", WIDE_W, h);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        goto out;
+    chart_ready(c, ch);
+out:
+    free(mo);
+    free(yr);
+    return rc;
+}
+
+/* Calendar years: the run's return beside the benchmark's. */
+static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "yearly_returns", r->has_bench ? "Yearly returns (%): the run and its benchmark"
+                                                  : "Yearly returns (%)");
+    if (r->n < 1) {
+        chart_skip(c, ch, "ledger.csv has no rows");
+        return 0;
+    }
+    rp_period *yr = NULL;
+    size_t ny = 0;
+    int rc = rp_periods(r, RP_PER_YEAR, &yr, &ny, c->err);
+    if (rc)
+        return rc;
+    rp_out d, s;
+    if ((rc = rp_out_open(&d, c->dir, "yearly_returns.dat", c->err)))
+        goto out;
+    fputs("# calendar years (UTC; the first and last may be partial): the run's return (equity "
+          "at the year's last step / before its first - 1) and the benchmark's (its step returns "
+          "compounded; NaN without one)\n"
+          "# columns: 1 index, 2 year, 3 run (fraction), 4 benchmark (fraction), 5 steps\n", d.fp);
+    double lo = 0.0, hi = 0.0;
+    for (size_t k = 0; k < ny; k++) {
+        fprintf(d.fp, "%zu %d", k, year_of(yr[k].start_ms));
+        num(d.fp, yr[k].ret);
+        num(d.fp, yr[k].bench);
+        fprintf(d.fp, " %zu\n", yr[k].last - yr[k].first + 1);
+        for (int j = 0; j < 2; j++) {
+            double x = j ? yr[k].bench : yr[k].ret;
+            if (isfinite(x)) {
+                lo = fmin(lo, x);
+                hi = fmax(hi, x);
+            }
+        }
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "yearly_returns.gp", c->err)))
+        goto out;
+    gp_begin(s.fp, "yearly_returns", "yearly returns", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    double pad = (hi - lo) * 0.15 + 1e-4;
+    fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset yrange [%.17g:%.17g]\nset format y \"%%g%%%%\"\n"
+            "set ylabel %s\nset grid noxtics ytics\nset xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\n"
+            "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+            "set boxwidth %s\nset style fill solid 0.85 noborder\n",
+            ny - 1, (lo - pad) * 100.0, (hi + pad) * 100.0, q("return (%)").s,
+            r->has_bench ? "0.38" : "0.6");
+    fputs("set xtics (", s.fp);
+    for (size_t k = 0; k < ny; k++)
+        fprintf(s.fp, "%s\"%d\" %zu", k ? ", " : "", year_of(yr[k].start_ms), k);
+    fputs(")\n", s.fp);
+    /* Value labels just beyond the bar's end (K: 4 % of the axis, in %),
+     * with fewer decimals the larger the returns. */
+    double kk = ((hi - lo) + 2.0 * pad) * 100.0 * 0.04, big = fmax(-lo, hi);
+    const char *lf = big >= 1.0 ? "%.0f" : big >= 0.1 ? "%.1f" : "%.2f";
+    fprintf(s.fp, "K = %.17g\nplot \"yearly_returns.dat\" using ($1%s):($3*100) with boxes lc "
+            "rgb \"%s\" title %s", kk, r->has_bench ? "-0.2" : "", colours[0], q("the run").s);
+    if (r->has_bench)
+        fprintf(s.fp, ", \\\n     \"yearly_returns.dat\" using ($1+0.2):($4*100) with boxes lc "
+                "rgb \"#9a9a9a\" title %s", q(r->bench).s);
+    for (int j = 0; j < (r->has_bench ? 2 : 1); j++)
+        fprintf(s.fp, ", \\\n     \"yearly_returns.dat\" using ($1%s):($%d*100 + ($%d < 0 ? -K : "
+                "K)):(sprintf(\"%s\", $%d*100)) with labels font \",8\" tc rgb \"%s\" notitle",
+                !r->has_bench ? "" : j ? "+0.2" : "-0.2", 3 + j, 3 + j, lf, 3 + j,
+                j ? "#555555" : "#111111");
+    fputc('\n', s.fp);
+    gp_end(s.fp, "yearly_returns", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        goto out;
+    chart_ready(c, ch);
+out:
+    free(yr);
+    return rc;
+}
+
+/*
+ * The returns a distribution is drawn of: daily returns (UTC days) when
+ * the bars are a day or shorter, else the bar returns; *what says which.
+ * *x is the caller's (free); its NaNs are left out.
+ */
+int rp_dist_returns(const rp_run *r, double **x, size_t *n, const char **what, cpo_error *err)
+{
+    *x = NULL;
+    *n = 0;
+    double *v = malloc((r->n ? r->n : 1) * sizeof *v);
+    if (!v)
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    size_t m = 0;
+    if (r->bar_ms < CPO_MS_DAY) {
+        rp_period *p = NULL;
+        size_t np = 0;
+        int rc = rp_periods(r, RP_PER_DAY, &p, &np, err);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+        for (size_t k = 0; k < np; k++)
+            if (isfinite(p[k].ret))
+                v[m++] = p[k].ret;
+        free(p);
+        *what = "daily";
+    } else {
+        rp_step_returns(r, v);
+        for (size_t t = 0; t < r->n; t++)
+            if (isfinite(v[t]))
+                v[m++] = v[t];
+        *what = r->bar_ms == CPO_MS_DAY ? "daily" : "bar";
+    }
+    *x = v;
+    *n = m;
+    return 0;
+}
+
+/*
+ * Histogram of the returns (gsl_histogram, sqrt(n) bins between 10 and 60
+ * over [min, max]) with the normal density of the same mean and sample
+ * sd scaled to the counts; the skewness and excess kurtosis in the title.
+ */
+static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "return_distribution", "Distribution of returns");
+    double *x = NULL;
+    size_t n = 0;
+    const char *what = "";
+    int rc = rp_dist_returns(r, &x, &n, &what, c->err);
+    if (rc)
+        return rc;
+    rp_dist st;
+    rp_distribution(x, n, &st);
+    if (n < 10 || !(st.sd > 0.0)) {
+        chart_skip(c, ch, "%zu %s returns%s: too few to draw", n, what,
+                   n >= 10 ? ", all equal" : "");
+        free(x);
+        return 0;
+    }
+    size_t nb = (size_t)ceil(sqrt((double)n));
+    nb = nb < 10 ? 10 : nb > 60 ? 60 : nb;
+    gsl_histogram *h = gsl_histogram_alloc(nb);
+    if (!h) {
+        free(x);
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    double lo = st.min, hi = st.max, wid = (hi - lo) / (double)nb;
+    /* The largest value goes into the last bin (GSL's ranges are half-open). */
+    gsl_histogram_set_ranges_uniform(h, lo, hi + wid * 1e-9);
+    for (size_t k = 0; k < n; k++)
+        gsl_histogram_increment(h, x[k]);
+    free(x);
+    snprintf(ch->title, sizeof ch->title, "Distribution of %s returns (skew %.2f, excess "
+             "kurtosis %.2f)", what, st.skew, st.kurt);
+    rp_out d, s;
+    if ((rc = rp_out_open(&d, c->dir, "return_distribution.dat", c->err))) {
+        gsl_histogram_free(h);
+        return rc;
+    }
+    fprintf(d.fp, "# %zu %s returns (simple; ledger.csv%s): histogram (gsl_histogram, %zu equal "
+            "bins over [min, max]) and the normal density of the same mean and sample sd, in "
+            "counts (n x bin width x density)\n# mean %.17g sd %.17g skewness %.17g excess "
+            "kurtosis %.17g (GSL, sample sd)\n"
+            "# block 0 columns: 1 bin centre (fraction), 2 count, 3 bin width\n", n, what,
+            r->bar_ms < CPO_MS_DAY ? ", steps compounded by UTC day" : "", nb, st.mean, st.sd,
+            st.skew, st.kurt);
+    for (size_t k = 0; k < nb; k++) {
+        double a, b;
+        gsl_histogram_get_range(h, k, &a, &b);
+        num(d.fp, 0.5 * (a + b));
+        num(d.fp, gsl_histogram_get(h, k));
+        num(d.fp, wid);
+        fputc('\n', d.fp);
+    }
+    gsl_histogram_free(h);
+    fputs("\n\n# block 1 columns: 1 return (fraction), 2 normal density in counts\n", d.fp);
+    double a = fmin(lo, st.mean - 4.0 * st.sd), b = fmax(hi, st.mean + 4.0 * st.sd);
+    for (int k = 0; k <= 200; k++) {
+        double v = a + (b - a) * k / 200.0;
+        num(d.fp, v);
+        num(d.fp, (double)n * wid * gsl_ran_gaussian_pdf(v - st.mean, st.sd));
+        fputc('\n', d.fp);
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "return_distribution.gp", c->err)))
+        return rc;
+    char l1[96], l2[96];
+    snprintf(l1, sizeof l1, "skew %.2f", st.skew);
+    snprintf(l2, sizeof l2, "excess kurtosis %.2f", st.kurt);
+    gp_begin(s.fp, "return_distribution", "distribution of returns", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    fprintf(s.fp, "set xrange [%.17g:%.17g]\nset yrange [0:*]\nset format x \"%%g%%%%\"\n"
+            "set xlabel %s\nset ylabel %s\nset key top right\nset grid noxtics ytics\n"
+            "set arrow 1 from 0, graph 0 to 0, graph 1 nohead lc rgb \"#444444\" dt 2\n"
+            "set label 1 %s at graph 0.02, graph 0.93 left font \",9\"\n"
+            "set label 2 %s at graph 0.02, graph 0.86 left font \",9\"\n"
+            "set style fill solid 0.7 noborder\n"
+            "plot \"return_distribution.dat\" index 0 using ($1*100):2:($3*100) with boxes "
+            "lc rgb \"%s\" title %s, \\\n"
+            "     \"return_distribution.dat\" index 1 using ($1*100):2 with lines lw 1.8 "
+            "lc rgb \"#d62728\" title %s\n",
+            100.0 * a, 100.0 * b, q("return (%)").s, q("count").s,
+            q(l1).s, q(l2).s, colours[0], q("returns").s,
+            q("normal, same mean and sd").s);
+    gp_end(s.fp, "return_distribution", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
+/* --- P&L lines over time --------------------------------------------------------------- */
+
+/*
+ * The P&L lines of ledger.csv summed from the start (those not 0
+ * throughout), and their total (equity - capital): funding and financing
+ * where the run has them.
+ */
+static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    char title[200];
+    snprintf(title, sizeof title, "P&L by line, cumulative (%s)", r->currency);
+    chart_init(ch, "pnl_lines", title);
+    const char *names[RP_MAX_PNL];
+    size_t nl = rp_pnl_lines(r, names, RP_MAX_PNL);
+    int col[RP_MAX_PNL];
+    size_t shown = 0;
+    for (size_t k = 0; k < nl; k++) {
+        int cc = rp_ledger_col(r, names[k]);
+        int nonzero = 0;
+        for (size_t t = 0; cc >= 0 && t < r->n && !nonzero; t++)
+            nonzero = rp_ledger(r, cc, t) != 0.0 && !isnan(rp_ledger(r, cc, t));
+        if (nonzero) {
+            names[shown] = names[k];
+            col[shown++] = cc;
+        }
+    }
+    if (r->n < 1 || shown == 0) {
+        chart_skip(c, ch, "ledger.csv has no P&L line that is not 0 throughout");
+        return 0;
+    }
+    rp_out d, s;
+    int rc = rp_out_open(&d, c->dir, "pnl_lines.dat", c->err);
+    if (rc)
+        return rc;
+    fputs("# the P&L lines of ledger.csv summed from the first step (NaN counts 0), and the "
+          "change in equity since the start (equity - capital)\n# columns: 1 time (Unix seconds, "
+          "bar open), 2 equity - capital, then one per line:", d.fp);
+    for (size_t k = 0; k < shown; k++) {
+        fputs(k ? ", " : " ", d.fp);
+        comment_text(d.fp, names[k]);
+    }
+    fputc('\n', d.fp);
+    double sum[RP_MAX_PNL] = {0};
+    double base = isfinite(r->capital) ? r->capital : r->equity[0], lo = 0.0, hi = 0.0;
+    for (size_t t = 0; t < r->n; t++) {
+        put_t(d.fp, r->ts[t]);
+        double tot = r->equity[t] - base;
+        num(d.fp, tot);
+        if (isfinite(tot)) {
+            lo = fmin(lo, tot);
+            hi = fmax(hi, tot);
+        }
+        for (size_t k = 0; k < shown; k++) {
+            double x = rp_ledger(r, col[k], t);
+            if (!isnan(x))
+                sum[k] += x;
+            num(d.fp, sum[k]);
+            if (isfinite(sum[k])) {
+                lo = fmin(lo, sum[k]);
+                hi = fmax(hi, sum[k]);
+            }
+        }
+        fputc('\n', d.fp);
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "pnl_lines.gp", c->err)))
+        return rc;
+    gp_begin(s.fp, "pnl_lines", "cumulative P&L by line", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
+    gp_lin_axis(s.fp, "y", lo, hi);
+    fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+            "set xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n"
+            "set ylabel %s\n"
+            "plot \"pnl_lines.dat\" using 1:2 with lines lw 2.2 lc rgb \"black\" title %s",
+            q(r->currency[0] ? r->currency : "P&L").s, q("total (change in equity)").s);
+    for (size_t k = 0; k < shown; k++)
+        fprintf(s.fp, ", \\\n     \"pnl_lines.dat\" using 1:%zu with lines lw 1.4 lc rgb \"%s\"%s "
+                "title %s", k + 3, colours[k % N_COLOURS],
+                !strcmp(names[k], "residual") ? " dt 2" : "", q(names[k]).s);
+    fputc('\n', s.fp);
+    gp_end(s.fp, "pnl_lines", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
+/* --- option books: Greeks, margin, P&L by expiry ---------------------------------------- */
+
+/* Panels of a multi-panel time chart: one column of the data per panel
+ * and key (underlying or currency). */
+#define MAX_PANELS 7
+
+typedef struct panels {
+    size_t np, nk;
+    char title[MAX_PANELS][96];
+    char key[RP_MAX_UNDERLYINGS][24];
+    int col[MAX_PANELS][RP_MAX_UNDERLYINGS]; /* ledger column, -1: none */
+} panels;
+
+/* The suffix of name after prefix ("delta_BTC" -> "BTC"), or NULL. */
+static const char *suffix_of(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return !strncmp(name, prefix, n) && name[n] ? name + n : NULL;
+}
+
+static long key_of(panels *p, const char *k)
+{
+    for (size_t i = 0; i < p->nk; i++)
+        if (!strcmp(p->key[i], k))
+            return (long)i;
+    if (p->nk == RP_MAX_UNDERLYINGS || strlen(k) >= sizeof p->key[0])
+        return -1;
+    snprintf(p->key[p->nk], sizeof p->key[0], "%s", k);
+    for (size_t j = 0; j < MAX_PANELS; j++)
+        p->col[j][p->nk] = -1;
+    return (long)p->nk++;
+}
+
+/* Ledger columns PREFIX<KEY> (not starting with any of skip) into panels. */
+static void panels_from_ledger(panels *p, const rp_run *r, const char *const *prefix,
+                               const char *const *title, size_t n, const char *skip)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t j = 0; j < MAX_PANELS; j++)
+        for (size_t i = 0; i < RP_MAX_UNDERLYINGS; i++)
+            p->col[j][i] = -1;
+    int used[MAX_PANELS] = {0};
+    for (size_t c = 0; c < r->ncol; c++)
+        for (size_t j = 0; j < n && j < MAX_PANELS; j++) {
+            const char *k = suffix_of(r->col[c], prefix[j]);
+            if (!k || (skip && !strncmp(r->col[c], skip, strlen(skip)) && strcmp(prefix[j], skip)))
+                continue;
+            long i = key_of(p, k);
+            if (i >= 0) {
+                p->col[j][i] = (int)c;
+                used[j] = 1;
+            }
+        }
+    /* Keep the panels that have a column, in the order given. */
+    for (size_t j = 0; j < n && j < MAX_PANELS; j++) {
+        if (!used[j])
+            continue;
+        snprintf(p->title[p->np], sizeof p->title[0], "%s", title[j]);
+        memmove(p->col[p->np], p->col[j], sizeof p->col[0]);
+        p->np++;
+    }
+}
+
+/*
+ * A chart of panels over time from values v(t, panel, key): two panels a
+ * row (one for a single panel), one line per key in each.
+ */
+typedef double (*panel_value)(const rp_run *r, const panels *p, size_t t, size_t j, size_t k);
+
+static int chart_panels(chart_ctx *c, const rp_run *r, rp_chart *ch, const panels *p,
+                        panel_value val, const char *about, const char *hline)
+{
+    rp_out d, s;
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s.dat", ch->name);
+    int rc = rp_out_open(&d, c->dir, fn, c->err);
+    if (rc)
+        return rc;
+    double plo[MAX_PANELS], phi[MAX_PANELS];
+    for (size_t j = 0; j < MAX_PANELS; j++)
+        plo[j] = phi[j] = 0.0;
+    fprintf(d.fp, "# %s\n# columns: 1 time (Unix seconds, bar open), then for each panel one "
+            "per key:", about);
+    for (size_t j = 0; j < p->np; j++)
+        for (size_t k = 0; k < p->nk; k++) {
+            fprintf(d.fp, "%s", j + k ? ", " : " ");
+            comment_text(d.fp, p->title[j]);
+            fputc(' ', d.fp);
+            comment_text(d.fp, p->key[k]);
+        }
+    fputc('\n', d.fp);
+    for (size_t t = 0; t < r->n; t++) {
+        put_t(d.fp, r->ts[t]);
+        for (size_t j = 0; j < p->np; j++)
+            for (size_t k = 0; k < p->nk; k++) {
+                double x = val(r, p, t, j, k);
+                num(d.fp, x);
+                if (isfinite(x)) {
+                    plo[j] = fmin(plo[j], x);
+                    phi[j] = fmax(phi[j], x);
+                }
+            }
+        fputc('\n', d.fp);
+    }
+    snprintf(fn, sizeof fn, "%s.gp", ch->name);
+    if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
+        return rc;
+    size_t cols = p->np > 1 ? 2 : 1, rows = (p->np + cols - 1) / cols;
+    int w = WIDE_W, h = 40 + 270 * (int)rows;
+    gp_begin_multi(s.fp, ch->name, ch->title, w, h);
+    size_of(ch, w, h);
+    fprintf(s.fp, "set multiplot layout %zu,%zu\n", rows, cols);
+    gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], w / (int)cols);
+    fputs("set key top left horizontal noopaque nobox\nset xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n"
+          "set lmargin 10\n", s.fp);
+    /* One key: its name in the titles, no legend. */
+    if (p->nk == 1)
+        fputs("unset key\n", s.fp);
+    for (size_t j = 0; j < p->np; j++) {
+        if (hline && j == 0)
+            phi[j] = fmax(phi[j], 1.0);
+        gp_lin_axis(s.fp, "y", plo[j], phi[j]);
+        char t[160];
+        snprintf(t, sizeof t, "%s%s%s", p->nk == 1 ? p->key[0] : "", p->nk == 1 ? ": " : "",
+                 p->title[j]);
+        fprintf(s.fp, "set title %s\nplot ", q(t).s);
+        for (size_t k = 0; k < p->nk; k++)
+            fprintf(s.fp, "%s\"%s.dat\" using 1:%zu with lines lw 1.4 lc rgb \"%s\" title %s",
+                    k ? ", \\\n     " : "", ch->name, 2 + j * p->nk + k, colours[k % N_COLOURS],
+                    q(p->key[k]).s);
+        if (hline && j == 0)
+            fprintf(s.fp, ", \\\n     %s with lines dt 2 lw 1.2 lc rgb \"#d62728\" notitle", hline);
+        fputc('\n', s.fp);
+    }
+    fputs("unset multiplot\n", s.fp);
+    gp_end_multi(s.fp);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
+static double ledger_value(const rp_run *r, const panels *p, size_t t, size_t j, size_t k)
+{
+    int c = p->col[j][k];
+    return c >= 0 ? rp_ledger(r, c, t) : NAN;
+}
+
+static double option_value(const rp_run *r, const panels *p, size_t t, size_t j, size_t k)
+{
+    (void)p;
+    return r->opt.greek[(t * r->opt.nu + k) * RP_OG_COUNT + j];
+}
+
+/*
+ * Greek exposures per underlying over time: the ledger's columns
+ * delta_U, delta_usd_U, gamma_U, vega_U, theta_U, vanna_U, volga_U where
+ * it has them, else the options' own Greeks summed from options.csv.
+ */
+static int chart_greeks(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    static const char *const prefix[] = {"delta_usd_", "delta_", "gamma_", "vega_",
+                                         "theta_",     "vanna_", "volga_"};
+    static const char *const title[] = {"delta (USD)", "delta (coin)", "gamma", "vega",
+                                        "theta",       "vanna",        "volga"};
+    panels p;
+    panels_from_ledger(&p, r, prefix, title, 7, "delta_usd_");
+    if (p.np) {
+        chart_init(ch, "greeks", "Greek exposures over time, per underlying (ledger.csv)");
+        if (r->n < 1) {
+            chart_skip(c, ch, "ledger.csv has no rows");
+            return 0;
+        }
+        return chart_panels(c, r, ch, &p, ledger_value,
+                            "the book's Greeks per underlying: ledger.csv's columns delta_usd_U, "
+                            "delta_U, gamma_U, vega_U, theta_U, vanna_U, volga_U as they are",
+                            NULL);
+    }
+    chart_init(ch, "greeks", "Greek exposures of the options over time, per underlying "
+               "(options.csv; hedges not included)");
+    if (!r->has_opt) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    if (r->n < 1 || r->opt.nu == 0) {
+        chart_skip(c, ch, "options.csv has no positions");
+        return 0;
+    }
+    memset(&p, 0, sizeof p);
+    static const char *const ot[RP_OG_COUNT] = {
+        "delta (coin)", "gamma (coin delta per 1 % index move)", "vega (coin per vol point)",
+        "theta (coin per day)"};
+    p.np = RP_OG_COUNT;
+    for (size_t j = 0; j < RP_OG_COUNT; j++)
+        snprintf(p.title[j], sizeof p.title[0], "%s", ot[j]);
+    p.nk = r->opt.nu;
+    for (size_t k = 0; k < p.nk; k++)
+        snprintf(p.key[k], sizeof p.key[0], "%s", r->opt.und[k]);
+    snprintf(ch->note, sizeof ch->note, "sums over the option positions of qty x the contract's "
+             "coin Greek (w.r.t. the index; delta as Deribit's account delta), 0 where none is "
+             "held; the perpetual hedge is not in them");
+    return chart_panels(c, r, ch, &p, option_value,
+                        "the options' Greeks per underlying, summed over the positions of "
+                        "options.csv: qty x coin_delta_account; qty x coin_gamma x index^2 / 100 "
+                        "(change of the coin delta for a 1 % move); qty x coin_vega / 100 (a vol "
+                        "point); qty x coin_theta / 365 (a day)", NULL);
+}
+
+static double margin_value(const rp_run *r, const panels *p, size_t t, size_t j, size_t k)
+{
+    /* p->col: 0 margin_ratio, 1 mm, 2 margin_balance, 3 im (j: 0 ratio, 1 im / balance). */
+    int ratio = p->col[0][k], mm = p->col[1][k], mb = p->col[2][k], im = p->col[3][k];
+    double bal = mb >= 0 ? rp_ledger(r, mb, t) : NAN;
+    if (j == 0) {
+        if (ratio >= 0)
+            return rp_ledger(r, ratio, t);
+        return mm >= 0 && bal > 0.0 ? rp_ledger(r, mm, t) / bal : NAN;
+    }
+    return im >= 0 && bal > 0.0 ? rp_ledger(r, im, t) / bal : NAN;
+}
+
+/* Margin utilisation per currency (ledger.csv: margin_ratio_CCY, mm_CCY,
+ * margin_balance_CCY, im_CCY), drawn only when the ledger has them. */
+static int chart_margin(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "margin", "Margin utilisation per currency");
+    static const char *const prefix[] = {"margin_ratio_", "mm_", "margin_balance_", "im_"};
+    static const char *const title[] = {"r", "mm", "mb", "im"};
+    panels p;
+    panels_from_ledger(&p, r, prefix, title, 4, NULL);
+    /* panels_from_ledger keeps only the prefixes found: undo that, the
+     * value function wants the four in place. */
+    panels all;
+    memset(&all, 0, sizeof all);
+    all.nk = p.nk;
+    memcpy(all.key, p.key, sizeof all.key);
+    for (size_t j = 0; j < 4; j++)
+        for (size_t k = 0; k < RP_MAX_UNDERLYINGS; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s%s", prefix[j], k < p.nk ? p.key[k] : "");
+            all.col[j][k] = k < p.nk ? rp_ledger_col(r, name) : -1;
+        }
+    int any = 0;
+    for (size_t k = 0; k < all.nk; k++)
+        any |= all.col[0][k] >= 0 || (all.col[1][k] >= 0 && all.col[2][k] >= 0);
+    if (!any || r->n < 1) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    all.np = 2;
+    snprintf(all.title[0], sizeof all.title[0], "margin ratio: maintenance margin / margin "
+             "balance (1 = liquidation)");
+    snprintf(all.title[1], sizeof all.title[1], "initial margin / margin balance");
+    return chart_panels(c, r, ch, &all, margin_value,
+                        "margin per currency from ledger.csv: margin_ratio_CCY (else mm_CCY / "
+                        "margin_balance_CCY), and im_CCY / margin_balance_CCY",
+                        "1");
+}
+
+/* The term columns of explain_by.csv drawn by expiry. */
+static const char *const greek_terms[] = {"delta", "gamma", "vega", "theta", "vanna",
+                                          "volga", "rho", "unexplained"};
+#define N_TERMS (sizeof greek_terms / sizeof greek_terms[0])
+
+/*
+ * P&L of the options by expiry (explain_by.csv, rows of kind part by
+ * expiry): the Greek terms stacked (gains up from 0, losses down), the
+ * options line of each expiry as a dot.
+ */
+static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    char title[200];
+    snprintf(title, sizeof title, "Options: P&L by expiry and Greek (%s; explain_by.csv)",
+             r->currency);
+    chart_init(ch, "option_pnl_expiry", title);
+    if (!r->has_opt || !r->opt.has_explain_by) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    const rp_table *t = &r->opt.explain_by;
+    int ck = rp_table_col(t, "kind"), cb = rp_table_col(t, "by"), cy = rp_table_col(t, "key"),
+        co = rp_table_col(t, "options");
+    int tc[N_TERMS];
+    size_t nt = 0;
+    const char *tn[N_TERMS];
+    for (size_t k = 0; k < N_TERMS; k++) {
+        int cc = rp_table_col(t, greek_terms[k]);
+        int nz = 0;
+        for (size_t i = 0; cc >= 0 && i < t->nrow && !nz; i++)
+            nz = t->num[i * t->ncol + (size_t)cc] != 0.0 && !isnan(t->num[i * t->ncol + (size_t)cc]);
+        if (nz) {
+            tc[nt] = cc;
+            tn[nt++] = greek_terms[k];
+        }
+    }
+    size_t ne = 0;
+    for (size_t i = 0; ck >= 0 && cb >= 0 && cy >= 0 && i < t->nrow; i++)
+        ne += !strcmp(t->text[i * t->ncol + (size_t)ck], "part") &&
+              !strcmp(t->text[i * t->ncol + (size_t)cb], "expiry");
+    if (ne == 0 || co < 0) {
+        chart_skip(c, ch, "explain_by.csv has no rows by expiry");
+        return 0;
+    }
+    rp_out d, s;
+    int rc = rp_out_open(&d, c->dir, "option_pnl_expiry.dat", c->err);
+    if (rc)
+        return rc;
+    fputs("# the options' P&L of each expiry (explain_by.csv, kind part, by expiry; reporting "
+          "currency): the Greek terms stacked, gains up from 0 and losses down\n# columns: 1 "
+          "index, 2 options line, then for each term: value, lower and upper edge:", d.fp);
+    for (size_t k = 0; k < nt; k++)
+        fprintf(d.fp, "%s%s", k ? ", " : " ", tn[k]);
+    fputc('\n', d.fp);
+    size_t e = 0;
+    double lo = 0.0, hi = 0.0;
+    int same_year = 1, first_year = 0;
+    for (size_t i = 0; i < t->nrow; i++) {
+        if (strcmp(t->text[i * t->ncol + (size_t)ck], "part") ||
+            strcmp(t->text[i * t->ncol + (size_t)cb], "expiry"))
+            continue;
+        const char *key = t->text[i * t->ncol + (size_t)cy];
+        int y = atoi(key);
+        if (e == 0)
+            first_year = y;
+        same_year &= y == first_year;
+        fprintf(d.fp, "%zu", e++);
+        num(d.fp, t->num[i * t->ncol + (size_t)co]);
+        double up = 0.0, down = 0.0;
+        for (size_t k = 0; k < nt; k++) {
+            double x = t->num[i * t->ncol + (size_t)tc[k]];
+            if (isnan(x))
+                x = 0.0;
+            double a = x >= 0 ? up : down + x, b = x >= 0 ? up + x : down;
+            if (x >= 0)
+                up = b;
+            else
+                down = a;
+            num(d.fp, x);
+            num(d.fp, a);
+            num(d.fp, b);
+        }
+        lo = fmin(lo, fmin(down, t->num[i * t->ncol + (size_t)co]));
+        hi = fmax(hi, fmax(up, t->num[i * t->ncol + (size_t)co]));
+        fputc('\n', d.fp);
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)) ||
+        (rc = rp_out_open(&s, c->dir, "option_pnl_expiry.gp", c->err)))
+        return rc;
+    gp_begin(s.fp, "option_pnl_expiry", "options P&L by expiry and Greek", WIDE_W, WIDE_H);
+    size_of(ch, WIDE_W, WIDE_H);
+    gp_lin_axis(s.fp, "y", lo, hi);
+    fprintf(s.fp, "set xrange [-0.6:%zu.6]\n"
+            "set ylabel %s\nset grid noxtics ytics\nset xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\n"
+            "set key outside right top vertical Left reverse noopaque nobox\n"
+            "set style fill solid 0.85 noborder\nset rmargin 18\nset xtics rotate by 30 right (",
+            e - 1, q(r->currency[0] ? r->currency : "P&L").s);
+    e = 0;
+    for (size_t i = 0; i < t->nrow; i++) {
+        if (strcmp(t->text[i * t->ncol + (size_t)ck], "part") ||
+            strcmp(t->text[i * t->ncol + (size_t)cb], "expiry"))
+            continue;
+        const char *key = t->text[i * t->ncol + (size_t)cy];
+        char lab[16];
+        /* 2026-01-09T08:00:00Z -> 01-09 (the year when they differ) */
+        snprintf(lab, sizeof lab, "%.*s", same_year ? 5 : 10,
+                 strlen(key) >= 10 ? key + (same_year ? 5 : 0) : key);
+        fprintf(s.fp, "%s%s %zu", e ? ", " : "", q(lab).s, e);
+        e++;
+    }
+    fputs(")\nplot ", s.fp);
+    for (size_t k = 0; k < nt; k++)
+        fprintf(s.fp, "\"option_pnl_expiry.dat\" using 1:(($%zu+$%zu)/2):(0.32):(($%zu-$%zu)/2) "
+                "with boxxyerror fc rgb \"%s\" title %s, \\\n     ",
+                4 + 3 * k, 5 + 3 * k, 5 + 3 * k, 4 + 3 * k, colours[k % N_COLOURS],
+                q(tn[k]).s);
+    fprintf(s.fp, "\"option_pnl_expiry.dat\" using 1:2 with points pt 7 ps 1.1 lc rgb \"black\" "
+            "title %s\n", q("options line").s);
+    gp_end(s.fp, "option_pnl_expiry", WIDE_W, WIDE_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
+/* --- dated futures -------------------------------------------------------------- */
+
+#define MAX_FUT_LINES 8
+
+/*
+ * The basis of each future a year (futures.csv: basis_annual, in %) over
+ * the run, a line per future (the first MAX_FUT_LINES seen) and its real
+ * quotes as points: the line between them is the modelled or carried
+ * price.  Steps with less than 7 days to expiry are left out (a year's
+ * worth of a basis that is about to vanish says little).
+ */
+static int chart_basis(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "basis", "Futures: basis to the index, annualised (futures.csv)");
+    const rp_table *t = &r->fut;
+    int cts = r->has_fut ? rp_table_col(t, "ts") : -1, csym = rp_table_col(t, "symbol");
+    int cdays = rp_table_col(t, "days"), cann = rp_table_col(t, "basis_annual");
+    int csrc = rp_table_col(t, "source");
+    if (!r->has_fut || cts < 0 || csym < 0 || cdays < 0 || cann < 0 || csrc < 0 ||
+        t->nrow == 0) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    const char *sym[MAX_FUT_LINES];
+    size_t ns = 0;
+    for (size_t i = 0; i < t->nrow; i++) {
+        const char *s = t->text[i * t->ncol + (size_t)csym];
+        size_t k = 0;
+        while (k < ns && strcmp(sym[k], s))
+            k++;
+        if (k == ns && ns < MAX_FUT_LINES)
+            sym[ns++] = s;
+    }
+    rp_out d, g;
+    int rc = rp_out_open(&d, c->dir, "basis.dat", c->err);
+    if (rc)
+        return rc;
+    fputs("# futures.csv's basis_annual in % by future (one block each, in the order of the "
+          "legend), steps with 7 days or more to expiry\n# columns: 1 time (Unix seconds, bar "
+          "open), 2 basis a year (%), 3 the same at the future's own quotes (else NaN)\n",
+          d.fp);
+    double lo = 0.0, hi = 0.0;
+    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(d.fp, "%s# %s\n", k ? "\n\n" : "", sym[k]);
+        for (size_t i = 0; i < t->nrow; i++) {
+            const char *const *row = (const char *const *)&t->text[i * t->ncol];
+            int64_t ms;
+            if (strcmp(row[csym], sym[k]) || rp_parse_time(row[cts], &ms))
+                continue;
+            double days = t->num[i * t->ncol + (size_t)cdays];
+            double a = 100.0 * t->num[i * t->ncol + (size_t)cann];
+            if (!(days >= 7.0) || !isfinite(a))
+                a = NAN;
+            put_t(d.fp, ms);
+            num(d.fp, a);
+            num(d.fp, !strcmp(row[csrc], "quote") ? a : NAN);
+            fputc('\n', d.fp);
+            if (isfinite(a)) {
+                lo = fmin(lo, a);
+                hi = fmax(hi, a);
+                t0 = ms < t0 ? ms : t0;
+                t1 = ms > t1 ? ms : t1;
+            }
+        }
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)))
+        return rc;
+    if (t0 > t1) {
+        chart_skip(c, ch, "futures.csv has no step with 7 days or more to an expiry");
+        return 0;
+    }
+    if ((rc = rp_out_open(&g, c->dir, "basis.gp", c->err)))
+        return rc;
+    gp_begin(g.fp, "basis", "futures' basis a year", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    gp_time_x(g.fp, t0, t1 > t0 ? t1 : t0 + 1, HALF_W);
+    gp_lin_axis(g.fp, "y", lo, hi);
+    fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+          "set xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\nset ylabel \"basis a year (%)\"\nplot ",
+          g.fp);
+    for (size_t k = 0; k < ns; k++)
+        fprintf(g.fp,
+                "%s\"basis.dat\" index %zu using 1:2 with lines lw 1.6 lc rgb \"%s\" title %s, "
+                "\\\n     \"basis.dat\" index %zu using 1:3 with points pt 7 ps 0.6 lc rgb \"%s\" "
+                "notitle",
+                k ? ", \\\n     " : "", k, colours[k % N_COLOURS], q(sym[k]).s, k,
+                colours[k % N_COLOURS]);
+    fputc('\n', g.fp);
+    gp_end(g.fp, "basis", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&g, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
 }
 
 static const attr_chart attr_charts[] = {
@@ -1253,15 +2424,25 @@ int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_cha
     chart_ctx c = {charts_dir, g, err};
     if ((rc = chart_equity(&c, r, &out[RP_C_EQUITY])) ||
         (rc = chart_drawdown(&c, r, &out[RP_C_DRAWDOWN])) ||
+        (rc = chart_monthly(&c, r, &out[RP_C_MONTHLY])) ||
+        (rc = chart_yearly(&c, r, &out[RP_C_YEARLY])) ||
+        (rc = chart_dist(&c, r, &out[RP_C_DIST])) ||
         (rc = chart_rolling(&c, r, &out[RP_C_VOL], 0)) ||
         (rc = chart_rolling(&c, r, &out[RP_C_SHARPE], 1)) ||
+        (rc = chart_rolling_beta(&c, r, &out[RP_C_BETA])) ||
         (rc = chart_weights(&c, r, &out[RP_C_WEIGHTS])) ||
+        (rc = chart_corr(&c, r, &out[RP_C_CORR])) ||
+        (rc = chart_margin(&c, r, &out[RP_C_MARGIN])) ||
+        (rc = chart_pnl_lines(&c, r, &out[RP_C_PNL_LINES])) ||
+        (rc = chart_greeks(&c, r, &out[RP_C_GREEKS])) ||
+        (rc = chart_opt_expiry(&c, r, &out[RP_C_OPT_EXPIRY])) ||
         (rc = chart_attr(&c, r, &attr_charts[0], &out[RP_C_ATTR_ASSET])) ||
         (rc = chart_attr(&c, r, &attr_charts[1], &out[RP_C_ATTR_FACTOR])) ||
         (rc = chart_attr(&c, r, &attr_charts[2], &out[RP_C_ATTR_BETAS])) ||
         (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])) ||
-        (rc = chart_corr(&c, r, &out[RP_C_CORR])))
+        (rc = chart_basis(&c, r, &out[RP_C_BASIS])))
         return rc;
+    rp_charts_draw(g, charts_dir, out, RP_RUN_CHARTS);
     return rp_cancelled(g, err);
 }
 
@@ -1276,9 +2457,22 @@ int rp_cancelled(const rp_gnuplot *g, cpo_error *err)
 
 /* --- compare ------------------------------------------------------------------------------------- */
 
+void rp_bars_free(rp_bars *b)
+{
+    if (!b)
+        return;
+    free(b->key);
+    free(b->v);
+    b->key = NULL;
+    b->v = NULL;
+    b->nkey = 0;
+}
+
+enum { OV_GROWTH = 0, OV_DD, OV_SHARPE };
+
 static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                    const char *const *labels, size_t nt, const int64_t *ts, const double *v,
-                   int growth)
+                   int what, size_t win)
 {
     rp_out d, s;
     char fn[64];
@@ -1286,10 +2480,13 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
     int rc = rp_out_open(&d, c->dir, fn, c->err);
     if (rc)
         return rc;
+    static const char *const about[] = {
+        "growth of 1 (equity / equity before the first common bar)",
+        "drawdown (fraction below the running peak)",
+        "rolling Sharpe ratio (the last window of bar returns; mean / sample sd x sqrt(bars a "
+        "year), no risk-free rate)"};
     fprintf(d.fp, "# %s of each run on the common times\n# columns: 1 time (Unix seconds, bar "
-            "open), then one per run:", growth ? "growth of 1 (equity / equity before the first "
-                                                 "common bar)"
-                                               : "drawdown (fraction below the running peak)");
+            "open), then one per run:", about[what]);
     for (size_t k = 0; k < nrun; k++) {
         fputs(k ? ", " : " ", d.fp);
         comment_text(d.fp, labels[k]);
@@ -1316,12 +2513,15 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
     snprintf(fn, sizeof fn, "%s.gp", name);
     if ((rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, name, growth ? "equity of the runs, overlaid" : "drawdowns of the runs, overlaid",
-             WIDE_W, growth ? WIDE_H : 320);
-    size_of(ch, WIDE_W, growth ? WIDE_H : 320);
-    gp_time_x(s.fp, ts[0], ts[nt - 1], WIDE_W);
+    static const char *const what_s[] = {"equity of the runs, overlaid",
+                                         "drawdowns of the runs, overlaid",
+                                         "rolling Sharpe ratios of the runs, overlaid"};
+    int w = what == OV_GROWTH ? WIDE_W : HALF_W, h = what == OV_GROWTH ? WIDE_H : HALF_H;
+    gp_begin(s.fp, name, what_s[what], w, h);
+    size_of(ch, w, h);
+    gp_time_x(s.fp, ts[0], ts[nt - 1], w);
     fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n", s.fp);
-    if (growth) {
+    if (what == OV_GROWTH) {
         if (positive && isfinite(lo)) {
             lo = fmin(lo, 1.0);
             hi = fmax(hi, 1.0);
@@ -1330,27 +2530,97 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
             gp_log_ticks(s.fp, lo / pad, hi * pad);
         }
         fprintf(s.fp, "set ylabel %s\n", q(positive ? "growth of 1 (log scale)" : "growth of 1").s);
-    } else {
+    } else if (what == OV_DD) {
         double ylo = isfinite(lo) && lo < 0.0 ? lo * 100.0 * 1.08 : -1.0;
         fprintf(s.fp, "set yrange [%.17g:0]\nset format y \"%%g%%%%\"\nset ylabel %s\n", ylo,
                 q("drawdown (%)").s);
+    } else {
+        char lab[64];
+        snprintf(lab, sizeof lab, "Sharpe (%zu bars, annualised)", win);
+        fprintf(s.fp, "set ylabel %s\nset xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\n", q(lab).s);
     }
     fputs("plot ", s.fp);
     for (size_t k = 0; k < nrun; k++)
         fprintf(s.fp, "%s\"%s.dat\" using 1:%s%zu%s with lines lw 1.5 lc rgb \"%s\" title %s",
-                k ? ", \\\n     " : "", name, growth ? "" : "($", k + 2, growth ? "" : "*100)",
-                colours[k % N_COLOURS], q(labels[k]).s);
+                k ? ", \\\n     " : "", name, what == OV_DD ? "($" : "", k + 2,
+                what == OV_DD ? "*100)" : "", colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, name, WIDE_W, growth ? WIDE_H : 320);
+    gp_end(s.fp, name, w, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
-    chart_draw(c, ch);
+    chart_ready(c, ch);
+    return 0;
+}
+
+/* Grouped bars: a group per key, a bar per run. */
+static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const *labels,
+                      const rp_bars *b)
+{
+    chart_init(ch, b->name, b->title);
+    rp_out d, s;
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s.dat", b->name);
+    int rc = rp_out_open(&d, c->dir, fn, c->err);
+    if (rc)
+        return rc;
+    fprintf(d.fp, "# %s\n# columns: 1 key index, then one per run (%s):", b->title,
+            b->pct ? "fractions" : "reporting currency");
+    for (size_t k = 0; k < nrun; k++) {
+        fputs(k ? ", " : " ", d.fp);
+        comment_text(d.fp, labels[k]);
+    }
+    fputs("\n# keys:", d.fp);
+    for (size_t j = 0; j < b->nkey; j++) {
+        fputs(j ? ", " : " ", d.fp);
+        comment_text(d.fp, b->key[j]);
+    }
+    fputc('\n', d.fp);
+    double lo = 0.0, hi = 0.0, sc = b->pct ? 100.0 : 1.0;
+    for (size_t j = 0; j < b->nkey; j++) {
+        fprintf(d.fp, "%zu", j);
+        for (size_t k = 0; k < nrun; k++) {
+            double x = b->v[k * b->nkey + j];
+            num(d.fp, x);
+            if (isfinite(x)) {
+                lo = fmin(lo, x * sc);
+                hi = fmax(hi, x * sc);
+            }
+        }
+        fputc('\n', d.fp);
+    }
+    snprintf(fn, sizeof fn, "%s.gp", b->name);
+    if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
+        return rc;
+    gp_begin(s.fp, b->name, b->title, HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    double bw = 0.8 / (double)nrun;
+    gp_lin_axis(s.fp, "y", lo, hi);
+    fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset grid noxtics ytics\n"
+            "set xzeroaxis lt 1 lw 1 lc rgb \"#444444\"\nset style fill solid 0.85 noborder\n"
+            "set boxwidth %.17g\nset ylabel %s\n"
+            "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+            "set xtics rotate by 30 right (",
+            b->nkey - 1, bw * 0.95, q(b->pct ? "% of capital" : "P&L").s);
+    for (size_t j = 0; j < b->nkey; j++)
+        fprintf(s.fp, "%s%s %zu", j ? ", " : "", q(b->key[j]).s, j);
+    fputs(")\nplot ", s.fp);
+    for (size_t k = 0; k < nrun; k++)
+        fprintf(s.fp, "%s\"%s.dat\" using ($1%+.17g):($%zu*%g) with boxes lc rgb \"%s\" title %s",
+                k ? ", \\\n     " : "", b->name, ((double)k - (double)(nrun - 1) / 2.0) * bw,
+                k + 2, sc, colours[k % N_COLOURS], q(labels[k]).s);
+    fputc('\n', s.fp);
+    gp_end(s.fp, b->name, HALF_W, HALF_H);
+    if ((rc = rp_out_close(&s, 1, c->err)))
+        return rc;
+    snprintf(ch->note, sizeof ch->note, "%s", b->note);
+    chart_ready(c, ch);
     return 0;
 }
 
 int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *labels, size_t nt,
-                      const int64_t *ts, const double *growth, const double *dd, rp_gnuplot *g,
-                      rp_chart *out, cpo_error *err)
+                      const int64_t *ts, const double *growth, const double *dd,
+                      const double *sharpe, size_t win, const rp_bars *bars, size_t nbars,
+                      rp_gnuplot *g, rp_chart *out, cpo_error *err)
 {
     int rc = rp_mkdir(charts_dir, err);
     if (rc)
@@ -1358,13 +2628,26 @@ int rp_charts_compare(const char *charts_dir, size_t nrun, const char *const *la
     chart_ctx c = {charts_dir, g, err};
     chart_init(&out[0], "equity", "Growth of 1 over the compared period (log scale)");
     chart_init(&out[1], "drawdown", "Drawdown over the compared period (%)");
+    char t[160];
+    snprintf(t, sizeof t, "Rolling Sharpe ratio (30 days: %zu bars)", win);
+    chart_init(&out[2], "rolling_sharpe", t);
     if (nt == 0) {
-        chart_skip(&c, &out[0], "no common bars");
-        chart_skip(&c, &out[1], "no common bars");
+        for (int k = 0; k < 3; k++)
+            chart_skip(&c, &out[k], "no common bars");
         return 0;
     }
-    if ((rc = overlay(&c, &out[0], "equity", nrun, labels, nt, ts, growth, 1)) ||
-        (rc = overlay(&c, &out[1], "drawdown", nrun, labels, nt, ts, dd, 0)))
+    if ((rc = overlay(&c, &out[0], "equity", nrun, labels, nt, ts, growth, OV_GROWTH, win)) ||
+        (rc = overlay(&c, &out[1], "drawdown", nrun, labels, nt, ts, dd, OV_DD, win)))
         return rc;
+    if (nt < win)
+        chart_skip(&c, &out[2], "%zu common bars, fewer than the 30-day window (%zu bars)", nt,
+                   win);
+    else if ((rc = overlay(&c, &out[2], "rolling_sharpe", nrun, labels, nt, ts, sharpe,
+                           OV_SHARPE, win)))
+        return rc;
+    for (size_t k = 0; k < nbars; k++)
+        if ((rc = bars_chart(&c, &out[3 + k], nrun, labels, &bars[k])))
+            return rc;
+    rp_charts_draw(g, charts_dir, out, 3 + nbars);
     return rp_cancelled(g, err);
 }

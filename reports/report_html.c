@@ -113,7 +113,7 @@ static int key_percent(const char *key)
         return 1; /* a fraction of equity; the other exposures are amounts */
     static const char *const yes[] = {"return", "volatility", "drawdown", "var", "cvar", "cagr",
                                       "alpha", "turnover", "hit", "win", "rate", "depth", "vol",
-                                      "downside", "free", "required", "cutoff"};
+                                      "downside", "free", "required", "cutoff", "rf"};
     for (size_t k = 0; k < sizeof yes / sizeof yes[0]; k++)
         if (has_word(key, yes[k]))
             return 1;
@@ -129,6 +129,8 @@ static int key_money(const char *key)
             return 1;
     const char *dot = strrchr(key, '.');
     if (strcmp(dot ? dot + 1 : key, "average_gross_exposure") && has_word(key, "exposure"))
+        return 1;
+    if (!strcmp(dot ? dot + 1 : key, "financing")) /* the P&L line of the financing block */
         return 1;
     return !strncmp(key, "pnl", 3) || has_word(key, "paid");
 }
@@ -172,49 +174,91 @@ static void label(FILE *fp, const char *key)
     rp_html(fp, b);
 }
 
+/*
+ * The style sheet of report.html, compare.html and the sweep page: one
+ * column of sections, charts that scale to the width, key figures in a
+ * grid; narrow screens (phones) get smaller type and tables that scroll
+ * sideways; print (and "print to PDF") gets a plain page: no colours
+ * behind the header, no table of contents, charts and tables kept whole.
+ */
 const char rp_css[] =
     "*{box-sizing:border-box}"
+    "html{-webkit-text-size-adjust:100%}"
     "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;font-size:14px;color:#222;"
-    "background:#fff;margin:0;padding:0 0 40px 0}"
+    "background:#fff;margin:0;padding:0 0 40px 0;line-height:1.35}"
     "main{max-width:1380px;margin:0 auto;padding:0 16px}"
-    "header{background:#1f3a5f;color:#fff;padding:18px 24px;margin-bottom:16px}"
-    "header h1{margin:0 0 4px 0;font-size:22px;font-weight:600}"
+    "header{background:#1f3a5f;color:#fff;padding:16px 24px;margin-bottom:12px}"
+    "header h1{margin:0 0 4px 0;font-size:22px;font-weight:600;overflow-wrap:anywhere}"
     "header p{margin:2px 0;color:#d8e2ee}"
     "h2{font-size:18px;border-bottom:2px solid #1f3a5f;padding-bottom:4px;margin:28px 0 10px}"
     "h3{font-size:15px;margin:18px 0 6px}"
-    "nav{font-size:13px;margin:0 0 8px 0}nav a{margin-right:12px;color:#1f3a5f}"
-    "table{border-collapse:collapse;margin:6px 0 10px 0;font-size:13px}"
+    "a{color:#1f3a5f}"
+    "nav#contents{font-size:13px;margin:8px 0 4px 0;padding:8px 12px;background:#f5f7fa;"
+    "border:1px solid #dfe5ec;border-radius:6px}"
+    "nav#contents h2{font-size:14px;border:0;margin:0 0 4px 0;padding:0}"
+    "nav#contents ol{margin:0;padding-left:20px;columns:3 200px;column-gap:24px}"
+    "nav#contents li{margin:1px 0;break-inside:avoid}"
+    "table{border-collapse:collapse;margin:6px 0 10px 0;font-size:13px;display:block;"
+    "max-width:100%;overflow-x:auto}"
     "th,td{padding:3px 10px;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}"
     "th{background:#f0f3f7;font-weight:600}"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.pos{color:#1b7837}td.neg{color:#b2182b}td.best{font-weight:700;background:#e9f5ec}"
     "tr.total td{font-weight:600;border-top:2px solid #999}"
+    "tr.sub td{font-style:italic;background:#fafbfc}"
     "tr.check td{color:#555;font-style:italic}"
+    "tr.group th{background:#e4e9f0;text-align:left}"
     "code,.mono{font-family:'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}"
-    ".cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 4px 0}"
-    ".card{border:1px solid #d5dde8;border-radius:6px;padding:8px 14px;min-width:150px;"
-    "background:#f8fafc}"
-    ".card .v{font-size:20px;font-weight:600;color:#1f3a5f}.card .k{font-size:12px;color:#555}"
+    ".kf{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px;"
+    "margin:8px 0 4px 0}"
+    ".card{border:1px solid #d5dde8;border-radius:6px;padding:6px 12px;background:#f8fafc}"
+    ".card .v{font-size:19px;font-weight:600;color:#1f3a5f;white-space:nowrap}"
+    ".card .k{font-size:12px;color:#555}"
     ".note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;margin:8px 0;"
     "font-size:13px}"
     ".warn{background:#fdecea;border-left:4px solid #d62728;padding:8px 12px;margin:8px 0}"
-    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(640px,1fr));gap:4px 20px}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,600px),1fr));"
+    "gap:4px 20px}"
     ".grid figure.wide{grid-column:1/-1}"
-    "figure{margin:6px 0 14px 0}figure h3{margin:4px 0;font-size:14px}"
+    "figure{margin:6px 0 14px 0;min-width:0}figure h3{margin:4px 0;font-size:14px}"
     "figure img{max-width:100%;height:auto;border:1px solid #e3e3e3;display:block}"
-    "figcaption{font-size:12px;color:#555;margin-top:2px}figcaption a{color:#1f3a5f}"
-    ".cols{display:flex;flex-wrap:wrap;gap:28px}"
+    "figcaption{font-size:12px;color:#555;margin-top:2px}"
+    ".cols{display:flex;flex-wrap:wrap;gap:0 28px}"
+    ".scroll{overflow-x:auto;max-width:100%}"
+    ".cols>div{min-width:0;max-width:100%}"
     "details summary{cursor:pointer;color:#1f3a5f;margin:6px 0}"
-    "footer{margin-top:30px;font-size:12px;color:#666}";
+    "footer{margin-top:30px;font-size:12px;color:#666}"
+    "@media (max-width:720px){"
+    "body{font-size:13px}main{padding:0 8px}header{padding:10px 12px}"
+    "header h1{font-size:17px}h2{font-size:16px;margin-top:22px}"
+    ".kf{grid-template-columns:repeat(2,1fr)}.card .v{font-size:16px}"
+    "table{font-size:12px}"
+    "th,td{padding:2px 6px}nav#contents ol{columns:2 120px}}"
+    "@media print{"
+    "@page{size:A4;margin:12mm}"
+    "body{font-size:10pt;padding:0}main{max-width:none;padding:0}"
+    "header{background:none;color:#000;padding:0 0 6px 0;border-bottom:2px solid #000}"
+    "header p{color:#333}nav#contents{display:none}"
+    "a{color:inherit;text-decoration:none}"
+    "h2{break-after:avoid;border-color:#000}h3{break-after:avoid}"
+    "figure,table,.card,tr{break-inside:avoid}"
+    ".grid{display:block}figure img{border:0;max-height:240mm;width:auto}"
+    "figcaption,details,.noprint{display:none}"
+    "th{background:#eee}.card{background:none}table{display:table;font-size:9pt}}";
 
-void rp_html_chart(FILE *fp, const rp_chart *c)
+/* The chart's image and files, under dir ("charts/" of the page). */
+void rp_html_chart_at(FILE *fp, const rp_chart *c, const char *dir)
 {
+    if (c->state == RP_CHART_ABSENT)
+        return;
     fprintf(fp, "<figure%s id=\"chart-", c->w > 700 ? " class=\"wide\"" : "");
     rp_html(fp, c->name);
     fputs("\"><h3>", fp);
     rp_html(fp, c->title);
     fputs("</h3>\n", fp);
     if (c->state == RP_CHART_DRAWN) {
-        fputs("<img src=\"charts/", fp);
+        fputs("<img src=\"", fp);
+        rp_html(fp, dir);
         rp_html(fp, c->name);
         fputs(".png\" alt=\"", fp);
         rp_html(fp, c->title);
@@ -222,10 +266,16 @@ void rp_html_chart(FILE *fp, const rp_chart *c)
     }
     if (c->state != RP_CHART_SKIPPED) {
         fputs("<figcaption>", fp);
-        if (c->state == RP_CHART_DRAWN)
-            fprintf(fp, "<a href=\"charts/%s.svg\">SVG</a> · ", c->name);
-        fprintf(fp, "<a href=\"charts/%s.gp\">script</a> · <a href=\"charts/%s.dat\">data</a>",
-                c->name, c->name);
+        if (c->state == RP_CHART_DRAWN) {
+            fputs("<a href=\"", fp);
+            rp_html(fp, dir);
+            fprintf(fp, "%s.svg\">SVG</a> · ", c->name);
+        }
+        fputs("<a href=\"", fp);
+        rp_html(fp, dir);
+        fprintf(fp, "%s.gp\">script</a> · <a href=\"", c->name);
+        rp_html(fp, dir);
+        fprintf(fp, "%s.dat\">data</a>", c->name);
         if (c->note[0] && c->state == RP_CHART_DRAWN) {
             fputs(" · ", fp);
             rp_html(fp, c->note);
@@ -244,33 +294,23 @@ void rp_html_chart(FILE *fp, const rp_chart *c)
     fputs("</figure>\n", fp);
 }
 
-void rp_html_charts(FILE *fp, const rp_chart *ch, size_t n)
+void rp_html_chart(FILE *fp, const rp_chart *c)
 {
-    fputs("<section id=\"charts\"><h2>Charts</h2>\n<div class=\"grid\">\n", fp);
-    size_t skipped = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (ch[k].state == RP_CHART_SKIPPED)
-            skipped++;
-        else
-            rp_html_chart(fp, &ch[k]);
-    }
+    rp_html_chart_at(fp, c, "charts/");
+}
+
+/* Charts idx[0..n) of ch in a grid (the ones for this run). */
+void rp_html_figs(FILE *fp, const rp_chart *ch, const int *idx, size_t n)
+{
+    size_t shown = 0;
+    for (size_t k = 0; k < n; k++)
+        shown += ch[idx[k]].state != RP_CHART_ABSENT;
+    if (!shown)
+        return;
+    fputs("<div class=\"grid\">\n", fp);
+    for (size_t k = 0; k < n; k++)
+        rp_html_chart(fp, &ch[idx[k]]);
     fputs("</div>\n", fp);
-    if (skipped) {
-        fputs("<p>Not drawn, for want of data:</p>\n<ul>\n", fp);
-        for (size_t k = 0; k < n; k++) {
-            if (ch[k].state != RP_CHART_SKIPPED)
-                continue;
-            fputs("<li id=\"chart-", fp);
-            rp_html(fp, ch[k].name);
-            fputs("\"><b>", fp);
-            rp_html(fp, ch[k].title);
-            fputs("</b>: ", fp);
-            rp_html(fp, ch[k].note);
-            fputs("</li>\n", fp);
-        }
-        fputs("</ul>\n", fp);
-    }
-    fputs("</section>\n", fp);
 }
 
 void rp_info_add(cpo_report_info *info, const rp_chart *c, size_t n, const rp_gnuplot *g)
@@ -278,6 +318,8 @@ void rp_info_add(cpo_report_info *info, const rp_chart *c, size_t n, const rp_gn
     if (!info)
         return;
     for (size_t k = 0; k < n; k++) {
+        if (c[k].state == RP_CHART_ABSENT)
+            continue;
         info->n_charts++;
         info->n_drawn += c[k].state == RP_CHART_DRAWN;
         info->n_skipped += c[k].state == RP_CHART_SKIPPED;
@@ -289,44 +331,64 @@ void rp_info_add(cpo_report_info *info, const rp_chart *c, size_t n, const rp_gn
 
 /* --- sections ---------------------------------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *key)
+const char *rp_jstr(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void td_text(FILE *fp, const char *s)
+void rp_td_text(FILE *fp, const char *s)
 {
     fputs("<td>", fp);
     rp_html(fp, s ? s : "");
     fputs("</td>", fp);
 }
 
-static void td_num(FILE *fp, const char *s)
+void rp_td_num(FILE *fp, const char *s)
 {
     fputs("<td class=\"n\">", fp);
     rp_html(fp, s);
     fputs("</td>", fp);
 }
 
-static void td_money(FILE *fp, double x)
+void rp_td_money(FILE *fp, double x)
 {
     char b[64];
     rp_fmt_money(b, sizeof b, x, 2);
-    td_num(fp, b);
+    rp_td_num(fp, b);
 }
 
-static void td_gen(FILE *fp, double x)
+void rp_td_gen(FILE *fp, double x)
 {
     char b[64];
     rp_fmt_gen(b, sizeof b, x);
-    td_num(fp, b);
+    rp_td_num(fp, b);
+}
+
+/* summary.json "warnings" (what could make the numbers mislead): a banner
+ * at the top of the page, one line each. */
+static void warnings_banner(FILE *fp, const json_t *s)
+{
+    const json_t *w = json_object_get(s, "warnings");
+    if (!json_is_array(w) || json_array_size(w) == 0)
+        return;
+    fputs("<div class=\"warn\" id=\"warnings\"><strong>These numbers may mislead:</strong><ul>\n",
+          fp);
+    for (size_t k = 0; k < json_array_size(w); k++) {
+        const char *m = rp_jstr(json_array_get(w, k), "message");
+        if (!m)
+            continue;
+        fputs("<li>", fp);
+        rp_html(fp, m);
+        fputs("</li>\n", fp);
+    }
+    fputs("</ul></div>\n", fp);
 }
 
 static void head(FILE *fp, const rp_run *r)
 {
     const json_t *s = r->summary, *per = json_object_get(s, "period");
-    const char *cfg = jstr(s, "config");
+    const char *cfg = rp_jstr(s, "config");
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>cpo "
           "report: ",
@@ -337,10 +399,11 @@ static void head(FILE *fp, const rp_run *r)
     rp_html(fp, cfg ? cfg : "run");
     fputs("</h1>\n<p>", fp);
     char a[40], b[40];
-    rp_iso(a, sizeof a, r->n ? r->ts[0] : CPO_TIME_NONE, 0);
-    rp_iso(b, sizeof b, r->n ? r->ts[r->n - 1] : CPO_TIME_NONE, 0);
+    int daily = r->bar_ms % CPO_MS_DAY == 0;
+    rp_iso(a, sizeof a, r->n ? r->ts[0] : CPO_TIME_NONE, daily);
+    rp_iso(b, sizeof b, r->n ? r->ts[r->n - 1] : CPO_TIME_NONE, daily);
     fprintf(fp, "%s .. %s (bar opens): %zu bars", a, b, r->n);
-    const char *bar = jstr(per, "bar");
+    const char *bar = rp_jstr(per, "bar");
     if (bar) {
         fputs(" of ", fp);
         rp_html(fp, bar);
@@ -352,7 +415,11 @@ static void head(FILE *fp, const rp_run *r)
     rp_html(fp, m);
     fputc(' ', fp);
     rp_html(fp, r->currency);
-    const char *fill = jstr(s, "fill");
+    if (r->bench[0]) {
+        fputs(" · benchmark ", fp);
+        rp_html(fp, r->bench);
+    }
+    const char *fill = rp_jstr(s, "fill");
     if (fill) {
         fputs(" · fill ", fp);
         rp_html(fp, fill);
@@ -364,19 +431,14 @@ static void head(FILE *fp, const rp_run *r)
         fputs(" · seed ", fp);
         rp_html(fp, sd);
     }
-    const char *ver = jstr(s, "cpo_version");
+    const char *ver = rp_jstr(s, "cpo_version");
     if (ver) {
         fputs(" · cpo ", fp);
         rp_html(fp, ver);
     }
     fputs("</p>\n</header>\n<main>\n", fp);
-    fputs("<nav><a href=\"#summary\">summary</a><a href=\"#charts\">charts</a>"
-          "<a href=\"#metrics\">metrics</a><a href=\"#pnl\">P&amp;L</a>"
-          "<a href=\"#drawdowns\">drawdowns</a><a href=\"#attribution\">attribution</a>"
-          "<a href=\"#trades\">trades</a><a href=\"#events\">events</a>"
-          "<a href=\"#settings\">settings</a><a href=\"#manifest\">manifest</a></nav>\n",
-          fp);
-    const char *note = jstr(s, "fill_note");
+    warnings_banner(fp, s);
+    const char *note = rp_jstr(s, "fill_note");
     if (note) {
         fputs("<p class=\"note\">", fp);
         rp_html(fp, note);
@@ -384,33 +446,168 @@ static void head(FILE *fp, const rp_run *r)
     }
 }
 
-static void cards(FILE *fp, const json_t *s)
+/* A metric of summary.json: metrics.KEY, else the summary's own KEY. */
+static const json_t *metric(const json_t *s, const char *key)
 {
-    static const char *const keys[] = {"total_return", "cagr", "annual_return",
-                                       "annual_volatility", "sharpe", "sortino",
-                                       "max_drawdown", "final_equity"};
-    fputs("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">\n", fp);
-    int have_cagr = json_object_get(s, "cagr") || json_object_get(json_object_get(s, "metrics"),
-                                                                    "cagr");
+    const json_t *v = json_object_get(json_object_get(s, "metrics"), key);
+    return v ? v : json_object_get(s, key);
+}
+
+static void card(FILE *fp, const char *label, const char *value)
+{
+    fputs("<div class=\"card\"><div class=\"v\">", fp);
+    rp_html(fp, value);
+    fputs("</div><div class=\"k\">", fp);
+    rp_html(fp, label);
+    fputs("</div></div>\n", fp);
+}
+
+/* The figures a reader looks at first, in a grid that wraps on a phone.
+ * Drawdowns are negative percentages throughout the page. */
+static void kf_cards(FILE *fp, const rp_run *r)
+{
+    const json_t *s = r->summary;
+    static const struct {
+        const char *key, *alt, *label;
+    } keys[] = {{"cumulative_return", "total_return", "total return"},
+                {"cagr", "annual_return", "CAGR"},
+                {"annual_volatility", NULL, "volatility (annual)"},
+                {"sharpe", NULL, "Sharpe"},
+                {"sortino", NULL, "Sortino"},
+                {"max_drawdown", NULL, "max drawdown"},
+                {"calmar", NULL, "Calmar"},
+                {"final_equity", NULL, "final equity"}};
+    fputs("<div class=\"kf\">\n", fp);
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        if (have_cagr && !strcmp(keys[k], "annual_return"))
-            continue;
-        const json_t *v = json_object_get(s, keys[k]);
-        if (!v)
-            v = json_object_get(json_object_get(s, "metrics"), keys[k]);
+        const json_t *v = metric(s, keys[k].key);
+        if (!v && keys[k].alt)
+            v = json_object_get(s, keys[k].alt);
         if (!v)
             continue;
         char b[96];
-        rp_fmt_metric(b, sizeof b, keys[k], v);
-        fputs("<div class=\"card\"><div class=\"v\">", fp);
-        if (!strcmp(keys[k], "max_drawdown") && json_is_number(v) && json_number_value(v) > 0)
-            fputc('-', fp);
-        rp_html(fp, b);
-        fputs("</div><div class=\"k\">", fp);
-        label(fp, keys[k]);
-        fputs("</div></div>\n", fp);
+        if (!strcmp(keys[k].key, "max_drawdown") && json_is_number(v))
+            rp_fmt_pct(b, sizeof b, -fabs(json_number_value(v)));
+        else if (!strcmp(keys[k].key, "final_equity") && json_is_number(v))
+            rp_fmt_money(b, sizeof b, json_number_value(v), 0);
+        else
+            rp_fmt_metric(b, sizeof b, keys[k].key, v);
+        card(fp, keys[k].label, b);
     }
-    fputs("</div>\n</section>\n", fp);
+    if (r->has_bench) {
+        double g = 1.0;
+        for (size_t t = 0; t < r->n; t++)
+            if (isfinite(r->bench_ret[t]))
+                g *= 1.0 + r->bench_ret[t];
+        char b[96], l[128];
+        rp_fmt_pct(b, sizeof b, g - 1.0);
+        snprintf(l, sizeof l, "%s total return", r->bench);
+        card(fp, l, b);
+        static const char *const bk[] = {"beta", "alpha"};
+        for (int k = 0; k < 2; k++) {
+            const json_t *v = metric(s, bk[k]);
+            if (!v)
+                continue;
+            rp_fmt_metric(b, sizeof b, bk[k], v);
+            snprintf(l, sizeof l, "%s to %s", bk[k], r->bench);
+            card(fp, l, b);
+        }
+    }
+    fputs("</div>\n", fp);
+}
+
+static void key_figures(FILE *fp, const rp_run *r)
+{
+    fputs("<section id=\"summary\"><h2>Key figures</h2>\n", fp);
+    kf_cards(fp, r);
+    fputs("</section>\n", fp);
+}
+
+int rp_html_brief(FILE *fp, const char *run_dir, const char *rel, cpo_error *err)
+{
+    rp_run r;
+    int rc = rp_run_load(&r, run_dir, err);
+    if (rc)
+        return rc;
+    kf_cards(fp, &r);
+    static const struct {
+        const char *name, *title;
+    } figs[] = {{"equity", "Equity (the deepest drawdowns shaded)"},
+                {"drawdown", "Underwater: fall from the running peak"},
+                {"monthly_returns", "Monthly returns (%)"}};
+    fputs("<div class=\"grid\">\n", fp);
+    for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/charts/%s.png", run_dir, figs[k].name);
+        FILE *f = fopen(p, "rb");
+        fprintf(fp, "<figure%s><h3>%s</h3>\n", k != 1 ? " class=\"wide\"" : "", figs[k].title);
+        if (f) {
+            fclose(f);
+            fputs("<img src=\"", fp);
+            rp_html(fp, rel);
+            fprintf(fp, "/charts/%s.png\" alt=\"%s\">\n", figs[k].name, figs[k].title);
+        } else {
+            fputs("<p class=\"note\">Not drawn (see its report).</p>\n", fp);
+        }
+        fputs("</figure>\n", fp);
+    }
+    fputs("</div>\n<p><a href=\"", fp);
+    rp_html(fp, rel);
+    fputs("/report.html\">The full report of this run</a> (", fp);
+    rp_html(fp, rel);
+    fputs("/: its run folder).</p>\n", fp);
+    rp_run_free(&r);
+    return 0;
+}
+
+/* The sections of a run's page, in order; options only with options. */
+static const struct {
+    const char *id, *title;
+} sections[] = {
+    {"summary", "Key figures"}, {"performance", "Performance"}, {"returns", "Returns"},
+    {"risk", "Risk"},           {"metrics", "Metrics"},
+    {"bootstrap", "Confidence intervals"},                       {"pnl", "P&L"},
+    {"options", "Options"},     {"futures", "Futures"},         {"drawdowns", "Drawdowns"},     {"attribution", "Attribution"},
+    {"trades", "Trades"},       {"events", "Events"},           {"settings", "Settings"},
+    {"manifest", "Manifest"}};
+
+static void contents(FILE *fp, const rp_run *r)
+{
+    fputs("<nav id=\"contents\"><h2>Contents</h2>\n<ol>\n", fp);
+    for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++) {
+        if ((!strcmp(sections[k].id, "options") && !r->has_opt) ||
+            (!strcmp(sections[k].id, "futures") && !r->has_fut &&
+             !json_is_object(json_object_get(r->summary, "futures"))) ||
+            (!strcmp(sections[k].id, "bootstrap") &&
+             !json_is_object(json_object_get(r->summary, "bootstrap"))))
+            continue;
+        fprintf(fp, "<li><a href=\"#%s\">", sections[k].id);
+        rp_html(fp, sections[k].title);
+        fputs("</a></li>\n", fp);
+    }
+    fputs("</ol>\n</nav>\n", fp);
+}
+
+static void performance(FILE *fp, const rp_run *r, const rp_chart *ch)
+{
+    fputs("<section id=\"performance\"><h2>Performance</h2>\n", fp);
+    if (r->bench[0] && !r->has_bench) {
+        fputs("<p class=\"note\">summary.json names the benchmark ", fp);
+        rp_html(fp, r->bench);
+        fputs(" but this run folder has no benchmark.csv (a run made before cpo wrote it): the "
+              "benchmark is not drawn. Run the config again to get it.</p>\n", fp);
+    }
+    static const int figs[] = {RP_C_EQUITY, RP_C_DRAWDOWN, RP_C_YEARLY};
+    rp_html_figs(fp, ch, figs, 3);
+    fputs("</section>\n", fp);
+}
+
+static void risk(FILE *fp, const rp_chart *ch)
+{
+    fputs("<section id=\"risk\"><h2>Risk</h2>\n", fp);
+    static const int figs[] = {RP_C_VOL, RP_C_SHARPE, RP_C_BETA, RP_C_WEIGHTS, RP_C_CORR,
+                               RP_C_MARGIN};
+    rp_html_figs(fp, ch, figs, 6);
+    fputs("</section>\n", fp);
 }
 
 /* Keys shown elsewhere, not in the metrics table. */
@@ -418,7 +615,8 @@ int rp_metric_skip(const char *key)
 {
     static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
                                        "instruments", "pnl", "period", "seed", "returns",
-                                       "fill", "fill_note", "bootstrap"};
+                                       "fill", "fill_note", "options", "bootstrap",
+                                       "futures", "warnings"};
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
         if (!strcmp(key, skip[k]))
             return 1;
@@ -452,13 +650,29 @@ static int mrows_add(mrows *m, const char *key, const json_t *v)
 }
 
 /* The scalars of an object (one level of nested objects as "a.b"). */
+/* The summary's own keys that repeat the metrics table (the summary keeps
+ * them for older readers: total_return = cumulative_return, max_drawdown
+ * = -metrics.max_drawdown, ...) or the P&L lines: shown once. */
+static int run_dup(const char *key)
+{
+    static const char *const dup[] = {"total_return", "annual_return", "annual_volatility",
+                                      "sharpe", "max_drawdown", "max_drawdown_peak",
+                                      "max_drawdown_trough", "average_gross_exposure", "fees",
+                                      "funding", "slippage", "liquidation", "benchmark"};
+    for (size_t k = 0; k < sizeof dup / sizeof dup[0]; k++)
+        if (!strcmp(key, dup[k]))
+            return 1;
+    return 0;
+}
+
 static int mrows_of(mrows *m, const json_t *o, int top)
 {
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)o, key, v)
     {
-        if ((top && (rp_metric_skip(key) || !strcmp(key, "metrics"))) || json_is_array(v))
+        if ((top && (rp_metric_skip(key) || !strcmp(key, "metrics"))) ||
+            (top == 2 && run_dup(key)) || json_is_array(v))
             continue;
         if (json_is_object(v)) {
             const char *k2;
@@ -491,7 +705,7 @@ static void mrows_html(FILE *fp, const mrows *m)
             fputs("<tr><td>", fp);
             label(fp, m->key[i]);
             fputs("</td>", fp);
-            td_num(fp, m->val[i]);
+            rp_td_num(fp, m->val[i]);
             fputs("</tr>\n", fp);
         }
         fputs("</table>\n", fp);
@@ -503,13 +717,13 @@ static int metrics(FILE *fp, const rp_run *r, cpo_error *err)
 {
     const json_t *s = r->summary, *mo = json_object_get(s, "metrics");
     fputs("<section id=\"metrics\"><h2>Metrics</h2>\n", fp);
-    const char *ret = jstr(s, "returns");
+    const char *ret = rp_jstr(s, "returns");
     if (ret) {
         fputs("<p>", fp);
         rp_html(fp, ret);
         fputs(" (summary.json).</p>\n", fp);
     }
-    const char *bench = jstr(s, "benchmark");
+    const char *bench = rp_jstr(s, "benchmark");
     if (bench) {
         fputs("<p>alpha and beta against ", fp);
         rp_html(fp, bench);
@@ -524,9 +738,10 @@ static int metrics(FILE *fp, const rp_run *r, cpo_error *err)
             goto done;
         mrows_html(fp, &m);
         m.n = 0;
-        fputs("<h3>The run</h3>\n", fp);
+        fputs("<h3>The run</h3>\n<p>The run's own numbers (summary.json; the ones above and "
+              "the P&amp;L lines are not repeated).</p>\n", fp);
     }
-    if ((rc = mrows_of(&m, s, 1)))
+    if ((rc = mrows_of(&m, s, json_is_object(mo) ? 2 : 1)))
         goto done;
     mrows_html(fp, &m);
     fputs("</section>\n", fp);
@@ -550,7 +765,7 @@ static void bootstrap(FILE *fp, const rp_run *r)
                 "returns (mean block %.0f bars; Politis &amp; Romano 1994; seed ",
             100.0 * json_number_value(lv), (long long)json_integer_value(ns),
             json_number_value(bl));
-    const char *seed = jstr(b, "seed");
+    const char *seed = rp_jstr(b, "seed");
     if (seed)
         rp_html(fp, seed);
     else
@@ -568,114 +783,14 @@ static void bootstrap(FILE *fp, const rp_run *r)
         for (size_t q = 0; q < 4; q++) {
             char v[160];
             rp_fmt_metric(v, sizeof v, keys[k], json_object_get(c, f[q]));
-            td_num(fp, v);
+            rp_td_num(fp, v);
         }
         fputs("</tr>\n", fp);
     }
     fputs("</table>\n</section>\n", fp);
 }
 
-static const char *const pnl_lines[] = {"price", "funding", "fees", "slippage", "liquidation",
-                                        "revaluation", "residual"};
-#define N_PNL (sizeof pnl_lines / sizeof pnl_lines[0])
-
-static void pnl(FILE *fp, const rp_run *r)
-{
-    const json_t *s = r->summary, *p = json_object_get(s, "pnl");
-    fputs("<section id=\"pnl\"><h2>P&amp;L lines</h2>\n", fp);
-    double final = r->n ? r->equity[r->n - 1] : NAN;
-    if (json_is_object(p)) {
-        fputs("<table>\n<tr><th>line</th><th class=\"n\">amount</th><th class=\"n\">% of capital"
-              "</th></tr>\n", fp);
-        double sum = 0.0;
-        const char *key;
-        const json_t *v;
-        json_object_foreach((json_t *)p, key, v)
-        {
-            double x = json_is_number(v) ? json_number_value(v) : NAN;
-            sum += x;
-            char b[64];
-            fputs("<tr>", fp);
-            td_text(fp, key);
-            td_money(fp, x);
-            rp_fmt_pct(b, sizeof b, x / r->capital);
-            td_num(fp, b);
-            fputs("</tr>\n", fp);
-        }
-        fputs("<tr class=\"total\"><td>sum of the lines</td>", fp);
-        td_money(fp, sum);
-        td_num(fp, "");
-        fputs("</tr>\n<tr><td>change in equity (final − capital)</td>", fp);
-        td_money(fp, final - r->capital);
-        td_num(fp, "");
-        fputs("</tr>\n<tr class=\"check\"><td>difference</td>", fp);
-        char b[64];
-        snprintf(b, sizeof b, "%.3g", sum - (final - r->capital));
-        td_num(fp, b);
-        td_num(fp, "");
-        fputs("</tr>\n</table>\n", fp);
-    }
-    const json_t *ins = json_object_get(s, "instruments");
-    if (json_is_array(ins) && json_array_size(ins)) {
-        fputs("<h3>P&amp;L by instrument</h3>\n<table>\n<tr><th>symbol</th><th>kind</th>", fp);
-        for (size_t l = 0; l < N_PNL; l++)
-            fprintf(fp, "<th class=\"n\">%s</th>", pnl_lines[l]);
-        fputs("<th class=\"n\">total</th></tr>\n", fp);
-        double sum[N_PNL + 1] = {0};
-        size_t i;
-        const json_t *e;
-        json_array_foreach(ins, i, e)
-        {
-            fputs("<tr>", fp);
-            td_text(fp, jstr(e, "symbol"));
-            td_text(fp, jstr(e, "kind"));
-            const json_t *ep = json_object_get(e, "pnl");
-            double tot = 0.0;
-            for (size_t l = 0; l < N_PNL; l++) {
-                const json_t *x = json_object_get(ep, pnl_lines[l]);
-                double val = json_is_number(x) ? json_number_value(x) : 0.0;
-                td_money(fp, val);
-                sum[l] += val;
-                tot += val;
-            }
-            const json_t *pt = json_object_get(e, "pnl_total");
-            if (json_is_number(pt))
-                tot = json_number_value(pt);
-            td_money(fp, tot);
-            sum[N_PNL] += tot;
-            fputs("</tr>\n", fp);
-        }
-        fputs("<tr class=\"total\"><td>sum of instruments</td><td></td>", fp);
-        for (size_t l = 0; l <= N_PNL; l++)
-            td_money(fp, sum[l]);
-        fputs("</tr>\n", fp);
-        if (json_is_object(p)) {
-            fputs("<tr><td>portfolio (total)</td><td></td>", fp);
-            double tot = 0.0;
-            for (size_t l = 0; l < N_PNL; l++) {
-                const json_t *x = json_object_get(p, pnl_lines[l]);
-                double val = json_is_number(x) ? json_number_value(x) : 0.0;
-                tot += val;
-                td_money(fp, val);
-            }
-            td_money(fp, tot);
-            fputs("</tr>\n<tr class=\"check\"><td>residual (portfolio − sum)</td><td></td>", fp);
-            for (size_t l = 0; l <= N_PNL; l++) {
-                const json_t *x = l < N_PNL ? json_object_get(p, pnl_lines[l]) : NULL;
-                double val = l < N_PNL ? (json_is_number(x) ? json_number_value(x) : 0.0) : tot;
-                char b[64];
-                snprintf(b, sizeof b, "%.3g", val - sum[l] == 0.0 ? 0.0 : val - sum[l]);
-                td_num(fp, b);
-            }
-            fputs("</tr>\n", fp);
-        }
-        fputs("</table>\n<p>Revaluation of coin balances and the engine's residual belong to the "
-              "portfolio, not to an instrument.</p>\n", fp);
-    }
-    fputs("</section>\n", fp);
-}
-
-static void drawdowns(FILE *fp, const rp_run *r)
+static int drawdowns(FILE *fp, const rp_run *r, cpo_error *err)
 {
     fputs("<section id=\"drawdowns\"><h2>Drawdowns</h2>\n", fp);
     /* The metrics' table, when summary.json has one (at the top or one
@@ -750,20 +865,23 @@ static void drawdowns(FILE *fp, const rp_run *r)
                     snprintf(b, sizeof b, "—");
                 else
                     rp_fmt_metric(b, sizeof b, cols[c], x);
-                td_num(fp, b);
+                rp_td_num(fp, b);
             }
             fputs("</tr>\n", fp);
         }
-        fputs("</table>\n</section>\n", fp);
-        return;
+        fputs("</table>\n<p>Shaded in the equity chart.</p>\n</section>\n", fp);
+        return 0;
     }
     rp_dd dd[5];
-    size_t n = rp_drawdowns(r->equity, r->n, r->capital, dd, 5);
+    long got = rp_drawdowns(r->equity, r->n, r->capital, dd, 5);
+    if (got < 0)
+        return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    size_t n = (size_t)got;
     fputs("<p>The deepest falls of equity from a running peak (the capital is the first peak), "
           "computed from ledger.csv; dates are bar opens.</p>\n", fp);
     if (!n) {
         fputs("<p>None: equity never fell below an earlier peak.</p>\n</section>\n", fp);
-        return;
+        return 0;
     }
     fputs("<table>\n<tr><th>#</th><th>peak</th><th>trough</th><th>recovered</th>"
           "<th class=\"n\">depth</th><th class=\"n\">peak to trough (days)</th>"
@@ -782,19 +900,20 @@ static void drawdowns(FILE *fp, const rp_run *r)
         else
             snprintf(c, sizeof c, "not recovered");
         fprintf(fp, "<tr><td>%zu</td>", k + 1);
-        td_text(fp, a);
-        td_text(fp, b);
-        td_text(fp, c);
+        rp_td_text(fp, a);
+        rp_td_text(fp, b);
+        rp_td_text(fp, c);
         rp_fmt_pct(d, sizeof d, -dd[k].depth);
-        td_num(fp, d);
+        rp_td_num(fp, d);
         snprintf(d, sizeof d, "%.1f", (double)(r->ts[dd[k].trough] - pk) / (double)CPO_MS_DAY);
-        td_num(fp, d);
+        rp_td_num(fp, d);
         int64_t end = rec ? r->ts[dd[k].recovery] : r->ts[r->n - 1];
         snprintf(d, sizeof d, "%.1f%s", (double)(end - pk) / (double)CPO_MS_DAY, rec ? "" : "+");
-        td_num(fp, d);
+        rp_td_num(fp, d);
         fputs("</tr>\n", fp);
     }
-    fputs("</table>\n</section>\n", fp);
+    fputs("</table>\n<p>Shaded in the equity chart.</p>\n</section>\n", fp);
+    return 0;
 }
 
 /* --- attribution ---------------------------------------------------------------------------- */
@@ -841,13 +960,13 @@ int rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
         shown += role == RP_ROLE_PART || role == RP_ROLE_OTHER;
         fprintf(fp, "<tr%s>", role_class[role]);
         if (lead)
-            td_text(fp, role == RP_ROLE_TOTAL ? "total" : role == RP_ROLE_RESIDUAL ? "residual"
+            rp_td_text(fp, role == RP_ROLE_TOTAL ? "total" : role == RP_ROLE_RESIDUAL ? "residual"
                                                         : role == RP_ROLE_SUM ? "sum" : "part");
         for (size_t c = 0; c < t->ncol; c++) {
             if (t->is_text[c])
-                td_text(fp, t->text[r * t->ncol + c]);
+                rp_td_text(fp, t->text[r * t->ncol + c]);
             else
-                td_gen(fp, t->num[r * t->ncol + c]);
+                rp_td_gen(fp, t->num[r * t->ncol + c]);
         }
         fputs("</tr>\n", fp);
     }
@@ -900,7 +1019,7 @@ int rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
         size_t k = 0;
         for (size_t c = 0; c < t->ncol; c++) {
             if (t->is_text[c]) {
-                td_text(fp, "");
+                rp_td_text(fp, "");
                 continue;
             }
             while (k < v->nval && strcmp(v->val[k], t->name[c]))
@@ -928,7 +1047,7 @@ int rp_html_attr_table(FILE *fp, const rp_attr *a, const rp_attr_view *v)
                 snprintf(b, sizeof b, w == 0 ? "no total row" : "n/a");
             if (w == 2 && isnan(res))
                 snprintf(b, sizeof b, "no residual row");
-            td_num(fp, b);
+            rp_td_num(fp, b);
         }
         fputs("</tr>\n", fp);
     }
@@ -961,21 +1080,21 @@ static void greek_totals(FILE *fp, const rp_attr *a)
         if (!isnan(x))
             sum += x;
         fputs("<tr>", fp);
-        td_text(fp, nm + 4);
-        td_gen(fp, x);
+        rp_td_text(fp, nm + 4);
+        rp_td_gen(fp, x);
         rp_fmt_pct(b, sizeof b, total != 0.0 ? x / total : NAN);
-        td_num(fp, b);
+        rp_td_num(fp, b);
         fputs("</tr>\n", fp);
     }
     fputs("<tr class=\"total\">", fp);
-    td_text(fp, "change in equity");
-    td_gen(fp, total);
-    td_num(fp, "");
+    rp_td_text(fp, "change in equity");
+    rp_td_gen(fp, total);
+    rp_td_num(fp, "");
     fputs("</tr>\n<tr class=\"check\">", fp);
-    td_text(fp, "change in equity − sum of the lines");
+    rp_td_text(fp, "change in equity − sum of the lines");
     snprintf(b, sizeof b, "%.3g", total - sum);
-    td_num(fp, b);
-    td_num(fp, "");
+    rp_td_num(fp, b);
+    rp_td_num(fp, "");
     fputs("</tr>\n</table>\n", fp);
 }
 
@@ -984,7 +1103,7 @@ static int attr_table(FILE *fp, const rp_attr *a, cpo_error *err)
     if (a->tcol >= 0) {
         fputs("<p>", fp);
         rp_html(fp, a->file);
-        fprintf(fp, ": %zu rows over time, drawn below.</p>\n", a->t.nrow);
+        fprintf(fp, ": %zu rows over time, drawn above.</p>\n", a->t.nrow);
         notes_html(fp, a->t.notes);
         if (!strcmp(a->file, "attribution_greek.csv"))
             greek_totals(fp, a);
@@ -1020,6 +1139,12 @@ static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_er
         fputs("<h3>", fp);
         rp_html(fp, a->title);
         fputs("</h3>\n", fp);
+        int figs[2];
+        size_t nf = 0;
+        for (int k = 0; k < 2; k++)
+            if (parts[i].chart[k] >= 0)
+                figs[nf++] = parts[i].chart[k];
+        rp_html_figs(fp, charts, figs, nf);
         if (a->present) {
             int rc = attr_table(fp, a, err);
             if (rc)
@@ -1035,16 +1160,6 @@ static int attribution(FILE *fp, const rp_run *r, const rp_chart *charts, cpo_er
                 fputs(" in this run folder: table skipped.", fp);
             }
             fputs("</p>\n", fp);
-        }
-        for (int k = 0; k < 2; k++) {
-            int c = parts[i].chart[k];
-            if (c < 0 || charts[c].state == RP_CHART_SKIPPED)
-                continue;
-            fputs("<p>Chart: <a href=\"#chart-", fp);
-            rp_html(fp, charts[c].name);
-            fputs("\">", fp);
-            rp_html(fp, charts[c].title);
-            fputs("</a>.</p>\n", fp);
         }
     }
     const rp_attr *roll = &r->attr[RP_ATTR_FACTOR_ROLLING];
@@ -1123,18 +1238,18 @@ static int trades(FILE *fp, const rp_run *r, cpo_error *err)
     for (size_t k = 0; k <= nsym; k++) {
         const double *a = k < nsym ? agg[k] : tot;
         fprintf(fp, "<tr%s>", k < nsym ? "" : " class=\"total\"");
-        td_text(fp, k < nsym ? sym[k] : "all");
+        rp_td_text(fp, k < nsym ? sym[k] : "all");
         for (int j = 0; j < 3; j++) {
             char b[32];
             snprintf(b, sizeof b, "%.0f", a[j]);
-            td_num(fp, b);
+            rp_td_num(fp, b);
         }
-        td_money(fp, a[3]);
-        td_money(fp, a[4]);
-        td_money(fp, a[5]);
+        rp_td_money(fp, a[3]);
+        rp_td_money(fp, a[4]);
+        rp_td_money(fp, a[5]);
         char b[32];
         snprintf(b, sizeof b, "%zu", k < nsym ? liq[k] : tliq);
-        td_num(fp, b);
+        rp_td_num(fp, b);
         fputs("</tr>\n", fp);
         if (k < nsym) {
             for (int j = 0; j < 6; j++)
@@ -1142,11 +1257,13 @@ static int trades(FILE *fp, const rp_run *r, cpo_error *err)
             tliq += liq[k];
         }
     }
-    fputs("</table>\n</section>\n", fp);
+    fputs("</table>\n", fp);
     free(sym);
     free(agg);
     free(liq);
-    return 0;
+    int rc = rp_html_round_trips(fp, r, err);
+    fputs("</section>\n", fp);
+    return rc;
 }
 
 #define MAX_EVENTS 100
@@ -1177,10 +1294,10 @@ static void events(FILE *fp, const rp_run *r)
             for (size_t j = i; j < t->nrow; j++)
                 cnt += !strcmp(t->text[j * t->ncol + (size_t)ck], k);
             fputs("<tr>", fp);
-            td_text(fp, k);
+            rp_td_text(fp, k);
             char b[32];
             snprintf(b, sizeof b, "%zu", cnt);
-            td_num(fp, b);
+            rp_td_num(fp, b);
             fputs("</tr>\n", fp);
         }
         fputs("</table>\n", fp);
@@ -1195,7 +1312,7 @@ static void events(FILE *fp, const rp_run *r)
     for (size_t i = 0; i < t->nrow && i < MAX_EVENTS; i++) {
         fputs("<tr>", fp);
         for (size_t c = 0; c < t->ncol; c++)
-            td_text(fp, t->text[i * t->ncol + c]);
+            rp_td_text(fp, t->text[i * t->ncol + c]);
         fputs("</tr>\n", fp);
     }
     fputs("</table>\n", fp);
@@ -1224,8 +1341,8 @@ static void flat(FILE *fp, const char *prefix, const json_t *v)
         const json_t *x;
         if (json_array_size(v) == 0) {
             fputs("<tr>", fp);
-            td_text(fp, prefix);
-            td_text(fp, "(none)");
+            rp_td_text(fp, prefix);
+            rp_td_text(fp, "(none)");
             fputs("</tr>\n", fp);
         }
         json_array_foreach(v, i, x)
@@ -1236,13 +1353,13 @@ static void flat(FILE *fp, const char *prefix, const json_t *v)
         return;
     }
     fputs("<tr>", fp);
-    td_text(fp, prefix);
+    rp_td_text(fp, prefix);
     if (json_is_real(v)) {
         snprintf(b, sizeof b, "%.17g", json_real_value(v));
-        td_text(fp, b);
+        rp_td_text(fp, b);
     } else {
         rp_fmt_metric(b, sizeof b, "", v);
-        td_text(fp, b);
+        rp_td_text(fp, b);
     }
     fputs("</tr>\n", fp);
 }
@@ -1265,8 +1382,8 @@ static void settings(FILE *fp, const rp_run *r)
                 fputs("<tr><td>[", fp);
                 rp_html(fp, sec);
                 fputs("]</td>", fp);
-                td_text(fp, k);
-                td_text(fp, json_is_string(x) ? json_string_value(x) : "");
+                rp_td_text(fp, k);
+                rp_td_text(fp, json_is_string(x) ? json_string_value(x) : "");
                 fputs("</tr>\n", fp);
             }
         }
@@ -1299,7 +1416,7 @@ static void manifest(FILE *fp, const rp_run *r)
         char b[1024];
         rp_fmt_metric(b, sizeof b, top[k], v);
         fputs("<tr>", fp);
-        td_text(fp, top[k]);
+        rp_td_text(fp, top[k]);
         fputs("<td class=\"mono\">", fp);
         rp_html(fp, b);
         fputs("</td></tr>\n", fp);
@@ -1310,11 +1427,11 @@ static void manifest(FILE *fp, const rp_run *r)
         if (!json_is_object(o))
             continue;
         fputs("<tr>", fp);
-        td_text(fp, obj[k]);
+        rp_td_text(fp, obj[k]);
         fputs("<td class=\"mono\">", fp);
-        rp_html(fp, jstr(o, "path"));
+        rp_html(fp, rp_jstr(o, "path"));
         fputs("<br>sha256 ", fp);
-        rp_html(fp, jstr(o, "sha256"));
+        rp_html(fp, rp_jstr(o, "sha256"));
         fputs("</td></tr>\n", fp);
     }
     fputs("</table>\n", fp);
@@ -1326,14 +1443,14 @@ static void manifest(FILE *fp, const rp_run *r)
         json_object_foreach((json_t *)files, k, x)
         {
             fputs("<tr>", fp);
-            td_text(fp, k);
+            rp_td_text(fp, k);
             fputs("<td class=\"mono\">", fp);
             rp_html(fp, json_is_string(x) ? json_string_value(x) : "");
             fputs("</td></tr>\n", fp);
         }
         fputs("</table>\n", fp);
     }
-    const char *note = jstr(m, "note");
+    const char *note = rp_jstr(m, "note");
     if (note) {
         fputs("<p>", fp);
         rp_html(fp, note);
@@ -1346,8 +1463,8 @@ static void manifest(FILE *fp, const rp_run *r)
 
 /* --- the page ------------------------------------------------------------------------------------ */
 
-static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, size_t nch,
-                      const rp_gnuplot *g, cpo_error *err)
+static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, const rp_gnuplot *g,
+                      cpo_error *err)
 {
     head(fp, r);
     if (g->looked && !g->found)
@@ -1356,15 +1473,20 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, size_t nch,
               "install gnuplot (gnuplot-nox) and run <code>cpo report RUN_DIR</code>, or "
               "<code>gnuplot NAME.gp</code> in charts/.</p>\n",
               fp);
-    cards(fp, r->summary);
-    rp_html_charts(fp, ch, nch);
-    int rc = metrics(fp, r, err);
+    key_figures(fp, r);
+    contents(fp, r);
+    performance(fp, r, ch);
+    int rc = rp_sec_returns(fp, r, ch, err);
     if (rc)
         return rc;
+    risk(fp, ch);
+    if ((rc = metrics(fp, r, err)))
+        return rc;
     bootstrap(fp, r);
-    pnl(fp, r);
-    drawdowns(fp, r);
-    if ((rc = attribution(fp, r, ch, err)) || (rc = trades(fp, r, err)))
+    if ((rc = rp_sec_pnl(fp, r, ch, err)) || (rc = rp_sec_options(fp, r, ch, err)) ||
+        (rc = rp_sec_futures(fp, r, ch)) ||
+        (rc = drawdowns(fp, r, err)) || (rc = attribution(fp, r, ch, err)) ||
+        (rc = trades(fp, r, err)))
         return rc;
     events(fp, r);
     settings(fp, r);
@@ -1410,7 +1532,7 @@ int cpo_report_build(const char *run_dir, const cpo_report_opts *opts, cpo_repor
         goto cleanup;
     if ((rc = rp_out_open(&o, run_dir, "report.html", err)))
         goto cleanup;
-    rc = write_html(o.fp, &r, ch, RP_RUN_CHARTS, &g, err);
+    rc = write_html(o.fp, &r, ch, &g, err);
     {
         int rc2 = rp_out_close(&o, rc == 0, err);
         if (!rc)

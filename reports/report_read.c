@@ -595,30 +595,58 @@ static int load_json(json_t **out, const char *path, cpo_error *err)
     return 0;
 }
 
-/* ledger.csv: ts and equity. */
+/* ledger.csv: ts, equity, and every other column as numbers. */
 typedef struct ledger_rd {
     rp_run *r;
     const char *path;
     int c_ts, c_eq;
+    int *src;             /* [r->ncol] field index of each kept column */
     size_t cap;
     cpo_error *err;
 } ledger_rd;
+
+/* The header: ts and equity required, the other names kept in one block. */
+static int ledger_header(ledger_rd *L, const cpo_csv_row *row)
+{
+    rp_run *r = L->r;
+    static const char *const names[] = {"ts", "equity"};
+    static const int req[] = {1, 1};
+    int idx[2];
+    int rc = cpo_csv_map(row, L->path, names, req, 2, idx, L->err);
+    if (rc)
+        return rc;
+    L->c_ts = idx[0];
+    L->c_eq = idx[1];
+    size_t bytes = 0;
+    for (size_t c = 0; c < row->n; c++)
+        bytes += row->len[c] + 1;
+    r->col = malloc(atleast1(row->n) * sizeof *r->col);
+    L->src = malloc(atleast1(row->n) * sizeof *L->src);
+    char *block = malloc(atleast1(bytes));
+    if (!r->col || !L->src || !block) {
+        free(block);
+        return nomem(L->err);
+    }
+    size_t w = 0;
+    for (size_t c = 0; c < row->n; c++) {
+        if ((int)c == L->c_ts)
+            continue;
+        r->col[r->ncol] = block + w;
+        memcpy(block + w, row->f[c], row->len[c] + 1);
+        w += row->len[c] + 1;
+        L->src[r->ncol++] = (int)c;
+    }
+    if (r->ncol == 0)
+        free(block);
+    return 0;
+}
 
 static int ledger_row(void *ctx, const cpo_csv_row *row)
 {
     ledger_rd *L = ctx;
     rp_run *r = L->r;
-    if (L->c_ts < 0) {
-        static const char *const names[] = {"ts", "equity"};
-        static const int req[] = {1, 1};
-        int idx[2];
-        int rc = cpo_csv_map(row, L->path, names, req, 2, idx, L->err);
-        if (rc)
-            return rc;
-        L->c_ts = idx[0];
-        L->c_eq = idx[1];
-        return 0;
-    }
+    if (L->c_ts < 0)
+        return ledger_header(L, row);
     if ((size_t)L->c_ts >= row->n || (size_t)L->c_eq >= row->n)
         return cpo_error_set(L->err, CPO_EFORMAT, L->path, row->line, 0,
                              "%zu fields (expected the columns of the header)", row->n);
@@ -630,7 +658,10 @@ static int ledger_row(void *ctx, const cpo_csv_row *row)
         double *eq = realloc(r->equity, c * sizeof *eq);
         if (eq)
             r->equity = eq;
-        if (!ts || !eq)
+        double *cell = ts && eq ? realloc(r->cell, c * atleast1(r->ncol) * sizeof *cell) : NULL;
+        if (cell)
+            r->cell = cell;
+        if (!ts || !eq || !cell)
             return nomem(L->err);
         L->cap = c;
     }
@@ -647,8 +678,23 @@ static int ledger_row(void *ctx, const cpo_csv_row *row)
         return cpo_error_set(L->err, CPO_EPARSE, L->path, row->line, L->c_eq + 1,
                              "equity \"%s\" is not a number (expected a decimal number)",
                              row->f[L->c_eq]);
+    /* The other columns: a number, else NaN (columns of later versions). */
+    double *cell = r->cell + r->n * r->ncol;
+    for (size_t c = 0; c < r->ncol; c++) {
+        size_t f = (size_t)L->src[c];
+        if (f >= row->n || field_num(row->f[f], row->len[f], &cell[c]) < 0)
+            cell[c] = NAN;
+    }
     r->n++;
     return 0;
+}
+
+int rp_ledger_col(const rp_run *r, const char *name)
+{
+    for (size_t c = 0; c < r->ncol; c++)
+        if (!strcmp(r->col[c], name))
+            return (int)c;
+    return -1;
 }
 
 long rp_run_step(const rp_run *r, int64_t ts)
@@ -779,6 +825,300 @@ static int load_instr(rp_run *r, const char *path, cpo_error *err)
     return 0;
 }
 
+/* The step whose bar holds time ts (the last step at or before it), or -1. */
+static long step_at_or_before(const rp_run *r, long *cursor, int64_t ts)
+{
+    long t = *cursor;
+    if (t >= 0 && (size_t)t < r->n && r->ts[t] == ts)
+        return t;
+    if (t >= 0 && (size_t)t + 1 < r->n && r->ts[t + 1] == ts)
+        return *cursor = t + 1;
+    size_t k = cpo_ts_count_before(r->ts, r->n, ts + 1);
+    return *cursor = k ? (long)k - 1 : -1;
+}
+
+/* benchmark.csv: ts and return of each step. */
+typedef struct bench_rd {
+    rp_run *r;
+    const char *path;
+    int c_ts, c_ret;
+    long cursor;
+    cpo_error *err;
+} bench_rd;
+
+static int bench_row(void *ctx, const cpo_csv_row *row)
+{
+    bench_rd *B = ctx;
+    rp_run *r = B->r;
+    if (B->c_ts < 0) {
+        static const char *const names[] = {"ts", "return"};
+        static const int req[] = {1, 1};
+        int idx[2];
+        int rc = cpo_csv_map(row, B->path, names, req, 2, idx, B->err);
+        B->c_ts = idx[0];
+        B->c_ret = idx[1];
+        return rc;
+    }
+    if ((size_t)B->c_ts >= row->n || (size_t)B->c_ret >= row->n)
+        return cpo_error_set(B->err, CPO_EFORMAT, B->path, row->line, 0,
+                             "%zu fields (expected the columns of the header)", row->n);
+    int64_t ts;
+    int flags;
+    size_t bad;
+    if (cpo_time_parse(row->f[B->c_ts], row->len[B->c_ts], &ts, &flags, &bad))
+        return cpo_error_set(B->err, CPO_EPARSE, B->path, row->line, B->c_ts + 1,
+                             "ts \"%s\" is not a time (expected ISO 8601 UTC)", row->f[B->c_ts]);
+    long t = step_at_or_before(r, &B->cursor, ts);
+    if (t < 0 || r->ts[t] != ts)
+        return cpo_error_set(B->err, CPO_EDATA, B->path, row->line, B->c_ts + 1,
+                             "ts %s is not a step of ledger.csv (expected the ledger's times)",
+                             row->f[B->c_ts]);
+    double x;
+    if (field_num(row->f[B->c_ret], row->len[B->c_ret], &x) < 0)
+        return cpo_error_set(B->err, CPO_EPARSE, B->path, row->line, B->c_ret + 1,
+                             "return \"%s\" is not a number (expected a decimal number)",
+                             row->f[B->c_ret]);
+    r->bench_ret[t] = x;
+    return 0;
+}
+
+static int load_bench(rp_run *r, const char *path, cpo_error *err)
+{
+    r->bench_ret = malloc(atleast1(r->n) * sizeof *r->bench_ret);
+    if (!r->bench_ret)
+        return nomem(err);
+    for (size_t t = 0; t < r->n; t++)
+        r->bench_ret[t] = NAN;
+    bench_rd B = {.r = r, .path = path, .c_ts = -1, .cursor = -1, .err = err};
+    int rc = cpo_csv_read(path, bench_row, &B, err);
+    if (!rc)
+        r->has_bench = 1;
+    return rc;
+}
+
+/* --- the option files ---------------------------------------------------------------- */
+
+enum { OC_TS = 0, OC_NAME, OC_UND, OC_EXPIRY, OC_QTY, OC_RATE, OC_MTM, OC_INDEX, OC_DELTA,
+       OC_GAMMA, OC_VEGA, OC_THETA, OC_COUNT };
+
+typedef struct opt_rd {
+    rp_run *r;
+    const char *path;
+    int trades;           /* 0: options.csv, 1: option_trades.csv */
+    int c[OC_COUNT];
+    long cursor;
+    size_t con_cap, last;
+    cpo_error *err;
+} opt_rd;
+
+/* The underlying of a row into *u (-1: not one of options.csv's, for a
+ * trade); 0 or an error. */
+static int und_index(opt_rd *O, const cpo_csv_row *row, int col, int *u)
+{
+    rp_opt *o = &O->r->opt;
+    const char *name = row->f[col];
+    for (size_t k = 0; k < o->nu; k++)
+        if (!strcmp(o->und[k], name)) {
+            *u = (int)k;
+            return 0;
+        }
+    *u = -1;
+    if (O->trades)
+        return 0;
+    if (o->nu == RP_MAX_UNDERLYINGS || row->len[col] >= sizeof o->und[0])
+        return cpo_error_set(O->err, CPO_ERANGE, O->path, row->line, col + 1,
+                             "underlying \"%s\": more than %d underlyings or a name of more "
+                             "than %zu characters (expected the option book of cpo run)", name,
+                             RP_MAX_UNDERLYINGS, sizeof o->und[0] - 1);
+    memcpy(o->und[o->nu], name, row->len[col] + 1);
+    *u = (int)o->nu++;
+    return 0;
+}
+
+/* The contract of a row into *k (added when new); 0 or CPO_ENOMEM. */
+static int con_index(opt_rd *O, const cpo_csv_row *row, size_t *k)
+{
+    rp_opt *o = &O->r->opt;
+    const char *name = row->f[O->c[OC_NAME]];
+    size_t g = O->last < o->ncon ? O->last : 0;
+    for (size_t i = 0; i < o->ncon; i++, g = (g + 1) % o->ncon)
+        if (!strcmp(o->con[g].name, name)) {
+            *k = O->last = g;
+            return 0;
+        }
+    if (o->ncon == O->con_cap) {
+        size_t c = O->con_cap ? 2 * O->con_cap : 16;
+        rp_contract *q = realloc(o->con, c * sizeof *q);
+        if (!q)
+            return nomem(O->err);
+        o->con = q;
+        O->con_cap = c;
+    }
+    rp_contract *x = &o->con[o->ncon];
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->underlying, sizeof x->underlying, "%s", row->f[O->c[OC_UND]]);
+    snprintf(x->expiry, sizeof x->expiry, "%s", row->f[O->c[OC_EXPIRY]]);
+    int flags;
+    size_t bad;
+    if (cpo_time_parse(x->expiry, strlen(x->expiry), &x->expiry_ms, &flags, &bad))
+        x->expiry_ms = CPO_TIME_NONE;
+    *k = O->last = o->ncon++;
+    return 0;
+}
+
+/* A number of a row; NaN when blank or not one. */
+static double row_num(const cpo_csv_row *row, int col)
+{
+    double x;
+    if (col < 0 || (size_t)col >= row->n || field_num(row->f[col], row->len[col], &x) < 0)
+        return NAN;
+    return x;
+}
+
+static int opt_row(void *ctx, const cpo_csv_row *row)
+{
+    opt_rd *O = ctx;
+    rp_run *r = O->r;
+    rp_opt *o = &r->opt;
+    if (O->c[OC_TS] < 0) {
+        static const char *const names[OC_COUNT] = {
+            "ts", "name", "underlying", "expiry", "qty", "rate", "mtm_coin", "index",
+            "coin_delta_account", "coin_gamma", "coin_vega", "coin_theta"};
+        static const int req_pos[OC_COUNT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        static const char *const tnames[] = {"ts", "name", "underlying", "expiry", "fee",
+                                             "slippage", "index"};
+        static const int req_tr[] = {1, 1, 1, 1, 1, 1, 1};
+        if (!O->trades)
+            return cpo_csv_map(row, O->path, names, req_pos, OC_COUNT, O->c, O->err);
+        int idx[7];
+        int rc = cpo_csv_map(row, O->path, tnames, req_tr, 7, idx, O->err);
+        /* fee and slippage take the places of qty and rate. */
+        O->c[OC_TS] = idx[0];
+        O->c[OC_NAME] = idx[1];
+        O->c[OC_UND] = idx[2];
+        O->c[OC_EXPIRY] = idx[3];
+        O->c[OC_QTY] = idx[4];
+        O->c[OC_RATE] = idx[5];
+        O->c[OC_INDEX] = idx[6];
+        return rc;
+    }
+    int need[] = {OC_TS, OC_NAME, OC_UND, OC_EXPIRY};
+    for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
+        if ((size_t)O->c[need[k]] >= row->n)
+            return cpo_error_set(O->err, CPO_EFORMAT, O->path, row->line, 0,
+                                 "%zu fields (expected the columns of the header)", row->n);
+    int64_t ts;
+    int flags;
+    size_t bad;
+    int ct = O->c[OC_TS];
+    if (cpo_time_parse(row->f[ct], row->len[ct], &ts, &flags, &bad))
+        return cpo_error_set(O->err, CPO_EPARSE, O->path, row->line, ct + 1,
+                             "ts \"%s\" is not a time (expected ISO 8601 UTC)", row->f[ct]);
+    long t = step_at_or_before(r, &O->cursor, ts);
+    if (t < 0)
+        return cpo_error_set(O->err, CPO_EDATA, O->path, row->line, ct + 1,
+                             "ts %s is before the first step of ledger.csv (expected the "
+                             "ledger's times)", row->f[ct]);
+    int u = -1;
+    size_t k = 0;
+    int rc = und_index(O, row, O->c[OC_UND], &u);
+    if (rc || (rc = con_index(O, row, &k)))
+        return rc;
+    rp_contract *c = &o->con[k];
+    size_t nu = RP_MAX_UNDERLYINGS;
+    if (O->trades) {
+        /* Fees and slippage (coin) at the rate of the step, as the engine books them. */
+        double rate = u >= 0 ? o->rate[(size_t)t * nu + (size_t)u] : NAN;
+        if (!isfinite(rate)) {
+            rate = row_num(row, O->c[OC_INDEX]);
+            o->approx++;
+        }
+        double fee = row_num(row, O->c[OC_QTY]), slip = row_num(row, O->c[OC_RATE]);
+        if (isfinite(fee * rate))
+            c->fees -= fee * rate;
+        if (isfinite(slip * rate))
+            c->slippage -= slip * rate;
+        c->trades++;
+        return 0;
+    }
+    double qty = row_num(row, O->c[OC_QTY]), rate = row_num(row, O->c[OC_RATE]);
+    double mtm = row_num(row, O->c[OC_MTM]), idx = row_num(row, O->c[OC_INDEX]);
+    if (isfinite(mtm * rate))
+        c->options += mtm * rate;
+    if (isfinite(rate))
+        o->rate[(size_t)t * nu + (size_t)u] = rate;
+    double *g = o->greek + ((size_t)t * nu + (size_t)u) * RP_OG_COUNT;
+    const double scale[RP_OG_COUNT] = {1.0, isfinite(idx) ? idx * idx / 100.0 : NAN, 0.01,
+                                       1.0 / 365.0};
+    for (int q = 0; q < RP_OG_COUNT; q++) {
+        double x = qty * row_num(row, O->c[OC_DELTA + q]) * scale[q];
+        if (isfinite(x))
+            g[q] += x;
+    }
+    return 0;
+}
+
+static int cmp_contract(const void *a, const void *b)
+{
+    const rp_contract *x = a, *y = b;
+    if (x->expiry_ms != y->expiry_ms)
+        return x->expiry_ms < y->expiry_ms ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* options.csv, then option_trades.csv (fees at the rates of options.csv)
+ * and explain_by.csv when they are there.  The greek and rate arrays are
+ * laid out for RP_MAX_UNDERLYINGS while reading and packed to nu after. */
+static int load_opt(rp_run *r, const char *dir, cpo_error *err)
+{
+    rp_opt *o = &r->opt;
+    char p[1200];
+    size_t nu = RP_MAX_UNDERLYINGS, cells = atleast1(r->n * nu);
+    o->greek = calloc(cells * RP_OG_COUNT, sizeof *o->greek);
+    o->rate = malloc(cells * sizeof *o->rate);
+    if (!o->greek || !o->rate)
+        return nomem(err);
+    for (size_t i = 0; i < cells; i++)
+        o->rate[i] = NAN;
+    int rc = path_of(p, sizeof p, dir, "options.csv", err);
+    opt_rd O = {.r = r, .path = p, .cursor = -1, .err = err};
+    for (int k = 0; k < OC_COUNT; k++)
+        O.c[k] = -1;
+    if (rc || (rc = cpo_csv_read(p, opt_row, &O, err)))
+        return rc;
+    if ((rc = path_of(p, sizeof p, dir, "option_trades.csv", err)))
+        return rc;
+    if (file_exists(p)) {
+        opt_rd T = {.r = r, .path = p, .trades = 1, .cursor = -1, .con_cap = O.con_cap,
+                    .err = err};
+        for (int k = 0; k < OC_COUNT; k++)
+            T.c[k] = -1;
+        if ((rc = cpo_csv_read(p, opt_row, &T, err)))
+            return rc;
+        o->has_trades = 1;
+    }
+    /* Pack to nu underlyings (in place: the packed index is never ahead). */
+    for (size_t t = 0; t < r->n; t++)
+        for (size_t u = 0; u < o->nu; u++) {
+            o->rate[t * o->nu + u] = o->rate[t * nu + u];
+            for (int q = 0; q < RP_OG_COUNT; q++)
+                o->greek[(t * o->nu + u) * RP_OG_COUNT + q] =
+                    o->greek[(t * nu + u) * RP_OG_COUNT + q];
+        }
+    if (o->ncon)
+        qsort(o->con, o->ncon, sizeof *o->con, cmp_contract);
+    if ((rc = path_of(p, sizeof p, dir, "explain_by.csv", err)))
+        return rc;
+    if (file_exists(p)) {
+        if ((rc = rp_table_read(&o->explain_by, p, err)))
+            return rc;
+        o->has_explain_by = 1;
+    }
+    r->has_opt = 1;
+    return 0;
+}
+
 int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -816,7 +1156,9 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
         goto fail;
     }
     ledger_rd L = {.r = r, .path = p, .c_ts = -1, .err = err};
-    if ((rc = cpo_csv_read(p, ledger_row, &L, err)))
+    rc = cpo_csv_read(p, ledger_row, &L, err);
+    free(L.src);
+    if (rc)
         goto fail;
 
     const json_t *cap = json_object_get(r->summary, "capital");
@@ -856,6 +1198,24 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
             goto fail;
         r->has_events = 1;
     }
+    const json_t *bn = json_object_get(r->summary, "benchmark");
+    if (json_is_string(bn))
+        snprintf(r->bench, sizeof r->bench, "%s", json_string_value(bn));
+    if ((rc = path_of(p, sizeof p, dir, "benchmark.csv", err)))
+        goto fail;
+    if (r->bench[0] && file_exists(p) && (rc = load_bench(r, p, err)))
+        goto fail;
+    if ((rc = path_of(p, sizeof p, dir, "options.csv", err)))
+        goto fail;
+    if (file_exists(p) && (rc = load_opt(r, dir, err)))
+        goto fail;
+    if ((rc = path_of(p, sizeof p, dir, "futures.csv", err)))
+        goto fail;
+    if (file_exists(p)) {
+        if ((rc = rp_table_read(&r->fut, p, err)))
+            goto fail;
+        r->has_fut = 1;
+    }
     for (int a = 0; a < RP_ATTR_COUNT; a++) {
         if ((rc = path_of(p, sizeof p, dir, r->attr[a].file, err)))
             goto fail;
@@ -880,6 +1240,15 @@ void rp_run_free(rp_run *r)
     json_decref(r->manifest);
     free(r->ts);
     free(r->equity);
+    if (r->col && r->ncol)
+        free(r->col[0]);
+    free(r->col);
+    free(r->cell);
+    free(r->bench_ret);
+    free(r->opt.greek);
+    free(r->opt.rate);
+    free(r->opt.con);
+    rp_table_free(&r->opt.explain_by);
     for (size_t k = 0; k < r->n_sym; k++)
         free(r->sym[k]);
     free(r->sym);
@@ -887,6 +1256,7 @@ void rp_run_free(rp_run *r)
     free(r->px);
     rp_table_free(&r->trades);
     rp_table_free(&r->events);
+    rp_table_free(&r->fut);
     for (int a = 0; a < RP_ATTR_COUNT; a++)
         rp_table_free(&r->attr[a].t);
     char dir[sizeof r->dir];
@@ -905,15 +1275,15 @@ static int cmp_dd(const void *a, const void *b)
     return x->trough < y->trough ? -1 : x->trough > y->trough;
 }
 
-size_t rp_drawdowns(const double *eq, size_t n, double base, rp_dd *out, size_t k)
+long rp_drawdowns(const double *eq, size_t n, double base, rp_dd *out, size_t k)
 {
     /* Every episode: from a peak to the first step back at or above it. */
     size_t cap = 16, m = 0;
-    rp_dd *all = malloc(cap * sizeof *all);
-    if (!all || k == 0) {
-        free(all);
+    if (k == 0)
         return 0;
-    }
+    rp_dd *all = malloc(cap * sizeof *all);
+    if (!all)
+        return -1;
     double peak = base;
     size_t peak_at = SIZE_MAX;
     int in = 0;
@@ -927,8 +1297,10 @@ size_t rp_drawdowns(const double *eq, size_t n, double base, rp_dd *out, size_t 
                 cur.recovery = t;
                 if (m == cap) {
                     rp_dd *q = realloc(all, 2 * cap * sizeof *q);
-                    if (!q)
-                        break;
+                    if (!q) {
+                        free(all);
+                        return -1;
+                    }
                     all = q;
                     cap *= 2;
                 }
@@ -954,17 +1326,18 @@ size_t rp_drawdowns(const double *eq, size_t n, double base, rp_dd *out, size_t 
     if (in) {
         if (m == cap) {
             rp_dd *q = realloc(all, (cap + 1) * sizeof *q);
-            if (q) {
-                all = q;
-                cap++;
+            if (!q) {
+                free(all);
+                return -1;
             }
+            all = q;
+            cap++;
         }
-        if (m < cap)
-            all[m++] = cur;
+        all[m++] = cur;
     }
     qsort(all, m, sizeof *all, cmp_dd);
     size_t got = m < k ? m : k;
     memcpy(out, all, got * sizeof *out);
     free(all);
-    return got;
+    return (long)got;
 }

@@ -186,7 +186,8 @@ static int add_raw(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg, 
     size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
     for (size_t k = a; k < z; k++)
         if (cpo_bars_append(r, b->ts[k], b->open[k], b->high[k], b->low[k], b->close[k],
-                            b->volume[k], b->mark[k], b->index[k]))
+                            b->volume[k], b->mark[k], b->mark_high ? b->mark_high[k] : NAN,
+                            b->mark_low ? b->mark_low[k] : NAN, b->index[k]))
             return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     return 0;
 }
@@ -296,8 +297,8 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
                                  in->symbol, isym, cfg->data_path, fut_coin(in));
         const cpo_bars *ib = &ds->bars[f];
         double *col[CPO_F_COUNT];
-        for (int k = 0; k < CPO_F_COUNT; k++)
-            col[k] = m->col[k] + i * T;
+        for (int k = 0; k < CPO_F_COUNT; k++) /* NULL: the cube has no such column */
+            col[k] = m->col[k] ? m->col[k] + i * T : NULL;
         uint8_t *fl = m->filled + i * T;
         int64_t Tx = in->expiry_ms;
         if (Tx <= 0 || Tx == CPO_TIME_NONE)
@@ -338,6 +339,9 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
             double F = I * exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
             col[CPO_F_OPEN][t] = col[CPO_F_HIGH][t] = col[CPO_F_LOW][t] = col[CPO_F_CLOSE][t] = F;
             col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
+            for (int k = CPO_F_MARK_HIGH; k <= CPO_F_MARK_LOW; k++)
+                if (col[k])
+                    col[k][t] = NAN; /* the mark's range is not modelled */
             col[CPO_F_INDEX][t] = I;
             fl[t] = 2;
         }
@@ -357,7 +361,8 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
     int rc = cpo_store_read(&ds, cfg->data_path, err);
     if (rc)
         goto cleanup;
-    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)))
+    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)) ||
+        (rc = cpo_run_check_period(cfg, ds, syms, n, err)))
         goto cleanup;
     cpo_market_spec spec = cfg->market;
     spec.symbols = (const char *const *)syms;

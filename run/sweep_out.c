@@ -2,7 +2,9 @@
  * sweep_out.c - the files of a sweep: the leaderboard as CSV and as one
  * self-contained HTML table, the heatmap of a two-key grid (data, gnuplot
  * script, and the PNG when gnuplot is on PATH), and the walk-forward
- * report.  Every file is written to NAME.tmp and renamed when whole; no
+ * report.  Every file is written to NAME.tmp.<pid>, and the files of a
+ * call are renamed together once they are all whole (a full disk leaves
+ * none of them under its final name); gnuplot then draws heatmap.png.  No
  * time or host is recorded, so the same records give the same bytes.
  */
 #define _DEFAULT_SOURCE
@@ -22,6 +24,8 @@
 #include "cpo/run.h"
 #include "cpo/time.h"
 #include "csvwrite.h"
+#include "outfile.h"
+#include "report_priv.h"
 
 /* Every file a sweep can make (removed when stale after --force). */
 static const char *const out_files[] = {
@@ -89,42 +93,79 @@ static void tidy(const cpo_sweep_out *o, const char *const *keep, size_t n_keep)
     }
 }
 
-/* --- one file, written whole ------------------------------------------------ */
+/* --- the files of a call, written whole and renamed together --------------- */
 
 typedef struct ofile {
-    char fin[1100], tmp[1104];
+    char fin[1100], tmp[1130];
     FILE *fp;
 } ofile;
 
 static int of_open(ofile *f, const cpo_sweep_out *o, const char *name, cpo_error *err)
 {
-    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin)
+    f->fp = NULL;
+    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin ||
+        cpo_tmp_path(f->tmp, sizeof f->tmp, f->fin) != 0)
         return cpo_error_set(err, CPO_ERANGE, o->dir, 0, 0, "path too long (expected < 1024 bytes)");
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp", f->fin);
     if (!(f->fp = fopen(f->tmp, "wb")))
         return cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
                              "cannot create: %s (expected a writable folder)", strerror(errno));
     return 0;
 }
 
-/* Close and rename (rc == 0), or close and remove. */
+/* Close: a whole file waits under its temporary name for files_commit;
+ * one that is not is removed. */
 static int of_close(ofile *f, int rc, cpo_error *err)
 {
     if (!f->fp)
         return rc;
     int bad = ferror(f->fp);
+    errno = 0;
     if (fclose(f->fp) != 0)
         bad = 1;
     f->fp = NULL;
     if (!rc && bad)
-        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0, "cannot write: %s",
+        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
+                           "cannot write: %s (expected a writable folder with free space)",
                            strerror(errno ? errno : EIO));
-    if (!rc && rename(f->tmp, f->fin) != 0)
-        rc = cpo_error_set(err, CPO_EIO, f->fin, 0, 0, "cannot rename %s: %s", f->tmp,
-                           strerror(errno));
     if (rc)
         unlink(f->tmp);
     return rc;
+}
+
+/* The temporary name of dir/name (outfile.h); -1 if too long. */
+static int tmp_of(const cpo_sweep_out *o, const char *name, char *fin, size_t nf, char *tmp,
+                  size_t nt)
+{
+    if (snprintf(fin, nf, "%s/%s", o->dir, name) >= (int)nf)
+        return -1;
+    return cpo_tmp_path(tmp, nt, fin);
+}
+
+/* A call failed: remove the temporary files it made. */
+static void files_drop(const cpo_sweep_out *o)
+{
+    for (size_t f = 0; f < N_OUT_FILES; f++) {
+        char fin[1100], tmp[1130];
+        if (!tmp_of(o, out_files[f], fin, sizeof fin, tmp, sizeof tmp))
+            unlink(tmp);
+    }
+}
+
+/* Every file of a call is whole: rename them all. */
+static int files_commit(const cpo_sweep_out *o, cpo_error *err)
+{
+    for (size_t f = 0; f < N_OUT_FILES; f++) {
+        char fin[1100], tmp[1130];
+        if (tmp_of(o, out_files[f], fin, sizeof fin, tmp, sizeof tmp) || access(tmp, F_OK))
+            continue;
+        if (rename(tmp, fin) != 0) {
+            int rc = cpo_error_set(err, CPO_EIO, fin, 0, 0, "cannot rename %s: %s", tmp,
+                                   strerror(errno));
+            files_drop(o);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static void put_num(FILE *fp, double x)
@@ -303,7 +344,7 @@ static void html_num(FILE *fp, double x, int pct)
 static void html_overfit(FILE *fp, const cpo_sweep *sw, const cpo_sweep_overfit *ov,
                          const cpo_cpcv *cp)
 {
-    fputs("<h2>Can the best point be trusted?</h2>\n<table class=\"of\">\n", fp);
+    fputs("<table class=\"of\">\n", fp);
     fprintf(fp, "<tr><th>chosen point</th><td>%zu (", ov->chosen);
     for (size_t a = 0; a < sw->n_axes; a++) {
         if (a)
@@ -360,9 +401,19 @@ static void html_overfit(FILE *fp, const cpo_sweep *sw, const cpo_sweep_overfit 
     fputs("</table>\n", fp);
 }
 
+/* The chosen point's run folder (DIR/best/), its small report on the page. */
+#define BEST_DIR "best"
+
+/*
+ * leaderboard.html, the sweep's page: the chosen point (the best by the
+ * objective) and its small report (key figures and charts of the run
+ * folder best/ when it was made), the heatmap of a two-key grid, the
+ * leaderboard, and the overfitting statistics (html_overfit).  Drawdowns
+ * are shown as negative percentages (the CSV keeps the positive fraction).
+ */
 static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                       const size_t *order, const double *dsr, const cpo_sweep_overfit *ov,
-                      const cpo_cpcv *cp, cpo_error *err)
+                      const cpo_cpcv *cp, int best_made, int heat_png, cpo_error *err)
 {
     ofile f;
     int rc = of_open(&f, o, "leaderboard.html", err);
@@ -372,37 +423,78 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     size_t failed = 0;
     for (size_t i = 0; i < sw->n_points; i++)
         failed += res[i].status != 0 || !res[i].done;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>cpo sweep: ",
-          fp);
-    put_html(fp, sw->cfg->stem);
-    fputs("</title>\n<style>\n"
-          "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\n"
-          "h1{font-size:1.3em}\n"
-          "table{border-collapse:collapse;font-size:13px}\n"
-          "th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;white-space:nowrap}\n"
-          "th{background:#eef;position:sticky;top:0}\n"
-          "th.obj,td.obj{background:#fff6d5;font-weight:bold}\n"
-          "td.v{text-align:left;font-family:monospace}\n"
-          "tr.best td{background:#e5f5e5}\n"
-          "tr.err td{color:#a00}\n"
-          "h2{font-size:1.1em}\n"
-          "table.of th{text-align:left;position:static}\n"
-          "table.of td{text-align:left;white-space:normal}\n"
-          "</style>\n</head>\n<body>\n<h1>cpo sweep: ",
-          fp);
-    put_html(fp, sw->cfg->path);
+    int heat = sw->n_axes == 2;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>cpo sweep: ", fp);
+    rp_html(fp, sw->cfg->stem);
+    fprintf(fp, "</title>\n<style>%s"
+            "table.lb th,table.lb td{white-space:nowrap}"
+            "table.lb th.obj,table.lb td.obj{background:#fff6d5;font-weight:bold}"
+            "table.lb td.v{font-family:'DejaVu Sans Mono',monospace}"
+            "table.lb tr.best td{background:#e5f5e5}table.lb tr.err td{color:#a00}"
+            "table.of th{text-align:left}table.of td{text-align:left}"
+            "</style>\n</head>\n<body>\n<header><h1>Sweep: ", rp_css);
+    rp_html(fp, sw->cfg->path);
     fprintf(fp, "</h1>\n<p>%zu points", sw->n_points);
     if (failed)
         fprintf(fp, " (%zu failed)", failed);
-    fprintf(fp, ", ranked by <b>%s</b> (%s first; ties by point).  Returns and drawdowns in "
-                "percent; fees, slippage and funding are P&amp;L in %s.</p>\n",
+    fprintf(fp, ", ranked by %s (%s first; ties by point)</p>\n</header>\n<main>\n",
             cpo_objective_name(o->objective),
             o->objective == CPO_OBJ_MAX_DRAWDOWN || o->objective == CPO_OBJ_VOLATILITY ? "lowest"
-                                                                                      : "highest",
-            sw->cfg->run.currency);
-    if (ov)
-        html_overfit(fp, sw, ov, cp);
-    fputs("<table>\n<thead><tr><th>rank</th><th>point</th>", fp);
+                                                                                      : "highest");
+    fputs("<nav id=\"contents\"><h2>Contents</h2>\n<ol>\n<li><a href=\"#best\">The chosen point"
+          "</a></li>\n", fp);
+    if (heat)
+        fputs("<li><a href=\"#heatmap\">Heatmap</a></li>\n", fp);
+    fputs("<li><a href=\"#leaderboard\">Leaderboard</a></li>\n<li><a href=\"#overfitting\">"
+          "Overfitting</a></li>\n</ol>\n</nav>\n", fp);
+    /* The chosen point. */
+    const cpo_sweep_result *top = sw->n_points ? &res[order[0]] : NULL;
+    fputs("<section id=\"best\"><h2>The chosen point</h2>\n", fp);
+    if (!top || top->status || !top->done) {
+        fputs("<p class=\"note\">No point ran: nothing to choose.</p>\n", fp);
+    } else {
+        fprintf(fp, "<p>Point %zu, the best by %s:", order[0], cpo_objective_name(o->objective));
+        for (size_t a = 0; a < sw->n_axes; a++) {
+            fputs(a ? ", <code>" : " <code>", fp);
+            rp_html(fp, sw->axes[a].name);
+            fputs(" = ", fp);
+            rp_html(fp, cpo_sweep_value(sw, order[0], a));
+            fputs("</code>", fp);
+        }
+        fputs(". Its backtest again, as cpo run makes it, in " BEST_DIR "/.</p>\n", fp);
+        if (best_made) {
+            char dir[1200];
+            snprintf(dir, sizeof dir, "%s/" BEST_DIR, o->dir);
+            if ((rc = rp_html_brief(fp, dir, BEST_DIR, err)))
+                return of_close(&f, rc, err);
+        } else {
+            fputs("<p class=\"note\">Its run folder was not made (the sweep was asked for the "
+                  "leaderboard only).</p>\n", fp);
+        }
+    }
+    fputs("</section>\n", fp);
+    if (heat) {
+        fputs("<section id=\"heatmap\"><h2>Heatmap</h2>\n<p>", fp);
+        rp_html(fp, cpo_objective_name(o->objective));
+        fputs(" by <code>", fp);
+        rp_html(fp, sw->axes[0].name);
+        fputs("</code> and <code>", fp);
+        rp_html(fp, sw->axes[1].name);
+        fputs("</code> (heatmap.dat, heatmap.gp).</p>\n", fp);
+        if (heat_png)
+            fputs("<figure><img src=\"heatmap.png\" alt=\"heatmap of the objective\" "
+                  "width=\"1000\" height=\"750\"></figure>\n", fp);
+        else
+            fputs("<p class=\"note\">heatmap.png is not drawn (no gnuplot, or --no-plot): "
+                  "<code>gnuplot heatmap.gp</code> in this folder draws it.</p>\n", fp);
+        fputs("</section>\n", fp);
+    }
+    fprintf(fp, "<section id=\"leaderboard\"><h2>Leaderboard</h2>\n<p>Returns and drawdowns in "
+            "percent (drawdowns negative); fees, slippage and funding are P&amp;L in %s. "
+            "leaderboard.csv holds the same rows.</p>\n", sw->cfg->run.currency);
+    fputs("<div class=\"scroll\"><table class=\"lb\">\n<thead><tr><th>rank</th><th>point</th>", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
         fputs("<th>", fp);
         put_html(fp, sw->axes[a].name);
@@ -410,11 +502,10 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
     }
     static const int obj_col[CPO_OBJ_COUNT] = {3, 1, 0, 4, 2, 5, 6};
     for (size_t k = 0; k < N_METRICS; k++)
-        fprintf(fp, "<th%s>%s</th>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "",
+        fprintf(fp, "<th class=\"n%s\">%s</th>", (int)k == obj_col[o->objective] ? " obj" : "",
                 metrics[k].name);
-    fputs("<th>dsr</th><th>gross_return</th><th>gross_cagr</th><th>error</th></tr></thead>\n"
-          "<tbody>\n",
-          fp);
+    fputs("<th class=\"n\">dsr</th><th class=\"n\">gross_return</th><th class=\"n\">"
+          "gross_cagr</th><th>error</th></tr></thead>\n<tbody>\n", fp);
     for (size_t i = 0; i < sw->n_points; i++) {
         const cpo_sweep_result *r = &res[order[i]];
         int bad = r->status != 0 || !r->done;
@@ -426,30 +517,74 @@ static int write_html(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_swe
             fputs("</td>", fp);
         }
         for (size_t k = 0; k < N_METRICS; k++) {
-            fprintf(fp, "<td%s>", (int)k == obj_col[o->objective] ? " class=\"obj\"" : "");
+            fprintf(fp, "<td class=\"n%s\">", (int)k == obj_col[o->objective] ? " obj" : "");
             if (!bad) {
+                char b[64];
                 if (metrics[k].is_count)
                     fprintf(fp, "%llu", (unsigned long long)metric_value(r, k));
-                else
-                    html_num(fp, metric_value(r, k), k <= 2 || k == 4);
+                else if (k >= 6 && k <= 9) { /* final equity and the costs: money */
+                    rp_fmt_money(b, sizeof b, metric_value(r, k), 0);
+                    rp_html(fp, b);
+                } else
+                    html_num(fp, k == 4 ? -metric_value(r, k) : metric_value(r, k),
+                             k <= 2 || k == 4);
             }
             fputs("</td>", fp);
         }
-        fputs("<td>", fp);
+        fputs("<td class=\"n\">", fp);
         if (!bad)
             html_num(fp, dsr[order[i]], 0);
-        fputs("</td><td>", fp);
+        fputs("</td><td class=\"n\">", fp);
         if (!bad)
             html_num(fp, r->gross_return, 1);
-        fputs("</td><td>", fp);
+        fputs("</td><td class=\"n\">", fp);
         if (!bad)
             html_num(fp, r->gross_cagr, 1);
         fputs("</td><td class=\"v\">", fp);
         put_html(fp, r->status ? r->error : r->done ? "" : "not run");
         fputs("</td></tr>\n", fp);
     }
-    fputs("</tbody>\n</table>\n</body>\n</html>\n", fp);
+    fputs("</tbody>\n</table></div>\n<p>dsr: the deflated Sharpe ratio of the point (see "
+          "<a href=\"#overfitting\">Overfitting</a>); gross_return and gross_cagr: before "
+          "costs.</p>\n</section>\n", fp);
+    fputs("<section id=\"overfitting\"><h2>Overfitting: can the best point be trusted?</h2>\n",
+          fp);
+    if (ov)
+        html_overfit(fp, sw, ov, cp);
+    else
+        fputs("<p class=\"note\">No statistics of overfitting: no point ran to the end.</p>\n",
+              fp);
+    fputs("</section>\n", fp);
+    fputs("<footer>Made by cpo sweep (no script, no external resource).</footer>\n</main>\n"
+          "</body>\n</html>\n", fp);
     return of_close(&f, 0, err);
+}
+
+/* Run the chosen point again into DIR/best/ (a run folder with its report). */
+static int run_best(const cpo_sweep_out *o, const cpo_sweep *sw, size_t p, cpo_error *err)
+{
+    cpo_config *pc = NULL;
+    int rc = cpo_sweep_point_config(&pc, sw, p, err);
+    if (rc)
+        return rc;
+    char dir[1100], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/" BEST_DIR, o->dir);
+    int w = snprintf(cmd, sizeof cmd, "cpo sweep %s: point %zu (", sw->cfg->path, p);
+    for (size_t a = 0; a < sw->n_axes && w > 0 && (size_t)w < sizeof cmd; a++)
+        w += snprintf(cmd + w, sizeof cmd - (size_t)w, "%s%s = %s", a ? ", " : "",
+                      sw->axes[a].name, cpo_sweep_value(sw, p, a));
+    if (w > 0 && (size_t)w < sizeof cmd)
+        snprintf(cmd + w, sizeof cmd - (size_t)w, ")");
+    cpo_run_opts ro;
+    cpo_run_opts_init(&ro);
+    ro.out_dir = dir;
+    ro.force = 1;
+    ro.command = cmd;
+    ro.no_plot = !o->plot;
+    cpo_run_report rep;
+    rc = cpo_run_to_dir(pc, &ro, &rep, err);
+    cpo_config_free(pc);
+    return rc;
 }
 
 /* --- heatmap ------------------------------------------------------------------ */
@@ -477,7 +612,11 @@ static int on_path(const char *prog)
     return 0;
 }
 
-/* Run gnuplot on heatmap.gp in the folder: heatmap.png.tmp, renamed. */
+/*
+ * Run gnuplot on the heatmap's temporary script and data (heatmap.gp and
+ * heatmap.dat .tmp.<pid>): heatmap.png.tmp.<pid>, renamed with the other
+ * files by files_commit; nothing when gnuplot fails.
+ */
 static void run_gnuplot(const cpo_sweep_out *o)
 {
     if (!on_path("gnuplot")) {
@@ -491,30 +630,27 @@ static void run_gnuplot(const cpo_sweep_out *o)
     if (o->warn)
         fflush(o->warn);
     fflush(stdout);
+    char sfx[32], vars[128], script[64], tmp[1140], fin[1100];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(vars, sizeof vars, "out='heatmap.png%s'; data='heatmap.dat%s'", sfx, sfx);
+    snprintf(script, sizeof script, "heatmap.gp%s", sfx);
+    snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
+    snprintf(tmp, sizeof tmp, "%s%s", fin, sfx);
     pid_t pid = fork();
     if (pid == 0) {
         if (chdir(o->dir) != 0)
             _exit(126);
-        char *const argv[] = {"gnuplot", "-e", "out='heatmap.png.tmp'", "heatmap.gp", NULL};
+        char *const argv[] = {"gnuplot", "-e", vars, script, NULL};
         execvp("gnuplot", argv);
         _exit(127);
     }
     int status = 0;
-    char tmp[1100], fin[1100];
-    snprintf(tmp, sizeof tmp, "%s/heatmap.png.tmp", o->dir);
-    snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {
         unlink(tmp);
         if (o->warn)
             fprintf(o->warn, "cpo: warning: gnuplot failed on %s/heatmap.gp (kept; no heatmap.png)\n",
                     o->dir);
-        return;
-    }
-    if (rename(tmp, fin) != 0) {
-        unlink(tmp);
-        if (o->warn)
-            fprintf(o->warn, "cpo: warning: cannot rename %s: %s\n", tmp, strerror(errno));
     }
 }
 
@@ -548,6 +684,7 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
     FILE *fp = f.fp;
     fputs("# heatmap.gp - made by cpo sweep; run `gnuplot heatmap.gp` in this folder\n"
           "if (!exists(\"out\")) out = 'heatmap.png'\n"
+          "if (!exists(\"data\")) data = 'heatmap.dat'\n"
           "set terminal pngcairo size 1000,750 noenhanced font ',10'\n"
           "set output out\n",
           fp);
@@ -578,11 +715,11 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
           "unset key\n",
           fp);
     if (ax->n_values * ay->n_values <= 400)
-        fputs("plot 'heatmap.dat' using 1:2:3 with image, \\\n"
+        fputs("plot data using 1:2:3 with image, \\\n"
               "     '' using 1:2:(sprintf('%.3g', $3)) with labels font ',8'\n",
               fp);
     else
-        fputs("plot 'heatmap.dat' using 1:2:3 with image\n", fp);
+        fputs("plot data using 1:2:3 with image\n", fp);
     if ((rc = of_close(&f, 0, err)))
         return rc;
     /* An older heatmap.png would not show this sweep's data. */
@@ -797,18 +934,33 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
         rc = cpo_sweep_cpcv(&cp, sw, res, err);
     if (!rc)
         rc = write_csv(o, sw, res, order, dsr, err);
+    int heat = sw->n_axes == 2;
+    if (!rc && heat)
+        rc = write_heatmap(o, sw, res, err);
+    int best = 0;
+    if (!rc && o->best && sw->n_points && !res[order[0]].status && res[order[0]].done) {
+        rc = run_best(o, sw, order[0], err);
+        best = rc == 0;
+    }
+    /* the heatmap drawn (under its temporary name until the commit) */
+    char png[1100], png_tmp[1140];
+    snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
+    cpo_tmp_path(png_tmp, sizeof png_tmp, png);
     if (!rc)
-        rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, err);
+        rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, best,
+                        heat && access(png_tmp, F_OK) == 0, err);
     if (!rc && have_ov)
         rc = write_summary(o, sw, res, &ov, is_cpcv ? &cp : NULL, err);
     if (!rc && is_cpcv && cp.n_splits)
         rc = write_cpcv(o, sw, &cp, err);
-    int heat = sw->n_axes == 2;
-    if (!rc && heat)
-        rc = write_heatmap(o, sw, res, err);
     free(order);
     free(dsr);
     cpo_cpcv_fini(&cp);
+    /* All whole, or none under a final name. */
+    if (rc)
+        files_drop(o);
+    else
+        rc = files_commit(o, err);
     if (!rc) {
         const char *keep[8];
         size_t nk = 0;
@@ -841,7 +993,7 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
     ofile f;
     int rc = of_open(&f, o, "walkforward.csv", err);
     if (rc)
-        return rc;
+        goto fail;
     FILE *fp = f.fp;
     fputs("window,train_start,train_end,test_start,test_end,point", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
@@ -877,10 +1029,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         fputc('\n', fp);
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
     if ((rc = of_open(&f, o, "oos_equity.csv", err)))
-        return rc;
+        goto fail;
     fp = f.fp;
     fputs("ts,window,equity,return\n", fp);
     double prev = chained->capital;
@@ -894,10 +1046,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         prev = chained->equity[t];
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
     if ((rc = of_open(&f, o, "oos_summary.csv", err)))
-        return rc;
+        goto fail;
     fp = f.fp;
     fputs("windows,start,end,mode,train,test,objective", fp);
     for (size_t k = 0; k < N_METRICS; k++)
@@ -914,8 +1066,13 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
     put_metrics_csv(fp, oos);
     fputc('\n', fp);
     if ((rc = of_close(&f, 0, err)))
+        goto fail;
+    if ((rc = files_commit(o, err)))
         return rc;
     static const char *const keep[] = {"walkforward.csv", "oos_equity.csv", "oos_summary.csv"};
     tidy(o, keep, 3);
     return 0;
+fail:
+    files_drop(o);
+    return rc;
 }

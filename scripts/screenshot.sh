@@ -1,26 +1,46 @@
 #!/usr/bin/env bash
-# Screenshot a run's report.html (or compare.html) in headless Chromium.
+# Screenshot a report page in headless Chromium.
 #
-#   scripts/screenshot.sh RUN_DIR [OUT.png]
+#   scripts/screenshot.sh [--width W] [--height H] [--from Y] DIR [OUT.png]
 #
-# RUN_DIR holds report.html (cpo run or cpo report make it; a folder made
-# by cpo compare holds compare.html, used when there is no report.html).
-# OUT.png defaults to out/screenshots/<name of RUN_DIR>.png in the
-# repository (not in the run folder: its files are cpo's).  Chromium is
-# installed with apt when it is missing.  The page is 1400 px wide and 4000 px tall; it loads
-# only files of RUN_DIR (the report has no external resource).
+# DIR holds report.html (cpo run or cpo report make it), compare.html (cpo
+# compare) or leaderboard.html (cpo sweep), taken in that order.  The
+# window is W x H px (1400 x 4000; --width 390 looks at it as a phone
+# does); --from Y shows the page from Y px down (a long page is looked at
+# in slices: --from 0, --from 4000, ...).  OUT.png defaults to
+# out/screenshots/<name of DIR>.png in the repository (not in DIR: its
+# files are cpo's; nothing is written there).  Chromium is installed with
+# apt when it is missing.  The page loads only files of DIR (a report
+# has no external resource).
 set -euo pipefail
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  echo "usage: scripts/screenshot.sh RUN_DIR [OUT.png]" >&2
+usage() {
+  echo "usage: scripts/screenshot.sh [--width W] [--height H] [--from Y] DIR [OUT.png]" >&2
   exit 2
+}
+width=1400 height=4000 from=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --width) [ $# -ge 2 ] || usage; width=$2; shift 2 ;;
+    --height) [ $# -ge 2 ] || usage; height=$2; shift 2 ;;
+    --from) [ $# -ge 2 ] || usage; from=$2; shift 2 ;;
+    --) shift; break ;;
+    -*) usage ;;
+    *) break ;;
+  esac
+done
+for n in "$width" "$height" "$from"; do
+  case $n in ''|*[!0-9]*) echo "screenshot.sh: \"$n\" is not a number of pixels" >&2; exit 2 ;; esac
+done
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+  usage
 fi
 dir=$1
-if [ -f "$dir/report.html" ]; then
-  page="$dir/report.html"
-elif [ -f "$dir/compare.html" ]; then
-  page="$dir/compare.html"
-else
-  echo "screenshot.sh: $dir: no report.html (expected a run folder written by cpo run, or cpo report $dir)" >&2
+page=""
+for p in report.html compare.html leaderboard.html; do
+  if [ -f "$dir/$p" ]; then page=$p; break; fi
+done
+if [ -z "$page" ]; then
+  echo "screenshot.sh: $dir: no report.html (expected a run folder written by cpo run, or cpo report $dir; or a folder of cpo compare or cpo sweep)" >&2
   exit 1
 fi
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +50,7 @@ else
   mkdir -p "$here/out/screenshots"
   out="$here/out/screenshots/$(basename "$(cd "$dir" && pwd)").png"
 fi
-page=$(cd "$(dirname "$page")" && pwd)/$(basename "$page")
+absdir=$(cd "$dir" && pwd)
 case $out in /*) ;; *) out=$(pwd)/$out ;; esac
 
 browser=""
@@ -47,13 +67,23 @@ if [ -z "$browser" ]; then
   browser=chromium
 fi
 
-profile=$(mktemp -d)
-trap 'rm -rf "$profile"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+url="file://$absdir/$page"
+if [ "$from" -gt 0 ]; then
+  # A copy of the page in a folder of our own, its links resolved against
+  # DIR (<base>) and the page moved up by Y px.
+  enc=$(printf '%s' "$absdir" | sed -e 's/%/%25/g' -e 's/ /%20/g' -e 's/#/%23/g' -e 's/?/%3F/g' -e 's/&/%26/g')
+  sed -e "0,/<head>/s##<head><base href=\"file://$enc/\"><style>html{margin-top:-${from}px}</style>#" \
+    "$absdir/$page" > "$tmp/page.html"
+  url="file://$tmp/page.html"
+fi
+mkdir -p "$tmp/profile"
 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run \
-  --user-data-dir="$profile" --hide-scrollbars \
-  --screenshot="$out" --window-size=1400,4000 "file://$page" > /dev/null 2>&1 || {
-  echo "screenshot.sh: $browser failed on $page" >&2
+  --user-data-dir="$tmp/profile" --hide-scrollbars \
+  --screenshot="$out" --window-size="$width,$height" "$url" > /dev/null 2>&1 || {
+  echo "screenshot.sh: $browser failed on $absdir/$page" >&2
   exit 1
 }
 [ -s "$out" ] || { echo "screenshot.sh: no screenshot made ($out)" >&2; exit 1; }

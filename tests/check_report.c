@@ -24,8 +24,10 @@
 
 /* The charts every run with detail = instrument, two coins and 60 daily
  * bars gets (the attribution charts depend on the attribution files). */
-static const char *const run_charts[] = {"equity", "drawdown", "rolling_vol", "rolling_sharpe",
-                                         "weights", "correlation"};
+static const char *const run_charts[] = {"equity",          "drawdown",       "rolling_vol",
+                                         "rolling_sharpe",  "weights",        "correlation",
+                                         "monthly_returns", "yearly_returns", "return_distribution",
+                                         "pnl_lines"};
 #define N_RUN_CHARTS (sizeof run_charts / sizeof run_charts[0])
 
 static long size_of(const char *p)
@@ -46,6 +48,79 @@ static size_t count_of(const char *hay, const char *needle)
     for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
         n++;
     return n;
+}
+
+/*
+ * The checks a reader's browser would make of a page, without a browser:
+ * every <img src="..."> names a file that exists (relative to the page's
+ * folder), every link of the table of contents (href="#id") has its
+ * element (id="id"), and every id of want[] is there.  Returns the number
+ * of images.
+ */
+static size_t check_page(const char *dir, const char *page, const char *const *want,
+                         size_t nwant)
+{
+    char *path = tu_path(dir, page);
+    char *text = tu_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "%s missing", path);
+    size_t imgs = 0;
+    for (const char *p = text; (p = strstr(p, "<img src=\"")); p++) {
+        p += strlen("<img src=\"");
+        const char *e = strchr(p, '"');
+        ck_assert_ptr_nonnull(e);
+        char name[512];
+        snprintf(name, sizeof name, "%.*s", (int)(e - p), p);
+        ck_assert_msg(!strstr(name, "://") && name[0] != '/', "%s: image %s is not relative",
+                      page, name);
+        ck_assert_msg(tu_file_in(dir, name), "%s: image %s does not exist", page, name);
+        imgs++;
+    }
+    const char *toc = strstr(text, "<nav id=\"contents\">");
+    ck_assert_msg(toc != NULL, "%s: no table of contents", page);
+    const char *toc_end = strstr(toc, "</nav>");
+    size_t links = 0;
+    for (const char *p = toc; (p = strstr(p, "href=\"#")) && p < toc_end; p++) {
+        p += strlen("href=\"#");
+        const char *e = strchr(p, '"');
+        char id[128];
+        snprintf(id, sizeof id, "id=\"%.*s\"", (int)(e - p), p);
+        ck_assert_msg(strstr(text, id) != NULL, "%s: the contents link to %s, not in the page",
+                      page, id);
+        links++;
+    }
+    ck_assert_uint_ge(links, 3);
+    for (size_t k = 0; k < nwant; k++) {
+        char id[128];
+        snprintf(id, sizeof id, "<section id=\"%s\">", want[k]);
+        ck_assert_msg(strstr(text, id) != NULL, "%s: no section %s", page, want[k]);
+        snprintf(id, sizeof id, "href=\"#%s\"", want[k]);
+        ck_assert_msg(strstr(toc, id) != NULL && strstr(toc, id) < toc_end,
+                      "%s: section %s not in the contents", page, want[k]);
+    }
+    ck_assert_ptr_null(strstr(text, "<script"));
+    free(text);
+    free(path);
+    return imgs;
+}
+
+/* The sections every report has. */
+static const char *const run_sections[] = {"summary", "performance", "returns", "risk",
+                                           "metrics", "pnl", "drawdowns", "attribution",
+                                           "trades", "events", "settings", "manifest"};
+#define N_RUN_SECTIONS (sizeof run_sections / sizeof run_sections[0])
+
+/* The text of the number cell after the first occurrence of label in text
+ * ("<td>label</td>...<td class=\"n...\">X</td>"), into buf. */
+static const char *cell_after(const char *text, const char *label, char *buf, size_t n)
+{
+    const char *p = strstr(text, label);
+    ck_assert_msg(p != NULL, "%s not in the page", label);
+    p = strstr(p, "<td class=\"n");
+    ck_assert_ptr_nonnull(p);
+    p = strchr(p, '>') + 1;
+    const char *e = strstr(p, "</td>");
+    snprintf(buf, n, "%.*s", (int)(e - p), p);
+    return buf;
 }
 
 /*
@@ -72,7 +147,7 @@ static char *write_store(const char *dir, const char *name, double bump)
         for (int t = 0; t < 60; t++) {
             double c = (k == 0 ? 100.0 + t + 3.0 * sin(t) : 200.0 - t + 4.0 * cos(0.7 * t)) + bump;
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -227,7 +302,8 @@ START_TEST(test_report_run__charts_and_html)
     while ((de = readdir(d)))
         ck_assert_msg(!strstr(de->d_name, ".tmp"), "%s left", de->d_name);
     closedir(d);
-    ck_assert(!tu_file_in(out, "report.html.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     /* The data of the equity chart: time (s) and equity, 60 rows. */
     char *eqd = tu_path(charts, "equity.dat");
     char *text = tu_read_file(eqd, NULL);
@@ -261,6 +337,15 @@ START_TEST(test_report_run__charts_and_html)
         ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.png\""));
         ck_assert_ptr_nonnull(strstr(text, "<a href=\"charts/equity.svg\">SVG</a>"));
     }
+    /* Every image there, every section in the contents and the page. */
+    check_page(out, "report.html", run_sections, N_RUN_SECTIONS);
+    /* Not for this run: no option book, no margin columns, no benchmark;
+     * the first two are not mentioned, the benchmark's chart says why. */
+    ck_assert_ptr_null(strstr(text, "<section id=\"options\">"));
+    ck_assert_ptr_null(strstr(text, "Margin utilisation"));
+    ck_assert_ptr_null(strstr(text, "Greek exposures"));
+    ck_assert(!tu_file_in(charts, "margin.gp") && !tu_file_in(charts, "greeks.dat"));
+    ck_assert_ptr_nonnull(strstr(text, "Not drawn: no benchmark: [backtest] benchmark = SYMBOL"));
     /* Self-contained: no script, nothing fetched from elsewhere. */
     ck_assert_ptr_null(strstr(text, "<script"));
     ck_assert_ptr_null(strstr(text, "http://"));
@@ -563,7 +648,10 @@ START_TEST(test_report_cli__no_gnuplot)
     ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_int_eq(info.gnuplot_missing, 1);
     ck_assert_uint_eq(info.n_drawn, 0);
-    ck_assert_uint_eq(info.n_charts, RP_RUN_CHARTS);
+    /* Every chart but the three of option books and margin columns
+     * (Greeks, P&L by expiry, margin) and the futures' basis, which are
+     * not for this folder. */
+    ck_assert_uint_eq(info.n_charts, RP_RUN_CHARTS - 4);
     tu_rmtree(dir);
     free(empty);
     free(run);
@@ -737,6 +825,346 @@ START_TEST(test_compare__same_period_metrics)
 }
 END_TEST
 
+/* --- columns of later versions, benchmark, trades, options ------------------------------- */
+
+/* The forward fixture (tests/data/report/forward/README says how its
+ * numbers were made): margin, Greek and financing columns in ledger.csv,
+ * a benchmark, round trips, an option book. */
+START_TEST(test_report_forward__columns)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "forward");
+    cpo_report_info info;
+    cpo_error e;
+    ck_assert_msg(cpo_report_build(run, NULL, &info, &e) == 0, "%s", tu_errstr(&e));
+    /* Every chart but the futures' basis (the fixture has no futures.csv). */
+    ck_assert_uint_eq(info.n_charts, RP_RUN_CHARTS - 1);
+    char *charts = tu_path(run, "charts");
+    /* Margin: the ratio column as it is, and im / margin balance; the
+     * first step: mm 50, im 100, balance = equity 1000 + 100/31 + 2. */
+    char *p = tu_path(charts, "margin.dat");
+    char *text = tu_read_file(p, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "margin_ratio_CCY"));
+    const char *row = strstr(text, "\n1704067200 ");
+    ck_assert_ptr_nonnull(row);
+    double t, ratio, im;
+    ck_assert_int_eq(sscanf(row + 1, "%lf %lf %lf", &t, &ratio, &im), 3);
+    double bal = 1000.0 + 100.0 / 31.0 + 2.0;
+    ck_assert_double_eq_tol(ratio, 50.0 / bal, 1e-15);
+    ck_assert_double_eq_tol(im, 100.0 / bal, 1e-15);
+    free(text);
+    free(p);
+    /* Greeks from the ledger's columns, seven panels of one underlying:
+     * delta_usd 20000, delta 0.5, gamma 0.001, vega -0.02, theta 0.003,
+     * vanna 0, volga 0 on the first step. */
+    p = tu_path(charts, "greeks.dat");
+    text = tu_read_file(p, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "ledger.csv's columns"));
+    row = strstr(text, "\n1704067200 ");
+    double g[7];
+    ck_assert_int_eq(sscanf(row + 1, "%lf %lf %lf %lf %lf %lf %lf %lf", &t, &g[0], &g[1], &g[2],
+                            &g[3], &g[4], &g[5], &g[6]),
+                     8);
+    const double want_g[7] = {20000, 0.5, 0.001, -0.02, 0.003, 0, 0};
+    for (int k = 0; k < 7; k++)
+        ck_assert_double_eq(g[k], want_g[k]);
+    free(text);
+    free(p);
+    char *gp = tu_path(charts, "greeks.gp");
+    text = tu_read_file(gp, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "set multiplot layout 4,2"));
+    ck_assert_ptr_nonnull(strstr(text, "set title \"BTC: vanna\""));
+    free(text);
+    free(gp);
+    /* financing: in the ledger only; its running sum ends at 40 x -0.5. */
+    p = tu_path(charts, "pnl_lines.dat");
+    text = tu_read_file(p, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "one per line: price, funding, financing, fees, slippage, "
+                                       "options, revaluation"));
+    free(text);
+    free(p);
+    char *html = tu_path(run, "report.html");
+    text = tu_read_file(html, NULL);
+    char b[64];
+    ck_assert_str_eq(cell_after(text, "<td>financing</td>", b, sizeof b), "-20.00");
+    /* P&L by instrument: the perpetual 139, the options 70 and -144, the
+     * instruments 65, financing -20 of the book, 45 = 1045 - 1000. */
+    ck_assert_ptr_nonnull(strstr(text, "<td>BTC-26JAN24-45000-C</td><td>option</td><td class=\"n\">0.00</td>"));
+    ck_assert_str_eq(cell_after(text, "<td>BTCUSDT-PERP</td><td>perp</td>", b, sizeof b), "132.70");
+    const char *inst = strstr(text, "<h3>P&amp;L by instrument</h3>");
+    ck_assert_ptr_nonnull(inst);
+    ck_assert_ptr_nonnull(strstr(inst, "<td class=\"n\">70.00</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(inst, "<td class=\"n\">-144.00</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(inst, "<td class=\"n\">-12.40</td><td class=\"n\">-20.00</td>"
+                                       "<td class=\"n\">65.00</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(inst, "<td colspan=\"8\">change in equity (final − capital)</td>"
+                                       "<td class=\"n\">45.00</td>"));
+    /* Monthly returns: January 10 %, February -5 %, the year 4.5 %; the
+     * benchmark's year 1.01^31 x 0.99^9 - 1. */
+    ck_assert_ptr_nonnull(strstr(text, "<tr><td>2024</td><td class=\"n pos\">10.0</td>"
+                                       "<td class=\"n neg\">-5.0</td>"));
+    char bench[64];
+    rp_fmt_pct(bench, sizeof bench, pow(1.01, 31) * pow(0.99, 9) - 1.0);
+    char want[256];
+    snprintf(want, sizeof want, "<td class=\"n pos\">4.50 %%</td><td class=\"n pos\">%s</td></tr>",
+             bench);
+    ck_assert_msg(strstr(text, want) != NULL, "%s", want);
+    /* The key figures name the benchmark and its return. */
+    snprintf(want, sizeof want, "<div class=\"v\">%s</div><div class=\"k\">BTCUSDT total return",
+             bench);
+    ck_assert_msg(strstr(text, want) != NULL, "%s", want);
+    /* Round trips (the README): 4, 3 won, 6.40 / -10.40, profit factor
+     * 19.2 / 10.4, best 9.8, worst -10.4, 8.80 in all, 3.75 days, 1 open. */
+    ck_assert_ptr_nonnull(strstr(text, "<tr><td>BTCUSDT-PERP</td><td class=\"n\">4</td><td "
+                                       "class=\"n\">3</td><td class=\"n\">75.00 %</td><td "
+                                       "class=\"n\">6.40</td><td class=\"n\">-10.40</td><td "
+                                       "class=\"n\">1.85</td><td class=\"n\">9.80</td><td "
+                                       "class=\"n\">-10.40</td><td class=\"n\">8.80</td><td "
+                                       "class=\"n\">3.8 d</td><td class=\"n\">1</td></tr>"));
+    ck_assert_ptr_nonnull(strstr(text, "summary.json counts 4 round trips the same way"));
+    /* The option book's sections and tables. */
+    ck_assert_ptr_nonnull(strstr(text, "<h3>P&amp;L by Greek, by expiry</h3>"));
+    static const char *const with_options[] = {"summary", "performance", "returns", "risk",
+                                               "metrics", "pnl", "options", "drawdowns",
+                                               "attribution", "trades", "events", "settings",
+                                               "manifest"};
+    size_t imgs = check_page(run, "report.html", with_options, 13);
+    if (have_gnuplot())
+        ck_assert_uint_ge(imgs, 10);
+    free(text);
+    free(html);
+    free(charts);
+    tu_rmtree(dir);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* The numbers behind the tables, by hand (the fixture's README). */
+START_TEST(test_report_calc__periods_and_trips)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "forward");
+    rp_run r;
+    cpo_error e;
+    ck_assert_msg(rp_run_load(&r, run, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(r.has_bench, 1);
+    ck_assert_int_eq(r.has_opt, 1);
+    rp_period *p = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(rp_periods(&r, RP_PER_MONTH, &p, &n, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_double_eq_tol(p[0].ret, 0.10, 1e-15);
+    ck_assert_double_eq_tol(p[1].ret, 1045.0 / 1100.0 - 1.0, 1e-15);
+    ck_assert_double_eq_tol(p[0].bench, pow(1.01, 31) - 1.0, 1e-12);
+    ck_assert_double_eq_tol(p[1].bench, pow(0.99, 9) - 1.0, 1e-12);
+    ck_assert_uint_eq(p[1].first, 31);
+    ck_assert_uint_eq(p[1].last, 39);
+    free(p);
+    /* Weeks from Monday: 2024-01-01 was one; 40 days make 6 weeks. */
+    ck_assert_int_eq(rp_periods(&r, RP_PER_WEEK, &p, &n, &e), 0);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_int_eq(p[1].start_ms, T0 + 7 * CPO_MS_DAY);
+    free(p);
+    rp_trip_sum *s = NULL;
+    ck_assert_int_eq(rp_round_trips(&r, &s, &n, &e), 0);
+    ck_assert_uint_eq(n, 2); /* the perpetual and the total */
+    ck_assert_str_eq(s[0].symbol, "BTCUSDT-PERP");
+    ck_assert_uint_eq(s[0].trips, 4);
+    ck_assert_uint_eq(s[0].won, 3);
+    ck_assert_double_eq_tol(s[0].win_sum, 9.8 + 5.8 + 3.6, 1e-12);
+    ck_assert_double_eq_tol(s[0].loss_sum, -10.4, 1e-12);
+    ck_assert_double_eq_tol(s[0].hold_ms, 15.0 * CPO_MS_DAY, 1e-3);
+    ck_assert_uint_eq(s[0].open, 1);
+    ck_assert_ptr_null(s[1].symbol);
+    ck_assert_uint_eq(s[1].trips, 4);
+    free(s);
+    /* Option contracts: options line, fees and slippage at 40,000 USD a coin. */
+    ck_assert_uint_eq(r.opt.ncon, 2);
+    ck_assert_str_eq(r.opt.con[0].name, "BTC-26JAN24-45000-C");
+    ck_assert_double_eq_tol(r.opt.con[0].options, 92.0, 1e-9);
+    ck_assert_double_eq_tol(r.opt.con[0].fees, -18.0, 1e-9);
+    ck_assert_double_eq_tol(r.opt.con[0].slippage, -4.0, 1e-9);
+    ck_assert_double_eq_tol(r.opt.con[1].options, -112.0, 1e-9);
+    ck_assert_uint_eq(r.opt.approx, 0);
+    /* Their Greeks at step 3 (the call, qty -1): delta -0.1, gamma per 1 %
+     * -1e-9 x 40000^2 / 100 = -0.016, vega per point -0.005, theta a day -0.01. */
+    const double *g = &r.opt.greek[(3 * r.opt.nu + 0) * RP_OG_COUNT];
+    ck_assert_double_eq_tol(g[RP_OG_DELTA], -0.1, 1e-15);
+    ck_assert_double_eq_tol(g[RP_OG_GAMMA], -0.016, 1e-15);
+    ck_assert_double_eq_tol(g[RP_OG_VEGA], -0.005, 1e-15);
+    ck_assert_double_eq_tol(g[RP_OG_THETA], -0.01, 1e-15);
+    /* ledger.csv's other columns, by name. */
+    int c = rp_ledger_col(&r, "financing");
+    ck_assert_int_ge(c, 0);
+    ck_assert_double_eq(rp_ledger(&r, c, 0), -0.5);
+    ck_assert_int_eq(rp_ledger_col(&r, "nonesuch"), -1);
+    rp_run_free(&r);
+    tu_rmtree(dir);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* A benchmark.csv that does not fit the ledger is refused with its line. */
+START_TEST(test_report_bench__bad_file)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "forward");
+    char *p = tu_path(run, "benchmark.csv");
+    tu_write_file(p, "ts,close,return\n2024-01-01T00:00:00Z,101,0.01\n2023-12-01T00:00:00Z,1,x\n");
+    cpo_error e;
+    ck_assert_int_eq(cpo_report_build(run, NULL, NULL, &e), CPO_EDATA);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:3:1: ts 2023-12-01T00:00:00Z is not a step of ledger.csv "
+             "(expected the ledger's times)", p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    tu_write_file(p, "ts,close,return\n2024-01-01T00:00:00Z,101,abc\n");
+    ck_assert_int_eq(cpo_report_build(run, NULL, NULL, &e), CPO_EPARSE);
+    snprintf(want, sizeof want, "%s:2:3: return \"abc\" is not a number (expected a decimal "
+             "number)", p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    tu_write_file(p, "ts,close\n");
+    ck_assert_int_eq(cpo_report_build(run, NULL, NULL, &e), CPO_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(tu_errstr(&e), "missing column \"return\""));
+    /* Without the file: the run alone, and the page says why. */
+    unlink(p);
+    ck_assert_msg(cpo_report_build(run, NULL, NULL, &e) == 0, "%s", tu_errstr(&e));
+    char *html = tu_path(run, "report.html");
+    char *text = tu_read_file(html, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "summary.json names the benchmark BTCUSDT but this run "
+                                       "folder has no benchmark.csv"));
+    ck_assert_ptr_null(strstr(text, "BTCUSDT total return"));
+    free(text);
+    free(html);
+    free(p);
+    tu_rmtree(dir);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/* --- the examples on real data -------------------------------------------------------- */
+
+/* The "difference" of the P&L-by-instrument table: its total less the
+ * change in equity. */
+static double instrument_gap(const char *page_text)
+{
+    const char *inst = strstr(page_text, "<h3>P&amp;L by instrument</h3>");
+    ck_assert_ptr_nonnull(inst);
+    const char *d = strstr(inst, "difference</td><td class=\"n\">");
+    ck_assert_ptr_nonnull(d);
+    return strtod(d + strlen("difference</td><td class=\"n\">"), NULL);
+}
+
+/*
+ * The examples' reports as a reader opens them: the spot book with its
+ * benchmark (monthly_equal_8: BTCUSDT), the perpetual hedge
+ * (btc_perp_hedge) and the option book (short_strangle_hedged).  Every
+ * image of each page exists, every section is there; the P&L by
+ * instrument adds up to the change in equity (its difference row, against
+ * the capital: rounding only); each view of the issue is there.  Then
+ * cpo compare of two examples on one store: one table, each row once,
+ * drawdowns negative.
+ */
+START_TEST(test_report_examples__pages)
+{
+    char *tmp = tu_tmpdir();
+    char *daily = NULL, *hourly = NULL;
+    if (!tu_real_store(tmp, "daily", &daily) || !tu_real_store(tmp, "hourly", &hourly)) {
+        free(daily);
+        tu_rmtree(tmp);
+        free(tmp);
+        return;
+    }
+    static const char *const with_options[] = {"summary", "performance", "returns", "risk",
+                                               "metrics", "pnl", "options", "drawdowns",
+                                               "attribution", "trades", "events", "settings",
+                                               "manifest"};
+    static const struct {
+        const char *name;
+        int hourly, options;
+        const char *views[6]; /* texts the page must hold */
+    } ex[] = {
+        {"monthly_equal_8", 0, 0,
+         {"Growth of 1: the run and its benchmark BTCUSDT", "Rolling beta and correlation to "
+          "BTCUSDT", "<h3>Monthly returns (%)</h3>", "Yearly returns (%): the run and its "
+          "benchmark", "<h3>Worst periods</h3>", "<h3>Round trips</h3>"}},
+        {"btc_perp_hedge", 1, 0,
+         {"<td>funding</td>", "P&amp;L by line, cumulative", "<h3>Distribution of daily "
+          "returns</h3>", "<td>BTCUSDT-PERP</td>", "Weights over time", NULL}},
+        {"short_strangle_hedged", 1, 1,
+         {"Greek exposures", "Options: P&amp;L by expiry and Greek",
+          "<h3>P&amp;L by Greek, by expiry</h3>", "<td>BTC-9JAN26-94000-C</td><td>option</td>",
+          "options expiring 2026-01-09", NULL}},
+    };
+    char *dirs[3];
+    for (size_t k = 0; k < 3; k++) {
+        char cfg[128];
+        snprintf(cfg, sizeof cfg, "%s.ini", ex[k].name);
+        dirs[k] = tu_run_example(tmp, cfg, ex[k].hourly ? hourly : daily, NULL, NULL);
+        size_t imgs = check_page(dirs[k], "report.html", ex[k].options ? with_options : run_sections,
+                                 ex[k].options ? 13 : N_RUN_SECTIONS);
+        if (have_gnuplot())
+            ck_assert_uint_ge(imgs, 12);
+        char *html = tu_path(dirs[k], "report.html");
+        char *text = tu_read_file(html, NULL);
+        for (size_t v = 0; v < 6 && ex[k].views[v]; v++)
+            ck_assert_msg(strstr(text, ex[k].views[v]) != NULL, "%s: no \"%s\"", ex[k].name,
+                          ex[k].views[v]);
+        /* Capital 1,000,000: rounding of the sums only. */
+        double gap = instrument_gap(text);
+        fprintf(stderr, "check_report: %s: P&L by instrument - change in equity = %.3g\n",
+                ex[k].name, gap);
+        ck_assert_msg(fabs(gap) < 1e-6, "%s: P&L by instrument off by %g", ex[k].name, gap);
+        free(text);
+        free(html);
+    }
+    /* cpo compare: monthly equal weight and its drift-band twin. */
+    char *drift = tu_run_example(tmp, "drift_band_5.ini", daily, NULL, NULL);
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s compare '%s' '%s' -o '%s/cmp'", CPO_BINARY, dirs[0], drift, tmp);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    /* Each row's label once; the drawdown rows negative. */
+    size_t rows = 0;
+    for (const char *l = strstr(out, "\n  total return"); l && *l; l = strchr(l + 1, '\n')) {
+        const char *s = l + 1;
+        if (strncmp(s, "  ", 2) || strncmp(s, "  (", 3) == 0)
+            break;
+        /* The label runs to the first two spaces (labels have single ones). */
+        const char *end = strstr(s + 2, "  ");
+        ck_assert_ptr_nonnull(end);
+        size_t n = (size_t)(end - (s + 2));
+        char label[80], needle[96];
+        snprintf(label, sizeof label, "%.*s", (int)(n < 79 ? n : 79), s + 2);
+        snprintf(needle, sizeof needle, "\n  %s  ", label);
+        ck_assert_msg(count_of(out, needle) == 1, "row \"%s\" more than once", label);
+        rows++;
+    }
+    ck_assert_uint_ge(rows, 20);
+    ck_assert_ptr_null(strstr(out, "metrics."));
+    const char *dd = strstr(out, "\n  max drawdown  ");
+    ck_assert_ptr_nonnull(dd);
+    ck_assert_ptr_nonnull(strstr(dd, "-77."));
+    ck_assert(strstr(dd, "-77.") < strchr(dd + 1, '\n'));
+    free(out);
+    char *cmp = tu_path(tmp, "cmp");
+    static const char *const cmp_sections[] = {"runs", "metrics", "charts", "attribution"};
+    check_page(cmp, "compare.html", cmp_sections, 4);
+    ck_assert(tu_file_in(cmp, "charts/rolling_sharpe.gp"));
+    ck_assert(tu_file_in(cmp, "charts/attribution_asset.dat"));
+    free(cmp);
+    free(drift);
+    for (size_t k = 0; k < 3; k++)
+        free(dirs[k]);
+    free(daily);
+    free(hourly);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 /* --- pieces --------------------------------------------------------------------------- */
 
 /* Drawdown episodes by hand: capital 100, equity 110 90 120 60 80. */
@@ -805,6 +1233,13 @@ Suite *report_suite(void)
     tcase_add_test(tc, test_compare__same_period_metrics);
     tcase_add_test(tc, test_report_drawdowns__by_hand);
     tcase_add_test(tc, test_report_html__escape);
+    tcase_add_test(tc, test_report_forward__columns);
+    tcase_add_test(tc, test_report_calc__periods_and_trips);
+    tcase_add_test(tc, test_report_bench__bad_file);
+    TCase *tr = tcase_create("examples");
+    tcase_set_timeout(tr, 600);
+    tcase_add_test(tr, test_report_examples__pages);
+    suite_add_tcase(s, tr);
     suite_add_tcase(s, tc);
     return s;
 }

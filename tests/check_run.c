@@ -180,12 +180,9 @@ START_TEST(test_run_files__all_written)
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(tu_file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
-    /* No .tmp left behind. */
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s.tmp", files[k]);
-        ck_assert_msg(!tu_file_in(out, name), "%s left", name);
-    }
+    /* No temporary file (NAME.tmp.<pid>) and no lock file left behind. */
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
     ck_assert_uint_eq(rep.metrics.n_steps, 60);
     ck_assert_uint_eq(rep.metrics.n_rebalances, 6);
@@ -501,8 +498,8 @@ START_TEST(test_run_fail__nothing_left)
     ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
     char *after = tu_read_file(mj, NULL);
     ck_assert_str_eq(before, after);
-    ck_assert(!tu_file_in(out, "ledger.h5.tmp"));
-    ck_assert(!tu_file_in(out, "summary.json.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     free(before);
     free(after);
     free(mj);
@@ -584,6 +581,9 @@ START_TEST(test_run_options__none_without_options)
         ck_assert_msg(!tu_file_in(out, opt_files[k]), "%s written", opt_files[k]);
         ck_assert_ptr_null(json_object_get(files, opt_files[k]));
     }
+    /* No benchmark either: no benchmark.csv. */
+    ck_assert(!tu_file_in(out, "benchmark.csv"));
+    ck_assert_ptr_null(json_object_get(files, "benchmark.csv"));
     ck_assert_ptr_null(json_object_get(s, "options"));
     ck_assert_ptr_null(json_object_get(json_object_get(m, "resolved"), "options"));
     ck_assert_double_eq(json_real_value(json_object_get(json_object_get(s, "pnl"), "options")),
@@ -632,56 +632,12 @@ END_TEST
 
 /* --- real data --------------------------------------------------------- */
 
-/*
- * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
- * not there, the same stores imported here from the bundled sample.  The
- * path of the store goes into *store (caller frees); 0 if none.
- */
-static int real_store(const char *tmp, const char *set, char **store)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
-        *store = strdup(p);
-        return 1;
-    }
-    char cmd[4096], *text = NULL;
-    snprintf(cmd, sizeof cmd,
-             "set -e; mkdir -p %s/csv; cd %s/csv; "
-             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
-             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
-             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
-             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
-             set);
-    int rc = tu_run(cmd, &text);
-    if (rc != 0) {
-        fprintf(stderr, "check_run: real data skipped: cannot import the sample (%s)\n",
-                text ? text : "");
-        free(text);
-        return 0;
-    }
-    free(text);
-    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
-    *store = strdup(p);
-    return 1;
-}
-
 static void real_run(const char *tmp, const char *config, const char *store, cpo_run_report *rep)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
-    cpo_config *c = NULL;
-    cpo_error e;
-    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
-    free(c->data_path);
-    c->data_path = strdup(store);
-    char *out = tu_path(tmp, config);
-    cpo_run_opts o;
-    cpo_run_opts_init(&o);
-    o.out_dir = out;
-    ck_assert_msg(cpo_run_to_dir(c, &o, rep, &e) == 0, "%s", tu_errstr(&e));
+    double capital;
+    char *out = tu_run_example(tmp, config, store, rep, &capital);
     char *lcsv = tu_path(out, "ledger.csv");
-    double worst = check_identity(lcsv, c->run.capital);
+    double worst = check_identity(lcsv, capital);
     fprintf(stderr,
             "check_run: %s: %zu bars, final equity %.2f, return %.4f, funding %.2f, fees %.2f, "
             "max residual %.3g, identity gap (csv) %.3g\n",
@@ -691,14 +647,13 @@ static void real_run(const char *tmp, const char *config, const char *store, cpo
     ck_assert(rep->metrics.max_rel_residual <= 1e-9);
     free(lcsv);
     free(out);
-    cpo_config_free(c);
 }
 
 START_TEST(test_run_real__ledger_identity)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL, *daily = NULL;
-    if (!real_store(tmp, "hourly", &hourly) || !real_store(tmp, "daily", &daily)) {
+    if (!tu_real_store(tmp, "hourly", &hourly) || !tu_real_store(tmp, "daily", &daily)) {
         free(hourly);
         tu_rmtree(tmp);
         free(tmp);
@@ -731,7 +686,7 @@ START_TEST(test_run_real__leverage_above_the_brackets)
 {
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -816,7 +771,7 @@ START_TEST(test_run_real__options_explain)
     }
     char *tmp = tu_tmpdir();
     char *hourly = NULL;
-    if (!real_store(tmp, "hourly", &hourly)) {
+    if (!tu_real_store(tmp, "hourly", &hourly)) {
         tu_rmtree(tmp);
         free(tmp);
         return;
@@ -1035,7 +990,7 @@ static char *write_bench_store(const char *dir)
         for (int t = 0; t < 12; t++) {
             double c = BENCH_CLOSE[t];
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -1049,22 +1004,12 @@ static char *write_bench_store(const char *dir)
     ds->bars[idx].bar_ms = 12 * CPO_MS_HOUR;
     for (int k = 0; k < 24; k++)
         ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], T0 + k * 12 * CPO_MS_HOUR, 100 + k,
-                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN),
+                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN, NAN, NAN),
                          0);
     char *p = tu_path(dir, "store.h5");
     ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
     cpo_dataset_free(ds);
     return p;
-}
-
-static json_t *load_json(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
-    free(p);
-    return j;
 }
 
 /*
@@ -1100,19 +1045,39 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_double_eq_tol(m->beta, 1.0, 1e-12);
     ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
     /* summary.json: the symbol, and the table's keys. */
-    json_t *s = load_json(out, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json");
     ck_assert_str_eq(json_string_value(json_object_get(s, "benchmark")), "BTCUSDT");
     json_t *mj = json_object_get(s, "metrics");
     ck_assert_double_eq(json_real_value(json_object_get(mj, "beta")), m->beta);
     ck_assert_ptr_nonnull(json_object_get(mj, "alpha"));
     ck_assert_int_eq(json_integer_value(json_object_get(mj, "benchmark_pairs")), 10);
     json_decref(s);
-    /* manifest.json: resolved settings name it too. */
-    json_t *mf = load_json(out, "manifest.json");
+    /* manifest.json: resolved settings name it too, and it lists
+     * benchmark.csv. */
+    json_t *mf = tu_load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(mf, "files"), "benchmark.csv"));
     json_decref(mf);
+    /* benchmark.csv: a row per step, the close of the step and its return
+     * from the step before (BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1 for
+     * the run's step k: day 2 is step 0, 100 / 100 - 1 = 0). */
+    char *bp = tu_path(out, "benchmark.csv");
+    char *bt = tu_read_file(bp, NULL);
+    ck_assert_ptr_nonnull(bt);
+    ck_assert_ptr_nonnull(strstr(bt, "ts,close,return\n2024-01-03T00:00:00Z,100,0\n"));
+    const char *line = strchr(bt, '\n') + 1;
+    for (int k = 0; k < 10; k++) {
+        const char *c1 = strchr(line, ','), *c2 = strchr(c1 + 1, ',');
+        ck_assert_double_eq(strtod(c1 + 1, NULL), BENCH_CLOSE[k + 2]);
+        ck_assert_double_eq_tol(strtod(c2 + 1, NULL), BENCH_CLOSE[k + 2] / BENCH_CLOSE[k + 1] - 1.0,
+                                1e-15);
+        line = strchr(line, '\n') + 1;
+    }
+    ck_assert_str_eq(line, "");
+    free(bt);
+    free(bp);
     /* report.html: the note and the table's rows (beta 1 to 1e-12 prints
      * as "1" or "1.0000", alpha as a percentage). */
     char *hp = tu_path(out, "report.html");
@@ -1200,12 +1165,12 @@ START_TEST(test_run_bench__half_cash_and_without)
         want *= 1.0 + 0.5 * (BENCH_CLOSE[t] / BENCH_CLOSE[t - 1] - 1.0);
     ck_assert_double_eq_tol(rep.metrics.final_equity, want, 1e-9 * want);
     /* Not in the universe. */
-    json_t *s = load_json(out, "summary.json"), *s0 = load_json(out0, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json"), *s0 = tu_load_json(out0, "summary.json");
     json_t *ins = json_object_get(s, "instruments");
     ck_assert_uint_eq(json_array_size(ins), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
                      "TWINUSDT");
-    json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json"), *mf0 = tu_load_json(out0, "manifest.json");
     json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
     ck_assert_uint_eq(json_array_size(uni), 1);
     ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "TWINUSDT");
@@ -1311,7 +1276,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     cpo_error e;
     ck_assert_msg(run_cfg(cfg, o1, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_msg(run_cfg(cfg, o2, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    json_t *j = load_json(o1, "summary.json");
+    json_t *j = tu_load_json(o1, "summary.json");
     json_t *b = json_object_get(j, "bootstrap");
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "samples")), 400);
@@ -1367,7 +1332,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     /* No section, no key. */
     char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
     ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    j = load_json(o4, "summary.json");
+    j = tu_load_json(o4, "summary.json");
     ck_assert_ptr_null(json_object_get(j, "bootstrap"));
     json_decref(j);
     free(cfg0);
@@ -1412,7 +1377,7 @@ static char *futures_store(const char *dir)
     for (int h = 0; h < 240; h++) {
         double o = fut_index(h - 1), c = fut_index(h);
         ck_assert_int_eq(cpo_bars_append(&ds->bars[x], FUT_T0 + h * CPO_MS_HOUR, o, c, o, c, 10.0,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     static const char *const names[2] = {"BTC-29MAR24", "BTC-28JUN24"};
@@ -1434,7 +1399,7 @@ static char *futures_store(const char *dir)
             int h = 24 * days[d] + 9;
             double I = fut_index(h), F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
-                                             NAN, NAN, I),
+                                             NAN, NAN, NAN, NAN, I),
                              0);
         }
     }
@@ -1553,6 +1518,16 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     ck_assert_ptr_nonnull(strstr(text, "\"between_quotes\": \"basis\""));
     free(text);
     free(sum);
+    /* The report: a Futures section with the basis chart's script. */
+    char *html = tu_path(out, "report.html");
+    text = tu_read_file(html, &len);
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"futures\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>BTC-28JUN24</td>"));
+    free(text);
+    free(html);
+    char *gp = tu_path(out, "charts/basis.gp");
+    ck_assert(tu_exists(gp));
+    free(gp);
     free(out);
     free(cfg);
     free(store);

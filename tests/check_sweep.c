@@ -39,7 +39,7 @@ static void add_coin(cpo_dataset *ds, const char *sym, const char *base, const d
         double c = close[t];
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * CPO_MS_DAY, prev,
                                          fmax(prev, c) * 1.001, fmin(prev, c) * 0.999, c, 1e6,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
         prev = c;
     }
@@ -346,6 +346,16 @@ static size_t csv_column(const char *path, const char *name, double *out, size_t
     return n;
 }
 
+/* The point of the first row of DIR/leaderboard.csv. */
+static double pt_first(const char *dir)
+{
+    char *lb = tu_path(dir, "leaderboard.csv");
+    double pt[64];
+    ck_assert_uint_ge(csv_column(lb, "point", pt, 64), 1);
+    free(lb);
+    return pt[0];
+}
+
 START_TEST(test_leaderboard__same_bytes_any_threads)
 {
     char *dir = tu_tmpdir();
@@ -364,12 +374,16 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     snprintf(args, sizeof args, "sweep %s -j 3 -o %s --no-plot --quiet", cfg, d3);
     ck_assert_msg(cpo(args, &out) == 0, "%s", out);
     free(out);
-    static const char *const files[] = {"leaderboard.csv", "leaderboard.html", "heatmap.dat",
-                                        "heatmap.gp", "summary.json"};
-    for (size_t f = 0; f < 5; f++) {
+    static const char *const files[] = {"leaderboard.csv", "heatmap.dat", "heatmap.gp",
+                                        "summary.json", "best/summary.json", "best/ledger.csv"};
+    for (size_t f = 0; f < 6; f++) {
         ck_assert_msg(same_file(d1, d2, files[f]), "%s differs for -j 1 and -j 2", files[f]);
         ck_assert_msg(same_file(d1, d3, files[f]), "%s differs for -j 1 and -j 3", files[f]);
     }
+    /* The page shows the heatmap's image when it was drawn: the same bytes
+     * for the same plotting, whatever -j. */
+    ck_assert_msg(same_file(d2, d3, "leaderboard.html"), "leaderboard.html differs for -j 2 and -j 3");
+    ck_assert_msg(same_file(d2, d3, "best/report.html"), "best/report.html differs");
     /* Sorted by the objective (sharpe by default), best first. */
     char *lb = tu_path(d1, "leaderboard.csv");
     double sh[64], rank[64], pt[64];
@@ -395,13 +409,51 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
                                        "rebalances,liquidations,skew,kurtosis,dsr,gross_return,"
                                        "gross_cagr,error\n"));
     free(text);
-    /* The HTML is one self-contained table. */
+    /* The page: self-contained; the chosen point (the first row) with its
+     * small report from best/ (a run folder with its report), the heatmap,
+     * the leaderboard, and the place of the overfitting statistics. */
     char *html = tu_path(d1, "leaderboard.html");
     text = tu_read_file(html, &len);
-    ck_assert_ptr_nonnull(strstr(text, "<table>"));
+    ck_assert_ptr_nonnull(strstr(text, "<table class=\"lb\">"));
     ck_assert_ptr_null(strstr(text, "<script"));
     ck_assert_ptr_null(strstr(text, "http"));
+    static const char *const sec[] = {"best", "heatmap", "leaderboard", "overfitting"};
+    for (size_t k = 0; k < 4; k++) {
+        char id[64];
+        snprintf(id, sizeof id, "<section id=\"%s\">", sec[k]);
+        ck_assert_msg(strstr(text, id) != NULL, "no %s", id);
+        snprintf(id, sizeof id, "<a href=\"#%s\">", sec[k]);
+        ck_assert_msg(strstr(text, id) != NULL, "no link to %s", sec[k]);
+    }
+    {
+        char pt[64];
+        snprintf(pt, sizeof pt, "<p>Point %d, the best by sharpe", (int)pt_first(d1));
+        ck_assert_msg(strstr(text, pt) != NULL, "%s", pt);
+    }
+    ck_assert_ptr_nonnull(strstr(text, "<a href=\"best/report.html\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"overfitting\"><h2>Overfitting: can the best "
+                                       "point be trusted?</h2>\n<table class=\"of\">"));
+    ck_assert(tu_file_in(d1, "best/report.html"));
+    ck_assert(tu_file_in(d1, "best/manifest.json"));
+    if (tu_run("command -v gnuplot", NULL) == 0) {
+        ck_assert_ptr_nonnull(strstr(text, "<img src=\"heatmap.png\""));
+        ck_assert_ptr_nonnull(strstr(text, "<img src=\"best/charts/equity.png\""));
+    }
     free(text);
+    /* Without plots: the page says so and has no image. */
+    char *html2 = tu_path(d2, "leaderboard.html");
+    text = tu_read_file(html2, &len);
+    ck_assert_ptr_null(strstr(text, "<img "));
+    ck_assert_ptr_nonnull(strstr(text, "heatmap.png is not drawn"));
+    free(text);
+    free(html2);
+    /* best/'s manifest says which point it is. */
+    char *bm = tu_path(d1, "best/manifest.json");
+    text = tu_read_file(bm, &len);
+    ck_assert_ptr_nonnull(strstr(text, "\"command\": \"cpo sweep "));
+    ck_assert_ptr_nonnull(strstr(text, ": point "));
+    free(text);
+    free(bm);
     /* Heatmap: 4 x 5 values, a gnuplot script, the PNG when gnuplot exists. */
     char *dat = tu_path(d1, "heatmap.dat");
     text = tu_read_file(dat, &len);
@@ -419,7 +471,8 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
     if (tu_run("command -v gnuplot", NULL) == 0)
         ck_assert(tu_file_in(d1, "heatmap.png"));
     ck_assert(!tu_file_in(d2, "heatmap.png"));
-    ck_assert(!tu_file_in(d1, "leaderboard.csv.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(d1, left, sizeof left) == 0, "%s left", left);
     free(lb);
     free(html);
     free(dat);

@@ -3,8 +3,12 @@
 #define _XOPEN_SOURCE 700
 #include "testutil.h"
 
+#include "cpo/config.h"
+#include "cpo/run.h"
+
 #include <check.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -177,8 +181,13 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
             k += tu_count_tmp(p, first, n);
             continue;
         }
+        /* NAME.tmp, or NAME.tmp.<pid> (cpo's temporary names), or the
+         * lock file of a writer (.cpo.lock) */
         size_t len = strlen(de->d_name);
-        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        int pid_tmp = t && t[5] && strspn(t + 5, "0123456789") == strlen(t + 5);
+        if ((len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) || pid_tmp ||
+            !strcmp(de->d_name, ".cpo.lock")) {
             if (first[0] == '\0')
                 snprintf(first, n, "%s", p);
             k++;
@@ -186,6 +195,72 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
     }
     closedir(d);
     return k;
+}
+
+json_t *tu_load_json(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
+    free(p);
+    return j;
+}
+
+/*
+ * The demo stores (out/demo/, made by scripts/demo.sh), or, if they are
+ * not there, the same stores imported here from the bundled sample.  The
+ * path of the store goes into *store (caller frees); 0 if none.
+ */
+int tu_real_store(const char *tmp, const char *set, char **store)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
+    if (tu_exists(p)) {
+        *store = strdup(p);
+        return 1;
+    }
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p %s/csv; cd %s/csv; "
+             "(cd %s/csv && find . -name '*.gz') | while read -r f; do "
+             "mkdir -p \"$(dirname \"$f\")\"; gzip -dc \"%s/csv/$f\" > \"${f%%.gz}\"; done; "
+             "%s data import --force --quiet -m %s/%s.ini --root %s/csv -o %s/crypto-%s.h5",
+             tmp, tmp, CPO_SAMPLE_DIR, CPO_SAMPLE_DIR, CPO_BINARY, CPO_SAMPLE_DIR, set, tmp, tmp,
+             set);
+    int rc = tu_run(cmd, &text);
+    if (rc != 0) {
+        fprintf(stderr, "tests: real data skipped: cannot import the sample (%s)\n",
+                text ? text : "");
+        free(text);
+        return 0;
+    }
+    free(text);
+    snprintf(p, sizeof p, "%s/crypto-%s.h5", tmp, set);
+    *store = strdup(p);
+    return 1;
+}
+
+char *tu_run_example(const char *tmp, const char *config, const char *store, cpo_run_report *rep,
+                     double *capital)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/configs/%s", CPO_SOURCE_DIR, config);
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, p, &e) == 0, "%s", tu_errstr(&e));
+    free(c->data_path);
+    c->data_path = strdup(store);
+    char *out = tu_path(tmp, config);
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    cpo_run_report local;
+    ck_assert_msg(cpo_run_to_dir(c, &o, rep ? rep : &local, &e) == 0, "%s", tu_errstr(&e));
+    if (capital)
+        *capital = c->run.capital;
+    cpo_config_free(c);
+    return out;
 }
 
 /*
@@ -212,7 +287,7 @@ char *tu_two_coin_store(const char *dir)
         for (int t = 0; t < 60; t++) {
             double c = k == 0 ? 100.0 + t : 200.0 - t;
             ck_assert_int_eq(cpo_bars_append(b, TU_T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }

@@ -25,12 +25,17 @@ void tu_write_file(const char *path, const char *text);
 int tu_exists(const char *path);
 int tu_file_in(const char *dir, const char *name);
 
-/* Files under dir (recursively) whose name ends in ".tmp"; the path of the
- * first one found goes to first[0..n) if first is still "". */
+/* Files under dir (recursively) whose name ends in ".tmp" or ".tmp.<pid>",
+ * and lock files (".cpo.lock"); the path of the first one found goes to
+ * first[0..n) if first is still "". */
 size_t tu_count_tmp(const char *dir, char *first, size_t n);
 
 /* Read a whole file (caller frees); *len gets its size.  NULL if missing. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* dir/name read as JSON (aborts the test when it is not); json_decref it. */
+struct json_t;
+struct json_t *tu_load_json(const char *dir, const char *name);
 
 /* Format an error as "path:line:col: msg" into a static buffer. */
 const char *tu_errstr(const cpo_error *err);
@@ -59,5 +64,17 @@ char *tu_two_coin_store(const char *dir);
  * .csv.gz unpacked into dir.  Returns how many were found (paths in g;
  * globfree it). */
 size_t tu_weekly_snapshots(glob_t *g, const char *dir);
+
+/* The demo store crypto-SET.h5 (out/demo/, made by scripts/demo.sh), or,
+ * if it is not there, the same store imported into tmp from the bundled
+ * sample.  The path goes into *store (caller frees); 0 if none. */
+int tu_real_store(const char *tmp, const char *set, char **store);
+
+/* configs/CONFIG (a file name) on store into tmp/CONFIG, as cpo run makes
+ * it (its report too); rep and capital (the config's) may be NULL.
+ * Returns the run folder (caller frees). */
+struct cpo_run_report;
+char *tu_run_example(const char *tmp, const char *config, const char *store,
+                     struct cpo_run_report *rep, double *capital);
 
 #endif

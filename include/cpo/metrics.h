@@ -288,6 +288,32 @@ void cpo_metrics_wealth(double *out, const double *r, size_t n, double start);
 long cpo_metrics_drawdowns(cpo_drawdown *out, size_t max_rows, const double *w,
                            const int64_t *ts_ms, size_t n_points, cpo_error *err);
 
+/*
+ * Round trips of one instrument, fill by fill: the definition of the
+ * table's round_trips (see the field above).  Start from a zeroed
+ * cpo_trip; each fill (signed qty in contracts, fill price px > 0, fee >=
+ * 0 in the settlement currency, at ts_ms) updates it.  Returns 1 when the
+ * fill closed a trip (then *done holds it; a fill that crosses 0 also
+ * opens the next trip with the rest of its quantity and fee), else 0.
+ * A fill with qty 0, a quantity that is not finite or a price not > 0
+ * is ignored.
+ */
+typedef struct cpo_trip {
+    double q;        /* open position, contracts; 0: flat */
+    double avg;      /* average entry: price (linear) or 1/price (inverse) */
+    double pnl;      /* realised P&L minus fees so far, settlement currency */
+    double qmax;     /* largest |q| of the trip */
+    int64_t open_ms; /* time of the fill that opened it */
+} cpo_trip;
+
+typedef struct cpo_trip_done {
+    double pnl;                 /* realised P&L minus fees, settlement currency */
+    int64_t open_ms, close_ms;  /* the fills that opened and closed it */
+} cpo_trip_done;
+
+int cpo_trip_fill(cpo_trip *s, double qty, double px, double fee, double contract_size,
+                  int inverse, int64_t ts_ms, cpo_trip_done *done);
+
 /* --- output -------------------------------------------------------------- */
 
 /* The table as a JSON object (jansson; the caller owns the reference, NULL
@@ -319,11 +345,24 @@ typedef struct cpo_metrics_csv {
     int returns;         /* as read */
     int64_t spacing_ms;  /* median spacing of ts_ms */
     char value_name[64], bench_name[64];
+    int run_ledger;      /* 1: a run's ledger.csv, with its capital put first
+                            (row 0, one spacing before the file's first row) */
+    const char *capital_from; /* run_ledger: "summary.json" (the one beside
+                            the file) or "the first row less its P&L lines" */
+    double *rf;          /* run_ledger with an rf column (a [financing] rf):
+                            [n - 1] the risk-free return of each period,
+                            used when opts give no rf; else NULL */
 } cpo_metrics_csv;
 
 /*
  * Read a CSV with a time column (ISO 8601 dates or date-times, or integer
  * ms since 1970; a 10-digit integer is seconds) and a value column.
+ * A run's ledger.csv (header "ts,equity," and every P&L line of
+ * cpo/backtest.h, read as equity) gets the run's capital as its first
+ * point, so that its table is the one of the run's summary.json: the
+ * capital of the summary.json beside it when that run starts at the
+ * ledger's first row, else the first equity less the first row's P&L
+ * lines.
  * Errors name the file, line and column: a missing column, a value that is
  * not a number (or not > 0 for equity), a bad time, times out of order or
  * duplicated, fewer than 2 data rows (CPO_EFORMAT, CPO_EDATA, CPO_EORDER,

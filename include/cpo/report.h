@@ -52,6 +52,8 @@ typedef struct cpo_report_opts {
                              once set, no more gnuplot, and the build
                              fails with CPO_EINTR before its page (each
                              file is still written whole or not at all) */
+    int no_plot;          /* 1: scripts and data only, gnuplot is not run (no
+                             warning; the page says so per chart) */
 } cpo_report_opts;
 
 /* warn = stderr, gnuplot = NULL. */

@@ -377,6 +377,8 @@ typedef struct cpo_sweep_out {
     int plot;          /* 1: run gnuplot for heatmap.png if on PATH */
     FILE *warn;        /* warnings (no gnuplot); NULL: silent */
     cpo_objective objective;
+    int best;          /* 1: run the chosen point (the best) again into DIR/best/,
+                          a run folder with its report, shown on leaderboard.html */
 } cpo_sweep_out;
 
 /* Check (and make) the folder: refused if it exists unless force. */
@@ -389,7 +391,8 @@ void cpo_sweep_put_leaderboard(FILE *fp, const cpo_sweep *sw, const cpo_sweep_re
                                const size_t *order, const double *dsr);
 
 /* leaderboard.csv, leaderboard.html, summary.json, for two keys the
- * heatmap, and with [walkforward] mode = cpcv cpcv.csv and cpcv_paths.csv. */
+ * heatmap, with [walkforward] mode = cpcv cpcv.csv and cpcv_paths.csv, and
+ * with o->best the chosen point's run folder best/. */
 int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
                     cpo_error *err);
 
