@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import cpo
-from conftest import config_on
+from conftest import ROOT, config_on
 
 N_COINS = 8
 # [env] of configs/env_daily_8.ini: features returns (window 10), vol and
@@ -195,3 +195,20 @@ def test_env__from_text_with_overrides(cfg):
     with pytest.raises(cpo.Error) as e:
         cpo.Env(cfg, overrides={"env.reward": "sortino"})
     assert e.value.code == "ECONFIG" and "reward" in str(e.value)
+
+
+def test_rl_example__trains_replays_byte_for_byte_and_compares(stores, cpo_bin, tmp_path):
+    # scripts/rl_linear.py, 2 iterations instead of 40 (the full run takes
+    # about 20 s): its replay check, and the files it says it writes.
+    build = pathlib.Path(cpo_bin).parent
+    out = tmp_path / "rl"
+    done = subprocess.run(["/usr/bin/python3", str(ROOT / "scripts" / "rl_linear.py"),
+                           "--build", str(build), "--out", str(out), "--iters", "2",
+                           "--store", stores["daily"]],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "ledger.csv byte-identical" in done.stdout
+    assert len((out / "train.csv").read_text().splitlines()) == 1 + 2
+    for f in ("episode/actions.csv", "runs/rl/summary.json", "runs/equal/summary.json",
+              "compare/compare.html"):
+        assert (out / f).exists(), f
