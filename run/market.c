@@ -262,9 +262,18 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
  * of their steps; I(t) the close of the coin's index instrument
  * (cpo_futures_index) at the step's close, I_q the quote's own index (the
  * chain snapshot's index_price) when its bar has one, else the same
- * close.  Open, high, low and close are all F(t), volume and mark NaN,
- * filled = 2, and the run counts them (summary futures, futures.csv
- * source = basis).  The latest quote before the grid (up to 31 days
+ * close.  The close is F at the step's close; the open is F at the step's
+ * open from the index's open (a next_open fill pays what the index said
+ * then, not an hour later); high and low carry the index's high and low
+ * at the close's carry, widened to take in the open and the close.
+ * Volume and mark NaN, filled = 2, and the run counts them (summary
+ * futures, futures.csv source = basis).  A snapshot's quote (a bar of one
+ * price and no volume, as deribit-chain-futures makes) is of a moment
+ * inside its bar: the bar's close is the quote's basis to the snapshot's
+ * index on the index at the close (the future and the index marked at one
+ * time; futures.csv shows the close's index and the quote's basis), and
+ * its open follows the previous quote's carry, so that a fill at its open
+ * does not trade on a price from later in the hour.  The latest quote before the grid (up to 31 days
  * back) counts.  A future without an expiry is left as it is.
  */
 /* The index at the close of the step [ts, ts + step): the close of the
@@ -273,6 +282,26 @@ static double index_at(const cpo_bars *b, int64_t ts, int64_t step)
 {
     size_t k = cpo_ts_count_before(b->ts, b->n, ts + step);
     return k > 0 && b->ts[k - 1] >= ts ? b->close[k - 1] : NAN;
+}
+
+/* The index over the step [ts, ts + step): the open of its first bar, the
+ * high and low of its bars, the close of its last (v[0..3]); 0 if no bar
+ * of b opens inside it. */
+static int index_ohlc(const cpo_bars *b, int64_t ts, int64_t step, double v[4])
+{
+    size_t lo = cpo_ts_count_before(b->ts, b->n, ts);
+    size_t hi = cpo_ts_count_before(b->ts, b->n, ts + step);
+    if (hi <= lo)
+        return 0;
+    v[0] = b->open[lo];
+    v[1] = b->high[lo];
+    v[2] = b->low[lo];
+    v[3] = b->close[hi - 1];
+    for (size_t k = lo + 1; k < hi; k++) {
+        v[1] = fmax(v[1], b->high[k]);
+        v[2] = fmin(v[2], b->low[k]);
+    }
+    return 1;
 }
 
 static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,
@@ -323,21 +352,53 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
             if (close > Tx)
                 break;
             if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
-                /* The quote's own index (the snapshot's) when the bar
-                 * has one: the basis of one moment. */
+                /* A snapshot's quote (one price, no volume: the chain's
+                 * futures) is of its time inside the bar.  Its basis to
+                 * the snapshot's own index is what it tells: the close is
+                 * that basis on the index at the close (marks of one
+                 * time, as the option book's), the open the previous
+                 * quote's carry on the index at the open (the quote was
+                 * not known then; the first quote has none, and its own
+                 * basis is used). */
+                double q = col[CPO_F_CLOSE][t], iv[4];
                 double Iq = isfinite(col[CPO_F_INDEX][t]) ? col[CPO_F_INDEX][t]
                                                           : index_at(ib, m->ts[t], m->step_ms);
-                log_ratio = Iq > 0.0 ? log(col[CPO_F_CLOSE][t] / Iq) : NAN;
+                if (col[CPO_F_OPEN][t] == q && col[CPO_F_HIGH][t] == q &&
+                    col[CPO_F_LOW][t] == q && isnan(col[CPO_F_VOLUME][t]) && Iq > 0.0 &&
+                    index_ohlc(ib, m->ts[t], m->step_ms, iv) && iv[0] > 0.0 && iv[3] > 0.0) {
+                    double Fc = q * (iv[3] / Iq);
+                    double Fo = isfinite(log_ratio) && tq < Tx
+                                    ? iv[0] * exp(log_ratio * (double)(Tx - m->ts[t]) /
+                                                  (double)(Tx - tq))
+                                    : q * (iv[0] / Iq);
+                    col[CPO_F_OPEN][t] = Fo;
+                    col[CPO_F_HIGH][t] = fmax(Fo, Fc);
+                    col[CPO_F_LOW][t] = fmin(Fo, Fc);
+                    col[CPO_F_CLOSE][t] = Fc;
+                    col[CPO_F_INDEX][t] = iv[3];
+                }
+                log_ratio = Iq > 0.0 ? log(q / Iq) : NAN;
                 tq = close;
                 continue;
             }
             if (!isfinite(log_ratio) || tq >= Tx)
                 continue;
-            double I = index_at(ib, m->ts[t], m->step_ms);
-            if (!(I > 0.0))
+            double iv[4];
+            if (!index_ohlc(ib, m->ts[t], m->step_ms, iv) || !(iv[3] > 0.0))
                 continue;
-            double F = I * exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
-            col[CPO_F_OPEN][t] = col[CPO_F_HIGH][t] = col[CPO_F_LOW][t] = col[CPO_F_CLOSE][t] = F;
+            double I = iv[3];
+            double fc = exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
+            double F = I * fc;
+            /* The open at the open's carry; a missing or bad index open
+             * leaves the close. */
+            double Fo = iv[0] > 0.0 ? iv[0] * exp(log_ratio * (double)(Tx - m->ts[t]) /
+                                                   (double)(Tx - tq))
+                                    : F;
+            double Fh = iv[1] > 0.0 ? iv[1] * fc : F, Fl = iv[2] > 0.0 ? iv[2] * fc : F;
+            col[CPO_F_OPEN][t] = Fo;
+            col[CPO_F_HIGH][t] = fmax(Fh, fmax(Fo, F));
+            col[CPO_F_LOW][t] = fmin(Fl, fmin(Fo, F));
+            col[CPO_F_CLOSE][t] = F;
             col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
             for (int k = CPO_F_MARK_HIGH; k <= CPO_F_MARK_LOW; k++)
                 if (col[k])

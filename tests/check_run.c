@@ -667,6 +667,20 @@ START_TEST(test_run_real__ledger_identity)
     ck_assert_uint_eq(rep.metrics.n_liquidations, 0);
     /* The hedge: equity moves far less than BTC. */
     ck_assert(fabs(rep.metrics.total_return) < 0.05);
+    /* BTC collateral against short Deribit BTC futures, rolled (the
+     * store's futures quoted weekly in the chain snapshots): three rolls
+     * (02-20, 03-20, 04-17, each 7 days before an expiry, into the next
+     * with 30 days or more), nothing delivered, every held step but the
+     * quotes' modelled, and a dollar value that hardly moves while BTC
+     * fell from about 90,000 to 70,000 (an inverse short against coins
+     * worth its notional keeps their dollar value). */
+    real_run(tmp, "basis_carry.ini", hourly, &rep);
+    ck_assert_uint_eq(rep.metrics.n_rolls, 3);
+    ck_assert_uint_eq(rep.metrics.n_deliveries, 0);
+    ck_assert_uint_gt(rep.metrics.n_fut_held_modelled, 2000);
+    ck_assert_uint_eq(rep.metrics.n_fut_held_stale, 0);
+    ck_assert(fabs(rep.metrics.total_return) < 0.02);
+    ck_assert(rep.metrics.max_drawdown > -0.01);
     /* Monthly equal weight on the 8 daily majors. */
     real_run(tmp, "monthly_equal_8.ini", daily, &rep);
     ck_assert_double_eq(rep.metrics.periods_per_year, 365.0);
@@ -1359,7 +1373,9 @@ static const int64_t MAR29_EXP = INT64_C(1711699200000);
 static const int64_t JUN28_EXP = INT64_C(1719561600000);
 
 /* The index at hour h: 40000 + 10 h; the futures' quotes at 09:00 of days
- * 0, 2 and 6 at basis b (F = I (1 + b)), their bar's index the quote's. */
+ * 0, 2 and 6 at basis b (F = I (1 + b)), I their snapshot's index, taken
+ * at 09:18 (the index's line from 09:00 to 10:00: 40000 + 10 (h - 1) + 3),
+ * their bar's index. */
 static double fut_index(int h) { return 40000.0 + 10.0 * h; }
 
 static char *futures_store(const char *dir)
@@ -1397,7 +1413,7 @@ static char *futures_store(const char *dir)
         static const int days[3] = {0, 2, 6};
         for (int d = 0; d < 3; d++) {
             int h = 24 * days[d] + 9;
-            double I = fut_index(h), F = I * (1.0 + basis[k]);
+            double I = fut_index(h - 1) + 3.0, F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
                                              NAN, NAN, NAN, NAN, I),
                              0);
@@ -1510,6 +1526,18 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     size_t len;
     char *text = tu_read_file(trades, &len);
     ck_assert_ptr_nonnull(strstr(text, "slippage,liquidation,delivery\n"));
+    /* The roll's June leg fills at the 08:00 open of 03-27 (h = 176): the
+     * modelled open is the index's open then (fut_index(175) = 41750) at
+     * the carry from the open to the expiry, F = 41750 x 1.02^((T - t_o) /
+     * (T - t_q)), t_q the close of the day-6 quote (h = 154): not the
+     * close's index an hour later (41760). */
+    const char *jl = strstr(text, "\n2024-03-27T08:00:00Z,BTC-28JUN24,");
+    ck_assert_ptr_nonnull(jl);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(jl + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 176 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 154 * CPO_MS_HOUR);
+    double want_o = 41750.0 * pow(1.02, ((double)JUN28_EXP - t_o) / ((double)JUN28_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want_o, 1e-9);
     free(text);
     free(trades);
     char *sum = tu_path(out, "summary.json");
@@ -1588,6 +1616,58 @@ START_TEST(test_run_futures__held_to_delivery_and_refusals)
 }
 END_TEST
 
+/*
+ * A fill at the open of a snapshot's quote bar (the day-2 quote at 09:00,
+ * a price of 09:00..10:00 with no volume, as the chain's futures are) pays
+ * the previous quote's carry on the index's open, not the quote that
+ * arrives later in the hour: started 03-22 08:00, the leg is decided at
+ * that step's close and filled at 09:00, F = fut_index(56) x
+ * 1.002^((T - t_o) / (T - t_q)), t_q the close of the day-0 quote (h =
+ * 10), where the quote is (fut_index(56) + 3) x 1.002.
+ */
+START_TEST(test_run_futures__quote_bar_open_not_ahead)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    char cfg_text[2048];
+    snprintf(cfg_text, sizeof cfg_text, cfg_basis, "1m");
+    char *at = strstr(cfg_text, "2024-03-20T10:00:00Z");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "2024-03-22T08:00:00Z", 20);
+    char *cfg = write_config(tmp, "quote.ini", cfg_text);
+    char *out = tu_path(tmp, "out");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *trades = tu_path(out, "trades.csv");
+    char *text = tu_read_file(trades, NULL);
+    const char *l = strstr(text, "\n2024-03-22T09:00:00Z,BTC-29MAR24,");
+    ck_assert_msg(l != NULL, "%s", text);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(l + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 57 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 10 * CPO_MS_HOUR);
+    double want = fut_index(56) * pow(1.002, ((double)MAR29_EXP - t_o) / ((double)MAR29_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want, 1e-9);
+    ck_assert_double_ne_tol(ref, (fut_index(56) + 3.0) * 1.002, 1.0);
+    /* The quote bar's close: the snapshot's basis (1.002) on the index at
+     * the close, fut_index(57), both in futures.csv, not the quote of
+     * 09:18 beside the close's index. */
+    static fut_row r[300];
+    size_t n = fut_rows(out, "BTC-29MAR24", r, 300);
+    size_t k = fut_find(r, n, "2024-03-22T09:00:00Z");
+    ck_assert_str_eq(r[k].source, "quote");
+    ck_assert_double_eq_tol(r[k].price, fut_index(57) * 1.002, 1e-9);
+    ck_assert_double_eq_tol(r[k].index, fut_index(57), 1e-9);
+    free(text);
+    free(trades);
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1611,6 +1691,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_bootstrap__summary_and_refusals);
     tcase_add_test(tc, test_run_futures__modelled_between_quotes_and_rolled);
     tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
+    tcase_add_test(tc, test_run_futures__quote_bar_open_not_ahead);
     suite_add_tcase(s, tc);
     return s;
 }
