@@ -17,7 +17,7 @@ calling convention is Gymnasium's, without depending on gymnasium:
 cpo.VecEnv steps N envs of one config in one C call (they share the market
 and its features), resetting an env whose episode ended at once (its last
 observation in infos["final_obs"]).  Observations, rewards and episodes
-are described in cpo/env.h and the README ("Learning agents").
+are described in cpo/env.h and the README ("A step interface for learning agents").
 """
 import os
 
