@@ -3,8 +3,9 @@
 market of `cpo_bench env` (scripts/bench_main.c): 8 synthetic spot coins x
 2,000 daily bars, fees and slippage on, episodes of 256 decisions from
 random windows, actions that change every step (8 fills a step), the
-default 97-value observation.  Best of 3 runs of >= 1 s on one core;
-VecEnv resets its ended envs inside the step call (counted).
+default 97-value observation; and a VecEnv holding (no orders).  Best of
+3 runs of >= 1 s on one core; VecEnv resets its ended envs inside the
+step call (counted).
 
     scripts/bench_env.py [BUILD_DIR] [N_ENVS]     (build-bench, 64)
 """
@@ -65,10 +66,17 @@ def main():
         vacts = [np.full((n_envs, n_act), 0.1), np.full((n_envs, n_act), 0.12)]
         vec.reset(seed=0)
         rv = best_rate(lambda k: vec.step(vacts[k & 1]), n_envs)
+        # Holding (action = deltas of 0: no orders): a step without the
+        # engine's order sizing and fills.
+        hold = cpo.VecEnv(text + "action = deltas\n", n_envs,
+                          name=str(pathlib.Path(tmp) / "bench_env.ini"), copy=False)
+        zero = np.zeros((n_envs, n_act))
+        hold.reset(seed=0)
+        rh = best_rate(lambda k: hold.step(zero), n_envs)
         print(f"env (Python) 8 coins x 2000 daily bars, episodes of 256 steps, "
               f"{env.observation_space.shape[0]}-value observations: cpo.Env.step "
               f"{r1 / 1e3:.0f} k steps/s; cpo.VecEnv.step ({n_envs} envs) {rv / 1e6:.2f} M "
-              f"steps/s (best of 3, one core)")
+              f"steps/s; holding (no orders) {rh / 1e6:.2f} M steps/s (best of 3, one core)")
     return 0
 
 

@@ -11,7 +11,8 @@
  *           and the scaling efficiency
  *   env     steps per second of the learning agents' interface (cpo/env.h)
  *           on 8 synthetic daily coins: one env, and a vector of 64 envs
- *           stepped in one call (scripts/bench_env.py adds cpo.VecEnv)
+ *           stepped in one call, trading every step; one env holding
+ *           (scripts/bench_env.py adds cpo.Env and cpo.VecEnv)
  */
 #define _DEFAULT_SOURCE
 #include <gsl/gsl_errno.h>
@@ -487,6 +488,35 @@ static int bench_env(const char *dir)
            "observations: cpo_env_step %.2f M steps/s; cpo_vecenv_step (64 envs) %.2f M "
            "steps/s (best of 3, one core)\n",
            s.n_steps, no, best1 / 1e6, bestv / 1e6);
+    /* The same env holding (action = deltas of 0: no orders), for the cost
+     * of a step without the engine's order sizing and fills. */
+    cpo_env *hold = NULL;
+    snprintf(text + strlen(text), sizeof text - strlen(text), "action = deltas\n");
+    if (cpo_env_new(&hold, "bench_env.ini", text, NULL, 0, &e))
+        return die(&e);
+    double besth = 0.0, zero[NA] = {0};
+    for (int rep = 0; rep < 3; rep++) {
+        uint64_t seed = (uint64_t)rep;
+        cpo_env_status st;
+        size_t steps = 0;
+        double t0 = now(), dt = 0.0;
+        if (cpo_env_reset(hold, &seed, obs, &st, &e))
+            return die(&e);
+        while (dt < 1.0) {
+            for (int k = 0; k < 4096; k++) {
+                if (cpo_env_step(hold, zero, NA, obs, &st, &e))
+                    return die(&e);
+                steps++;
+                if ((st.terminated || st.truncated) && cpo_env_reset(hold, NULL, obs, &st, &e))
+                    return die(&e);
+            }
+            dt = now() - t0;
+        }
+        if (steps / dt > besth)
+            besth = (double)steps / dt;
+    }
+    printf("env      holding (no orders): cpo_env_step %.2f M steps/s\n", besth / 1e6);
+    cpo_env_free(hold);
     free(obs);
     free(fin);
     cpo_env_free(env);
