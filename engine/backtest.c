@@ -1501,6 +1501,42 @@ int eng_decide(engine *e)
     return 0;
 }
 
+double eng_equity(const engine *e)
+{
+    return equity_now(e);
+}
+
+double eng_close_equity(const engine *e)
+{
+    double eq_ccy[CPO_MAX_CCY], eq = 0.0;
+    if (e->filled_now) {
+        equity_by_ccy(e, eq_ccy);
+    } else {
+        for (size_t c = 0; c < e->n_ccy; c++)
+            eq_ccy[c] = e->cash[c] + e->val[c];
+    }
+    for (size_t c = 0; c < e->n_ccy; c++)
+        eq += eq_ccy[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+    return eq;
+}
+
+void eng_book_greeks(const engine *e, size_t u, double *g)
+{
+    book_greeks(e, u, g);
+}
+
+int eng_reserve_trades(engine *e, size_t n)
+{
+    if (n <= e->cap_trades)
+        return 0;
+    cpo_trade *p = realloc(e->r->trades, n * sizeof *p);
+    if (!p)
+        return nomem(e);
+    e->r->trades = p;
+    e->cap_trades = n;
+    return 0;
+}
+
 cpo_result *eng_end(engine *e)
 {
     cpo_result *r = e->r;

@@ -26,6 +26,7 @@
 #include "params.h"
 #include "csvread.h"
 #include "run_brackets.h"
+#include "run_priv.h"
 #include "run_rates.h"
 
 /* The fixed sections and their keys (in the order the messages list them). */
@@ -46,6 +47,9 @@ static const char *const options_keys =
     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
     "max_quote_age";
+static const char *const env_keys =
+    "window, vol_window, features, reward, sharpe_eta, drawdown_penalty, turnover_penalty, "
+    "action, max_weight, max_gross, long_only, episode_steps, random_start";
 
 #define MAX_STAGES (CPO_ROLE_COUNT * 4)
 
@@ -70,6 +74,9 @@ typedef struct loader {
     const cpo_config_key *roles[CPO_ROLE_COUNT];
     /* [costs] bookkeeping */
     long imr_line, lev_line, mmr_line;
+    /* [env] features, for the check against [options] */
+    const cpo_config_key *features;
+    unsigned flags;     /* CPO_CONFIG_LOAD_* (run_priv.h) */
 } loader;
 
 static int nomem(cpo_error *err)
@@ -169,7 +176,7 @@ static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
            !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
-           !strcmp(name, "financing") || !strcmp(name, "futures");
+           !strcmp(name, "financing") || !strcmp(name, "futures") || !strcmp(name, "env");
 }
 
 /* Sections read by others, which check their keys: `cpo sweep`
@@ -213,7 +220,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, margin, financing, futures, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, futures, env, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -755,6 +762,7 @@ static int set_strategy(loader *L, const cpo_config_key *k)
 static int set_margin(loader *L, const cpo_config_key *k);
 static int set_financing(loader *L, const cpo_config_key *k);
 static int set_futures(loader *L, const cpo_config_key *k);
+static int set_env(loader *L, const cpo_config_key *k);
 static int coin_ok(const char *s);
 
 static int apply_fixed(loader *L)
@@ -791,6 +799,8 @@ static int apply_fixed(loader *L)
             rc = set_financing(L, k);
         else if (!strcmp(k->section, "futures"))
             rc = set_futures(L, k);
+        else if (!strcmp(k->section, "env"))
+            rc = set_env(L, k);
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -994,6 +1004,90 @@ static int set_financing(loader *L, const cpo_config_key *k)
         snprintf(f->ccy[f->n++], CPO_CCY_MAX, "%s", ccy);
     }
     return get_rate(L, k, is_cash ? &f->cash[j] : &f->borrow[j]);
+}
+
+/* --- [env]: the step interface for learning agents (cpo/env.h) ------------- */
+
+static int set_env(loader *L, const cpo_config_key *k)
+{
+    cpo_env_spec *s = &L->cfg->env;
+    const char *key = k->key, *v = k->value;
+    uint64_t u = 0;
+    int rc = 0;
+    s->present = 1;
+    if (!strcmp(key, "window")) {
+        if (!(rc = get_uint(L, k, 1000, "a number of bars in [1, 1000]", &u)) && u < 1)
+            rc = bad_value(L, k, "a number of bars in [1, 1000]");
+        s->window = (size_t)u;
+    } else if (!strcmp(key, "vol_window")) {
+        if (!(rc = get_uint(L, k, 10000, "a number of bars in [2, 10000]", &u)) && u < 2)
+            rc = bad_value(L, k, "a number of bars in [2, 10000]");
+        s->vol_window = (size_t)u;
+    } else if (!strcmp(key, "features")) {
+        static const char *const expected =
+            "a comma-separated list of: returns, vol, funding, basis, weights, equity, margin, "
+            "greeks";
+        char **items;
+        long n = split_list(v, &items);
+        if (n == -2)
+            return nomem(L->err);
+        if (n <= 0)
+            return bad_value(L, k, expected);
+        unsigned f = 0;
+        for (long i = 0; i < n && !rc; i++) {
+            unsigned b = cpo_env_feature(items[i]);
+            if (!b)
+                rc = bad_value(L, k, expected);
+            else if (f & b)
+                rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                   "features: \"%s\" is listed twice (expected each feature "
+                                   "once)",
+                                   items[i]);
+            f |= b;
+        }
+        free_items(items, n);
+        s->features = f;
+        L->features = k;
+    } else if (!strcmp(key, "reward")) {
+        if (!strcmp(v, "log_return"))
+            s->reward = CPO_ENV_REWARD_LOG_RETURN;
+        else if (!strcmp(v, "differential_sharpe"))
+            s->reward = CPO_ENV_REWARD_DIFF_SHARPE;
+        else
+            rc = bad_value(L, k, "log_return or differential_sharpe");
+    } else if (!strcmp(key, "sharpe_eta")) {
+        rc = get_real(L, k, 0.0, 1, 1.0, 1, "an adaptation rate in (0, 1)", &s->sharpe_eta);
+    } else if (!strcmp(key, "drawdown_penalty")) {
+        rc = get_real(L, k, 0.0, 0, 1000.0, 0, "a penalty coefficient in [0, 1000]",
+                      &s->drawdown_penalty);
+    } else if (!strcmp(key, "turnover_penalty")) {
+        rc = get_real(L, k, 0.0, 0, 1000.0, 0, "a penalty coefficient in [0, 1000]",
+                      &s->turnover_penalty);
+    } else if (!strcmp(key, "action")) {
+        if (!strcmp(v, "weights"))
+            s->action = CPO_ENV_ACTION_WEIGHTS;
+        else if (!strcmp(v, "deltas"))
+            s->action = CPO_ENV_ACTION_DELTAS;
+        else
+            rc = bad_value(L, k, "weights or deltas");
+    } else if (!strcmp(key, "max_weight")) {
+        rc = get_real(L, k, 0.0, 1, 100.0, 0, "a weight bound in (0, 100]", &s->max_weight);
+    } else if (!strcmp(key, "max_gross")) {
+        rc = get_real(L, k, 0.0, 1, 100.0, 0,
+                      "a bound on the sum of |weights| in (0, 100] (1: fully invested)",
+                      &s->max_gross);
+    } else if (!strcmp(key, "long_only")) {
+        rc = get_bool(L, k, &s->long_only);
+    } else if (!strcmp(key, "episode_steps")) {
+        rc = get_uint(L, k, 100000000, "0 (the whole period) or a number of steps up to 1e8",
+                      &u);
+        s->episode_steps = (size_t)u;
+    } else if (!strcmp(key, "random_start")) {
+        rc = get_bool(L, k, &s->random_start);
+    } else {
+        rc = unknown_key(L, k, env_keys);
+    }
+    return rc;
 }
 
 /* --- [futures]: dated futures (cpo_futures_spec) ---------------------------- */
@@ -1421,8 +1515,9 @@ static int set_stage_params(loader *L)
                                  help[0] ? help : "a value");
         }
     }
-    /* What a pipeline needs. */
-    if (!L->roles[CPO_ROLE_SCHEDULE] || !L->roles[CPO_ROLE_WEIGH]) {
+    /* What a pipeline needs (not an env's: the agent replaces it). */
+    if ((!L->roles[CPO_ROLE_SCHEDULE] || !L->roles[CPO_ROLE_WEIGH]) &&
+        !(L->flags & CPO_CONFIG_LOAD_ENV)) {
         cpo_stage_role role = !L->roles[CPO_ROLE_SCHEDULE] ? CPO_ROLE_SCHEDULE : CPO_ROLE_WEIGH;
         char names[1024];
         stage_names(L, role, names, sizeof names);
@@ -1496,7 +1591,8 @@ static const struct {
 } fixed_sections[] = {{"backtest", &backtest_keys}, {"universe", &universe_keys},
                       {"costs", &costs_keys},       {"strategy", &strategy_keys},
                       {"options", &options_keys},   {"margin", &margin_keys},
-                      {"financing", &financing_keys}, {"futures", &futures_keys}};
+                      {"financing", &financing_keys}, {"futures", &futures_keys},
+                      {"env", &env_keys}};
 
 const char *cpo_config_section_keys(const char *section)
 {
@@ -1525,10 +1621,18 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
 int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
                          const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_flags(out, path, text, overrides, n_overrides, 0, err);
+}
+
+int cpo_config_load_flags(cpo_config **out, const char *path, const char *text,
+                          const cpo_config_key *overrides, size_t n_overrides, unsigned flags,
+                          cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
     L.text = text;
+    L.flags = flags;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1537,6 +1641,7 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
     L.err = err;
     cpo_market_spec_init(&c->market);
     cpo_run_spec_init(&c->run);
+    cpo_env_spec_init(&c->env);
     int rc = set_names(c, path) ? nomem(err) : 0;
     if (!rc)
         rc = read_raw(&L);
@@ -1553,6 +1658,10 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
         rc = apply_fixed(&L);
     if (!rc)
         rc = apply_options(&L);
+    if (!rc && (c->env.features & CPO_ENV_F_GREEKS) && !c->run.options.enabled)
+        rc = cpo_error_set(err, CPO_ECONFIG, path, L.features->line, 0,
+                           "features: greeks needs an option book (expected an [options] "
+                           "section, or features without greeks)");
     if (!rc)
         rc = load_plugins(&L);
     if (!rc)

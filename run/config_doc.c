@@ -118,6 +118,30 @@ static const cpo_config_keydoc docs[] = {
                                                  "contract (0.0019)"},
     {"margin", "margin_call", "a margin_call event when maintenance / margin balance reaches it "
                               "(0.8)"},
+    {"env", "window", "bars of log returns per instrument in an observation of the step "
+                      "interface (cpo/env.h, cpo.Env), oldest first (10)"},
+    {"env", "vol_window", "bars of the realised volatility feature: the sample standard "
+                          "deviation of log returns, per bar (30)"},
+    {"env", "features", "what an observation holds: returns, vol, funding, basis, weights (per "
+                        "instrument), equity, margin, greeks (per option underlying) (returns, "
+                        "vol, weights, equity)"},
+    {"env", "reward", "log_return: ln of the step's equity ratio; differential_sharpe: Moody & "
+                      "Saffell's differential Sharpe ratio of the step's return (log_return)"},
+    {"env", "sharpe_eta", "the adaptation rate of the differential Sharpe ratio's moving "
+                          "averages, in (0, 1) (0.01)"},
+    {"env", "drawdown_penalty", "subtracted from the reward times the drawdown from the "
+                                "episode's peak equity (0)"},
+    {"env", "turnover_penalty", "subtracted from the reward times the action's turnover, the "
+                                "sum of |target - weight| (0)"},
+    {"env", "action", "weights: the target weights of equity; deltas: changes to the weights "
+                      "held (weights)"},
+    {"env", "max_weight", "targets are clipped to [-max_weight, max_weight] (1)"},
+    {"env", "max_gross", "targets whose sum of |weight| passes it are scaled down to it (1)"},
+    {"env", "long_only", "targets are clipped at 0 from below (no)"},
+    {"env", "episode_steps", "decisions per episode: a window of that many bars and one more; 0 "
+                             "for the whole period (0)"},
+    {"env", "random_start", "draw each episode's first bar from the seed, else start at the "
+                            "period's first bar (yes)"},
     {NULL, NULL, NULL},
 };
 

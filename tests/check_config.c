@@ -12,6 +12,7 @@
 #include "cpo/time.h"
 #include "params.h"
 #include "run_brackets.h"
+#include "run_priv.h"
 #include "testutil.h"
 
 static int64_t day(int y, int m, int d)
@@ -150,7 +151,7 @@ static const bad_case bad_cases[] = {
      "deribit_option_liquidation_fee, margin_call)"},
     {"unknown_section.ini", 4,
      "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
-     "margin, financing, futures, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "margin, financing, futures, env, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
      "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
@@ -920,6 +921,148 @@ START_TEST(test_config_options__universe_and_store)
 }
 END_TEST
 
+
+/* --- [env]: the step interface (cpo/env.h) ------------------------------------ */
+
+/* A config with strategy (3 lines: [env] on line 8, its first key on line 9;
+ * none: [env] on line 6). */
+static int load_env(cpo_config **c, const char *env_keys, unsigned flags, const char *strategy,
+                    cpo_error *e)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = x.h5\n%s\n\n\n[env]\n%s", strategy, env_keys);
+    return cpo_config_load_flags(c, "env.ini", text, NULL, 0, flags, e);
+}
+
+START_TEST(test_config_env__every_key)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    /* Defaults: cpo/env.h's comments. */
+    ck_assert_msg(load_env(&c, "", 0, "[strategy]\nschedule = every\nweigh = equal", &e) == 0,
+                  "%s", tu_errstr(&e));
+    ck_assert_int_eq(c->env.present, 0); /* an empty section has no key */
+    ck_assert_uint_eq(c->env.window, 10);
+    ck_assert_uint_eq(c->env.vol_window, 30);
+    ck_assert_uint_eq(c->env.features, CPO_ENV_F_RETURNS | CPO_ENV_F_VOL | CPO_ENV_F_WEIGHTS |
+                                           CPO_ENV_F_EQUITY);
+    ck_assert_int_eq(c->env.reward, CPO_ENV_REWARD_LOG_RETURN);
+    ck_assert_double_eq(c->env.sharpe_eta, 0.01);
+    ck_assert_double_eq(c->env.max_weight, 1.0);
+    ck_assert_double_eq(c->env.max_gross, 1.0);
+    ck_assert_int_eq(c->env.long_only, 0);
+    ck_assert_uint_eq(c->env.episode_steps, 0);
+    ck_assert_int_eq(c->env.random_start, 1);
+    cpo_config_free(c);
+    c = NULL;
+    ck_assert_msg(load_env(&c,
+                           "window = 20\nvol_window = 60\nfeatures = funding, basis, margin, "
+                           "returns\nreward = differential_sharpe\nsharpe_eta = 0.05\n"
+                           "drawdown_penalty = 0.5\nturnover_penalty = 0.001\naction = deltas\n"
+                           "max_weight = 0.4\nmax_gross = 2\nlong_only = yes\n"
+                           "episode_steps = 256\nrandom_start = no\n",
+                           0, "[strategy]\nschedule = every\nweigh = equal", &e) == 0,
+                  "%s", tu_errstr(&e));
+    ck_assert_int_eq(c->env.present, 1);
+    ck_assert_uint_eq(c->env.window, 20);
+    ck_assert_uint_eq(c->env.vol_window, 60);
+    ck_assert_uint_eq(c->env.features,
+                      CPO_ENV_F_FUNDING | CPO_ENV_F_BASIS | CPO_ENV_F_MARGIN | CPO_ENV_F_RETURNS);
+    ck_assert_int_eq(c->env.reward, CPO_ENV_REWARD_DIFF_SHARPE);
+    ck_assert_double_eq(c->env.sharpe_eta, 0.05);
+    ck_assert_double_eq(c->env.drawdown_penalty, 0.5);
+    ck_assert_double_eq(c->env.turnover_penalty, 0.001);
+    ck_assert_int_eq(c->env.action, CPO_ENV_ACTION_DELTAS);
+    ck_assert_double_eq(c->env.max_weight, 0.4);
+    ck_assert_double_eq(c->env.max_gross, 2.0);
+    ck_assert_int_eq(c->env.long_only, 1);
+    ck_assert_uint_eq(c->env.episode_steps, 256);
+    ck_assert_int_eq(c->env.random_start, 0);
+    cpo_config_free(c);
+    /* An env's config may leave [strategy] out (the agent replaces it);
+     * a run's may not. */
+    c = NULL;
+    ck_assert_msg(load_env(&c, "window = 5\n", CPO_CONFIG_LOAD_ENV, "", &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_uint_eq(c->run.n_stages, 0);
+    cpo_config_free(c);
+    c = NULL;
+    ck_assert_int_eq(load_env(&c, "window = 5\n", 0, "", &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "[strategy] has no \"schedule\" (expected schedule = one of: every, "
+                            "once, every_n, daily, weekly, monthly, drift)");
+    /* Names of features both ways. */
+    ck_assert_uint_eq(cpo_env_feature("greeks"), CPO_ENV_F_GREEKS);
+    ck_assert_uint_eq(cpo_env_feature("Returns"), 0);
+    ck_assert_str_eq(cpo_env_feature_name(CPO_ENV_F_MARGIN), "margin");
+    ck_assert_ptr_null(cpo_env_feature_name(3));
+}
+END_TEST
+
+/* Bad [env] keys: the key on line 9, the exact message. */
+static const struct {
+    const char *key;
+    const char *msg;
+} env_bad[] = {
+    {"window = 0", "window = \"0\" is not valid (expected a number of bars in [1, 1000])"},
+    {"window = 1001", "window = \"1001\" is not valid (expected a number of bars in [1, 1000])"},
+    {"window = -3", "window = \"-3\" is not valid (expected a number of bars in [1, 1000])"},
+    {"vol_window = 1", "vol_window = \"1\" is not valid (expected a number of bars in [2, 10000])"},
+    {"features = returns, volume",
+     "features = \"returns, volume\" is not valid (expected a comma-separated list of: returns, "
+     "vol, funding, basis, weights, equity, margin, greeks)"},
+    {"features = returns,, vol",
+     "features = \"returns,, vol\" is not valid (expected a comma-separated list of: returns, "
+     "vol, funding, basis, weights, equity, margin, greeks)"},
+    {"features = vol, returns, vol",
+     "features: \"vol\" is listed twice (expected each feature once)"},
+    {"features = returns, greeks",
+     "features: greeks needs an option book (expected an [options] section, or features "
+     "without greeks)"},
+    {"reward = sharpe", "reward = \"sharpe\" is not valid (expected log_return or "
+                        "differential_sharpe)"},
+    {"sharpe_eta = 1", "sharpe_eta = \"1\" is not valid (expected an adaptation rate in (0, 1))"},
+    {"sharpe_eta = 0", "sharpe_eta = \"0\" is not valid (expected an adaptation rate in (0, 1))"},
+    {"drawdown_penalty = -1",
+     "drawdown_penalty = \"-1\" is not valid (expected a penalty coefficient in [0, 1000])"},
+    {"turnover_penalty = nan",
+     "turnover_penalty = \"nan\" is not valid (expected a penalty coefficient in [0, 1000])"},
+    {"action = targets", "action = \"targets\" is not valid (expected weights or deltas)"},
+    {"max_weight = 0", "max_weight = \"0\" is not valid (expected a weight bound in (0, 100])"},
+    {"max_gross = 101",
+     "max_gross = \"101\" is not valid (expected a bound on the sum of |weights| in (0, 100] (1: "
+     "fully invested))"},
+    {"long_only = maybe", "long_only = \"maybe\" is not valid (expected yes or no)"},
+    {"episode_steps = 1.5",
+     "episode_steps = \"1.5\" is not valid (expected 0 (the whole period) or a number of steps "
+     "up to 1e8)"},
+    {"random_start = 2", "random_start = \"2\" is not valid (expected yes or no)"},
+    {"windows = 3",
+     "unknown key \"windows\" in [env] (expected one of: window, vol_window, features, reward, "
+     "sharpe_eta, drawdown_penalty, turnover_penalty, action, max_weight, max_gross, long_only, "
+     "episode_steps, random_start)"},
+};
+
+START_TEST(test_config_env__bad_keys)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    char keys[256], want[1024];
+    snprintf(keys, sizeof keys, "%s\n", env_bad[_i].key);
+    /* Refused in a run's config and in an env's alike. */
+    for (unsigned flags = 0; flags <= CPO_CONFIG_LOAD_ENV; flags++) {
+        ck_assert_int_eq(load_env(&c, keys, flags, "[strategy]\nschedule = every\nweigh = equal",
+                                  &e),
+                         CPO_ECONFIG);
+        ck_assert_ptr_null(c);
+        snprintf(want, sizeof want, "env.ini:9: %s", env_bad[_i].msg);
+        ck_assert_str_eq(tu_errstr(&e), want);
+    }
+}
+END_TEST
+
 Suite *config_suite(void);
 Suite *config_suite(void)
 {
@@ -927,6 +1070,8 @@ Suite *config_suite(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, test_config_good__every_key);
     tcase_add_test(tc, test_config_good__defaults);
+    tcase_add_test(tc, test_config_env__every_key);
+    tcase_add_loop_test(tc, test_config_env__bad_keys, 0, sizeof env_bad / sizeof env_bad[0]);
     tcase_add_loop_test(tc, test_config_bad__exact_messages, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_config_bad__stage_messages);
