@@ -35,7 +35,8 @@ static const char *const backtest_keys =
     "cash_buffer, detail, benchmark";
 static const char *const universe_keys = "spot, perp, futures, symbols";
 static const char *const costs_keys =
-    "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
+    "fill, fee_bps, spot_fee_bps, perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, "
+    "future_maker_bps, slippage_bps, "
     "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
 static const char *const strategy_keys = "schedule, select, weigh, overlay, hedge, plugin";
 static const char *const margin_keys =
@@ -639,6 +640,15 @@ static int set_universe(loader *L, const cpo_config_key *k)
     return 0;
 }
 
+/* 1 if the config has section.key (as written). */
+static int has_key(const cpo_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, key))
+            return 1;
+    return 0;
+}
+
 static int set_costs(loader *L, const cpo_config_key *k)
 {
     cpo_run_spec *r = &L->cfg->run;
@@ -666,20 +676,28 @@ static int set_costs(loader *L, const cpo_config_key *k)
         cs->kind[CPO_KIND_SPOT].taker_bps = x;
         return 0;
     }
-    if (!strcmp(key, "perp_fee_bps")) {
+    /* perp_*: perpetuals and dated futures, unless future_* (wherever it
+     * is in the section) gives the futures their own. */
+    if (!strcmp(key, "perp_fee_bps") || !strcmp(key, "future_fee_bps")) {
         if ((rc = get_real(L, k, 0.0, 0, 1000.0, 0, bps, &x)))
             return rc;
-        cs->kind[CPO_KIND_PERP].taker_bps = cs->kind[CPO_KIND_FUTURE].taker_bps = x;
+        if (key[0] == 'p')
+            cs->kind[CPO_KIND_PERP].taker_bps = x;
+        if (key[0] == 'f' || !has_key(L->cfg, "costs", "future_fee_bps"))
+            cs->kind[CPO_KIND_FUTURE].taker_bps = x;
         return 0;
     }
-    if (!strcmp(key, "spot_maker_bps") || !strcmp(key, "perp_maker_bps")) {
+    if (!strcmp(key, "spot_maker_bps") || !strcmp(key, "perp_maker_bps") ||
+        !strcmp(key, "future_maker_bps")) {
         if ((rc = get_real(L, k, -100.0, 0, 1000.0, 0,
                            "a number of basis points in [-100, 1000] (negative: a rebate)", &x)))
             return rc;
         if (key[0] == 's')
             cs->kind[CPO_KIND_SPOT].maker_bps = x;
-        else
-            cs->kind[CPO_KIND_PERP].maker_bps = cs->kind[CPO_KIND_FUTURE].maker_bps = x;
+        if (key[0] == 'p')
+            cs->kind[CPO_KIND_PERP].maker_bps = x;
+        if (key[0] == 'f' || (key[0] == 'p' && !has_key(L->cfg, "costs", "future_maker_bps")))
+            cs->kind[CPO_KIND_FUTURE].maker_bps = x;
         return 0;
     }
     if (!strcmp(key, "slippage_bps"))

@@ -44,8 +44,11 @@ static const cpo_config_keydoc docs[] = {
     {"costs", "fee_bps", "taker fee of every kind, in basis points (spot 10, perp 5)"},
     {"costs", "spot_fee_bps", "taker fee of spot fills, overriding fee_bps"},
     {"costs", "perp_fee_bps", "taker fee of perpetual and future fills, overriding fee_bps"},
+    {"costs", "future_fee_bps", "taker fee of dated futures, overriding perp_fee_bps for them "
+                                "(Deribit: 5)"},
     {"costs", "spot_maker_bps", "spot maker fee, reported (fills are taker fills)"},
     {"costs", "perp_maker_bps", "perpetual maker fee, reported"},
+    {"costs", "future_maker_bps", "dated futures' maker fee, reported"},
     {"costs", "slippage_bps", "paid on every fill against the reference price (0)"},
     {"costs", "impact_coef", "square-root impact: coef * 1e4 * sqrt(qty / bar volume) more bps "
                              "(0: off)"},

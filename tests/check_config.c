@@ -154,7 +154,8 @@ static const bad_case bad_cases[] = {
      "margin, financing, futures, env, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
-     "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
+     "perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, future_maker_bps, "
+     "slippage_bps, impact_coef, "
      "participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr)"},
     {"bad_date.ini", 3,
      "start = \"2021-13-01\" is not valid (expected an ISO 8601 date like 2021-01-01 or a UTC "
@@ -374,6 +375,43 @@ START_TEST(test_config_financing__rates)
     expect_rates_error("financing_rates_header.ini", "bad_header.csv", 1, 1,
                        "the header is not date,rate (expected the columns date,rate: an ISO "
                        "date and an annual rate, 0.04 = 4 %)");
+}
+END_TEST
+
+/* future_fee_bps and future_maker_bps give dated futures their own fees
+ * wherever they stand in [costs] (before perp_* here); without them the
+ * futures take perp_*. */
+START_TEST(test_config_costs__future_fees)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    const char *text = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                       "[costs]\nfuture_fee_bps = 5\nfuture_maker_bps = 0\nperp_fee_bps = 4\n"
+                       "perp_maker_bps = -1\nfee_bps = 10\n";
+    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
+                  tu_errstr(&e));
+    const cpo_costs *k = &c->run.costs;
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].taker_bps, 4.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].taker_bps, 5.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].maker_bps, -1.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].maker_bps, 0.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_SPOT].taker_bps, 10.0);
+    cpo_config_free(c);
+    c = NULL;
+    const char *perp_only = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\n"
+                            "weigh = equal\n[costs]\nperp_fee_bps = 4\nperp_maker_bps = -1\n";
+    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", perp_only, NULL, 0, &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].taker_bps, 4.0);
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].maker_bps, -1.0);
+    cpo_config_free(c);
+    c = NULL;
+    const char *bad = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                      "[costs]\nfuture_fee_bps = 2000\n";
+    ck_assert_int_lt(cpo_config_load_text(&c, "/tmp/x.ini", bad, NULL, 0, &e), 0);
+    ck_assert_str_eq(tu_errstr(&e), "/tmp/x.ini:7: future_fee_bps = \"2000\" is not valid "
+                                    "(expected a number of basis points in [0, 1000])");
 }
 END_TEST
 
@@ -1078,6 +1116,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_margin__brackets);
     tcase_add_test(tc, test_config_financing__rates);
     tcase_add_test(tc, test_config_futures__keys);
+    tcase_add_test(tc, test_config_costs__future_fees);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_plugin__bare_name_is_relative_to_the_config);
