@@ -212,11 +212,37 @@ json_t *tu_load_json(const char *dir, const char *name)
  * not there, the same stores imported here from the bundled sample.  The
  * path of the store goes into *store (caller frees); 0 if none.
  */
+/* 1 if the file at p was modified after time t (or cannot be read). */
+static int newer_than(const char *p, time_t t)
+{
+    struct stat st;
+    return stat(p, &st) != 0 || st.st_mtime > t;
+}
+
+/* 1 if the demo store at store was written after its manifest and every
+ * sample file (a store from older manifests or data would test old data). */
+static int demo_store_fresh(const char *store, const char *set)
+{
+    struct stat st;
+    if (stat(store, &st) != 0)
+        return 0;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s.ini", CPO_SAMPLE_DIR, set);
+    if (newer_than(p, st.st_mtime))
+        return 0;
+    char cmd[2048], *text = NULL;
+    snprintf(cmd, sizeof cmd, "find %s/csv -newer %s -print -quit", CPO_SAMPLE_DIR, store);
+    int rc = tu_run(cmd, &text);
+    int fresh = rc == 0 && text && text[0] == '\0';
+    free(text);
+    return fresh;
+}
+
 int tu_real_store(const char *tmp, const char *set, char **store)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/out/demo/crypto-%s.h5", CPO_SOURCE_DIR, set);
-    if (tu_exists(p)) {
+    if (tu_exists(p) && demo_store_fresh(p, set)) {
         *store = strdup(p);
         return 1;
     }
