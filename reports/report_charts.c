@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,7 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
     g->warn = o ? o->warn : stderr;
     g->cancel = o ? o->cancel : NULL;
     g->no_plot = o ? o->no_plot : 0;
+    g->jobs = o && o->jobs > 0 ? o->jobs : 0;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -231,11 +233,12 @@ static void tail_text(char *note, size_t n, const char *out)
 }
 
 /*
- * Run gnuplot on dir/NAME.gp; 0 when it exited 0 and made NAME.png.tmp and
- * NAME.svg.tmp, else -1 with note.
+ * gnuplot on dir/NAME.gp, started: fork + execve, stdout and stderr to a
+ * pipe (*fd, non-blocking, read back by job_read); -1 with note when it
+ * cannot be started.
  */
-static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, char *note,
-                       size_t nn)
+static pid_t gnuplot_spawn(const rp_gnuplot *g, const char *dir, const char *name, int *fd,
+                           char *note, size_t nn)
 {
     char script[128];
     snprintf(script, sizeof script, "%s.gp", name);
@@ -266,52 +269,108 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
         _exit(127);
     }
     close(pfd[1]);
-    char out[4096];
-    size_t n = 0;
+    /* Not inherited by the next children (they would hold it open). */
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
+    *fd = pfd[0];
+    return pid;
+}
+
+static void remove_files(const char *dir, const char *name, int images_only);
+
+/* A gnuplot at work on one chart. */
+typedef struct gp_job {
+    rp_chart *ch;
+    pid_t pid;
+    int fd;          /* its output; -1 at EOF */
+    size_t n;
+    char out[4096];  /* the last 4 KiB of its output */
+} gp_job;
+
+/* Read what the job's gnuplot has written; 1 at EOF (or a read error). */
+static int job_read(gp_job *j)
+{
     for (;;) {
         char b[1024];
-        ssize_t r = read(pfd[0], b, sizeof b);
+        ssize_t r = read(j->fd, b, sizeof b);
         if (r < 0 && errno == EINTR)
             continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
         if (r <= 0)
-            break;
+            return 1;
         /* Keep the last 4 KiB (b is smaller than out). */
         size_t k = (size_t)r;
-        if (n + k > sizeof out - 1) {
-            size_t drop = n + k - (sizeof out - 1);
-            memmove(out, out + drop, n - drop);
-            n -= drop;
+        if (j->n + k > sizeof j->out - 1) {
+            size_t drop = j->n + k - (sizeof j->out - 1);
+            memmove(j->out, j->out + drop, j->n - drop);
+            j->n -= drop;
         }
-        memcpy(out + n, b, k);
-        n += k;
+        memcpy(j->out + j->n, b, k);
+        j->n += k;
     }
-    out[n] = '\0';
-    close(pfd[0]);
+}
+
+/* The images a chart's script writes (NAME.png and NAME.svg). */
+static const char *const img_ext[] = {".png", ".svg"};
+
+/*
+ * The job's gnuplot has closed its output: its status, then the chart
+ * DRAWN with its images renamed (it exited 0 and made NAME.png.tmp and
+ * NAME.svg.tmp), or FAILED with gnuplot's message.
+ */
+static void job_finish(gp_job *j, const char *dir)
+{
+    rp_chart *ch = j->ch;
+    close(j->fd);
+    j->fd = -1;
+    j->out[j->n] = '\0';
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
+    while (waitpid(j->pid, &st, 0) < 0) {
         if (errno != EINTR) {
-            snprintf(note, nn, "cannot run gnuplot: waitpid: %s", strerror(errno));
-            return -1;
+            snprintf(ch->note, sizeof ch->note, "cannot run gnuplot: waitpid: %s",
+                     strerror(errno));
+            ch->state = RP_CHART_FAILED;
+            remove_files(dir, ch->name, 1);
+            return;
         }
     }
-    char png[1200], svg[1200];
-    snprintf(png, sizeof png, "%s/%s.png.tmp", dir, name);
-    snprintf(svg, sizeof svg, "%s/%s.svg.tmp", dir, name);
-    struct stat s1, s2;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && stat(png, &s1) == 0 && s1.st_size > 0 &&
-        stat(svg, &s2) == 0 && s2.st_size > 0)
-        return 0;
-    char msg[400];
-    tail_text(msg, sizeof msg, out);
-    if (WIFEXITED(st))
-        snprintf(note, nn, "gnuplot %s exited with status %d%s%s", script, WEXITSTATUS(st),
-                 msg[0] ? ": " : " without making both images", msg);
-    else
-        snprintf(note, nn, "gnuplot %s was killed by signal %d", script,
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    unlink(png);
-    unlink(svg);
-    return -1;
+    char tmp[2][1300];
+    int made = 1;
+    for (int k = 0; k < 2; k++) {
+        struct stat s;
+        snprintf(tmp[k], sizeof tmp[k], "%s/%s%s.tmp", dir, ch->name, img_ext[k]);
+        made = made && stat(tmp[k], &s) == 0 && s.st_size > 0;
+    }
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0 && made)) {
+        /* The chart's own note (what it shows) gives way to gnuplot's message. */
+        char msg[400];
+        tail_text(msg, sizeof msg, j->out);
+        if (WIFEXITED(st))
+            snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp exited with status %d%s%s",
+                     ch->name, WEXITSTATUS(st), msg[0] ? ": " : " without making both images",
+                     msg);
+        else
+            snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp was killed by signal %d",
+                     ch->name, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        for (int k = 0; k < 2; k++)
+            unlink(tmp[k]);
+        ch->state = RP_CHART_FAILED;
+        remove_files(dir, ch->name, 1);
+        return;
+    }
+    for (int k = 0; k < 2; k++) {
+        char to[1280];
+        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, img_ext[k]);
+        if (rename(tmp[k], to) != 0) {
+            snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name,
+                     img_ext[k], strerror(errno));
+            unlink(tmp[k]);
+            ch->state = RP_CHART_FAILED;
+            return;
+        }
+    }
+    ch->state = RP_CHART_DRAWN;
 }
 
 /* --- one chart -------------------------------------------------------------------------- */
@@ -366,71 +425,191 @@ static void chart_ready(chart_ctx *c, rp_chart *ch)
     ch->state = RP_CHART_PENDING;
 }
 
-/* One chart of the list: gnuplot on its script, the images renamed. */
-static void draw_one(rp_gnuplot *g, const char *dir, rp_chart *ch)
+/* A chart that is not drawn (interrupted, no plots, no gnuplot): its
+ * scripts and data stay, its images go. */
+static void not_drawn(rp_gnuplot *g, const char *dir, rp_chart *ch)
 {
+    ch->state = RP_CHART_NOT_DRAWN;
+    remove_files(dir, ch->name, 1);
     if (g->cancel && *g->cancel) {
         /* Interrupted: the caller fails with CPO_EINTR. */
-        ch->state = RP_CHART_NOT_DRAWN;
         snprintf(ch->note, sizeof ch->note, "interrupted");
-        remove_files(dir, ch->name, 1);
-        return;
-    }
-    if (g->no_plot) {
-        ch->state = RP_CHART_NOT_DRAWN;
+    } else if (g->no_plot) {
         snprintf(ch->note, sizeof ch->note, "not drawn (no plots asked for): %s.gp and %s.dat "
                  "are in charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
-        remove_files(dir, ch->name, 1);
-        return;
-    }
-    gnuplot_find(g);
-    if (!g->found) {
-        ch->state = RP_CHART_NOT_DRAWN;
+    } else {
         snprintf(ch->note, sizeof ch->note, "gnuplot is not on PATH: %s.gp and %s.dat are in "
                  "charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
-        remove_files(dir, ch->name, 1);
         if (!g->warned && g->warn) {
             fprintf(g->warn, "cpo: warning: gnuplot not found on PATH: charts/ keeps the "
                     "scripts and data, no images (install gnuplot-nox)\n");
             fflush(g->warn);
         }
         g->warned = 1;
-        return;
     }
-    char note[sizeof ch->note];
-    if (gnuplot_run(g, dir, ch->name, note, sizeof note)) {
-        ch->state = RP_CHART_FAILED;
-        /* The chart's own note (what it shows) gives way to gnuplot's message. */
-        snprintf(ch->note, sizeof ch->note, "%s", note);
-        remove_files(dir, ch->name, 1);
-        return;
+}
+
+/* What drawing a chart costs gnuplot, roughly: the bytes of its data
+ * times the times its script reads them (each plotted column, for each
+ * image).  For the order they are drawn in. */
+static double draw_cost(const char *dir, const rp_chart *ch)
+{
+    char p[1200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s.dat", dir, ch->name);
+    double bytes = stat(p, &st) == 0 ? (double)st.st_size : 0.0;
+    snprintf(p, sizeof p, "%s/%s.gp", dir, ch->name);
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s.dat\"", ch->name);
+    size_t reads = 1;
+    char *text = NULL;
+    size_t len = 0;
+    if (rp_slurp(p, &text, &len, NULL) == 0) {
+        for (const char *s = text; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+            reads++;
+        free(text);
     }
-    static const char *const ext[] = {".png", ".svg"};
-    for (int k = 0; k < 2; k++) {
-        char from[1300], to[1280];
-        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, ext[k]);
-        snprintf(from, sizeof from, "%s.tmp", to);
-        if (rename(from, to) != 0) {
-            snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name, ext[k],
-                     strerror(errno));
-            unlink(from);
-            ch->state = RP_CHART_FAILED;
-            return;
-        }
-    }
-    ch->state = RP_CHART_DRAWN;
+    return bytes * (double)reads + 4096.0;
+}
+
+typedef struct cost_of {
+    double cost;
+    size_t k;
+} cost_of;
+
+static int by_cost(const void *a, const void *b)
+{
+    const cost_of *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* gnuplot processes at once: the opts' jobs, else one per core. */
+static size_t draw_jobs(const rp_gnuplot *g)
+{
+    if (g->jobs > 0)
+        return (size_t)g->jobs;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
 }
 
 /*
  * The one place gnuplot runs: every chart of the list whose script and
- * data are written (RP_CHART_PENDING) is drawn, in order, each by its own
- * gnuplot process today (gnuplot NAME.gp in dir).
+ * data are written (RP_CHART_PENDING) is drawn, each by its own gnuplot
+ * process (gnuplot NAME.gp in dir), up to one process per core at once
+ * (rp_gnuplot jobs), the costliest first so that the last to finish is a
+ * short one.  What a chart's files hold does not depend on the order.
  */
 void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n)
 {
+    size_t np = 0;
     for (size_t k = 0; k < n; k++)
-        if (ch[k].state == RP_CHART_PENDING)
-            draw_one(g, dir, &ch[k]);
+        np += ch[k].state == RP_CHART_PENDING;
+    if (!np)
+        return;
+    if (!g->no_plot)
+        gnuplot_find(g);
+    if (g->no_plot || !g->found) {
+        for (size_t k = 0; k < n; k++)
+            if (ch[k].state == RP_CHART_PENDING)
+                not_drawn(g, dir, &ch[k]);
+        return;
+    }
+    cost_of *order = malloc(np * sizeof *order);
+    size_t maxj = draw_jobs(g);
+    if (maxj > np)
+        maxj = np;
+    gp_job *job = calloc(maxj, sizeof *job);
+    struct pollfd *pf = calloc(maxj, sizeof *pf);
+    if (!order || !job || !pf) {
+        /* Out of memory: one at a time, in order. */
+        maxj = 1;
+        free(order);
+        order = NULL;
+        free(pf);
+        pf = NULL;
+        free(job);
+        job = NULL;
+    }
+    np = 0;
+    for (size_t k = 0; k < n; k++)
+        if (ch[k].state == RP_CHART_PENDING) {
+            if (order) {
+                order[np].cost = draw_cost(dir, &ch[k]);
+                order[np].k = k;
+            }
+            np++;
+        }
+    if (order)
+        qsort(order, np, sizeof *order, by_cost);
+    gp_job one;
+    if (!job) {
+        job = &one;
+        memset(&one, 0, sizeof one);
+    }
+    size_t next = 0, running = 0, k_plain = 0;
+    for (;;) {
+        /* Start gnuplot on the next charts while there is room. */
+        while (running < maxj && next < np) {
+            size_t k;
+            if (order) {
+                k = order[next].k;
+            } else {
+                while (ch[k_plain].state != RP_CHART_PENDING)
+                    k_plain++;
+                k = k_plain++;
+            }
+            next++;
+            rp_chart *c = &ch[k];
+            if (g->cancel && *g->cancel) {
+                not_drawn(g, dir, c);
+                continue;
+            }
+            gp_job *j = NULL;
+            for (size_t s = 0; s < maxj && !j; s++)
+                if (!job[s].ch)
+                    j = &job[s];
+            memset(j, 0, sizeof *j);
+            j->fd = -1;
+            j->pid = gnuplot_spawn(g, dir, c->name, &j->fd, c->note, sizeof c->note);
+            if (j->pid < 0) {
+                c->state = RP_CHART_FAILED;
+                remove_files(dir, c->name, 1);
+                continue;
+            }
+            j->ch = c;
+            running++;
+        }
+        if (!running)
+            break;
+        /* Wait for output or the end of one of them. */
+        size_t nf = 0;
+        struct pollfd single;
+        struct pollfd *p = pf ? pf : &single;
+        for (size_t s = 0; s < maxj; s++)
+            if (job[s].ch) {
+                p[nf].fd = job[s].fd;
+                p[nf].events = POLLIN;
+                p[nf].revents = 0;
+                nf++;
+            }
+        if (poll(p, nf, -1) < 0 && errno != EINTR)
+            break; /* cannot happen with valid descriptors; the loop below still reaps */
+        for (size_t s = 0; s < maxj; s++) {
+            if (!job[s].ch)
+                continue;
+            if (job_read(&job[s])) {
+                job_finish(&job[s], dir);
+                job[s].ch = NULL;
+                running--;
+            }
+        }
+    }
+    if (job != &one)
+        free(job);
+    free(pf);
+    free(order);
 }
 
 /* --- script pieces ------------------------------------------------------------------------ */

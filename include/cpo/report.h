@@ -54,6 +54,9 @@ typedef struct cpo_report_opts {
                              file is still written whole or not at all) */
     int no_plot;          /* 1: scripts and data only, gnuplot is not run (no
                              warning; the page says so per chart) */
+    int jobs;             /* gnuplot processes at once, each drawing one chart
+                             (the costliest first); 0: one per core.  The
+                             files do not depend on it */
 } cpo_report_opts;
 
 /* warn = stderr, gnuplot = NULL. */
