@@ -164,6 +164,12 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
     g->cancel = o ? o->cancel : NULL;
     g->no_plot = o ? o->no_plot : 0;
     g->jobs = o && o->jobs > 0 ? o->jobs : 0;
+    int charts = o ? o->charts : CPO_CHARTS_BOTH;
+    g->img = charts == CPO_CHARTS_PNG   ? RP_IMG_PNG
+             : charts == CPO_CHARTS_SVG ? RP_IMG_SVG
+                                        : RP_IMG_PNG | RP_IMG_SVG;
+    if (charts == CPO_CHARTS_NONE)
+        g->no_plot = 1;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -311,7 +317,8 @@ static int job_read(gp_job *j)
     }
 }
 
-/* The images a chart's script writes (NAME.png and NAME.svg). */
+/* The images a chart's script may write: NAME.png (RP_IMG_PNG), NAME.svg
+ * (RP_IMG_SVG). */
 static const char *const img_ext[] = {".png", ".svg"};
 
 /*
@@ -319,7 +326,7 @@ static const char *const img_ext[] = {".png", ".svg"};
  * DRAWN with its images renamed (it exited 0 and made NAME.png.tmp and
  * NAME.svg.tmp), or FAILED with gnuplot's message.
  */
-static void job_finish(gp_job *j, const char *dir)
+static void job_finish(gp_job *j, const char *dir, unsigned img)
 {
     rp_chart *ch = j->ch;
     close(j->fd);
@@ -340,7 +347,8 @@ static void job_finish(gp_job *j, const char *dir)
     for (int k = 0; k < 2; k++) {
         struct stat s;
         snprintf(tmp[k], sizeof tmp[k], "%s/%s%s.tmp", dir, ch->name, img_ext[k]);
-        made = made && stat(tmp[k], &s) == 0 && s.st_size > 0;
+        if (img & (1u << k))
+            made = made && stat(tmp[k], &s) == 0 && s.st_size > 0;
     }
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0 && made)) {
         /* The chart's own note (what it shows) gives way to gnuplot's message. */
@@ -348,7 +356,10 @@ static void job_finish(gp_job *j, const char *dir)
         tail_text(msg, sizeof msg, j->out);
         if (WIFEXITED(st))
             snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp exited with status %d%s%s",
-                     ch->name, WEXITSTATUS(st), msg[0] ? ": " : " without making both images",
+                     ch->name, WEXITSTATUS(st),
+                     msg[0]                              ? ": "
+                     : img == (RP_IMG_PNG | RP_IMG_SVG) ? " without making both images"
+                                                        : " without making its image",
                      msg);
         else
             snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp was killed by signal %d",
@@ -362,6 +373,10 @@ static void job_finish(gp_job *j, const char *dir)
     for (int k = 0; k < 2; k++) {
         char to[1280];
         snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, img_ext[k]);
+        if (!(img & (1u << k))) {
+            unlink(to); /* an earlier report's, of another kind */
+            continue;
+        }
         if (rename(tmp[k], to) != 0) {
             snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name,
                      img_ext[k], strerror(errno));
@@ -371,6 +386,7 @@ static void job_finish(gp_job *j, const char *dir)
         }
     }
     ch->state = RP_CHART_DRAWN;
+    ch->img = img;
 }
 
 /* --- one chart -------------------------------------------------------------------------- */
@@ -600,7 +616,7 @@ void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n)
             if (!job[s].ch)
                 continue;
             if (job_read(&job[s])) {
-                job_finish(&job[s], dir);
+                job_finish(&job[s], dir, g->img);
                 job[s].ch = NULL;
                 running--;
             }
@@ -649,16 +665,43 @@ static void comment_text(FILE *fp, const char *s)
 
 static void gp_style(FILE *fp);
 
-static void gp_begin(FILE *fp, const char *name, const char *what, int w, int h)
+/* The terminal and output of image kind k (RP_IMG_PNG or RP_IMG_SVG),
+ * indented by ind. */
+static void gp_term(FILE *fp, unsigned k, const char *ind, const char *name, int w, int h)
+{
+    if (k == RP_IMG_PNG)
+        fprintf(fp, "%sset terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n", ind, w,
+                h);
+    else
+        fprintf(fp,
+                "%sset terminal svg noenhanced size %d,%d font \"" FONT "\" background "
+                "\"white\"\n",
+                ind, w, h);
+    fprintf(fp, "%sset output \"%s.%s\".cpo_suffix\n", ind, name, k == RP_IMG_PNG ? "png" : "svg");
+}
+
+/* "NAME.png and NAME.svg", or the one image of img. */
+static void gp_redraw_line(FILE *fp, unsigned img, const char *name)
+{
+    if (img == (RP_IMG_PNG | RP_IMG_SVG))
+        fprintf(fp, "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n", name,
+                name, name);
+    else
+        fprintf(fp, "# Redraw: gnuplot %s.gp (in this folder) writes %s.%s.\n", name, name,
+                img == RP_IMG_PNG ? "png" : "svg");
+}
+
+/* The head of a script that draws the images of img (RP_IMG_*): the PNG
+ * first, the SVG by replot in gp_end. */
+static void gp_begin(FILE *fp, unsigned img, const char *name, const char *what, int w, int h)
 {
     fprintf(fp,
             "# %s.gp - %s\n"
-            "# Made by cpo from %s.dat (its columns are named at its top).\n"
-            "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
-            "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n"
-            "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
-            "set output \"%s.png\".cpo_suffix\n",
-            name, what, name, name, name, name, w, h, name);
+            "# Made by cpo from %s.dat (its columns are named at its top).\n",
+            name, what, name);
+    gp_redraw_line(fp, img, name);
+    fputs("if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n", fp);
+    gp_term(fp, img & RP_IMG_PNG ? RP_IMG_PNG : RP_IMG_SVG, "", name, w, h);
     gp_style(fp);
 }
 
@@ -678,25 +721,27 @@ static void gp_style(FILE *fp)
  * the script draws them once per terminal in a loop, the body between
  * gp_begin_multi and gp_end_multi.
  */
-static void gp_begin_multi(FILE *fp, const char *name, const char *what, int w, int h)
+static void gp_begin_multi(FILE *fp, unsigned img, const char *name, const char *what, int w,
+                           int h)
 {
     fprintf(fp,
             "# %s.gp - %s\n"
-            "# Made by cpo from %s.dat (its columns are named at its top).\n"
-            "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
-            "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n",
-            name, what, name, name, name, name);
+            "# Made by cpo from %s.dat (its columns are named at its top).\n",
+            name, what, name);
+    gp_redraw_line(fp, img, name);
+    fputs("if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n", fp);
     gp_style(fp);
-    fprintf(fp,
-            "do for [cpo_k = 1:2] {\n"
-            "if (cpo_k == 1) {\n"
-            "  set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
-            "  set output \"%s.png\".cpo_suffix\n"
-            "} else {\n"
-            "  set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
-            "  set output \"%s.svg\".cpo_suffix\n"
-            "}\n",
-            w, h, name, w, h, name);
+    if (img != (RP_IMG_PNG | RP_IMG_SVG)) {
+        fputs("do for [cpo_k = 1:1] {\n", fp);
+        gp_term(fp, img, "  ", name, w, h);
+        return;
+    }
+    fputs("do for [cpo_k = 1:2] {\n"
+          "if (cpo_k == 1) {\n", fp);
+    gp_term(fp, RP_IMG_PNG, "  ", name, w, h);
+    fputs("} else {\n", fp);
+    gp_term(fp, RP_IMG_SVG, "  ", name, w, h);
+    fputs("}\n", fp);
 }
 
 static void gp_end_multi(FILE *fp)
@@ -704,14 +749,14 @@ static void gp_end_multi(FILE *fp)
     fputs("}\nunset output\n", fp);
 }
 
-static void gp_end(FILE *fp, const char *name, int w, int h)
+/* The tail of a gp_begin script: the SVG by replot when img has both. */
+static void gp_end(FILE *fp, unsigned img, const char *name, int w, int h)
 {
-    fprintf(fp,
-            "set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
-            "set output \"%s.svg\".cpo_suffix\n"
-            "replot\n"
-            "unset output\n",
-            w, h, name);
+    if (img == (RP_IMG_PNG | RP_IMG_SVG)) {
+        gp_term(fp, RP_IMG_SVG, "", name, w, h);
+        fputs("replot\n", fp);
+    }
+    fputs("unset output\n", fp);
 }
 
 /* Month index (year * 12 + month - 1) of a time, and the time of one. */
@@ -1036,7 +1081,7 @@ static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, "equity.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "equity", bench ? "growth of 1 of the run and its benchmark" : "equity curve",
+    gp_begin(s.fp, c->g->img, "equity", bench ? "growth of 1 of the run and its benchmark" : "equity curve",
              WIDE_W, WIDE_H);
     size_of(ch, WIDE_W, WIDE_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], WIDE_W);
@@ -1067,7 +1112,7 @@ static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
                     q("capital").s);
         fputc('\n', s.fp);
     }
-    gp_end(s.fp, "equity", WIDE_W, WIDE_H);
+    gp_end(s.fp, c->g->img, "equity", WIDE_W, WIDE_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     if (r->bench[0] && !r->has_bench)
@@ -1109,7 +1154,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
         return rc;
     snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (deepest %.2f %%)",
              worst < 0.0 ? 100.0 * worst : 0.0);
-    gp_begin(s.fp, "drawdown", "underwater chart", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "drawdown", "underwater chart", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     double lo = worst < 0.0 ? worst * 100.0 * 1.08 : -1.0;
@@ -1119,7 +1164,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
             "fs transparent solid 0.35 noborder notitle, \\\n"
             "     \"drawdown.dat\" using 1:($2*100) with lines lw 1 lc rgb \"#b2182b\" title %s\n",
             lo, q("drawdown (%)").s, q("drawdown").s);
-    gp_end(s.fp, "drawdown", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "drawdown", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1192,7 +1237,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
     snprintf(fn, sizeof fn, "%s.gp", name);
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, name, sharpe ? "rolling Sharpe ratio" : "rolling volatility", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, name, sharpe ? "rolling Sharpe ratio" : "rolling volatility", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     if (sharpe)
@@ -1203,7 +1248,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
         fprintf(s.fp, "set ylabel %s\nset format y \"%%g%%%%\"\nset yrange [0:*]\n"
                 "plot \"%s.dat\" using 1:($2*100) with lines lw 1.2 lc rgb \"%s\" title %s\n",
                 q("volatility (% a year)").s, name, colours[1], q("30-day volatility").s);
-    gp_end(s.fp, name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1309,7 +1354,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, "weights.gp", c->err)))
         goto out;
-    gp_begin(s.fp, "weights", "weights over time, stacked", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "weights", "weights over time, stacked", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1323,7 +1368,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     fprintf(s.fp, "\"weights.dat\" using 1:%zu with lines lw 1.5 lc rgb \"black\" title %s\n",
             2 + 3 * nl, q("net").s);
-    gp_end(s.fp, "weights", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "weights", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     if (other)
@@ -1430,7 +1475,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     snprintf(fn, sizeof fn, "%s.gp", spec->name);
     if ((rc = rp_out_open(&s, c->dir, fn, c->err)))
         goto out;
-    gp_begin(s.fp, spec->name, spec->title, HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, spec->name, spec->title, HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, v.ts[0], v.ts[v.nt - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1448,7 +1493,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
                 role == RP_ROLE_RESIDUAL ? " dt 2" : "", q(label).s);
     }
     fputc('\n', s.fp);
-    gp_end(s.fp, spec->name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, spec->name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     snprintf(ch->note, sizeof ch->note, "from %s (%s)%s", a->file,
@@ -1551,7 +1596,7 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
     int side = m <= 3 ? HALF_H : 58 * (int)m + 140;
     if (side > 1100)
         side = 1100;
-    gp_begin(s.fp, "correlation", "correlation heatmap", side + 190, side);
+    gp_begin(s.fp, c->g->img, "correlation", "correlation heatmap", side + 190, side);
     size_of(ch, side + 190, side);
     fprintf(s.fp, "unset grid\nunset key\nset border 15\nset tics scale 0\nset size ratio -1\n"
             "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n"
@@ -1576,7 +1621,7 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 "tc rgb \"white\"", f, f);
     }
     fputc('\n', s.fp);
-    gp_end(s.fp, "correlation", side + 190, side);
+    gp_end(s.fp, c->g->img, "correlation", side + 190, side);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     if (m < ns)
@@ -1687,7 +1732,7 @@ static int chart_rolling_beta(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "rolling_beta.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "rolling_beta", "rolling beta and correlation to the benchmark", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "rolling_beta", "rolling beta and correlation to the benchmark", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1696,7 +1741,7 @@ static int chart_rolling_beta(chart_ctx *c, const rp_run *r, rp_chart *ch)
             "     \"rolling_beta.dat\" using 1:3 with lines lw 1.1 lc rgb \"%s\" title %s, \\\n"
             "     1 with lines dt 2 lw 1 lc rgb \"#888888\" notitle\n",
             colours[0], q("beta").s, colours[1], q("correlation").s);
-    gp_end(s.fp, "rolling_beta", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "rolling_beta", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1768,7 +1813,7 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     double cb = m > 0.0 ? ceil(m * 100.0) : 1.0;
     /* The labels: two decimals when every month is under 10 %, else one. */
     const char *lf = m < 0.1 ? "%.2f" : "%.1f";
-    gp_begin(s.fp, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
+    gp_begin(s.fp, c->g->img, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
     size_of(ch, WIDE_W, h);
     fprintf(s.fp, "unset grid\nunset key\nset border 0\nset tics scale 0\n"
             "set xrange [-0.5:13.5]\nset yrange [%d.5:-0.5]\n"
@@ -1790,7 +1835,7 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
             ": \"\") with labels font \",9\" tc rgb \"#111111\", \\\n"
             "     \"monthly_returns.dat\" using 1:2:(abs($3*100) >= %g ? sprintf(\"%s\", $3*100) "
             ": \"\") with labels font \",9\" tc rgb \"white\"\n", 0.6 * cb, lf, 0.6 * cb, lf);
-    gp_end(s.fp, "monthly_returns", WIDE_W, h);
+    gp_end(s.fp, c->g->img, "monthly_returns", WIDE_W, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     chart_ready(c, ch);
@@ -1838,7 +1883,7 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "yearly_returns.gp", c->err)))
         goto out;
-    gp_begin(s.fp, "yearly_returns", "yearly returns", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "yearly_returns", "yearly returns", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     double pad = (hi - lo) * 0.15 + 1e-4;
     fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset yrange [%.17g:%.17g]\nset format y \"%%g%%%%\"\n"
@@ -1866,7 +1911,7 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 !r->has_bench ? "" : j ? "+0.2" : "-0.2", 3 + j, 3 + j, lf, 3 + j,
                 j ? "#555555" : "#111111");
     fputc('\n', s.fp);
-    gp_end(s.fp, "yearly_returns", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "yearly_returns", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     chart_ready(c, ch);
@@ -1985,7 +2030,7 @@ static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
     char l1[96], l2[96];
     snprintf(l1, sizeof l1, "skew %.2f", st.skew);
     snprintf(l2, sizeof l2, "excess kurtosis %.2f", st.kurt);
-    gp_begin(s.fp, "return_distribution", "distribution of returns", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "return_distribution", "distribution of returns", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     fprintf(s.fp, "set xrange [%.17g:%.17g]\nset yrange [0:*]\nset format x \"%%g%%%%\"\n"
             "set xlabel %s\nset ylabel %s\nset key top right\nset grid noxtics ytics\n"
@@ -2000,7 +2045,7 @@ static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
             100.0 * a, 100.0 * b, q("return (%)").s, q("count").s,
             q(l1).s, q(l2).s, colours[0], q("returns").s,
             q("normal, same mean and sd").s);
-    gp_end(s.fp, "return_distribution", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "return_distribution", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2074,7 +2119,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "pnl_lines.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "pnl_lines", "cumulative P&L by line", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "pnl_lines", "cumulative P&L by line", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     gp_lin_axis(s.fp, "y", lo, hi);
@@ -2088,7 +2133,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 "title %s", k + 3, colours[k % N_COLOURS],
                 !strcmp(names[k], "residual") ? " dt 2" : "", q(names[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, "pnl_lines", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "pnl_lines", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2204,7 +2249,7 @@ static int chart_panels(chart_ctx *c, const rp_run *r, rp_chart *ch, const panel
         return rc;
     size_t cols = p->np > 1 ? 2 : 1, rows = (p->np + cols - 1) / cols;
     int w = WIDE_W, h = 40 + 270 * (int)rows;
-    gp_begin_multi(s.fp, ch->name, ch->title, w, h);
+    gp_begin_multi(s.fp, c->g->img, ch->name, ch->title, w, h);
     size_of(ch, w, h);
     fprintf(s.fp, "set multiplot layout %zu,%zu\n", rows, cols);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], w / (int)cols);
@@ -2446,7 +2491,7 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "option_pnl_expiry.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "option_pnl_expiry", "options P&L by expiry and Greek", WIDE_W, WIDE_H);
+    gp_begin(s.fp, c->g->img, "option_pnl_expiry", "options P&L by expiry and Greek", WIDE_W, WIDE_H);
     size_of(ch, WIDE_W, WIDE_H);
     gp_lin_axis(s.fp, "y", lo, hi);
     fprintf(s.fp, "set xrange [-0.6:%zu.6]\n"
@@ -2475,7 +2520,7 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 q(tn[k]).s);
     fprintf(s.fp, "\"option_pnl_expiry.dat\" using 1:2 with points pt 7 ps 1.1 lc rgb \"black\" "
             "title %s\n", q("options line").s);
-    gp_end(s.fp, "option_pnl_expiry", WIDE_W, WIDE_H);
+    gp_end(s.fp, c->g->img, "option_pnl_expiry", WIDE_W, WIDE_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2595,7 +2640,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                                          "drawdowns of the runs, overlaid",
                                          "rolling Sharpe ratios of the runs, overlaid"};
     int w = what == OV_GROWTH ? WIDE_W : HALF_W, h = what == OV_GROWTH ? WIDE_H : HALF_H;
-    gp_begin(s.fp, name, what_s[what], w, h);
+    gp_begin(s.fp, c->g->img, name, what_s[what], w, h);
     size_of(ch, w, h);
     gp_time_x(s.fp, ts[0], ts[nt - 1], w);
     fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n", s.fp);
@@ -2623,7 +2668,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                 k ? ", \\\n     " : "", name, what == OV_DD ? "($" : "", k + 2,
                 what == OV_DD ? "*100)" : "", colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, name, w, h);
+    gp_end(s.fp, c->g->img, name, w, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2669,7 +2714,7 @@ static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const
     snprintf(fn, sizeof fn, "%s.gp", b->name);
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, b->name, b->title, HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, b->name, b->title, HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     double bw = 0.8 / (double)nrun;
     gp_lin_axis(s.fp, "y", lo, hi);
@@ -2687,7 +2732,7 @@ static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const
                 k ? ", \\\n     " : "", b->name, ((double)k - (double)(nrun - 1) / 2.0) * bw,
                 k + 2, sc, colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, b->name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, b->name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     snprintf(ch->note, sizeof ch->note, "%s", b->note);

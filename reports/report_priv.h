@@ -334,7 +334,12 @@ typedef struct rp_chart {
     rp_chart_state state;
     char note[600];
     int w, h;             /* image size in px (0: not written) */
+    unsigned img;         /* DRAWN: the images made, RP_IMG_PNG | RP_IMG_SVG */
 } rp_chart;
+
+/* The images of a chart (rp_gnuplot img, rp_chart img). */
+#define RP_IMG_PNG 1u
+#define RP_IMG_SVG 2u
 
 typedef struct rp_gnuplot {
     char path[4096];      /* the program found on PATH */
@@ -344,6 +349,7 @@ typedef struct rp_gnuplot {
     const volatile sig_atomic_t *cancel; /* the opts' flag: no gnuplot once set */
     int no_plot;          /* the opts' no_plot: scripts and data only */
     int jobs;             /* the opts' jobs: gnuplot processes at once (0: one per core) */
+    unsigned img;         /* the images the scripts draw (the opts' charts) */
 } rp_gnuplot;
 
 void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o);

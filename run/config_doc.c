@@ -115,6 +115,8 @@ static const cpo_config_keydoc docs[] = {
                                                  "contract (0.0019)"},
     {"margin", "margin_call", "a margin_call event when maintenance / margin balance reaches it "
                               "(0.8)"},
+    {"report", "charts", "the images of the report's charts: both (PNG and SVG), png, svg, or "
+                         "none (the scripts and data only, no gnuplot) (both)"},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,7 @@
 #define _DEFAULT_SOURCE
 #include "cpo/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -783,6 +784,35 @@ static void drop_tmp(out_ctx *o)
         }
 }
 
+/* An earlier run's report.html and charts/ (cpo run --no-report over a
+ * folder that had them): they would not show this run.  Only the files a
+ * report makes go (NAME.png, .svg, .gp, .dat and their .tmp); charts/ goes
+ * when that leaves it empty. */
+static void drop_report(const char *dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/charts", dir);
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    struct dirent *de;
+    static const char *const ext[] = {".png", ".svg", ".gp", ".dat", ".tmp"};
+    while ((de = readdir(d))) {
+        const char *dot = strrchr(de->d_name, '.');
+        for (size_t k = 0; dot && k < sizeof ext / sizeof ext[0]; k++)
+            if (!strcmp(dot, ext[k])) {
+                char f[1600];
+                snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+                unlink(f);
+                break;
+            }
+    }
+    closedir(d);
+    rmdir(p);
+}
+
 /* --- the pipeline every run goes through --------------------------------- */
 
 /*
@@ -1034,7 +1064,11 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_report_opts_init(&ro);
     ro.cancel = opts ? opts->cancel : NULL;
     ro.no_plot = opts ? opts->no_plot : 0;
-    if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
+    ro.charts = cfg->report_charts;
+    if (opts && opts->no_report) {
+        if (existed)
+            drop_report(rep->dir);
+    } else if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
         if (rc == CPO_EINTR)
             cpo_error_set(err, rc, rep->dir, 0, 0,
                           "interrupted while making the report: the run's files are whole, "

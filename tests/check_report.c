@@ -729,6 +729,86 @@ START_TEST(test_report_draw__parallel_jobs)
 }
 END_TEST
 
+/*
+ * cpo_report_opts charts ([report] charts): a stand-in gnuplot that writes
+ * the images its script names (a "set terminal pngcairo" line for the PNG,
+ * "set terminal svg" for the SVG).  After a report with both images, one
+ * with svg (or png) only leaves that image alone, its script draws only it,
+ * and the page shows it without the other's link; none runs no gnuplot,
+ * keeps the scripts and data and leaves no image.
+ */
+START_TEST(test_report_charts__png_svg_none)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    char *fake = tu_path(dir, "fake-gnuplot");
+    /* argv: -e "cpo_suffix = '.tmp'" NAME.gp, run in charts/. */
+    tu_write_file(fake, "#!/bin/sh\n"
+                        "name=${3%.gp}\n"
+                        "if grep -q 'set terminal pngcairo' \"$3\"; then "
+                        "printf 'png %s' \"$name\" > \"$name.png.tmp\"; fi\n"
+                        "if grep -q 'set terminal svg' \"$3\"; then "
+                        "printf 'svg %s' \"$name\" > \"$name.svg.tmp\"; fi\n");
+    ck_assert_int_eq(chmod(fake, 0755), 0);
+    static const struct {
+        int charts;
+        int png, svg; /* the images after it */
+    } steps[] = {{CPO_CHARTS_BOTH, 1, 1},
+                 {CPO_CHARTS_SVG, 0, 1},
+                 {CPO_CHARTS_PNG, 1, 0},
+                 {CPO_CHARTS_NONE, 0, 0}};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        cpo_report_opts o;
+        cpo_report_opts_init(&o);
+        o.warn = NULL;
+        o.gnuplot = fake;
+        o.charts = steps[k].charts;
+        cpo_report_info info;
+        cpo_error e;
+        ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
+        ck_assert_uint_eq(info.n_failed, 0);
+        if (steps[k].charts == CPO_CHARTS_NONE)
+            ck_assert_uint_eq(info.n_drawn, 0);
+        else
+            ck_assert_uint_ge(info.n_drawn, 7);
+        ck_assert_int_eq(tu_file_in(run, "charts/equity.png"), steps[k].png);
+        ck_assert_int_eq(tu_file_in(run, "charts/equity.svg"), steps[k].svg);
+        ck_assert_int_eq(tu_file_in(run, "charts/weights.png"), steps[k].png);
+        ck_assert_int_eq(tu_file_in(run, "charts/weights.svg"), steps[k].svg);
+        ck_assert(tu_file_in(run, "charts/equity.gp"));
+        ck_assert(tu_file_in(run, "charts/equity.dat"));
+        /* The scripts: one terminal each for one image, both for both
+         * (equity: PNG then SVG by replot; weights: a loop of panels). */
+        char *gp = tu_path(run, "charts/equity.gp");
+        char *text = tu_read_file(gp, NULL);
+        int want_png = steps[k].charts != CPO_CHARTS_SVG;
+        int want_svg = steps[k].charts != CPO_CHARTS_PNG;
+        ck_assert_int_eq(strstr(text, "set terminal pngcairo") != NULL, want_png);
+        ck_assert_int_eq(strstr(text, "set terminal svg") != NULL, want_svg);
+        ck_assert_int_eq(strstr(text, "replot") != NULL, want_png && want_svg);
+        free(text);
+        free(gp);
+        char *html = tu_path(run, "report.html");
+        text = tu_read_file(html, NULL);
+        if (steps[k].png)
+            ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.png\""));
+        else if (steps[k].svg)
+            ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.svg\""));
+        else
+            ck_assert_ptr_null(strstr(text, "<img "));
+        /* The SVG link under an image: only when there are both. */
+        ck_assert_int_eq(strstr(text, "charts/equity.svg\">SVG</a>") != NULL,
+                         steps[k].png && steps[k].svg);
+        free(text);
+        free(html);
+    }
+    tu_rmtree(dir);
+    free(fake);
+    free(run);
+    free(dir);
+}
+END_TEST
+
 /* --- cpo compare -------------------------------------------------------------------- */
 
 /* Two runs on two stores (bump differs) and one more on the first store
@@ -1295,6 +1375,7 @@ Suite *report_suite(void)
     tcase_add_test(tc, test_report_run__charts_and_html);
     tcase_add_test(tc, test_report_bytes__identical);
     tcase_add_test(tc, test_report_html__hostile_names);
+    tcase_add_test(tc, test_report_charts__png_svg_none);
     tcase_add_test(tc, test_report_attr__reconciles_without_kind);
     tcase_add_test(tc, test_report_cli__not_a_run_folder);
     tcase_add_test(tc, test_report_cli__no_gnuplot);

@@ -102,6 +102,8 @@ typedef struct cpo_config {
     struct cpo_rate_series { int64_t *ts; double *rate; } *rates; /* [financing]
                                 rate files (run.financing's rates point here) */
     size_t n_rates;
+    int report_charts;       /* [report] charts: cpo_charts of cpo/report.h
+                                (CPO_CHARTS_BOTH) */
 } cpo_config;
 
 typedef struct cpo_rate_series cpo_rate_series;
