@@ -82,6 +82,16 @@ const volatile sig_atomic_t *cpo_cli_signals(void);
  * (130 for SIGINT, 143 for SIGTERM) when one stopped the command, else 1. */
 int cpo_cli_fail_signal(const cpo_error *err);
 
+/*
+ * A command's --help on stdout: the usage, what the command does (about,
+ * may hold newlines), its subcommands (subs, NULL-ended, or NULL) one line
+ * each, and one line per option of opts (ended by a NULL name; NULL: none),
+ * from the same table getopt_long, `cpo man` and `cpo completion` use.
+ * Returns exit status 0.
+ */
+int cpo_cli_help(const char *usage, const char *about, const cpo_cli_opt *opts,
+                 const struct cpo_cmd_entry *const *subs);
+
 /* Print "cpo: <usage problem>" and the usage line; returns exit status 2. */
 int cpo_cli_usage(const char *usage, const char *fmt, ...)
 #if defined(__GNUC__)

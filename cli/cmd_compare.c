@@ -35,15 +35,16 @@ static int compare_exec(int argc, char **argv)
         case 'a': opts.align = 1; break;
         case 'q': quiet = 1; break;
         case 'h':
-            printf("usage: %s\n\nPut run folders written by cpo run side by side: one table "
-                   "here (each metric once, over\nthe compared bars; drawdowns negative; * marks "
-                   "the better value of a row), and\nDIR/compare.html (default DIR: compare) with "
-                   "the table, overlaid equity, drawdown and\nrolling Sharpe charts, and the "
-                   "attribution side by side. Nothing is re-run. Runs on\ndifferent stores or "
-                   "periods are refused unless --align: then they are compared on\nthe bars they "
-                   "share.\n",
-                   COMPARE_USAGE);
-            return 0;
+            return cpo_cli_help(COMPARE_USAGE,
+                                "Put run folders written by cpo run side by side: one table here "
+                                "(each metric once, over\nthe compared bars; drawdowns negative; * "
+                                "marks the better value of a row), and\nDIR/compare.html (default "
+                                "DIR: compare) with the table, overlaid equity, drawdown and\n"
+                                "rolling Sharpe charts, and the attribution side by side. Nothing is "
+                                "re-run. Runs on\ndifferent stores or periods are refused unless "
+                                "--align: then they are compared on\nthe bars they share. A DIR "
+                                "another cpo is writing is refused.",
+                                compare_opts, NULL);
         default: return cpo_cli_usage(COMPARE_USAGE, "bad option");
         }
     }

@@ -110,7 +110,8 @@ static int job_set(job *j, const char *key, const char *v, const char **expected
             o->keep_last_poll = b;
     } else if (!strcmp(key, "tz")) {
         if (cpo_tz_parse(v, &o->tz)) {
-            *expected = "UTC, an offset like +03:00, or Europe/London";
+            *expected = "UTC, an offset like +03:00, or a zone of the tz database such as "
+                        "Europe/London";
             return -1;
         }
     } else if (!strcmp(key, "partial_last")) {
@@ -289,6 +290,14 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
     if (!ds && (rc = cpo_dataset_new(&ds, &err)))
         return cpo_cli_fail(&err);
     for (size_t i = 0; i < n; i++) {
+        if (so->cancel && *so->cancel) {
+            /* SIGINT or SIGTERM: nothing is written yet. */
+            cpo_dataset_free(ds);
+            cpo_error_set(&err, CPO_EINTR, out, 0, 0,
+                          "interrupted while reading the files (expected the import to go to its "
+                          "end; nothing was written)");
+            return cpo_cli_fail_signal(&err);
+        }
         char path[PATH_MAX];
         if (root && jobs[i].file[0] != '/')
             snprintf(path, sizeof path, "%s/%s", root, jobs[i].file);
@@ -298,16 +307,17 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
         rc = cpo_import_file(ds, path, &jobs[i].o, &rep, &err);
         if (rc) {
             cpo_dataset_free(ds);
+            cpo_cli_fail(&err);
             fprintf(stderr, "cpo: nothing written to %s\n", out);
-            return cpo_cli_fail(&err);
+            return 1;
         }
         if (!quiet)
             cpo_import_report_print(&rep, stdout);
     }
     rc = cpo_store_write_opts(ds, out, so, &err);
     cpo_dataset_free(ds);
-    if (rc)
-        return cpo_cli_fail(&err);
+    if (rc) /* the store's temporary file is gone */
+        return cpo_cli_fail_signal(&err);
     if (!quiet)
         printf("wrote %s\n", out);
     return 0;
@@ -316,7 +326,7 @@ static int run_import(job *jobs, size_t n, const char *out, int append, int forc
 /* getopt values of the options without a short form. */
 enum { O_APPEND = 256, O_FORCE, O_STRICT, O_LENIENT, O_QUIET, O_ROOT, O_SORT, O_KEEP_LAST_POLL,
        O_KEY, O_COMPRESS, O_ASSETS, O_STEPS, O_STEP, O_START, O_SEED, O_VOL, O_CORR, O_DOF,
-       O_PERPS, O_OPTIONS };
+       O_PERPS, O_OPTIONS, O_FUTURES, O_BASIS };
 
 static const cpo_cli_opt import_opts[] = {
     {"output", 'o', 'o', "STORE", "the store to write (required)"},
@@ -341,7 +351,8 @@ static const cpo_cli_opt import_opts[] = {
     {"settle", 0, O_KEY, "linear|inverse", "the instrument's settlement"},
     {"exchange", 0, O_KEY, "X", "the instrument's exchange"},
     {"contract-size", 0, O_KEY, "N", "the instrument's contract size"},
-    {"tz", 0, O_KEY, "ZONE", "zone of naive time stamps: UTC (default), +03:00, Europe/London"},
+    {"tz", 0, O_KEY, "ZONE", "zone of naive time stamps: UTC (default), +03:00, or an IANA zone "
+                             "of the tz database (Asia/Shanghai)"},
     {"partial-last", 0, O_KEY, "flag|drop|keep", "what to do with an unfinished last bar (flag)"},
     {"step", 0, O_KEY, "DUR", "the expected spacing for the gap report (default: the median)"},
     {"iv-unit", 0, O_KEY, "auto|decimal|percent", "implied vol unit of a chain file (auto)"},
@@ -363,6 +374,9 @@ static const cpo_cli_opt synth_opts[] = {
     {"dof", 0, O_DOF, "X", "degrees of freedom of the Student-t returns"},
     {"perps", 0, O_PERPS, NULL, "add a perpetual with funding for each coin"},
     {"options", 0, O_OPTIONS, NULL, "add option chains"},
+    {"futures", 0, O_FUTURES, "linear|inverse|both", "add quarterly futures for each coin "
+                                                     "(USDT-margined, coin-margined, or both)"},
+    {"basis", 0, O_BASIS, "X", "the futures' mean annualised basis (0.08)"},
     {"compress", 0, O_COMPRESS, "0-9", "deflate level of the store's columns (4; 0: none)"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
@@ -376,6 +390,9 @@ static int cmd_import(int argc, char **argv)
     int append = 0, force = 0, quiet = 0, c, idx = 0, status = 0;
     cpo_store_opts so;
     cpo_store_opts_init(&so);
+    /* SIGINT and SIGTERM stop the import between files and the store's
+     * write before its rename: no temporary store is left. */
+    so.cancel = cpo_cli_signals();
     job base;
     memset(&base, 0, sizeof base);
     cpo_import_opts_init(&base.o);
@@ -413,7 +430,12 @@ static int cmd_import(int argc, char **argv)
             }
             break;
         }
-        case 'h': printf("usage: %s\n", IMPORT_USAGE); goto done;
+        case 'h':
+            cpo_cli_help(IMPORT_USAGE,
+                         "Import exchange files into an HDF5 store (built in memory and written "
+                         "whole, under a\ntemporary name renamed at the end).",
+                         import_opts, NULL);
+            goto done;
         default: status = cpo_cli_usage(IMPORT_USAGE, "bad option"); goto done;
         }
     }
@@ -493,8 +515,22 @@ done:
     return status;
 }
 
+static const cpo_cli_opt help_only_opts[] = {
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static int is_help(int argc, char **argv)
+{
+    return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+}
+
 static int cmd_info(int argc, char **argv)
 {
+    if (is_help(argc, argv))
+        return cpo_cli_help("cpo data info STORE",
+                            "Describe a store: instruments, ranges, frequencies, gaps, sizes, "
+                            "provenance.",
+                            help_only_opts, NULL);
     if (argc != 2 || argv[1][0] == '-')
         return cpo_cli_usage("cpo data info STORE", argc < 2 ? "no store given" : "expected one store");
     cpo_error err;
@@ -507,7 +543,7 @@ static int cmd_info(int argc, char **argv)
 #define SYNTH_USAGE                                                              \
     "cpo data synth -o STORE [--force] [--assets N] [--steps N] [--step DUR]\n"  \
     "       [--start DATE] [--seed S] [--vol X] [--corr X] [--dof X] [--perps] [--options]\n" \
-    "       [--compress 0-9]"
+    "       [--futures linear|inverse|both] [--basis X] [--compress 0-9]"
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
@@ -540,6 +576,7 @@ static int cmd_synth(int argc, char **argv)
     cpo_synth_spec_init(&s);
     cpo_store_opts so;
     cpo_store_opts_init(&so);
+    so.cancel = cpo_cli_signals();
     const char *out = NULL;
     int force = 0, c, idx = 0, bad = 0;
     size_t sz = 0;
@@ -565,8 +602,22 @@ static int cmd_synth(int argc, char **argv)
         case O_DOF: bad = parse_real(optarg, 2.5, 1000.0, &s.t_dof); break;
         case O_PERPS: s.perps = 1; break;
         case O_OPTIONS: s.options = 1; break;
+        case O_FUTURES:
+            if (!strcmp(optarg, "linear"))
+                s.futures = CPO_SYNTH_FUTURES_LINEAR;
+            else if (!strcmp(optarg, "inverse"))
+                s.futures = CPO_SYNTH_FUTURES_INVERSE;
+            else if (!strcmp(optarg, "both"))
+                s.futures = CPO_SYNTH_FUTURES_BOTH;
+            else
+                return cpo_cli_usage(SYNTH_USAGE, "--futures %s is not valid (expected linear, "
+                                     "inverse or both)", optarg);
+            break;
+        case O_BASIS: bad = parse_real(optarg, -1.0, 1.0, &s.basis_mean); break;
         case O_COMPRESS: bad = parse_compress(optarg, &so.deflate); break;
-        case 'h': printf("usage: %s\n", SYNTH_USAGE); return 0;
+        case 'h':
+            return cpo_cli_help(SYNTH_USAGE, "Write a seeded synthetic market into a store.",
+                                synth_opts, NULL);
         default: return cpo_cli_usage(SYNTH_USAGE, "bad option");
         }
         if (bad)
@@ -589,7 +640,7 @@ static int cmd_synth(int argc, char **argv)
         rc = cpo_store_write_opts(ds, out, &so, &err);
     cpo_dataset_free(ds);
     if (rc)
-        return cpo_cli_fail(&err);
+        return cpo_cli_fail_signal(&err);
     printf("wrote %s: %zu assets x %zu steps, seed %llu\n", out, s.n_assets, s.n_steps,
            (unsigned long long)s.seed);
     return 0;
@@ -597,10 +648,17 @@ static int cmd_synth(int argc, char **argv)
 
 static int cmd_formats(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (is_help(argc, argv))
+        return cpo_cli_help("cpo data formats", "List the import formats (--format F).",
+                            help_only_opts, NULL);
+    if (argc > 1)
+        return cpo_cli_usage("cpo data formats", "unexpected argument \"%s\"", argv[1]);
+    int w = 0;
     for (int f = 0; f < CPO_FMT_COUNT; f++)
-        printf("%-22s %s\n", cpo_format_name((cpo_format)f), cpo_format_help((cpo_format)f));
+        if ((int)strlen(cpo_format_name((cpo_format)f)) > w)
+            w = (int)strlen(cpo_format_name((cpo_format)f));
+    for (int f = 0; f < CPO_FMT_COUNT; f++)
+        printf("%-*s  %s\n", w, cpo_format_name((cpo_format)f), cpo_format_help((cpo_format)f));
     return 0;
 }
 
@@ -609,13 +667,13 @@ static const cpo_cmd_entry data_import_entry = {
     cmd_import, import_opts, NULL, CPO_ARGS_FILE, NULL};
 static const cpo_cmd_entry data_info_entry = {
     "info", "cpo data info STORE",
-    "instruments, ranges, frequencies, gaps, sizes and provenance of a store", cmd_info, NULL,
-    NULL, CPO_ARGS_STORE, NULL};
+    "instruments, ranges, frequencies, gaps, sizes and provenance of a store", cmd_info,
+    help_only_opts, NULL, CPO_ARGS_STORE, NULL};
 static const cpo_cmd_entry data_synth_entry = {
     "synth", SYNTH_USAGE, "write a seeded synthetic market", cmd_synth, synth_opts, NULL,
     CPO_ARGS_NONE, NULL};
 static const cpo_cmd_entry data_formats_entry = {
-    "formats", "cpo data formats", "list the import formats", cmd_formats, NULL, NULL,
+    "formats", "cpo data formats", "list the import formats", cmd_formats, help_only_opts, NULL,
     CPO_ARGS_NONE, NULL};
 static const cpo_cmd_entry *const data_subs[] = {&data_import_entry, &data_info_entry,
                                                  &data_synth_entry, &data_formats_entry, NULL};
@@ -624,6 +682,10 @@ static int data_exec(int argc, char **argv)
 {
     if (argc < 2)
         return cpo_cli_usage("cpo " DATA_USAGE, "no data command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return cpo_cli_help("cpo " DATA_USAGE,
+                            "The data commands (cpo data COMMAND --help for the options of one).",
+                            NULL, data_subs);
     for (size_t k = 0; data_subs[k]; k++)
         if (!strcmp(argv[1], data_subs[k]->name))
             return data_subs[k]->exec(argc - 1, argv + 1);

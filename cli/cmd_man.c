@@ -448,8 +448,7 @@ static int only_help(int argc, char **argv, const char *usage, const char *what,
     optind = 1;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         if (c == 'h') {
-            printf("usage: %s\n\n%s\n", usage, what);
-            *status = 0;
+            *status = cpo_cli_help(usage, what, man_opts_tab, NULL);
         } else {
             *status = cpo_cli_usage(usage, "bad option");
         }

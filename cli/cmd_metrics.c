@@ -11,35 +11,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cpo/backtest.h"
 #include "cpo/metrics.h"
 #include "cpo/time.h"
+#include "run_rates.h"
 
 #define METRICS_USAGE                                                                      \
     "cpo metrics FILE [--returns] [--column NAME] [--time-column NAME]\n"                  \
-    "       [--benchmark-column NAME] [--rf X] [--required-return X]\n"                    \
-    "       [--periods-per-year A] [--cutoff P] [--top N] [--json]"
+    "       [--benchmark-column NAME] [--rf X|FILE] [--rf-annual A]\n"                    \
+    "       [--required-return X] [--periods-per-year A] [--cutoff P] [--top N] [--json]"
 
-static const char *const metrics_help =
-    "\n"
+static const char *const metrics_about =
     "The metrics table (README.md, \"Metrics\") of the series in FILE, a CSV file with\n"
     "a header: a time column (ts, date, time, timestamp or datetime: ISO 8601 dates\n"
     "or date-times, or ms since 1970) and a value column (equity, value, nav or\n"
-    "close; with --returns: return, returns or value, simple returns per row).\n"
-    "\n"
-    "  --returns               the value and benchmark columns hold simple returns\n"
-    "  --column NAME           the value column\n"
-    "  --time-column NAME      the time column\n"
-    "  --benchmark-column NAME a benchmark (prices, or returns with --returns):\n"
-    "                          alpha and beta against it\n"
-    "  --rf X                  risk-free return PER PERIOD (0)\n"
-    "  --required-return X     Omega's required return, ANNUAL (0)\n"
-    "  --periods-per-year A    default: 365 days / the median spacing of the rows\n"
-    "                          (365 daily, 8760 hourly; never 252)\n"
-    "  --cutoff P              VaR/CVaR tail probability (0.05)\n"
-    "  --top N                 rows of the drawdown table (5, at most 10)\n"
-    "  --json                  JSON (sorted keys) instead of text\n";
+    "close; with --returns: return, returns or value, simple returns per row).  A\n"
+    "run's ledger.csv gets the run's capital first, so its table is the summary's\n"
+    "(with its rf column, the run's risk-free rate, unless --rf or --rf-annual is\n"
+    "given).  --rf FILE reads annual rates as [financing] does (date,rate); each\n"
+    "period earns (1 + a)^(days / 365) - 1 at the rate a in force at its end.";
 
 static int parse_real(const char *s, double *out)
 {
@@ -52,8 +45,8 @@ static int parse_real(const char *s, double *out)
     return 0;
 }
 
-enum { O_RETURNS = 256, O_COLUMN, O_TIME, O_BENCH, O_RF, O_REQ, O_PPY, O_CUTOFF, O_TOP,
-           O_JSON };
+enum { O_RETURNS = 256, O_COLUMN, O_TIME, O_BENCH, O_RF, O_RF_ANNUAL, O_REQ, O_PPY, O_CUTOFF,
+       O_TOP, O_JSON };
 
 static const cpo_cli_opt metrics_opts[] = {
     {"returns", 0, O_RETURNS, NULL, "the value and benchmark columns hold simple returns"},
@@ -61,7 +54,9 @@ static const cpo_cli_opt metrics_opts[] = {
     {"time-column", 0, O_TIME, "NAME", "the time column (default ts, date, time, timestamp or "
                                        "datetime)"},
     {"benchmark-column", 0, O_BENCH, "NAME", "a benchmark column: alpha and beta against it"},
-    {"rf", 0, O_RF, "X", "risk-free return per period (0)"},
+    {"rf", 0, O_RF, "X|FILE", "risk-free return per period (0), or a file of date,rate annual "
+                              "rates"},
+    {"rf-annual", 0, O_RF_ANNUAL, "A", "a constant annual risk-free rate, e.g. 0.04"},
     {"required-return", 0, O_REQ, "X", "Omega's required return, annual (0)"},
     {"periods-per-year", 0, O_PPY, "A", "periods a year (default: 365 days / the median "
                                         "spacing of the rows)"},
@@ -70,6 +65,28 @@ static const cpo_cli_opt metrics_opts[] = {
     {"json", 0, O_JSON, NULL, "print JSON (sorted keys) instead of text"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
+
+/*
+ * The risk-free return of each period of the series from an annual rate
+ * (a constant or a dated series): (1 + a)^(dt / 365 days) - 1, a the rate
+ * in force at the period's end, dt its length, as a run's [financing] rf
+ * is (engine/backtest.c).  Equity: the periods between rows (n - 1);
+ * returns: one a row, the first as long as the median spacing.  NULL when
+ * out of memory.
+ */
+static double *rf_per_period(const cpo_metrics_csv *c, const cpo_rate *a)
+{
+    size_t n = c->returns ? c->n : c->n - 1;
+    double *rf = malloc((n ? n : 1) * sizeof *rf);
+    if (!rf)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        size_t end = c->returns ? k : k + 1;
+        int64_t dt = end > 0 ? c->ts_ms[end] - c->ts_ms[end - 1] : c->spacing_ms;
+        rf[k] = pow(1.0 + cpo_rate_at(a, c->ts_ms[end]), (double)dt / (365.0 * CPO_MS_DAY)) - 1.0;
+    }
+    return rf;
+}
 
 static int metrics_exec(int argc, char **argv)
 {
@@ -80,8 +97,11 @@ static int metrics_exec(int argc, char **argv)
     memset(&co, 0, sizeof co);
     cpo_metrics_opts mo;
     cpo_metrics_opts_init(&mo);
-    int c, json = 0;
+    int c, json = 0, have_annual = 0, rf_zero = 0;
     double top = 0.0;
+    const char *rf_file = NULL;
+    cpo_rate rf_annual;
+    memset(&rf_annual, 0, sizeof rf_annual);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
@@ -91,11 +111,26 @@ static int metrics_exec(int argc, char **argv)
         case O_TIME: co.time_column = optarg; break;
         case O_BENCH: co.bench_column = optarg; break;
         case O_RF:
-            if (parse_real(optarg, &mo.rf))
+            /* A number is a return per period; anything else a file. */
+            if (parse_real(optarg, &mo.rf)) {
+                if (access(optarg, R_OK) != 0)
+                    return cpo_cli_usage(METRICS_USAGE,
+                                         "--rf \"%s\" is neither a number nor a readable file "
+                                         "(expected a return per period, e.g. 0.0001, or a file "
+                                         "of date,rate annual rates)",
+                                         optarg);
+                rf_file = optarg;
+            } else if (mo.rf == 0.0) {
+                rf_zero = 1; /* 0 even where the ledger has an rf column */
+            }
+            break;
+        case O_RF_ANNUAL:
+            if (parse_real(optarg, &rf_annual.constant) || !(rf_annual.constant > -1.0))
                 return cpo_cli_usage(METRICS_USAGE,
-                                     "--rf \"%s\" is not a number (expected a return per period, "
-                                     "e.g. 0.0001)",
+                                     "--rf-annual \"%s\" is not valid (expected an annual rate "
+                                     "above -1, e.g. 0.04)",
                                      optarg);
+            have_annual = 1;
             break;
         case O_REQ:
             if (parse_real(optarg, &mo.required_return) || !(mo.required_return > -1.0))
@@ -128,12 +163,15 @@ static int metrics_exec(int argc, char **argv)
             mo.top_drawdowns = (size_t)top;
             break;
         case O_JSON: json = 1; break;
-        case 'h': printf("usage: %s\n%s", METRICS_USAGE, metrics_help); return 0;
+        case 'h': return cpo_cli_help(METRICS_USAGE, metrics_about, metrics_opts, NULL);
         default:
             return cpo_cli_usage(METRICS_USAGE, "unknown option \"%s\"",
                                  optind > 0 && optind <= argc ? argv[optind - 1] : "?");
         }
     }
+    if ((rf_file || have_annual) && (mo.rf != 0.0 || rf_zero || (rf_file && have_annual)))
+        return cpo_cli_usage(METRICS_USAGE, "--rf and --rf-annual name the risk-free rate twice "
+                                            "(expected one of them)");
     if (optind >= argc)
         return cpo_cli_usage(METRICS_USAGE, "no file (expected cpo metrics FILE)");
     if (optind + 1 < argc)
@@ -145,8 +183,32 @@ static int metrics_exec(int argc, char **argv)
     cpo_metrics_csv *series = NULL;
     if (cpo_metrics_csv_read(&series, path, &co, &err))
         return cpo_cli_fail(&err);
+    double *rfs = NULL;
+    int64_t *rts = NULL;
+    double *rrate = NULL;
+    if (rf_file) {
+        size_t nr = 0;
+        if (cpo_rates_read(rf_file, &rts, &rrate, &nr, &err)) {
+            cpo_metrics_csv_free(series);
+            return cpo_cli_fail(&err);
+        }
+        rf_annual.n = nr;
+        rf_annual.ts = rts;
+        rf_annual.rate = rrate;
+    }
+    if ((rf_file || have_annual || rf_zero) && !(rfs = rf_per_period(series, &rf_annual))) {
+        free(rts);
+        free(rrate);
+        cpo_metrics_csv_free(series);
+        cpo_error_set(&err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+        return cpo_cli_fail(&err);
+    }
+    mo.rf_series = rfs;
     cpo_metrics m;
     int rc = cpo_metrics_csv_compute(&m, series, &mo, &err);
+    free(rfs);
+    free(rts);
+    free(rrate);
     if (rc) {
         cpo_metrics_csv_free(series);
         return cpo_cli_fail(&err);
@@ -168,8 +230,13 @@ static int metrics_exec(int argc, char **argv)
         char sp[24];
         cpo_duration_format(series->spacing_ms, sp, sizeof sp);
         printf("cpo metrics %s\n", path);
-        printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
-               series->returns ? "returns" : "equity", series->value_name, sp);
+        if (series->run_ledger)
+            printf("  %-28s a run's ledger.csv: %zu rows of \"%s\" after the capital (from %s), "
+                   "median spacing %s\n",
+                   "input", series->n - 1, series->value_name, series->capital_from, sp);
+        else
+            printf("  %-28s %zu rows of %s \"%s\", median spacing %s\n", "input", series->n,
+                   series->returns ? "returns" : "equity", series->value_name, sp);
         if (series->bench)
             printf("  %-28s \"%s\" (%s)\n", "benchmark", series->bench_name,
                    series->returns ? "returns" : "prices");

@@ -23,7 +23,7 @@
  *                 index: c = V/I, METHODS 2.3); the coin price and Greeks
  *                 use the same price (cpo_black76_coin_greeks).
  *
- * Output CSV (to -o OUT, written to OUT.tmp and renamed when whole, or to
+ * Output CSV (to -o OUT, written to OUT.tmp.<pid> and renamed when whole, or to
  * stdout): the inputs, the model price and Greeks (cpo/black76.h units:
  * raw, per unit of vol and rate, theta per year), and for rows with a
  * price the implied vol and its status.  A chain also gets the coin
@@ -52,6 +52,7 @@
 #include "cpo/instrument.h"
 #include "cpo/time.h"
 #include "csvread.h"
+#include "outfile.h"
 
 #define OPTIONS_USAGE "options price FILE [-o OUT.csv] ..."
 #define PRICE_USAGE                                                                     \
@@ -501,7 +502,11 @@ static int cmd_price(int argc, char **argv)
                 return cpo_cli_usage(PRICE_USAGE, "--coin-usd %s is not valid (expected "
                                      "forward or index)", optarg);
             break;
-        case 'h': printf("usage: %s\n", PRICE_USAGE); return 0;
+        case 'h':
+            return cpo_cli_help(PRICE_USAGE,
+                                "Black-76 prices, Greeks and implied vols of a table of options "
+                                "or a Deribit chain.",
+                                price_opts, NULL);
         default: return cpo_cli_usage(PRICE_USAGE, "bad option");
         }
     }
@@ -521,7 +526,7 @@ static int cmd_price(int argc, char **argv)
     char tmp[4096];
     FILE *out = stdout;
     if (outp) {
-        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", outp) >= sizeof tmp)
+        if (cpo_tmp_path(tmp, sizeof tmp, outp) != 0)
             return cpo_cli_usage(PRICE_USAGE, "output path too long");
         out = fopen(tmp, "w");
         if (!out) {
@@ -565,10 +570,9 @@ static int options_exec(int argc, char **argv)
         return cpo_cli_usage("cpo " OPTIONS_USAGE, "no options command (expected price)");
     if (!strcmp(argv[1], "price"))
         return cmd_price(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: %s\n", PRICE_USAGE);
-        return 0;
-    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return cpo_cli_help("cpo " OPTIONS_USAGE, "The option commands (cpo options price --help).",
+                            NULL, options_subs);
     return cpo_cli_usage("cpo " OPTIONS_USAGE,
                          "unknown options command \"%s\" (expected price)", argv[1]);
 }

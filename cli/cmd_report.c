@@ -5,9 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cpo/report.h"
+#include "outfile.h"
 
 #define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
 
@@ -27,11 +29,12 @@ static int report_exec(int argc, char **argv)
         switch (c) {
         case 'q': quiet = 1; break;
         case 'h':
-            printf("usage: %s\n\nWrite RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
-                   "their data, PNG and SVG)\nfrom the files of a run folder written by cpo run. "
-                   "Nothing is re-run.\n",
-                   REPORT_USAGE);
-            return 0;
+            return cpo_cli_help(REPORT_USAGE,
+                                "Write RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
+                                "their data, PNG and SVG)\nfrom the files of a run folder written "
+                                "by cpo run. Nothing is re-run. A folder another cpo is\nwriting "
+                                "is refused.",
+                                report_opts, NULL);
         default: return cpo_cli_usage(REPORT_USAGE, "bad option");
         }
     }
@@ -46,7 +49,15 @@ static int report_exec(int argc, char **argv)
     cpo_report_opts_init(&opts);
     opts.cancel = cpo_cli_signals();
     cpo_report_info info;
-    if (cpo_report_build(dir, &opts, &info, &err))
+    /* One writer per folder: not while a run or another report writes it. */
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && cpo_dirlock_take(&lock, dir, &err))
+        return cpo_cli_fail(&err);
+    int rc = cpo_report_build(dir, &opts, &info, &err);
+    cpo_dirlock_release(&lock);
+    if (rc)
         return cpo_cli_fail_signal(&err);
     if (!quiet) {
         printf("report: %s/report.html\n", dir);

@@ -17,7 +17,7 @@ static const cpo_cli_opt run_opts[] = {
     {"force", 'f', 'f', NULL, "replace the files of an existing run folder"},
     {"no-report", 0, 'R', NULL, "make no report.html and no charts/ (cpo report DIR makes them "
                                 "later)"},
-    {"quiet", 'q', 'q', NULL, "print nothing but errors (no summary)"},
+    {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings (no summary)"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
 
@@ -37,12 +37,14 @@ static int run_exec(int argc, char **argv)
         case 'R': opts.no_report = 1; break;
         case 'q': quiet = 1; break;
         case 'h':
-            printf("usage: %s\n\nRun the backtest CONFIG describes and write its files to DIR "
-                   "(default runs/<config name>).\nAn existing folder is refused unless --force.\n"
-                   "With --no-report no report.html or charts/ are made (cpo report DIR "
-                   "makes them).\n",
-                   RUN_USAGE);
-            return 0;
+            return cpo_cli_help(RUN_USAGE,
+                                "Run the backtest CONFIG describes and write its files to DIR.\n"
+                                "An existing folder is refused unless --force; a folder another "
+                                "cpo is writing is refused.\nWith --no-report no report.html or "
+                                "charts/ are made (cpo report DIR makes them).\nWhat could make "
+                                "the numbers mislead is said on stderr at the end, one line a "
+                                "problem.",
+                                run_opts, NULL);
         default: return cpo_cli_usage(RUN_USAGE, "bad option");
         }
     }
@@ -68,6 +70,9 @@ static int run_exec(int argc, char **argv)
     }
     if (!quiet)
         cpo_run_report_print(&rep, cfg, stdout);
+    /* What could mislead, at the end, on stderr: one line a problem. */
+    fflush(stdout);
+    cpo_run_warnings_print(&rep, stderr);
     cpo_config_free(cfg);
     return 0;
 }

@@ -30,10 +30,11 @@ static int strategies_exec(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, longopts, &idx)) != -1) {
-        if (c == 'h') {
-            printf("usage: %s\n", STRATEGIES_USAGE);
-            return 0;
-        }
+        if (c == 'h')
+            return cpo_cli_help(STRATEGIES_USAGE,
+                                "Every strategy stage (built-in and from the plugins given), or "
+                                "the STAGEs named, with\nits parameters, defaults, ranges and help.",
+                                strategies_opts, NULL);
         if (c != 'p')
             return cpo_cli_usage(STRATEGIES_USAGE, "unknown option or missing value \"%s\"",
                                  argv[optind - 1]);

@@ -28,6 +28,7 @@
 #include "cpo/run.h"
 #include "cpo/sweep.h"
 #include "cpo/time.h"
+#include "outfile.h"
 
 #define SWEEP_USAGE                                                                       \
     "cpo sweep CONFIG [-j N] [-o DIR] [--objective NAME] [--force] [--no-plot] [--quiet]"
@@ -429,22 +430,20 @@ static int sweep_exec(int argc, char **argv)
         case 'P': o.plot = 0; break;
         case 'q': quiet = 1; break;
         case 'h':
-            printf("usage: %s\n\n"
-                   "Backtest every point of the [sweep] grid of CONFIG on one market loaded once,\n"
-                   "on N threads (default: every core), and write DIR (default sweeps/<config "
-                   "name>):\n"
-                   "leaderboard.csv and leaderboard.html ranked by the objective (default sharpe; "
-                   "one of:\n%s), for two keys heatmap.dat, heatmap.gp and heatmap.png (with "
-                   "gnuplot),\nand best/: the chosen point run again, with its report (shown on "
-                   "leaderboard.html).\n"
-                   "summary.json holds the deflated Sharpe ratio of the best point and the "
-                   "probability\nof backtest overfitting ([overfit] blocks = S, 16).\n"
-                   "With a [walkforward] section: walkforward.csv, oos_equity.csv, "
-                   "oos_summary.csv\n(--objective overrides its objective); with mode = cpcv: "
-                   "cpcv.csv and cpcv_paths.csv.\n"
-                   "An existing folder is refused unless --force.\n",
-                   SWEEP_USAGE, cpo_objective_names());
-            return 0;
+            return cpo_cli_help(SWEEP_USAGE,
+                                "Backtest every point of the [sweep] grid of CONFIG on one market "
+                                "loaded once, on N threads,\nand write DIR: leaderboard.csv and "
+                                "leaderboard.html ranked by the objective, for two keys\n"
+                                "heatmap.dat, heatmap.gp and heatmap.png (with gnuplot), and best/: "
+                                "the chosen point run\nagain, with its report.  summary.json holds "
+                                "the deflated Sharpe ratio of the best point\nand the probability "
+                                "of backtest overfitting ([overfit] blocks = S, 16).  With a\n"
+                                "[walkforward] section: walkforward.csv, oos_equity.csv, "
+                                "oos_summary.csv (--objective\noverrides its objective); with mode "
+                                "= cpcv: cpcv.csv and cpcv_paths.csv.  The files are\nrenamed "
+                                "together once all are whole.  An existing folder is refused unless "
+                                "--force; a\nfolder another cpo is writing is refused.",
+                                sweep_opts, NULL);
         default: return cpo_cli_usage(SWEEP_USAGE, "bad option");
         }
     }
@@ -482,6 +481,15 @@ static int sweep_exec(int argc, char **argv)
      * made once the market loads, so that a bad store leaves none. */
     int agreed = agree(&rk, rc), own = 0, made_dir = 0;
     const volatile sig_atomic_t *cancel = cpo_cli_signals();
+    /* One writer per folder (rank 0 writes): a folder that is there is
+     * locked before the market loads, a new one once it is made. */
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
+    struct stat st0;
+    if (!agreed && rk.rank == 0 && o.force && stat(o.dir, &st0) == 0 && S_ISDIR(st0.st_mode))
+        rc = cpo_dirlock_take(&lock, o.dir, &err);
+    if (!agreed)
+        agreed = agree(&rk, rc);
     if (!agreed)
         agreed = agree(&rk, rc = cpo_run_market(&m, cfg, &err));
     if (!agreed && rk.rank == 0) {
@@ -490,6 +498,10 @@ static int sweep_exec(int argc, char **argv)
     }
     if (!agreed)
         agreed = agree(&rk, rc = rk.rank == 0 ? cpo_sweep_out_prepare(&o, &err) : 0);
+    if (!agreed && rk.rank == 0 && lock.fd < 0)
+        rc = cpo_dirlock_take(&lock, o.dir, &err);
+    if (!agreed)
+        agreed = agree(&rk, rc);
     if (!agreed) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         if (cores < 1)
@@ -512,9 +524,11 @@ static int sweep_exec(int argc, char **argv)
         else if (rk.rank == 0)
             fprintf(stderr, "cpo: the sweep failed on another MPI rank (see its message)\n");
         /* A folder this sweep made and wrote nothing into goes too. */
+        cpo_dirlock_release(&lock);
         if (made_dir && rk.rank == 0)
             rmdir(dir);
     }
+    cpo_dirlock_release(&lock);
     cpo_market_free(m);
     cpo_sweep_free(sw);
     cpo_config_free(cfg);

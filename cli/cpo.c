@@ -102,24 +102,56 @@ int cpo_cli_usage(const char *usage, const char *fmt, ...)
     return 2;
 }
 
+int cpo_cli_help(const char *usage, const char *about, const cpo_cli_opt *opts,
+                 const cpo_cmd_entry *const *subs)
+{
+    printf("usage: %s\n\n%s\n", usage, about);
+    if (subs && subs[0]) {
+        printf("\ncommands:\n");
+        for (size_t k = 0; subs[k]; k++)
+            printf("  %-26s %s\n", subs[k]->name, subs[k]->help);
+    }
+    if (opts && opts[0].name)
+        printf("\noptions:\n");
+    for (const cpo_cli_opt *o = opts; o && o->name; o++) {
+        char flag[128];
+        snprintf(flag, sizeof flag, "%s%c%s--%s%s%s", o->short_opt ? "-" : "",
+                 o->short_opt ? o->short_opt : ' ', o->short_opt ? ", " : "", o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+        const char *f = o->short_opt ? flag : flag + 1;
+        if (strlen(f) > 26)
+            printf("  %s\n  %-26s %s\n", f, "", o->help);
+        else
+            printf("  %-26s %s\n", f, o->help);
+    }
+    return 0;
+}
+
 static void print_help(FILE *out)
 {
     fprintf(out, "usage: cpo COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-40s %s\n", cpo_cli_commands[i]->usage, cpo_cli_commands[i]->help);
-    fprintf(out, "\n`cpo COMMAND --help` for the options of a command.\n");
+    fprintf(out, "\n`cpo COMMAND --help` or `cpo help COMMAND` for the options of a command.\n");
 }
+
+static const cpo_cli_opt version_opts[] = {
+    {"help", 'h', 'h', NULL, "print the usage and what the command does"},
+    {NULL, 0, 0, NULL, NULL}};
 
 static int version_exec(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return cpo_cli_help("cpo version", "Print the version of cpo.", version_opts, NULL);
+    if (argc > 1)
+        return cpo_cli_usage("cpo version", "unexpected argument \"%s\"", argv[1]);
     printf("cpo %s\n", CPO_VERSION);
     return 0;
 }
 
 const cpo_cmd_entry cpo_cmd_version_entry = {
-    "version", "version", "print the version of cpo", version_exec, NULL, NULL, CPO_ARGS_NONE, NULL};
+    "version", "version", "print the version of cpo", version_exec, version_opts, NULL,
+    CPO_ARGS_NONE, NULL};
 
 int main(int argc, char **argv)
 {
@@ -127,6 +159,20 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();
     if (argc < 2) {
         print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {
+        /* `cpo help run`: the command's own --help; `cpo help data import`
+         * that of the subcommand. */
+        char help[] = "--help";
+        char *sub[4] = {argv[2], argc > 3 ? argv[3] : help, argc > 3 ? help : NULL, NULL};
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(argv[2], cpo_cli_commands[i]->name))
+                return cpo_cli_commands[i]->exec(argc > 3 ? 3 : 2, sub);
+        fprintf(stderr, "cpo: unknown command \"%s\" (expected one of:", argv[2]);
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            fprintf(stderr, " %s", cpo_cli_commands[i]->name);
+        fprintf(stderr, ")\n");
         return 2;
     }
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -112,3 +112,31 @@ int cpo_symbol_split(const char *symbol, const char *dflt_quote, char base[CPO_C
     snprintf(quote, CPO_CCY_MAX, "%s", dflt_quote ? dflt_quote : "");
     return 0;
 }
+
+/* 08:00 UTC on the last Friday of month m (1..12) of year y. */
+static int64_t last_friday_0800(int y, int m)
+{
+    int64_t first_next = m == 12 ? cpo_days_from_civil(y + 1, 1, 1) : cpo_days_from_civil(y, m + 1, 1);
+    int64_t last = first_next - 1;
+    /* 1970-01-01 (day 0) was a Thursday: weekday 0 = Sunday .. 5 = Friday. */
+    int64_t wd = ((last % 7) + 7 + 4) % 7;
+    int64_t back = (wd - 5 + 7) % 7;
+    return (last - back) * CPO_MS_DAY + 8 * CPO_MS_HOUR;
+}
+
+int64_t cpo_future_quarterly_after(int64_t t_ms)
+{
+    cpo_civil c;
+    cpo_time_to_civil(t_ms, &c);
+    int y = c.year, m = (c.month + 2) / 3 * 3; /* this quarter's last month */
+    for (;;) {
+        int64_t e = last_friday_0800(y, m);
+        if (e > t_ms)
+            return e;
+        m += 3;
+        if (m > 12) {
+            m = 3;
+            y++;
+        }
+    }
+}

@@ -1,10 +1,14 @@
 /* time.c - civil time, ISO 8601 parsing, time zones and durations. */
+#define _DEFAULT_SOURCE
 #include "cpo/time.h"
 #include "cpo/error.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Howard Hinnant's days_from_civil (public-domain algorithm). */
 int64_t cpo_days_from_civil(int y, int m, int d)
@@ -230,16 +234,133 @@ size_t cpo_time_format_date(int64_t t, char *buf, size_t n)
     return len < 0 ? 0 : (size_t)len;
 }
 
+/* --- named zones: the system's tz database -------------------------------- */
+
+/* A zone name as the tz database spells them: letters, digits, '_', '-',
+ * '+' and '/'-separated parts, none empty, "." or "..". */
+static int zone_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= CPO_TZ_NAME_MAX || s[0] == '/' || s[n - 1] == '/')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '+' && ch != '/')
+            return 0;
+        if (ch == '/' && s[i + 1] == '/')
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether the tz database has a zone file of that name ("TZif" magic). */
+static int zone_file_ok(const char *name)
+{
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char magic[4];
+    int ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "TZif", 4);
+    fclose(f);
+    return ok;
+}
+
+/*
+ * TZ is the one process-wide setting the C library reads zones through:
+ * it is set, read and put back under this lock, once per cpo_tz_parse.
+ */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int gmtoff_at(time_t t, long *off)
+{
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        return -1;
+    *off = tm.tm_gmtoff;
+    return 0;
+}
+
+/* The offsets of the zone (TZ already set) from 1970 to 2100: a scan in
+ * steps of 4 days (changes of the tz database are weeks apart), each
+ * change narrowed to its second by bisection. */
+static int scan_zone(cpo_tz *out)
+{
+    const time_t t0 = 0, t1 = (time_t)4102444800; /* 2100-01-01 */
+    const time_t day = 4 * 86400;
+    long prev;
+    if (gmtoff_at(t0, &prev))
+        return CPO_EPARSE;
+    out->offset_ms = (int64_t)prev * 1000;
+    out->n_trans = 0;
+    for (time_t a = t0; a < t1; a += day) {
+        long next;
+        if (gmtoff_at(a + day, &next))
+            return CPO_EPARSE;
+        if (next == prev)
+            continue;
+        /* The first second in (a, a + day] with the new offset. */
+        time_t lo = a, hi = a + day;
+        while (hi - lo > 1) {
+            time_t mid = lo + (hi - lo) / 2;
+            long o;
+            if (gmtoff_at(mid, &o))
+                return CPO_EPARSE;
+            if (o == prev)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if (out->n_trans == CPO_TZ_MAX_TRANS)
+            return CPO_ERANGE;
+        out->trans_ms[out->n_trans] = (int64_t)hi * 1000;
+        out->trans_off_s[out->n_trans] = (int32_t)next;
+        out->n_trans++;
+        prev = next;
+    }
+    return 0;
+}
+
+static int load_zone(const char *name, cpo_tz *out)
+{
+    if (!zone_name_ok(name) || !zone_file_ok(name))
+        return CPO_EPARSE;
+    char tzval[CPO_TZ_NAME_MAX + 2];
+    snprintf(tzval, sizeof tzval, ":%s", name);
+    pthread_mutex_lock(&tz_lock);
+    const char *old = getenv("TZ");
+    char saved[256];
+    int had = old != NULL && strlen(old) < sizeof saved;
+    if (had)
+        snprintf(saved, sizeof saved, "%s", old);
+    int rc = setenv("TZ", tzval, 1) == 0 ? 0 : CPO_ENOMEM;
+    if (!rc) {
+        tzset();
+        rc = scan_zone(out);
+    }
+    if (had)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    pthread_mutex_unlock(&tz_lock);
+    if (rc)
+        return rc == CPO_ENOMEM ? rc : CPO_EPARSE;
+    out->kind = CPO_TZ_ZONE;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    return 0;
+}
+
 int cpo_tz_parse(const char *s, cpo_tz *out)
 {
     size_t n = strlen(s), i = 0;
     int64_t off = 0;
     out->kind = CPO_TZ_FIXED;
     out->offset_ms = 0;
-    if (!strcmp(s, "Europe/London")) {
-        out->kind = CPO_TZ_EUROPE_LONDON;
-        return 0;
-    }
+    out->name[0] = '\0';
+    out->n_trans = 0;
     if (!strcmp(s, "UTC") || !strcmp(s, "Z") || !strcmp(s, "GMT"))
         return 0;
     if (n > 3 && !strncmp(s, "UTC", 3))
@@ -252,16 +373,19 @@ int cpo_tz_parse(const char *s, cpo_tz *out)
         out->offset_ms = s[i] == '-' ? -off : off;
         return 0;
     }
-    if (parse_offset(s, n, &i, &off) || i != n)
-        return CPO_EPARSE;
-    out->offset_ms = off;
-    return 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+        if (parse_offset(s, n, &i, &off) || i != n)
+            return CPO_EPARSE;
+        out->offset_ms = off;
+        return 0;
+    }
+    return load_zone(s, out);
 }
 
 void cpo_tz_format(const cpo_tz *tz, char *buf, size_t n)
 {
-    if (tz->kind == CPO_TZ_EUROPE_LONDON) {
-        snprintf(buf, n, "Europe/London");
+    if (tz->kind == CPO_TZ_ZONE) {
+        snprintf(buf, n, "%s", tz->name);
         return;
     }
     if (tz->offset_ms == 0) {
@@ -273,28 +397,38 @@ void cpo_tz_format(const cpo_tz *tz, char *buf, size_t n)
              (int)(a / CPO_MS_HOUR), (int)(a % CPO_MS_HOUR / CPO_MS_MINUTE));
 }
 
-/* UTC ms of 01:00 UTC on the last Sunday of month m (3 or 10) in year y. */
-static int64_t eu_switch(int y, int m)
+int64_t cpo_tz_offset_at(const cpo_tz *tz, int64_t utc)
 {
-    int64_t last = cpo_days_from_civil(y, m, 31);
-    /* 1970-01-01 was a Thursday: weekday 0 = Sunday -> (days + 4) % 7 */
-    int64_t wd = ((last + 4) % 7 + 7) % 7;
-    return (last - wd) * CPO_MS_DAY + CPO_MS_HOUR;
+    if (tz->kind == CPO_TZ_FIXED || tz->n_trans == 0 || utc < tz->trans_ms[0])
+        return tz->offset_ms;
+    /* The last transition at or before utc. */
+    size_t lo = 0, hi = tz->n_trans;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tz->trans_ms[mid] <= utc)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (int64_t)tz->trans_off_s[lo] * 1000;
 }
 
 int64_t cpo_tz_to_utc(const cpo_tz *tz, int64_t local)
 {
     if (tz->kind == CPO_TZ_FIXED)
         return local - tz->offset_ms;
-    cpo_civil c;
-    cpo_time_to_civil(local, &c);
-    int64_t on = eu_switch(c.year, 3), off = eu_switch(c.year, 10);
-    /* Try summer time first: the instant local - 1h is in summer time if
-     * it lies in [on, off). */
-    int64_t utc = local - CPO_MS_HOUR;
-    if (utc >= on && utc < off)
-        return utc;
-    return local;
+    /* The offsets in force a day either side (offsets are under a day and
+     * changes are days apart): each gives a candidate instant, valid if
+     * that offset is the one in force then. */
+    int64_t before = cpo_tz_offset_at(tz, local - CPO_MS_DAY);
+    int64_t after = cpo_tz_offset_at(tz, local + CPO_MS_DAY);
+    int64_t u1 = local - before, u2 = local - after;
+    int ok1 = cpo_tz_offset_at(tz, u1) == before, ok2 = cpo_tz_offset_at(tz, u2) == after;
+    if (ok1 && ok2)
+        return u1 < u2 ? u1 : u2; /* repeated: the earlier instant */
+    if (ok2)
+        return u2;
+    return u1; /* valid, or skipped: the offset before the change */
 }
 
 int cpo_duration_parse(const char *s, int64_t *out_ms)

@@ -218,6 +218,10 @@ int cpo_dataset_table(cpo_table **out, const cpo_dataset *ds, const char *part,
         f64(&m, "volume", b->volume);
         f64(&m, "mark", b->mark);
         f64(&m, "index", b->index);
+        if (b->mark_high) { /* mark-price klines: NULL when none */
+            f64(&m, "mark_high", b->mark_high);
+            f64(&m, "mark_low", b->mark_low);
+        }
     } else if (part[0] == 'f') {
         const cpo_funding *f = what;
         ts(&m, "ts", f->ts);

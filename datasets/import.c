@@ -192,6 +192,11 @@ static int on_header(void *ud, const cpo_csv_row *h)
     else if ((has(h, "timestamp") || has(h, "open_time")) && has(h, "open") && has(h, "high") &&
              has(h, "low") && has(h, "close"))
         f = CPO_FMT_BINANCE_KLINES;
+    else if (has(h, "ticks") && has(h, "open") && has(h, "close"))
+        f = CPO_FMT_DERIBIT_FUTURES;
+    else if ((has(h, "date") || has(h, "time") || has(h, "datetime")) && has(h, "open") &&
+             has(h, "high") && has(h, "low") && has(h, "close"))
+        f = CPO_FMT_OHLCV;
     p->fmt = f;
     return 1; /* stop after the header */
 }
@@ -218,6 +223,20 @@ static int detect(const char *path, const char *head, size_t n, cpo_format *out,
     size_t i = 0;
     while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
         i++;
+    if (i < n && head[i] == '{') {
+        /* Deribit's chart data, alone or in the API's response (the head
+         * may end before "ticks" when "volume" comes first and is long). */
+        static const char *const keys[] = {"\"ticks\"", "\"result\"", "\"volume\""};
+        for (size_t q = 0; q < 3; q++)
+            for (size_t k = i, kl = strlen(keys[q]); k + kl <= n; k++)
+                if (!memcmp(head + k, keys[q], kl)) {
+                    *out = CPO_FMT_DERIBIT_FUTURES;
+                    return 0;
+                }
+        return cpo_error_set(err, CPO_EFORMAT, path, 1, 0,
+                             "cannot tell the format of the JSON object (expected {\"ticks\": "
+                             "[...], \"open\": [...], ...} for deribit-futures; or pass --format)");
+    }
     if (i < n && head[i] == '[') {
         i++;
         while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
@@ -268,11 +287,14 @@ static int detect(const char *path, const char *head, size_t n, cpo_format *out,
 /* --- generic access to the staged series ------------------------------------ */
 
 /* Field types: d double*, l int64_t*, i int32_t*, b int8_t*, s name[SYMBOL],
- * c symbol[CCY]. */
+ * c symbol[CCY].  An array may be NULL where the series allows it (bars'
+ * mark_high and mark_low): every value of it is NaN. */
 typedef struct fld {
     const char *name;
-    size_t off; /* offset of the array pointer in the series struct */
+    size_t off;   /* offset of the array pointer in the series struct */
     char type;
+    int attached; /* filled by another import (bars' mark prices): where
+                     the rows being merged have NaN, the old value stays */
 } fld;
 
 typedef struct kind_ops {
@@ -286,34 +308,39 @@ typedef struct kind_ops {
     void (*empty_like)(void *dst, const void *src);
     void (*fini)(void *s);
     size_t size;    /* sizeof the series struct */
+    int (*alloc_null)(void *s); /* give the series its arrays that may be NULL */
 } kind_ops;
 
-#define FB(m, t) {#m, offsetof(cpo_bars, m), t}
+#define FB(m, t) {#m, offsetof(cpo_bars, m), t, 0}
+#define FM(m) {#m, offsetof(cpo_bars, m), 'd', 1}
 static const fld bars_f[] = {FB(ts, 'l'),    FB(open, 'd'),   FB(high, 'd'),
                              FB(low, 'd'),   FB(close, 'd'),  FB(volume, 'd'),
-                             FB(mark, 'd'),  FB(index, 'd')};
+                             FM(mark),       FB(index, 'd'),  FM(mark_high),
+                             FM(mark_low)};
+#undef FM
 #undef FB
-#define FF(m, t) {#m, offsetof(cpo_funding, m), t}
+#define FF(m, t) {#m, offsetof(cpo_funding, m), t, 0}
 static const fld funding_f[] = {FF(ts, 'l'), FF(rate, 'd'), FF(mark, 'd'), FF(index, 'd')};
 #undef FF
-#define FC(m, t) {#m, offsetof(cpo_chain, m), t}
+#define FC(m, t) {#m, offsetof(cpo_chain, m), t, 0}
 static const fld chain_f[] = {FC(ts, 'l'),       FC(name, 's'),    FC(expiry_ms, 'l'),
                               FC(strike, 'd'),   FC(right, 'b'),   FC(mark_px, 'd'),
                               FC(bid_px, 'd'),   FC(ask_px, 'd'),  FC(mark_iv, 'd'),
                               FC(fwd_px, 'd'),   FC(index_px, 'd'), FC(delta, 'd'),
                               FC(vega, 'd'),     FC(open_interest, 'd')};
 #undef FC
-#define FV(m, t) {#m, offsetof(cpo_ivindex, m), t}
+#define FV(m, t) {#m, offsetof(cpo_ivindex, m), t, 0}
 static const fld iv_f[] = {FV(ts, 'l'), FV(open, 'd'), FV(high, 'd'), FV(low, 'd'),
                            FV(close, 'd')};
 #undef FV
-#define FK(m, t) {#m, offsetof(cpo_caps, m), t}
+#define FK(m, t) {#m, offsetof(cpo_caps, m), t, 0}
 static const fld caps_f[] = {FK(ts, 'l'),         FK(rank, 'i'),  FK(market_cap, 'd'),
                              FK(price, 'd'),      FK(supply, 'd'), FK(volume_24h, 'd'),
                              FK(symbol, 'c'),     FK(name, 's')};
 #undef FK
 
-static int bars_blank(void *s) { return cpo_bars_append(s, 0, 0, 0, 0, 0, 0, 0, 0); }
+static int bars_blank(void *s) { return cpo_bars_append(s, 0, 0, 0, 0, 0, 0, 0, NAN, NAN, 0); }
+static int bars_alloc_null(void *s) { return cpo_bars_alloc_mark_hl(s); }
 static int funding_blank(void *s) { return cpo_funding_append(s, 0, 0, 0, 0); }
 static int chain_blank(void *s) { return cpo_chain_append_row(s, NULL); }
 static int iv_blank(void *s) { return cpo_ivindex_append(s, 0, 0, 0, 0, 0); }
@@ -347,17 +374,18 @@ static void caps_fini(void *s) { cpo_caps_fini(s); }
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 static const kind_ops ops_bars = {"bars", bars_f, NF(bars_f), 1, offsetof(cpo_bars, n),
-                                  bars_blank, bars_reserve, bars_like, bars_fini, sizeof(cpo_bars)};
+                                  bars_blank, bars_reserve, bars_like, bars_fini, sizeof(cpo_bars),
+                                  bars_alloc_null};
 static const kind_ops ops_funding = {"funding", funding_f, NF(funding_f), 1,
                                      offsetof(cpo_funding, n), funding_blank, funding_reserve,
-                                     funding_like, funding_fini, sizeof(cpo_funding)};
+                                     funding_like, funding_fini, sizeof(cpo_funding), NULL};
 static const kind_ops ops_chain = {"chain", chain_f, NF(chain_f), 2, offsetof(cpo_chain, n),
                                    chain_blank, chain_reserve, chain_like, chain_fini,
-                                   sizeof(cpo_chain)};
+                                   sizeof(cpo_chain), NULL};
 static const kind_ops ops_iv = {"IV index", iv_f, NF(iv_f), 1, offsetof(cpo_ivindex, n),
-                                iv_blank, NULL, iv_like, iv_fini, sizeof(cpo_ivindex)};
+                                iv_blank, NULL, iv_like, iv_fini, sizeof(cpo_ivindex), NULL};
 static const kind_ops ops_caps = {"caps", caps_f, NF(caps_f), 2, offsetof(cpo_caps, n),
-                                  caps_blank, NULL, caps_like, caps_fini, sizeof(cpo_caps)};
+                                  caps_blank, NULL, caps_like, caps_fini, sizeof(cpo_caps), NULL};
 
 typedef union any_series {
     cpo_bars b;
@@ -370,7 +398,8 @@ typedef union any_series {
 static const kind_ops *ops_of(cpo_stage_kind k)
 {
     switch (k) {
-    case CPO_STAGE_BARS: return &ops_bars;
+    case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK: return &ops_bars;
     case CPO_STAGE_FUNDING: return &ops_funding;
     case CPO_STAGE_CHAIN: return &ops_chain;
     case CPO_STAGE_IV: return &ops_iv;
@@ -382,7 +411,8 @@ static const kind_ops *ops_of(cpo_stage_kind k)
 static void *staged(cpo_import_ctx *c)
 {
     switch (c->stage) {
-    case CPO_STAGE_BARS: return &c->bars;
+    case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK: return &c->bars;
     case CPO_STAGE_FUNDING: return &c->funding;
     case CPO_STAGE_CHAIN: return &c->chain;
     case CPO_STAGE_IV: return &c->iv;
@@ -417,13 +447,20 @@ static const int64_t *ts_arr(const kind_ops *k, const void *s)
     return arr(&k->f[0], s);
 }
 
+/* Value i of a double field; NaN where the array is NULL. */
+static double dval(const fld *f, const void *s, size_t i)
+{
+    const double *p = arr(f, s);
+    return p ? p[i] : NAN;
+}
+
 /* Compare one field of row i of a with row j of b: <0, 0, >0 (NaN == NaN). */
 static int fcmp(const fld *f, const void *a, size_t i, const void *b, size_t j)
 {
     const void *pa = arr(f, a), *pb = arr(f, b);
     switch (f->type) {
     case 'd': {
-        double x = ((const double *)pa)[i], y = ((const double *)pb)[j];
+        double x = dval(f, a, i), y = dval(f, b, j);
         if (x == y || (isnan(x) && isnan(y)))
             return 0;
         return isnan(x) ? -1 : isnan(y) ? 1 : (x < y ? -1 : 1);
@@ -461,7 +498,7 @@ static const char *fval(const fld *f, const void *s, size_t i, char *buf, size_t
 {
     const void *p = arr(f, s);
     switch (f->type) {
-    case 'd': return num(((const double *)p)[i], buf, n);
+    case 'd': return num(dval(f, s, i), buf, n);
     case 'l': return tstr(((const int64_t *)p)[i], 0, buf, n);
     case 'i': snprintf(buf, n, "%d", (int)((const int32_t *)p)[i]); return buf;
     case 'b': snprintf(buf, n, "%d", (int)((const int8_t *)p)[i]); return buf;
@@ -474,12 +511,17 @@ static const char *fval(const fld *f, const void *s, size_t i, char *buf, size_t
 }
 
 /* If row i of a and row j of b differ, describe the first difference as
- * "close 4108.37 there, 4110 here" and return 1. */
+ * "close 4108.37 there, 4110 here" and return 1.  merging (b's rows are
+ * being merged over a's): an attached field that is NaN in b or in a is
+ * no difference (b keeps a's value, or gives the one a lacked). */
 static int row_diff(const kind_ops *k, const void *a, size_t i, const void *b, size_t j,
-                    char *buf, size_t n)
+                    int merging, char *buf, size_t n)
 {
     for (size_t q = 0; q < k->nf; q++) {
         if (fcmp(&k->f[q], a, i, b, j) == 0)
+            continue;
+        if (merging && k->f[q].attached &&
+            (isnan(dval(&k->f[q], a, i)) || isnan(dval(&k->f[q], b, j))))
             continue;
         char x[80], y[80];
         snprintf(buf, n, "%s %s there, %s here", k->f[q].name, fval(&k->f[q], a, i, x, sizeof x),
@@ -504,7 +546,9 @@ static const char *key_text(const kind_ops *k, const void *s, size_t i, int date
     return buf;
 }
 
-/* Append row i of src to dst. */
+/* Append row i of src to dst.  A NULL array of src is NaN there (the
+ * blank row of dst is NaN, or its array NULL too); a value for a NULL
+ * array of dst allocates it. */
 static int copy_row(const kind_ops *k, void *dst, const void *src, size_t i)
 {
     int rc = k->append_blank(dst);
@@ -512,8 +556,29 @@ static int copy_row(const kind_ops *k, void *dst, const void *src, size_t i)
         return rc;
     size_t o = rows(k, dst) - 1;
     for (size_t q = 0; q < k->nf; q++) {
-        size_t w = sz_of(k->f[q].type);
-        memcpy((char *)arr(&k->f[q], dst) + o * w, (const char *)arr(&k->f[q], src) + i * w, w);
+        const fld *f = &k->f[q];
+        size_t w = sz_of(f->type);
+        if (!arr(f, src) || (!arr(f, dst) && isnan(dval(f, src, i))))
+            continue;
+        if (!arr(f, dst) && (!k->alloc_null || k->alloc_null(dst)))
+            return CPO_ENOMEM;
+        memcpy((char *)arr(f, dst) + o * w, (const char *)arr(f, src) + i * w, w);
+    }
+    return 0;
+}
+
+/* Row o of dst came from rows being merged over row i of old: where an
+ * attached field of it is NaN, put old's value back. */
+static int keep_attached(const kind_ops *k, void *dst, size_t o, const void *old, size_t i)
+{
+    for (size_t q = 0; q < k->nf; q++) {
+        const fld *f = &k->f[q];
+        double v = f->attached ? dval(f, old, i) : NAN;
+        if (isnan(v) || !isnan(dval(f, dst, o)))
+            continue;
+        if (!arr(f, dst) && (!k->alloc_null || k->alloc_null(dst)))
+            return CPO_ENOMEM;
+        ((double *)arr(f, dst))[o] = v;
     }
     return 0;
 }
@@ -628,7 +693,7 @@ static int col_of(const cpo_import_ctx *c, const char *field)
 {
     if (!strcmp(field, "ts"))
         return c->col_ts;
-    if (c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_IV)
+    if (c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_MARK && c->stage != CPO_STAGE_IV)
         return 0;
     if (!strcmp(field, "open"))
         return c->col_open;
@@ -647,6 +712,7 @@ static int required_number(const cpo_import_ctx *c, const char *field)
 {
     switch (c->stage) {
     case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK:
         return !strcmp(field, "open") || !strcmp(field, "high") || !strcmp(field, "low") ||
                !strcmp(field, "close");
     case CPO_STAGE_FUNDING: return !strcmp(field, "rate");
@@ -745,7 +811,7 @@ static int check_values(cpo_import_ctx *c, const vstate *v)
                                     f->name, isnan(x) ? "missing" : "infinite", SFX);
             drop = 1;
         }
-        if (!drop && c->stage == CPO_STAGE_BARS) {
+        if (!drop && (c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK)) {
             const cpo_bars *b = &c->bars;
             rc = check_ohlc(c, b->open[i], b->high[i], b->low[i], b->close[i],
                             isnan(b->volume[i]) ? 0 : b->volume[i], ln, 1, &drop);
@@ -850,7 +916,7 @@ static int check_dups(cpo_import_ctx *c, const vstate *v)
         key_text(k, s, i, v->dates, key, sizeof key);
         long lp = line_at(c, prev), li = line_at(c, i);
         c->rep->duplicates++;
-        if (!row_diff(k, s, prev, s, i, d, sizeof d)) {
+        if (!row_diff(k, s, prev, s, i, 0, d, sizeof d)) {
             if (lenient(c))
                 rc = cpo_import_problem(c, CPO_EDUP, li, c->col_ts,
                                         "duplicate %s (same values as line %ld); row dropped", key, lp);
@@ -981,7 +1047,8 @@ static int partial_last(cpo_import_ctx *c, const vstate *v)
 {
     cpo_bars *b = &c->bars;
     size_t n = b->n;
-    if (c->stage != CPO_STAGE_BARS || n == 0 || c->o->partial_last == CPO_PARTIAL_KEEP)
+    if ((c->stage != CPO_STAGE_BARS && c->stage != CPO_STAGE_MARK) || n == 0 ||
+        c->o->partial_last == CPO_PARTIAL_KEEP)
         return 0;
     char t[48];
     tstr(b->ts[n - 1], v->dates, t, sizeof t);
@@ -1021,7 +1088,8 @@ static int validate(cpo_import_ctx *c)
 {
     vstate v;
     v.k = ops_of(c->stage);
-    v.timed = c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_FUNDING || c->stage == CPO_STAGE_IV;
+    v.timed = c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK ||
+              c->stage == CPO_STAGE_FUNDING || c->stage == CPO_STAGE_IV;
     void *s = staged(c);
     size_t n = rows(v.k, s);
     /* Keep the line numbers in step with the rows whatever the reader did. */
@@ -1050,7 +1118,7 @@ static int validate(cpo_import_ctx *c)
     int64_t step = 0;
     if (v.timed && (rc = find_step(c, &v, &step)) != 0)
         return rc;
-    if (c->stage == CPO_STAGE_BARS && step > 0)
+    if ((c->stage == CPO_STAGE_BARS || c->stage == CPO_STAGE_MARK) && step > 0)
         c->bars.bar_ms = step;
     if (c->stage == CPO_STAGE_FUNDING && c->funding.interval_ms <= 0 && step > 0)
         c->funding.interval_ms = step;
@@ -1098,7 +1166,7 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
             continue;
         }
         char d[200], key[128];
-        if (row_diff(k, old, i, s, j, d, sizeof d)) {
+        if (row_diff(k, old, i, s, j, 1, d, sizeof d)) {
             key_text(k, s, j, dates, key, sizeof key);
             rc = cpo_import_problem(c, CPO_EDATA, line_at(c, j), c->col_ts,
                                     lenient(c) ? "%s is already in the dataset with different values (%s); "
@@ -1112,6 +1180,8 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
             (*same)++;
         }
         rc = copy_row(k, out, s, j++);
+        if (!rc)
+            rc = keep_attached(k, out, rows(k, out) - 1, old, i);
         i++;
     }
     if (rc) {
@@ -1123,8 +1193,238 @@ static int merge_rows(cpo_import_ctx *c, const kind_ops *k, const void *old, voi
     return 0;
 }
 
+/* --- attaching mark prices (binance-mark-klines) ------------------------------- */
+
+/* a mod b in [0, b) for b > 0. */
+static int64_t mod_pos(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
+/*
+ * The staged bars hold the mark price's OHLC (checked like any bars).  Each
+ * goes onto the bar of instrument c->instr.symbol (a perpetual or future
+ * already in ds) that opens at the same time: mark = its close, mark_high
+ * and mark_low.  A mark bar with no such bar would be lost: strict refuses
+ * the file there, lenient drops it and says so (as the readers do with a
+ * row they cannot use); bars of the instrument within the file's span that
+ * get no mark bar are a warning (nothing is lost; gaps are warnings too).
+ * Marks already there: the same values are fine, different ones refuse
+ * the file (strict) or are replaced (lenient), as in every merge.
+ */
+static int attach_mark(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
+{
+    const cpo_bars *mk = &c->bars;
+    const char *sym = c->instr.symbol;
+    cpo_import_report *r = c->rep;
+    size_t n = mk->n;
+    int dates = 1;
+    for (size_t j = 0; j < n && dates; j++)
+        dates = mk->ts[j] % CPO_MS_DAY == 0;
+    long idx = cpo_dataset_find(ds, sym);
+    if (idx < 0)
+        return cpo_import_fail(c, CPO_ENOTFOUND, line_at(c, 0), c->col_ts,
+                               "%s is not in the dataset (expected its klines imported first: "
+                               "before this file on the command line, or in a section above "
+                               "this one in the manifest)",
+                               sym);
+    const cpo_instrument *in = &ds->instr[idx];
+    cpo_bars *ob = &ds->bars[idx];
+    if (in->kind != CPO_KIND_PERP && in->kind != CPO_KIND_FUTURE)
+        return cpo_import_fail(c, CPO_EINVAL, line_at(c, 0), c->col_ts,
+                               "%s is a %s instrument (expected a perpetual or future: mark "
+                               "prices belong to derivatives)",
+                               sym, cpo_kind_name(in->kind));
+    if (ob->n == 0)
+        return cpo_import_fail(c, CPO_ENOTFOUND, line_at(c, 0), c->col_ts,
+                               "%s has no bars in the dataset (expected its klines imported "
+                               "first: before this file on the command line, or in a section "
+                               "above this one in the manifest)",
+                               sym);
+    int64_t step = ob->bar_ms > 0 ? ob->bar_ms : mk->bar_ms;
+    char a[48], b[48], d[200];
+    if (ob->bar_ms > 0 && mk->bar_ms > 0 && ob->bar_ms != mk->bar_ms) {
+        cpo_duration_format(ob->bar_ms, a, sizeof a);
+        cpo_duration_format(mk->bar_ms, b, sizeof b);
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "the bars of %s in the dataset are %s, these mark bars are %s "
+                               "(expected mark-price klines of the bars' interval)",
+                               sym, a, b);
+    }
+    /* Pass 1: where each mark bar goes (SIZE_MAX: nowhere), problems. */
+    size_t *at = malloc((n ? n : 1) * sizeof *at);
+    if (!at)
+        return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    static const char *const nm[3] = {"mark", "mark_high", "mark_low"};
+    size_t on = ob->n, i = 0, matched = 0, unmatched = 0, same = 0;
+    int rc = 0;
+    for (size_t j = 0; j < n && !rc; j++) {
+        int64_t t = mk->ts[j];
+        while (i < on && ob->ts[i] < t)
+            i++;
+        long ln = line_at(c, j);
+        at[j] = SIZE_MAX;
+        if (i == on || ob->ts[i] != t) {
+            unmatched++;
+            tstr(t, dates, a, sizeof a);
+            if (step > 0 && mod_pos(t - ob->ts[0], step) != 0) {
+                char st[32];
+                cpo_duration_format(step, st, sizeof st);
+                rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                        "mark bar at %s is not on the %s grid of the bars of %s "
+                                        "(expected open times %s + k*%s)%s",
+                                        a, st, sym, tstr(ob->ts[0], dates, b, sizeof b), st, SFX);
+            } else {
+                rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                        lenient(c) ? "mark bar at %s has no bar of %s at that "
+                                                     "time (expected a bar to attach it to); row "
+                                                     "dropped"
+                                                   : "mark bar at %s has no bar of %s at that "
+                                                     "time (expected a bar to attach it to: "
+                                                     "import the klines that cover it first, "
+                                                     "or pass --lenient to drop such rows)",
+                                        a, sym);
+            }
+            continue;
+        }
+        const double nv[3] = {mk->close[j], mk->high[j], mk->low[j]};
+        const double ov[3] = {ob->mark[i], ob->mark_high ? ob->mark_high[i] : NAN,
+                              ob->mark_low ? ob->mark_low[i] : NAN};
+        int q = 0, known = 0;
+        while (q < 3 && (isnan(ov[q]) || ov[q] == nv[q])) {
+            known += !isnan(ov[q]);
+            q++;
+        }
+        if (q < 3) {
+            char x[48], y[48];
+            snprintf(d, sizeof d, "%s %s there, %s here", nm[q], num(ov[q], x, sizeof x),
+                     num(nv[q], y, sizeof y));
+            tstr(t, dates, a, sizeof a);
+            rc = cpo_import_problem(c, CPO_EDATA, ln, c->col_ts,
+                                    lenient(c) ? "mark of %s at %s is already in the dataset "
+                                                 "with different values (%s); kept the new "
+                                                 "values"
+                                               : "mark of %s at %s is already in the dataset "
+                                                 "with different values (%s; expected the same "
+                                                 "values where imports overlap)",
+                                    sym, a, d);
+        } else if (known == 3) {
+            same++;
+        }
+        at[j] = i;
+        matched++;
+    }
+    if (!rc && matched == 0)
+        rc = cpo_import_fail(c, CPO_EDATA, 0, 0,
+                             "none of the %zu mark bars falls on a bar of %s, %s .. %s "
+                             "(expected mark-price klines over the period of its klines)",
+                             n, sym, tstr(ob->ts[0], dates, a, sizeof a),
+                             tstr(ob->ts[on - 1], dates, b, sizeof b));
+    cpo_provenance p = *prov;
+    p.rows_kept = (int64_t)matched;
+    if (!rc && (rc = cpo_dataset_add_provenance(ds, &p, c->err)) == 0 &&
+        cpo_bars_alloc_mark_hl(ob) != 0) {
+        ds->n_prov--;
+        rc = cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    }
+    if (rc) {
+        free(at);
+        return rc;
+    }
+    /* Pass 2: write (nothing can fail from here on). */
+    for (size_t j = 0; j < n; j++) {
+        if (at[j] == SIZE_MAX)
+            continue;
+        ob->mark[at[j]] = mk->close[j];
+        ob->mark_high[at[j]] = mk->high[j];
+        ob->mark_low[at[j]] = mk->low[j];
+    }
+    /* Bars within the file's span without a mark bar in it. */
+    size_t lo = cpo_ts_count_before(ob->ts, on, mk->ts[0]);
+    size_t hi = cpo_ts_count_before(ob->ts, on, mk->ts[n - 1] + 1);
+    size_t unmarked = hi > lo ? hi - lo - matched : 0, listed = 0, w = 0, jj = 0;
+    if (unmarked) {
+        char list[CPO_ERROR_MSG_MAX] = "";
+        for (size_t k = lo; k < hi && listed < (size_t)max_listed(c); k++) {
+            while (jj < n && (at[jj] == SIZE_MAX || at[jj] < k))
+                jj++;
+            if (jj < n && at[jj] == k)
+                continue;
+            int m = snprintf(list + w, sizeof list - w, "%s%s", listed ? ", " : "",
+                             tstr(ob->ts[k], dates, a, sizeof a));
+            if (m > 0 && w + (size_t)m < sizeof list)
+                w += (size_t)m;
+            listed++;
+        }
+        char more[48] = "";
+        if (unmarked > listed)
+            snprintf(more, sizeof more, " (and %zu more)", unmarked - listed);
+        cpo_import_note(c, CPO_ISSUE_WARNING, 0, 0, 0,
+                        "%zu %s of %s within this file's span %s no mark bar in it: %s%s",
+                        unmarked, plural(unmarked, "bar", "bars"), sym,
+                        plural(unmarked, "has", "have"), list, more);
+    }
+    free(at);
+    size_t have = 0;
+    for (size_t k = 0; k < on; k++)
+        have += !isnan(ob->mark_high[k]);
+    if (same)
+        cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
+                        "%zu %s already in the dataset with the same values", same,
+                        plural(same, "row was", "rows were"));
+    cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0, "%s: %zu of %zu bars have a mark price", sym,
+                    have, on);
+    r->marked = matched;
+    r->unmatched = unmatched;
+    r->unmarked = unmarked;
+    r->rows_kept = matched;
+    r->dropped += unmatched;
+    return 0;
+}
+
+/* The series of ds that the staged bars or funding of c->instr go into
+ * (*old NULL and *idx -1 for a new instrument), once the instrument and
+ * the bar size agree with those of ds. */
+static int old_series(cpo_dataset *ds, cpo_import_ctx *c, const void **old, long *idx)
+{
+    *old = NULL;
+    *idx = cpo_dataset_find(ds, c->instr.symbol);
+    if (*idx < 0)
+        return 0;
+    size_t dummy;
+    int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
+    if (rc) {
+        /* The message is about this file: name it. */
+        char msg[CPO_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+        return cpo_import_fail(c, rc, 0, 0, "%s%s", msg,
+                               c->stage == CPO_STAGE_FUNDING
+                                   ? "; --settle says which perpetual the funding is of"
+                                   : "");
+    }
+    if (c->stage != CPO_STAGE_BARS) {
+        *old = &ds->funding[*idx];
+        return 0;
+    }
+    const cpo_bars *ob = &ds->bars[*idx];
+    *old = ob;
+    if (ob->n && ob->bar_ms && c->bars.bar_ms && ob->bar_ms != c->bars.bar_ms) {
+        char x[32], y[32];
+        cpo_duration_format(ob->bar_ms, x, sizeof x);
+        cpo_duration_format(c->bars.bar_ms, y, sizeof y);
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "the bars of %s in the dataset are %s, these are %s "
+                               "(expected the same bar size; import them under another --symbol)",
+                               c->instr.symbol, x, y);
+    }
+    return 0;
+}
+
 static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
 {
+    if (c->stage == CPO_STAGE_MARK)
+        return attach_mark(ds, c, prov);
     const kind_ops *k = ops_of(c->stage);
     void *s = staged(c);
     const void *old = NULL;
@@ -1136,30 +1436,12 @@ static int merge(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
             dates = 0;
     switch (c->stage) {
     case CPO_STAGE_BARS:
-    case CPO_STAGE_FUNDING:
-        idx = cpo_dataset_find(ds, c->instr.symbol);
-        if (idx >= 0) {
-            size_t dummy;
-            int rc = cpo_dataset_add(ds, &c->instr, &dummy, c->err); /* checks only */
-            if (rc)
-                return rc;
-            if (c->stage == CPO_STAGE_BARS) {
-                const cpo_bars *ob = &ds->bars[idx];
-                old = ob;
-                if (ob->n && ob->bar_ms && c->bars.bar_ms && ob->bar_ms != c->bars.bar_ms) {
-                    char x[32], y[32];
-                    cpo_duration_format(ob->bar_ms, x, sizeof x);
-                    cpo_duration_format(c->bars.bar_ms, y, sizeof y);
-                    return cpo_import_fail(c, CPO_EDATA, 0, 0,
-                                           "the bars of %s in the dataset are %s, these are %s "
-                                           "(expected the same bar size; import them under another --symbol)",
-                                           c->instr.symbol, x, y);
-                }
-            } else {
-                old = &ds->funding[idx];
-            }
-        }
+    case CPO_STAGE_FUNDING: {
+        int rc = old_series(ds, c, &old, &idx);
+        if (rc)
+            return rc;
         break;
+    }
     case CPO_STAGE_CHAIN:
         for (size_t i = 0; i < ds->n_chains; i++)
             if (!strcmp(ds->chains[i].underlying, c->chain.underlying))
@@ -1220,12 +1502,144 @@ fail:
     return rc;
 }
 
+/* --- several instruments' bars from one file (CPO_STAGE_SETS) ------------------ */
+
+/* Move set k into the staging area as bars (load) or back (store). */
+static void set_swap(cpo_import_ctx *c, size_t k, int load)
+{
+    cpo_bar_set *set = &c->sets[k];
+    if (load) {
+        c->stage = CPO_STAGE_BARS;
+        c->instr = set->instr;
+        cpo_bars_fini(&c->bars);
+        c->bars = set->bars;
+        free(c->line);
+        c->line = set->line;
+        c->n_line = c->cap_line = set->bars.n;
+        set->line = NULL;
+        cpo_bars_init(&set->bars);
+    } else {
+        c->stage = CPO_STAGE_SETS;
+        set->bars = c->bars;
+        set->line = c->line;
+        cpo_bars_init(&c->bars);
+        c->line = NULL;
+        c->n_line = c->cap_line = 0;
+    }
+}
+
+/*
+ * The checks of validate() on each set in turn, with its own bar spacing
+ * (the reader's: sparse quotes are not spaced by their bar) and no partial
+ * last bar; the report adds them up.
+ */
+static int validate_sets(cpo_import_ctx *c)
+{
+    cpo_import_report *r = c->rep;
+    const cpo_import_opts *given = c->o;
+    cpo_import_opts o = *given;
+    o.partial_last = CPO_PARTIAL_KEEP;
+    c->o = &o;
+    size_t kept = 0, gaps = 0, missing = 0;
+    int64_t first = CPO_TIME_NONE, last = CPO_TIME_NONE;
+    int rc = 0;
+    for (size_t k = 0; k < c->n_sets && !rc; k++) {
+        int64_t bar_ms = c->sets[k].bars.bar_ms;
+        set_swap(c, k, 1);
+        r->gaps = r->missing_steps = 0;
+        rc = validate(c);
+        c->bars.bar_ms = bar_ms;
+        set_swap(c, k, 0);
+        if (rc)
+            break;
+        kept += r->rows_kept;
+        gaps += r->gaps;
+        missing += r->missing_steps;
+        if (r->rows_kept && (first == CPO_TIME_NONE || r->first_ms < first))
+            first = r->first_ms;
+        if (r->rows_kept && (last == CPO_TIME_NONE || r->last_ms > last))
+            last = r->last_ms;
+    }
+    c->o = given;
+    r->rows_kept = kept;
+    r->gaps = gaps;
+    r->missing_steps = missing;
+    r->first_ms = first;
+    r->last_ms = last;
+    r->step_ms = 0;
+    return rc;
+}
+
+/* Merge every set into its instrument's series: each merged apart first,
+ * then all put in ds; ds does not change unless all of them go in. */
+static int merge_sets(cpo_dataset *ds, cpo_import_ctx *c, const cpo_provenance *prov)
+{
+    size_t n = c->n_sets, same = 0;
+    cpo_bars *out = calloc(n ? n : 1, sizeof *out);
+    long *idx = calloc(n ? n : 1, sizeof *idx);
+    int rc = out && idx ? 0 : cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    for (size_t k = 0; k < n && !rc; k++)
+        cpo_bars_init(&out[k]);
+    for (size_t k = 0; k < n && !rc; k++) {
+        const void *old = NULL;
+        size_t sk = 0;
+        set_swap(c, k, 1);
+        int dates = 1;
+        for (size_t i = 0; i < c->bars.n && dates; i++)
+            dates = c->bars.ts[i] % CPO_MS_DAY == 0;
+        rc = old_series(ds, c, &old, &idx[k]);
+        if (!rc)
+            rc = merge_rows(c, &ops_bars, old, &c->bars, &out[k], dates, &sk);
+        set_swap(c, k, 0);
+        same += sk;
+    }
+    /* The new instruments go at the end of ds (with empty series): taken
+     * back by their count if one of them or the provenance cannot go in. */
+    size_t n0 = ds->n_instr;
+    for (size_t k = 0; k < n && !rc; k++) {
+        size_t at;
+        if (idx[k] < 0 && (rc = cpo_dataset_add(ds, &c->sets[k].instr, &at, c->err)) == 0)
+            idx[k] = (long)at;
+    }
+    if (!rc)
+        rc = cpo_dataset_add_provenance(ds, prov, c->err);
+    if (rc)
+        ds->n_instr = n0;
+    for (size_t k = 0; k < n && !rc; k++) { /* nothing can fail from here on */
+        cpo_bars_fini(&ds->bars[idx[k]]);
+        ds->bars[idx[k]] = out[k];
+        cpo_bars_init(&out[k]);
+    }
+    for (size_t k = 0; out && k < n; k++)
+        cpo_bars_fini(&out[k]);
+    free(out);
+    free(idx);
+    if (!rc && same)
+        cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
+                        "%zu %s already in the dataset with the same values", same,
+                        plural(same, "row was", "rows were"));
+    return rc;
+}
+
+static void free_sets(cpo_import_ctx *c)
+{
+    for (size_t k = 0; k < c->n_sets; k++) {
+        cpo_bars_fini(&c->sets[k].bars);
+        free(c->sets[k].line);
+    }
+    free(c->sets);
+    c->sets = NULL;
+    c->n_sets = 0;
+}
+
 /* --- the import ------------------------------------------------------------- */
 
 static int run_reader(cpo_import_ctx *c, cpo_format f)
 {
     switch (f) {
     case CPO_FMT_BINANCE_KLINES: return cpo_read_klines(c);
+    case CPO_FMT_BINANCE_MARK_KLINES: return cpo_read_mark_klines(c);
+    case CPO_FMT_OHLCV: return cpo_read_ohlcv(c);
     case CPO_FMT_BINANCE_FUNDING: return cpo_read_binance_funding(c);
     case CPO_FMT_BINANCE_FUNDING_JSON: return cpo_read_binance_funding_json(c);
     case CPO_FMT_BITMEX_FUNDING: return cpo_read_bitmex_funding(c);
@@ -1233,6 +1647,9 @@ static int run_reader(cpo_import_ctx *c, cpo_format f)
     case CPO_FMT_DERIBIT_CHAIN: return cpo_read_deribit_chain(c);
     case CPO_FMT_DVOL: return cpo_read_dvol(c);
     case CPO_FMT_CMC_MONTHLY: return cpo_read_cmc(c);
+    case CPO_FMT_BINANCE_DELIVERY_KLINES: return cpo_read_delivery_klines(c);
+    case CPO_FMT_DERIBIT_FUTURES: return cpo_read_deribit_futures(c);
+    case CPO_FMT_DERIBIT_CHAIN_FUTURES: return cpo_read_chain_futures(c);
     default:
         return cpo_import_fail(c, CPO_EINVAL, 0, 0, "no reader for format %d (expected a known format)",
                                (int)f);
@@ -1269,15 +1686,48 @@ static void options_text(const cpo_import_opts *o, int64_t step, char *buf, size
              o->name ? o->name : "auto");
 }
 
+/* The target of sets: "14 futures of BTC, ETH" (at most 3 coins named). */
+static void set_target_sets(cpo_import_ctx *c)
+{
+    char list[CPO_SYMBOL_MAX] = "";
+    const char *seen[3];
+    size_t w = 0, named = 0;
+    for (size_t k = 0; k < c->n_sets && named <= 3; k++) {
+        const char *u = c->sets[k].instr.underlying;
+        size_t j = 0;
+        while (j < named && j < 3 && strcmp(seen[j], u))
+            j++;
+        if (j < named)
+            continue;
+        int m = snprintf(list + w, sizeof list - w, "%s%s", named ? ", " : "",
+                         named < 3 ? u : "...");
+        if (m > 0 && w + (size_t)m < sizeof list)
+            w += (size_t)m;
+        if (named < 3)
+            seen[named] = u;
+        named++;
+    }
+    char buf[128];
+    snprintf(buf, sizeof buf, "%zu %s of %s", c->n_sets, plural(c->n_sets, "future", "futures"),
+             list);
+    size_t n = strlen(buf); /* cut to the target's size */
+    if (n >= sizeof c->rep->target)
+        n = sizeof c->rep->target - 1;
+    memcpy(c->rep->target, buf, n);
+    c->rep->target[n] = '\0';
+}
+
 static void set_target(cpo_import_ctx *c)
 {
     const char *t = "";
     switch (c->stage) {
     case CPO_STAGE_BARS:
+    case CPO_STAGE_MARK:
     case CPO_STAGE_FUNDING: t = c->instr.symbol; break;
     case CPO_STAGE_CHAIN: t = c->chain.underlying; break;
     case CPO_STAGE_IV: t = c->iv.name; break;
     case CPO_STAGE_CAPS: t = "caps"; break;
+    case CPO_STAGE_SETS: set_target_sets(c); return;
     default: break;
     }
     copy_str(c->rep->target, sizeof c->rep->target, t);
@@ -1304,6 +1754,35 @@ static void *hash_main(void *arg)
     hash_job *j = arg;
     j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
     return NULL;
+}
+
+/* The provenance record of the file c read: its SHA-256 (from the thread
+ * hashing it, when *hashing, joined here), format, target, rows, the
+ * options and the time. */
+static int provenance(cpo_import_ctx *c, cpo_format fmt, hash_job *hj, int *hashing,
+                      pthread_t tid, cpo_error *lerr, cpo_provenance *prov)
+{
+    cpo_import_report *r = c->rep;
+    memset(prov, 0, sizeof *prov);
+    copy_str(prov->source, sizeof prov->source, c->path);
+    if (*hashing) {
+        pthread_join(tid, NULL);
+        *hashing = 0;
+    } else {
+        hj->rc = cpo_sha256_file(c->path, hj->hex, &hj->err);
+    }
+    if (hj->rc) {
+        *lerr = hj->err;
+        return hj->rc;
+    }
+    memcpy(prov->sha256, hj->hex, sizeof prov->sha256);
+    copy_str(prov->format, sizeof prov->format, cpo_format_name(fmt));
+    copy_str(prov->target, sizeof prov->target, r->target);
+    prov->rows_read = (int64_t)r->rows_read;
+    prov->rows_kept = (int64_t)r->rows_kept;
+    prov->import_ms = now_ms();
+    options_text(c->o, r->step_ms, prov->options, sizeof prov->options);
+    return 0;
 }
 
 int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *opts,
@@ -1406,12 +1885,22 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     if (rc)
         goto cleanup;
+    if (c.stage == CPO_STAGE_SETS) {
+        cpo_provenance prov;
+        if ((rc = validate_sets(&c)) == 0 && r->rows_kept == 0)
+            rc = cpo_import_fail(&c, CPO_EDATA, 0, 0,
+                                 "no usable rows: all %zu %s dropped (expected at least one valid row)",
+                                 r->rows_read, plural(r->rows_read, "row was", "rows were"));
+        if (!rc && ds && (rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) == 0)
+            rc = merge_sets(ds, &c, &prov);
+        goto cleanup;
+    }
     if (!ops_of(c.stage)) {
         rc = cpo_import_fail(&c, CPO_EINVAL, 0, 0, "the %s reader staged nothing (internal error)",
                              cpo_format_name(fmt));
         goto cleanup;
     }
-    if (c.stage == CPO_STAGE_BARS || c.stage == CPO_STAGE_FUNDING) {
+    if (c.stage == CPO_STAGE_BARS || c.stage == CPO_STAGE_FUNDING || c.stage == CPO_STAGE_MARK) {
         if (!c.instr.symbol[0]) {
             rc = cpo_import_fail(&c, CPO_EINVAL, 0, 0, "no symbol for the rows (expected --symbol)");
             goto cleanup;
@@ -1437,26 +1926,8 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     if (ds) {
         cpo_provenance prov;
-        memset(&prov, 0, sizeof prov);
-        copy_str(prov.source, sizeof prov.source, path);
-        if (hashing) {
-            pthread_join(hash_tid, NULL);
-            hashing = 0;
-        } else {
-            hj.rc = cpo_sha256_file(path, hj.hex, &hj.err);
-        }
-        if ((rc = hj.rc) != 0) {
-            lerr = hj.err;
-            goto cleanup;
-        }
-        memcpy(prov.sha256, hj.hex, sizeof prov.sha256);
-        copy_str(prov.format, sizeof prov.format, cpo_format_name(fmt));
-        copy_str(prov.target, sizeof prov.target, r->target);
-        prov.rows_read = (int64_t)r->rows_read;
-        prov.rows_kept = (int64_t)r->rows_kept;
-        prov.import_ms = now_ms();
-        options_text(opts, r->step_ms, prov.options, sizeof prov.options);
-        if ((rc = merge(ds, &c, &prov)) != 0)
+        if ((rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) != 0 ||
+            (rc = merge(ds, &c, &prov)) != 0)
             goto cleanup;
     }
 
@@ -1478,6 +1949,7 @@ cleanup:
     cpo_chain_fini(&c.chain);
     cpo_ivindex_fini(&c.iv);
     cpo_caps_fini(&c.caps);
+    free_sets(&c);
     free(c.line);
     free(head);
     if (!rep)
@@ -1506,6 +1978,11 @@ void cpo_import_report_print(const cpo_import_report *r, FILE *out)
         fprintf(out, ", step %s, %zu %s (%zu missing %s)", s, r->gaps, plural(r->gaps, "gap", "gaps"),
                 r->missing_steps, plural(r->missing_steps, "step", "steps"));
     }
+    if (r->rows_kept && r->format == CPO_FMT_BINANCE_MARK_KLINES)
+        fprintf(out, "; %zu %s marked, %zu mark %s without a bar, %zu %s without a mark bar",
+                r->marked, plural(r->marked, "bar", "bars"), r->unmatched,
+                plural(r->unmatched, "bar", "bars"), r->unmarked,
+                plural(r->unmarked, "bar", "bars"));
     fputc('\n', out);
     for (size_t i = 0; i < r->n_issues && i < CPO_REPORT_MAX_ISSUES; i++) {
         const cpo_import_issue *is = &r->issues[i];

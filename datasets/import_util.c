@@ -97,9 +97,20 @@ static int problem_or_drop(cpo_import_ctx *c, int code, long line, long col,
 
 int cpo_import_width(cpo_import_ctx *c, const cpo_csv_row *row, size_t need)
 {
+    char msg[256];
+    if (c->header_fields && row->n > c->header_fields) {
+        size_t k = c->header_fields;
+        while (k < row->n && cpo_field_blank(row->f[k], row->len[k]))
+            k++;
+        if (k < row->n) {
+            snprintf(msg, sizeof msg, "row has %zu fields (expected %zu, as in the header)%s",
+                     row->n, c->header_fields,
+                     c->o->mode == CPO_IMPORT_LENIENT ? "; row dropped" : "");
+            return problem_or_drop(c, CPO_EDATA, row->line, (long)k + 1, msg);
+        }
+    }
     if (row->n >= need)
         return 0;
-    char msg[256];
     snprintf(msg, sizeof msg, "row has %zu field%s (expected at least %zu, as in the header)%s",
              row->n, row->n == 1 ? "" : "s", need,
              c->o->mode == CPO_IMPORT_LENIENT ? "; row dropped" : "");

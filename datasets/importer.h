@@ -23,8 +23,22 @@ typedef enum cpo_stage_kind {
     CPO_STAGE_FUNDING, /* instr + funding */
     CPO_STAGE_CHAIN,   /* chain */
     CPO_STAGE_IV,      /* iv */
-    CPO_STAGE_CAPS     /* caps */
+    CPO_STAGE_CAPS,    /* caps */
+    CPO_STAGE_MARK,    /* instr (its symbol) + bars holding the mark price's
+                          OHLC (volume NaN), checked like bars, then attached
+                          to that instrument's bars as mark (the close),
+                          mark_high and mark_low */
+    CPO_STAGE_SETS     /* sets: the bars of several instruments */
 } cpo_stage_kind;
+
+/* CPO_STAGE_SETS (deribit-chain-futures): one instrument's bars among
+ * several a file holds.  Each set is checked like staged bars and merged
+ * into its own series; the import takes every set or none. */
+typedef struct cpo_bar_set {
+    cpo_instrument instr;
+    cpo_bars bars;
+    long *line; /* [bars.n] source line of each bar */
+} cpo_bar_set;
 
 typedef enum cpo_ts_unit {
     CPO_TS_AUTO = 0, /* all digits: ms if >= 1e11, else seconds; otherwise ISO */
@@ -39,7 +53,8 @@ typedef struct cpo_import_ctx {
     cpo_import_report *rep; /* never NULL */
     cpo_error *err;         /* may be NULL */
     cpo_stage_kind stage;   /* what the reader staged */
-    cpo_instrument instr;   /* BARS/FUNDING: the instrument the rows belong to */
+    cpo_instrument instr;   /* BARS/FUNDING: the instrument the rows belong to;
+                               MARK: the symbol of the one they attach to */
     cpo_bars bars;
     cpo_funding funding;
     cpo_chain chain;
@@ -51,11 +66,17 @@ typedef struct cpo_import_ctx {
      * the checks import.c runs after the reader (0: not known): the time
      * stamp and, for bars and IV indices, OHLC and volume. */
     int col_ts, col_open, col_high, col_low, col_close, col_volume;
+    /* Fields of the header line (0: not known): a row with more, other
+     * than blank ones at its end, is a problem (cpo_import_width). */
+    size_t header_fields;
     /* FUNDING: the nominal interval from each time on, where the file says
      * it (BitMEX fundingInterval): the gap check expects the interval in
      * force at each row rather than the median spacing.  In file order. */
     size_t n_regimes;
     int64_t regime_from[8], regime_iv[8];
+    /* SETS: the instruments' bars (owned; import.c frees them). */
+    cpo_bar_set *sets;
+    size_t n_sets;
 } cpo_import_ctx;
 
 /*
@@ -110,7 +131,9 @@ int cpo_import_f64(cpo_import_ctx *c, const cpo_csv_row *row, int col,
                    const char *name, int allow_blank, double *out);
 int cpo_import_time(cpo_import_ctx *c, const cpo_csv_row *row, int col,
                     const char *name, cpo_ts_unit unit, int64_t *out);
-/* Check that the row has at least `need` fields. */
+/* Check that the row has at least `need` fields, and no more than the
+ * header's (c->header_fields, when a reader set it) unless the extra ones
+ * are blank. */
 int cpo_import_width(cpo_import_ctx *c, const cpo_csv_row *row, size_t need);
 
 /* Parse a time text (no message); applies opts->tz to naive ISO times. */
@@ -120,6 +143,8 @@ int cpo_import_parse_time(const cpo_import_ctx *c, const char *s, size_t n,
 /* --- readers: one per format (read_*.c).  Each fills c->stage and the
  * matching staging series, one cpo_import_push_line per staged row. ---- */
 int cpo_read_klines(cpo_import_ctx *c);               /* read_klines.c */
+int cpo_read_mark_klines(cpo_import_ctx *c);          /* read_klines.c */
+int cpo_read_ohlcv(cpo_import_ctx *c);                /* read_klines.c */
 int cpo_read_binance_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_binance_funding_json(cpo_import_ctx *c); /* read_funding.c */
 int cpo_read_bitmex_funding(cpo_import_ctx *c);       /* read_funding.c */
@@ -127,5 +152,48 @@ int cpo_read_deribit_funding(cpo_import_ctx *c);      /* read_funding.c */
 int cpo_read_dvol(cpo_import_ctx *c);                 /* read_index.c */
 int cpo_read_cmc(cpo_import_ctx *c);                  /* read_index.c */
 int cpo_read_deribit_chain(cpo_import_ctx *c);        /* read_chain.c */
+int cpo_read_delivery_klines(cpo_import_ctx *c);      /* read_futures.c */
+int cpo_read_deribit_futures(cpo_import_ctx *c);      /* read_futures.c */
+int cpo_read_chain_futures(cpo_import_ctx *c);        /* read_chain.c */
+
+/* The klines reader's rows (read_klines.c) for an instrument already in
+ * c->instr: the time column is ts_names ("timestamp|open_time"), the
+ * volume vol_names ("volume"; optional), the others open, high, low,
+ * close and close_time. */
+int cpo_read_kline_rows(cpo_import_ctx *c, const char *ts_names, const char *vol_names);
+
+/* --- dated futures (read_futures.c) ------------------------------------- */
+
+/* "JAN" .. "DEC", as Deribit's names spell the months. */
+extern const char *const cpo_month_abbr[12];
+
+/* A Deribit date "27MAR26" or "3APR26": 08:00 UTC of that day.  0, or -1
+ * when it is not one. */
+int cpo_deribit_date(const char *s, size_t n, int64_t *expiry_ms);
+
+/*
+ * The instrument of a dated future's name, kind future with its expiry
+ * (08:00 UTC of the name's date), base and underlying the coin:
+ *   Deribit  "BTC-27MAR26"    inverse, quote USD, contract 10 USD (BTC),
+ *                             1 USD (ETH), 0 for other coins (unknown)
+ *   Binance  "BTCUSDT_260327" USD-M: linear, quote USDT, contract 1 coin
+ *            "BTCUSD_260327"  COIN-M: inverse, quote USD, contract 100 USD
+ *                             (BTC), 10 USD (other coins); the date must
+ *                             be a Friday (*quarterly: 1 if it is the last
+ *                             Friday of March, June, September or December)
+ * Exchange "deribit" or "binance".  0, or -1 with why naming the bad part
+ * ("pair \"ETHBTC\""); Binance: -2 for a date that is not a Friday, with
+ * why the day ("2026-03-26, a Thursday").
+ */
+int cpo_future_deribit(const char *s, size_t n, cpo_instrument *out, char *why, size_t wn);
+int cpo_future_binance(const char *s, size_t n, cpo_instrument *out, int *quarterly, char *why,
+                       size_t wn);
+
+/* A row of instrument in (a future) at time ts: a problem when ts is at
+ * or after its expiry ("what" names the time: "timestamp").  0, or the
+ * cpo_import_problem convention (negative, or CPO_IMPORT_DROP in lenient
+ * mode, with "; row dropped").  0 for an instrument without an expiry. */
+int cpo_import_before_expiry(cpo_import_ctx *c, const cpo_instrument *in, long line, long col,
+                             const char *what, int64_t ts);
 
 #endif

@@ -33,7 +33,7 @@ void cpo_market_spec_init(cpo_market_spec *s)
 const char *cpo_field_name(cpo_field f)
 {
     static const char *const names[CPO_F_COUNT] = {
-        "open", "high", "low", "close", "volume", "mark", "index"};
+        "open", "high", "low", "close", "volume", "mark", "index", "mark_high", "mark_low"};
     return (unsigned)f < CPO_F_COUNT ? names[f] : "?";
 }
 
@@ -82,11 +82,11 @@ typedef struct fill_state {
     size_t limit;   /* longest run filled (SIZE_MAX: no limit) */
     int have;       /* a bar has been placed before */
     size_t run;     /* missing steps since the last placed bar */
-    double close, mark, index; /* last non-NaN values */
+    double close, mark, index, mark_high, mark_low; /* last non-NaN values */
 } fill_state;
 
 typedef struct cols {
-    double *f[CPO_F_COUNT];
+    double *f[CPO_F_COUNT]; /* NULL where the cube has no column */
     uint8_t *filled;
 } cols;
 
@@ -101,10 +101,15 @@ static void missing_steps(const cols *c, size_t from, size_t to, fill_state *st)
             c->f[CPO_F_VOLUME][t] = 0.0;
             c->f[CPO_F_MARK][t] = st->mark;
             c->f[CPO_F_INDEX][t] = st->index;
+            if (c->f[CPO_F_MARK_HIGH])
+                c->f[CPO_F_MARK_HIGH][t] = st->mark_high;
+            if (c->f[CPO_F_MARK_LOW])
+                c->f[CPO_F_MARK_LOW][t] = st->mark_low;
             c->filled[t] = 1;
         } else {
             for (int f = 0; f < CPO_F_COUNT; f++)
-                c->f[f][t] = NAN;
+                if (c->f[f])
+                    c->f[f][t] = NAN;
             c->filled[t] = 0;
         }
     }
@@ -112,27 +117,30 @@ static void missing_steps(const cols *c, size_t from, size_t to, fill_state *st)
 
 /*
  * The numbers a backtest books must be numbers: a price (open, high, low,
- * close, mark, index) is NaN where the data has none, else finite and
- * > 0; a volume is NaN or finite and >= 0.  A store written by the
- * importers never holds anything else, but a dataset made in code can.
+ * close, mark, index, mark_high, mark_low) is NaN where the data has none,
+ * else finite and > 0; a volume is NaN or finite and >= 0.  A store
+ * written by the importers never holds anything else, but a dataset made
+ * in code can.
  */
 static int bad_bar(const char *sym, const cpo_bars *b, size_t j, cpo_error *err)
 {
-    const double v[7] = {b->open[j], b->high[j], b->low[j], b->close[j],
-                         b->mark[j], b->index[j], b->volume[j]};
-    static const char *const name[7] = {"open", "high", "low", "close", "mark", "index",
-                                        "volume"};
-    for (int f = 0; f < 7; f++) {
+    enum { VOL = 8 };
+    const double v[9] = {b->open[j], b->high[j], b->low[j], b->close[j], b->mark[j],
+                         b->index[j], b->mark_high ? b->mark_high[j] : NAN,
+                         b->mark_low ? b->mark_low[j] : NAN, b->volume[j]};
+    static const char *const name[9] = {"open", "high", "low", "close", "mark", "index",
+                                        "mark_high", "mark_low", "volume"};
+    for (int f = 0; f < 9; f++) {
         double x = v[f];
-        if (isnan(x) || (isfinite(x) && (f == 6 ? x >= 0.0 : x > 0.0)))
+        if (isnan(x) || (isfinite(x) && (f == VOL ? x >= 0.0 : x > 0.0)))
             continue;
         char when[40];
         cpo_time_format(b->ts[j], when, sizeof when);
         return cpo_error_set(err, CPO_EDATA, NULL, 0, 0,
                              "%s: %s %g in the bar of %s is not %s (expected %s, or NaN where "
                              "the data has none)",
-                             sym, name[f], x, when, f == 6 ? "a volume" : "a price",
-                             f == 6 ? "a finite number >= 0" : "a finite number > 0");
+                             sym, name[f], x, when, f == VOL ? "a volume" : "a price",
+                             f == VOL ? "a finite number >= 0" : "a finite number > 0");
     }
     return 0;
 }
@@ -147,13 +155,14 @@ static int place_instrument(cpo_market *m, size_t i, const cpo_bars *b,
     const char *sym = m->instr[i].symbol;
     cols c;
     for (int f = 0; f < CPO_F_COUNT; f++)
-        c.f[f] = m->col[f] + i * N;
+        c.f[f] = m->col[f] ? m->col[f] + i * N : NULL;
     c.filled = m->filled + i * N;
+    double *const mhi = c.f[CPO_F_MARK_HIGH], *const mlo = c.f[CPO_F_MARK_LOW];
 
     fill_state st = {0};
     st.fill = spec->fill;
     st.limit = spec->max_fill == 0 ? SIZE_MAX : spec->max_fill + (size_t)(k - 1);
-    st.close = st.mark = st.index = NAN;
+    st.close = st.mark = st.index = st.mark_high = st.mark_low = NAN;
 
     size_t next = 0; /* first grid step not yet written */
     int64_t prev_ts = CPO_TIME_NONE;
@@ -209,6 +218,16 @@ static int place_instrument(cpo_market *m, size_t i, const cpo_bars *b,
         c.f[CPO_F_VOLUME][q] = b->volume[j];
         c.f[CPO_F_MARK][q] = b->mark[j];
         c.f[CPO_F_INDEX][q] = b->index[j];
+        if (mhi) {
+            mhi[q] = b->mark_high ? b->mark_high[j] : NAN;
+            if (!isnan(mhi[q]))
+                st.mark_high = mhi[q];
+        }
+        if (mlo) {
+            mlo[q] = b->mark_low ? b->mark_low[j] : NAN;
+            if (!isnan(mlo[q]))
+                st.mark_low = mlo[q];
+        }
         c.filled[q] = 0;
         st.have = 1;
         st.run = 0;
@@ -288,6 +307,23 @@ static int copy_ivindex(cpo_ivindex *dst, const cpo_ivindex *src)
 }
 
 /* --- build --------------------------------------------------------------- */
+
+/* Whether the cube needs a column of field f: always, except mark_high
+ * and mark_low, which only when a selected series has a finite value. */
+static int field_has_values(const cpo_dataset *ds, const size_t *sel, size_t n_sel,
+                            cpo_field f)
+{
+    if (f != CPO_F_MARK_HIGH && f != CPO_F_MARK_LOW)
+        return 1;
+    for (size_t s = 0; s < n_sel; s++) {
+        const cpo_bars *b = &ds->bars[sel[s]];
+        const double *v = f == CPO_F_MARK_HIGH ? b->mark_high : b->mark_low;
+        for (size_t j = 0; v && j < b->n; j++)
+            if (isfinite(v[j]))
+                return 1;
+    }
+    return 0;
+}
 
 int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
                      const cpo_market_spec *spec_in, cpo_error *err)
@@ -468,6 +504,8 @@ int cpo_market_build(cpo_market **out, const cpo_dataset *ds,
     if (!m->ts || !m->instr || !m->filled)
         goto nomem;
     for (int f = 0; f < CPO_F_COUNT; f++) {
+        if (!field_has_values(ds, sel, n_sel, (cpo_field)f))
+            continue; /* col[f] stays NULL: every value would be NaN */
         m->col[f] = malloc(n_sel * N * sizeof(double));
         if (!m->col[f])
             goto nomem;

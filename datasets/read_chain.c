@@ -46,11 +46,34 @@
  *  - Prices stay in coin.  A bid or ask of 0 or blank is "no quote" (NaN).
  *  - Row problems: strike <= 0, mark < 0, unknown right, malformed name or
  *    greeks dict, expiry not after the snapshot time, listing (creation)
+<<<<<<< HEAD
+ *    after the snapshot time, an implied vol outside 0 .. 1000 % (0 .. 10
+ *    as a decimal; a value above 1000 in the file is refused whatever the
+ *    unit), an index or underlying price that is not blank or above 0, a
+ *    row with more fields than the header.  Strict: the file is refused
+ *    with path:line:col; lenient: the row is dropped and reported.
+=======
  *    after the snapshot time.
+ *
+ * deribit-chain-futures (cpo_read_chain_futures) reads the same files with
+ * the same header and field parsing, and keeps the futures quotes instead
+ * of the options: the weekly layout's futures_instrument_name,
+ * futures_price, index_price, currency and timestamp.  Synthetic futures
+ * (SYN.BTC-3JAN26: Deribit's forward for an expiry without a future) are
+ * skipped; every listed future (BTC-27MAR26: inverse, 10 USD a contract
+ * for BTC, 1 USD for ETH, expiry 08:00 UTC of its date) gets one bar per
+ * snapshot time: bar_ms 1h, opening at the hour that holds the snapshot,
+ * open = high = low = close = the median futures_price of its rows in that
+ * snapshot, index = their median index_price, volume and mark NaN.  A
+ * quote at or after the future's expiry is a problem.  Every underlying
+ * of the file is kept unless opts->symbol (--underlying) names one.  The
+ * bars are staged as sets (CPO_STAGE_SETS), one per future.
+>>>>>>> futdata
  */
 #include "importer.h"
 
 #include <ctype.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,7 +86,7 @@
 enum {
     C_NAME, C_CCY, C_TS, C_RIGHT, C_STRIKE, C_EXPIRY, C_CREATION, C_MARK,
     C_BID, C_ASK, C_IV, C_FWD, C_INDEX, C_DELTA, C_VEGA, C_GREEKS, C_OI,
-    C_NCOL
+    C_FUT, C_NCOL
 };
 
 typedef enum layout_id {
@@ -86,6 +109,8 @@ typedef struct layout_spec {
 } layout_spec;
 
 #define RQ(k) (1u << (k))
+/* The columns deribit-chain-futures needs (layouts that name C_FUT). */
+#define FUT_REQUIRED (RQ(C_TS) | RQ(C_CCY) | RQ(C_FUT) | RQ(C_FWD))
 
 static const layout_spec LAYOUTS[L_COUNT] = {
     [L_WEEKLY] = {
@@ -96,7 +121,7 @@ static const layout_spec LAYOUTS[L_COUNT] = {
          [C_MARK] = "mark_price", [C_BID] = "bid_price", [C_ASK] = "ask_price",
          [C_IV] = "implied_volatility", [C_FWD] = "futures_price|underlying",
          [C_INDEX] = "index_price", [C_DELTA] = "delta", [C_VEGA] = "vega",
-         [C_OI] = "open_interest"},
+         [C_OI] = "open_interest", [C_FUT] = "futures_instrument_name"},
         RQ(C_NAME) | RQ(C_CCY) | RQ(C_TS) | RQ(C_RIGHT) | RQ(C_STRIKE) | RQ(C_EXPIRY) |
             RQ(C_MARK) | RQ(C_IV)},
     [L_SCHEPAL] = {
@@ -141,6 +166,9 @@ static const layout_spec LAYOUTS[L_COUNT] = {
 /* --- reader state ------------------------------------------------------- */
 
 #define MAX_OTHERS 8
+/* The implied vols a chain may hold: 0 to 1000 % (0 to 10 as a decimal);
+ * more is a broken row, not a market (Deribit's marks stay far below). */
+#define IV_MAX_PERCENT 1000.0
 #define ROW_SKIP 2 /* a row of another underlying */
 
 typedef struct chain_reader {
@@ -163,6 +191,10 @@ typedef struct chain_reader {
     size_t *slot;                 /* name -> latest row index + 1; 0 = empty */
     size_t cap_slot, n_slot;
     long first_repeat_line;       /* where poll 2 starts */
+    /* deribit-chain-futures: the futures quotes instead of the options */
+    int futures;
+    struct fut_quote *fq;
+    size_t n_fq, cap_fq, n_syn;
 } chain_reader;
 
 /* A parsed row before it is staged. */
@@ -244,9 +276,6 @@ typedef struct deribit_name {
     int right;
 } deribit_name;
 
-static const char *const MONTHS[12] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                       "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-
 /*
  * Parse "BTC-13FEB21-37500-C".  On failure returns -1 with *why set to
  * the bad part ("expiry date \"13FEX21\"").
@@ -286,26 +315,9 @@ static int parse_deribit_name(const char *s, size_t n, deribit_name *out, char *
     memcpy(out->und, part[0], plen[0]);
     out->und[plen[0]] = '\0';
     /* date: D or DD, MMM, YY */
-    {
-        const char *d = part[1];
-        size_t dl = plen[1], k = 0;
-        int day = 0, mon = 0, yy = 0;
-        while (k < dl && k < 2 && isdigit((unsigned char)d[k]))
-            day = day * 10 + (d[k++] - '0');
-        int ok = k >= 1 && dl == k + 5;
-        if (ok) {
-            for (int m = 0; m < 12; m++)
-                if (!memcmp(d + k, MONTHS[m], 3))
-                    mon = m + 1;
-            ok = mon > 0 && isdigit((unsigned char)d[k + 3]) && isdigit((unsigned char)d[k + 4]);
-            if (ok)
-                yy = (d[k + 3] - '0') * 10 + (d[k + 4] - '0');
-        }
-        cpo_civil cv = {2000 + yy, mon, day, 8, 0, 0, 0};
-        if (!ok || day < 1 || cpo_time_from_civil(&cv, &out->expiry)) {
-            snprintf(why, wn, "expiry date \"%.*s\"", (int)dl, d);
-            return -1;
-        }
+    if (cpo_deribit_date(part[1], plen[1], &out->expiry)) {
+        snprintf(why, wn, "expiry date \"%.*s\"", (int)plen[1], part[1]);
+        return -1;
     }
     /* strike: digits, optionally 'd' or '.' and digits (1d5 = 1.5) */
     {
@@ -361,7 +373,7 @@ static int build_name(char *dst, size_t cap, const char *und, int64_t expiry, do
     char ks[40];
     cpo_time_to_civil(expiry, &cv);
     fmt_strike(strike, ks, sizeof ks);
-    int m = snprintf(dst, cap, "%s-%d%s%02d-%s-%c", und, cv.day, MONTHS[cv.month - 1],
+    int m = snprintf(dst, cap, "%s-%d%s%02d-%s-%c", und, cv.day, cpo_month_abbr[cv.month - 1],
                      cv.year % 100, ks, right == CPO_RIGHT_CALL ? 'C' : 'P');
     return m < 0 || (size_t)m >= cap ? -1 : 0;
 }
@@ -548,6 +560,13 @@ static int on_header(chain_reader *st, const cpo_csv_row *hdr)
     if (rc)
         return rc;
     const layout_spec *sp = st->spec;
+    if (st->futures && !sp->names[C_FUT])
+        return cpo_import_fail(c, CPO_EFORMAT, hdr->line, 0,
+                               "the %s names no futures (expected the weekly snapshot layout: "
+                               "timestamp, futures_instrument_name, futures_price, index_price, "
+                               "currency)",
+                               sp->label);
+    unsigned required = st->futures ? FUT_REQUIRED : sp->required;
     const char *names[C_NCOL];
     int req[C_NCOL], idx[C_NCOL];
     size_t k_of[C_NCOL], m = 0;
@@ -557,12 +576,13 @@ static int on_header(chain_reader *st, const cpo_csv_row *hdr)
         if (!sp->names[k])
             continue;
         names[m] = sp->names[k];
-        req[m] = (sp->required & RQ(k)) != 0;
+        req[m] = (required & RQ(k)) != 0;
         k_of[m++] = k;
     }
     rc = cpo_csv_map(hdr, c->path, names, req, m, idx, c->err);
     if (rc)
         return rc;
+    c->header_fields = hdr->n;
     st->need = 0;
     for (size_t j = 0; j < m; j++) {
         size_t k = k_of[j];
@@ -814,6 +834,23 @@ static int parse_row(chain_reader *st, const cpo_csv_row *row, chain_row *r)
         return row_problem(st, CPO_EDATA, ln, st->col[C_IV],
                            "%s %g is negative (expected an implied volatility of 0 or more)",
                            st->hname[C_IV], r->iv);
+    /* Above 1000 in either unit (1000 % or 1000 as a decimal) is no
+     * volatility; decimal values above 10 are caught once the unit is
+     * known (finish_iv). */
+    if (r->iv > IV_MAX_PERCENT)
+        return row_problem(st, CPO_EDATA, ln, st->col[C_IV],
+                           "%s %g is out of range (expected an implied volatility of 0 to %g %% "
+                           "or 0 to %g as a decimal)",
+                           st->hname[C_IV], r->iv, IV_MAX_PERCENT, IV_MAX_PERCENT / 100.0);
+    /* The index and the underlying (forward) are prices: NaN (blank) or > 0. */
+    if (!isnan(r->index) && !(r->index > 0))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_INDEX],
+                           "%s %g is not positive (expected an index price above 0)",
+                           st->hname[C_INDEX], r->index);
+    if (!isnan(r->fwd) && !(r->fwd > 0))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FWD],
+                           "%s %g is not positive (expected an underlying price above 0)",
+                           st->hname[C_FWD], r->fwd);
     if (st->col[C_GREEKS] >= 0) {
         const char *s = row->f[st->col[C_GREEKS]];
         size_t n = row->len[st->col[C_GREEKS]], bad = 0;
@@ -878,12 +915,107 @@ static int stage_row(chain_reader *st, const chain_row *r, long line)
     return 0;
 }
 
+/* --- deribit-chain-futures: the futures quotes of the rows ----------------- */
+
+/* One row's quote of a future. */
+typedef struct fut_quote {
+    char name[CPO_SYMBOL_MAX]; /* "BTC-27MAR26" */
+    int64_t ts;                /* the snapshot time */
+    double px, index;          /* futures_price, index_price (NaN if blank) */
+    long line;
+} fut_quote;
+
+/* Read one row's future: 0 (quote kept), ROW_SKIP (a synthetic future, or
+ * another underlying), CPO_IMPORT_DROP or a negative code. */
+static int fut_row(chain_reader *st, const cpo_csv_row *row)
+{
+    cpo_import_ctx *c = st->c;
+    long ln = row->line;
+    char b[64], why[160], und[CPO_CCY_MAX];
+    int rc = cpo_import_width(c, row, st->need);
+    if (rc)
+        return rc;
+    const char *s = row->f[st->col[C_CCY]];
+    size_t n = row->len[st->col[C_CCY]];
+    trim(&s, &n);
+    if (n == 0 || upper_copy(und, sizeof und, s, n))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_CCY],
+                           "%s \"%s\" is not a currency code (expected e.g. BTC or ETH)",
+                           st->hname[C_CCY], shown(s, n, b, sizeof b));
+    if (st->want[0] && strcmp(und, st->want)) {
+        note_other(st, und);
+        return ROW_SKIP;
+    }
+    const char *ns = row->f[st->col[C_FUT]];
+    size_t nn = row->len[st->col[C_FUT]];
+    trim(&ns, &nn);
+    if (nn == 0)
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FUT],
+                           "%s is empty (expected a Deribit future such as BTC-27MAR26, or "
+                           "SYN.BTC-3JAN26 for a synthetic one)",
+                           st->hname[C_FUT]);
+    if (nn > 4 && !memcmp(ns, "SYN.", 4)) {
+        st->n_syn++;
+        return ROW_SKIP;
+    }
+    cpo_instrument in;
+    if (cpo_future_deribit(ns, nn, &in, why, sizeof why))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FUT],
+                           "%s \"%s\" is not a Deribit future name: bad %s (expected "
+                           "COIN-DMMMYY such as BTC-27MAR26, or SYN.COIN-DMMMYY)",
+                           st->hname[C_FUT], shown(ns, nn, b, sizeof b), why);
+    if (strcmp(in.base, und))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_CCY],
+                           "%s %s disagrees with %s \"%s\" (expected %s)", st->hname[C_CCY], und,
+                           st->hname[C_FUT], in.symbol, in.base);
+    if (!(in.contract_size > 0))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FUT],
+                           "%s \"%s\" is a future of %s, whose contract size is not known "
+                           "(expected a BTC or ETH future: 10 USD and 1 USD a contract)",
+                           st->hname[C_FUT], in.symbol, in.base);
+    int64_t ts;
+    double px, ix;
+    if ((rc = tm(st, row, C_TS, st->spec->ts_unit, &ts)) != 0 ||
+        (rc = num(st, row, C_FWD, 0, &px)) != 0 || (rc = num(st, row, C_INDEX, 1, &ix)) != 0)
+        return rc;
+    if (!(px > 0) || isinf(px))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_FWD],
+                           "%s %g is not a positive price (expected a price above 0)",
+                           st->hname[C_FWD], px);
+    if (!isnan(ix) && (!(ix > 0) || isinf(ix)))
+        return row_problem(st, CPO_EDATA, ln, st->col[C_INDEX],
+                           "%s %g is not a positive price (expected a price above 0, or blank)",
+                           st->hname[C_INDEX], ix);
+    if ((rc = cpo_import_before_expiry(c, &in, ln, st->col[C_TS] + 1, st->hname[C_TS], ts)) != 0)
+        return rc;
+    if (st->n_fq == st->cap_fq) {
+        size_t nc = st->cap_fq ? st->cap_fq * 2 : 256;
+        fut_quote *p = realloc(st->fq, nc * sizeof *p);
+        if (!p)
+            return cpo_import_fail(c, CPO_ENOMEM, ln, 0, "out of memory");
+        st->fq = p;
+        st->cap_fq = nc;
+    }
+    fut_quote *q = &st->fq[st->n_fq++];
+    snprintf(q->name, sizeof q->name, "%s", in.symbol);
+    q->ts = ts;
+    q->px = px;
+    q->index = ix;
+    q->line = ln;
+    return 0;
+}
+
 static int on_row(void *ctx, const cpo_csv_row *row)
 {
     chain_reader *st = ctx;
     if (!st->spec)
         return on_header(st, row);
     st->rows++;
+    if (st->futures) {
+        int rc = fut_row(st, row);
+        st->dropped += rc == CPO_IMPORT_DROP;
+        return rc > 0 ? 0 : rc;
+    }
     chain_row r;
     int rc = parse_row(st, row, &r);
     if (rc == CPO_IMPORT_DROP) {
@@ -952,17 +1084,18 @@ static void alternatives(const chain_reader *st, const char *first, const char *
     }
 }
 
-/* Underlying checks once every row is seen. */
-static int finish_underlying(chain_reader *st)
+/* Underlying checks once every row is seen; what: "options" or "futures",
+ * staged: how many rows of them were kept. */
+static int finish_underlying(chain_reader *st, const char *what, size_t staged)
 {
     cpo_import_ctx *c = st->c;
     char list[200], alts[200];
-    if (st->want[0] && c->chain.n == 0 && st->n_others) {
+    if (st->want[0] && staged == 0 && st->n_others) {
         alternatives(st, NULL, ", ", list, sizeof list);
         alternatives(st, NULL, " or ", alts, sizeof alts);
         return cpo_import_fail(c, CPO_ENOTFOUND, 0, 0,
-                               "the file holds no %s options, only %s (expected --underlying %s)",
-                               st->want, list, alts);
+                               "the file holds no %s %s, only %s (expected --underlying %s)",
+                               st->want, what, list, alts);
     }
     if (!st->want[0] && st->n_others) {
         alternatives(st, st->chosen, ", ", list, sizeof list);
@@ -974,8 +1107,8 @@ static int finish_underlying(chain_reader *st)
     if (st->skipped) {
         alternatives(st, NULL, ", ", list, sizeof list);
         cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
-                        "kept the %s options; skipped %zu rows of other underlyings (%s)",
-                        st->chosen, st->skipped, list);
+                        "kept the %s %s; skipped %zu rows of other underlyings (%s)",
+                        st->chosen, what, st->skipped, list);
     }
     return 0;
 }
@@ -1060,12 +1193,34 @@ cleanup:
 }
 
 /* Every option must expire after its snapshot time. */
+/* Mark staged row i dropped (its problem was reported in lenient mode);
+ * *keep is made at the first.  0, or CPO_ENOMEM. */
+static int drop_row(chain_reader *st, unsigned char **keep, size_t i)
+{
+    cpo_chain *ch = &st->c->chain;
+    if (!*keep) {
+        if (!(*keep = malloc(ch->n)))
+            return cpo_import_fail(st->c, CPO_ENOMEM, 0, 0, "out of memory");
+        memset(*keep, 1, ch->n);
+    }
+    (*keep)[i] = 0;
+    st->dropped++;
+    return 0;
+}
+
+/* Keep the rows keep says (NULL: all) and let go of keep. */
+static void drop_rows(chain_reader *st, unsigned char *keep)
+{
+    if (keep)
+        compact(st, keep);
+    free(keep);
+}
+
 static int finish_expiry(chain_reader *st)
 {
     cpo_import_ctx *c = st->c;
     cpo_chain *ch = &c->chain;
     unsigned char *keep = NULL;
-    size_t bad = 0;
     int col0 = st->col[C_EXPIRY] >= 0 ? st->col[C_EXPIRY] : st->col[C_NAME];
     const char *what = st->col[C_EXPIRY] >= 0 ? st->hname[C_EXPIRY] : "expiry";
     for (size_t i = 0; i < ch->n; i++) {
@@ -1077,24 +1232,12 @@ static int finish_expiry(chain_reader *st)
         int rc = row_problem(st, CPO_EDATA, c->line[i], col0,
                              "%s %s of %s is not after the snapshot time %s (expected an "
                              "option that has not expired)", what, t1, ch->name[i], t2);
-        if (rc < 0) {
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
             free(keep);
             return rc;
         }
-        if (!keep) {
-            keep = malloc(ch->n);
-            if (!keep)
-                return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
-            memset(keep, 1, ch->n);
-        }
-        keep[i] = 0;
-        bad++;
     }
-    if (keep) {
-        compact(st, keep);
-        st->dropped += bad;
-    }
-    free(keep);
+    drop_rows(st, keep);
     return 0;
 }
 
@@ -1102,6 +1245,30 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Decimal implied vols above 10 (1000 %), once the unit is known: problems
+ * of their rows (refused, or dropped under --lenient). */
+static int iv_range(chain_reader *st)
+{
+    cpo_import_ctx *c = st->c;
+    cpo_chain *ch = &c->chain;
+    unsigned char *keep = NULL;
+    double lim = IV_MAX_PERCENT / 100.0;
+    for (size_t i = 0; i < ch->n; i++) {
+        if (!(ch->mark_iv[i] > lim))
+            continue;
+        int rc = row_problem(st, CPO_EDATA, c->line[i], st->col[C_IV],
+                             "%s %g (decimal) is out of range (expected an implied volatility of "
+                             "0 to %g as a decimal, %g %%)",
+                             st->hname[C_IV], ch->mark_iv[i], lim, IV_MAX_PERCENT);
+        if (rc < 0 || (rc = drop_row(st, &keep, i))) {
+            free(keep);
+            return rc;
+        }
+    }
+    drop_rows(st, keep);
+    return 0;
 }
 
 /* Resolve the IV unit, store decimal, warn about placeholder values. */
@@ -1193,6 +1360,7 @@ static int finish_iv(chain_reader *st)
     if (pct)
         for (size_t i = 0; i < ch->n; i++)
             ch->mark_iv[i] /= 100.0;
+    rc = iv_range(st);
 cleanup:
     free(v);
     return rc;
@@ -1215,7 +1383,7 @@ int cpo_read_deribit_chain(cpo_import_ctx *c)
         goto cleanup;
     }
     c->rep->rows_read = st.rows;
-    if ((rc = finish_underlying(&st)) != 0)
+    if ((rc = finish_underlying(&st, "options", c->chain.n)) != 0)
         goto cleanup;
     if (st.spec->per_row_ts && c->chain.n && (rc = finish_polls(&st)) != 0)
         goto cleanup;
@@ -1232,6 +1400,137 @@ int cpo_read_deribit_chain(cpo_import_ctx *c)
     snprintf(c->chain.underlying, sizeof c->chain.underlying, "%s", st.chosen);
     snprintf(c->rep->target, sizeof c->rep->target, "%s", st.chosen);
 cleanup:
+    free(st.poll);
+    free(st.slot);
+    return rc;
+}
+
+/* --- deribit-chain-futures ------------------------------------------------ */
+
+static int cmp_quote(const void *a, const void *b)
+{
+    const fut_quote *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+/* The median of v[0..n) (sorted in place; NaN left out; NaN if none). */
+static double median_of(double *v, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(v[i]))
+            v[m++] = v[i];
+    if (m == 0)
+        return NAN;
+    qsort(v, m, sizeof *v, cmp_double);
+    return gsl_stats_median_from_sorted_data(v, 1, m);
+}
+
+/* One set per future: a bar per snapshot time, at the hour that holds it. */
+static int fut_sets(chain_reader *st)
+{
+    cpo_import_ctx *c = st->c;
+    const cpo_import_opts *o = c->o;
+    size_t nq = st->n_fq, bars = 0;
+    if (nq)
+        qsort(st->fq, nq, sizeof *st->fq, cmp_quote);
+    size_t nf = 0;
+    for (size_t i = 0; i < nq; i++)
+        nf += i == 0 || strcmp(st->fq[i].name, st->fq[i - 1].name) != 0;
+    c->sets = calloc(nf ? nf : 1, sizeof *c->sets);
+    double *px = malloc((nq ? nq : 1) * sizeof *px), *ix = malloc((nq ? nq : 1) * sizeof *ix);
+    if (!c->sets || !px || !ix) {
+        free(px);
+        free(ix);
+        return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nq && !rc;) {
+        size_t j = i;
+        while (j < nq && !strcmp(st->fq[j].name, st->fq[i].name))
+            j++;
+        cpo_bar_set *set = &c->sets[c->n_sets++];
+        char why[160];
+        cpo_instrument_init(&set->instr, "", CPO_KIND_FUTURE, CPO_SETTLE_INVERSE);
+        cpo_bars_init(&set->bars);
+        cpo_future_deribit(st->fq[i].name, strlen(st->fq[i].name), &set->instr, why, sizeof why);
+        if (o->exchange && o->exchange[0])
+            snprintf(set->instr.exchange, sizeof set->instr.exchange, "%s", o->exchange);
+        set->bars.bar_ms = CPO_MS_HOUR;
+        set->line = malloc((j - i) * sizeof *set->line);
+        if (!set->line) {
+            rc = cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+            break;
+        }
+        for (size_t a = i; a < j && !rc;) {
+            size_t e = a, m = 0;
+            while (e < j && st->fq[e].ts == st->fq[a].ts) {
+                px[m] = st->fq[e].px;
+                ix[m++] = st->fq[e].index;
+                e++;
+            }
+            double p = median_of(px, m), x = median_of(ix, m);
+            int64_t t = st->fq[a].ts - ((st->fq[a].ts % CPO_MS_HOUR) + CPO_MS_HOUR) % CPO_MS_HOUR;
+            if (cpo_bars_append(&set->bars, t, p, p, p, p, NAN, NAN, NAN, NAN, x))
+                rc = cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+            else
+                set->line[set->bars.n - 1] = st->fq[a].line;
+            a = e;
+        }
+        bars += set->bars.n;
+        i = j;
+    }
+    free(px);
+    free(ix);
+    if (rc)
+        return rc;
+    /* Without quotes: refused, naming the underlyings there are (if one
+     * was asked for); with them: the rows of the others, in a note. */
+    snprintf(st->chosen, sizeof st->chosen, "%s", st->want);
+    if (st->rows == 0)
+        return cpo_import_fail(c, CPO_EDATA, 0, 0, "no data rows (expected at least one row)");
+    if (nq == 0 && (rc = finish_underlying(st, "futures", 0)) != 0)
+        return rc;
+    if (nq == 0 && st->dropped)
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "no futures quotes left: all %zu %s of listed futures %s dropped "
+                               "(expected at least one valid row)",
+                               st->dropped, st->dropped == 1 ? "row" : "rows",
+                               st->dropped == 1 ? "was" : "were");
+    if (nq == 0)
+        return cpo_import_fail(c, CPO_EDATA, 0, 0,
+                               "no listed futures in the file: %zu %s synthetic ones (SYN.*), "
+                               "which are skipped (expected rows of a future such as BTC-27MAR26)",
+                               st->n_syn, st->n_syn == 1 ? "row names" : "rows name");
+    cpo_import_note(c, CPO_ISSUE_INFO, 0, 0, 0,
+                    "%zu quotes of %zu futures: %zu hourly %s at the median %s of each "
+                    "snapshot; %zu rows of synthetic futures (SYN.*) skipped",
+                    nq, nf, bars, bars == 1 ? "bar" : "bars", st->hname[C_FWD], st->n_syn);
+    return finish_underlying(st, "futures", nq);
+}
+
+int cpo_read_chain_futures(cpo_import_ctx *c)
+{
+    chain_reader st;
+    memset(&st, 0, sizeof st);
+    st.c = c;
+    st.futures = 1;
+    st.snapshot = CPO_TIME_NONE;
+    c->stage = CPO_STAGE_SETS;
+    int rc = cpo_csv_read(c->path, on_row, &st, c->err);
+    if (!rc && !st.spec)
+        rc = cpo_import_fail(c, CPO_EFORMAT, 0, 0,
+                             "the file is empty (expected a header line and rows)");
+    c->rep->rows_read = st.rows;
+    c->rep->dropped += st.dropped;
+    if (!rc)
+        rc = fut_sets(&st);
+    free(st.fq);
     free(st.poll);
     free(st.slot);
     return rc;

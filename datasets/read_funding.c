@@ -217,6 +217,7 @@ static int binance_header(fund_rd *st, const cpo_csv_row *hdr)
     if (layout == BN_FUNDINGTIME)
         req[BN_MARK] = 0;
     int rc = cpo_csv_map(hdr, c->path, names, req, n, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     if (n < BN_NCOL)
@@ -295,39 +296,14 @@ int cpo_read_binance_funding(cpo_import_ctx *c)
         return rc;
     if (st.layout == BN_DATE)
         check_marks(c, st.names[BN_TIME], interval);
-    set_perp(c, st.sym, st.sym, CPO_SETTLE_LINEAR, "binance", "USDT", 1.0, interval);
+    /* USDT-M (linear) unless --settle inverse says the rows are of a
+     * COIN-M perpetual (BTCUSD_PERP): funding attaches to the instrument
+     * of that settlement. */
+    set_perp(c, st.sym, st.sym, c->o->settle, "binance", "USDT", 1.0, interval);
     return 0;
 }
 
 /* --- Binance JSON ----------------------------------------------------------- */
-
-/* An element's time: an integer (or integral number) of ms since 1970. */
-static int json_time(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
-                     const char *name, int64_t *out)
-{
-    if (!v)
-        return cpo_json_problem(c, d, i, CPO_EDATA, "no \"%s\" (expected ms since 1970)", name);
-    int64_t t;
-    if (json_is_integer(v)) {
-        t = (int64_t)json_integer_value(v);
-    } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
-               fabs(json_real_value(v)) < 9e15) {
-        t = (int64_t)json_real_value(v);
-    } else if (json_is_real(v)) {
-        return cpo_json_problem(c, d, i, CPO_EDATA,
-                                "%s %.17g is not a whole number (expected ms since 1970)", name,
-                                json_real_value(v));
-    } else {
-        return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected ms since 1970)", name,
-                                cpo_json_type_name(v));
-    }
-    if (t < INT64_C(631152000000) || t > INT64_C(4102444800000))
-        return cpo_json_problem(c, d, i, CPO_EDATA,
-                                "%s %lld is out of range (expected ms between 1990 and 2100)",
-                                name, (long long)t);
-    *out = t;
-    return 0;
-}
 
 int cpo_read_binance_funding_json(cpo_import_ctx *c)
 {
@@ -351,7 +327,7 @@ int cpo_read_binance_funding_json(cpo_import_ctx *c)
         }
         int64_t ts = 0;
         double rate = NAN;
-        r = json_time(c, &d, i, json_object_get(e, "time"), "time", &ts);
+        r = cpo_json_ms(c, &d, i, json_object_get(e, "time"), "time", &ts);
         if (r)
             goto row_done;
         const json_t *jr = json_object_get(e, "funding_rate");
@@ -437,7 +413,7 @@ int cpo_read_binance_funding_json(cpo_import_ctx *c)
     }
     char sym[CPO_SYMBOL_MAX];
     snprintf(sym, sizeof sym, "%sUSDT", coin);
-    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", CPO_SETTLE_LINEAR, "binance", "USDT", 1.0,
+    set_perp(c, coin[0] ? sym : "", coin[0] ? sym : "", c->o->settle, "binance", "USDT", 1.0,
              c->o->step_ms > 0 ? c->o->step_ms : 8 * CPO_MS_HOUR);
 cleanup:
     cpo_json_doc_fini(&d);
@@ -453,6 +429,7 @@ static int bitmex_header(fund_rd *st, const cpo_csv_row *hdr)
                                                "fundingRate"};
     int req[BM_NCOL] = {1, !(c->o->symbol && *c->o->symbol), 1, 1};
     int rc = cpo_csv_map(hdr, c->path, names, req, BM_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, BM_NCOL);
@@ -552,6 +529,7 @@ static int deribit_header(fund_rd *st, const cpo_csv_row *hdr)
     static const char *const names[DB_NCOL] = {"timestamp", "interest_1h", "index_price"};
     static const int req[DB_NCOL] = {1, 1, 0};
     int rc = cpo_csv_map(hdr, c->path, names, req, DB_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     int td = cpo_csv_find(hdr, "time_dt");

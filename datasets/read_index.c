@@ -73,6 +73,7 @@ static int dvol_header(dvol_rd *st, const cpo_csv_row *hdr)
                                                "open", "high", "low", "close"};
     static const int req[DV_NCOL] = {1, 0, 0, 0, 0, 1};
     int rc = cpo_csv_map(hdr, c->path, names, req, DV_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, DV_NCOL);
@@ -162,32 +163,12 @@ static int dvol_element(cpo_import_ctx *c, const cpo_json_doc *d, size_t i)
                                 json_array_size(e), json_array_size(e) == 1 ? "" : "s");
     const json_t *jt = json_array_get(e, 0), *jv = json_array_get(e, 1);
     int64_t ts;
-    if (json_is_integer(jt)) {
-        ts = (int64_t)json_integer_value(jt);
-    } else if (json_is_real(jt) && json_real_value(jt) == floor(json_real_value(jt)) &&
-               fabs(json_real_value(jt)) < 9e15) {
-        ts = (int64_t)json_real_value(jt);
-    } else {
-        return cpo_json_problem(c, d, i, CPO_EDATA, "time is %s (expected ms since 1970)",
-                                json_is_real(jt) ? "not a whole number"
-                                                 : cpo_json_type_name(jt));
-    }
-    if (ts < INT64_C(631152000000) || ts > INT64_C(4102444800000))
-        return cpo_json_problem(c, d, i, CPO_EDATA,
-                                "time %lld is out of range (expected ms between 1990 and 2100)",
-                                (long long)ts);
     double v;
-    if (json_is_number(jv)) {
-        v = json_number_value(jv);
-    } else if (json_is_string(jv)) {
-        if (cpo_parse_f64(json_string_value(jv), json_string_length(jv), &v))
-            return cpo_json_problem(c, d, i, CPO_EDATA,
-                                    "close \"%.40s\" is not a number (expected a decimal number)",
-                                    json_string_value(jv));
-    } else {
-        return cpo_json_problem(c, d, i, CPO_EDATA, "close is %s (expected a number)",
-                                cpo_json_type_name(jv));
-    }
+    int rc = cpo_json_ms(c, d, i, jt, "time", &ts);
+    if (!rc)
+        rc = cpo_json_f64(c, d, i, jv, "close", &v);
+    if (rc)
+        return rc;
     if (!(v > 0))
         return cpo_json_problem(c, d, i, CPO_EDATA,
                                 "close %.17g is not positive (expected vol points > 0)", v);
@@ -224,32 +205,9 @@ cleanup:
     return rc;
 }
 
-/* JSON if the first byte that is not blank (after a UTF-8 BOM) is '['
- * or '{'; CSV otherwise. */
-static int looks_like_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    int ch, json = 0, pos = 0;
-    while ((ch = fgetc(f)) != EOF) {
-        if (pos < 3 && (unsigned char)ch == "\xEF\xBB\xBF"[pos]) {
-            pos++;
-            continue;
-        }
-        pos = 3;
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        json = ch == '[' || ch == '{';
-        break;
-    }
-    fclose(f);
-    return json;
-}
-
 int cpo_read_dvol(cpo_import_ctx *c)
 {
-    if (looks_like_json(c->path))
+    if (cpo_looks_like_json(c->path))
         return dvol_json(c);
     dvol_rd st;
     memset(&st, 0, sizeof st);
@@ -287,6 +245,7 @@ static int cmc_header(cmc_rd *st, const cpo_csv_row *hdr)
     cpo_import_ctx *c = st->c;
     static const int req[CM_NCOL] = {1, 1, 1, 1, 1, 0, 0, 1};
     int rc = cpo_csv_map(hdr, c->path, cmc_names, req, CM_NCOL, st->ix, c->err);
+    c->header_fields = hdr->n;
     if (rc)
         return rc;
     st->need = need_of(st->ix, CM_NCOL);

@@ -2,6 +2,7 @@
 #include "read_util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,72 @@ int cpo_read_no_rows(cpo_import_ctx *c, size_t staged)
                            n, n == 1 ? "row was" : "rows were");
 }
 
+int cpo_json_ms(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                const char *name, int64_t *out)
+{
+    if (!v)
+        return cpo_json_problem(c, d, i, CPO_EDATA, "no \"%s\" (expected ms since 1970)", name);
+    int64_t t;
+    if (json_is_integer(v)) {
+        t = (int64_t)json_integer_value(v);
+    } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+               fabs(json_real_value(v)) < 9e15) {
+        t = (int64_t)json_real_value(v);
+    } else if (json_is_real(v)) {
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s %.17g is not a whole number (expected ms since 1970)", name,
+                                json_real_value(v));
+    } else {
+        return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected ms since 1970)", name,
+                                cpo_json_type_name(v));
+    }
+    if (t < INT64_C(631152000000) || t > INT64_C(4102444800000))
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s %lld is out of range (expected ms between 1990 and 2100)",
+                                name, (long long)t);
+    *out = t;
+    return 0;
+}
+
+int cpo_json_f64(cpo_import_ctx *c, const cpo_json_doc *d, size_t i, const json_t *v,
+                 const char *name, double *out)
+{
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        if (cpo_parse_f64(json_string_value(v), json_string_length(v), out) == 0)
+            return 0;
+        return cpo_json_problem(c, d, i, CPO_EDATA,
+                                "%s \"%.40s\" is not a number (expected a decimal number)", name,
+                                json_string_value(v));
+    }
+    return cpo_json_problem(c, d, i, CPO_EDATA, "%s is %s (expected a number)", name,
+                            cpo_json_type_name(v));
+}
+
+int cpo_looks_like_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    int ch, json = 0, pos = 0;
+    while ((ch = fgetc(f)) != EOF) {
+        if (pos < 3 && (unsigned char)ch == "\xEF\xBB\xBF"[pos]) {
+            pos++;
+            continue;
+        }
+        pos = 3;
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        json = ch == '[' || ch == '{';
+        break;
+    }
+    fclose(f);
+    return json;
+}
+
 const char *cpo_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -86,7 +153,7 @@ int cpo_copy_text(char *dst, size_t cap, const char *s, size_t n)
     return cut;
 }
 
-static int read_whole(cpo_import_ctx *c, char **out, size_t *len)
+int cpo_read_whole(cpo_import_ctx *c, char **out, size_t *len)
 {
     FILE *f = fopen(c->path, "rb");
     if (!f)
@@ -184,27 +251,37 @@ static size_t scan_starts(const char *s, size_t n, long *line, long *col, size_t
     return k;
 }
 
+int cpo_json_load(cpo_import_ctx *c, const char *want, char **text, const char **s, size_t *n,
+                  json_t **root)
+{
+    *root = NULL;
+    int rc = cpo_read_whole(c, text, n);
+    if (rc)
+        return rc;
+    *s = *text;
+    if (*n >= 3 && !memcmp(*s, "\xEF\xBB\xBF", 3)) {
+        *s += 3;
+        *n -= 3;
+    }
+    json_error_t jerr;
+    *root = json_loadb(*s, *n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (*root)
+        return 0;
+    free(*text);
+    *text = NULL;
+    return cpo_import_fail(c, CPO_EPARSE, jerr.line > 0 ? jerr.line : 0,
+                           jerr.column > 0 ? jerr.column : 0, "%s (expected %s)", jerr.text, want);
+}
+
 int cpo_json_load_array(cpo_import_ctx *c, cpo_json_doc *d)
 {
     memset(d, 0, sizeof *d);
     char *buf = NULL;
+    const char *s = NULL;
     size_t n = 0;
-    int rc = read_whole(c, &buf, &n);
+    int rc = cpo_json_load(c, "a JSON array", &buf, &s, &n, &d->root);
     if (rc)
         return rc;
-    const char *s = buf;
-    if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) {
-        s += 3;
-        n -= 3;
-    }
-    json_error_t jerr;
-    d->root = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!d->root) {
-        rc = cpo_import_fail(c, CPO_EPARSE, jerr.line > 0 ? jerr.line : 0,
-                             jerr.column > 0 ? jerr.column : 0, "%s (expected a JSON array)",
-                             jerr.text);
-        goto cleanup;
-    }
     long rl = 0, rcol = 0;
     if (!json_is_array(d->root)) {
         scan_starts(s, n, NULL, NULL, 0, &rl, &rcol);

@@ -40,18 +40,48 @@ void cpo_bars_init(cpo_bars *b) { memset(b, 0, sizeof *b); }
 
 int cpo_bars_reserve(cpo_bars *b, size_t cap)
 {
+    /* mark_high and mark_low grow with the others once they exist. */
     void **arrs[] = {(void **)&b->ts,    (void **)&b->open,   (void **)&b->high,
                      (void **)&b->low,   (void **)&b->close,  (void **)&b->volume,
-                     (void **)&b->mark,  (void **)&b->index};
-    const size_t sizes[] = {8, 8, 8, 8, 8, 8, 8, 8};
-    return grow(arrs, sizes, NARR(arrs), &b->cap, cap);
+                     (void **)&b->mark,  (void **)&b->index,  (void **)&b->mark_high,
+                     (void **)&b->mark_low};
+    const size_t sizes[] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    size_t narr = b->mark_high ? NARR(arrs) : NARR(arrs) - 2;
+    return grow(arrs, sizes, narr, &b->cap, cap);
+}
+
+int cpo_bars_alloc_mark_hl(cpo_bars *b)
+{
+    if (b->mark_high && b->mark_low)
+        return 0;
+    size_t n = b->cap ? b->cap : 1;
+    double *hi = b->mark_high ? b->mark_high : malloc(n * sizeof *hi);
+    double *lo = b->mark_low ? b->mark_low : malloc(n * sizeof *lo);
+    if (!hi || !lo) {
+        if (hi != b->mark_high)
+            free(hi);
+        if (lo != b->mark_low)
+            free(lo);
+        return CPO_ENOMEM;
+    }
+    if (hi != b->mark_high)
+        for (size_t i = 0; i < n; i++)
+            hi[i] = NAN;
+    if (lo != b->mark_low)
+        for (size_t i = 0; i < n; i++)
+            lo[i] = NAN;
+    b->mark_high = hi;
+    b->mark_low = lo;
+    return 0;
 }
 
 int cpo_bars_append(cpo_bars *b, int64_t ts, double open, double high,
                     double low, double close, double volume, double mark,
-                    double index)
+                    double mark_high, double mark_low, double index)
 {
     if (b->n == b->cap && cpo_bars_reserve(b, b->n + 1))
+        return CPO_ENOMEM;
+    if ((!isnan(mark_high) || !isnan(mark_low)) && cpo_bars_alloc_mark_hl(b))
         return CPO_ENOMEM;
     size_t i = b->n++;
     b->ts[i] = ts;
@@ -62,6 +92,10 @@ int cpo_bars_append(cpo_bars *b, int64_t ts, double open, double high,
     b->volume[i] = volume;
     b->mark[i] = mark;
     b->index[i] = index;
+    if (b->mark_high) {
+        b->mark_high[i] = mark_high;
+        b->mark_low[i] = mark_low;
+    }
     return 0;
 }
 
@@ -77,6 +111,8 @@ void cpo_bars_fini(cpo_bars *b)
     free(b->volume);
     free(b->mark);
     free(b->index);
+    free(b->mark_high);
+    free(b->mark_low);
     memset(b, 0, sizeof *b);
 }
 
@@ -408,6 +444,17 @@ int cpo_dataset_add(cpo_dataset *ds, const cpo_instrument *in, size_t *idx,
                                  in->symbol, cpo_settle_name(old->settle),
                                  cpo_kind_name(old->kind), cpo_settle_name(in->settle),
                                  cpo_kind_name(in->kind));
+        if (old->kind == CPO_KIND_FUTURE &&
+            (old->expiry_ms != in->expiry_ms || old->contract_size != in->contract_size)) {
+            char a[40], b[40];
+            cpo_time_format(old->expiry_ms, a, sizeof a);
+            cpo_time_format(in->expiry_ms, b, sizeof b);
+            return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                                 "future %s is already in the dataset expiring %s, %.10g a "
+                                 "contract (expected the same expiry and contract size, got %s, "
+                                 "%.10g)",
+                                 in->symbol, a, old->contract_size, b, in->contract_size);
+        }
         if (idx)
             *idx = (size_t)f;
         return 0;

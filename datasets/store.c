@@ -5,8 +5,8 @@
  *
  *   /                    attributes cpo_store_version (int32), cpo_version
  *   /instruments         compound table, one record per cpo_instrument
- *   /bars/<sym>/         ts open high low close volume mark index;
- *                        attributes bar_ms, symbol
+ *   /bars/<sym>/         ts open high low close volume mark index
+ *                        [mark_high mark_low]; attributes bar_ms, symbol
  *   /funding/<sym>/      ts rate mark index; attributes interval_ms, symbol
  *   /chains/<und>/       one column per cpo_chain field; attribute underlying
  *   /ivindex/<name>/     ts open high low close; attribute name
@@ -14,7 +14,11 @@
  *   /provenance          compound table, one record per cpo_provenance
  *
  * Every instrument has a bars and a funding group, possibly with 0-length
- * columns.  Group names are the symbol with '/' and '%' (and a leading
+ * columns.  Columns in [brackets] are optional: written only when the
+ * series holds a value in them (mark_high and mark_low: the mark price's
+ * high and low over the bar, from binance-mark-klines), read as NaN when
+ * absent, so a store written before they existed loads as it did; when
+ * present they are checked like every column (type, length, storage).  Group names are the symbol with '/' and '%' (and a leading
  * '.') percent-encoded; the real name is kept in an attribute.  Chains and
  * indices keep their order through link creation order.  Non-empty columns
  * are chunked, shuffled and deflated; empty ones are 0-length contiguous.
@@ -37,6 +41,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5mem.h"
+
 #define STORE_VERSION 1
 #define STORE_CHUNK_BYTES (512 * 1024) /* 65536 doubles */
 #define STORE_DEFLATE 4
@@ -51,12 +57,16 @@
 
 typedef enum col_kind { COL_I64, COL_I32, COL_I8, COL_F64, COL_STR } col_kind;
 
-/* A column of a series: data points at n elements of size bytes each. */
+/* A column of a series: data points at n elements of size bytes each.  An
+ * optional column (COL_F64) is written only when it holds a number (data
+ * may be NULL: none), and a store without it reads as NaN: columns added
+ * since store version 1 are optional, so older stores still load. */
 typedef struct colspec {
     const char *name;
     col_kind kind;
     size_t size;
     void *data;
+    int optional;
 } colspec;
 
 /* A field of a compound record. */
@@ -236,7 +246,18 @@ typedef struct wctx {
     const char *path; /* the final path, for messages */
     cpo_error *err;
     int deflate;      /* 0 = no compression, else the deflate level */
+    const volatile sig_atomic_t *cancel; /* stop when set (cpo_store_opts) */
 } wctx;
+
+/* A signal asked the write to stop (checked between series). */
+static int w_cancelled(const wctx *w)
+{
+    if (w->cancel && *w->cancel)
+        return cpo_error_set(w->err, CPO_EINTR, w->path, 0, 0,
+                             "interrupted while writing the store (expected the write to go to "
+                             "its end; nothing was written)");
+    return 0;
+}
 
 static int w_fail(const wctx *w, const char *what, const char *obj)
 {
@@ -374,6 +395,16 @@ static hid_t w_group(const wctx *w, hid_t loc, const char *name,
     return g;
 }
 
+/* Whether an optional (COL_F64) column holds a value that is not NaN. */
+static int has_number(const colspec *c, size_t n)
+{
+    const double *v = c->data;
+    for (size_t i = 0; v && i < n; i++)
+        if (!isnan(v[i]))
+            return 1;
+    return 0;
+}
+
 /*
  * A series group parent/<esc(label)> holding ncols columns of n rows, with
  * the string attribute sattr = label and, if iattr, an int64 attribute.
@@ -401,7 +432,8 @@ static int w_series(const wctx *w, hid_t parent, const char *ppath,
         (iattr && (rc = w_attr(w, g, obj, iattr, COL_I64, &ival))))
         goto cleanup;
     for (size_t i = 0; i < ncols && !rc; i++)
-        rc = w_column(w, g, obj, &cols[i], n);
+        if (!cols[i].optional || has_number(&cols[i], n))
+            rc = w_column(w, g, obj, &cols[i], n);
 
 cleanup:
     H5Gclose(g);
@@ -411,10 +443,13 @@ cleanup:
 static size_t bars_cols(const cpo_bars *b, colspec *c)
 {
     colspec t[] = {
-        {"ts", COL_I64, 8, b->ts},         {"open", COL_F64, 8, b->open},
-        {"high", COL_F64, 8, b->high},     {"low", COL_F64, 8, b->low},
-        {"close", COL_F64, 8, b->close},   {"volume", COL_F64, 8, b->volume},
-        {"mark", COL_F64, 8, b->mark},     {"index", COL_F64, 8, b->index},
+        {"ts", COL_I64, 8, b->ts, 0},       {"open", COL_F64, 8, b->open, 0},
+        {"high", COL_F64, 8, b->high, 0},   {"low", COL_F64, 8, b->low, 0},
+        {"close", COL_F64, 8, b->close, 0}, {"volume", COL_F64, 8, b->volume, 0},
+        {"mark", COL_F64, 8, b->mark, 0},   {"index", COL_F64, 8, b->index, 0},
+        /* since the binance-mark-klines format; NULL when the bars have none */
+        {"mark_high", COL_F64, 8, b->mark_high, 1},
+        {"mark_low", COL_F64, 8, b->mark_low, 1},
     };
     memcpy(c, t, sizeof t);
     return NFIELDS(t);
@@ -423,10 +458,10 @@ static size_t bars_cols(const cpo_bars *b, colspec *c)
 static size_t funding_cols(const cpo_funding *f, colspec *c)
 {
     colspec t[] = {
-        {"ts", COL_I64, 8, f->ts},
-        {"rate", COL_F64, 8, f->rate},
-        {"mark", COL_F64, 8, f->mark},
-        {"index", COL_F64, 8, f->index},
+        {"ts", COL_I64, 8, f->ts, 0},
+        {"rate", COL_F64, 8, f->rate, 0},
+        {"mark", COL_F64, 8, f->mark, 0},
+        {"index", COL_F64, 8, f->index, 0},
     };
     memcpy(c, t, sizeof t);
     return NFIELDS(t);
@@ -435,20 +470,20 @@ static size_t funding_cols(const cpo_funding *f, colspec *c)
 static size_t chain_cols(const cpo_chain *ch, colspec *c)
 {
     colspec t[] = {
-        {"ts", COL_I64, 8, ch->ts},
-        {"expiry_ms", COL_I64, 8, ch->expiry_ms},
-        {"strike", COL_F64, 8, ch->strike},
-        {"right", COL_I8, 1, ch->right},
-        {"mark_px", COL_F64, 8, ch->mark_px},
-        {"bid_px", COL_F64, 8, ch->bid_px},
-        {"ask_px", COL_F64, 8, ch->ask_px},
-        {"mark_iv", COL_F64, 8, ch->mark_iv},
-        {"fwd_px", COL_F64, 8, ch->fwd_px},
-        {"index_px", COL_F64, 8, ch->index_px},
-        {"delta", COL_F64, 8, ch->delta},
-        {"vega", COL_F64, 8, ch->vega},
-        {"open_interest", COL_F64, 8, ch->open_interest},
-        {"name", COL_STR, CPO_SYMBOL_MAX, ch->name},
+        {"ts", COL_I64, 8, ch->ts, 0},
+        {"expiry_ms", COL_I64, 8, ch->expiry_ms, 0},
+        {"strike", COL_F64, 8, ch->strike, 0},
+        {"right", COL_I8, 1, ch->right, 0},
+        {"mark_px", COL_F64, 8, ch->mark_px, 0},
+        {"bid_px", COL_F64, 8, ch->bid_px, 0},
+        {"ask_px", COL_F64, 8, ch->ask_px, 0},
+        {"mark_iv", COL_F64, 8, ch->mark_iv, 0},
+        {"fwd_px", COL_F64, 8, ch->fwd_px, 0},
+        {"index_px", COL_F64, 8, ch->index_px, 0},
+        {"delta", COL_F64, 8, ch->delta, 0},
+        {"vega", COL_F64, 8, ch->vega, 0},
+        {"open_interest", COL_F64, 8, ch->open_interest, 0},
+        {"name", COL_STR, CPO_SYMBOL_MAX, ch->name, 0},
     };
     memcpy(c, t, sizeof t);
     return NFIELDS(t);
@@ -457,9 +492,9 @@ static size_t chain_cols(const cpo_chain *ch, colspec *c)
 static size_t iv_cols(const cpo_ivindex *v, colspec *c)
 {
     colspec t[] = {
-        {"ts", COL_I64, 8, v->ts},       {"open", COL_F64, 8, v->open},
-        {"high", COL_F64, 8, v->high},   {"low", COL_F64, 8, v->low},
-        {"close", COL_F64, 8, v->close},
+        {"ts", COL_I64, 8, v->ts, 0},       {"open", COL_F64, 8, v->open, 0},
+        {"high", COL_F64, 8, v->high, 0},   {"low", COL_F64, 8, v->low, 0},
+        {"close", COL_F64, 8, v->close, 0},
     };
     memcpy(c, t, sizeof t);
     return NFIELDS(t);
@@ -468,14 +503,14 @@ static size_t iv_cols(const cpo_ivindex *v, colspec *c)
 static size_t caps_cols(const cpo_caps *k, colspec *c)
 {
     colspec t[] = {
-        {"ts", COL_I64, 8, k->ts},
-        {"rank", COL_I32, 4, k->rank},
-        {"market_cap", COL_F64, 8, k->market_cap},
-        {"price", COL_F64, 8, k->price},
-        {"supply", COL_F64, 8, k->supply},
-        {"volume_24h", COL_F64, 8, k->volume_24h},
-        {"symbol", COL_STR, CPO_CCY_MAX, k->symbol},
-        {"name", COL_STR, CPO_SYMBOL_MAX, k->name},
+        {"ts", COL_I64, 8, k->ts, 0},
+        {"rank", COL_I32, 4, k->rank, 0},
+        {"market_cap", COL_F64, 8, k->market_cap, 0},
+        {"price", COL_F64, 8, k->price, 0},
+        {"supply", COL_F64, 8, k->supply, 0},
+        {"volume_24h", COL_F64, 8, k->volume_24h, 0},
+        {"symbol", COL_STR, CPO_CCY_MAX, k->symbol, 0},
+        {"name", COL_STR, CPO_SYMBOL_MAX, k->name, 0},
     };
     memcpy(c, t, sizeof t);
     return NFIELDS(t);
@@ -530,6 +565,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if ((g = w_group(w, fid, "bars", "/bars", 0, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_instr && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = bars_cols(&ds->bars[i], cols);
         rc = w_series(w, g, "/bars", ds->instr[i].symbol, "symbol", "symbol",
                       "bar_ms", ds->bars[i].bar_ms, cols, nc, ds->bars[i].n);
@@ -547,6 +584,8 @@ static int w_all(const wctx *w, hid_t fid, const cpo_dataset *ds)
     if (rc || (g = w_group(w, fid, "chains", "/chains", 1, &rc)) < 0)
         return rc;
     for (size_t i = 0; i < ds->n_chains && !rc; i++) {
+        if ((rc = w_cancelled(w)))
+            break;
         nc = chain_cols(&ds->chains[i], cols);
         rc = w_series(w, g, "/chains", ds->chains[i].underlying, "underlying",
                       "underlying", NULL, 0, cols, nc, ds->chains[i].n);
@@ -590,6 +629,7 @@ static int check_filters(const char *path, cpo_error *err)
 void cpo_store_opts_init(cpo_store_opts *o)
 {
     o->deflate = STORE_DEFLATE;
+    o->cancel = NULL;
 }
 
 int cpo_store_write(const cpo_dataset *ds, const char *path, cpo_error *err)
@@ -603,9 +643,9 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
                          const cpo_store_opts *opts, cpo_error *err)
 {
     int rc = 0, created = 0;
-    hid_t fapl = -1, fid = -1;
+    hid_t fid = -1;
     char tmp[4096];
-    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE};
+    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE, opts ? opts->cancel : NULL};
     if (w.deflate < 0 || w.deflate > 9)
         return cpo_error_set(err, CPO_ERANGE, path, 0, 0,
                              "deflate level %d (expected 0 for none, or 1 to 9)", w.deflate);
@@ -621,39 +661,32 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     if ((rc = check_filters(path, err)))
         return rc;
 
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (fid < 0) {
-        h5_why why;
+    /* The temporary name first, so that a folder that cannot take it
+     * fails before the work; the file itself is built in memory and
+     * written whole (h5mem.h: a failed write cannot crash HDF5). */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot create temporary file %s: %s (expected a "
-                           "writable directory)", tmp, h5_reason(&why));
-        goto cleanup;
-    }
-    created = 1;
-    if ((rc = w_all(&w, fid, ds)))
-        goto cleanup;
-    if (H5Fclose(fid) < 0) {
-        fid = -1;
-        rc = w_fail(&w, "file", tmp);
-        goto cleanup;
-    }
-    fid = -1;
-    /* Make the bytes durable before the rename makes them visible. */
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) < 0) {
-        rc = cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot sync %s: %s (expected a "
-                           "writable file system)", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+                           "writable directory)", tmp, strerror(errno));
         goto cleanup;
     }
     close(fd);
+    created = 1;
+    fid = cpo_h5mem_create(tmp, H5P_DEFAULT);
+    if (fid < 0) {
+        rc = w_fail(&w, "file", tmp);
+        goto cleanup;
+    }
+    if ((rc = w_all(&w, fid, ds)) || (rc = w_cancelled(&w)))
+        goto cleanup;
+    /* durable before the rename makes it visible */
+    rc = cpo_h5mem_write_close(fid, tmp, 1, err);
+    fid = -1;
+    if (!rc)
+        rc = w_cancelled(&w);
+    if (rc)
+        goto cleanup;
     if (rename(tmp, path) < 0) {
         rc = cpo_error_set(err, CPO_EIO, path, 0, 0,
                            "cannot rename %s over it: %s (expected a "
@@ -666,8 +699,6 @@ cleanup:
         H5Fclose(fid);
     if (rc && created)
         remove(tmp);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     return rc;
 }
 
@@ -888,7 +919,8 @@ static void close_all(hid_t *ids, size_t n)
         }
 }
 
-/* Open and check every column of a series group; all must have one length. */
+/* Open and check every column of a series group; all must have one
+ * length.  An optional column that is absent keeps ids[i] = -1. */
 static int r_open_columns(const rctx *r, hid_t g, const char *obj,
                           const colspec *cols, size_t nc, hid_t *ids, size_t *n)
 {
@@ -898,6 +930,8 @@ static int r_open_columns(const rctx *r, hid_t g, const char *obj,
         ids[i] = -1;
     for (size_t i = 0; i < nc && !rc; i++) {
         size_t len = 0;
+        if (cols[i].optional && H5Lexists(g, cols[i].name, H5P_DEFAULT) == 0)
+            continue;
         snprintf(what, sizeof what, "%s/%s", obj, cols[i].name);
         if ((rc = r_open_dataset(r, g, cols[i].name, what, &ids[i], &len)))
             break;
@@ -922,15 +956,18 @@ static int r_open_columns(const rctx *r, hid_t g, const char *obj,
     return rc;
 }
 
-/* Read n rows of every column into cols[i].data (each n elements). */
+/* Read n rows of every column that is open (ids[i] >= 0) into
+ * cols[i].data (each n elements).  times_only: the times, and mark_high
+ * (mark coverage for info). */
 static int r_read_columns(const rctx *r, const char *obj, const colspec *cols,
                           size_t nc, const hid_t *ids, size_t n)
 {
     if (n == 0)
         return 0;
     for (size_t i = 0; i < nc; i++) {
-        if (r->times_only && strcmp(cols[i].name, "ts") &&
-            strcmp(cols[i].name, "expiry_ms"))
+        if (ids[i] < 0 || (r->times_only && strcmp(cols[i].name, "ts") &&
+                           strcmp(cols[i].name, "expiry_ms") &&
+                           strcmp(cols[i].name, "mark_high")))
             continue;
         hid_t mt = col_type(cols[i].kind, cols[i].size, 0);
         herr_t st = mt < 0 ? -1
@@ -1159,22 +1196,27 @@ static int r_series_group(const rctx *r, hid_t parent, const char *ppath,
 
 /*
  * Load the columns of series group g into a series: open and check them,
- * grow the series to their length, then read each straight into its array
+ * grow the series to their length (and, when an optional column is there,
+ * give it its optional arrays), then read each straight into its array
  * (the colspecs are taken again after the growth: the arrays moved).
  */
 typedef size_t (*cols_fn)(const void *series, colspec *c);
 typedef int (*reserve_fn)(void *series, size_t n);
+typedef int (*optional_fn)(void *series); /* allocate the optional arrays */
 
 static int r_load_series(const rctx *r, hid_t g, const char *obj, void *series,
-                         cols_fn cols_of, reserve_fn reserve, size_t *n)
+                         cols_fn cols_of, reserve_fn reserve, optional_fn alloc_opt,
+                         size_t *n)
 {
-    colspec cols[STORE_MAX_COLS];
+    colspec cols[STORE_MAX_COLS] = {{0}};
     hid_t ids[STORE_MAX_COLS];
     size_t nc = cols_of(series, cols);
-    int rc = r_open_columns(r, g, obj, cols, nc, ids, n);
+    int rc = r_open_columns(r, g, obj, cols, nc, ids, n), any_opt = 0;
     if (rc)
         return rc;
-    if (*n > 0 && reserve(series, *n))
+    for (size_t i = 0; i < nc; i++)
+        any_opt |= cols[i].optional && ids[i] >= 0;
+    if (*n > 0 && (reserve(series, *n) || (any_opt && alloc_opt && alloc_opt(series))))
         rc = r_nomem(r);
     if (!rc) {
         nc = cols_of(series, cols);
@@ -1188,6 +1230,7 @@ static size_t bars_cols_v(const void *s, colspec *c) { return bars_cols(s, c); }
 static size_t funding_cols_v(const void *s, colspec *c) { return funding_cols(s, c); }
 static size_t chain_cols_v(const void *s, colspec *c) { return chain_cols(s, c); }
 static int bars_reserve_v(void *s, size_t n) { return cpo_bars_reserve(s, n); }
+static int bars_mark_hl_v(void *s) { return cpo_bars_alloc_mark_hl(s); }
 static int funding_reserve_v(void *s, size_t n) { return cpo_funding_reserve(s, n); }
 static int chain_reserve_v(void *s, size_t n) { return cpo_chain_reserve(s, n); }
 
@@ -1209,7 +1252,7 @@ static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
         if ((rc = r_series_group(r, gb, "/bars", sym, "symbol", &g, obj, sizeof obj)) ||
             (rc = r_attr(r, g, obj, "bar_ms", COL_I64, &b->bar_ms, 8)))
             goto cleanup;
-        if ((rc = r_load_series(r, g, obj, b, bars_cols_v, bars_reserve_v, &n)))
+        if ((rc = r_load_series(r, g, obj, b, bars_cols_v, bars_reserve_v, bars_mark_hl_v, &n)))
             goto cleanup;
         b->n = n;
         H5Gclose(g);
@@ -1219,7 +1262,7 @@ static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
                                  sizeof obj)) ||
             (rc = r_attr(r, g, obj, "interval_ms", COL_I64, &f->interval_ms, 8)))
             goto cleanup;
-        if ((rc = r_load_series(r, g, obj, f, funding_cols_v, funding_reserve_v, &n)))
+        if ((rc = r_load_series(r, g, obj, f, funding_cols_v, funding_reserve_v, NULL, &n)))
             goto cleanup;
         f->n = n;
         H5Gclose(g);
@@ -1289,7 +1332,7 @@ static int r_chains(const rctx *r, hid_t fid, cpo_dataset *ds)
                         "per underlying)", obj, und);
             goto cleanup;
         }
-        if ((rc = r_load_series(r, g, obj, c, chain_cols_v, chain_reserve_v, &n)))
+        if ((rc = r_load_series(r, g, obj, c, chain_cols_v, chain_reserve_v, NULL, &n)))
             goto cleanup;
         c->n = n;
         H5Gclose(g);
@@ -1675,6 +1718,44 @@ static hsize_t group_storage(hid_t fid, const char *gpath)
     return total;
 }
 
+/* The dated futures: expiry and contract terms (nothing without any). */
+static void info_futures(const cpo_dataset *ds, FILE *out, tbl *t, int *oom)
+{
+    size_t nf = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        nf += ds->instr[i].kind == CPO_KIND_FUTURE;
+    if (nf == 0)
+        return;
+    char e[40];
+    fprintf(out, "\nfutures (%zu)\n", nf);
+    *t = (tbl){.ncol = 5, .align = "lllrl"};
+    tbl_add(t, "symbol");
+    tbl_add(t, "underlying");
+    tbl_add(t, "expiry");
+    tbl_add(t, "contract");
+    tbl_add(t, "settle");
+    for (size_t i = 0; i < ds->n_instr; i++) {
+        const cpo_instrument *in = &ds->instr[i];
+        if (in->kind != CPO_KIND_FUTURE)
+            continue;
+        if (in->expiry_ms == CPO_TIME_NONE)
+            snprintf(e, sizeof e, "none");
+        else
+            cpo_time_format(in->expiry_ms, e, sizeof e);
+        tbl_add(t, "%s", in->symbol);
+        tbl_add(t, "%s", in->underlying[0] ? in->underlying : "-");
+        tbl_add(t, "%s", e);
+        /* Inverse: quote units a contract; linear: coins. */
+        tbl_add(t, "%.10g %s", in->contract_size,
+                in->settle == CPO_SETTLE_INVERSE ? (in->quote[0] ? in->quote : "USD")
+                                                 : (in->base[0] ? in->base : "coin"));
+        tbl_add(t, "%s", cpo_settle_name(in->settle));
+    }
+    tbl_print(t, out);
+    free(t->cell);
+    *oom |= t->oom;
+}
+
 static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
                              tbl *t, int *oom)
 {
@@ -1747,6 +1828,8 @@ static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
     free(t->cell);
     *oom |= t->oom;
 
+    info_futures(ds, out, t, oom);
+
     size_t nf = 0;
     for (size_t i = 0; i < ds->n_instr; i++)
         nf += ds->funding[i].n > 0;
@@ -1774,6 +1857,51 @@ static void info_instruments(const cpo_dataset *ds, hid_t fid, FILE *out,
         tbl_add(t, "%s", a);
         tbl_add(t, "%s", b);
         tbl_add(t, "%s", f);
+    }
+    tbl_print(t, out);
+    free(t->cell);
+    *oom |= t->oom;
+}
+
+/* Mark-price klines: per instrument with a mark high/low, the bars that
+ * have one and the first and last of them. */
+static void info_marks(const cpo_dataset *ds, FILE *out, tbl *t, int *oom)
+{
+    char a[40], b[40];
+    size_t nm = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        nm += ds->bars[i].mark_high != NULL && ds->bars[i].n > 0;
+    fprintf(out, "\nmark price klines (%zu)\n", nm);
+    if (nm == 0)
+        return;
+    *t = (tbl){.ncol = 4, .align = "lrll"};
+    tbl_add(t, "symbol");
+    tbl_add(t, "bars with a mark");
+    tbl_add(t, "first");
+    tbl_add(t, "last");
+    for (size_t i = 0; i < ds->n_instr; i++) {
+        const cpo_bars *bb = &ds->bars[i];
+        if (!bb->mark_high || bb->n == 0)
+            continue;
+        size_t have = 0, first = 0, last = 0;
+        for (size_t k = 0; k < bb->n; k++)
+            if (!isnan(bb->mark_high[k])) {
+                if (!have)
+                    first = k;
+                last = k;
+                have++;
+            }
+        if (have) {
+            cpo_time_format(bb->ts[first], a, sizeof a);
+            cpo_time_format(bb->ts[last], b, sizeof b);
+        } else {
+            snprintf(a, sizeof a, "-");
+            snprintf(b, sizeof b, "-");
+        }
+        tbl_add(t, "%s", ds->instr[i].symbol);
+        tbl_add(t, "%zu of %zu", have, bb->n);
+        tbl_add(t, "%s", a);
+        tbl_add(t, "%s", b);
     }
     tbl_print(t, out);
     free(t->cell);
@@ -1923,6 +2051,7 @@ int cpo_store_info(const char *path, FILE *out, cpo_error *err)
             "indices, %zu market-cap rows, %zu provenance records\n",
             ds->n_instr, rows, ds->n_chains, ds->n_iv, ds->caps.n, ds->n_prov);
     info_instruments(ds, fid, out, &t, &oom);
+    info_marks(ds, out, &t, &oom);
     info_chains_iv_caps(ds, fid, out, &t, &oom);
     info_provenance(ds, out, &t, &oom);
     if (oom)

@@ -20,8 +20,29 @@
  * quoted Deribit-style: mark_px in coin = USD price / index.  delta is the
  * Black-76 forward delta (N(d1), N(d1)-1), vega USD per vol point.
  *
- * Three GSL mt19937 streams (spot, perps, funding) are seeded from
- * spec->seed, so turning perps on does not change the spot bars.
+ * Futures: per asset, quarterly contracts expiring 08:00 UTC on the last
+ * Friday of March, June, September and December, the next two listed at
+ * any time (as on Binance): the contract of expiry E_k trades from the
+ * expiry E_(k-2) (or the first bar) to E_k, its last bar the one that ends
+ * at or before E_k.  Its price is F = S exp(b(t) T), S the spot, T = (E_k
+ * - t) / 365 days, b(t) the annualised basis of the asset, one
+ * Ornstein-Uhlenbeck process db = kappa (mean - b) dt + vol dW per asset
+ * and variant (linear, inverse), sampled exactly at the bar boundaries
+ * (b' = mean + (b - mean) e^(-kappa dt) + vol sqrt((1 - e^(-2 kappa dt)) /
+ * (2 kappa)) z) from b = mean at the first bar.  A bar opens at S_open
+ * exp(b(t) T(t)) and closes at S_close exp(b(t') T(t')), t' = t + step (so
+ * it opens at the previous bar's close, and the last bar before an expiry
+ * on the grid closes at the spot: the basis converges); high and low are
+ * the spot's high and low carried by the larger and smaller of the two
+ * exponents, widened to hold open and close; volume half the spot's;
+ * mark = close; index = the spot close.  Linear: "SYN000USDT_240329",
+ * quote USDT, 1 coin a contract; inverse: "SYN000USD_240329", quote USD,
+ * 100 USD a contract for asset 0 and 10 USD for the others (Binance's
+ * COIN-M sizes).
+ *
+ * GSL mt19937 streams (spot, perps, funding, and one per futures variant)
+ * are seeded from spec->seed, so turning perps or futures on does not
+ * change the spot bars.
  */
 #include "cpo/synth.h"
 #include "cpo/instrument.h"
@@ -68,6 +89,10 @@ void cpo_synth_spec_init(cpo_synth_spec *s)
     s->t_dof = 4.0;
     s->perps = 0;
     s->options = 0;
+    s->futures = CPO_SYNTH_FUTURES_NONE;
+    s->basis_mean = 0.08;
+    s->basis_kappa = 6.0;
+    s->basis_vol = 0.15;
 }
 
 /* --- seeding ------------------------------------------------------------- */
@@ -276,6 +301,120 @@ nomem:
                          "out of memory generating the option chain");
 }
 
+/* Whether a contract listed at `listed` and expiring at e has a bar on the
+ * grid start + k * step (k * step < end - start) that ends by e. */
+static int has_bar(int64_t start, int64_t step, int64_t end, int64_t listed, int64_t e)
+{
+    int64_t g = listed <= start ? start : start + (listed - start + step - 1) / step * step;
+    return g < end && g + step <= e;
+}
+
+/* The futures of every asset in one variant (linear or inverse), their
+ * instruments added to ds; spot_idx[i] are the spot instruments' rows. */
+static int gen_futures(cpo_dataset *ds, const cpo_synth_spec *spec, int inverse,
+                       const size_t *spot_idx, size_t *rows_out, cpo_error *err)
+{
+    const size_t A = spec->n_assets, N = spec->n_steps;
+    const int64_t start = spec->start_ms, step = spec->step_ms;
+    const int64_t end = start + (int64_t)N * step; /* the last bar's close */
+    const double dt = (double)step / YEAR_MS, k = spec->basis_kappa;
+    const double decay = exp(-k * dt);
+    const double sd = spec->basis_vol * sqrt(-expm1(-2.0 * k * dt) / (2.0 * k));
+    /* The expiries: E[0] and E[1] trade from the start, E[j] from E[j-2]. */
+    size_t ne = 0, cap = 8;
+    int64_t *E = malloc(cap * sizeof *E);
+    double *b = malloc((N + 1) * sizeof *b);
+    size_t *idx = NULL;
+    gsl_rng *r = rng_new(splitmix64(spec->seed ^ (inverse ? UINT64_C(0x667574696e76)     /* "futinv" */
+                                                          : UINT64_C(0x6675746c696e)))); /* "futlin" */
+    int rc = 0;
+    if (!E || !b || !r)
+        goto nomem;
+    for (int64_t e = cpo_future_quarterly_after(start);; e = cpo_future_quarterly_after(e)) {
+        int64_t listed = ne < 2 ? start : E[ne - 2];
+        if (listed >= end)
+            break;
+        if (ne == cap) {
+            int64_t *p = realloc(E, 2 * cap * sizeof *E);
+            if (!p)
+                goto nomem;
+            E = p;
+            cap *= 2;
+        }
+        E[ne++] = e;
+    }
+    idx = malloc((ne ? ne : 1) * A * sizeof *idx);
+    if (!idx)
+        goto nomem;
+    for (size_t i = 0; i < A; i++)
+        for (size_t j = 0; j < ne; j++) {
+            idx[i * ne + j] = SIZE_MAX;
+            if (!has_bar(start, step, end, j < 2 ? start : E[j - 2], E[j]))
+                continue;
+            char sym[CPO_SYMBOL_MAX], base[CPO_CCY_MAX];
+            cpo_civil c;
+            cpo_time_to_civil(E[j], &c);
+            snprintf(base, sizeof base, "SYN%03u", (unsigned)i);
+            snprintf(sym, sizeof sym, "%s%s_%02d%02d%02d", base, inverse ? "USD" : "USDT",
+                     c.year % 100, c.month, c.day);
+            cpo_instrument in;
+            cpo_instrument_init(&in, sym, CPO_KIND_FUTURE,
+                                inverse ? CPO_SETTLE_INVERSE : CPO_SETTLE_LINEAR);
+            snprintf(in.exchange, sizeof in.exchange, "synthetic");
+            snprintf(in.base, sizeof in.base, "%s", base);
+            snprintf(in.underlying, sizeof in.underlying, "%s", base);
+            snprintf(in.quote, sizeof in.quote, "%s", inverse ? "USD" : "USDT");
+            in.expiry_ms = E[j];
+            in.contract_size = !inverse ? 1.0 : i == 0 ? 100.0 : 10.0;
+            if ((rc = cpo_dataset_add(ds, &in, &idx[i * ne + j], err)))
+                goto cleanup;
+            if (ds->bars[idx[i * ne + j]].n) {
+                rc = cpo_error_set(err, CPO_EEXIST, NULL, 0, 0,
+                                   "%s already has data in the dataset (expected an empty "
+                                   "dataset or new symbols)", sym);
+                goto cleanup;
+            }
+        }
+    for (size_t i = 0; i < A; i++) {
+        const cpo_bars *sb = &ds->bars[spot_idx[i]];
+        b[0] = spec->basis_mean;
+        for (size_t t = 0; t < N; t++)
+            b[t + 1] = spec->basis_mean + (b[t] - spec->basis_mean) * decay +
+                       sd * gsl_ran_ugaussian(r);
+        for (size_t j = 0; j < ne; j++) {
+            if (idx[i * ne + j] == SIZE_MAX)
+                continue;
+            cpo_bars *fb = &ds->bars[idx[i * ne + j]];
+            int64_t listed = j < 2 ? start : E[j - 2];
+            fb->bar_ms = step;
+            for (size_t t = 0; t < N; t++) {
+                int64_t ts = sb->ts[t];
+                if (ts < listed || ts + step > E[j])
+                    continue;
+                double x0 = b[t] * (double)(E[j] - ts) / YEAR_MS;
+                double x1 = b[t + 1] * (double)(E[j] - ts - step) / YEAR_MS;
+                double o = sb->open[t] * exp(x0), c = sb->close[t] * exp(x1);
+                double h = fmax(sb->high[t] * exp(fmax(x0, x1)), fmax(o, c));
+                double l = fmin(sb->low[t] * exp(fmin(x0, x1)), fmin(o, c));
+                if (cpo_bars_append(fb, ts, o, h, l, c, 0.5 * sb->volume[t], c, NAN, NAN,
+                                    sb->close[t]))
+                    goto nomem;
+            }
+            *rows_out += fb->n;
+        }
+    }
+    goto cleanup;
+nomem:
+    rc = cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory generating the futures");
+cleanup:
+    if (r)
+        gsl_rng_free(r);
+    free(E);
+    free(b);
+    free(idx);
+    return rc;
+}
+
 int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
                        cpo_error *err)
 {
@@ -311,6 +450,17 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
         return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
                              "t_dof %g (expected a finite value > 2, so that returns "
                              "have a variance)", spec->t_dof);
+    if (spec->futures < CPO_SYNTH_FUTURES_NONE || spec->futures > CPO_SYNTH_FUTURES_BOTH)
+        return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                             "futures %d (expected CPO_SYNTH_FUTURES_NONE, _LINEAR, _INVERSE "
+                             "or _BOTH)", spec->futures);
+    if (spec->futures && !(spec->basis_mean >= -1 && spec->basis_mean <= 1 &&
+                           spec->basis_kappa > 0 && spec->basis_kappa <= 1000 &&
+                           spec->basis_vol >= 0 && spec->basis_vol <= 10))
+        return cpo_error_set(err, CPO_EINVAL, NULL, 0, 0,
+                             "basis mean %g, kappa %g, vol %g (expected a mean in [-1, 1] a "
+                             "year, kappa in (0, 1000] and vol in [0, 10])",
+                             spec->basis_mean, spec->basis_kappa, spec->basis_vol);
 
     rs = rng_new(spec->seed);
     rp = rng_new(splitmix64(spec->seed ^ UINT64_C(0x7065727073))); /* "perps" */
@@ -374,7 +524,7 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
             double l = fmin(o, c) * exp(-HL_SCALE * sig * fabs(gsl_ran_ugaussian(rs)));
             double usd = 2e6 * exp(-0.3 * (double)i) * (1.0 + (sig > 0 ? fabs(r) / sig : 0));
             double v = usd / c * gsl_ran_lognormal(rs, 0.0, 0.5);
-            if (cpo_bars_append(&ds->bars[spot_idx[i]], ts, o, h, l, c, v, NAN, NAN))
+            if (cpo_bars_append(&ds->bars[spot_idx[i]], ts, o, h, l, c, v, NAN, NAN, NAN, NAN))
                 goto nomem;
             price[i] = c;
         }
@@ -398,7 +548,7 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
                 double v = sb->volume[t] * 3.0 * gsl_ran_lognormal(rp, 0.0, 0.3);
                 double mk = sb->close[t] * (1.0 + mbasis[i]);
                 if (cpo_bars_append(&ds->bars[perp_idx[i]], sb->ts[t], o, h, l, c, v,
-                                    mk, sb->close[t]))
+                                    mk, NAN, NAN, sb->close[t]))
                     goto nomem;
                 basis[i] = b1;
             }
@@ -434,6 +584,10 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
             goto cleanup;
         rows += crows;
     }
+    for (int inv = 0; inv < 2; inv++)
+        if ((spec->futures & (inv ? CPO_SYNTH_FUTURES_INVERSE : CPO_SYNTH_FUTURES_LINEAR)) &&
+            (rc = gen_futures(ds, spec, inv, spot_idx, &rows, err)))
+            goto cleanup;
 
     /* Provenance: everything needed to generate it again. */
     cpo_provenance p;
@@ -453,11 +607,21 @@ int cpo_synth_generate(cpo_dataset *ds, const cpo_synth_spec *spec,
         fmt_double(vol, sizeof vol, spec->vol_annual);
         fmt_double(corr, sizeof corr, spec->corr);
         fmt_double(dof, sizeof dof, spec->t_dof);
-        snprintf(p.options, sizeof p.options,
-                 "seed=%llu assets=%zu steps=%zu start=%s step=%s vol=%s corr=%s "
-                 "dof=%s perps=%d options=%d",
-                 (unsigned long long)spec->seed, A, N, st, sp, vol, corr, dof,
-                 spec->perps ? 1 : 0, spec->options ? 1 : 0);
+        int w = snprintf(p.options, sizeof p.options,
+                         "seed=%llu assets=%zu steps=%zu start=%s step=%s vol=%s corr=%s "
+                         "dof=%s perps=%d options=%d",
+                         (unsigned long long)spec->seed, A, N, st, sp, vol, corr, dof,
+                         spec->perps ? 1 : 0, spec->options ? 1 : 0);
+        if (spec->futures && w > 0 && (size_t)w < sizeof p.options) {
+            static const char *const fut[] = {"none", "linear", "inverse", "both"};
+            char bm[32], bk[32], bv[32];
+            fmt_double(bm, sizeof bm, spec->basis_mean);
+            fmt_double(bk, sizeof bk, spec->basis_kappa);
+            fmt_double(bv, sizeof bv, spec->basis_vol);
+            snprintf(p.options + w, sizeof p.options - (size_t)w,
+                     " futures=%s basis=%s basis_kappa=%s basis_vol=%s", fut[spec->futures], bm,
+                     bk, bv);
+        }
     }
     if ((rc = cpo_dataset_add_provenance(ds, &p, err)))
         goto cleanup;

@@ -255,6 +255,10 @@ void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
 static double lot_round(const engine *e, size_t i, double dq)
 {
     double lot = e->m->instr[i].lot_size;
+    /* A derivative sized in contracts (inverse, or a contract that is not
+     * one unit) trades whole contracts when the data gives no lot. */
+    if (!(lot > 0.0) && e->m->instr[i].kind != CPO_KIND_SPOT && (e->inv[i] || e->cs[i] != 1.0))
+        lot = 1.0;
     if (!e->spec->costs.lot_rounding || !(lot > 0.0))
         return dq;
     double k = trunc(dq / lot + (dq > 0 ? 1e-9 : -1e-9));
@@ -512,7 +516,7 @@ static long h_find(const cpo_view *v, const char *symbol)
 static const double *h_series(const cpo_view *v, cpo_field f, size_t i, size_t *len)
 {
     const engine *e = v->e;
-    if (i >= e->n || (unsigned)f >= CPO_F_COUNT) {
+    if (i >= e->n || (unsigned)f >= CPO_F_COUNT || !e->m->col[f]) {
         *len = 0;
         return NULL;
     }
@@ -1196,7 +1200,7 @@ int eng_begin(engine *e, const cpo_market *m, const cpo_run_spec *spec, cpo_ledg
             continue;
         const double *mk = cpo_market_col(m, CPO_F_MARK, i);
         int any = 0;
-        for (size_t t = t0; t <= t1 && !any; t++)
+        for (size_t t = t0; mk && t <= t1 && !any; t++)
             any = isfinite(mk[t]);
         r->mark_from_close[i] = !any;
     }

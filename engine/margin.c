@@ -92,15 +92,16 @@ static int any_finite(const double *c, size_t n)
     return 0;
 }
 
-/* The mark's low (low = 1) or high in bar t from mark klines; NaN where
- * the cube has none.  The cube holds no mark klines yet: none. */
+/* The mark's low (low = 1) or high in bar t from mark klines
+ * (binance-mark-klines: CPO_F_MARK_LOW / CPO_F_MARK_HIGH); NaN where the
+ * cube has none, and in a cell filled forward (an old bar's extreme is
+ * not this bar's). */
 static double mark_extreme(const engine *e, size_t i, size_t t, int low)
 {
-    (void)e;
-    (void)i;
-    (void)t;
-    (void)low;
-    return NAN;
+    const cpo_market *m = e->m;
+    if (m->filled && m->filled[i * m->n_steps + t])
+        return NAN;
+    return px_col(m, low ? CPO_F_MARK_LOW : CPO_F_MARK_HIGH, i, t);
 }
 
 static int has_mark_klines(const engine *e, size_t i)

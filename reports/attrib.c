@@ -138,7 +138,7 @@ int cpo_attrib_new(cpo_attrib **out, const cpo_market *m, const cpo_dataset *ds,
         const double *mk = cpo_market_col(m, CPO_F_MARK, i);
         const double *cl = cpo_market_col(m, CPO_F_CLOSE, i);
         for (size_t t = 0; t < T; t++)
-            a->px[i * T + t] = isfinite(mk[t]) ? mk[t] : cl[t];
+            a->px[i * T + t] = mk && isfinite(mk[t]) ? mk[t] : cl[t];
     }
     /* Worst case of the row store and the per-step series. */
     double worst = (double)T * (double)n * (double)sizeof(at_row) +

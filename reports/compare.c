@@ -27,6 +27,7 @@
 
 #include "cpo/metrics.h"
 #include "cpo/time.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 void cpo_compare_opts_init(cpo_compare_opts *o)
@@ -704,8 +705,16 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     memset(bars, 0, sizeof bars);
     rp_out o = {0};
     int diff_data = 0, diff_period = 0;
+    cpo_dirlock lock;
+    cpo_dirlock_init(&lock);
     if (!runs)
         return nomem(err);
+    /* One writer per folder: an output folder that is there is locked
+     * before any work (a new one once it is made, below). */
+    struct stat st;
+    if (opts->out_dir && stat(opts->out_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        (rc = cpo_dirlock_take(&lock, opts->out_dir, err)))
+        goto cleanup;
     for (; loaded < n; loaded++) {
         if ((rc = rp_run_load(&runs[loaded], dirs[loaded], err)))
             goto cleanup;
@@ -907,8 +916,9 @@ int cpo_compare_build(const char *const *dirs, size_t n, const cpo_compare_opts 
     if (!opts->out_dir)
         goto cleanup;
 
-    /* compare.html and charts/. */
-    if ((rc = make_dirs(opts->out_dir, err)))
+    /* compare.html and charts/, one writer at a time (outfile.h). */
+    if ((rc = make_dirs(opts->out_dir, err)) ||
+        (lock.fd < 0 && (rc = cpo_dirlock_take(&lock, opts->out_dir, err))))
         goto cleanup;
     char cdir[1200];
     if (snprintf(cdir, sizeof cdir, "%s/charts", opts->out_dir) >= (int)sizeof cdir) {
@@ -987,6 +997,7 @@ cleanup:
         if (!rc)
             rc = rc2;
     }
+    cpo_dirlock_release(&lock);
     for (size_t k = 0; k < loaded; k++)
         rp_run_free(&runs[k]);
     for (size_t k = 0; k < 3; k++)

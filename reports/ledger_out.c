@@ -11,13 +11,16 @@
 #include "ledger_out.h"
 
 #include "csvwrite.h"
+#include "h5mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpo/time.h"
 
@@ -233,14 +236,22 @@ int cpo_ledger_out_open(cpo_ledger_out **out, const char *h5_path, const char *c
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     /* The root group must not record times either (the file creation
      * properties are the root group's object creation properties). */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
-    if (fapl >= 0 && fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0 &&
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0)
-        w->fid = H5Fcreate(h5_path, H5F_ACC_TRUNC, fcpl, fapl);
+    /* The file is built in memory and written whole by finish (h5mem.h:
+     * a write that fails cannot leave HDF5 holding a half-closed file);
+     * its name is taken now, so that a folder that cannot hold it fails
+     * before the engine runs. */
+    int fd = open(h5_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        rc = cpo_error_set(err, CPO_EIO, h5_path, 0, 0, "cannot create: %s (expected a writable "
+                           "folder)", strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0)
+        w->fid = cpo_h5mem_create(h5_path, fcpl);
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     if (w->fid < 0) {
         rc = h5_fail(w, "the file", err);
         goto fail;
@@ -509,8 +520,11 @@ done:
         H5Gclose(gc);
     if (g >= 0)
         H5Gclose(g);
-    if (H5Fclose(w->fid) < 0 && !rc)
-        rc = h5_fail(w, "the file", err);
+    if (rc) {
+        H5Fclose(w->fid); /* in memory: frees it */
+    } else {
+        rc = cpo_h5mem_write_close(w->fid, w->h5_path, 0, err);
+    }
     w->fid = -1;
     if (w->csv) {
         int bad = fclose(w->csv) != 0;

@@ -874,6 +874,12 @@ typedef struct csv_ctx {
     size_t need;   /* fields a row must have */
     size_t cap;
     long *lines;   /* line of each row */
+    /* A run's ledger.csv (ts,equity,<the P&L lines>,...): the columns of
+     * the P&L lines, and their sum on the first row. */
+    int ledger;
+    int col_pnl[CPO_PNL_COUNT];
+    int col_rf;    /* the run's risk-free return of each step, or -1 */
+    double pnl0;
 } csv_ctx;
 
 static const char *const time_names[] = {"ts", "date", "time", "timestamp", "datetime"};
@@ -968,8 +974,56 @@ static int csv_header(csv_ctx *x, const cpo_csv_row *row)
     int mx = x->col_ts > x->col_v ? x->col_ts : x->col_v;
     if (x->col_b > mx)
         mx = x->col_b;
+    /* A run's ledger: "ts,equity" first and every P&L line of cpo/backtest.h
+     * a run always shows (the financing line only when it had one). */
+    x->ledger = !o->returns && x->col_b < 0 && x->col_ts == 0 && x->col_v == 1 && row->n > 2 &&
+                !strcmp(x->ts_name, "ts") && !strcmp(x->c->value_name, "equity");
+    for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
+        x->col_pnl[l] = cpo_csv_find(row, cpo_pnl_name((cpo_pnl_line)l));
+        if (x->col_pnl[l] < 0 && cpo_pnl_shown(NULL, (cpo_pnl_line)l))
+            x->ledger = 0;
+        else if (x->col_pnl[l] > mx)
+            mx = x->col_pnl[l];
+    }
+    x->col_rf = x->ledger ? cpo_csv_find(row, "rf") : -1;
+    if (x->col_rf > mx)
+        mx = x->col_rf;
     x->need = (size_t)mx + 1;
     return 0;
+}
+
+/*
+ * The capital of a run ledger, the wealth before its first row: the
+ * summary.json beside it says it ("capital", when its period starts at
+ * the ledger's first row), else the first row less its P&L lines (which
+ * add up to the change in equity).  *from says which.
+ */
+static double ledger_capital(const csv_ctx *x, const char **from)
+{
+    const cpo_metrics_csv *c = x->c;
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s", x->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[1] = '\0';
+    else
+        dir[0] = '\0';
+    snprintf(path, sizeof path, "%ssummary.json", dir);
+    json_t *s = json_load_file(path, 0, NULL);
+    const json_t *cap = json_object_get(s, "capital");
+    const char *first = json_string_value(json_object_get(json_object_get(s, "period"), "first_bar"));
+    int64_t t;
+    double v = NAN;
+    if (json_is_number(cap) && first && cpo_time_parse(first, strlen(first), &t, NULL, NULL) == 0 &&
+        t == c->ts_ms[0])
+        v = json_number_value(cap);
+    json_decref(s);
+    if (isfinite(v) && v > 0.0) {
+        *from = "summary.json";
+        return v;
+    }
+    *from = "the first row less its P&L lines";
+    return c->value[0] - x->pnl0;
 }
 
 /* A time: an integer (ms, or s for 10 digits) or ISO 8601. */
@@ -1072,13 +1126,18 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
         long *l = realloc(x->lines, nc * sizeof *l);
         if (l)
             x->lines = l;
-        double *bb = NULL;
+        double *bb = NULL, *rr = NULL;
         if (x->col_b >= 0) {
             bb = realloc(c->bench, nc * sizeof *bb);
             if (bb)
                 c->bench = bb;
         }
-        if (!t || !v || !l || (x->col_b >= 0 && !bb))
+        if (x->col_rf >= 0) {
+            rr = realloc(c->rf, nc * sizeof *rr);
+            if (rr)
+                c->rf = rr;
+        }
+        if (!t || !v || !l || (x->col_b >= 0 && !bb) || (x->col_rf >= 0 && !rr))
             return cpo_error_set(x->err, CPO_ENOMEM, x->path, row->line, 0, "out of memory");
         x->cap = nc;
     }
@@ -1104,11 +1163,34 @@ static int csv_row(void *ctx, const cpo_csv_row *row)
         return rc;
     if (x->col_b >= 0 && (rc = csv_number(x, row, x->col_b, c->bench_name, 1, &bv)))
         return rc;
+    if (x->col_rf >= 0) {
+        /* a return: any finite number, blank = missing (0) */
+        const char *s = row->f[x->col_rf];
+        size_t len = row->len[x->col_rf];
+        c->rf[c->n] = NAN;
+        if (!cpo_field_blank(s, len) && (cpo_parse_f64(s, len, &c->rf[c->n]) ||
+                                         !isfinite(c->rf[c->n])))
+            return cpo_error_set(x->err, CPO_EDATA, x->path, row->line, x->col_rf + 1,
+                                 "rf \"%.40s\" is not a number (expected a return per period)",
+                                 s);
+    }
     c->ts_ms[c->n] = ts;
     c->value[c->n] = v;
     if (x->col_b >= 0)
         c->bench[c->n] = bv;
     x->lines[c->n] = row->line;
+    if (x->ledger && c->n == 0) {
+        x->pnl0 = 0.0;
+        for (int l = 0; l < CPO_PNL_COUNT && x->ledger; l++) {
+            double p;
+            if (x->col_pnl[l] < 0)
+                continue; /* a line the run did not have */
+            if (cpo_parse_f64(row->f[x->col_pnl[l]], row->len[x->col_pnl[l]], &p) || !isfinite(p))
+                x->ledger = 0; /* not a ledger we know: read as a plain series */
+            else
+                x->pnl0 += p;
+        }
+    }
     c->n++;
     return 0;
 }
@@ -1120,6 +1202,7 @@ void cpo_metrics_csv_free(cpo_metrics_csv *c)
     free(c->ts_ms);
     free(c->value);
     free(c->bench);
+    free(c->rf);
     free(c);
 }
 
@@ -1159,6 +1242,38 @@ int cpo_metrics_csv_read(cpo_metrics_csv **out, const char *path, const cpo_metr
         rc = err && err->code ? err->code : CPO_ENOMEM;
         goto fail;
     }
+    if (x.ledger) {
+        /* A run's ledger has no row for the capital: put it first, at the
+         * open of the bar before the first, as the run's summary does. */
+        const char *from = NULL;
+        double cap = ledger_capital(&x, &from);
+        if (isfinite(cap) && cap > 0.0) {
+            if (x.c->n == x.cap) {
+                int64_t *t = realloc(x.c->ts_ms, (x.cap + 1) * sizeof *t);
+                if (t)
+                    x.c->ts_ms = t;
+                double *v = realloc(x.c->value, (x.cap + 1) * sizeof *v);
+                if (v)
+                    x.c->value = v;
+                if (!t || !v) {
+                    rc = nomem(err);
+                    goto fail;
+                }
+                x.cap++;
+            }
+            memmove(x.c->ts_ms + 1, x.c->ts_ms, x.c->n * sizeof *x.c->ts_ms);
+            memmove(x.c->value + 1, x.c->value, x.c->n * sizeof *x.c->value);
+            x.c->ts_ms[0] = x.c->ts_ms[1] - x.c->spacing_ms;
+            x.c->value[0] = cap;
+            x.c->n++;
+            x.c->run_ledger = 1;
+            x.c->capital_from = from;
+        }
+    }
+    if (!x.c->run_ledger) {
+        free(x.c->rf);
+        x.c->rf = NULL;
+    }
     free(x.lines);
     *out = x.c;
     return 0;
@@ -1178,6 +1293,10 @@ int cpo_metrics_csv_compute(cpo_metrics *m, const cpo_metrics_csv *c, const cpo_
         cpo_metrics_opts_init(&o);
     if (!(o.periods_per_year > 0.0))
         o.periods_per_year = cpo_metrics_periods_per_year(c->spacing_ms);
+    /* A run's own risk-free series (its ledger's rf column), unless the
+     * caller gives one. */
+    if (c->rf && c->run_ledger && !o.rf_series && o.rf == 0.0)
+        o.rf_series = c->rf;
     size_t n = c->returns ? c->n : c->n - 1;
     int64_t *ts = malloc((n + 1) * sizeof *ts);
     double *b = c->bench ? malloc((n ? n : 1) * sizeof *b) : NULL;

@@ -5,11 +5,11 @@
  *
  * gnuplot runs without a shell: the program is looked up on PATH here
  * (once), then fork + execve of
- *     gnuplot -e "cpo_suffix = '.tmp'" NAME.gp
+ *     gnuplot -e "cpo_suffix = '.tmp.<pid>'" NAME.gp
  * in charts/, stdin /dev/null, stdout and stderr read back through a pipe
  * (its message goes into the report when it fails).  The scripts write
  * "NAME.png".cpo_suffix, so run by hand they make NAME.png, and run by cpo
- * NAME.png.tmp, renamed when gnuplot succeeded.  The -e text is fixed: no
+ * NAME.png.tmp.<pid>, renamed when gnuplot succeeded.  The -e text is fixed: no
  * data or config text is ever on gnuplot's command line, and in the
  * scripts such text only appears quoted by cpo_report_gp_quote.
  *
@@ -34,6 +34,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "cpo/time.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 extern char **environ;
@@ -120,7 +121,7 @@ int rp_out_open(rp_out *o, const char *dir, const char *name, cpo_error *err)
 {
     memset(o, 0, sizeof *o);
     if (snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= (int)sizeof o->path ||
-        snprintf(o->tmp, sizeof o->tmp, "%s.tmp", o->path) >= (int)sizeof o->tmp)
+        cpo_tmp_path(o->tmp, sizeof o->tmp, o->path) != 0)
         return cpo_error_set(err, CPO_ERANGE, dir, 0, 0, "path too long (expected < 1024 bytes)");
     o->fp = fopen(o->tmp, "wb");
     if (!o->fp)
@@ -248,7 +249,9 @@ static pid_t gnuplot_spawn(const rp_gnuplot *g, const char *dir, const char *nam
 {
     char script[128];
     snprintf(script, sizeof script, "%s.gp", name);
-    char a0[] = "gnuplot", a1[] = "-e", a2[] = "cpo_suffix = '.tmp'";
+    char a0[] = "gnuplot", a1[] = "-e", a2[64], sfx[32];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(a2, sizeof a2, "cpo_suffix = '%s'", sfx); /* digits only: no text of data */
     char *argv[] = {a0, a1, a2, script, NULL};
     int pfd[2];
     if (pipe(pfd) != 0) {
@@ -323,8 +326,8 @@ static const char *const img_ext[] = {".png", ".svg"};
 
 /*
  * The job's gnuplot has closed its output: its status, then the chart
- * DRAWN with its images renamed (it exited 0 and made NAME.png.tmp and
- * NAME.svg.tmp), or FAILED with gnuplot's message.
+ * DRAWN with its images renamed (it exited 0 and made NAME.png.tmp.<pid> and
+ * NAME.svg.tmp.<pid>, those of img), or FAILED with gnuplot's message.
  */
 static void job_finish(gp_job *j, const char *dir, unsigned img)
 {
@@ -346,7 +349,9 @@ static void job_finish(gp_job *j, const char *dir, unsigned img)
     int made = 1;
     for (int k = 0; k < 2; k++) {
         struct stat s;
-        snprintf(tmp[k], sizeof tmp[k], "%s/%s%s.tmp", dir, ch->name, img_ext[k]);
+        char to[1280];
+        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, img_ext[k]);
+        cpo_tmp_path(tmp[k], sizeof tmp[k], to);
         if (img & (1u << k))
             made = made && stat(tmp[k], &s) == 0 && s.st_size > 0;
     }
@@ -378,8 +383,8 @@ static void job_finish(gp_job *j, const char *dir, unsigned img)
             continue;
         }
         if (rename(tmp[k], to) != 0) {
-            snprintf(ch->note, sizeof ch->note, "cannot rename %s%s.tmp: %s", ch->name,
-                     img_ext[k], strerror(errno));
+            snprintf(ch->note, sizeof ch->note, "cannot rename %s: %s", strrchr(tmp[k], '/') + 1,
+                     strerror(errno));
             unlink(tmp[k]);
             ch->state = RP_CHART_FAILED;
             return;
@@ -2527,6 +2532,103 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
     return 0;
 }
 
+/* --- dated futures -------------------------------------------------------------- */
+
+#define MAX_FUT_LINES 8
+
+/*
+ * The basis of each future a year (futures.csv: basis_annual, in %) over
+ * the run, a line per future (the first MAX_FUT_LINES seen) and its real
+ * quotes as points: the line between them is the modelled or carried
+ * price.  Steps with less than 7 days to expiry are left out (a year's
+ * worth of a basis that is about to vanish says little).
+ */
+static int chart_basis(chart_ctx *c, const rp_run *r, rp_chart *ch)
+{
+    chart_init(ch, "basis", "Futures: basis to the index, annualised (futures.csv)");
+    const rp_table *t = &r->fut;
+    int cts = r->has_fut ? rp_table_col(t, "ts") : -1, csym = rp_table_col(t, "symbol");
+    int cdays = rp_table_col(t, "days"), cann = rp_table_col(t, "basis_annual");
+    int csrc = rp_table_col(t, "source");
+    if (!r->has_fut || cts < 0 || csym < 0 || cdays < 0 || cann < 0 || csrc < 0 ||
+        t->nrow == 0) {
+        ch->state = RP_CHART_ABSENT;
+        remove_files(c->dir, ch->name, 0);
+        return 0;
+    }
+    const char *sym[MAX_FUT_LINES];
+    size_t ns = 0;
+    for (size_t i = 0; i < t->nrow; i++) {
+        const char *s = t->text[i * t->ncol + (size_t)csym];
+        size_t k = 0;
+        while (k < ns && strcmp(sym[k], s))
+            k++;
+        if (k == ns && ns < MAX_FUT_LINES)
+            sym[ns++] = s;
+    }
+    rp_out d, g;
+    int rc = rp_out_open(&d, c->dir, "basis.dat", c->err);
+    if (rc)
+        return rc;
+    fputs("# futures.csv's basis_annual in % by future (one block each, in the order of the "
+          "legend), steps with 7 days or more to expiry\n# columns: 1 time (Unix seconds, bar "
+          "open), 2 basis a year (%), 3 the same at the future's own quotes (else NaN)\n",
+          d.fp);
+    double lo = 0.0, hi = 0.0;
+    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+    for (size_t k = 0; k < ns; k++) {
+        fprintf(d.fp, "%s# %s\n", k ? "\n\n" : "", sym[k]);
+        for (size_t i = 0; i < t->nrow; i++) {
+            const char *const *row = (const char *const *)&t->text[i * t->ncol];
+            int64_t ms;
+            if (strcmp(row[csym], sym[k]) || rp_parse_time(row[cts], &ms))
+                continue;
+            double days = t->num[i * t->ncol + (size_t)cdays];
+            double a = 100.0 * t->num[i * t->ncol + (size_t)cann];
+            if (!(days >= 7.0) || !isfinite(a))
+                a = NAN;
+            put_t(d.fp, ms);
+            num(d.fp, a);
+            num(d.fp, !strcmp(row[csrc], "quote") ? a : NAN);
+            fputc('\n', d.fp);
+            if (isfinite(a)) {
+                lo = fmin(lo, a);
+                hi = fmax(hi, a);
+                t0 = ms < t0 ? ms : t0;
+                t1 = ms > t1 ? ms : t1;
+            }
+        }
+    }
+    if ((rc = rp_out_close(&d, 1, c->err)))
+        return rc;
+    if (t0 > t1) {
+        chart_skip(c, ch, "futures.csv has no step with 7 days or more to an expiry");
+        return 0;
+    }
+    if ((rc = rp_out_open(&g, c->dir, "basis.gp", c->err)))
+        return rc;
+    gp_begin(g.fp, c->g->img, "basis", "futures' basis a year", HALF_W, HALF_H);
+    size_of(ch, HALF_W, HALF_H);
+    gp_time_x(g.fp, t0, t1 > t0 ? t1 : t0 + 1, HALF_W);
+    gp_lin_axis(g.fp, "y", lo, hi);
+    fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
+          "set xzeroaxis lt 1 lw 1 lc rgb \"#888888\"\nset ylabel \"basis a year (%)\"\nplot ",
+          g.fp);
+    for (size_t k = 0; k < ns; k++)
+        fprintf(g.fp,
+                "%s\"basis.dat\" index %zu using 1:2 with lines lw 1.6 lc rgb \"%s\" title %s, "
+                "\\\n     \"basis.dat\" index %zu using 1:3 with points pt 7 ps 0.6 lc rgb \"%s\" "
+                "notitle",
+                k ? ", \\\n     " : "", k, colours[k % N_COLOURS], q(sym[k]).s, k,
+                colours[k % N_COLOURS]);
+    fputc('\n', g.fp);
+    gp_end(g.fp, c->g->img, "basis", HALF_W, HALF_H);
+    if ((rc = rp_out_close(&g, 1, c->err)))
+        return rc;
+    chart_ready(c, ch);
+    return 0;
+}
+
 static const attr_chart attr_charts[] = {
     {"attribution_asset", "Attribution by asset, cumulative (contribution to the return)",
      {RP_ATTR_ASSET_SERIES, RP_ATTR_ASSET}, 2, "*", RP_SERIES_AUTO, 1, "contribution (% of capital)", NULL, 0},
@@ -2563,7 +2665,8 @@ int rp_charts_run(const rp_run *r, const char *charts_dir, rp_gnuplot *g, rp_cha
         (rc = chart_attr(&c, r, &attr_charts[0], &out[RP_C_ATTR_ASSET])) ||
         (rc = chart_attr(&c, r, &attr_charts[1], &out[RP_C_ATTR_FACTOR])) ||
         (rc = chart_attr(&c, r, &attr_charts[2], &out[RP_C_ATTR_BETAS])) ||
-        (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])))
+        (rc = chart_attr(&c, r, &attr_charts[3], &out[RP_C_ATTR_GREEK])) ||
+        (rc = chart_basis(&c, r, &out[RP_C_BASIS])))
         return rc;
     rp_charts_draw(g, charts_dir, out, RP_RUN_CHARTS);
     return rp_cancelled(g, err);

@@ -365,6 +365,26 @@ void rp_td_gen(FILE *fp, double x)
     rp_td_num(fp, b);
 }
 
+/* summary.json "warnings" (what could make the numbers mislead): a banner
+ * at the top of the page, one line each. */
+static void warnings_banner(FILE *fp, const json_t *s)
+{
+    const json_t *w = json_object_get(s, "warnings");
+    if (!json_is_array(w) || json_array_size(w) == 0)
+        return;
+    fputs("<div class=\"warn\" id=\"warnings\"><strong>These numbers may mislead:</strong><ul>\n",
+          fp);
+    for (size_t k = 0; k < json_array_size(w); k++) {
+        const char *m = rp_jstr(json_array_get(w, k), "message");
+        if (!m)
+            continue;
+        fputs("<li>", fp);
+        rp_html(fp, m);
+        fputs("</li>\n", fp);
+    }
+    fputs("</ul></div>\n", fp);
+}
+
 static void head(FILE *fp, const rp_run *r)
 {
     const json_t *s = r->summary, *per = json_object_get(s, "period");
@@ -417,6 +437,7 @@ static void head(FILE *fp, const rp_run *r)
         rp_html(fp, ver);
     }
     fputs("</p>\n</header>\n<main>\n", fp);
+    warnings_banner(fp, s);
     const char *note = rp_jstr(s, "fill_note");
     if (note) {
         fputs("<p class=\"note\">", fp);
@@ -552,7 +573,7 @@ static const struct {
     {"summary", "Key figures"}, {"performance", "Performance"}, {"returns", "Returns"},
     {"risk", "Risk"},           {"metrics", "Metrics"},
     {"bootstrap", "Confidence intervals"},                       {"pnl", "P&L"},
-    {"options", "Options"},     {"drawdowns", "Drawdowns"},     {"attribution", "Attribution"},
+    {"options", "Options"},     {"futures", "Futures"},         {"drawdowns", "Drawdowns"},     {"attribution", "Attribution"},
     {"trades", "Trades"},       {"events", "Events"},           {"settings", "Settings"},
     {"manifest", "Manifest"}};
 
@@ -561,6 +582,8 @@ static void contents(FILE *fp, const rp_run *r)
     fputs("<nav id=\"contents\"><h2>Contents</h2>\n<ol>\n", fp);
     for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++) {
         if ((!strcmp(sections[k].id, "options") && !r->has_opt) ||
+            (!strcmp(sections[k].id, "futures") && !r->has_fut &&
+             !json_is_object(json_object_get(r->summary, "futures"))) ||
             (!strcmp(sections[k].id, "bootstrap") &&
              !json_is_object(json_object_get(r->summary, "bootstrap"))))
             continue;
@@ -599,7 +622,8 @@ int rp_metric_skip(const char *key)
 {
     static const char *const skip[] = {"config", "cpo_version", "currency", "settings",
                                        "instruments", "pnl", "period", "seed", "returns",
-                                       "fill", "fill_note", "options", "bootstrap"};
+                                       "fill", "fill_note", "options", "bootstrap",
+                                       "futures", "warnings"};
     for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++)
         if (!strcmp(key, skip[k]))
             return 1;
@@ -1467,6 +1491,7 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, const rp_gn
         return rc;
     bootstrap(fp, r);
     if ((rc = rp_sec_pnl(fp, r, ch, err)) || (rc = rp_sec_options(fp, r, ch, err)) ||
+        (rc = rp_sec_futures(fp, r, ch)) ||
         (rc = drawdowns(fp, r, err)) || (rc = attribution(fp, r, ch, err)) ||
         (rc = trades(fp, r, err)))
         return rc;

@@ -179,6 +179,9 @@ typedef struct rp_run {
     double *bench_ret;    /* [n] the benchmark's simple return of each step; NaN: unknown */
     int has_opt;
     rp_opt opt;
+    /* futures.csv (runs with dated futures); has_fut 0 if absent */
+    int has_fut;
+    rp_table fut;
 } rp_run;
 
 /* Read the run folder dir.  Refused without summary.json or ledger.csv:
@@ -361,7 +364,7 @@ int rp_cancelled(const rp_gnuplot *g, cpo_error *err);
 enum { RP_C_EQUITY = 0, RP_C_DRAWDOWN, RP_C_MONTHLY, RP_C_YEARLY, RP_C_DIST, RP_C_VOL,
        RP_C_SHARPE, RP_C_BETA, RP_C_WEIGHTS, RP_C_CORR, RP_C_MARGIN, RP_C_PNL_LINES,
        RP_C_GREEKS, RP_C_OPT_EXPIRY, RP_C_ATTR_ASSET, RP_C_ATTR_FACTOR, RP_C_ATTR_BETAS,
-       RP_C_ATTR_GREEK, RP_RUN_CHARTS };
+       RP_C_ATTR_GREEK, RP_C_BASIS, RP_RUN_CHARTS };
 
 /* Draw every chart of ch[0..n) that is RP_CHART_PENDING: the one place
  * gnuplot runs (gnuplot NAME.gp in dir, each its own process, up to jobs
@@ -430,6 +433,9 @@ int rp_sec_returns(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err
 int rp_sec_pnl(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err);
 /* <section id="options"> of a run with options (nothing otherwise). */
 int rp_sec_options(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err);
+/* The Futures section (runs with dated futures): the basis chart, each
+ * future's price sources and delivery, the deliveries and rolls. */
+int rp_sec_futures(FILE *fp, const rp_run *r, const rp_chart *ch);
 /* The round trips of trades.csv per symbol and in total (a table). */
 int rp_html_round_trips(FILE *fp, const rp_run *r, cpo_error *err);
 

@@ -1209,6 +1209,13 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
         goto fail;
     if (file_exists(p) && (rc = load_opt(r, dir, err)))
         goto fail;
+    if ((rc = path_of(p, sizeof p, dir, "futures.csv", err)))
+        goto fail;
+    if (file_exists(p)) {
+        if ((rc = rp_table_read(&r->fut, p, err)))
+            goto fail;
+        r->has_fut = 1;
+    }
     for (int a = 0; a < RP_ATTR_COUNT; a++) {
         if ((rc = path_of(p, sizeof p, dir, r->attr[a].file, err)))
             goto fail;
@@ -1249,6 +1256,7 @@ void rp_run_free(rp_run *r)
     free(r->px);
     rp_table_free(&r->trades);
     rp_table_free(&r->events);
+    rp_table_free(&r->fut);
     for (int a = 0; a < RP_ATTR_COUNT; a++)
         rp_table_free(&r->attr[a].t);
     char dir[sizeof r->dir];

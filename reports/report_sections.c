@@ -547,6 +547,96 @@ int rp_sec_options(FILE *fp, const rp_run *r, const rp_chart *ch, cpo_error *err
     return 0;
 }
 
+/* --- dated futures ------------------------------------------------------------------------- */
+
+int rp_sec_futures(FILE *fp, const rp_run *r, const rp_chart *ch)
+{
+    const json_t *fb = json_object_get(r->summary, "futures");
+    if (!json_is_object(fb) && !r->has_fut)
+        return 0;
+    fputs("<section id=\"futures\"><h2>Futures</h2>\n<p>Dated futures from futures.csv (a row "
+          "per future and step with a price or a position: its price and where it came from, "
+          "the index, the basis) and summary.json. A price is a <em>quote</em> of the data, "
+          "<em>filled</em> (the last quote carried forward: a stale mark) or <em>basis</em> "
+          "(modelled from the index at the latest quote's implied carry, [futures] "
+          "between_quotes = basis).</p>\n",
+          fp);
+    static const int figs[] = {RP_C_BASIS};
+    rp_html_figs(fp, ch, figs, 1);
+    const json_t *ins = json_object_get(fb, "instruments");
+    if (json_is_array(ins) && json_array_size(ins)) {
+        fputs("<h3>Each future over the run (summary.json)</h3>\n<table>\n<tr><th>future</th>"
+              "<th>expiry</th><th>index</th><th>steps quoted</th><th>filled</th><th>basis</th>"
+              "<th>none</th><th>held</th><th>delivered</th><th>at</th><th>fee</th></tr>\n",
+              fp);
+        size_t k;
+        const json_t *e;
+        json_array_foreach(ins, k, e)
+        {
+            const json_t *st = json_object_get(e, "steps"), *d = json_object_get(e, "delivery");
+            fputs("<tr>", fp);
+            rp_td_text(fp, rp_jstr(e, "symbol") ? rp_jstr(e, "symbol") : "");
+            rp_td_text(fp, rp_jstr(e, "expiry") ? rp_jstr(e, "expiry") : "");
+            rp_td_text(fp, rp_jstr(e, "index") ? rp_jstr(e, "index") : "");
+            static const char *const keys[] = {"quote", "filled", "basis", "none", "held"};
+            for (size_t j = 0; j < 5; j++) {
+                char b[32];
+                const json_t *v = json_object_get(st, keys[j]);
+                snprintf(b, sizeof b, "%lld", json_is_integer(v) ? (long long)json_integer_value(v)
+                                                                 : 0LL);
+                rp_td_num(fp, b);
+            }
+            if (json_is_object(d)) {
+                rp_td_gen(fp, json_number_value(json_object_get(d, "qty")));
+                rp_td_gen(fp, json_number_value(json_object_get(d, "price")));
+                rp_td_gen(fp, json_number_value(json_object_get(d, "fee")));
+            } else {
+                fputs("<td></td><td></td><td></td>", fp);
+            }
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+    }
+    if (json_is_object(fb)) {
+        fputs("<h3>Deliveries and rolls (summary.json)</h3>\n<table>\n", fp);
+        static const char *const keys[] = {"deliveries", "deliveries_estimated", "delivery_fees",
+                                           "expired_orders_dropped", "rolls", "roll_costs",
+                                           "held_steps_modelled", "held_steps_stale",
+                                           "between_quotes", "delivery_fee_bps"};
+        for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+            const json_t *v = json_object_get(fb, keys[j]);
+            if (!v)
+                continue;
+            char b[96];
+            if (json_is_string(v))
+                snprintf(b, sizeof b, "%s", json_string_value(v));
+            else if (strstr(keys[j], "fees") || strstr(keys[j], "costs"))
+                rp_fmt_money(b, sizeof b, json_number_value(v), 2);
+            else
+                rp_fmt_metric(b, sizeof b, keys[j], v);
+            fputs("<tr>", fp);
+            rp_td_text(fp, keys[j]);
+            rp_td_num(fp, b);
+            fputs("</tr>\n", fp);
+        }
+        fputs("</table>\n", fp);
+        const json_t *stale = json_object_get(fb, "held_steps_stale");
+        if (json_is_integer(stale) && json_integer_value(stale) > 0)
+            fputs("<p class=\"warn\">Futures were held on stale prices (carried forward, or "
+                  "none) for the steps counted above: their P&amp;L between quotes is not "
+                  "known. [futures] between_quotes = basis models them from the index.</p>\n",
+                  fp);
+        const json_t *est = json_object_get(fb, "deliveries_estimated");
+        if (json_is_integer(est) && json_integer_value(est) > 0)
+            fputs("<p class=\"warn\">Some deliveries are at an estimated price: the index bars "
+                  "are coarser than a minute or miss part of the 30 minutes before the expiry "
+                  "(events.csv says which).</p>\n",
+                  fp);
+    }
+    fputs("</section>\n", fp);
+    return 0;
+}
+
 /* --- round trips ---------------------------------------------------------------------------- */
 
 /* A duration: "5.0 h" under two days, else "3.2 d". */

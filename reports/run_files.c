@@ -3,7 +3,7 @@
  * it is: ledger.csv, trades.csv, events.csv and, for runs with options,
  * options.csv, option_trades.csv, explain.csv, explain_by.csv and the
  * summary's "options" block (cpo/report.h).  Each writer takes the path
- * it writes (run/run.c gives the .tmp names and renames them when whole).
+ * it writes (run/run.c gives the temporary names and renames them when whole).
  * Numbers %.17g (core/csvwrite.h), times ISO 8601 UTC (bar opens).
  */
 #include "run_files.h"
@@ -87,6 +87,10 @@ int cpo_result_ledger_table(cpo_table **out, const cpo_result *r, cpo_error *err
                                r->book_greek + (u * CPO_BG_COUNT + (size_t)g) * r->n_steps,
                                sizeof(double), 0, err);
         }
+    /* Runs with a [financing] rf: the risk-free return of each step, so
+     * that `cpo metrics ledger.csv` measures the run as its summary does. */
+    if (!rc && r->rf)
+        rc = cpo_table_add(t, "rf", CPO_COL_F64, r->rf, sizeof(double), 0, err);
     if (rc) {
         cpo_table_free(t);
         return rc;

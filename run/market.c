@@ -186,7 +186,8 @@ static int add_raw(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg, 
     size_t a = cpo_ts_count_before(b->ts, b->n, lo), z = cpo_ts_count_before(b->ts, b->n, hi);
     for (size_t k = a; k < z; k++)
         if (cpo_bars_append(r, b->ts[k], b->open[k], b->high[k], b->low[k], b->close[k],
-                            b->volume[k], b->mark[k], b->index[k]))
+                            b->volume[k], b->mark[k], b->mark_high ? b->mark_high[k] : NAN,
+                            b->mark_low ? b->mark_low[k] : NAN, b->index[k]))
             return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     return 0;
 }
@@ -261,9 +262,12 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
  * of their steps; I(t) the close of the coin's index instrument
  * (cpo_futures_index) at the step's close, I_q the quote's own index (the
  * chain snapshot's index_price) when its bar has one, else the same
- * close.  Open, high, low and close are all F(t), volume and mark NaN,
- * filled = 2, and the run counts them (summary futures, futures.csv
- * source = basis).  The latest quote before the grid (up to 31 days
+ * close.  The close is F at the step's close; the open is F at the step's
+ * open from the index's open (a next_open fill pays what the index said
+ * then, not an hour later); high and low carry the index's high and low
+ * at the close's carry, widened to take in the open and the close.
+ * Volume and mark NaN, filled = 2, and the run counts them (summary
+ * futures, futures.csv source = basis).  The latest quote before the grid (up to 31 days
  * back) counts.  A future without an expiry is left as it is.
  */
 /* The index at the close of the step [ts, ts + step): the close of the
@@ -272,6 +276,26 @@ static double index_at(const cpo_bars *b, int64_t ts, int64_t step)
 {
     size_t k = cpo_ts_count_before(b->ts, b->n, ts + step);
     return k > 0 && b->ts[k - 1] >= ts ? b->close[k - 1] : NAN;
+}
+
+/* The index over the step [ts, ts + step): the open of its first bar, the
+ * high and low of its bars, the close of its last (v[0..3]); 0 if no bar
+ * of b opens inside it. */
+static int index_ohlc(const cpo_bars *b, int64_t ts, int64_t step, double v[4])
+{
+    size_t lo = cpo_ts_count_before(b->ts, b->n, ts);
+    size_t hi = cpo_ts_count_before(b->ts, b->n, ts + step);
+    if (hi <= lo)
+        return 0;
+    v[0] = b->open[lo];
+    v[1] = b->high[lo];
+    v[2] = b->low[lo];
+    v[3] = b->close[hi - 1];
+    for (size_t k = lo + 1; k < hi; k++) {
+        v[1] = fmax(v[1], b->high[k]);
+        v[2] = fmin(v[2], b->low[k]);
+    }
+    return 1;
 }
 
 static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,
@@ -296,8 +320,8 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
                                  in->symbol, isym, cfg->data_path, fut_coin(in));
         const cpo_bars *ib = &ds->bars[f];
         double *col[CPO_F_COUNT];
-        for (int k = 0; k < CPO_F_COUNT; k++)
-            col[k] = m->col[k] + i * T;
+        for (int k = 0; k < CPO_F_COUNT; k++) /* NULL: the cube has no such column */
+            col[k] = m->col[k] ? m->col[k] + i * T : NULL;
         uint8_t *fl = m->filled + i * T;
         int64_t Tx = in->expiry_ms;
         if (Tx <= 0 || Tx == CPO_TIME_NONE)
@@ -332,12 +356,26 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
             }
             if (!isfinite(log_ratio) || tq >= Tx)
                 continue;
-            double I = index_at(ib, m->ts[t], m->step_ms);
-            if (!(I > 0.0))
+            double iv[4];
+            if (!index_ohlc(ib, m->ts[t], m->step_ms, iv) || !(iv[3] > 0.0))
                 continue;
-            double F = I * exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
-            col[CPO_F_OPEN][t] = col[CPO_F_HIGH][t] = col[CPO_F_LOW][t] = col[CPO_F_CLOSE][t] = F;
+            double I = iv[3];
+            double fc = exp(log_ratio * (double)(Tx - close) / (double)(Tx - tq));
+            double F = I * fc;
+            /* The open at the open's carry; a missing or bad index open
+             * leaves the close. */
+            double Fo = iv[0] > 0.0 ? iv[0] * exp(log_ratio * (double)(Tx - m->ts[t]) /
+                                                   (double)(Tx - tq))
+                                    : F;
+            double Fh = iv[1] > 0.0 ? iv[1] * fc : F, Fl = iv[2] > 0.0 ? iv[2] * fc : F;
+            col[CPO_F_OPEN][t] = Fo;
+            col[CPO_F_HIGH][t] = fmax(Fh, fmax(Fo, F));
+            col[CPO_F_LOW][t] = fmin(Fl, fmin(Fo, F));
+            col[CPO_F_CLOSE][t] = F;
             col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
+            for (int k = CPO_F_MARK_HIGH; k <= CPO_F_MARK_LOW; k++)
+                if (col[k])
+                    col[k][t] = NAN; /* the mark's range is not modelled */
             col[CPO_F_INDEX][t] = I;
             fl[t] = 2;
         }
@@ -357,7 +395,8 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
     int rc = cpo_store_read(&ds, cfg->data_path, err);
     if (rc)
         goto cleanup;
-    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)))
+    if ((rc = cpo_config_universe(cfg, ds, &syms, &n, err)) ||
+        (rc = cpo_run_check_period(cfg, ds, syms, n, err)))
         goto cleanup;
     cpo_market_spec spec = cfg->market;
     spec.symbols = (const char *const *)syms;

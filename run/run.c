@@ -2,8 +2,9 @@
  * run.c - one backtest from a config to its run folder (see cpo/run.h):
  * the market (run/market.c), the engine (engine/), the files (reports/:
  * ledger, attribution, results; here: summary.json and manifest.json,
- * which say how the run was configured), each written to "<name>.tmp"
- * and renamed when whole, then the report.
+ * which say how the run was configured), each written to "<name>.tmp.<pid>"
+ * and renamed when whole, then the report; the folder is locked for the
+ * run (one writer per folder, outfile.h).
  *
  * Byte-identical reruns: no wall-clock time is written anywhere, numbers
  * are printed with 17 significant digits, JSON keys are sorted, HDF5
@@ -31,6 +32,7 @@
 #include "cpo/hash.h"
 #include "csvwrite.h"
 #include "ledger_out.h"
+#include "outfile.h"
 #include "params.h"
 #include "run_files.h"
 #include "run_priv.h"
@@ -558,9 +560,30 @@ static json_t *futures_json(const cpo_config *cfg, const cpo_result *r, const cp
     return o;
 }
 
-/* summary.json of a run (NULL with err set when it fails). */
+/* The run's warnings (cpo_run_warnings): one object each. */
+static json_t *warnings_json(const cpo_run_warning *w, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; a && k < n; k++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "kind", json_string(w[k].kind));
+        json_object_set_new(e, "symbol", json_string(w[k].symbol));
+        json_object_set_new(e, "count", json_integer((json_int_t)w[k].count));
+        if (w[k].of)
+            json_object_set_new(e, "of", json_integer((json_int_t)w[k].of));
+        json_object_set_new(e, "first", jtime(w[k].first_ms));
+        json_object_set_new(e, "last", jtime(w[k].last_ms));
+        json_object_set_new(e, "message", json_string(w[k].text));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+/* summary.json of a run (NULL with err set when it fails); warn[n_warn]:
+ * what could make its numbers mislead. */
 static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cpo_run_metrics *mt,
-                            const boot_cfg *boot, cpo_error *err)
+                            const boot_cfg *boot, const cpo_run_warning *warn, size_t n_warn,
+                            cpo_error *err)
 {
     json_t *j = json_object();
     if (!j) {
@@ -650,6 +673,8 @@ static json_t *summary_json(const cpo_config *cfg, const cpo_result *r, const cp
         json_object_set_new(j, "funding_stamps_off_grid",
                             json_integer((json_int_t)r->n_funding_off_grid));
     json_object_set_new(j, "settings", settings_json(cfg));
+    /* What could make these numbers mislead; [] when nothing. */
+    json_object_set_new(j, "warnings", warnings_json(warn, n_warn));
     if (boot && boot->enabled) {
         json_t *bj = NULL;
         if (boot_json(&bj, boot, r, mt, err)) {
@@ -784,10 +809,23 @@ static void drop_tmp(out_ctx *o)
         }
 }
 
+/* A file a report makes in charts/: NAME.png, .svg, .gp, .dat, or one
+ * being written (NAME.EXT.tmp.<pid>, cpo_tmp_path). */
+static int report_file(const char *name)
+{
+    static const char *const ext[] = {".png", ".svg", ".gp", ".dat"};
+    if (strstr(name, ".tmp."))
+        return 1;
+    const char *dot = strrchr(name, '.');
+    for (size_t k = 0; dot && k < sizeof ext / sizeof ext[0]; k++)
+        if (!strcmp(dot, ext[k]))
+            return 1;
+    return 0;
+}
+
 /* An earlier run's report.html and charts/ (cpo run --no-report over a
  * folder that had them): they would not show this run.  Only the files a
- * report makes go (NAME.png, .svg, .gp, .dat and their .tmp); charts/ goes
- * when that leaves it empty. */
+ * report makes go (report_file); charts/ goes when that leaves it empty. */
 static void drop_report(const char *dir)
 {
     char p[1200];
@@ -798,17 +836,12 @@ static void drop_report(const char *dir)
     if (!d)
         return;
     struct dirent *de;
-    static const char *const ext[] = {".png", ".svg", ".gp", ".dat", ".tmp"};
-    while ((de = readdir(d))) {
-        const char *dot = strrchr(de->d_name, '.');
-        for (size_t k = 0; dot && k < sizeof ext / sizeof ext[0]; k++)
-            if (!strcmp(dot, ext[k])) {
-                char f[1600];
-                snprintf(f, sizeof f, "%s/%s", p, de->d_name);
-                unlink(f);
-                break;
-            }
-    }
+    while ((de = readdir(d)))
+        if (report_file(de->d_name)) {
+            char f[1600];
+            snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+            unlink(f);
+        }
     closedir(d);
     rmdir(p);
 }
@@ -829,6 +862,8 @@ typedef struct run_core {
     cpo_result *r;
     int64_t bar_ms;
     cpo_run_metrics mt;
+    size_t n_warnings;           /* what could mislead (cpo_run_warnings) */
+    cpo_run_warning warnings[CPO_RUN_MAX_WARNINGS];
 } run_core;
 
 static void core_free(run_core *c)
@@ -849,6 +884,8 @@ static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
         rc = attrib_parse(cfg, &c->aopts, err);
     if (!rc)
         rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+    if (!rc)
+        rc = cpo_run_check_plan(cfg, c->m, err);
     return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, &c->aopts, err);
 }
 
@@ -864,11 +901,14 @@ static int core_engine(run_core *c, const cpo_config *cfg, const volatile sig_at
     spec.cancel = cancel;
     cpo_attrib_chain(c->at, next, next_ctx);
     int rc = cpo_backtest_run(&c->r, c->m, &spec, cpo_attrib_sink, c->at, err);
+    if (rc && !err->path[0] && rc != CPO_EINTR)
+        blame_config(cfg, rc, err);
+    if (!rc) /* what could mislead, while the market is at hand */
+        rc = cpo_run_warnings(c->warnings, CPO_RUN_MAX_WARNINGS, &c->n_warnings, cfg, c->m, c->r,
+                              err);
     c->bar_ms = c->m->step_ms;
     cpo_market_free(c->m);
     c->m = NULL;
-    if (rc && !err->path[0] && rc != CPO_EINTR)
-        blame_config(cfg, rc, err);
     return rc;
 }
 
@@ -930,7 +970,7 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
     if (fps[F_BENCH] && (rc = put_benchmark_csv(c, fps[F_BENCH], err)))
         return rc;
     if (fps[F_SUMMARY]) {
-        json_t *j = summary_json(cfg, c->r, &c->mt, &c->boot, err);
+        json_t *j = summary_json(cfg, c->r, &c->mt, &c->boot, c->warnings, c->n_warnings, err);
         if (!j)
             return err->code ? err->code : nomem(err);
         char *text = json_text(j);
@@ -979,6 +1019,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_ledger_out *lo = NULL;
     int rc = 0, made_dir = 0, existed = 0;
     int force = opts && opts->force;
+    cpo_dirlock lock; /* one writer per folder (outfile.h) */
+    cpo_dirlock_init(&lock);
 
     if (opts && opts->out_dir)
         snprintf(rep->dir, sizeof rep->dir, "%s", opts->out_dir);
@@ -998,20 +1040,23 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     for (int f = 0; f < F_COUNT; f++) {
         if (snprintf(o.fin[f], sizeof o.fin[f], "%s/%s", rep->dir, file_name(f)) >=
                 (int)sizeof o.fin[f] ||
-            snprintf(o.tmp[f], sizeof o.tmp[f], "%s/%s.tmp", rep->dir, file_name(f)) >=
-                (int)sizeof o.tmp[f])
+            cpo_tmp_path(o.tmp[f], sizeof o.tmp[f], o.fin[f]) != 0)
             return cpo_error_set(err, CPO_ERANGE, rep->dir, 0, 0, "path too long (expected < 1024 bytes)");
         /* The option files: once the result says whether the run had options. */
         o.want[f] = (f != F_LEDGER_INSTR || cfg->run.detail == CPO_DETAIL_INSTRUMENT) &&
                     f != F_FUTURES && (f < F_OPT || f >= F_SUMMARY);
     }
+    /* A folder another cpo writes is refused before any work. */
+    if (existed && (rc = cpo_dirlock_take(&lock, rep->dir, err)))
+        return rc;
     /* Everything that can fail on the inputs fails before the folder is made. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
         (rc = core_prepare(&c, cfg, err)) ||
         (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
         (rc = interrupted(opts, err)))
         goto fail;
-    if ((rc = make_dir(rep->dir, &made_dir, err)))
+    if ((rc = make_dir(rep->dir, &made_dir, err)) ||
+        (!existed && (rc = cpo_dirlock_take(&lock, rep->dir, err))))
         goto fail;
     if ((rc = cpo_ledger_out_open(&lo, o.tmp[F_LEDGER_H5],
                                   o.want[F_LEDGER_INSTR] ? o.tmp[F_LEDGER_INSTR] : NULL, c.m,
@@ -1024,6 +1069,8 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     if ((rc = core_engine(&c, cfg, opts ? opts->cancel : NULL,
                           o.want[F_LEDGER_INSTR] ? cpo_ledger_out_sink : NULL, lo, err)))
         goto fail;
+    rep->n_warnings = c.n_warnings;
+    memcpy(rep->warnings, c.warnings, c.n_warnings * sizeof c.warnings[0]);
     rc = cpo_ledger_out_finish(lo, c.r, err);
     lo = NULL;
     for (int f = F_OPT; f < F_BENCH; f++)
@@ -1076,6 +1123,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
                           rep->dir);
         goto fail;
     }
+    cpo_dirlock_release(&lock);
     rep->fill = c.r->fill;
     snprintf(rep->currency, sizeof rep->currency, "%s", cfg->run.currency);
     core_free(&c);
@@ -1084,6 +1132,7 @@ fail:
     cpo_ledger_out_abort(lo);
     core_free(&c);
     drop_tmp(&o);
+    cpo_dirlock_release(&lock);
     if (made_dir)
         rmdir(rep->dir);
     return rc;

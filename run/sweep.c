@@ -758,6 +758,8 @@ static int run_task(const cpo_sweep *sw, const cpo_market *m, const cpo_sweep_ta
     rec->start_ms = t->start_ms;
     rec->end_ms = t->end_ms;
     int rc = cpo_sweep_point_config(&pc, sw, t->point, &e);
+    if (!rc) /* a point whose fixed spot book needs leverage fails, as a run would */
+        rc = cpo_run_check_plan(pc, m, &e);
     if (!rc) {
         cpo_run_spec spec = pc->run; /* the stages' params stay pc's */
         if (t->start_ms != CPO_TIME_NONE)

@@ -2,7 +2,9 @@
  * sweep_out.c - the files of a sweep: the leaderboard as CSV and as one
  * self-contained HTML table, the heatmap of a two-key grid (data, gnuplot
  * script, and the PNG when gnuplot is on PATH), and the walk-forward
- * report.  Every file is written to NAME.tmp and renamed when whole; no
+ * report.  Every file is written to NAME.tmp.<pid>, and the files of a
+ * call are renamed together once they are all whole (a full disk leaves
+ * none of them under its final name); gnuplot then draws heatmap.png.  No
  * time or host is recorded, so the same records give the same bytes.
  */
 #define _DEFAULT_SOURCE
@@ -22,6 +24,7 @@
 #include "cpo/run.h"
 #include "cpo/time.h"
 #include "csvwrite.h"
+#include "outfile.h"
 #include "report_priv.h"
 
 /* Every file a sweep can make (removed when stale after --force). */
@@ -90,42 +93,79 @@ static void tidy(const cpo_sweep_out *o, const char *const *keep, size_t n_keep)
     }
 }
 
-/* --- one file, written whole ------------------------------------------------ */
+/* --- the files of a call, written whole and renamed together --------------- */
 
 typedef struct ofile {
-    char fin[1100], tmp[1104];
+    char fin[1100], tmp[1130];
     FILE *fp;
 } ofile;
 
 static int of_open(ofile *f, const cpo_sweep_out *o, const char *name, cpo_error *err)
 {
-    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin)
+    f->fp = NULL;
+    if (snprintf(f->fin, sizeof f->fin, "%s/%s", o->dir, name) >= (int)sizeof f->fin ||
+        cpo_tmp_path(f->tmp, sizeof f->tmp, f->fin) != 0)
         return cpo_error_set(err, CPO_ERANGE, o->dir, 0, 0, "path too long (expected < 1024 bytes)");
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp", f->fin);
     if (!(f->fp = fopen(f->tmp, "wb")))
         return cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
                              "cannot create: %s (expected a writable folder)", strerror(errno));
     return 0;
 }
 
-/* Close and rename (rc == 0), or close and remove. */
+/* Close: a whole file waits under its temporary name for files_commit;
+ * one that is not is removed. */
 static int of_close(ofile *f, int rc, cpo_error *err)
 {
     if (!f->fp)
         return rc;
     int bad = ferror(f->fp);
+    errno = 0;
     if (fclose(f->fp) != 0)
         bad = 1;
     f->fp = NULL;
     if (!rc && bad)
-        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0, "cannot write: %s",
+        rc = cpo_error_set(err, CPO_EIO, f->tmp, 0, 0,
+                           "cannot write: %s (expected a writable folder with free space)",
                            strerror(errno ? errno : EIO));
-    if (!rc && rename(f->tmp, f->fin) != 0)
-        rc = cpo_error_set(err, CPO_EIO, f->fin, 0, 0, "cannot rename %s: %s", f->tmp,
-                           strerror(errno));
     if (rc)
         unlink(f->tmp);
     return rc;
+}
+
+/* The temporary name of dir/name (outfile.h); -1 if too long. */
+static int tmp_of(const cpo_sweep_out *o, const char *name, char *fin, size_t nf, char *tmp,
+                  size_t nt)
+{
+    if (snprintf(fin, nf, "%s/%s", o->dir, name) >= (int)nf)
+        return -1;
+    return cpo_tmp_path(tmp, nt, fin);
+}
+
+/* A call failed: remove the temporary files it made. */
+static void files_drop(const cpo_sweep_out *o)
+{
+    for (size_t f = 0; f < N_OUT_FILES; f++) {
+        char fin[1100], tmp[1130];
+        if (!tmp_of(o, out_files[f], fin, sizeof fin, tmp, sizeof tmp))
+            unlink(tmp);
+    }
+}
+
+/* Every file of a call is whole: rename them all. */
+static int files_commit(const cpo_sweep_out *o, cpo_error *err)
+{
+    for (size_t f = 0; f < N_OUT_FILES; f++) {
+        char fin[1100], tmp[1130];
+        if (tmp_of(o, out_files[f], fin, sizeof fin, tmp, sizeof tmp) || access(tmp, F_OK))
+            continue;
+        if (rename(tmp, fin) != 0) {
+            int rc = cpo_error_set(err, CPO_EIO, fin, 0, 0, "cannot rename %s: %s", tmp,
+                                   strerror(errno));
+            files_drop(o);
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static void put_num(FILE *fp, double x)
@@ -572,7 +612,11 @@ static int on_path(const char *prog)
     return 0;
 }
 
-/* Run gnuplot on heatmap.gp in the folder: heatmap.png.tmp, renamed. */
+/*
+ * Run gnuplot on the heatmap's temporary script and data (heatmap.gp and
+ * heatmap.dat .tmp.<pid>): heatmap.png.tmp.<pid>, renamed with the other
+ * files by files_commit; nothing when gnuplot fails.
+ */
 static void run_gnuplot(const cpo_sweep_out *o)
 {
     if (!on_path("gnuplot")) {
@@ -586,30 +630,27 @@ static void run_gnuplot(const cpo_sweep_out *o)
     if (o->warn)
         fflush(o->warn);
     fflush(stdout);
+    char sfx[32], vars[128], script[64], tmp[1140], fin[1100];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(vars, sizeof vars, "out='heatmap.png%s'; data='heatmap.dat%s'", sfx, sfx);
+    snprintf(script, sizeof script, "heatmap.gp%s", sfx);
+    snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
+    snprintf(tmp, sizeof tmp, "%s%s", fin, sfx);
     pid_t pid = fork();
     if (pid == 0) {
         if (chdir(o->dir) != 0)
             _exit(126);
-        char *const argv[] = {"gnuplot", "-e", "out='heatmap.png.tmp'", "heatmap.gp", NULL};
+        char *const argv[] = {"gnuplot", "-e", vars, script, NULL};
         execvp("gnuplot", argv);
         _exit(127);
     }
     int status = 0;
-    char tmp[1100], fin[1100];
-    snprintf(tmp, sizeof tmp, "%s/heatmap.png.tmp", o->dir);
-    snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0) {
         unlink(tmp);
         if (o->warn)
             fprintf(o->warn, "cpo: warning: gnuplot failed on %s/heatmap.gp (kept; no heatmap.png)\n",
                     o->dir);
-        return;
-    }
-    if (rename(tmp, fin) != 0) {
-        unlink(tmp);
-        if (o->warn)
-            fprintf(o->warn, "cpo: warning: cannot rename %s: %s\n", tmp, strerror(errno));
     }
 }
 
@@ -643,6 +684,7 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
     FILE *fp = f.fp;
     fputs("# heatmap.gp - made by cpo sweep; run `gnuplot heatmap.gp` in this folder\n"
           "if (!exists(\"out\")) out = 'heatmap.png'\n"
+          "if (!exists(\"data\")) data = 'heatmap.dat'\n"
           "set terminal pngcairo size 1000,750 noenhanced font ',10'\n"
           "set output out\n",
           fp);
@@ -673,11 +715,11 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
           "unset key\n",
           fp);
     if (ax->n_values * ay->n_values <= 400)
-        fputs("plot 'heatmap.dat' using 1:2:3 with image, \\\n"
+        fputs("plot data using 1:2:3 with image, \\\n"
               "     '' using 1:2:(sprintf('%.3g', $3)) with labels font ',8'\n",
               fp);
     else
-        fputs("plot 'heatmap.dat' using 1:2:3 with image\n", fp);
+        fputs("plot data using 1:2:3 with image\n", fp);
     if ((rc = of_close(&f, 0, err)))
         return rc;
     /* An older heatmap.png would not show this sweep's data. */
@@ -900,11 +942,13 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
         rc = run_best(o, sw, order[0], err);
         best = rc == 0;
     }
-    char png[1100];
+    /* the heatmap drawn (under its temporary name until the commit) */
+    char png[1100], png_tmp[1140];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
+    cpo_tmp_path(png_tmp, sizeof png_tmp, png);
     if (!rc)
         rc = write_html(o, sw, res, order, dsr, have_ov ? &ov : NULL, is_cpcv ? &cp : NULL, best,
-                        heat && access(png, F_OK) == 0, err);
+                        heat && access(png_tmp, F_OK) == 0, err);
     if (!rc && have_ov)
         rc = write_summary(o, sw, res, &ov, is_cpcv ? &cp : NULL, err);
     if (!rc && is_cpcv && cp.n_splits)
@@ -912,6 +956,11 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
     free(order);
     free(dsr);
     cpo_cpcv_fini(&cp);
+    /* All whole, or none under a final name. */
+    if (rc)
+        files_drop(o);
+    else
+        rc = files_commit(o, err);
     if (!rc) {
         const char *keep[8];
         size_t nk = 0;
@@ -944,7 +993,7 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
     ofile f;
     int rc = of_open(&f, o, "walkforward.csv", err);
     if (rc)
-        return rc;
+        goto fail;
     FILE *fp = f.fp;
     fputs("window,train_start,train_end,test_start,test_end,point", fp);
     for (size_t a = 0; a < sw->n_axes; a++) {
@@ -980,10 +1029,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         fputc('\n', fp);
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
     if ((rc = of_open(&f, o, "oos_equity.csv", err)))
-        return rc;
+        goto fail;
     fp = f.fp;
     fputs("ts,window,equity,return\n", fp);
     double prev = chained->capital;
@@ -997,10 +1046,10 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
         prev = chained->equity[t];
     }
     if ((rc = of_close(&f, 0, err)))
-        return rc;
+        goto fail;
 
     if ((rc = of_open(&f, o, "oos_summary.csv", err)))
-        return rc;
+        goto fail;
     fp = f.fp;
     fputs("windows,start,end,mode,train,test,objective", fp);
     for (size_t k = 0; k < N_METRICS; k++)
@@ -1017,8 +1066,13 @@ int cpo_sweep_write_walkforward(const cpo_sweep_out *o, const cpo_sweep *sw,
     put_metrics_csv(fp, oos);
     fputc('\n', fp);
     if ((rc = of_close(&f, 0, err)))
+        goto fail;
+    if ((rc = files_commit(o, err)))
         return rc;
     static const char *const keep[] = {"walkforward.csv", "oos_equity.csv", "oos_summary.csv"};
     tidy(o, keep, 3);
     return 0;
+fail:
+    files_drop(o);
+    return rc;
 }

@@ -125,7 +125,8 @@ static size_t dataset_bytes(const cpo_dataset *ds)
 {
     size_t b = 0;
     for (size_t i = 0; i < ds->n_instr; i++)
-        b += ds->bars[i].n * (8 + 7 * 8) + ds->funding[i].n * 4 * 8;
+        b += ds->bars[i].n * (8 + (ds->bars[i].mark_high ? 9 : 7) * 8) +
+             ds->funding[i].n * 4 * 8;
     return b;
 }
 
@@ -146,7 +147,7 @@ static int bench_load(const char *dir, size_t assets, size_t steps)
     cpo_dataset *back = NULL;
     static const int levels[2] = {4, 0};
     for (int lv = 0; lv < 2; lv++) {
-        cpo_store_opts so = {levels[lv]};
+        cpo_store_opts so = {levels[lv], NULL};
         double t0 = now();
         if (cpo_store_write_opts(ds, path, &so, &e))
             return die(&e);
@@ -262,7 +263,10 @@ static int bench_engine(size_t assets, size_t steps)
         cpo_market_build(&m, ds, &ms, &e) || cpo_registry_new(&reg, &e))
         return die(&e);
     cpo_dataset_free(ds);
-    double cube_mb = (double)m->n_steps * m->n_instr * (CPO_F_COUNT * 8 + 1) / 1e6;
+    size_t n_cols = 0; /* the fields the cube allocated (mark_high/low only with values) */
+    for (int f = 0; f < CPO_F_COUNT; f++)
+        n_cols += m->col[f] != NULL;
+    double cube_mb = (double)m->n_steps * m->n_instr * (n_cols * 8 + 1) / 1e6;
     cpo_run_spec spec;
     cpo_run_spec_init(&spec);
     if (add_stage(&spec, reg, CPO_ROLE_SCHEDULE, "monthly", &e) ||

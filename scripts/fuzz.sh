@@ -21,8 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/build-fuzz"
 
-targets=(csv klines funding_csv funding_json bitmex deribit_funding chain dvol cmc import_auto
-         config store runfolder metrics_csv)
+targets=(csv klines ohlcv funding_csv funding_json bitmex deribit_funding chain dvol cmc mark_klines
+         import_auto config store runfolder metrics_csv delivery_klines deribit_futures chain_futures)
 
 usage() {
   echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer args...] | list | all SECONDS" >&2
@@ -85,6 +85,7 @@ d=$here/tests/data
 case $target in
   csv) seeds=("$d"/bad/*.csv "$d"/klines/*.csv "$d"/metrics/*.csv "$d"/options/*.csv) ;;
   klines) seeds=("$d"/bad/klines_* "$d"/klines/* "$d"/cli/*.csv "$d"/detect/detect_klines.csv) ;;
+  ohlcv) seeds=("$d"/ohlcv/* "$d"/bad/ohlcv_* "$d"/klines/*) ;;
   funding_csv) seeds=("$d"/funding_*.csv "$d"/bad/funding_*.csv "$d"/detect/detect_funding_*.csv) ;;
   funding_json) seeds=("$d"/funding_binance.json "$d"/bad/funding_json_* "$d"/detect/detect_funding.json) ;;
   bitmex) seeds=("$d"/bitmex_* "$d"/bad/bitmex_* "$d"/detect/detect_bitmex.csv) ;;
@@ -92,9 +93,13 @@ case $target in
   chain) seeds=("$d"/chains/* "$d"/bad/chain_* "$d"/detect/detect_chain_* "$d"/options/*) ;;
   dvol) seeds=("$d"/dvol_* "$d"/bad/dvol_* "$d"/detect/detect_dvol.*) ;;
   cmc) seeds=("$d"/cmc_* "$d"/bad/cmc_* "$d"/detect/detect_cmc.csv) ;;
+  mark_klines) seeds=("$d"/mark/mark_* "$d"/bad/mark_klines_*) ;;
   import_auto) seeds=("$d"/detect/* "$d"/*.csv "$d"/*.json "$d"/chains/*) ;;
   config) seeds=("$d"/configs/*.ini "$d"/sweep/*.ini "$d"/manifests/*.ini "$here"/configs/*.ini) ;;
   metrics_csv) seeds=("$d"/metrics/*) ;;
+  delivery_klines) seeds=("$d"/futures/*USD*_26*.csv "$d"/bad/delivery_*) ;;
+  deribit_futures) seeds=("$d"/futures/deribit_* "$d"/bad/deribit_futures_*) ;;
+  chain_futures) seeds=("$d"/futures/weekly_* "$d"/bad/chain_futures_* "$d"/chains/weekly_*) ;;
   *) seeds=() ;; # store, runfolder: tests/fuzz/corpus only
 esac
 seed_dir="$out/seeds/$target"

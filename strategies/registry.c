@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc_stages.h"
 #include "builtin.h"
@@ -306,8 +307,19 @@ int cpo_registry_load(cpo_registry *reg, const char *path, cpo_error *err)
     if (!path || !path[0]) /* dlopen(NULL) would be the program itself */
         return cpo_error_set(err, CPO_EPLUGIN, NULL, 0, 0,
                              "no plugin path (expected the path of a shared object)");
+    /* A name without a slash that is a file here is that file, not a
+     * library for dlopen to look for on the system's paths ("plugin = x.so"
+     * in a config run from its own folder). */
+    char here[4096];
+    const char *open_path = path;
+    if (!strchr(path, '/') && access(path, F_OK) == 0) {
+        if ((size_t)snprintf(here, sizeof here, "./%s", path) >= sizeof here)
+            return cpo_error_set(err, CPO_EPLUGIN, NULL, 0, 0,
+                                 "plugin path too long (expected < 4096 bytes)");
+        open_path = here;
+    }
     dlerror();
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
         return cpo_error_set(err, CPO_EPLUGIN, path, 0, 0,

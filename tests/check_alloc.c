@@ -1540,7 +1540,7 @@ START_TEST(test_alloc_stage_voltarget__band_between_rebalances)
         double vol = (t / 45) % 2 ? 1.2 : 0.3;
         double c = px * exp(gsl_ran_gaussian(rng, vol / sqrt(365.0)));
         ck_assert_int_eq(cpo_bars_append(b, INT64_C(1704067200000) + (int64_t)t * CPO_MS_DAY, px,
-                                         fmax(px, c), fmin(px, c), c, 1e9, NAN, NAN),
+                                         fmax(px, c), fmin(px, c), c, 1e9, NAN, NAN, NAN, NAN),
                          0);
         px = c;
     }

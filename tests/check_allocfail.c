@@ -48,6 +48,7 @@
 #include "cpo/black76.h"
 #include "cpo/config.h"
 #include "cpo/dataset.h"
+#include "cpo/import.h"
 #include "cpo/market.h"
 #include "cpo/registry.h"
 #include "cpo/run.h"
@@ -256,8 +257,12 @@ static void add_instr(cpo_dataset *ds, const char *sym, cpo_kind kind, cpo_settl
         /* A wobble so that the covariance is positive definite. */
         double c = p0 * (1.0 + drift * t + 0.03 * sin(t * 0.9 + p0));
         int64_t ts = T0 + (int64_t)t * CPO_MS_DAY;
+        /* with a mark: its high and low too (mark-price klines), so that the
+         * store's optional columns and the cube's columns of them are walked */
         ck_assert_int_eq(cpo_bars_append(b, ts, prev, fmax(prev, c) * 1.01, fmin(prev, c) * 0.99,
-                                         c, 5000.0, mark ? c * 1.0005 : NAN, index ? c : NAN),
+                                         c, 5000.0, mark ? c * 1.0005 : NAN,
+                                         mark ? c * 1.004 : NAN, mark ? c * 0.996 : NAN,
+                                         index ? c : NAN),
                          0);
         prev = c;
         if (rate != 0.0)
@@ -494,7 +499,7 @@ static void opt_bars(cpo_dataset *ds, const char *sym, cpo_kind kind, double bas
         double o = basis * opt_index(h > 0 ? h - 1 : 0), c = basis * opt_index(h);
         int64_t ts = T0 + (int64_t)h * CPO_MS_HOUR;
         ck_assert_int_eq(cpo_bars_append(b, ts, o, fmax(o, c) * 1.001, fmin(o, c) * 0.999, c, 1e4,
-                                         funding ? c : NAN, NAN),
+                                         funding ? c : NAN, NAN, NAN, NAN),
                          0);
         if (funding && h % 8 == 0)
             ck_assert_int_eq(cpo_funding_append(&ds->funding[idx], ts, 1e-4 * (1.0 + 0.5 * sin(h)),
@@ -816,12 +821,73 @@ START_TEST(test_allocfail__engine_fill_at_close)
 }
 END_TEST
 
+/* The dated futures' imports (tests/data/futures/): two chain snapshots
+ * into one dataset (the second merged over the first: the several
+ * instruments of one file, CPO_STAGE_SETS), Deribit's JSON chart data and
+ * Binance delivery klines, the dataset freed inside the walk. */
+static int futures_imports(cpo_error *e)
+{
+    static const struct {
+        const char *file;
+        cpo_format fmt;
+    } f[] = {{"futures/weekly_futures_20260109.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES},
+             {"futures/weekly_futures_20260102.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES},
+             {"futures/deribit_ETH-27MAR26_1h.json", CPO_FMT_DERIBIT_FUTURES},
+             {"futures/BTCUSDT_260327_1h.csv", CPO_FMT_BINANCE_DELIVERY_KLINES}};
+    cpo_dataset *ds = NULL;
+    int rc = cpo_dataset_new(&ds, e);
+    for (size_t i = 0; !rc && i < sizeof f / sizeof f[0]; i++) {
+        cpo_import_opts o;
+        cpo_import_opts_init(&o);
+        o.format = f[i].fmt;
+        size_t n0 = ds->n_instr, p0 = ds->n_prov;
+        rc = cpo_import_file(ds, tu_data(f[i].file), &o, NULL, e);
+        /* a failed import leaves the dataset as it was */
+        if (rc && (ds->n_instr != n0 || ds->n_prov != p0))
+            rc = CPO_EINVAL;
+    }
+    if (!rc && ds->n_instr != 4)
+        rc = cpo_error_set(e, CPO_EINVAL, NULL, 0, 0, "%zu instruments", ds->n_instr);
+    cpo_dataset_free(ds);
+    return rc;
+}
+
+START_TEST(test_allocfail__futures_imports)
+{
+    cpo_error e;
+    cpo_error_clear(&e);
+    hk_start(0);
+    int rc = futures_imports(&e);
+    hk_stop();
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(hk.live, 0);
+    unsigned long total = hk.calls;
+    ck_assert_uint_gt(total, 20);
+    fprintf(stderr, "check_allocfail: futures imports: %lu allocation calls walked\n", total);
+    int saved = mute_stderr();
+    for (unsigned long k = 1; k <= total; k++) {
+        cpo_error_clear(&e);
+        hk_start(k);
+        rc = futures_imports(&e);
+        hk_stop();
+        ck_assert_msg(hk.failed, "allocation %lu of %lu never reached", k, total);
+        ck_assert_msg(rc == CPO_ENOMEM, "allocation %lu of %lu: returned %d (%s)", k, total, rc,
+                      tu_errstr(&e));
+        ck_assert_msg(e.msg[0] != '\0', "allocation %lu: no message", k);
+        ck_assert_msg(hk.live == 0, "allocation %lu: %zu blocks left (one by the call at %p)", k,
+                      hk.live, hk_leaked_site());
+    }
+    unmute_stderr(saved);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("allocfail");
     TCase *te = tcase_create("engine");
     tcase_set_timeout(te, 600);
     tcase_add_test(te, test_allocfail__engine_fill_at_close);
+    tcase_add_test(te, test_allocfail__futures_imports);
     suite_add_tcase(s, te);
     TCase *tr = tcase_create("run");
     tcase_set_timeout(tr, 1200);

@@ -335,7 +335,7 @@ static void caps_store(bench *b, int with_caps)
         for (int d = 0; d < 70; d++) {
             double cl = 100.0 * pow(1.0 + COINS[c].g, d);
             ck_assert_int_eq(cpo_bars_append(bars, d0 + d * CPO_MS_DAY, prev, fmax(prev, cl),
-                                             fmin(prev, cl), cl, 1e6, NAN, NAN),
+                                             fmin(prev, cl), cl, 1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = cl;
         }

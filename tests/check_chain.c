@@ -711,38 +711,52 @@ typedef struct bad_case {
     const char *snapshot;
     int code;
     const char *msg; /* after "path" */
+    cpo_iv_unit iv_unit; /* 0: auto */
 } bad_case;
 
 static const bad_case BAD[] = {
     {"chain_bad_name.csv", NULL, NULL, CPO_EDATA,
      ":2:11: instrument_name \"BTC-13FEX21-37500-C\" is not a Deribit option name: bad expiry "
-     "date \"13FEX21\" (expected UNDERLYING-DMMMYY-STRIKE-C|P, e.g. BTC-13FEB21-37500-C)"},
+     "date \"13FEX21\" (expected UNDERLYING-DMMMYY-STRIKE-C|P, e.g. BTC-13FEB21-37500-C)", CPO_IV_AUTO},
     {"chain_bad_greeks.csv", NULL, NULL, CPO_EDATA,
      ":3:20: greeks \"{'vega': 16.22803, 'theta': -5.34299,...\" is malformed at character 80 "
-     "(expected a Python dict such as {'delta': -0.43, 'vega': 5.49})"},
+     "(expected a Python dict such as {'delta': -0.43, 'vega': 5.49})", CPO_IV_AUTO},
     {"chain_name_mismatch.csv", NULL, NULL, CPO_EDATA,
      ":2:5: strike 37000 disagrees with instrument_name \"BTC-25DEC20-36000-C\" (expected "
-     "36000)"},
+     "36000)", CPO_IV_AUTO},
     {"chain_iv_percent_in_weekly.csv", NULL, NULL, CPO_EDATA,
      ":1:15: implied_volatility has values above 5 (max 44.0, median 40.675), which look like "
      "percent, but this layout's IV is decimal (expected --iv-unit percent or decimal to say "
-     "which)"},
+     "which)", CPO_IV_AUTO},
     {"chain_no_snapshot.csv", NULL, NULL, CPO_EINVAL,
-     ":1: this layout has no snapshot time (expected --snapshot-time ISO)"},
+     ":1: this layout has no snapshot time (expected --snapshot-time ISO)", CPO_IV_AUTO},
     {"chain_trades.csv", NULL, NULL, CPO_EFORMAT,
-     ":1: the file is a trade list, not a chain snapshot (expected a Deribit option chain)"},
+     ":1: the file is a trade list, not a chain snapshot (expected a Deribit option chain)", CPO_IV_AUTO},
     {"chain_expired.csv", NULL, NULL, CPO_EDATA,
      ":3:7: expiry_datetime 2026-01-03T08:00:00Z of BTC-3JAN26-88000-C is not after the "
-     "snapshot time 2026-01-03T09:18:09.153Z (expected an option that has not expired)"},
+     "snapshot time 2026-01-03T09:18:09.153Z (expected an option that has not expired)", CPO_IV_AUTO},
     {"chain_neg_strike.csv", "BTC", "2024-05-24T13:30:00Z", CPO_EDATA,
-     ":3:2: strike -65000 is not positive (expected a strike above 0)"},
+     ":3:2: strike -65000 is not positive (expected a strike above 0)", CPO_IV_AUTO},
     {"chain_bad_mark.csv", NULL, "2026-03-01T00:00:00Z", CPO_EDATA,
-     ":3:12: mark_price \"abc\" is not a number (expected a decimal number)"},
+     ":3:12: mark_price \"abc\" is not a number (expected a decimal number)", CPO_IV_AUTO},
     {"chain_bad_right.csv", "BTC", "2024-05-24T13:30:00Z", CPO_EDATA,
-     ":2:1: option_type \"straddle\" is not call or put (expected call or put)"},
+     ":2:1: option_type \"straddle\" is not call or put (expected call or put)", CPO_IV_AUTO},
+    /* issue 20: accepted before (a warning at most); the negative index
+     * took the strangle example to -1,002,382 USD of equity */
+    {"chain_absurd_iv.csv", NULL, "2026-03-01T00:00:00Z", CPO_EDATA,
+     ":3:16: mark_iv 1e+300 is out of range (expected an implied volatility of 0 to 1000 % or 0 "
+     "to 10 as a decimal)", CPO_IV_AUTO},
+    {"chain_decimal_iv_over_10.csv", "BTC", NULL, CPO_EDATA,
+     ":3:15: implied_volatility 50 (decimal) is out of range (expected an implied volatility of 0 "
+     "to 10 as a decimal, 1000 %)",
+     CPO_IV_DECIMAL},
+    {"chain_negative_index.csv", NULL, "2026-03-01T00:00:00Z", CPO_EDATA,
+     ":3:11: spot_ref -66742.6 is not positive (expected an index price above 0)", CPO_IV_AUTO},
+    {"chain_zero_underlying.csv", NULL, "2026-03-01T00:00:00Z", CPO_EDATA,
+     ":3:15: underlying_price 0 is not positive (expected an underlying price above 0)", CPO_IV_AUTO},
     {"chain_unknown_layout.csv", NULL, NULL, CPO_EFORMAT,
      ":1: header matches no known Deribit chain layout (expected the columns of the weekly, "
-     "2020, 2021, 2024 or 2026 layouts, e.g. instrument_name,...,mark_price,...,mark_iv)"},
+     "2020, 2021, 2024 or 2026 layouts, e.g. instrument_name,...,mark_price,...,mark_iv)", CPO_IV_AUTO},
 };
 
 START_TEST(bad_files)
@@ -754,6 +768,7 @@ START_TEST(bad_files)
     run r;
     run_init(&r);
     r.o.symbol = b->symbol;
+    r.o.iv_unit = b->iv_unit;
     if (b->snapshot)
         r.o.snapshot_ms = T(b->snapshot);
     int rc = run_read(&r, path);
@@ -763,6 +778,55 @@ START_TEST(bad_files)
     ck_assert_str_eq(tu_errstr(&r.err), want);
     ck_assert_int_eq(r.err.code, b->code);
     run_fini(&r);
+}
+END_TEST
+
+/* The row problems of issue 20 under --lenient: the row is dropped and
+ * reported with the same message, the others kept (3 rows each). */
+START_TEST(bad_rows_lenient)
+{
+    static const struct {
+        const char *file, *snapshot, *needle;
+        cpo_iv_unit iv_unit;
+        size_t kept; /* the file's rows of the underlying less the bad one */
+    } L[] = {
+        {"chain_absurd_iv.csv", "2026-03-01T00:00:00Z",
+         "mark_iv 1e+300 is out of range (expected an implied volatility of 0 to 1000 % or 0 to "
+         "10 as a decimal); row dropped", CPO_IV_AUTO, 2},
+        {"chain_decimal_iv_over_10.csv", NULL,
+         "implied_volatility 50 (decimal) is out of range (expected an implied volatility of 0 to "
+         "10 as a decimal, 1000 %); row dropped", CPO_IV_DECIMAL, 4},
+        {"chain_negative_index.csv", "2026-03-01T00:00:00Z",
+         "spot_ref -66742.6 is not positive (expected an index price above 0); row dropped",
+         CPO_IV_AUTO, 2},
+        {"chain_zero_underlying.csv", "2026-03-01T00:00:00Z",
+         "underlying_price 0 is not positive (expected an underlying price above 0); row dropped",
+         CPO_IV_AUTO, 2},
+    };
+    for (size_t k = 0; k < sizeof L / sizeof L[0]; k++) {
+        char name[256], path[1024];
+        snprintf(name, sizeof name, "bad/%s", L[k].file);
+        snprintf(path, sizeof path, "%s", tu_data(name));
+        run r;
+        run_init(&r);
+        r.o.mode = CPO_IMPORT_LENIENT;
+        r.o.iv_unit = L[k].iv_unit;
+        r.o.symbol = "BTC";
+        if (L[k].snapshot)
+            r.o.snapshot_ms = T(L[k].snapshot);
+        int rc = run_read(&r, path);
+        ck_assert_msg(rc == 0, "%s: %s", L[k].file, tu_errstr(&r.err));
+        /* every data row of the file but the bad one */
+        ck_assert_msg(r.c.chain.n == L[k].kept, "%s: %zu rows kept of %zu", L[k].file,
+                      r.c.chain.n, r.rep.rows_read);
+        int found = 0;
+        for (size_t i = 0; i < r.rep.n_issues; i++)
+            if (r.rep.issues[i].level == CPO_ISSUE_REPAIRED && r.rep.issues[i].line == 3 &&
+                !strcmp(r.rep.issues[i].msg, L[k].needle))
+                found = 1;
+        ck_assert_msg(found, "%s: no issue \"%s\"", L[k].file, L[k].needle);
+        run_fini(&r);
+    }
 }
 END_TEST
 
@@ -969,6 +1033,7 @@ static Suite *chain_suite(void)
     suite_add_tcase(s, tg);
     TCase *tb = tcase_create("bad");
     tcase_add_loop_test(tb, bad_files, 0, (int)(sizeof BAD / sizeof BAD[0]));
+    tcase_add_test(tb, bad_rows_lenient);
     suite_add_tcase(s, tb);
     TCase *tr = tcase_create("real");
     tcase_set_timeout(tr, 120);

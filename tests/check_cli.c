@@ -34,6 +34,15 @@ START_TEST(test_cli_usage__exit_codes)
     ck_assert_int_eq(cpo("data formats"), 0);
     ck_assert_ptr_nonnull(strstr(out, "binance-klines"));
     ck_assert_ptr_nonnull(strstr(out, "deribit-chain"));
+    ck_assert_ptr_nonnull(strstr(out, "binance-mark-klines"));
+    ck_assert_ptr_nonnull(strstr(out, "\nbinance-delivery-klines  Binance quarterly futures klines"));
+    ck_assert_ptr_nonnull(strstr(out, "\nderibit-futures          Deribit futures OHLCV"));
+    ck_assert_ptr_nonnull(strstr(out, "\nderibit-chain-futures    the futures quotes"));
+    ck_assert_int_eq(cpo("data synth -o /tmp/x.h5 --futures sideways"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --futures sideways is not valid (expected linear, "
+                                      "inverse or both)\n"));
+    ck_assert_int_eq(cpo("data synth -o /tmp/x.h5 --basis 2"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --basis 2 is not valid\n"));
 }
 END_TEST
 
@@ -133,6 +142,60 @@ START_TEST(test_cli_import__writes_store_and_refuses_overwrite)
 }
 END_TEST
 
+/* A manifest attaches mark-price klines to the klines imported above them
+ * (tests/data/mark/, synthetic); in the other order it is refused with the
+ * mark file's line and nothing is written. */
+START_TEST(test_cli_import__mark_klines_manifest)
+{
+    char args[2048], want[2048];
+    char *dir = tu_tmpdir(), *s = tu_path(dir, "s.h5");
+    snprintf(args, sizeof args, "data import -o %s -m %s/manifests/mark.ini", s, CPO_TEST_DATA);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    snprintf(want, sizeof want,
+             "%s/manifests/../mark/mark_BTCUSDT_1h_noheader.csv: binance-mark-klines -> "
+             "BTCUSDT-PERP: 6 rows read, 6 kept, 2024-01-01T00:00:00Z .. 2024-01-01T05:00:00Z, "
+             "step 1h, 0 gaps (0 missing steps); 6 bars marked, 0 mark bars without a bar, 0 bars "
+             "without a mark bar\n",
+             CPO_TEST_DATA);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    long i = cpo_dataset_find(ds, "BTCUSDT-PERP");
+    ck_assert_int_ge(i, 0);
+    ck_assert_ptr_nonnull(ds->bars[i].mark_high);
+    /* mark_BTCUSDT_1h_noheader.csv, row 3: close 41852.2, high 42270.0, low 41760.5 */
+    ck_assert_double_eq(ds->bars[i].mark[2], 41852.2);
+    ck_assert_double_eq(ds->bars[i].mark_high[2], 42270.0);
+    ck_assert_double_eq(ds->bars[i].mark_low[2], 41760.5);
+    ck_assert_double_eq(ds->bars[i].close[2], 41850);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "binance-mark-klines");
+    cpo_dataset_free(ds);
+    snprintf(args, sizeof args, "data info %s", s);
+    ck_assert_int_eq(cpo(args), 0);
+    ck_assert_ptr_nonnull(strstr(out, "mark price klines (1)"));
+    ck_assert_msg(strstr(out, "6 of 6") != NULL, "%s", out);
+
+    char *s2 = tu_path(dir, "s2.h5");
+    snprintf(args, sizeof args, "data import -o %s -m %s/manifests/mark_wrong_order.ini", s2,
+             CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    snprintf(want, sizeof want,
+             "cpo: %s/manifests/../mark/mark_BTCUSDT_1h_header.csv:2:1: BTCUSDT-PERP is not in "
+             "the dataset (expected its klines imported first: before this file on the command "
+             "line, or in a section above this one in the manifest)\n"
+             "cpo: nothing written to %s\n",
+             CPO_TEST_DATA, s2);
+    ck_assert_str_eq(out, want);
+    ck_assert(!tu_exists(s2));
+    free(s2);
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cli_synth__deterministic)
 {
     char args[2048];
@@ -161,6 +224,178 @@ START_TEST(test_cli_synth__deterministic)
 }
 END_TEST
 
+/*
+ * --help on every command and subcommand: exit 0, the usage, and one line
+ * of the options list ("  --flag ... what it does") for every --flag the
+ * usage names (issue 20: `cpo data --help` and `cpo data info --help` exited
+ * 2, `data import --help` listed flags without descriptions).
+ */
+static void check_help(const char *args)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s --help", args);
+    ck_assert_msg(cpo(cmd) == 0, "cpo %s: %s", cmd, out);
+    ck_assert_msg(!strncmp(out, "usage: cpo ", 11), "cpo %s: %s", cmd, out);
+    const char *blank = strstr(out, "\n\n");
+    ck_assert_ptr_nonnull(blank);
+    const char *opts = strstr(out, "\noptions:\n");
+    /* a command of subcommands only (cpo data) lists them instead */
+    ck_assert_msg(opts != NULL || strstr(out, "\ncommands:\n"), "cpo %s: no options list", cmd);
+    size_t flags = 0;
+    for (const char *p = out; p < blank; p++) {
+        if (p[0] != '-' || p[1] != '-' || (p > out && p[-1] != '[' && p[-1] != ' ' && p[-1] != '|'))
+            continue;
+        char tok[64];
+        size_t n = 0;
+        while (n + 1 < sizeof tok && (p[n] == '-' || (p[n] >= 'a' && p[n] <= 'z')))
+            tok[n] = p[n], n++;
+        tok[n] = '\0';
+        /* A line of the list: "  --tok" or "  -x, --tok", then the flag's
+         * argument and at least two spaces before its help, or a newline
+         * and the help on the next line. */
+        int found = 0;
+        ck_assert_msg(opts != NULL, "cpo %s: %s has no options list", cmd, tok);
+        for (const char *l = opts; l && !found; l = strchr(l + 1, '\n')) {
+            const char *q = l + 1;
+            if (strncmp(q, "  -", 3))
+                continue;
+            const char *end = strchr(q, '\n');
+            const char *at = strstr(q, tok);
+            if (!at || (end && at > end))
+                continue;
+            char after = at[n];
+            if (after != ' ' && after != '\n' && after != ',')
+                continue;
+            const char *help = end ? end : q + strlen(q);
+            /* the help text: after a run of 2+ spaces on this line, or the next line */
+            const char *gap = strstr(at, "  ");
+            found = (gap && gap < help) || (end && !strncmp(end + 1, "    ", 4));
+        }
+        ck_assert_msg(found, "cpo %s: %s has no line with a description", cmd, tok);
+        flags++;
+    }
+    (void)flags;
+}
+
+START_TEST(test_cli_help__every_command)
+{
+    static const char *const cmds[] = {
+        "run",          "report",      "compare",      "sweep",       "metrics",
+        "strategies",   "version",     "data",         "data import", "data info",
+        "data synth",   "data formats", "options",     "options price", "man",
+        "completion"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        check_help(cmds[i]);
+    /* `cpo help CMD` is CMD's help (it printed the top-level help). */
+    ck_assert_int_eq(cpo("run --help"), 0);
+    char *run_help = strdup(out);
+    ck_assert_int_eq(cpo("help run"), 0);
+    ck_assert_str_eq(out, run_help);
+    free(run_help);
+    ck_assert_int_eq(cpo("data import --help"), 0);
+    char *imp = strdup(out);
+    ck_assert_int_eq(cpo("help data import"), 0);
+    ck_assert_str_eq(out, imp);
+    /* descriptions, not bare flags */
+    ck_assert_ptr_nonnull(strstr(imp, "  --lenient                  repair what is safe"));
+    free(imp);
+    ck_assert_int_eq(cpo("help frobnicate"), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: unknown command \"frobnicate\""));
+}
+END_TEST
+
+/*
+ * The README's command list names every command `cpo help` lists (issue
+ * 20: `options` and `strategies` were missing), and its attribution
+ * section says the Greek table exists (it said "By Greek: not yet").
+ */
+START_TEST(test_cli_readme__commands_and_greek_attribution)
+{
+    char *readme = tu_read_file(CPO_SOURCE_DIR "/README.md", NULL);
+    ck_assert_ptr_nonnull(readme);
+    const char *sec = strstr(readme, "\n## Commands\n");
+    ck_assert_ptr_nonnull(sec);
+    const char *open = strstr(sec, "```\n"), *close = open ? strstr(open + 4, "```") : NULL;
+    ck_assert_ptr_nonnull(close);
+    ck_assert_int_eq(cpo("help"), 0);
+    size_t n = 0;
+    for (const char *l = strstr(out, "commands:\n"); l && (l = strchr(l, '\n')); l++) {
+        if (strncmp(l + 1, "  ", 2) || l[3] == ' ')
+            continue;
+        char name[32], want[48];
+        size_t k = 0;
+        while (k + 1 < sizeof name && l[3 + k] && l[3 + k] != ' ' && l[3 + k] != '\n')
+            name[k] = l[3 + k], k++;
+        name[k] = '\0';
+        snprintf(want, sizeof want, "\ncpo %s", name);
+        const char *at = strstr(open, want);
+        ck_assert_msg(at && at < close, "README's command list has no \"cpo %s\"", name);
+        n++;
+    }
+    ck_assert_uint_ge(n, 9);
+    ck_assert_ptr_null(strstr(readme, "By Greek**: not yet"));
+    const char *attr = strstr(readme, "\n## Attribution\n");
+    ck_assert_ptr_nonnull(attr);
+    ck_assert_ptr_nonnull(strstr(attr, "**By Greek** — `attribution_greek.csv`"));
+    free(readme);
+}
+END_TEST
+
+/* Every futures format from a manifest; a file whose bars run past the
+ * symbol's expiry is refused (exit 1) and nothing is written. */
+START_TEST(test_cli_import__futures)
+{
+    char args[2048];
+    char *dir = tu_tmpdir(), *s = tu_path(dir, "f.h5");
+    snprintf(args, sizeof args, "data import --quiet -o %s -m %s/manifests/futures.ini", s,
+             CPO_TEST_DATA);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    /* BTCUSDT_260327, ETH-27MAR26 (chart data, then a chain quote on
+     * 2026-01-02), BTC-27MAR26 (two weekly quotes), BTC-9JAN26 */
+    ck_assert_uint_eq(ds->n_instr, 4);
+    ck_assert_str_eq(ds->instr[cpo_dataset_find(ds, "BTCUSDT_260327")].exchange, "binance");
+    long i = cpo_dataset_find(ds, "ETH-27MAR26");
+    ck_assert_str_eq(ds->instr[i].exchange, "deribit");
+    ck_assert_uint_eq(ds->bars[i].n, 4);
+    ck_assert_uint_eq(ds->bars[cpo_dataset_find(ds, "BTC-27MAR26")].n, 2);
+    ck_assert_uint_eq(ds->n_prov, 4);
+    cpo_dataset_free(ds);
+    snprintf(args, sizeof args, "data info %s", s);
+    ck_assert_int_eq(cpo(args), 0);
+    ck_assert_msg(strstr(out, "\nfutures (4)\n") != NULL, "%s", out);
+
+    snprintf(args, sizeof args,
+             "data import --append -o %s --format binance-delivery-klines "
+             "%s/bad/delivery_BTCUSDT_260327_after_expiry.csv",
+             s, CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "cpo: %s/bad/delivery_BTCUSDT_260327_after_expiry.csv:6:1: timestamp "
+             "2026-03-27T08:00:00Z is at or after the expiry of BTCUSDT_260327, "
+             "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data "
+             "disagree with the symbol)\n",
+             CPO_TEST_DATA);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "nothing written"));
+
+    snprintf(args, sizeof args, "data synth --force -o %s --assets 1 --steps 100 --futures inverse "
+                                "--basis 0.1", s);
+    ck_assert_msg(cpo(args) == 0, "%s", out);
+    ck_assert_msg(cpo_store_read(&ds, s, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_uint_eq(ds->n_instr, 3); /* SYN000USDT, SYN000USD_240329, SYN000USD_240628 */
+    ck_assert_int_ge(cpo_dataset_find(ds, "SYN000USD_240628"), 0);
+    ck_assert_ptr_nonnull(strstr(ds->prov[0].options, " futures=inverse basis=0.1 "));
+    cpo_dataset_free(ds);
+    free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -168,8 +403,12 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_cli_usage__exit_codes);
     tcase_add_test(tc, test_cli_manifest__bad_manifests);
+    tcase_add_test(tc, test_cli_import__mark_klines_manifest);
     tcase_add_test(tc, test_cli_import__writes_store_and_refuses_overwrite);
     tcase_add_test(tc, test_cli_synth__deterministic);
+    tcase_add_test(tc, test_cli_help__every_command);
+    tcase_add_test(tc, test_cli_readme__commands_and_greek_attribution);
+    tcase_add_test(tc, test_cli_import__futures);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

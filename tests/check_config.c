@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpo/config.h"
 #include "cpo/report.h"
@@ -577,6 +578,41 @@ START_TEST(test_config_plugin__stages_from_a_shared_object)
 }
 END_TEST
 
+/* `plugin = x.so` in a config run from its own folder is the file there
+ * (issue 20: resolve_path kept "x.so" and dlopen searched the system's
+ * library paths: "cannot load plugin: x.so: cannot open shared object
+ * file"). */
+START_TEST(test_config_plugin__bare_name_is_relative_to_the_config)
+{
+    char *dir = tu_tmpdir();
+    char *so = tu_path(dir, "x.so");
+    size_t n = 0;
+    char *bytes = tu_read_file(CPO_EXAMPLE_PLUGIN, &n);
+    ck_assert_ptr_nonnull(bytes);
+    FILE *f = fopen(so, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+    free(bytes);
+    char *p = tu_path(dir, "plug.ini");
+    tu_write_file(p, "[backtest]\ndata = s.h5\n[strategy]\nschedule = every_k_hours\n"
+                     "weigh = inverse_price\nplugin = x.so\n[schedule.every_k_hours]\nk = 8\n");
+    ck_assert_int_eq(chdir(dir), 0);
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    int rc = cpo_config_load(&c, "plug.ini", &e);
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+    ck_assert_str_eq(c->plugins[0], "x.so");
+    ck_assert_str_eq(c->run.stages[0].def->name, "every_k_hours");
+    cpo_config_free(c);
+    tu_rmtree(dir);
+    free(so);
+    free(p);
+    free(dir);
+}
+END_TEST
+
 /* The universe against a store's instruments. */
 static cpo_dataset *universe_store(void)
 {
@@ -699,7 +735,7 @@ static int bench_universe(const char *bench, char ***syms, size_t *n, cpo_error 
     for (size_t i = 0; i < 2; i++) {
         ck_assert_str_eq(ds->instr[i].symbol, i ? "ETHUSDT" : "BTCUSDT");
         ds->bars[i].bar_ms = CPO_MS_DAY;
-        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], 0, 10, 11, 9, 10, 1, NAN, NAN), 0);
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], 0, 10, 11, 9, 10, 1, NAN, NAN, NAN, NAN), 0);
     }
     int rc = cpo_config_universe(c, ds, syms, n, e);
     cpo_dataset_free(ds);
@@ -942,6 +978,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_report__charts);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
+    tcase_add_test(tc, test_config_plugin__bare_name_is_relative_to_the_config);
     tcase_add_test(tc, test_config_universe__coins_and_symbols);
     tcase_add_test(tc, test_config_universe__benchmark);
     tcase_add_test(tc, test_config_options__every_key);

@@ -139,7 +139,7 @@ static void fx_bars(fixture *f, size_t i, int64_t t0, int64_t step, const double
     b->bar_ms = step;
     for (size_t k = 0; k < n; k++)
         ck_assert_int_eq(cpo_bars_append(b, t0 + (int64_t)k * step, ohlc[k][0], ohlc[k][1], ohlc[k][2],
-                                         ohlc[k][3], 1e9, NAN, idx ? ohlc[k][3] : NAN),
+                                         ohlc[k][3], 1e9, NAN, NAN, NAN, idx ? ohlc[k][3] : NAN),
                          0);
 }
 
@@ -547,6 +547,36 @@ START_TEST(test_engine_lot_rounding__and_cash_buffer)
 }
 END_TEST
 
+/* An inverse perpetual without a lot size in the data trades whole
+ * contracts with lot_rounding = yes (issue 20: -9999.9999999999982
+ * contracts came out).  Capital 50000 USD held as 1 BTC at 50000; target
+ * weight 12.34567 % of 50000 USD = 6172.835 USD = 617.2835 contracts of 10
+ * USD, rounded toward zero to 617; without rounding the 617.2835 stays. */
+START_TEST(test_engine_lot_rounding__whole_contracts_of_inverse_perps)
+{
+    for (int round = 1; round >= 0; round--) {
+        fixture f;
+        fx_init(&f);
+        size_t i = fx_add(&f, "BTC-PERPETUAL", CPO_KIND_PERP, CPO_SETTLE_INVERSE, 10.0, "BTC", "USD");
+        static const double bars[3][4] = {
+            {50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000}, {50000, 50000, 50000, 50000}};
+        fx_bars(&f, i, DAY0, CPO_MS_DAY, bars, 3, 1);
+        snprintf(f.spec.collateral, sizeof f.spec.collateral, "BTC");
+        f.spec.capital = 50000.0;
+        f.spec.costs.lot_rounding = round;
+        fx_run(&f, "0", "0:BTC-PERPETUAL:12.34567%", 0);
+        ck_assert_uint_eq(f.r->n_trades, 1);
+        if (round) {
+            ck_assert_double_eq(f.r->trades[0].qty, 617.0);
+            ck_assert_double_eq(f.r->final_qty[i], 617.0);
+        } else {
+            ck_assert_double_eq_tol(f.r->final_qty[i], 617.2835, 1e-9);
+        }
+        fx_fini(&f);
+    }
+}
+END_TEST
+
 START_TEST(test_engine_orders__sells_before_buys_and_cash_cap)
 {
     /* Two spot coins at 100 and 50, fee 10 bps.  Step 0: 99% in A = 990 /
@@ -692,6 +722,83 @@ START_TEST(test_engine_view__no_look_ahead)
     ck_assert_uint_eq(f.r->n_rebalances, 5);
     cpo_params_free(pp);
     fx_fini(&f);
+}
+END_TEST
+
+/* Stages that check the mark's high and low as the host shows them: with
+ * no mark klines in the market, NULL and length 0 (every step); with them,
+ * steps 0..t, the high being close + 0.5 here and the low close - 0.5. */
+static int mark_probe(const cpo_host *h, const cpo_view *v, int want, cpo_stage_io *io,
+                      cpo_error *err)
+{
+    size_t t = h->step(v), lc = 0, lh = 1, ll = 1;
+    const double *c = h->series(v, CPO_F_CLOSE, 0, &lc);
+    const double *hi = h->series(v, CPO_F_MARK_HIGH, 0, &lh);
+    const double *lo = h->series(v, CPO_F_MARK_LOW, 0, &ll);
+    int ok = want ? hi && lo && lh == t + 1 && ll == t + 1 && hi[t] == c[t] + 0.5 &&
+                        lo[t] == c[t] - 0.5
+                  : !hi && !lo && lh == 0 && ll == 0;
+    if (!ok)
+        return cpo_error_set(err, CPO_EDATA, NULL, 0, 0, "step %zu: mark high/low %s, length %zu",
+                             t, hi ? "shown" : "NULL", lh);
+    io->fire = 1;
+    return 0;
+}
+
+static int probe_no_mark_run(void *st, const cpo_params *p, const cpo_host *h, const cpo_view *v,
+                             cpo_stage_io *io, cpo_error *err)
+{
+    (void)st;
+    (void)p;
+    return mark_probe(h, v, 0, io, err);
+}
+
+static int probe_mark_run(void *st, const cpo_params *p, const cpo_host *h, const cpo_view *v,
+                          cpo_stage_io *io, cpo_error *err)
+{
+    (void)st;
+    (void)p;
+    return mark_probe(h, v, 1, io, err);
+}
+
+static const cpo_stage_def probe_no_mark_def = {
+    CPO_STAGE_ABI_VERSION, sizeof(cpo_stage_def), "probe_no_mark", CPO_ROLE_SCHEDULE,
+    "mark high/low absent", NULL, 0, NULL, probe_no_mark_run, NULL};
+static const cpo_stage_def probe_mark_def = {
+    CPO_STAGE_ABI_VERSION, sizeof(cpo_stage_def), "probe_mark", CPO_ROLE_SCHEDULE,
+    "mark high/low present", NULL, 0, NULL, probe_mark_run, NULL};
+
+START_TEST(test_engine_view__mark_high_low)
+{
+    for (int with = 0; with < 2; with++) {
+        fixture f;
+        fx_init(&f);
+        size_t i = fx_add(&f, "AUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "A", "USDT");
+        cpo_bars *b = &f.ds->bars[i];
+        b->bar_ms = CPO_MS_DAY;
+        for (int k = 0; k < 5; k++) {
+            double c = 10 + k;
+            ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, c, c + 1, c - 1, c, 1e9, c,
+                                             with ? c + 0.5 : NAN, with ? c - 0.5 : NAN, NAN),
+                             0);
+        }
+        cpo_market_spec ms;
+        cpo_market_spec_init(&ms);
+        ck_assert_int_eq(cpo_market_build(&f.m, f.ds, &ms, NULL), 0);
+        ck_assert_int_eq(f.m->col[CPO_F_MARK_HIGH] != NULL, with);
+        const cpo_stage_def *def = with ? &probe_mark_def : &probe_no_mark_def;
+        cpo_params *pp;
+        ck_assert_int_eq(cpo_params_new(&pp, def, NULL), 0);
+        f.spec.stages[0].def = def;
+        f.spec.stages[0].params = pp;
+        f.spec.n_stages = 1;
+        cpo_error e;
+        ck_assert_msg(cpo_backtest_run(&f.r, f.m, &f.spec, NULL, NULL, &e) == 0, "%s",
+                      tu_errstr(&e));
+        ck_assert_uint_eq(f.r->n_rebalances, 5);
+        cpo_params_free(pp);
+        fx_fini(&f);
+    }
 }
 END_TEST
 
@@ -1042,7 +1149,7 @@ static void flat_hours(fixture *f, size_t i, size_t n, double px)
     b->bar_ms = CPO_MS_HOUR;
     for (size_t k = 0; k < n; k++)
         ck_assert_int_eq(cpo_bars_append(b, DAY0 + (int64_t)k * CPO_MS_HOUR, px, px, px, px, 1e9,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
 }
 
@@ -1102,10 +1209,46 @@ START_TEST(test_engine_margin__isolated_loss_stops_at_the_wallet)
 }
 END_TEST
 
-/* Ruin: a cross long paying 90 % of its notional every 8 hours.  At the
- * second payment the pool is below 0: liquidated at the event's mark, the
- * fund brings it back to 0, the account's equity is 0: a ruin event, no
- * more trading, and the metrics that need returns after it are NaN. */
+/*
+ * Mark klines (binance-mark-klines): the mark's low inside a bar reaches
+ * an isolated long's liquidation price while the last-trade low does not.
+ * 1 contract at 100, 5x (imr 0.2: a wallet of 20), mmr 0.005, no
+ * maintenance amount: LP = (WB - Q EP) / (Q mmr - Q) = (20 - 100) /
+ * (0.005 - 1) = 80.40201... (Binance, "How to Calculate Liquidation Price
+ * of USDⓈ-M Futures Contracts", one-way isolated).  The mark's low at step
+ * 5 is 79: liquidated at LP with the clearance fee; a filled-forward cell
+ * of the same low would not count.
+ */
+START_TEST(test_engine_margin__liquidated_on_the_marks_low)
+{
+    fixture f;
+    fx_init(&f);
+    size_t p = fx_add(&f, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    cpo_bars *b = &f.ds->bars[p];
+    b->bar_ms = CPO_MS_HOUR;
+    for (int k = 0; k < 10; k++) {
+        double lo = k == 5 ? 79.0 : 99.0;
+        ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_HOUR, 100, 101, 90, 100, 1e9, 100.0,
+                                         101.0, lo, NAN),
+                         0);
+    }
+    f.spec.costs.kind[CPO_KIND_PERP].imr = 0.2;
+    f.spec.margin.mode = CPO_MARGIN_ISOLATED;
+    fx_run(&f, "0", "0:BTCUSDT-PERP:1", 0);
+    const cpo_result *r = f.r;
+    ck_assert_int_eq(r->mark_source[p], CPO_MARK_SRC_KLINES);
+    ck_assert_uint_eq(r->n_liquidations, 1);
+    ck_assert_uint_eq(r->n_trades, 2);
+    const cpo_trade *liq = &r->trades[1];
+    ck_assert_int_eq(liq->liquidation, 1);
+    ck_assert_int_eq(liq->ts, DAY0 + 5 * CPO_MS_HOUR);
+    ck_assert_double_eq_tol(liq->px, 80.0 / 0.995, 1e-9);
+    ck_assert_double_eq(r->final_qty[p], 0.0);
+    check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 /* --- dated futures (engine/futures.c) ------------------------------------- */
 
 /* A future of the fixture: expiry and exchange. */
@@ -1225,7 +1368,7 @@ START_TEST(test_engine_futures__binance_linear_exact_twap_and_fee)
     for (int k = 0; k < 60; k++) {
         double px = k < 30 ? 39000.0 : 40000.0 + (k - 30);
         ck_assert_int_eq(cpo_bars_append(&f.m->raw[0], MAR29_08 - CPO_MS_HOUR + k * 60000, px, px,
-                                         px, px, 1.0, NAN, NAN),
+                                         px, px, 1.0, NAN, NAN, NAN, NAN),
                          0);
     }
     cpo_market *m = f.m;
@@ -1312,6 +1455,10 @@ START_TEST(test_engine_futures__weekly_no_fee_and_no_index_is_loud)
 }
 END_TEST
 
+/* Ruin: a cross long paying 90 % of its notional every 8 hours.  At the
+ * second payment the pool is below 0: liquidated at the event's mark, the
+ * fund brings it back to 0, the account's equity is 0: a ruin event, no
+ * more trading, and the metrics that need returns after it are NaN. */
 START_TEST(test_engine_margin__ruin_stops_the_run)
 {
     fixture f;
@@ -1367,9 +1514,11 @@ int main(void)
     tcase_add_test(tc, test_engine_liquidation__price_event_and_charge);
     tcase_add_test(tc, test_engine_liquidation__short_on_the_high);
     tcase_add_test(tc, test_engine_lot_rounding__and_cash_buffer);
+    tcase_add_test(tc, test_engine_lot_rounding__whole_contracts_of_inverse_perps);
     tcase_add_test(tc, test_engine_orders__sells_before_buys_and_cash_cap);
     tcase_add_test(tc, test_engine_identity__synthetic_long_run_and_determinism);
     tcase_add_test(tc, test_engine_view__no_look_ahead);
+    tcase_add_test(tc, test_engine_view__mark_high_low);
     tcase_add_test(tc, test_engine_bad_input__refused);
     tcase_add_test(tc, test_engine_targets__net_of_cash_buffer);
     tcase_add_test(tc, test_engine_sizing__at_this_steps_price_when_not_held);
@@ -1382,6 +1531,7 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
+    tcase_add_test(tc, test_engine_margin__liquidated_on_the_marks_low);
     tcase_add_test(tc, test_engine_funding__stamps_snapped_to_the_hour);
     tcase_add_test(tc, test_engine_financing__cash_yield_and_short_borrow);
     tcase_add_test(tc, test_engine_futures__deribit_quarterly_delivered_at_the_twap);

@@ -135,7 +135,11 @@ START_TEST(test_format_names)
     cpo_format f;
     ck_assert_str_eq(cpo_format_name(CPO_FMT_AUTO), "auto");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_KLINES), "binance-klines");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_MARK_KLINES), "binance-mark-klines");
     ck_assert_str_eq(cpo_format_name(CPO_FMT_CMC_MONTHLY), "cmc-monthly");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_BINANCE_DELIVERY_KLINES), "binance-delivery-klines");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_DERIBIT_FUTURES), "deribit-futures");
+    ck_assert_str_eq(cpo_format_name(CPO_FMT_DERIBIT_CHAIN_FUTURES), "deribit-chain-futures");
     ck_assert_str_eq(cpo_format_name((cpo_format)99), "?");
     for (int i = 0; i < CPO_FMT_COUNT; i++) {
         ck_assert_int_eq(cpo_format_parse(cpo_format_name((cpo_format)i), &f), 0);
@@ -190,6 +194,9 @@ static const struct {
     {"klines/klines_BTCUSDT_1d.csv", CPO_FMT_BINANCE_KLINES},
     {"klines/klines_BTCUSDT_open_time.csv", CPO_FMT_BINANCE_KLINES},
     {"klines/klines_BTCUSDT_bom_crlf.csv", CPO_FMT_BINANCE_KLINES},
+    {"futures/deribit_BTC-27MAR26_1h.csv", CPO_FMT_DERIBIT_FUTURES},
+    {"futures/deribit_ETH-27MAR26_1h.json", CPO_FMT_DERIBIT_FUTURES},
+    {"bad/deribit_futures_ETH-27MAR26_length.json", CPO_FMT_DERIBIT_FUTURES},
 };
 
 /* The format detected is in the report whether or not the reader (not
@@ -653,6 +660,112 @@ START_TEST(test_partial_last_drop_keep)
 }
 END_TEST
 
+/* --- the generic ohlcv format ----------------------------------------------------------- */
+
+/* issue 20: date,open,high,low,close,volume files (pandas, CCXT, yfinance)
+ * were refused ("cannot tell the format from the header").  Values: the
+ * fixture files, copied by hand. */
+START_TEST(test_ohlcv__forms_symbols_and_zones)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    /* yfinance: Date,Open,High,Low,Close,Adj Close,Volume; dates; the
+     * symbol from the file name BTC-USD.csv. */
+    char *p = dpath("ohlcv/BTC-USD.csv");
+    must_import(ds, p, NULL, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    const cpo_bars *b = bars_of(ds, "BTCUSD");
+    ck_assert_uint_eq(b->n, 5);
+    ck_assert_int_eq(b->ts[0], day("2024-01-01"));
+    ck_assert_int_eq(b->ts[4], day("2024-01-05"));
+    ck_assert_double_eq(b->close[2], 42848.18);
+    ck_assert_double_eq(b->volume[4], 32336029347.0);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_DAY);
+    long i = cpo_dataset_find(ds, "BTCUSD");
+    ck_assert_str_eq(ds->instr[i].base, "BTC");
+    ck_assert_str_eq(ds->instr[i].quote, "USD");
+    free(p);
+    /* seconds since 1970 in a "time" column (--format ohlcv, --symbol) */
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.symbol = "ETHUSDT";
+    p = dpath("ohlcv/eth_seconds.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "ETHUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->ts[1], INT64_C(1704153600000));
+    ck_assert(isnan(b->volume[0]));
+    free(p);
+    /* milliseconds in a "datetime" column, detected */
+    o = opts();
+    o.symbol = "SOLUSDT";
+    p = dpath("ohlcv/sol_ms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_int_eq(rep.format, CPO_FMT_OHLCV);
+    b = bars_of(ds, "SOLUSDT");
+    ck_assert_uint_eq(b->n, 3);
+    ck_assert_int_eq(b->bar_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(b->ts[2], INT64_C(1704074400000));
+    free(p);
+    /* New York local time over the spring change of 2024-03-10 (02:00 EST
+     * -> 03:00 EDT): the local hours 23, 0, 1, 3, 4 are the UTC hours 04
+     * .. 08, one bar an hour without a gap. */
+    o = opts();
+    ck_assert_int_eq(cpo_tz_parse("America/New_York", &o.tz), 0);
+    p = dpath("ohlcv/BTCUSDT_ny_local.csv");
+    must_import(ds, p, &o, &rep);
+    b = bars_of(ds, "BTCUSDT");
+    ck_assert_uint_eq(b->n, 5);
+    for (size_t k = 0; k < 5; k++)
+        ck_assert_int_eq(b->ts[k], day("2024-03-10") + (int64_t)(4 + k) * CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.gaps, 0);
+    free(p);
+    /* lenient: a row with more fields than the header is dropped and
+     * reported (klines); a blank field at the end of a row is no field */
+    {
+        cpo_dataset *d2 = new_ds();
+        cpo_import_opts lo = opts();
+        lo.mode = CPO_IMPORT_LENIENT;
+        lo.symbol = "BTCUSDT";
+        char *x = dpath("bad/klines_extra_fields.csv");
+        must_import(d2, x, &lo, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        const cpo_import_issue *is = find_issue(&rep, "row has 14 fields");
+        ck_assert_ptr_nonnull(is);
+        ck_assert_str_eq(issue_str(&rep, is),
+                         "repaired: " CPO_TEST_DATA "/bad/klines_extra_fields.csv:3:7: row has 14 "
+                         "fields (expected 6, as in the header); row dropped");
+        free(x);
+        cpo_dataset_free(d2);
+        char *dir = tu_tmpdir(), *f = tu_path(dir, "BTCUSDT_1d.csv");
+        tu_write_file(f, "timestamp,open,high,low,close,volume\n"
+                         "2024-01-01,4200,4400,4100,4250,10,\n2024-01-02,4250,4400,4100,4300,10, ,\n");
+        d2 = new_ds();
+        must_import(d2, f, NULL, &rep);
+        ck_assert_uint_eq(bars_of(d2, "BTCUSDT")->n, 2);
+        cpo_dataset_free(d2);
+        tu_rmtree(dir);
+        free(f);
+        free(dir);
+    }
+    /* lenient: the row of another time form is dropped and reported */
+    cpo_dataset_free(ds);
+    ds = new_ds();
+    o = opts();
+    o.format = CPO_FMT_OHLCV;
+    o.mode = CPO_IMPORT_LENIENT;
+    o.symbol = "SOLUSDT";
+    p = dpath("bad/ohlcv_mixed_forms.csv");
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(bars_of(ds, "SOLUSDT")->n, 3);
+    ck_assert_uint_eq(rep.dropped, 1);
+    ck_assert_ptr_nonnull(find_issue(&rep, "is seconds since 1970, but line 2 has milliseconds since "
+                                           "1970 (expected one time form in a file); row dropped"));
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* --- bad files: the exact messages ---------------------------------------------------- */
 
 static const struct {
@@ -686,6 +799,9 @@ static const struct {
      ":3:3: high is empty (expected a number)"},
     {"bad/klines_empty_timestamp.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:1: timestamp is empty (expected a time)"},
+    /* issue 20: a 14-field row under a 6-column header was accepted */
+    {"bad/klines_extra_fields.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:7: row has 14 fields (expected 6, as in the header)"},
     {"bad/klines_short_row.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
      ":3:4: row has 4 fields (expected at least 6, as in the header)"},
     {"bad/klines_bad_date.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
@@ -702,13 +818,15 @@ static const struct {
      ":1:1: no header line: the first row holds data (expected column names: "
      "timestamp,open,high,low,close[,volume,...])"},
     {"bad/klines_no_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
-     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
-     "or pass --format)"},
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, ohlcv, binance-funding, "
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly, "
+     "binance-delivery-klines, deribit-futures, deribit-chain-futures; or pass --format)"},
     {"bad/klines_unknown_header.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EFORMAT,
-     ":1: cannot tell the format from the header (expected one of: binance-klines, binance-funding, "
-     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly; "
-     "or pass --format)"},
+     ":1: cannot tell the format from the header (expected one of: binance-klines, "
+     "binance-mark-klines, ohlcv, binance-funding, "
+     "binance-funding-json, bitmex-funding, deribit-funding, deribit-chain, dvol, cmc-monthly, "
+     "binance-delivery-klines, deribit-futures, deribit-chain-futures; or pass --format)"},
     {"bad/klines_unterminated_quote.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
      ":4: unterminated quoted field at end of file (expected a closing quote)"},
     {"bad/klines_nul_byte.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EPARSE,
@@ -737,10 +855,47 @@ static const struct {
     {"bad/klines_btc_1h.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
      ": cannot tell the symbol from the file name \"klines_btc_1h.csv\" (expected a name like "
      "BTCUSDT_1d.csv; or pass --symbol)"},
+    /* ohlcv: one time form a file, the klines checks, a symbol */
+    {"bad/ohlcv_mixed_forms.csv", CPO_FMT_OHLCV, "SOLUSDT", CPO_EDATA,
+     ":4:1: timestamp \"1704074400\" is seconds since 1970, but line 2 has milliseconds since "
+     "1970 (expected one time form in a file)"},
+    {"bad/ohlcv_date_among_datetimes.csv", CPO_FMT_AUTO, "SOLUSDT", CPO_EDATA,
+     ":3:1: date \"2024-01-02\" is an ISO date, but line 2 has an ISO date-time (expected one "
+     "time form in a file)"},
+    {"bad/ohlcv_high_below_close.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EDATA,
+     ":3:3: high 4400 is below close 4450.25 (expected low <= open, close <= high)"},
+    {"bad/ohlcv_prices.csv", CPO_FMT_AUTO, NULL, CPO_EINVAL,
+     ": cannot tell the symbol from the file name \"ohlcv_prices.csv\" (expected a name like "
+     "BTCUSDT.csv or BTC-USD.csv; or pass --symbol)"},
     {"bad/no_such_file.csv", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
      ": cannot open: No such file or directory (expected a readable file)"},
     {"bad", CPO_FMT_AUTO, "BTCUSDT", CPO_EIO,
      ": cannot read: Is a directory (expected a readable file)"},
+    /* dated futures: expiries that disagree with the symbol, duplicates */
+    {"bad/delivery_BTCUSDT_260327_after_expiry.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL,
+     CPO_EDATA,
+     ":6:1: timestamp 2026-03-27T08:00:00Z is at or after the expiry of BTCUSDT_260327, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"futures/BTCUSDT_260327_1h.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, "BTCUSDT_260320", CPO_EDATA,
+     ":2:1: timestamp 2026-03-27T04:00:00Z is at or after the expiry of BTCUSDT_260320, "
+     "2026-03-20T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/deribit_futures_ETH-27MAR26_at_expiry.json", CPO_FMT_AUTO, NULL, CPO_EDATA,
+     ":1:27: ticks 2026-03-27T08:00:00Z is at or after the expiry of ETH-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/chain_futures_expired.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES, NULL, CPO_EDATA,
+     ":2:1: timestamp 2026-03-27T09:47:09.686Z is at or after the expiry of BTC-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"bad/chain_futures_two_snapshots.csv", CPO_FMT_DERIBIT_CHAIN_FUTURES, NULL, CPO_EDUP,
+     ":3:1: duplicate timestamp 2026-01-02T09:00:00Z with different values (first at line 2: "
+     "open 89929.44 there, 89950.5 here; expected one row per time)"},
+    {"bad/delivery_BTCUSDT_260326.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL, CPO_EINVAL,
+     ": symbol \"BTCUSDT_260326\" expires 2026-03-26, a Thursday (expected a Friday: Binance's "
+     "futures expire on Fridays at 08:00 UTC, the quarterlies on the last Friday of March, June, "
+     "September and December)"},
 };
 
 START_TEST(test_bad_file_strict)
@@ -986,6 +1141,47 @@ START_TEST(test_merge_kind_and_bar_size_mismatch)
 }
 END_TEST
 
+/* Binance funding of a COIN-M perpetual: --settle inverse attaches it to
+ * the inverse perp imported from klines (issue 20: the reader made a linear
+ * perp whatever --settle said, and the import failed with "already in the
+ * dataset as inverse perp").  Without --settle the message says why. */
+START_TEST(test_funding_settle_inverse)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *k = dpath("klines/klines_BTCUSDT_1d.csv"), *f = dpath("funding_binance_8h.csv");
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSD-PERP";
+    o.kind = CPO_KIND_PERP;
+    o.settle = CPO_SETTLE_INVERSE;
+    o.contract_size = 100.0;
+    must_import(ds, k, &o, &rep);
+    cpo_import_opts fo = opts();
+    fo.symbol = "BTCUSD-PERP";
+    char want[1024];
+    ck_assert_int_eq(cpo_import_file(ds, f, &fo, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTCUSD-PERP is already in the dataset as inverse perp (expected the "
+             "same kind and settlement, got linear perp); --settle says which perpetual the "
+             "funding is of",
+             f);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    fo.settle = CPO_SETTLE_INVERSE;
+    must_import(ds, f, &fo, &rep);
+    long i = cpo_dataset_find(ds, "BTCUSD-PERP");
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(ds->instr[i].settle, CPO_SETTLE_INVERSE);
+    ck_assert_double_eq(ds->instr[i].contract_size, 100.0);
+    /* the 5 rows of the file */
+    ck_assert_uint_eq(ds->funding[i].n, 5);
+    ck_assert_double_eq(ds->funding[i].rate[0], 0.00037409);
+    free(k);
+    free(f);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 /* A failed import of a new symbol adds nothing. */
 START_TEST(test_failure_leaves_dataset)
 {
@@ -1001,6 +1197,228 @@ START_TEST(test_failure_leaves_dataset)
     ck_assert_int_eq(cpo_dataset_find(ds, "SOLUSDT"), -1);
     free(a);
     free(bad);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- dated futures ------------------------------------------------------------------------ */
+
+static const cpo_instrument *instr_of(const cpo_dataset *ds, const char *sym)
+{
+    long i = cpo_dataset_find(ds, sym);
+    ck_assert_msg(i >= 0, "%s not in the dataset", sym);
+    return &ds->instr[i];
+}
+
+/* Binance delivery klines and Deribit chart data into one dataset: the
+ * instruments the symbols name (README, "Dated futures"), the bars as the
+ * fixtures of tests/data/futures/ hold them. */
+START_TEST(test_futures_import)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_DELIVERY_KLINES;
+    char *a = dpath("futures/BTCUSDT_260327_1h.csv"), *b = dpath("futures/BTCUSD_260327_1d.csv");
+    char *c = dpath("futures/deribit_BTC-27MAR26_1h.csv"), *d = dpath("futures/deribit_ETH-27MAR26_1h.json");
+    must_import(ds, a, &o, &rep);
+    ck_assert_str_eq(rep.target, "BTCUSDT_260327");
+    check_round_trip(a, bars_of(ds, "BTCUSDT_260327"), 0);
+    must_import(ds, b, &o, &rep);
+    must_import(ds, c, NULL, &rep); /* detected: ticks,open,... */
+    ck_assert_int_eq(rep.format, CPO_FMT_DERIBIT_FUTURES);
+    must_import(ds, d, NULL, &rep); /* detected: a JSON object */
+    ck_assert_int_eq(rep.format, CPO_FMT_DERIBIT_FUTURES);
+    ck_assert_uint_eq(ds->n_instr, 4);
+    int64_t exp = day("2026-03-27T08:00:00Z");
+    static const struct {
+        const char *sym, *exchange, *quote;
+        cpo_settle settle;
+        double size;
+        size_t bars;
+    } want[] = {
+        {"BTCUSDT_260327", "binance", "USDT", CPO_SETTLE_LINEAR, 1, 4},
+        {"BTCUSD_260327", "binance", "USD", CPO_SETTLE_INVERSE, 100, 3},
+        {"BTC-27MAR26", "deribit", "USD", CPO_SETTLE_INVERSE, 10, 3},
+        {"ETH-27MAR26", "deribit", "USD", CPO_SETTLE_INVERSE, 1, 3},
+    };
+    for (size_t k = 0; k < 4; k++) {
+        const cpo_instrument *in = instr_of(ds, want[k].sym);
+        ck_assert_int_eq(in->kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(in->settle, want[k].settle);
+        ck_assert_int_eq(in->expiry_ms, exp);
+        ck_assert_double_eq(in->contract_size, want[k].size);
+        ck_assert_str_eq(in->exchange, want[k].exchange);
+        ck_assert_str_eq(in->quote, want[k].quote);
+        ck_assert_str_eq(in->underlying, k == 3 ? "ETH" : "BTC");
+        ck_assert_int_eq(in->funding_interval_ms, 0);
+        ck_assert_uint_eq(bars_of(ds, want[k].sym)->n, want[k].bars);
+        ck_assert_uint_eq(ds->funding[cpo_dataset_find(ds, want[k].sym)].n, 0);
+    }
+    ck_assert_int_eq(bars_of(ds, "BTCUSD_260327")->bar_ms, CPO_MS_DAY);
+    ck_assert_int_eq(bars_of(ds, "ETH-27MAR26")->bar_ms, CPO_MS_HOUR);
+
+    /* the same future again with other contract terms: refused */
+    cpo_error e;
+    char want_msg[1024];
+    o = opts();
+    o.contract_size = 5;
+    ck_assert_int_eq(cpo_import_file(ds, c, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want_msg, sizeof want_msg,
+             "%s: future BTC-27MAR26 is already in the dataset expiring 2026-03-27T08:00:00Z, 10 a "
+             "contract (expected the same expiry and contract size, got 2026-03-27T08:00:00Z, 5)",
+             c);
+    ck_assert_str_eq(tu_errstr(&e), want_msg);
+    ck_assert_uint_eq(ds->n_prov, 4);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Two snapshot files into one sparse series per future.  The values:
+ * tests/data/futures/weekly_futures_*.csv (real rows of the bundled
+ * snapshots), medians by hand in check_readers.c (test_chain_futures). */
+START_TEST(test_futures_chain_import)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_DERIBIT_CHAIN_FUTURES;
+    char *a = dpath("futures/weekly_futures_20260102.csv"), *b = dpath("futures/weekly_futures_20260109.csv");
+    char want[1024];
+    /* the later file first: the series comes out sorted */
+    must_import(ds, b, &o, &rep);
+    must_import(ds, a, &o, &rep);
+    ck_assert_str_eq(rep.target, "3 futures of BTC, ETH");
+    ck_assert_uint_eq(rep.rows_read, 10);
+    ck_assert_uint_eq(rep.rows_kept, 3);
+    ck_assert_int_eq(rep.first_ms, day("2026-01-02T09:00:00Z"));
+    ck_assert_uint_eq(ds->n_instr, 3);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "deribit-chain-futures");
+    ck_assert_str_eq(ds->prov[1].target, "3 futures of BTC, ETH");
+    const cpo_bars *bb = bars_of(ds, "BTC-27MAR26");
+    ck_assert_uint_eq(bb->n, 2);
+    ck_assert_int_eq(bb->bar_ms, CPO_MS_HOUR);
+    ck_assert_int_eq(bb->ts[0], day("2026-01-02T09:00:00Z"));
+    ck_assert_int_eq(bb->ts[1], day("2026-01-09T09:00:00Z"));
+    ck_assert_double_eq(bb->close[0], 89929.5);
+    ck_assert_double_eq(bb->close[1], 91082.13);
+    ck_assert_double_eq(bb->index[0], 89015.38);
+    ck_assert_uint_eq(bars_of(ds, "ETH-27MAR26")->n, 1);
+    ck_assert_int_eq(instr_of(ds, "BTC-9JAN26")->expiry_ms, day("2026-01-09T08:00:00Z"));
+
+    /* the same file again: nothing new, and the report says so */
+    must_import(ds, a, &o, &rep);
+    snprintf(want, sizeof want, "info: %s: 3 rows were already in the dataset with the same values",
+             a);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[rep.n_issues - 1]), want);
+    ck_assert_uint_eq(bars_of(ds, "BTC-27MAR26")->n, 2);
+
+    /* report print: one line, then the notes */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: deribit-chain-futures -> 3 futures of BTC, ETH: 10 rows read, 3 kept, "
+             "2026-01-02T09:00:00Z .. 2026-01-02T09:00:00Z\n",
+             a);
+    ck_assert_msg(!strncmp(buf, want, strlen(want)), "%s", buf);
+    free(buf);
+    free(a);
+    free(b);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* One file, several futures: refused as a whole when one of them cannot
+ * go in (here BTC-27MAR26 is already a spot instrument), so ETH-27MAR26
+ * and BTC-9JAN26 do not go in either; and a conflicting quote is refused
+ * in strict mode, kept in lenient mode. */
+START_TEST(test_futures_chain_all_or_nothing)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_DERIBIT_CHAIN_FUTURES;
+    char *a = dpath("futures/weekly_futures_20260102.csv"), want[1024];
+    cpo_instrument spot;
+    cpo_instrument_init(&spot, "BTC-27MAR26", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    ck_assert_int_eq(cpo_dataset_add(ds, &spot, NULL, NULL), 0);
+    ck_assert_int_eq(cpo_import_file(ds, a, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instrument BTC-27MAR26 is already in the dataset as linear spot (expected the same "
+             "kind and settlement, got inverse future)",
+             a);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 0);
+    cpo_dataset_free(ds);
+
+    /* a quote that disagrees with the one in the dataset */
+    ds = new_ds();
+    must_import(ds, a, &o, &rep);
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "snapshot.csv");
+    size_t n;
+    char *text = tu_read_file(a, &n);
+    char *hit = strstr(text, ",3059.52,ETH-27MAR26,"); /* the first ETH-27MAR26 row */
+    ck_assert_ptr_nonnull(hit);
+    memcpy(hit, ",3069.52,ETH-27MAR26,", 21);
+    char *again = strstr(hit + 1, ",3059.52,ETH-27MAR26,");
+    while (again) { /* every ETH row: the median moves to 3069.52 */
+        memcpy(again, ",3069.52,ETH-27MAR26,", 21);
+        again = strstr(again + 1, ",3059.52,ETH-27MAR26,");
+    }
+    tu_write_file(p, text);
+    free(text);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:8:1: timestamp 2026-01-02T09:00:00Z is already in the dataset with different values "
+             "(open 3059.52 there, 3069.52 here; expected the same values where imports overlap)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_double_eq(bars_of(ds, "ETH-27MAR26")->close[0], 3059.52);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, p, &o, &rep);
+    ck_assert_double_eq(bars_of(ds, "ETH-27MAR26")->close[0], 3069.52);
+    ck_assert_double_eq(bars_of(ds, "BTC-27MAR26")->close[0], 89929.5);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    tu_rmtree(dir);
+    free(dir);
+    free(p);
+    free(a);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Lenient: a bar at or after the expiry is dropped and reported. */
+START_TEST(test_futures_lenient_expiry)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_DELIVERY_KLINES;
+    o.mode = CPO_IMPORT_LENIENT;
+    char *p = dpath("bad/delivery_BTCUSDT_260327_after_expiry.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 5);
+    ck_assert_uint_eq(rep.rows_kept, 4);
+    ck_assert_uint_eq(rep.dropped, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:6:1: timestamp 2026-03-27T08:00:00Z is at or after the expiry of "
+             "BTCUSDT_260327, 2026-03-27T08:00:00Z (expected times before the expiry its name "
+             "gives: the data disagree with the symbol); row dropped",
+             p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    ck_assert_int_eq(bars_of(ds, "BTCUSDT_260327")->ts[3], day("2026-03-27T07:00:00Z"));
+    free(p);
     cpo_dataset_free(ds);
 }
 END_TEST
@@ -1036,6 +1454,422 @@ START_TEST(test_gaps_funding_interval_regimes)
     ck_assert_uint_eq(rep.gaps, 1);
     ck_assert_uint_eq(rep.missing_steps, 1);
     free(a);
+}
+END_TEST
+
+/* --- mark-price klines (binance-mark-klines) ------------------------------------------------ */
+
+/* The synthetic files of tests/data/mark/ (see its README): six hourly
+ * bars of BTCUSDT-PERP from 2024-01-01T00:00:00Z and the mark's klines. */
+#define MK_T0 INT64_C(1704067200000)
+static const double MK_CLOSE[6] = {42098.7, 42248.9, 41852.2, 41899.6, 41988.4, 42079.9};
+static const double MK_HIGH[6] = {42140.2, 42290.1, 42270.0, 41940.8, 41995.3, 42090.7};
+static const double MK_LOW[6] = {41910.3, 42060.4, 41760.5, 41720.1, 41885.0, 41955.2};
+
+/* A dataset holding the perpetual's klines (perp_BTCUSDT_1h.csv). */
+static cpo_dataset *ds_perp(void)
+{
+    cpo_dataset *ds = new_ds();
+    static cpo_import_report rep;
+    cpo_import_opts o = opts();
+    o.symbol = "BTCUSDT-PERP";
+    o.kind = CPO_KIND_PERP;
+    char *p = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, p, &o, &rep);
+    free(p);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT-PERP")->mark_high);
+    return ds;
+}
+
+static cpo_import_opts mark_opts(cpo_import_mode mode)
+{
+    cpo_import_opts o = opts();
+    o.format = CPO_FMT_BINANCE_MARK_KLINES;
+    o.symbol = "BTCUSDT-PERP";
+    o.mode = mode;
+    return o;
+}
+
+/* The perpetual's own klines, untouched by the marks (perp_BTCUSDT_1h.csv). */
+static void expect_trade_bars(const cpo_bars *b)
+{
+    static const double close[6] = {42100, 42250, 41850, 41900, 41990, 42080};
+    ck_assert_uint_eq(b->n, 6);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_int_eq(b->ts[k], MK_T0 + (int64_t)k * CPO_MS_HOUR);
+        ck_assert(b->close[k] == close[k]);
+        ck_assert(isnan(b->index[k]));
+    }
+    ck_assert(b->open[0] == 42000 && b->high[2] == 42280 && b->low[2] == 41800);
+    ck_assert(b->volume[1] == 1200.25);
+}
+
+/* Each layout (header of data.binance.vision since 2022, no header before,
+ * the REST JSON answer) puts the same marks on the same bars: mark = the
+ * mark's close, mark_high and mark_low its high and low, as written in the
+ * files (MK_* above). */
+START_TEST(test_mark_klines__layouts_attach)
+{
+    static const char *const files[] = {"mark/mark_BTCUSDT_1h_header.csv",
+                                        "mark/mark_BTCUSDT_1h_noheader.csv",
+                                        "mark/mark_BTCUSDT_1h.json"};
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *p = dpath(files[_i]), want[1024];
+    must_import(ds, p, &o, &rep);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    expect_trade_bars(b);
+    ck_assert_ptr_nonnull(b->mark_high);
+    ck_assert_ptr_nonnull(b->mark_low);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_msg(b->mark[k] == MK_CLOSE[k], "bar %zu mark %g", k, b->mark[k]);
+        ck_assert_msg(b->mark_high[k] == MK_HIGH[k], "bar %zu mark_high %g", k, b->mark_high[k]);
+        ck_assert_msg(b->mark_low[k] == MK_LOW[k], "bar %zu mark_low %g", k, b->mark_low[k]);
+    }
+    ck_assert_int_eq(rep.format, CPO_FMT_BINANCE_MARK_KLINES);
+    ck_assert_str_eq(rep.target, "BTCUSDT-PERP");
+    ck_assert_uint_eq(rep.rows_read, 6);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    ck_assert_uint_eq(rep.marked, 6);
+    ck_assert_uint_eq(rep.unmatched, 0);
+    ck_assert_uint_eq(rep.unmarked, 0);
+    ck_assert_int_eq(rep.step_ms, CPO_MS_HOUR);
+    ck_assert_uint_eq(rep.n_issues, 1);
+    snprintf(want, sizeof want, "info: %s: BTCUSDT-PERP: 6 of 6 bars have a mark price", p);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    /* Provenance: the file, as attached to the perpetual; no new instrument. */
+    ck_assert_uint_eq(ds->n_instr, 1);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    ck_assert_str_eq(ds->prov[1].format, "binance-mark-klines");
+    ck_assert_str_eq(ds->prov[1].target, "BTCUSDT-PERP");
+    ck_assert_str_eq(ds->prov[1].source, p);
+    ck_assert_int_eq(ds->prov[1].rows_read, 6);
+    ck_assert_int_eq(ds->prov[1].rows_kept, 6);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* mark_BTCUSDT_1h_extra.csv: a mark bar an hour before the perpetual's
+ * first bar (line 2), one after its last (line 8), none at 03:00. */
+START_TEST(test_mark_klines__unmatched_and_unmarked)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("mark/mark_BTCUSDT_1h_extra.csv"), want[1024];
+    /* strict: the first mark bar without a bar refuses the file */
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:2:1: mark bar at 2023-12-31T23:00:00Z has no bar of BTCUSDT-PERP at that time "
+             "(expected a bar to attach it to: import the klines that cover it first, or pass "
+             "--lenient to drop such rows)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT-PERP")->mark_high);
+    ck_assert(isnan(bars_of(ds, "BTCUSDT-PERP")->mark[0]));
+    ck_assert_uint_eq(ds->n_prov, 1);
+    /* lenient: both dropped and listed, the bar without a mark a warning */
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.rows_read, 7);
+    ck_assert_uint_eq(rep.rows_kept, 5);
+    ck_assert_uint_eq(rep.dropped, 2);
+    ck_assert_uint_eq(rep.marked, 5);
+    ck_assert_uint_eq(rep.unmatched, 2);
+    ck_assert_uint_eq(rep.unmarked, 1);
+    ck_assert_uint_eq(ds->prov[1].rows_kept, 5);
+    const char *const lines[] = {
+        "warning: %s:6: 1 gap (1 missing step at step 1h): gap after 2024-01-01T02:00:00Z: 1 "
+        "missing step",
+        "repaired: %s:2:1: mark bar at 2023-12-31T23:00:00Z has no bar of BTCUSDT-PERP at that "
+        "time (expected a bar to attach it to); row dropped",
+        "repaired: %s:8:1: mark bar at 2024-01-01T06:00:00Z has no bar of BTCUSDT-PERP at that "
+        "time (expected a bar to attach it to); row dropped",
+        "warning: %s: 1 bar of BTCUSDT-PERP within this file's span has no mark bar in it: "
+        "2024-01-01T03:00:00Z",
+        "info: %s: BTCUSDT-PERP: 5 of 6 bars have a mark price",
+    };
+    ck_assert_uint_eq(rep.n_issues, 5);
+    for (size_t k = 0; k < 5; k++) {
+        snprintf(want, sizeof want, lines[k], p);
+        ck_assert_str_eq(issue_str(&rep, &rep.issues[k]), want);
+    }
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    expect_trade_bars(b);
+    for (size_t k = 0; k < 6; k++) {
+        if (k == 3) {
+            ck_assert(isnan(b->mark[k]) && isnan(b->mark_high[k]) && isnan(b->mark_low[k]));
+            continue;
+        }
+        ck_assert(b->mark[k] == MK_CLOSE[k] && b->mark_high[k] == MK_HIGH[k] &&
+                  b->mark_low[k] == MK_LOW[k]);
+    }
+    /* The summary line of the report counts them. */
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    cpo_import_report_print(&rep, f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "%s: binance-mark-klines -> BTCUSDT-PERP: 7 rows read, 5 kept, 2023-12-31T23:00:00Z .. "
+             "2024-01-01T06:00:00Z, step 1h, 1 gap (1 missing step); 5 bars marked, 2 mark bars "
+             "without a bar, 1 bar without a mark bar\n",
+             p);
+    ck_assert_int_eq(strncmp(out, want, strlen(want)), 0);
+    free(out);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Marks already there: the same values are counted, different ones refuse
+ * the file (strict) or are replaced (lenient). */
+START_TEST(test_mark_klines__overlap)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *a = dpath("mark/mark_BTCUSDT_1h_header.csv"), want[1024];
+    must_import(ds, a, &o, &rep);
+    must_import(ds, a, &o, &rep);
+    snprintf(want, sizeof want, "info: %s: 6 rows were already in the dataset with the same values",
+             a);
+    ck_assert_str_eq(issue_str(&rep, find_issue(&rep, "already")), want);
+    /* 01:00 with another high */
+    char *dir = tu_tmpdir(), *c = tu_path(dir, "mark_conflict.csv");
+    tu_write_file(c, "1704070800000,42098.7,42295.5,42060.4,42248.9,0,1704074399999,0,0,0,0,0\n");
+    ck_assert_int_eq(cpo_import_file(ds, c, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s:1:1: mark of BTCUSDT-PERP at 2024-01-01T01:00:00Z is already in the dataset with "
+             "different values (mark_high 42290.1 there, 42295.5 here; expected the same values "
+             "where imports overlap)",
+             c);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert(b->mark_high[1] == 42290.1);
+    ck_assert_uint_eq(ds->n_prov, 3);
+    o.mode = CPO_IMPORT_LENIENT;
+    must_import(ds, c, &o, &rep);
+    snprintf(want, sizeof want,
+             "repaired: %s:1:1: mark of BTCUSDT-PERP at 2024-01-01T01:00:00Z is already in the "
+             "dataset with different values (mark_high 42290.1 there, 42295.5 here); kept the new "
+             "values",
+             c);
+    ck_assert_str_eq(issue_str(&rep, &rep.issues[0]), want);
+    ck_assert(b->mark_high[1] == 42295.5 && b->mark[1] == 42248.9 && b->mark_low[1] == 42060.4);
+    ck_assert_uint_eq(rep.unmarked, 0); /* one bar, its own span */
+    free(c);
+    tu_rmtree(dir);
+    free(dir);
+    free(a);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Klines merged over bars that have marks keep the marks (a klines row has
+ * none: NaN there is "not given", not a different value); new bars have
+ * none. */
+START_TEST(test_mark_klines__survive_klines_merge)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *a = dpath("mark/mark_BTCUSDT_1h_header.csv"), *k = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, a, &o, &rep);
+    cpo_import_opts ko = opts();
+    ko.symbol = "BTCUSDT-PERP";
+    ko.kind = CPO_KIND_PERP;
+    must_import(ds, k, &ko, &rep); /* the same klines again: identical */
+    ck_assert_ptr_nonnull(find_issue(&rep, "6 rows were already in the dataset"));
+    char *dir = tu_tmpdir(), *more = tu_path(dir, "perp_more.csv");
+    tu_write_file(more, "open_time,open,high,low,close,volume\n"
+                        "1704085200000,41990,42100,41950,42080,950\n"
+                        "1704088800000,42080,42200,42000,42150,700\n");
+    must_import(ds, more, &ko, &rep);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert_uint_eq(b->n, 7);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert(b->mark[i] == MK_CLOSE[i] && b->mark_high[i] == MK_HIGH[i] &&
+                  b->mark_low[i] == MK_LOW[i]);
+    ck_assert(isnan(b->mark[6]) && isnan(b->mark_high[6]) && isnan(b->mark_low[6]));
+    ck_assert(b->close[6] == 42150);
+    free(more);
+    tu_rmtree(dir);
+    free(dir);
+    free(a);
+    free(k);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Bad mark files, strict, into a dataset holding the perpetual: the exact
+ * message, and the dataset as it was. */
+static const struct {
+    const char *file;
+    const char *msg; /* after the path */
+    int code;
+} MARK_BAD[] = {
+    {"bad/mark_klines_low_above_open.csv",
+     ":3:4: low 42300 is above open 42098.7 (expected low <= open, close <= high)", CPO_EDATA},
+    {"bad/mark_klines_zero_close.csv", ":3:5: close 0 is not positive (expected a price > 0)",
+     CPO_EDATA},
+    {"bad/mark_klines_off_grid.csv",
+     ":4:1: mark bar at 2024-01-01T01:30:00Z is not on the 1h grid of the bars of BTCUSDT-PERP "
+     "(expected open times 2024-01-01T00:00:00Z + k*1h)",
+     CPO_EDATA},
+    {"bad/mark_klines_unsorted.csv",
+     ":3:1: timestamp 2024-01-01T01:00:00Z is earlier than the previous row's 2024-01-01T02:00:00Z "
+     "(expected increasing times; pass --sort to sort)",
+     CPO_EORDER},
+    {"bad/mark_klines_dup.csv",
+     ":3:1: duplicate timestamp 2024-01-01T01:00:00Z with different values (first at line 2: "
+     "close 42248.9 there, 42250 here; expected one row per time)",
+     CPO_EDUP},
+    {"bad/mark_klines_short_row.csv",
+     ":1:3: row has 3 fields (expected at least 5: open_time, open, high, low, close)", CPO_EDATA},
+    {"bad/mark_klines_bad_time.csv",
+     ":2:1: open_time \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 "
+     "date-time)",
+     CPO_EDATA},
+    {"bad/mark_klines_1d.csv",
+     ": the bars of BTCUSDT-PERP in the dataset are 1h, these mark bars are 1d (expected "
+     "mark-price klines of the bars' interval)",
+     CPO_EDATA},
+    {"bad/mark_klines_header_only.csv", ": no data rows (expected at least one row)", CPO_EDATA},
+    {"bad/mark_klines_nothing_matches.csv",
+     ":2:1: mark bar at 2023-12-27T20:00:00Z has no bar of BTCUSDT-PERP at that time (expected a "
+     "bar to attach it to: import the klines that cover it first, or pass --lenient to drop such "
+     "rows)",
+     CPO_EDATA},
+    {"bad/mark_klines_json_shape.json",
+     ":3:3: element 2: array has 3 items (expected [open_time, open, high, low, close, volume, "
+     "close_time, ...])",
+     CPO_EDATA},
+    {"bad/mark_klines_json_bad_price.json",
+     ":3:3: element 2: high \"high\" is not a number (expected a decimal number)", CPO_EDATA},
+};
+
+START_TEST(test_mark_klines__bad_strict)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    char *p = dpath(MARK_BAD[_i].file), want[1024];
+    int rc = cpo_import_file(ds, p, &o, &rep, &e);
+    ck_assert_msg(rc == MARK_BAD[_i].code, "%s: rc %d (%s)", MARK_BAD[_i].file, rc, tu_errstr(&e));
+    snprintf(want, sizeof want, "%s%s", p, MARK_BAD[_i].msg);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    const cpo_bars *b = bars_of(ds, "BTCUSDT-PERP");
+    ck_assert_ptr_null(b->mark_high);
+    for (size_t k = 0; k < b->n; k++)
+        ck_assert(isnan(b->mark[k]));
+    ck_assert_uint_eq(ds->n_prov, 1);
+    ck_assert_uint_eq(rep.rows_kept, 0);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Lenient drops what strict refuses; a file none of whose bars attaches is
+ * refused in both modes. */
+START_TEST(test_mark_klines__lenient)
+{
+    cpo_dataset *ds = ds_perp();
+    static cpo_import_report rep;
+    cpo_error e;
+    cpo_import_opts o = mark_opts(CPO_IMPORT_LENIENT);
+    char *p = dpath("bad/mark_klines_off_grid.csv"), want[1024];
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(rep.marked, 5);
+    ck_assert_uint_eq(rep.unmatched, 1);
+    snprintf(want, sizeof want,
+             "repaired: %s:4:1: mark bar at 2024-01-01T01:30:00Z is not on the 1h grid of the bars "
+             "of BTCUSDT-PERP (expected open times 2024-01-01T00:00:00Z + k*1h); row dropped",
+             p);
+    ck_assert_str_eq(issue_str(&rep, find_issue(&rep, "grid")), want);
+    free(p);
+    p = dpath("bad/mark_klines_nothing_matches.csv");
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EDATA);
+    snprintf(want, sizeof want,
+             "%s: none of the 4 mark bars falls on a bar of BTCUSDT-PERP, 2024-01-01T00:00:00Z .. "
+             "2024-01-01T05:00:00Z (expected mark-price klines over the period of its klines)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_prov, 2);
+    free(p);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* What the mark attaches to must be there, and be a derivative. */
+START_TEST(test_mark_klines__refusals)
+{
+    static cpo_import_report rep;
+    cpo_error e;
+    char *p = dpath("mark/mark_BTCUSDT_1h_header.csv"), want[1024];
+    cpo_import_opts o = mark_opts(CPO_IMPORT_STRICT);
+    /* no symbol */
+    o.symbol = NULL;
+    cpo_dataset *ds = new_ds();
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: no symbol for the mark prices (expected --symbol, or symbol = in the manifest, "
+             "naming the perpetual or future they belong to, e.g. BTCUSDT-PERP)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    /* not in the dataset (the klines not imported first) */
+    o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_ENOTFOUND);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT-PERP is not in the dataset (expected its klines imported first: "
+             "before this file on the command line, or in a section above this one in the "
+             "manifest)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_instr, 0);
+    ck_assert_uint_eq(ds->n_prov, 0);
+    /* a perpetual with funding but no bars */
+    char *f = dpath("funding_binance_8h.csv");
+    cpo_import_opts fo = opts();
+    fo.symbol = "BTCUSDT-PERP";
+    fo.kind = CPO_KIND_PERP;
+    must_import(ds, f, &fo, &rep);
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_ENOTFOUND);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT-PERP has no bars in the dataset (expected its klines imported "
+             "first: before this file on the command line, or in a section above this one in the "
+             "manifest)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    cpo_dataset_free(ds);
+    /* a spot pair */
+    ds = new_ds();
+    cpo_import_opts so = opts();
+    so.symbol = "BTCUSDT";
+    char *k = dpath("mark/perp_BTCUSDT_1h.csv");
+    must_import(ds, k, &so, &rep);
+    o.symbol = "BTCUSDT";
+    ck_assert_int_eq(cpo_import_file(ds, p, &o, &rep, &e), CPO_EINVAL);
+    snprintf(want, sizeof want,
+             "%s:2:1: BTCUSDT is a spot instrument (expected a perpetual or future: mark prices "
+             "belong to derivatives)",
+             p);
+    ck_assert_str_eq(tu_errstr(&e), want);
+    ck_assert_ptr_null(bars_of(ds, "BTCUSDT")->mark_high);
+    /* Without a dataset the file is only checked. */
+    o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(cpo_import_file(NULL, p, &o, &rep, &e), 0);
+    ck_assert_uint_eq(rep.rows_kept, 6);
+    free(k);
+    free(f);
+    free(p);
+    cpo_dataset_free(ds);
 }
 END_TEST
 
@@ -1330,8 +2164,22 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_merge_conflict);
     tcase_add_test(tc, test_merge_kind_and_bar_size_mismatch);
     tcase_add_test(tc, test_failure_leaves_dataset);
+    tcase_add_test(tc, test_funding_settle_inverse);
+    tcase_add_test(tc, test_ohlcv__forms_symbols_and_zones);
     tcase_add_test(tc, test_check_only);
+    tcase_add_test(tc, test_futures_import);
+    tcase_add_test(tc, test_futures_chain_import);
+    tcase_add_test(tc, test_futures_chain_all_or_nothing);
+    tcase_add_test(tc, test_futures_lenient_expiry);
     tcase_add_test(tc, test_gaps_funding_interval_regimes);
+    tcase_add_loop_test(tc, test_mark_klines__layouts_attach, 0, 3);
+    tcase_add_test(tc, test_mark_klines__unmatched_and_unmarked);
+    tcase_add_test(tc, test_mark_klines__overlap);
+    tcase_add_test(tc, test_mark_klines__survive_klines_merge);
+    tcase_add_loop_test(tc, test_mark_klines__bad_strict, 0,
+                        sizeof MARK_BAD / sizeof MARK_BAD[0]);
+    tcase_add_test(tc, test_mark_klines__lenient);
+    tcase_add_test(tc, test_mark_klines__refusals);
     tcase_add_test(tc, test_provenance);
     tcase_add_test(tc, test_report_print);
     tcase_add_test(tc, test_real_daily);

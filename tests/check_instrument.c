@@ -63,12 +63,45 @@ START_TEST(test_instrument__defaults_and_names)
 }
 END_TEST
 
+static int64_t at(const char *iso)
+{
+    int64_t t;
+    ck_assert_int_eq(cpo_time_parse(iso, strlen(iso), &t, NULL, NULL), 0);
+    return t;
+}
+
+/* The quarterly expiries: 08:00 UTC on the last Friday of Mar/Jun/Sep/Dec.
+ * Expected dates from the calendar (Binance's delivery dates of those
+ * quarters: BTCUSDT_240329, _240628, _240927, _241227, _250328, _260327,
+ * _260626, _270326). */
+START_TEST(test_future_quarterly_after)
+{
+    static const struct {
+        const char *t, *want;
+    } cases[] = {
+        {"2024-01-01T00:00:00Z", "2024-03-29T08:00:00Z"},
+        {"2024-03-29T07:59:59.999Z", "2024-03-29T08:00:00Z"},
+        {"2024-03-29T08:00:00Z", "2024-06-28T08:00:00Z"}, /* strictly after */
+        {"2024-06-30T00:00:00Z", "2024-09-27T08:00:00Z"},
+        {"2024-10-01T00:00:00Z", "2024-12-27T08:00:00Z"},
+        {"2024-12-27T08:00:00Z", "2025-03-28T08:00:00Z"}, /* across the year */
+        {"2026-01-02T09:18:09Z", "2026-03-27T08:00:00Z"},
+        {"2026-03-28T00:00:00Z", "2026-06-26T08:00:00Z"},
+        {"2026-12-25T08:00:00Z", "2027-03-26T08:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(cpo_future_quarterly_after(at(cases[i].t)) == at(cases[i].want), "after %s",
+                      cases[i].t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("instrument");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_symbol_split__exchange_names);
     tcase_add_test(tc, test_instrument__defaults_and_names);
+    tcase_add_test(tc, test_future_quarterly_after);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

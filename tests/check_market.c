@@ -37,7 +37,7 @@ static void add_bars(cpo_dataset *ds, size_t idx, int64_t bar_ms,
     for (size_t i = 0; i < n; i++) {
         double c = close[i];
         ck_assert_int_eq(cpo_bars_append(b, ts[i], c - 0.5, c + 1, c - 1, c, 10 * c,
-                                         c + 0.1, c + 0.2), 0);
+                                         c + 0.1, NAN, NAN, c + 0.2), 0);
     }
 }
 
@@ -72,6 +72,14 @@ static void expect_flags(const uint8_t *got, const uint8_t *want, size_t n,
 static const uint8_t *filled_of(const cpo_market *m, size_t i)
 {
     return m->filled + i * m->n_steps;
+}
+
+/* Cell t of field f of instrument i; NaN where the cube has no column of
+ * f (mark_high and mark_low without mark klines). */
+static double cell(const cpo_market *m, int f, size_t i, size_t t)
+{
+    const double *c = cpo_market_col(m, (cpo_field)f, i);
+    return c ? c[t] : NAN;
 }
 
 /*
@@ -145,7 +153,13 @@ START_TEST(test_spec_defaults_and_field_names)
     ck_assert_str_eq(cpo_field_name(CPO_F_VOLUME), "volume");
     ck_assert_str_eq(cpo_field_name(CPO_F_MARK), "mark");
     ck_assert_str_eq(cpo_field_name(CPO_F_INDEX), "index");
+    ck_assert_str_eq(cpo_field_name(CPO_F_MARK_HIGH), "mark_high");
+    ck_assert_str_eq(cpo_field_name(CPO_F_MARK_LOW), "mark_low");
     ck_assert_str_eq(cpo_field_name(CPO_F_COUNT), "?");
+    /* The fields before the mark's high and low keep their numbers. */
+    ck_assert_int_eq(CPO_F_INDEX, 6);
+    ck_assert_int_eq(CPO_F_MARK_HIGH, 7);
+    ck_assert_int_eq(CPO_F_MARK_LOW, 8);
 }
 END_TEST
 
@@ -182,10 +196,15 @@ START_TEST(test_align_two_spans_nan_leading)
     ck_assert(cpo_market_col(m, CPO_F_INDEX, 1)[5] == 23 + 0.2);
     /* Leading steps of B are NaN in every field. */
     for (int f = 0; f < CPO_F_COUNT; f++) {
-        ck_assert(isnan(cpo_market_col(m, (cpo_field)f, 1)[0]));
-        ck_assert(isnan(cpo_market_col(m, (cpo_field)f, 1)[1]));
-        ck_assert(isnan(cpo_market_col(m, (cpo_field)f, 1)[4]));
+        ck_assert(isnan(cell(m, f, 1, 0)));
+        ck_assert(isnan(cell(m, f, 1, 1)));
+        ck_assert(isnan(cell(m, f, 1, 4)));
     }
+    /* No mark klines: no column of their high and low. */
+    ck_assert_ptr_null(m->col[CPO_F_MARK_HIGH]);
+    ck_assert_ptr_null(m->col[CPO_F_MARK_LOW]);
+    ck_assert_ptr_null(cpo_market_col(m, CPO_F_MARK_HIGH, 1));
+    ck_assert_ptr_nonnull(cpo_market_col(m, CPO_F_MARK, 1));
     const uint8_t none[7] = {0};
     expect_flags(filled_of(m, 0), none, 7, "A.filled");
     expect_flags(filled_of(m, 1), none, 7, "B.filled");
@@ -224,7 +243,7 @@ START_TEST(test_forward_fill_unlimited)
     ck_assert(cpo_market_col(m, CPO_F_INDEX, 0)[5] == 13 + 0.2);
     /* Leading steps are not filled. */
     for (int f = 0; f < CPO_F_COUNT; f++)
-        ck_assert(isnan(cpo_market_col(m, (cpo_field)f, 1)[1]));
+        ck_assert(isnan(cell(m, f, 1, 1)));
     cpo_market_free(m);
 }
 END_TEST
@@ -252,7 +271,7 @@ START_TEST(test_forward_fill_max_fill)
     expect_flags(filled_of(m, 0), a_fill, 7, "A.filled");
     expect_flags(filled_of(m, 1), b_fill, 7, "B.filled");
     for (int f = 0; f < CPO_F_COUNT; f++)
-        ck_assert(isnan(cpo_market_col(m, (cpo_field)f, 0)[6]));
+        ck_assert(isnan(cell(m, f, 0, 6)));
     cpo_market_free(m);
 
     /* max_fill 1: B's single gap is still filled, A's run only once. */
@@ -279,9 +298,9 @@ START_TEST(test_forward_fill_mark_index_own_last)
     size_t c = add_instr(ds, "C", CPO_KIND_PERP);
     cpo_bars *b = &ds->bars[c];
     b->bar_ms = H;
-    ck_assert_int_eq(cpo_bars_append(b, T0, 30, 30, 30, 30, 1, 30.1, NAN), 0);
-    ck_assert_int_eq(cpo_bars_append(b, T0 + H, 31, 31, 31, 31, 1, NAN, 31.2), 0);
-    ck_assert_int_eq(cpo_bars_append(b, T0 + 4 * H, 34, 34, 34, 34, 1, 34.1, 34.2), 0);
+    ck_assert_int_eq(cpo_bars_append(b, T0, 30, 30, 30, 30, 1, 30.1, NAN, NAN, NAN), 0);
+    ck_assert_int_eq(cpo_bars_append(b, T0 + H, 31, 31, 31, 31, 1, NAN, NAN, NAN, 31.2), 0);
+    ck_assert_int_eq(cpo_bars_append(b, T0 + 4 * H, 34, 34, 34, 34, 1, 34.1, NAN, NAN, 34.2), 0);
     cpo_market_spec spec;
     cpo_market_spec_init(&spec);
     spec.fill = CPO_FILL_FORWARD;
@@ -719,6 +738,128 @@ START_TEST(test_empty_and_bad_spec)
 }
 END_TEST
 
+/* P: a perp with mark klines at 0h..2h and 5h (close 50+t, mark high
+ * close+2, low close-2, except 1h: no mark bar), 3h and 4h missing; S: a
+ * spot pair without any, hourly 0h..5h. */
+static cpo_dataset *ds_marks(void)
+{
+    cpo_dataset *ds = new_ds();
+    size_t s = add_instr(ds, "S", CPO_KIND_SPOT);
+    size_t p = add_instr(ds, "P", CPO_KIND_PERP);
+    const int64_t ts[] = {T0, T0 + H, T0 + 2 * H, T0 + 3 * H, T0 + 4 * H, T0 + 5 * H};
+    const double cs[] = {11, 12, 13, 14, 15, 16};
+    add_bars(ds, s, H, ts, cs, 6);
+    cpo_bars *b = &ds->bars[p];
+    b->bar_ms = H;
+    const int64_t tp[] = {T0, T0 + H, T0 + 2 * H, T0 + 5 * H};
+    for (int k = 0; k < 4; k++) {
+        double c = 50 + (double)(tp[k] - T0) / H, has = k != 1;
+        ck_assert_int_eq(cpo_bars_append(b, tp[k], c, c + 1, c - 1, c, 1, has ? c + 0.5 : NAN,
+                                         has ? c + 2 : NAN, has ? c - 2 : NAN, NAN),
+                         0);
+    }
+    ck_assert_ptr_null(ds->bars[s].mark_high);
+    ck_assert_ptr_nonnull(b->mark_high);
+    return ds;
+}
+
+START_TEST(test_mark_high_low_columns)
+{
+    /* No fill: the bars' values where there is a bar, NaN elsewhere; S
+     * (no mark klines) is NaN in both. */
+    cpo_dataset *ds = ds_marks();
+    cpo_market_spec spec;
+    cpo_market_spec_init(&spec);
+    cpo_market *m = build_ok(ds, &spec);
+    ck_assert_uint_eq(m->n_steps, 6);
+    ck_assert_ptr_nonnull(m->col[CPO_F_MARK_HIGH]);
+    ck_assert_ptr_nonnull(m->col[CPO_F_MARK_LOW]);
+    const double hi[] = {52, X, 54, X, X, 57};
+    const double lo[] = {48, X, 50, X, X, 53};
+    const double none[] = {X, X, X, X, X, X};
+    long p = cpo_market_find(m, "P"), s = cpo_market_find(m, "S");
+    expect_col(cpo_market_col(m, CPO_F_MARK_HIGH, (size_t)p), hi, 6, "P.mark_high");
+    expect_col(cpo_market_col(m, CPO_F_MARK_LOW, (size_t)p), lo, 6, "P.mark_low");
+    expect_col(cpo_market_col(m, CPO_F_MARK_HIGH, (size_t)s), none, 6, "S.mark_high");
+    expect_col(cpo_market_col(m, CPO_F_MARK_LOW, (size_t)s), none, 6, "S.mark_low");
+    cpo_market_free(m);
+
+    /* S alone: no selected instrument has a value, so no columns. */
+    const char *const only_s[] = {"S"};
+    spec.symbols = only_s;
+    spec.n_symbols = 1;
+    m = build_ok(ds, &spec);
+    ck_assert_ptr_null(m->col[CPO_F_MARK_HIGH]);
+    ck_assert_ptr_null(m->col[CPO_F_MARK_LOW]);
+    ck_assert_ptr_null(cpo_market_col(m, CPO_F_MARK_LOW, 0));
+    cpo_market_free(m);
+
+    /* A mark high that is no price is refused like any price. */
+    ds->bars[1].mark_high[2] = -1;
+    spec.symbols = NULL;
+    spec.n_symbols = 0;
+    build_fails(ds, &spec, CPO_EDATA,
+                "P: mark_high -1 in the bar of 2024-01-01T02:00:00Z is not a price (expected "
+                "a finite number > 0, or NaN where the data has none)");
+    ds->bars[1].mark_high[2] = 54;
+    ds->bars[1].mark_low[0] = INFINITY;
+    build_fails(ds, &spec, CPO_EDATA,
+                "P: mark_low inf in the bar of 2024-01-01T00:00:00Z is not a price (expected "
+                "a finite number > 0, or NaN where the data has none)");
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_mark_high_low_forward_fill)
+{
+    /* FORWARD, max_fill 1: like mark, the high and low carry their own last
+     * value (the 1h bar has none: 0h's stays), at most one step (3h; 4h is
+     * NaN), and a bar keeps its NaN:
+     *   t          0   1   2    3   4   5
+     *   mark_high 52   .  54  [54]  .  57 */
+    cpo_dataset *ds = ds_marks();
+    cpo_market_spec spec;
+    cpo_market_spec_init(&spec);
+    spec.fill = CPO_FILL_FORWARD;
+    spec.max_fill = 1;
+    cpo_market *m = build_ok(ds, &spec);
+    const double hi[] = {52, X, 54, 54, X, 57};
+    const double lo[] = {48, X, 50, 50, X, 53};
+    const double mk[] = {50.5, X, 52.5, 52.5, X, 55.5};
+    size_t p = (size_t)cpo_market_find(m, "P");
+    expect_col(cpo_market_col(m, CPO_F_MARK_HIGH, p), hi, 6, "P.mark_high");
+    expect_col(cpo_market_col(m, CPO_F_MARK_LOW, p), lo, 6, "P.mark_low");
+    expect_col(cpo_market_col(m, CPO_F_MARK, p), mk, 6, "P.mark");
+    cpo_market_free(m);
+
+    /* Daily mark bars on an hourly grid: each lands on the last hour it
+     * covers, the 23 before carry the previous day's (NaN before the
+     * first). */
+    cpo_dataset *dd = new_ds();
+    size_t h = add_instr(dd, "H", CPO_KIND_SPOT), d = add_instr(dd, "D", CPO_KIND_PERP);
+    int64_t th[48];
+    double ch[48];
+    for (int t = 0; t < 48; t++) {
+        th[t] = T0 + t * H;
+        ch[t] = 100 + t;
+    }
+    add_bars(dd, h, H, th, ch, 48);
+    cpo_bars *b = &dd->bars[d];
+    b->bar_ms = CPO_MS_DAY;
+    ck_assert_int_eq(cpo_bars_append(b, T0, 10, 12, 9, 11, 1, 11, 13, 8, NAN), 0);
+    ck_assert_int_eq(cpo_bars_append(b, T0 + 24 * H, 11, 15, 10, 14, 1, 14, 16, 9, NAN), 0);
+    spec.max_fill = 0;
+    m = build_ok(dd, &spec);
+    const double *mh = cpo_market_col(m, CPO_F_MARK_HIGH, 1);
+    ck_assert(isnan(mh[0]) && isnan(mh[22]));
+    ck_assert(mh[23] == 13 && mh[24] == 13 && mh[46] == 13 && mh[47] == 16);
+    ck_assert(cpo_market_col(m, CPO_F_MARK_LOW, 1)[47] == 9);
+    cpo_market_free(m);
+    cpo_dataset_free(dd);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 static Suite *market_suite(void)
 {
     Suite *s = suite_create("market");
@@ -738,6 +879,8 @@ static Suite *market_suite(void)
     tcase_add_test(tc, test_chain_rows_funding_iv);
     tcase_add_test(tc, test_step_at);
     tcase_add_test(tc, test_empty_and_bad_spec);
+    tcase_add_test(tc, test_mark_high_low_columns);
+    tcase_add_test(tc, test_mark_high_low_forward_fill);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -921,6 +921,47 @@ START_TEST(test_metrics_cli__good_files)
     ck_assert_ptr_null(json_object_get(j, "alpha"));
     json_decref(j);
 
+    /* An annual risk-free rate (--rf-annual, or --rf FILE of date,rate as
+     * in [financing]): each daily period earns (1 + a)^(1/365) - 1 at the
+     * rate in force at its end.  The returns are R5 (0.01, -0.02, 0.03,
+     * 0, -0.01) over the periods ending 01-02 .. 01-06. */
+    static const double r5[5] = {0.01, -0.02, 0.03, 0.0, -0.01};
+    double d = pow(1.0365, 1.0 / 365.0) - 1.0;
+    snprintf(args, sizeof args, "metrics --json --rf-annual 0.0365 %s/metrics/equity_daily.csv",
+             CPO_TEST_DATA);
+    j = cpo_json(args);
+    ck_assert_double_eq_tol(jget(j, "sharpe"), (0.002 - d) / sqrt(0.00037) * sqrt(365.0), TOL);
+    json_decref(j);
+    /* A series: 0 from 2024-01-01, 3.65 % from 01-04: rf = 0, 0, d, d, d. */
+    char *tmp = tu_tmpdir(), *rates = tu_path(tmp, "rates.csv");
+    tu_write_file(rates, "date,rate\n# a comment: the source\n2024-01-01,0\n2024-01-04,0.0365\n");
+    snprintf(args, sizeof args, "metrics --json --rf %s %s/metrics/equity_daily.csv", rates,
+             CPO_TEST_DATA);
+    j = cpo_json(args);
+    double x[5], mx = 0.0, vx = 0.0;
+    for (int k = 0; k < 5; k++)
+        mx += (x[k] = r5[k] - (k >= 2 ? d : 0.0)) / 5.0;
+    for (int k = 0; k < 5; k++)
+        vx += (x[k] - mx) * (x[k] - mx) / 4.0;
+    ck_assert_double_eq_tol(jget(j, "sharpe"), mx / sqrt(vx) * sqrt(365.0), TOL);
+    json_decref(j);
+    /* A bad rate file: its own path:line:col; --rf twice over: refused. */
+    tu_write_file(rates, "date,rate\n2024-01-01,0.05\n2024-01-02,5%\n");
+    ck_assert_int_eq(cpo(args), 1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "cpo: %s:3:2: rate \"5%%\" is not valid (expected an annual rate in [-0.5, 2]: 0.04 "
+             "= 4 %% a year)\n",
+             rates);
+    ck_assert_str_eq(out, want);
+    snprintf(args, sizeof args, "metrics --rf 0.0001 --rf-annual 0.04 %s/metrics/equity_daily.csv",
+             CPO_TEST_DATA);
+    ck_assert_int_eq(cpo(args), 2);
+    ck_assert_ptr_nonnull(strstr(out, "cpo: --rf and --rf-annual name the risk-free rate twice"));
+    tu_rmtree(tmp);
+    free(rates);
+    free(tmp);
+
     /* Text: aligned "name value" lines. */
     snprintf(args, sizeof args, "metrics %s/metrics/equity_daily.csv", CPO_TEST_DATA);
     ck_assert_int_eq(cpo(args), 0);
@@ -984,7 +1025,8 @@ START_TEST(test_metrics_cli__bad_files)
         strstr(out, "cpo: no file (expected cpo metrics FILE)\nusage: cpo metrics FILE"));
     ck_assert_int_eq(cpo("metrics --rf abc x.csv"), 2);
     ck_assert_ptr_nonnull(strstr(
-        out, "cpo: --rf \"abc\" is not a number (expected a return per period, e.g. 0.0001)\n"));
+        out, "cpo: --rf \"abc\" is neither a number nor a readable file (expected a return per "
+             "period, e.g. 0.0001, or a file of date,rate annual rates)\n"));
     ck_assert_int_eq(cpo("metrics --periods-per-year 0 x.csv"), 2);
     ck_assert_ptr_nonnull(strstr(out, "cpo: --periods-per-year \"0\" is not valid"));
     ck_assert_int_eq(cpo("metrics --frobnicate x.csv"), 2);

@@ -62,7 +62,7 @@ static void bars(cpo_dataset *ds, size_t i, size_t n, double px, double vol, siz
         if (k == odd && f >= 0)
             v[f] = x;
         ck_assert_int_eq(cpo_bars_append(b, DAY0 + (int64_t)k * CPO_MS_DAY, v[0], v[1], v[2],
-                                         v[3], v[4], v[5], v[6]),
+                                         v[3], v[4], v[5], NAN, NAN, v[6]),
                          0);
     }
 }
@@ -296,7 +296,8 @@ START_TEST(test_numeric_engine__missing_price_order_dropped)
     b->bar_ms = CPO_MS_DAY;
     for (int k = 0; k < 4; k++) {
         double px = k == 2 ? NAN : 10.0;
-        ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, px, px, px, px, 100.0, NAN, NAN),
+        ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, px, px, px, px, 100.0, NAN, NAN,
+                                         NAN, NAN),
                          0);
     }
     run x;
@@ -436,7 +437,7 @@ START_TEST(test_numeric_engine__huge_perp_weight_within_margin)
     static const double px[4] = {10, 10, 9.5, 9.5};
     for (int k = 0; k < 4; k++)
         ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, px[k], px[k], px[k], px[k], 1e9,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     run x;
     cpo_error e;
@@ -471,7 +472,7 @@ START_TEST(test_numeric_engine__huge_spot_short_within_margin)
     static const double px[5] = {10, 10, 11, 11, 11};
     for (int k = 0; k < 5; k++)
         ck_assert_int_eq(cpo_bars_append(b, DAY0 + k * CPO_MS_DAY, px[k], px[k], px[k], px[k], 1e9,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     run x;
     cpo_error e;

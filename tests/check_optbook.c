@@ -143,7 +143,7 @@ static void fx_init(fixture *f, int with_book)
     for (size_t t = 0; t < NSTEPS; t++) {
         double o = t ? idx_close(t - 1) : 100.0, c = idx_close(t);
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * HOUR, o, fmax(o, c), fmin(o, c), c, 1e6,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     cpo_chain *ch;
@@ -501,7 +501,7 @@ START_TEST(test_optbook_delivery__twap_of_minute_bars)
         if (k >= 30)
             o = c = 1e6; /* 08:00 and later: never used */
         ck_assert_int_eq(cpo_bars_append(raw, EXPIRY - 30 * 60000 + (int64_t)k * 60000, o,
-                                         fmax(o, c), fmin(o, c), c, 1.0, NAN, NAN),
+                                         fmax(o, c), fmin(o, c), c, 1.0, NAN, NAN, NAN, NAN),
                          0);
     }
     snprintf(sym[0], CPO_SYMBOL_MAX, "BTC-INDEX-1M");

@@ -1071,7 +1071,7 @@ static void write_store(const char *path)
         ds->bars[idx].bar_ms = H;
         for (int t = 0; t < 24; t++)
             ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], day0 + t * H, 100, 100, 100, 100, 1,
-                                             NAN, NAN),
+                                             NAN, NAN, NAN, NAN),
                              0);
     }
     cpo_chain *ch = NULL;
@@ -1133,7 +1133,7 @@ START_TEST(test_run_market__delivery_series)
         ds->bars[idx].bar_ms = step;
         for (int t = 0; t < (k ? 3 : 72); t++)
             ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], day0 + t * step, 100, 100, 100, 100,
-                                             1, NAN, NAN),
+                                             1, NAN, NAN, NAN, NAN),
                              0);
     }
     cpo_chain *ch = NULL;

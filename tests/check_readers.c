@@ -1,6 +1,7 @@
 /*
- * check_readers.c - the funding and index readers (read_funding.c,
- * read_index.c), run on a hand-built import context: values against the
+ * check_readers.c - the funding, index and mark-kline readers
+ * (read_funding.c, read_index.c, read_klines.c's cpo_read_mark_klines), run
+ * on a hand-built import context: values against the
  * fixture text, declared zones, BitMEX interval decoding, Deribit's
  * timestamp column, JSON shapes, and the exact message for every file in
  * tests/data/bad/ of these formats.  The real files under
@@ -58,6 +59,13 @@ static int run_reader(run *r, reader_fn fn, const char *path)
 
 static void run_fini(run *r)
 {
+    for (size_t k = 0; k < r->c.n_sets; k++) {
+        cpo_bars_fini(&r->c.sets[k].bars);
+        free(r->c.sets[k].line);
+    }
+    free(r->c.sets);
+    r->c.sets = NULL;
+    r->c.n_sets = 0;
     cpo_bars_fini(&r->c.bars);
     cpo_funding_fini(&r->c.funding);
     cpo_chain_fini(&r->c.chain);
@@ -494,6 +502,294 @@ START_TEST(test_cmc)
 }
 END_TEST
 
+/* --- dated futures ------------------------------------------------------------------ */
+
+/* Names and contract terms (README, "Dated futures"; the weekdays from the
+ * calendar: 2026-03-27 and 2026-04-24 are Fridays, 2026-03-26 a Thursday). */
+START_TEST(test_future_names)
+{
+    static const struct {
+        const char *name;
+        int deribit, rc, quarterly;
+        cpo_settle settle;
+        double size;
+        const char *base, *quote, *expiry, *why;
+    } cases[] = {
+        {"BTCUSDT_260327", 0, 0, 1, CPO_SETTLE_LINEAR, 1, "BTC", "USDT", "2026-03-27T08:00:00Z", ""},
+        {"BTCUSD_260327", 0, 0, 1, CPO_SETTLE_INVERSE, 100, "BTC", "USD", "2026-03-27T08:00:00Z", ""},
+        {"ETHUSD_260626", 0, 0, 1, CPO_SETTLE_INVERSE, 10, "ETH", "USD", "2026-06-26T08:00:00Z", ""},
+        {"1000PEPEUSDT_260327", 0, 0, 1, CPO_SETTLE_LINEAR, 1, "1000PEPE", "USDT",
+         "2026-03-27T08:00:00Z", ""},
+        {"BTCUSDT_260424", 0, 0, 0, CPO_SETTLE_LINEAR, 1, "BTC", "USDT", "2026-04-24T08:00:00Z", ""},
+        {"BTCUSDT_260326", 0, -2, 0, 0, 0, "", "", "", "2026-03-26, a Thursday"},
+        {"BTCUSDT_261327", 0, -1, 0, 0, 0, "", "", "", "date \"261327\" (expected YYMMDD)"},
+        {"BTCUSDT_2603", 0, -1, 0, 0, 0, "", "", "", "date \"2603\" (expected YYMMDD)"},
+        {"ETHBTC_260327", 0, -1, 0, 0, 0, "", "", "", "pair \"ETHBTC\""},
+        {"USDT_260327", 0, -1, 0, 0, 0, "", "", "", "pair \"USDT\""},
+        {"BTCUSDT260327", 0, -1, 0, 0, 0, "", "", "", "no '_' between the pair and the date"},
+        {"BTC-27MAR26", 1, 0, 0, CPO_SETTLE_INVERSE, 10, "BTC", "USD", "2026-03-27T08:00:00Z", ""},
+        {"ETH-3APR26", 1, 0, 0, CPO_SETTLE_INVERSE, 1, "ETH", "USD", "2026-04-03T08:00:00Z", ""},
+        {"SOL-27MAR26", 1, 0, 0, CPO_SETTLE_INVERSE, 0, "SOL", "USD", "2026-03-27T08:00:00Z", ""},
+        {"BTC-31FEB26", 1, -1, 0, 0, 0, "", "", "", "expiry date \"31FEB26\""},
+        {"BTC-27MAR", 1, -1, 0, 0, 0, "", "", "", "expiry date \"27MAR\""},
+        {"btc-27MAR26", 1, -1, 0, 0, 0, "", "", "", "coin \"btc\""},
+        {"BTC-27MAR26-80000-C", 1, -1, 0, 0, 0, "", "", "", "expiry date \"27MAR26-80000-C\""},
+        {"BTCPERPETUAL", 1, -1, 0, 0, 0, "", "", "", "no '-' between the coin and the date"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cpo_instrument in;
+        char why[160] = "";
+        int q = -1;
+        const char *n = cases[i].name;
+        int rc = cases[i].deribit ? cpo_future_deribit(n, strlen(n), &in, why, sizeof why)
+                                  : cpo_future_binance(n, strlen(n), &in, &q, why, sizeof why);
+        ck_assert_msg(rc == cases[i].rc, "%s: rc %d (%s)", n, rc, why);
+        if (rc) {
+            ck_assert_str_eq(why, cases[i].why);
+            continue;
+        }
+        ck_assert_str_eq(in.symbol, n);
+        ck_assert_int_eq(in.kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(in.settle, cases[i].settle);
+        ck_assert_double_eq(in.contract_size, cases[i].size);
+        ck_assert_str_eq(in.base, cases[i].base);
+        ck_assert_str_eq(in.underlying, cases[i].base);
+        ck_assert_str_eq(in.quote, cases[i].quote);
+        ck_assert_str_eq(in.exchange, cases[i].deribit ? "deribit" : "binance");
+        ck_assert_int_eq(in.expiry_ms, iso(cases[i].expiry));
+        ck_assert_int_eq(in.funding_interval_ms, 0);
+        if (!cases[i].deribit)
+            ck_assert_int_eq(q, cases[i].quarterly);
+    }
+}
+END_TEST
+
+/* The fixture tests/data/futures/BTCUSDT_260327_1h.csv (synthetic values):
+ * the 4 hourly bars before the 2026-03-27 08:00 delivery; and the COIN-M
+ * daily file, whose volume counts contracts and base_asset_volume coins. */
+START_TEST(test_delivery_klines)
+{
+    run r;
+    run_init(&r);
+    int rc = run_reader(&r, cpo_read_delivery_klines, tu_data("futures/BTCUSDT_260327_1h.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    const cpo_instrument *in = &r.c.instr;
+    ck_assert_str_eq(in->symbol, "BTCUSDT_260327");
+    ck_assert_int_eq(in->kind, CPO_KIND_FUTURE);
+    ck_assert_int_eq(in->settle, CPO_SETTLE_LINEAR);
+    ck_assert_int_eq(in->expiry_ms, iso("2026-03-27T08:00:00Z"));
+    ck_assert_uint_eq(r.c.bars.n, 4);
+    ck_assert_int_eq(r.c.bars.ts[3], iso("2026-03-27T07:00:00Z"));
+    ck_assert_double_eq(r.c.bars.close[3], 87095.3);
+    ck_assert_double_eq(r.c.bars.volume[0], 152.3);
+    ck_assert_uint_eq(r.rep.n_issues, 0); /* a quarterly: no warning */
+    run_fini(&r);
+
+    run_init(&r);
+    rc = run_reader(&r, cpo_read_delivery_klines, tu_data("futures/BTCUSD_260327_1d.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_int_eq(r.c.instr.settle, CPO_SETTLE_INVERSE);
+    ck_assert_double_eq(r.c.instr.contract_size, 100);
+    ck_assert_str_eq(r.c.instr.quote, "USD");
+    ck_assert_uint_eq(r.c.bars.n, 3);
+    ck_assert_int_eq(r.c.bars.ts[0], iso("2026-03-24"));
+    ck_assert_double_eq(r.c.bars.volume[0], 138.7283237); /* base_asset_volume, not 120000 */
+    ck_assert_double_eq(r.c.bars.volume[2], 163.66237482);
+    run_fini(&r);
+
+    /* a Friday that is not a quarterly expiry: kept, with a warning */
+    run_init(&r);
+    r.o.symbol = "BTCUSDT_260424";
+    rc = run_reader(&r, cpo_read_delivery_klines, tu_data("futures/BTCUSDT_260327_1h.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    const cpo_import_issue *is = find_issue(&r, CPO_ISSUE_WARNING);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_str_eq(is->msg, "BTCUSDT_260424 expires 2026-04-24T08:00:00Z, which is not the last "
+                              "Friday of March, June, September or December (Binance's quarterly "
+                              "expiries)");
+    run_fini(&r);
+
+    /* --symbol decides, lower case is fine; --exchange and --contract-size override */
+    run_init(&r);
+    r.o.symbol = "ethusd_260327";
+    r.o.exchange = "binance-cm";
+    r.o.contract_size = 20;
+    rc = run_reader(&r, cpo_read_delivery_klines, tu_data("futures/BTCUSD_260327_1d.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_str_eq(r.c.instr.symbol, "ETHUSD_260327");
+    ck_assert_str_eq(r.c.instr.exchange, "binance-cm");
+    ck_assert_double_eq(r.c.instr.contract_size, 20);
+    run_fini(&r);
+}
+END_TEST
+
+/* Deribit's chart data (tests/data/futures, synthetic values) as CSV and as
+ * the API's JSON response; Deribit's volume is in the coin. */
+START_TEST(test_deribit_futures)
+{
+    run r;
+    run_init(&r);
+    int rc = run_reader(&r, cpo_read_deribit_futures, tu_data("futures/deribit_BTC-27MAR26_1h.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_str_eq(r.c.instr.symbol, "BTC-27MAR26");
+    ck_assert_int_eq(r.c.instr.settle, CPO_SETTLE_INVERSE);
+    ck_assert_double_eq(r.c.instr.contract_size, 10);
+    ck_assert_uint_eq(r.c.bars.n, 3);
+    ck_assert_int_eq(r.c.bars.ts[0], iso("2026-03-26T10:00:00Z"));
+    ck_assert_double_eq(r.c.bars.low[1], 86900.0);
+    ck_assert_double_eq(r.c.bars.volume[1], 9.75);
+    run_fini(&r);
+
+    run_init(&r);
+    rc = run_reader(&r, cpo_read_deribit_futures, tu_data("futures/deribit_ETH-27MAR26_1h.json"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_str_eq(r.c.instr.symbol, "ETH-27MAR26");
+    ck_assert_double_eq(r.c.instr.contract_size, 1);
+    ck_assert_uint_eq(r.c.bars.n, 3);
+    ck_assert_int_eq(r.c.bars.ts[2], iso("2026-03-26T12:00:00Z"));
+    ck_assert_double_eq(r.c.bars.open[1], 2061.0);
+    ck_assert_double_eq(r.c.bars.high[1], 2064.75);
+    ck_assert_double_eq(r.c.bars.low[2], 2051.0);
+    ck_assert_double_eq(r.c.bars.close[2], 2052.5);
+    ck_assert_double_eq(r.c.bars.volume[0], 120.5);
+    ck_assert_nan(r.c.bars.volume[2]); /* null */
+    ck_assert_nan(r.c.bars.mark[0]);
+    /* each bar's line: its "ticks" element (lines 10-12 of the file) */
+    ck_assert_uint_eq(r.c.n_line, 3);
+    ck_assert_int_eq(r.c.line[0], 10);
+    ck_assert_int_eq(r.c.line[2], 12);
+    run_fini(&r);
+
+    /* lenient: the bad bar goes */
+    run_init(&r);
+    r.o.mode = CPO_IMPORT_LENIENT;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bad/deribit_futures_ETH-27MAR26_string_price.json",
+             CPO_TEST_DATA);
+    rc = run_reader(&r, cpo_read_deribit_futures, path);
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_uint_eq(r.c.bars.n, 1);
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    const cpo_import_issue *is = find_issue(&r, CPO_ISSUE_REPAIRED);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_int_eq(is->line, 6);
+    ck_assert_int_eq(is->col, 21);
+    ck_assert_str_eq(is->msg, "close[1]: value is a string (expected a number); bar dropped");
+    run_fini(&r);
+}
+END_TEST
+
+/* tests/data/futures/weekly_futures_20260102.csv: rows copied unchanged from
+ * the bundled snapshot deribit_options_snapshot_20260102T091809Z.csv (2 of
+ * SYN.BTC-3JAN26, 4 of BTC-27MAR26, 3 of ETH-27MAR26, 1 of BTC-9JAN26), all
+ * at 2026-01-02T09:18:09.153333Z.  By hand: BTC-27MAR26 futures_price
+ * 89929.44, 89929.5, 89929.5, 89929.5 -> median (89929.5 + 89929.5) / 2 =
+ * 89929.5; index_price 89015.38 x3, 89016.93 -> 89015.38; ETH-27MAR26
+ * 3059.52 x3 -> 3059.52, index 3033.65; BTC-9JAN26 89158.34, 89016.93. */
+START_TEST(test_chain_futures)
+{
+    run r;
+    run_init(&r);
+    int rc = run_reader(&r, cpo_read_chain_futures, tu_data("futures/weekly_futures_20260102.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_int_eq(r.c.stage, CPO_STAGE_SETS);
+    ck_assert_uint_eq(r.rep.rows_read, 10);
+    ck_assert_uint_eq(r.c.n_sets, 3);
+    static const struct {
+        const char *sym, *expiry;
+        double size, px, index;
+        long line;
+    } want[] = {
+        {"BTC-27MAR26", "2026-03-27T08:00:00Z", 10, 89929.5, 89015.38, 4},
+        {"BTC-9JAN26", "2026-01-09T08:00:00Z", 10, 89158.34, 89016.93, 11},
+        {"ETH-27MAR26", "2026-03-27T08:00:00Z", 1, 3059.52, 3033.65, 8},
+    };
+    for (size_t k = 0; k < 3; k++) {
+        const cpo_bar_set *set = &r.c.sets[k];
+        ck_assert_str_eq(set->instr.symbol, want[k].sym);
+        ck_assert_int_eq(set->instr.kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(set->instr.settle, CPO_SETTLE_INVERSE);
+        ck_assert_str_eq(set->instr.exchange, "deribit");
+        ck_assert_str_eq(set->instr.quote, "USD");
+        ck_assert_int_eq(set->instr.expiry_ms, iso(want[k].expiry));
+        ck_assert_double_eq(set->instr.contract_size, want[k].size);
+        ck_assert_int_eq(set->bars.bar_ms, CPO_MS_HOUR);
+        ck_assert_uint_eq(set->bars.n, 1);
+        ck_assert_int_eq(set->bars.ts[0], iso("2026-01-02T09:00:00Z"));
+        ck_assert_double_eq(set->bars.open[0], want[k].px);
+        ck_assert_double_eq(set->bars.high[0], want[k].px);
+        ck_assert_double_eq(set->bars.low[0], want[k].px);
+        ck_assert_double_eq(set->bars.close[0], want[k].px);
+        ck_assert_double_eq(set->bars.index[0], want[k].index);
+        ck_assert_nan(set->bars.volume[0]);
+        ck_assert_nan(set->bars.mark[0]);
+        ck_assert_int_eq(set->line[0], want[k].line);
+    }
+    const cpo_import_issue *is = find_issue(&r, CPO_ISSUE_INFO);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_str_eq(is->msg, "layout: weekly snapshot (timestamp,instrument_name,...,"
+                              "implied_volatility; IV decimal)");
+    ck_assert_str_eq(r.rep.issues[1].msg, "8 quotes of 3 futures: 3 hourly bars at the median "
+                                          "futures_price of each snapshot; 2 rows of synthetic "
+                                          "futures (SYN.*) skipped");
+    run_fini(&r);
+
+    /* the averaged median: two BTC-27MAR26 rows of the 2026-01-09 snapshot,
+     * index_price 90146.56 and 90159.05 -> (90146.56 + 90159.05) / 2 */
+    run_init(&r);
+    rc = run_reader(&r, cpo_read_chain_futures, tu_data("futures/weekly_futures_20260109.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_uint_eq(r.c.n_sets, 1);
+    ck_assert_double_eq(r.c.sets[0].bars.close[0], 91082.13);
+    ck_assert_double_eq_tol(r.c.sets[0].bars.index[0], (90146.56 + 90159.05) / 2, 1e-9);
+    run_fini(&r);
+
+    /* --underlying ETH keeps the ETH futures */
+    run_init(&r);
+    r.o.symbol = "eth";
+    rc = run_reader(&r, cpo_read_chain_futures, tu_data("futures/weekly_futures_20260102.csv"));
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_uint_eq(r.c.n_sets, 1);
+    ck_assert_str_eq(r.c.sets[0].instr.symbol, "ETH-27MAR26");
+    ck_assert_str_eq(r.rep.issues[r.rep.n_issues - 1].msg,
+                     "kept the ETH futures; skipped 7 rows of other underlyings (BTC)");
+    run_fini(&r);
+    run_init(&r);
+    r.o.symbol = "SOL";
+    rc = run_reader(&r, cpo_read_chain_futures, tu_data("futures/weekly_futures_20260102.csv"));
+    ck_assert_int_eq(rc, CPO_ENOTFOUND);
+    ck_assert_str_eq(r.err.msg, "the file holds no SOL futures, only BTC, ETH (expected "
+                                "--underlying BTC or ETH)");
+    run_fini(&r);
+
+    /* a layout without futures */
+    run_init(&r);
+    rc = run_reader(&r, cpo_read_chain_futures, tu_data("chains/soldnn_btc_2024.csv"));
+    ck_assert_int_eq(rc, CPO_EFORMAT);
+    ck_assert_str_eq(r.err.msg, "the 2024 chain (option_type,strike,creation,maturity,...; IV "
+                                "percent, no snapshot time) names no futures (expected the weekly "
+                                "snapshot layout: timestamp, futures_instrument_name, "
+                                "futures_price, index_price, currency)");
+    run_fini(&r);
+
+    /* lenient: a bad row goes, the rest is kept */
+    run_init(&r);
+    r.o.mode = CPO_IMPORT_LENIENT;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bad/chain_futures_zero_price.csv", CPO_TEST_DATA);
+    rc = run_reader(&r, cpo_read_chain_futures, path);
+    ck_assert_msg(rc == 0, "%s", tu_errstr(&r.err));
+    ck_assert_uint_eq(r.c.n_sets, 1);
+    ck_assert_double_eq(r.c.sets[0].bars.close[0], 89929.44); /* the one row left */
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    is = find_issue(&r, CPO_ISSUE_REPAIRED);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_str_eq(is->msg, "futures_price 0 is not a positive price (expected a price above "
+                              "0); row dropped");
+    run_fini(&r);
+}
+END_TEST
+
 /* --- bad input: the exact message of each file ----------------------------------- */
 
 typedef struct bad_case {
@@ -572,6 +868,56 @@ static const bad_case bad_cases[] = {
     {"cmc_bad_date.csv", cpo_read_cmc, CPO_EDATA,
      ":2:11: snapshot_date \"2020-13-01\" is not a time (expected an ISO 8601 date or "
      "date-time)"},
+    /* dated futures (read_futures.c, read_chain.c) */
+    {"delivery_BTCUSDT_260326.csv", cpo_read_delivery_klines, CPO_EINVAL,
+     ": symbol \"BTCUSDT_260326\" expires 2026-03-26, a Thursday (expected a Friday: Binance's "
+     "futures expire on Fridays at 08:00 UTC, the quarterlies on the last Friday of March, June, "
+     "September and December)"},
+    {"delivery_BTCUSDT_260327_after_expiry.csv", cpo_read_delivery_klines, CPO_EDATA,
+     ":6:1: timestamp 2026-03-27T08:00:00Z is at or after the expiry of BTCUSDT_260327, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"delivery_ETHBTC_260327.csv", cpo_read_delivery_klines, CPO_EINVAL,
+     ": symbol \"ETHBTC_260327\" is not a Binance delivery future: bad pair \"ETHBTC\" (expected "
+     "PAIR_YYMMDD with PAIR ending in USDT (USD-M) or USD (COIN-M), e.g. BTCUSDT_260327)"},
+    {"delivery_1h.csv", cpo_read_delivery_klines, CPO_EINVAL,
+     ": cannot tell the future from the file name \"delivery_1h.csv\" (expected a name holding "
+     "BTCUSDT_260327 or BTCUSD_260327; or pass --symbol)"},
+    {"deribit_futures_BTC-27MAR26_at_expiry.csv", cpo_read_deribit_futures, CPO_EDATA,
+     ":5:1: ticks 2026-03-27T08:00:00Z is at or after the expiry of BTC-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"deribit_futures_SOL-27MAR26.csv", cpo_read_deribit_futures, CPO_EINVAL,
+     ": no contract size is known for SOL-27MAR26 (expected --contract-size N in USD: Deribit's "
+     "inverse futures are BTC, 10 USD, and ETH, 1 USD)"},
+    {"deribit_futures_ETH-27MAR26_at_expiry.json", cpo_read_deribit_futures, CPO_EDATA,
+     ":1:27: ticks 2026-03-27T08:00:00Z is at or after the expiry of ETH-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"deribit_futures_ETH-27MAR26_length.json", cpo_read_deribit_futures, CPO_EFORMAT,
+     ": \"close\" has 1 value, \"ticks\" 2 (expected arrays of one length)"},
+    {"deribit_futures_ETH-27MAR26_string_price.json", cpo_read_deribit_futures, CPO_EDATA,
+     ":6:21: close[1]: value is a string (expected a number)"},
+    {"deribit_futures_ETH-27MAR26_no_data.json", cpo_read_deribit_futures, CPO_EDATA,
+     ": status is \"no_data\" (expected \"ok\": the API returned no bars)"},
+    {"chain_futures_currency.csv", cpo_read_chain_futures, CPO_EDATA,
+     ":3:21: currency ETH disagrees with futures_instrument_name \"BTC-27MAR26\" (expected BTC)"},
+    {"chain_futures_bad_name.csv", cpo_read_chain_futures, CPO_EDATA,
+     ":3:14: futures_instrument_name \"BTC-27MAR\" is not a Deribit future name: bad expiry date "
+     "\"27MAR\" (expected COIN-DMMMYY such as BTC-27MAR26, or SYN.COIN-DMMMYY)"},
+    {"chain_futures_zero_price.csv", cpo_read_chain_futures, CPO_EDATA,
+     ":3:13: futures_price 0 is not a positive price (expected a price above 0)"},
+    {"chain_futures_bad_index.csv", cpo_read_chain_futures, CPO_EDATA,
+     ":3:22: index_price -1 is not a positive price (expected a price above 0, or blank)"},
+    {"chain_futures_expired.csv", cpo_read_chain_futures, CPO_EDATA,
+     ":2:1: timestamp 2026-03-27T09:47:09.686Z is at or after the expiry of BTC-27MAR26, "
+     "2026-03-27T08:00:00Z (expected times before the expiry its name gives: the data disagree "
+     "with the symbol)"},
+    {"chain_futures_only_synthetic.csv", cpo_read_chain_futures, CPO_EDATA,
+     ": no listed futures in the file: 2 rows name synthetic ones (SYN.*), which are skipped "
+     "(expected rows of a future such as BTC-27MAR26)"},
+    {"chain_futures_header_only.csv", cpo_read_chain_futures, CPO_EDATA,
+     ": no data rows (expected at least one row)"},
 };
 
 START_TEST(test_bad_input)
@@ -595,7 +941,8 @@ START_TEST(test_bad_files_listed)
 {
     /* every bad file of these formats has a case */
     static const char *const prefixes[] = {"funding_", "bitmex_", "deribit_funding_", "dvol_",
-                                           "cmc_"};
+                                           "cmc_", "delivery_", "deribit_futures_",
+                                           "chain_futures_"};
     size_t n = sizeof bad_cases / sizeof *bad_cases;
     ck_assert_uint_ge(n, 10);
     for (size_t i = 0; i < n; i++) {
@@ -604,7 +951,7 @@ START_TEST(test_bad_files_listed)
         snprintf(path, sizeof path, "%s/bad/%s", CPO_TEST_DATA, bad_cases[i].file);
         ck_assert_msg(stat(path, &sb) == 0, "missing %s", path);
         int ok = 0;
-        for (size_t k = 0; k < 5; k++)
+        for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++)
             ok |= !strncmp(bad_cases[i].file, prefixes[k], strlen(prefixes[k]));
         ck_assert_msg(ok, "%s has no reader prefix", bad_cases[i].file);
     }
@@ -972,6 +1319,142 @@ START_TEST(test_import_fixtures)
 }
 END_TEST
 
+
+/* --- mark-price klines (read_klines.c, cpo_read_mark_klines) ----------------------- */
+
+/* The three layouts of tests/data/mark/ (synthetic, see its README) stage
+ * the same rows: the mark's OHLC as written in the files, no volume, the
+ * perpetual named by --symbol, and each row's own line. */
+START_TEST(test_mark_klines_layouts)
+{
+    static const struct {
+        const char *file;
+        long first_line;
+    } files[] = {{"mark_BTCUSDT_1h_header.csv", 2},
+                 {"mark_BTCUSDT_1h_noheader.csv", 1},
+                 {"mark_BTCUSDT_1h.json", 2}};
+    static const double o[6] = {42001.5, 42098.7, 42248.9, 41852.2, 41899.6, 41988.4};
+    static const double h[6] = {42140.2, 42290.1, 42270.0, 41940.8, 41995.3, 42090.7};
+    static const double l[6] = {41910.3, 42060.4, 41760.5, 41720.1, 41885.0, 41955.2};
+    static const double c[6] = {42098.7, 42248.9, 41852.2, 41899.6, 41988.4, 42079.9};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/mark/%s", CPO_TEST_DATA, files[_i].file);
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    ck_assert_msg(run_reader(&r, cpo_read_mark_klines, path) == 0, "%s", tu_errstr(&r.err));
+    ck_assert_int_eq(r.c.stage, CPO_STAGE_MARK);
+    ck_assert_str_eq(r.c.instr.symbol, "BTCUSDT-PERP");
+    const cpo_bars *b = &r.c.bars;
+    ck_assert_uint_eq(b->n, 6);
+    ck_assert_uint_eq(r.rep.rows_read, 6);
+    ck_assert_uint_eq(r.c.n_line, 6);
+    for (size_t k = 0; k < 6; k++) {
+        ck_assert_int_eq(b->ts[k], iso("2024-01-01T00:00:00Z") + (int64_t)k * CPO_MS_HOUR);
+        ck_assert(b->open[k] == o[k] && b->high[k] == h[k] && b->low[k] == l[k] &&
+                  b->close[k] == c[k]);
+        ck_assert_nan(b->volume[k]);
+        ck_assert_nan(b->mark[k]);
+        ck_assert_int_eq(r.c.line[k], files[_i].first_line + (long)k);
+    }
+    ck_assert_ptr_null(b->mark_high);
+    /* close_time is open_time + 1h - 1 ms on every row: no warning */
+    ck_assert_uint_eq(r.rep.n_issues, 0);
+    run_fini(&r);
+}
+END_TEST
+
+/* Reader problems, strict: the exact message. */
+static const struct {
+    const char *file;
+    int code;
+    const char *msg; /* after the path */
+} mark_bad[] = {
+    {"mark_klines_short_row.csv", CPO_EDATA,
+     ":1:3: row has 3 fields (expected at least 5: open_time, open, high, low, close)"},
+    {"mark_klines_bad_time.csv", CPO_EDATA,
+     ":2:1: open_time \"2024-13-01\" is not a time (expected ms since 1970 or an ISO 8601 "
+     "date-time)"},
+    {"mark_klines_json_shape.json", CPO_EDATA,
+     ":3:3: element 2: array has 3 items (expected [open_time, open, high, low, close, volume, "
+     "close_time, ...])"},
+    {"mark_klines_json_bad_price.json", CPO_EDATA,
+     ":3:3: element 2: high \"high\" is not a number (expected a decimal number)"},
+    {"klines_empty.csv", CPO_EDATA,
+     ": file is empty (expected rows of open_time,open,high,low,close,...)"},
+    {"dvol_json_truncated.json", CPO_EPARSE,
+     ":4: ']' expected near end of file (expected a JSON array)"},
+};
+
+START_TEST(test_mark_klines_bad)
+{
+    char path[1024], want[2048];
+    snprintf(path, sizeof path, "%s/bad/%s", CPO_TEST_DATA, mark_bad[_i].file);
+    snprintf(want, sizeof want, "%s%s", path, mark_bad[_i].msg);
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    int rc = run_reader(&r, cpo_read_mark_klines, path);
+    ck_assert_msg(rc == mark_bad[_i].code, "%s: rc %d (%s)", mark_bad[_i].file, rc,
+                  tu_errstr(&r.err));
+    ck_assert_str_eq(tu_errstr(&r.err), want);
+    run_fini(&r);
+}
+END_TEST
+
+/* Lenient: the short row and the bad element are dropped and reported;
+ * a close time that is not the open + 1h - 1 ms is a warning. */
+START_TEST(test_mark_klines_lenient_and_close_time)
+{
+    char path[1024], want[2048];
+    run r;
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    r.o.mode = CPO_IMPORT_LENIENT;
+    snprintf(path, sizeof path, "%s/bad/mark_klines_short_row.csv", CPO_TEST_DATA);
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, path), 0);
+    ck_assert_uint_eq(r.c.bars.n, 3);
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    const cpo_import_issue *is = find_issue(&r, CPO_ISSUE_REPAIRED);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_str_eq(is->msg, "row has 3 fields (expected at least 5: open_time, open, high, low, "
+                              "close); row dropped");
+    run_fini(&r);
+
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    r.o.mode = CPO_IMPORT_LENIENT;
+    snprintf(path, sizeof path, "%s/bad/mark_klines_json_shape.json", CPO_TEST_DATA);
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, path), 0);
+    ck_assert_uint_eq(r.c.bars.n, 2);
+    ck_assert_uint_eq(r.rep.dropped, 1);
+    run_fini(&r);
+
+    /* Rows of 5 fields (no close time) are fine; a wrong close time warns. */
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "mark.csv");
+    tu_write_file(p, "1704067200000,1,2,0.5,1.5\n"
+                     "1704070800000,1.5,2,1,1.2,0,1704074399999\n"
+                     "1704074400000,1.2,1.3,1.1,1.25,0,1704077999999\n"
+                     "1704078000000,1.25,1.3,1.2,1.3,0,1704081000000\n");
+    run_init(&r);
+    r.o.symbol = "BTCUSDT-PERP";
+    ck_assert_int_eq(run_reader(&r, cpo_read_mark_klines, p), 0);
+    ck_assert_uint_eq(r.c.bars.n, 4);
+    ck_assert_uint_eq(r.rep.n_issues, 1);
+    is = find_issue(&r, CPO_ISSUE_WARNING);
+    ck_assert_ptr_nonnull(is);
+    ck_assert_int_eq(is->line, 4);
+    ck_assert_int_eq(is->col, 7);
+    snprintf(want, sizeof want, "close_time 1704081000000 is not the open time + 1h - 1 ms "
+                                "(expected 1704081599999)");
+    ck_assert_str_eq(is->msg, want);
+    run_fini(&r);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *readers_suite(void)
 {
     Suite *s = suite_create("readers");
@@ -989,11 +1472,22 @@ static Suite *readers_suite(void)
     tcase_add_test(tc, test_dvol_json);
     tcase_add_test(tc, test_cmc);
     suite_add_tcase(s, tc);
+    tc = tcase_create("futures");
+    tcase_add_test(tc, test_future_names);
+    tcase_add_test(tc, test_delivery_klines);
+    tcase_add_test(tc, test_deribit_futures);
+    tcase_add_test(tc, test_chain_futures);
+    suite_add_tcase(s, tc);
     tc = tcase_create("bad");
     tcase_add_loop_test(tc, test_bad_input, 0, (int)(sizeof bad_cases / sizeof *bad_cases));
     tcase_add_test(tc, test_bad_files_listed);
     tcase_add_test(tc, test_lenient_drops_rows);
     tcase_add_test(tc, test_missing_file);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("mark");
+    tcase_add_loop_test(tc, test_mark_klines_layouts, 0, 3);
+    tcase_add_loop_test(tc, test_mark_klines_bad, 0, (int)(sizeof mark_bad / sizeof *mark_bad));
+    tcase_add_test(tc, test_mark_klines_lenient_and_close_time);
     suite_add_tcase(s, tc);
     tc = tcase_create("real");
     tcase_set_timeout(tc, 120);

@@ -205,7 +205,7 @@ static char *write_store(const char *dir)
     for (int t = 0; t < 60; t++) {
         double c = t ? px * (1.0 + PAT[t % 6]) : px;
         ck_assert_int_eq(cpo_bars_append(b, INT64_C(1704067200000) + t * CPO_MS_DAY, px,
-                                         fmax(px, c), fmin(px, c), c, 1000.0, NAN, NAN),
+                                         fmax(px, c), fmin(px, c), c, 1000.0, NAN, NAN, NAN, NAN),
                          0);
         px = c;
     }

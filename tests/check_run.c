@@ -180,12 +180,9 @@ START_TEST(test_run_files__all_written)
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
         ck_assert_msg(tu_file_in(out, files[k]), "%s missing", files[k]);
     ck_assert_uint_eq(rep.n_files, sizeof files / sizeof files[0]);
-    /* No .tmp left behind. */
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s.tmp", files[k]);
-        ck_assert_msg(!tu_file_in(out, name), "%s left", name);
-    }
+    /* No temporary file (NAME.tmp.<pid>) and no lock file left behind. */
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     /* 60 daily bars: rebalanced on days 0, 10, ..., 50 (every_n n = 10). */
     ck_assert_uint_eq(rep.metrics.n_steps, 60);
     ck_assert_uint_eq(rep.metrics.n_rebalances, 6);
@@ -608,8 +605,8 @@ START_TEST(test_run_fail__nothing_left)
     ck_assert_int_lt(run_cfg(cfg2, out, 1, &rep, &e), 0);
     char *after = tu_read_file(mj, NULL);
     ck_assert_str_eq(before, after);
-    ck_assert(!tu_file_in(out, "ledger.h5.tmp"));
-    ck_assert(!tu_file_in(out, "summary.json.tmp"));
+    char left[2048] = "";
+    ck_assert_msg(tu_count_tmp(out, left, sizeof left) == 0, "%s left", left);
     free(before);
     free(after);
     free(mj);
@@ -777,6 +774,20 @@ START_TEST(test_run_real__ledger_identity)
     ck_assert_uint_eq(rep.metrics.n_liquidations, 0);
     /* The hedge: equity moves far less than BTC. */
     ck_assert(fabs(rep.metrics.total_return) < 0.05);
+    /* BTC collateral against short Deribit BTC futures, rolled (the
+     * store's futures quoted weekly in the chain snapshots): three rolls
+     * (02-20, 03-20, 04-17, each 7 days before an expiry, into the next
+     * with 30 days or more), nothing delivered, every held step but the
+     * quotes' modelled, and a dollar value that hardly moves while BTC
+     * fell from about 90,000 to 70,000 (an inverse short against coins
+     * worth its notional keeps their dollar value). */
+    real_run(tmp, "basis_carry.ini", hourly, &rep);
+    ck_assert_uint_eq(rep.metrics.n_rolls, 3);
+    ck_assert_uint_eq(rep.metrics.n_deliveries, 0);
+    ck_assert_uint_gt(rep.metrics.n_fut_held_modelled, 2000);
+    ck_assert_uint_eq(rep.metrics.n_fut_held_stale, 0);
+    ck_assert(fabs(rep.metrics.total_return) < 0.02);
+    ck_assert(rep.metrics.max_drawdown > -0.01);
     /* Monthly equal weight on the 8 daily majors. */
     real_run(tmp, "monthly_equal_8.ini", daily, &rep);
     ck_assert_double_eq(rep.metrics.periods_per_year, 365.0);
@@ -1100,7 +1111,7 @@ static char *write_bench_store(const char *dir)
         for (int t = 0; t < 12; t++) {
             double c = BENCH_CLOSE[t];
             ck_assert_int_eq(cpo_bars_append(b, T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }
@@ -1114,22 +1125,12 @@ static char *write_bench_store(const char *dir)
     ds->bars[idx].bar_ms = 12 * CPO_MS_HOUR;
     for (int k = 0; k < 24; k++)
         ck_assert_int_eq(cpo_bars_append(&ds->bars[idx], T0 + k * 12 * CPO_MS_HOUR, 100 + k,
-                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN),
+                                         101 + k, 99 + k, 100 + k, 1e6, NAN, NAN, NAN, NAN),
                          0);
     char *p = tu_path(dir, "store.h5");
     ck_assert_msg(cpo_store_write(ds, p, &e) == 0, "%s", tu_errstr(&e));
     cpo_dataset_free(ds);
     return p;
-}
-
-static json_t *load_json(const char *dir, const char *name)
-{
-    char *p = tu_path(dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
-    free(p);
-    return j;
 }
 
 /*
@@ -1165,7 +1166,7 @@ START_TEST(test_run_bench__self_beta_one)
     ck_assert_double_eq_tol(m->beta, 1.0, 1e-12);
     ck_assert_double_eq_tol(m->alpha, 0.0, 1e-12);
     /* summary.json: the symbol, and the table's keys. */
-    json_t *s = load_json(out, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json");
     ck_assert_str_eq(json_string_value(json_object_get(s, "benchmark")), "BTCUSDT");
     json_t *mj = json_object_get(s, "metrics");
     ck_assert_double_eq(json_real_value(json_object_get(mj, "beta")), m->beta);
@@ -1174,7 +1175,7 @@ START_TEST(test_run_bench__self_beta_one)
     json_decref(s);
     /* manifest.json: resolved settings name it too, and it lists
      * benchmark.csv. */
-    json_t *mf = load_json(out, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(mf, "resolved"), "benchmark")),
         "BTCUSDT");
@@ -1285,12 +1286,12 @@ START_TEST(test_run_bench__half_cash_and_without)
         want *= 1.0 + 0.5 * (BENCH_CLOSE[t] / BENCH_CLOSE[t - 1] - 1.0);
     ck_assert_double_eq_tol(rep.metrics.final_equity, want, 1e-9 * want);
     /* Not in the universe. */
-    json_t *s = load_json(out, "summary.json"), *s0 = load_json(out0, "summary.json");
+    json_t *s = tu_load_json(out, "summary.json"), *s0 = tu_load_json(out0, "summary.json");
     json_t *ins = json_object_get(s, "instruments");
     ck_assert_uint_eq(json_array_size(ins), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ins, 0), "symbol")),
                      "TWINUSDT");
-    json_t *mf = load_json(out, "manifest.json"), *mf0 = load_json(out0, "manifest.json");
+    json_t *mf = tu_load_json(out, "manifest.json"), *mf0 = tu_load_json(out0, "manifest.json");
     json_t *uni = json_object_get(json_object_get(mf, "resolved"), "universe");
     ck_assert_uint_eq(json_array_size(uni), 1);
     ck_assert_str_eq(json_string_value(json_array_get(uni, 0)), "TWINUSDT");
@@ -1396,7 +1397,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     cpo_error e;
     ck_assert_msg(run_cfg(cfg, o1, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_msg(run_cfg(cfg, o2, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    json_t *j = load_json(o1, "summary.json");
+    json_t *j = tu_load_json(o1, "summary.json");
     json_t *b = json_object_get(j, "bootstrap");
     ck_assert_ptr_nonnull(b);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "samples")), 400);
@@ -1452,7 +1453,7 @@ START_TEST(test_run_bootstrap__summary_and_refusals)
     /* No section, no key. */
     char *cfg0 = write_config(dir, "plain.ini", cfg_equal);
     ck_assert_msg(run_cfg(cfg0, o4, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
-    j = load_json(o4, "summary.json");
+    j = tu_load_json(o4, "summary.json");
     ck_assert_ptr_null(json_object_get(j, "bootstrap"));
     json_decref(j);
     free(cfg0);
@@ -1497,7 +1498,7 @@ static char *futures_store(const char *dir)
     for (int h = 0; h < 240; h++) {
         double o = fut_index(h - 1), c = fut_index(h);
         ck_assert_int_eq(cpo_bars_append(&ds->bars[x], FUT_T0 + h * CPO_MS_HOUR, o, c, o, c, 10.0,
-                                         NAN, NAN),
+                                         NAN, NAN, NAN, NAN),
                          0);
     }
     static const char *const names[2] = {"BTC-29MAR24", "BTC-28JUN24"};
@@ -1519,7 +1520,7 @@ static char *futures_store(const char *dir)
             int h = 24 * days[d] + 9;
             double I = fut_index(h), F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
-                                             NAN, NAN, I),
+                                             NAN, NAN, NAN, NAN, I),
                              0);
         }
     }
@@ -1630,6 +1631,18 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     size_t len;
     char *text = tu_read_file(trades, &len);
     ck_assert_ptr_nonnull(strstr(text, "slippage,liquidation,delivery\n"));
+    /* The roll's June leg fills at the 08:00 open of 03-27 (h = 176): the
+     * modelled open is the index's open then (fut_index(175) = 41750) at
+     * the carry from the open to the expiry, F = 41750 x 1.02^((T - t_o) /
+     * (T - t_q)), t_q the close of the day-6 quote (h = 154): not the
+     * close's index an hour later (41760). */
+    const char *jl = strstr(text, "\n2024-03-27T08:00:00Z,BTC-28JUN24,");
+    ck_assert_ptr_nonnull(jl);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(jl + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 176 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 154 * CPO_MS_HOUR);
+    double want_o = 41750.0 * pow(1.02, ((double)JUN28_EXP - t_o) / ((double)JUN28_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want_o, 1e-9);
     free(text);
     free(trades);
     char *sum = tu_path(out, "summary.json");
@@ -1638,6 +1651,16 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
     ck_assert_ptr_nonnull(strstr(text, "\"between_quotes\": \"basis\""));
     free(text);
     free(sum);
+    /* The report: a Futures section with the basis chart's script. */
+    char *html = tu_path(out, "report.html");
+    text = tu_read_file(html, &len);
+    ck_assert_ptr_nonnull(strstr(text, "<section id=\"futures\">"));
+    ck_assert_ptr_nonnull(strstr(text, "<td>BTC-28JUN24</td>"));
+    free(text);
+    free(html);
+    char *gp = tu_path(out, "charts/basis.gp");
+    ck_assert(tu_exists(gp));
+    free(gp);
     free(out);
     free(cfg);
     free(store);

@@ -105,6 +105,14 @@ static void fx_init(fx *f, const char *extra)
     tu_write_file(f->cfg, cfg);
 }
 
+/* The temporary name of dir/name in process pid (outfile.h). */
+static char *tmp_of(const char *dir, const char *name, pid_t pid)
+{
+    char n[256];
+    snprintf(n, sizeof n, "%s.tmp.%ld", name, (long)pid);
+    return tu_path(dir, n);
+}
+
 static void fx_fini(fx *f)
 {
     tu_rmtree(f->dir);
@@ -121,8 +129,8 @@ static void run_stopped_by(int sig, int want_status)
     fx_init(&f, NULL);
     char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, NULL};
     pid_t pid = spawn(f.log, NULL, argv);
-    /* ledger.h5.tmp is made just before the engine starts. */
-    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    /* ledger.h5.tmp.<pid> is made just before the engine starts. */
+    char *tmp = tmp_of(f.out, "ledger.h5", pid);
     ck_assert(wait_for(tmp, pid));
     nap_ms(200);
     ck_assert_int_eq(kill(pid, sig), 0);
@@ -180,7 +188,7 @@ START_TEST(test_signal_run__forced_rerun_keeps_the_old_files_whole)
     free(text);
     char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, "--force", NULL};
     pid_t pid = spawn(f.log, NULL, argv);
-    char *tmp = tu_path(f.out, "ledger.h5.tmp");
+    char *tmp = tmp_of(f.out, "ledger.h5", pid);
     ck_assert(wait_for(tmp, pid));
     nap_ms(100);
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
@@ -271,6 +279,121 @@ START_TEST(test_signal_report__sigterm_exit_143_no_tmp)
 }
 END_TEST
 
+/*
+ * One writer per folder (issue 20: two runs into the same -o folder both
+ * failed with misleading messages, on the same fixed .tmp names).  While a
+ * slow run writes its folder, a second `cpo run --force`, `cpo report`,
+ * `cpo sweep --force` and `cpo compare -o` into it are refused at once,
+ * naming the folder; the first run is then stopped and leaves nothing.
+ */
+START_TEST(test_lock__a_second_writer_is_refused)
+{
+    fx f;
+    fx_init(&f, NULL);
+    char *a = tu_path(f.dir, "a"), *b = tu_path(f.dir, "b"), *sw = tu_path(f.dir, "sweep.ini");
+    char cmd[4096], *text = NULL, want[2048];
+    /* two finished runs to compare (fast: no "slow" hook, no gnuplot) */
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent %s run %s -o %s --quiet && PATH=/nonexistent "
+             "%s run %s -o %s --quiet", CPO_BINARY, f.cfg, a, CPO_BINARY, f.cfg, b);
+    ck_assert_msg(tu_run(cmd, &text) == 0, "%s", text);
+    free(text);
+    char *cfg_text = tu_read_file(f.cfg, NULL);
+    char sweep_text[4096];
+    snprintf(sweep_text, sizeof sweep_text, "%s[sweep]\ncosts.fee_bps = 1, 2\n", cfg_text);
+    tu_write_file(sw, sweep_text);
+    free(cfg_text);
+    char *argv[] = {"cpo", "run", f.cfg, "-o", f.out, NULL};
+    pid_t pid = spawn(f.log, NULL, argv);
+    char *tmp = tmp_of(f.out, "ledger.h5", pid);
+    ck_assert(wait_for(tmp, pid));
+    snprintf(want, sizeof want,
+             "cpo: %s: another cpo is writing this folder (expected one writer per folder: wait "
+             "for it to finish, or write to another folder)\n",
+             f.out);
+    const char *const cmds[] = {"run --force %s -o %s", "report %.0s%s", "sweep --force %s -o %s",
+                                "compare %.0s-o %s"};
+    for (size_t k = 0; k < 4; k++) {
+        char args[2048];
+        snprintf(args, sizeof args, cmds[k], k == 2 ? sw : f.cfg, f.out);
+        if (k == 3)
+            snprintf(args + strlen(args), sizeof args - strlen(args), " %s %s", a, b);
+        snprintf(cmd, sizeof cmd, "%s %s", CPO_BINARY, args);
+        int st = tu_run(cmd, &text);
+        ck_assert_msg(st == 1, "cpo %s: exit %d: %.300s", args, st, text);
+        ck_assert_msg(!strcmp(text, want), "cpo %s: %.300s", args, text);
+        free(text);
+    }
+    /* The first run is still writing its own files: stop it. */
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_int_eq(wait_status(pid), 143);
+    ck_assert(!tu_exists(f.out));
+    free(tmp);
+    free(a);
+    free(b);
+    free(sw);
+    fx_fini(&f);
+}
+END_TEST
+
+/*
+ * `cpo data import` stopped by SIGTERM (issue 20: it left STORE.tmp.<pid>).
+ * A 1,500,000-row file of one-minute klines takes about a second to read
+ * and the store a few hundred milliseconds to write: the signal comes
+ * while the file is read (100 ms in), or once the store's temporary file
+ * exists.  Either way: exit 143, no store, no temporary file.
+ */
+static void import_stopped(int while_writing)
+{
+    char *dir = tu_tmpdir(), *csv = tu_path(dir, "BTCUSDT_1m.csv"),
+         *store = tu_path(dir, "s.h5"), *log = tu_path(dir, "log.txt");
+    FILE *f = fopen(csv, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("timestamp,open,high,low,close,volume\n", f);
+    long long t0 = 1577836800000LL; /* 2020-01-01 */
+    for (long k = 0; k < 1500000; k++) {
+        double p = 100.0 + (double)(k % 977) * 0.01;
+        fprintf(f, "%lld,%.2f,%.2f,%.2f,%.2f,%ld\n", t0 + k * 60000LL, p, p + 1, p - 1, p,
+                k % 100);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    char *argv[] = {"cpo", "data", "import", "--quiet", "-o", store, csv, NULL};
+    pid_t pid = spawn(log, NULL, argv);
+    if (while_writing) {
+        char *tmp = tmp_of(dir, "s.h5", pid);
+        ck_assert(wait_for(tmp, pid));
+        free(tmp);
+    } else {
+        nap_ms(100);
+    }
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int status = wait_status(pid);
+    char *text = tu_read_file(log, NULL);
+    ck_assert_msg(status == 143, "exit %d: %s", status, text);
+    ck_assert_msg(strstr(text, "nothing was written"), "%s", text);
+    ck_assert_msg(strstr(text, "cpo: stopped by SIGTERM; temporary files removed"), "%s", text);
+    char first[2048] = "";
+    ck_assert_msg(tu_count_tmp(dir, first, sizeof first) == 0, "left: %s", first);
+    ck_assert(!tu_exists(store));
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+    free(csv);
+    free(store);
+    free(log);
+}
+
+START_TEST(test_signal_import__while_reading)
+{
+    import_stopped(0);
+}
+END_TEST
+
+START_TEST(test_signal_import__while_writing_the_store)
+{
+    import_stopped(1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("signal");
@@ -281,6 +404,9 @@ int main(void)
     tcase_add_test(tc, test_signal_run__forced_rerun_keeps_the_old_files_whole);
     tcase_add_test(tc, test_signal_sweep__sigterm_exit_143_no_folder);
     tcase_add_test(tc, test_signal_report__sigterm_exit_143_no_tmp);
+    tcase_add_test(tc, test_lock__a_second_writer_is_refused);
+    tcase_add_test(tc, test_signal_import__while_reading);
+    tcase_add_test(tc, test_signal_import__while_writing_the_store);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -106,7 +106,7 @@ static cpo_market *mk_market(int64_t t0, int64_t step, size_t n, const series *s
             double c = s[j].close[t], o = t > s[j].first ? s[j].close[t - 1] : c;
             double vol = s[j].volume ? s[j].volume[t] : 1000.0;
             ck_assert_int_eq(cpo_bars_append(b, t0 + (int64_t)t * step, o, fmax(o, c), fmin(o, c),
-                                             c, vol, NAN, NAN),
+                                             c, vol, NAN, NAN, NAN, NAN),
                              0);
         }
     }
@@ -1046,7 +1046,7 @@ static cpo_market *mk_caps_market(void)
         cpo_bars *b = &ds->bars[idx];
         b->bar_ms = D;
         for (size_t t = j == 3 ? 5 : 0; t < N; t++)
-            ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * D, 10, 10, 10, 10, 1000, NAN, NAN),
+            ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * D, 10, 10, 10, 10, 1000, NAN, NAN, NAN, NAN),
                              0);
     }
     static const struct {

@@ -86,9 +86,11 @@ static cpo_dataset *build_dataset(void)
     for (size_t k = 0; k < 150000; k++) {
         px *= 1 + (rnd() - 0.5) * 0.01;
         double mark = k % 7 ? px * 1.0001 : NAN;
+        /* the mark's high and low (mark-price klines) on most bars */
+        double mh = k % 5 ? px * 1.002 : NAN, ml = k % 5 ? px * 0.998 : NAN;
         ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)k * CPO_MS_HOUR, px,
                                          px * 1.01, px * 0.99, px, rnd() * 100,
-                                         mark, k % 11 ? px : NAN), 0);
+                                         mark, mh, ml, k % 11 ? px : NAN), 0);
     }
     b->volume[5] = bits_to_double(UINT64_C(0x7ff8000000000123)); /* NaN payload */
     b->volume[6] = bits_to_double(UINT64_C(0xfff0000000000001)); /* -sNaN */
@@ -111,7 +113,7 @@ static cpo_dataset *build_dataset(void)
         if (k >= 10 && k < 13)
             continue;
         ck_assert_int_eq(cpo_bars_append(b, T0 + k * CPO_MS_HOUR, 1, 2, 0.5, 1.5,
-                                         NAN, NAN, NAN), 0);
+                                         NAN, NAN, NAN, NAN, NAN), 0);
     }
 
     ds->bars[i2].bar_ms = CPO_MS_DAY;        /* empty, but bar_ms kept */
@@ -120,7 +122,7 @@ static cpo_dataset *build_dataset(void)
     b = &ds->bars[i3];
     for (int64_t k = 0; k < 3; k++)
         ck_assert_int_eq(cpo_bars_append(b, T0 + k * CPO_MS_MINUTE, 1, 1, 1, 1, 1,
-                                         1, 1), 0);
+                                         1, NAN, NAN, 1), 0);
 
     cpo_chain *c = NULL;
     ck_assert_int_eq(cpo_dataset_chain(ds, "BTC", &c, &err), 0);
@@ -219,6 +221,13 @@ static void assert_same(const cpo_dataset *a, const cpo_dataset *b)
         SAME(x->volume, y->volume, x->n, "bars volume");
         SAME(x->mark, y->mark, x->n, "bars mark");
         SAME(x->index, y->index, x->n, "bars index");
+        /* NULL (no mark klines) on both sides, or the same values */
+        ck_assert_int_eq(x->mark_high == NULL, y->mark_high == NULL);
+        ck_assert_int_eq(x->mark_low == NULL, y->mark_low == NULL);
+        if (x->mark_high) {
+            SAME(x->mark_high, y->mark_high, x->n, "bars mark_high");
+            SAME(x->mark_low, y->mark_low, x->n, "bars mark_low");
+        }
         ck_assert_uint_eq(f->n, g->n);
         ck_assert_int_eq(f->interval_ms, g->interval_ms);
         SAME(f->ts, g->ts, f->n, "funding ts");
@@ -334,6 +343,19 @@ static void h5_put(hid_t fid, const char *obj, hid_t t, size_t n, const void *da
     H5Sclose(sp);
 }
 
+/* A valid store in dir whose obj is made n values of type t (h5_put):
+ * reading it must fail with want (expect_store_error). */
+static void expect_damaged(const char *dir, const char *obj, hid_t t, size_t n, const void *data,
+                           const char *want)
+{
+    char *path = write_valid_store(dir, "damaged.h5");
+    hid_t fid = h5_open_rw(path);
+    h5_put(fid, obj, t, n, data);
+    H5Fclose(fid);
+    expect_store_error(path, want);
+    free(path);
+}
+
 static void sha_of(const char *path, char hex[65])
 {
     cpo_error err;
@@ -447,6 +469,9 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(back->funding[4].interval_ms, CPO_MS_HOUR);
     ck_assert_str_eq(back->chains[1].underlying, "ETH");
     ck_assert_str_eq(back->iv[1].name, "ETH/DVOL");
+    ck_assert_ptr_nonnull(back->bars[0].mark_high);
+    ck_assert(isnan(back->bars[0].mark_high[0]) && back->bars[0].mark_low[1] > 0);
+    ck_assert_ptr_null(back->bars[1].mark_high); /* BTC/USD has none */
     /* Writing what was read gives the same data again. */
     char *path2 = tu_path(dir, "rt2.h5");
     cpo_dataset *again = NULL;
@@ -501,6 +526,12 @@ START_TEST(test_layout)
     ck_assert_int_gt(H5Lexists(fid, "/bars/100%25.odd%2Fsym", H5P_DEFAULT), 0);
     ck_assert_int_gt(H5Lexists(fid, "/funding/%2Ehidden", H5P_DEFAULT), 0);
     ck_assert_int_gt(H5Lexists(fid, "/ivindex/ETH%2FDVOL", H5P_DEFAULT), 0);
+    /* mark_high and mark_low only where the bars have values in them. */
+    ck_assert_int_gt(H5Lexists(fid, "/bars/BTCUSDT/mark_high", H5P_DEFAULT), 0);
+    ck_assert_int_gt(H5Lexists(fid, "/bars/BTCUSDT/mark_low", H5P_DEFAULT), 0);
+    ck_assert_int_eq(H5Lexists(fid, "/bars/BTC%2FUSD/mark_high", H5P_DEFAULT), 0);
+    ck_assert_int_eq(H5Lexists(fid, "/bars/BTC%2FUSD/mark_low", H5P_DEFAULT), 0);
+    ck_assert_int_gt(H5Lexists(fid, "/bars/BTC%2FUSD/mark", H5P_DEFAULT), 0);
     /* Non-empty columns are chunked and deflated with shuffle. */
     hid_t d = H5Dopen2(fid, "/bars/BTCUSDT/close", H5P_DEFAULT);
     ck_assert_int_ge(d, 0);
@@ -700,23 +731,15 @@ END_TEST
 
 START_TEST(test_read_length_mismatch)
 {
-    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "len.h5");
+    char *dir = tu_tmpdir();
     /* BTC/USD has 11 bars (build_dataset); make its volume 10 long. */
     double vol[10] = {0};
-    hid_t fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/volume", H5T_NATIVE_DOUBLE, 10, vol);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/volume has 10 rows (expected 11, "
-                             "as /bars/BTC%2FUSD/ts)");
+    expect_damaged(dir, "/bars/BTC%2FUSD/volume", H5T_NATIVE_DOUBLE, 10, vol,
+                   "/bars/BTC%2FUSD/volume has 10 rows (expected 11, as /bars/BTC%2FUSD/ts)");
     /* A chain column of the wrong length too. */
-    char *path2 = write_valid_store(dir, "len2.h5");
     int8_t right[3] = {1, 2, 1};
-    fid = h5_open_rw(path2);
-    h5_put(fid, "/chains/BTC/right", H5T_NATIVE_INT8, 3, right);
-    H5Fclose(fid);
-    expect_store_error(path2, "/chains/BTC/right has 3 rows (expected 70000");
-    free(path2);
-    free(path);
+    expect_damaged(dir, "/chains/BTC/right", H5T_NATIVE_INT8, 3, right,
+                   "/chains/BTC/right has 3 rows (expected 70000");
     tu_rmtree(dir);
     free(dir);
 }
@@ -724,13 +747,10 @@ END_TEST
 
 START_TEST(test_read_wrong_type)
 {
-    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "t.h5");
+    char *dir = tu_tmpdir();
     int64_t ints[11] = {0};
-    hid_t fid = h5_open_rw(path);
-    h5_put(fid, "/bars/BTC%2FUSD/close", H5T_NATIVE_INT64, 11, ints);
-    H5Fclose(fid);
-    expect_store_error(path, "/bars/BTC%2FUSD/close is not a 64-bit float");
-    free(path);
+    expect_damaged(dir, "/bars/BTC%2FUSD/close", H5T_NATIVE_INT64, 11, ints,
+                   "/bars/BTC%2FUSD/close is not a 64-bit float");
     tu_rmtree(dir);
     free(dir);
 }
@@ -861,6 +881,100 @@ START_TEST(test_read_plain_hdf5)
 }
 END_TEST
 
+/* --- mark_high and mark_low: optional columns ------------------------------- */
+
+/* Stores written before the columns existed (the fuzz seeds of
+ * tests/fuzz/corpus/store/, written by cpo before binance-mark-klines)
+ * load as before, with no mark high/low; so does a store whose columns
+ * were removed. */
+START_TEST(test_read_store_without_mark_hl)
+{
+    static const char *const old[] = {"plain_1instr.h5", "deflate_spot_perp.h5",
+                                      "repacked_latest.h5"};
+    for (size_t f = 0; f < 3; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/store/%s", CPO_SOURCE_DIR, old[f]);
+        cpo_dataset *ds = NULL;
+        cpo_error err;
+        ck_assert_msg(cpo_store_read(&ds, path, &err) == 0, "%s", tu_errstr(&err));
+        ck_assert_uint_ge(ds->n_instr, 1);
+        size_t bars = 0;
+        for (size_t i = 0; i < ds->n_instr; i++) {
+            ck_assert_ptr_null(ds->bars[i].mark_high);
+            ck_assert_ptr_null(ds->bars[i].mark_low);
+            bars += ds->bars[i].n;
+        }
+        ck_assert_uint_gt(bars, 0);
+        cpo_dataset_free(ds);
+    }
+    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "old.h5");
+    hid_t fid = h5_open_rw(path);
+    ck_assert_int_ge(H5Ldelete(fid, "/bars/BTCUSDT/mark_high", H5P_DEFAULT), 0);
+    ck_assert_int_ge(H5Ldelete(fid, "/bars/BTCUSDT/mark_low", H5P_DEFAULT), 0);
+    H5Fclose(fid);
+    cpo_dataset *back = NULL, *ds = build_dataset();
+    cpo_error err;
+    ck_assert_msg(cpo_store_read(&back, path, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_ptr_null(back->bars[0].mark_high);
+    ck_assert_ptr_null(back->bars[0].mark_low);
+    /* everything else as written */
+    free(ds->bars[0].mark_high);
+    free(ds->bars[0].mark_low);
+    ds->bars[0].mark_high = ds->bars[0].mark_low = NULL;
+    assert_same(ds, back);
+    cpo_dataset_free(back);
+    /* Only one of the two: the other reads as NaN. */
+    free(path);
+    path = write_valid_store(dir, "half.h5");
+    fid = h5_open_rw(path);
+    ck_assert_int_ge(H5Ldelete(fid, "/bars/BTCUSDT/mark_low", H5P_DEFAULT), 0);
+    H5Fclose(fid);
+    ck_assert_msg(cpo_store_read(&back, path, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_ptr_nonnull(back->bars[0].mark_low);
+    for (size_t k = 0; k < back->bars[0].n; k++)
+        ck_assert(isnan(back->bars[0].mark_low[k]));
+    ck_assert(back->bars[0].mark_high[1] > 0);
+    cpo_dataset_free(back);
+    cpo_dataset_free(ds);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* When they are there, they are checked like every column. */
+START_TEST(test_read_bad_mark_hl)
+{
+    char *dir = tu_tmpdir();
+    /* BTC/USD (11 bars, no mark klines) given a mark_high of 10 rows */
+    double v[10] = {0};
+    expect_damaged(dir, "/bars/BTC%2FUSD/mark_high", H5T_NATIVE_DOUBLE, 10, v,
+                   "/bars/BTC%2FUSD/mark_high has 10 rows (expected 11, as /bars/BTC%2FUSD/ts)");
+    int64_t ints[11] = {0};
+    expect_damaged(dir, "/bars/BTC%2FUSD/mark_low", H5T_NATIVE_INT64, 11, ints,
+                   "/bars/BTC%2FUSD/mark_low is not a 64-bit float");
+    /* 10^9 rows with no chunk written: the size checks hold for them too. */
+    char *path = write_valid_store(dir, "fill.h5");
+    hid_t fid = h5_open_rw(path);
+    h5_put_chunked(fid, "/bars/BTC%2FUSD/mark_high", 1000000000, 65536, 0, v);
+    H5Fclose(fid);
+    expect_store_error(path, "/bars/BTC%2FUSD/mark_high has 1000000000 rows of 8 bytes in 0 "
+                             "stored bytes (expected at most 1100 times");
+    /* A group where a column should be. */
+    free(path);
+    path = write_valid_store(dir, "grp.h5");
+    fid = h5_open_rw(path);
+    hid_t g = H5Gcreate2(fid, "/bars/BTC%2FUSD/mark_low", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(g, 0);
+    H5Gclose(g);
+    H5Fclose(fid);
+    expect_store_error(path, "/bars/BTC%2FUSD/mark_low");
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* --- info ------------------------------------------------------------------ */
 
 /* The line of text that starts (after spaces) with key. */
@@ -934,6 +1048,17 @@ START_TEST(test_info)
     ck_assert_msg(line_has(l, "70000 700 4 2024-01-01T00:00:00Z"), "%s", text);
     ck_assert_ptr_nonnull(l = line_of(text, "BTC-DVOL"));
     ck_assert_msg(line_has(l, "400 2024-01-01T00:00:00Z"), "%s", text);
+    /* Mark-price klines: BTCUSDT's high and low on the bars k % 5 != 0 of
+     * 150,000 (120,000), the first at k = 1, the last at k = 149,999. */
+    ck_assert_ptr_nonnull(l = strstr(text, "mark price klines (1)"));
+    ck_assert_ptr_nonnull(l = line_of(l, "BTCUSDT"));
+    ck_assert_msg(line_has(l, "120000 of 150000 2024-01-01T01:00:00Z 2041-02-09T23:00:00Z"),
+                  "%s", text);
+    /* The future ".hidden" has no expiry and no underlying; inverse, 1 USDT
+     * a contract (its quote). */
+    ck_assert_ptr_nonnull(l = strstr(text, "\nfutures (1)\n"));
+    ck_assert_ptr_nonnull(l = line_of(l, ".hidden"));
+    ck_assert_msg(line_has(l, "- none 1 USDT inverse"), "%s", text);
     /* Caps: 300 rows, 3 weekly snapshots. */
     ck_assert_msg(strstr(text, "market caps: 300 rows, 3 snapshots") != NULL,
                   "%s", text);
@@ -942,6 +1067,75 @@ START_TEST(test_info)
     ck_assert_msg(line_has(l, "e3b0c44298fc binance-klines BTCUSDT 150001 150000 "
                               "2024-01-01T00:00:12.345Z"), "%s", text);
     free(text);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Dated futures keep their expiry and contract terms through the store,
+ * and `cpo data info` lists them (terms as README "Dated futures" gives
+ * them: Binance USD-M 1 coin, Deribit BTC 10 USD). */
+START_TEST(test_futures_round_trip_and_info)
+{
+    cpo_dataset *ds = NULL;
+    cpo_error err;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &err), 0);
+    const int64_t exp = INT64_C(1774598400000); /* 2026-03-27T08:00:00Z */
+    static const struct {
+        const char *sym, *quote;
+        cpo_settle settle;
+        double size;
+    } fut[] = {{"BTCUSDT_260327", "USDT", CPO_SETTLE_LINEAR, 1},
+               {"BTC-27MAR26", "USD", CPO_SETTLE_INVERSE, 10}};
+    for (size_t k = 0; k < 2; k++) {
+        cpo_instrument in;
+        size_t i;
+        cpo_instrument_init(&in, fut[k].sym, CPO_KIND_FUTURE, fut[k].settle);
+        snprintf(in.base, sizeof in.base, "BTC");
+        snprintf(in.underlying, sizeof in.underlying, "BTC");
+        snprintf(in.quote, sizeof in.quote, "%s", fut[k].quote);
+        snprintf(in.exchange, sizeof in.exchange, k ? "deribit" : "binance");
+        in.expiry_ms = exp;
+        in.contract_size = fut[k].size;
+        ck_assert_int_eq(cpo_dataset_add(ds, &in, &i, &err), 0);
+        ds->bars[i].bar_ms = CPO_MS_HOUR;
+        ck_assert_int_eq(cpo_bars_append(&ds->bars[i], exp - CPO_MS_HOUR, 87000, 87100, 86900,
+                                         87050, 1, NAN, NAN, NAN, 87040),
+                         0);
+    }
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "futures.h5");
+    ck_assert_msg(cpo_store_write(ds, path, &err) == 0, "%s", tu_errstr(&err));
+    cpo_dataset *back = NULL;
+    ck_assert_msg(cpo_store_read(&back, path, &err) == 0, "%s", tu_errstr(&err));
+    ck_assert_uint_eq(back->n_instr, 2);
+    for (size_t k = 0; k < 2; k++) {
+        const cpo_instrument *a = &ds->instr[k], *b = &back->instr[k];
+        ck_assert_str_eq(b->symbol, a->symbol);
+        ck_assert_int_eq(b->kind, CPO_KIND_FUTURE);
+        ck_assert_int_eq(b->settle, a->settle);
+        ck_assert_int_eq(b->expiry_ms, exp);
+        ck_assert_double_eq(b->contract_size, a->contract_size);
+        ck_assert_str_eq(b->underlying, "BTC");
+        ck_assert_str_eq(b->quote, a->quote);
+        ck_assert_int_eq(back->bars[k].ts[0], exp - CPO_MS_HOUR);
+        ck_assert_double_eq(back->bars[k].index[0], 87040);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_int_eq(cpo_store_info(path, out, &err), 0);
+    fclose(out);
+    const char *l = strstr(text, "\nfutures (2)\n");
+    ck_assert_msg(l != NULL, "%s", text);
+    ck_assert_ptr_nonnull(l = line_of(l, "BTCUSDT_260327"));
+    ck_assert_msg(line_has(l, "BTC 2026-03-27T08:00:00Z 1 BTC linear"), "%s", text);
+    l = strstr(text, "\nfutures (2)\n");
+    ck_assert_ptr_nonnull(l = line_of(l, "BTC-27MAR26"));
+    ck_assert_msg(line_has(l, "BTC 2026-03-27T08:00:00Z 10 USD inverse"), "%s", text);
+    free(text);
+    cpo_dataset_free(back);
+    cpo_dataset_free(ds);
     free(path);
     tu_rmtree(dir);
     free(dir);
@@ -1016,7 +1210,10 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_read_version_too_new);
     tcase_add_test(tc, test_read_sizes_beyond_file);
     tcase_add_test(tc, test_read_plain_hdf5);
+    tcase_add_test(tc, test_read_store_without_mark_hl);
+    tcase_add_test(tc, test_read_bad_mark_hl);
     tcase_add_test(tc, test_info);
+    tcase_add_test(tc, test_futures_round_trip_and_info);
     tcase_add_test(tc, test_info_extreme_times);
     tcase_add_test(tc, test_info_bad_store);
     suite_add_tcase(s, tc);

@@ -101,6 +101,8 @@ START_TEST(test_spec_defaults)
     ck_assert(s.t_dof == 4);
     ck_assert_int_eq(s.perps, 0);
     ck_assert_int_eq(s.options, 0);
+    ck_assert_int_eq(s.futures, CPO_SYNTH_FUTURES_NONE);
+    ck_assert(s.basis_mean == 0.08 && s.basis_kappa == 6 && s.basis_vol == 0.15);
 }
 END_TEST
 
@@ -498,6 +500,186 @@ START_TEST(test_bad_spec)
     ck_assert_str_eq(err.msg, "SYN000USDT already has data in the dataset (expected an "
                               "empty dataset or new symbols)");
     cpo_dataset_free(ds);
+    /* futures: the variant and the basis model's parameters */
+    ds = NULL;
+    ck_assert_int_eq(cpo_dataset_new(&ds, NULL), 0);
+    cpo_synth_spec_init(&s);
+    s.futures = 5;
+    ck_assert_int_eq(cpo_synth_generate(ds, &s, &err), CPO_EINVAL);
+    ck_assert_str_eq(err.msg, "futures 5 (expected CPO_SYNTH_FUTURES_NONE, _LINEAR, _INVERSE or "
+                              "_BOTH)");
+    cpo_synth_spec_init(&s);
+    s.futures = CPO_SYNTH_FUTURES_LINEAR;
+    s.basis_kappa = 0;
+    ck_assert_int_eq(cpo_synth_generate(ds, &s, &err), CPO_EINVAL);
+    ck_assert_str_eq(err.msg, "basis mean 0.08, kappa 0, vol 0.15 (expected a mean in [-1, 1] a "
+                              "year, kappa in (0, 1000] and vol in [0, 10])");
+    ck_assert_uint_eq(ds->n_instr, 0);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* --- futures ------------------------------------------------------------------ */
+
+static const cpo_bars *bars_of(const cpo_dataset *ds, const char *sym)
+{
+    long i = cpo_dataset_find(ds, sym);
+    ck_assert_msg(i >= 0, "%s not in the dataset", sym);
+    return &ds->bars[i];
+}
+
+/* The contracts of a year of hourly bars from 2024-01-01: the quarterly
+ * expiries (last Fridays of the quarters' last months, 08:00 UTC, from the
+ * calendar) 2024-03-29, 06-28, 09-27, 12-27, 2025-03-28, 06-27, each
+ * trading from the expiry two before it (the first two from the start)
+ * up to the bar that ends at its expiry. */
+START_TEST(test_futures_contracts)
+{
+    cpo_synth_spec s;
+    cpo_synth_spec_init(&s);
+    s.n_assets = 2;
+    s.futures = CPO_SYNTH_FUTURES_BOTH;
+    cpo_dataset *ds = gen(&s);
+    ck_assert_uint_eq(ds->n_instr, 2 + 2 * 2 * 6);
+    static const struct {
+        const char *date, *expiry, *first;
+        size_t n; /* (end - first) / 1h, end = expiry or the last bar's close */
+    } c[] = {
+        {"240329", "2024-03-29T08:00:00Z", "2024-01-01T00:00:00Z", 88 * 24 + 8},
+        {"240628", "2024-06-28T08:00:00Z", "2024-01-01T00:00:00Z", 179 * 24 + 8},
+        {"240927", "2024-09-27T08:00:00Z", "2024-03-29T08:00:00Z", 182 * 24},
+        {"241227", "2024-12-27T08:00:00Z", "2024-06-28T08:00:00Z", 182 * 24},
+        {"250328", "2025-03-28T08:00:00Z", "2024-09-27T08:00:00Z", 94 * 24 + 16},
+        {"250627", "2025-06-27T08:00:00Z", "2024-12-27T08:00:00Z", 3 * 24 + 16},
+    };
+    for (size_t a = 0; a < 2; a++)
+        for (int inv = 0; inv < 2; inv++)
+            for (size_t k = 0; k < 6; k++) {
+                char sym[32];
+                snprintf(sym, sizeof sym, "SYN%03zu%s_%s", a, inv ? "USD" : "USDT", c[k].date);
+                long i = cpo_dataset_find(ds, sym);
+                ck_assert_msg(i >= 0, "%s missing", sym);
+                const cpo_instrument *in = &ds->instr[i];
+                int64_t e, f;
+                ck_assert_int_eq(cpo_time_parse(c[k].expiry, strlen(c[k].expiry), &e, NULL, NULL), 0);
+                ck_assert_int_eq(cpo_time_parse(c[k].first, strlen(c[k].first), &f, NULL, NULL), 0);
+                ck_assert_int_eq(in->kind, CPO_KIND_FUTURE);
+                ck_assert_int_eq(in->settle, inv ? CPO_SETTLE_INVERSE : CPO_SETTLE_LINEAR);
+                ck_assert_int_eq(in->expiry_ms, e);
+                /* Binance: USD-M 1 coin; COIN-M 100 USD for BTC (asset 0), 10 USD else */
+                ck_assert(in->contract_size == (!inv ? 1.0 : a == 0 ? 100.0 : 10.0));
+                ck_assert_str_eq(in->quote, inv ? "USD" : "USDT");
+                ck_assert_str_eq(in->underlying, a ? "SYN001" : "SYN000");
+                const cpo_bars *b = &ds->bars[i];
+                ck_assert_msg(b->n == c[k].n, "%s: %zu bars", sym, b->n);
+                ck_assert_int_eq(b->bar_ms, H);
+                ck_assert_int_eq(b->ts[0], f);
+                for (size_t t = 1; t < b->n; t++)
+                    ck_assert_int_eq(b->ts[t] - b->ts[t - 1], H);
+                ck_assert(b->ts[b->n - 1] + H <= e);
+                for (size_t t = 0; t < b->n; t++) {
+                    ck_assert(b->low[t] > 0 && b->low[t] <= fmin(b->open[t], b->close[t]));
+                    ck_assert(b->high[t] >= fmax(b->open[t], b->close[t]));
+                    ck_assert(b->mark[t] == b->close[t]);
+                }
+            }
+    /* the last bar of a contract whose expiry is on the grid ends at the
+     * expiry, where the basis is gone: its close is the spot's, exactly */
+    const cpo_bars *f = bars_of(ds, "SYN000USDT_240329"), *sp = bars_of(ds, "SYN000USDT");
+    size_t j = f->n - 1; /* the spot bar of the same time: the spot starts at T0 too */
+    ck_assert_int_eq(sp->ts[j], f->ts[j]);
+    ck_assert(f->close[j] == sp->close[j]);
+    ck_assert(f->index[j] == sp->close[j]);
+    ck_assert(f->volume[j] == 0.5 * sp->volume[j]);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/*
+ * The basis model, read back from the bars: b = ln(F / S) / T at every bar
+ * boundary (T in 365-day years) follows the OU recursion of synth.c,
+ * b' = mean + (b - mean) e^(-kappa dt) + sd z with sd = vol sqrt((1 -
+ * e^(-2 kappa dt)) / (2 kappa)), from b = mean at the first bar; so the z
+ * recovered are standard normal draws: over the 4,304 bars of the June
+ * 2024 contract (boundaries at least a day before expiry) their mean is
+ * within 0.05 (3.3 standard errors of 1/sqrt(4300)) of 0 and their
+ * variance within 0.1 (4.6 standard errors of sqrt(2/4300)) of 1.  A bar's
+ * open and the previous bar's close give the same basis.
+ */
+START_TEST(test_futures_basis_model)
+{
+    cpo_synth_spec s;
+    cpo_synth_spec_init(&s);
+    s.n_assets = 1;
+    s.futures = CPO_SYNTH_FUTURES_LINEAR;
+    cpo_dataset *ds = gen(&s);
+    const cpo_bars *f = bars_of(ds, "SYN000USDT_240628"), *sp = bars_of(ds, "SYN000USDT");
+    const int64_t e = ds->instr[cpo_dataset_find(ds, "SYN000USDT_240628")].expiry_ms;
+    const double year = 365.0 * (double)CPO_MS_DAY, dt = (double)H / year;
+    const double decay = exp(-s.basis_kappa * dt);
+    const double sd = s.basis_vol * sqrt((1 - exp(-2 * s.basis_kappa * dt)) / (2 * s.basis_kappa));
+    ck_assert_double_eq_tol(log(f->open[0] / sp->open[0]) / ((double)(e - f->ts[0]) / year),
+                            s.basis_mean, 1e-9);
+    double sum = 0, sum2 = 0;
+    size_t m = 0;
+    for (size_t t = 0; t + 1 < f->n; t++) {
+        double T0b = (double)(e - f->ts[t]) / year, T1b = (double)(e - f->ts[t] - H) / year;
+        if (T1b < 1.0 / 365)
+            break;
+        double b0 = log(f->open[t] / sp->open[t]) / T0b;
+        double b1 = log(f->close[t] / sp->close[t]) / T1b;
+        double b1n = log(f->open[t + 1] / sp->open[t + 1]) / T1b;
+        ck_assert_double_eq_tol(b1, b1n, 1e-9);
+        double z = (b1 - s.basis_mean - (b0 - s.basis_mean) * decay) / sd;
+        sum += z;
+        sum2 += z * z;
+        m++;
+    }
+    ck_assert_uint_gt(m, 4000);
+    double mean = sum / (double)m, var = sum2 / (double)m - mean * mean;
+    ck_assert_msg(fabs(mean) < 0.05, "mean of z %g", mean);
+    ck_assert_msg(fabs(var - 1) < 0.1, "variance of z %g", var);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
+/* Futures have their own streams: the spot and perps stay as they were,
+ * and the linear futures do not change when the inverse ones are added. */
+START_TEST(test_futures_leave_the_rest_alone)
+{
+    cpo_synth_spec s;
+    cpo_synth_spec_init(&s);
+    s.n_assets = 2;
+    s.n_steps = 500;
+    s.perps = 1;
+    cpo_dataset *a = gen(&s);
+    s.futures = CPO_SYNTH_FUTURES_LINEAR;
+    cpo_dataset *b = gen(&s);
+    s.futures = CPO_SYNTH_FUTURES_BOTH;
+    cpo_dataset *c = gen(&s);
+    ck_assert_uint_eq(a->n_instr, 4);
+    ck_assert_uint_eq(b->n_instr, 4 + 2 * 2); /* 240329 and 240628 within 500 h */
+    ck_assert_uint_eq(c->n_instr, 4 + 2 * 2 * 2);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(memcmp(a->bars[i].close, b->bars[i].close, 500 * sizeof(double)) == 0);
+        ck_assert(memcmp(a->bars[i].close, c->bars[i].close, 500 * sizeof(double)) == 0);
+    }
+    ck_assert(memcmp(a->funding[2].rate, c->funding[2].rate, a->funding[2].n * sizeof(double)) == 0);
+    const cpo_bars *x = bars_of(b, "SYN001USDT_240628"), *y = bars_of(c, "SYN001USDT_240628");
+    ck_assert_uint_eq(x->n, 500);
+    ck_assert(memcmp(x->close, y->close, 500 * sizeof(double)) == 0);
+    /* the inverse ones follow another path of the basis */
+    ck_assert(memcmp(x->close, bars_of(c, "SYN001USD_240628")->close, 500 * sizeof(double)) != 0);
+    const cpo_provenance *p = &c->prov[0];
+    ck_assert_str_eq(p->options, "seed=42 assets=2 steps=500 start=2024-01-01T00:00:00Z step=1h "
+                                 "vol=0.6 corr=0.5 dof=4 perps=1 options=0 futures=both basis=0.08 "
+                                 "basis_kappa=6 basis_vol=0.15");
+    cpo_dataset *d = gen(&s);
+    expect_identical(c, d);
+    cpo_dataset_free(a);
+    cpo_dataset_free(b);
+    cpo_dataset_free(c);
+    cpo_dataset_free(d);
 }
 END_TEST
 
@@ -516,6 +698,9 @@ static Suite *synth_suite(void)
     tcase_add_test(tc, test_options_chain);
     tcase_add_test(tc, test_provenance);
     tcase_add_test(tc, test_bad_spec);
+    tcase_add_test(tc, test_futures_contracts);
+    tcase_add_test(tc, test_futures_basis_model);
+    tcase_add_test(tc, test_futures_leave_the_rest_alone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,10 @@
 /* check_time.c - civil time, ISO 8601, time zones and durations. */
+#define _DEFAULT_SOURCE
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpo/error.h"
 #include "cpo/time.h"
@@ -105,6 +108,92 @@ START_TEST(test_tz__fixed_and_london)
 }
 END_TEST
 
+/*
+ * Any zone of the system's tz database (issue 20: --tz Asia/Shanghai was
+ * refused; only UTC, offsets and a hand-coded Europe/London were known).
+ * Expected instants: the zones' rules as published in the tz database
+ * (tzdata's northamerica, asia, australasia files), worked by hand.
+ */
+START_TEST(test_tz__zones_of_the_tz_database)
+{
+    cpo_tz tz;
+    char buf[64];
+    ck_assert_int_eq(cpo_tz_parse("Asia/Shanghai", &tz), 0);
+    cpo_tz_format(&tz, buf, sizeof buf);
+    ck_assert_str_eq(buf, "Asia/Shanghai");
+    /* CST = UTC+8, no DST since 1991. */
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-01-01 08:00:00")), parse("2024-01-01T00:00:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-07-01 08:00:00")), parse("2024-07-01T00:00:00Z"));
+
+    /* New York: EST (UTC-5) until 2024-03-10 02:00 local, then EDT (UTC-4)
+     * until 2024-11-03 02:00 local. */
+    ck_assert_int_eq(cpo_tz_parse("America/New_York", &tz), 0);
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-03-10 01:59:00")), parse("2024-03-10T06:59:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-03-10 03:00:00")), parse("2024-03-10T07:00:00Z"));
+    /* 02:30 does not exist that day: read as EST, the offset before. */
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-03-10 02:30:00")), parse("2024-03-10T07:30:00Z"));
+    /* 01:30 on 3 November happens twice: the earlier (EDT) instant. */
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-11-03 01:30:00")), parse("2024-11-03T05:30:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-11-03 02:00:00")), parse("2024-11-03T07:00:00Z"));
+    ck_assert_int_eq(cpo_tz_offset_at(&tz, parse("2024-07-01T00:00:00Z")), -4 * CPO_MS_HOUR);
+    ck_assert_int_eq(cpo_tz_offset_at(&tz, parse("2024-12-01T00:00:00Z")), -5 * CPO_MS_HOUR);
+
+    /* Sydney (southern summer): AEDT (UTC+11) until 2024-04-07 03:00 local,
+     * AEST (UTC+10) until 2024-10-06 02:00 local. */
+    ck_assert_int_eq(cpo_tz_parse("Australia/Sydney", &tz), 0);
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-01-15 11:00:00")), parse("2024-01-15T00:00:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-06-15 10:00:00")), parse("2024-06-15T00:00:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-04-07 02:30:00")), parse("2024-04-06T15:30:00Z"));
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-10-06 03:00:00")), parse("2024-10-05T16:00:00Z"));
+
+    /* Not zones: refused. */
+    ck_assert_int_eq(cpo_tz_parse("Mars/Olympus", &tz), CPO_EPARSE);
+    ck_assert_int_eq(cpo_tz_parse("../../etc/passwd", &tz), CPO_EPARSE);
+    ck_assert_int_eq(cpo_tz_parse("/etc/localtime", &tz), CPO_EPARSE);
+    ck_assert_int_eq(cpo_tz_parse("Europe/", &tz), CPO_EPARSE);
+    ck_assert_int_eq(cpo_tz_parse("", &tz), CPO_EPARSE);
+    /* Fixed offsets are kept. */
+    ck_assert_int_eq(cpo_tz_parse("+05:30", &tz), 0);
+    ck_assert_int_eq(tz.kind, CPO_TZ_FIXED);
+    ck_assert_int_eq(cpo_tz_to_utc(&tz, parse("2024-01-01 05:30:00")), parse("2024-01-01T00:00:00Z"));
+}
+END_TEST
+
+/* Against the C library itself: every half hour of 2023-2025 in zones of
+ * both hemispheres, a half-hour zone and one with 4 changes a year, the
+ * offset equals localtime_r's tm_gmtoff, and local -> UTC gives the
+ * instant back (or, in a repeated hour, the earlier instant of the two). */
+START_TEST(test_tz__against_localtime_r)
+{
+    static const char *const zones[] = {"Europe/London",  "America/New_York", "Australia/Sydney",
+                                        "Asia/Kolkata",   "Australia/Lord_Howe",
+                                        "Africa/Casablanca", "America/Sao_Paulo"};
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        cpo_tz tz;
+        ck_assert_msg(cpo_tz_parse(zones[z], &tz) == 0, "%s", zones[z]);
+        char tzv[80];
+        snprintf(tzv, sizeof tzv, ":%s", zones[z]);
+        setenv("TZ", tzv, 1);
+        tzset();
+        for (int64_t u = parse("2023-01-01T00:00:00Z"); u < parse("2026-01-01T00:00:00Z");
+             u += 30 * CPO_MS_MINUTE) {
+            time_t t = (time_t)(u / 1000);
+            struct tm tm;
+            ck_assert_ptr_nonnull(localtime_r(&t, &tm));
+            int64_t off = (int64_t)tm.tm_gmtoff * 1000;
+            ck_assert_msg(cpo_tz_offset_at(&tz, u) == off, "%s at %lld", zones[z], (long long)u);
+            int64_t back = cpo_tz_to_utc(&tz, u + off);
+            if (back != u) {
+                /* a repeated local time: the earlier instant, same wall clock */
+                ck_assert_msg(back < u && back + cpo_tz_offset_at(&tz, back) == u + off,
+                              "%s at %lld: %lld", zones[z], (long long)u, (long long)back);
+            }
+        }
+        unsetenv("TZ");
+    }
+}
+END_TEST
+
 START_TEST(test_duration__parse_and_format)
 {
     int64_t d;
@@ -160,6 +249,8 @@ int main(void)
     tcase_add_test(tc, test_time_parse__refuses_bad);
     tcase_add_test(tc, test_time_format__round_trip);
     tcase_add_test(tc, test_tz__fixed_and_london);
+    tcase_add_test(tc, test_tz__zones_of_the_tz_database);
+    tcase_add_test(tc, test_tz__against_localtime_r);
     tcase_add_test(tc, test_duration__parse_and_format);
     tcase_add_test(tc, test_ts_count__before_and_upto);
     suite_add_tcase(s, tc);

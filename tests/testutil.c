@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -180,8 +181,13 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
             k += tu_count_tmp(p, first, n);
             continue;
         }
+        /* NAME.tmp, or NAME.tmp.<pid> (cpo's temporary names), or the
+         * lock file of a writer (.cpo.lock) */
         size_t len = strlen(de->d_name);
-        if (len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        int pid_tmp = t && t[5] && strspn(t + 5, "0123456789") == strlen(t + 5);
+        if ((len >= 4 && !strcmp(de->d_name + len - 4, ".tmp")) || pid_tmp ||
+            !strcmp(de->d_name, ".cpo.lock")) {
             if (first[0] == '\0')
                 snprintf(first, n, "%s", p);
             k++;
@@ -189,6 +195,16 @@ size_t tu_count_tmp(const char *dir, char *first, size_t n)
     }
     closedir(d);
     return k;
+}
+
+json_t *tu_load_json(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", p, je.text);
+    free(p);
+    return j;
 }
 
 /*
@@ -271,7 +287,7 @@ char *tu_two_coin_store(const char *dir)
         for (int t = 0; t < 60; t++) {
             double c = k == 0 ? 100.0 + t : 200.0 - t;
             ck_assert_int_eq(cpo_bars_append(b, TU_T0 + t * CPO_MS_DAY, prev, fmax(prev, c) + 1,
-                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN),
+                                             fmin(prev, c) - 1, c, 1000.0, NAN, NAN, NAN, NAN),
                              0);
             prev = c;
         }

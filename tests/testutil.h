@@ -25,12 +25,17 @@ void tu_write_file(const char *path, const char *text);
 int tu_exists(const char *path);
 int tu_file_in(const char *dir, const char *name);
 
-/* Files under dir (recursively) whose name ends in ".tmp"; the path of the
- * first one found goes to first[0..n) if first is still "". */
+/* Files under dir (recursively) whose name ends in ".tmp" or ".tmp.<pid>",
+ * and lock files (".cpo.lock"); the path of the first one found goes to
+ * first[0..n) if first is still "". */
 size_t tu_count_tmp(const char *dir, char *first, size_t n);
 
 /* Read a whole file (caller frees); *len gets its size.  NULL if missing. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* dir/name read as JSON (aborts the test when it is not); json_decref it. */
+struct json_t;
+struct json_t *tu_load_json(const char *dir, const char *name);
 
 /* Format an error as "path:line:col: msg" into a static buffer. */
 const char *tu_errstr(const cpo_error *err);

@@ -91,8 +91,9 @@ caps_section() {
 
 {
   echo "; Hourly Binance spot and USDT-M perps for BTC, ETH and SOL with 8-hour"
-  echo "; funding and mark price, Deribit weekly BTC and ETH option chains, and"
-  echo "; BTC DVOL.  Written by build.sh."
+  echo "; funding and mark price, Deribit weekly BTC and ETH option chains, the"
+  echo "; Deribit BTC and ETH futures quoted in those snapshots (sparse: one 1h bar"
+  echo "; per future and week), and BTC DVOL.  Written by build.sh."
   echo "[defaults]"
   echo "mode = strict"
   echo "exchange = binance"
@@ -131,6 +132,14 @@ caps_section() {
       echo "underlying = $u"
       echo
     done
+  done
+  for f in "$out"/options/*.gz; do
+    b=$(basename "$f" .gz)
+    echo "[futures ${b#deribit_options_snapshot_}]"
+    echo "file = options/$b"
+    echo "format = deribit-chain-futures"
+    echo "exchange = deribit"
+    echo
   done
   echo "[BTC-DVOL]"
   echo "file = dvol/deribit_btc_dvol_daily.csv"

@@ -14,6 +14,7 @@
 #ifndef CPO_DATASET_H
 #define CPO_DATASET_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,15 +27,29 @@
 extern "C" {
 #endif
 
-/* OHLCV bars of one instrument; ts is the bar's open time (UTC ms). */
+/*
+ * OHLCV bars of one instrument; ts is the bar's open time (UTC ms).
+ * open..close and volume are the last trade's; mark, mark_high and
+ * mark_low the mark price's (binance-mark-klines): its close, high and low
+ * over the bar.
+ *
+ * mark_high and mark_low are allocated only when the series has a value
+ * in them: both are NULL when every value would be NaN (no mark-price
+ * klines), so a store without them costs neither memory nor load time.
+ * Read a NULL one as NaN; cpo_bars_append and cpo_bars_alloc_mark_hl
+ * allocate them (both at once, NaN-filled) when a value comes.
+ */
 typedef struct cpo_bars {
     size_t n, cap;
     int64_t bar_ms;  /* bar spacing; 0 if not known */
     int64_t *ts;
     double *open, *high, *low, *close;
     double *volume;  /* base units; NaN if not given */
-    double *mark;    /* mark price; NaN where the source has none */
+    double *mark;    /* mark price at the bar's close; NaN where the source has none */
     double *index;   /* index price; NaN where the source has none */
+    double *mark_high, *mark_low; /* the mark's high and low over the bar; NaN
+                                     where the source has none; both NULL when
+                                     none has any (see above) */
 } cpo_bars;
 
 /* Realised funding events of one perpetual. */
@@ -118,9 +133,14 @@ typedef struct cpo_dataset {
 
 void cpo_bars_init(cpo_bars *b);
 int cpo_bars_reserve(cpo_bars *b, size_t cap);
+/* mark_high and mark_low NaN leave b->mark_high and b->mark_low as they
+ * are (NULL stays NULL); a value allocates them. */
 int cpo_bars_append(cpo_bars *b, int64_t ts, double open, double high,
                     double low, double close, double volume, double mark,
-                    double index);
+                    double mark_high, double mark_low, double index);
+/* Give b its mark_high and mark_low arrays (cap values, NaN) if they are
+ * NULL; 0 or CPO_ENOMEM (nothing changed). */
+int cpo_bars_alloc_mark_hl(cpo_bars *b);
 void cpo_bars_fini(cpo_bars *b);
 
 void cpo_funding_init(cpo_funding *f);
@@ -182,7 +202,8 @@ int cpo_dataset_add_provenance(cpo_dataset *ds, const cpo_provenance *p,
  *                   contract_size, tick_size, lot_size, strike, expiry,
  *                   right, funding_interval_ms (name unused)
  *   "bars"          ts, open, high, low, close, volume, mark, index of the
- *                   instrument name
+ *                   instrument name, then mark_high, mark_low when it has
+ *                   mark-price klines (the arrays are not NULL)
  *   "funding"       ts, rate, mark, index of the perpetual name
  *   "chain"         ts, expiry, strike, right, name, mark_px, bid_px, ask_px,
  *                   mark_iv, fwd_px, index_px, delta, vega, open_interest of
@@ -215,6 +236,9 @@ typedef struct cpo_store_opts {
     int deflate; /* 0: columns uncompressed (fastest load); 1..9: shuffle +
                     deflate at that level (default 4: smaller files, load
                     bound by zlib at about 0.3 GB/s per core) */
+    const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal
+                    handler's): once set, the write stops with CPO_EINTR
+                    before the rename and removes its temporary file */
 } cpo_store_opts;
 
 void cpo_store_opts_init(cpo_store_opts *o);

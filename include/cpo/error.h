@@ -40,13 +40,14 @@ extern "C" {
     X(ENUMERIC, -14,  "numeric error")                                      \
     X(EUSAGE,   -15,  "usage error")                                        \
     X(EEXIST,   -16,  "already exists")                                     \
-    X(EINTR,    -17,  "interrupted")
+    X(EINTR,    -17,  "interrupted")                                        \
+    X(EBUSY,    -18,  "in use by another process")
 
 enum cpo_error_code {
 #define CPO_X_ENUM(name, value, text) CPO_##name = value,
     CPO_ERROR_LIST(CPO_X_ENUM)
 #undef CPO_X_ENUM
-    CPO_ERROR_CODE_MIN = -17
+    CPO_ERROR_CODE_MIN = -18
 };
 
 #define CPO_ERROR_PATH_MAX 512

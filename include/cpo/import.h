@@ -28,6 +28,10 @@ extern "C" {
     X(AUTO, "auto", "detect the format from the header line")                       \
     X(BINANCE_KLINES, "binance-klines",                                             \
       "Binance klines (spot or USDT-M perp): timestamp,open,high,low,close,volume[,quote_volume,trades,close_time]; date or ms times") \
+    X(BINANCE_MARK_KLINES, "binance-mark-klines",                                   \
+      "Binance mark-price klines (markPriceKlines: open_time,open,high,low,close,volume,close_time,...; header optional, or the REST JSON array), attached to the bars of --symbol") \
+    X(OHLCV, "ohlcv",                                                               \
+      "generic bars: date|time|timestamp|open_time|datetime,open,high,low,close[,volume]; ISO dates or date-times, seconds or ms (one form a file); --symbol or the file name") \
     X(BINANCE_FUNDING, "binance-funding",                                           \
       "Binance funding CSV: fundingTime,symbol,fundingRate[,markPrice] | timestamp,symbol,funding_rate | Symbol,Date,Funding Rate") \
     X(BINANCE_FUNDING_JSON, "binance-funding-json",                                 \
@@ -41,7 +45,13 @@ extern "C" {
     X(DVOL, "dvol",                                                                 \
       "Deribit DVOL: CSV timestamp_ms,iso_date,open,high,low,close or JSON [[ms, close], ...]") \
     X(CMC_MONTHLY, "cmc-monthly",                                                   \
-      "CoinMarketCap snapshots: Rank,Name,Symbol,Market Cap,Price,Circulating Supply,Volume (24h),...,snapshot_date")
+      "CoinMarketCap snapshots: Rank,Name,Symbol,Market Cap,Price,Circulating Supply,Volume (24h),...,snapshot_date") \
+    X(BINANCE_DELIVERY_KLINES, "binance-delivery-klines",                           \
+      "Binance quarterly futures klines (the klines layout): BTCUSDT_260327 USD-M linear, BTCUSD_260327 COIN-M inverse; expiry 08:00 UTC of the symbol's date") \
+    X(DERIBIT_FUTURES, "deribit-futures",                                           \
+      "Deribit futures OHLCV (get_tradingview_chart_data): CSV ticks,open,high,low,close[,volume] or the API's JSON result; BTC-27MAR26, inverse") \
+    X(DERIBIT_CHAIN_FUTURES, "deribit-chain-futures",                               \
+      "the futures quotes of Deribit weekly chain snapshots (futures_instrument_name, futures_price, index_price): one 1h bar per future and snapshot")
 
 typedef enum cpo_format {
 #define CPO_X_FMT(id, name, help) CPO_FMT_##id,
@@ -79,7 +89,7 @@ typedef struct cpo_import_opts {
     cpo_partial_policy partial_last;
     /* The instrument the rows belong to (klines, funding): */
     const char *symbol;       /* NULL: from the file name or symbol column */
-    cpo_kind kind;            /* spot or perp */
+    cpo_kind kind;            /* spot or perp (dated futures: from the symbol) */
     cpo_settle settle;
     const char *exchange;     /* NULL: from the format */
     double contract_size;     /* 0: the format's default */
@@ -124,6 +134,12 @@ typedef struct cpo_import_report {
     size_t gaps;              /* gaps (spacing larger than step) */
     size_t missing_steps;     /* steps missing inside the gaps */
     int64_t step_ms;          /* spacing used for gap checks */
+    /* binance-mark-klines (attached to the bars of an instrument): */
+    size_t marked;            /* bars that got their mark from this file */
+    size_t unmatched;         /* mark bars with no bar of the instrument at their
+                                 time (strict refuses the file, lenient drops them) */
+    size_t unmarked;          /* bars of the instrument within the file's span
+                                 that have no mark bar in it (a warning) */
     int64_t first_ms, last_ms;
     size_t n_issues;          /* issues recorded (at most CPO_REPORT_MAX_ISSUES) */
     size_t n_issues_total;    /* issues found */

@@ -75,6 +75,13 @@ const char *cpo_right_name(cpo_right r);    /* "", "call", "put" */
 int cpo_symbol_split(const char *symbol, const char *dflt_quote,
                      char base[CPO_CCY_MAX], char quote[CPO_CCY_MAX]);
 
+/*
+ * The first quarterly expiry strictly after t_ms: 08:00 UTC on the last
+ * Friday of March, June, September or December (Binance's quarterly
+ * futures; Deribit's quarterlies fall on the same days).
+ */
+int64_t cpo_future_quarterly_after(int64_t t_ms);
+
 #ifdef __cplusplus
 }
 #endif

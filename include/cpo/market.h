@@ -5,7 +5,15 @@
  *     cpo_market_col(m, CPO_F_CLOSE, i)[t]   close of instrument i at step t
  *
  * Missing values are NaN unless the fill policy says otherwise, and every
- * filled cell is marked in `filled`.  Funding events stay events (not
+ * filled cell is marked in `filled`.
+ *
+ * A field's column may be NULL: CPO_F_MARK_HIGH and CPO_F_MARK_LOW are
+ * allocated only when some selected instrument has at least one finite
+ * value in them (mark-price klines, binance-mark-klines), so a cube of a
+ * store without them costs no memory for them.  A NULL column reads as
+ * NaN everywhere: cpo_market_col returns NULL for it, and every reader
+ * must check (the other fields are always allocated today; code that
+ * loops over all fields must check each).  Funding events stay events (not
  * gridded); option chains stay a long table with a per-step row index.
  *
  * Alignment.  The grid is start + k*step.  A series' spacing is its bar_ms,
@@ -51,8 +59,11 @@ typedef enum cpo_field {
     CPO_F_LOW,
     CPO_F_CLOSE,
     CPO_F_VOLUME,
-    CPO_F_MARK,
+    CPO_F_MARK,      /* mark price at the bar's close */
     CPO_F_INDEX,
+    /* New fields go here, before CPO_F_COUNT: the numbers above stay. */
+    CPO_F_MARK_HIGH, /* the mark's high over the bar; the column may be NULL */
+    CPO_F_MARK_LOW,  /* the mark's low over the bar; the column may be NULL */
     CPO_F_COUNT
 } cpo_field;
 
@@ -62,8 +73,9 @@ typedef enum cpo_fill {
     CPO_FILL_NONE = 0,    /* leave NaN */
     CPO_FILL_FORWARD = 1  /* a step without a bar (after the first bar):
                              carry the last close into O/H/L/C (volume 0),
-                             mark and index carry their own last value;
-                             at most max_fill steps, then NaN */
+                             mark, index, mark_high and mark_low carry
+                             their own last value; at most max_fill
+                             steps, then NaN */
 } cpo_fill;
 
 typedef struct cpo_market_spec {
@@ -87,7 +99,9 @@ typedef struct cpo_market {
     int64_t step_ms;
     int64_t *ts;                 /* [n_steps] grid times (bar open times) */
     cpo_instrument *instr;       /* [n_instr] */
-    double *col[CPO_F_COUNT];    /* [n_instr * n_steps], instrument-major */
+    double *col[CPO_F_COUNT];    /* [n_instr * n_steps], instrument-major;
+                                    NULL for a field without values (see
+                                    the top of this file) */
     uint8_t *filled;             /* [n_instr * n_steps]: 1 if filled forward,
                                     2 if modelled (run/market.c: a dated
                                     future's basis between its quotes) */
@@ -117,11 +131,12 @@ void cpo_market_free(cpo_market *m); /* NULL is a no-op */
 /* Index of an instrument in the cube, or -1. */
 long cpo_market_find(const cpo_market *m, const char *symbol);
 
-/* The column of field f for instrument i: n_steps values. */
+/* The column of field f for instrument i: n_steps values, or NULL when
+ * the cube has no column of f (every value NaN; see the top). */
 static inline const double *cpo_market_col(const cpo_market *m, cpo_field f,
                                            size_t i)
 {
-    return m->col[f] + i * m->n_steps;
+    return m->col[f] ? m->col[f] + i * m->n_steps : NULL;
 }
 
 /* Step index of the last grid time <= t, or -1 if t is before the grid. */

@@ -345,11 +345,24 @@ typedef struct cpo_metrics_csv {
     int returns;         /* as read */
     int64_t spacing_ms;  /* median spacing of ts_ms */
     char value_name[64], bench_name[64];
+    int run_ledger;      /* 1: a run's ledger.csv, with its capital put first
+                            (row 0, one spacing before the file's first row) */
+    const char *capital_from; /* run_ledger: "summary.json" (the one beside
+                            the file) or "the first row less its P&L lines" */
+    double *rf;          /* run_ledger with an rf column (a [financing] rf):
+                            [n - 1] the risk-free return of each period,
+                            used when opts give no rf; else NULL */
 } cpo_metrics_csv;
 
 /*
  * Read a CSV with a time column (ISO 8601 dates or date-times, or integer
  * ms since 1970; a 10-digit integer is seconds) and a value column.
+ * A run's ledger.csv (header "ts,equity," and every P&L line of
+ * cpo/backtest.h, read as equity) gets the run's capital as its first
+ * point, so that its table is the one of the run's summary.json: the
+ * capital of the summary.json beside it when that run starts at the
+ * ledger's first row, else the first equity less the first row's P&L
+ * lines.
  * Errors name the file, line and column: a missing column, a value that is
  * not a number (or not > 0 for equity), a bad time, times out of order or
  * duplicated, fewer than 2 data rows (CPO_EFORMAT, CPO_EDATA, CPO_EORDER,

@@ -137,6 +137,49 @@ typedef struct cpo_run_metrics {
 int cpo_run_metrics_compute(cpo_run_metrics *mt, const cpo_result *r, int64_t bar_ms,
                             const cpo_run_bench *bench, cpo_error *err);
 
+/*
+ * What could make a run's numbers mislead, refused or said (run_warn.c).
+ *
+ * Before the run: a period outside the span of the universe's bars in the
+ * store (cpo_run_check_period, called by cpo_run_market), and a fixed
+ * weigh stage without overlays whose spot weights need more cash than the
+ * book has (cpo_run_check_plan): refused with the config line.
+ *
+ * After it: cpo_run_warnings finds an instrument of the universe without
+ * a price on steps of the run where the run wanted it (targets, orders, a
+ * position held to the end), targets ignored and orders dropped for want
+ * of a price, orders cut to less than half for lack of cash or margin (at
+ * least 5 % of the run's orders),
+ * a `once` schedule that could not invest; one
+ * warning per problem and instrument (kind, symbol, count, first and last
+ * time, one line of text).  A run prints them on stderr at its end, writes
+ * them to summary.json ("warnings") and the report shows them at the top.
+ */
+#define CPO_RUN_MAX_WARNINGS 16
+
+typedef struct cpo_run_warning {
+    char kind[24];               /* "no_price", "target_ignored", "order_dropped",
+                                    "order_cut", "once_not_invested", "more" */
+    char symbol[CPO_SYMBOL_MAX]; /* "" when about the whole run */
+    size_t count;                /* steps, targets or orders */
+    size_t of;                   /* out of (steps of the run), 0 if not a share */
+    int64_t first_ms, last_ms;
+    char text[320];              /* the line printed */
+} cpo_run_warning;
+
+/* Refuse a start or end outside the span of the bars of syms[n] (every
+ * instrument when n is 0) in ds, naming the span: CPO_ECONFIG. */
+int cpo_run_check_period(const cpo_config *cfg, const cpo_dataset *ds, char *const *syms,
+                         size_t n, cpo_error *err);
+
+/* Refuse a fixed spot book that needs leverage it does not have (see above). */
+int cpo_run_check_plan(const cpo_config *cfg, const cpo_market *m, cpo_error *err);
+
+/* The warnings of a run of cfg on m (at most max, the last "more" when
+ * there were more) into out[*n]. */
+int cpo_run_warnings(cpo_run_warning *out, size_t max, size_t *n, const cpo_config *cfg,
+                     const cpo_market *m, const cpo_result *r, cpo_error *err);
+
 typedef struct cpo_run_opts {
     const char *out_dir;  /* NULL: runs/<config stem> */
     int force;            /* 1: replace the files of an existing run folder */
@@ -167,6 +210,8 @@ typedef struct cpo_run_report {
     char currency[CPO_CCY_MAX];
     char config_sha256[65];
     char data_sha256[65];
+    size_t n_warnings;           /* what could mislead (cpo_run_warnings) */
+    cpo_run_warning warnings[CPO_RUN_MAX_WARNINGS];
 } cpo_run_report;
 
 /* Run cfg and write its folder.  An existing folder is refused
@@ -177,6 +222,10 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts,
 /* The one-screen summary of a run. */
 void cpo_run_report_print(const cpo_run_report *rep, const cpo_config *cfg,
                           FILE *out);
+
+/* The run's warnings, one line each: "cpo: warning: ..." (cpo run prints
+ * them on stderr whether or not it prints the summary). */
+void cpo_run_warnings_print(const cpo_run_report *rep, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -149,7 +149,9 @@ typedef struct cpo_host {
     size_t (*n_instr)(const cpo_view *v);
     const cpo_instrument *(*instrument)(const cpo_view *v, size_t i);
     long (*find)(const cpo_view *v, const char *symbol); /* -1 if absent */
-    /* Steps 0..t of one field: *len = t + 1.  NaN where missing. */
+    /* Steps 0..t of one field: *len = t + 1.  NaN where missing; NULL
+     * with *len = 0 for a field the market has no values of (mark_high
+     * and mark_low without mark-price klines). */
     const double *(*series)(const cpo_view *v, cpo_field f, size_t i, size_t *len);
     const int64_t *(*times)(const cpo_view *v, size_t *len);
     /* Funding events of instrument i stamped at or before now(). */

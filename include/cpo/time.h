@@ -38,30 +38,48 @@ int cpo_time_from_civil(const cpo_civil *c, int64_t *out_ms);
 /* The civil UTC time of t. */
 void cpo_time_to_civil(int64_t t_ms, cpo_civil *out);
 
-/* A time zone as the importers declare it: UTC, a fixed offset, or one of
- * the named zones cpo knows the rules of (Europe/London: UTC+0, and UTC+1
- * from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
- * Sunday of October, the EU rule in force since 1996). */
+/*
+ * A time zone as the importers declare it: UTC, a fixed offset, or a zone
+ * of the system's tz database by its IANA name ("Europe/London",
+ * "America/New_York", "Asia/Shanghai": the zoneinfo files, read by the C
+ * library through TZ and localtime_r).  A named zone keeps its UTC offsets
+ * from 1970 to 2100 as a table of transitions, filled once by
+ * cpo_tz_parse, so conversions read no file and touch no global state.
+ */
 typedef enum cpo_tz_kind {
     CPO_TZ_FIXED = 0,
-    CPO_TZ_EUROPE_LONDON = 1
+    CPO_TZ_ZONE = 1
 } cpo_tz_kind;
+
+#define CPO_TZ_NAME_MAX 64
+#define CPO_TZ_MAX_TRANS 768 /* transitions 1970-2100 (Morocco's 4 a year fit) */
 
 typedef struct cpo_tz {
     cpo_tz_kind kind;
-    int64_t offset_ms; /* CPO_TZ_FIXED: local = UTC + offset_ms */
+    int64_t offset_ms;  /* FIXED: local = UTC + offset_ms; ZONE: the offset
+                           before the first transition */
+    char name[CPO_TZ_NAME_MAX]; /* ZONE: the IANA name */
+    size_t n_trans;     /* ZONE: from trans_ms[k] on, local = UTC + trans_off_ms[k] */
+    int64_t trans_ms[CPO_TZ_MAX_TRANS];
+    int32_t trans_off_s[CPO_TZ_MAX_TRANS];
 } cpo_tz;
 
-/* Parse "UTC", "Z", "+03:00", "-0130", "UTC+3", "Europe/London". */
+/* Parse "UTC", "Z", "+03:00", "-0130", "UTC+3", or an IANA zone name of
+ * the system's tz database ("Europe/London").  CPO_EPARSE for anything
+ * else (a name that is not a zoneinfo file among them). */
 int cpo_tz_parse(const char *s, cpo_tz *out);
 
 /* Write the canonical name ("UTC", "+03:00", "Europe/London"). */
 void cpo_tz_format(const cpo_tz *tz, char *buf, size_t n);
 
-/* Convert a naive local wall-clock time (ms as if it were UTC) to UTC.
- * For Europe/London the ambiguous hour in October maps to the earlier
- * (summer-time) instant and the skipped hour in March is taken as winter
- * time. */
+/* The zone's offset (local - UTC, ms) at the UTC instant utc_ms. */
+int64_t cpo_tz_offset_at(const cpo_tz *tz, int64_t utc_ms);
+
+/* Convert a naive local wall-clock time (ms as if it were UTC) to UTC.  A
+ * local time that occurs twice (the hour repeated when the clocks go back)
+ * maps to the earlier instant (summer time); one that does not occur (the
+ * hour skipped when they go forward) is read with the offset in force
+ * before the change (winter time). */
 int64_t cpo_tz_to_utc(const cpo_tz *tz, int64_t local_ms);
 
 /* Flags returned by cpo_time_parse. */

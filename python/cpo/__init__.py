@@ -256,7 +256,8 @@ class Store:
         return list(self.instruments.index)
 
     def bars(self, symbol):
-        """open, high, low, close, volume, mark, index of symbol by bar open."""
+        """open, high, low, close, volume, mark, index of symbol by bar open
+        (and mark_high, mark_low when the store has its mark-price klines)."""
         return self._part("bars", symbol)
 
     def funding(self, symbol):

@@ -4,12 +4,15 @@
  * Inputs go to files in one private folder made on first use (under
  * /dev/shm when it is writable, else $TMPDIR or /tmp) and removed at exit.
  * File names matter to some readers: klines take the symbol from the name
- * (BTCUSDT_1h.csv), the 2024 chain layout the underlying (btc_chain.csv).
+ * (BTCUSDT_1h.csv), the 2024 chain layout the underlying (btc_chain.csv),
+ * the futures readers their future (BTCUSDT_260327_1h.csv,
+ * deribit_BTC-27MAR26.csv).
  */
 #define _DEFAULT_SOURCE
 #include "targets.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,8 @@ static const char *const run_files[] = {
 
 static const char *const input_names[] = {
     "BTCUSDT_1h.csv", "funding.csv", "funding.json", "btc_chain.csv", "dvol.csv",
-    "cmc.csv",        "input.csv",   "config.ini",   "store.h5",
+    "cmc.csv",        "input.csv",   "config.ini",   "store.h5",      "mark.csv",
+    "BTCUSDT_260327_1h.csv", "deribit_BTC-27MAR26.csv",
 };
 #define N_INPUT_NAMES (sizeof input_names / sizeof input_names[0])
 
@@ -137,14 +141,19 @@ static FILE *dev_null(void)
  * Each import runs twice: strict with the defaults and no dataset (the
  * first problem refuses the file), then lenient with every repair switched
  * on, into a dataset (merge, provenance).  The returned code is the strict
- * one; both must keep the contract.
+ * one; both must keep the contract.  With `prepare`, the dataset is made by
+ * it first (what the file attaches to) and the lenient import runs twice
+ * (the second overlaps the first); `symbol` is --symbol (NULL: none).
  */
-static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t n, cpo_error *err)
+static int import_with(cpo_format fmt, const char *name, const char *symbol,
+                       void (*prepare)(cpo_dataset *), const uint8_t *d, size_t n,
+                       cpo_error *err)
 {
     const char *path = put_file("", name, d, n);
     cpo_import_opts o;
     cpo_import_opts_init(&o);
     o.format = fmt;
+    o.symbol = symbol;
     cpo_import_report rep;
     cpo_error_clear(err);
     int rc = checked(cpo_import_file(NULL, path, &o, &rep, err), err, "strict import");
@@ -154,22 +163,44 @@ static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t 
     cpo_error_clear(&e2);
     if (cpo_dataset_new(&ds, &e2) != 0)
         abort();
+    if (prepare)
+        prepare(ds);
     o.mode = CPO_IMPORT_LENIENT;
     o.sort = 1;
     o.partial_last = CPO_PARTIAL_DROP;
     o.keep_last_poll = 1;
     o.snapshot_ms = INT64_C(1704096000000); /* 2024-01-01T08:00:00Z */
-    o.tz.kind = CPO_TZ_EUROPE_LONDON;
-    o.tz.offset_ms = 0;
-    checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
-    cpo_import_report_print(&rep, dev_null());
+    /* A named zone of the tz database, read once (a table of its offsets). */
+    static cpo_tz london;
+    static int have_london;
+    if (!have_london) {
+        if (cpo_tz_parse("Europe/London", &london) != 0)
+            abort();
+        have_london = 1;
+    }
+    o.tz = london;
+    for (int pass = 0; pass < (prepare ? 2 : 1); pass++) {
+        cpo_error_clear(&e2);
+        checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
+        cpo_import_report_print(&rep, dev_null());
+    }
     cpo_dataset_free(ds);
     return rc;
+}
+
+static int import_as(cpo_format fmt, const char *name, const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_with(fmt, name, NULL, NULL, d, n, err);
 }
 
 static int t_klines(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_as(CPO_FMT_BINANCE_KLINES, "BTCUSDT_1h.csv", d, n, err);
+}
+
+static int t_ohlcv(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_OHLCV, "BTC-USD.csv", d, n, err);
 }
 
 static int t_funding_csv(const uint8_t *d, size_t n, cpo_error *err)
@@ -205,6 +236,48 @@ static int t_dvol(const uint8_t *d, size_t n, cpo_error *err)
 static int t_cmc(const uint8_t *d, size_t n, cpo_error *err)
 {
     return import_as(CPO_FMT_CMC_MONTHLY, "cmc.csv", d, n, err);
+}
+
+/* BTCUSDT-PERP with hourly bars over 2024-01-01T00:00Z .. 01-03T23:00Z,
+ * the hours of the mark_klines seeds. */
+static void add_perp(cpo_dataset *ds)
+{
+    cpo_instrument in;
+    cpo_instrument_init(&in, "BTCUSDT-PERP", CPO_KIND_PERP, CPO_SETTLE_LINEAR);
+    size_t idx = 0;
+    if (cpo_dataset_add(ds, &in, &idx, NULL) != 0)
+        abort();
+    const int64_t t0 = INT64_C(1704067200000); /* 2024-01-01T00:00:00Z */
+    ds->bars[idx].bar_ms = CPO_MS_HOUR;
+    for (int h = 0; h < 72; h++)
+        if (cpo_bars_append(&ds->bars[idx], t0 + h * CPO_MS_HOUR, 42000, 42100, 41900, 42050, 10,
+                            NAN, NAN, NAN, NAN) != 0)
+            abort();
+}
+
+/* binance-mark-klines attaches to the perpetual --symbol names: with no
+ * dataset the reader and the checks run, into add_perp's the attaching
+ * (matched, unmatched, off-grid and, on the second pass, overlapping bars). */
+static int t_mark_klines(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_with(CPO_FMT_BINANCE_MARK_KLINES, "mark.csv", "BTCUSDT-PERP", add_perp, d, n,
+                       err);
+}
+
+static int t_delivery_klines(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_BINANCE_DELIVERY_KLINES, "BTCUSDT_260327_1h.csv", d, n, err);
+}
+
+/* CSV or JSON: the reader tells them apart by the first byte. */
+static int t_deribit_futures(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_DERIBIT_FUTURES, "deribit_BTC-27MAR26.csv", d, n, err);
+}
+
+static int t_chain_futures(const uint8_t *d, size_t n, cpo_error *err)
+{
+    return import_as(CPO_FMT_DERIBIT_CHAIN_FUTURES, "input.csv", d, n, err);
 }
 
 /* Format detection (the header or the first JSON element), then the reader. */
@@ -469,6 +542,7 @@ static int t_metrics_csv(const uint8_t *d, size_t n, cpo_error *err)
 const fz_target fz_targets[] = {
     {"csv", t_csv, "cpo_csv_read_mem and cpo_csv_read (libcsv), the field parsers"},
     {"klines", t_klines, "cpo_import_file --format binance-klines"},
+    {"ohlcv", t_ohlcv, "cpo_import_file --format ohlcv"},
     {"funding_csv", t_funding_csv, "cpo_import_file --format binance-funding"},
     {"funding_json", t_funding_json, "cpo_import_file --format binance-funding-json"},
     {"bitmex", t_bitmex, "cpo_import_file --format bitmex-funding"},
@@ -476,7 +550,12 @@ const fz_target fz_targets[] = {
     {"chain", t_chain, "cpo_import_file --format deribit-chain"},
     {"dvol", t_dvol, "cpo_import_file --format dvol (CSV and JSON)"},
     {"cmc", t_cmc, "cpo_import_file --format cmc-monthly"},
+    {"mark_klines", t_mark_klines,
+     "cpo_import_file --format binance-mark-klines (CSV and JSON), attached to a perpetual"},
     {"import_auto", t_import_auto, "cpo_import_file with format detection"},
+    {"delivery_klines", t_delivery_klines, "cpo_import_file --format binance-delivery-klines"},
+    {"deribit_futures", t_deribit_futures, "cpo_import_file --format deribit-futures (CSV and JSON)"},
+    {"chain_futures", t_chain_futures, "cpo_import_file --format deribit-chain-futures"},
     {"config", t_config, "cpo_config_load, cpo_sweep_load and cpo_sweep_windows (INI)"},
     {"store", t_store, "cpo_store_read and cpo_store_info (HDF5)"},
     {"runfolder", t_runfolder, "rp_run_load and cpo_compare_build (a run folder)"},

@@ -41,7 +41,7 @@ static char *write_store(const char *dir)
             px *= exp(0.05 * u);
             ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * CPO_MS_DAY, prev,
                                              fmax(prev, px) * 1.001, fmin(prev, px) * 0.999, px,
-                                             1e6, NAN, NAN),
+                                             1e6, NAN, NAN, NAN, NAN),
                              0);
             prev = px;
         }
