@@ -875,18 +875,23 @@ static void core_free(run_core *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The market (the store read, the cube and the benchmark built) and the
- * attribution collector: what can fail on the inputs before the engine. */
+/* The market (the store read once, the cube and the benchmark built) and
+ * the attribution collector on the same dataset: what can fail on the
+ * inputs before the engine. */
 static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
 {
+    cpo_dataset *ds = NULL;
     int rc = boot_parse(cfg, &c->boot, err);
     if (!rc)
         rc = attrib_parse(cfg, &c->aopts, err);
     if (!rc)
-        rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+        rc = cpo_run_market_keep(&c->m, &c->bench, &ds, cfg, err);
     if (!rc)
         rc = cpo_run_check_plan(cfg, c->m, err);
-    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, &c->aopts, err);
+    if (!rc)
+        rc = cpo_attrib_new(&c->at, c->m, ds, &c->aopts, err);
+    cpo_dataset_free(ds);
+    return rc;
 }
 
 /* The engine on the prepared market (freed after it).  Attribution needs
