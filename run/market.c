@@ -268,7 +268,13 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
  * then, not an hour later); high and low carry the index's high and low
  * at the close's carry, widened to take in the open and the close.
  * Volume and mark NaN, filled = 2, and the run counts them (summary
- * futures, futures.csv source = basis).  The latest quote before the grid (up to 31 days
+ * futures, futures.csv source = basis).  A snapshot's quote (a bar of one
+ * price and no volume, as deribit-chain-futures makes) is of a moment
+ * inside its bar: the bar's close is the quote's basis to the snapshot's
+ * index on the index at the close (the future and the index marked at one
+ * time; futures.csv shows the close's index and the quote's basis), and
+ * its open follows the previous quote's carry, so that a fill at its open
+ * does not trade on a price from later in the hour.  The latest quote before the grid (up to 31 days
  * back) counts.  A future without an expiry is left as it is.
  */
 /* The index at the close of the step [ts, ts + step): the close of the
@@ -347,11 +353,32 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
             if (close > Tx)
                 break;
             if (isfinite(col[CPO_F_CLOSE][t]) && fl[t] == 0) {
-                /* The quote's own index (the snapshot's) when the bar
-                 * has one: the basis of one moment. */
+                /* A snapshot's quote (one price, no volume: the chain's
+                 * futures) is of its time inside the bar.  Its basis to
+                 * the snapshot's own index is what it tells: the close is
+                 * that basis on the index at the close (marks of one
+                 * time, as the option book's), the open the previous
+                 * quote's carry on the index at the open (the quote was
+                 * not known then; the first quote has none, and its own
+                 * basis is used). */
+                double q = col[CPO_F_CLOSE][t], iv[4];
                 double Iq = isfinite(col[CPO_F_INDEX][t]) ? col[CPO_F_INDEX][t]
                                                           : index_at(ib, m->ts[t], m->step_ms);
-                log_ratio = Iq > 0.0 ? log(col[CPO_F_CLOSE][t] / Iq) : NAN;
+                if (col[CPO_F_OPEN][t] == q && col[CPO_F_HIGH][t] == q &&
+                    col[CPO_F_LOW][t] == q && isnan(col[CPO_F_VOLUME][t]) && Iq > 0.0 &&
+                    index_ohlc(ib, m->ts[t], m->step_ms, iv) && iv[0] > 0.0 && iv[3] > 0.0) {
+                    double Fc = q * (iv[3] / Iq);
+                    double Fo = isfinite(log_ratio) && tq < Tx
+                                    ? iv[0] * exp(log_ratio * (double)(Tx - m->ts[t]) /
+                                                  (double)(Tx - tq))
+                                    : q * (iv[0] / Iq);
+                    col[CPO_F_OPEN][t] = Fo;
+                    col[CPO_F_HIGH][t] = fmax(Fo, Fc);
+                    col[CPO_F_LOW][t] = fmin(Fo, Fc);
+                    col[CPO_F_CLOSE][t] = Fc;
+                    col[CPO_F_INDEX][t] = iv[3];
+                }
+                log_ratio = Iq > 0.0 ? log(q / Iq) : NAN;
                 tq = close;
                 continue;
             }

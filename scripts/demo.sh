@@ -26,19 +26,20 @@ for set in daily hourly broad; do
   echo
 done
 
-# Two backtests on those stores: monthly equal weight on the 8 daily
-# majors, and BTC spot long / BTCUSDT-PERP short on hourly bars with
-# funding.  Each writes its folder under runs/ (--force: the demo may be
-# run again; the files come out byte-identical).
-for cfg in monthly_equal_8 btc_perp_hedge; do
+# Three backtests on those stores: monthly equal weight on the 8 daily
+# majors, BTC spot long / BTCUSDT-PERP short on hourly bars with funding,
+# and BTC against short Deribit BTC futures rolled before expiry.  Each
+# writes its folder under runs/ (--force: the demo may be run again; the
+# files come out byte-identical).
+for cfg in monthly_equal_8 btc_perp_hedge basis_carry; do
   echo "== cpo run configs/$cfg.ini"
   (cd "$here" && "$cpo" run --force "configs/$cfg.ini")
   echo
 done
 echo "demo results: $out/crypto-daily.h5 and $out/crypto-hourly.h5"
 echo "(imported from the real exchange files unpacked in $out/csv)"
-echo "backtests: $here/runs/monthly_equal_8/ and $here/runs/btc_perp_hedge/"
+echo "backtests: $here/runs/monthly_equal_8/, $here/runs/btc_perp_hedge/ and $here/runs/basis_carry/"
 echo "(summary.json, ledger.csv, ledger.h5, trades.csv, events.csv, manifest.json)"
-echo "reports: $here/runs/monthly_equal_8/report.html and $here/runs/btc_perp_hedge/report.html"
+echo "reports: report.html in each of those folders"
 echo "(charts in charts/ beside each: gnuplot scripts, their data, PNG and SVG;"
 echo " scripts/screenshot.sh RUN_DIR renders one in headless Chromium)"

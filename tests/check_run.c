@@ -1480,7 +1480,9 @@ static const int64_t MAR29_EXP = INT64_C(1711699200000);
 static const int64_t JUN28_EXP = INT64_C(1719561600000);
 
 /* The index at hour h: 40000 + 10 h; the futures' quotes at 09:00 of days
- * 0, 2 and 6 at basis b (F = I (1 + b)), their bar's index the quote's. */
+ * 0, 2 and 6 at basis b (F = I (1 + b)), I their snapshot's index, taken
+ * at 09:18 (the index's line from 09:00 to 10:00: 40000 + 10 (h - 1) + 3),
+ * their bar's index. */
 static double fut_index(int h) { return 40000.0 + 10.0 * h; }
 
 static char *futures_store(const char *dir)
@@ -1518,7 +1520,7 @@ static char *futures_store(const char *dir)
         static const int days[3] = {0, 2, 6};
         for (int d = 0; d < 3; d++) {
             int h = 24 * days[d] + 9;
-            double I = fut_index(h), F = I * (1.0 + basis[k]);
+            double I = fut_index(h - 1) + 3.0, F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
                                              NAN, NAN, NAN, NAN, I),
                              0);
@@ -1721,6 +1723,58 @@ START_TEST(test_run_futures__held_to_delivery_and_refusals)
 }
 END_TEST
 
+/*
+ * A fill at the open of a snapshot's quote bar (the day-2 quote at 09:00,
+ * a price of 09:00..10:00 with no volume, as the chain's futures are) pays
+ * the previous quote's carry on the index's open, not the quote that
+ * arrives later in the hour: started 03-22 08:00, the leg is decided at
+ * that step's close and filled at 09:00, F = fut_index(56) x
+ * 1.002^((T - t_o) / (T - t_q)), t_q the close of the day-0 quote (h =
+ * 10), where the quote is (fut_index(56) + 3) x 1.002.
+ */
+START_TEST(test_run_futures__quote_bar_open_not_ahead)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    char cfg_text[2048];
+    snprintf(cfg_text, sizeof cfg_text, cfg_basis, "1m");
+    char *at = strstr(cfg_text, "2024-03-20T10:00:00Z");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "2024-03-22T08:00:00Z", 20);
+    char *cfg = write_config(tmp, "quote.ini", cfg_text);
+    char *out = tu_path(tmp, "out");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    char *trades = tu_path(out, "trades.csv");
+    char *text = tu_read_file(trades, NULL);
+    const char *l = strstr(text, "\n2024-03-22T09:00:00Z,BTC-29MAR24,");
+    ck_assert_msg(l != NULL, "%s", text);
+    double q, px, ref;
+    ck_assert_int_eq(sscanf(l + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double t_o = (double)(FUT_T0 + 57 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 10 * CPO_MS_HOUR);
+    double want = fut_index(56) * pow(1.002, ((double)MAR29_EXP - t_o) / ((double)MAR29_EXP - t_q));
+    ck_assert_double_eq_tol(ref, want, 1e-9);
+    ck_assert_double_ne_tol(ref, (fut_index(56) + 3.0) * 1.002, 1.0);
+    /* The quote bar's close: the snapshot's basis (1.002) on the index at
+     * the close, fut_index(57), both in futures.csv, not the quote of
+     * 09:18 beside the close's index. */
+    static fut_row r[300];
+    size_t n = fut_rows(out, "BTC-29MAR24", r, 300);
+    size_t k = fut_find(r, n, "2024-03-22T09:00:00Z");
+    ck_assert_str_eq(r[k].source, "quote");
+    ck_assert_double_eq_tol(r[k].price, fut_index(57) * 1.002, 1e-9);
+    ck_assert_double_eq_tol(r[k].index, fut_index(57), 1e-9);
+    free(text);
+    free(trades);
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1746,6 +1800,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_bootstrap__summary_and_refusals);
     tcase_add_test(tc, test_run_futures__modelled_between_quotes_and_rolled);
     tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
+    tcase_add_test(tc, test_run_futures__quote_bar_open_not_ahead);
     suite_add_tcase(s, tc);
     return s;
 }
