@@ -309,6 +309,18 @@ static int execute(engine *e, double *dq, cpo_field f, int64_t ts)
                     return e->err ? e->err->code : CPO_ENOMEM;
                 continue;
             }
+            /* A price carried forward over a step without a bar is no
+             * quote: nothing traded then (an exchange outage, a listing
+             * gap, a future between its sparse quotes), so nothing
+             * fills.  A modelled price (filled = 2) does. */
+            if (m->filled && m->filled[i * m->n_steps + t] == 1) {
+                if (eng_event(e, CPO_EVENT_NO_PRICE, (long)i, 0.0,
+                              "%s: no bar at this step (its price carried forward from the last "
+                              "one); order of %.10g dropped",
+                              m->instr[i].symbol, d))
+                    return e->err ? e->err->code : CPO_ENOMEM;
+                continue;
+            }
             /* Participation cap on the bar's volume (base units). */
             double vol = px_col(m, CPO_F_VOLUME, i, t);
             double base_qty = e->inv[i] ? fabs(d) * e->cs[i] / ref : fabs(d) * e->cs[i];
@@ -1486,6 +1498,42 @@ int eng_decide(engine *e)
         }
     }
     e->t++;
+    return 0;
+}
+
+double eng_equity(const engine *e)
+{
+    return equity_now(e);
+}
+
+double eng_close_equity(const engine *e)
+{
+    double eq_ccy[CPO_MAX_CCY], eq = 0.0;
+    if (e->filled_now) {
+        equity_by_ccy(e, eq_ccy);
+    } else {
+        for (size_t c = 0; c < e->n_ccy; c++)
+            eq_ccy[c] = e->cash[c] + e->val[c];
+    }
+    for (size_t c = 0; c < e->n_ccy; c++)
+        eq += eq_ccy[c] * (isfinite(e->rate[c]) ? e->rate[c] : 0.0);
+    return eq;
+}
+
+void eng_book_greeks(const engine *e, size_t u, double *g)
+{
+    book_greeks(e, u, g);
+}
+
+int eng_reserve_trades(engine *e, size_t n)
+{
+    if (n <= e->cap_trades)
+        return 0;
+    cpo_trade *p = realloc(e->r->trades, n * sizeof *p);
+    if (!p)
+        return nomem(e);
+    e->r->trades = p;
+    e->cap_trades = n;
     return 0;
 }
 

@@ -257,6 +257,26 @@ cpo_result *eng_end(engine *e);
 /* Free the state and the result after an error. */
 void eng_abort(engine *e);
 
+/* --- for a caller that drives the loop itself (run/env.c) ----------------- */
+
+/* Equity now, in the reporting currency (what host->equity gives). */
+double eng_equity(const engine *e);
+/* The equity at the current close before the decision (after
+ * eng_to_close), summed as the step's ledger row sums it: the value `cpo
+ * run` writes unless the decision fills at this close.  eng_equity adds
+ * the same terms in another order (it may differ in the last bit). */
+double eng_close_equity(const engine *e);
+/* The book's Greeks on option underlying u at the marks (cpo_book_greek;
+ * the run holds options). */
+void eng_book_greeks(const engine *e, size_t u, double *g);
+/* The highest maintenance / margin balance of the margined pools (0 when
+ * none is margined; 1 and above is liquidation), without the events of
+ * eng_margin_record (margin.c). */
+double eng_margin_ratio(const engine *e);
+/* Room for n trades in the result (after eng_begin), so that the steps of
+ * a run that trades at most that much append without allocating. */
+int eng_reserve_trades(engine *e, size_t n);
+
 /* --- futures.c ------------------------------------------------------------ */
 
 /* The futures' state and the result's fut_* arrays (after alloc_result). */

@@ -897,6 +897,21 @@ int eng_margin_close(engine *e, int *changed)
 }
 
 /* The step's margin per pool (im[c], mm[c], mb[c]), and margin calls. */
+double eng_margin_ratio(const engine *e)
+{
+    double worst = 0.0;
+    for (size_t c = 0; c < e->n_ccy; c++) {
+        if (!e->pool_on[c])
+            continue;
+        pool_st p;
+        pool_state(e, (int)c, 0, -1, 0.0, NULL, &p);
+        double ratio = p.mb > 0.0 ? p.mm / p.mb : (p.mm > 0.0 ? INFINITY : 0.0);
+        if (ratio > worst)
+            worst = ratio;
+    }
+    return worst;
+}
+
 int eng_margin_record(engine *e, double *im, double *mm, double *mb)
 {
     for (size_t c = 0; c < e->n_ccy; c++) {

@@ -149,6 +149,8 @@ void rp_fmt_metric(char *buf, size_t n, const char *key, const json_t *v)
         double x = json_real_value(v);
         if (key_money(key))
             rp_fmt_money(buf, n, x, 2);
+        else if (key_percent(key) && x != 0.0 && fabs(x) < 5e-5)
+            snprintf(buf, n, "%.3g %%", 100.0 * x); /* a rate per hour: not "0.00 %" */
         else if (key_percent(key))
             rp_fmt_pct(buf, n, x);
         else if (has_word(key, "days"))

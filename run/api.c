@@ -256,29 +256,40 @@ static int parse_override(cpo_config_key *k, char **buf, const char *text, cpo_e
     return 0;
 }
 
+int cpo_config_load_strings(cpo_config **out, const char *path, const char *text,
+                            const char *const *overrides, size_t n_overrides, unsigned flags,
+                            cpo_error *err)
+{
+    *out = NULL;
+    cpo_config_key *ov = calloc(n_overrides ? n_overrides : 1, sizeof *ov);
+    char **bufs = calloc(n_overrides ? n_overrides : 1, sizeof *bufs);
+    int rc = ov && bufs ? 0 : nomem(err);
+    for (size_t i = 0; !rc && i < n_overrides; i++)
+        rc = parse_override(&ov[i], &bufs[i], overrides[i], err);
+    if (!rc)
+        rc = cpo_config_load_flags(out, path, text, ov, n_overrides, flags, err);
+    for (size_t i = 0; bufs && i < n_overrides; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(ov);
+    return rc;
+}
+
 int cpo_results_run(cpo_results **out, const char *path, const char *text,
                     const char *const *overrides, size_t n_overrides, cpo_error *err)
 {
     *out = NULL;
     cpo_results *res = calloc(1, sizeof *res);
-    cpo_config_key *ov = calloc(n_overrides ? n_overrides : 1, sizeof *ov);
-    char **bufs = calloc(n_overrides ? n_overrides : 1, sizeof *bufs);
     cpo_config *cfg = NULL;
     cpo_table *ledger = NULL;
-    int rc = res && ov && bufs ? 0 : nomem(err);
-    for (size_t i = 0; !rc && i < n_overrides; i++)
-        rc = parse_override(&ov[i], &bufs[i], overrides[i], err);
+    int rc = res ? 0 : nomem(err);
     if (!rc)
-        rc = cpo_config_load_text(&cfg, path, text, ov, n_overrides, err);
+        rc = cpo_config_load_strings(&cfg, path, text, overrides, n_overrides, 0, err);
     /* The ledger first (views of the result's arrays), then the files. */
     if (!rc && !(rc = add_table(res, NULL, err)))
         rc = cpo_run_to_memory(cfg, NULL, keep_output, res, &res->r, err);
     if (!rc && !(rc = cpo_result_ledger_table(&ledger, res->r, err)))
         res->tables[0] = ledger;
-    for (size_t i = 0; bufs && i < n_overrides; i++)
-        free(bufs[i]);
-    free(bufs);
-    free(ov);
     cpo_config_free(cfg);
     if (rc) {
         cpo_results_free(res);

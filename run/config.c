@@ -27,15 +27,17 @@
 #include "params.h"
 #include "csvread.h"
 #include "run_brackets.h"
+#include "run_priv.h"
 #include "run_rates.h"
 
 /* The fixed sections and their keys (in the order the messages list them). */
 static const char *const backtest_keys =
     "data, start, end, warmup, step, gap_fill, max_fill, capital, currency, collateral, seed, "
     "cash_buffer, detail, benchmark";
-static const char *const universe_keys = "spot, perp, symbols";
+static const char *const universe_keys = "spot, perp, futures, symbols";
 static const char *const costs_keys =
-    "fill, fee_bps, spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, "
+    "fill, fee_bps, spot_fee_bps, perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, "
+    "future_maker_bps, slippage_bps, "
     "impact_coef, participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr";
 static const char *const strategy_keys = "schedule, select, weigh, overlay, hedge, plugin";
 static const char *const margin_keys =
@@ -48,6 +50,9 @@ static const char *const options_keys =
     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
     "max_quote_age";
+static const char *const env_keys =
+    "window, vol_window, features, reward, sharpe_eta, drawdown_penalty, turnover_penalty, "
+    "action, max_weight, max_gross, long_only, episode_steps, random_start";
 
 #define MAX_STAGES (CPO_ROLE_COUNT * 4)
 
@@ -72,6 +77,9 @@ typedef struct loader {
     const cpo_config_key *roles[CPO_ROLE_COUNT];
     /* [costs] bookkeeping */
     long imr_line, lev_line, mmr_line;
+    /* [env] features, for the check against [options] */
+    const cpo_config_key *features;
+    unsigned flags;     /* CPO_CONFIG_LOAD_* (run_priv.h) */
 } loader;
 
 static int nomem(cpo_error *err)
@@ -171,7 +179,8 @@ static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
            !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
-           !strcmp(name, "financing") || !strcmp(name, "futures") || !strcmp(name, "report");
+           !strcmp(name, "financing") || !strcmp(name, "futures") || !strcmp(name, "env") ||
+           !strcmp(name, "report");
 }
 
 /* Sections read by others, which check their keys: `cpo sweep`
@@ -215,7 +224,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, margin, financing, futures, report, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, futures, env, report, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -600,6 +609,8 @@ static int set_universe(loader *L, const cpo_config_key *k)
         kind = CPO_KIND_SPOT;
     else if (!strcmp(k->key, "perp"))
         kind = CPO_KIND_PERP;
+    else if (!strcmp(k->key, "futures"))
+        kind = CPO_KIND_FUTURE;
     else if (!strcmp(k->key, "symbols"))
         kind = -1;
     else
@@ -632,6 +643,15 @@ static int set_universe(loader *L, const cpo_config_key *k)
     return 0;
 }
 
+/* 1 if the config has section.key (as written). */
+static int has_key(const cpo_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, key))
+            return 1;
+    return 0;
+}
+
 static int set_costs(loader *L, const cpo_config_key *k)
 {
     cpo_run_spec *r = &L->cfg->run;
@@ -659,20 +679,28 @@ static int set_costs(loader *L, const cpo_config_key *k)
         cs->kind[CPO_KIND_SPOT].taker_bps = x;
         return 0;
     }
-    if (!strcmp(key, "perp_fee_bps")) {
+    /* perp_*: perpetuals and dated futures, unless future_* (wherever it
+     * is in the section) gives the futures their own. */
+    if (!strcmp(key, "perp_fee_bps") || !strcmp(key, "future_fee_bps")) {
         if ((rc = get_real(L, k, 0.0, 0, 1000.0, 0, bps, &x)))
             return rc;
-        cs->kind[CPO_KIND_PERP].taker_bps = cs->kind[CPO_KIND_FUTURE].taker_bps = x;
+        if (key[0] == 'p')
+            cs->kind[CPO_KIND_PERP].taker_bps = x;
+        if (key[0] == 'f' || !has_key(L->cfg, "costs", "future_fee_bps"))
+            cs->kind[CPO_KIND_FUTURE].taker_bps = x;
         return 0;
     }
-    if (!strcmp(key, "spot_maker_bps") || !strcmp(key, "perp_maker_bps")) {
+    if (!strcmp(key, "spot_maker_bps") || !strcmp(key, "perp_maker_bps") ||
+        !strcmp(key, "future_maker_bps")) {
         if ((rc = get_real(L, k, -100.0, 0, 1000.0, 0,
                            "a number of basis points in [-100, 1000] (negative: a rebate)", &x)))
             return rc;
         if (key[0] == 's')
             cs->kind[CPO_KIND_SPOT].maker_bps = x;
-        else
-            cs->kind[CPO_KIND_PERP].maker_bps = cs->kind[CPO_KIND_FUTURE].maker_bps = x;
+        if (key[0] == 'p')
+            cs->kind[CPO_KIND_PERP].maker_bps = x;
+        if (key[0] == 'f' || (key[0] == 'p' && !has_key(L->cfg, "costs", "future_maker_bps")))
+            cs->kind[CPO_KIND_FUTURE].maker_bps = x;
         return 0;
     }
     if (!strcmp(key, "slippage_bps"))
@@ -755,6 +783,7 @@ static int set_strategy(loader *L, const cpo_config_key *k)
 static int set_margin(loader *L, const cpo_config_key *k);
 static int set_financing(loader *L, const cpo_config_key *k);
 static int set_futures(loader *L, const cpo_config_key *k);
+static int set_env(loader *L, const cpo_config_key *k);
 static int coin_ok(const char *s);
 
 /* [report] charts = both | png | svg | none (cpo_charts). */
@@ -803,6 +832,8 @@ static int apply_fixed(loader *L)
             rc = set_financing(L, k);
         else if (!strcmp(k->section, "futures"))
             rc = set_futures(L, k);
+        else if (!strcmp(k->section, "env"))
+            rc = set_env(L, k);
         else if (!strcmp(k->section, "report"))
             rc = set_report(L, k);
         else if (is_sweep_section(k->section))
@@ -1008,6 +1039,90 @@ static int set_financing(loader *L, const cpo_config_key *k)
         snprintf(f->ccy[f->n++], CPO_CCY_MAX, "%s", ccy);
     }
     return get_rate(L, k, is_cash ? &f->cash[j] : &f->borrow[j]);
+}
+
+/* --- [env]: the step interface for learning agents (cpo/env.h) ------------- */
+
+static int set_env(loader *L, const cpo_config_key *k)
+{
+    cpo_env_spec *s = &L->cfg->env;
+    const char *key = k->key, *v = k->value;
+    uint64_t u = 0;
+    int rc = 0;
+    s->present = 1;
+    if (!strcmp(key, "window")) {
+        if (!(rc = get_uint(L, k, 1000, "a number of bars in [1, 1000]", &u)) && u < 1)
+            rc = bad_value(L, k, "a number of bars in [1, 1000]");
+        s->window = (size_t)u;
+    } else if (!strcmp(key, "vol_window")) {
+        if (!(rc = get_uint(L, k, 10000, "a number of bars in [2, 10000]", &u)) && u < 2)
+            rc = bad_value(L, k, "a number of bars in [2, 10000]");
+        s->vol_window = (size_t)u;
+    } else if (!strcmp(key, "features")) {
+        static const char *const expected =
+            "a comma-separated list of: returns, vol, funding, basis, weights, equity, margin, "
+            "greeks";
+        char **items;
+        long n = split_list(v, &items);
+        if (n == -2)
+            return nomem(L->err);
+        if (n <= 0)
+            return bad_value(L, k, expected);
+        unsigned f = 0;
+        for (long i = 0; i < n && !rc; i++) {
+            unsigned b = cpo_env_feature(items[i]);
+            if (!b)
+                rc = bad_value(L, k, expected);
+            else if (f & b)
+                rc = cpo_error_set(L->err, CPO_ECONFIG, L->path, k->line, 0,
+                                   "features: \"%s\" is listed twice (expected each feature "
+                                   "once)",
+                                   items[i]);
+            f |= b;
+        }
+        free_items(items, n);
+        s->features = f;
+        L->features = k;
+    } else if (!strcmp(key, "reward")) {
+        if (!strcmp(v, "log_return"))
+            s->reward = CPO_ENV_REWARD_LOG_RETURN;
+        else if (!strcmp(v, "differential_sharpe"))
+            s->reward = CPO_ENV_REWARD_DIFF_SHARPE;
+        else
+            rc = bad_value(L, k, "log_return or differential_sharpe");
+    } else if (!strcmp(key, "sharpe_eta")) {
+        rc = get_real(L, k, 0.0, 1, 1.0, 1, "an adaptation rate in (0, 1)", &s->sharpe_eta);
+    } else if (!strcmp(key, "drawdown_penalty")) {
+        rc = get_real(L, k, 0.0, 0, 1000.0, 0, "a penalty coefficient in [0, 1000]",
+                      &s->drawdown_penalty);
+    } else if (!strcmp(key, "turnover_penalty")) {
+        rc = get_real(L, k, 0.0, 0, 1000.0, 0, "a penalty coefficient in [0, 1000]",
+                      &s->turnover_penalty);
+    } else if (!strcmp(key, "action")) {
+        if (!strcmp(v, "weights"))
+            s->action = CPO_ENV_ACTION_WEIGHTS;
+        else if (!strcmp(v, "deltas"))
+            s->action = CPO_ENV_ACTION_DELTAS;
+        else
+            rc = bad_value(L, k, "weights or deltas");
+    } else if (!strcmp(key, "max_weight")) {
+        rc = get_real(L, k, 0.0, 1, 100.0, 0, "a weight bound in (0, 100]", &s->max_weight);
+    } else if (!strcmp(key, "max_gross")) {
+        rc = get_real(L, k, 0.0, 1, 100.0, 0,
+                      "a bound on the sum of |weights| in (0, 100] (1: fully invested)",
+                      &s->max_gross);
+    } else if (!strcmp(key, "long_only")) {
+        rc = get_bool(L, k, &s->long_only);
+    } else if (!strcmp(key, "episode_steps")) {
+        rc = get_uint(L, k, 100000000, "0 (the whole period) or a number of steps up to 1e8",
+                      &u);
+        s->episode_steps = (size_t)u;
+    } else if (!strcmp(key, "random_start")) {
+        rc = get_bool(L, k, &s->random_start);
+    } else {
+        rc = unknown_key(L, k, env_keys);
+    }
+    return rc;
 }
 
 /* --- [futures]: dated futures (cpo_futures_spec) ---------------------------- */
@@ -1435,8 +1550,9 @@ static int set_stage_params(loader *L)
                                  help[0] ? help : "a value");
         }
     }
-    /* What a pipeline needs. */
-    if (!L->roles[CPO_ROLE_SCHEDULE] || !L->roles[CPO_ROLE_WEIGH]) {
+    /* What a pipeline needs (not an env's: the agent replaces it). */
+    if ((!L->roles[CPO_ROLE_SCHEDULE] || !L->roles[CPO_ROLE_WEIGH]) &&
+        !(L->flags & CPO_CONFIG_LOAD_ENV)) {
         cpo_stage_role role = !L->roles[CPO_ROLE_SCHEDULE] ? CPO_ROLE_SCHEDULE : CPO_ROLE_WEIGH;
         char names[1024];
         stage_names(L, role, names, sizeof names);
@@ -1511,6 +1627,7 @@ static const struct {
                       {"costs", &costs_keys},       {"strategy", &strategy_keys},
                       {"options", &options_keys},   {"margin", &margin_keys},
                       {"financing", &financing_keys}, {"futures", &futures_keys},
+                      {"env", &env_keys},
                       {"report", &report_keys}};
 
 const char *cpo_config_section_keys(const char *section)
@@ -1540,10 +1657,18 @@ int cpo_config_load_with(cpo_config **out, const char *path, const cpo_config_ke
 int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
                          const cpo_config_key *overrides, size_t n_overrides, cpo_error *err)
 {
+    return cpo_config_load_flags(out, path, text, overrides, n_overrides, 0, err);
+}
+
+int cpo_config_load_flags(cpo_config **out, const char *path, const char *text,
+                          const cpo_config_key *overrides, size_t n_overrides, unsigned flags,
+                          cpo_error *err)
+{
     *out = NULL;
     loader L;
     memset(&L, 0, sizeof L);
     L.text = text;
+    L.flags = flags;
     cpo_config *c = calloc(1, sizeof *c);
     if (!c)
         return nomem(err);
@@ -1552,6 +1677,7 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
     L.err = err;
     cpo_market_spec_init(&c->market);
     cpo_run_spec_init(&c->run);
+    cpo_env_spec_init(&c->env);
     int rc = set_names(c, path) ? nomem(err) : 0;
     if (!rc)
         rc = read_raw(&L);
@@ -1568,6 +1694,10 @@ int cpo_config_load_text(cpo_config **out, const char *path, const char *text,
         rc = apply_fixed(&L);
     if (!rc)
         rc = apply_options(&L);
+    if (!rc && (c->env.features & CPO_ENV_F_GREEKS) && !c->run.options.enabled)
+        rc = cpo_error_set(err, CPO_ECONFIG, path, L.features->line, 0,
+                           "features: greeks needs an option book (expected an [options] "
+                           "section, or features without greeks)");
     if (!rc)
         rc = load_plugins(&L);
     if (!rc)
@@ -1829,6 +1959,84 @@ static int check_leverage(const cpo_config *cfg, const cpo_dataset *ds, const lo
     return 0;
 }
 
+/* The universe as it is made: out[k] the symbol of instrument from[k] of
+ * the store, named by cfg->universe[by[k]]. */
+typedef struct uni_out {
+    char **out;
+    long *from;
+    size_t *by;
+} uni_out;
+
+/* Instrument f of ds, named by universe entry ui, as the next of the
+ * universe (*k), once. */
+static int add_one(const cpo_config *cfg, const cpo_dataset *ds, size_t ui, long f,
+                   const uni_out *o, size_t *k, cpo_error *err)
+{
+    const cpo_config_name *u = &cfg->universe[ui];
+    for (size_t j = 0; j < *k; j++)
+        if (o->from[j] == f) {
+            const cpo_config_name *w = &cfg->universe[o->by[j]];
+            return cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                                 "%s is in the universe twice (as \"%s\" on line %ld and "
+                                 "\"%s\"; expected each instrument once)",
+                                 ds->instr[f].symbol, w->name, w->line, u->name);
+        }
+    o->from[*k] = f;
+    o->by[*k] = ui;
+    char **out = o->out;
+    if (!(out[*k] = strdup(ds->instr[f].symbol)))
+        return nomem(err);
+    (*k)++;
+    return 0;
+}
+
+/* futures = COIN: every dated future of the coin (its underlying, else its
+ * base) in ds that is alive in the run: expiring after the start and with
+ * a bar before the end; by expiry, then symbol.  None: nothing added. */
+static int add_coin_futures(const cpo_config *cfg, const cpo_dataset *ds, size_t ui,
+                            const uni_out *o, size_t *k, cpo_error *err)
+{
+    const cpo_config_name *u = &cfg->universe[ui];
+    char **out = o->out;
+    long *from = o->from;
+    int64_t start = cfg->market.start_ms, end = cfg->market.end_ms;
+    size_t k0 = *k;
+    for (size_t i = 0; i < ds->n_instr; i++) {
+        const cpo_instrument *in = &ds->instr[i];
+        const char *coin = in->underlying[0] ? in->underlying : in->base;
+        if (in->kind != CPO_KIND_FUTURE || strcmp(coin, u->name) || ds->bars[i].n == 0)
+            continue;
+        if (start != CPO_TIME_NONE && in->expiry_ms > 0 && in->expiry_ms <= start)
+            continue;
+        if (end != CPO_TIME_NONE && ds->bars[i].ts[0] > end)
+            continue;
+        int rc = add_one(cfg, ds, ui, (long)i, o, k, err);
+        if (rc)
+            return rc;
+    }
+    /* by expiry, then symbol (insertion: a handful) */
+    for (size_t a = k0 + 1; a < *k; a++)
+        for (size_t b = a; b > k0; b--) {
+            const cpo_instrument *x = &ds->instr[from[b - 1]], *y = &ds->instr[from[b]];
+            if (x->expiry_ms < y->expiry_ms ||
+                (x->expiry_ms == y->expiry_ms && strcmp(x->symbol, y->symbol) <= 0))
+                break;
+            long tf = from[b - 1];
+            from[b - 1] = from[b];
+            from[b] = tf;
+            char *ts = out[b - 1];
+            out[b - 1] = out[b];
+            out[b] = ts;
+        }
+    if (*k == k0)
+        return cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
+                             "futures \"%s\": no dated future of %s in %s is alive in the run "
+                             "(expected futures that expire after the start and have bars "
+                             "before the end, or a future's symbol)",
+                             u->name, u->name, cfg->data_path);
+    return 0;
+}
+
 int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***symbols, size_t *n,
                         cpo_error *err)
 {
@@ -1842,19 +2050,34 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
         return rc;
     if (!cfg->n_universe)
         return check_leverage(cfg, ds, NULL, 0, err);
-    /* The universe, then the options' index instruments not in it. */
-    size_t cap = cfg->n_universe + (o->enabled ? o->n_underlyings : 0);
+    /* The universe, then the options' index instruments not in it; a
+     * coin under futures may stand for every future of the store. */
+    size_t n_fut = 0;
+    for (size_t i = 0; i < ds->n_instr; i++)
+        n_fut += ds->instr[i].kind == CPO_KIND_FUTURE;
+    size_t cap = cfg->n_universe + n_fut + (o->enabled ? o->n_underlyings : 0);
     char **out = calloc(cap, sizeof *out);
     long *from = calloc(cap, sizeof *from);
+    size_t *by = calloc(cap, sizeof *by);
+    const uni_out uo = {out, from, by};
     size_t k = 0;
-    if (!out || !from) {
+    if (!out || !from || !by) {
         rc = nomem(err);
         goto cleanup;
     }
-    for (; k < cfg->n_universe; k++) {
-        const cpo_config_name *u = &cfg->universe[k];
-        const char *what = u->kind < 0 ? "symbols" : u->kind == CPO_KIND_SPOT ? "spot" : "perp";
+    for (size_t ui = 0; ui < cfg->n_universe; ui++) {
+        const cpo_config_name *u = &cfg->universe[ui];
+        const char *what = u->kind < 0                  ? "symbols"
+                           : u->kind == CPO_KIND_SPOT   ? "spot"
+                           : u->kind == CPO_KIND_FUTURE ? "futures"
+                                                        : "perp";
         long f = cpo_dataset_find(ds, u->name);
+        if (f < 0 && u->kind == CPO_KIND_FUTURE) {
+            /* A coin: its futures alive in the period, by expiry. */
+            if ((rc = add_coin_futures(cfg, ds, ui, &uo, &k, err)))
+                goto cleanup;
+            continue;
+        }
         if (f >= 0 && u->kind >= 0 && (int)ds->instr[f].kind != u->kind) {
             rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
                                "%s \"%s\" is a %s instrument in %s (expected a %s instrument or "
@@ -1887,20 +2110,8 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
                                cfg->data_path, list);
             goto cleanup;
         }
-        for (size_t j = 0; j < k; j++)
-            if (from[j] == f) {
-                rc = cpo_error_set(err, CPO_ECONFIG, cfg->path, u->line, 0,
-                                   "%s is in the universe twice (as \"%s\" on line %ld and "
-                                   "\"%s\"; expected each instrument once)",
-                                   ds->instr[f].symbol, cfg->universe[j].name,
-                                   cfg->universe[j].line, u->name);
-                goto cleanup;
-            }
-        from[k] = f;
-        if (!(out[k] = strdup(ds->instr[f].symbol))) {
-            rc = nomem(err);
+        if ((rc = add_one(cfg, ds, ui, f, &uo, &k, err)))
             goto cleanup;
-        }
     }
     for (size_t u = 0; o->enabled && u < o->n_underlyings; u++) {
         long f = cpo_dataset_find(ds, o->index[u]); /* there: check_options_data */
@@ -1918,6 +2129,7 @@ int cpo_config_universe(const cpo_config *cfg, const cpo_dataset *ds, char ***sy
     rc = check_leverage(cfg, ds, from, k, err);
 cleanup:
     free(from);
+    free(by);
     if (rc) {
         if (out)
             cpo_config_symbols_free(out, cap);

@@ -34,6 +34,9 @@ static const cpo_config_keydoc docs[] = {
                               "against; not added to the universe (none)"},
     {"universe", "spot", "spot coins (BTC) or symbols"},
     {"universe", "perp", "perpetual coins (BTC) or symbols (BTCUSDT-PERP)"},
+    {"universe", "futures", "dated futures: symbols (BTC-27MAR26), or a coin (BTC) for every "
+                            "future of it in the store that expires after the start and has a "
+                            "bar before the end, by expiry"},
     {"universe", "symbols", "symbols of any kind (default for the section: every instrument "
                             "with bars)"},
     {"costs", "fill", "next_open: decided at a close, filled at the next open; close: filled at "
@@ -41,8 +44,11 @@ static const cpo_config_keydoc docs[] = {
     {"costs", "fee_bps", "taker fee of every kind, in basis points (spot 10, perp 5)"},
     {"costs", "spot_fee_bps", "taker fee of spot fills, overriding fee_bps"},
     {"costs", "perp_fee_bps", "taker fee of perpetual and future fills, overriding fee_bps"},
+    {"costs", "future_fee_bps", "taker fee of dated futures, overriding perp_fee_bps for them "
+                                "(Deribit: 5)"},
     {"costs", "spot_maker_bps", "spot maker fee, reported (fills are taker fills)"},
     {"costs", "perp_maker_bps", "perpetual maker fee, reported"},
+    {"costs", "future_maker_bps", "dated futures' maker fee, reported"},
     {"costs", "slippage_bps", "paid on every fill against the reference price (0)"},
     {"costs", "impact_coef", "square-root impact: coef * 1e4 * sqrt(qty / bar volume) more bps "
                              "(0: off)"},
@@ -115,6 +121,30 @@ static const cpo_config_keydoc docs[] = {
                                                  "contract (0.0019)"},
     {"margin", "margin_call", "a margin_call event when maintenance / margin balance reaches it "
                               "(0.8)"},
+    {"env", "window", "bars of log returns per instrument in an observation of the step "
+                      "interface (cpo/env.h, cpo.Env), oldest first (10)"},
+    {"env", "vol_window", "bars of the realised volatility feature: the sample standard "
+                          "deviation of log returns, per bar (30)"},
+    {"env", "features", "what an observation holds: returns, vol, funding, basis, weights (per "
+                        "instrument), equity, margin, greeks (per option underlying) (returns, "
+                        "vol, weights, equity)"},
+    {"env", "reward", "log_return: ln of the step's equity ratio; differential_sharpe: Moody & "
+                      "Saffell's differential Sharpe ratio of the step's return (log_return)"},
+    {"env", "sharpe_eta", "the adaptation rate of the differential Sharpe ratio's moving "
+                          "averages, in (0, 1) (0.01)"},
+    {"env", "drawdown_penalty", "subtracted from the reward times the drawdown from the "
+                                "episode's peak equity (0)"},
+    {"env", "turnover_penalty", "subtracted from the reward times the action's turnover, the "
+                                "sum of |target - weight| (0)"},
+    {"env", "action", "weights: the target weights of equity; deltas: changes to the weights "
+                      "held (weights)"},
+    {"env", "max_weight", "targets are clipped to [-max_weight, max_weight] (1)"},
+    {"env", "max_gross", "targets whose sum of |weight| passes it are scaled down to it (1)"},
+    {"env", "long_only", "targets are clipped at 0 from below (no)"},
+    {"env", "episode_steps", "decisions per episode: a window of that many bars and one more; 0 "
+                             "for the whole period (0)"},
+    {"env", "random_start", "draw each episode's first bar from the seed, else start at the "
+                            "period's first bar (yes)"},
     {"report", "charts", "the images of the report's charts: both (PNG and SVG), png, svg, or "
                          "none (the scripts and data only, no gnuplot) (both)"},
     {NULL, NULL, NULL},

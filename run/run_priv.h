@@ -38,6 +38,20 @@ int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel
 int cpo_run_market_keep(cpo_market **out, cpo_run_bench *bench, cpo_dataset **ds,
                         const cpo_config *cfg, cpo_error *err);
 
+/* cpo_config_load_text, with flags: CPO_CONFIG_LOAD_ENV for a config of
+ * cpo_env (run/env.c), whose [strategy] the agent replaces: a [strategy]
+ * without schedule or weigh, or none, is not refused. */
+#define CPO_CONFIG_LOAD_ENV 1u
+int cpo_config_load_flags(cpo_config **out, const char *path, const char *text,
+                          const cpo_config_key *overrides, size_t n_overrides, unsigned flags,
+                          cpo_error *err);
+
+/* cpo_config_load_flags with overrides as text, "SECTION.KEY = value"
+ * (cpo_results_run's; CPO_EUSAGE for one that is not). */
+int cpo_config_load_strings(cpo_config **out, const char *path, const char *text,
+                            const char *const *overrides, size_t n_overrides, unsigned flags,
+                            cpo_error *err);
+
 /* The outputs of cpo_run_to_memory, ledger.csv first, in folder order:
  * name k, or NULL past the last. */
 const char *cpo_run_output_name(size_t k);

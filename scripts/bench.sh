@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cpo's benchmarks: build optimised, then report speeds (no assertions).
-#   scripts/bench.sh [import|load|engine|options|alloc|sweep|whole|all] [CSV_MB] [ASSETS] [STEPS]
+#   scripts/bench.sh [import|load|engine|options|alloc|sweep|env|whole|all] [CSV_MB] [ASSETS] [STEPS]
 # CSV_MB, ASSETS and STEPS size the library benchmarks (100 MB, 100 x 87,600
 # hourly steps); `whole` times the cpo program as a user runs it (below).
 set -euo pipefail
@@ -91,11 +91,15 @@ INI
 # Each benchmark in its own process, so that one's memory does not count
 # in the next one's peak.
 what=${1:-all}
-for b in import load engine options alloc sweep; do
+for b in import load engine options alloc sweep env; do
   if [ "$what" = all ] || [ "$what" = "$b" ]; then
     "$here/build-bench/cpo_bench" "$b" "${2:-100}" "${3:-100}" "${4:-87600}"
   fi
 done
+# The step interface through Python (cpo.Env, cpo.VecEnv) on the same market.
+if [ "$what" = all ] || [ "$what" = env ]; then
+  /usr/bin/python3 "$here/scripts/bench_env.py" "$here/build-bench"
+fi
 if [ "$what" = all ] || [ "$what" = whole ]; then
   whole "${2:-100}"
 fi

@@ -54,7 +54,7 @@ declare -A header_layer=(
   [black76]=quant [surface]=quant [alloc]=quant [stats]=quant [margin]=quant
   [backtest]=engine [registry]=strategies
   [metrics]=reports [attrib]=reports [report]=reports [risk]=reports
-  [config]=run [run]=run [sweep]=run [api]=run)
+  [config]=run [run]=run [sweep]=run [api]=run [env]=run)
 if [ -n "$src" ]; then
   for layer in "${order[@]}"; do
     for d in ${layer_dirs[$layer]:-}; do

@@ -19,6 +19,8 @@ cd "$here"
 for cfg in configs/*.ini; do
   name=$(basename "$cfg" .ini)
   rc=0
+  # An env config (its [env] section) is for cpo.Env, not for cpo run.
+  grep -q '^\[env\]' "$cfg" && continue
   if grep -q '^\[sweep\]' "$cfg"; then
     "$cpo" sweep --force -j 2 -o "$out/sweeps/$name" "$cfg" >"$out/$name.log" 2>&1 || rc=$?
   else

@@ -29,6 +29,18 @@ extern const cpo_stage_def cpo_stage_roll;
 /* weigh (weigh_equal.c, weigh_fixed.c) */
 extern const cpo_stage_def cpo_stage_equal;
 extern const cpo_stage_def cpo_stage_fixed;
+/* weigh (weigh_agent.c): the targets a learning agent gives through
+ * cpo_env (run/env.c), and the targets of a recorded episode's file */
+extern const cpo_stage_def cpo_stage_agent;
+extern const cpo_stage_def cpo_stage_replay;
+
+/* Where the agent stage reads its targets: the env sets the stage's state
+ * to its slot after eng_begin (the stage has no init), and weight to an
+ * array of one target weight per instrument for the decision of a step
+ * (NULL: no decision, nothing changes). */
+typedef struct cpo_agent_slot {
+    const double *weight;
+} cpo_agent_slot;
 /* options (opt_stages.c): weigh strangle, straddle, covered_call,
  * protective_put; hedge delta_hedge */
 extern const cpo_stage_def cpo_stage_strangle;

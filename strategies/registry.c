@@ -41,7 +41,7 @@ static const cpo_stage_def *const builtins[] = {
     &cpo_stage_every,   &cpo_stage_once, &cpo_stage_every_n, &cpo_stage_daily,
     &cpo_stage_weekly,  &cpo_stage_monthly, &cpo_stage_drift, &cpo_stage_all,
     &cpo_stage_list,    &cpo_stage_top_volume, &cpo_stage_top_cap, &cpo_stage_equal,
-    &cpo_stage_fixed,
+    &cpo_stage_fixed,   &cpo_stage_agent, &cpo_stage_replay,
     /* allocation (strategies/alloc_stages.h) */
     &cpo_stage_invvol,  &cpo_stage_minvar, &cpo_stage_meanvar, &cpo_stage_erc,
     &cpo_stage_hrp,     &cpo_stage_bl, &cpo_stage_voltarget, &cpo_stage_caps, &cpo_stage_events,

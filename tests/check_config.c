@@ -13,6 +13,7 @@
 #include "cpo/time.h"
 #include "params.h"
 #include "run_brackets.h"
+#include "run_priv.h"
 #include "testutil.h"
 
 static int64_t day(int y, int m, int d)
@@ -151,10 +152,11 @@ static const bad_case bad_cases[] = {
      "deribit_option_liquidation_fee, margin_call)"},
     {"unknown_section.ini", 4,
      "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
-     "margin, financing, futures, report, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "margin, financing, futures, env, report, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
-     "perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
+     "perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, future_maker_bps, "
+     "slippage_bps, impact_coef, "
      "participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr)"},
     {"bad_date.ini", 3,
      "start = \"2021-13-01\" is not valid (expected an ISO 8601 date like 2021-01-01 or a UTC "
@@ -378,6 +380,43 @@ START_TEST(test_config_financing__rates)
     expect_rates_error("financing_rates_header.ini", "bad_header.csv", 1, 1,
                        "the header is not date,rate (expected the columns date,rate: an ISO "
                        "date and an annual rate, 0.04 = 4 %)");
+}
+END_TEST
+
+/* future_fee_bps and future_maker_bps give dated futures their own fees
+ * wherever they stand in [costs] (before perp_* here); without them the
+ * futures take perp_*. */
+START_TEST(test_config_costs__future_fees)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    const char *text = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                       "[costs]\nfuture_fee_bps = 5\nfuture_maker_bps = 0\nperp_fee_bps = 4\n"
+                       "perp_maker_bps = -1\nfee_bps = 10\n";
+    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
+                  tu_errstr(&e));
+    const cpo_costs *k = &c->run.costs;
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].taker_bps, 4.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].taker_bps, 5.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_PERP].maker_bps, -1.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].maker_bps, 0.0);
+    ck_assert_double_eq(k->kind[CPO_KIND_SPOT].taker_bps, 10.0);
+    cpo_config_free(c);
+    c = NULL;
+    const char *perp_only = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\n"
+                            "weigh = equal\n[costs]\nperp_fee_bps = 4\nperp_maker_bps = -1\n";
+    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", perp_only, NULL, 0, &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].taker_bps, 4.0);
+    ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].maker_bps, -1.0);
+    cpo_config_free(c);
+    c = NULL;
+    const char *bad = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                      "[costs]\nfuture_fee_bps = 2000\n";
+    ck_assert_int_lt(cpo_config_load_text(&c, "/tmp/x.ini", bad, NULL, 0, &e), 0);
+    ck_assert_str_eq(tu_errstr(&e), "/tmp/x.ini:7: future_fee_bps = \"2000\" is not valid "
+                                    "(expected a number of basis points in [0, 1000])");
 }
 END_TEST
 
@@ -962,6 +1001,148 @@ START_TEST(test_config_options__universe_and_store)
 }
 END_TEST
 
+
+/* --- [env]: the step interface (cpo/env.h) ------------------------------------ */
+
+/* A config with strategy (3 lines: [env] on line 8, its first key on line 9;
+ * none: [env] on line 6). */
+static int load_env(cpo_config **c, const char *env_keys, unsigned flags, const char *strategy,
+                    cpo_error *e)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = x.h5\n%s\n\n\n[env]\n%s", strategy, env_keys);
+    return cpo_config_load_flags(c, "env.ini", text, NULL, 0, flags, e);
+}
+
+START_TEST(test_config_env__every_key)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    /* Defaults: cpo/env.h's comments. */
+    ck_assert_msg(load_env(&c, "", 0, "[strategy]\nschedule = every\nweigh = equal", &e) == 0,
+                  "%s", tu_errstr(&e));
+    ck_assert_int_eq(c->env.present, 0); /* an empty section has no key */
+    ck_assert_uint_eq(c->env.window, 10);
+    ck_assert_uint_eq(c->env.vol_window, 30);
+    ck_assert_uint_eq(c->env.features, CPO_ENV_F_RETURNS | CPO_ENV_F_VOL | CPO_ENV_F_WEIGHTS |
+                                           CPO_ENV_F_EQUITY);
+    ck_assert_int_eq(c->env.reward, CPO_ENV_REWARD_LOG_RETURN);
+    ck_assert_double_eq(c->env.sharpe_eta, 0.01);
+    ck_assert_double_eq(c->env.max_weight, 1.0);
+    ck_assert_double_eq(c->env.max_gross, 1.0);
+    ck_assert_int_eq(c->env.long_only, 0);
+    ck_assert_uint_eq(c->env.episode_steps, 0);
+    ck_assert_int_eq(c->env.random_start, 1);
+    cpo_config_free(c);
+    c = NULL;
+    ck_assert_msg(load_env(&c,
+                           "window = 20\nvol_window = 60\nfeatures = funding, basis, margin, "
+                           "returns\nreward = differential_sharpe\nsharpe_eta = 0.05\n"
+                           "drawdown_penalty = 0.5\nturnover_penalty = 0.001\naction = deltas\n"
+                           "max_weight = 0.4\nmax_gross = 2\nlong_only = yes\n"
+                           "episode_steps = 256\nrandom_start = no\n",
+                           0, "[strategy]\nschedule = every\nweigh = equal", &e) == 0,
+                  "%s", tu_errstr(&e));
+    ck_assert_int_eq(c->env.present, 1);
+    ck_assert_uint_eq(c->env.window, 20);
+    ck_assert_uint_eq(c->env.vol_window, 60);
+    ck_assert_uint_eq(c->env.features,
+                      CPO_ENV_F_FUNDING | CPO_ENV_F_BASIS | CPO_ENV_F_MARGIN | CPO_ENV_F_RETURNS);
+    ck_assert_int_eq(c->env.reward, CPO_ENV_REWARD_DIFF_SHARPE);
+    ck_assert_double_eq(c->env.sharpe_eta, 0.05);
+    ck_assert_double_eq(c->env.drawdown_penalty, 0.5);
+    ck_assert_double_eq(c->env.turnover_penalty, 0.001);
+    ck_assert_int_eq(c->env.action, CPO_ENV_ACTION_DELTAS);
+    ck_assert_double_eq(c->env.max_weight, 0.4);
+    ck_assert_double_eq(c->env.max_gross, 2.0);
+    ck_assert_int_eq(c->env.long_only, 1);
+    ck_assert_uint_eq(c->env.episode_steps, 256);
+    ck_assert_int_eq(c->env.random_start, 0);
+    cpo_config_free(c);
+    /* An env's config may leave [strategy] out (the agent replaces it);
+     * a run's may not. */
+    c = NULL;
+    ck_assert_msg(load_env(&c, "window = 5\n", CPO_CONFIG_LOAD_ENV, "", &e) == 0, "%s",
+                  tu_errstr(&e));
+    ck_assert_uint_eq(c->run.n_stages, 0);
+    cpo_config_free(c);
+    c = NULL;
+    ck_assert_int_eq(load_env(&c, "window = 5\n", 0, "", &e), CPO_ECONFIG);
+    ck_assert_str_eq(e.msg, "[strategy] has no \"schedule\" (expected schedule = one of: every, "
+                            "once, every_n, daily, weekly, monthly, drift)");
+    /* Names of features both ways. */
+    ck_assert_uint_eq(cpo_env_feature("greeks"), CPO_ENV_F_GREEKS);
+    ck_assert_uint_eq(cpo_env_feature("Returns"), 0);
+    ck_assert_str_eq(cpo_env_feature_name(CPO_ENV_F_MARGIN), "margin");
+    ck_assert_ptr_null(cpo_env_feature_name(3));
+}
+END_TEST
+
+/* Bad [env] keys: the key on line 9, the exact message. */
+static const struct {
+    const char *key;
+    const char *msg;
+} env_bad[] = {
+    {"window = 0", "window = \"0\" is not valid (expected a number of bars in [1, 1000])"},
+    {"window = 1001", "window = \"1001\" is not valid (expected a number of bars in [1, 1000])"},
+    {"window = -3", "window = \"-3\" is not valid (expected a number of bars in [1, 1000])"},
+    {"vol_window = 1", "vol_window = \"1\" is not valid (expected a number of bars in [2, 10000])"},
+    {"features = returns, volume",
+     "features = \"returns, volume\" is not valid (expected a comma-separated list of: returns, "
+     "vol, funding, basis, weights, equity, margin, greeks)"},
+    {"features = returns,, vol",
+     "features = \"returns,, vol\" is not valid (expected a comma-separated list of: returns, "
+     "vol, funding, basis, weights, equity, margin, greeks)"},
+    {"features = vol, returns, vol",
+     "features: \"vol\" is listed twice (expected each feature once)"},
+    {"features = returns, greeks",
+     "features: greeks needs an option book (expected an [options] section, or features "
+     "without greeks)"},
+    {"reward = sharpe", "reward = \"sharpe\" is not valid (expected log_return or "
+                        "differential_sharpe)"},
+    {"sharpe_eta = 1", "sharpe_eta = \"1\" is not valid (expected an adaptation rate in (0, 1))"},
+    {"sharpe_eta = 0", "sharpe_eta = \"0\" is not valid (expected an adaptation rate in (0, 1))"},
+    {"drawdown_penalty = -1",
+     "drawdown_penalty = \"-1\" is not valid (expected a penalty coefficient in [0, 1000])"},
+    {"turnover_penalty = nan",
+     "turnover_penalty = \"nan\" is not valid (expected a penalty coefficient in [0, 1000])"},
+    {"action = targets", "action = \"targets\" is not valid (expected weights or deltas)"},
+    {"max_weight = 0", "max_weight = \"0\" is not valid (expected a weight bound in (0, 100])"},
+    {"max_gross = 101",
+     "max_gross = \"101\" is not valid (expected a bound on the sum of |weights| in (0, 100] (1: "
+     "fully invested))"},
+    {"long_only = maybe", "long_only = \"maybe\" is not valid (expected yes or no)"},
+    {"episode_steps = 1.5",
+     "episode_steps = \"1.5\" is not valid (expected 0 (the whole period) or a number of steps "
+     "up to 1e8)"},
+    {"random_start = 2", "random_start = \"2\" is not valid (expected yes or no)"},
+    {"windows = 3",
+     "unknown key \"windows\" in [env] (expected one of: window, vol_window, features, reward, "
+     "sharpe_eta, drawdown_penalty, turnover_penalty, action, max_weight, max_gross, long_only, "
+     "episode_steps, random_start)"},
+};
+
+START_TEST(test_config_env__bad_keys)
+{
+    cpo_config *c = NULL;
+    cpo_error e;
+    cpo_error_clear(&e);
+    char keys[256], want[1024];
+    snprintf(keys, sizeof keys, "%s\n", env_bad[_i].key);
+    /* Refused in a run's config and in an env's alike. */
+    for (unsigned flags = 0; flags <= CPO_CONFIG_LOAD_ENV; flags++) {
+        ck_assert_int_eq(load_env(&c, keys, flags, "[strategy]\nschedule = every\nweigh = equal",
+                                  &e),
+                         CPO_ECONFIG);
+        ck_assert_ptr_null(c);
+        snprintf(want, sizeof want, "env.ini:9: %s", env_bad[_i].msg);
+        ck_assert_str_eq(tu_errstr(&e), want);
+    }
+}
+END_TEST
+
 Suite *config_suite(void);
 Suite *config_suite(void)
 {
@@ -969,12 +1150,15 @@ Suite *config_suite(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, test_config_good__every_key);
     tcase_add_test(tc, test_config_good__defaults);
+    tcase_add_test(tc, test_config_env__every_key);
+    tcase_add_loop_test(tc, test_config_env__bad_keys, 0, sizeof env_bad / sizeof env_bad[0]);
     tcase_add_loop_test(tc, test_config_bad__exact_messages, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_config_bad__stage_messages);
     tcase_add_test(tc, test_config_margin__brackets);
     tcase_add_test(tc, test_config_financing__rates);
     tcase_add_test(tc, test_config_futures__keys);
+    tcase_add_test(tc, test_config_costs__future_fees);
     tcase_add_test(tc, test_config_report__charts);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);

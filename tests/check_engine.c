@@ -102,6 +102,7 @@ typedef struct fixture {
     cpo_run_spec spec;
     cpo_params *p_at, *p_plan;
     cpo_result *r;
+    cpo_fill fill; /* the market's fill policy (CPO_FILL_NONE) */
 } fixture;
 
 static void fx_init(fixture *f)
@@ -148,6 +149,7 @@ static void fx_run(fixture *f, const char *steps, const char *plan, int wave)
     cpo_error e;
     cpo_market_spec ms;
     cpo_market_spec_init(&ms);
+    ms.fill = f->fill;
     ck_assert_msg(cpo_market_build(&f->m, f->ds, &ms, &e) == 0, "%s", tu_errstr(&e));
     ck_assert_int_eq(cpo_params_new(&f->p_at, &at_def, NULL), 0);
     ck_assert_int_eq(cpo_params_new(&f->p_plan, &plan_def, NULL), 0);
@@ -231,6 +233,50 @@ START_TEST(test_engine_linear_perp__pnl_fee_slippage_next_open)
     /* The bars carry no mark: the perp was marked at its close, and the
      * result says so. */
     ck_assert_int_eq(r->mark_from_close[i], 1);
+    check_identity(r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
+/*
+ * A step without a bar of its own (BTCUSDT has none on day 2, ETHUSDT
+ * does, so the grid has the day) carries the last close forward, but
+ * nothing traded then: an order to fill there is dropped with an event,
+ * and the next decision fills at the next real bar's open.
+ */
+START_TEST(test_engine_no_fill_on_a_carried_price)
+{
+    fixture f;
+    fx_init(&f);
+    f.fill = CPO_FILL_FORWARD;
+    size_t b = fx_add(&f, "BTCUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "BTC", "USDT");
+    size_t x = fx_add(&f, "ETHUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "ETH", "USDT");
+    static const double btc[4][4] = {
+        {100, 100, 100, 100}, {100, 101, 99, 100}, {120, 121, 119, 120}, {120, 121, 119, 120}};
+    static const double eth[5][4] = {
+        {10, 10, 10, 10}, {10, 10, 10, 10}, {10, 10, 10, 10}, {10, 10, 10, 10}, {10, 10, 10, 10}};
+    cpo_bars *bb = &f.ds->bars[b];
+    bb->bar_ms = CPO_MS_DAY;
+    static const int day[4] = {0, 1, 3, 4};
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(cpo_bars_append(bb, DAY0 + day[k] * CPO_MS_DAY, btc[k][0], btc[k][1],
+                                         btc[k][2], btc[k][3], 1e9, NAN, NAN, NAN, NAN),
+                         0);
+    fx_bars(&f, x, DAY0, CPO_MS_DAY, eth, 5, 0);
+    fx_run(&f, "1,2", "1:BTCUSDT:1,2:BTCUSDT:1", 0);
+    const cpo_result *r = f.r;
+    ck_assert_uint_eq(f.m->filled[b * f.m->n_steps + 2], 1);
+    /* Decided at close 1, to fill at open 2 (carried from close 1: 100):
+     * dropped.  Decided again at close 2, filled at open 3 = 120. */
+    ck_assert_uint_eq(r->n_trades, 1);
+    ck_assert_int_eq(r->trades[0].ts, DAY0 + 3 * CPO_MS_DAY);
+    ck_assert_double_eq(r->trades[0].px, 120.0);
+    int dropped = 0;
+    for (size_t k = 0; k < r->n_events; k++)
+        if (r->events[k].kind == CPO_EVENT_NO_PRICE && r->events[k].step == 2 &&
+            strstr(r->events[k].msg, "BTCUSDT: no bar at this step"))
+            dropped++;
+    ck_assert_int_eq(dropped, 1);
     check_identity(r, 1000.0, 1e-12);
     fx_fini(&f);
 }
@@ -1507,6 +1553,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_engine_linear_perp__pnl_fee_slippage_next_open);
     tcase_add_test(tc, test_engine_fill_at_close__same_bar);
+    tcase_add_test(tc, test_engine_no_fill_on_a_carried_price);
     tcase_add_test(tc, test_engine_inverse_perp__coin_pnl_harmonic_entry_coin_fees);
     tcase_add_test(tc, test_engine_inverse_perp__harmonic_entry_realised);
     tcase_add_test(tc, test_engine_funding__sign_and_boundary);

@@ -1363,6 +1363,18 @@ START_TEST(test_report_html__escape)
     ck_assert_str_eq(b, "0.00");
     rp_fmt_pct(b, sizeof b, -0.00001);
     ck_assert_str_eq(b, "0.00 %");
+    /* A metric that is a small rate (the risk-free return of an hour at 4 %
+     * a year: 1.04^(1/8760) - 1) keeps its digits; 0 stays 0.00 %. */
+    json_t *v = json_real(pow(1.04, 1.0 / 8760.0) - 1.0);
+    rp_fmt_metric(b, sizeof b, "risk_free", v);
+    ck_assert_str_eq(b, "0.000448 %");
+    json_real_set(v, 0.0);
+    rp_fmt_metric(b, sizeof b, "risk_free", v);
+    ck_assert_str_eq(b, "0.00 %");
+    json_real_set(v, 0.1234);
+    rp_fmt_metric(b, sizeof b, "annual_volatility", v);
+    ck_assert_str_eq(b, "12.34 %");
+    json_decref(v);
     free(p);
     tu_rmtree(dir);
     free(dir);

@@ -1775,6 +1775,86 @@ START_TEST(test_run_futures__quote_bar_open_not_ahead)
 }
 END_TEST
 
+/* Universe symbols of a config over futures_store (NULL-terminated list
+ * compared), or its error. */
+static void expect_universe(const char *dir, const char *store, const char *lines,
+                            const char *const *want, const char *want_err)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[backtest]\ndata = store.h5\n%s\n[strategy]\nschedule = once\nweigh = fixed\n"
+             "[weigh.fixed]\nweights = BTCUSDT:0.5\n",
+             lines);
+    char *cfg = write_config(dir, "uni.ini", text);
+    cpo_config *c = NULL;
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_config_load(&c, cfg, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_msg(cpo_store_read(&ds, store, &e) == 0, "%s", tu_errstr(&e));
+    char **sym = NULL;
+    size_t n = 0;
+    int rc = cpo_config_universe(c, ds, &sym, &n, &e);
+    if (want_err) {
+        ck_assert_int_eq(rc, CPO_ECONFIG);
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s:%s", cfg, want_err);
+        ck_assert_str_eq(tu_errstr(&e), msg);
+    } else {
+        ck_assert_msg(rc == 0, "%s", tu_errstr(&e));
+        size_t k = 0;
+        for (; want[k]; k++) {
+            ck_assert_uint_lt(k, n);
+            ck_assert_str_eq(sym[k], want[k]);
+        }
+        ck_assert_uint_eq(n, k);
+    }
+    cpo_config_symbols_free(sym, n);
+    cpo_dataset_free(ds);
+    cpo_config_free(c);
+    free(cfg);
+}
+
+/* futures = BTC: every future of the coin alive in the run, by expiry;
+ * futures named one by one keep the order written; one expired before the
+ * start is left out; a coin without futures and a future named twice are
+ * refused with the config's line. */
+START_TEST(test_run_futures__universe_of_a_coin)
+{
+    char *tmp = tu_tmpdir();
+    char *store = futures_store(tmp);
+    static const char *const both[] = {"BTCUSDT", "BTC-29MAR24", "BTC-28JUN24", NULL};
+    expect_universe(tmp, store, "start = 2024-03-20T10:00:00Z\n[universe]\nspot = BTCUSDT\n"
+                                "futures = BTC",
+                    both, NULL);
+    /* Listed in reverse: symbols keep the order written. */
+    static const char *const rev[] = {"BTC-28JUN24", "BTC-29MAR24", NULL};
+    expect_universe(tmp, store, "start = 2024-03-20T10:00:00Z\n[universe]\n"
+                                "futures = BTC-28JUN24, BTC-29MAR24",
+                    rev, NULL);
+    /* March has expired by 03-29 09:00: June only. */
+    static const char *const june[] = {"BTC-28JUN24", NULL};
+    expect_universe(tmp, store, "start = 2024-03-29T09:00:00Z\n[universe]\nfutures = BTC", june,
+                    NULL);
+    /* A coin without futures; a future named twice. */
+    char eth[1024];
+    snprintf(eth, sizeof eth,
+             "5: futures \"ETH\": no dated future of ETH in %s is alive in the run (expected "
+             "futures that expire after the start and have bars before the end, or a future's "
+             "symbol)",
+             store);
+    expect_universe(tmp, store, "start = 2024-03-20T10:00:00Z\n[universe]\nfutures = ETH", NULL,
+                    eth);
+    expect_universe(tmp, store, "start = 2024-03-20T10:00:00Z\n[universe]\nfutures = BTC\n"
+                                "symbols = BTC-28JUN24",
+                    NULL,
+                    "6: BTC-28JUN24 is in the universe twice (as \"BTC\" on line 5 and "
+                    "\"BTC-28JUN24\"; expected each instrument once)");
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1801,6 +1881,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_futures__modelled_between_quotes_and_rolled);
     tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
     tcase_add_test(tc, test_run_futures__quote_bar_open_not_ahead);
+    tcase_add_test(tc, test_run_futures__universe_of_a_coin);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,7 +28,7 @@
 #define H CPO_MS_HOUR
 #define T0 INT64_C(1704067200000) /* 2024-01-01T00:00:00Z, a Monday */
 /* The built-in stages (test_registry_builtins lists them). */
-#define N_BUILTINS 30
+#define N_BUILTINS 32
 
 /* Quantities come from a few products and quotients of small numbers
  * (rounding ~1e-16 relative), but when the float sum of a rebalance's buys
@@ -247,7 +247,7 @@ START_TEST(test_registry_builtins)
         {CPO_ROLE_SCHEDULE, "daily"},   {CPO_ROLE_SCHEDULE, "weekly"}, {CPO_ROLE_SCHEDULE, "monthly"},
         {CPO_ROLE_SCHEDULE, "drift"},   {CPO_ROLE_SELECT, "all"},      {CPO_ROLE_SELECT, "list"},
         {CPO_ROLE_SELECT, "top_volume"}, {CPO_ROLE_SELECT, "top_cap"}, {CPO_ROLE_WEIGH, "equal"},
-        {CPO_ROLE_WEIGH, "fixed"},
+        {CPO_ROLE_WEIGH, "fixed"},      {CPO_ROLE_WEIGH, "agent"},     {CPO_ROLE_WEIGH, "replay"},
         {CPO_ROLE_WEIGH, "invvol"},     {CPO_ROLE_WEIGH, "minvar"},    {CPO_ROLE_WEIGH, "meanvar"},
         {CPO_ROLE_WEIGH, "erc"},        {CPO_ROLE_WEIGH, "hrp"},       {CPO_ROLE_WEIGH, "bl"},
         {CPO_ROLE_WEIGH, "strangle"},   {CPO_ROLE_WEIGH, "straddle"},  {CPO_ROLE_WEIGH, "covered_call"},
@@ -362,7 +362,7 @@ START_TEST(test_registry_plugin_loads)
     ck_assert_str_eq(s->params[0].name, "k");
     char buf[256];
     cpo_registry_names(reg, CPO_ROLE_WEIGH, buf, sizeof buf);
-    ck_assert_str_eq(buf, "equal, fixed, invvol, minvar, meanvar, erc, hrp, bl, strangle, straddle, "
+    ck_assert_str_eq(buf, "equal, fixed, agent, replay, invvol, minvar, meanvar, erc, hrp, bl, strangle, straddle, "
                           "covered_call, protective_put, inverse_price");
     /* Its origin is the path. */
     const char *origin = NULL;

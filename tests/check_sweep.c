@@ -234,7 +234,8 @@ static const bad_case bad_cases[] = {
     {"unknown_key.ini", 12,
      "unknown key \"costs.fee_bsp\" in [sweep] (expected SECTION.KEY, one of: "
      "backtest.{capital, currency, collateral, seed, cash_buffer}, costs.{fill, fee_bps, "
-     "spot_fee_bps, perp_fee_bps, spot_maker_bps, perp_maker_bps, slippage_bps, impact_coef, "
+     "spot_fee_bps, perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, "
+     "future_maker_bps, slippage_bps, impact_coef, "
      "participation_cap, lot_rounding, perp_leverage, perp_imr, perp_mmr}, "
      "schedule.every_n.{n, offset})"},
     {"market_key.ini", 9, "[sweep] backtest.start cannot vary in a sweep (it sets the market data "

@@ -28,6 +28,12 @@
  *     [bootstrap], [attribution]  read and checked by cpo_run_to_dir
  *                  (cpo/run.h) before anything runs
  *     [stress]     read by `cpo risk` (cpo/risk.h)
+ *     [env]        window, vol_window, features, reward, sharpe_eta,
+ *                  drawdown_penalty, turnover_penalty, action, max_weight,
+ *                  max_gross, long_only, episode_steps, random_start: the
+ *                  step interface of cpo/env.h (cpo_config.env); checked
+ *                  by every load, used only by cpo_env, which replaces the
+ *                  [strategy] (a config it loads may leave [strategy] out)
  *
  * Every section and key is declared: an unknown one, a bad value or a
  * missing required key is refused with the file, the line and what was
@@ -53,6 +59,7 @@
 
 #include "cpo/backtest.h"
 #include "cpo/dataset.h"
+#include "cpo/env.h"
 #include "cpo/error.h"
 #include "cpo/market.h"
 #include "cpo/registry.h"
@@ -102,6 +109,8 @@ typedef struct cpo_config {
     struct cpo_rate_series { int64_t *ts; double *rate; } *rates; /* [financing]
                                 rate files (run.financing's rates point here) */
     size_t n_rates;
+    cpo_env_spec env;        /* [env]: read by cpo_env (cpo/env.h); a run
+                                checks its keys and ignores it */
     int report_charts;       /* [report] charts: cpo_charts of cpo/report.h
                                 (CPO_CHARTS_BOTH) */
 } cpo_config;

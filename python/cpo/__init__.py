@@ -15,6 +15,9 @@ chains its columns).
     store.bars("BTCUSDT").close
     cpo.black76(fwd, strike, t_years, vol, right="call")
     cpo.sweep("configs/sweep_drift_band.ini", jobs=2)
+    env = cpo.Env("configs/env_daily_8.ini")      # learning agents (cpo/env.py)
+    obs, info = env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
 Tables become pandas DataFrames: a first column of times is the index
 (UTC timestamps), numbers are float64, text is str; the '#' notes of a
@@ -30,7 +33,7 @@ import pandas as pd
 from ._lib import ffi, lib
 
 __all__ = ["Error", "Run", "Store", "run", "load_run", "sweep", "black76", "implied_vol",
-           "ATTRIBUTION_KINDS"]
+           "ATTRIBUTION_KINDS", "Env", "VecEnv", "Box"]
 
 __version__ = "0.1.0"
 
@@ -347,3 +350,7 @@ def implied_vol(price, fwd, strike, t_years, right="call", rate=0.0, status=Fals
     names = np.array([ffi.string(lib.cpo_iv_status_name(int(s))).decode() for s in st],
                      dtype=object).reshape(shape)
     return vol, names
+
+
+# Learning agents on the engine (cpo/env.h): after the helpers they use.
+from .env import Box, Env, VecEnv  # noqa: E402

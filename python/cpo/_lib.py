@@ -64,6 +64,43 @@ size_t cpo_black76_iv_batch(size_t n, const double *price, const double *fwd,
                             const int8_t *right, double *vol, int8_t *status);
 const char *cpo_iv_status_name(int status);
 
+typedef struct cpo_env cpo_env;
+typedef struct cpo_env_status {
+    double reward;
+    int terminated;
+    int truncated;
+    int64_t ts_ms;
+    size_t step;
+    double equity;
+    double turnover;
+} cpo_env_status;
+int cpo_env_new(cpo_env **out, const char *path, const char *text,
+                const char *const *overrides, size_t n_overrides, cpo_error *err);
+void cpo_env_free(cpo_env *env);
+size_t cpo_env_obs_size(const cpo_env *env);
+size_t cpo_env_action_size(const cpo_env *env);
+const char *cpo_env_obs_name(const cpo_env *env, size_t k);
+const char *cpo_env_action_name(const cpo_env *env, size_t k);
+void cpo_env_action_bounds(const cpo_env *env, double *low, double *high);
+size_t cpo_env_episode_steps(const cpo_env *env);
+int64_t cpo_env_bar_ms(const cpo_env *env);
+int cpo_env_reset(cpo_env *env, const uint64_t *seed, double *obs, cpo_env_status *st,
+                  cpo_error *err);
+int cpo_env_step(cpo_env *env, const double *action, size_t n_action, double *obs,
+                 cpo_env_status *st, cpo_error *err);
+const cpo_env_status *cpo_env_last(const cpo_env *env);
+int cpo_env_write_episode(const cpo_env *env, const char *dir, cpo_error *err);
+typedef struct cpo_vecenv cpo_vecenv;
+int cpo_vecenv_new(cpo_vecenv **out, size_t n_envs, const char *path, const char *text,
+                   const char *const *overrides, size_t n_overrides, cpo_error *err);
+void cpo_vecenv_free(cpo_vecenv *v);
+size_t cpo_vecenv_size(const cpo_vecenv *v);
+const cpo_env *cpo_vecenv_env(const cpo_vecenv *v, size_t k);
+int cpo_vecenv_reset(cpo_vecenv *v, const uint64_t *seed, double *obs, cpo_error *err);
+int cpo_vecenv_step(cpo_vecenv *v, const double *actions, size_t n_actions, double *obs,
+                    double *reward, uint8_t *terminated, uint8_t *truncated, double *final_obs,
+                    cpo_error *err);
+
 const char *cpo_config_section_keys(const char *section);
 const char *cpo_config_section_name(size_t k);
 """
