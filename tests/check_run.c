@@ -513,6 +513,19 @@ START_TEST(test_run_files__no_report)
     free(text);
     ck_assert(tu_file_in(cli, "report.html"));
     ck_assert(tu_file_in(cli, "charts/equity.gp"));
+    /* cpo report --charts: none keeps the scripts and data, no image;
+     * a kind it does not know is refused with the kinds. */
+    snprintf(cmd, sizeof cmd, "%s report -q --charts none %s", CPO_BINARY, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    free(text);
+    ck_assert(tu_file_in(cli, "charts/equity.gp"));
+    ck_assert(!tu_file_in(cli, "charts/equity.png"));
+    ck_assert(!tu_file_in(cli, "charts/equity.svg"));
+    snprintf(cmd, sizeof cmd, "%s report --charts jpeg %s", CPO_BINARY, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 2);
+    ck_assert_ptr_nonnull(strstr(text, "cpo: --charts jpeg is not valid (expected both, png, svg "
+                                       "or none)"));
+    free(text);
     tu_rmtree(dir);
     free(cli);
     free(mine);
