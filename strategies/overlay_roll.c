@@ -19,6 +19,14 @@
  * (cs_new px_new).  With no future to roll into, the leg is closed and a
  * note says so; the engine delivers at expiry what is still held.
  * exchange (optional) keeps to the futures of one exchange.
+ *
+ * Half a roll: the engine fills nothing at a step without a bar of the
+ * instrument (a price carried forward), so one leg of a roll may fill and
+ * the other not.  The new future already held while the expiring one is
+ * still there (its close dropped): the expiring one is closed again and
+ * the new one left as it is, not added to twice.  The expiring one closed
+ * and nothing held (the new leg dropped): the roll's notional is opened in
+ * the front at the next step, until it fills or a rebalance decides.
  */
 #include <math.h>
 #include <stdio.h>
@@ -46,6 +54,8 @@ typedef struct roll_state {
     long of;              /* -1: weight of equity */
     double weight;
     int64_t roll_before, min_tenor;
+    double pending;       /* a roll's USD notional (inverse: contracts x
+                             size) still to open in the front; 0: none */
     size_t n_fut;
     size_t fut[];         /* the coin's futures, market order */
 } roll_state;
@@ -132,13 +142,15 @@ static int roll_run(void *state, const cpo_params *p, const cpo_host *h, const c
     long keep = -1;
     for (size_t k = 0; k < s->n_fut; k++) {
         size_t i = s->fut[k];
-        if (h->position(v, i) != 0.0 && left(h, v, i) > s->roll_before &&
-            cpo_builtin_close(h, v, i) > 0.0)
+        /* held with time to run: kept, with or without a price now (a
+         * step without a quote is no reason to roll) */
+        if (h->position(v, i) != 0.0 && left(h, v, i) > s->roll_before)
             keep = (long)i;
     }
     if (io->fire) {
         /* A rebalance: the leg at its weight, in the held future while it
          * has time, else the front. */
+        s->pending = 0.0;
         long to = keep >= 0 ? keep : front(s, h, v);
         double w = s->weight;
         if (s->of >= 0)
@@ -169,9 +181,24 @@ static int roll_run(void *state, const cpo_params *p, const cpo_host *h, const c
         usd += x;
         io->qty[i] = 0.0;
     }
-    if (!due)
+    int held_any = keep >= 0;
+    for (size_t k = 0; k < s->n_fut && !held_any; k++)
+        held_any = h->position(v, s->fut[k]) != 0.0;
+    if (!due && held_any)
+        s->pending = 0.0; /* the last roll filled */
+    if (!due && !(s->pending != 0.0 && !held_any))
         return 0;
+    if (!due)
+        usd = s->pending; /* the new leg of the last roll did not fill */
     io->fire = 1;
+    if (due && keep >= 0) {
+        /* The new future held while an expiring leg is left: the last
+         * roll's close did not fill; close it again, add nothing. */
+        io->qty[keep] = h->position(v, (size_t)keep);
+        s->pending = 0.0;
+        return 0;
+    }
+    s->pending = 0.0;
     long to = front(s, h, v);
     if (to < 0) {
         if (h->struct_size > offsetof(cpo_host, note))
@@ -183,8 +210,8 @@ static int roll_run(void *state, const cpo_params *p, const cpo_host *h, const c
     double cs = in->contract_size > 0.0 ? in->contract_size : 1.0;
     double add = in->settle == CPO_SETTLE_INVERSE ? usd / cs
                                                   : usd / (cs * cpo_builtin_close(h, v, (size_t)to));
-    double held = h->position(v, (size_t)to);
-    io->qty[to] = held + add;
+    io->qty[to] = h->position(v, (size_t)to) + add;
+    s->pending = usd; /* until a step finds the new leg held */
     return 0;
 }
 

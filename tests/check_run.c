@@ -1498,7 +1498,15 @@ static const int64_t JUN28_EXP = INT64_C(1719561600000);
  * their bar's index. */
 static double fut_index(int h) { return 40000.0 + 10.0 * h; }
 
-static char *futures_store(const char *dir)
+static char *futures_store_with(const char *dir, int march_dense, int june_dense);
+
+static char *futures_store(const char *dir) { return futures_store_with(dir, 0, 0); }
+
+/* As futures_store; a dense future has a quote every hour before its
+ * expiry (the June one: to h = 239); beside a dense one, the sparse June
+ * has one more quote at 12:00 of day 7 (h = 180), the sparse March two
+ * more at 10:00 and 11:00 of day 0 (h = 10, 11). */
+static char *futures_store_with(const char *dir, int march_dense, int june_dense)
 {
     cpo_dataset *ds = NULL;
     cpo_error e;
@@ -1531,8 +1539,21 @@ static char *futures_store(const char *dir)
         ck_assert_int_eq(cpo_dataset_add(ds, &in, &f, &e), 0);
         ds->bars[f].bar_ms = CPO_MS_HOUR;
         static const int days[3] = {0, 2, 6};
-        for (int d = 0; d < 3; d++) {
-            int h = 24 * days[d] + 9;
+        int dense = k == 0 ? march_dense : june_dense, hours[240], nh = 0;
+        if (dense) {
+            for (int h = 0; h < 240 && FUT_T0 + (h + 1) * CPO_MS_HOUR <= exps[k]; h++)
+                hours[nh++] = h;
+        } else {
+            for (int d = 0; d < 3; d++) {
+                hours[nh++] = 24 * days[d] + 9;
+                if (d == 0 && k == 0 && june_dense) /* the entry's decision and fill */
+                    hours[nh++] = 10, hours[nh++] = 11;
+            }
+            if (k == 1 && march_dense)
+                hours[nh++] = 180;
+        }
+        for (int q = 0; q < nh; q++) {
+            int h = hours[q];
             double I = fut_index(h - 1) + 3.0, F = I * (1.0 + basis[k]);
             ck_assert_int_eq(cpo_bars_append(&ds->bars[f], FUT_T0 + h * CPO_MS_HOUR, F, F, F, F,
                                              NAN, NAN, NAN, NAN, I),
@@ -1868,6 +1889,82 @@ START_TEST(test_run_futures__universe_of_a_coin)
 }
 END_TEST
 
+/* A futures row of trades.csv at ts, its qty (the test fails without one). */
+static double trade_qty(const char *text, const char *ts, const char *sym)
+{
+    char key[96];
+    snprintf(key, sizeof key, "\n%s,%s,", ts, sym);
+    const char *l = strstr(text, key);
+    ck_assert_msg(l != NULL, "no trade %s %s in trades.csv", ts, sym);
+    return strtod(l + strlen(key), NULL);
+}
+
+/*
+ * Half a roll.  With between_quotes = none a future fills only where it
+ * has a bar (a carried price is no quote: the order is dropped).  Roll
+ * decided 03-27 07:00 (roll_before 2d), to fill at 08:00:
+ *   - March quoted every hour, June not at 08:00: March is closed, June
+ *     dropped; the roll's notional is asked again each step and fills at
+ *     June's next bar, 12:00 of day 7, the same USD contracts (10 USD both);
+ *   - June quoted every hour, March not: June opens, March's close is
+ *     dropped; the next steps close March again without adding to June
+ *     (not twice the leg), and March, still held at its expiry, is
+ *     delivered.
+ */
+START_TEST(test_run_futures__half_a_roll)
+{
+    for (int c = 0; c < 2; c++) {
+        char *tmp = tu_tmpdir();
+        char *store = futures_store_with(tmp, c == 0, c == 1);
+        char cfg_text[2048];
+        snprintf(cfg_text, sizeof cfg_text, cfg_basis, "2d");
+        char *at = strstr(cfg_text, "between_quotes = basis\n");
+        ck_assert_ptr_nonnull(at);
+        memcpy(at, "between_quotes = none \n", 23);
+        char *bt = strstr(cfg_text, "collateral = BTC:0.3\n");
+        ck_assert_ptr_nonnull(bt);
+        char full[2300];
+        snprintf(full, sizeof full, "%.*sgap_fill = forward\n%s", (int)(bt - cfg_text), cfg_text,
+                 bt);
+        char *cfg = write_config(tmp, "half.ini", full);
+        char *out = tu_path(tmp, "out");
+        cpo_run_report rep;
+        cpo_error e;
+        ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+        char *trades = tu_path(out, "trades.csv");
+        char *text = tu_read_file(trades, NULL);
+        static fut_row r[300];
+        size_t n = fut_rows(out, "BTC-29MAR24", r, 300);
+        double q0 = r[fut_find(r, n, "2024-03-27T07:00:00Z")].qty;
+        ck_assert_msg(q0 < 0.0, "case %d: %s", c, text);
+        static fut_row j[300];
+        size_t nj = fut_rows(out, "BTC-28JUN24", j, 300);
+        if (c == 0) {
+            ck_assert_double_eq_tol(trade_qty(text, "2024-03-27T08:00:00Z", "BTC-29MAR24"), -q0,
+                                    1e-9);
+            ck_assert_ptr_null(strstr(text, "\n2024-03-27T08:00:00Z,BTC-28JUN24,"));
+            ck_assert_double_eq_tol(trade_qty(text, "2024-03-27T12:00:00Z", "BTC-28JUN24"), q0,
+                                    1e-9);
+            ck_assert_uint_eq(rep.metrics.n_deliveries, 0);
+        } else {
+            ck_assert_double_eq_tol(trade_qty(text, "2024-03-27T08:00:00Z", "BTC-28JUN24"), q0,
+                                    1e-9);
+            ck_assert_ptr_null(strstr(text, "\n2024-03-27T08:00:00Z,BTC-29MAR24,"));
+            /* June stays at q0 to the end: never added to twice. */
+            ck_assert_double_eq_tol(j[nj - 1].qty, q0, 1e-9);
+            ck_assert_uint_eq(rep.metrics.n_deliveries, 1);
+        }
+        free(text);
+        free(trades);
+        free(out);
+        free(cfg);
+        free(store);
+        tu_rmtree(tmp);
+        free(tmp);
+    }
+}
+END_TEST
+
 Suite *run_suite(void);
 Suite *run_suite(void)
 {
@@ -1895,6 +1992,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_futures__held_to_delivery_and_refusals);
     tcase_add_test(tc, test_run_futures__quote_bar_open_not_ahead);
     tcase_add_test(tc, test_run_futures__universe_of_a_coin);
+    tcase_add_test(tc, test_run_futures__half_a_roll);
     suite_add_tcase(s, tc);
     return s;
 }
