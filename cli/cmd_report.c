@@ -1,6 +1,7 @@
 /*
- * cmd_report.c - `cpo report RUN_DIR [--quiet]`: make report.html and
- * charts/ again from the files of a run folder (cpo run makes them too).
+ * cmd_report.c - `cpo report RUN_DIR [--charts KIND] [--quiet]`: make
+ * report.html and charts/ again from the files of a run folder (cpo run
+ * makes them too).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,9 +12,11 @@
 #include "cpo/report.h"
 #include "outfile.h"
 
-#define REPORT_USAGE "cpo report RUN_DIR [--quiet]"
+#define REPORT_USAGE "cpo report RUN_DIR [--charts both|png|svg|none] [--quiet]"
 
 static const cpo_cli_opt report_opts[] = {
+    {"charts", 0, 'c', "KIND", "the images of the charts: both (PNG and SVG, the default), png, "
+                               "svg, or none (scripts and data only), as [report] charts"},
     {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
@@ -23,11 +26,17 @@ static int report_exec(int argc, char **argv)
     struct option longopts[CPO_CLI_MAX_OPTS + 1];
     char shorts[3 * CPO_CLI_MAX_OPTS + 1];
     cpo_cli_getopt(report_opts, longopts, shorts);
-    int c, quiet = 0;
+    int c, quiet = 0, charts = CPO_CHARTS_BOTH;
     optind = 1;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
+        case 'c':
+            if ((charts = cpo_charts_parse(optarg)) < 0)
+                return cpo_cli_usage(REPORT_USAGE,
+                                     "--charts %s is not valid (expected both, png, svg or none)",
+                                     optarg);
+            break;
         case 'h':
             return cpo_cli_help(REPORT_USAGE,
                                 "Write RUN_DIR/report.html and RUN_DIR/charts/ (gnuplot scripts, "
@@ -48,6 +57,7 @@ static int report_exec(int argc, char **argv)
     cpo_report_opts opts;
     cpo_report_opts_init(&opts);
     opts.cancel = cpo_cli_signals();
+    opts.charts = charts;
     cpo_report_info info;
     /* One writer per folder: not while a run or another report writes it. */
     cpo_dirlock lock;

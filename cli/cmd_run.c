@@ -10,11 +10,13 @@
 #include "cpo/config.h"
 #include "cpo/run.h"
 
-#define RUN_USAGE "cpo run CONFIG [-o DIR] [--force] [--quiet]"
+#define RUN_USAGE "cpo run CONFIG [-o DIR] [--force] [--no-report] [--quiet]"
 
 static const cpo_cli_opt run_opts[] = {
     {"output", 'o', 'o', "DIR", "write the run folder to DIR (default runs/<config name>)"},
     {"force", 'f', 'f', NULL, "replace the files of an existing run folder"},
+    {"no-report", 0, 'R', NULL, "make no report.html and no charts/ (cpo report DIR makes them "
+                                "later)"},
     {"quiet", 'q', 'q', NULL, "print nothing but errors and warnings (no summary)"},
     {"help", 'h', 'h', NULL, "print the usage and what the command does"},
     {NULL, 0, 0, NULL, NULL}};
@@ -32,13 +34,16 @@ static int run_exec(int argc, char **argv)
         switch (c) {
         case 'o': opts.out_dir = optarg; break;
         case 'f': opts.force = 1; break;
+        case 'R': opts.no_report = 1; break;
         case 'q': quiet = 1; break;
         case 'h':
             return cpo_cli_help(RUN_USAGE,
                                 "Run the backtest CONFIG describes and write its files to DIR.\n"
                                 "An existing folder is refused unless --force; a folder another "
-                                "cpo is writing is refused.\nWhat could make the numbers mislead "
-                                "is said on stderr at the end, one line a problem.",
+                                "cpo is writing is refused.\nWith --no-report no report.html or "
+                                "charts/ are made (cpo report DIR makes them).\nWhat could make "
+                                "the numbers mislead is said on stderr at the end, one line a "
+                                "problem.",
                                 run_opts, NULL);
         default: return cpo_cli_usage(RUN_USAGE, "bad option");
         }

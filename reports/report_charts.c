@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,13 @@ void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o)
     g->warn = o ? o->warn : stderr;
     g->cancel = o ? o->cancel : NULL;
     g->no_plot = o ? o->no_plot : 0;
+    g->jobs = o && o->jobs > 0 ? o->jobs : 0;
+    int charts = o ? o->charts : CPO_CHARTS_BOTH;
+    g->img = charts == CPO_CHARTS_PNG   ? RP_IMG_PNG
+             : charts == CPO_CHARTS_SVG ? RP_IMG_SVG
+                                        : RP_IMG_PNG | RP_IMG_SVG;
+    if (charts == CPO_CHARTS_NONE)
+        g->no_plot = 1;
     if (o && o->gnuplot)
         snprintf(g->path, sizeof g->path, "%s", o->gnuplot);
 }
@@ -232,11 +240,12 @@ static void tail_text(char *note, size_t n, const char *out)
 }
 
 /*
- * Run gnuplot on dir/NAME.gp; 0 when it exited 0 and made NAME.png.tmp and
- * NAME.svg.tmp, else -1 with note.
+ * gnuplot on dir/NAME.gp, started: fork + execve, stdout and stderr to a
+ * pipe (*fd, non-blocking, read back by job_read); -1 with note when it
+ * cannot be started.
  */
-static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, char *note,
-                       size_t nn)
+static pid_t gnuplot_spawn(const rp_gnuplot *g, const char *dir, const char *name, int *fd,
+                           char *note, size_t nn)
 {
     char script[128];
     snprintf(script, sizeof script, "%s.gp", name);
@@ -269,52 +278,120 @@ static int gnuplot_run(const rp_gnuplot *g, const char *dir, const char *name, c
         _exit(127);
     }
     close(pfd[1]);
-    char out[4096];
-    size_t n = 0;
+    /* Not inherited by the next children (they would hold it open). */
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
+    *fd = pfd[0];
+    return pid;
+}
+
+static void remove_files(const char *dir, const char *name, int images_only);
+
+/* A gnuplot at work on one chart. */
+typedef struct gp_job {
+    rp_chart *ch;
+    pid_t pid;
+    int fd;          /* its output; -1 at EOF */
+    size_t n;
+    char out[4096];  /* the last 4 KiB of its output */
+} gp_job;
+
+/* Read what the job's gnuplot has written; 1 at EOF (or a read error). */
+static int job_read(gp_job *j)
+{
     for (;;) {
         char b[1024];
-        ssize_t r = read(pfd[0], b, sizeof b);
+        ssize_t r = read(j->fd, b, sizeof b);
         if (r < 0 && errno == EINTR)
             continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
         if (r <= 0)
-            break;
+            return 1;
         /* Keep the last 4 KiB (b is smaller than out). */
         size_t k = (size_t)r;
-        if (n + k > sizeof out - 1) {
-            size_t drop = n + k - (sizeof out - 1);
-            memmove(out, out + drop, n - drop);
-            n -= drop;
+        if (j->n + k > sizeof j->out - 1) {
+            size_t drop = j->n + k - (sizeof j->out - 1);
+            memmove(j->out, j->out + drop, j->n - drop);
+            j->n -= drop;
         }
-        memcpy(out + n, b, k);
-        n += k;
+        memcpy(j->out + j->n, b, k);
+        j->n += k;
     }
-    out[n] = '\0';
-    close(pfd[0]);
+}
+
+/* The images a chart's script may write: NAME.png (RP_IMG_PNG), NAME.svg
+ * (RP_IMG_SVG). */
+static const char *const img_ext[] = {".png", ".svg"};
+
+/*
+ * The job's gnuplot has closed its output: its status, then the chart
+ * DRAWN with its images renamed (it exited 0 and made NAME.png.tmp.<pid> and
+ * NAME.svg.tmp.<pid>, those of img), or FAILED with gnuplot's message.
+ */
+static void job_finish(gp_job *j, const char *dir, unsigned img)
+{
+    rp_chart *ch = j->ch;
+    close(j->fd);
+    j->fd = -1;
+    j->out[j->n] = '\0';
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
+    while (waitpid(j->pid, &st, 0) < 0) {
         if (errno != EINTR) {
-            snprintf(note, nn, "cannot run gnuplot: waitpid: %s", strerror(errno));
-            return -1;
+            snprintf(ch->note, sizeof ch->note, "cannot run gnuplot: waitpid: %s",
+                     strerror(errno));
+            ch->state = RP_CHART_FAILED;
+            remove_files(dir, ch->name, 1);
+            return;
         }
     }
-    char png[1200], svg[1200];
-    snprintf(png, sizeof png, "%s/%s.png%s", dir, name, sfx);
-    snprintf(svg, sizeof svg, "%s/%s.svg%s", dir, name, sfx);
-    struct stat s1, s2;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && stat(png, &s1) == 0 && s1.st_size > 0 &&
-        stat(svg, &s2) == 0 && s2.st_size > 0)
-        return 0;
-    char msg[400];
-    tail_text(msg, sizeof msg, out);
-    if (WIFEXITED(st))
-        snprintf(note, nn, "gnuplot %s exited with status %d%s%s", script, WEXITSTATUS(st),
-                 msg[0] ? ": " : " without making both images", msg);
-    else
-        snprintf(note, nn, "gnuplot %s was killed by signal %d", script,
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    unlink(png);
-    unlink(svg);
-    return -1;
+    char tmp[2][1300];
+    int made = 1;
+    for (int k = 0; k < 2; k++) {
+        struct stat s;
+        char to[1280];
+        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, img_ext[k]);
+        cpo_tmp_path(tmp[k], sizeof tmp[k], to);
+        if (img & (1u << k))
+            made = made && stat(tmp[k], &s) == 0 && s.st_size > 0;
+    }
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0 && made)) {
+        /* The chart's own note (what it shows) gives way to gnuplot's message. */
+        char msg[400];
+        tail_text(msg, sizeof msg, j->out);
+        if (WIFEXITED(st))
+            snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp exited with status %d%s%s",
+                     ch->name, WEXITSTATUS(st),
+                     msg[0]                              ? ": "
+                     : img == (RP_IMG_PNG | RP_IMG_SVG) ? " without making both images"
+                                                        : " without making its image",
+                     msg);
+        else
+            snprintf(ch->note, sizeof ch->note, "gnuplot %s.gp was killed by signal %d",
+                     ch->name, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        for (int k = 0; k < 2; k++)
+            unlink(tmp[k]);
+        ch->state = RP_CHART_FAILED;
+        remove_files(dir, ch->name, 1);
+        return;
+    }
+    for (int k = 0; k < 2; k++) {
+        char to[1280];
+        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, img_ext[k]);
+        if (!(img & (1u << k))) {
+            unlink(to); /* an earlier report's, of another kind */
+            continue;
+        }
+        if (rename(tmp[k], to) != 0) {
+            snprintf(ch->note, sizeof ch->note, "cannot rename %s: %s", strrchr(tmp[k], '/') + 1,
+                     strerror(errno));
+            unlink(tmp[k]);
+            ch->state = RP_CHART_FAILED;
+            return;
+        }
+    }
+    ch->state = RP_CHART_DRAWN;
+    ch->img = img;
 }
 
 /* --- one chart -------------------------------------------------------------------------- */
@@ -369,71 +446,191 @@ static void chart_ready(chart_ctx *c, rp_chart *ch)
     ch->state = RP_CHART_PENDING;
 }
 
-/* One chart of the list: gnuplot on its script, the images renamed. */
-static void draw_one(rp_gnuplot *g, const char *dir, rp_chart *ch)
+/* A chart that is not drawn (interrupted, no plots, no gnuplot): its
+ * scripts and data stay, its images go. */
+static void not_drawn(rp_gnuplot *g, const char *dir, rp_chart *ch)
 {
+    ch->state = RP_CHART_NOT_DRAWN;
+    remove_files(dir, ch->name, 1);
     if (g->cancel && *g->cancel) {
         /* Interrupted: the caller fails with CPO_EINTR. */
-        ch->state = RP_CHART_NOT_DRAWN;
         snprintf(ch->note, sizeof ch->note, "interrupted");
-        remove_files(dir, ch->name, 1);
-        return;
-    }
-    if (g->no_plot) {
-        ch->state = RP_CHART_NOT_DRAWN;
+    } else if (g->no_plot) {
         snprintf(ch->note, sizeof ch->note, "not drawn (no plots asked for): %s.gp and %s.dat "
                  "are in charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
-        remove_files(dir, ch->name, 1);
-        return;
-    }
-    gnuplot_find(g);
-    if (!g->found) {
-        ch->state = RP_CHART_NOT_DRAWN;
+    } else {
         snprintf(ch->note, sizeof ch->note, "gnuplot is not on PATH: %s.gp and %s.dat are in "
                  "charts/ (gnuplot %s.gp there draws them)", ch->name, ch->name, ch->name);
-        remove_files(dir, ch->name, 1);
         if (!g->warned && g->warn) {
             fprintf(g->warn, "cpo: warning: gnuplot not found on PATH: charts/ keeps the "
                     "scripts and data, no images (install gnuplot-nox)\n");
             fflush(g->warn);
         }
         g->warned = 1;
-        return;
     }
-    char note[sizeof ch->note];
-    if (gnuplot_run(g, dir, ch->name, note, sizeof note)) {
-        ch->state = RP_CHART_FAILED;
-        /* The chart's own note (what it shows) gives way to gnuplot's message. */
-        snprintf(ch->note, sizeof ch->note, "%s", note);
-        remove_files(dir, ch->name, 1);
-        return;
+}
+
+/* What drawing a chart costs gnuplot, roughly: the bytes of its data
+ * times the times its script reads them (each plotted column, for each
+ * image).  For the order they are drawn in. */
+static double draw_cost(const char *dir, const rp_chart *ch)
+{
+    char p[1200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s.dat", dir, ch->name);
+    double bytes = stat(p, &st) == 0 ? (double)st.st_size : 0.0;
+    snprintf(p, sizeof p, "%s/%s.gp", dir, ch->name);
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s.dat\"", ch->name);
+    size_t reads = 1;
+    char *text = NULL;
+    size_t len = 0;
+    if (rp_slurp(p, &text, &len, NULL) == 0) {
+        for (const char *s = text; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+            reads++;
+        free(text);
     }
-    static const char *const ext[] = {".png", ".svg"};
-    for (int k = 0; k < 2; k++) {
-        char from[1300], to[1280];
-        snprintf(to, sizeof to, "%s/%s%s", dir, ch->name, ext[k]);
-        cpo_tmp_path(from, sizeof from, to);
-        if (rename(from, to) != 0) {
-            snprintf(ch->note, sizeof ch->note, "cannot rename %s: %s", strrchr(from, '/') + 1,
-                     strerror(errno));
-            unlink(from);
-            ch->state = RP_CHART_FAILED;
-            return;
-        }
-    }
-    ch->state = RP_CHART_DRAWN;
+    return bytes * (double)reads + 4096.0;
+}
+
+typedef struct cost_of {
+    double cost;
+    size_t k;
+} cost_of;
+
+static int by_cost(const void *a, const void *b)
+{
+    const cost_of *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* gnuplot processes at once: the opts' jobs, else one per core. */
+static size_t draw_jobs(const rp_gnuplot *g)
+{
+    if (g->jobs > 0)
+        return (size_t)g->jobs;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
 }
 
 /*
  * The one place gnuplot runs: every chart of the list whose script and
- * data are written (RP_CHART_PENDING) is drawn, in order, each by its own
- * gnuplot process today (gnuplot NAME.gp in dir).
+ * data are written (RP_CHART_PENDING) is drawn, each by its own gnuplot
+ * process (gnuplot NAME.gp in dir), up to one process per core at once
+ * (rp_gnuplot jobs), the costliest first so that the last to finish is a
+ * short one.  What a chart's files hold does not depend on the order.
  */
 void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n)
 {
+    size_t np = 0;
     for (size_t k = 0; k < n; k++)
-        if (ch[k].state == RP_CHART_PENDING)
-            draw_one(g, dir, &ch[k]);
+        np += ch[k].state == RP_CHART_PENDING;
+    if (!np)
+        return;
+    if (!g->no_plot)
+        gnuplot_find(g);
+    if (g->no_plot || !g->found) {
+        for (size_t k = 0; k < n; k++)
+            if (ch[k].state == RP_CHART_PENDING)
+                not_drawn(g, dir, &ch[k]);
+        return;
+    }
+    cost_of *order = malloc(np * sizeof *order);
+    size_t maxj = draw_jobs(g);
+    if (maxj > np)
+        maxj = np;
+    gp_job *job = calloc(maxj, sizeof *job);
+    struct pollfd *pf = calloc(maxj, sizeof *pf);
+    if (!order || !job || !pf) {
+        /* Out of memory: one at a time, in order. */
+        maxj = 1;
+        free(order);
+        order = NULL;
+        free(pf);
+        pf = NULL;
+        free(job);
+        job = NULL;
+    }
+    np = 0;
+    for (size_t k = 0; k < n; k++)
+        if (ch[k].state == RP_CHART_PENDING) {
+            if (order) {
+                order[np].cost = draw_cost(dir, &ch[k]);
+                order[np].k = k;
+            }
+            np++;
+        }
+    if (order)
+        qsort(order, np, sizeof *order, by_cost);
+    gp_job one;
+    if (!job) {
+        job = &one;
+        memset(&one, 0, sizeof one);
+    }
+    size_t next = 0, running = 0, k_plain = 0;
+    for (;;) {
+        /* Start gnuplot on the next charts while there is room. */
+        while (running < maxj && next < np) {
+            size_t k;
+            if (order) {
+                k = order[next].k;
+            } else {
+                while (ch[k_plain].state != RP_CHART_PENDING)
+                    k_plain++;
+                k = k_plain++;
+            }
+            next++;
+            rp_chart *c = &ch[k];
+            if (g->cancel && *g->cancel) {
+                not_drawn(g, dir, c);
+                continue;
+            }
+            gp_job *j = NULL;
+            for (size_t s = 0; s < maxj && !j; s++)
+                if (!job[s].ch)
+                    j = &job[s];
+            memset(j, 0, sizeof *j);
+            j->fd = -1;
+            j->pid = gnuplot_spawn(g, dir, c->name, &j->fd, c->note, sizeof c->note);
+            if (j->pid < 0) {
+                c->state = RP_CHART_FAILED;
+                remove_files(dir, c->name, 1);
+                continue;
+            }
+            j->ch = c;
+            running++;
+        }
+        if (!running)
+            break;
+        /* Wait for output or the end of one of them. */
+        size_t nf = 0;
+        struct pollfd single;
+        struct pollfd *p = pf ? pf : &single;
+        for (size_t s = 0; s < maxj; s++)
+            if (job[s].ch) {
+                p[nf].fd = job[s].fd;
+                p[nf].events = POLLIN;
+                p[nf].revents = 0;
+                nf++;
+            }
+        if (poll(p, nf, -1) < 0 && errno != EINTR)
+            break; /* cannot happen with valid descriptors; the loop below still reaps */
+        for (size_t s = 0; s < maxj; s++) {
+            if (!job[s].ch)
+                continue;
+            if (job_read(&job[s])) {
+                job_finish(&job[s], dir, g->img);
+                job[s].ch = NULL;
+                running--;
+            }
+        }
+    }
+    if (job != &one)
+        free(job);
+    free(pf);
+    free(order);
 }
 
 /* --- script pieces ------------------------------------------------------------------------ */
@@ -473,16 +670,43 @@ static void comment_text(FILE *fp, const char *s)
 
 static void gp_style(FILE *fp);
 
-static void gp_begin(FILE *fp, const char *name, const char *what, int w, int h)
+/* The terminal and output of image kind k (RP_IMG_PNG or RP_IMG_SVG),
+ * indented by ind. */
+static void gp_term(FILE *fp, unsigned k, const char *ind, const char *name, int w, int h)
+{
+    if (k == RP_IMG_PNG)
+        fprintf(fp, "%sset terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n", ind, w,
+                h);
+    else
+        fprintf(fp,
+                "%sset terminal svg noenhanced size %d,%d font \"" FONT "\" background "
+                "\"white\"\n",
+                ind, w, h);
+    fprintf(fp, "%sset output \"%s.%s\".cpo_suffix\n", ind, name, k == RP_IMG_PNG ? "png" : "svg");
+}
+
+/* "NAME.png and NAME.svg", or the one image of img. */
+static void gp_redraw_line(FILE *fp, unsigned img, const char *name)
+{
+    if (img == (RP_IMG_PNG | RP_IMG_SVG))
+        fprintf(fp, "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n", name,
+                name, name);
+    else
+        fprintf(fp, "# Redraw: gnuplot %s.gp (in this folder) writes %s.%s.\n", name, name,
+                img == RP_IMG_PNG ? "png" : "svg");
+}
+
+/* The head of a script that draws the images of img (RP_IMG_*): the PNG
+ * first, the SVG by replot in gp_end. */
+static void gp_begin(FILE *fp, unsigned img, const char *name, const char *what, int w, int h)
 {
     fprintf(fp,
             "# %s.gp - %s\n"
-            "# Made by cpo from %s.dat (its columns are named at its top).\n"
-            "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
-            "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n"
-            "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
-            "set output \"%s.png\".cpo_suffix\n",
-            name, what, name, name, name, name, w, h, name);
+            "# Made by cpo from %s.dat (its columns are named at its top).\n",
+            name, what, name);
+    gp_redraw_line(fp, img, name);
+    fputs("if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n", fp);
+    gp_term(fp, img & RP_IMG_PNG ? RP_IMG_PNG : RP_IMG_SVG, "", name, w, h);
     gp_style(fp);
 }
 
@@ -502,25 +726,27 @@ static void gp_style(FILE *fp)
  * the script draws them once per terminal in a loop, the body between
  * gp_begin_multi and gp_end_multi.
  */
-static void gp_begin_multi(FILE *fp, const char *name, const char *what, int w, int h)
+static void gp_begin_multi(FILE *fp, unsigned img, const char *name, const char *what, int w,
+                           int h)
 {
     fprintf(fp,
             "# %s.gp - %s\n"
-            "# Made by cpo from %s.dat (its columns are named at its top).\n"
-            "# Redraw: gnuplot %s.gp (in this folder) writes %s.png and %s.svg.\n"
-            "if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n",
-            name, what, name, name, name, name);
+            "# Made by cpo from %s.dat (its columns are named at its top).\n",
+            name, what, name);
+    gp_redraw_line(fp, img, name);
+    fputs("if (!exists(\"cpo_suffix\")) cpo_suffix = \"\"\n", fp);
     gp_style(fp);
-    fprintf(fp,
-            "do for [cpo_k = 1:2] {\n"
-            "if (cpo_k == 1) {\n"
-            "  set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n"
-            "  set output \"%s.png\".cpo_suffix\n"
-            "} else {\n"
-            "  set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
-            "  set output \"%s.svg\".cpo_suffix\n"
-            "}\n",
-            w, h, name, w, h, name);
+    if (img != (RP_IMG_PNG | RP_IMG_SVG)) {
+        fputs("do for [cpo_k = 1:1] {\n", fp);
+        gp_term(fp, img, "  ", name, w, h);
+        return;
+    }
+    fputs("do for [cpo_k = 1:2] {\n"
+          "if (cpo_k == 1) {\n", fp);
+    gp_term(fp, RP_IMG_PNG, "  ", name, w, h);
+    fputs("} else {\n", fp);
+    gp_term(fp, RP_IMG_SVG, "  ", name, w, h);
+    fputs("}\n", fp);
 }
 
 static void gp_end_multi(FILE *fp)
@@ -528,14 +754,14 @@ static void gp_end_multi(FILE *fp)
     fputs("}\nunset output\n", fp);
 }
 
-static void gp_end(FILE *fp, const char *name, int w, int h)
+/* The tail of a gp_begin script: the SVG by replot when img has both. */
+static void gp_end(FILE *fp, unsigned img, const char *name, int w, int h)
 {
-    fprintf(fp,
-            "set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
-            "set output \"%s.svg\".cpo_suffix\n"
-            "replot\n"
-            "unset output\n",
-            w, h, name);
+    if (img == (RP_IMG_PNG | RP_IMG_SVG)) {
+        gp_term(fp, RP_IMG_SVG, "", name, w, h);
+        fputs("replot\n", fp);
+    }
+    fputs("unset output\n", fp);
 }
 
 /* Month index (year * 12 + month - 1) of a time, and the time of one. */
@@ -860,7 +1086,7 @@ static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, "equity.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "equity", bench ? "growth of 1 of the run and its benchmark" : "equity curve",
+    gp_begin(s.fp, c->g->img, "equity", bench ? "growth of 1 of the run and its benchmark" : "equity curve",
              WIDE_W, WIDE_H);
     size_of(ch, WIDE_W, WIDE_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], WIDE_W);
@@ -891,7 +1117,7 @@ static int chart_equity(chart_ctx *c, const rp_run *r, rp_chart *ch)
                     q("capital").s);
         fputc('\n', s.fp);
     }
-    gp_end(s.fp, "equity", WIDE_W, WIDE_H);
+    gp_end(s.fp, c->g->img, "equity", WIDE_W, WIDE_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     if (r->bench[0] && !r->has_bench)
@@ -933,7 +1159,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
         return rc;
     snprintf(ch->title, sizeof ch->title, "Underwater: fall from the running peak (deepest %.2f %%)",
              worst < 0.0 ? 100.0 * worst : 0.0);
-    gp_begin(s.fp, "drawdown", "underwater chart", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "drawdown", "underwater chart", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     double lo = worst < 0.0 ? worst * 100.0 * 1.08 : -1.0;
@@ -943,7 +1169,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
             "fs transparent solid 0.35 noborder notitle, \\\n"
             "     \"drawdown.dat\" using 1:($2*100) with lines lw 1 lc rgb \"#b2182b\" title %s\n",
             lo, q("drawdown (%)").s, q("drawdown").s);
-    gp_end(s.fp, "drawdown", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "drawdown", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1016,7 +1242,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
     snprintf(fn, sizeof fn, "%s.gp", name);
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, name, sharpe ? "rolling Sharpe ratio" : "rolling volatility", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, name, sharpe ? "rolling Sharpe ratio" : "rolling volatility", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     if (sharpe)
@@ -1027,7 +1253,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
         fprintf(s.fp, "set ylabel %s\nset format y \"%%g%%%%\"\nset yrange [0:*]\n"
                 "plot \"%s.dat\" using 1:($2*100) with lines lw 1.2 lc rgb \"%s\" title %s\n",
                 q("volatility (% a year)").s, name, colours[1], q("30-day volatility").s);
-    gp_end(s.fp, name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1133,7 +1359,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, "weights.gp", c->err)))
         goto out;
-    gp_begin(s.fp, "weights", "weights over time, stacked", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "weights", "weights over time, stacked", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1147,7 +1373,7 @@ static int chart_weights(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     fprintf(s.fp, "\"weights.dat\" using 1:%zu with lines lw 1.5 lc rgb \"black\" title %s\n",
             2 + 3 * nl, q("net").s);
-    gp_end(s.fp, "weights", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "weights", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     if (other)
@@ -1254,7 +1480,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     snprintf(fn, sizeof fn, "%s.gp", spec->name);
     if ((rc = rp_out_open(&s, c->dir, fn, c->err)))
         goto out;
-    gp_begin(s.fp, spec->name, spec->title, HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, spec->name, spec->title, HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, v.ts[0], v.ts[v.nt - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1272,7 +1498,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
                 role == RP_ROLE_RESIDUAL ? " dt 2" : "", q(label).s);
     }
     fputc('\n', s.fp);
-    gp_end(s.fp, spec->name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, spec->name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     snprintf(ch->note, sizeof ch->note, "from %s (%s)%s", a->file,
@@ -1375,7 +1601,7 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
     int side = m <= 3 ? HALF_H : 58 * (int)m + 140;
     if (side > 1100)
         side = 1100;
-    gp_begin(s.fp, "correlation", "correlation heatmap", side + 190, side);
+    gp_begin(s.fp, c->g->img, "correlation", "correlation heatmap", side + 190, side);
     size_of(ch, side + 190, side);
     fprintf(s.fp, "unset grid\nunset key\nset border 15\nset tics scale 0\nset size ratio -1\n"
             "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n"
@@ -1400,7 +1626,7 @@ static int chart_corr(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 "tc rgb \"white\"", f, f);
     }
     fputc('\n', s.fp);
-    gp_end(s.fp, "correlation", side + 190, side);
+    gp_end(s.fp, c->g->img, "correlation", side + 190, side);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     if (m < ns)
@@ -1511,7 +1737,7 @@ static int chart_rolling_beta(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "rolling_beta.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "rolling_beta", "rolling beta and correlation to the benchmark", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "rolling_beta", "rolling beta and correlation to the benchmark", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     fprintf(s.fp, "set key outside bottom center horizontal Left reverse noopaque nobox width 2\n"
@@ -1520,7 +1746,7 @@ static int chart_rolling_beta(chart_ctx *c, const rp_run *r, rp_chart *ch)
             "     \"rolling_beta.dat\" using 1:3 with lines lw 1.1 lc rgb \"%s\" title %s, \\\n"
             "     1 with lines dt 2 lw 1 lc rgb \"#888888\" notitle\n",
             colours[0], q("beta").s, colours[1], q("correlation").s);
-    gp_end(s.fp, "rolling_beta", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "rolling_beta", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1592,7 +1818,7 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     double cb = m > 0.0 ? ceil(m * 100.0) : 1.0;
     /* The labels: two decimals when every month is under 10 %, else one. */
     const char *lf = m < 0.1 ? "%.2f" : "%.1f";
-    gp_begin(s.fp, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
+    gp_begin(s.fp, c->g->img, "monthly_returns", "monthly returns heatmap", WIDE_W, h);
     size_of(ch, WIDE_W, h);
     fprintf(s.fp, "unset grid\nunset key\nset border 0\nset tics scale 0\n"
             "set xrange [-0.5:13.5]\nset yrange [%d.5:-0.5]\n"
@@ -1614,7 +1840,7 @@ static int chart_monthly(chart_ctx *c, const rp_run *r, rp_chart *ch)
             ": \"\") with labels font \",9\" tc rgb \"#111111\", \\\n"
             "     \"monthly_returns.dat\" using 1:2:(abs($3*100) >= %g ? sprintf(\"%s\", $3*100) "
             ": \"\") with labels font \",9\" tc rgb \"white\"\n", 0.6 * cb, lf, 0.6 * cb, lf);
-    gp_end(s.fp, "monthly_returns", WIDE_W, h);
+    gp_end(s.fp, c->g->img, "monthly_returns", WIDE_W, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     chart_ready(c, ch);
@@ -1662,7 +1888,7 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "yearly_returns.gp", c->err)))
         goto out;
-    gp_begin(s.fp, "yearly_returns", "yearly returns", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "yearly_returns", "yearly returns", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     double pad = (hi - lo) * 0.15 + 1e-4;
     fprintf(s.fp, "set xrange [-0.6:%zu.6]\nset yrange [%.17g:%.17g]\nset format y \"%%g%%%%\"\n"
@@ -1690,7 +1916,7 @@ static int chart_yearly(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 !r->has_bench ? "" : j ? "+0.2" : "-0.2", 3 + j, 3 + j, lf, 3 + j,
                 j ? "#555555" : "#111111");
     fputc('\n', s.fp);
-    gp_end(s.fp, "yearly_returns", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "yearly_returns", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         goto out;
     chart_ready(c, ch);
@@ -1809,7 +2035,7 @@ static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
     char l1[96], l2[96];
     snprintf(l1, sizeof l1, "skew %.2f", st.skew);
     snprintf(l2, sizeof l2, "excess kurtosis %.2f", st.kurt);
-    gp_begin(s.fp, "return_distribution", "distribution of returns", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "return_distribution", "distribution of returns", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     fprintf(s.fp, "set xrange [%.17g:%.17g]\nset yrange [0:*]\nset format x \"%%g%%%%\"\n"
             "set xlabel %s\nset ylabel %s\nset key top right\nset grid noxtics ytics\n"
@@ -1824,7 +2050,7 @@ static int chart_dist(chart_ctx *c, const rp_run *r, rp_chart *ch)
             100.0 * a, 100.0 * b, q("return (%)").s, q("count").s,
             q(l1).s, q(l2).s, colours[0], q("returns").s,
             q("normal, same mean and sd").s);
-    gp_end(s.fp, "return_distribution", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "return_distribution", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -1898,7 +2124,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "pnl_lines.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "pnl_lines", "cumulative P&L by line", HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, "pnl_lines", "cumulative P&L by line", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], HALF_W);
     gp_lin_axis(s.fp, "y", lo, hi);
@@ -1912,7 +2138,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 "title %s", k + 3, colours[k % N_COLOURS],
                 !strcmp(names[k], "residual") ? " dt 2" : "", q(names[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, "pnl_lines", HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, "pnl_lines", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2028,7 +2254,7 @@ static int chart_panels(chart_ctx *c, const rp_run *r, rp_chart *ch, const panel
         return rc;
     size_t cols = p->np > 1 ? 2 : 1, rows = (p->np + cols - 1) / cols;
     int w = WIDE_W, h = 40 + 270 * (int)rows;
-    gp_begin_multi(s.fp, ch->name, ch->title, w, h);
+    gp_begin_multi(s.fp, c->g->img, ch->name, ch->title, w, h);
     size_of(ch, w, h);
     fprintf(s.fp, "set multiplot layout %zu,%zu\n", rows, cols);
     gp_time_x(s.fp, r->ts[0], r->ts[r->n - 1], w / (int)cols);
@@ -2270,7 +2496,7 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "option_pnl_expiry.gp", c->err)))
         return rc;
-    gp_begin(s.fp, "option_pnl_expiry", "options P&L by expiry and Greek", WIDE_W, WIDE_H);
+    gp_begin(s.fp, c->g->img, "option_pnl_expiry", "options P&L by expiry and Greek", WIDE_W, WIDE_H);
     size_of(ch, WIDE_W, WIDE_H);
     gp_lin_axis(s.fp, "y", lo, hi);
     fprintf(s.fp, "set xrange [-0.6:%zu.6]\n"
@@ -2299,7 +2525,7 @@ static int chart_opt_expiry(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 q(tn[k]).s);
     fprintf(s.fp, "\"option_pnl_expiry.dat\" using 1:2 with points pt 7 ps 1.1 lc rgb \"black\" "
             "title %s\n", q("options line").s);
-    gp_end(s.fp, "option_pnl_expiry", WIDE_W, WIDE_H);
+    gp_end(s.fp, c->g->img, "option_pnl_expiry", WIDE_W, WIDE_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2381,7 +2607,7 @@ static int chart_basis(chart_ctx *c, const rp_run *r, rp_chart *ch)
     }
     if ((rc = rp_out_open(&g, c->dir, "basis.gp", c->err)))
         return rc;
-    gp_begin(g.fp, "basis", "futures' basis a year", HALF_W, HALF_H);
+    gp_begin(g.fp, c->g->img, "basis", "futures' basis a year", HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     gp_time_x(g.fp, t0, t1 > t0 ? t1 : t0 + 1, HALF_W);
     gp_lin_axis(g.fp, "y", lo, hi);
@@ -2396,7 +2622,7 @@ static int chart_basis(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 k ? ", \\\n     " : "", k, colours[k % N_COLOURS], q(sym[k]).s, k,
                 colours[k % N_COLOURS]);
     fputc('\n', g.fp);
-    gp_end(g.fp, "basis", HALF_W, HALF_H);
+    gp_end(g.fp, c->g->img, "basis", HALF_W, HALF_H);
     if ((rc = rp_out_close(&g, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2517,7 +2743,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                                          "drawdowns of the runs, overlaid",
                                          "rolling Sharpe ratios of the runs, overlaid"};
     int w = what == OV_GROWTH ? WIDE_W : HALF_W, h = what == OV_GROWTH ? WIDE_H : HALF_H;
-    gp_begin(s.fp, name, what_s[what], w, h);
+    gp_begin(s.fp, c->g->img, name, what_s[what], w, h);
     size_of(ch, w, h);
     gp_time_x(s.fp, ts[0], ts[nt - 1], w);
     fputs("set key outside bottom center horizontal Left reverse noopaque nobox width 2\n", s.fp);
@@ -2545,7 +2771,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
                 k ? ", \\\n     " : "", name, what == OV_DD ? "($" : "", k + 2,
                 what == OV_DD ? "*100)" : "", colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, name, w, h);
+    gp_end(s.fp, c->g->img, name, w, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     chart_ready(c, ch);
@@ -2591,7 +2817,7 @@ static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const
     snprintf(fn, sizeof fn, "%s.gp", b->name);
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
-    gp_begin(s.fp, b->name, b->title, HALF_W, HALF_H);
+    gp_begin(s.fp, c->g->img, b->name, b->title, HALF_W, HALF_H);
     size_of(ch, HALF_W, HALF_H);
     double bw = 0.8 / (double)nrun;
     gp_lin_axis(s.fp, "y", lo, hi);
@@ -2609,7 +2835,7 @@ static int bars_chart(chart_ctx *c, rp_chart *ch, size_t nrun, const char *const
                 k ? ", \\\n     " : "", b->name, ((double)k - (double)(nrun - 1) / 2.0) * bw,
                 k + 2, sc, colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
-    gp_end(s.fp, b->name, HALF_W, HALF_H);
+    gp_end(s.fp, c->g->img, b->name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
         return rc;
     snprintf(ch->note, sizeof ch->note, "%s", b->note);

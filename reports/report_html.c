@@ -262,13 +262,13 @@ void rp_html_chart_at(FILE *fp, const rp_chart *c, const char *dir)
         fputs("<img src=\"", fp);
         rp_html(fp, dir);
         rp_html(fp, c->name);
-        fputs(".png\" alt=\"", fp);
+        fputs(c->img & RP_IMG_PNG ? ".png\" alt=\"" : ".svg\" alt=\"", fp);
         rp_html(fp, c->title);
         fprintf(fp, "\" width=\"%d\" height=\"%d\">\n", c->w, c->h);
     }
     if (c->state != RP_CHART_SKIPPED) {
         fputs("<figcaption>", fp);
-        if (c->state == RP_CHART_DRAWN) {
+        if (c->state == RP_CHART_DRAWN && c->img == (RP_IMG_PNG | RP_IMG_SVG)) {
             fputs("<a href=\"", fp);
             rp_html(fp, dir);
             fprintf(fp, "%s.svg\">SVG</a> · ", c->name);
@@ -538,15 +538,22 @@ int rp_html_brief(FILE *fp, const char *run_dir, const char *rel, cpo_error *err
                 {"monthly_returns", "Monthly returns (%)"}};
     fputs("<div class=\"grid\">\n", fp);
     for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-        char p[1200];
-        snprintf(p, sizeof p, "%s/charts/%s.png", run_dir, figs[k].name);
-        FILE *f = fopen(p, "rb");
+        /* The PNG, else the SVG ([report] charts = svg). */
+        static const char *const ext[2] = {"png", "svg"};
+        FILE *f = NULL;
+        int x = 0;
+        for (; x < 2 && !f; x++) {
+            char p[1200];
+            snprintf(p, sizeof p, "%s/charts/%s.%s", run_dir, figs[k].name, ext[x]);
+            f = fopen(p, "rb");
+        }
         fprintf(fp, "<figure%s><h3>%s</h3>\n", k != 1 ? " class=\"wide\"" : "", figs[k].title);
         if (f) {
             fclose(f);
             fputs("<img src=\"", fp);
             rp_html(fp, rel);
-            fprintf(fp, "/charts/%s.png\" alt=\"%s\">\n", figs[k].name, figs[k].title);
+            fprintf(fp, "/charts/%s.%s\" alt=\"%s\">\n", figs[k].name, ext[x - 1],
+                    figs[k].title);
         } else {
             fputs("<p class=\"note\">Not drawn (see its report).</p>\n", fp);
         }
@@ -1498,6 +1505,21 @@ static int write_html(FILE *fp, const rp_run *r, const rp_chart *ch, const rp_gn
           "</footer>\n</main>\n</body>\n</html>\n",
           fp);
     return 0;
+}
+
+static const char *const charts_names[] = {"both", "png", "svg", "none"};
+
+const char *cpo_charts_name(int charts)
+{
+    return charts >= 0 && charts <= CPO_CHARTS_NONE ? charts_names[charts] : "?";
+}
+
+int cpo_charts_parse(const char *name)
+{
+    for (int k = 0; k <= CPO_CHARTS_NONE; k++)
+        if (name && !strcmp(name, charts_names[k]))
+            return k;
+    return -1;
 }
 
 void cpo_report_opts_init(cpo_report_opts *o)

@@ -337,7 +337,12 @@ typedef struct rp_chart {
     rp_chart_state state;
     char note[600];
     int w, h;             /* image size in px (0: not written) */
+    unsigned img;         /* DRAWN: the images made, RP_IMG_PNG | RP_IMG_SVG */
 } rp_chart;
+
+/* The images of a chart (rp_gnuplot img, rp_chart img). */
+#define RP_IMG_PNG 1u
+#define RP_IMG_SVG 2u
 
 typedef struct rp_gnuplot {
     char path[4096];      /* the program found on PATH */
@@ -346,6 +351,8 @@ typedef struct rp_gnuplot {
     int warned;
     const volatile sig_atomic_t *cancel; /* the opts' flag: no gnuplot once set */
     int no_plot;          /* the opts' no_plot: scripts and data only */
+    int jobs;             /* the opts' jobs: gnuplot processes at once (0: one per core) */
+    unsigned img;         /* the images the scripts draw (the opts' charts) */
 } rp_gnuplot;
 
 void rp_gnuplot_init(rp_gnuplot *g, const cpo_report_opts *o);
@@ -360,7 +367,8 @@ enum { RP_C_EQUITY = 0, RP_C_DRAWDOWN, RP_C_MONTHLY, RP_C_YEARLY, RP_C_DIST, RP_
        RP_C_ATTR_GREEK, RP_C_BASIS, RP_RUN_CHARTS };
 
 /* Draw every chart of ch[0..n) that is RP_CHART_PENDING: the one place
- * gnuplot runs (gnuplot NAME.gp in dir, each its own process today). */
+ * gnuplot runs (gnuplot NAME.gp in dir, each its own process, up to jobs
+ * at once). */
 void rp_charts_draw(rp_gnuplot *g, const char *dir, rp_chart *ch, size_t n);
 
 /* The charts of a run into charts_dir (made if missing): out[RP_RUN_CHARTS]. */

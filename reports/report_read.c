@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1119,17 +1120,10 @@ static int load_opt(rp_run *r, const char *dir, cpo_error *err)
     return 0;
 }
 
-int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
+/* dir is a folder with a summary.json: 0, or the error. */
+static int run_dir_ok(const char *dir, cpo_error *err)
 {
-    memset(r, 0, sizeof *r);
     char p[1200];
-    int rc = 0;
-    snprintf(r->dir, sizeof r->dir, "%s", dir);
-    for (int a = 0; a < RP_ATTR_COUNT; a++) {
-        r->attr[a].file = attr_files[a].file;
-        r->attr[a].title = attr_files[a].title;
-        r->attr[a].tcol = r->attr[a].kindcol = -1;
-    }
     struct stat st;
     if (stat(dir, &st) != 0)
         return cpo_error_set(err, CPO_ENOTFOUND, dir, 0, 0, "no such folder (expected a run "
@@ -1137,11 +1131,24 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
     if (!S_ISDIR(st.st_mode))
         return cpo_error_set(err, CPO_EINVAL, dir, 0, 0, "not a folder (expected a run folder "
                              "written by cpo run)");
-    if ((rc = path_of(p, sizeof p, dir, "summary.json", err)))
+    int rc = path_of(p, sizeof p, dir, "summary.json", err);
+    if (rc)
         return rc;
     if (!file_exists(p))
         return cpo_error_set(err, CPO_ENOTFOUND, dir, 0, 0,
                              "no summary.json (expected a run folder written by cpo run)");
+    return 0;
+}
+
+/* The files of a run folder (run_dir_ok) into r but the attribution's
+ * (attr_load_run): 0, or the error of the first that cannot be read.  r
+ * is freed by the caller on failure. */
+static int load_files(rp_run *r, const char *dir, cpo_error *err)
+{
+    char p[1200];
+    int rc = path_of(p, sizeof p, dir, "summary.json", err);
+    if (rc)
+        return rc;
     if ((rc = load_json(&r->summary, p, err)))
         goto fail;
     if ((rc = path_of(p, sizeof p, dir, "manifest.json", err)))
@@ -1216,19 +1223,71 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
             goto fail;
         r->has_fut = 1;
     }
-    for (int a = 0; a < RP_ATTR_COUNT; a++) {
-        if ((rc = path_of(p, sizeof p, dir, r->attr[a].file, err)))
-            goto fail;
-        if (!file_exists(p))
-            continue;
-        if ((rc = rp_table_read(&r->attr[a].t, p, err)))
-            goto fail;
-        r->attr[a].present = 1;
-        attr_detect(&r->attr[a]);
-    }
     return 0;
 fail:
-    rp_run_free(r);
+    return rc;
+}
+
+/* The attribution files of a run folder into r->attr (what rp_run_load
+ * reads last), on a thread of their own: they are about half the bytes
+ * of a run's files, and touch nothing of r but r->attr. */
+typedef struct attr_load {
+    rp_run *r;
+    const char *dir;
+    int rc;
+    cpo_error err;
+} attr_load;
+
+static void *attr_load_run(void *arg)
+{
+    attr_load *j = arg;
+    char p[1200];
+    cpo_error_clear(&j->err);
+    j->rc = 0;
+    for (int a = 0; a < RP_ATTR_COUNT && !j->rc; a++) {
+        rp_attr *at = &j->r->attr[a];
+        if ((j->rc = path_of(p, sizeof p, j->dir, at->file, &j->err)))
+            break;
+        if (!file_exists(p))
+            continue;
+        if ((j->rc = rp_table_read(&at->t, p, &j->err)))
+            break;
+        at->present = 1;
+        attr_detect(at);
+    }
+    return NULL;
+}
+
+int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    for (int a = 0; a < RP_ATTR_COUNT; a++) {
+        r->attr[a].file = attr_files[a].file;
+        r->attr[a].title = attr_files[a].title;
+        r->attr[a].tcol = r->attr[a].kindcol = -1;
+    }
+    /* The attribution files beside the others (in line when no thread
+     * can be made); the error reported is the one the files' order gives:
+     * theirs only when the others read. */
+    int rc = run_dir_ok(dir, err);
+    if (rc)
+        return rc;
+    attr_load aj = {r, dir, 0, {0}};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, attr_load_run, &aj) == 0;
+    rc = load_files(r, dir, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (!rc)
+        attr_load_run(&aj);
+    if (!rc && aj.rc) {
+        if (err)
+            *err = aj.err;
+        rc = aj.rc;
+    }
+    if (rc)
+        rp_run_free(r);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cpo/report.h"
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "inifile.h"
@@ -44,6 +45,7 @@ static const char *const margin_keys =
     "deribit_future_liquidation_fee, deribit_option_liquidation_fee, margin_call";
 static const char *const financing_keys = "cash.CCY, borrow.CCY, rf";
 static const char *const futures_keys = "index.COIN, delivery.COIN, delivery_fee_bps, between_quotes";
+static const char *const report_keys = "charts";
 static const char *const options_keys =
     "underlyings, index.COIN, dvol.COIN, delivery.COIN, surface, coin_price, rate, fee_rate, "
     "fee_cap, delivery_fee, delivery_cap, explain_threshold, explain_floor, max_positions, "
@@ -177,7 +179,8 @@ static int is_fixed_section(const char *name)
 {
     return !strcmp(name, "backtest") || !strcmp(name, "universe") || !strcmp(name, "costs") ||
            !strcmp(name, "strategy") || !strcmp(name, "options") || !strcmp(name, "margin") ||
-           !strcmp(name, "financing") || !strcmp(name, "futures") || !strcmp(name, "env");
+           !strcmp(name, "financing") || !strcmp(name, "futures") || !strcmp(name, "env") ||
+           !strcmp(name, "report");
 }
 
 /* Sections read by others, which check their keys: `cpo sweep`
@@ -221,7 +224,7 @@ static int unknown_section(loader *L, long line, const char *name)
 {
     return cpo_error_set(L->err, CPO_ECONFIG, L->path, line, 0,
                          "unknown section [%s] (expected one of: backtest, universe, costs, "
-                         "strategy, options, margin, financing, futures, env, or ROLE.STAGE for the parameters of a stage, "
+                         "strategy, options, margin, financing, futures, env, report, or ROLE.STAGE for the parameters of a stage, "
                          "e.g. [weigh.fixed])",
                          name);
 }
@@ -783,6 +786,18 @@ static int set_futures(loader *L, const cpo_config_key *k);
 static int set_env(loader *L, const cpo_config_key *k);
 static int coin_ok(const char *s);
 
+/* [report] charts = both | png | svg | none (cpo_charts). */
+static int set_report(loader *L, const cpo_config_key *k)
+{
+    if (strcmp(k->key, "charts"))
+        return unknown_key(L, k, report_keys);
+    int c = cpo_charts_parse(k->value);
+    if (c < 0)
+        return bad_value(L, k, "both, png, svg or none");
+    L->cfg->report_charts = c;
+    return 0;
+}
+
 static int apply_fixed(loader *L)
 {
     cpo_config *c = L->cfg;
@@ -819,6 +834,8 @@ static int apply_fixed(loader *L)
             rc = set_futures(L, k);
         else if (!strcmp(k->section, "env"))
             rc = set_env(L, k);
+        else if (!strcmp(k->section, "report"))
+            rc = set_report(L, k);
         else if (is_sweep_section(k->section))
             continue;
         else if (!k->section[0])
@@ -1610,7 +1627,8 @@ static const struct {
                       {"costs", &costs_keys},       {"strategy", &strategy_keys},
                       {"options", &options_keys},   {"margin", &margin_keys},
                       {"financing", &financing_keys}, {"futures", &futures_keys},
-                      {"env", &env_keys}};
+                      {"env", &env_keys},
+                      {"report", &report_keys}};
 
 const char *cpo_config_section_keys(const char *section)
 {

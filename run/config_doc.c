@@ -145,6 +145,8 @@ static const cpo_config_keydoc docs[] = {
                              "for the whole period (0)"},
     {"env", "random_start", "draw each episode's first bar from the seed, else start at the "
                             "period's first bar (yes)"},
+    {"report", "charts", "the images of the report's charts: both (PNG and SVG), png, svg, or "
+                         "none (the scripts and data only, no gnuplot) (both)"},
     {NULL, NULL, NULL},
 };
 

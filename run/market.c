@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpo/time.h"
+#include "run_priv.h"
 
 #define OPT_REACH_MS (31 * CPO_MS_DAY)
 
@@ -410,13 +411,17 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
     return 0;
 }
 
-int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_config *cfg,
-                         cpo_error *err)
+/* cpo_run_market_bench; with keep, the dataset read goes to *keep instead
+ * of being freed (NULL on failure). */
+static int market_bench(cpo_market **out, cpo_run_bench *bench, cpo_dataset **keep,
+                        const cpo_config *cfg, cpo_error *err)
 {
     cpo_dataset *ds = NULL;
     char **syms = NULL;
     size_t n = 0;
     *out = NULL;
+    if (keep)
+        *keep = NULL;
     if (bench)
         memset(bench, 0, sizeof *bench);
     int rc = cpo_store_read(&ds, cfg->data_path, err);
@@ -447,8 +452,23 @@ int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_confi
     }
 cleanup:
     cpo_config_symbols_free(syms, n);
-    cpo_dataset_free(ds);
+    if (keep && !rc)
+        *keep = ds;
+    else
+        cpo_dataset_free(ds);
     return rc;
+}
+
+int cpo_run_market_bench(cpo_market **out, cpo_run_bench *bench, const cpo_config *cfg,
+                         cpo_error *err)
+{
+    return market_bench(out, bench, NULL, cfg, err);
+}
+
+int cpo_run_market_keep(cpo_market **out, cpo_run_bench *bench, cpo_dataset **ds,
+                        const cpo_config *cfg, cpo_error *err)
+{
+    return market_bench(out, bench, ds, cfg, err);
 }
 
 int cpo_run_market(cpo_market **out, const cpo_config *cfg, cpo_error *err)

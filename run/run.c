@@ -14,9 +14,11 @@
 #define _DEFAULT_SOURCE
 #include "cpo/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -808,6 +810,43 @@ static void drop_tmp(out_ctx *o)
         }
 }
 
+/* A file a report makes in charts/: NAME.png, .svg, .gp, .dat, or one
+ * being written (NAME.EXT.tmp.<pid>, cpo_tmp_path). */
+static int report_file(const char *name)
+{
+    static const char *const ext[] = {".png", ".svg", ".gp", ".dat"};
+    if (strstr(name, ".tmp."))
+        return 1;
+    const char *dot = strrchr(name, '.');
+    for (size_t k = 0; dot && k < sizeof ext / sizeof ext[0]; k++)
+        if (!strcmp(dot, ext[k]))
+            return 1;
+    return 0;
+}
+
+/* An earlier run's report.html and charts/ (cpo run --no-report over a
+ * folder that had them): they would not show this run.  Only the files a
+ * report makes go (report_file); charts/ goes when that leaves it empty. */
+static void drop_report(const char *dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/charts", dir);
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (report_file(de->d_name)) {
+            char f[1600];
+            snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+            unlink(f);
+        }
+    closedir(d);
+    rmdir(p);
+}
+
 /* --- the pipeline every run goes through --------------------------------- */
 
 /*
@@ -837,18 +876,23 @@ static void core_free(run_core *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The market (the store read, the cube and the benchmark built) and the
- * attribution collector: what can fail on the inputs before the engine. */
+/* The market (the store read once, the cube and the benchmark built) and
+ * the attribution collector on the same dataset: what can fail on the
+ * inputs before the engine. */
 static int core_prepare(run_core *c, const cpo_config *cfg, cpo_error *err)
 {
+    cpo_dataset *ds = NULL;
     int rc = boot_parse(cfg, &c->boot, err);
     if (!rc)
         rc = attrib_parse(cfg, &c->aopts, err);
     if (!rc)
-        rc = cpo_run_market_bench(&c->m, &c->bench, cfg, err);
+        rc = cpo_run_market_keep(&c->m, &c->bench, &ds, cfg, err);
     if (!rc)
         rc = cpo_run_check_plan(cfg, c->m, err);
-    return rc ? rc : cpo_attrib_new_from_store(&c->at, c->m, cfg->data_path, &c->aopts, err);
+    if (!rc)
+        rc = cpo_attrib_new(&c->at, c->m, ds, &c->aopts, err);
+    cpo_dataset_free(ds);
+    return rc;
 }
 
 /* The engine on the prepared market (freed after it).  Attribution needs
@@ -913,20 +957,59 @@ static int put_benchmark_csv(const run_core *c, FILE *fp, cpo_error *err)
  * CSV files and summary.json, each written to its stream fps[f] (f in
  * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
  */
+/* The attribution's files (cpo_attrib_put), on a thread of their own:
+ * they are about half the bytes of a run's outputs, and share nothing
+ * with the others but the result, which both only read. */
+typedef struct attrib_job {
+    cpo_attrib *at;
+    const cpo_result *r;
+    FILE *const *fps;
+    int rc;
+    cpo_error err;
+} attrib_job;
+
+static void *attrib_put_thread(void *arg)
+{
+    attrib_job *j = arg;
+    cpo_error_clear(&j->err);
+    j->rc = cpo_attrib_put(j->at, j->r, j->fps, &j->err);
+    return NULL;
+}
+
 static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COUNT],
                        cpo_error *err)
 {
     int rc = 0;
-    if (fps[F_LEDGER_CSV] && (rc = cpo_result_put_ledger_csv(c->r, fps[F_LEDGER_CSV], err)))
+    /* The attribution's files are written beside the others (a thread;
+     * in line when one cannot be made); the bytes of each file do not
+     * depend on it, and the error reported is the one the files' order
+     * would give. */
+    attrib_job aj = {c->at, c->r, fps + F_ATTRIB, 0, {0}};
+    pthread_t th;
+    int threaded = 0;
+    if (fps[F_ATTRIB])
+        threaded = pthread_create(&th, NULL, attrib_put_thread, &aj) == 0;
+    if (fps[F_LEDGER_CSV])
+        rc = cpo_result_put_ledger_csv(c->r, fps[F_LEDGER_CSV], err);
+    if (!rc) {
+        if (fps[F_TRADES])
+            cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
+        if (fps[F_EVENTS])
+            cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
+        if (fps[F_FUTURES])
+            cpo_result_put_futures_csv(c->r, fps[F_FUTURES]);
+    }
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (fps[F_ATTRIB] && !rc)
+        attrib_put_thread(&aj);
+    if (rc)
         return rc;
-    if (fps[F_TRADES])
-        cpo_result_put_trades_csv(c->r, fps[F_TRADES]);
-    if (fps[F_EVENTS])
-        cpo_result_put_events_csv(c->r, fps[F_EVENTS]);
-    if (fps[F_FUTURES])
-        cpo_result_put_futures_csv(c->r, fps[F_FUTURES]);
-    if (fps[F_ATTRIB] && (rc = cpo_attrib_put(c->at, c->r, fps + F_ATTRIB, err)))
-        return rc;
+    if (fps[F_ATTRIB] && aj.rc) {
+        if (err)
+            *err = aj.err;
+        return aj.rc;
+    }
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
         return rc;
     if (fps[F_BENCH] && (rc = put_benchmark_csv(c, fps[F_BENCH], err)))
@@ -1073,7 +1156,11 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_report_opts_init(&ro);
     ro.cancel = opts ? opts->cancel : NULL;
     ro.no_plot = opts ? opts->no_plot : 0;
-    if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
+    ro.charts = cfg->report_charts;
+    if (opts && opts->no_report) {
+        if (existed)
+            drop_report(rep->dir);
+    } else if ((rc = cpo_report_build(rep->dir, &ro, NULL, err))) {
         if (rc == CPO_EINTR)
             cpo_error_set(err, rc, rep->dir, 0, 0,
                           "interrupted while making the report: the run's files are whole, "

@@ -11,6 +11,8 @@
 #include "cpo/backtest.h"
 #include "cpo/config.h"
 #include "cpo/error.h"
+#include "cpo/market.h"
+#include "cpo/run.h"
 
 /* Called with each output of a run: its file name ("trades.csv",
  * "summary.json") and its bytes (NUL-terminated, len without the NUL),
@@ -28,6 +30,13 @@ typedef int (*cpo_run_emit)(void *ctx, const char *name, char *bytes, size_t len
  */
 int cpo_run_to_memory(const cpo_config *cfg, const volatile sig_atomic_t *cancel,
                       cpo_run_emit emit, void *ctx, cpo_result **result, cpo_error *err);
+
+/* cpo_run_market_bench (cpo/run.h) that hands back the dataset it read
+ * from the store as well, in *ds (the caller's: cpo_dataset_free), so that
+ * what else a run needs of the store (the attribution's factor inputs)
+ * does not read it a second time.  On failure *ds is NULL. */
+int cpo_run_market_keep(cpo_market **out, cpo_run_bench *bench, cpo_dataset **ds,
+                        const cpo_config *cfg, cpo_error *err);
 
 /* cpo_config_load_text, with flags: CPO_CONFIG_LOAD_ENV for a config of
  * cpo_env (run/env.c), whose [strategy] the agent replaces: a [strategy]

@@ -13,6 +13,8 @@
  *           on 8 synthetic daily coins: one env, and a vector of 64 envs
  *           stepped in one call, trading every step; one env holding
  *           (scripts/bench_env.py adds cpo.Env and cpo.VecEnv)
+ * and, for the whole-process figures of bench.sh,
+ *   cpo_bench klines FILE MB   writes the klines file of `import` and keeps it
  */
 #define _DEFAULT_SOURCE
 #include <gsl/gsl_errno.h>
@@ -528,6 +530,15 @@ static int bench_env(const char *dir)
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "all";
+    if (!strcmp(what, "klines")) {
+        size_t rows = 0;
+        if (argc != 4 || write_klines(argv[2], atof(argv[3]), &rows)) {
+            fprintf(stderr, "bench: cannot write the klines file (expected cpo_bench klines "
+                            "FILE MB)\n");
+            return 1;
+        }
+        return 0;
+    }
     double mb = argc > 2 ? atof(argv[2]) : 100.0;
     size_t assets = argc > 3 ? (size_t)atol(argv[3]) : 100;
     size_t steps = argc > 4 ? (size_t)atol(argv[4]) : 87600;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpo/config.h"
+#include "cpo/report.h"
 #include "cpo/surface.h"
 #include "cpo/time.h"
 #include "params.h"
@@ -151,7 +152,7 @@ static const bad_case bad_cases[] = {
      "deribit_option_liquidation_fee, margin_call)"},
     {"unknown_section.ini", 4,
      "unknown section [costz] (expected one of: backtest, universe, costs, strategy, options, "
-     "margin, financing, futures, env, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
+     "margin, financing, futures, env, report, or ROLE.STAGE for the parameters of a stage, e.g. [weigh.fixed])"},
     {"unknown_key.ini", 5,
      "unknown key \"fee_bsp\" in [costs] (expected one of: fill, fee_bps, spot_fee_bps, "
      "perp_fee_bps, future_fee_bps, spot_maker_bps, perp_maker_bps, future_maker_bps, "
@@ -275,6 +276,10 @@ static const bad_case bad_cases[] = {
      "like BTCUSDT)"},
     {"futures_coin.ini", 7,
      "index.B-TC: \"B-TC\" is not a coin (expected index.COIN, a code like BTC)"},
+    /* [report] (the section on line 6, its key on line 7). */
+    {"report_charts.ini", 7,
+     "charts = \"jpeg\" is not valid (expected both, png, svg or none)"},
+    {"report_unknown_key.ini", 7, "unknown key \"format\" in [report] (expected one of: charts)"},
     /* An option stage's underlying must be one of [options]: at its key,
      * or (the default) at underlyings. */
     {"options_stage_underlying.ini", 12,
@@ -442,6 +447,43 @@ START_TEST(test_config_futures__keys)
     ck_assert_int_eq(cpo_config_load(&c, cfg_path("minimal.ini"), &e), 0);
     ck_assert(isnan(c->run.futures.delivery_fee_bps));
     ck_assert_int_eq(c->run.futures.between_quotes, CPO_FUT_GAP_NONE);
+    cpo_config_free(c);
+}
+END_TEST
+
+/* [report] charts: each name to its cpo_charts value (cpo/report.h);
+ * without the section, both images. */
+START_TEST(test_config_report__charts)
+{
+    static const struct {
+        const char *name;
+        int want;
+    } cases[] = {{"both", CPO_CHARTS_BOTH},
+                 {"png", CPO_CHARTS_PNG},
+                 {"svg", CPO_CHARTS_SVG},
+                 {"none", CPO_CHARTS_NONE}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
+                 "[report]\ncharts = %s\n",
+                 cases[k].name);
+        cpo_config *c = NULL;
+        cpo_error e;
+        cpo_error_clear(&e);
+        ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
+                      tu_errstr(&e));
+        ck_assert_int_eq(c->report_charts, cases[k].want);
+        ck_assert_str_eq(cpo_config_get(c, "report", "charts"), cases[k].name);
+        ck_assert_str_eq(cpo_charts_name(cases[k].want), cases[k].name);
+        cpo_config_free(c);
+    }
+    ck_assert_int_eq(cpo_charts_parse("PNG"), -1); /* names are lower case, as documented */
+    ck_assert_int_eq(cpo_charts_parse(NULL), -1);
+    cpo_config *c = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_config_load(&c, cfg_path("minimal.ini"), &e), 0);
+    ck_assert_int_eq(c->report_charts, CPO_CHARTS_BOTH);
     cpo_config_free(c);
 }
 END_TEST
@@ -1117,6 +1159,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_financing__rates);
     tcase_add_test(tc, test_config_futures__keys);
     tcase_add_test(tc, test_config_costs__future_fees);
+    tcase_add_test(tc, test_config_report__charts);
     tcase_add_test(tc, test_config_bad__missing_file);
     tcase_add_test(tc, test_config_plugin__stages_from_a_shared_object);
     tcase_add_test(tc, test_config_plugin__bare_name_is_relative_to_the_config);

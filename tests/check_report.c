@@ -659,6 +659,160 @@ START_TEST(test_report_cli__no_gnuplot)
 }
 END_TEST
 
+/*
+ * gnuplot processes in parallel (cpo_report_opts jobs): a stand-in
+ * gnuplot that draws every chart but fails on drawdown with a message.
+ * Whatever the number of processes at once, the same charts are drawn,
+ * drawdown fails with its own message (not another chart's), no .tmp is
+ * left, and the page and the charts' files are the same bytes.
+ */
+START_TEST(test_report_draw__parallel_jobs)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    char *fake = tu_path(dir, "fake-gnuplot");
+    /* argv: -e "cpo_suffix = '.tmp.<pid>'" NAME.gp, run in charts/. */
+    tu_write_file(fake, "#!/bin/sh\n"
+                        "name=${3%.gp}\n"
+                        "sfx=$(printf %s \"${2##* }\" | tr -d \"'\")\n"
+                        "if [ \"$name\" = drawdown ]; then echo \"line 7: boom in $name\" >&2; "
+                        "exit 3; fi\n"
+                        "sleep 0.05\n"
+                        "printf 'png %s' \"$name\" > \"$name.png$sfx\"\n"
+                        "printf 'svg %s' \"$name\" > \"$name.svg$sfx\"\n");
+    ck_assert_int_eq(chmod(fake, 0755), 0);
+    char *page[3] = {NULL, NULL, NULL};
+    size_t drawn = 0;
+    static const int jobs[3] = {1, 4, 0};
+    for (int k = 0; k < 3; k++) {
+        cpo_report_opts o;
+        cpo_report_opts_init(&o);
+        o.warn = NULL;
+        o.gnuplot = fake;
+        o.jobs = jobs[k];
+        cpo_report_info info;
+        cpo_error e;
+        ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
+        ck_assert_uint_eq(info.n_failed, 1);
+        ck_assert_uint_ge(info.n_drawn, 7);
+        if (k == 0)
+            drawn = info.n_drawn;
+        ck_assert_uint_eq(info.n_drawn, drawn);
+        char *html = tu_path(run, "report.html");
+        page[k] = tu_read_file(html, NULL);
+        free(html);
+        ck_assert_ptr_nonnull(strstr(page[k], "gnuplot drawdown.gp exited with status 3: "
+                                              "line 7: boom in drawdown"));
+        ck_assert_uint_eq(count_of(page[k], "boom"), 1);
+        char *png = tu_path(run, "charts/equity.png");
+        char *text = tu_read_file(png, NULL);
+        ck_assert_str_eq(text, "png equity");
+        free(text);
+        free(png);
+        ck_assert(!tu_file_in(run, "charts/drawdown.png"));
+        ck_assert(!tu_file_in(run, "charts/drawdown.svg"));
+        ck_assert(tu_file_in(run, "charts/drawdown.gp"));
+        char *charts = tu_path(run, "charts");
+        DIR *d = opendir(charts);
+        ck_assert_ptr_nonnull(d);
+        struct dirent *de;
+        while ((de = readdir(d)))
+            ck_assert_msg(!strstr(de->d_name, ".tmp"), "%s left", de->d_name);
+        closedir(d);
+        free(charts);
+    }
+    ck_assert_str_eq(page[0], page[1]);
+    ck_assert_str_eq(page[0], page[2]);
+    for (int k = 0; k < 3; k++)
+        free(page[k]);
+    tu_rmtree(dir);
+    free(fake);
+    free(run);
+    free(dir);
+}
+END_TEST
+
+/*
+ * cpo_report_opts charts ([report] charts): a stand-in gnuplot that writes
+ * the images its script names (a "set terminal pngcairo" line for the PNG,
+ * "set terminal svg" for the SVG).  After a report with both images, one
+ * with svg (or png) only leaves that image alone, its script draws only it,
+ * and the page shows it without the other's link; none runs no gnuplot,
+ * keeps the scripts and data and leaves no image.
+ */
+START_TEST(test_report_charts__png_svg_none)
+{
+    char *dir = tu_tmpdir();
+    char *run = fixture(dir, "hostile");
+    char *fake = tu_path(dir, "fake-gnuplot");
+    /* argv: -e "cpo_suffix = '.tmp.<pid>'" NAME.gp, run in charts/. */
+    tu_write_file(fake, "#!/bin/sh\n"
+                        "name=${3%.gp}\n"
+                        "sfx=$(printf %s \"${2##* }\" | tr -d \"'\")\n"
+                        "if grep -q 'set terminal pngcairo' \"$3\"; then "
+                        "printf 'png %s' \"$name\" > \"$name.png$sfx\"; fi\n"
+                        "if grep -q 'set terminal svg' \"$3\"; then "
+                        "printf 'svg %s' \"$name\" > \"$name.svg$sfx\"; fi\n");
+    ck_assert_int_eq(chmod(fake, 0755), 0);
+    static const struct {
+        int charts;
+        int png, svg; /* the images after it */
+    } steps[] = {{CPO_CHARTS_BOTH, 1, 1},
+                 {CPO_CHARTS_SVG, 0, 1},
+                 {CPO_CHARTS_PNG, 1, 0},
+                 {CPO_CHARTS_NONE, 0, 0}};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        cpo_report_opts o;
+        cpo_report_opts_init(&o);
+        o.warn = NULL;
+        o.gnuplot = fake;
+        o.charts = steps[k].charts;
+        cpo_report_info info;
+        cpo_error e;
+        ck_assert_msg(cpo_report_build(run, &o, &info, &e) == 0, "%s", tu_errstr(&e));
+        ck_assert_uint_eq(info.n_failed, 0);
+        if (steps[k].charts == CPO_CHARTS_NONE)
+            ck_assert_uint_eq(info.n_drawn, 0);
+        else
+            ck_assert_uint_ge(info.n_drawn, 7);
+        ck_assert_int_eq(tu_file_in(run, "charts/equity.png"), steps[k].png);
+        ck_assert_int_eq(tu_file_in(run, "charts/equity.svg"), steps[k].svg);
+        ck_assert_int_eq(tu_file_in(run, "charts/weights.png"), steps[k].png);
+        ck_assert_int_eq(tu_file_in(run, "charts/weights.svg"), steps[k].svg);
+        ck_assert(tu_file_in(run, "charts/equity.gp"));
+        ck_assert(tu_file_in(run, "charts/equity.dat"));
+        /* The scripts: one terminal each for one image, both for both
+         * (equity: PNG then SVG by replot; weights: a loop of panels). */
+        char *gp = tu_path(run, "charts/equity.gp");
+        char *text = tu_read_file(gp, NULL);
+        int want_png = steps[k].charts != CPO_CHARTS_SVG;
+        int want_svg = steps[k].charts != CPO_CHARTS_PNG;
+        ck_assert_int_eq(strstr(text, "set terminal pngcairo") != NULL, want_png);
+        ck_assert_int_eq(strstr(text, "set terminal svg") != NULL, want_svg);
+        ck_assert_int_eq(strstr(text, "replot") != NULL, want_png && want_svg);
+        free(text);
+        free(gp);
+        char *html = tu_path(run, "report.html");
+        text = tu_read_file(html, NULL);
+        if (steps[k].png)
+            ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.png\""));
+        else if (steps[k].svg)
+            ck_assert_ptr_nonnull(strstr(text, "<img src=\"charts/equity.svg\""));
+        else
+            ck_assert_ptr_null(strstr(text, "<img "));
+        /* The SVG link under an image: only when there are both. */
+        ck_assert_int_eq(strstr(text, "charts/equity.svg\">SVG</a>") != NULL,
+                         steps[k].png && steps[k].svg);
+        free(text);
+        free(html);
+    }
+    tu_rmtree(dir);
+    free(fake);
+    free(run);
+    free(dir);
+}
+END_TEST
+
 /* --- cpo compare -------------------------------------------------------------------- */
 
 /* Two runs on two stores (bump differs) and one more on the first store
@@ -1238,9 +1392,11 @@ Suite *report_suite(void)
     tcase_add_test(tc, test_report_run__charts_and_html);
     tcase_add_test(tc, test_report_bytes__identical);
     tcase_add_test(tc, test_report_html__hostile_names);
+    tcase_add_test(tc, test_report_charts__png_svg_none);
     tcase_add_test(tc, test_report_attr__reconciles_without_kind);
     tcase_add_test(tc, test_report_cli__not_a_run_folder);
     tcase_add_test(tc, test_report_cli__no_gnuplot);
+    tcase_add_test(tc, test_report_draw__parallel_jobs);
     tcase_add_test(tc, test_compare__refusals_and_align);
     tcase_add_test(tc, test_compare__same_period_metrics);
     tcase_add_test(tc, test_report_drawdowns__by_hand);

@@ -455,6 +455,126 @@ START_TEST(test_run_folder__existing_refused)
 }
 END_TEST
 
+/*
+ * cpo run --no-report (cpo_run_opts no_report): the run's files, the same
+ * bytes as with the report, and no report.html or charts/.  Over a folder
+ * with an earlier report (--force), that report goes, as it would show
+ * another run; a file of the user's in charts/ stays, and so does charts/.
+ */
+START_TEST(test_run_files__no_report)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char *cfg = write_config(dir, "equal.ini", cfg_equal);
+    char *with = tu_path(dir, "with"), *without = tu_path(dir, "without");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, with, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert(tu_file_in(with, "report.html"));
+    ck_assert(tu_file_in(with, "charts/equity.gp"));
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, cfg, &e) == 0, "%s", tu_errstr(&e));
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = without;
+    o.no_report = 1;
+    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert(!tu_file_in(without, "report.html"));
+    ck_assert(!tu_file_in(without, "charts"));
+    assert_same_files(with, without);
+    /* Over the folder with a report: it goes; the user's file stays. */
+    char *mine = tu_path(with, "charts/notes.txt");
+    tu_write_file(mine, "mine\n");
+    o.out_dir = with;
+    o.force = 1;
+    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert(!tu_file_in(with, "report.html"));
+    ck_assert(!tu_file_in(with, "charts/equity.gp"));
+    ck_assert(!tu_file_in(with, "charts/equity.dat"));
+    ck_assert(!tu_file_in(with, "charts/equity.png"));
+    ck_assert(tu_file_in(with, "charts/notes.txt"));
+    assert_same_files(with, without);
+    cpo_config_free(c);
+    /* The command: --no-report, and the same files but the manifest's
+     * command line. */
+    char *cli = tu_path(dir, "cli");
+    char cmd[4096], *text = NULL;
+    snprintf(cmd, sizeof cmd, "%s run -q --no-report %s -o %s", CPO_BINARY, cfg, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    ck_assert_str_eq(text, "");
+    free(text);
+    ck_assert(tu_file_in(cli, "summary.json"));
+    ck_assert(tu_file_in(cli, "ledger.csv"));
+    ck_assert(!tu_file_in(cli, "report.html"));
+    ck_assert(!tu_file_in(cli, "charts"));
+    /* cpo report makes the report of that folder afterwards. */
+    snprintf(cmd, sizeof cmd, "%s report -q %s", CPO_BINARY, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    free(text);
+    ck_assert(tu_file_in(cli, "report.html"));
+    ck_assert(tu_file_in(cli, "charts/equity.gp"));
+    /* cpo report --charts: none keeps the scripts and data, no image;
+     * a kind it does not know is refused with the kinds. */
+    snprintf(cmd, sizeof cmd, "%s report -q --charts none %s", CPO_BINARY, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 0);
+    free(text);
+    ck_assert(tu_file_in(cli, "charts/equity.gp"));
+    ck_assert(!tu_file_in(cli, "charts/equity.png"));
+    ck_assert(!tu_file_in(cli, "charts/equity.svg"));
+    snprintf(cmd, sizeof cmd, "%s report --charts jpeg %s", CPO_BINARY, cli);
+    ck_assert_int_eq(tu_run(cmd, &text), 2);
+    ck_assert_ptr_nonnull(strstr(text, "cpo: --charts jpeg is not valid (expected both, png, svg "
+                                       "or none)"));
+    free(text);
+    tu_rmtree(dir);
+    free(cli);
+    free(mine);
+    free(with);
+    free(without);
+    free(cfg);
+    free(store);
+    free(dir);
+}
+END_TEST
+
+/*
+ * [report] charts = none: the report and its charts' scripts and data,
+ * no image (gnuplot is not run); charts = svg: the SVG only.
+ */
+START_TEST(test_run_files__report_charts)
+{
+    char *dir = tu_tmpdir();
+    char *store = write_store(dir);
+    char text[1024];
+    snprintf(text, sizeof text, "%s[report]\ncharts = none\n", cfg_equal);
+    char *cfg = write_config(dir, "none.ini", text);
+    char *out = tu_path(dir, "none");
+    cpo_run_report rep;
+    cpo_error e;
+    ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert(tu_file_in(out, "report.html"));
+    ck_assert(tu_file_in(out, "charts/equity.gp"));
+    ck_assert(tu_file_in(out, "charts/equity.dat"));
+    ck_assert(!tu_file_in(out, "charts/equity.png"));
+    ck_assert(!tu_file_in(out, "charts/equity.svg"));
+    free(out);
+    free(cfg);
+    if (tu_run("command -v gnuplot > /dev/null", NULL) == 0) {
+        snprintf(text, sizeof text, "%s[report]\ncharts = svg\n", cfg_equal);
+        cfg = write_config(dir, "svg.ini", text);
+        out = tu_path(dir, "svg");
+        ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
+        ck_assert(tu_file_in(out, "charts/equity.svg"));
+        ck_assert(!tu_file_in(out, "charts/equity.png"));
+        free(out);
+        free(cfg);
+    }
+    tu_rmtree(dir);
+    free(store);
+    free(dir);
+}
+END_TEST
+
 /* A run that fails leaves no file under a final name, and no folder it
  * made. */
 START_TEST(test_run_fail__nothing_left)
@@ -1855,6 +1975,8 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_run_known__buy_and_hold);
     tcase_add_test(tc, test_run_metrics__by_hand);
     tcase_add_test(tc, test_run_bytes__identical_reruns);
+    tcase_add_test(tc, test_run_files__no_report);
+    tcase_add_test(tc, test_run_files__report_charts);
     tcase_add_test(tc, test_run_folder__existing_refused);
     tcase_add_test(tc, test_run_fail__nothing_left);
     tcase_add_test(tc, test_run_cli__command);

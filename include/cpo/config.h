@@ -111,6 +111,8 @@ typedef struct cpo_config {
     size_t n_rates;
     cpo_env_spec env;        /* [env]: read by cpo_env (cpo/env.h); a run
                                 checks its keys and ignores it */
+    int report_charts;       /* [report] charts: cpo_charts of cpo/report.h
+                                (CPO_CHARTS_BOTH) */
 } cpo_config;
 
 typedef struct cpo_rate_series cpo_rate_series;

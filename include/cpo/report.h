@@ -45,6 +45,18 @@
 extern "C" {
 #endif
 
+/* The images of the charts (cpo_report_opts charts, [report] charts). */
+typedef enum cpo_charts {
+    CPO_CHARTS_BOTH = 0, /* NAME.png and NAME.svg (default) */
+    CPO_CHARTS_PNG,      /* NAME.png only (the page shows it, no SVG link) */
+    CPO_CHARTS_SVG,      /* NAME.svg only (the page shows it) */
+    CPO_CHARTS_NONE      /* no image: scripts and data only, as no_plot */
+} cpo_charts;
+
+/* "both", "png", "svg", "none"; the value of a name (-1 if none). */
+const char *cpo_charts_name(int charts);
+int cpo_charts_parse(const char *name);
+
 typedef struct cpo_report_opts {
     FILE *warn;           /* warnings (gnuplot missing); NULL: none */
     const char *gnuplot;  /* program name or path; NULL: "gnuplot" on PATH */
@@ -54,6 +66,11 @@ typedef struct cpo_report_opts {
                              file is still written whole or not at all) */
     int no_plot;          /* 1: scripts and data only, gnuplot is not run (no
                              warning; the page says so per chart) */
+    int jobs;             /* gnuplot processes at once, each drawing one chart
+                             (the costliest first); 0: one per core.  The
+                             files do not depend on it */
+    int charts;           /* cpo_charts: the images drawn (CPO_CHARTS_BOTH);
+                             the scripts write only those */
 } cpo_report_opts;
 
 /* warn = stderr, gnuplot = NULL. */

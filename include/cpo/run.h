@@ -191,6 +191,9 @@ typedef struct cpo_run_opts {
                              that stopped before its renames is left */
     int no_plot;          /* 1: the report writes its charts' scripts and data
                              but runs no gnuplot (cpo sweep --no-plot) */
+    int no_report;        /* 1: no report.html and no charts/ (cpo run
+                             --no-report); an earlier run's report in the
+                             folder is removed, as it would not match */
 } cpo_run_opts;
 
 void cpo_run_opts_init(cpo_run_opts *o);
