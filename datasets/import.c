@@ -118,8 +118,19 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
+/* The import time of the provenance: the wall clock, or SOURCE_DATE_EPOCH
+ * (seconds since 1970, the reproducible-builds convention) when it is set
+ * to a whole number, so that the same files make the same store bytes. */
 static int64_t now_ms(void)
 {
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(sde, &end, 10);
+        if (!*end && !errno && v >= 0 && v < INT64_MAX / 1000)
+            return (int64_t)v * 1000;
+    }
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         return 0;

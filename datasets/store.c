@@ -306,7 +306,8 @@ static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name
     snprintf(what, sizeof what, "%s/%s", strcmp(obj, "/") ? obj : "", name);
     if ((space = H5Screate_simple(1, dims, NULL)) < 0 ||
         (dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 ||
-        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0 ||
+        H5Pset_obj_track_times(dcpl, 0) < 0) { /* no clock in the bytes */
         rc = w_fail(w, "dataset", what);
         goto cleanup;
     }
@@ -384,7 +385,7 @@ static hid_t w_group(const wctx *w, hid_t loc, const char *name,
                      const char *obj, int ordered, int *rc)
 {
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), g = -1;
-    if (gcpl >= 0 &&
+    if (gcpl >= 0 && H5Pset_obj_track_times(gcpl, 0) >= 0 &&
         (!ordered || H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED |
                                                           H5P_CRT_ORDER_INDEXED) >= 0))
         g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
@@ -673,7 +674,13 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     }
     close(fd);
     created = 1;
-    fid = cpo_h5mem_create(tmp, H5P_DEFAULT);
+    /* The root group without times either: the same dataset, the same
+     * bytes (the import time of the provenance aside: SOURCE_DATE_EPOCH). */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) >= 0)
+        fid = cpo_h5mem_create(tmp, fcpl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (fid < 0) {
         rc = w_fail(&w, "file", tmp);
         goto cleanup;

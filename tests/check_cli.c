@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpo/dataset.h"
 #include "testutil.h"
@@ -343,6 +344,43 @@ END_TEST
 
 /* Every futures format from a manifest; a file whose bars run past the
  * symbol's expiry is refused (exit 1) and nothing is written. */
+/*
+ * The same file imported twice gives the same store bytes when
+ * SOURCE_DATE_EPOCH fixes the import time (HDF5 keeps no object times),
+ * and the provenance holds that time: 1700000000 s = 2023-11-14T22:13:20Z.
+ */
+START_TEST(test_cli_import__reproducible_store)
+{
+    char *dir = tu_tmpdir(), *a = tu_path(dir, "a.h5"), *b = tu_path(dir, "b.h5");
+    char cmd[4096], *text = NULL;
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "SOURCE_DATE_EPOCH=1700000000 %s data import --quiet -o %s "
+                 "%s/klines/klines_BTCUSDT_1d.csv",
+                 CPO_BINARY, k ? b : a, CPO_TEST_DATA);
+        ck_assert_msg(tu_run(cmd, &text) == 0, "%s", text);
+        free(text);
+        if (k == 0)
+            nanosleep(&(struct timespec){1, 100000000}, NULL); /* the clock moves on */
+    }
+    size_t na, nb;
+    char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(memcmp(x, y, na) == 0, "the two stores differ");
+    free(x);
+    free(y);
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_msg(cpo_store_read(&ds, a, &e) == 0, "%s", tu_errstr(&e));
+    ck_assert_int_eq(ds->prov[0].import_ms, INT64_C(1700000000000));
+    cpo_dataset_free(ds);
+    free(a);
+    free(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cli_import__futures)
 {
     char args[2048];
@@ -409,6 +447,7 @@ int main(void)
     tcase_add_test(tc, test_cli_help__every_command);
     tcase_add_test(tc, test_cli_readme__commands_and_greek_attribution);
     tcase_add_test(tc, test_cli_import__futures);
+    tcase_add_test(tc, test_cli_import__reproducible_store);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
