@@ -30,8 +30,8 @@ typedef struct rp_table {
     char *notes;   /* lines starting with '#' (without it), '\n'-separated; NULL if none */
 } rp_table;
 
-/* The whole file into *out (malloc'd, *len bytes); CPO_EIO if it cannot be
- * read. */
+/* The whole file into *out (malloc'd, *len bytes and a NUL after them, so
+ * it may be searched as a string); CPO_EIO if it cannot be read. */
 int rp_slurp(const char *path, char **out, size_t *len, cpo_error *err);
 
 /* Read path.  Lines starting with '#' are notes (kept in notes), the

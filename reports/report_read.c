@@ -185,6 +185,7 @@ int rp_slurp(const char *path, char **out, size_t *len, cpo_error *err)
         free(buf);
         return cpo_error_set(err, CPO_EIO, path, 0, 0, "cannot read: %s", strerror(EIO));
     }
+    buf[n] = '\0'; /* n < cap: the loop grows the buffer when it is full */
     *out = buf;
     *len = n;
     return 0;
