@@ -643,14 +643,8 @@ static int set_universe(loader *L, const cpo_config_key *k)
     return 0;
 }
 
-/* 1 if the config has section.key (as written). */
-static int has_key(const cpo_config *cfg, const char *section, const char *key)
-{
-    for (size_t i = 0; i < cfg->n_keys; i++)
-        if (!strcmp(cfg->keys[i].section, section) && !strcmp(cfg->keys[i].key, key))
-            return 1;
-    return 0;
-}
+static long key_line(const cpo_config *cfg, const char *section, const char *key,
+                     const char *fallback);
 
 static int set_costs(loader *L, const cpo_config_key *k)
 {
@@ -686,7 +680,7 @@ static int set_costs(loader *L, const cpo_config_key *k)
             return rc;
         if (key[0] == 'p')
             cs->kind[CPO_KIND_PERP].taker_bps = x;
-        if (key[0] == 'f' || !has_key(L->cfg, "costs", "future_fee_bps"))
+        if (key[0] == 'f' || !key_line(L->cfg, "costs", "future_fee_bps", NULL))
             cs->kind[CPO_KIND_FUTURE].taker_bps = x;
         return 0;
     }
@@ -699,7 +693,7 @@ static int set_costs(loader *L, const cpo_config_key *k)
             cs->kind[CPO_KIND_SPOT].maker_bps = x;
         if (key[0] == 'p')
             cs->kind[CPO_KIND_PERP].maker_bps = x;
-        if (key[0] == 'f' || (key[0] == 'p' && !has_key(L->cfg, "costs", "future_maker_bps")))
+        if (key[0] == 'f' || (key[0] == 'p' && !key_line(L->cfg, "costs", "future_maker_bps", NULL)))
             cs->kind[CPO_KIND_FUTURE].maker_bps = x;
         return 0;
     }
@@ -1926,9 +1920,6 @@ static int check_benchmark(const cpo_config *cfg, const cpo_dataset *ds, cpo_err
                          cfg->benchmark, f >= 0 ? "has no bars in" : "is not in", cfg->data_path,
                          w ? list : "none in this store");
 }
-
-static long key_line(const cpo_config *cfg, const char *section, const char *key,
-                     const char *fallback);
 
 /* The leverage of [costs] against the first bracket of every margined
  * instrument of the run that has a table ([margin] brackets). */

@@ -277,14 +277,6 @@ static int delivery_series(cpo_market *m, const cpo_dataset *ds, const cpo_confi
  * does not trade on a price from later in the hour.  The latest quote before the grid (up to 31 days
  * back) counts.  A future without an expiry is left as it is.
  */
-/* The index at the close of the step [ts, ts + step): the close of the
- * last bar of b that opens inside it, else NaN. */
-static double index_at(const cpo_bars *b, int64_t ts, int64_t step)
-{
-    size_t k = cpo_ts_count_before(b->ts, b->n, ts + step);
-    return k > 0 && b->ts[k - 1] >= ts ? b->close[k - 1] : NAN;
-}
-
 /* The index over the step [ts, ts + step): the open of its first bar, the
  * high and low of its bars, the close of its last (v[0..3]); 0 if no bar
  * of b opens inside it. */
@@ -303,6 +295,14 @@ static int index_ohlc(const cpo_bars *b, int64_t ts, int64_t step, double v[4])
         v[2] = fmin(v[2], b->low[k]);
     }
     return 1;
+}
+
+/* The index at the close of the step [ts, ts + step): the close of the
+ * last bar of b that opens inside it, else NaN. */
+static double index_at(const cpo_bars *b, int64_t ts, int64_t step)
+{
+    double v[4];
+    return index_ohlc(b, ts, step, v) ? v[3] : NAN;
 }
 
 static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *cfg,

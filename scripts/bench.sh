@@ -49,7 +49,7 @@ best_of() {
 # import of a generated Binance klines file of CSV_MB megabytes.
 whole() {
   local mb=$1 tmp
-  tmp=$(mktemp -d /tmp/cpo-whole-XXXXXX)
+  tmp=$(mktemp -d)
   "$cpo" data synth -o "$tmp/synth.h5" --assets 100 --steps 3650 --step 1d >/dev/null
   cat >"$tmp/run.ini" <<'INI'
 [backtest]

@@ -383,19 +383,37 @@ START_TEST(test_config_financing__rates)
 }
 END_TEST
 
+/* A config of the minimal [backtest] and [strategy] with `rest` after
+ * them, loaded as /tmp/x.ini (its first line of rest is line 6): 0 and
+ * *out, or the error in *e. */
+static const char TEXT_HEAD[] =
+    "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n";
+
+static int load_with(cpo_config **out, const char *rest, cpo_error *e)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s", TEXT_HEAD, rest);
+    *out = NULL;
+    cpo_error_clear(e);
+    return cpo_config_load_text(out, "/tmp/x.ini", text, NULL, 0, e);
+}
+
+/* load_with that must succeed. */
+static cpo_config *load_ok(const char *rest)
+{
+    cpo_config *c;
+    cpo_error e;
+    ck_assert_msg(load_with(&c, rest, &e) == 0, "%s", tu_errstr(&e));
+    return c;
+}
+
 /* future_fee_bps and future_maker_bps give dated futures their own fees
  * wherever they stand in [costs] (before perp_* here); without them the
  * futures take perp_*. */
 START_TEST(test_config_costs__future_fees)
 {
-    cpo_config *c = NULL;
-    cpo_error e;
-    cpo_error_clear(&e);
-    const char *text = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
-                       "[costs]\nfuture_fee_bps = 5\nfuture_maker_bps = 0\nperp_fee_bps = 4\n"
-                       "perp_maker_bps = -1\nfee_bps = 10\n";
-    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
-                  tu_errstr(&e));
+    cpo_config *c = load_ok("[costs]\nfuture_fee_bps = 5\nfuture_maker_bps = 0\n"
+                            "perp_fee_bps = 4\nperp_maker_bps = -1\nfee_bps = 10\n");
     const cpo_costs *k = &c->run.costs;
     ck_assert_double_eq(k->kind[CPO_KIND_PERP].taker_bps, 4.0);
     ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].taker_bps, 5.0);
@@ -403,18 +421,12 @@ START_TEST(test_config_costs__future_fees)
     ck_assert_double_eq(k->kind[CPO_KIND_FUTURE].maker_bps, 0.0);
     ck_assert_double_eq(k->kind[CPO_KIND_SPOT].taker_bps, 10.0);
     cpo_config_free(c);
-    c = NULL;
-    const char *perp_only = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\n"
-                            "weigh = equal\n[costs]\nperp_fee_bps = 4\nperp_maker_bps = -1\n";
-    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", perp_only, NULL, 0, &e) == 0, "%s",
-                  tu_errstr(&e));
+    c = load_ok("[costs]\nperp_fee_bps = 4\nperp_maker_bps = -1\n");
     ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].taker_bps, 4.0);
     ck_assert_double_eq(c->run.costs.kind[CPO_KIND_FUTURE].maker_bps, -1.0);
     cpo_config_free(c);
-    c = NULL;
-    const char *bad = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
-                      "[costs]\nfuture_fee_bps = 2000\n";
-    ck_assert_int_lt(cpo_config_load_text(&c, "/tmp/x.ini", bad, NULL, 0, &e), 0);
+    cpo_error e;
+    ck_assert_int_lt(load_with(&c, "[costs]\nfuture_fee_bps = 2000\n", &e), 0);
     ck_assert_str_eq(tu_errstr(&e), "/tmp/x.ini:7: future_fee_bps = \"2000\" is not valid "
                                     "(expected a number of basis points in [0, 1000])");
 }
@@ -422,14 +434,8 @@ END_TEST
 
 START_TEST(test_config_futures__keys)
 {
-    cpo_config *c = NULL;
-    cpo_error e;
-    cpo_error_clear(&e);
-    const char *text = "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
-                       "[futures]\nindex.BTC = BTC-INDEX\ndelivery.BTC = BTC-INDEX-1M\n"
-                       "delivery_fee_bps = 2.5\nbetween_quotes = basis\n";
-    ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
-                  tu_errstr(&e));
+    cpo_config *c = load_ok("[futures]\nindex.BTC = BTC-INDEX\ndelivery.BTC = BTC-INDEX-1M\n"
+                            "delivery_fee_bps = 2.5\nbetween_quotes = basis\n");
     const cpo_futures_spec *f = &c->run.futures;
     ck_assert_uint_eq(f->n, 1);
     ck_assert_str_eq(f->coin[0], "BTC");
@@ -444,6 +450,7 @@ START_TEST(test_config_futures__keys)
     ck_assert_str_eq(cpo_futures_index(&c->run, "ETH", 0, buf, sizeof buf), "ETHUSDT");
     cpo_config_free(c);
     /* Without [futures]: the exchange's delivery fee (NaN), no modelling. */
+    cpo_error e;
     ck_assert_int_eq(cpo_config_load(&c, cfg_path("minimal.ini"), &e), 0);
     ck_assert(isnan(c->run.futures.delivery_fee_bps));
     ck_assert_int_eq(c->run.futures.between_quotes, CPO_FUT_GAP_NONE);
@@ -463,16 +470,9 @@ START_TEST(test_config_report__charts)
                  {"svg", CPO_CHARTS_SVG},
                  {"none", CPO_CHARTS_NONE}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        char text[512];
-        snprintf(text, sizeof text,
-                 "[backtest]\ndata = x.h5\n[strategy]\nschedule = once\nweigh = equal\n"
-                 "[report]\ncharts = %s\n",
-                 cases[k].name);
-        cpo_config *c = NULL;
-        cpo_error e;
-        cpo_error_clear(&e);
-        ck_assert_msg(cpo_config_load_text(&c, "/tmp/x.ini", text, NULL, 0, &e) == 0, "%s",
-                      tu_errstr(&e));
+        char rest[64];
+        snprintf(rest, sizeof rest, "[report]\ncharts = %s\n", cases[k].name);
+        cpo_config *c = load_ok(rest);
         ck_assert_int_eq(c->report_charts, cases[k].want);
         ck_assert_str_eq(cpo_config_get(c, "report", "charts"), cases[k].name);
         ck_assert_str_eq(cpo_charts_name(cases[k].want), cases[k].name);

@@ -1611,6 +1611,25 @@ static size_t fut_rows(const char *dir, const char *symbol, fut_row *out, size_t
     return n;
 }
 
+/* The row of trades.csv (its text) for sym at ts: qty, px, ref_px in v;
+ * the test fails without one. */
+static void trade_row(const char *text, const char *ts, const char *sym, double v[3])
+{
+    char key[96];
+    snprintf(key, sizeof key, "\n%s,%s,", ts, sym);
+    const char *l = strstr(text, key);
+    ck_assert_msg(l != NULL, "no trade %s %s in trades.csv", ts, sym);
+    ck_assert_int_eq(sscanf(l + strlen(key), "%lf,%lf,%lf", &v[0], &v[1], &v[2]), 3);
+}
+
+/* trade_row's qty. */
+static double trade_qty(const char *text, const char *ts, const char *sym)
+{
+    double v[3];
+    trade_row(text, ts, sym, v);
+    return v[0];
+}
+
 static size_t fut_find(const fut_row *r, size_t n, const char *ts)
 {
     size_t k = 0;
@@ -1672,13 +1691,11 @@ START_TEST(test_run_futures__modelled_between_quotes_and_rolled)
      * the carry from the open to the expiry, F = 41750 x 1.02^((T - t_o) /
      * (T - t_q)), t_q the close of the day-6 quote (h = 154): not the
      * close's index an hour later (41760). */
-    const char *jl = strstr(text, "\n2024-03-27T08:00:00Z,BTC-28JUN24,");
-    ck_assert_ptr_nonnull(jl);
-    double q, px, ref;
-    ck_assert_int_eq(sscanf(jl + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double row[3];
+    trade_row(text, "2024-03-27T08:00:00Z", "BTC-28JUN24", row);
     double t_o = (double)(FUT_T0 + 176 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 154 * CPO_MS_HOUR);
     double want_o = 41750.0 * pow(1.02, ((double)JUN28_EXP - t_o) / ((double)JUN28_EXP - t_q));
-    ck_assert_double_eq_tol(ref, want_o, 1e-9);
+    ck_assert_double_eq_tol(row[2], want_o, 1e-9);
     free(text);
     free(trades);
     char *sum = tu_path(out, "summary.json");
@@ -1782,10 +1799,9 @@ START_TEST(test_run_futures__quote_bar_open_not_ahead)
     ck_assert_msg(run_cfg(cfg, out, 0, &rep, &e) == 0, "%s", tu_errstr(&e));
     char *trades = tu_path(out, "trades.csv");
     char *text = tu_read_file(trades, NULL);
-    const char *l = strstr(text, "\n2024-03-22T09:00:00Z,BTC-29MAR24,");
-    ck_assert_msg(l != NULL, "%s", text);
-    double q, px, ref;
-    ck_assert_int_eq(sscanf(l + 1 + 21 + 12, "%lf,%lf,%lf", &q, &px, &ref), 3);
+    double row[3];
+    trade_row(text, "2024-03-22T09:00:00Z", "BTC-29MAR24", row);
+    double ref = row[2];
     double t_o = (double)(FUT_T0 + 57 * CPO_MS_HOUR), t_q = (double)(FUT_T0 + 10 * CPO_MS_HOUR);
     double want = fut_index(56) * pow(1.002, ((double)MAR29_EXP - t_o) / ((double)MAR29_EXP - t_q));
     ck_assert_double_eq_tol(ref, want, 1e-9);
@@ -1888,16 +1904,6 @@ START_TEST(test_run_futures__universe_of_a_coin)
     free(tmp);
 }
 END_TEST
-
-/* A futures row of trades.csv at ts, its qty (the test fails without one). */
-static double trade_qty(const char *text, const char *ts, const char *sym)
-{
-    char key[96];
-    snprintf(key, sizeof key, "\n%s,%s,", ts, sym);
-    const char *l = strstr(text, key);
-    ck_assert_msg(l != NULL, "no trade %s %s in trades.csv", ts, sym);
-    return strtod(l + strlen(key), NULL);
-}
 
 /*
  * Half a roll.  With between_quotes = none a future fills only where it
