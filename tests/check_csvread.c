@@ -1,12 +1,14 @@
 /* check_csvread.c - libcsv wrapper: records, line numbers, header lookup,
- * number parsing. */
+ * number parsing; and the numbers CSV files are written with. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csvread.h"
+#include "csvwrite.h"
 #include "testutil.h"
 
 typedef struct rows {
@@ -186,6 +188,84 @@ START_TEST(test_parse_i64__ranges)
 }
 END_TEST
 
+
+/* cpo_fmt_double must give printf's "%.17g" byte for byte (the reference
+ * is glibc's printf, exact to the last digit): the outputs of every run
+ * stay what they were when the function was snprintf. */
+static void expect_printf(double x)
+{
+    char got[40], want[40];
+    cpo_fmt_double(got, sizeof got, x);
+    snprintf(want, sizeof want, "%.17g", x == 0.0 ? 0.0 : x);
+    if (isnan(x))
+        strcpy(want, "nan");
+    ck_assert_msg(strcmp(got, want) == 0, "%a: got %s, printf %s", x, got, want);
+}
+
+START_TEST(test_fmt_double__printf_17g_by_hand)
+{
+    /* Layout edges (%g switches to e-notation below 1e-4 and at 1e17),
+     * trailing zeros, signs, the specials. */
+    const double v[] = {1.0, -1.0, 0.1, 0.5, 1e-4, 9.9999999999999991e-5, 1e-5, 123456.0,
+                        1e16, 1e17, 99999999999999984.0, 1.7976931348623157e308,
+                        4.9406564584124654e-324, 2.2250738585072014e-308, -2.5e-300,
+                        1234567.8901234567, 1e100, 1e-100, 0.30000000000000004, 1e21};
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        expect_printf(v[k]);
+    char b[40];
+    cpo_fmt_double(b, sizeof b, -0.0);
+    ck_assert_str_eq(b, "0");
+    cpo_fmt_double(b, sizeof b, -INFINITY);
+    ck_assert_str_eq(b, "-inf");
+    cpo_fmt_double(b, sizeof b, NAN);
+    ck_assert_str_eq(b, "nan");
+    cpo_fmt_double(b, 6, 1.0 / 3.0); /* cut like snprintf */
+    ck_assert_str_eq(b, "0.333");
+}
+END_TEST
+
+START_TEST(test_fmt_double__halfway_cases_round_to_even)
+{
+    /* Doubles exactly halfway between two 17-digit decimals (18 digits
+     * ending in 5): printf rounds to even, double-conversion away from
+     * zero.  By hand: 2^-25 = 2.98023223876953125e-8 -> ...312 (2 even);
+     * 1000000000000000.25 -> ...0.2; 1000000000000000.75 -> ...0.8
+     * (7 odd: up); 3 x 2^-25 = 8.94069671630859375e-8 -> ...938. */
+    char b[40];
+    cpo_fmt_double(b, sizeof b, ldexp(1.0, -25));
+    ck_assert_str_eq(b, "2.9802322387695312e-08");
+    cpo_fmt_double(b, sizeof b, 1000000000000000.25);
+    ck_assert_str_eq(b, "1000000000000000.2");
+    cpo_fmt_double(b, sizeof b, -1000000000000000.75);
+    ck_assert_str_eq(b, "-1000000000000000.8");
+    cpo_fmt_double(b, sizeof b, 3 * ldexp(1.0, -25));
+    ck_assert_str_eq(b, "8.9406967163085938e-08");
+    /* Every halfway double m 2^e, m odd, e = -1..-25, 18 digits. */
+    for (int e = 1; e <= 25; e++)
+        for (uint64_t m = 1; m < (UINT64_C(1) << 53); m = m * 3 + 1)
+            expect_printf(ldexp((double)(m | 1), -e));
+}
+END_TEST
+
+START_TEST(test_fmt_double__random_doubles_against_printf)
+{
+    /* 600,000 doubles (4 x 150,000): uniform bit patterns (every exponent), prices and
+     * amounts of a few decimals, and integers near 2^53. */
+    uint64_t s = 88172645463325252u;
+    for (int k = 0; k < 150000; k++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double x;
+        memcpy(&x, &s, sizeof x);
+        if (!isfinite(x))
+            continue;
+        expect_printf(x);
+        expect_printf((double)(s % 100000000) / 100.0);
+        expect_printf((double)(s >> 11) + 0.5);
+        expect_printf(ldexp((double)(s >> 11), (int)(s % 200) - 100));
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("csvread");
@@ -201,6 +281,9 @@ int main(void)
     tcase_add_test(tc, test_parse_f64__exact_against_strtod);
     tcase_add_test(tc, test_parse_f64__refuses);
     tcase_add_test(tc, test_parse_i64__ranges);
+    tcase_add_test(tc, test_fmt_double__printf_17g_by_hand);
+    tcase_add_test(tc, test_fmt_double__halfway_cases_round_to_even);
+    tcase_add_test(tc, test_fmt_double__random_doubles_against_printf);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
