@@ -382,7 +382,7 @@ cleanup:
 }
 
 static const cpo_cli_opt sweep_opts[] = {
-    {"jobs", 'j', 'j', "N", "backtest on N threads (default: every core)"},
+    {"jobs", 'j', 'j', "N", "backtest on N threads, and draw best/'s charts with at most N gnuplot processes (default: every core)"},
     {"output", 'o', 'o', "DIR", "write the sweep's files to DIR (default sweeps/<config name>)"},
     {"objective", 0, 'O', "NAME", "rank by NAME: sharpe (default), cagr, total_return, "
                                   "max_drawdown, volatility, calmar or final_equity"},
@@ -509,6 +509,7 @@ static int sweep_exec(int argc, char **argv)
         cpo_sweep_exec x;
         cpo_sweep_exec_init(&x);
         x.n_threads = jobs ? jobs : (int)(cores / rk.local_size > 0 ? cores / rk.local_size : 1);
+        o.jobs = x.n_threads; /* best/'s charts: no more cores than the grid */
         x.progress = !quiet && rk.rank == 0 && isatty(2) ? stderr : NULL;
         x.cancel = cancel;
         own = 1;

@@ -34,6 +34,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "cpo/time.h"
+#include "csvwrite.h"
 #include "outfile.h"
 #include "report_priv.h"
 
@@ -648,8 +649,12 @@ static void num(FILE *fp, double x)
         fputs(" NaN", fp);
     else if (isinf(x))
         fputs(x > 0 ? " Inf" : " -Inf", fp);
-    else
-        fprintf(fp, " %.17g", x == 0.0 ? 0.0 : x);
+    else {
+        char b[40];
+        cpo_fmt_double(b, sizeof b, x); /* %.17g, no "-0" */
+        fputc(' ', fp);
+        fputs(b, fp);
+    }
 }
 
 static void put_t(FILE *fp, int64_t ms)
@@ -1461,7 +1466,11 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     snprintf(fn, sizeof fn, "%s.dat", spec->name);
     if ((rc = rp_out_open(&d, c->dir, fn, c->err)))
         goto out;
-    fprintf(d.fp, "# %s: %s of %s\n# columns: 1 time (Unix seconds: %s), then one per line:",
+    /* One block per line (gnuplot's index k), of two columns: gnuplot
+     * splits every field of a row it reads, so a plot of one line of a
+     * wide table would read all of them, once per line. */
+    fprintf(d.fp, "# %s: %s of %s\n# one block per line (gnuplot index 0, 1, ...; blocks "
+            "apart by two blank lines), columns: 1 time (Unix seconds: %s), 2 value; the lines:",
             spec->title, v.cumulated ? "running sums of the values" : "the values as they are",
             a->file, a->t.name[a->tcol]);
     for (size_t k = 0; k < shown; k++) {
@@ -1469,11 +1478,14 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
         comment_text(d.fp, line_label(spec, v.name[rk[k].i]));
     }
     fputc('\n', d.fp);
-    for (size_t i = 0; i < v.nt; i++) {
-        put_t(d.fp, v.ts[i]);
-        for (size_t k = 0; k < shown; k++)
+    for (size_t k = 0; k < shown; k++) {
+        if (k)
+            fputs("\n\n", d.fp);
+        for (size_t i = 0; i < v.nt; i++) {
+            put_t(d.fp, v.ts[i]);
             num(d.fp, v.s[i * v.ns + rk[k].i]);
-        fputc('\n', d.fp);
+            fputc('\n', d.fp);
+        }
     }
     if ((rc = rp_out_close(&d, 1, c->err)))
         goto out;
@@ -1491,9 +1503,9 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
         const char *label = line_label(spec, v.name[rk[k].i]);
         int role = rp_attr_key_role(label);
         char col[32];
-        snprintf(col, sizeof col, spec->pct ? "($%zu*100)" : "%zu", k + 2);
-        fprintf(s.fp, "%s\"%s.dat\" using 1:%s with lines lw %s lc rgb \"%s\"%s title %s",
-                k ? ", \\\n     " : "", spec->name, col, role == RP_ROLE_TOTAL ? "2.5" : "1.5",
+        snprintf(col, sizeof col, "%s", spec->pct ? "($2*100)" : "2");
+        fprintf(s.fp, "%s\"%s.dat\" index %zu using 1:%s with lines lw %s lc rgb \"%s\"%s title %s",
+                k ? ", \\\n     " : "", spec->name, k, col, role == RP_ROLE_TOTAL ? "2.5" : "1.5",
                 role == RP_ROLE_TOTAL ? "black" : colours[k % N_COLOURS],
                 role == RP_ROLE_RESIDUAL ? " dt 2" : "", q(label).s);
     }

@@ -957,6 +957,22 @@ static int put_benchmark_csv(const run_core *c, FILE *fp, cpo_error *err)
  * CSV files and summary.json, each written to its stream fps[f] (f in
  * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
  */
+/* SHA-256 of a file (cpo_sha256_file), on a thread of its own. */
+typedef struct hash_job {
+    const char *path;
+    char *hex;
+    int rc;
+    cpo_error err;
+} hash_job;
+
+static void *hash_thread(void *arg)
+{
+    hash_job *j = arg;
+    cpo_error_clear(&j->err);
+    j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
+    return NULL;
+}
+
 /* The attribution's files (cpo_attrib_put), on a thread of their own:
  * they are about half the bytes of a run's outputs, and share nothing
  * with the others but the result, which both only read. */
@@ -1094,11 +1110,26 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     /* A folder another cpo writes is refused before any work. */
     if (existed && (rc = cpo_dirlock_take(&lock, rep->dir, err)))
         return rc;
-    /* Everything that can fail on the inputs fails before the folder is made. */
-    if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)) ||
-        (rc = core_prepare(&c, cfg, err)) ||
-        (rc = cpo_sha256_file(cfg->data_path, rep->data_sha256, err)) ||
-        (rc = interrupted(opts, err)))
+    /* Everything that can fail on the inputs fails before the folder is
+     * made.  The store is hashed on a thread while core_prepare reads it
+     * (in line when no thread can be made); the error reported is the one
+     * the order config, market, store hash gives. */
+    if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)))
+        goto fail;
+    hash_job hj = {cfg->data_path, rep->data_sha256, 0, {0}};
+    pthread_t hth;
+    int hashing = pthread_create(&hth, NULL, hash_thread, &hj) == 0;
+    rc = core_prepare(&c, cfg, err);
+    if (hashing)
+        pthread_join(hth, NULL);
+    else if (!rc)
+        hash_thread(&hj);
+    if (!rc && hj.rc) {
+        if (err)
+            *err = hj.err;
+        rc = hj.rc;
+    }
+    if (rc || (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)) ||
         (!existed && (rc = cpo_dirlock_take(&lock, rep->dir, err))))
@@ -1156,6 +1187,7 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
     cpo_report_opts_init(&ro);
     ro.cancel = opts ? opts->cancel : NULL;
     ro.no_plot = opts ? opts->no_plot : 0;
+    ro.jobs = opts ? opts->jobs : 0;
     ro.charts = cfg->report_charts;
     if (opts && opts->no_report) {
         if (existed)

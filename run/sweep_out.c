@@ -581,6 +581,7 @@ static int run_best(const cpo_sweep_out *o, const cpo_sweep *sw, size_t p, cpo_e
     ro.force = 1;
     ro.command = cmd;
     ro.no_plot = !o->plot;
+    ro.jobs = o->jobs;
     cpo_run_report rep;
     rc = cpo_run_to_dir(pc, &ro, &rep, err);
     cpo_config_free(pc);

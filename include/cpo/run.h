@@ -194,6 +194,9 @@ typedef struct cpo_run_opts {
     int no_report;        /* 1: no report.html and no charts/ (cpo run
                              --no-report); an earlier run's report in the
                              folder is removed, as it would not match */
+    int jobs;             /* gnuplot processes at once for the report's charts;
+                             0: one per core (cpo sweep -j N gives N to its
+                             best/ run).  The files do not depend on it */
 } cpo_run_opts;
 
 void cpo_run_opts_init(cpo_run_opts *o);

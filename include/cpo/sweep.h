@@ -379,6 +379,9 @@ typedef struct cpo_sweep_out {
     cpo_objective objective;
     int best;          /* 1: run the chosen point (the best) again into DIR/best/,
                           a run folder with its report, shown on leaderboard.html */
+    int jobs;          /* at most this many gnuplot processes at once for best/'s
+                          charts (cpo sweep -j N: N, so that -j 1 uses one core
+                          throughout); 0: one per core */
 } cpo_sweep_out;
 
 /* Check (and make) the folder: refused if it exists unless force. */
