@@ -1,5 +1,6 @@
 /* csvread.c - libcsv with line numbers, header lookup and number parsing. */
 #include "csvread.h"
+#include "dtoa.h"
 
 #include <csv.h>
 #include <ctype.h>
@@ -267,10 +268,6 @@ int cpo_field_blank(const char *s, size_t n)
     return 1;
 }
 
-static const double pow10_exact[23] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 int cpo_parse_f64(const char *s, size_t n, double *out)
 {
     size_t i = 0;
@@ -286,69 +283,38 @@ int cpo_parse_f64(const char *s, size_t n, double *out)
         neg = s[i] == '-';
         i++;
     }
-    uint64_t m = 0;
-    int nd = 0, sig = 0, exp10 = 0, any = 0;
-    /* Integer part. */
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        any = 1;
-        if (m || s[i] != '0') {
-            if (sig < 19) {
-                m = m * 10 + (uint64_t)(s[i] - '0');
-                sig++;
-            } else {
-                exp10++;
-                nd = 1; /* digits dropped: not exact */
-            }
-        }
-        i++;
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
+    /* The syntax: digits, '.' and digits (either part may be empty, not
+     * both), then an exponent; no hex, inf or nan. */
+    size_t digits = i;
+    int any = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        any = 1, i++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
             any = 1;
-            if (m || s[i] != '0') {
-                if (sig < 19) {
-                    m = m * 10 + (uint64_t)(s[i] - '0');
-                    sig++;
-                    exp10--;
-                } else if (s[i] != '0') {
-                    nd = 1;
-                }
-            } else {
-                exp10--;
-            }
-            i++;
-        }
-    }
     if (!any)
         return CPO_EPARSE;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
-        int eneg = 0, e = 0, edig = 0;
-        if (i < n && (s[i] == '+' || s[i] == '-')) {
-            eneg = s[i] == '-';
+        if (i < n && (s[i] == '+' || s[i] == '-'))
             i++;
-        }
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (e < 100000)
-                e = e * 10 + (s[i] - '0');
-            edig = 1;
-            i++;
-        }
-        if (!edig)
+        if (!(i < n && s[i] >= '0' && s[i] <= '9'))
             return CPO_EPARSE;
-        exp10 += eneg ? -e : e;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
     }
     if (i != n)
         return CPO_EPARSE;
-    /* Clinger's fast path: exact mantissa and exact power of ten. */
-    if (!nd && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
-        double v = (double)m;
-        v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+    /* The nearest double (std::from_chars, core/dtoa.h); strtod decides
+     * what a number out of a double's range reads as. */
+    double v;
+    int pr = cpo_dtoa_parse(s + digits, n - digits, &v);
+    if (pr < 0)
+        return CPO_EPARSE;
+    if (pr == 0) {
         *out = neg ? -v : v;
         return 0;
     }
-    /* Slow path: strtod on a bounded copy. */
     char tmp[128];
     size_t len = n - begin;
     char *heap = NULL, *p = tmp;
@@ -361,13 +327,10 @@ int cpo_parse_f64(const char *s, size_t n, double *out)
     memcpy(p, s + begin, len);
     p[len] = '\0';
     char *end;
-    errno = 0;
-    double v = strtod(p, &end);
+    v = strtod(p, &end);
     int ok = end == p + len;
     free(heap);
-    if (!ok)
-        return CPO_EPARSE;
-    if (!isfinite(v))
+    if (!ok || !isfinite(v))
         return CPO_EPARSE; /* overflow to inf */
     *out = v;
     return 0;

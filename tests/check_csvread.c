@@ -161,6 +161,27 @@ START_TEST(test_parse_f64__exact_against_strtod)
         ck_assert_int_eq(cpo_parse_f64(s, strlen(s), &a), 0);
         ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "%s: %.17g vs %.17g", s, a, b);
     }
+    /* The files' own numbers: cpo_fmt_double of any finite double reads
+     * back to its bits (every exponent, subnormals included), as strtod
+     * reads it; and what is out of range reads as strtod says (1e-400:
+     * 0, as before). */
+    uint64_t u = 88172645463325252u;
+    for (int k = 0; k < 200000; k++) {
+        u ^= u << 13, u ^= u >> 7, u ^= u << 17;
+        double x, a;
+        memcpy(&x, &u, sizeof x);
+        if (!isfinite(x) || x == 0.0)
+            continue;
+        char t[40];
+        cpo_fmt_double(t, sizeof t, x);
+        ck_assert_int_eq(cpo_parse_f64(t, strlen(t), &a), 0);
+        ck_assert_msg(memcmp(&a, &x, sizeof a) == 0, "%s: %a vs %a", t, a, x);
+    }
+    double z = 1.0;
+    ck_assert_int_eq(cpo_parse_f64("1e-400", 6, &z), 0);
+    ck_assert(z == 0.0);
+    ck_assert_int_eq(cpo_parse_f64("-2.5e-320", 9, &z), 0);
+    ck_assert(z == strtod("-2.5e-320", NULL));
 }
 END_TEST
 
