@@ -231,16 +231,16 @@ static int do_grid(const ranks *rk, const cpo_sweep *sw, const cpo_market *m, cp
         printf("  sharpe %.3f  cagr %.2f%%  max dd %.2f%%  return %.2f%%\n", r->sharpe,
                r->cagr * 100, r->max_drawdown * 100, r->total_return * 100);
     }
-    cpo_sweep_overfit ov;
+    const cpo_sweep_overfit *ov = o->overfit;
     cpo_error e2;
     int cpcv = sw->has_walkforward && sw->wf.mode == CPO_WF_CPCV;
-    if (cpo_sweep_overfit_compute(&ov, NULL, sw, res, o->objective, &e2) == 0) {
+    if (ov && ov->n_trials > 0) { /* as summary.json has it (cpo_sweep_write) */
         printf("deflated Sharpe ratio %.3f of point %zu (%zu trials; SR0 %.3f a year)\n",
-               ov.dsr.dsr, ov.chosen, ov.n_trials,
-               ov.dsr.sr0 * sqrt(res[ov.chosen].periods_per_year));
-        if (ov.has_pbo)
+               ov->dsr.dsr, ov->chosen, ov->n_trials,
+               ov->dsr.sr0 * sqrt(res[ov->chosen].periods_per_year));
+        if (ov->has_pbo)
             printf("probability of backtest overfitting %.3f (CSCV, %zu blocks, %zu splits)\n",
-                   ov.pbo.pbo, ov.pbo.n_blocks, ov.pbo.n_splits);
+                   ov->pbo.pbo, ov->pbo.n_blocks, ov->pbo.n_splits);
         cpo_cpcv cp;
         if (cpcv && cpo_sweep_cpcv(&cp, sw, res, &e2) == 0) {
             printf("cpcv     %zu splits, %zu paths: path Sharpe mean %.3f (sd %.3f, min %.3f, "
@@ -400,7 +400,10 @@ static int sweep_exec(int argc, char **argv)
     int c, quiet = 0, jobs = 0, have_obj = 0;
     cpo_objective obj = CPO_OBJ_SHARPE;
     cpo_sweep_out o;
+    cpo_sweep_overfit ovf;
     memset(&o, 0, sizeof o);
+    memset(&ovf, 0, sizeof ovf);
+    o.overfit = &ovf;
     o.plot = 1;
     o.best = 1;
     o.warn = stderr;

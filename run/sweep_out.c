@@ -931,6 +931,11 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
             rc = nomem(err);
         have_ov = orc == 0;
     }
+    if (o->overfit) {
+        memset(o->overfit, 0, sizeof *o->overfit);
+        if (have_ov)
+            *o->overfit = ov;
+    }
     if (!rc && have_ov && is_cpcv)
         rc = cpo_sweep_cpcv(&cp, sw, res, err);
     if (!rc)

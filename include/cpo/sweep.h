@@ -382,6 +382,9 @@ typedef struct cpo_sweep_out {
     int jobs;          /* at most this many gnuplot processes at once for best/'s
                           charts (cpo sweep -j N: N, so that -j 1 uses one core
                           throughout); 0: one per core */
+    cpo_sweep_overfit *overfit; /* NULL, or where cpo_sweep_write leaves the overfitting
+                          figures summary.json holds (n_trials 0 if there are
+                          none), so that a caller does not compute them again */
 } cpo_sweep_out;
 
 /* Check (and make) the folder: refused if it exists unless force. */

@@ -66,39 +66,24 @@ int cpo_stats_blocks_from_matrix(cpo_stats_block *blocks, const double *m, size_
     return 0;
 }
 
-/* Average ranks (1 = smallest) of v[0..n-1]; NaN ranks below everything.
- * order is scratch of n. */
-typedef struct rk {
-    double v;
-    size_t i;
-} rk;
-
-static int rk_cmp(const void *a, const void *b)
+/* The average rank (1 = smallest; NaN ranks below everything, NaNs tie)
+ * of v[who] among v[0..n-1]: below = how many rank strictly lower, tied =
+ * how many equal it (itself included), rank = mean of below+1 .. below+tied.
+ * A count, not a sort: a split of the CSCV asks for one rank only. */
+static double rank_of(const double *v, size_t n, size_t who)
 {
-    const rk *x = a, *y = b;
-    int xn = isnan(x->v), yn = isnan(y->v);
-    if (xn != yn)
-        return yn - xn; /* NaN first: lowest */
-    if (!xn && x->v != y->v)
-        return x->v < y->v ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-static double rank_of(const double *v, size_t n, size_t who, rk *tmp)
-{
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = (rk){v[i], i};
-    qsort(tmp, n, sizeof *tmp, rk_cmp);
-    for (size_t a = 0; a < n;) {
-        size_t b = a + 1;
-        while (b < n && ((isnan(tmp[b].v) && isnan(tmp[a].v)) || tmp[b].v == tmp[a].v))
-            b++;
-        for (size_t q = a; q < b; q++)
-            if (tmp[q].i == who)
-                return 0.5 * (double)(a + 1 + b); /* mean of ranks a+1 .. b */
-        a = b;
+    double x = v[who];
+    size_t below = 0, tied = 0;
+    if (isnan(x)) {
+        for (size_t i = 0; i < n; i++)
+            tied += isnan(v[i]) != 0;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            below += isnan(v[i]) || v[i] < x;
+            tied += v[i] == x;
+        }
     }
-    return NAN;
+    return 0.5 * (double)(2 * below + 1 + tied);
 }
 
 int cpo_stats_cscv(cpo_stats_pbo *out, double *logits, const cpo_stats_block *blocks,
@@ -118,11 +103,10 @@ int cpo_stats_cscv(cpo_stats_pbo *out, double *logits, const cpo_stats_block *bl
     double *is = malloc(N * sizeof *is), *oos = malloc(N * sizeof *oos);
     double *lg = malloc(ns * sizeof *lg), *ris = malloc(ns * sizeof *ris);
     double *roos = malloc(ns * sizeof *roos);
-    rk *tmp = malloc(N * sizeof *tmp);
     size_t c[CPO_STATS_CSCV_MAX_BLOCKS];
     uint8_t in[CPO_STATS_CSCV_MAX_BLOCKS];
     int rc = 0;
-    if (!is || !oos || !lg || !ris || !roos || !tmp) {
+    if (!is || !oos || !lg || !ris || !roos) {
         rc = nomem(err);
         goto cleanup;
     }
@@ -143,7 +127,7 @@ int cpo_stats_cscv(cpo_stats_pbo *out, double *logits, const cpo_stats_block *bl
             if (!isnan(is[j]) && (isnan(is[best]) || is[j] > is[best]))
                 best = j;
         }
-        double w = rank_of(oos, N, best, tmp) / (double)(N + 1);
+        double w = rank_of(oos, N, best) / (double)(N + 1);
         lg[s] = log(w / (1.0 - w));
         ris[s] = is[best];
         roos[s] = oos[best];
@@ -186,7 +170,6 @@ cleanup:
     free(lg);
     free(ris);
     free(roos);
-    free(tmp);
     return rc;
 }
 
