@@ -29,6 +29,8 @@
 #include "cpo/time.h"
 
 #include <hdf5.h>
+#include <pthread.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -247,6 +249,7 @@ typedef struct wctx {
     cpo_error *err;
     int deflate;      /* 0 = no compression, else the deflate level */
     const volatile sig_atomic_t *cancel; /* stop when set (cpo_store_opts) */
+    int pipeline;     /* 1: HDF5's own filters compress every column (tests) */
 } wctx;
 
 /* A signal asked the write to stop (checked between series). */
@@ -293,6 +296,103 @@ static int w_attr(const wctx *w, hid_t loc, const char *obj, const char *name,
     return rc;
 }
 
+/* --- chunks compressed on every core ------------------------------------------- */
+
+/*
+ * HDF5 runs a dataset's filters chunk by chunk on the thread that writes.
+ * A column whose bytes are the same in memory and on file (numbers, fixed
+ * strings) is compressed here instead, its chunks shared among the cores,
+ * by the two steps HDF5's filters take: shuffle (H5Z_filter_shuffle: byte
+ * b of element i goes to b * elements + i) and zlib's compress2 at the
+ * level (H5Z_filter_deflate); then written in chunk order with
+ * H5Dwrite_chunk.  A full chunk's stored bytes are those HDF5's own
+ * pipeline makes (check_store compares them); the last chunk's rows past
+ * the end are zeros.  The file does not depend on the number of cores.
+ */
+typedef struct zchunk {
+    unsigned char *out;
+    uLongf len;
+    int rc; /* zlib's */
+} zchunk;
+
+typedef struct zjob {
+    const unsigned char *data;
+    size_t n, esize, chunk, nchunks;
+    int level;
+    zchunk *ch;
+    size_t next; /* the next chunk to take (atomic) */
+} zjob;
+
+static void *z_work(void *arg)
+{
+    zjob *j = arg;
+    size_t cb = j->chunk * j->esize;
+    unsigned char *in = malloc(cb), *sh = malloc(cb);
+    for (;;) {
+        size_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (k >= j->nchunks)
+            break;
+        zchunk *c = &j->ch[k];
+        size_t r0 = k * j->chunk, rows = j->n - r0 < j->chunk ? j->n - r0 : j->chunk;
+        uLongf bound = compressBound((uLong)cb);
+        if (!in || !sh || !(c->out = malloc(bound))) {
+            c->rc = Z_MEM_ERROR;
+            continue;
+        }
+        memcpy(in, j->data + r0 * j->esize, rows * j->esize);
+        memset(in + rows * j->esize, 0, cb - rows * j->esize);
+        if (j->chunk > 1 && j->esize > 1) {
+            for (size_t b = 0; b < j->esize; b++)
+                for (size_t i = 0; i < j->chunk; i++)
+                    sh[b * j->chunk + i] = in[i * j->esize + b];
+        } else {
+            memcpy(sh, in, cb);
+        }
+        c->len = bound;
+        c->rc = compress2(c->out, &c->len, sh, (uLong)cb, j->level);
+    }
+    free(in);
+    free(sh);
+    return NULL;
+}
+
+/* Write n elements of esize bytes at data into dset (chunked by chunk,
+ * shuffle + deflate at level) through the cores; 0 or -1 (HDF5 or zlib
+ * failed; CPO_ENOMEM out of memory). */
+static int w_chunks(hid_t dset, const void *data, size_t n, size_t esize, size_t chunk,
+                    int level)
+{
+    size_t nchunks = (n + chunk - 1) / chunk;
+    zjob j = {data, n, esize, chunk, nchunks, level, calloc(nchunks, sizeof(zchunk)), 0};
+    if (!j.ch)
+        return CPO_ENOMEM;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
+    if (nt > nchunks)
+        nt = nchunks;
+    if (nt > 16)
+        nt = 16;
+    pthread_t th[16];
+    for (size_t t = 1; t < nt; t++)
+        if (pthread_create(&th[started], NULL, z_work, &j) == 0)
+            started++;
+    z_work(&j);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    int rc = 0;
+    for (size_t k = 0; k < nchunks && !rc; k++) {
+        hsize_t off = (hsize_t)(k * chunk);
+        if (j.ch[k].rc != Z_OK)
+            rc = j.ch[k].rc == Z_MEM_ERROR ? CPO_ENOMEM : -1;
+        else if (H5Dwrite_chunk(dset, H5P_DEFAULT, 0, &off, (size_t)j.ch[k].len, j.ch[k].out) < 0)
+            rc = -1;
+    }
+    for (size_t k = 0; k < nchunks; k++)
+        free(j.ch[k].out);
+    free(j.ch);
+    return rc;
+}
+
 /* One 1-D dataset of n elements of fsize bytes on file. */
 static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name,
                      hid_t ftype, hid_t mtype, size_t fsize, size_t n,
@@ -311,6 +411,7 @@ static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name
         rc = w_fail(w, "dataset", what);
         goto cleanup;
     }
+    hsize_t chunk = 0;
     if (n > 0) {
         /* At most STORE_CHUNK_BYTES per chunk, split evenly: HDF5 stores and
          * inflates the last chunk whole, so 87,600 rows as 65,536 + 22,064
@@ -319,7 +420,7 @@ static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name
         if (most < 1)
             most = 1;
         hsize_t nchunks = (n + most - 1) / most;
-        hsize_t chunk = (n + nchunks - 1) / nchunks;
+        chunk = (n + nchunks - 1) / nchunks;
         if (H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
             (w->deflate > 0 && (H5Pset_shuffle(dcpl) < 0 ||
                                 H5Pset_deflate(dcpl, (unsigned)w->deflate) < 0))) {
@@ -328,9 +429,17 @@ static int w_dataset(const wctx *w, hid_t loc, const char *obj, const char *name
         }
     }
     dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (dset < 0 ||
-        (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+    if (dset < 0) {
         rc = w_fail(w, "dataset", what);
+    } else if (n > 0 && w->deflate > 0 && !w->pipeline && H5Tequal(ftype, mtype) > 0) {
+        int zr = w_chunks(dset, data, n, fsize, (size_t)chunk, w->deflate);
+        if (zr == CPO_ENOMEM)
+            rc = cpo_error_set(w->err, CPO_ENOMEM, w->path, 0, 0, "out of memory");
+        else if (zr)
+            rc = w_fail(w, "dataset", what);
+    } else if (n > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        rc = w_fail(w, "dataset", what);
+    }
 
 cleanup:
     if (dset >= 0)
@@ -631,6 +740,7 @@ void cpo_store_opts_init(cpo_store_opts *o)
 {
     o->deflate = STORE_DEFLATE;
     o->cancel = NULL;
+    o->hdf5_filters = 0;
 }
 
 int cpo_store_write(const cpo_dataset *ds, const char *path, cpo_error *err)
@@ -646,7 +756,8 @@ int cpo_store_write_opts(const cpo_dataset *ds, const char *path,
     int rc = 0, created = 0;
     hid_t fid = -1;
     char tmp[4096];
-    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE, opts ? opts->cancel : NULL};
+    wctx w = {path, err, opts ? opts->deflate : STORE_DEFLATE, opts ? opts->cancel : NULL,
+              opts ? opts->hdf5_filters : 0};
     if (w.deflate < 0 || w.deflate > 9)
         return cpo_error_set(err, CPO_ERANGE, path, 0, 0,
                              "deflate level %d (expected 0 for none, or 1 to 9)", w.deflate);

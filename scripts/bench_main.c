@@ -154,7 +154,9 @@ static int bench_load(const char *dir, size_t assets, size_t steps)
     cpo_dataset *back = NULL;
     static const int levels[2] = {4, 0};
     for (int lv = 0; lv < 2; lv++) {
-        cpo_store_opts so = {levels[lv], NULL};
+        cpo_store_opts so;
+        cpo_store_opts_init(&so);
+        so.deflate = levels[lv];
         double t0 = now();
         if (cpo_store_write_opts(ds, path, &so, &e))
             return die(&e);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc libc6-dev make cmake pkg-config libgsl-dev libcsv-dev libhdf5-dev hdf5-tools
-      check libinih-dev libjansson-dev libssl-dev libdouble-conversion-dev g++ gnuplot-nox tzdata
+      check libinih-dev libjansson-dev libssl-dev zlib1g-dev libdouble-conversion-dev g++ gnuplot-nox tzdata
       python3 python3-cffi python3-numpy python3-pandas python3-pytest python3-h5py man-db)
 # `deps.sh mpi`: also Open MPI, for the MPI build of `cpo sweep` (tests).
 for extra in "$@"; do

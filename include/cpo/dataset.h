@@ -239,6 +239,10 @@ typedef struct cpo_store_opts {
     const volatile sig_atomic_t *cancel; /* NULL, or a flag (a signal
                     handler's): once set, the write stops with CPO_EINTR
                     before the rename and removes its temporary file */
+    int hdf5_filters; /* 1: HDF5's filter pipeline compresses, on one core;
+                    0 (default): cpo compresses the chunks of a column on
+                    every core, to the same bytes (only the rows past the
+                    end of a last chunk may differ: cpo's are zeros) */
 } cpo_store_opts;
 
 void cpo_store_opts_init(cpo_store_opts *o);
