@@ -12,8 +12,9 @@
 #include "cpo/error.h"
 
 /* Text of a double for CSV: %.17g (reads back to the same double), "nan",
- * "inf", "-inf"; never "-0". */
-void cpo_fmt_double(char *buf, size_t n, double x);
+ * "inf", "-inf"; never "-0".  Cut to n - 1 bytes like snprintf; returns
+ * the length written. */
+size_t cpo_fmt_double(char *buf, size_t n, double x);
 
 /* ",<number>" (cpo_fmt_double). */
 void cpo_csv_num(FILE *fp, double x);

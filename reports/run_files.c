@@ -141,9 +141,11 @@ void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
               : "ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n",
           fp);
     char when[40];
+    int64_t shown = 0;
     for (size_t k = 0; k < r->n_trades; k++) {
         const cpo_trade *tr = &r->trades[k];
-        cpo_time_format(tr->ts, when, sizeof when);
+        if (k == 0 || tr->ts != shown) /* a rebalance's trades share a time */
+            cpo_time_format(shown = tr->ts, when, sizeof when);
         fputs(when, fp);
         fputc(',', fp);
         cpo_csv_text(fp, tr->instr < r->n_instr ? r->instr[tr->instr].symbol : "?", 0);
@@ -152,9 +154,9 @@ void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
         cpo_csv_num(fp, tr->ref_px);
         cpo_csv_num(fp, tr->fee);
         cpo_csv_num(fp, tr->slippage);
-        fprintf(fp, ",%d", tr->liquidation ? 1 : 0);
+        fputs(tr->liquidation ? ",1" : ",0", fp);
         if (fut)
-            fprintf(fp, ",%d", tr->delivery ? 1 : 0);
+            fputs(tr->delivery ? ",1" : ",0", fp);
         fputc('\n', fp);
     }
 }

@@ -216,7 +216,8 @@ END_TEST
 static void expect_printf(double x)
 {
     char got[40], want[40];
-    cpo_fmt_double(got, sizeof got, x);
+    size_t len = cpo_fmt_double(got, sizeof got, x);
+    ck_assert_uint_eq(len, strlen(got));
     snprintf(want, sizeof want, "%.17g", x == 0.0 ? 0.0 : x);
     if (isnan(x))
         strcpy(want, "nan");
@@ -240,8 +241,10 @@ START_TEST(test_fmt_double__printf_17g_by_hand)
     ck_assert_str_eq(b, "-inf");
     cpo_fmt_double(b, sizeof b, NAN);
     ck_assert_str_eq(b, "nan");
-    cpo_fmt_double(b, 6, 1.0 / 3.0); /* cut like snprintf */
+    ck_assert_uint_eq(cpo_fmt_double(b, 6, 1.0 / 3.0), 5); /* cut like snprintf */
     ck_assert_str_eq(b, "0.333");
+    ck_assert_uint_eq(cpo_fmt_double(b, 3, -INFINITY), 2);
+    ck_assert_str_eq(b, "-i");
 }
 END_TEST
 
