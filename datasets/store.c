@@ -822,10 +822,13 @@ cleanup:
 
 /* --- reading --------------------------------------------------------------- */
 
+struct zread;
+
 typedef struct rctx {
     const char *path;
     cpo_error *err;
     int times_only; /* read only ts and expiry_ms columns (for info) */
+    struct zread *zq; /* NULL, or where compressed chunks wait (z_queue) */
 } rctx;
 
 #if defined(__GNUC__)
@@ -1074,6 +1077,166 @@ static int r_open_columns(const rctx *r, hid_t g, const char *obj,
     return rc;
 }
 
+/* --- chunks inflated on every core ------------------------------------------- */
+
+/*
+ * The reverse of w_chunks.  A numeric column stored as cpo writes it
+ * (chunked; shuffle, then deflate; the same bytes in memory as on file)
+ * has its chunks read raw with H5Dread_chunk as the store is walked, then
+ * inflated and unshuffled into their arrays on every core at once
+ * (z_run).  Anything else (strings, no or other filters, a chunk missing
+ * or stored with a filter skipped) is read by H5Dread as before.  A chunk
+ * that does not inflate to its size is refused, as HDF5 refuses it.
+ */
+typedef struct zpiece {
+    unsigned char *raw, *dest; /* dest: rows x esize bytes of the column */
+    size_t rawlen, rows, chunk, esize;
+    int bad;
+    char what[STORE_OBJ_MAX + 64];
+} zpiece;
+
+typedef struct zread {
+    zpiece *p;
+    size_t n, cap, next;
+} zread;
+
+static void z_free(zread *q)
+{
+    for (size_t k = 0; k < q->n; k++)
+        free(q->p[k].raw);
+    free(q->p);
+    memset(q, 0, sizeof *q);
+}
+
+/* Whether dset is chunked with exactly shuffle then deflate, in mt's bytes;
+ * its chunk rows in *chunk. */
+static int z_fits(hid_t dset, hid_t mt, hsize_t *chunk)
+{
+    hid_t dcpl = H5Dget_create_plist(dset), ft = H5Dget_type(dset);
+    unsigned flags, cd[8];
+    size_t ncd = 8;
+    int ok = dcpl >= 0 && ft >= 0 && H5Tequal(ft, mt) > 0 &&
+             H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 2 &&
+             H5Pget_chunk(dcpl, 1, chunk) == 1 && *chunk > 0 &&
+             H5Pget_filter2(dcpl, 0, &flags, &ncd, cd, 0, NULL, NULL) == H5Z_FILTER_SHUFFLE;
+    ncd = 8;
+    ok = ok && H5Pget_filter2(dcpl, 1, &flags, &ncd, cd, 0, NULL, NULL) == H5Z_FILTER_DEFLATE;
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return ok;
+}
+
+/* Queue the chunks of n rows of dset for z_run into data.  0: queued; 1:
+ * not this column (read it with H5Dread); CPO_ENOMEM. */
+static int z_queue(const rctx *r, hid_t dset, hid_t mt, const char *what, void *data, size_t n,
+                   size_t esize)
+{
+    zread *q = r->zq;
+    hsize_t chunk = 0;
+    if (!z_fits(dset, mt, &chunk))
+        return 1;
+    size_t start = q->n, nch = (n + (size_t)chunk - 1) / (size_t)chunk;
+    for (size_t k = 0; k < nch; k++) {
+        hsize_t off = (hsize_t)k * chunk, nbytes = 0;
+        uint32_t mask = 0;
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? 2 * q->cap : 256;
+            zpiece *p = realloc(q->p, cap * sizeof *p);
+            if (!p)
+                return r_nomem(r);
+            q->p = p;
+            q->cap = cap;
+        }
+        zpiece *z = &q->p[q->n];
+        memset(z, 0, sizeof *z);
+        if (H5Dget_chunk_storage_size(dset, &off, &nbytes) < 0 || nbytes == 0 ||
+            !(z->raw = malloc((size_t)nbytes)) ||
+            H5Dread_chunk(dset, H5P_DEFAULT, &off, &mask, z->raw) < 0 || mask != 0) {
+            int oom = nbytes > 0 && !z->raw;
+            free(z->raw);
+            while (q->n > start)
+                free(q->p[--q->n].raw);
+            return oom ? r_nomem(r) : 1;
+        }
+        z->rawlen = (size_t)nbytes;
+        z->dest = (unsigned char *)data + k * (size_t)chunk * esize;
+        z->rows = n - k * (size_t)chunk < (size_t)chunk ? n - k * (size_t)chunk : (size_t)chunk;
+        z->chunk = (size_t)chunk;
+        z->esize = esize;
+        snprintf(z->what, sizeof z->what, "%s", what);
+        q->n++;
+    }
+    return 0;
+}
+
+static void *z_inflate(void *arg)
+{
+    zread *q = arg;
+    unsigned char *buf = NULL;
+    size_t have = 0;
+    for (;;) {
+        size_t k = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
+        if (k >= q->n)
+            break;
+        zpiece *z = &q->p[k];
+        size_t want = z->chunk * z->esize;
+        if (want > have) {
+            free(buf);
+            have = 0;
+            if (!(buf = malloc(want))) {
+                z->bad = 2;
+                continue;
+            }
+            have = want;
+        }
+        uLongf got = (uLongf)want;
+        if (uncompress(buf, &got, z->raw, (uLong)z->rawlen) != Z_OK || got != want) {
+            z->bad = 1;
+            continue;
+        }
+        if (z->chunk > 1 && z->esize > 1) {
+            for (size_t i = 0; i < z->rows; i++)
+                for (size_t b = 0; b < z->esize; b++)
+                    z->dest[i * z->esize + b] = buf[b * z->chunk + i];
+        } else {
+            memcpy(z->dest, buf, z->rows * z->esize);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Inflate every queued chunk on every core, then free the queue. */
+static int z_run(const rctx *r, zread *q)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
+    if (nt > q->n)
+        nt = q->n;
+    if (nt > 16)
+        nt = 16;
+    pthread_t th[16];
+    q->next = 0;
+    for (size_t t = 1; t < nt; t++)
+        if (pthread_create(&th[started], NULL, z_inflate, q) == 0)
+            started++;
+    z_inflate(q);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    int rc = 0;
+    for (size_t k = 0; k < q->n && !rc; k++)
+        if (q->p[k].bad == 2)
+            rc = r_nomem(r);
+        else if (q->p[k].bad)
+            rc = r_fail(r, "cannot read %s: a chunk of it does not inflate to %zu bytes (expected "
+                        "a whole, uncorrupted cpo store)", q->p[k].what,
+                        q->p[k].chunk * q->p[k].esize);
+    z_free(q);
+    return rc;
+}
+
 /* Read n rows of every column that is open (ids[i] >= 0) into
  * cols[i].data (each n elements).  times_only: the times, and mark_high
  * (mark coverage for info). */
@@ -1088,9 +1251,20 @@ static int r_read_columns(const rctx *r, const char *obj, const colspec *cols,
                            strcmp(cols[i].name, "mark_high")))
             continue;
         hid_t mt = col_type(cols[i].kind, cols[i].size, 0);
+        int queued = 1;
+        if (mt >= 0 && r->zq && cols[i].kind != COL_STR) {
+            char what[STORE_OBJ_MAX + 64];
+            snprintf(what, sizeof what, "%s/%s", obj, cols[i].name);
+            queued = z_queue(r, ids[i], mt, what, cols[i].data, n, cols[i].size);
+            if (queued == CPO_ENOMEM) {
+                H5Tclose(mt);
+                return queued;
+            }
+        }
         herr_t st = mt < 0 ? -1
-                           : H5Dread(ids[i], mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                     cols[i].data);
+                    : queued == 0 ? 0
+                                  : H5Dread(ids[i], mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                            cols[i].data);
         if (mt >= 0)
             H5Tclose(mt);
         if (st < 0) {
@@ -1352,8 +1526,14 @@ static int bars_mark_hl_v(void *s) { return cpo_bars_alloc_mark_hl(s); }
 static int funding_reserve_v(void *s, size_t n) { return cpo_funding_reserve(s, n); }
 static int chain_reserve_v(void *s, size_t n) { return cpo_chain_reserve(s, n); }
 
-static int r_bars_funding(const rctx *r, hid_t fid, cpo_dataset *ds)
+static int r_bars_funding(const rctx *r0, hid_t fid, cpo_dataset *ds)
 {
+    /* The columns' chunks are inflated together at the end (z_run). */
+    zread q = {0};
+    rctx rz = *r0;
+    if (!rz.times_only)
+        rz.zq = &q;
+    const rctx *r = &rz;
     int rc = 0;
     hid_t gb = -1, gf = -1, g = -1;
     char obj[STORE_OBJ_MAX];
@@ -1394,6 +1574,9 @@ cleanup:
         H5Gclose(gf);
     if (gb >= 0)
         H5Gclose(gb);
+    if (!rc)
+        rc = z_run(r, &q);
+    z_free(&q);
     return rc;
 }
 
@@ -1657,7 +1840,7 @@ static int store_read(cpo_dataset **out, const char *path, int times_only,
     int rc;
     hid_t fid = -1;
     cpo_dataset *ds = NULL;
-    rctx r = {path, err, times_only};
+    rctx r = {path, err, times_only, NULL};
 
     if (!out || !path)
         return cpo_error_set(err, CPO_EINVAL, path, 0, 0,
@@ -2145,7 +2328,7 @@ int cpo_store_info(const char *path, FILE *out, cpo_error *err)
     int rc, oom = 0;
     hid_t fid = -1;
     cpo_dataset *ds = NULL;
-    rctx r = {path, err, 1};
+    rctx r = {path, err, 1, NULL};
     struct stat st;
     char size[40], ver[64] = "?";
     tbl t = {0};

@@ -532,6 +532,43 @@ START_TEST(test_chunks_compressed_as_hdf5_does)
 }
 END_TEST
 
+/* A deflated chunk of a bars column whose bytes were damaged (the middle
+ * byte of chunk 1 of BTCUSDT's close flipped) is refused, naming the
+ * column: the chunks are inflated together after the walk (store.c,
+ * z_run), and a chunk that does not inflate to its size is an error. */
+START_TEST(test_read_damaged_chunk)
+{
+    char *dir = tu_tmpdir(), *path = write_valid_store(dir, "dmg.h5");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(fid, 0);
+    hid_t d = H5Dopen2(fid, "/bars/BTCUSDT/close", H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    hid_t space = H5Dget_space(d);
+    hsize_t off = 0, size = 0;
+    haddr_t addr = 0;
+    unsigned mask = 0;
+    ck_assert_int_ge(H5Dget_chunk_info(d, space, 1, &off, &mask, &addr, &size), 0);
+    ck_assert_uint_eq(off, 50000); /* chunk 1 of 3 x 50,000 rows */
+    ck_assert_uint_gt(size, 100);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(fid);
+    FILE *fp = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fseek(fp, (long)(addr + size / 2), SEEK_SET), 0);
+    int c = fgetc(fp);
+    ck_assert_int_ne(c, EOF);
+    ck_assert_int_eq(fseek(fp, (long)(addr + size / 2), SEEK_SET), 0);
+    ck_assert_int_ne(fputc(c ^ 0x5a, fp), EOF);
+    ck_assert_int_eq(fclose(fp), 0);
+    expect_store_error(path, "/bars/BTCUSDT/close");
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_round_trip_empty)
 {
     char *dir = tu_tmpdir(), *path = tu_path(dir, "empty.h5");
@@ -1242,6 +1279,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_sha256_missing_file);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_chunks_compressed_as_hdf5_does);
+    tcase_add_test(tc, test_read_damaged_chunk);
     tcase_add_test(tc, test_round_trip_empty);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_failed_write_keeps_old_file);
