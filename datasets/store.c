@@ -309,6 +309,56 @@ static int w_attr(const wctx *w, hid_t loc, const char *obj, const char *name,
  * pipeline makes (check_store compares them); the last chunk's rows past
  * the end are zeros.  The file does not depend on the number of cores.
  */
+/* An 8 x 8 matrix of bytes, row r = r[r] (byte c of it at bit 8c),
+ * transposed in place: three rounds of swaps of 1-, 2- and 4-byte blocks.
+ * Shuffling 8-byte elements is this transpose on blocks of 8 elements. */
+static void transpose8(uint64_t r[8])
+{
+    for (int k = 0; k < 8; k += 2) {
+        uint64_t t = ((r[k] >> 8) ^ r[k + 1]) & UINT64_C(0x00FF00FF00FF00FF);
+        r[k + 1] ^= t;
+        r[k] ^= t << 8;
+    }
+    for (int k = 0; k < 8; k += (k & 1) ? 3 : 1) {
+        uint64_t t = ((r[k] >> 16) ^ r[k + 2]) & UINT64_C(0x0000FFFF0000FFFF);
+        r[k + 2] ^= t;
+        r[k] ^= t << 16;
+    }
+    for (int k = 0; k < 4; k++) {
+        uint64_t t = ((r[k] >> 32) ^ r[k + 4]) & UINT64_C(0x00000000FFFFFFFF);
+        r[k + 4] ^= t;
+        r[k] ^= t << 32;
+    }
+}
+
+/* HDF5's shuffle of `rows` elements of esize bytes (in: element-major) into
+ * planes of `chunk` bytes (plane b = byte b of every element), or back
+ * (unshuffle); rows <= chunk.  8-byte elements go 8 at a time on a
+ * little-endian machine. */
+static void shuffle_bytes(unsigned char *planes, unsigned char *elems, size_t rows, size_t chunk,
+                          size_t esize, int back)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (esize == 8)
+        for (; i + 8 <= rows; i += 8) {
+            uint64_t r[8];
+            for (int k = 0; k < 8; k++)
+                memcpy(&r[k], back ? planes + (size_t)k * chunk + i : elems + (i + k) * 8, 8);
+            transpose8(r);
+            for (int k = 0; k < 8; k++)
+                memcpy(back ? elems + (i + k) * 8 : planes + (size_t)k * chunk + i, &r[k], 8);
+        }
+#endif
+    for (; i < rows; i++)
+        for (size_t b = 0; b < esize; b++) {
+            if (back)
+                elems[i * esize + b] = planes[b * chunk + i];
+            else
+                planes[b * chunk + i] = elems[i * esize + b];
+        }
+}
+
 typedef struct zchunk {
     unsigned char *out;
     uLongf len;
@@ -342,9 +392,7 @@ static void *z_work(void *arg)
         memcpy(in, j->data + r0 * j->esize, rows * j->esize);
         memset(in + rows * j->esize, 0, cb - rows * j->esize);
         if (j->chunk > 1 && j->esize > 1) {
-            for (size_t b = 0; b < j->esize; b++)
-                for (size_t i = 0; i < j->chunk; i++)
-                    sh[b * j->chunk + i] = in[i * j->esize + b];
+            shuffle_bytes(sh, in, j->chunk, j->chunk, j->esize, 0);
         } else {
             memcpy(sh, in, cb);
         }
@@ -1197,9 +1245,7 @@ static void *z_inflate(void *arg)
             continue;
         }
         if (z->chunk > 1 && z->esize > 1) {
-            for (size_t i = 0; i < z->rows; i++)
-                for (size_t b = 0; b < z->esize; b++)
-                    z->dest[i * z->esize + b] = buf[b * z->chunk + i];
+            shuffle_bytes(buf, z->dest, z->rows, z->chunk, z->esize, 1);
         } else {
             memcpy(z->dest, buf, z->rows * z->esize);
         }
