@@ -666,6 +666,62 @@ static void put_t(FILE *fp, int64_t ms)
         fprintf(fp, "%.3f", (double)ms / 1000.0);
 }
 
+/*
+ * The rows of a time-series chart worth drawing, by M4 (Jugel, Jerzak,
+ * Hackenbroich & Markl, "M4: A Visualization-Oriented Time Series Data
+ * Aggregation", PVLDB 7(10), 2014): the n steps are cut into px groups,
+ * one per pixel column of the chart, and of each group the first and last
+ * rows and, for each line, the rows of its lowest and highest value are
+ * kept.  Lines through those points draw the same pixels as through all
+ * of them.  Only when there are more than M4_MIN rows a pixel column (an
+ * hourly run of years; no example of the repo): below that every row is
+ * kept.  v[t * stride + cols[k]] is line k at step t (cols NULL: k).
+ * keep[n] gets 1 for the rows to write; returns how many.
+ */
+#define M4_MIN 8
+
+static size_t m4_keep(unsigned char *keep, size_t n, size_t px, const double *v, size_t stride,
+                      const size_t *cols, size_t nlines)
+{
+    if (px == 0 || n <= M4_MIN * px) {
+        memset(keep, 1, n);
+        return n;
+    }
+    memset(keep, 0, n);
+    for (size_t b = 0; b < px; b++) {
+        size_t lo = b * n / px, hi = (b + 1) * n / px;
+        if (lo >= hi)
+            continue;
+        keep[lo] = keep[hi - 1] = 1;
+        for (size_t k = 0; k < nlines; k++) {
+            size_t c = cols ? cols[k] : k, imin = n, imax = n;
+            for (size_t t = lo; t < hi; t++) {
+                double x = v[t * stride + c];
+                if (isnan(x))
+                    continue;
+                if (imin == n || x < v[imin * stride + c])
+                    imin = t;
+                if (imax == n || x > v[imax * stride + c])
+                    imax = t;
+            }
+            if (imin < n)
+                keep[imin] = keep[imax] = 1;
+        }
+    }
+    size_t m = 0;
+    for (size_t t = 0; t < n; t++)
+        m += keep[t];
+    return m;
+}
+
+/* The note a decimated .dat file gets (m of n rows kept). */
+static void m4_note(FILE *fp, size_t m, size_t n)
+{
+    if (m < n)
+        fprintf(fp, "# rows: %zu of the %zu steps (M4: of each pixel column's steps the first, "
+                "the last, and each line's lowest and highest; the chart draws the same)\n", m, n);
+}
+
 /* A comment line of data text: control characters become spaces. */
 static void comment_text(FILE *fp, const char *s)
 {
@@ -1146,19 +1202,35 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     fputs("# drawdown: equity / running peak - 1 (the capital is the first peak)\n"
           "# columns: 1 time (Unix seconds, bar open), 2 drawdown (fraction, <= 0)\n", d.fp);
     double peak = isfinite(r->capital) ? r->capital : r->equity[0], worst = 0.0;
+    double *dd = calloc(r->n ? r->n : 1, sizeof *dd);
+    unsigned char *keep = malloc(r->n);
+    if (!dd || !keep) {
+        free(dd);
+        free(keep);
+        rp_out_close(&d, 0, NULL);
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     for (size_t t = 0; t < r->n; t++) {
-        double e = r->equity[t], dd = NAN;
+        double e = r->equity[t];
+        dd[t] = NAN;
         if (isfinite(e)) {
             if (e > peak)
                 peak = e;
-            dd = peak > 0.0 ? e / peak - 1.0 : NAN;
-            if (dd < worst)
-                worst = dd;
+            dd[t] = peak > 0.0 ? e / peak - 1.0 : NAN;
+            if (dd[t] < worst)
+                worst = dd[t];
         }
+    }
+    m4_note(d.fp, m4_keep(keep, r->n, HALF_W, dd, 1, NULL, 1), r->n);
+    for (size_t t = 0; t < r->n; t++) {
+        if (!keep[t])
+            continue;
         put_t(d.fp, r->ts[t]);
-        num(d.fp, dd);
+        num(d.fp, dd[t]);
         fputc('\n', d.fp);
     }
+    free(dd);
+    free(keep);
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "drawdown.gp", c->err)))
         return rc;
@@ -1221,6 +1293,16 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
             sharpe ? "Sharpe ratio (mean / sd * sqrt(bars a year), no risk-free rate)"
                    : "volatility (sd * sqrt(bars a year), fraction)",
             w, r->ppy, sharpe ? "sharpe" : "volatility");
+    /* The windows' values first (vals[w - 1 .. n - 1]), then the rows. */
+    double *vals = calloc(r->n ? r->n : 1, sizeof *vals);
+    unsigned char *keep = malloc(r->n);
+    if (!vals || !keep) {
+        free(vals);
+        free(keep);
+        free(ret);
+        rp_out_close(&d, 0, NULL);
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     for (size_t t = w - 1; t < r->n; t++) {
         double m = 0.0, ss = 0.0;
         int ok = 1;
@@ -1239,10 +1321,19 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
             double sd = sqrt(ss / (double)(w - 1));
             val = sharpe ? (sd > 0.0 ? m / sd * sqrt(r->ppy) : NAN) : sd * sqrt(r->ppy);
         }
+        vals[t] = val;
+    }
+    size_t nw = r->n - (w - 1);
+    m4_note(d.fp, m4_keep(keep, nw, HALF_W, vals + (w - 1), 1, NULL, 1), nw);
+    for (size_t t = w - 1; t < r->n; t++) {
+        if (!keep[t - (w - 1)])
+            continue;
         put_t(d.fp, r->ts[t]);
-        num(d.fp, val);
+        num(d.fp, vals[t]);
         fputc('\n', d.fp);
     }
+    free(vals);
+    free(keep);
     free(ret);
     snprintf(fn, sizeof fn, "%s.gp", name);
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
@@ -1478,15 +1569,28 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
         comment_text(d.fp, line_label(spec, v.name[rk[k].i]));
     }
     fputc('\n', d.fp);
+    unsigned char *keep = malloc(v.nt);
+    size_t lines[MAX_LINES + 1];
+    for (size_t k = 0; k < shown; k++)
+        lines[k] = rk[k].i;
+    if (!keep) {
+        rp_out_close(&d, 0, NULL);
+        rc = cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    m4_note(d.fp, m4_keep(keep, v.nt, HALF_W, v.s, v.ns, lines, shown), v.nt);
     for (size_t k = 0; k < shown; k++) {
         if (k)
             fputs("\n\n", d.fp);
         for (size_t i = 0; i < v.nt; i++) {
+            if (!keep[i])
+                continue;
             put_t(d.fp, v.ts[i]);
             num(d.fp, v.s[i * v.ns + rk[k].i]);
             fputc('\n', d.fp);
         }
     }
+    free(keep);
     if ((rc = rp_out_close(&d, 1, c->err)))
         goto out;
     snprintf(fn, sizeof fn, "%s.gp", spec->name);
@@ -2113,10 +2217,18 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
     fputc('\n', d.fp);
     double sum[RP_MAX_PNL] = {0};
     double base = isfinite(r->capital) ? r->capital : r->equity[0], lo = 0.0, hi = 0.0;
+    size_t nv = shown + 1; /* the total, then the lines */
+    double *val = calloc(r->n ? r->n * nv : 1, sizeof *val);
+    unsigned char *keep = malloc(r->n);
+    if (!val || !keep) {
+        free(val);
+        free(keep);
+        rp_out_close(&d, 0, NULL);
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    }
     for (size_t t = 0; t < r->n; t++) {
-        put_t(d.fp, r->ts[t]);
         double tot = r->equity[t] - base;
-        num(d.fp, tot);
+        val[t * nv] = tot;
         if (isfinite(tot)) {
             lo = fmin(lo, tot);
             hi = fmax(hi, tot);
@@ -2125,14 +2237,24 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
             double x = rp_ledger(r, col[k], t);
             if (!isnan(x))
                 sum[k] += x;
-            num(d.fp, sum[k]);
+            val[t * nv + 1 + k] = sum[k];
             if (isfinite(sum[k])) {
                 lo = fmin(lo, sum[k]);
                 hi = fmax(hi, sum[k]);
             }
         }
+    }
+    m4_note(d.fp, m4_keep(keep, r->n, HALF_W, val, nv, NULL, nv), r->n);
+    for (size_t t = 0; t < r->n; t++) {
+        if (!keep[t])
+            continue;
+        put_t(d.fp, r->ts[t]);
+        for (size_t k = 0; k < nv; k++)
+            num(d.fp, val[t * nv + k]);
         fputc('\n', d.fp);
     }
+    free(val);
+    free(keep);
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "pnl_lines.gp", c->err)))
         return rc;

@@ -430,6 +430,119 @@ static void assert_same_report(const char *a, const char *b)
     free(cb);
 }
 
+/*
+ * A long run (20,000 hourly bars, more than 8 a pixel column of every
+ * chart) has its time-series charts' data cut by M4 (report_charts.c,
+ * m4_keep): far fewer rows, the note saying how many, the first and last
+ * steps kept, and each line's extremes kept: the deepest drawdown of
+ * drawdown.dat is the one found over every step of ledger.csv (by hand,
+ * below: equity / running peak - 1, the capital the first peak).
+ */
+START_TEST(test_report_long_run__m4_rows)
+{
+    char *tmp = tu_tmpdir();
+    cpo_dataset *ds = NULL;
+    cpo_error e;
+    ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
+    cpo_instrument in;
+    cpo_instrument_init(&in, "AAAUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    snprintf(in.base, sizeof in.base, "AAA");
+    snprintf(in.quote, sizeof in.quote, "USDT");
+    size_t idx;
+    ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+    cpo_bars *b = &ds->bars[idx];
+    b->bar_ms = CPO_MS_HOUR;
+    enum { N = 20000 };
+    double prev = 100.0;
+    for (int t = 0; t < N; t++) {
+        double c = 100.0 + 30.0 * sin(t / 900.0) + 2.0 * sin(t * 0.37) + 0.5 * cos(t * 2.1);
+        ck_assert_int_eq(cpo_bars_append(b, T0 + (int64_t)t * CPO_MS_HOUR, prev, fmax(prev, c),
+                                         fmin(prev, c), c, 10.0, NAN, NAN, NAN, NAN), 0);
+        prev = c;
+    }
+    char *store = tu_path(tmp, "store.h5");
+    ck_assert_msg(cpo_store_write(ds, store, &e) == 0, "%s", tu_errstr(&e));
+    cpo_dataset_free(ds);
+    char *cfg = write_config(tmp, "long.ini",
+                             "[backtest]\ndata = store.h5\ncapital = 100000\n"
+                             "[costs]\nfee_bps = 10\n"
+                             "[strategy]\nschedule = every_n\nweigh = equal\n"
+                             "[schedule.every_n]\nn = 500\n");
+    char *out = tu_path(tmp, "run");
+    cpo_config *c = NULL;
+    ck_assert_msg(cpo_config_load(&c, cfg, &e) == 0, "%s", tu_errstr(&e));
+    cpo_run_opts o;
+    cpo_run_opts_init(&o);
+    o.out_dir = out;
+    o.force = 1;
+    o.no_plot = 1; /* the data and scripts are what is checked */
+    cpo_run_report rep;
+    ck_assert_msg(cpo_run_to_dir(c, &o, &rep, &e) == 0, "%s", tu_errstr(&e));
+    cpo_config_free(c);
+    /* Every step's drawdown, from ledger.csv's equity. */
+    char *lp = tu_path(out, "ledger.csv"), *ltext = tu_read_file(lp, NULL);
+    ck_assert_ptr_nonnull(ltext);
+    int col = -1, k = 0;
+    char *line = strtok(ltext, "\n");
+    for (char *f = line, *comma; f; f = comma ? comma + 1 : NULL, k++) {
+        comma = strchr(f, ',');
+        if (strncmp(f, "equity", 6) == 0 && (f[6] == ',' || f[6] == 0))
+            col = k;
+    }
+    ck_assert_int_ge(col, 0);
+    double peak = 100000.0, worst = 0.0;
+    size_t steps = 0;
+    while ((line = strtok(NULL, "\n"))) {
+        const char *f = line;
+        for (int q = 0; q < col; q++)
+            f = strchr(f, ',') + 1;
+        double eq = strtod(f, NULL);
+        peak = fmax(peak, eq);
+        worst = fmin(worst, eq / peak - 1.0);
+        steps++;
+    }
+    ck_assert_uint_eq(steps, N);
+    ck_assert(worst < -0.05);
+    char *charts = tu_path(out, "charts"), *dp = tu_path(charts, "drawdown.dat");
+    char *dtext = tu_read_file(dp, NULL);
+    ck_assert_ptr_nonnull(dtext);
+    size_t rows = 0, noted = 0;
+    double dmin = 0.0, first = NAN, last = NAN;
+    char *sv = NULL;
+    for (char *l = strtok_r(dtext, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        if (l[0] == '#') {
+            if (sscanf(l, "# rows: %zu of the 20000 steps", &noted) == 1)
+                continue;
+            continue;
+        }
+        char *end;
+        double t = strtod(l, &end), v = strtod(end, NULL);
+        if (rows == 0)
+            first = t;
+        last = t;
+        dmin = fmin(dmin, v);
+        rows++;
+    }
+    /* At most 4 rows a pixel column of the 660-pixel chart. */
+    ck_assert_uint_le(rows, 4 * 660);
+    ck_assert_uint_gt(rows, 660);
+    ck_assert_uint_eq(noted, rows);
+    ck_assert(first == (double)(T0 / 1000));
+    ck_assert(last == (double)(T0 / 1000 + (int64_t)(N - 1) * 3600));
+    ck_assert_msg(fabs(dmin - worst) <= 1e-12, "deepest %.17g, by hand %.17g", dmin, worst);
+    free(dtext);
+    free(dp);
+    free(charts);
+    free(ltext);
+    free(lp);
+    free(out);
+    free(cfg);
+    free(store);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(test_report_bytes__identical)
 {
     char *dir = tu_tmpdir();
@@ -1394,6 +1507,7 @@ Suite *report_suite(void)
     tcase_add_test(tc, test_report_quote__escapes);
     tcase_add_test(tc, test_report_quote__gnuplot_reads_back);
     tcase_add_test(tc, test_report_run__charts_and_html);
+    tcase_add_test(tc, test_report_long_run__m4_rows);
     tcase_add_test(tc, test_report_bytes__identical);
     tcase_add_test(tc, test_report_html__hostile_names);
     tcase_add_test(tc, test_report_charts__png_svg_none);
