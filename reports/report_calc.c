@@ -190,6 +190,20 @@ long rp_dd_spans(const rp_run *r, rp_span *out, size_t k)
 
 /* --- round trips ----------------------------------------------------------------------- */
 
+size_t rp_sym_index(const char **names, size_t *n, const char *sym, size_t hint)
+{
+    if (hint + 1 < *n && !strcmp(names[hint + 1], sym))
+        return hint + 1;
+    if (hint < *n && !strcmp(names[hint], sym))
+        return hint;
+    size_t k = 0;
+    while (k < *n && strcmp(names[k], sym))
+        k++;
+    if (k == *n)
+        names[(*n)++] = sym;
+    return k;
+}
+
 int rp_round_trips(const rp_run *r, rp_trip_sum **out, size_t *n, cpo_error *err)
 {
     *out = NULL;
@@ -204,21 +218,21 @@ int rp_round_trips(const rp_run *r, rp_trip_sum **out, size_t *n, cpo_error *err
     /* One summary per symbol (in the order first traded) and the total last. */
     rp_trip_sum *s = calloc(t->nrow + 1, sizeof *s);
     cpo_trip *st = calloc(t->nrow + 1, sizeof *st);
-    if (!s || !st) {
+    const char **names = calloc(t->nrow + 1, sizeof *names);
+    if (!s || !st || !names) {
         free(s);
         free(st);
+        free(names);
         return nomem(err);
     }
-    size_t nsym = 0;
+    size_t nsym = 0, k = 0;
     for (size_t i = 0; i < t->nrow; i++) {
         const char *sym = t->text[i * t->ncol + (size_t)cs];
-        size_t k = 0;
-        while (k < nsym && strcmp(s[k].symbol, sym))
-            k++;
-        if (k == nsym) {
-            s[nsym].symbol = sym;
-            s[nsym].best = s[nsym].worst = NAN;
-            nsym++;
+        size_t had = nsym;
+        k = rp_sym_index(names, &nsym, sym, k);
+        if (nsym > had) {
+            s[k].symbol = sym;
+            s[k].best = s[k].worst = NAN;
         }
         int64_t ts = 0;
         if (rp_parse_time(t->text[i * t->ncol + (size_t)ct], &ts))
@@ -259,6 +273,7 @@ int rp_round_trips(const rp_run *r, rp_trip_sum **out, size_t *n, cpo_error *err
             tot->worst = isnan(tot->worst) ? s[k].worst : fmin(tot->worst, s[k].worst);
     }
     free(st);
+    free(names);
     *out = s;
     *n = nsym + 1;
     return 0;

@@ -1217,13 +1217,9 @@ static int trades(FILE *fp, const rp_run *r, cpo_error *err)
         free(liq);
         return cpo_error_set(err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    size_t k = 0;
     for (size_t i = 0; i < t->nrow; i++) {
-        const char *s = t->text[i * t->ncol + (size_t)cs];
-        size_t k = 0;
-        while (k < nsym && strcmp(sym[k], s))
-            k++;
-        if (k == nsym)
-            sym[nsym++] = s;
+        k = rp_sym_index(sym, &nsym, t->text[i * t->ncol + (size_t)cs], k);
         double qty = cq >= 0 ? t->num[i * t->ncol + (size_t)cq] : NAN;
         double px = cp >= 0 ? t->num[i * t->ncol + (size_t)cp] : NAN;
         agg[k][0] += 1;

@@ -289,6 +289,12 @@ typedef struct rp_trip_sum {
  * without trades.csv or its columns); *out is the caller's (free). */
 int rp_round_trips(const rp_run *r, rp_trip_sum **out, size_t *n, cpo_error *err);
 
+/* The index of sym among names[0..*n), the symbols in the order they were
+ * first seen, appending it when new (names has room for one more).  hint
+ * is the index of the row before: trades.csv lists a rebalance's fills in
+ * instrument order, so hint + 1 and hint are tried before the search. */
+size_t rp_sym_index(const char **names, size_t *n, const char *sym, size_t hint);
+
 /* --- text --------------------------------------------------------------------- */
 
 /* s HTML-escaped (& < > " ') to fp. */
