@@ -75,8 +75,10 @@ case ${CPO_FUZZ_SAN:-address} in
   *) echo "fuzz.sh: CPO_FUZZ_SAN must be address or undefined" >&2; exit 2 ;;
 esac
 san="-fsanitize=fuzzer-no-link,$sans -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cmake -S "$here" -B "$bin" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCPO_TESTS=OFF -DCPO_FUZZ=ON -DCMAKE_C_FLAGS="$san" \
+# clang++ for core/dtoa.cc (and as the linker: libFuzzer's runtime is C++).
+cmake -S "$here" -B "$bin" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCPO_TESTS=OFF -DCPO_FUZZ=ON -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=$sans" >/dev/null
 cmake --build "$bin" -j"${CPO_FUZZ_JOBS:-$(nproc)}" --target "fuzz_$target" >/dev/null
 
