@@ -722,6 +722,28 @@ static void m4_note(FILE *fp, size_t m, size_t n)
                 "the last, and each line's lowest and highest; the chart draws the same)\n", m, n);
 }
 
+/* The rows of a time series that M4 keeps for a chart px pixels wide:
+ * its note, then "time v[t * nv] .. v[t * nv + nv - 1]" per row kept.
+ * 0, or CPO_ENOMEM in err. */
+static int m4_rows(chart_ctx *c, FILE *fp, const int64_t *ts, const double *v, size_t n,
+                   size_t nv, size_t px)
+{
+    unsigned char *keep = malloc(n ? n : 1);
+    if (!keep)
+        return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
+    m4_note(fp, m4_keep(keep, n, px, v, nv, NULL, nv), n);
+    for (size_t t = 0; t < n; t++) {
+        if (!keep[t])
+            continue;
+        put_t(fp, ts[t]);
+        for (size_t k = 0; k < nv; k++)
+            num(fp, v[t * nv + k]);
+        fputc('\n', fp);
+    }
+    free(keep);
+    return 0;
+}
+
 /* A comment line of data text: control characters become spaces. */
 static void comment_text(FILE *fp, const char *s)
 {
@@ -1203,10 +1225,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
           "# columns: 1 time (Unix seconds, bar open), 2 drawdown (fraction, <= 0)\n", d.fp);
     double peak = isfinite(r->capital) ? r->capital : r->equity[0], worst = 0.0;
     double *dd = calloc(r->n ? r->n : 1, sizeof *dd);
-    unsigned char *keep = malloc(r->n);
-    if (!dd || !keep) {
-        free(dd);
-        free(keep);
+    if (!dd) {
         rp_out_close(&d, 0, NULL);
         return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     }
@@ -1221,16 +1240,12 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 worst = dd[t];
         }
     }
-    m4_note(d.fp, m4_keep(keep, r->n, HALF_W, dd, 1, NULL, 1), r->n);
-    for (size_t t = 0; t < r->n; t++) {
-        if (!keep[t])
-            continue;
-        put_t(d.fp, r->ts[t]);
-        num(d.fp, dd[t]);
-        fputc('\n', d.fp);
-    }
+    rc = m4_rows(c, d.fp, r->ts, dd, r->n, 1, HALF_W);
     free(dd);
-    free(keep);
+    if (rc) {
+        rp_out_close(&d, 0, NULL);
+        return rc;
+    }
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "drawdown.gp", c->err)))
         return rc;
@@ -1295,10 +1310,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
             w, r->ppy, sharpe ? "sharpe" : "volatility");
     /* The windows' values first (vals[w - 1 .. n - 1]), then the rows. */
     double *vals = calloc(r->n ? r->n : 1, sizeof *vals);
-    unsigned char *keep = malloc(r->n);
-    if (!vals || !keep) {
-        free(vals);
-        free(keep);
+    if (!vals) {
         free(ret);
         rp_out_close(&d, 0, NULL);
         return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
@@ -1323,19 +1335,14 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
         }
         vals[t] = val;
     }
-    size_t nw = r->n - (w - 1);
-    m4_note(d.fp, m4_keep(keep, nw, HALF_W, vals + (w - 1), 1, NULL, 1), nw);
-    for (size_t t = w - 1; t < r->n; t++) {
-        if (!keep[t - (w - 1)])
-            continue;
-        put_t(d.fp, r->ts[t]);
-        num(d.fp, vals[t]);
-        fputc('\n', d.fp);
-    }
+    rc = m4_rows(c, d.fp, r->ts + (w - 1), vals + (w - 1), r->n - (w - 1), 1, HALF_W);
     free(vals);
-    free(keep);
     free(ret);
     snprintf(fn, sizeof fn, "%s.gp", name);
+    if (rc) {
+        rp_out_close(&d, 0, NULL);
+        return rc;
+    }
     if ((rc = rp_out_close(&d, 1, c->err)) || (rc = rp_out_open(&s, c->dir, fn, c->err)))
         return rc;
     gp_begin(s.fp, c->g->img, name, sharpe ? "rolling Sharpe ratio" : "rolling volatility", HALF_W, HALF_H);
@@ -2219,10 +2226,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
     double base = isfinite(r->capital) ? r->capital : r->equity[0], lo = 0.0, hi = 0.0;
     size_t nv = shown + 1; /* the total, then the lines */
     double *val = calloc(r->n ? r->n * nv : 1, sizeof *val);
-    unsigned char *keep = malloc(r->n);
-    if (!val || !keep) {
-        free(val);
-        free(keep);
+    if (!val) {
         rp_out_close(&d, 0, NULL);
         return cpo_error_set(c->err, CPO_ENOMEM, NULL, 0, 0, "out of memory");
     }
@@ -2244,17 +2248,12 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
             }
         }
     }
-    m4_note(d.fp, m4_keep(keep, r->n, HALF_W, val, nv, NULL, nv), r->n);
-    for (size_t t = 0; t < r->n; t++) {
-        if (!keep[t])
-            continue;
-        put_t(d.fp, r->ts[t]);
-        for (size_t k = 0; k < nv; k++)
-            num(d.fp, val[t * nv + k]);
-        fputc('\n', d.fp);
-    }
+    rc = m4_rows(c, d.fp, r->ts, val, r->n, nv, HALF_W);
     free(val);
-    free(keep);
+    if (rc) {
+        rp_out_close(&d, 0, NULL);
+        return rc;
+    }
     if ((rc = rp_out_close(&d, 1, c->err)) ||
         (rc = rp_out_open(&s, c->dir, "pnl_lines.gp", c->err)))
         return rc;

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +15,7 @@
 #include "cpo/time.h"
 #include "csvread.h"
 #include "report_priv.h"
+#include "sidejob.h"
 
 static int nomem(cpo_error *err)
 {
@@ -1235,28 +1235,25 @@ fail:
 typedef struct attr_load {
     rp_run *r;
     const char *dir;
-    int rc;
-    cpo_error err;
 } attr_load;
 
-static void *attr_load_run(void *arg)
+static int attr_load_run(void *ctx, cpo_error *err)
 {
-    attr_load *j = arg;
+    attr_load *j = ctx;
     char p[1200];
-    cpo_error_clear(&j->err);
-    j->rc = 0;
-    for (int a = 0; a < RP_ATTR_COUNT && !j->rc; a++) {
+    int rc = 0;
+    for (int a = 0; a < RP_ATTR_COUNT && !rc; a++) {
         rp_attr *at = &j->r->attr[a];
-        if ((j->rc = path_of(p, sizeof p, j->dir, at->file, &j->err)))
+        if ((rc = path_of(p, sizeof p, j->dir, at->file, err)))
             break;
         if (!file_exists(p))
             continue;
-        if ((j->rc = rp_table_read(&at->t, p, &j->err)))
+        if ((rc = rp_table_read(&at->t, p, err)))
             break;
         at->present = 1;
         attr_detect(at);
     }
-    return NULL;
+    return rc;
 }
 
 int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
@@ -1274,19 +1271,10 @@ int rp_run_load(rp_run *r, const char *dir, cpo_error *err)
     int rc = run_dir_ok(dir, err);
     if (rc)
         return rc;
-    attr_load aj = {r, dir, 0, {0}};
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, attr_load_run, &aj) == 0;
-    rc = load_files(r, dir, err);
-    if (threaded)
-        pthread_join(th, NULL);
-    else if (!rc)
-        attr_load_run(&aj);
-    if (!rc && aj.rc) {
-        if (err)
-            *err = aj.err;
-        rc = aj.rc;
-    }
+    attr_load aj = {r, dir};
+    cpo_side_job side;
+    cpo_side_start(&side, attr_load_run, &aj);
+    rc = cpo_side_join(&side, load_files(r, dir, err), err);
     if (rc)
         rp_run_free(r);
     return rc;

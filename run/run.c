@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,7 @@
 #include "params.h"
 #include "run_files.h"
 #include "run_priv.h"
+#include "sidejob.h"
 
 /* The files of a run folder, in the order they are renamed (manifest last). */
 enum { F_LEDGER_H5 = 0, F_LEDGER_INSTR, F_LEDGER_CSV, F_TRADES, F_EVENTS,
@@ -957,39 +957,31 @@ static int put_benchmark_csv(const run_core *c, FILE *fp, cpo_error *err)
  * CSV files and summary.json, each written to its stream fps[f] (f in
  * F_LEDGER_CSV .. F_SUMMARY; NULL: not made).
  */
-/* SHA-256 of a file (cpo_sha256_file), on a thread of its own. */
+/* SHA-256 of the store (cpo_sha256_file), for a side job. */
 typedef struct hash_job {
     const char *path;
     char *hex;
-    int rc;
-    cpo_error err;
 } hash_job;
 
-static void *hash_thread(void *arg)
+static int hash_side(void *ctx, cpo_error *err)
 {
-    hash_job *j = arg;
-    cpo_error_clear(&j->err);
-    j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
-    return NULL;
+    hash_job *j = ctx;
+    return cpo_sha256_file(j->path, j->hex, err);
 }
 
-/* The attribution's files (cpo_attrib_put), on a thread of their own:
- * they are about half the bytes of a run's outputs, and share nothing
- * with the others but the result, which both only read. */
+/* The attribution's files (cpo_attrib_put), for a side job: they are
+ * about half the bytes of a run's outputs, and share nothing with the
+ * others but the result, which both only read. */
 typedef struct attrib_job {
     cpo_attrib *at;
     const cpo_result *r;
     FILE *const *fps;
-    int rc;
-    cpo_error err;
 } attrib_job;
 
-static void *attrib_put_thread(void *arg)
+static int attrib_side(void *ctx, cpo_error *err)
 {
-    attrib_job *j = arg;
-    cpo_error_clear(&j->err);
-    j->rc = cpo_attrib_put(j->at, j->r, j->fps, &j->err);
-    return NULL;
+    attrib_job *j = ctx;
+    return cpo_attrib_put(j->at, j->r, j->fps, err);
 }
 
 static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COUNT],
@@ -1000,11 +992,9 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
      * in line when one cannot be made); the bytes of each file do not
      * depend on it, and the error reported is the one the files' order
      * would give. */
-    attrib_job aj = {c->at, c->r, fps + F_ATTRIB, 0, {0}};
-    pthread_t th;
-    int threaded = 0;
-    if (fps[F_ATTRIB])
-        threaded = pthread_create(&th, NULL, attrib_put_thread, &aj) == 0;
+    attrib_job aj = {c->at, c->r, fps + F_ATTRIB};
+    cpo_side_job side;
+    cpo_side_start(&side, fps[F_ATTRIB] ? attrib_side : NULL, &aj);
     if (fps[F_LEDGER_CSV])
         rc = cpo_result_put_ledger_csv(c->r, fps[F_LEDGER_CSV], err);
     if (!rc) {
@@ -1015,17 +1005,8 @@ static int put_outputs(run_core *c, const cpo_config *cfg, FILE *const fps[F_COU
         if (fps[F_FUTURES])
             cpo_result_put_futures_csv(c->r, fps[F_FUTURES]);
     }
-    if (threaded)
-        pthread_join(th, NULL);
-    else if (fps[F_ATTRIB] && !rc)
-        attrib_put_thread(&aj);
-    if (rc)
+    if ((rc = cpo_side_join(&side, rc, err)))
         return rc;
-    if (fps[F_ATTRIB] && aj.rc) {
-        if (err)
-            *err = aj.err;
-        return aj.rc;
-    }
     if (fps[F_OPT] && (rc = cpo_run_put_options(c->r, &cfg->run, fps + F_OPT, err)))
         return rc;
     if (fps[F_BENCH] && (rc = put_benchmark_csv(c, fps[F_BENCH], err)))
@@ -1116,19 +1097,10 @@ int cpo_run_to_dir(const cpo_config *cfg, const cpo_run_opts *opts, cpo_run_repo
      * the order config, market, store hash gives. */
     if ((rc = cpo_sha256_file(cfg->path, rep->config_sha256, err)))
         goto fail;
-    hash_job hj = {cfg->data_path, rep->data_sha256, 0, {0}};
-    pthread_t hth;
-    int hashing = pthread_create(&hth, NULL, hash_thread, &hj) == 0;
-    rc = core_prepare(&c, cfg, err);
-    if (hashing)
-        pthread_join(hth, NULL);
-    else if (!rc)
-        hash_thread(&hj);
-    if (!rc && hj.rc) {
-        if (err)
-            *err = hj.err;
-        rc = hj.rc;
-    }
+    hash_job hj = {cfg->data_path, rep->data_sha256};
+    cpo_side_job side;
+    cpo_side_start(&side, hash_side, &hj);
+    rc = cpo_side_join(&side, core_prepare(&c, cfg, err), err);
     if (rc || (rc = interrupted(opts, err)))
         goto fail;
     if ((rc = make_dir(rep->dir, &made_dir, err)) ||

@@ -135,14 +135,7 @@ static char *write_store(const char *dir, const char *name, double bump)
     ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
     const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
     for (int k = 0; k < 2; k++) {
-        cpo_instrument in;
-        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
-        snprintf(in.base, sizeof in.base, "%s", bases[k]);
-        snprintf(in.quote, sizeof in.quote, "USDT");
-        size_t idx;
-        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
-        cpo_bars *b = &ds->bars[idx];
-        b->bar_ms = CPO_MS_DAY;
+        cpo_bars *b = tu_add_spot(ds, syms[k], bases[k], CPO_MS_DAY);
         double prev = (k == 0 ? 100.0 : 200.0) + bump;
         for (int t = 0; t < 60; t++) {
             double c = (k == 0 ? 100.0 + t + 3.0 * sin(t) : 200.0 - t + 4.0 * cos(0.7 * t)) + bump;
@@ -444,14 +437,7 @@ START_TEST(test_report_long_run__m4_rows)
     cpo_dataset *ds = NULL;
     cpo_error e;
     ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
-    cpo_instrument in;
-    cpo_instrument_init(&in, "AAAUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
-    snprintf(in.base, sizeof in.base, "AAA");
-    snprintf(in.quote, sizeof in.quote, "USDT");
-    size_t idx;
-    ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
-    cpo_bars *b = &ds->bars[idx];
-    b->bar_ms = CPO_MS_HOUR;
+    cpo_bars *b = tu_add_spot(ds, "AAAUSDT", "AAA", CPO_MS_HOUR);
     enum { N = 20000 };
     double prev = 100.0;
     for (int t = 0; t < N; t++) {

@@ -294,6 +294,19 @@ char *tu_run_example(const char *tmp, const char *config, const char *store, cpo
  * 200 - t on day t; each bar opens at the previous close (100 and 200 on
  * day 0), high/low one above/below, volume 1,000.
  */
+cpo_bars *tu_add_spot(cpo_dataset *ds, const char *symbol, const char *base, int64_t bar_ms)
+{
+    cpo_error e;
+    cpo_instrument in;
+    cpo_instrument_init(&in, symbol, CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
+    snprintf(in.base, sizeof in.base, "%s", base);
+    snprintf(in.quote, sizeof in.quote, "USDT");
+    size_t idx;
+    ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
+    ds->bars[idx].bar_ms = bar_ms;
+    return &ds->bars[idx];
+}
+
 char *tu_two_coin_store(const char *dir)
 {
     cpo_dataset *ds = NULL;
@@ -301,14 +314,7 @@ char *tu_two_coin_store(const char *dir)
     ck_assert_int_eq(cpo_dataset_new(&ds, &e), 0);
     const char *syms[2] = {"AAAUSDT", "BBBUSDT"}, *bases[2] = {"AAA", "BBB"};
     for (int k = 0; k < 2; k++) {
-        cpo_instrument in;
-        cpo_instrument_init(&in, syms[k], CPO_KIND_SPOT, CPO_SETTLE_LINEAR);
-        snprintf(in.base, sizeof in.base, "%s", bases[k]);
-        snprintf(in.quote, sizeof in.quote, "USDT");
-        size_t idx;
-        ck_assert_int_eq(cpo_dataset_add(ds, &in, &idx, &e), 0);
-        cpo_bars *b = &ds->bars[idx];
-        b->bar_ms = CPO_MS_DAY;
+        cpo_bars *b = tu_add_spot(ds, syms[k], bases[k], CPO_MS_DAY);
         double prev = k == 0 ? 100.0 : 200.0;
         for (int t = 0; t < 60; t++) {
             double c = k == 0 ? 100.0 + t : 200.0 - t;

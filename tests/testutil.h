@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpo/dataset.h"
 #include "cpo/error.h"
 
 /* Make a fresh temporary directory; returns a static-lifetime copy owned by
@@ -55,6 +56,10 @@ int tu_run(const char *cmd, char **out);
  * 200 - t on day t, each bar opens at the previous close (100 and 200 on
  * day 0), high/low one above/below, volume 1,000. */
 char *tu_two_coin_store(const char *dir);
+
+/* A spot instrument SYMBOL (base BASE, quote USDT, linear) added to ds
+ * with no bars yet, bars of bar_ms; its bars to append to. */
+cpo_bars *tu_add_spot(cpo_dataset *ds, const char *symbol, const char *base, int64_t bar_ms);
 
 /* The real exchange data of the workshop, beside the repository (absent
  * in a user's clone: tests that use it skip). */
