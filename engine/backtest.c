@@ -837,13 +837,19 @@ static int setup(engine *e)
     e->perp = calloc(n ? n : 1, 1);
     e->fund_pos = calloc(n ? n : 1, sizeof *e->fund_pos);
     e->held = malloc((n ? n : 1) * sizeof *e->held);
+    e->funded = malloc((n ? n : 1) * sizeof *e->funded);
     e->io.selected = malloc(n ? n : 1);
     e->io.weight = malloc((n ? n : 1) * sizeof(double));
     e->io.qty = malloc((n ? n : 1) * sizeof(double));
     e->io.n = n;
+    /* About 128 KB of window (it stays in L2), 8 to 256 steps: a multiple
+     * of the 8 doubles of a cache line. */
+    e->win_cap = (16384 / (n ? n : 1)) & ~(size_t)7;
+    e->win_cap = e->win_cap < 8 ? 8 : e->win_cap > 256 ? 256 : e->win_cap;
+    e->mwin = malloc((n ? n : 1) * e->win_cap * sizeof *e->mwin);
     if (!e->q || !e->ep || !e->mk || !e->cs || !e->pend || !e->target || !e->tq ||
-        !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->io.selected ||
-        !e->io.weight || !e->io.qty)
+        !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->funded || !e->io.selected ||
+        !e->io.weight || !e->io.qty || !e->mwin)
         return nomem(e);
     if (e->spec->detail == CPO_DETAIL_INSTRUMENT) {
         e->line_i = calloc((n ? n : 1) * CPO_PNL_COUNT, sizeof *e->line_i);
@@ -978,6 +984,8 @@ static void teardown(engine *e)
     free(e->perp);
     free(e->fund_pos);
     free(e->held);
+    free(e->funded);
+    free(e->mwin);
     free(e->io.selected);
     free(e->io.weight);
     free(e->io.qty);
@@ -1252,6 +1260,8 @@ int eng_begin(engine *e, const cpo_market *m, const cpo_run_spec *spec, cpo_ledg
     for (size_t i = 0; i < e->n; i++) {
         const cpo_funding *f = &m->funding[i];
         size_t k = 0;
+        if (f->n)
+            e->funded[e->n_funded++] = (uint32_t)i;
         int off;
         while (k < f->n && fund_nominal(f->ts[k], &off) < m->ts[t0])
             k++;
@@ -1260,6 +1270,30 @@ int eng_begin(engine *e, const cpo_market *m, const cpo_run_spec *spec, cpo_ledg
     e->eq_prev = spec->capital;
     equity_by_ccy(e, e->eq_ccy_prev);
     return 0;
+}
+
+/* The marks at the close of step t, one per instrument: from the window,
+ * refilled with the next win_cap steps when t has left it. */
+static const double *marks_at(engine *e, size_t t)
+{
+    if (t < e->win_t || t >= e->win_t + e->win_len) {
+        const cpo_market *m = e->m;
+        size_t n = e->n, len = e->t1 + 1 - t;
+        if (len > e->win_cap)
+            len = e->win_cap;
+        for (size_t i = 0; i < n; i++) {
+            const double *mk = cpo_market_col(m, CPO_F_MARK, i);
+            const double *cl = cpo_market_col(m, CPO_F_CLOSE, i);
+            double *w = e->mwin + i;
+            for (size_t k = 0; k < len; k++) {
+                double v = mk ? mk[t + k] : NAN;
+                w[k * n] = isfinite(v) ? v : cl ? cl[t + k] : NAN;
+            }
+        }
+        e->win_t = t;
+        e->win_len = len;
+    }
+    return e->mwin + (t - e->win_t) * e->n;
 }
 
 int eng_to_close(engine *e)
@@ -1293,8 +1327,8 @@ int eng_to_close(engine *e)
         return rc;
     /* 1. Funding stamped exactly at the open, then next-open fills. */
     if (e->any_pending || t == e->t0) {
-        for (size_t i = 0; i < e->n; i++)
-            if (m->funding[i].n && (rc = fund(e, i, ts, ts + 1)))
+        for (size_t k = 0; k < e->n_funded; k++)
+            if ((rc = fund(e, e->funded[k], ts, ts + 1)))
                 return rc;
     }
     if (e->any_pending) {
@@ -1309,8 +1343,8 @@ int eng_to_close(engine *e)
         eng_drain_options(e);
     }
     /* 2. Funding during the bar; interest on what is held over it. */
-    for (size_t i = 0; i < e->n; i++)
-        if (m->funding[i].n && (rc = fund(e, i, ts, ts_end)))
+    for (size_t k = 0; k < e->n_funded; k++)
+        if ((rc = fund(e, e->funded[k], ts, ts_end)))
             return rc;
     finance(e);
     /* 3. Liquidation on the bar's adverse extreme; 4. mark at close;
@@ -1319,20 +1353,47 @@ int eng_to_close(engine *e)
     for (size_t i = 0; i < e->n; i++)
         if (e->q[i] != 0.0 || !isfinite(e->mk[i]))
             e->held[nh++] = (uint32_t)i;
+    e->n_held = nh;
     memset(e->val, 0, sizeof e->val);
     double gross = 0.0, net = 0.0;
     if ((rc = eng_liq_bar(e)))
         return rc;
+    /* One pass: mark_to, then the value and the exposure.  The sums run in
+     * registers and in the instruments' order, as mark_to's book() and
+     * equity_by_ccy() would add them (the same bits): price is the step's
+     * price line, val0 the positions in currency 0, eqx[c] the equity of
+     * currency c summed from its cash as equity_by_ccy does. */
+    const double *mark = marks_at(e, t);
+    double price = e->line[CPO_PNL_PRICE], val0 = 0.0, eqx[CPO_MAX_CCY];
+    double *pnl_i = e->r->pnl_instr, *line_i = e->line_i;
+    memcpy(eqx, e->cash, sizeof eqx);
     for (size_t k = 0; k < nh; k++) {
         size_t i = e->held[k];
-        mark_to(e, i, mark_at(m, i, t));
-        if (e->q[i] != 0.0 && isfinite(e->mk[i])) {
-            double x = exposure_of(e, i);
-            e->val[e->ccy[i]] += value_of(e, i, e->mk[i]);
+        double px = mark[i], old = e->mk[i];
+        int c = e->ccy[i];
+        if (isfinite(px)) {
+            if (e->q[i] != 0.0 && isfinite(old) && px != old) {
+                double v = mark_move(e, i, old, px) * e->rate[c];
+                price += v;
+                pnl_i[i * CPO_PNL_COUNT + CPO_PNL_PRICE] += v;
+                if (line_i)
+                    line_i[i * CPO_PNL_COUNT + CPO_PNL_PRICE] += v;
+            }
+            e->mk[i] = old = px;
+        }
+        if (e->q[i] != 0.0 && isfinite(old)) {
+            double x = exposure_of(e, i), v = value_of(e, i, old);
+            if (c == 0)
+                val0 += v;
+            else
+                e->val[c] += v;
+            eqx[c] += v;
             gross += fabs(x);
             net += x;
         }
     }
+    e->line[CPO_PNL_PRICE] = price;
+    e->val[0] = val0;
     /* Options: settle what expires in the bar, mark the rest. */
     if (e->ob) {
         if ((rc = ob_close(e->ob, err)))
@@ -1344,8 +1405,20 @@ int eng_to_close(engine *e)
     /* Margin at the close: positions and pools below maintenance are
      * liquidated; an account whose equity reached 0 is ruined. */
     int filled_now = 0, ruined_now = 0;
-    if ((rc = eng_margin_close(e, &filled_now)) ||
-        (rc = eng_ruin(e, equity_now(e), &ruined_now)))
+    size_t n_liq = e->r->n_liquidations;
+    double cash0[CPO_MAX_CCY];
+    memcpy(cash0, e->cash, sizeof cash0);
+    if ((rc = eng_margin_close(e, &filled_now)))
+        return rc;
+    /* The equity for the ruin check: eqx's sums unless options or the
+     * margin check moved something since (then summed again). */
+    double eq_close = 0.0;
+    if (!e->ob && e->r->n_liquidations == n_liq && !memcmp(cash0, e->cash, sizeof cash0))
+        for (size_t c = 0; c < e->n_ccy; c++)
+            eq_close += eqx[c] * e->rate[c];
+    else
+        eq_close = equity_now(e);
+    if ((rc = eng_ruin(e, eq_close, &ruined_now)))
         return rc;
     e->gross_now = gross;
     e->net_now = net;

@@ -51,7 +51,17 @@ typedef struct engine {
     uint8_t *perp;     /* 1 if margined (perp or future) */
     size_t *fund_pos;  /* next funding event per instrument */
     double *line_i;    /* [n * CPO_PNL_COUNT] this step, reporting ccy (detail) */
-    uint32_t *held;    /* scratch: instruments to mark */
+    uint32_t *held;    /* scratch: instruments to mark (eng_to_close) */
+    size_t n_held;     /* their count; every position is among them */
+    uint32_t *funded;  /* instruments with funding events, in order */
+    size_t n_funded;
+    /* The marks at the close (mark_at) of steps win_t .. win_t + win_len - 1,
+     * time-major: row k holds every instrument's mark at step win_t + k.
+     * The cube is instrument-major, so marking step by step reads one
+     * cache line per instrument and field per step; the window reads each
+     * instrument's run of win_cap steps at once (eng_to_close). */
+    double *mwin;
+    size_t win_t, win_len, win_cap;
     int any_pending;
     /* currencies */
     size_t n_ccy;
@@ -186,20 +196,24 @@ static inline double exposure_of(const engine *e, size_t i)
     return e->q[i] * e->cs[i] * e->mk[i] * e->rate[e->ccy[i]];
 }
 
-/* Move the mark of instrument i to px, booking the price P&L. */
+/* The price P&L of instrument i's position when its mark moves from old
+ * to px, settlement currency. */
+static inline double mark_move(const engine *e, size_t i, double old, double px)
+{
+    if (e->inv[i])
+        return e->q[i] * e->cs[i] * (1.0 / old - 1.0 / px);
+    return e->q[i] * e->cs[i] * (px - old);
+}
+
+/* Move the mark of instrument i to px, booking the price P&L.  (The
+ * close's pass in eng_to_close does the same for every held instrument.) */
 static inline void mark_to(engine *e, size_t i, double px)
 {
     double old = e->mk[i];
     if (!isfinite(px))
         return;
-    if (e->q[i] != 0.0 && isfinite(old) && px != old) {
-        double d;
-        if (e->inv[i])
-            d = e->q[i] * e->cs[i] * (1.0 / old - 1.0 / px);
-        else
-            d = e->q[i] * e->cs[i] * (px - old);
-        book(e, (long)i, e->ccy[i], CPO_PNL_PRICE, d);
-    }
+    if (e->q[i] != 0.0 && isfinite(old) && px != old)
+        book(e, (long)i, e->ccy[i], CPO_PNL_PRICE, mark_move(e, i, old, px));
     e->mk[i] = px;
 }
 

@@ -835,7 +835,8 @@ int eng_liq_bar(engine *e)
         return 0;
     const cpo_market *m = e->m;
     size_t t = e->t;
-    for (size_t i = 0; i < e->n; i++) {
+    for (size_t k = 0; k < e->n_held; k++) {
+        size_t i = e->held[k];
         if (!e->perp[i] || e->q[i] == 0.0 || e->model[i] != ENG_MODEL_BINANCE)
             continue;
         int src = e->r->mark_source[i];
