@@ -69,7 +69,8 @@ static double px_at(const cpo_market *m, long i, long s)
 {
     if (i < 0 || s < 0)
         return NAN;
-    double mk = cpo_market_col(m, CPO_F_MARK, (size_t)i)[s];
+    const double *mc = cpo_market_col(m, CPO_F_MARK, (size_t)i);
+    double mk = mc ? mc[s] : NAN;
     double cl = cpo_market_col(m, CPO_F_CLOSE, (size_t)i)[s];
     return isfinite(mk) && mk > 0.0 ? mk : cl;
 }

@@ -99,7 +99,8 @@ static void missing_steps(const cols *c, size_t from, size_t to, fill_state *st)
             c->f[CPO_F_OPEN][t] = c->f[CPO_F_HIGH][t] = st->close;
             c->f[CPO_F_LOW][t] = c->f[CPO_F_CLOSE][t] = st->close;
             c->f[CPO_F_VOLUME][t] = 0.0;
-            c->f[CPO_F_MARK][t] = st->mark;
+            if (c->f[CPO_F_MARK])
+                c->f[CPO_F_MARK][t] = st->mark;
             c->f[CPO_F_INDEX][t] = st->index;
             if (c->f[CPO_F_MARK_HIGH])
                 c->f[CPO_F_MARK_HIGH][t] = st->mark_high;
@@ -216,7 +217,8 @@ static int place_instrument(cpo_market *m, size_t i, const cpo_bars *b,
         c.f[CPO_F_LOW][q] = b->low[j];
         c.f[CPO_F_CLOSE][q] = b->close[j];
         c.f[CPO_F_VOLUME][q] = b->volume[j];
-        c.f[CPO_F_MARK][q] = b->mark[j];
+        if (c.f[CPO_F_MARK])
+            c.f[CPO_F_MARK][q] = b->mark[j];
         c.f[CPO_F_INDEX][q] = b->index[j];
         if (mhi) {
             mhi[q] = b->mark_high ? b->mark_high[j] : NAN;
@@ -308,16 +310,18 @@ static int copy_ivindex(cpo_ivindex *dst, const cpo_ivindex *src)
 
 /* --- build --------------------------------------------------------------- */
 
-/* Whether the cube needs a column of field f: always, except mark_high
- * and mark_low, which only when a selected series has a finite value. */
+/* Whether the cube needs a column of field f: always, except the mark,
+ * mark_high and mark_low, which only when a selected series has a finite
+ * value (a cube of spot bars has no mark: the engine then reads the close
+ * alone, and the cube is a seventh smaller). */
 static int field_has_values(const cpo_dataset *ds, const size_t *sel, size_t n_sel,
                             cpo_field f)
 {
-    if (f != CPO_F_MARK_HIGH && f != CPO_F_MARK_LOW)
+    if (f != CPO_F_MARK && f != CPO_F_MARK_HIGH && f != CPO_F_MARK_LOW)
         return 1;
     for (size_t s = 0; s < n_sel; s++) {
         const cpo_bars *b = &ds->bars[sel[s]];
-        const double *v = f == CPO_F_MARK_HIGH ? b->mark_high : b->mark_low;
+        const double *v = f == CPO_F_MARK ? b->mark : f == CPO_F_MARK_HIGH ? b->mark_high : b->mark_low;
         for (size_t j = 0; v && j < b->n; j++)
             if (isfinite(v[j]))
                 return 1;

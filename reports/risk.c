@@ -279,7 +279,8 @@ static double coin_price(const cpo_market *m, const char *coin, int64_t t)
         const cpo_instrument *in = &m->instr[i];
         if (strcmp(base_of(in), coin))
             continue;
-        double mk = cpo_market_col(m, CPO_F_MARK, i)[s], cl = cpo_market_col(m, CPO_F_CLOSE, i)[s];
+        const double *mc = cpo_market_col(m, CPO_F_MARK, i);
+        double mk = mc ? mc[s] : NAN, cl = cpo_market_col(m, CPO_F_CLOSE, i)[s];
         double v = isfinite(mk) ? mk : cl;
         if (isfinite(v) && (in->kind == CPO_KIND_SPOT || !isfinite(best)))
             best = v;

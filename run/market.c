@@ -400,10 +400,11 @@ static int model_basis(cpo_market *m, const cpo_dataset *ds, const cpo_config *c
             col[CPO_F_HIGH][t] = fmax(Fh, fmax(Fo, F));
             col[CPO_F_LOW][t] = fmin(Fl, fmin(Fo, F));
             col[CPO_F_CLOSE][t] = F;
-            col[CPO_F_VOLUME][t] = col[CPO_F_MARK][t] = NAN;
-            for (int k = CPO_F_MARK_HIGH; k <= CPO_F_MARK_LOW; k++)
-                if (col[k])
-                    col[k][t] = NAN; /* the mark's range is not modelled */
+            col[CPO_F_VOLUME][t] = NAN;
+            static const cpo_field unmodelled[] = {CPO_F_MARK, CPO_F_MARK_HIGH, CPO_F_MARK_LOW};
+            for (size_t k = 0; k < sizeof unmodelled / sizeof *unmodelled; k++)
+                if (col[unmodelled[k]])
+                    col[unmodelled[k]][t] = NAN; /* the mark is not modelled */
             col[CPO_F_INDEX][t] = I;
             fl[t] = 2;
         }

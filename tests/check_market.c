@@ -860,6 +860,49 @@ START_TEST(test_mark_high_low_forward_fill)
 }
 END_TEST
 
+/* Spot bars without marks: the cube has no mark column, under both fill
+ * policies (the forward fill must not write one); one bar with a mark
+ * brings the column back, NaN where the data has none. */
+START_TEST(test_no_mark_no_column)
+{
+    cpo_dataset *ds = new_ds();
+    size_t a = add_instr(ds, "A", CPO_KIND_SPOT);
+    const int64_t ta[] = {T0, T0 + H, T0 + 3 * H};
+    cpo_bars *b = &ds->bars[a];
+    b->bar_ms = H;
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_int_eq(cpo_bars_append(b, ta[k], 10, 13, 9, 10 + (double)k, 1, NAN, NAN, NAN,
+                                         NAN),
+                         0);
+    cpo_market_spec spec;
+    cpo_market_spec_init(&spec);
+    for (int fill = 0; fill < 2; fill++) {
+        spec.fill = fill ? CPO_FILL_FORWARD : CPO_FILL_NONE;
+        cpo_market *m = build_ok(ds, &spec);
+        ck_assert_uint_eq(m->n_steps, 4);
+        ck_assert_ptr_null(m->col[CPO_F_MARK]);
+        ck_assert_ptr_null(cpo_market_col(m, CPO_F_MARK, 0));
+        /* the close as the data gives it; step 2 carried forward or NaN */
+        const double want[] = {10, 11, fill ? 11 : X, 12};
+        expect_col(cpo_market_col(m, CPO_F_CLOSE, 0), want, 4, "A.close");
+        cpo_market_free(m);
+    }
+    /* A second instrument with one mark: the column is back. */
+    size_t p = add_instr(ds, "P", CPO_KIND_PERP);
+    b = &ds->bars[p];
+    b->bar_ms = H;
+    ck_assert_int_eq(cpo_bars_append(b, T0 + H, 20, 21, 19, 20, 1, 20.5, NAN, NAN, NAN), 0);
+    spec.fill = CPO_FILL_NONE;
+    cpo_market *m = build_ok(ds, &spec);
+    ck_assert_ptr_nonnull(m->col[CPO_F_MARK]);
+    const double a_mark[] = {X, X, X, X}, p_mark[] = {X, 20.5, X, X};
+    expect_col(cpo_market_col(m, CPO_F_MARK, 0), a_mark, 4, "A.mark");
+    expect_col(cpo_market_col(m, CPO_F_MARK, 1), p_mark, 4, "P.mark");
+    cpo_market_free(m);
+    cpo_dataset_free(ds);
+}
+END_TEST
+
 static Suite *market_suite(void)
 {
     Suite *s = suite_create("market");
@@ -881,6 +924,7 @@ static Suite *market_suite(void)
     tcase_add_test(tc, test_empty_and_bad_spec);
     tcase_add_test(tc, test_mark_high_low_columns);
     tcase_add_test(tc, test_mark_high_low_forward_fill);
+    tcase_add_test(tc, test_no_mark_no_column);
     suite_add_tcase(s, tc);
     return s;
 }

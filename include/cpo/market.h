@@ -7,13 +7,14 @@
  * Missing values are NaN unless the fill policy says otherwise, and every
  * filled cell is marked in `filled`.
  *
- * A field's column may be NULL: CPO_F_MARK_HIGH and CPO_F_MARK_LOW are
- * allocated only when some selected instrument has at least one finite
- * value in them (mark-price klines, binance-mark-klines), so a cube of a
- * store without them costs no memory for them.  A NULL column reads as
- * NaN everywhere: cpo_market_col returns NULL for it, and every reader
- * must check (the other fields are always allocated today; code that
- * loops over all fields must check each).  Funding events stay events (not
+ * A field's column may be NULL: CPO_F_MARK, CPO_F_MARK_HIGH and
+ * CPO_F_MARK_LOW are allocated only when some selected instrument has at
+ * least one finite value in them (perpetuals' and futures' marks,
+ * mark-price klines, binance-mark-klines), so a cube of spot bars costs
+ * no memory for them.  A NULL column reads as NaN everywhere:
+ * cpo_market_col returns NULL for it, and every reader must check (the
+ * other fields are always allocated today; code that loops over all
+ * fields must check each).  Funding events stay events (not
  * gridded); option chains stay a long table with a per-step row index.
  *
  * Alignment.  The grid is start + k*step.  A series' spacing is its bar_ms,
