@@ -1367,6 +1367,7 @@ int eng_to_close(engine *e)
     double price = e->line[CPO_PNL_PRICE], val0 = 0.0, eqx[CPO_MAX_CCY];
     double *pnl_i = e->r->pnl_instr, *line_i = e->line_i;
     memcpy(eqx, e->cash, sizeof eqx);
+    double eq0 = eqx[0];
     for (size_t k = 0; k < nh; k++) {
         size_t i = e->held[k];
         double px = mark[i], old = e->mk[i];
@@ -1383,17 +1384,20 @@ int eng_to_close(engine *e)
         }
         if (e->q[i] != 0.0 && isfinite(old)) {
             double x = exposure_of(e, i), v = value_of(e, i, old);
-            if (c == 0)
+            if (c == 0) {
                 val0 += v;
-            else
+                eq0 += v;
+            } else {
                 e->val[c] += v;
-            eqx[c] += v;
+                eqx[c] += v;
+            }
             gross += fabs(x);
             net += x;
         }
     }
     e->line[CPO_PNL_PRICE] = price;
     e->val[0] = val0;
+    eqx[0] = eq0;
     /* Options: settle what expires in the bar, mark the rest. */
     if (e->ob) {
         if ((rc = ob_close(e->ob, err)))

@@ -103,6 +103,7 @@ typedef struct engine {
     uint8_t pool_deribit[CPO_MAX_CCY]; /* liquidated step by step (Deribit) */
     uint8_t in_call[CPO_MAX_CCY];
     int any_pool;              /* some pool is margined */
+    int any_binance;           /* some instrument has ENG_MODEL_BINANCE */
     int ruined;
     /* dated futures (engine/futures.c; NULL unless the cube has some) */
     int any_fut;

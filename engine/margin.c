@@ -153,6 +153,7 @@ int eng_margin_setup(engine *e)
             e->r->margin_model[i] = CPO_MARGIN_MODEL_DERIBIT;
         } else {
             e->model[i] = ENG_MODEL_BINANCE;
+            e->any_binance = 1;
             const cpo_brackets *t = cpo_brackets_find(e->mg->brackets, e->mg->n_brackets,
                                                       in->symbol, e->inv[i]);
             e->brk[i] = t ? t : &e->flat[e->inv[i]];
@@ -831,7 +832,7 @@ int eng_after_funding(engine *e, size_t i, double cf, double px)
 
 int eng_liq_bar(engine *e)
 {
-    if (e->ruined)
+    if (e->ruined || !e->any_binance)
         return 0;
     const cpo_market *m = e->m;
     size_t t = e->t;
