@@ -614,11 +614,12 @@ static int on_path(const char *prog)
 }
 
 /*
- * Run gnuplot on the heatmap's temporary script and data (heatmap.gp and
- * heatmap.dat .tmp.<pid>): heatmap.png.tmp.<pid>, renamed with the other
- * files by files_commit; nothing when gnuplot fails.
+ * Start gnuplot on the heatmap's temporary script and data (heatmap.gp and
+ * heatmap.dat .tmp.<pid>), drawing heatmap.png.tmp.<pid>: its pid, or 0
+ * when it does not run (no gnuplot: said), or -1 when it could not start.
+ * heat_wait takes its status.
  */
-static void run_gnuplot(const cpo_sweep_out *o)
+static pid_t heat_start(const cpo_sweep_out *o)
 {
     if (!on_path("gnuplot")) {
         if (o->warn)
@@ -626,17 +627,15 @@ static void run_gnuplot(const cpo_sweep_out *o)
                     "cpo: warning: gnuplot is not on PATH: %s/heatmap.gp kept (expected "
                     "gnuplot for heatmap.png; run `gnuplot heatmap.gp` in that folder)\n",
                     o->dir);
-        return;
+        return 0;
     }
     if (o->warn)
         fflush(o->warn);
     fflush(stdout);
-    char sfx[32], vars[128], script[64], tmp[1140], fin[1100];
+    char sfx[32], vars[128], script[64];
     cpo_tmp_suffix(sfx, sizeof sfx);
     snprintf(vars, sizeof vars, "out='heatmap.png%s'; data='heatmap.dat%s'", sfx, sfx);
     snprintf(script, sizeof script, "heatmap.gp%s", sfx);
-    snprintf(fin, sizeof fin, "%s/heatmap.png", o->dir);
-    snprintf(tmp, sizeof tmp, "%s%s", fin, sfx);
     pid_t pid = fork();
     if (pid == 0) {
         if (chdir(o->dir) != 0)
@@ -645,18 +644,39 @@ static void run_gnuplot(const cpo_sweep_out *o)
         execvp("gnuplot", argv);
         _exit(127);
     }
+    return pid;
+}
+
+/*
+ * The heatmap's gnuplot (*pid from heat_start) has ended: heatmap.png.tmp.
+ * <pid> is renamed with the other files by files_commit, or removed (and
+ * said) when gnuplot failed.  *pid is 0 after.
+ */
+static void heat_wait(const cpo_sweep_out *o, pid_t *pid)
+{
+    if (*pid == 0)
+        return;
+    char sfx[32], tmp[1140];
+    cpo_tmp_suffix(sfx, sizeof sfx);
+    snprintf(tmp, sizeof tmp, "%s/heatmap.png%s", o->dir, sfx);
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    pid_t r;
+    do
+        r = *pid > 0 ? waitpid(*pid, &status, 0) : -1;
+    while (r < 0 && errno == EINTR);
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         unlink(tmp);
         if (o->warn)
             fprintf(o->warn, "cpo: warning: gnuplot failed on %s/heatmap.gp (kept; no heatmap.png)\n",
                     o->dir);
     }
+    *pid = 0;
 }
 
+/* heatmap.dat and heatmap.gp, and gnuplot started on them (*heat: its pid
+ * for heat_wait, 0 if none). */
 static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep_result *res,
-                         cpo_error *err)
+                         pid_t *heat, cpo_error *err)
 {
     const cpo_sweep_axis *ax = &sw->axes[0], *ay = &sw->axes[1];
     const char *obj = cpo_objective_name(o->objective);
@@ -728,7 +748,7 @@ static int write_heatmap(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);
     unlink(png);
     if (o->plot)
-        run_gnuplot(o);
+        *heat = heat_start(o);
     return 0;
 }
 
@@ -941,13 +961,19 @@ int cpo_sweep_write(const cpo_sweep_out *o, const cpo_sweep *sw, const cpo_sweep
     if (!rc)
         rc = write_csv(o, sw, res, order, dsr, err);
     int heat = sw->n_axes == 2;
+    pid_t heat_pid = 0;
     if (!rc && heat)
-        rc = write_heatmap(o, sw, res, err);
+        rc = write_heatmap(o, sw, res, &heat_pid, err);
+    /* With more than one job the heatmap is drawn while best/ runs; with
+     * -j 1, before it (one core throughout). */
+    if (o->jobs == 1)
+        heat_wait(o, &heat_pid);
     int best = 0;
     if (!rc && o->best && sw->n_points && !res[order[0]].status && res[order[0]].done) {
         rc = run_best(o, sw, order[0], err);
         best = rc == 0;
     }
+    heat_wait(o, &heat_pid);
     /* the heatmap drawn (under its temporary name until the commit) */
     char png[1100], png_tmp[1140];
     snprintf(png, sizeof png, "%s/heatmap.png", o->dir);

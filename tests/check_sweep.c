@@ -499,6 +499,69 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
 }
 END_TEST
 
+/* The count of entries of dir whose name holds ".tmp." (what a sweep
+ * leaves only while it writes). */
+static int tmp_files_in(const char *dir)
+{
+    char cmd[1200], *out = NULL;
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.tmp.*' | wc -l", dir);
+    ck_assert_int_eq(tu_run(cmd, &out), 0);
+    int n = atoi(out);
+    free(out);
+    return n;
+}
+
+/* With -j 2 the heatmap's gnuplot runs while best/ runs (with -j 1,
+ * before it): the same files either way; and a gnuplot that fails is
+ * said, leaves no heatmap.png and no temporary file, and the sweep still
+ * ends well. */
+START_TEST(test_leaderboard__heatmap_beside_best)
+{
+    if (tu_run("command -v gnuplot", NULL) != 0)
+        return; /* the heatmap needs gnuplot (deps.sh installs it) */
+    char *dir = tu_tmpdir();
+    free(write_walk_store(dir));
+    char *cfg = write_config(dir, "grid.ini", cfg_grid);
+    char *d1 = tu_path(dir, "j1"), *d2 = tu_path(dir, "j2"), *d3 = tu_path(dir, "bad");
+    char args[3000], *out = NULL;
+    snprintf(args, sizeof args, "sweep %s -j 1 -o %s --quiet", cfg, d1);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "sweep %s -j 2 -o %s --quiet", cfg, d2);
+    ck_assert_msg(cpo(args, &out) == 0, "%s", out);
+    free(out);
+    static const char *const files[] = {"heatmap.png", "leaderboard.html", "best/report.html",
+                                        "best/charts/equity.png"};
+    for (size_t f = 0; f < 4; f++)
+        ck_assert_msg(same_file(d1, d2, files[f]), "%s differs for -j 1 and -j 2", files[f]);
+    ck_assert_int_eq(tmp_files_in(d2), 0);
+    /* A gnuplot that fails (first on PATH). */
+    char *bin = tu_path(dir, "bin"), *gp = tu_path(bin, "gnuplot");
+    char cmd[3200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", bin);
+    ck_assert_int_eq(tu_run(cmd, NULL), 0);
+    tu_write_file(gp, "#!/bin/sh\necho 'gnuplot: broken' >&2\nexit 1\n");
+    snprintf(cmd, sizeof cmd, "chmod +x '%s' && PATH='%s':\"$PATH\" %s sweep %s -j 2 -o %s", gp, bin,
+             CPO_BINARY, cfg, d3);
+    ck_assert_msg(tu_run(cmd, &out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "gnuplot failed on ") && strstr(out, "heatmap.gp (kept; no heatmap.png)"),
+                  "%s", out);
+    free(out);
+    ck_assert(!tu_file_in(d3, "heatmap.png"));
+    ck_assert(tu_file_in(d3, "heatmap.gp"));
+    ck_assert(tu_file_in(d3, "best/report.html"));
+    ck_assert_int_eq(tmp_files_in(d3), 0);
+    free(gp);
+    free(bin);
+    free(d1);
+    free(d2);
+    free(d3);
+    free(cfg);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_leaderboard__folder_refused)
 {
     char *dir = tu_tmpdir();
@@ -1015,6 +1078,7 @@ static Suite *sweep_suite(void)
     TCase *l = tcase_create("leaderboard");
     tcase_set_timeout(l, 120);
     tcase_add_test(l, test_leaderboard__same_bytes_any_threads);
+    tcase_add_test(l, test_leaderboard__heatmap_beside_best);
     tcase_add_test(l, test_leaderboard__folder_refused);
     tcase_add_test(l, test_leaderboard__benchmark);
     tcase_add_test(l, test_leaderboard__failed_point);
