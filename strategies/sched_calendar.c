@@ -19,6 +19,8 @@ typedef struct cal_state {
     int have;       /* 1 once a step has been seen */
     int64_t last;   /* period of the previous step */
     int64_t wday;   /* weekly: first day of the week, 0 = Monday */
+    int64_t m_from, m_to; /* monthly: the days [m_from, m_to) of month m_per */
+    int64_t m_per;
 } cal_state;
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -28,8 +30,9 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* The period of time t: days since the epoch, weeks starting on s->wday,
- * or months since year 0. */
-static int64_t period_of(const cal_state *s, cal_unit u, int64_t t)
+ * or months since year 0 (the month's days kept, so that the calendar is
+ * worked out once a month, not every step). */
+static int64_t period_of(cal_state *s, cal_unit u, int64_t t)
 {
     int64_t day = floor_div(t, CPO_MS_DAY);
     switch (u) {
@@ -40,9 +43,15 @@ static int64_t period_of(const cal_state *s, cal_unit u, int64_t t)
          * (d + 3) mod 7, so weeks starting on w are floor((d + 3 - w) / 7). */
         return floor_div(day + 3 - s->wday, 7);
     case CAL_MONTH: {
+        if (s->m_to > s->m_from && day >= s->m_from && day < s->m_to)
+            return s->m_per;
         cpo_civil c;
         cpo_time_to_civil(t, &c);
-        return (int64_t)c.year * 12 + (c.month - 1);
+        s->m_from = cpo_days_from_civil(c.year, c.month, 1);
+        s->m_to = c.month == 12 ? cpo_days_from_civil(c.year + 1, 1, 1)
+                                : cpo_days_from_civil(c.year, c.month + 1, 1);
+        s->m_per = (int64_t)c.year * 12 + (c.month - 1);
+        return s->m_per;
     }
     }
     return day;

@@ -726,6 +726,30 @@ START_TEST(test_sched_weekly)
 }
 END_TEST
 
+START_TEST(test_sched_monthly_edges)
+{
+    /* Across a year's end: daily from 2023-12-30, 36 steps; 2024-01-01 is
+     * step 2 and 2024-02-01 step 33 (31 days of January later). */
+    cpo_market *m = mk_flat(T0 - 2 * D, D, 36);
+    const char *s[] = {"monthly"}, *kv[] = {NULL};
+    const size_t want[] = {0, 2, 33};
+    expect_schedule(m, CPO_TIME_NONE, s, kv, 1, want, 3);
+    cpo_market_free(m);
+    /* Steps 40 days apart land in a new month every time: 01-01, 02-10,
+     * 03-21 (2024 is a leap year), 04-30. */
+    m = mk_flat(T0, 40 * D, 4);
+    const size_t every[] = {0, 1, 2, 3};
+    expect_schedule(m, CPO_TIME_NONE, s, kv, 1, every, 4);
+    cpo_market_free(m);
+    /* Hourly across the end of February 2024: 02-29T22:00 .. 03-01T01:00;
+     * March starts at step 2. */
+    m = mk_flat(T0 + 59 * D + 22 * H, H, 4);
+    const size_t march[] = {0, 2};
+    expect_schedule(m, CPO_TIME_NONE, s, kv, 1, march, 2);
+    cpo_market_free(m);
+}
+END_TEST
+
 START_TEST(test_sched_monthly_trades)
 {
     /* Daily from 2024-01-30, 36 steps: 01-30 (0), 01-31 (1), 02-01 (2) ..
@@ -1457,6 +1481,7 @@ static Suite *stages_suite(void)
     tcase_add_test(run, test_sched_daily);
     tcase_add_test(run, test_sched_weekly);
     tcase_add_test(run, test_sched_monthly_trades);
+    tcase_add_test(run, test_sched_monthly_edges);
     tcase_add_test(run, test_sched_drift_abs);
     tcase_add_test(run, test_sched_drift_rel);
     tcase_add_test(run, test_select_all_and_list);
