@@ -321,7 +321,9 @@ static int field_has_values(const cpo_dataset *ds, const size_t *sel, size_t n_s
         return 1;
     for (size_t s = 0; s < n_sel; s++) {
         const cpo_bars *b = &ds->bars[sel[s]];
-        const double *v = f == CPO_F_MARK ? b->mark : f == CPO_F_MARK_HIGH ? b->mark_high : b->mark_low;
+        const double *v = f == CPO_F_MARK        ? b->mark
+                          : f == CPO_F_MARK_HIGH ? b->mark_high
+                                                 : b->mark_low;
         for (size_t j = 0; v && j < b->n; j++)
             if (isfinite(v[j]))
                 return 1;

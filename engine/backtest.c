@@ -848,8 +848,8 @@ static int setup(engine *e)
     e->win_cap = e->win_cap < 8 ? 8 : e->win_cap > 256 ? 256 : e->win_cap;
     e->mwin = malloc((n ? n : 1) * e->win_cap * sizeof *e->mwin);
     if (!e->q || !e->ep || !e->mk || !e->cs || !e->pend || !e->target || !e->tq ||
-        !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->funded || !e->io.selected ||
-        !e->io.weight || !e->io.qty || !e->mwin)
+        !e->ccy || !e->inv || !e->perp || !e->fund_pos || !e->held || !e->funded ||
+        !e->io.selected || !e->io.weight || !e->io.qty || !e->mwin)
         return nomem(e);
     if (e->spec->detail == CPO_DETAIL_INSTRUMENT) {
         e->line_i = calloc((n ? n : 1) * CPO_PNL_COUNT, sizeof *e->line_i);

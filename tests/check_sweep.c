@@ -541,10 +541,11 @@ START_TEST(test_leaderboard__heatmap_beside_best)
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", bin);
     ck_assert_int_eq(tu_run(cmd, NULL), 0);
     tu_write_file(gp, "#!/bin/sh\necho 'gnuplot: broken' >&2\nexit 1\n");
-    snprintf(cmd, sizeof cmd, "chmod +x '%s' && PATH='%s':\"$PATH\" %s sweep %s -j 2 -o %s", gp, bin,
-             CPO_BINARY, cfg, d3);
+    snprintf(cmd, sizeof cmd, "chmod +x '%s' && PATH='%s':\"$PATH\" %s sweep %s -j 2 -o %s", gp,
+             bin, CPO_BINARY, cfg, d3);
     ck_assert_msg(tu_run(cmd, &out) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "gnuplot failed on ") && strstr(out, "heatmap.gp (kept; no heatmap.png)"),
+    ck_assert_msg(strstr(out, "gnuplot failed on ") &&
+                      strstr(out, "heatmap.gp (kept; no heatmap.png)"),
                   "%s", out);
     free(out);
     ck_assert(!tu_file_in(d3, "heatmap.png"));
