@@ -2,6 +2,7 @@
 #include "sidejob.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static void *side_main(void *arg)
 {
@@ -31,4 +32,26 @@ int cpo_side_join(cpo_side_job *j, int rc, cpo_error *err)
     if (err)
         *err = j->err;
     return j->rc;
+}
+
+size_t cpo_cores(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        return 1;
+    return (size_t)cores < CPO_CORES_MAX ? (size_t)cores : CPO_CORES_MAX;
+}
+
+void cpo_on_cores(void *(*fn)(void *), void *arg, size_t most)
+{
+    size_t nt = cpo_cores(), started = 0;
+    if (nt > most)
+        nt = most;
+    pthread_t th[CPO_CORES_MAX];
+    for (size_t t = 1; t < nt; t++)
+        if (pthread_create(&th[started], NULL, fn, arg) == 0)
+            started++;
+    fn(arg);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
 }

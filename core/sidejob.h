@@ -3,7 +3,8 @@
  * of its own, joined later with its error; run in line at the join when
  * no thread can be made (and then only if the caller's own work
  * succeeded).  Whichever way it ran, the caller reports the error its
- * own order gives: its own first.  Private to libcpo.
+ * own order gives: its own first.  And work shared among the cores
+ * (cpo_on_cores).  Private to libcpo.
  */
 #ifndef CPO_SIDEJOB_H
 #define CPO_SIDEJOB_H
@@ -27,5 +28,18 @@ void cpo_side_start(cpo_side_job *j, int (*fn)(void *ctx, cpo_error *err), void 
 /* Wait for the job, or run it now if it has no thread and rc is 0.
  * Returns rc if it is not 0, else the job's result (its error in err). */
 int cpo_side_join(cpo_side_job *j, int rc, cpo_error *err);
+
+/* The cores online (sysconf), at least 1 and at most CPO_CORES_MAX. */
+#define CPO_CORES_MAX 16
+size_t cpo_cores(void);
+
+/*
+ * fn(arg) on this thread and on up to one more thread per other core (at
+ * most `most` in all, CPO_CORES_MAX at most); returns when all are done.
+ * The workers take their pieces of arg from a shared counter, so the
+ * result must not depend on how many start (none when no thread can be
+ * made: then this thread does it all).
+ */
+void cpo_on_cores(void *(*fn)(void *), void *arg, size_t most);
 
 #endif

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "h5mem.h"
+#include "sidejob.h"
 
 #define STORE_VERSION 1
 #define STORE_CHUNK_BYTES (512 * 1024) /* 65536 doubles */
@@ -359,27 +360,6 @@ static void shuffle_bytes(unsigned char *planes, unsigned char *elems, size_t ro
         }
 }
 
-/* fn(arg) on this thread and on up to one more thread per other core (at
- * most `most` in all, 16 at most): the workers take their pieces of arg
- * from a shared counter, so the result does not depend on how many start
- * (none when no thread can be made). */
-static void on_cores(void *(*fn)(void *), void *arg, size_t most)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nt = cores > 1 ? (size_t)cores : 1, started = 0;
-    if (nt > most)
-        nt = most;
-    if (nt > 16)
-        nt = 16;
-    pthread_t th[16];
-    for (size_t t = 1; t < nt; t++)
-        if (pthread_create(&th[started], NULL, fn, arg) == 0)
-            started++;
-    fn(arg);
-    for (size_t t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-}
-
 typedef struct zchunk {
     unsigned char *out;
     uLongf len;
@@ -435,7 +415,7 @@ static int w_chunks(hid_t dset, const void *data, size_t n, size_t esize, size_t
     zjob j = {data, n, esize, chunk, nchunks, level, calloc(nchunks, sizeof(zchunk)), 0};
     if (!j.ch)
         return CPO_ENOMEM;
-    on_cores(z_work, &j, nchunks);
+    cpo_on_cores(z_work, &j, nchunks);
     int rc = 0;
     for (size_t k = 0; k < nchunks && !rc; k++) {
         hsize_t off = (hsize_t)(k * chunk);
@@ -1271,7 +1251,7 @@ static void *z_inflate(void *arg)
 static int z_run(const rctx *r, zread *q)
 {
     q->next = 0;
-    on_cores(z_inflate, q, q->n);
+    cpo_on_cores(z_inflate, q, q->n);
     int rc = 0;
     for (size_t k = 0; k < q->n && !rc; k++)
         if (q->p[k].bad == 2)
