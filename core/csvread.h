@@ -36,6 +36,53 @@ int cpo_csv_read(const char *path, cpo_csv_fn fn, void *ctx, cpo_error *err);
 int cpo_csv_read_mem(const char *path, const char *buf, size_t n, cpo_csv_fn fn,
                      void *ctx, cpo_error *err);
 
+/* --- one file on several threads ---------------------------------------- */
+
+/*
+ * What cpo_csv_read_pieces calls, in this order:
+ *   first(ctx, row)   the first record, on the calling thread;
+ *   open(ctx, k, perr, &piece)   piece k's context (k = 0 right after the
+ *                     first record, the others before they are parsed), on
+ *                     the calling thread; piece k's rows report their
+ *                     errors into perr (piece 0's: cpo_csv_read_pieces's
+ *                     err); 0 or an error (into perr);
+ *   row(piece, row)   each later record, on the thread parsing its piece:
+ *                     pieces run at once, so a piece's context must be its
+ *                     own (what they share, they only read);
+ *   join(ctx, piece, k, use)   once for each piece opened, in file order,
+ *                     on the calling thread after all are parsed: use is 1
+ *                     for the pieces a serial read would have reached (each
+ *                     up to the first that failed, that one included: its
+ *                     rows before the error), 0 for the rest (free them);
+ *                     0 or an error of its own (into ctx's err).
+ */
+typedef struct cpo_csv_pieces {
+    void *ctx;
+    cpo_csv_fn first;
+    int (*open)(void *ctx, size_t k, cpo_error *perr, void **piece);
+    cpo_csv_fn row;
+    int (*join)(void *ctx, void *piece, size_t k, int use);
+    size_t min_bytes;  /* smaller files are one piece (0: CPO_CSV_SPLIT_MIN) */
+    size_t max_pieces; /* 0: one a core online (at most CPO_CORES_MAX); 1: serial */
+} cpo_csv_pieces;
+
+#define CPO_CSV_SPLIT_MIN ((size_t)4 << 20)
+
+/*
+ * Read a CSV file as cpo_csv_read does, its records after the first cut
+ * into pieces parsed on the cores, each by its own libcsv parser: the
+ * rows, their line numbers and the errors are those of a serial read, the
+ * first error (in file order) the one returned.  A file of at least
+ * min_bytes is read whole into memory; the text after the line where its
+ * first record ends is cut at line ends into up to max_pieces pieces of
+ * about equal size, when the file holds no quote char (a quoted field may
+ * hold a line end: with none, every line end ends a record, or a blank
+ * line, and a parser starts a line as a new one would).  Otherwise, and
+ * for smaller files, there is one piece, read as cpo_csv_read reads.
+ * (A read error of a whole file is reported without a line.)
+ */
+int cpo_csv_read_pieces(const char *path, const cpo_csv_pieces *pc, cpo_error *err);
+
 /* Index of the header field named `name` (ASCII case-insensitive, blanks
  * around it ignored), or -1.  If the name appears more than once, the
  * first. */

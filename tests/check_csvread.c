@@ -111,6 +111,282 @@ START_TEST(test_csv_read__callback_stops)
 }
 END_TEST
 
+/* --- one file in pieces (cpo_csv_read_pieces) ---------------------------------- */
+
+/* What the pieces' callbacks saw: the rows joined, in the order joined
+ * (the header as piece -1), and which pieces were opened and joined. */
+typedef struct prow {
+    int piece;
+    long line;
+    char text[64];
+} prow;
+
+typedef struct plog {
+    prow row[1024];
+    size_t n;
+    size_t opened, joined, used; /* pieces opened, joined, joined with use */
+    int use[32];                 /* use of each piece's join */
+} plog;
+
+typedef struct ppiece {
+    plog *log;
+    size_t k;
+    cpo_error *perr;
+    prow row[1024];
+    size_t n;
+} ppiece;
+
+static void log_row(prow *out, size_t *n, int piece, const cpo_csv_row *row)
+{
+    ck_assert_uint_lt(*n, 1024);
+    prow *r = &out[(*n)++];
+    r->piece = piece;
+    r->line = row->line;
+    r->text[0] = '\0';
+    for (size_t i = 0; i < row->n; i++) {
+        if (i)
+            strcat(r->text, "|");
+        strncat(r->text, row->f[i], 20);
+    }
+}
+
+static int p_first(void *ctx, const cpo_csv_row *row)
+{
+    plog *log = ctx;
+    log_row(log->row, &log->n, -1, row);
+    return 0;
+}
+
+static int p_open(void *ctx, size_t k, cpo_error *perr, void **piece)
+{
+    plog *log = ctx;
+    ck_assert_uint_eq(k, log->opened); /* opened in order */
+    ppiece *p = calloc(1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    p->log = log;
+    p->k = k;
+    p->perr = perr;
+    log->opened++;
+    *piece = p;
+    return 0;
+}
+
+/* A row whose first field is "bad" fails it, as a strict import would. */
+static int p_row(void *ctx, const cpo_csv_row *row)
+{
+    ppiece *p = ctx;
+    log_row(p->row, &p->n, (int)p->k, row);
+    if (!strcmp(row->f[0], "bad"))
+        return cpo_error_set(p->perr, CPO_EDATA, "t.csv", row->line, 1, "bad row");
+    return 0;
+}
+
+static int p_join(void *ctx, void *piece, size_t k, int use)
+{
+    plog *log = ctx;
+    ppiece *p = piece;
+    ck_assert_uint_eq(k, log->joined); /* joined in file order */
+    ck_assert_uint_eq(p->k, k);
+    log->use[k] = use;
+    log->joined++;
+    if (use) {
+        log->used++;
+        for (size_t i = 0; i < p->n; i++)
+            log->row[log->n++] = p->row[i];
+    }
+    free(p);
+    return 0;
+}
+
+/* path read in at most `pieces` pieces (min_bytes 1: any file is cut). */
+static int read_in_pieces(const char *path, size_t pieces, plog *log, cpo_error *e)
+{
+    memset(log, 0, sizeof *log);
+    cpo_csv_pieces pc = {log, p_first, p_open, p_row, p_join, 1, pieces};
+    return cpo_csv_read_pieces(path, &pc, e);
+}
+
+/* The same file read serially by cpo_csv_read, as the reference. */
+static int s_row(void *ctx, const cpo_csv_row *row)
+{
+    plog *log = ctx;
+    log_row(log->row, &log->n, 0, row);
+    if (log->n > 1 && !strcmp(row->f[0], "bad"))
+        return cpo_error_set(NULL, CPO_EDATA, NULL, 0, 0, NULL);
+    return 0;
+}
+
+static void same_rows(const plog *a, const plog *serial)
+{
+    ck_assert_uint_eq(a->n, serial->n);
+    for (size_t i = 0; i < a->n; i++) {
+        ck_assert_int_eq(a->row[i].line, serial->row[i].line);
+        ck_assert_str_eq(a->row[i].text, serial->row[i].text);
+    }
+}
+
+/* A header "t,v" and rows "001,x" .. "099,x": 4 + 99 * 6 bytes, row i on
+ * line i + 1; `tweak` replaces the text of the rows it names. */
+static char *numbered_file(const char *dir, const char *name, const char *const *tweak)
+{
+    char *p = tu_path(dir, name), text[4096];
+    size_t w = (size_t)snprintf(text, sizeof text, "t,v\n");
+    for (int i = 1; i <= 99; i++) {
+        const char *row = NULL;
+        for (size_t k = 0; tweak && tweak[k]; k += 2)
+            if (atoi(tweak[k]) == i)
+                row = tweak[k + 1];
+        if (row)
+            w += (size_t)snprintf(text + w, sizeof text - w, "%s", row);
+        else
+            w += (size_t)snprintf(text + w, sizeof text - w, "%03d,x\n", i);
+    }
+    tu_write_file(p, text);
+    return p;
+}
+
+START_TEST(test_csv_read_pieces__cut_at_line_ends)
+{
+    char *dir = tu_tmpdir(), *p = numbered_file(dir, "n.csv", NULL);
+    static plog serial, log;
+    cpo_error e;
+    memset(&serial, 0, sizeof serial);
+    ck_assert_int_eq(cpo_csv_read(p, s_row, &serial, &e), 0);
+    ck_assert_uint_eq(serial.n, 100);
+    /* Three pieces, by hand: the 594 bytes after the header (line 1, 4
+     * bytes) in shares of 198; the first cut is at the line end after
+     * byte 4 + 198, the first byte of row 34 (4 + 33 * 6), so row 35
+     * (line 36) starts piece 1; the second after byte 4 + 396, in row 67:
+     * row 68 (line 69) starts piece 2. */
+    ck_assert_int_eq(read_in_pieces(p, 3, &log, &e), 0);
+    ck_assert_uint_eq(log.opened, 3);
+    ck_assert_uint_eq(log.used, 3);
+    same_rows(&log, &serial);
+    ck_assert_int_eq(log.row[0].piece, -1);
+    ck_assert_int_eq(log.row[1].piece, 0);
+    ck_assert_int_eq(log.row[1].line, 2);
+    ck_assert_int_eq(log.row[34].piece, 0);
+    ck_assert_int_eq(log.row[35].piece, 1);
+    ck_assert_int_eq(log.row[35].line, 36);
+    ck_assert_int_eq(log.row[67].piece, 1);
+    ck_assert_int_eq(log.row[68].piece, 2);
+    ck_assert_int_eq(log.row[68].line, 69);
+    ck_assert_int_eq(log.row[99].piece, 2);
+    /* Other counts: as many pieces, the same rows. */
+    static const size_t counts[] = {2, 5, 16};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(read_in_pieces(p, counts[i], &log, &e), 0);
+        ck_assert_uint_eq(log.opened, counts[i]);
+        same_rows(&log, &serial);
+    }
+    /* One piece below min_bytes. */
+    memset(&log, 0, sizeof log);
+    cpo_csv_pieces pc = {&log, p_first, p_open, p_row, p_join, 4096, 3};
+    ck_assert_int_eq(cpo_csv_read_pieces(p, &pc, &e), 0);
+    ck_assert_uint_eq(log.opened, 1);
+    same_rows(&log, &serial);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Line ends that are not one byte apart from records: CRLF, blank and
+ * blank-looking lines, a BOM, no line end at the end; and a quote char,
+ * with which a line end may be inside a field: then one piece. */
+START_TEST(test_csv_read_pieces__as_serial)
+{
+    static const char *const tweaks[][9] = {
+        {"20", "\r\n\r\n020,crlf\r\n", "50", "\n \n\t\n050,blank\n", "99", "099,last", NULL},
+        {"1", "\n\n001,x\n", "60", "060,\"quoted\nnewline\"\n", NULL},
+        {"70", "\"070\",q\n", NULL},
+    };
+    static const size_t want_opened[] = {4, 1, 1};
+    char *dir = tu_tmpdir();
+    for (size_t t = 0; t < 3; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%zu.csv", t);
+        char *p = numbered_file(dir, name, tweaks[t]);
+        static plog serial, log;
+        cpo_error e;
+        memset(&serial, 0, sizeof serial);
+        ck_assert_int_eq(cpo_csv_read(p, s_row, &serial, &e), 0);
+        ck_assert_int_eq(read_in_pieces(p, 4, &log, &e), 0);
+        ck_assert_uint_eq(log.opened, want_opened[t]);
+        same_rows(&log, &serial);
+        free(p);
+    }
+    /* A BOM before the header, skipped as cpo_csv_read skips it. */
+    char *p = tu_path(dir, "bom.csv");
+    tu_write_file(p, "\xEF\xBB\xBF" "t,v\n1,a\n2,b\n3,c\n4,d\n");
+    static plog serial, log;
+    cpo_error e;
+    memset(&serial, 0, sizeof serial);
+    ck_assert_int_eq(cpo_csv_read(p, s_row, &serial, &e), 0);
+    ck_assert_int_eq(read_in_pieces(p, 2, &log, &e), 0);
+    ck_assert_uint_eq(log.opened, 2);
+    same_rows(&log, &serial);
+    ck_assert_str_eq(log.row[0].text, "t|v");
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Rows that fail in pieces 1 and 2: the error is that of the earlier
+ * (line 50, in piece 1 of three: see the cut above), the rows joined are
+ * those a serial read reached (lines 1 to 50), piece 2 is only freed. */
+START_TEST(test_csv_read_pieces__first_error_in_file_order)
+{
+    static const char *const tweak[] = {"49", "bad,1\n", "79", "bad,2\n", NULL};
+    char *dir = tu_tmpdir(), *p = numbered_file(dir, "e.csv", tweak);
+    static plog log;
+    cpo_error e;
+    cpo_error_clear(&e);
+    ck_assert_int_eq(read_in_pieces(p, 3, &log, &e), CPO_EDATA);
+    ck_assert_str_eq(tu_errstr(&e), "t.csv:50:1: bad row");
+    ck_assert_uint_eq(log.opened, 3);
+    ck_assert_uint_eq(log.joined, 3);
+    ck_assert_int_eq(log.use[0], 1);
+    ck_assert_int_eq(log.use[1], 1);
+    ck_assert_int_eq(log.use[2], 0);
+    ck_assert_uint_eq(log.n, 50); /* the header and rows 1..49 */
+    ck_assert_int_eq(log.row[49].line, 50);
+    ck_assert_str_eq(log.row[49].text, "bad|1");
+    /* The NUL byte message of the reader itself, from piece 2 (row 90,
+     * line 91, field 2), as cpo_csv_read gives it. */
+    FILE *f = fopen(p, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 4 + 89 * 6 + 4, SEEK_SET), 0);
+    ck_assert_int_eq(fputc('\0', f), 0);
+    fclose(f);
+    cpo_error se;
+    static plog serial;
+    memset(&serial, 0, sizeof serial);
+    ck_assert_int_eq(cpo_csv_read(p, s_row, &serial, &se), CPO_EDATA); /* row 49 first */
+    ck_assert_int_eq(read_in_pieces(p, 3, &log, &e), CPO_EDATA);
+    ck_assert_str_eq(tu_errstr(&e), "t.csv:50:1: bad row");
+    static const char *const nul_only[] = {"49", "049,x\n", "79", "079,x\n", NULL};
+    free(p);
+    p = numbered_file(dir, "e.csv", nul_only);
+    f = fopen(p, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 4 + 89 * 6 + 4, SEEK_SET), 0);
+    ck_assert_int_eq(fputc('\0', f), 0);
+    fclose(f);
+    memset(&serial, 0, sizeof serial);
+    ck_assert_int_eq(cpo_csv_read(p, s_row, &serial, &se), CPO_EPARSE);
+    ck_assert_int_eq(read_in_pieces(p, 3, &log, &e), CPO_EPARSE);
+    ck_assert_str_eq(tu_errstr(&e), tu_errstr(&se));
+    ck_assert_int_eq(e.line, 91);
+    ck_assert_int_eq(e.col, 2);
+    ck_assert_int_eq(log.use[2], 1);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static int map_header(void *ctx, const cpo_csv_row *row)
 {
     cpo_error *e = ctx;
@@ -301,6 +577,9 @@ int main(void)
     tcase_add_test(tc, test_csv_read__nul_byte);
     tcase_add_test(tc, test_csv_read__missing_file);
     tcase_add_test(tc, test_csv_read__callback_stops);
+    tcase_add_test(tc, test_csv_read_pieces__cut_at_line_ends);
+    tcase_add_test(tc, test_csv_read_pieces__as_serial);
+    tcase_add_test(tc, test_csv_read_pieces__first_error_in_file_order);
     tcase_add_test(tc, test_csv_map__missing_column_message);
     tcase_add_test(tc, test_parse_f64__exact_against_strtod);
     tcase_add_test(tc, test_parse_f64__refuses);
