@@ -78,6 +78,69 @@ int cpo_import_push_line(cpo_import_ctx *c, long line)
     return 0;
 }
 
+/* --- pieces of a file parsed on several threads ------------------------------ */
+
+void cpo_import_piece_init(cpo_import_ctx *p, const cpo_import_ctx *c, cpo_import_report *rep,
+                           cpo_error *err)
+{
+    memset(p, 0, sizeof *p);
+    memset(rep, 0, sizeof *rep);
+    p->path = c->path;
+    p->o = c->o;
+    p->rep = rep;
+    p->err = err;
+    p->stage = c->stage;
+    p->instr = c->instr;
+    cpo_bars_init(&p->bars);
+    p->col_ts = c->col_ts;
+    p->col_open = c->col_open;
+    p->col_high = c->col_high;
+    p->col_low = c->col_low;
+    p->col_close = c->col_close;
+    p->col_volume = c->col_volume;
+    p->header_fields = c->header_fields;
+}
+
+int cpo_import_piece_join(cpo_import_ctx *c, const cpo_import_ctx *p)
+{
+    cpo_import_report *r = c->rep;
+    const cpo_import_report *pr = p->rep;
+    for (size_t i = 0; i < pr->n_issues && r->n_issues < CPO_REPORT_MAX_ISSUES; i++)
+        r->issues[r->n_issues++] = pr->issues[i];
+    r->n_issues_total += pr->n_issues_total;
+    r->rows_read += pr->rows_read;
+    r->dropped += pr->dropped;
+    const cpo_bars *b = &p->bars;
+    if (b->n == 0)
+        return 0;
+    size_t need = c->n_line + p->n_line;
+    if (need > c->cap_line) {
+        long *l = realloc(c->line, need * sizeof *l);
+        if (!l)
+            return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+        c->line = l;
+        c->cap_line = need;
+    }
+    memcpy(c->line + c->n_line, p->line, p->n_line * sizeof *p->line);
+    c->n_line = need;
+    if (cpo_bars_reserve(&c->bars, c->bars.n + b->n))
+        return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    for (size_t i = 0; i < b->n; i++)
+        if (cpo_bars_append(&c->bars, b->ts[i], b->open[i], b->high[i], b->low[i], b->close[i],
+                            b->volume[i], b->mark[i], b->mark_high ? b->mark_high[i] : NAN,
+                            b->mark_low ? b->mark_low[i] : NAN, b->index[i]))
+            return cpo_import_fail(c, CPO_ENOMEM, 0, 0, "out of memory");
+    return 0;
+}
+
+void cpo_import_piece_fini(cpo_import_ctx *p)
+{
+    cpo_bars_fini(&p->bars);
+    free(p->line);
+    p->line = NULL;
+    p->n_line = p->cap_line = 0;
+}
+
 /* Quote a field for a message, shortened to keep messages readable. */
 static const char *shown(const char *s, size_t n, char *buf, size_t bn)
 {

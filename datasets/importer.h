@@ -113,6 +113,22 @@ void cpo_import_note(cpo_import_ctx *c, cpo_issue_level level, int code,
 int cpo_import_push_line(cpo_import_ctx *c, long line);
 
 /*
+ * A piece of c's file parsed on a thread of its own (csvread.h's
+ * cpo_csv_read_pieces): p gets c's path, options, stage, instrument and
+ * header facts (columns, header_fields), and staging of its own (bars and
+ * their lines: only CPO_STAGE_BARS and CPO_STAGE_MARK are joined), report
+ * rep (counts and issues) and error err.  cpo_import_piece_join appends
+ * what p staged and reported to c as if c had read those rows itself
+ * (call it in file order): the bars, their lines, the issues (as many as
+ * c's report keeps), rows read and dropped; 0 or CPO_ENOMEM (into c's
+ * err).  cpo_import_piece_fini frees p's staging.
+ */
+void cpo_import_piece_init(cpo_import_ctx *p, const cpo_import_ctx *c, cpo_import_report *rep,
+                           cpo_error *err);
+int cpo_import_piece_join(cpo_import_ctx *c, const cpo_import_ctx *p);
+void cpo_import_piece_fini(cpo_import_ctx *p);
+
+/*
  * Field parsers with the standard messages.  Return 0 on success; on a
  * bad value, the result of cpo_import_problem: negative in strict mode,
  * or CPO_IMPORT_DROP (1) in lenient mode, meaning "drop this row".

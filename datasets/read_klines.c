@@ -427,6 +427,81 @@ static int check_close_times(kstate *k)
     return 0;
 }
 
+/* --- one file on several threads --------------------------------------------- */
+
+/*
+ * A piece of a large file (csvread.h's cpo_csv_read_pieces): row state
+ * with the header's columns and names, and an import context of its own;
+ * piece 0 is the reader's own state.  The ohlcv format is read in one
+ * piece: its time form is that of the file's first row with a time.
+ */
+typedef struct kpiece {
+    kstate k; /* first: the piece's context is &k */
+    cpo_import_ctx c;
+    cpo_import_report rep;
+} kpiece;
+
+static int piece_open(void *ud, size_t i, cpo_error *perr, void **out)
+{
+    kstate *k = ud;
+    if (i == 0) {
+        *out = k;
+        return 0;
+    }
+    kpiece *p = malloc(sizeof *p);
+    if (!p)
+        return cpo_error_set(perr, CPO_ENOMEM, k->c->path, 0, 0, "out of memory");
+    cpo_import_piece_init(&p->c, k->c, &p->rep, perr);
+    p->k = *k;
+    p->k.c = &p->c;
+    p->k.ct = NULL;
+    p->k.cap_ct = 0;
+    *out = &p->k;
+    return 0;
+}
+
+/* The close times of piece p after those of k (before its bars join). */
+static int join_close_times(kstate *k, const kstate *p)
+{
+    size_t n0 = k->c->bars.n, n = p->c->bars.n;
+    if (k->col[K_CT] < 0 || n == 0)
+        return 0;
+    if (n0 + n > k->cap_ct) {
+        int64_t *ct = realloc(k->ct, (n0 + n) * sizeof *ct);
+        if (!ct)
+            return cpo_import_fail(k->c, CPO_ENOMEM, 0, 0, "out of memory");
+        k->ct = ct;
+        k->cap_ct = n0 + n;
+    }
+    memcpy(k->ct + n0, p->ct, n * sizeof *k->ct);
+    return 0;
+}
+
+static int piece_join(void *ud, void *piece, size_t i, int use)
+{
+    kstate *k = ud;
+    if (i == 0)
+        return 0;
+    kpiece *p = piece;
+    int rc = use ? join_close_times(k, &p->k) : 0;
+    if (use && !rc)
+        rc = cpo_import_piece_join(k->c, &p->c);
+    cpo_import_piece_fini(&p->c);
+    free(p->k.ct);
+    free(p);
+    return rc;
+}
+
+/* The rows of the CSV file into k->c's staging, on the cores when the
+ * file is large (see cpo_import_opts.split_bytes). */
+static int read_csv(kstate *k)
+{
+    const cpo_import_opts *o = k->c->o;
+    cpo_csv_pieces pc = {k, on_row, piece_open, on_row, piece_join, o->split_bytes,
+                         k->generic ? 1 : o->split_pieces};
+    return cpo_csv_read_pieces(k->c->path, &pc, k->c->err);
+}
+
 /* The rows of a klines-like file into c->bars (the instrument set up). */
 static int read_rows(cpo_import_ctx *c, const char *const names[K_N], int generic)
 {
@@ -436,7 +511,7 @@ static int read_rows(cpo_import_ctx *c, const char *const names[K_N], int generi
     k.generic = generic;
     for (int q = 0; q < K_N; q++)
         k.names[q] = names[q];
-    int rc = cpo_csv_read(c->path, on_row, &k, c->err);
+    int rc = read_csv(&k);
     if (!rc && !k.have_header)
         rc = cpo_import_fail(c, CPO_EDATA, 0, 0, "file is empty (expected a header line and rows)");
     k.ct_col = k.col[K_CT] + 1;
@@ -535,7 +610,7 @@ int cpo_read_mark_klines(cpo_import_ctx *c)
     if (cpo_looks_like_json(c->path)) {
         rc = mark_json(&k);
     } else {
-        rc = cpo_csv_read(c->path, on_row, &k, c->err);
+        rc = read_csv(&k);
         if (!rc && !k.have_header)
             rc = cpo_import_fail(c, CPO_EDATA, 0, 0,
                                  "file is empty (expected rows of open_time,open,high,low,"

@@ -2130,6 +2130,335 @@ START_TEST(test_import_store__round_trip)
 }
 END_TEST
 
+/* --- the parse on several threads (cpo_import_opts.split_*) --------------------------- */
+
+/* All an import shows: its code and message, its report and the dataset. */
+typedef struct outcome {
+    int rc;
+    char err[1200];
+    cpo_import_report rep;
+    cpo_dataset *ds;
+} outcome;
+
+/* Import path into a fresh dataset (the perpetual of ds_perp in it first,
+ * when perp) with the file cut into at most `pieces` pieces, whatever its
+ * size (split_bytes 1); pieces 1 reads it serially. */
+static void import_in(outcome *out, const char *path, cpo_import_opts o, size_t pieces, int perp)
+{
+    o.split_bytes = 1;
+    o.split_pieces = pieces;
+    out->ds = perp ? ds_perp() : new_ds();
+    cpo_error e;
+    cpo_error_clear(&e);
+    out->rc = cpo_import_file(out->ds, path, &o, &out->rep, &e);
+    snprintf(out->err, sizeof out->err, "%s", out->rc ? tu_errstr(&e) : "");
+}
+
+/* n doubles (or int64s) the same, bit for bit (NaN too); both NULL is. */
+static int same_bits(const void *a, const void *b, size_t n)
+{
+    if (!a || !b)
+        return a == b;
+    return n == 0 || memcmp(a, b, n * 8) == 0;
+}
+
+/* b the same as serial, the outcome of the serial read (what: for the
+ * messages). */
+static void same_outcome(const outcome *serial, const outcome *b, const char *what)
+{
+    const cpo_import_report *x = &serial->rep, *y = &b->rep;
+    ck_assert_msg(serial->rc == b->rc, "%s: rc %d, serial %d (%s)", what, b->rc, serial->rc, b->err);
+    ck_assert_msg(!strcmp(serial->err, b->err), "%s: \"%s\", serial \"%s\"", what, b->err,
+                  serial->err);
+    ck_assert_msg(x->rows_read == y->rows_read && x->rows_kept == y->rows_kept &&
+                      x->dropped == y->dropped && x->duplicates == y->duplicates &&
+                      x->reordered == y->reordered && x->gaps == y->gaps &&
+                      x->missing_steps == y->missing_steps && x->step_ms == y->step_ms &&
+                      x->marked == y->marked && x->unmatched == y->unmatched &&
+                      x->unmarked == y->unmarked && x->first_ms == y->first_ms &&
+                      x->last_ms == y->last_ms && x->format == y->format &&
+                      !strcmp(x->target, y->target),
+                  "%s: report counts differ (rows read %zu kept %zu dropped %zu; serial %zu %zu "
+                  "%zu)",
+                  what, y->rows_read, y->rows_kept, y->dropped, x->rows_read, x->rows_kept,
+                  x->dropped);
+    ck_assert_msg(x->n_issues == y->n_issues && x->n_issues_total == y->n_issues_total,
+                  "%s: %zu issues (%zu in all), serial %zu (%zu)", what, y->n_issues,
+                  y->n_issues_total, x->n_issues, x->n_issues_total);
+    for (size_t i = 0; i < x->n_issues; i++) {
+        char a[1100];
+        snprintf(a, sizeof a, "%s", issue_str(x, &x->issues[i]));
+        ck_assert_msg(!strcmp(a, issue_str(y, &y->issues[i])) &&
+                          x->issues[i].code == y->issues[i].code,
+                      "%s: issue %zu \"%s\", serial \"%s\"", what, i, issue_str(y, &y->issues[i]),
+                      a);
+    }
+    const cpo_dataset *d = serial->ds, *e = b->ds;
+    ck_assert_msg(d->n_instr == e->n_instr && d->n_prov == e->n_prov, "%s: dataset differs", what);
+    for (size_t i = 0; i < d->n_instr; i++) {
+        const cpo_bars *p = &d->bars[i], *q = &e->bars[i];
+        ck_assert_str_eq(d->instr[i].symbol, e->instr[i].symbol);
+        ck_assert_msg(p->n == q->n && p->bar_ms == q->bar_ms, "%s: %s: %zu bars, serial %zu", what,
+                      d->instr[i].symbol, q->n, p->n);
+        ck_assert_msg(same_bits(p->ts, q->ts, p->n) && same_bits(p->open, q->open, p->n) &&
+                          same_bits(p->high, q->high, p->n) && same_bits(p->low, q->low, p->n) &&
+                          same_bits(p->close, q->close, p->n) &&
+                          same_bits(p->volume, q->volume, p->n) &&
+                          same_bits(p->mark, q->mark, p->n) &&
+                          same_bits(p->index, q->index, p->n) &&
+                          same_bits(p->mark_high, q->mark_high, p->n) &&
+                          same_bits(p->mark_low, q->mark_low, p->n),
+                      "%s: %s: bars differ", what, d->instr[i].symbol);
+    }
+    for (size_t i = 0; i < d->n_prov; i++) {
+        const cpo_provenance *p = &d->prov[i], *q = &e->prov[i];
+        ck_assert_msg(!strcmp(p->sha256, q->sha256) && !strcmp(p->format, q->format) &&
+                          !strcmp(p->target, q->target) && p->rows_read == q->rows_read &&
+                          p->rows_kept == q->rows_kept && !strcmp(p->options, q->options),
+                      "%s: provenance %zu differs", what, i);
+    }
+}
+
+/* path with o read serially and in 2, 3 and 7 pieces, strict and lenient
+ * (and lenient with --sort): the serial outcome is the expected one (the
+ * tests above check it against the files by hand). */
+static void as_serial(const char *path, cpo_import_opts o, int perp)
+{
+    static const size_t counts[] = {2, 3, 7};
+    for (int m = 0; m < 3; m++) {
+        o.mode = m ? CPO_IMPORT_LENIENT : CPO_IMPORT_STRICT;
+        o.sort = m == 2;
+        static outcome serial, cut;
+        import_in(&serial, path, o, 1, perp);
+        for (size_t k = 0; k < 3; k++) {
+            char what[700];
+            snprintf(what, sizeof what, "%s, mode %d, %zu pieces", path, m, counts[k]);
+            import_in(&cut, path, o, counts[k], perp);
+            same_outcome(&serial, &cut, what);
+            cpo_dataset_free(cut.ds);
+        }
+        cpo_dataset_free(serial.ds);
+    }
+}
+
+/* The files of the tests above, good and bad, in pieces. */
+static const struct {
+    const char *file;
+    cpo_format fmt;
+    const char *symbol;
+    int perp; /* mark klines: on ds_perp's perpetual */
+} PIECE_FILES[] = {
+    {"klines/klines_BTCUSDT_1d.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_1d_conflict.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_bom_crlf.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_close_time.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_gap.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_open_time.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_partial.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_unsorted.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_unsorted_dup.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_BTCUSDT_us.csv", CPO_FMT_AUTO, NULL, 0},
+    {"klines/klines_ETHUSDT_1h_perp.csv", CPO_FMT_AUTO, NULL, 0},
+    {"futures/BTCUSDT_260327_1h.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL, 0},
+    {"futures/BTCUSD_260327_1d.csv", CPO_FMT_BINANCE_DELIVERY_KLINES, NULL, 0},
+    {"mark/mark_BTCUSDT_1h_header.csv", CPO_FMT_BINANCE_MARK_KLINES, "BTCUSDT-PERP", 1},
+    {"mark/mark_BTCUSDT_1h_noheader.csv", CPO_FMT_BINANCE_MARK_KLINES, "BTCUSDT-PERP", 1},
+    {"mark/mark_BTCUSDT_1h_extra.csv", CPO_FMT_BINANCE_MARK_KLINES, "BTCUSDT-PERP", 1},
+};
+
+#define N_PIECE_FILES (sizeof PIECE_FILES / sizeof PIECE_FILES[0])
+#define N_BAD (sizeof BAD / sizeof BAD[0])
+#define N_LENIENT (sizeof LENIENT / sizeof LENIENT[0])
+#define N_MARK_BAD (sizeof MARK_BAD / sizeof MARK_BAD[0])
+
+START_TEST(test_pieces__fixtures_as_serial)
+{
+    cpo_import_opts o = opts();
+    const char *file;
+    int perp = 0;
+    size_t i = (size_t)_i;
+    if (i < N_PIECE_FILES) {
+        file = PIECE_FILES[i].file;
+        o.format = PIECE_FILES[i].fmt;
+        o.symbol = PIECE_FILES[i].symbol;
+        perp = PIECE_FILES[i].perp;
+    } else if ((i -= N_PIECE_FILES) < N_BAD) {
+        file = BAD[i].file;
+        o.format = BAD[i].fmt;
+        o.symbol = BAD[i].symbol;
+    } else if ((i -= N_BAD) < N_LENIENT) {
+        file = LENIENT[i].file;
+        o.symbol = "BTCUSDT";
+    } else {
+        i -= N_LENIENT;
+        file = MARK_BAD[i].file;
+        o = mark_opts(CPO_IMPORT_STRICT);
+        perp = 1;
+    }
+    char *p = dpath(file);
+    as_serial(p, o, perp);
+    free(p);
+}
+END_TEST
+
+/*
+ * A 1m klines file of PR rows, each PR_W bytes (close_time too), after a
+ * header of PR_H: row i (1-based) opens at TU_T0 + (i - 1) min, on line
+ * i + 1.  Row j made bad in one way (DEFECTS), or rows j and j + 1.
+ */
+enum { PR = 24, PR_H = 48, PR_W = 54 };
+
+static const char *const DEFECTS[] = {
+    "none",        "number",  "short",        "dup",   "order", "quote",
+    "quoted line", "ct",      "blank",        "crlf",  "width", "nul",
+};
+#define N_DEFECTS (sizeof DEFECTS / sizeof DEFECTS[0])
+
+static size_t defect_row(char *buf, size_t n, int i, const char *defect)
+{
+    int64_t t = TU_T0 + (int64_t)(i - 1) * CPO_MS_MINUTE, ct = t + CPO_MS_MINUTE - 1;
+    const char *close = "100.25", *pre = "", *end = "\n";
+    if (!strcmp(defect, "number"))
+        close = "abcdef"; /* as wide as 100.25: the cuts stay where they were */
+    else if (!strcmp(defect, "dup"))
+        t -= CPO_MS_MINUTE;
+    else if (!strcmp(defect, "order"))
+        t -= 3 * CPO_MS_MINUTE / 2;
+    else if (!strcmp(defect, "quote"))
+        close = "\"100.25\"";
+    else if (!strcmp(defect, "quoted line"))
+        close = "\"100\n.25\"";
+    else if (!strcmp(defect, "ct"))
+        ct += 1000;
+    else if (!strcmp(defect, "blank"))
+        pre = "\n \n";
+    else if (!strcmp(defect, "crlf"))
+        end = "\r\n";
+    else if (!strcmp(defect, "width"))
+        end = ",,1\n";
+    if (!strcmp(defect, "short"))
+        return (size_t)snprintf(buf, n, "%s%lld,100.5,101%s", pre, (long long)t, end);
+    return (size_t)snprintf(buf, n, "%s%lld,100.5,101,100,%s,%02d.5,%lld%s", pre, (long long)t,
+                            close, i, (long long)ct, end);
+}
+
+/* The file with `defect` on rows from..to (1-based; none: 0, 0); no line
+ * end after the last row unless final_nl.  Returns its size. */
+static size_t defect_file(const char *path, const char *defect, int from, int to, int final_nl)
+{
+    char text[8192];
+    size_t w = (size_t)snprintf(text, sizeof text,
+                                "open_time,open,high,low,close,volume,close_time\n");
+    for (int i = 1; i <= PR; i++)
+        w += defect_row(text + w, sizeof text - w, i, i >= from && i <= to ? defect : "none");
+    if (!final_nl)
+        text[--w] = '\0';
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, w, f), w);
+    if (!strcmp(defect, "nul") && from > 0) { /* a NUL byte for row from's open */
+        ck_assert_int_eq(fseek(f, PR_H + (from - 1) * PR_W + 14, SEEK_SET), 0);
+        ck_assert_int_eq(fputc('\0', f), 0);
+    }
+    fclose(f);
+    return w;
+}
+
+/* Each defect on each row in turn, so that in 2, 3 and 7 pieces some
+ * fall on the first and on the last row of a piece, and on the last row
+ * without a line end: the outcome is the serial one. */
+START_TEST(test_pieces__defect_on_every_row)
+{
+    const char *defect = DEFECTS[_i];
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "BTCUSDT_1m.csv");
+    cpo_import_opts o = opts();
+    for (int j = 1; j <= PR; j++)
+        for (int nl = 0; nl < 2; nl++) {
+            defect_file(p, defect, j, j, nl);
+            as_serial(p, o, 0);
+        }
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Problems on both sides of a cut, by hand: 24 rows of 54 bytes after a
+ * 48-byte header, in two pieces, are cut at the line end after byte
+ * 48 + 24 * 54 / 2 = 696, the first byte of row 13 (48 + 12 * 54): row 13
+ * (line 14) is the last row of piece 0 and row 14 (line 15) the first of
+ * piece 1.  (A bad close as wide as a good one leaves the cut there.) */
+START_TEST(test_pieces__problems_at_a_cut)
+{
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "BTCUSDT_1m.csv"), want[1024];
+    ck_assert_uint_eq(defect_file(p, "none", 0, 0, 1), PR_H + PR * PR_W);
+    cpo_import_opts o = opts();
+    static outcome serial, cut;
+    for (size_t pieces = 1; pieces <= 2; pieces++) {
+        /* strict: the first of two problems, the last row of piece 0 */
+        o.mode = CPO_IMPORT_STRICT;
+        defect_file(p, "number", 13, 14, 1);
+        import_in(&cut, p, o, pieces, 0);
+        snprintf(want, sizeof want,
+                 "%s:14:5: close \"abcdef\" is not a number (expected a decimal number)", p);
+        ck_assert_int_eq(cut.rc, CPO_EDATA);
+        ck_assert_str_eq(cut.err, want);
+        cpo_dataset_free(cut.ds);
+        /* strict, one problem: the first row of piece 1 */
+        defect_file(p, "number", 14, 14, 1);
+        import_in(&cut, p, o, pieces, 0);
+        snprintf(want, sizeof want,
+                 "%s:15:5: close \"abcdef\" is not a number (expected a decimal number)", p);
+        ck_assert_str_eq(cut.err, want);
+        ck_assert_uint_eq(cut.rep.rows_read, 14); /* rows 1..14: where the serial read stopped */
+        cpo_dataset_free(cut.ds);
+        /* lenient: both rows dropped, reported in file order */
+        o.mode = CPO_IMPORT_LENIENT;
+        defect_file(p, "number", 13, 14, 1);
+        import_in(&cut, p, o, pieces, 0);
+        ck_assert_int_eq(cut.rc, 0);
+        ck_assert_uint_eq(cut.rep.rows_read, PR);
+        ck_assert_uint_eq(cut.rep.rows_kept, PR - 2);
+        ck_assert_uint_eq(cut.rep.n_issues, 3); /* and the gap the two rows leave */
+        ck_assert_int_eq(cut.rep.issues[2].level, CPO_ISSUE_WARNING);
+        ck_assert_ptr_nonnull(strstr(cut.rep.issues[2].msg, "1 gap (2 missing steps"));
+        snprintf(want, sizeof want,
+                 "repaired: %s:14:5: close \"abcdef\" is not a number (expected a decimal "
+                 "number); row dropped",
+                 p);
+        ck_assert_str_eq(issue_str(&cut.rep, &cut.rep.issues[0]), want);
+        snprintf(want, sizeof want,
+                 "repaired: %s:15:5: close \"abcdef\" is not a number (expected a decimal "
+                 "number); row dropped",
+                 p);
+        ck_assert_str_eq(issue_str(&cut.rep, &cut.rep.issues[1]), want);
+        cpo_dataset_free(cut.ds);
+    }
+    /* More problems than a report keeps, spread over 7 pieces: every other
+     * row of 200 bad, 100 problems; the first 64 kept, in file order, the
+     * others counted. */
+    char *text = malloc(200 * 64);
+    size_t w = (size_t)snprintf(text, 200 * 64, "open_time,open,high,low,close,volume\n");
+    for (int i = 0; i < 200; i++)
+        w += (size_t)snprintf(text + w, 200 * 64 - w, "%lld,1,2,0.5,%s,1\n",
+                              (long long)(TU_T0 + i * CPO_MS_MINUTE), i % 2 ? "x" : "1.5");
+    tu_write_file(p, text);
+    free(text);
+    o.mode = CPO_IMPORT_LENIENT;
+    import_in(&serial, p, o, 1, 0);
+    import_in(&cut, p, o, 7, 0);
+    ck_assert_uint_eq(cut.rep.n_issues, CPO_REPORT_MAX_ISSUES);
+    ck_assert_uint_eq(cut.rep.n_issues_total, 100);
+    ck_assert_int_eq(cut.rep.issues[63].line, 2 + 2 * 63 + 1); /* row 2k + 1 (0-based) on line 2k + 3 */
+    same_outcome(&serial, &cut, "every other row bad, 7 pieces");
+    cpo_dataset_free(serial.ds);
+    cpo_dataset_free(cut.ds);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *import_suite(void)
 {
     Suite *s = suite_create("import");
@@ -2184,6 +2513,10 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_report_print);
     tcase_add_test(tc, test_real_daily);
     tcase_add_test(tc, test_real_hourly);
+    tcase_add_loop_test(tc, test_pieces__fixtures_as_serial, 0,
+                        (int)(N_PIECE_FILES + N_BAD + N_LENIENT + N_MARK_BAD));
+    tcase_add_loop_test(tc, test_pieces__defect_on_every_row, 0, (int)N_DEFECTS);
+    tcase_add_test(tc, test_pieces__problems_at_a_cut);
     suite_add_tcase(s, tc);
     return s;
 }

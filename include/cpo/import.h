@@ -101,6 +101,15 @@ typedef struct cpo_import_opts {
     /* Dataset-level: */
     const char *name;         /* IV index name (default "BTC-DVOL") */
     int max_listed;           /* how many examples each report line lists (default 5) */
+    /* Parsing on the cores (the klines-like CSV formats: binance-klines,
+     * binance-mark-klines, binance-delivery-klines, deribit-futures as
+     * CSV; the result is that of a serial read): a file of at least
+     * split_bytes is cut at line ends into up to split_pieces pieces
+     * parsed at once.  0: the defaults, 4 MiB and one piece a core online;
+     * split_pieces = 1 reads serially.  Tests set them small to run the
+     * cut on small files. */
+    size_t split_bytes;
+    size_t split_pieces;
 } cpo_import_opts;
 
 /* The defaults: auto format, strict, UTC, flag a partial last bar, spot,
