@@ -137,6 +137,42 @@ static FILE *dev_null(void)
 
 /* --- the importers ------------------------------------------------------------ */
 
+/* The formats read in pieces on several threads (cpo_import_opts.split_*). */
+static int cut_format(cpo_format fmt)
+{
+    return fmt == CPO_FMT_BINANCE_KLINES || fmt == CPO_FMT_BINANCE_MARK_KLINES ||
+           fmt == CPO_FMT_BINANCE_DELIVERY_KLINES || fmt == CPO_FMT_DERIBIT_FUTURES;
+}
+
+/* The import of path with o, the file cut into 3 pieces however small,
+ * without a dataset, must give what the serial one gave (rc, err, rep):
+ * the same code and message, counts and issues; abort if not. */
+static void same_in_pieces(const char *path, cpo_import_opts o, int rc, const cpo_error *err,
+                           const cpo_import_report *rep)
+{
+    o.split_bytes = 1;
+    o.split_pieces = 3;
+    static cpo_import_report r;
+    cpo_error e;
+    cpo_error_clear(&e);
+    int rc3 = cpo_import_file(NULL, path, &o, &r, &e);
+    int same = rc3 == rc && r.rows_read == rep->rows_read && r.rows_kept == rep->rows_kept &&
+               r.dropped == rep->dropped && r.n_issues == rep->n_issues &&
+               r.n_issues_total == rep->n_issues_total;
+    if (rc && same)
+        same = e.line == err->line && e.col == err->col && !strcmp(e.msg, err->msg);
+    for (size_t i = 0; same && i < r.n_issues; i++)
+        same = r.issues[i].line == rep->issues[i].line && r.issues[i].col == rep->issues[i].col &&
+               !strcmp(r.issues[i].msg, rep->issues[i].msg);
+    if (!same) {
+        fprintf(stderr, "cpo fuzz: %s mode %d in 3 pieces: %d \"%s\" (line %ld), %zu rows read, "
+                "%zu issues; serially %d \"%s\" (line %ld), %zu rows read, %zu issues\n",
+                path, (int)o.mode, rc3, e.msg, e.line, r.rows_read, r.n_issues, rc, err->msg,
+                err->line, rep->rows_read, rep->n_issues);
+        abort();
+    }
+}
+
 /*
  * Each import runs twice: strict with the defaults and no dataset (the
  * first problem refuses the file), then lenient with every repair switched
@@ -157,6 +193,8 @@ static int import_with(cpo_format fmt, const char *name, const char *symbol,
     cpo_import_report rep;
     cpo_error_clear(err);
     int rc = checked(cpo_import_file(NULL, path, &o, &rep, err), err, "strict import");
+    if (cut_format(fmt))
+        same_in_pieces(path, o, rc, err, &rep);
 
     cpo_dataset *ds = NULL;
     cpo_error e2;
@@ -179,6 +217,11 @@ static int import_with(cpo_format fmt, const char *name, const char *symbol,
         have_london = 1;
     }
     o.tz = london;
+    if (cut_format(fmt)) {
+        cpo_error_clear(&e2);
+        int lrc = cpo_import_file(NULL, path, &o, &rep, &e2);
+        same_in_pieces(path, o, lrc, &e2, &rep);
+    }
     for (int pass = 0; pass < (prepare ? 2 : 1); pass++) {
         cpo_error_clear(&e2);
         checked(cpo_import_file(ds, path, &o, &rep, &e2), &e2, "lenient import");
