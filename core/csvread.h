@@ -72,13 +72,16 @@ typedef struct cpo_csv_pieces {
  * Read a CSV file as cpo_csv_read does, its records after the first cut
  * into pieces parsed on the cores, each by its own libcsv parser: the
  * rows, their line numbers and the errors are those of a serial read, the
- * first error (in file order) the one returned.  A file of at least
- * min_bytes is read whole into memory; the text after the line where its
- * first record ends is cut at line ends into up to max_pieces pieces of
- * about equal size, when the file holds no quote char (a quoted field may
- * hold a line end: with none, every line end ends a record, or a blank
- * line, and a parser starts a line as a new one would).  Otherwise, and
- * for smaller files, there is one piece, read as cpo_csv_read reads.
+ * first error (in file order) the one returned.  In a file of at least
+ * min_bytes the text after the line where its first record ends is cut
+ * at line ends into up to max_pieces pieces of about equal size, each
+ * read in blocks (pread) by its own thread: a first pass counts each
+ * piece's lines and looks for a quote char, and when the file holds none
+ * (a quoted field may hold a line end: with none, every line end ends a
+ * record, or a blank line, and a parser starts a line as a new one would)
+ * a second pass parses them.  Otherwise, and for smaller files, there is
+ * one piece, read as cpo_csv_read reads.  Memory: a block a piece, not
+ * the file.
  * (A read error of a whole file is reported without a line.)
  */
 int cpo_csv_read_pieces(const char *path, const cpo_csv_pieces *pc, cpo_error *err);
