@@ -1285,10 +1285,14 @@ static const double *marks_at(engine *e, size_t t)
             const double *mk = cpo_market_col(m, CPO_F_MARK, i);
             const double *cl = cpo_market_col(m, CPO_F_CLOSE, i);
             double *w = e->mwin + i;
-            for (size_t k = 0; k < len; k++) {
-                double v = mk ? mk[t + k] : NAN;
-                w[k * n] = isfinite(v) ? v : cl ? cl[t + k] : NAN;
-            }
+            if (!mk && cl) /* no marks in the cube (spot bars): the close */
+                for (size_t k = 0; k < len; k++)
+                    w[k * n] = cl[t + k];
+            else
+                for (size_t k = 0; k < len; k++) {
+                    double v = mk ? mk[t + k] : NAN;
+                    w[k * n] = isfinite(v) ? v : cl ? cl[t + k] : NAN;
+                }
         }
         e->win_t = t;
         e->win_len = len;
