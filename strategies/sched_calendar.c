@@ -19,7 +19,7 @@ typedef struct cal_state {
     int have;       /* 1 once a step has been seen */
     int64_t last;   /* period of the previous step */
     int64_t wday;   /* weekly: first day of the week, 0 = Monday */
-    int64_t m_from, m_to; /* monthly: the days [m_from, m_to) of month m_per */
+    int64_t m_from, m_to; /* monthly: the times [m_from, m_to) of month m_per, ms */
     int64_t m_per;
 } cal_state;
 
@@ -34,26 +34,23 @@ static int64_t floor_div(int64_t a, int64_t b)
  * worked out once a month, not every step). */
 static int64_t period_of(cal_state *s, cal_unit u, int64_t t)
 {
-    int64_t day = floor_div(t, CPO_MS_DAY);
-    switch (u) {
-    case CAL_DAY:
-        return day;
-    case CAL_WEEK:
-        /* 1970-01-01 was a Thursday: weekday (Monday = 0) of day d is
-         * (d + 3) mod 7, so weeks starting on w are floor((d + 3 - w) / 7). */
-        return floor_div(day + 3 - s->wday, 7);
-    case CAL_MONTH: {
-        if (s->m_to > s->m_from && day >= s->m_from && day < s->m_to)
+    if (u == CAL_MONTH) {
+        if (s->m_to > s->m_from && t >= s->m_from && t < s->m_to)
             return s->m_per;
         cpo_civil c;
         cpo_time_to_civil(t, &c);
-        s->m_from = cpo_days_from_civil(c.year, c.month, 1);
-        s->m_to = c.month == 12 ? cpo_days_from_civil(c.year + 1, 1, 1)
-                                : cpo_days_from_civil(c.year, c.month + 1, 1);
+        s->m_from = cpo_days_from_civil(c.year, c.month, 1) * CPO_MS_DAY;
+        s->m_to = (c.month == 12 ? cpo_days_from_civil(c.year + 1, 1, 1)
+                                 : cpo_days_from_civil(c.year, c.month + 1, 1)) *
+                  CPO_MS_DAY;
         s->m_per = (int64_t)c.year * 12 + (c.month - 1);
         return s->m_per;
     }
-    }
+    int64_t day = floor_div(t, CPO_MS_DAY);
+    if (u == CAL_WEEK)
+        /* 1970-01-01 was a Thursday: weekday (Monday = 0) of day d is
+         * (d + 3) mod 7, so weeks starting on w are floor((d + 3 - w) / 7). */
+        return floor_div(day + 3 - s->wday, 7);
     return day;
 }
 
