@@ -30,7 +30,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* The period of time t: days since the epoch, weeks starting on s->wday,
- * or months since year 0 (the month's days kept, so that the calendar is
+ * or months since year 0 (the month's bounds kept, so that the calendar is
  * worked out once a month, not every step). */
 static int64_t period_of(cal_state *s, cal_unit u, int64_t t)
 {
