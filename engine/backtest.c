@@ -212,6 +212,7 @@ void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
     int c = e->ccy[i];
     double cs = e->cs[i];
     double q = e->q[i];
+    int was = marg_pos(e, i);
     if (!e->perp[i]) {
         /* Spot: pay for the coins, hold them at ref. */
         e->cash[c] -= dq * cs * px;
@@ -247,6 +248,7 @@ void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
         book(e, (long)i, c, CPO_PNL_SLIPPAGE, slip);
         eng_after_fill(e, i, q, dq, px);
     }
+    e->n_marg[c] = e->n_marg[c] + (size_t)marg_pos(e, i) - (size_t)was;
     e->cash[c] -= fee;
     book(e, (long)i, c, CPO_PNL_FEES, -fee);
 }

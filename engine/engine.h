@@ -102,6 +102,10 @@ typedef struct engine {
     uint8_t pool_on[CPO_MAX_CCY];      /* holds margined instruments or options */
     uint8_t pool_deribit[CPO_MAX_CCY]; /* liquidated step by step (Deribit) */
     uint8_t in_call[CPO_MAX_CCY];
+    size_t n_marg[CPO_MAX_CCY];        /* positions pool_state counts, per
+                                          settlement ccy (marg_pos), kept by
+                                          eng_fill: with none, its walk over
+                                          the instruments would add nothing */
     int any_pool;              /* some pool is margined */
     int any_binance;           /* some instrument has ENG_MODEL_BINANCE */
     int ruined;
@@ -161,6 +165,13 @@ int eng_event(engine *e, int kind, long instr, double value, const char *fmt, ..
 /* A fill or a forced close of instrument i (backtest.c). */
 int eng_trade(engine *e, size_t i, int64_t ts, double dq, double px, double ref, double fee,
               double slip, int liq);
+
+/* Whether position i counts in its pool's margin (engine/margin.c,
+ * pool_state): a margined instrument held, or a spot one sold short. */
+static inline int marg_pos(const engine *e, size_t i)
+{
+    return e->q[i] != 0.0 && (e->perp[i] || e->q[i] < 0.0);
+}
 
 /* Book an amount of currency c on line l for instrument i (or -1). */
 static inline void book(engine *e, long i, int c, cpo_pnl_line l, double amount)

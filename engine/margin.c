@@ -346,7 +346,9 @@ static void pool_state(const engine *e, int c, int cross, long ovr, double ovr_p
     p->im = p->mm = p->upnl = 0.0;
     int pm_done = 0;
     pool_options(e, c, p, extra, ovr, ovr_px, &pm_done);
-    for (size_t i = 0; i < e->n; i++) {
+    /* (no position counts: the walk would add nothing; a spot book's
+     * orders would make it O(n^2) a rebalance) */
+    for (size_t i = 0; e->n_marg[c] && i < e->n; i++) {
         if (e->ccy[i] != c || e->q[i] == 0.0)
             continue;
         double px = price_of(e, i, ovr, ovr_px);

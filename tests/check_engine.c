@@ -1098,6 +1098,30 @@ START_TEST(test_engine_margin__unrealised_profit_is_not_cash)
 }
 END_TEST
 
+/* A spot short's margin holds back later buys (by hand): cash 1000, spot
+ * imr 0.5, short 10 B at 100: cash 2000, the coins owed -1000, so the
+ * margin balance is 1000 and the IM 10 x 100 x 0.5 = 500.  A buy of 8 S
+ * at 100 = 800 the next day is cut to the 500 free: 5 coins.  (Counting
+ * the short out of the pool would leave 2000 free and fill all 8.) */
+START_TEST(test_engine_margin__spot_short_holds_back_buys)
+{
+    fixture f;
+    fx_init(&f);
+    size_t b = fx_add(&f, "BUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "B", "USDT");
+    size_t s = fx_add(&f, "SUSDT", CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, "S", "USDT");
+    static const double flat[3][4] = {{100, 100, 100, 100}, {100, 100, 100, 100},
+                                      {100, 100, 100, 100}};
+    fx_bars(&f, b, DAY0, CPO_MS_DAY, flat, 3, 0);
+    fx_bars(&f, s, DAY0, CPO_MS_DAY, flat, 3, 0);
+    f.spec.costs.kind[CPO_KIND_SPOT].imr = 0.5;
+    fx_run(&f, "0,1", "0:BUSDT:-10,1:SUSDT:8", 0);
+    ck_assert_double_eq_tol(f.r->final_qty[b], -10.0, 1e-9);
+    ck_assert_double_eq_tol(f.r->final_qty[s], 5.0, 1e-9);
+    check_identity(f.r, 1000.0, 1e-12);
+    fx_fini(&f);
+}
+END_TEST
+
 /* Isolated: the short's unrealised gain funds nothing.  Short 5 at 100,
  * imr 1: its wallet holds 500 of the 1000.  The perp falls to 50 (+250
  * unrealised, isolated): a spot buy of 12 at 50 = 600 is cut to what the
@@ -1575,6 +1599,7 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__cross_wick_at_the_liquidation_price);
     tcase_add_test(tc, test_engine_margin__isolated_gain_funds_nothing);
     tcase_add_test(tc, test_engine_margin__unrealised_profit_is_not_cash);
+    tcase_add_test(tc, test_engine_margin__spot_short_holds_back_buys);
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
