@@ -1098,6 +1098,63 @@ START_TEST(test_engine_margin__unrealised_profit_is_not_cash)
 }
 END_TEST
 
+/* The engine marks from a window of steps refilled as the run goes
+ * (marks_at): 70 coins hold 232 steps a window, so 1000 daily steps
+ * cross it four times.  One of each coin is bought at the start and held:
+ * from step 2 on, each step's change of equity is the sum of the coins'
+ * price changes (by hand), at every step, refills included; the price is
+ * the close, or the mark where the cube has one (coin 0 in the second
+ * case: mark = close + 0.5 at even steps, none at odd ones). */
+START_TEST(test_engine_marks__window_refills)
+{
+    enum { N = 70, T = 1000 };
+    for (int with_mark = 0; with_mark < 2; with_mark++) {
+        fixture f;
+        fx_init(&f);
+        f.spec.capital = 1e6;
+        char plan[N * 16] = "";
+        static double c[N][T];
+        for (size_t i = 0; i < N; i++) {
+            char sym[16];
+            snprintf(sym, sizeof sym, "C%02zuUSDT", i);
+            size_t k = fx_add(&f, sym, CPO_KIND_SPOT, CPO_SETTLE_LINEAR, 1.0, sym, "USDT");
+            ck_assert_uint_eq(k, i);
+            cpo_bars *b = &f.ds->bars[i];
+            b->bar_ms = CPO_MS_DAY;
+            for (size_t t = 0; t < T; t++) {
+                c[i][t] = 100.0 + (double)i + 10.0 * sin(0.05 * (double)t + (double)i);
+                double mk = with_mark && i == 0 && t % 2 == 0 ? c[i][t] + 0.5 : NAN;
+                ck_assert_int_eq(cpo_bars_append(b, DAY0 + (int64_t)t * CPO_MS_DAY, c[i][t],
+                                                 c[i][t], c[i][t], c[i][t], 1e9, mk, NAN, NAN,
+                                                 NAN),
+                                 0);
+            }
+            snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s0:%s:1", i ? "," : "",
+                     sym);
+        }
+        fx_run(&f, "0", plan, 0);
+        ck_assert_uint_eq(f.r->n_steps, T);
+        for (size_t t = 2; t < T; t++) {
+            double want = 0.0;
+            for (size_t i = 0; i < N; i++) {
+                /* coin 0 with marks: the mark at even steps, the close at odd */
+                double now = c[i][t], before = c[i][t - 1];
+                if (with_mark && i == 0) {
+                    now += t % 2 == 0 ? 0.5 : 0.0;
+                    before += (t - 1) % 2 == 0 ? 0.5 : 0.0;
+                }
+                want += now - before;
+            }
+            double got = f.r->equity[t] - f.r->equity[t - 1];
+            ck_assert_msg(fabs(got - want) < 1e-8, "mark %d, step %zu: equity moved %.17g, "
+                          "the coins %.17g", with_mark, t, got, want);
+        }
+        check_identity(f.r, 1e6, 1e-12);
+        fx_fini(&f);
+    }
+}
+END_TEST
+
 /* A spot short's margin holds back later buys (by hand): cash 1000, spot
  * imr 0.5, short 10 B at 100: cash 2000, the coins owed -1000, so the
  * margin balance is 1000 and the IM 10 x 100 x 0.5 = 500.  A buy of 8 S
@@ -1600,6 +1657,7 @@ int main(void)
     tcase_add_test(tc, test_engine_margin__isolated_gain_funds_nothing);
     tcase_add_test(tc, test_engine_margin__unrealised_profit_is_not_cash);
     tcase_add_test(tc, test_engine_margin__spot_short_holds_back_buys);
+    tcase_add_test(tc, test_engine_marks__window_refills);
     tcase_add_test(tc, test_engine_margin__brackets_cap_the_leverage);
     tcase_add_test(tc, test_engine_margin__isolated_loss_stops_at_the_wallet);
     tcase_add_test(tc, test_engine_margin__ruin_stops_the_run);
