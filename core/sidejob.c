@@ -21,13 +21,24 @@ void cpo_side_start(cpo_side_job *j, int (*fn)(void *ctx, cpo_error *err), void 
         j->threaded = pthread_create(&j->th, NULL, side_main, j) == 0;
 }
 
+void cpo_side_defer(cpo_side_job *j, int (*fn)(void *ctx, cpo_error *err), void *ctx)
+{
+    memset(j, 0, sizeof *j);
+    j->fn = fn;
+    j->ctx = ctx;
+    cpo_error_clear(&j->err);
+}
+
 int cpo_side_join(cpo_side_job *j, int rc, cpo_error *err)
 {
     if (j->threaded)
         pthread_join(j->th, NULL);
     else if (j->fn && !rc)
         side_main(j);
-    if (rc || !j->fn || !j->rc)
+    int had = j->fn != NULL;
+    j->fn = NULL; /* joined */
+    j->threaded = 0;
+    if (rc || !had || !j->rc)
         return rc;
     if (err)
         *err = j->err;

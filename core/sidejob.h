@@ -25,8 +25,14 @@ typedef struct cpo_side_job {
 /* Start fn(ctx, &j->err) on a thread (fn NULL: nothing to do). */
 void cpo_side_start(cpo_side_job *j, int (*fn)(void *ctx, cpo_error *err), void *ctx);
 
+/* fn(ctx, &j->err) set up to run at the join, on the caller's thread
+ * (work too small to pay for a thread; fn NULL: nothing to do). */
+void cpo_side_defer(cpo_side_job *j, int (*fn)(void *ctx, cpo_error *err), void *ctx);
+
 /* Wait for the job, or run it now if it has no thread and rc is 0.
- * Returns rc if it is not 0, else the job's result (its error in err). */
+ * Returns rc if it is not 0, else the job's result (its error in err).
+ * A job is joined once: a later join waits for nothing and runs nothing
+ * (it returns rc), so a cleanup path may join what may have been joined. */
 int cpo_side_join(cpo_side_job *j, int rc, cpo_error *err);
 
 /* The cores online (sysconf), at least 1 and at most CPO_CORES_MAX. */

@@ -11,13 +11,14 @@
 #include <errno.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "sidejob.h"
 
 /* --- formats -------------------------------------------------------------- */
 
@@ -1752,40 +1753,29 @@ static int blank_bytes(const char *s, size_t n)
     return 1;
 }
 
-/* The SHA-256 of the file, computed beside the parse. */
+/* The SHA-256 of the file, a side job of the parse (core/sidejob.h). */
 typedef struct hash_job {
     const char *path;
     char hex[65];
-    cpo_error err;
-    int rc;
 } hash_job;
 
-static void *hash_main(void *arg)
+static int hash_run(void *ctx, cpo_error *err)
 {
-    hash_job *j = arg;
-    j->rc = cpo_sha256_file(j->path, j->hex, &j->err);
-    return NULL;
+    hash_job *j = ctx;
+    return cpo_sha256_file(j->path, j->hex, err);
 }
 
-/* The provenance record of the file c read: its SHA-256 (from the thread
- * hashing it, when *hashing, joined here), format, target, rows, the
- * options and the time. */
-static int provenance(cpo_import_ctx *c, cpo_format fmt, hash_job *hj, int *hashing,
-                      pthread_t tid, cpo_error *lerr, cpo_provenance *prov)
+/* The provenance record of the file c read: its SHA-256 (the side job hs,
+ * joined here), format, target, rows, the options and the time. */
+static int provenance(cpo_import_ctx *c, cpo_format fmt, const hash_job *hj, cpo_side_job *hs,
+                      cpo_error *lerr, cpo_provenance *prov)
 {
     cpo_import_report *r = c->rep;
     memset(prov, 0, sizeof *prov);
     copy_str(prov->source, sizeof prov->source, c->path);
-    if (*hashing) {
-        pthread_join(tid, NULL);
-        *hashing = 0;
-    } else {
-        hj->rc = cpo_sha256_file(c->path, hj->hex, &hj->err);
-    }
-    if (hj->rc) {
-        *lerr = hj->err;
-        return hj->rc;
-    }
+    int rc = cpo_side_join(hs, 0, lerr);
+    if (rc)
+        return rc;
     memcpy(prov->sha256, hj->hex, sizeof prov->sha256);
     copy_str(prov->format, sizeof prov->format, cpo_format_name(fmt));
     copy_str(prov->target, sizeof prov->target, r->target);
@@ -1826,11 +1816,12 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     cpo_ivindex_init(&c.iv, "");
     cpo_caps_init(&c.caps);
 
-    int rc = 0, rerr = 0, hashing = 0, whole = 0;
-    pthread_t hash_tid;
+    int rc = 0, rerr = 0, whole = 0;
     hash_job hj;
     memset(&hj, 0, sizeof hj);
     hj.path = path;
+    cpo_side_job hs;
+    cpo_side_defer(&hs, NULL, NULL); /* nothing to join until the hash is set up */
     enum { HEAD = 1 << 16 };
     FILE *f = NULL;
     size_t got = 0;
@@ -1882,9 +1873,11 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     /* A large file's SHA-256 is computed on a second thread while it is
      * parsed.  One that fits in the head is hashed after the parse: starting
      * a thread costs more than hashing 64 KiB (and, under ASan, ~20 % of a
-     * small import). */
-    if (ds && !whole && pthread_create(&hash_tid, NULL, hash_main, &hj) == 0)
-        hashing = 1;
+     * small import).  Without a store (ds NULL) there is no provenance. */
+    if (ds && !whole)
+        cpo_side_start(&hs, hash_run, &hj);
+    else
+        cpo_side_defer(&hs, ds ? hash_run : NULL, &hj);
     rc = run_reader(&c, fmt);
     set_target(&c);
     {
@@ -1902,7 +1895,7 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
             rc = cpo_import_fail(&c, CPO_EDATA, 0, 0,
                                  "no usable rows: all %zu %s dropped (expected at least one valid row)",
                                  r->rows_read, plural(r->rows_read, "row was", "rows were"));
-        if (!rc && ds && (rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) == 0)
+        if (!rc && ds && (rc = provenance(&c, fmt, &hj, &hs, &lerr, &prov)) == 0)
             rc = merge_sets(ds, &c, &prov);
         goto cleanup;
     }
@@ -1937,14 +1930,13 @@ int cpo_import_file(cpo_dataset *ds, const char *path, const cpo_import_opts *op
     }
     if (ds) {
         cpo_provenance prov;
-        if ((rc = provenance(&c, fmt, &hj, &hashing, hash_tid, &lerr, &prov)) != 0 ||
+        if ((rc = provenance(&c, fmt, &hj, &hs, &lerr, &prov)) != 0 ||
             (rc = merge(ds, &c, &prov)) != 0)
             goto cleanup;
     }
 
 cleanup:
-    if (hashing)
-        pthread_join(hash_tid, NULL);
+    cpo_side_join(&hs, -1, NULL); /* a thread still hashing is waited for; nothing runs */
     if (rc) {
         if (lerr.code == CPO_OK)
             cpo_error_set(&lerr, rc, path, 0, 0, "%s", cpo_strerror(rc));

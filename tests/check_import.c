@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1875,6 +1876,56 @@ END_TEST
 
 /* --- provenance and the report ---------------------------------------------------------- */
 
+/* A klines file of `rows` 1m rows (about 50 bytes each), the last one's
+ * close not a number when bad_last. */
+static void big_klines(const char *path, int rows, int bad_last)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("open_time,open,high,low,close,volume\n", f);
+    for (int i = 0; i < rows; i++)
+        fprintf(f, "%lld,100.5,101,100,%s,%d.5\n",
+                (long long)(TU_T0 + (int64_t)i * CPO_MS_MINUTE),
+                bad_last && i == rows - 1 ? "x" : "100.25", i);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A file larger than the 64 KiB the importer looks at first is hashed on
+ * a thread beside the parse: the provenance holds the file's SHA-256 (as
+ * cpo_sha256_file gives it); when the parse fails (strict, a bad last
+ * row), the hash is waited for and nothing reaches the dataset. */
+START_TEST(test_provenance_large_file_hashed_beside)
+{
+    char *dir = tu_tmpdir(), *p = tu_path(dir, "BTCUSDT_1m.csv");
+    big_klines(p, 4000, 0);
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_int_gt(st.st_size, 1 << 17);
+    char hex[65];
+    ck_assert_int_eq(cpo_sha256_file(p, hex, NULL), 0);
+    cpo_dataset *ds = new_ds();
+    cpo_import_opts o = opts();
+    static cpo_import_report rep;
+    must_import(ds, p, &o, &rep);
+    ck_assert_uint_eq(ds->n_prov, 1);
+    ck_assert_str_eq(ds->prov[0].sha256, hex);
+    ck_assert_int_eq(ds->prov[0].rows_kept, 4000);
+    cpo_dataset_free(ds);
+
+    big_klines(p, 4000, 1);
+    ds = new_ds();
+    cpo_error e;
+    ck_assert_int_ne(cpo_import_file(ds, p, &o, &rep, &e), 0);
+    ck_assert_ptr_nonnull(strstr(tu_errstr(&e), ":4001:")); /* the header is line 1 */
+    ck_assert_uint_eq(ds->n_prov, 0);
+    ck_assert_uint_eq(ds->n_instr, 0);
+    cpo_dataset_free(ds);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_provenance)
 {
     cpo_dataset *ds = new_ds();
@@ -2510,6 +2561,7 @@ static Suite *import_suite(void)
     tcase_add_test(tc, test_mark_klines__lenient);
     tcase_add_test(tc, test_mark_klines__refusals);
     tcase_add_test(tc, test_provenance);
+    tcase_add_test(tc, test_provenance_large_file_hashed_beside);
     tcase_add_test(tc, test_report_print);
     tcase_add_test(tc, test_real_daily);
     tcase_add_test(tc, test_real_hourly);
