@@ -499,18 +499,6 @@ START_TEST(test_leaderboard__same_bytes_any_threads)
 }
 END_TEST
 
-/* The count of entries of dir whose name holds ".tmp." (what a sweep
- * leaves only while it writes). */
-static int tmp_files_in(const char *dir)
-{
-    char cmd[1200], *out = NULL;
-    snprintf(cmd, sizeof cmd, "find '%s' -name '*.tmp.*' | wc -l", dir);
-    ck_assert_int_eq(tu_run(cmd, &out), 0);
-    int n = atoi(out);
-    free(out);
-    return n;
-}
-
 /* With -j 2 the heatmap's gnuplot runs while best/ runs (with -j 1,
  * before it): the same files either way; and a gnuplot that fails is
  * said, leaves no heatmap.png and no temporary file, and the sweep still
@@ -534,7 +522,8 @@ START_TEST(test_leaderboard__heatmap_beside_best)
                                         "best/charts/equity.png"};
     for (size_t f = 0; f < 4; f++)
         ck_assert_msg(same_file(d1, d2, files[f]), "%s differs for -j 1 and -j 2", files[f]);
-    ck_assert_int_eq(tmp_files_in(d2), 0);
+    char first[1200] = "";
+    ck_assert_msg(tu_count_tmp(d2, first, sizeof first) == 0, "left behind: %s", first);
     /* A gnuplot that fails (first on PATH). */
     char *bin = tu_path(dir, "bin"), *gp = tu_path(bin, "gnuplot");
     char cmd[3200];
@@ -551,7 +540,7 @@ START_TEST(test_leaderboard__heatmap_beside_best)
     ck_assert(!tu_file_in(d3, "heatmap.png"));
     ck_assert(tu_file_in(d3, "heatmap.gp"));
     ck_assert(tu_file_in(d3, "best/report.html"));
-    ck_assert_int_eq(tmp_files_in(d3), 0);
+    ck_assert_msg(tu_count_tmp(d3, first, sizeof first) == 0, "left behind: %s", first);
     free(gp);
     free(bin);
     free(d1);
