@@ -20,6 +20,14 @@ for f in bin/cpo lib/libcpo.a lib/libcpo.so lib/libcpo.so.0 lib/pkgconfig/cpo.pc
          share/man/man1/cpo.1 share/man/man5/cpo-config.5 share/bash-completion/completions/cpo; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
+# No RUNPATH with an empty entry (the current folder: the loader would
+# take a libgsl.so.27 from wherever cpo is run), built or installed.
+for f in "$build/cpo" "$build/libcpo.so.0" "$prefix/bin/cpo" "$prefix/lib/libcpo.so.0"; do
+  rp=$(readelf -d "$f" | sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]$/\1/p')
+  if [ -n "$rp" ] && [[ ":$rp:" == *"::"* ]]; then
+    fail "$f searches the current folder for libraries (RUNPATH \"$rp\")"
+  fi
+done
 soname=$(readelf -d "$prefix/lib/libcpo.so.0" | grep SONAME || true)
 [[ $soname == *"[libcpo.so.0]"* ]] || fail "no SONAME libcpo.so.0 ($soname)"
 syms=$(nm -D --defined-only "$prefix/lib/libcpo.so.0" | awk '{print $3}')
