@@ -48,8 +48,14 @@ size_t cpo_fmt_double(char *buf, size_t n, double x)
     int point, len;
     if (isnan(x) || isinf(x) || x == 0.0) {
         const char *t = isnan(x) ? "nan" : x > 0 ? "inf" : x < 0 ? "-inf" : "0"; /* no "-0" */
-        snprintf(buf, n, "%s", t);
-        return n ? (strlen(t) < n ? strlen(t) : n - 1) : 0;
+        size_t k = strlen(t); /* copied, not snprintf: 0 is a common number */
+        if (n == 0)
+            return 0;
+        if (k >= n)
+            k = n - 1;
+        memcpy(buf, t, k);
+        buf[k] = 0;
+        return k;
     }
     double a = fabs(x);
     if (!(len = halfway_to_even(a, d, &point)))
