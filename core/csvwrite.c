@@ -1,6 +1,8 @@
 /* csvwrite.c - numbers, text fields and whole files of CSV output. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "csvwrite.h"
 #include "dtoa.h"
+#include "sidejob.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -128,6 +130,76 @@ void cpo_csv_text(FILE *fp, const char *s, int flags)
         fputc(*s, fp);
     }
     fputc('"', fp);
+}
+
+/* --- rows formatted on the cores ------------------------------------------ */
+
+typedef struct rows_piece {
+    char *buf;
+    size_t len;
+    int ok;
+} rows_piece;
+
+/* A round: pieces first .. first + count - 1 of the file, taken by the
+ * workers from a shared counter. */
+typedef struct rows_round {
+    cpo_csv_rows_fn put;
+    void *ctx;
+    size_t n, piece, first, count;
+    size_t next; /* atomic */
+    rows_piece p[CPO_CORES_MAX];
+} rows_round;
+
+static void *rows_work(void *arg)
+{
+    rows_round *r = arg;
+    for (;;) {
+        size_t k = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
+        if (k >= r->count)
+            break;
+        rows_piece *pc = &r->p[k];
+        size_t a = (r->first + k) * r->piece, b = a + r->piece < r->n ? a + r->piece : r->n;
+        FILE *m = open_memstream(&pc->buf, &pc->len);
+        if (!m)
+            continue;
+        r->put(r->ctx, m, a, b);
+        int bad = ferror(m);
+        pc->ok = fclose(m) == 0 && !bad;
+    }
+    return NULL;
+}
+
+void cpo_csv_put_rows(FILE *fp, size_t n, size_t piece, cpo_csv_rows_fn put, void *ctx)
+{
+    size_t cores = cpo_cores();
+    if (piece == 0)
+        piece = CPO_CSV_PIECE_ROWS;
+    if (cores < 2 || n <= piece) {
+        put(ctx, fp, 0, n);
+        return;
+    }
+    size_t pieces = (n + piece - 1) / piece;
+    rows_round r;
+    for (size_t first = 0; first < pieces; first += cores) {
+        memset(&r, 0, sizeof r);
+        r.put = put;
+        r.ctx = ctx;
+        r.n = n;
+        r.piece = piece;
+        r.first = first;
+        r.count = pieces - first < cores ? pieces - first : cores;
+        cpo_on_cores(rows_work, &r, r.count);
+        for (size_t k = 0; k < r.count; k++) {
+            rows_piece *pc = &r.p[k];
+            if (pc->ok) {
+                fwrite(pc->buf, 1, pc->len, fp);
+            } else {
+                size_t a = (first + k) * piece;
+                put(ctx, fp, a, a + piece < n ? a + piece : n);
+            }
+            free(pc->buf);
+        }
+    }
 }
 
 FILE *cpo_csv_create(const char *path, cpo_error *err)

@@ -27,6 +27,19 @@ void cpo_csv_num(FILE *fp, double x);
  * comma, a quote or a line break, or '#' with CPO_CSV_QUOTE_HASH. */
 void cpo_csv_text(FILE *fp, const char *s, int flags);
 
+/* Writes rows [a, b) of a file into fp; rows [0, n) in pieces give the
+ * same bytes as one call (a row's text depends on its row only). */
+typedef void (*cpo_csv_rows_fn)(void *ctx, FILE *fp, size_t a, size_t b);
+
+/* The rows of a large file in pieces of `piece` rows (CPO_CSV_PIECE_ROWS;
+ * 0: that), formatted on the cores into memory, a round of one piece a
+ * core at a time, and written into fp in row order: the bytes of
+ * put(ctx, fp, 0, n).  One piece or one core: put(ctx, fp, 0, n) itself;
+ * a piece that cannot be formatted in memory (no memory) is formatted
+ * into fp in its place.  put must only read what it formats. */
+#define CPO_CSV_PIECE_ROWS 16384
+void cpo_csv_put_rows(FILE *fp, size_t n, size_t piece, cpo_csv_rows_fn put, void *ctx);
+
 /* fopen(path, "wb"); NULL with CPO_EIO "cannot create: ..." in err. */
 FILE *cpo_csv_create(const char *path, cpo_error *err);
 

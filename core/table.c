@@ -214,6 +214,26 @@ static void put_value(FILE *fp, const cpo_col *c, size_t i, int flags)
     }
 }
 
+/* Rows [a, b) of cpo_table_write_csv (cpo_csv_rows_fn). */
+typedef struct table_csv {
+    const cpo_table *t;
+    int flags;
+} table_csv;
+
+static void table_rows(void *ctx, FILE *fp, size_t a, size_t b)
+{
+    const table_csv *tc = ctx;
+    const cpo_table *t = tc->t;
+    for (size_t i = a; i < b; i++) {
+        for (size_t c = 0; c < t->n_cols; c++) {
+            if (c)
+                fputc(',', fp);
+            put_value(fp, &t->cols[c], i, tc->flags);
+        }
+        fputc('\n', fp);
+    }
+}
+
 void cpo_table_write_csv(const cpo_table *t, FILE *fp, int flags)
 {
     for (size_t c = 0; c < t->n_cols; c++) {
@@ -222,12 +242,6 @@ void cpo_table_write_csv(const cpo_table *t, FILE *fp, int flags)
         cpo_csv_text(fp, t->cols[c].name, flags);
     }
     fputc('\n', fp);
-    for (size_t i = 0; i < t->n_rows; i++) {
-        for (size_t c = 0; c < t->n_cols; c++) {
-            if (c)
-                fputc(',', fp);
-            put_value(fp, &t->cols[c], i, flags);
-        }
-        fputc('\n', fp);
-    }
+    table_csv tc = {t, flags};
+    cpo_csv_put_rows(fp, t->n_rows, 0, table_rows, &tc);
 }

@@ -132,19 +132,16 @@ int cpo_result_write_trades_csv(const cpo_result *r, const char *path, cpo_error
     return cpo_csv_close(fp, path, err);
 }
 
-void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
+/* Rows [a, b) of trades.csv (cpo_csv_rows_fn). */
+static void trades_rows(void *ctx, FILE *fp, size_t a, size_t b)
 {
-    /* delivery: only in runs with dated futures (the others' files are
-     * unchanged). */
+    const cpo_result *r = ctx;
     int fut = r->n_fut > 0;
-    fputs(fut ? "ts,symbol,qty,px,ref_px,fee,slippage,liquidation,delivery\n"
-              : "ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n",
-          fp);
     char when[40];
     int64_t shown = 0;
-    for (size_t k = 0; k < r->n_trades; k++) {
+    for (size_t k = a; k < b; k++) {
         const cpo_trade *tr = &r->trades[k];
-        if (k == 0 || tr->ts != shown) /* a rebalance's trades share a time */
+        if (k == a || tr->ts != shown) /* a rebalance's trades share a time */
             cpo_time_format(shown = tr->ts, when, sizeof when);
         fputs(when, fp);
         fputc(',', fp);
@@ -159,6 +156,16 @@ void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
             fputs(tr->delivery ? ",1" : ",0", fp);
         fputc('\n', fp);
     }
+}
+
+void cpo_result_put_trades_csv(const cpo_result *r, FILE *fp)
+{
+    /* delivery: only in runs with dated futures (the others' files are
+     * unchanged). */
+    fputs(r->n_fut > 0 ? "ts,symbol,qty,px,ref_px,fee,slippage,liquidation,delivery\n"
+                       : "ts,symbol,qty,px,ref_px,fee,slippage,liquidation\n",
+          fp);
+    cpo_csv_put_rows(fp, r->n_trades, 0, trades_rows, (void *)r);
 }
 
 static const char *fut_source(int s)

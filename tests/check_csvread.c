@@ -1,5 +1,6 @@
 /* check_csvread.c - libcsv wrapper: records, line numbers, header lookup,
  * number parsing; and the numbers CSV files are written with. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -566,6 +567,59 @@ START_TEST(test_fmt_double__random_doubles_against_printf)
 }
 END_TEST
 
+/* cpo_csv_put_rows: rows whose text depends on the row (its number, a
+ * number of it, and a time shown only when it changes, as trades.csv
+ * does: a piece shows its first row's time), written in pieces of 1, 3,
+ * 7, 64 and the default rows, are the bytes of one call over all rows
+ * (expected: the rows by hand, one fprintf each). */
+static void rows_put(void *ctx, FILE *fp, size_t a, size_t b)
+{
+    (void)ctx;
+    char when[24] = "";
+    size_t shown = 0;
+    for (size_t k = a; k < b; k++) {
+        if (k == a || k / 5 != shown) /* as trades.csv keeps its time */
+            snprintf(when, sizeof when, "t%zu", shown = k / 5);
+        fprintf(fp, "%s,%zu", when, k);
+        cpo_csv_num(fp, (double)k / 7.0);
+        fputc('\n', fp);
+    }
+}
+
+START_TEST(test_csv_put_rows__pieces_as_one)
+{
+    static const size_t ns[] = {0, 1, 2, 5, 64, 1000, 40000};
+    static const size_t pieces[] = {1, 3, 7, 64, 0};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        size_t n = ns[i];
+        char *want = NULL, *got = NULL;
+        size_t wlen = 0, glen = 0;
+        FILE *w = open_memstream(&want, &wlen);
+        ck_assert_ptr_nonnull(w);
+        for (size_t k = 0; k < n; k++) {
+            char num[40];
+            cpo_fmt_double(num, sizeof num, (double)k / 7.0);
+            fprintf(w, "t%zu,%zu,%s\n", k / 5, k, num);
+        }
+        ck_assert_int_eq(fclose(w), 0);
+        for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+            if (n > 5000 && pieces[p] && pieces[p] < 64)
+                continue; /* a thread round per few rows: slow, and no more to see */
+            FILE *g = open_memstream(&got, &glen);
+            ck_assert_ptr_nonnull(g);
+            cpo_csv_put_rows(g, n, pieces[p], rows_put, NULL);
+            ck_assert_int_eq(fclose(g), 0);
+            ck_assert_msg(glen == wlen && memcmp(got, want, wlen) == 0,
+                          "%zu rows in pieces of %zu: %zu bytes, expected %zu", n, pieces[p],
+                          glen, wlen);
+            free(got);
+            got = NULL;
+        }
+        free(want);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("csvread");
@@ -587,6 +641,7 @@ int main(void)
     tcase_add_test(tc, test_fmt_double__printf_17g_by_hand);
     tcase_add_test(tc, test_fmt_double__halfway_cases_round_to_even);
     tcase_add_test(tc, test_fmt_double__random_doubles_against_printf);
+    tcase_add_test(tc, test_csv_put_rows__pieces_as_one);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
