@@ -706,6 +706,31 @@ static void write_asset(const cpo_attrib *a, const cpo_result *r, FILE *fp)
  * SERIES_MAX rows (every k-th step and the last). */
 #define SERIES_MAX 5000
 
+/* The series' rows worked out (write_series), for cpo_csv_put_rows: row k
+ * is ts[k] and val[k * (J + 1) ..] (the total return, then each column). */
+#define SERIES_MEM ((size_t)256 << 20)
+
+typedef struct series_rows {
+    const cpo_attrib *a;
+    size_t J;
+    int64_t *ts;
+    double *val;
+} series_rows;
+
+static void series_put(void *ctx, FILE *fp, size_t a, size_t b)
+{
+    const series_rows *sr = ctx;
+    char when[40];
+    for (size_t k = a; k < b; k++) {
+        const double *v = sr->val + k * (sr->J + 1);
+        cpo_time_format(sr->ts[k], when, sizeof when);
+        fputs(when, fp);
+        for (size_t j = 0; j <= sr->J; j++)
+            cpo_csv_num(fp, v[j]);
+        fputc('\n', fp);
+    }
+}
+
 static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_error *err)
 {
     size_t n = a->n_instr, J = n + at_nbk(a) + (size_t)at_has_opt(a), T = a->ser_steps;
@@ -731,8 +756,19 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
     if (a->has_fin)
         fputs(",financing", fp);
     fputs(at_has_opt(a) ? ",options\n" : "\n", fp);
+    /* The rows' numbers first (running sums, in step order), then their
+     * text on the cores (cpo_csv_put_rows); too many for memory: the
+     * rows one by one as they are summed.  The same bytes either way. */
+    size_t rows = T ? (T - 1) / stride + 1 + ((T - 1) % stride != 0) : 0;
+    series_rows sr = {a, J, NULL, NULL};
+    if (rows && (J + 1) <= SIZE_MAX / sizeof(double) / rows &&
+        rows * (J + 1) * sizeof(double) <= SERIES_MEM) {
+        sr.val = malloc(rows * (J + 1) * sizeof *sr.val);
+        sr.ts = malloc(rows * sizeof *sr.ts);
+    }
     double logsum = 0.0;
     char when[40];
+    size_t row = 0;
     for (size_t t = 0; t < T; t++) {
         double Rt = a->ser_r[t];
         double kt = cpo_attrib_carino_k(Rt);
@@ -742,6 +778,15 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
         if (t % stride && t != T - 1)
             continue;
         double Rc = expm1(logsum), kc = cpo_attrib_carino_k(Rc);
+        if (sr.val && sr.ts && row < rows) {
+            double *v = sr.val + row * (J + 1);
+            sr.ts[row] = a->ser_ts[t];
+            v[0] = Rc;
+            for (size_t j = 0; j < J; j++)
+                v[1 + j] = acc[j] / kc;
+            row++;
+            continue;
+        }
         cpo_time_format(a->ser_ts[t], when, sizeof when);
         fputs(when, fp);
         cpo_csv_num(fp, Rc);
@@ -749,6 +794,10 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
             cpo_csv_num(fp, acc[j] / kc);
         fputc('\n', fp);
     }
+    if (sr.val && sr.ts)
+        cpo_csv_put_rows(fp, row, J + 1 < 1024 ? 65536 / (J + 1) : 64, series_put, &sr);
+    free(sr.val);
+    free(sr.ts);
     free(acc);
     return 0;
 }

@@ -259,6 +259,72 @@ START_TEST(test_attrib_assets__lines_add_up_to_the_run_return)
 }
 END_TEST
 
+/*
+ * attribution_asset_series.csv of a run long and wide enough that its rows
+ * are thinned (6,000 hourly steps over SERIES_MAX 5,000: every 2nd step
+ * and the last) and formatted in pieces on the cores (28 instruments:
+ * about 2,100 rows a piece).  Expected by hand: 3,001 rows, row k at the
+ * open of step 2k, the last at the last step, its total return the run's.
+ * Fails if a row is lost or the rows come out of order.
+ */
+START_TEST(test_attrib_series__thinned_rows_in_pieces)
+{
+    bench b;
+    bench_init(&b);
+    cpo_synth_spec ss;
+    cpo_synth_spec_init(&ss);
+    ss.n_assets = 14;
+    ss.n_steps = 6000;
+    ss.start_ms = JAN1;
+    ss.perps = 1;
+    ss.seed = 5;
+    cpo_error err;
+    ck_assert_msg(cpo_synth_generate(b.ds, &ss, &err) == 0, "%s", tu_errstr(&err));
+    b.spec.costs.kind[CPO_KIND_PERP].imr = 0.25;
+    bench_stage(&b, CPO_ROLE_SCHEDULE, "every_n", "n=24");
+    bench_stage(&b, CPO_ROLE_WEIGH, "equal", "");
+    cpo_market_spec ms;
+    cpo_market_spec_init(&ms);
+    bench_run(&b, &ms, NULL);
+    const cpo_result *r = b.r;
+    ck_assert_uint_eq(r->n_instr, 28);
+    ck_assert_uint_eq(r->n_steps, 6000);
+    char *dir = tu_tmpdir();
+    char *paths[CPO_ATTRIB_FILE_COUNT];
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
+    ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
+                  tu_errstr(&err));
+    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "# one row every 2 step(s) and the last step;"));
+    const char *p = strstr(text, "\nts,total_return,");
+    ck_assert_ptr_nonnull(p);
+    p = strchr(p + 1, '\n') + 1;
+    size_t rows = 0;
+    double last_total = NAN;
+    for (; *p; p = strchr(p, '\n') + 1, rows++) {
+        size_t t = rows * 2 < r->n_steps ? rows * 2 : r->n_steps - 1;
+        if (rows == 3000)
+            t = r->n_steps - 1;
+        char when[40];
+        cpo_time_format(r->ts[t], when, sizeof when);
+        ck_assert_msg(strncmp(p, when, strlen(when)) == 0 && p[strlen(when)] == ',',
+                      "row %zu: %.30s, expected %s", rows, p, when);
+        last_total = strtod(p + strlen(when) + 1, NULL);
+    }
+    ck_assert_uint_eq(rows, 3001);
+    double R = r->equity[r->n_steps - 1] / r->capital - 1.0;
+    ck_assert_double_eq_tol(last_total, R, 1e-12);
+    free(text);
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        free(paths[f]);
+    tu_rmtree(dir);
+    free(dir);
+    bench_fini(&b);
+}
+END_TEST
+
 START_TEST(test_attrib_risk__euler_contributions_add_up_to_sigma)
 {
     bench b;
@@ -1022,6 +1088,7 @@ int main(void)
     tcase_add_test(tc, test_attrib_carino__three_periods_two_assets_by_hand);
     tcase_add_test(tc, test_attrib_carino__bad_return_message);
     tcase_add_test(tc, test_attrib_assets__lines_add_up_to_the_run_return);
+    tcase_add_test(tc, test_attrib_series__thinned_rows_in_pieces);
     tcase_add_test(tc, test_attrib_risk__euler_contributions_add_up_to_sigma);
     tcase_add_test(tc, test_attrib_factors__built_by_hand_from_caps);
     tcase_add_test(tc, test_attrib_factors__no_caps_uses_the_declared_proxy);
