@@ -757,7 +757,7 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
         fputs(",financing", fp);
     fputs(at_has_opt(a) ? ",options\n" : "\n", fp);
     /* The rows' numbers first (running sums, in step order), then their
-     * text on the cores (cpo_csv_put_rows); too many for memory: the
+     * text on the cores (cpo_csv_put_rows); more than SERIES_MEM: the
      * rows one by one as they are summed.  The same bytes either way. */
     size_t rows = T ? (T - 1) / stride + 1 + ((T - 1) % stride != 0) : 0;
     series_rows sr = {a, J, NULL, NULL};
@@ -765,6 +765,12 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
         rows * (J + 1) * sizeof(double) <= SERIES_MEM) {
         sr.val = malloc(rows * (J + 1) * sizeof *sr.val);
         sr.ts = malloc(rows * sizeof *sr.ts);
+        if (!sr.val || !sr.ts) {
+            free(sr.val);
+            free(sr.ts);
+            free(acc);
+            return nomem(err);
+        }
     }
     double logsum = 0.0;
     char when[40];
