@@ -86,7 +86,9 @@ const char *cpo_table_notes(const cpo_table *t);
  * row: numbers with 17 significant digits ("nan" when missing), times ISO
  * 8601 UTC (2024-01-02T00:00:00Z), text quoted when it holds a comma, a
  * quote or a line break (and '#' with CPO_CSV_QUOTE_HASH of
- * core/csvwrite.h: flags 1).  The notes are not written.
+ * core/csvwrite.h: flags 1).  The notes are not written.  A table of
+ * more than 16,384 rows is formatted on every core, in pieces written in
+ * row order (the same bytes); only this call writes to fp meanwhile.
  */
 void cpo_table_write_csv(const cpo_table *t, FILE *fp, int flags);
 
