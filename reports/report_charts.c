@@ -723,10 +723,11 @@ static void m4_note(FILE *fp, size_t m, size_t n)
 }
 
 /* The rows of a time series that M4 keeps for a chart px pixels wide:
- * its note, then "time v[t * nv] .. v[t * nv + nv - 1]" per row kept.
- * 0, or CPO_ENOMEM in err. */
+ * its note, then "time v[t * nv] .. v[t * nv + nv - 1]" per row kept,
+ * each value times scale (100: a fraction drawn in %; M4 chooses the rows
+ * by the values as they are).  0, or CPO_ENOMEM in err. */
 static int m4_rows(chart_ctx *c, FILE *fp, const int64_t *ts, const double *v, size_t n,
-                   size_t nv, size_t px)
+                   size_t nv, size_t px, double scale)
 {
     unsigned char *keep = malloc(n ? n : 1);
     if (!keep)
@@ -737,7 +738,7 @@ static int m4_rows(chart_ctx *c, FILE *fp, const int64_t *ts, const double *v, s
             continue;
         put_t(fp, ts[t]);
         for (size_t k = 0; k < nv; k++)
-            num(fp, v[t * nv + k]);
+            num(fp, v[t * nv + k] * scale);
         fputc('\n', fp);
     }
     free(keep);
@@ -1222,7 +1223,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     if (rc)
         return rc;
     fputs("# drawdown: equity / running peak - 1 (the capital is the first peak)\n"
-          "# columns: 1 time (Unix seconds, bar open), 2 drawdown (fraction, <= 0)\n", d.fp);
+          "# columns: 1 time (Unix seconds, bar open), 2 drawdown (%, <= 0)\n", d.fp);
     double peak = isfinite(r->capital) ? r->capital : r->equity[0], worst = 0.0;
     double *dd = calloc(r->n ? r->n : 1, sizeof *dd);
     if (!dd) {
@@ -1240,7 +1241,7 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
                 worst = dd[t];
         }
     }
-    rc = m4_rows(c, d.fp, r->ts, dd, r->n, 1, HALF_W);
+    rc = m4_rows(c, d.fp, r->ts, dd, r->n, 1, HALF_W, 100.0);
     free(dd);
     if (rc) {
         rp_out_close(&d, 0, NULL);
@@ -1257,9 +1258,9 @@ static int chart_drawdown(chart_ctx *c, const rp_run *r, rp_chart *ch)
     double lo = worst < 0.0 ? worst * 100.0 * 1.08 : -1.0;
     fprintf(s.fp, "set yrange [%.17g:0]\nset format y \"%%g%%%%\"\nset ylabel %s\n"
             "set key bottom left\n"
-            "plot \"drawdown.dat\" using 1:($2*100) with filledcurves y=0 fc rgb \"#d62728\" "
+            "plot \"drawdown.dat\" using 1:2 with filledcurves y=0 fc rgb \"#d62728\" "
             "fs transparent solid 0.35 noborder notitle, \\\n"
-            "     \"drawdown.dat\" using 1:($2*100) with lines lw 1 lc rgb \"#b2182b\" title %s\n",
+            "     \"drawdown.dat\" using 1:2 with lines lw 1 lc rgb \"#b2182b\" title %s\n",
             lo, q("drawdown (%)").s, q("drawdown").s);
     gp_end(s.fp, c->g->img, "drawdown", HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
@@ -1306,7 +1307,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
             "annualised with %.17g bars a year, a 365-day year)\n"
             "# columns: 1 time (Unix seconds, bar open of the window's last bar), 2 %s\n",
             sharpe ? "Sharpe ratio (mean / sd * sqrt(bars a year), no risk-free rate)"
-                   : "volatility (sd * sqrt(bars a year), fraction)",
+                   : "volatility (sd * sqrt(bars a year), in %)",
             w, r->ppy, sharpe ? "sharpe" : "volatility");
     /* The windows' values first (vals[w - 1 .. n - 1]), then the rows. */
     double *vals = calloc(r->n ? r->n : 1, sizeof *vals);
@@ -1335,7 +1336,8 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
         }
         vals[t] = val;
     }
-    rc = m4_rows(c, d.fp, r->ts + (w - 1), vals + (w - 1), r->n - (w - 1), 1, HALF_W);
+    rc = m4_rows(c, d.fp, r->ts + (w - 1), vals + (w - 1), r->n - (w - 1), 1, HALF_W,
+                 sharpe ? 1.0 : 100.0);
     free(vals);
     free(ret);
     snprintf(fn, sizeof fn, "%s.gp", name);
@@ -1354,7 +1356,7 @@ static int chart_rolling(chart_ctx *c, const rp_run *r, rp_chart *ch, int sharpe
                 q("Sharpe (annualised)").s, name, colours[4], q("30-day Sharpe").s);
     else
         fprintf(s.fp, "set ylabel %s\nset format y \"%%g%%%%\"\nset yrange [0:*]\n"
-                "plot \"%s.dat\" using 1:($2*100) with lines lw 1.2 lc rgb \"%s\" title %s\n",
+                "plot \"%s.dat\" using 1:2 with lines lw 1.2 lc rgb \"%s\" title %s\n",
                 q("volatility (% a year)").s, name, colours[1], q("30-day volatility").s);
     gp_end(s.fp, c->g->img, name, HALF_W, HALF_H);
     if ((rc = rp_out_close(&s, 1, c->err)))
@@ -1568,9 +1570,9 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
      * splits every field of a row it reads, so a plot of one line of a
      * wide table would read all of them, once per line. */
     fprintf(d.fp, "# %s: %s of %s\n# one block per line (gnuplot index 0, 1, ...; blocks "
-            "apart by two blank lines), columns: 1 time (Unix seconds: %s), 2 value; the lines:",
+            "apart by two blank lines), columns: 1 time (Unix seconds: %s), 2 value%s; the lines:",
             spec->title, v.cumulated ? "running sums of the values" : "the values as they are",
-            a->file, a->t.name[a->tcol]);
+            a->file, a->t.name[a->tcol], spec->pct ? " (x 100: in %)" : "");
     for (size_t k = 0; k < shown; k++) {
         fputs(k ? ", " : " ", d.fp);
         comment_text(d.fp, line_label(spec, v.name[rk[k].i]));
@@ -1593,7 +1595,7 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
             if (!keep[i])
                 continue;
             put_t(d.fp, v.ts[i]);
-            num(d.fp, v.s[i * v.ns + rk[k].i]);
+            num(d.fp, v.s[i * v.ns + rk[k].i] * (spec->pct ? 100.0 : 1.0));
             fputc('\n', d.fp);
         }
     }
@@ -1613,10 +1615,8 @@ static int chart_attr(chart_ctx *c, const rp_run *r, const attr_chart *spec, rp_
     for (size_t k = 0; k < shown; k++) {
         const char *label = line_label(spec, v.name[rk[k].i]);
         int role = rp_attr_key_role(label);
-        char col[32];
-        snprintf(col, sizeof col, "%s", spec->pct ? "($2*100)" : "2");
-        fprintf(s.fp, "%s\"%s.dat\" index %zu using 1:%s with lines lw %s lc rgb \"%s\"%s title %s",
-                k ? ", \\\n     " : "", spec->name, k, col, role == RP_ROLE_TOTAL ? "2.5" : "1.5",
+        fprintf(s.fp, "%s\"%s.dat\" index %zu using 1:2 with lines lw %s lc rgb \"%s\"%s title %s",
+                k ? ", \\\n     " : "", spec->name, k, role == RP_ROLE_TOTAL ? "2.5" : "1.5",
                 role == RP_ROLE_TOTAL ? "black" : colours[k % N_COLOURS],
                 role == RP_ROLE_RESIDUAL ? " dt 2" : "", q(label).s);
     }
@@ -2248,7 +2248,7 @@ static int chart_pnl_lines(chart_ctx *c, const rp_run *r, rp_chart *ch)
             }
         }
     }
-    rc = m4_rows(c, d.fp, r->ts, val, r->n, nv, HALF_W);
+    rc = m4_rows(c, d.fp, r->ts, val, r->n, nv, HALF_W, 1.0);
     free(val);
     if (rc) {
         rp_out_close(&d, 0, NULL);
