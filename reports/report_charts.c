@@ -2841,7 +2841,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
         return rc;
     static const char *const about[] = {
         "growth of 1 (equity / equity before the first common bar)",
-        "drawdown (fraction below the running peak)",
+        "drawdown (% below the running peak)",
         "rolling Sharpe ratio (the last window of bar returns; mean / sample sd x sqrt(bars a "
         "year), no risk-free rate)"};
     fprintf(d.fp, "# %s of each run on the common times\n# columns: 1 time (Unix seconds, bar "
@@ -2857,7 +2857,7 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
         put_t(d.fp, ts[i]);
         for (size_t k = 0; k < nrun; k++) {
             double x = v[k * nt + i];
-            num(d.fp, x);
+            num(d.fp, what == OV_DD ? x * 100.0 : x); /* drawn in %: no expression a point */
             if (isfinite(x)) {
                 lo = fmin(lo, x);
                 hi = fmax(hi, x);
@@ -2900,9 +2900,8 @@ static int overlay(chart_ctx *c, rp_chart *ch, const char *name, size_t nrun,
     }
     fputs("plot ", s.fp);
     for (size_t k = 0; k < nrun; k++)
-        fprintf(s.fp, "%s\"%s.dat\" using 1:%s%zu%s with lines lw 1.5 lc rgb \"%s\" title %s",
-                k ? ", \\\n     " : "", name, what == OV_DD ? "($" : "", k + 2,
-                what == OV_DD ? "*100)" : "", colours[k % N_COLOURS], q(labels[k]).s);
+        fprintf(s.fp, "%s\"%s.dat\" using 1:%zu with lines lw 1.5 lc rgb \"%s\" title %s",
+                k ? ", \\\n     " : "", name, k + 2, colours[k % N_COLOURS], q(labels[k]).s);
     fputc('\n', s.fp);
     gp_end(s.fp, c->g->img, name, w, h);
     if ((rc = rp_out_close(&s, 1, c->err)))
