@@ -31,6 +31,9 @@
 #include <hdf5.h>
 #include <pthread.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h> /* shuffle8_sse2 */
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -321,8 +324,6 @@ static int w_attr(const wctx *w, hid_t loc, const char *obj, const char *name,
  * the unshuffle.  About 4x the 64-bit swaps below (5.5 against 1.4 GB/s
  * on one core, either way).
  */
-#include <emmintrin.h>
-
 #define SHUF_ROUND(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)             \
     do {                                                                                    \
         b0 = _mm_unpacklo_epi8(a0, a4);                                                     \
