@@ -248,7 +248,10 @@ void eng_fill(engine *e, size_t i, double dq, double px, double ref, double fee)
         book(e, (long)i, c, CPO_PNL_SLIPPAGE, slip);
         eng_after_fill(e, i, q, dq, px);
     }
-    e->n_marg[c] = e->n_marg[c] + (size_t)marg_pos(e, i) - (size_t)was;
+    if (marg_pos(e, i) != was) {
+        e->n_marg[c] = was ? e->n_marg[c] - 1 : e->n_marg[c] + 1;
+        e->mbits[i / 64] ^= UINT64_C(1) << (i % 64);
+    }
     e->cash[c] -= fee;
     book(e, (long)i, c, CPO_PNL_FEES, -fee);
 }

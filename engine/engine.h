@@ -99,6 +99,11 @@ typedef struct engine {
     size_t pm_cap;
     uint8_t *iso;              /* [n] 1: an isolated position */
     double *iso_wb;            /* [n] its isolated wallet, settlement ccy */
+    uint64_t *mbits;           /* [(n + 63) / 64] bit i: marg_pos(i), kept by
+                                  eng_fill; pool_state walks these only */
+    double *mcache;            /* [4n] pool_state's IM and MM of each position
+                                  (q, px, im, mm): pos_margin again only when
+                                  q or the price moved */
     uint8_t pool_on[CPO_MAX_CCY];      /* holds margined instruments or options */
     uint8_t pool_deribit[CPO_MAX_CCY]; /* liquidated step by step (Deribit) */
     uint8_t in_call[CPO_MAX_CCY];

@@ -124,11 +124,15 @@ int eng_margin_setup(engine *e)
     e->imr = calloc(n, sizeof *e->imr);
     e->iso = calloc(n, 1);
     e->iso_wb = calloc(n, sizeof *e->iso_wb);
+    e->mcache = malloc(4 * n * sizeof *e->mcache);
+    e->mbits = calloc((n + 63) / 64, sizeof *e->mbits);
     e->r->mark_source = calloc(n, 1);
     e->r->margin_model = calloc(n, 1);
-    if (!e->model || !e->brk || !e->dfut || !e->imr || !e->iso || !e->iso_wb ||
+    if (!e->model || !e->brk || !e->dfut || !e->imr || !e->iso || !e->iso_wb || !e->mcache || !e->mbits ||
         !e->r->mark_source || !e->r->margin_model)
         return nomem(e);
+    for (size_t k = 0; k < 4 * n; k++)
+        e->mcache[k] = NAN; /* no q matches: computed at first use */
     for (int inv = 0; inv < 2; inv++) {
         cpo_brackets *f = &e->flat[inv];
         const cpo_kind_costs *k = &costs->kind[CPO_KIND_PERP];
@@ -202,6 +206,8 @@ void eng_margin_free(engine *e)
     free(e->imr);
     free(e->iso);
     free(e->iso_wb);
+    free(e->mcache);
+    free(e->mbits);
     free(e->pm_pos);
 }
 
@@ -237,6 +243,23 @@ static void pos_margin(const engine *e, size_t i, double q, double px, double *i
     }
     *im = n * e->imr[i];
     *mm = cpo_binance_mm(e->brk[i], n);
+}
+
+/* pos_margin of position i (q = e->q[i]) at px, from e->mcache when q and
+ * px are the bits it was last worked out for: a pure function of them, so
+ * the same numbers.  A rebalance's orders look at the pool once each, at
+ * the same marks: without it, every order worked out every position's
+ * brackets again (O(n^2) a rebalance of n perpetuals). */
+static void held_margin(const engine *e, size_t i, double q, double px, double *im, double *mm)
+{
+    double *m = e->mcache + 4 * i;
+    if (memcmp(&m[0], &q, sizeof q) != 0 || memcmp(&m[1], &px, sizeof px) != 0) {
+        pos_margin(e, i, q, px, &m[2], &m[3]);
+        m[0] = q;
+        m[1] = px;
+    }
+    *im = m[2];
+    *mm = m[3];
 }
 
 /* --- a pool ------------------------------------------------------------------ */
@@ -346,41 +369,46 @@ static void pool_state(const engine *e, int c, int cross, long ovr, double ovr_p
     p->im = p->mm = p->upnl = 0.0;
     int pm_done = 0;
     pool_options(e, c, p, extra, ovr, ovr_px, &pm_done);
-    /* (no position counts: the walk would add nothing; a spot book's
-     * orders would make it O(n^2) a rebalance) */
-    for (size_t i = 0; e->n_marg[c] && i < e->n; i++) {
-        if (e->ccy[i] != c || e->q[i] == 0.0)
-            continue;
-        double px = price_of(e, i, ovr, ovr_px);
-        if (!isfinite(px))
-            continue;
-        if (!e->perp[i]) {
-            if (e->q[i] < 0.0) {
-                double v = value_of(e, i, px); /* < 0: the coins owed */
-                p->mb += v;
-                p->im += -v * costs->kind[CPO_KIND_SPOT].imr;
-                p->mm += -v * costs->kind[CPO_KIND_SPOT].mmr;
+    /* The positions that count (e->mbits, in instrument order: the sums
+     * of a walk over every instrument); none: nothing to walk (a spot
+     * book's orders would make it O(n^2) a rebalance). */
+    size_t nw = e->n_marg[c] ? (e->n + 63) / 64 : 0;
+    for (size_t w = 0; w < nw; w++) {
+        for (uint64_t bits = e->mbits[w]; bits; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            if (e->ccy[i] != c || e->q[i] == 0.0)
+                continue;
+            double px = price_of(e, i, ovr, ovr_px);
+            if (!isfinite(px))
+                continue;
+            if (!e->perp[i]) {
+                if (e->q[i] < 0.0) {
+                    double v = value_of(e, i, px); /* < 0: the coins owed */
+                    p->mb += v;
+                    p->im += -v * costs->kind[CPO_KIND_SPOT].imr;
+                    p->mm += -v * costs->kind[CPO_KIND_SPOT].mmr;
+                }
+                continue;
             }
-            continue;
-        }
-        double im, mm;
-        pos_margin(e, i, e->q[i], px, &im, &mm);
-        if (e->iso[i]) {
-            p->mb -= e->iso_wb[i];
-            if (!cross) {
-                p->mb += e->iso_wb[i] + upnl_at(e, i, e->q[i], px);
-                p->im += im;
-                p->mm += mm;
+            double im, mm;
+            held_margin(e, i, e->q[i], px, &im, &mm);
+            if (e->iso[i]) {
+                p->mb -= e->iso_wb[i];
+                if (!cross) {
+                    p->mb += e->iso_wb[i] + upnl_at(e, i, e->q[i], px);
+                    p->im += im;
+                    p->mm += mm;
+                }
+                continue;
             }
-            continue;
+            double u = upnl_at(e, i, e->q[i], px);
+            p->mb += u;
+            p->upnl += u;
+            if (pm_done && e->inv[i])
+                continue;
+            p->im += im;
+            p->mm += mm;
         }
-        double u = upnl_at(e, i, e->q[i], px);
-        p->mb += u;
-        p->upnl += u;
-        if (pm_done && e->inv[i])
-            continue;
-        p->im += im;
-        p->mm += mm;
     }
 }
 
