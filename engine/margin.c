@@ -128,8 +128,8 @@ int eng_margin_setup(engine *e)
     e->mbits = calloc((n + 63) / 64, sizeof *e->mbits);
     e->r->mark_source = calloc(n, 1);
     e->r->margin_model = calloc(n, 1);
-    if (!e->model || !e->brk || !e->dfut || !e->imr || !e->iso || !e->iso_wb || !e->mcache || !e->mbits ||
-        !e->r->mark_source || !e->r->margin_model)
+    if (!e->model || !e->brk || !e->dfut || !e->imr || !e->iso || !e->iso_wb || !e->mcache ||
+        !e->mbits || !e->r->mark_source || !e->r->margin_model)
         return nomem(e);
     for (size_t k = 0; k < 4 * n; k++)
         e->mcache[k] = NAN; /* no q matches: computed at first use */
