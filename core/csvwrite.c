@@ -42,6 +42,19 @@ static int halfway_to_even(double a, char *d, int *point)
     return 17;
 }
 
+/* s[0..k) into buf as snprintf would: cut to n - 1 bytes, NUL-terminated;
+ * the length written. */
+static size_t put_cut(char *buf, size_t n, const char *s, size_t k)
+{
+    if (n == 0)
+        return 0;
+    if (k >= n)
+        k = n - 1;
+    memcpy(buf, s, k);
+    buf[k] = 0;
+    return k;
+}
+
 /* printf's %.17g from the correctly rounded digits (core/dtoa.h): the same
  * bytes, about 3.5 times faster than glibc's multi-precision printf. */
 size_t cpo_fmt_double(char *buf, size_t n, double x)
@@ -50,14 +63,7 @@ size_t cpo_fmt_double(char *buf, size_t n, double x)
     int point, len;
     if (isnan(x) || isinf(x) || x == 0.0) {
         const char *t = isnan(x) ? "nan" : x > 0 ? "inf" : x < 0 ? "-inf" : "0"; /* no "-0" */
-        size_t k = strlen(t); /* copied, not snprintf: 0 is a common number */
-        if (n == 0)
-            return 0;
-        if (k >= n)
-            k = n - 1;
-        memcpy(buf, t, k);
-        buf[k] = 0;
-        return k;
+        return put_cut(buf, n, t, strlen(t)); /* not snprintf: 0 is a common number */
     }
     double a = fabs(x);
     if (!(len = halfway_to_even(a, d, &point)))
@@ -100,14 +106,7 @@ size_t cpo_fmt_double(char *buf, size_t n, double x)
         *p++ = (char)('0' + ax / 10);
         *p++ = (char)('0' + ax % 10);
     }
-    size_t k = (size_t)(p - out);
-    if (n == 0)
-        return 0;
-    if (k >= n)
-        k = n - 1;
-    memcpy(buf, out, k);
-    buf[k] = 0;
-    return k;
+    return put_cut(buf, n, out, (size_t)(p - out));
 }
 
 void cpo_csv_num(FILE *fp, double x)
@@ -181,13 +180,8 @@ void cpo_csv_put_rows(FILE *fp, size_t n, size_t piece, cpo_csv_rows_fn put, voi
     size_t pieces = (n + piece - 1) / piece;
     rows_round r;
     for (size_t first = 0; first < pieces; first += cores) {
-        memset(&r, 0, sizeof r);
-        r.put = put;
-        r.ctx = ctx;
-        r.n = n;
-        r.piece = piece;
-        r.first = first;
-        r.count = pieces - first < cores ? pieces - first : cores;
+        r = (rows_round){.put = put, .ctx = ctx, .n = n, .piece = piece, .first = first,
+                         .count = pieces - first < cores ? pieces - first : cores};
         cpo_on_cores(rows_work, &r, r.count);
         for (size_t k = 0; k < r.count; k++) {
             rows_piece *pc = &r.p[k];

@@ -757,24 +757,19 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
         fputs(",financing", fp);
     fputs(at_has_opt(a) ? ",options\n" : "\n", fp);
     /* The rows' numbers first (running sums, in step order), then their
-     * text on the cores (cpo_csv_put_rows); more than SERIES_MEM: the
-     * rows one by one as they are summed.  The same bytes either way. */
-    size_t rows = T ? (T - 1) / stride + 1 + ((T - 1) % stride != 0) : 0;
-    series_rows sr = {a, J, NULL, NULL};
-    if (rows && (J + 1) <= SIZE_MAX / sizeof(double) / rows &&
-        rows * (J + 1) * sizeof(double) <= SERIES_MEM) {
-        sr.val = malloc(rows * (J + 1) * sizeof *sr.val);
-        sr.ts = malloc(rows * sizeof *sr.ts);
-        if (!sr.val || !sr.ts) {
-            free(sr.val);
-            free(sr.ts);
-            free(acc);
-            return nomem(err);
-        }
+     * text on the cores (cpo_csv_put_rows), in batches of at most
+     * SERIES_MEM bytes of numbers: the bytes of one row at a time. */
+    size_t cap = SERIES_MEM / ((J + 1) * sizeof(double));
+    cap = cap < 1 ? 1 : cap > SERIES_MAX + 1 ? SERIES_MAX + 1 : cap;
+    series_rows sr = {a, J, malloc(cap * sizeof *sr.ts), malloc(cap * (J + 1) * sizeof *sr.val)};
+    if (!sr.ts || !sr.val) {
+        free(sr.ts);
+        free(sr.val);
+        free(acc);
+        return nomem(err);
     }
+    size_t piece = J + 1 < 1024 ? 65536 / (J + 1) : 64, row = 0;
     double logsum = 0.0;
-    char when[40];
-    size_t row = 0;
     for (size_t t = 0; t < T; t++) {
         double Rt = a->ser_r[t];
         double kt = cpo_attrib_carino_k(Rt);
@@ -784,24 +779,16 @@ static int write_series(const cpo_attrib *a, const cpo_result *r, FILE *fp, cpo_
         if (t % stride && t != T - 1)
             continue;
         double Rc = expm1(logsum), kc = cpo_attrib_carino_k(Rc);
-        if (sr.val && sr.ts && row < rows) {
-            double *v = sr.val + row * (J + 1);
-            sr.ts[row] = a->ser_ts[t];
-            v[0] = Rc;
-            for (size_t j = 0; j < J; j++)
-                v[1 + j] = acc[j] / kc;
-            row++;
-            continue;
-        }
-        cpo_time_format(a->ser_ts[t], when, sizeof when);
-        fputs(when, fp);
-        cpo_csv_num(fp, Rc);
+        double *v = sr.val + row * (J + 1);
+        sr.ts[row] = a->ser_ts[t];
+        v[0] = Rc;
         for (size_t j = 0; j < J; j++)
-            cpo_csv_num(fp, acc[j] / kc);
-        fputc('\n', fp);
+            v[1 + j] = acc[j] / kc;
+        if (++row == cap || t == T - 1) {
+            cpo_csv_put_rows(fp, row, piece, series_put, &sr);
+            row = 0;
+        }
     }
-    if (sr.val && sr.ts)
-        cpo_csv_put_rows(fp, row, J + 1 < 1024 ? 65536 / (J + 1) : 64, series_put, &sr);
     free(sr.val);
     free(sr.ts);
     free(acc);

@@ -95,22 +95,29 @@ static void bench_fini(bench *b)
     cpo_registry_free(b->reg);
 }
 
-/* A synthetic hourly market of 3 coins with perps (funding every 8h),
- * long spot and long/short perps rebalanced daily. */
-static void synth_run(bench *b, size_t days, const cpo_attrib_opts *opts)
+/* A synthetic hourly market of n_assets coins with perps (funding every
+ * 8h) from seed, perp leverage 4, rebalanced daily: the weigh stage is the
+ * caller's. */
+static void synth_market(bench *b, size_t n_assets, size_t n_steps, uint64_t seed)
 {
     bench_init(b);
     cpo_synth_spec ss;
     cpo_synth_spec_init(&ss);
-    ss.n_assets = 3;
-    ss.n_steps = days * 24;
+    ss.n_assets = n_assets;
+    ss.n_steps = n_steps;
     ss.start_ms = JAN1;
     ss.perps = 1;
-    ss.seed = 11;
+    ss.seed = seed;
     cpo_error err;
     ck_assert_msg(cpo_synth_generate(b->ds, &ss, &err) == 0, "%s", tu_errstr(&err));
     b->spec.costs.kind[CPO_KIND_PERP].imr = 0.25;
     bench_stage(b, CPO_ROLE_SCHEDULE, "every_n", "n=24");
+}
+
+/* 3 coins, long spot and long/short perps. */
+static void synth_run(bench *b, size_t days, const cpo_attrib_opts *opts)
+{
+    synth_market(b, 3, days * 24, 11);
     bench_stage(b, CPO_ROLE_WEIGH, "fixed",
                 "weights=SYN000USDT:0.4, SYN001USDT:0.3, SYN000USDT-PERP:-0.2, "
                 "SYN002USDT-PERP:0.3");
@@ -140,6 +147,31 @@ static double csv_field(const char *text, const char *prefix, int col)
     }
     ck_abort_msg("no line starting with %s", prefix);
     return NAN;
+}
+
+/* The attribution's files of a run (cpo_attrib_write) in a folder of
+ * their own; files_free removes them. */
+typedef struct files {
+    char *dir;
+    char *path[CPO_ATTRIB_FILE_COUNT];
+} files;
+
+static void files_write(files *fs, cpo_attrib *a, const cpo_result *r)
+{
+    fs->dir = tu_tmpdir();
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        fs->path[f] = tu_path(fs->dir, cpo_attrib_file_name((cpo_attrib_file)f));
+    cpo_error err;
+    ck_assert_msg(cpo_attrib_write(a, r, (const char *const *)fs->path, &err) == 0, "%s",
+                  tu_errstr(&err));
+}
+
+static void files_free(files *fs)
+{
+    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
+        free(fs->path[f]);
+    tu_rmtree(fs->dir);
+    free(fs->dir);
 }
 
 /* --- Carino ----------------------------------------------------------------- */
@@ -222,14 +254,9 @@ START_TEST(test_attrib_assets__lines_add_up_to_the_run_return)
     ck_assert_double_eq_tol(as->sum_pnl, as->total_pnl, 1e-6);
 
     /* The file says total, sum of parts and residual. */
-    char *dir = tu_tmpdir();
-    char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
-    cpo_error err;
-    ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
-                  tu_errstr(&err));
-    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET], NULL);
+    files fs;
+    files_write(&fs, b.a, b.r);
+    char *text = tu_read_file(fs.path[CPO_ATTRIB_FILE_ASSET], NULL);
     ck_assert_ptr_nonnull(text);
     ck_assert_ptr_nonnull(strstr(text, "\nkind,instrument,line,contribution,share,arithmetic,pnl\n"));
     double tot = csv_field(text, "total,(all),total_return,", 3);
@@ -244,17 +271,14 @@ START_TEST(test_attrib_assets__lines_add_up_to_the_run_return)
                             r->pnl_instr[(size_t)perp * CPO_PNL_COUNT + CPO_PNL_FUNDING], 1e-6);
     free(text);
     /* The cumulative series ends at the total return. */
-    text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
+    text = tu_read_file(fs.path[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
     ck_assert_ptr_nonnull(strstr(text, "\nts,total_return,SYN000USDT,"));
     char last[40];
     cpo_time_format(r->ts[r->n_steps - 1], last, sizeof last);
     strcat(last, ",");
     ck_assert_double_eq_tol(csv_field(text, last, 1), R, 1e-12);
     free(text);
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        free(paths[f]);
-    tu_rmtree(dir);
-    free(dir);
+    files_free(&fs);
     bench_fini(&b);
 }
 END_TEST
@@ -270,18 +294,7 @@ END_TEST
 START_TEST(test_attrib_series__thinned_rows_in_pieces)
 {
     bench b;
-    bench_init(&b);
-    cpo_synth_spec ss;
-    cpo_synth_spec_init(&ss);
-    ss.n_assets = 14;
-    ss.n_steps = 6000;
-    ss.start_ms = JAN1;
-    ss.perps = 1;
-    ss.seed = 5;
-    cpo_error err;
-    ck_assert_msg(cpo_synth_generate(b.ds, &ss, &err) == 0, "%s", tu_errstr(&err));
-    b.spec.costs.kind[CPO_KIND_PERP].imr = 0.25;
-    bench_stage(&b, CPO_ROLE_SCHEDULE, "every_n", "n=24");
+    synth_market(&b, 14, 6000, 5);
     bench_stage(&b, CPO_ROLE_WEIGH, "equal", "");
     cpo_market_spec ms;
     cpo_market_spec_init(&ms);
@@ -289,13 +302,9 @@ START_TEST(test_attrib_series__thinned_rows_in_pieces)
     const cpo_result *r = b.r;
     ck_assert_uint_eq(r->n_instr, 28);
     ck_assert_uint_eq(r->n_steps, 6000);
-    char *dir = tu_tmpdir();
-    char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
-    ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
-                  tu_errstr(&err));
-    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
+    files fs;
+    files_write(&fs, b.a, b.r);
+    char *text = tu_read_file(fs.path[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
     ck_assert_ptr_nonnull(text);
     ck_assert_ptr_nonnull(strstr(text, "# one row every 2 step(s) and the last step;"));
     const char *p = strstr(text, "\nts,total_return,");
@@ -317,10 +326,7 @@ START_TEST(test_attrib_series__thinned_rows_in_pieces)
     double R = r->equity[r->n_steps - 1] / r->capital - 1.0;
     ck_assert_double_eq_tol(last_total, R, 1e-12);
     free(text);
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        free(paths[f]);
-    tu_rmtree(dir);
-    free(dir);
+    files_free(&fs);
     bench_fini(&b);
 }
 END_TEST
@@ -506,14 +512,9 @@ START_TEST(test_attrib_factors__built_by_hand_from_caps)
         ck_assert(!F->estimated[p]);
         ck_assert_double_eq(F->roll_resid[p], F->r[p] - F->rf[p]);
     }
-    char *dir = tu_tmpdir();
-    char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
-    cpo_error err;
-    ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
-                  tu_errstr(&err));
-    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_FACTOR], NULL);
+    files fs;
+    files_write(&fs, b.a, b.r);
+    char *text = tu_read_file(fs.path[CPO_ATTRIB_FILE_FACTOR], NULL);
     ck_assert_ptr_nonnull(strstr(text, "# CMKT, CSMB and CMOM built from the 5 coins of the factor "
                                        "universe (every coin the store has spot bars for), "
                                        "weighted by their market caps, not from the holdings\n"));
@@ -524,10 +525,7 @@ START_TEST(test_attrib_factors__built_by_hand_from_caps)
     ck_assert(fabs(csv_field(text, "residual,full,", 7)) <= 1e-12);
     ck_assert(fabs(csv_field(text, "residual,holdings,", 7)) <= 1e-12);
     free(text);
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        free(paths[f]);
-    tu_rmtree(dir);
-    free(dir);
+    files_free(&fs);
     bench_fini(&b);
 }
 END_TEST
@@ -844,28 +842,21 @@ START_TEST(test_attrib_limits__too_big_is_said_not_crashed)
     const cpo_attrib_risk *k = cpo_attrib_get_risk(b.a);
     ck_assert(!k->ante_ok && !k->post_ok);
     ck_assert_ptr_nonnull(strstr(k->ante_note, "not attributed: 240 steps x 6 instruments need up to"));
-    char *dir = tu_tmpdir();
-    char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
-    cpo_error err;
-    ck_assert_msg(cpo_attrib_write(b.a, b.r, (const char *const *)paths, &err) == 0, "%s",
-                  tu_errstr(&err));
+    files fs;
+    files_write(&fs, b.a, b.r);
     for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++) {
-        char *text = tu_read_file(paths[f], NULL);
+        char *text = tu_read_file(fs.path[f], NULL);
         /* The Greek table reads the result's lines, not the row store: whole. */
         if (f == CPO_ATTRIB_FILE_GREEK)
             ck_assert_msg(strstr(text, "not attributed") == NULL &&
                               strstr(text, "\n240 steps") == NULL &&
                               strstr(text, "# 240 steps;") != NULL,
-                          "%s", paths[f]);
+                          "%s", fs.path[f]);
         else
-            ck_assert_msg(strstr(text, "not attributed") != NULL, "%s", paths[f]);
+            ck_assert_msg(strstr(text, "not attributed") != NULL, "%s", fs.path[f]);
         free(text);
-        free(paths[f]);
     }
-    tu_rmtree(dir);
-    free(dir);
+    files_free(&fs);
     bench_fini(&b);
 }
 END_TEST
@@ -1054,26 +1045,19 @@ START_TEST(test_attrib_greeks__options_grafted_on_a_run)
     ck_assert_int_eq(k->post[r->n_instr + 2].instr, CPO_ATTRIB_INSTR_OPTIONS);
     ck_assert_double_eq_tol(k->post_sum, k->post_sigma, 1e-12 * k->post_sigma);
     /* The files name the (options) parts. */
-    char *dir = tu_tmpdir();
-    char *paths[CPO_ATTRIB_FILE_COUNT];
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        paths[f] = tu_path(dir, cpo_attrib_file_name((cpo_attrib_file)f));
-    ck_assert_msg(cpo_attrib_write(b.a, r, (const char *const *)paths, &err) == 0, "%s",
-                  tu_errstr(&err));
-    char *text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET], NULL);
+    files fs;
+    files_write(&fs, b.a, r);
+    char *text = tu_read_file(fs.path[CPO_ATTRIB_FILE_ASSET], NULL);
     ck_assert_double_eq_tol(csv_field(text, "part,(options),options,", 6), osum, 1e-9);
     ck_assert(fabs(csv_field(text, "residual,(all),", 3)) <= 1e-10);
     free(text);
-    text = tu_read_file(paths[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
+    text = tu_read_file(fs.path[CPO_ATTRIB_FILE_ASSET_SERIES], NULL);
     ck_assert_ptr_nonnull(strstr(text, ",revaluation,residual,options\n"));
     free(text);
-    text = tu_read_file(paths[CPO_ATTRIB_FILE_RISK], NULL);
+    text = tu_read_file(fs.path[CPO_ATTRIB_FILE_RISK], NULL);
     ck_assert_ptr_nonnull(strstr(text, "\npart,ex_post,(options),options,"));
     free(text);
-    for (int f = 0; f < CPO_ATTRIB_FILE_COUNT; f++)
-        free(paths[f]);
-    tu_rmtree(dir);
-    free(dir);
+    files_free(&fs);
     /* bench_fini frees the result, and with it the grafted arrays. */
     bench_fini(&b);
 }
